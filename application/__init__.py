@@ -1,0 +1,1 @@
+"""Use cases: the event-sourced application, the checkout saga and the ports they use."""

@@ -1,0 +1,33 @@
+"""Errors the application layer adds to the domain's."""
+
+from __future__ import annotations
+
+from domain.base import DomainError, InvalidInputError, NotFoundError
+
+
+class VersionConflictError(DomainError):
+    """The aggregate changed since the client read it (If-Match) or a concurrent command won."""
+
+
+class AlreadyExistsError(DomainError):
+    """An aggregate with that identity exists already."""
+
+
+class UnknownSkuError(InvalidInputError):
+    """A command names a SKU that is not in the catalog."""
+
+
+class StockItemNotFoundError(NotFoundError):
+    """No stock item with that SKU."""
+
+
+class CartNotFoundError(NotFoundError):
+    """No such cart, or not the caller's."""
+
+
+class OrderNotFoundError(NotFoundError):
+    """No such order, or not the caller's."""
+
+
+class PaymentNotFoundError(NotFoundError):
+    """No such payment, or not the caller's."""

@@ -1,0 +1,62 @@
+"""The application's event store: one log for all four aggregates.
+
+Every aggregate is recorded in the same PostgreSQL table (named after `EventStoreApp.name`),
+so the log has one order that projections, the saga, replay and the audit chain all follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
+
+from domain.money import Money
+
+APP_NAME = "EcoVarejo"
+
+
+class MoneyAsDict(Transcoding):
+    type = Money
+    name = "money"
+
+    def encode(self, obj: Money) -> dict[str, str]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, str]) -> Money:
+        return Money.from_dict(data)
+
+
+class EventStoreApp(Application[UUID]):
+    """Base of every application that reads or writes the EcoVarejo log."""
+
+    name = APP_NAME
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = APP_NAME  # every subclass reads and writes the one log
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(MoneyAsDict())
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command tells its caller: the aggregate's new version and the log position
+    its last event took, which is the consistency token of read-your-writes."""
+
+    aggregate_id: UUID
+    version: int
+    position: int
+
+    @property
+    def consistency_token(self) -> str:
+        return str(self.position)
+
+
+def result_of(aggregate: Any, recordings: list[Recording[UUID]]) -> CommandResult:
+    position = max((r.notification.id for r in recordings), default=0)
+    return CommandResult(aggregate.id, aggregate.version, position)

@@ -1,0 +1,93 @@
+"""Building blocks shared by every aggregate: who/why metadata on events, and the clock.
+
+Every event carries `actor`, `correlation_id` and `causation_id`. They are never passed by
+hand: the layer that starts a unit of work (the HTTP edge, the saga, a worker) opens an
+`event_context`, and every event created inside it is stamped from that context. Event
+timestamps come from the context's clock, so tests can replace time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from eventsourcing.domain import Aggregate
+
+
+class Clock(Protocol):
+    """Where the time comes from. Always timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(tz=UTC)
+
+
+@dataclass(frozen=True)
+class EventMetadata:
+    actor: str = "system:unknown"
+    correlation_id: str = ""
+    causation_id: str = ""
+
+
+_metadata: ContextVar[EventMetadata] = ContextVar("event_metadata", default=EventMetadata())
+_clock: ContextVar[Clock] = ContextVar("clock", default=SystemClock())
+
+
+@contextmanager
+def event_context(metadata: EventMetadata, clock: Clock | None = None) -> Iterator[None]:
+    """Stamp every event created inside the block with `metadata` and `clock`'s time."""
+    meta_token = _metadata.set(metadata)
+    clock_token = _clock.set(clock) if clock is not None else None
+    try:
+        yield
+    finally:
+        _metadata.reset(meta_token)
+        if clock_token is not None:
+            _clock.reset(clock_token)
+
+
+def current_metadata() -> EventMetadata:
+    return _metadata.get()
+
+
+def now() -> datetime:
+    return _clock.get().now()
+
+
+class DomainError(Exception):
+    """A command was refused by a business rule. Nothing was changed."""
+
+
+class NotFoundError(DomainError):
+    """The addressed aggregate does not exist."""
+
+
+class InvalidInputError(DomainError):
+    """A command's arguments are malformed or out of range."""
+
+
+class EcoAggregate(Aggregate):
+    """Base of the four aggregates: events carry metadata and take time from the clock."""
+
+    class Event(Aggregate.Event):
+        actor: str = field(default_factory=lambda: _metadata.get().actor, kw_only=True)
+        correlation_id: str = field(
+            default_factory=lambda: _metadata.get().correlation_id, kw_only=True
+        )
+        causation_id: str = field(
+            default_factory=lambda: _metadata.get().causation_id, kw_only=True
+        )
+
+        @staticmethod
+        def create_timestamp() -> datetime:
+            return now()
+
+    class Created(Event, Aggregate.Created):
+        pass

@@ -1,0 +1,164 @@
+"""Cart: a customer's basket. Lines keep the unit price at the time the item was added.
+
+A cart is checked out exactly once; after that it refuses every change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import DomainError, EcoAggregate, InvalidInputError
+from domain.money import Money, check_sku
+
+MAX_LINE_QUANTITY = 999
+MAX_LINES = 100
+
+
+class CartError(DomainError):
+    """Base of the errors a Cart raises."""
+
+
+class InvalidCartQuantityError(CartError, InvalidInputError):
+    """A line quantity outside 1..999."""
+
+
+class CartAlreadyCheckedOutError(CartError):
+    """The cart was checked out; it cannot change any more."""
+
+
+class EmptyCartError(CartError, InvalidInputError):
+    """A cart with no items cannot be checked out."""
+
+
+class ItemNotInCartError(CartError):
+    """The SKU is not a line of this cart."""
+
+
+class TooManyLinesError(CartError, InvalidInputError):
+    """A cart holds at most MAX_LINES distinct SKUs."""
+
+
+@dataclass(frozen=True)
+class CartLine:
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+
+    @property
+    def line_total(self) -> Money:
+        return self.unit_price.times(self.quantity)
+
+
+class Cart(EcoAggregate):
+    class Created(EcoAggregate.Created):
+        customer_id: str
+
+    class ItemAdded(EcoAggregate.Event):
+        sku: str
+        name: str
+        quantity: int
+        unit_price: Money
+
+    class ItemQuantityChanged(EcoAggregate.Event):
+        sku: str
+        quantity: int
+
+    class ItemRemoved(EcoAggregate.Event):
+        sku: str
+
+    class CheckedOut(EcoAggregate.Event):
+        order_id: UUID
+
+    @event(Created)
+    def __init__(self, customer_id: str) -> None:
+        self.customer_id = customer_id
+        self.lines: dict[str, CartLine] = {}
+        self.order_id: UUID | None = None
+
+    @property
+    def is_checked_out(self) -> bool:
+        return self.order_id is not None
+
+    @property
+    def total(self) -> Money:
+        return sum((line.line_total for line in self.lines.values()), Money.zero())
+
+    # Guards -------------------------------------------------------------------------------
+    def check_open(self) -> None:
+        if self.is_checked_out:
+            raise CartAlreadyCheckedOutError(f"cart {self.id} is already checked out")
+
+    @staticmethod
+    def check_quantity(quantity: int) -> None:
+        if not isinstance(quantity, int) or isinstance(quantity, bool):
+            raise InvalidCartQuantityError("quantity must be an integer")
+        if not 1 <= quantity <= MAX_LINE_QUANTITY:
+            raise InvalidCartQuantityError(f"quantity must be between 1 and {MAX_LINE_QUANTITY}")
+
+    def check_has_line(self, sku: str) -> None:
+        if sku not in self.lines:
+            raise ItemNotInCartError(f"{sku} is not in cart {self.id}")
+
+    def check_not_empty(self) -> None:
+        if not self.lines:
+            raise EmptyCartError(f"cart {self.id} is empty")
+
+    # Commands ----------------------------------------------------------------------------
+    def add_item(self, sku: str, name: str, quantity: int, unit_price: Money) -> None:
+        """Add units of a product; adding a SKU already in the cart adds to its line."""
+        self.check_open()
+        check_sku(sku)
+        self.check_quantity(quantity)
+        existing = self.lines.get(sku)
+        if existing is None and len(self.lines) >= MAX_LINES:
+            raise TooManyLinesError(f"a cart holds at most {MAX_LINES} products")
+        self.check_quantity(quantity + (existing.quantity if existing else 0))
+        self._item_added(sku=sku, name=name, quantity=quantity, unit_price=unit_price)
+
+    def change_quantity(self, sku: str, quantity: int) -> None:
+        self.check_open()
+        self.check_has_line(sku)
+        self.check_quantity(quantity)
+        if self.lines[sku].quantity != quantity:
+            self._item_quantity_changed(sku=sku, quantity=quantity)
+
+    def remove_item(self, sku: str) -> None:
+        self.check_open()
+        self.check_has_line(sku)
+        self._item_removed(sku=sku)
+
+    def check_out(self, order_id: UUID) -> None:
+        self.check_open()
+        self.check_not_empty()
+        self._checked_out(order_id=order_id)
+
+    # Mutators ----------------------------------------------------------------------------
+    @event(ItemAdded)
+    def _item_added(self, sku: str, name: str, quantity: int, unit_price: Money) -> None:
+        previous = self.lines.get(sku)
+        total = quantity + (previous.quantity if previous else 0)
+        self.lines[sku] = CartLine(sku, name, total, unit_price)
+
+    @event(ItemQuantityChanged)
+    def _item_quantity_changed(self, sku: str, quantity: int) -> None:
+        line = self.lines[sku]
+        self.lines[sku] = CartLine(line.sku, line.name, quantity, line.unit_price)
+
+    @event(ItemRemoved)
+    def _item_removed(self, sku: str) -> None:
+        del self.lines[sku]
+
+    @event(CheckedOut)
+    def _checked_out(self, order_id: UUID) -> None:
+        self.order_id = order_id
+
+    def line_dicts(self) -> list[dict[str, Any]]:
+        return [
+            {"sku": ln.sku, "name": ln.name, "quantity": ln.quantity, "unit_price": ln.unit_price}
+            for ln in self.lines.values()
+        ]

@@ -1,0 +1,226 @@
+"""StockItem: a catalog product and its inventory.
+
+`on_hand` is what is physically in the warehouse; `reserved` is what orders hold and have
+not shipped yet; `available = on_hand - reserved` is never negative. Reservations are keyed
+by order id, so reserving or releasing the same reservation twice is a no-op: the saga can
+repeat a step after a crash without doubling it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import event
+
+from domain.base import DomainError, EcoAggregate, InvalidInputError
+from domain.money import Money, check_sku
+
+SKU_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/sku")
+MAX_QUANTITY = 1_000_000
+
+
+class StockItemError(DomainError):
+    """Base of the errors a StockItem raises."""
+
+
+class InvalidStockQuantityError(StockItemError, InvalidInputError):
+    """A quantity that is not a positive integer within range."""
+
+
+class InsufficientStockError(StockItemError):
+    """Not enough available units for the reservation or adjustment."""
+
+
+class ReservationNotFoundError(StockItemError):
+    """No open reservation for that order."""
+
+
+class StockItem(EcoAggregate):
+    class Registered(EcoAggregate.Created):
+        sku: str
+        name: str
+        description: str
+        category: str
+        price: Money
+        initial_quantity: int
+        sustainability: dict[str, Any]
+
+    class Received(EcoAggregate.Event):
+        quantity: int
+
+    class Adjusted(EcoAggregate.Event):
+        quantity_delta: int
+        reason: str
+
+    class PriceChanged(EcoAggregate.Event):
+        price: Money
+
+    class Reserved(EcoAggregate.Event):
+        order_id: UUID
+        quantity: int
+
+    class Released(EcoAggregate.Event):
+        order_id: UUID
+        quantity: int
+
+    class Committed(EcoAggregate.Event):
+        order_id: UUID
+        quantity: int
+
+    @staticmethod
+    def create_id(sku: str) -> UUID:
+        return uuid5(SKU_NAMESPACE, sku)
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        sku: str,
+        name: str,
+        description: str,
+        category: str,
+        price: Money,
+        initial_quantity: int,
+        sustainability: dict[str, Any],
+    ) -> StockItem:
+        check_sku(sku)
+        cls.check_price(price)
+        cls.check_quantity(initial_quantity, allow_zero=True)
+        return cls(
+            sku=sku,
+            name=name,
+            description=description,
+            category=category,
+            price=price,
+            initial_quantity=initial_quantity,
+            sustainability=sustainability,
+        )
+
+    @event(Registered)
+    def __init__(
+        self,
+        *,
+        sku: str,
+        name: str,
+        description: str,
+        category: str,
+        price: Money,
+        initial_quantity: int,
+        sustainability: dict[str, Any],
+    ) -> None:
+        self.sku = sku
+        self.name = name
+        self.description = description
+        self.category = category
+        self.price = price
+        self.sustainability = sustainability
+        self.on_hand = initial_quantity
+        self.reservations: dict[str, int] = {}
+
+    @property
+    def reserved(self) -> int:
+        return sum(self.reservations.values())
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    @property
+    def carbon_footprint_kg(self) -> Decimal:
+        return Decimal(str(self.sustainability.get("carbon_footprint_kg", "0")))
+
+    # Guards -------------------------------------------------------------------------------
+    @staticmethod
+    def check_quantity(quantity: int, *, allow_zero: bool = False) -> None:
+        if not isinstance(quantity, int) or isinstance(quantity, bool):
+            raise InvalidStockQuantityError("quantity must be an integer")
+        low = 0 if allow_zero else 1
+        if not low <= quantity <= MAX_QUANTITY:
+            raise InvalidStockQuantityError(f"quantity must be between {low} and {MAX_QUANTITY}")
+
+    @staticmethod
+    def check_price(price: Money) -> None:
+        if not price.is_positive:
+            raise InvalidInputError("price must be greater than zero")
+
+    def check_available(self, quantity: int) -> None:
+        if quantity > self.available:
+            raise InsufficientStockError(
+                f"{self.sku}: {quantity} requested, {self.available} available"
+            )
+
+    def check_adjustment(self, quantity_delta: int) -> None:
+        if not isinstance(quantity_delta, int) or isinstance(quantity_delta, bool):
+            raise InvalidStockQuantityError("quantity_delta must be an integer")
+        if quantity_delta == 0 or abs(quantity_delta) > MAX_QUANTITY:
+            raise InvalidStockQuantityError(
+                f"quantity_delta must be non-zero and at most {MAX_QUANTITY} in size"
+            )
+        if self.on_hand + quantity_delta < self.reserved:
+            raise InsufficientStockError(
+                f"{self.sku}: adjusting by {quantity_delta} would leave less on hand "
+                f"({self.on_hand + quantity_delta}) than is reserved ({self.reserved})"
+            )
+
+    # Commands ----------------------------------------------------------------------------
+    def receive(self, quantity: int) -> None:
+        self.check_quantity(quantity)
+        self._received(quantity=quantity)
+
+    def adjust(self, quantity_delta: int, reason: str) -> None:
+        self.check_adjustment(quantity_delta)
+        self._adjusted(quantity_delta=quantity_delta, reason=reason)
+
+    def change_price(self, price: Money) -> None:
+        self.check_price(price)
+        if price != self.price:
+            self._price_changed(price=price)
+
+    def reserve(self, order_id: UUID, quantity: int) -> None:
+        """Hold `quantity` units for `order_id`; a repeat of the same reservation is a no-op."""
+        self.check_quantity(quantity)
+        if str(order_id) in self.reservations:
+            return
+        self.check_available(quantity)
+        self._reserved(order_id=order_id, quantity=quantity)
+
+    def release(self, order_id: UUID) -> None:
+        """Give back the units held for `order_id`; releasing nothing is a no-op."""
+        quantity = self.reservations.get(str(order_id))
+        if quantity is not None:
+            self._released(order_id=order_id, quantity=quantity)
+
+    def commit(self, order_id: UUID) -> None:
+        """The order shipped: its reserved units leave the warehouse."""
+        quantity = self.reservations.get(str(order_id))
+        if quantity is None:
+            raise ReservationNotFoundError(f"{self.sku}: no reservation for order {order_id}")
+        self._committed(order_id=order_id, quantity=quantity)
+
+    # Mutators (also run on replay: no guards here) ----------------------------------------
+    @event(Received)
+    def _received(self, quantity: int) -> None:
+        self.on_hand += quantity
+
+    @event(Adjusted)
+    def _adjusted(self, quantity_delta: int, reason: str) -> None:
+        self.on_hand += quantity_delta
+
+    @event(PriceChanged)
+    def _price_changed(self, price: Money) -> None:
+        self.price = price
+
+    @event(Reserved)
+    def _reserved(self, order_id: UUID, quantity: int) -> None:
+        self.reservations[str(order_id)] = quantity
+
+    @event(Released)
+    def _released(self, order_id: UUID, quantity: int) -> None:
+        self.reservations.pop(str(order_id), None)
+
+    @event(Committed)
+    def _committed(self, order_id: UUID, quantity: int) -> None:
+        self.reservations.pop(str(order_id), None)
+        self.on_hand -= quantity

@@ -1,0 +1,1 @@
+"""Outbound adapters and wiring: settings, event store, Redis, search, broker, gateways."""

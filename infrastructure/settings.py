@@ -1,0 +1,57 @@
+"""The one configuration object. Every entry point (API, worker, CLI, tests) builds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    elasticsearch_url: str | None = Field(default=None, validation_alias="ELASTICSEARCH_URL")
+    broker_url: str | None = Field(default=None, validation_alias="BROKER_URL")
+    data_dir: Path = Field(default=Path(".ecovarejo"), validation_alias="ECOVAREJO_DATA_DIR")
+    jwt_secret: SecretStr | None = Field(default=None, validation_alias="ECOVAREJO_JWT_SECRET")
+    jwks_url: str | None = Field(default=None, validation_alias="ECOVAREJO_JWKS_URL")
+    # Seconds a query with X-Consistency-Token waits for its read model before a 503.
+    consistency_wait_s: float = Field(
+        default=5.0, gt=0, le=30, validation_alias="ECOVAREJO_CONSISTENCY_WAIT_S"
+    )
+    # Seconds a checkout may wait for its payment decision before it is cancelled.
+    payment_timeout_s: float = Field(
+        default=60.0, gt=0, validation_alias="ECOVAREJO_PAYMENT_TIMEOUT_S"
+    )
+    pool_size: int = Field(default=5, ge=1, le=100, validation_alias="ECOVAREJO_DB_POOL_SIZE")
+    cors_origins: list[str] = Field(default=[], validation_alias="ECOVAREJO_CORS_ORIGINS")
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, validation_alias=AliasChoices("ECOVAREJO_MAX_BODY_BYTES")
+    )
+
+    @field_validator("database_url", "redis_url", "elasticsearch_url", "broker_url", "jwks_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("DATABASE_URL must start with postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when some server has to be started from the data dir."""
+        return self.database_url is None or self.redis_url is None

@@ -1,0 +1,1 @@
+"""Projectors and read-model schemas. They depend on the domain's events only."""

@@ -1,0 +1,88 @@
+"""Stock-item view: one document per SKU, for `GET /stock-items/{sku}`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import singledispatchmethod
+from typing import Any
+
+from domain.stock_item import StockItem
+from projections.base import Change, DocumentProjection, Put
+
+
+def stock_key(sku: str) -> str:
+    return f"stock:{sku}"
+
+
+def sku_key(stock_item_id: object) -> str:
+    """StockItem events name the aggregate, not the SKU: this index maps one to the other."""
+    return f"stock-id:{stock_item_id}"
+
+
+class StockItemsProjection(DocumentProjection):
+    name = "stock_items"
+
+    def _update(
+        self, event: StockItem.Event, fields: dict[str, Any] | None = None, **deltas: int
+    ) -> list[Change]:
+        ref = self.view.get(sku_key(event.originator_id))
+        doc = self.view.get(stock_key(ref["sku"])) if ref else None
+        if doc is None:
+            return []
+        for name, delta in deltas.items():
+            doc[name] += delta
+        doc.update(fields or {})
+        doc["available"] = doc["on_hand"] - doc["reserved"]
+        doc["version"] = event.originator_version
+        return [Put(stock_key(doc["sku"]), doc)]
+
+    @singledispatchmethod
+    def evolve(self, domain_event: Any) -> list[Change]:
+        return []
+
+    @evolve.register
+    def _registered(self, event: StockItem.Registered) -> list[Change]:
+        sustainability: dict[str, Any] = dict(event.sustainability)
+        footprint = Decimal(str(sustainability.get("carbon_footprint_kg", "0")))
+        doc = {
+            "sku": event.sku,
+            "name": event.name,
+            "description": event.description,
+            "category": event.category,
+            "price": event.price.to_dict(),
+            "on_hand": event.initial_quantity,
+            "reserved": 0,
+            "available": event.initial_quantity,
+            "certifications": list(sustainability.get("certifications", [])),
+            "carbon_footprint_kg": str(footprint),
+            "sustainability": sustainability,
+            "version": event.originator_version,
+        }
+        return [
+            Put(stock_key(event.sku), doc),
+            Put(sku_key(event.originator_id), {"sku": event.sku}),
+        ]
+
+    @evolve.register
+    def _received(self, event: StockItem.Received) -> list[Change]:
+        return self._update(event, on_hand=event.quantity)
+
+    @evolve.register
+    def _adjusted(self, event: StockItem.Adjusted) -> list[Change]:
+        return self._update(event, on_hand=event.quantity_delta)
+
+    @evolve.register
+    def _reserved(self, event: StockItem.Reserved) -> list[Change]:
+        return self._update(event, reserved=event.quantity)
+
+    @evolve.register
+    def _released(self, event: StockItem.Released) -> list[Change]:
+        return self._update(event, reserved=-event.quantity)
+
+    @evolve.register
+    def _committed(self, event: StockItem.Committed) -> list[Change]:
+        return self._update(event, reserved=-event.quantity, on_hand=-event.quantity)
+
+    @evolve.register
+    def _price_changed(self, event: StockItem.PriceChanged) -> list[Change]:
+        return self._update(event, {"price": event.price.to_dict()})
