@@ -91,3 +91,10 @@ class EcoAggregate(Aggregate):
 
     class Created(Event, Aggregate.Created):
         pass
+
+
+def update_metadata(**changes: str) -> None:
+    """Refine the current context in place (e.g. the actor, once the caller is known)."""
+    from dataclasses import replace
+
+    _metadata.set(replace(_metadata.get(), **changes))

@@ -1,0 +1,1 @@
+"""Inbound adapters: the FastAPI app and the `ecovarejo` CLI."""

@@ -1,0 +1,88 @@
+"""RFC 9457 problem+json for every error, mapped in one place. No stack trace leaves."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from application.errors import AlreadyExistsError, VersionConflictError
+from domain.base import DomainError, InvalidInputError, NotFoundError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://ecovarejo.com.br/problems/"
+PROBLEM_JSON = "application/problem+json"
+_TITLES = {
+    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+    405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
+    415: "Unsupported media type", 422: "Invalid input", 429: "Too many requests",
+    500: "Internal server error", 503: "Service unavailable",
+}
+_KINDS = {
+    400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+    405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
+    415: "unsupported-media-type", 422: "invalid-input", 429: "rate-limited",
+    500: "internal-error", 503: "unavailable",
+}
+
+
+def problem(
+    status: int, detail: str, *, kind: str | None = None, headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body = {
+        "type": PROBLEM_BASE + (kind or _KINDS.get(status, "error")),
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _domain_status(error: DomainError) -> tuple[int, str]:
+    if isinstance(error, NotFoundError):
+        return 404, "not-found"
+    if isinstance(error, InvalidInputError):
+        return 422, "invalid-input"
+    if isinstance(error, VersionConflictError):
+        return 409, "version-conflict"
+    if isinstance(error, AlreadyExistsError):
+        return 409, "already-exists"
+    return 409, "business-rule"
+
+
+def _kebab(name: str) -> str:
+    out = "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+    return out.removesuffix("-error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
+        status, kind = _domain_status(error)
+        return problem(status, str(error), kind=kind, code=_kebab(type(error).__name__))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""),
+             "type": e.get("type", "")}
+            for e in error.errors()
+        ]
+        return problem(422, "the request is not valid", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        headers = dict(error.headers) if error.headers else None
+        return problem(error.status_code, str(error.detail), headers=headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "an unexpected error occurred; it has been logged")

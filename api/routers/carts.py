@@ -1,0 +1,81 @@
+"""Carts: a customer's own, and no one else's (someone else's cart is a 404)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+
+from api.deps import ContainerDep, Customer, ExpectedVersion, ShopDep, consistent_with
+from api.schemas import (
+    SKU_PATTERN,
+    CartCommandResult,
+    CartItemCreate,
+    CartItemUpdate,
+    CartPublic,
+    Schema,
+)
+from application.event_store import CommandResult
+from projections.carts import CartsProjection, cart_key
+
+router = APIRouter(prefix="/carts", tags=["carts"])
+SkuPath = Annotated[str, Path(pattern=SKU_PATTERN)]
+
+
+class CartCreate(Schema):
+    """An empty body: a cart starts empty."""
+
+
+def _answer(response: Response, result: CommandResult) -> CartCommandResult:
+    response.headers["ETag"] = f'"{result.version}"'
+    return CartCommandResult(
+        cart_id=result.aggregate_id, version=result.version,
+        consistency_token=result.consistency_token,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_cart(
+    shop: ShopDep, customer: Customer, response: Response, body: CartCreate | None = None
+) -> CartCommandResult:
+    result = shop.create_cart(customer.sub)
+    response.headers["Location"] = f"/api/v1/carts/{result.aggregate_id}"
+    return _answer(response, result)
+
+
+@router.post("/{cart_id}/items")
+def add_item(
+    cart_id: UUID, body: CartItemCreate, shop: ShopDep, customer: Customer, response: Response,
+    expected_version: ExpectedVersion,
+) -> CartCommandResult:
+    result = shop.add_cart_item(cart_id, customer.sub, body.sku, body.quantity, expected_version)
+    return _answer(response, result)
+
+
+@router.put("/{cart_id}/items/{sku}")
+def change_item(
+    cart_id: UUID, sku: SkuPath, body: CartItemUpdate, shop: ShopDep, customer: Customer,
+    response: Response, expected_version: ExpectedVersion,
+) -> CartCommandResult:
+    result = shop.change_cart_item(cart_id, customer.sub, sku, body.quantity, expected_version)
+    return _answer(response, result)
+
+
+@router.delete("/{cart_id}/items/{sku}")
+def remove_item(
+    cart_id: UUID, sku: SkuPath, shop: ShopDep, customer: Customer, response: Response,
+    expected_version: ExpectedVersion,
+) -> CartCommandResult:
+    return _answer(response, shop.remove_cart_item(cart_id, customer.sub, sku, expected_version))
+
+
+@router.get("/{cart_id}", dependencies=[Depends(consistent_with(CartsProjection.name))])
+def get_cart(
+    cart_id: UUID, container: ContainerDep, customer: Customer, response: Response
+) -> CartPublic:
+    doc = container.view(CartsProjection.name).get(cart_key(cart_id))
+    if doc is None or doc["customer_id"] != customer.sub:
+        raise HTTPException(404, f"no cart {cart_id}")
+    response.headers["ETag"] = f'"{doc["version"]}"'
+    return CartPublic.of(doc)

@@ -1,0 +1,41 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from api.deps import ContainerDep
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", responses={503: {"description": "a dependency is down"}})
+def ready(container: ContainerDep) -> JSONResponse:
+    """The event store and Redis answer, and no projection runner is failing."""
+    checks: dict[str, Any] = {}
+    try:
+        checks["event_store"] = {"ok": True, "head": container.head_position()}
+    except Exception as e:
+        checks["event_store"] = {"ok": False, "error": type(e).__name__}
+    try:
+        checks["redis"] = {"ok": bool(container.redis.ping())}
+    except Exception as e:
+        checks["redis"] = {"ok": False, "error": type(e).__name__}
+    for name, supervisor in container.supervisors.items():
+        s = supervisor.status
+        checks[f"projection:{name}"] = {
+            "ok": s.state == "running", "state": s.state, "failures": s.failures,
+            "last_error": s.last_error,
+        }
+    ok = all(check["ok"] for check in checks.values())
+    return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
+                        status_code=200 if ok else 503)

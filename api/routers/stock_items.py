@@ -1,0 +1,82 @@
+"""Catalog and inventory: admins change stock items, anyone reads them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+
+from api.deps import Admin, AnyUser, ContainerDep, ExpectedVersion, ShopDep, consistent_with
+from api.schemas import (
+    SKU_PATTERN,
+    AdjustmentCreate,
+    PriceUpdate,
+    ReceiptCreate,
+    StockItemCommandResult,
+    StockItemCreate,
+    StockItemPublic,
+)
+from application.event_store import CommandResult
+from projections.catalog import StockItemsProjection, stock_key
+
+router = APIRouter(prefix="/stock-items", tags=["stock items"])
+SkuPath = Annotated[str, Path(pattern=SKU_PATTERN, description="the product's SKU")]
+
+
+def _answer(response: Response, sku: str, result: CommandResult) -> StockItemCommandResult:
+    response.headers["ETag"] = f'"{result.version}"'
+    return StockItemCommandResult(
+        sku=sku, version=result.version, consistency_token=result.consistency_token
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def register_stock_item(
+    body: StockItemCreate, shop: ShopDep, _: Admin, response: Response
+) -> StockItemCommandResult:
+    result = shop.register_stock_item(
+        sku=body.sku, name=body.name, description=body.description, category=body.category,
+        price=body.price.to_money(), initial_quantity=body.initial_quantity,
+        sustainability=body.sustainability.model_dump(),
+    )
+    response.headers["Location"] = f"/api/v1/stock-items/{body.sku}"
+    return _answer(response, body.sku, result)
+
+
+@router.post("/{sku}/receipts")
+def receive_stock(
+    sku: SkuPath, body: ReceiptCreate, shop: ShopDep, _: Admin, response: Response,
+    expected_version: ExpectedVersion,
+) -> StockItemCommandResult:
+    return _answer(response, sku, shop.receive_stock(sku, body.quantity, expected_version))
+
+
+@router.post("/{sku}/adjustments")
+def adjust_stock(
+    sku: SkuPath, body: AdjustmentCreate, shop: ShopDep, _: Admin, response: Response,
+    expected_version: ExpectedVersion,
+) -> StockItemCommandResult:
+    result = shop.adjust_stock(sku, body.quantity_delta, body.reason, expected_version)
+    return _answer(response, sku, result)
+
+
+@router.put("/{sku}/price")
+def change_price(
+    sku: SkuPath, body: PriceUpdate, shop: ShopDep, _: Admin, response: Response,
+    expected_version: ExpectedVersion,
+) -> StockItemCommandResult:
+    result = shop.change_price(sku, body.price.to_money(), expected_version)
+    return _answer(response, sku, result)
+
+
+@router.get(
+    "/{sku}", dependencies=[Depends(consistent_with(StockItemsProjection.name))]
+)
+def get_stock_item(
+    sku: SkuPath, container: ContainerDep, _: AnyUser, response: Response
+) -> StockItemPublic:
+    doc = container.view(StockItemsProjection.name).get(stock_key(sku))
+    if doc is None:
+        raise HTTPException(404, f"no stock item {sku}")
+    response.headers["ETag"] = f'"{doc["version"]}"'
+    return StockItemPublic.of(doc)
