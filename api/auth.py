@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 
@@ -38,13 +38,16 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
             alg = header.get("alg")
             if alg == "HS256" and self._secret:
-                key: object = self._secret
+                key: Any = self._secret
             elif alg == "RS256" and self._jwks is not None:
                 key = self._jwks.get_signing_key_from_jwt(token).key
             else:
                 raise AuthenticationError(f"algorithm {alg!r} is not accepted")
             claims = jwt.decode(
-                token, key, algorithms=[alg], leeway=LEEWAY_S,  # type: ignore[arg-type]
+                token,
+                key,
+                algorithms=[alg],
+                leeway=LEEWAY_S,
                 options={"require": ["exp", "sub"]},
             )
         except jwt.PyJWTError as e:

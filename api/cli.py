@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from pydantic import ValidationError
@@ -18,7 +18,9 @@ from infrastructure.settings import Settings
 
 app = typer.Typer(
     help="EcoVarejo: event-sourced back end for sustainable retail.",
-    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
 )
 
 
@@ -79,7 +81,7 @@ def token(
         raise CliError(f"role must be one of {', '.join(ROLES)}")
     if not sub.strip():
         raise CliError("--sub must not be empty")
-    role_: Role = role  # type: ignore[assignment]
+    role_ = cast(Role, role)
     typer.echo(issue_token(jwt_secret(Settings()), sub, role_, ttl))
 
 

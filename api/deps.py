@@ -69,7 +69,7 @@ def if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
         return None
     raw = if_match.strip().removeprefix("W/").strip('"')
     if not raw.isdigit():
-        raise HTTPException(400, "If-Match must be an aggregate version, e.g. \"3\"")
+        raise HTTPException(400, 'If-Match must be an aggregate version, e.g. "3"')
     return int(raw)
 
 
@@ -95,7 +95,8 @@ def consistent_with(projection: str) -> Callable[..., Awaitable[None]]:
         while (view.max_tracking_id("") or 0) < wanted:
             if time.monotonic() >= deadline:
                 raise HTTPException(
-                    503, f"the {projection} read model has not caught up yet",
+                    503,
+                    f"the {projection} read model has not caught up yet",
                     {"Retry-After": "1"},
                 )
             await asyncio.sleep(delay)

@@ -18,21 +18,41 @@ log = logging.getLogger(__name__)
 PROBLEM_BASE = "https://ecovarejo.com.br/problems/"
 PROBLEM_JSON = "application/problem+json"
 _TITLES = {
-    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-    405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
-    415: "Unsupported media type", 422: "Invalid input", 429: "Too many requests",
-    500: "Internal server error", 503: "Service unavailable",
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
 }
 _KINDS = {
-    400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
-    405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
-    415: "unsupported-media-type", 422: "invalid-input", 429: "rate-limited",
-    500: "internal-error", 503: "unavailable",
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "invalid-input",
+    429: "rate-limited",
+    500: "internal-error",
+    503: "unavailable",
 }
 
 
 def problem(
-    status: int, detail: str, *, kind: str | None = None, headers: dict[str, str] | None = None,
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body = {
@@ -71,8 +91,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""),
-             "type": e.get("type", "")}
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "msg": e.get("msg", ""),
+                "type": e.get("type", ""),
+            }
             for e in error.errors()
         ]
         return problem(422, "the request is not valid", errors=errors)

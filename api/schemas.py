@@ -130,15 +130,21 @@ class CartPublic(Schema):
     def of(cls, doc: dict[str, Any]) -> CartPublic:
         items = [
             CartItemPublic(
-                sku=i["sku"], name=i["name"], quantity=i["quantity"],
+                sku=i["sku"],
+                name=i["name"],
+                quantity=i["quantity"],
                 unit_price=MoneyModel.of(i["unit_price"]),
                 line_total=MoneyModel.of(i["line_total"]),
             )
             for i in doc["items"]
         ]
         return cls(
-            cart_id=doc["cart_id"], customer_id=doc["customer_id"], status=doc["status"],
-            items=items, total=MoneyModel.of(doc["total"]), version=doc["version"],
+            cart_id=doc["cart_id"],
+            customer_id=doc["customer_id"],
+            status=doc["status"],
+            items=items,
+            total=MoneyModel.of(doc["total"]),
+            version=doc["version"],
         )
 
 

@@ -32,7 +32,7 @@ class Shop(EventStoreApp):
     # Plumbing ----------------------------------------------------------------------------
     def _get(self, aggregate_id: UUID, kind: type[A], missing: NotFoundError) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise missing from None
         if not isinstance(aggregate, kind):
@@ -74,29 +74,37 @@ class Shop(EventStoreApp):
         sustainability: dict[str, Any],
     ) -> CommandResult:
         item = StockItem.register(
-            sku=sku, name=name, description=description, category=category, price=price,
-            initial_quantity=initial_quantity, sustainability=sustainability,
+            sku=sku,
+            name=name,
+            description=description,
+            category=category,
+            price=price,
+            initial_quantity=initial_quantity,
+            sustainability=sustainability,
         )
         if item.id in self.repository:
             raise AlreadyExistsError(f"stock item {sku} is already registered")
         return self._commit(item)
 
-    def receive_stock(self, sku: str, quantity: int, expected_version: int | None = None
-                      ) -> CommandResult:
+    def receive_stock(
+        self, sku: str, quantity: int, expected_version: int | None = None
+    ) -> CommandResult:
         item = self.stock_item(sku)
         self._check_version(item, expected_version)
         item.receive(quantity)
         return self._commit(item)
 
-    def adjust_stock(self, sku: str, quantity_delta: int, reason: str,
-                     expected_version: int | None = None) -> CommandResult:
+    def adjust_stock(
+        self, sku: str, quantity_delta: int, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
         item = self.stock_item(sku)
         self._check_version(item, expected_version)
         item.adjust(quantity_delta, reason)
         return self._commit(item)
 
-    def change_price(self, sku: str, price: Money, expected_version: int | None = None
-                     ) -> CommandResult:
+    def change_price(
+        self, sku: str, price: Money, expected_version: int | None = None
+    ) -> CommandResult:
         item = self.stock_item(sku)
         self._check_version(item, expected_version)
         item.change_price(price)
@@ -123,8 +131,14 @@ class Shop(EventStoreApp):
     def create_cart(self, customer_id: str) -> CommandResult:
         return self._commit(Cart(customer_id=customer_id))
 
-    def add_cart_item(self, cart_id: UUID, customer_id: str, sku: str, quantity: int,
-                      expected_version: int | None = None) -> CommandResult:
+    def add_cart_item(
+        self,
+        cart_id: UUID,
+        customer_id: str,
+        sku: str,
+        quantity: int,
+        expected_version: int | None = None,
+    ) -> CommandResult:
         cart = self.cart_of(cart_id, customer_id)
         self._check_version(cart, expected_version)
         cart.check_open()
@@ -133,8 +147,14 @@ class Shop(EventStoreApp):
         cart.add_item(sku, item.name, quantity, item.price)
         return self._commit(cart)
 
-    def change_cart_item(self, cart_id: UUID, customer_id: str, sku: str, quantity: int,
-                         expected_version: int | None = None) -> CommandResult:
+    def change_cart_item(
+        self,
+        cart_id: UUID,
+        customer_id: str,
+        sku: str,
+        quantity: int,
+        expected_version: int | None = None,
+    ) -> CommandResult:
         cart = self.cart_of(cart_id, customer_id)
         self._check_version(cart, expected_version)
         cart.check_has_line(sku)
@@ -142,8 +162,9 @@ class Shop(EventStoreApp):
         cart.change_quantity(sku, quantity)
         return self._commit(cart)
 
-    def remove_cart_item(self, cart_id: UUID, customer_id: str, sku: str,
-                         expected_version: int | None = None) -> CommandResult:
+    def remove_cart_item(
+        self, cart_id: UUID, customer_id: str, sku: str, expected_version: int | None = None
+    ) -> CommandResult:
         cart = self.cart_of(cart_id, customer_id)
         self._check_version(cart, expected_version)
         cart.remove_item(sku)

@@ -36,8 +36,11 @@ class EventMetadata:
     causation_id: str = ""
 
 
-_metadata: ContextVar[EventMetadata] = ContextVar("event_metadata", default=EventMetadata())
-_clock: ContextVar[Clock] = ContextVar("clock", default=SystemClock())
+_metadata: ContextVar[EventMetadata] = ContextVar(
+    "event_metadata",
+    default=EventMetadata(),  # noqa: B039 (frozen, immutable)
+)
+_clock: ContextVar[Clock] = ContextVar("clock", default=SystemClock())  # noqa: B039 (stateless)
 
 
 @contextmanager

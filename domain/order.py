@@ -22,8 +22,13 @@ SHIPPING_FEE = Money.brl("19.90")
 
 PENDING, CONFIRMED, SHIPPED, CANCELLED = "pending", "confirmed", "shipped", "cancelled"
 CANCELLATION_REASONS = frozenset(
-    {"insufficient_stock", "payment_declined", "payment_timeout", "customer_request",
-     "admin_request"}
+    {
+        "insufficient_stock",
+        "payment_declined",
+        "payment_timeout",
+        "customer_request",
+        "admin_request",
+    }
 )
 
 
@@ -87,11 +92,14 @@ class Order(EcoAggregate):
         reason: str
         detail: str
 
+    @staticmethod
+    def create_id(cart_id: UUID) -> UUID:
+        return order_id_for_cart(cart_id)
+
     @classmethod
     def place(
         cls,
         *,
-        order_id: UUID,
         customer_id: str,
         cart_id: UUID,
         lines: list[dict[str, Any]],
@@ -104,7 +112,6 @@ class Order(EcoAggregate):
             (Decimal(ln["carbon_footprint_kg"]) * ln["quantity"] for ln in lines), Decimal("0")
         )
         return cls(
-            id=order_id,
             customer_id=customer_id,
             cart_id=cart_id,
             lines=lines,

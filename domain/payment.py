@@ -35,7 +35,7 @@ class AmountExceedsAuthorizationError(PaymentError):
 
 
 def payment_id_for_order(order_id: UUID) -> UUID:
-    """One payment per order: its id is derived from the order id (the gateway's idempotency key)."""
+    """One payment per order, its id derived from the order id: the gateway idempotency key."""
     return uuid5(PAYMENT_NAMESPACE, str(order_id))
 
 
@@ -74,9 +74,19 @@ class Payment(EcoAggregate):
         amount: Money
         reason: str
 
+    @staticmethod
+    def create_id(order_id: UUID) -> UUID:
+        return payment_id_for_order(order_id)
+
     @event(Requested)
     def __init__(
-        self, *, order_id: UUID, customer_id: str, amount: Money, token: str, brand: str,
+        self,
+        *,
+        order_id: UUID,
+        customer_id: str,
+        amount: Money,
+        token: str,
+        brand: str,
         last4: str,
     ) -> None:
         self.order_id = order_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,18 @@ class Container:
         """The active generation of a Redis projection, for reading."""
         return RedisDocumentView(self.redis, projection)
 
+    def projection_positions(self) -> dict[str, int]:
+        return {name: self.view(name).max_tracking_id("") or 0 for name in REDIS_PROJECTIONS}
+
+    def wait_for_projections(self, position: int, timeout: float = 10.0) -> bool:
+        """Block until every Redis projection has processed `position`; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while min(self.projection_positions().values()) < position:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
     def head_position(self) -> int:
         return self.shop.recorder.max_notification_id() or 0
 
@@ -100,7 +113,8 @@ def bootstrap(settings: Settings | None = None) -> Container:
             need_postgres=database_url is None, need_redis=redis_url is None
         )
         database_url, redis_url = database_url or pg_url, redis_url or r_url
-    assert database_url is not None and redis_url is not None
+    assert database_url is not None
+    assert redis_url is not None
     try:
         env = eventsourcing_env(database_url, settings.pool_size)
         shop = Shop(env=env)

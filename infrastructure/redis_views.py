@@ -38,7 +38,7 @@ def active_key(projection: str) -> str:
 
 
 def active_generation(client: redis.Redis, projection: str) -> str:
-    value = client.get(active_key(projection))
+    value: bytes | None = client.get(active_key(projection))  # type: ignore[assignment]
     return value.decode() if value else DEFAULT_GENERATION
 
 
@@ -60,7 +60,8 @@ class RedisDocumentView(DocumentView):
 
     def members(self, key: str, start: int, stop: int) -> list[str]:
         """Members of a sorted index, highest score first."""
-        return [m.decode() for m in self.client.zrevrange(self.key(key), start, stop)]
+        members: list[bytes] = self.client.zrevrange(self.key(key), start, stop)  # type: ignore[assignment]
+        return [m.decode() for m in members]
 
     def count(self, key: str) -> int:
         return int(self.client.zcard(self.key(key)))

@@ -36,7 +36,7 @@ class CartsProjection(DocumentProjection):
         return [Put(cart_key(event.originator_id), doc)]
 
     def _items(self, event: Cart.Event) -> list[dict[str, Any]]:
-        doc = self.view.get(cart_key(event.originator_id))
+        doc: dict[str, Any] | None = self.view.get(cart_key(event.originator_id))
         return list(doc["items"]) if doc else []
 
     @singledispatchmethod
@@ -45,7 +45,7 @@ class CartsProjection(DocumentProjection):
 
     @evolve.register
     def _created(self, event: Cart.Created) -> list[Change]:
-        doc = {
+        doc: dict[str, Any] = {
             "cart_id": str(event.originator_id),
             "customer_id": event.customer_id,
             "status": "open",
@@ -61,8 +61,12 @@ class CartsProjection(DocumentProjection):
         items = self._items(event)
         previous = next((i for i in items if i["sku"] == event.sku), None)
         quantity = event.quantity + (previous["quantity"] if previous else 0)
-        line = {"sku": event.sku, "name": event.name, "quantity": quantity,
-                "unit_price": event.unit_price.to_dict()}
+        line = {
+            "sku": event.sku,
+            "name": event.name,
+            "quantity": quantity,
+            "unit_price": event.unit_price.to_dict(),
+        }
         if previous is None:
             items.append(line)
         else:

@@ -30,7 +30,8 @@ class CartCreate(Schema):
 def _answer(response: Response, result: CommandResult) -> CartCommandResult:
     response.headers["ETag"] = f'"{result.version}"'
     return CartCommandResult(
-        cart_id=result.aggregate_id, version=result.version,
+        cart_id=result.aggregate_id,
+        version=result.version,
         consistency_token=result.consistency_token,
     )
 
@@ -46,7 +47,11 @@ def create_cart(
 
 @router.post("/{cart_id}/items")
 def add_item(
-    cart_id: UUID, body: CartItemCreate, shop: ShopDep, customer: Customer, response: Response,
+    cart_id: UUID,
+    body: CartItemCreate,
+    shop: ShopDep,
+    customer: Customer,
+    response: Response,
     expected_version: ExpectedVersion,
 ) -> CartCommandResult:
     result = shop.add_cart_item(cart_id, customer.sub, body.sku, body.quantity, expected_version)
@@ -55,8 +60,13 @@ def add_item(
 
 @router.put("/{cart_id}/items/{sku}")
 def change_item(
-    cart_id: UUID, sku: SkuPath, body: CartItemUpdate, shop: ShopDep, customer: Customer,
-    response: Response, expected_version: ExpectedVersion,
+    cart_id: UUID,
+    sku: SkuPath,
+    body: CartItemUpdate,
+    shop: ShopDep,
+    customer: Customer,
+    response: Response,
+    expected_version: ExpectedVersion,
 ) -> CartCommandResult:
     result = shop.change_cart_item(cart_id, customer.sub, sku, body.quantity, expected_version)
     return _answer(response, result)
@@ -64,7 +74,11 @@ def change_item(
 
 @router.delete("/{cart_id}/items/{sku}")
 def remove_item(
-    cart_id: UUID, sku: SkuPath, shop: ShopDep, customer: Customer, response: Response,
+    cart_id: UUID,
+    sku: SkuPath,
+    shop: ShopDep,
+    customer: Customer,
+    response: Response,
     expected_version: ExpectedVersion,
 ) -> CartCommandResult:
     return _answer(response, shop.remove_cart_item(cart_id, customer.sub, sku, expected_version))

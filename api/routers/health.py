@@ -33,9 +33,12 @@ def ready(container: ContainerDep) -> JSONResponse:
     for name, supervisor in container.supervisors.items():
         s = supervisor.status
         checks[f"projection:{name}"] = {
-            "ok": s.state == "running", "state": s.state, "failures": s.failures,
+            "ok": s.state == "running",
+            "state": s.state,
+            "failures": s.failures,
             "last_error": s.last_error,
         }
     ok = all(check["ok"] for check in checks.values())
-    return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
-                        status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
+    )

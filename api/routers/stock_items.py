@@ -35,8 +35,12 @@ def register_stock_item(
     body: StockItemCreate, shop: ShopDep, _: Admin, response: Response
 ) -> StockItemCommandResult:
     result = shop.register_stock_item(
-        sku=body.sku, name=body.name, description=body.description, category=body.category,
-        price=body.price.to_money(), initial_quantity=body.initial_quantity,
+        sku=body.sku,
+        name=body.name,
+        description=body.description,
+        category=body.category,
+        price=body.price.to_money(),
+        initial_quantity=body.initial_quantity,
         sustainability=body.sustainability.model_dump(),
     )
     response.headers["Location"] = f"/api/v1/stock-items/{body.sku}"
@@ -45,7 +49,11 @@ def register_stock_item(
 
 @router.post("/{sku}/receipts")
 def receive_stock(
-    sku: SkuPath, body: ReceiptCreate, shop: ShopDep, _: Admin, response: Response,
+    sku: SkuPath,
+    body: ReceiptCreate,
+    shop: ShopDep,
+    _: Admin,
+    response: Response,
     expected_version: ExpectedVersion,
 ) -> StockItemCommandResult:
     return _answer(response, sku, shop.receive_stock(sku, body.quantity, expected_version))
@@ -53,7 +61,11 @@ def receive_stock(
 
 @router.post("/{sku}/adjustments")
 def adjust_stock(
-    sku: SkuPath, body: AdjustmentCreate, shop: ShopDep, _: Admin, response: Response,
+    sku: SkuPath,
+    body: AdjustmentCreate,
+    shop: ShopDep,
+    _: Admin,
+    response: Response,
     expected_version: ExpectedVersion,
 ) -> StockItemCommandResult:
     result = shop.adjust_stock(sku, body.quantity_delta, body.reason, expected_version)
@@ -62,16 +74,18 @@ def adjust_stock(
 
 @router.put("/{sku}/price")
 def change_price(
-    sku: SkuPath, body: PriceUpdate, shop: ShopDep, _: Admin, response: Response,
+    sku: SkuPath,
+    body: PriceUpdate,
+    shop: ShopDep,
+    _: Admin,
+    response: Response,
     expected_version: ExpectedVersion,
 ) -> StockItemCommandResult:
     result = shop.change_price(sku, body.price.to_money(), expected_version)
     return _answer(response, sku, result)
 
 
-@router.get(
-    "/{sku}", dependencies=[Depends(consistent_with(StockItemsProjection.name))]
-)
+@router.get("/{sku}", dependencies=[Depends(consistent_with(StockItemsProjection.name))])
 def get_stock_item(
     sku: SkuPath, container: ContainerDep, _: AnyUser, response: Response
 ) -> StockItemPublic:

@@ -1,0 +1,85 @@
+"""Real servers for the tests: embedded PostgreSQL and Redis, started once per session,
+unless DATABASE_URL / REDIS_URL point at servers (then those are used; Redis is flushed
+between tests, so point it at a throwaway instance). Each test gets its own database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import redis
+
+from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.embedded import EmbeddedServers
+from infrastructure.settings import Settings
+
+JWT_SECRET = "test-secret-that-is-long-enough-for-hs256"
+
+
+@dataclass(frozen=True)
+class Servers:
+    database_url: str
+    redis_url: str
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    database_url = os.environ.get("DATABASE_URL")
+    redis_url = os.environ.get("REDIS_URL")
+    embedded = None
+    if not database_url or not redis_url:
+        embedded = EmbeddedServers(tmp_path_factory.mktemp("servers"))
+        pg, rd = embedded.start(need_postgres=not database_url, need_redis=not redis_url)
+        database_url, redis_url = database_url or pg, redis_url or rd
+    assert database_url
+    assert redis_url
+    yield Servers(database_url, redis_url)
+    if embedded is not None:
+        embedded.stop()
+
+
+def with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+@pytest.fixture
+def database_url(servers: Servers) -> Iterator[str]:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(servers.database_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield with_database(servers.database_url, name)
+    with psycopg.connect(servers.database_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def redis_url(servers: Servers) -> Iterator[str]:
+    client = redis.Redis.from_url(servers.redis_url)
+    client.flushdb()
+    yield servers.redis_url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        DATABASE_URL=database_url, REDIS_URL=redis_url, ECOVAREJO_DATA_DIR=tmp_path,
+        ECOVAREJO_JWT_SECRET=JWT_SECRET, ECOVAREJO_PAYMENT_TIMEOUT_S=5,
+    )
+
+
+@pytest.fixture
+def container(settings: Settings) -> Iterator[Container]:
+    """The whole system wired as in production, projectors running."""
+    built = bootstrap(settings)
+    built.start_processing()
+    yield built
+    built.close()

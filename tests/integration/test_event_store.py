@@ -1,0 +1,99 @@
+"""The event store on a real PostgreSQL."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import uuid4
+
+import psycopg
+import pytest
+
+from application.errors import AlreadyExistsError, VersionConflictError
+from application.shop import Shop
+from domain.base import EventMetadata, event_context
+from domain.money import Money
+from domain.order import Order
+from domain.stock_item import StockItem
+from infrastructure.event_store import eventsourcing_env
+
+
+def register(shop: Shop, sku: str = "ECO-1", quantity: int = 10) -> None:
+    shop.register_stock_item(
+        sku=sku, name="Café Orgânico", description="", category="alimentos",
+        price=Money.brl("42.90"), initial_quantity=quantity,
+        sustainability={"carbon_footprint_kg": "1.800", "certifications": ["IBD"]},
+    )
+
+
+def test_events_round_trip_exactly(container):
+    with event_context(EventMetadata("customer:c1", "corr", "cause")):
+        order = Order.place(
+            customer_id="c1", cart_id=uuid4(),
+            lines=[{"sku": "ECO-1", "name": "Café", "quantity": 3,
+                    "unit_price": Money.brl("42.90"), "carbon_footprint_kg": "1.800"}],
+            shipping_address={"city": "São Paulo"}, payment_method={"last4": "4242"},
+        )
+        original = order.pending_events[0]
+        container.shop.save(order)
+    [stored] = container.shop.repository.event_store.get(order.id)
+    assert stored == original
+    loaded = container.shop.repository.get(order.id)
+    assert loaded.totals.total == Money.brl("148.60")
+    assert loaded.lines[0]["unit_price"] == Money.brl("42.90")
+    assert loaded.carbon_footprint_kg == Decimal("5.400")
+    assert (stored.actor, stored.correlation_id, stored.causation_id) == (
+        "customer:c1", "corr", "cause",
+    )
+    assert stored.timestamp.tzinfo is not None
+    assert stored.timestamp <= datetime.now(tz=UTC)
+
+
+def test_postgres_refuses_to_update_delete_or_truncate_events(container):
+    register(container.shop)
+    for statement in (
+        "UPDATE ecovarejo_events SET topic = 'forged'",
+        "DELETE FROM ecovarejo_events",
+        "TRUNCATE ecovarejo_events",
+    ):
+        with psycopg.connect(container.database_url) as conn, pytest.raises(
+            psycopg.errors.InsufficientPrivilege, match="events are immutable"
+        ):
+            conn.execute(statement)
+    assert container.head_position() == 1
+
+
+def test_concurrent_change_surfaces_as_a_version_conflict(container):
+    register(container.shop)
+    other = Shop(env=eventsourcing_env(container.database_url))
+    try:
+        mine = container.shop.repository.get(StockItem.create_id("ECO-1"))
+        theirs = other.repository.get(StockItem.create_id("ECO-1"))
+        theirs.receive(5)
+        other.save(theirs)
+        mine.receive(1)
+        with pytest.raises(VersionConflictError):
+            container.shop._commit(mine)
+    finally:
+        other.close()
+    assert container.shop.stock_item("ECO-1").on_hand == 15
+
+
+def test_if_match_mismatch_is_a_conflict_and_changes_nothing(container):
+    register(container.shop)
+    with pytest.raises(VersionConflictError):
+        container.shop.receive_stock("ECO-1", 5, expected_version=7)
+    assert container.shop.stock_item("ECO-1").version == 1
+
+
+def test_refuses_registering_a_sku_twice(container):
+    register(container.shop)
+    with pytest.raises(AlreadyExistsError):
+        register(container.shop)
+
+
+def test_one_log_orders_all_aggregates(container):
+    register(container.shop, "ECO-1")
+    cart = container.shop.create_cart("c1")
+    register(container.shop, "ECO-2")
+    notifications = container.shop.recorder.select_notifications(start=1, limit=10)
+    assert [n.id for n in notifications] == [1, 2, 3]
+    assert cart.position == 2
