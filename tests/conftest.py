@@ -71,8 +71,11 @@ def redis_url(servers: Servers) -> Iterator[str]:
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        DATABASE_URL=database_url, REDIS_URL=redis_url, ECOVAREJO_DATA_DIR=tmp_path,
-        ECOVAREJO_JWT_SECRET=JWT_SECRET, ECOVAREJO_PAYMENT_TIMEOUT_S=5,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        ECOVAREJO_DATA_DIR=tmp_path,
+        ECOVAREJO_JWT_SECRET=JWT_SECRET,
+        ECOVAREJO_PAYMENT_TIMEOUT_S=5,
     )
 
 

@@ -35,7 +35,9 @@ PRODUCT = {
     "price": {"amount": "129.90", "currency": "BRL"},
     "initial_quantity": 10,
     "sustainability": {
-        "carbon_footprint_kg": "3.200", "certifications": ["B Corp"], "recyclable": True,
+        "carbon_footprint_kg": "3.200",
+        "certifications": ["B Corp"],
+        "recyclable": True,
         "biodegradable": False,
     },
 }

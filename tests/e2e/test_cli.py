@@ -17,13 +17,17 @@ ECOVAREJO = [sys.executable, "-m", "api.cli"]
 
 
 def run(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*ECOVAREJO, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [*ECOVAREJO, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("ECOVAREJO_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("ECOVAREJO_")
+    }
     return {**env, **extra}
 
 
@@ -38,8 +42,12 @@ def test_token_prints_a_jwt_and_refuses_an_unknown_role(tmp_path):
 
 
 def test_seed_loads_the_demo_catalog_once(settings):
-    env = clean_env(DATABASE_URL=settings.database_url or "", REDIS_URL=settings.redis_url or "",
-                    ECOVAREJO_JWT_SECRET="s" * 40, ECOVAREJO_DATA_DIR=str(settings.data_dir))
+    env = clean_env(
+        DATABASE_URL=settings.database_url or "",
+        REDIS_URL=settings.redis_url or "",
+        ECOVAREJO_JWT_SECRET="s" * 40,
+        ECOVAREJO_DATA_DIR=str(settings.data_dir),
+    )
     first = run("seed", env=env)
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == "seeded 24 products (0 were already there)"
@@ -63,8 +71,12 @@ def free_port() -> int:
 
 def start_serve(data_dir: Path, port: int) -> subprocess.Popen:
     env = clean_env(ECOVAREJO_DATA_DIR=str(data_dir))
-    proc = subprocess.Popen([*ECOVAREJO, "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*ECOVAREJO, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

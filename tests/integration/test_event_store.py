@@ -18,8 +18,12 @@ from infrastructure.event_store import eventsourcing_env
 
 def register(shop: Shop, sku: str = "ECO-1", quantity: int = 10) -> None:
     shop.register_stock_item(
-        sku=sku, name="Café Orgânico", description="", category="alimentos",
-        price=Money.brl("42.90"), initial_quantity=quantity,
+        sku=sku,
+        name="Café Orgânico",
+        description="",
+        category="alimentos",
+        price=Money.brl("42.90"),
+        initial_quantity=quantity,
         sustainability={"carbon_footprint_kg": "1.800", "certifications": ["IBD"]},
     )
 
@@ -27,10 +31,19 @@ def register(shop: Shop, sku: str = "ECO-1", quantity: int = 10) -> None:
 def test_events_round_trip_exactly(container):
     with event_context(EventMetadata("customer:c1", "corr", "cause")):
         order = Order.place(
-            customer_id="c1", cart_id=uuid4(),
-            lines=[{"sku": "ECO-1", "name": "Café", "quantity": 3,
-                    "unit_price": Money.brl("42.90"), "carbon_footprint_kg": "1.800"}],
-            shipping_address={"city": "São Paulo"}, payment_method={"last4": "4242"},
+            customer_id="c1",
+            cart_id=uuid4(),
+            lines=[
+                {
+                    "sku": "ECO-1",
+                    "name": "Café",
+                    "quantity": 3,
+                    "unit_price": Money.brl("42.90"),
+                    "carbon_footprint_kg": "1.800",
+                }
+            ],
+            shipping_address={"city": "São Paulo"},
+            payment_method={"last4": "4242"},
         )
         original = order.pending_events[0]
         container.shop.save(order)
@@ -41,7 +54,9 @@ def test_events_round_trip_exactly(container):
     assert loaded.lines[0]["unit_price"] == Money.brl("42.90")
     assert loaded.carbon_footprint_kg == Decimal("5.400")
     assert (stored.actor, stored.correlation_id, stored.causation_id) == (
-        "customer:c1", "corr", "cause",
+        "customer:c1",
+        "corr",
+        "cause",
     )
     assert stored.timestamp.tzinfo is not None
     assert stored.timestamp <= datetime.now(tz=UTC)
@@ -54,8 +69,9 @@ def test_postgres_refuses_to_update_delete_or_truncate_events(container):
         "DELETE FROM ecovarejo_events",
         "TRUNCATE ecovarejo_events",
     ):
-        with psycopg.connect(container.database_url) as conn, pytest.raises(
-            psycopg.errors.InsufficientPrivilege, match="events are immutable"
+        with (
+            psycopg.connect(container.database_url) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege, match="events are immutable"),
         ):
             conn.execute(statement)
     assert container.head_position() == 1

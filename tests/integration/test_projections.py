@@ -18,8 +18,12 @@ from projections.catalog import StockItemsProjection, stock_key
 
 def register(shop: Shop, sku: str, quantity: int = 10) -> int:
     return shop.register_stock_item(
-        sku=sku, name=f"Produto {sku}", description="", category="casa",
-        price=Money.brl("9.90"), initial_quantity=quantity,
+        sku=sku,
+        name=f"Produto {sku}",
+        description="",
+        category="casa",
+        price=Money.brl("9.90"),
+        initial_quantity=quantity,
         sustainability={"carbon_footprint_kg": "0.5", "certifications": ["FSC"]},
     ).position
 
@@ -66,8 +70,11 @@ def test_a_failing_event_is_retried_with_backoff_and_never_skipped(container):
     def make_runner():
         view = RedisDocumentView(redis.Redis.from_url(container.redis_url), "flaky")
         return BaseProjectionRunner(
-            projection=FlakyStockProjection(view), application_class=Shop,
-            tracking_recorder=view, topics=(), env=container.follower_env,
+            projection=FlakyStockProjection(view),
+            application_class=Shop,
+            tracking_recorder=view,
+            topics=(),
+            env=container.follower_env,
         )
 
     supervisor = Supervisor("flaky", make_runner, initial_backoff=0.01).start()

@@ -18,15 +18,22 @@ from domain.payment import (
 
 
 def line(price: str, quantity: int, co2: str = "1.0") -> dict:
-    return {"sku": "ECO-1", "name": "A", "quantity": quantity, "unit_price": Money.brl(price),
-            "carbon_footprint_kg": co2}
+    return {
+        "sku": "ECO-1",
+        "name": "A",
+        "quantity": quantity,
+        "unit_price": Money.brl(price),
+        "carbon_footprint_kg": co2,
+    }
 
 
 def make_order(*lines: dict) -> Order:
     return Order.place(
-        customer_id="c1", cart_id=uuid4(), lines=list(lines) or [line("10", 1)],
-        shipping_address={"city": "Recife"}, payment_method={"token": "t", "brand": "visa",
-                                                             "last4": "4242"},
+        customer_id="c1",
+        cart_id=uuid4(),
+        lines=list(lines) or [line("10", 1)],
+        shipping_address={"city": "Recife"},
+        payment_method={"token": "t", "brand": "visa", "last4": "4242"},
     )
 
 
@@ -83,8 +90,14 @@ def test_refuses_unknown_cancellation_reasons():
 
 
 def make_payment(amount: str = "100.00") -> Payment:
-    return Payment(order_id=uuid4(), customer_id="c1", amount=Money.brl(amount), token="tok",
-                   brand="visa", last4="4242")
+    return Payment(
+        order_id=uuid4(),
+        customer_id="c1",
+        amount=Money.brl(amount),
+        token="tok",
+        brand="visa",
+        last4="4242",
+    )
 
 
 def test_refuses_authorizing_more_than_requested():
@@ -123,6 +136,12 @@ def test_records_gateway_failures_before_a_decision():
 def test_order_and_payment_ids_derive_from_cart_and_order():
     order = make_order()
     assert order.id == Order.create_id(order.cart_id)
-    payment = Payment(order_id=order.id, customer_id="c1", amount=Money.brl("1.00"),
-                      token="t", brand="visa", last4="4242")
+    payment = Payment(
+        order_id=order.id,
+        customer_id="c1",
+        amount=Money.brl("1.00"),
+        token="t",
+        brand="visa",
+        last4="4242",
+    )
     assert payment.id == Payment.create_id(order.id)

@@ -15,8 +15,12 @@ from domain.stock_item import (
 
 def make_item(quantity: int = 10) -> StockItem:
     return StockItem.register(
-        sku="ECO-1", name="Sabonete", description="", category="higiene",
-        price=Money.brl("10.00"), initial_quantity=quantity,
+        sku="ECO-1",
+        name="Sabonete",
+        description="",
+        category="higiene",
+        price=Money.brl("10.00"),
+        initial_quantity=quantity,
         sustainability={"carbon_footprint_kg": "0.5", "certifications": ["IBD"]},
     )
 
@@ -51,7 +55,9 @@ def test_releasing_twice_is_a_no_op():
     item.release(order)
     assert item.available == 10
     assert [type(e).__name__ for e in item.collect_events()] == [
-        "Registered", "Reserved", "Released",
+        "Registered",
+        "Reserved",
+        "Released",
     ]
 
 
