@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from application.errors import AlreadyExistsError, VersionConflictError
+from application.errors import AlreadyExistsError, GatewayUnavailableError, VersionConflictError
 from domain.base import DomainError, InvalidInputError, NotFoundError
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ def problem(
 
 
 def _domain_status(error: DomainError) -> tuple[int, str]:
+    if isinstance(error, GatewayUnavailableError):
+        return 503, "payment-gateway-unavailable"
     if isinstance(error, NotFoundError):
         return 404, "not-found"
     if isinstance(error, InvalidInputError):

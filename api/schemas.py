@@ -156,3 +156,166 @@ class Problem(BaseModel):
     status: int
     detail: str
     model_config = ConfigDict(extra="allow")
+
+
+class AddressModel(Schema):
+    line1: Text
+    line2: Annotated[str, StringConstraints(max_length=200)] = ""
+    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(examples=["SP"])
+    postal_code: Annotated[str, StringConstraints(pattern=r"^\d{5}-?\d{3}$")] = Field(
+        examples=["01310-100"]
+    )
+    country: Literal["BR"] = "BR"
+
+
+class CardModel(Schema):
+    card_number: Annotated[str, StringConstraints(pattern=r"^\d{12,19}$")] = Field(
+        examples=["4242424242424242"]
+    )
+    expiry: Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])/\d{2}$")] = Field(
+        examples=["12/30"]
+    )
+    cvc: Annotated[str, StringConstraints(pattern=r"^\d{3,4}$")]
+    holder: Text
+
+
+class CheckoutCreate(Schema):
+    shipping_address: AddressModel
+    payment: CardModel
+
+
+class CheckoutAccepted(Schema):
+    order_id: UUID
+    version: int
+    consistency_token: str
+
+
+class OrderCancel(Schema):
+    reason: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class OrderShip(Schema):
+    carrier: Text
+    tracking_code: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class OrderCommandResult(CommandAccepted):
+    order_id: UUID
+
+
+class OrderLinePublic(Schema):
+    sku: str
+    name: str
+    quantity: int
+    unit_price: MoneyModel
+    line_total: MoneyModel
+    carbon_footprint_kg: str
+
+
+class Totals(Schema):
+    subtotal: MoneyModel
+    discount: MoneyModel
+    shipping: MoneyModel
+    total: MoneyModel
+
+
+class PaymentSummary(Schema):
+    status: str
+    brand: str
+    last4: str
+
+
+class HistoryStep(Schema):
+    type: str
+    at: str
+
+
+def _totals(doc: dict[str, Any]) -> Totals:
+    return Totals(**{k: MoneyModel.of(v) for k, v in doc.items()})
+
+
+class OrderPublic(Schema):
+    order_id: UUID
+    customer_id: str
+    status: Literal["pending", "confirmed", "shipped", "cancelled"]
+    lines: list[OrderLinePublic]
+    totals: Totals
+    carbon_footprint_kg: str
+    payment: PaymentSummary | None
+    cancellation_reason: str | None
+    history: list[HistoryStep]
+    created_at: str
+    version: int
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> OrderPublic:
+        lines = [
+            OrderLinePublic(
+                sku=ln["sku"],
+                name=ln["name"],
+                quantity=ln["quantity"],
+                unit_price=MoneyModel.of(ln["unit_price"]),
+                line_total=MoneyModel.of(ln["line_total"]),
+                carbon_footprint_kg=ln["carbon_footprint_kg"],
+            )
+            for ln in doc["lines"]
+        ]
+        return cls(
+            order_id=doc["order_id"],
+            customer_id=doc["customer_id"],
+            status=doc["status"],
+            lines=lines,
+            totals=_totals(doc["totals"]),
+            carbon_footprint_kg=doc["carbon_footprint_kg"],
+            payment=PaymentSummary(**doc["payment"]) if doc["payment"] else None,
+            cancellation_reason=doc["cancellation_reason"],
+            history=[HistoryStep(**h) for h in doc["history"]],
+            created_at=doc["created_at"],
+            version=doc["version"],
+        )
+
+
+class OrderSummary(Schema):
+    order_id: UUID
+    status: str
+    totals: Totals
+    created_at: str
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> OrderSummary:
+        return cls(
+            order_id=doc["order_id"],
+            status=doc["status"],
+            totals=_totals(doc["totals"]),
+            created_at=doc["created_at"],
+        )
+
+
+class OrderPage(Schema):
+    items: list[OrderSummary]
+    total: int
+    page: int
+    size: int
+
+
+class PaymentPublic(Schema):
+    payment_id: UUID
+    order_id: UUID
+    status: str
+    amount: MoneyModel
+    brand: str
+    last4: str
+    gateway: str | None
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> PaymentPublic:
+        return cls(
+            payment_id=doc["payment_id"],
+            order_id=doc["order_id"],
+            status=doc["status"],
+            amount=MoneyModel.of(doc["amount"]),
+            brand=doc["brand"],
+            last4=doc["last4"],
+            gateway=doc["gateway"],
+        )

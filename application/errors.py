@@ -31,3 +31,11 @@ class OrderNotFoundError(NotFoundError):
 
 class PaymentNotFoundError(NotFoundError):
     """No such payment, or not the caller's."""
+
+
+class GatewayUnavailableError(DomainError):
+    """No payment gateway answered. Nothing was changed; the client may retry."""
+
+
+class RetryLaterError(Exception):
+    """A side effect failed transiently and was recorded; run it again later (with backoff)."""

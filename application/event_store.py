@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
 
 from domain.money import Money
@@ -37,6 +37,13 @@ class EventStoreApp(Application[UUID]):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.name = APP_NAME  # every subclass reads and writes the one log
+
+    def find(self, aggregate_id: UUID) -> Any:
+        """The aggregate, or None if it was never created."""
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -25,6 +25,7 @@ CANCELLATION_REASONS = frozenset(
     {
         "insufficient_stock",
         "payment_declined",
+        "payment_failed",
         "payment_timeout",
         "customer_request",
         "admin_request",

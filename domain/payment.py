@@ -4,8 +4,9 @@ Only the gateway's token, the card brand and the last four digits are ever held:
 number, expiry and CVC never reach an event. Amounts never exceed what was authorized:
 capture at most the authorized amount, refund at most what was captured.
 
-Status: requested -> authorized | declined | cancelled; authorized -> captured | voided;
-captured -> refunded.
+Status: requested -> authorized | declined; authorized -> captured | voided;
+captured -> refunded. Moving money is two steps: a `*Requested` event records the intent
+(atomically with whatever caused it), and the outcome event records what the gateway did.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from domain.base import DomainError, EcoAggregate
 from domain.money import Money
 
 PAYMENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/payment")
-REQUESTED, AUTHORIZED, DECLINED, CANCELLED = "requested", "authorized", "declined", "cancelled"
+REQUESTED, AUTHORIZED, DECLINED = "requested", "authorized", "declined"
 CAPTURED, VOIDED, REFUNDED = "captured", "voided", "refunded"
 
 
@@ -51,6 +52,7 @@ class Payment(EcoAggregate):
     class GatewayFailed(EcoAggregate.Event):
         gateway: str
         error: str
+        gave_up: bool
 
     class Authorized(EcoAggregate.Event):
         gateway: str
@@ -61,18 +63,24 @@ class Payment(EcoAggregate):
         gateway: str
         reason: str
 
-    class Cancelled(EcoAggregate.Event):
-        reason: str
+    class CaptureRequested(EcoAggregate.Event):
+        amount: Money
 
     class Captured(EcoAggregate.Event):
         amount: Money
 
+    class VoidRequested(EcoAggregate.Event):
+        reason: str
+
     class Voided(EcoAggregate.Event):
+        pass
+
+    class RefundRequested(EcoAggregate.Event):
+        amount: Money
         reason: str
 
     class Refunded(EcoAggregate.Event):
         amount: Money
-        reason: str
 
     @staticmethod
     def create_id(order_id: UUID) -> UUID:
@@ -96,17 +104,20 @@ class Payment(EcoAggregate):
         self.brand = brand
         self.last4 = last4
         self.status = REQUESTED
+        self.pending: str | None = None  # capture | void | refund, requested not yet done
+        self.pending_amount = Money.zero()
         self.gateway: str | None = None
         self.authorization_id: str | None = None
         self.authorized = Money.zero()
         self.captured = Money.zero()
         self.refunded = Money.zero()
-        self.failed_gateways: list[str] = []
+        self.gateway_failures: dict[str, int] = {}
+        self.abandoned_gateways: list[str] = []
 
     @property
-    def is_settled(self) -> bool:
-        """No money is held: nothing authorized, or everything given back or kept for shipping."""
-        return self.status in (DECLINED, CANCELLED, VOIDED, REFUNDED)
+    def holds_money(self) -> bool:
+        """Money is held from the customer: authorized and not voided, or captured and kept."""
+        return self.status in (AUTHORIZED, CAPTURED)
 
     # Guards -------------------------------------------------------------------------------
     def check_status(self, *allowed: str, action: str) -> None:
@@ -115,6 +126,16 @@ class Payment(EcoAggregate):
                 f"cannot {action} payment {self.id}: it is {self.status}"
             )
 
+    def check_nothing_pending(self, action: str) -> None:
+        if self.pending is not None:
+            raise IllegalPaymentTransitionError(
+                f"cannot {action} payment {self.id}: a {self.pending} is under way"
+            )
+
+    def check_pending(self, action: str) -> None:
+        if self.pending != action:
+            raise IllegalPaymentTransitionError(f"no {action} was requested on payment {self.id}")
+
     def check_within(self, amount: Money, limit: Money) -> None:
         if amount > limit:
             raise AmountExceedsAuthorizationError(
@@ -122,9 +143,10 @@ class Payment(EcoAggregate):
             )
 
     # Commands ----------------------------------------------------------------------------
-    def record_gateway_failure(self, gateway: str, error: str) -> None:
+    def record_gateway_failure(self, gateway: str, error: str, *, give_up: bool) -> None:
+        """A gateway gave no answer; with `give_up`, the chain moves on to the next one."""
         self.check_status(REQUESTED, action="fail over")
-        self._gateway_failed(gateway=gateway, error=error)
+        self._gateway_failed(gateway=gateway, error=error, gave_up=give_up)
 
     def authorize(self, gateway: str, authorization_id: str, amount: Money) -> None:
         self.check_status(REQUESTED, action="authorize")
@@ -135,28 +157,50 @@ class Payment(EcoAggregate):
         self.check_status(REQUESTED, action="decline")
         self._declined(gateway=gateway, reason=reason)
 
-    def cancel(self, reason: str) -> None:
-        self.check_status(REQUESTED, action="cancel")
-        self._cancelled(reason=reason)
-
-    def capture(self, amount: Money) -> None:
+    def request_capture(self, amount: Money) -> None:
         self.check_status(AUTHORIZED, action="capture")
+        self.check_nothing_pending("capture")
         self.check_within(amount, self.authorized)
-        self._captured(amount=amount)
+        self._capture_requested(amount=amount)
 
-    def void(self, reason: str) -> None:
+    def capture(self) -> None:
+        self.check_pending("capture")
+        self._captured(amount=self.pending_amount)
+
+    def request_void(self, reason: str) -> None:
         self.check_status(AUTHORIZED, action="void")
-        self._voided(reason=reason)
+        self.check_nothing_pending("void")
+        self._void_requested(reason=reason)
 
-    def refund(self, amount: Money, reason: str) -> None:
+    def void(self) -> None:
+        self.check_pending("void")
+        self._voided()
+
+    def request_refund(self, amount: Money, reason: str) -> None:
         self.check_status(CAPTURED, action="refund")
+        self.check_nothing_pending("refund")
         self.check_within(amount, self.captured)
-        self._refunded(amount=amount, reason=reason)
+        self._refund_requested(amount=amount, reason=reason)
+
+    def refund(self) -> None:
+        self.check_pending("refund")
+        self._refunded(amount=self.pending_amount)
+
+    def give_back(self, reason: str) -> None:
+        """Compensation: void what is authorized, refund what was captured, else nothing."""
+        if self.pending in ("void", "refund"):
+            return
+        if self.status == AUTHORIZED and self.pending is None:
+            self.request_void(reason)
+        elif self.status == CAPTURED and self.pending is None:
+            self.request_refund(self.captured, reason)
 
     # Mutators ----------------------------------------------------------------------------
     @event(GatewayFailed)
-    def _gateway_failed(self, gateway: str, error: str) -> None:
-        self.failed_gateways.append(gateway)
+    def _gateway_failed(self, gateway: str, error: str, gave_up: bool) -> None:
+        self.gateway_failures[gateway] = self.gateway_failures.get(gateway, 0) + 1
+        if gave_up:
+            self.abandoned_gateways.append(gateway)
 
     @event(Authorized)
     def _authorized(self, gateway: str, authorization_id: str, amount: Money) -> None:
@@ -170,20 +214,26 @@ class Payment(EcoAggregate):
         self.status = DECLINED
         self.gateway = gateway
 
-    @event(Cancelled)
-    def _cancelled(self, reason: str) -> None:
-        self.status = CANCELLED
+    @event(CaptureRequested)
+    def _capture_requested(self, amount: Money) -> None:
+        self.pending, self.pending_amount = "capture", amount
 
     @event(Captured)
     def _captured(self, amount: Money) -> None:
-        self.status = CAPTURED
-        self.captured = amount
+        self.status, self.pending, self.captured = CAPTURED, None, amount
+
+    @event(VoidRequested)
+    def _void_requested(self, reason: str) -> None:
+        self.pending = "void"
 
     @event(Voided)
-    def _voided(self, reason: str) -> None:
-        self.status = VOIDED
+    def _voided(self) -> None:
+        self.status, self.pending = VOIDED, None
+
+    @event(RefundRequested)
+    def _refund_requested(self, amount: Money, reason: str) -> None:
+        self.pending, self.pending_amount = "refund", amount
 
     @event(Refunded)
-    def _refunded(self, amount: Money, reason: str) -> None:
-        self.status = REFUNDED
-        self.refunded = amount
+    def _refunded(self, amount: Money) -> None:
+        self.status, self.pending, self.refunded = REFUNDED, None, amount

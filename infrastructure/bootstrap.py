@@ -8,24 +8,49 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import dramatiq
 import redis
-from eventsourcing.projection import BaseProjectionRunner
+from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+from eventsourcing.projection import BaseProjectionRunner, EventSourcedProjectionRunner
+from eventsourcing.utils import Environment, get_topic
 
+from application.effects import EffectDispatcher
+from application.ports import Notifier
+from application.saga import CheckoutSaga
 from application.shop import Shop
+from domain.order import Order
+from domain.payment import Payment
+from infrastructure.actors import Actors, make_broker
 from infrastructure.embedded import EmbeddedServers
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
+from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
+from infrastructure.payments import sandbox_chain
 from infrastructure.redis_views import RedisDocumentView
 from infrastructure.runners import Supervisor
 from infrastructure.settings import Settings
 from projections.base import DocumentProjection
 from projections.carts import CartsProjection
 from projections.catalog import StockItemsProjection
+from projections.orders import OrdersProjection
 
 log = logging.getLogger(__name__)
 
 REDIS_PROJECTIONS: dict[str, type[DocumentProjection]] = {
-    p.name: p for p in (StockItemsProjection, CartsProjection)
+    p.name: p for p in (StockItemsProjection, CartsProjection, OrdersProjection)
 }
+EFFECT_TOPICS = tuple(
+    get_topic(cls)
+    for cls in (
+        Order.Placed,
+        Order.Confirmed,
+        Order.Cancelled,
+        Order.Shipped,
+        Payment.Requested,
+        Payment.CaptureRequested,
+        Payment.VoidRequested,
+        Payment.RefundRequested,
+    )
+)
 
 
 class ConfigurationError(Exception):
@@ -46,6 +71,16 @@ def jwt_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+def make_notifier(settings: Settings, client: redis.Redis) -> Notifier:
+    notifiers: list[Notifier] = [FileNotifier(settings.data_dir / "notifications.jsonl")]
+    if settings.smtp_url:
+        notifiers.append(SmtpNotifier(settings.smtp_url))
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+        notifiers.append(WebhookNotifier(settings.webhook_url, secret))
+    return OncePerKey(client, notifiers)
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -56,16 +91,18 @@ class Container:
     redis: redis.Redis
     embedded: EmbeddedServers | None = None
     supervisors: dict[str, Supervisor] = field(default_factory=dict)
-
-    def view(self, projection: str) -> RedisDocumentView:
-        """The active generation of a Redis projection, for reading."""
-        return RedisDocumentView(self.redis, projection)
+    worker: dramatiq.Worker | None = None
+    actors: Actors | None = None
 
     @property
     def follower_env(self) -> dict[str, str]:
         """Settings for the readers the runners open: tables exist already (bootstrap made
         them), and concurrent CREATE statements would only race each other."""
         return {**self.env, "CREATE_TABLE": "n", "POSTGRES_POOL_SIZE": "1"}
+
+    def view(self, projection: str) -> RedisDocumentView:
+        """The active generation of a Redis projection, for reading."""
+        return RedisDocumentView(self.redis, projection)
 
     def projection_positions(self) -> dict[str, int]:
         return {name: self.view(name).max_tracking_id("") or 0 for name in REDIS_PROJECTIONS}
@@ -82,6 +119,11 @@ class Container:
     def head_position(self) -> int:
         return self.shop.recorder.max_notification_id() or 0
 
+    def effects_tracking(self) -> TrackingRecorder:
+        factory = InfrastructureFactory.construct(Environment(EffectDispatcher.name, self.env))
+        return factory.tracking_recorder()
+
+    # Runners -----------------------------------------------------------------------------
     def _projection_runner(self, name: str) -> BaseProjectionRunner[Any]:
         view = RedisDocumentView(redis.Redis.from_url(self.redis_url), name)
         return BaseProjectionRunner(
@@ -92,23 +134,57 @@ class Container:
             env=self.follower_env,
         )
 
+    def _saga_runner(self) -> BaseProjectionRunner[Any]:
+        return EventSourcedProjectionRunner(
+            application_class=Shop, projection_class=CheckoutSaga, env=self.follower_env
+        )
+
+    def _effects_runner(self) -> BaseProjectionRunner[Any]:
+        assert self.actors is not None
+        tracking = self.effects_tracking()
+        dispatcher = EffectDispatcher(tracking, self.actors, self.settings.payment_timeout_s)
+        return BaseProjectionRunner(
+            projection=dispatcher,
+            application_class=Shop,
+            tracking_recorder=tracking,
+            topics=EFFECT_TOPICS,
+            env=self.follower_env,
+        )
+
+    def _supervise(self, name: str, make: Any) -> None:
+        if name not in self.supervisors:
+            self.supervisors[name] = Supervisor(name, make).start()
+
     def start_processing(self) -> None:
-        """Run the projectors (and, later, the saga) in background threads of this process."""
+        """Run projectors, saga, effect dispatcher and dramatiq workers in this process."""
+        broker = make_broker(self.settings.broker_url or self.redis_url)
+        self.actors = Actors(broker, self.shop)
+        self.worker = self.actors.worker(self.settings.worker_threads)
+        self.worker.start()
         for name in REDIS_PROJECTIONS:
-            if name not in self.supervisors:
-                runner = Supervisor(name, lambda n=name: self._projection_runner(n))  # type: ignore[misc]
-                self.supervisors[name] = runner.start()
+            self._supervise(name, lambda n=name: self._projection_runner(n))
+        self._supervise("saga", self._saga_runner)
+        self._supervise("effects", self._effects_runner)
 
     def close(self) -> None:
         try:
             for supervisor in self.supervisors.values():
                 supervisor.stop()
             self.supervisors.clear()
+            if self.worker is not None:
+                self.worker.stop(timeout=5000)
+                self.worker.broker.close()
             self.shop.close()
             self.redis.close()
         finally:  # whatever failed above, leave no embedded server behind
             if self.embedded is not None:
                 self.embedded.stop()
+
+
+def _create_tables(env: dict[str, str]) -> None:
+    """The events table and the saga's tracking table, and the effect dispatcher's."""
+    CheckoutSaga(env=env).close()
+    InfrastructureFactory.construct(Environment(EffectDispatcher.name, env)).tracking_recorder()
 
 
 def bootstrap(settings: Settings | None = None) -> Container:
@@ -125,10 +201,13 @@ def bootstrap(settings: Settings | None = None) -> Container:
     assert redis_url is not None
     try:
         env = eventsourcing_env(database_url, settings.pool_size)
-        shop = Shop(env=env)
+        _create_tables(env)
         install_immutability_guard(database_url)
         client = redis.Redis.from_url(redis_url)
         client.ping()
+        shop = Shop(
+            env=env, gateways=sandbox_chain(client), notifier=make_notifier(settings, client)
+        )
     except Exception:
         if embedded is not None:
             embedded.stop()

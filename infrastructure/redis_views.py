@@ -14,7 +14,7 @@ from typing import Any
 import redis
 from eventsourcing.persistence import Tracking
 
-from projections.base import Change, Delete, DocumentView, IndexAdd, Put
+from projections.base import Change, Delete, DocumentView, IndexAdd, IndexRemove, Put
 
 _APPLY = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -58,6 +58,12 @@ class RedisDocumentView(DocumentView):
         raw = self.client.get(self.key(key))
         return json.loads(raw) if raw else None
 
+    def get_many(self, keys: list[str]) -> list[dict[str, Any] | None]:
+        if not keys:
+            return []
+        raws: list[bytes | None] = self.client.mget([self.key(k) for k in keys])  # type: ignore[assignment]
+        return [json.loads(raw) if raw else None for raw in raws]
+
     def members(self, key: str, start: int, stop: int) -> list[str]:
         """Members of a sorted index, highest score first."""
         members: list[bytes] = self.client.zrevrange(self.key(key), start, stop)  # type: ignore[assignment]
@@ -73,6 +79,8 @@ class RedisDocumentView(DocumentView):
             return ["DEL", self.key(change.key)]
         if isinstance(change, IndexAdd):
             return ["ZADD", self.key(change.key), change.score, change.member]
+        if isinstance(change, IndexRemove):
+            return ["ZREM", self.key(change.key), change.member]
         raise TypeError(f"unknown change {change!r}")
 
     def apply(self, changes: list[Change], tracking: Tracking) -> None:

@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     payment_timeout_s: float = Field(
         default=60.0, gt=0, validation_alias="ECOVAREJO_PAYMENT_TIMEOUT_S"
     )
+    smtp_url: str | None = Field(default=None, validation_alias="ECOVAREJO_SMTP_URL")
+    webhook_url: str | None = Field(default=None, validation_alias="ECOVAREJO_WEBHOOK_URL")
+    webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_WEBHOOK_SECRET"
+    )
+    worker_threads: int = Field(default=4, ge=1, le=64, validation_alias="ECOVAREJO_WORKER_THREADS")
     pool_size: int = Field(default=5, ge=1, le=100, validation_alias="ECOVAREJO_DB_POOL_SIZE")
     cors_origins: list[str] = Field(default=[], validation_alias="ECOVAREJO_CORS_ORIGINS")
     max_body_bytes: int = Field(

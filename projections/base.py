@@ -39,7 +39,13 @@ class IndexAdd:
     score: float
 
 
-Change = Put | Delete | IndexAdd
+@dataclass(frozen=True)
+class IndexRemove:
+    key: str
+    member: str
+
+
+Change = Put | Delete | IndexAdd | IndexRemove
 
 
 class DocumentView(TrackingRecorder, ABC):

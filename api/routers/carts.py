@@ -14,9 +14,12 @@ from api.schemas import (
     CartItemCreate,
     CartItemUpdate,
     CartPublic,
+    CheckoutAccepted,
+    CheckoutCreate,
     Schema,
 )
 from application.event_store import CommandResult
+from domain.card import Address, CardDetails
 from projections.carts import CartsProjection, cart_key
 
 router = APIRouter(prefix="/carts", tags=["carts"])
@@ -93,3 +96,37 @@ def get_cart(
         raise HTTPException(404, f"no cart {cart_id}")
     response.headers["ETag"] = f'"{doc["version"]}"'
     return CartPublic.of(doc)
+
+
+@router.post(
+    "/{cart_id}/checkout",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        409: {"description": "cart already checked out"},
+        422: {"description": "empty cart, invalid card or address"},
+    },
+)
+def checkout(
+    cart_id: UUID,
+    body: CheckoutCreate,
+    shop: ShopDep,
+    customer: Customer,
+    response: Response,
+    expected_version: ExpectedVersion,
+) -> CheckoutAccepted:
+    """Place the order; the checkout saga reserves stock and takes the payment. Poll
+    `GET /orders/{order_id}` (with the consistency token) for the outcome."""
+    card = body.payment
+    result = shop.checkout(
+        cart_id,
+        customer.sub,
+        Address(**body.shipping_address.model_dump()),
+        CardDetails(card.card_number, card.expiry, card.cvc, card.holder),
+        expected_version,
+    )
+    response.headers["Location"] = f"/api/v1/orders/{result.aggregate_id}"
+    return CheckoutAccepted(
+        order_id=result.aggregate_id,
+        version=result.version,
+        consistency_token=result.consistency_token,
+    )

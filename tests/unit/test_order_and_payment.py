@@ -109,27 +109,56 @@ def test_refuses_capturing_more_than_authorized_and_refunding_more_than_captured
     payment = make_payment("100.00")
     payment.authorize("primary", "auth-1", Money.brl("100.00"))
     with pytest.raises(AmountExceedsAuthorizationError):
-        payment.capture(Money.brl("100.01"))
-    payment.capture(Money.brl("100.00"))
+        payment.request_capture(Money.brl("100.01"))
+    payment.request_capture(Money.brl("100.00"))
+    payment.capture()
     with pytest.raises(AmountExceedsAuthorizationError):
-        payment.refund(Money.brl("100.01"), "return")
-    payment.refund(Money.brl("100.00"), "return")
+        payment.request_refund(Money.brl("100.01"), "return")
+    payment.request_refund(Money.brl("100.00"), "return")
+    payment.refund()
     assert payment.status == "refunded"
+    assert not payment.holds_money
 
 
 def test_refuses_voiding_a_captured_payment():
     payment = make_payment()
     payment.authorize("primary", "a", Money.brl("100.00"))
-    payment.capture(Money.brl("100.00"))
+    payment.request_capture(Money.brl("100.00"))
     with pytest.raises(IllegalPaymentTransitionError):
-        payment.void("too late")
+        payment.request_void("too late")
+    payment.capture()
+    with pytest.raises(IllegalPaymentTransitionError):
+        payment.request_void("too late")
+
+
+def test_gives_back_by_voiding_an_authorization_once():
+    payment = make_payment()
+    payment.authorize("primary", "a", Money.brl("100.00"))
+    payment.give_back("customer_request")
+    payment.give_back("customer_request")
+    payment.void()
+    assert payment.status == "voided"
+    assert not payment.holds_money
+    assert [type(e).__name__ for e in payment.collect_events()][-2:] == [
+        "VoidRequested",
+        "Voided",
+    ]
+
+
+def test_refuses_an_outcome_that_was_not_requested():
+    payment = make_payment()
+    payment.authorize("primary", "a", Money.brl("100.00"))
+    with pytest.raises(IllegalPaymentTransitionError):
+        payment.capture()
 
 
 def test_records_gateway_failures_before_a_decision():
     payment = make_payment()
-    payment.record_gateway_failure("primary", "processing_error")
+    payment.record_gateway_failure("primary", "timeout", give_up=False)
+    payment.record_gateway_failure("primary", "processing_error", give_up=True)
     payment.authorize("secondary", "a", Money.brl("100.00"))
-    assert payment.failed_gateways == ["primary"]
+    assert payment.gateway_failures == {"primary": 2}
+    assert payment.abandoned_gateways == ["primary"]
     assert payment.gateway == "secondary"
 
 

@@ -1,0 +1,102 @@
+"""Orders: customers see and cancel their own; admins see all, cancel and ship."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+
+from api.auth import Principal
+from api.deps import Admin, ContainerDep, ExpectedVersion, ShopDep, consistent_with, require
+from api.schemas import (
+    OrderCancel,
+    OrderCommandResult,
+    OrderPage,
+    OrderPublic,
+    OrderShip,
+    OrderSummary,
+)
+from application.event_store import CommandResult
+from projections.orders import OrdersProjection, order_index, order_key
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
+Status = Literal["pending", "confirmed", "shipped", "cancelled"]
+
+
+def _answer(response: Response, result: CommandResult) -> OrderCommandResult:
+    response.headers["ETag"] = f'"{result.version}"'
+    return OrderCommandResult(
+        order_id=result.aggregate_id,
+        version=result.version,
+        consistency_token=result.consistency_token,
+    )
+
+
+def _own(principal: Principal) -> str | None:
+    """The customer id to restrict to: the caller's own, or None for an admin."""
+    return None if principal.role == "admin" else principal.sub
+
+
+@router.get("", dependencies=[Depends(consistent_with(OrdersProjection.name))])
+def list_orders(
+    container: ContainerDep,
+    principal: CustomerOrAdmin,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+    customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+) -> OrderPage:
+    """Newest first. Customers see their own orders; admins all, or one customer's."""
+    if principal.role == "customer":
+        if customer_id not in (None, principal.sub):
+            raise HTTPException(403, "customers see only their own orders")
+        customer_id = principal.sub
+    view = container.view(OrdersProjection.name)
+    index = order_index(customer_id, status_)
+    ids = view.members(index, (page - 1) * size, page * size - 1)
+    docs = [d for d in view.get_many([order_key(i) for i in ids]) if d is not None]
+    return OrderPage(
+        items=[OrderSummary.of(d) for d in docs], total=view.count(index), page=page, size=size
+    )
+
+
+@router.get("/{order_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])
+def get_order(
+    order_id: UUID, container: ContainerDep, principal: CustomerOrAdmin, response: Response
+) -> OrderPublic:
+    doc = container.view(OrdersProjection.name).get(order_key(order_id))
+    own = _own(principal)
+    if doc is None or (own is not None and doc["customer_id"] != own):
+        raise HTTPException(404, f"no order {order_id}")
+    response.headers["ETag"] = f'"{doc["version"]}"'
+    return OrderPublic.of(doc)
+
+
+@router.post("/{order_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+def cancel_order(
+    order_id: UUID,
+    body: OrderCancel,
+    shop: ShopDep,
+    principal: CustomerOrAdmin,
+    response: Response,
+    expected_version: ExpectedVersion,
+) -> OrderCommandResult:
+    """Cancel and compensate: reservations are released, the payment voided or refunded."""
+    result = shop.cancel_order(order_id, _own(principal), body.reason, expected_version)
+    return _answer(response, result)
+
+
+@router.post("/{order_id}/ship", status_code=status.HTTP_202_ACCEPTED)
+def ship_order(
+    order_id: UUID,
+    body: OrderShip,
+    shop: ShopDep,
+    _: Admin,
+    response: Response,
+    expected_version: ExpectedVersion,
+) -> OrderCommandResult:
+    """Ship a confirmed order: its reservations leave stock and the payment is captured."""
+    result = shop.ship_order(order_id, body.carrier, body.tracking_code, expected_version)
+    return _answer(response, result)

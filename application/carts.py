@@ -1,0 +1,122 @@
+"""Cart commands (customers), checkout included."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from application.commands import CommandApp
+from application.errors import (
+    CartNotFoundError,
+    GatewayUnavailableError,
+    StockItemNotFoundError,
+    UnknownSkuError,
+)
+from application.event_store import CommandResult
+from application.ports import CardToken, GatewayError
+from domain.base import now
+from domain.card import Address, CardDetails
+from domain.cart import Cart
+from domain.order import Order
+from domain.stock_item import InsufficientStockError, StockItem
+
+
+class CartCommands(CommandApp):
+    def cart_of(self, cart_id: UUID, customer_id: str) -> Cart:
+        """The customer's cart; someone else's cart is reported as not found."""
+        cart = self._get(cart_id, Cart, CartNotFoundError(f"no cart {cart_id}"))
+        if cart.customer_id != customer_id:
+            raise CartNotFoundError(f"no cart {cart_id}")
+        return cart
+
+    def _in_stock(self, sku: str, quantity: int) -> StockItem:
+        """The catalog item, if `quantity` units of it are available right now."""
+        try:
+            item = self.stock_item(sku)
+        except StockItemNotFoundError:
+            raise UnknownSkuError(f"unknown SKU {sku}") from None
+        if quantity > item.available:
+            raise InsufficientStockError(f"{sku}: {quantity} wanted, {item.available} available")
+        return item
+
+    def create_cart(self, customer_id: str) -> CommandResult:
+        return self._commit(Cart(customer_id=customer_id))
+
+    def add_cart_item(
+        self,
+        cart_id: UUID,
+        customer_id: str,
+        sku: str,
+        quantity: int,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        cart = self.cart_of(cart_id, customer_id)
+        self._check_version(cart, expected_version)
+        cart.check_open()
+        in_cart = cart.lines[sku].quantity if sku in cart.lines else 0
+        item = self._in_stock(sku, in_cart + quantity)
+        cart.add_item(sku, item.name, quantity, item.price)
+        return self._commit(cart)
+
+    def change_cart_item(
+        self,
+        cart_id: UUID,
+        customer_id: str,
+        sku: str,
+        quantity: int,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        cart = self.cart_of(cart_id, customer_id)
+        self._check_version(cart, expected_version)
+        cart.check_open()
+        cart.check_has_line(sku)
+        self._in_stock(sku, quantity)
+        cart.change_quantity(sku, quantity)
+        return self._commit(cart)
+
+    def remove_cart_item(
+        self, cart_id: UUID, customer_id: str, sku: str, expected_version: int | None = None
+    ) -> CommandResult:
+        cart = self.cart_of(cart_id, customer_id)
+        self._check_version(cart, expected_version)
+        cart.remove_item(sku)
+        return self._commit(cart)
+
+    def checkout(
+        self,
+        cart_id: UUID,
+        customer_id: str,
+        address: Address,
+        card: CardDetails,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Check the cart out and place a pending order; the saga takes it from there.
+        The card is tokenized here and forgotten: only token, brand and last4 go on."""
+        cart = self.cart_of(cart_id, customer_id)
+        self._check_version(cart, expected_version)
+        cart.check_open()
+        cart.check_not_empty()
+        card.check(now())
+        lines = [self._order_line(line) for line in cart.line_dicts()]
+        token = self._tokenize(card)
+        order = Order.place(
+            customer_id=customer_id,
+            cart_id=cart.id,
+            lines=lines,
+            shipping_address=address.to_dict(),
+            payment_method={"token": token.token, "brand": token.brand, "last4": token.last4},
+        )
+        cart.check_out(order.id)
+        return self._commit(order, cart)
+
+    def _order_line(self, line: dict[str, Any]) -> dict[str, Any]:
+        item = self.stock_item(line["sku"])
+        return {**line, "carbon_footprint_kg": str(item.carbon_footprint_kg)}
+
+    def _tokenize(self, card: CardDetails) -> CardToken:
+        for gateway in self.gateways:
+            try:
+                return gateway.tokenize(card.number, card.expiry, card.cvc, card.holder)
+            except GatewayError:
+                continue
+        raise GatewayUnavailableError("no payment gateway could take the card; try again")

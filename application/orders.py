@@ -1,0 +1,82 @@
+"""Order commands after checkout: cancel (compensate), ship, time out, notify."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from application.commands import CommandApp
+from application.compensation import compensate
+from application.errors import OrderNotFoundError
+from application.event_store import CommandResult
+from application.ports import Notification
+from domain.order import PENDING, Order
+from domain.payment import Payment, payment_id_for_order
+from domain.stock_item import StockItem
+
+
+class OrderCommands(CommandApp):
+    def order_of(self, order_id: UUID, customer_id: str | None = None) -> Order:
+        """The order; with `customer_id`, only if it is that customer's (else not found)."""
+        order = self._get(order_id, Order, OrderNotFoundError(f"no order {order_id}"))
+        if customer_id is not None and order.customer_id != customer_id:
+            raise OrderNotFoundError(f"no order {order_id}")
+        return order
+
+    def payment_of(self, order: Order) -> Payment | None:
+        payment: Payment | None = self.find(payment_id_for_order(order.id))
+        return payment
+
+    def _line_items(self, order: Order) -> list[StockItem]:
+        return [self.stock_item(line["sku"]) for line in order.lines]
+
+    def cancel_order(
+        self,
+        order_id: UUID,
+        customer_id: str | None,
+        detail: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """A customer (their own order) or an admin (`customer_id=None`) cancels."""
+        order = self.order_of(order_id, customer_id)
+        self._check_version(order, expected_version)
+        reason = "customer_request" if customer_id is not None else "admin_request"
+        return self._commit(*compensate(order, reason, detail, self.find))
+
+    def ship_order(
+        self,
+        order_id: UUID,
+        carrier: str,
+        tracking_code: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """The parcel left: reservations leave the warehouse and the payment is captured."""
+        order = self.order_of(order_id)
+        self._check_version(order, expected_version)
+        order.ship(carrier, tracking_code)
+        items = self._line_items(order)
+        for item in items:
+            item.commit(order.id)
+        payment = self.payment_of(order)
+        assert payment is not None  # a confirmed order has an authorized payment
+        payment.request_capture(order.totals.total)
+        return self._commit(order, *items, payment)
+
+    def expire_order(self, order_id: UUID) -> CommandResult | None:
+        """The saga timeout: a checkout still pending is cancelled as `payment_timeout`."""
+        order = self.order_of(order_id)
+        if order.status != PENDING:
+            return None
+        return self._commit(*compensate(order, "payment_timeout", "", self.find))
+
+    def notify_order(self, order_id: UUID, kind: str) -> None:
+        order = self.order_of(order_id)
+        if self.notifier is not None:
+            self.notifier.send(
+                Notification(
+                    kind=kind,
+                    order_id=str(order.id),
+                    customer_id=order.customer_id,
+                    detail=order.cancellation_reason or order.status,
+                    key=f"{order.id}:{kind}",
+                )
+            )

@@ -1,0 +1,87 @@
+"""Payment commands: the gateway calls, run by workers. Idempotent: each checks the
+payment's state first, and passes a key derived from the payment id to the gateway."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from application.commands import CommandApp
+from application.errors import PaymentNotFoundError, RetryLaterError
+from application.event_store import CommandResult
+from application.ports import GatewayError, PaymentGateway
+from domain.payment import REQUESTED, Payment
+
+ATTEMPTS_PER_GATEWAY = 2
+
+
+class PaymentCommands(CommandApp):
+    def payment(self, payment_id: UUID, customer_id: str | None = None) -> Payment:
+        payment = self._get(payment_id, Payment, PaymentNotFoundError(f"no payment {payment_id}"))
+        if customer_id is not None and payment.customer_id != customer_id:
+            raise PaymentNotFoundError(f"no payment {payment_id}")
+        return payment
+
+    def _gateway(self, name: str | None) -> PaymentGateway:
+        for gateway in self.gateways:
+            if gateway.name == name:
+                return gateway
+        raise RetryLaterError(f"gateway {name!r} is not configured in this process")
+
+    def authorize_payment(self, payment_id: UUID) -> CommandResult | None:
+        """Authorize through the chain primary -> secondary -> tertiary. A processing error
+        moves on at once; a timeout is retried (RetryLaterError) before moving on; when every
+        gateway failed, the payment is declined as `all_gateways_failed`."""
+        payment = self.payment(payment_id)
+        if payment.status != REQUESTED:
+            return None  # already decided: a repeated message
+        for gateway in self.gateways:
+            if gateway.name in payment.abandoned_gateways:
+                continue
+            try:
+                answer = gateway.authorize(payment.token, payment.amount, key=str(payment.id))
+            except GatewayError as error:
+                attempts = payment.gateway_failures.get(gateway.name, 0) + 1
+                give_up = not error.retryable or attempts >= ATTEMPTS_PER_GATEWAY
+                payment.record_gateway_failure(gateway.name, str(error), give_up=give_up)
+                if give_up:
+                    continue
+                self._commit(payment)
+                raise RetryLaterError(f"{gateway.name}: {error}") from None
+            if answer.approved:
+                payment.authorize(gateway.name, answer.authorization_id, payment.amount)
+            else:
+                payment.decline(gateway.name, answer.decline_reason)
+            return self._commit(payment)
+        payment.decline("none", "all_gateways_failed")
+        return self._commit(payment)
+
+    def capture_payment(self, payment_id: UUID) -> CommandResult | None:
+        payment = self.payment(payment_id)
+        if payment.pending != "capture":
+            return None
+        assert payment.authorization_id is not None
+        self._gateway(payment.gateway).capture(
+            payment.authorization_id, payment.pending_amount, key=f"{payment.id}:capture"
+        )
+        payment.capture()
+        return self._commit(payment)
+
+    def void_payment(self, payment_id: UUID) -> CommandResult | None:
+        payment = self.payment(payment_id)
+        if payment.pending != "void":
+            return None
+        assert payment.authorization_id is not None
+        self._gateway(payment.gateway).void(payment.authorization_id, key=f"{payment.id}:void")
+        payment.void()
+        return self._commit(payment)
+
+    def refund_payment(self, payment_id: UUID) -> CommandResult | None:
+        payment = self.payment(payment_id)
+        if payment.pending != "refund":
+            return None
+        assert payment.authorization_id is not None
+        self._gateway(payment.gateway).refund(
+            payment.authorization_id, payment.pending_amount, key=f"{payment.id}:refund"
+        )
+        payment.refund()
+        return self._commit(payment)

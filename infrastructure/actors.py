@@ -1,0 +1,89 @@
+"""dramatiq: the broker, the actors, and the sender the effect dispatcher uses.
+
+Actors hold no business logic: they parse their arguments, open the event context (actor
+`system:worker`, the correlation id carried by the effect) and call the application.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import dramatiq
+from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications
+
+from application.effects import Effect
+from application.errors import RetryLaterError
+from application.shop import Shop
+from domain.base import EventMetadata, event_context
+
+log = logging.getLogger(__name__)
+QUEUE = "ecovarejo"
+RETRIES = {"max_retries": 30, "min_backoff": 100, "max_backoff": 10_000}
+
+
+def make_broker(url: str) -> dramatiq.Broker:
+    middleware = [AgeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), Retries()]
+    if url.startswith("amqp"):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        return RabbitmqBroker(url=url, middleware=middleware)
+    from dramatiq.brokers.redis import RedisBroker
+
+    return RedisBroker(url=url, middleware=middleware, namespace="ecovarejo-dramatiq")
+
+
+def _commands(shop: Shop) -> dict[str, Callable[..., Any]]:
+    return {
+        "authorize_payment": lambda pid: shop.authorize_payment(UUID(pid)),
+        "capture_payment": lambda pid: shop.capture_payment(UUID(pid)),
+        "void_payment": lambda pid: shop.void_payment(UUID(pid)),
+        "refund_payment": lambda pid: shop.refund_payment(UUID(pid)),
+        "expire_order": lambda oid: shop.expire_order(UUID(oid)),
+        "notify_order": lambda oid, kind: shop.notify_order(UUID(oid), kind),
+    }
+
+
+class Actors:
+    """The actors of one broker, bound to one application; also the `EffectSender`."""
+
+    def __init__(self, broker: dramatiq.Broker, shop: Shop):
+        self.broker = broker
+        self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
+        for name, command in _commands(shop).items():
+            self.actors[name] = dramatiq.Actor(
+                self._run(name, command),
+                broker=broker,
+                actor_name=name,
+                queue_name=QUEUE,
+                priority=0,
+                options=dict(RETRIES),
+            )
+
+    @staticmethod
+    def _run(name: str, command: Callable[..., Any]) -> Callable[..., None]:
+        def actor(*args: str, correlation_id: str = "", causation_id: str = "") -> None:
+            metadata = EventMetadata(f"system:worker:{name}", correlation_id, causation_id)
+            with event_context(metadata):
+                try:
+                    command(*args)
+                except RetryLaterError as e:
+                    log.warning("%s%s will be retried: %s", name, args, e)
+                    raise
+
+        actor.__name__ = name
+        return actor
+
+    def send(self, effect: Effect) -> None:
+        self.actors[effect.action].send_with_options(
+            args=effect.args,
+            kwargs={"correlation_id": effect.correlation_id, "causation_id": effect.causation_id},
+            delay=int(effect.delay_s * 1000) or None,
+        )
+
+    def worker(self, threads: int = 4) -> dramatiq.Worker:
+        return dramatiq.Worker(
+            self.broker, queues={QUEUE}, worker_threads=threads, worker_timeout=100
+        )

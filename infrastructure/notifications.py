@@ -1,0 +1,95 @@
+"""Notifier adapters: a JSON-lines file (embedded default), SMTP e-mail, signed webhooks.
+
+Each send carries the notification's idempotency key to the receiver (Message-ID, header),
+and a Redis marker skips keys already delivered, so a repeated effect is not re-sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import smtplib
+import threading
+from dataclasses import asdict
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import redis
+
+from application.ports import Notification, Notifier
+
+
+class FileNotifier:
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+
+    def send(self, notification: Notification) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(asdict(notification), ensure_ascii=False) + "\n")
+
+
+class SmtpNotifier:
+    """`smtp://user:password@host:port` (STARTTLS when the server offers it)."""
+
+    def __init__(self, url: str, sender: str = "pedidos@ecovarejo.com.br"):
+        self.url = urlsplit(url)
+        self.sender = sender
+
+    def send(self, notification: Notification) -> None:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = f"{notification.customer_id}@clientes.ecovarejo.com.br"
+        message["Subject"] = f"Pedido {notification.order_id}: {notification.kind}"
+        message["Message-ID"] = f"<{notification.key}@ecovarejo.com.br>"
+        message.set_content(f"Seu pedido {notification.order_id}: {notification.detail}")
+        with smtplib.SMTP(self.url.hostname or "localhost", self.url.port or 25, timeout=10) as s:
+            if s.has_extn("starttls"):
+                s.starttls()
+            if self.url.username:
+                s.login(self.url.username, self.url.password or "")
+            s.send_message(message)
+
+
+class WebhookNotifier:
+    """POSTs JSON, signed with HMAC-SHA256 of the body in `X-EcoVarejo-Signature`."""
+
+    def __init__(self, url: str, secret: str):
+        self.url = url
+        self.secret = secret.encode()
+
+    def send(self, notification: Notification) -> None:
+        body = json.dumps(asdict(notification), sort_keys=True).encode()
+        signature = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        response = httpx.post(
+            self.url,
+            content=body,
+            timeout=10,
+            headers={
+                "Content-Type": "application/json",
+                "Idempotency-Key": notification.key,
+                "X-EcoVarejo-Signature": f"sha256={signature}",
+            },
+        )
+        response.raise_for_status()
+
+
+class OncePerKey:
+    """Delivers each notification key once to every wrapped notifier."""
+
+    def __init__(self, client: redis.Redis, notifiers: list[Notifier], ttl_s: int = 30 * 86400):
+        self.client = client
+        self.notifiers = notifiers
+        self.ttl_s = ttl_s
+
+    def send(self, notification: Notification) -> None:
+        for index, notifier in enumerate(self.notifiers):
+            marker = f"notified:{index}:{notification.key}"
+            if self.client.exists(marker):
+                continue
+            notifier.send(notification)
+            self.client.set(marker, "1", ex=self.ttl_s)

@@ -1,0 +1,179 @@
+"""Order and payment views: a document per order and per payment, and sorted indexes
+(newest first) of all orders and of each customer's, overall and per status."""
+
+from __future__ import annotations
+
+from functools import singledispatchmethod
+from typing import Any
+
+from domain.order import Order
+from domain.payment import Payment
+from projections.base import Change, DocumentProjection, IndexAdd, IndexRemove, Put
+
+
+def order_key(order_id: object) -> str:
+    return f"order:{order_id}"
+
+
+def payment_key(payment_id: object) -> str:
+    return f"payment:{payment_id}"
+
+
+def order_index(customer_id: str | None = None, status: str | None = None) -> str:
+    key = "orders" if customer_id is None else f"orders:customer:{customer_id}"
+    return key if status is None else f"{key}:status:{status}"
+
+
+def _step(event: Any) -> dict[str, str]:
+    kind = type(event).__qualname__  # e.g. "Order.Placed", "Payment.Authorized"
+    return {"type": kind, "at": event.timestamp.isoformat()}
+
+
+class OrdersProjection(DocumentProjection):
+    name = "orders"
+
+    def _order_changes(self, doc: dict[str, Any], event: Any, **fields: Any) -> list[Change]:
+        old_status = doc["status"]
+        doc.update(fields)
+        doc["history"] = [*doc["history"], _step(event)]
+        changes: list[Change] = [Put(order_key(doc["order_id"]), doc)]
+        if doc["status"] != old_status:
+            for customer in (None, doc["customer_id"]):
+                changes.append(IndexRemove(order_index(customer, old_status), doc["order_id"]))
+                changes.append(
+                    IndexAdd(order_index(customer, doc["status"]), doc["order_id"], doc["score"])
+                )
+        return changes
+
+    def _on_order(self, event: Order.Event, **fields: Any) -> list[Change]:
+        doc = self.view.get(order_key(event.originator_id))
+        if doc is None:
+            return []
+        return self._order_changes(doc, event, version=event.originator_version, **fields)
+
+    def _on_payment(self, event: Payment.Event, **fields: Any) -> list[Change]:
+        payment = self.view.get(payment_key(event.originator_id))
+        if payment is None:
+            return []
+        payment.update(fields)
+        changes: list[Change] = [Put(payment_key(event.originator_id), payment)]
+        order = self.view.get(order_key(payment["order_id"]))
+        if order is not None:
+            summary = {k: payment[k] for k in ("status", "brand", "last4")}
+            changes += self._order_changes(order, event, payment=summary)
+        return changes
+
+    @singledispatchmethod
+    def evolve(self, domain_event: Any) -> list[Change]:
+        return []
+
+    @evolve.register
+    def _placed(self, event: Order.Placed) -> list[Change]:
+        order_id = str(event.originator_id)
+        lines = [
+            {
+                "sku": ln["sku"],
+                "name": ln["name"],
+                "quantity": ln["quantity"],
+                "unit_price": ln["unit_price"].to_dict(),
+                "line_total": ln["unit_price"].times(ln["quantity"]).to_dict(),
+                "carbon_footprint_kg": str(ln["carbon_footprint_kg"]),
+            }
+            for ln in event.lines
+        ]
+        score = event.timestamp.timestamp()
+        doc = {
+            "order_id": order_id,
+            "customer_id": event.customer_id,
+            "status": "pending",
+            "lines": lines,
+            "totals": {
+                k: getattr(event, k).to_dict()
+                for k in ("subtotal", "discount", "shipping", "total")
+            },
+            "carbon_footprint_kg": str(event.carbon_footprint_kg),
+            "payment": None,
+            "payment_id": None,
+            "cancellation_reason": None,
+            "history": [_step(event)],
+            "created_at": event.timestamp.isoformat(),
+            "score": score,
+            "version": event.originator_version,
+        }
+        changes: list[Change] = [Put(order_key(order_id), doc)]
+        return changes + [
+            IndexAdd(order_index(customer, status), order_id, score)
+            for customer in (None, event.customer_id)
+            for status in (None, "pending")
+        ]
+
+    @evolve.register
+    def _stock_reserved(self, event: Order.StockReserved) -> list[Change]:
+        return self._on_order(event)
+
+    @evolve.register
+    def _confirmed(self, event: Order.Confirmed) -> list[Change]:
+        return self._on_order(event, status="confirmed", payment_id=str(event.payment_id))
+
+    @evolve.register
+    def _shipped(self, event: Order.Shipped) -> list[Change]:
+        return self._on_order(
+            event, status="shipped", carrier=event.carrier, tracking_code=event.tracking_code
+        )
+
+    @evolve.register
+    def _cancelled(self, event: Order.Cancelled) -> list[Change]:
+        return self._on_order(event, status="cancelled", cancellation_reason=event.reason)
+
+    @evolve.register
+    def _requested(self, event: Payment.Requested) -> list[Change]:
+        payment = {
+            "payment_id": str(event.originator_id),
+            "order_id": str(event.order_id),
+            "customer_id": event.customer_id,
+            "status": "requested",
+            "amount": event.amount.to_dict(),
+            "brand": event.brand,
+            "last4": event.last4,
+            "gateway": None,
+            "version": event.originator_version,
+        }
+        changes: list[Change] = [Put(payment_key(event.originator_id), payment)]
+        order = self.view.get(order_key(event.order_id))
+        if order is not None:
+            summary = {"status": "requested", "brand": event.brand, "last4": event.last4}
+            changes += self._order_changes(
+                order, event, payment=summary, payment_id=str(event.originator_id)
+            )
+        return changes
+
+    @evolve.register
+    def _failed_over(self, event: Payment.GatewayFailed) -> list[Change]:
+        return self._on_payment(event, version=event.originator_version)
+
+    @evolve.register
+    def _authorized(self, event: Payment.Authorized) -> list[Change]:
+        return self._on_payment(
+            event, status="authorized", gateway=event.gateway, version=event.originator_version
+        )
+
+    @evolve.register
+    def _declined(self, event: Payment.Declined) -> list[Change]:
+        return self._on_payment(
+            event, status="declined", gateway=event.gateway, version=event.originator_version
+        )
+
+    @evolve.register
+    def _money_moved(
+        self, event: Payment.Captured | Payment.Voided | Payment.Refunded
+    ) -> list[Change]:
+        status = {"Captured": "captured", "Voided": "voided", "Refunded": "refunded"}
+        return self._on_payment(
+            event, status=status[type(event).__name__], version=event.originator_version
+        )
+
+    @evolve.register
+    def _money_requested(
+        self, event: Payment.CaptureRequested | Payment.VoidRequested | Payment.RefundRequested
+    ) -> list[Change]:
+        return self._on_payment(event, version=event.originator_version)
