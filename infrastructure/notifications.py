@@ -6,9 +6,11 @@ and a Redis marker skips keys already delivered, so a repeated effect is not re-
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import os
 import smtplib
 import threading
 from dataclasses import asdict
@@ -23,14 +25,33 @@ from application.ports import Notification, Notifier
 
 
 class FileNotifier:
+    """The embedded default's outbox: one JSON line per notification. Like a real receiver
+    it ignores a key it has already taken, so a repeat after a crash is not written twice."""
+
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
+        self._keys: set[str] | None = None
+
+    def _seen(self) -> set[str]:
+        if self._keys is None:
+            self._keys = set()
+            if self.path.exists():
+                for line in self.path.read_text(encoding="utf-8").splitlines():
+                    with contextlib.suppress(ValueError, KeyError):
+                        self._keys.add(json.loads(line)["key"])
+        return self._keys
 
     def send(self, notification: Notification) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(asdict(notification), ensure_ascii=False) + "\n")
+        with self._lock:
+            if notification.key in self._seen():
+                return
+            with self.path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps(asdict(notification), ensure_ascii=False) + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            self._seen().add(notification.key)
 
 
 class SmtpNotifier:

@@ -1,0 +1,121 @@
+"""Helpers for the checkout tests: placing orders, waiting, and the saga's invariants."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from application.shop import Shop
+from domain.card import Address, CardDetails
+from domain.cart import Cart
+from domain.money import Money
+from domain.order import CANCELLED, CONFIRMED, PENDING, SHIPPED, Order
+from domain.payment import CAPTURED, Payment, payment_id_for_order
+from domain.stock_item import StockItem
+
+ADDRESS = Address("Rua das Flores 10", "apto 2", "Recife", "PE", "50010-000")
+APPROVED, DECLINED, NO_FUNDS, PRIMARY_FAILS = (
+    "4242424242424242", "4000000000000002", "4000000000009995", "4000000000000119",
+)
+
+
+def card(number: str = APPROVED) -> CardDetails:
+    return CardDetails(number, "12/39", "123", "Ana Souza")
+
+
+def register(shop: Shop, sku: str, quantity: int, price: str = "50.00") -> None:
+    shop.register_stock_item(
+        sku=sku, name=f"Produto {sku}", description="", category="casa",
+        price=Money.brl(price), initial_quantity=quantity,
+        sustainability={"carbon_footprint_kg": "1.5", "certifications": ["FSC"]},
+    )
+
+
+def fill_cart(shop: Shop, items: dict[str, int], customer: str | None = None
+              ) -> tuple[UUID, str]:
+    customer = customer or f"cliente-{uuid.uuid4().hex[:8]}"
+    cart_id = shop.create_cart(customer).aggregate_id
+    for sku, quantity in items.items():
+        shop.add_cart_item(cart_id, customer, sku, quantity)
+    return cart_id, customer
+
+
+def check_out(shop: Shop, cart: tuple[UUID, str], number: str = APPROVED) -> UUID:
+    return shop.checkout(cart[0], cart[1], ADDRESS, card(number)).aggregate_id
+
+
+def place_order(shop: Shop, items: dict[str, int], number: str = APPROVED,
+                customer: str | None = None) -> UUID:
+    return check_out(shop, fill_cart(shop, items, customer), number)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        time.sleep(0.05)
+
+
+def aggregates(shop: Shop) -> dict[type, list[Any]]:
+    """Every aggregate in the log, by class, read back from the event store."""
+    ids: dict[type, set[UUID]] = {Order: set(), Payment: set(), StockItem: set(), Cart: set()}
+    position = 0
+    while batch := shop.recorder.select_notifications(start=position + 1, limit=1000):
+        for notification in batch:
+            for cls in ids:
+                if notification.topic.startswith(f"{cls.__module__}:{cls.__qualname__}."):
+                    ids[cls].add(notification.originator_id)
+        position = batch[-1].id
+    return {cls: [shop.repository.get(i) for i in found] for cls, found in ids.items()}
+
+
+def settled(shop: Shop) -> bool:
+    """No order pending and no money movement requested but not done."""
+    found = aggregates(shop)
+    return all(o.status != PENDING for o in found[Order]) and all(
+        p.pending is None for p in found[Payment]
+    )
+
+
+def check_invariants(shop: Shop, *, final: bool = True) -> None:
+    """The saga's promises (DESIGN.md): stock never negative nor oversold; a cancelled order
+    holds no stock and no money; captured money equals shipped totals; with `final`, every
+    order has reached confirmed, shipped or cancelled."""
+    found = aggregates(shop)
+    items = {i.sku: i for i in found[StockItem]}
+    payments = {p.id: p for p in found[Payment]}
+    captured = Money.zero()
+    shipped_total = Money.zero()
+    for item in items.values():
+        assert item.available >= 0, item.sku
+        assert item.on_hand >= 0, item.sku
+    for order in found[Order]:
+        payment = payments.get(payment_id_for_order(order.id))
+        holding = {sku for sku, item in items.items() if str(order.id) in item.reservations}
+        if final:
+            assert order.status in (CONFIRMED, SHIPPED, CANCELLED), order.status
+        if order.status == CANCELLED:
+            assert holding == set(), f"cancelled order {order.id} still holds {holding}"
+            if final and payment is not None:
+                assert not payment.holds_money, f"cancelled order {order.id} kept money"
+        if order.status == CONFIRMED:
+            assert holding == {ln["sku"] for ln in order.lines}
+            for line in order.lines:
+                assert items[line["sku"]].reservations[str(order.id)] == line["quantity"]
+            assert payment is not None
+            assert payment.status == "authorized"
+        if order.status == SHIPPED:
+            assert holding == set()
+            shipped_total += order.totals.total
+            if final:
+                assert payment is not None
+                assert payment.status == CAPTURED
+    for payment in payments.values():
+        if payment.status in (CAPTURED, "refunded"):
+            captured += payment.captured - payment.refunded
+    if final:
+        assert captured == shipped_total

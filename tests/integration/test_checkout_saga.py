@@ -1,0 +1,195 @@
+"""The checkout saga on the real system: Postgres, Redis, dramatiq workers, sandbox gateways."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from application.errors import VersionConflictError
+from application.ports import Authorization
+from domain.order import IllegalOrderTransitionError, Order
+from domain.base import EventMetadata, event_context
+from domain.payment import payment_id_for_order
+from domain.stock_item import StockItem
+from infrastructure.payments import SandboxGateway
+from tests.checkout import (
+    APPROVED,
+    DECLINED,
+    NO_FUNDS,
+    PRIMARY_FAILS,
+    check_invariants,
+    check_out,
+    fill_cart,
+    place_order,
+    register,
+    settled,
+    wait_until,
+)
+
+
+def final_order(container, order_id) -> Order:
+    wait_until(lambda: container.shop.order_of(order_id).status != "pending",
+               what=f"order {order_id} to leave pending")
+    wait_until(lambda: settled(container.shop), what="payments to settle")
+    return container.shop.order_of(order_id)
+
+
+def test_an_approved_card_confirms_the_order_and_holds_the_stock(container):
+    register(container.shop, "ECO-1", 10)
+    order = final_order(container, place_order(container.shop, {"ECO-1": 3}))
+    assert order.status == "confirmed"
+    item = container.shop.stock_item("ECO-1")
+    assert (item.reserved, item.available) == (3, 7)
+    payment = container.shop.payment(payment_id_for_order(order.id))
+    assert (payment.status, payment.gateway, payment.authorized) == (
+        "authorized", "primary", order.totals.total,
+    )
+    check_invariants(container.shop)
+
+
+@pytest.mark.parametrize("number", [DECLINED, NO_FUNDS])
+def test_a_declined_card_cancels_the_order_and_gives_the_stock_back(container, number):
+    register(container.shop, "ECO-1", 10)
+    order = final_order(container, place_order(container.shop, {"ECO-1": 3}, number))
+    assert (order.status, order.cancellation_reason) == ("cancelled", "payment_declined")
+    assert container.shop.stock_item("ECO-1").available == 10
+    check_invariants(container.shop)
+
+
+def test_a_primary_processing_error_fails_over_to_the_secondary(container):
+    register(container.shop, "ECO-1", 10)
+    order = final_order(container, place_order(container.shop, {"ECO-1": 1}, PRIMARY_FAILS))
+    assert order.status == "confirmed"
+    payment = container.shop.payment(payment_id_for_order(order.id))
+    assert payment.gateway == "secondary"
+    assert payment.abandoned_gateways == ["primary"]
+    events = container.shop.repository.event_store.get(payment.id)
+    assert [type(e).__name__ for e in events] == ["Requested", "GatewayFailed", "Authorized"]
+
+
+def test_not_enough_stock_cancels_without_holding_anything(container):
+    register(container.shop, "ECO-1", 5)
+    register(container.shop, "ECO-2", 5)
+    carts = [fill_cart(container.shop, {"ECO-1": 2, "ECO-2": 5}),
+             fill_cart(container.shop, {"ECO-1": 2, "ECO-2": 1})]
+    first, second = (check_out(container.shop, cart) for cart in carts)
+    assert final_order(container, first).status == "confirmed"
+    order = final_order(container, second)
+    assert (order.status, order.cancellation_reason) == ("cancelled", "insufficient_stock")
+    assert container.shop.stock_item("ECO-1").reservations.keys() == {str(first)}
+    assert container.shop.find(payment_id_for_order(second)) is None
+    check_invariants(container.shop)
+
+
+def test_cancelling_a_confirmed_order_voids_the_payment_and_releases_stock(container):
+    register(container.shop, "ECO-1", 10)
+    order_id = place_order(container.shop, {"ECO-1": 4}, customer="ana")
+    final_order(container, order_id)
+    container.shop.cancel_order(order_id, "ana", "mudei de ideia")
+    wait_until(lambda: settled(container.shop), what="the void")
+    payment = container.shop.payment(payment_id_for_order(order_id))
+    assert payment.status == "voided"
+    assert container.shop.stock_item("ECO-1").available == 10
+    order = container.shop.order_of(order_id)
+    assert (order.status, order.cancellation_reason) == ("cancelled", "customer_request")
+    check_invariants(container.shop)
+
+
+def test_shipping_captures_the_payment_and_commits_the_stock(container):
+    register(container.shop, "ECO-1", 10)
+    order_id = place_order(container.shop, {"ECO-1": 4})
+    final_order(container, order_id)
+    container.shop.ship_order(order_id, "Correios", "BR123456789")
+    wait_until(lambda: settled(container.shop), what="the capture")
+    payment = container.shop.payment(payment_id_for_order(order_id))
+    assert payment.status == "captured"
+    item = container.shop.stock_item("ECO-1")
+    assert (item.on_hand, item.reserved) == (6, 0)
+    check_invariants(container.shop)
+    with pytest.raises(IllegalOrderTransitionError):
+        container.shop.cancel_order(order_id, None, "tarde demais")
+
+
+def test_a_cancelled_order_cannot_be_shipped(container):
+    register(container.shop, "ECO-1", 10)
+    order_id = place_order(container.shop, {"ECO-1": 1}, DECLINED)
+    final_order(container, order_id)
+    with pytest.raises(IllegalOrderTransitionError):
+        container.shop.ship_order(order_id, "Correios", "X")
+
+
+def test_concurrent_checkouts_never_oversell(container):
+    """Ten customers race for three units: exactly three orders are confirmed."""
+    register(container.shop, "ECO-1", 3)
+    carts = [fill_cart(container.shop, {"ECO-1": 1}) for _ in range(10)]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        orders = list(pool.map(lambda cart: check_out(container.shop, cart), carts))
+    wait_until(lambda: settled(container.shop), timeout=30, what="all checkouts")
+    statuses = [container.shop.order_of(o).status for o in orders]
+    assert statuses.count("confirmed") == 3
+    assert statuses.count("cancelled") == 7
+    assert container.shop.stock_item("ECO-1").available == 0
+    check_invariants(container.shop)
+
+
+class SlowGateway(SandboxGateway):
+    """A sandbox acquirer that answers only after `delay` seconds (a stuck network)."""
+
+    def __init__(self, name, client, delay: float):
+        super().__init__(name, client)
+        self.delay = delay
+
+    def authorize(self, token, amount, key) -> Authorization:
+        time.sleep(self.delay)
+        return super().authorize(token, amount, key)
+
+
+def test_an_undecided_payment_times_out_and_a_late_authorization_is_voided(settings):
+    from infrastructure.bootstrap import bootstrap
+
+    settings.payment_timeout_s = 0.5
+    container = bootstrap(settings)
+    container.shop.gateways = [SlowGateway("primary", container.redis, delay=2.0)]
+    container.start_processing()
+    try:
+        register(container.shop, "ECO-1", 10)
+        order_id = place_order(container.shop, {"ECO-1": 2})
+        wait_until(lambda: container.shop.order_of(order_id).status == "cancelled", timeout=10)
+        order = container.shop.order_of(order_id)
+        assert order.cancellation_reason == "payment_timeout"
+        assert container.shop.stock_item("ECO-1").available == 10
+        wait_until(lambda: container.shop.payment(payment_id_for_order(order_id)).status
+                   == "voided", timeout=15, what="the late authorization to be voided")
+        check_invariants(container.shop)
+    finally:
+        container.close()
+
+
+def test_a_concurrent_change_to_an_order_surfaces_as_a_conflict(container):
+    register(container.shop, "ECO-1", 10)
+    order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
+    final_order(container, order_id)
+    with pytest.raises(VersionConflictError):
+        container.shop.cancel_order(order_id, "ana", "", expected_version=1)
+
+
+def test_every_step_is_recorded_with_the_checkout_correlation_id(container):
+    register(container.shop, "ECO-1", 10)
+    with event_context(EventMetadata("customer:ana", "checkout-42", "request:1")):
+        order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
+    final_order(container, order_id)
+    store = container.shop.repository.event_store
+    steps = [*store.get(order_id), *store.get(payment_id_for_order(order_id)),
+             *store.get(StockItem.create_id("ECO-1"), gt=1)]
+    assert {e.correlation_id for e in steps} == {"checkout-42"}
+    actors = {type(e).__qualname__: e.actor for e in steps}
+    assert actors["Order.Placed"] == "customer:ana"
+    assert actors["Order.StockReserved"] == "system:saga"
+    assert actors["Payment.Authorized"] == "system:worker:authorize_payment"
+    assert actors["Order.Confirmed"] == "system:saga"
+    causes = {type(e).__qualname__: e.causation_id for e in steps}
+    payment_id = payment_id_for_order(order_id)
+    assert causes["Order.StockReserved"] == f"event:{order_id}:1"
+    assert causes["Order.Confirmed"] == f"event:{payment_id}:2"
