@@ -32,7 +32,15 @@ def make_broker(url: str) -> dramatiq.Broker:
         return RabbitmqBroker(url=url, middleware=middleware)
     from dramatiq.brokers.redis import RedisBroker
 
-    return RedisBroker(url=url, middleware=middleware, namespace="ecovarejo-dramatiq")
+    # A worker that dies (SIGKILL, OOM) leaves its fetched messages unacknowledged; another
+    # worker requeues them once the dead one's heartbeat is this old.
+    return RedisBroker(
+        url=url,
+        middleware=middleware,
+        namespace="ecovarejo-dramatiq",
+        heartbeat_timeout=10_000,
+        maintenance_chance=20,
+    )
 
 
 def _commands(shop: Shop) -> dict[str, Callable[..., Any]]:

@@ -18,7 +18,10 @@ from domain.stock_item import StockItem
 
 ADDRESS = Address("Rua das Flores 10", "apto 2", "Recife", "PE", "50010-000")
 APPROVED, DECLINED, NO_FUNDS, PRIMARY_FAILS = (
-    "4242424242424242", "4000000000000002", "4000000000009995", "4000000000000119",
+    "4242424242424242",
+    "4000000000000002",
+    "4000000000009995",
+    "4000000000000119",
 )
 
 
@@ -28,14 +31,17 @@ def card(number: str = APPROVED) -> CardDetails:
 
 def register(shop: Shop, sku: str, quantity: int, price: str = "50.00") -> None:
     shop.register_stock_item(
-        sku=sku, name=f"Produto {sku}", description="", category="casa",
-        price=Money.brl(price), initial_quantity=quantity,
+        sku=sku,
+        name=f"Produto {sku}",
+        description="",
+        category="casa",
+        price=Money.brl(price),
+        initial_quantity=quantity,
         sustainability={"carbon_footprint_kg": "1.5", "certifications": ["FSC"]},
     )
 
 
-def fill_cart(shop: Shop, items: dict[str, int], customer: str | None = None
-              ) -> tuple[UUID, str]:
+def fill_cart(shop: Shop, items: dict[str, int], customer: str | None = None) -> tuple[UUID, str]:
     customer = customer or f"cliente-{uuid.uuid4().hex[:8]}"
     cart_id = shop.create_cart(customer).aggregate_id
     for sku, quantity in items.items():
@@ -47,8 +53,9 @@ def check_out(shop: Shop, cart: tuple[UUID, str], number: str = APPROVED) -> UUI
     return shop.checkout(cart[0], cart[1], ADDRESS, card(number)).aggregate_id
 
 
-def place_order(shop: Shop, items: dict[str, int], number: str = APPROVED,
-                customer: str | None = None) -> UUID:
+def place_order(
+    shop: Shop, items: dict[str, int], number: str = APPROVED, customer: str | None = None
+) -> UUID:
     return check_out(shop, fill_cart(shop, items, customer), number)
 
 

@@ -9,13 +9,12 @@ import pytest
 
 from application.errors import VersionConflictError
 from application.ports import Authorization
-from domain.order import IllegalOrderTransitionError, Order
 from domain.base import EventMetadata, event_context
+from domain.order import IllegalOrderTransitionError, Order
 from domain.payment import payment_id_for_order
 from domain.stock_item import StockItem
 from infrastructure.payments import SandboxGateway
 from tests.checkout import (
-    APPROVED,
     DECLINED,
     NO_FUNDS,
     PRIMARY_FAILS,
@@ -30,8 +29,10 @@ from tests.checkout import (
 
 
 def final_order(container, order_id) -> Order:
-    wait_until(lambda: container.shop.order_of(order_id).status != "pending",
-               what=f"order {order_id} to leave pending")
+    wait_until(
+        lambda: container.shop.order_of(order_id).status != "pending",
+        what=f"order {order_id} to leave pending",
+    )
     wait_until(lambda: settled(container.shop), what="payments to settle")
     return container.shop.order_of(order_id)
 
@@ -44,7 +45,9 @@ def test_an_approved_card_confirms_the_order_and_holds_the_stock(container):
     assert (item.reserved, item.available) == (3, 7)
     payment = container.shop.payment(payment_id_for_order(order.id))
     assert (payment.status, payment.gateway, payment.authorized) == (
-        "authorized", "primary", order.totals.total,
+        "authorized",
+        "primary",
+        order.totals.total,
     )
     check_invariants(container.shop)
 
@@ -72,8 +75,10 @@ def test_a_primary_processing_error_fails_over_to_the_secondary(container):
 def test_not_enough_stock_cancels_without_holding_anything(container):
     register(container.shop, "ECO-1", 5)
     register(container.shop, "ECO-2", 5)
-    carts = [fill_cart(container.shop, {"ECO-1": 2, "ECO-2": 5}),
-             fill_cart(container.shop, {"ECO-1": 2, "ECO-2": 1})]
+    carts = [
+        fill_cart(container.shop, {"ECO-1": 2, "ECO-2": 5}),
+        fill_cart(container.shop, {"ECO-1": 2, "ECO-2": 1}),
+    ]
     first, second = (check_out(container.shop, cart) for cart in carts)
     assert final_order(container, first).status == "confirmed"
     order = final_order(container, second)
@@ -160,8 +165,11 @@ def test_an_undecided_payment_times_out_and_a_late_authorization_is_voided(setti
         order = container.shop.order_of(order_id)
         assert order.cancellation_reason == "payment_timeout"
         assert container.shop.stock_item("ECO-1").available == 10
-        wait_until(lambda: container.shop.payment(payment_id_for_order(order_id)).status
-                   == "voided", timeout=15, what="the late authorization to be voided")
+        wait_until(
+            lambda: container.shop.payment(payment_id_for_order(order_id)).status == "voided",
+            timeout=15,
+            what="the late authorization to be voided",
+        )
         check_invariants(container.shop)
     finally:
         container.close()
@@ -181,8 +189,11 @@ def test_every_step_is_recorded_with_the_checkout_correlation_id(container):
         order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
     final_order(container, order_id)
     store = container.shop.repository.event_store
-    steps = [*store.get(order_id), *store.get(payment_id_for_order(order_id)),
-             *store.get(StockItem.create_id("ECO-1"), gt=1)]
+    steps = [
+        *store.get(order_id),
+        *store.get(payment_id_for_order(order_id)),
+        *store.get(StockItem.create_id("ECO-1"), gt=1),
+    ]
     assert {e.correlation_id for e in steps} == {"checkout-42"}
     actors = {type(e).__qualname__: e.actor for e in steps}
     assert actors["Order.Placed"] == "customer:ana"
