@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import TokenVerifier
 from api.errors import install_error_handlers
-from api.routers import carts, health, orders, payments, stock_items
+from api.routers import API_ROUTERS, health
 from domain.base import EventMetadata, event_context
 from infrastructure.bootstrap import Container, jwt_secret
 
@@ -70,7 +70,7 @@ def create_app(container: Container) -> FastAPI:
         403: {"description": "wrong role"},
         422: {"description": "invalid input"},
     }
-    for router in (stock_items.router, carts.router, orders.router, payments.router):
+    for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1", responses=api_responses)
     app.include_router(health.router)
     app.include_router(health.router, prefix="/api/v1")

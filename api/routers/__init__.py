@@ -1,0 +1,12 @@
+"""The routers of `/api/v1`, in the order the OpenAPI document lists them."""
+
+from fastapi import APIRouter
+
+from api.routers import carts, orders, payments, stock_items
+
+API_ROUTERS: list[APIRouter] = [
+    stock_items.router,
+    carts.router,
+    orders.router,
+    payments.router,
+]
