@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 import logging
 import signal
 import sys
 import tempfile
 import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
+from uuid import UUID
 
 import typer
 from pydantic import ValidationError
 
 from api.auth import ROLES, Role, issue_token
 from domain.base import DomainError, EventMetadata, event_context
-from infrastructure.bootstrap import ConfigurationError, bootstrap, jwt_secret
+from infrastructure.bootstrap import ConfigurationError, Container, bootstrap, jwt_secret
+from infrastructure.event_log import EventLog
 from infrastructure.settings import Settings
 
 app = typer.Typer(
@@ -120,6 +128,171 @@ def seed() -> None:
     finally:
         container.close()
     typer.echo(f"seeded {added} products ({existing} were already there)")
+
+
+audit_app = typer.Typer(
+    help="Auditors: the tamper-evidence chain and order trails.", no_args_is_help=True
+)
+lgpd_app = typer.Typer(help="Data-subject requests: access and erasure.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(lgpd_app, name="lgpd")
+
+
+def cli_actor() -> str:
+    return f"system:cli:{getpass.getuser()}"
+
+
+@contextmanager
+def connected() -> Iterator[Container]:
+    """The system as configured (attaching to running embedded servers), nothing started."""
+    container = bootstrap(Settings())
+    try:
+        with event_context(EventMetadata(cli_actor(), f"cli:{uuid.uuid4()}", "cli")):
+            yield container
+    finally:
+        container.close()
+
+
+def parse_uuid(value: str, what: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise CliError(f"{what} must be a UUID, got {value!r}") from None
+
+
+def parse_instant(value: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CliError(f"--as-of must be an ISO 8601 instant, got {value!r}") from None
+    if instant.tzinfo is None:
+        raise CliError("--as-of needs a timezone, e.g. 2026-11-22T10:00:00Z")
+    return instant
+
+
+def emit(document: Any) -> None:
+    typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def replay(
+    aggregate_id: Annotated[str | None, typer.Argument(help="the aggregate to replay")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="stream the whole log")] = False,
+    as_of: Annotated[str | None, typer.Option(help="ISO 8601 instant")] = None,
+    version: Annotated[int | None, typer.Option(min=1)] = None,
+    since: Annotated[int, typer.Option(min=0, help="with --all: after this position")] = 0,
+    type_: Annotated[
+        str | None, typer.Option("--type", help="with --all: e.g. Order.Placed")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """An aggregate's events and its state at a point; or, with --all, the whole log."""
+    from application.audit import event_types, stream
+    from application.audit import replay as replay_aggregate
+
+    if all_ == (aggregate_id is not None):
+        raise CliError("give either AGGREGATE_ID or --all")
+    if as_of is not None and version is not None:
+        raise CliError("give --as-of or --version, not both")
+    if all_:
+        topics: tuple[str, ...] = ()
+        if type_ is not None:
+            known = event_types()
+            if type_ not in known:
+                raise CliError(f"unknown event type {type_!r}; e.g. {', '.join(list(known)[:4])}")
+            topics = (known[type_],)
+        with connected() as container:
+            rows = stream(
+                container.shop.mapper,
+                container.shop.recorder.select_notifications,
+                since=since,
+                topics=topics,
+            )
+            write = sys.stdout.write
+            for row in rows:
+                write(
+                    json.dumps(row, ensure_ascii=False) + "\n"
+                    if as_json
+                    else f"{row['position']:>8} {row['timestamp']} {row['type']:<28} "
+                    f"{row['aggregate_id']} v{row['version']} {row['actor']}\n"
+                )
+        return
+    target = parse_uuid(str(aggregate_id), "AGGREGATE_ID")
+    instant = parse_instant(as_of) if as_of else None
+    with connected() as container:
+        assert container.shop.event_log is not None
+        result = replay_aggregate(
+            container.shop.mapper, container.shop.event_log, target, as_of=instant, version=version
+        )
+    if as_json:
+        emit({"events": result.events, "state": result.state})
+        return
+    for event in result.events:
+        typer.echo(
+            f"{event['position']:>8} v{event['version']:<4} {event['timestamp']} "
+            f"{event['type']:<26} {event['actor']}"
+        )
+    typer.echo("state:")
+    emit(result.state)
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Recompute the hash chain over the log; exit 1 naming the first bad position."""
+    with connected() as container:
+        report = EventLog(container.database_url).verify_chain()
+    if as_json:
+        emit(
+            {
+                "ok": report.ok,
+                "checked": report.checked,
+                "first_bad_position": report.first_bad_position,
+                "problem": report.problem,
+            }
+        )
+    elif report.ok:
+        typer.echo(f"ok: {report.checked} events, chain intact")
+    else:
+        typer.echo(
+            f"BROKEN at position {report.first_bad_position}: {report.problem} "
+            f"({report.checked} events verified before it)"
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("trail")
+def audit_trail(order_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """An order's saga: every step and compensation, with actor and cause."""
+    from application.audit import trail
+
+    target = parse_uuid(order_id, "ORDER_ID")
+    with connected() as container:
+        assert container.shop.event_log is not None
+        steps = trail(container.shop.mapper, container.shop.event_log, target)
+    if as_json:
+        emit(steps)
+        return
+    for step in steps:
+        mark = "↩ " if step["compensation"] else "  "
+        typer.echo(
+            f"{step['position']:>8} {mark}{step['type']:<24} by {step['actor']:<34} "
+            f"caused by {step['causation_id'] or '-'}"
+        )
+
+
+@lgpd_app.command("export")
+def lgpd_export(customer_id: str) -> None:
+    """Everything held about a customer, decrypted, as JSON (the request is recorded)."""
+    with connected() as container:
+        emit(container.shop.export_personal_data(customer_id, cli_actor()))
+
+
+@lgpd_app.command("erase")
+def lgpd_erase(customer_id: str) -> None:
+    """Crypto-shred a customer's personal data (idempotent)."""
+    with connected() as container:
+        typer.echo(container.shop.erase_personal_data(customer_id, cli_actor()).message)
 
 
 def main() -> None:

@@ -319,3 +319,20 @@ class PaymentPublic(Schema):
             last4=doc["last4"],
             gateway=doc["gateway"],
         )
+
+
+class AuditEvent(BaseModel):
+    position: int
+    version: int
+    type: str
+    timestamp: str
+    actor: str
+    correlation_id: str
+    causation_id: str
+    data: dict[str, Any]
+
+
+class ErasureAccepted(Schema):
+    customer_id: str
+    status: Literal["erased", "already_erased", "unknown"]
+    detail: str

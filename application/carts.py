@@ -18,6 +18,7 @@ from domain.base import now
 from domain.card import Address, CardDetails
 from domain.cart import Cart
 from domain.order import Order
+from domain.personal import PersonalData
 from domain.stock_item import InsufficientStockError, StockItem
 
 
@@ -103,7 +104,7 @@ class CartCommands(CommandApp):
             customer_id=customer_id,
             cart_id=cart.id,
             lines=lines,
-            shipping_address=address.to_dict(),
+            shipping_address=PersonalData(customer_id, address.to_dict()),
             payment_method={"token": token.token, "brand": token.brand, "last4": token.last4},
         )
         cart.check_out(order.id)

@@ -39,3 +39,11 @@ class GatewayUnavailableError(DomainError):
 
 class RetryLaterError(Exception):
     """A side effect failed transiently and was recorded; run it again later (with backoff)."""
+
+
+class AggregateNotFoundError(NotFoundError):
+    """No aggregate with that id in the log."""
+
+
+class InvalidReplayError(InvalidInputError):
+    """A replay point outside the aggregate's history, or a malformed one."""

@@ -7,12 +7,14 @@ so the log has one order that projections, the saga, replay and the audit chain 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
+from eventsourcing.utils import Environment
 
+from application.keys import PersonalDataAsCiphertext, key_store_from
 from domain.money import Money
 
 APP_NAME = "EcoVarejo"
@@ -48,6 +50,9 @@ class EventStoreApp(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(MoneyAsDict())
+        if self.env.get("KEY_STORE_TOPIC"):
+            env = cast(Environment, self.env)
+            transcoder.register(PersonalDataAsCiphertext(key_store_from(env)))
 
 
 @dataclass(frozen=True)

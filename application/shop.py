@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from application.carts import CartCommands
 from application.catalog import CatalogCommands
+from application.lgpd import DataSubjectCommands
 from application.orders import OrderCommands
 from application.payments import PaymentCommands
 
 
-class Shop(CatalogCommands, CartCommands, OrderCommands, PaymentCommands):
+class Shop(CatalogCommands, CartCommands, OrderCommands, PaymentCommands, DataSubjectCommands):
     pass

@@ -15,6 +15,7 @@ from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate
 from domain.money import Money
+from domain.personal import PersonalData
 
 ORDER_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/order")
 FREE_SHIPPING_FROM = Money.brl("199.00")
@@ -76,7 +77,7 @@ class Order(EcoAggregate):
         shipping: Money
         total: Money
         carbon_footprint_kg: Decimal
-        shipping_address: dict[str, str]
+        shipping_address: PersonalData
         payment_method: dict[str, str]
 
     class StockReserved(EcoAggregate.Event):
@@ -104,7 +105,7 @@ class Order(EcoAggregate):
         customer_id: str,
         cart_id: UUID,
         lines: list[dict[str, Any]],
-        shipping_address: dict[str, str],
+        shipping_address: PersonalData,
         payment_method: dict[str, str],
     ) -> Order:
         """`lines` hold sku, name, quantity, unit_price (Money) and carbon_footprint_kg."""
@@ -137,7 +138,7 @@ class Order(EcoAggregate):
         shipping: Money,
         total: Money,
         carbon_footprint_kg: Decimal,
-        shipping_address: dict[str, str],
+        shipping_address: PersonalData,
         payment_method: dict[str, str],
     ) -> None:
         self.customer_id = customer_id

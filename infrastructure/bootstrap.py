@@ -22,6 +22,7 @@ from domain.order import Order
 from domain.payment import Payment
 from infrastructure.actors import Actors, make_broker
 from infrastructure.embedded import EmbeddedServers
+from infrastructure.event_log import EventLog, install_chain
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
 from infrastructure.payments import sandbox_chain
@@ -203,11 +204,13 @@ def bootstrap(settings: Settings | None = None) -> Container:
         env = eventsourcing_env(database_url, settings.pool_size)
         _create_tables(env)
         install_immutability_guard(database_url)
+        install_chain(database_url)
         client = redis.Redis.from_url(redis_url)
         client.ping()
         shop = Shop(
             env=env, gateways=sandbox_chain(client), notifier=make_notifier(settings, client)
         )
+        shop.event_log = EventLog(database_url)
     except Exception:
         if embedded is not None:
             embedded.stop()

@@ -31,6 +31,7 @@ def eventsourcing_env(database_url: str, pool_size: int = 5) -> dict[str, str]:
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_LOCK_TIMEOUT": "10",
         "CREATE_TABLE": "y",
+        "KEY_STORE_TOPIC": "infrastructure.keys:PostgresKeyStore",
     }
 
 

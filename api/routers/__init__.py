@@ -2,11 +2,13 @@
 
 from fastapi import APIRouter
 
-from api.routers import carts, orders, payments, stock_items
+from api.routers import audit, carts, customers, orders, payments, stock_items
 
 API_ROUTERS: list[APIRouter] = [
     stock_items.router,
     carts.router,
     orders.router,
     payments.router,
+    audit.router,
+    customers.router,
 ]

@@ -12,6 +12,7 @@ from application.shop import Shop
 from domain.base import EventMetadata, event_context
 from domain.money import Money
 from domain.order import Order
+from domain.personal import PersonalData
 from domain.stock_item import StockItem
 from infrastructure.event_store import eventsourcing_env
 
@@ -42,7 +43,7 @@ def test_events_round_trip_exactly(container):
                     "carbon_footprint_kg": "1.800",
                 }
             ],
-            shipping_address={"city": "São Paulo"},
+            shipping_address=PersonalData("c1", {"city": "São Paulo"}),
             payment_method={"last4": "4242"},
         )
         original = order.pending_events[0]

@@ -12,6 +12,7 @@ from domain.base import DomainError
 from domain.cart import Cart
 from domain.money import Money
 from domain.order import Order
+from domain.personal import PersonalData
 from domain.stock_item import StockItem
 
 quantities = st.integers(min_value=-5, max_value=50)
@@ -134,7 +135,7 @@ def test_order_status_only_moves_along_the_state_machine(steps):
                 "carbon_footprint_kg": "0",
             }
         ],
-        shipping_address={},
+        shipping_address=PersonalData("c1", {}),
         payment_method={},
     )
     actions = {

@@ -15,6 +15,7 @@ from domain.payment import (
     IllegalPaymentTransitionError,
     Payment,
 )
+from domain.personal import PersonalData
 
 
 def line(price: str, quantity: int, co2: str = "1.0") -> dict:
@@ -32,7 +33,7 @@ def make_order(*lines: dict) -> Order:
         customer_id="c1",
         cart_id=uuid4(),
         lines=list(lines) or [line("10", 1)],
-        shipping_address={"city": "Recife"},
+        shipping_address=PersonalData("c1", {"city": "Recife"}),
         payment_method={"token": "t", "brand": "visa", "last4": "4242"},
     )
 

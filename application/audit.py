@@ -1,0 +1,195 @@
+"""What auditors and data subjects see: the log as JSON, an aggregate replayed to any
+point, an order's saga trail, and LGPD access and erasure."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, Notification
+
+from application.errors import AggregateNotFoundError, InvalidReplayError
+from domain.money import Money
+from domain.payment import payment_id_for_order
+from domain.personal import PersonalData
+from domain.stock_item import StockItem
+
+
+class EventLog(Protocol):
+    """Raw access to the log with positions (the event store's own API has none)."""
+
+    def aggregate_notifications(self, aggregate_id: UUID) -> list[Notification]: ...
+
+    def aggregates_of_customer(self, customer_id: str) -> list[UUID]: ...
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy: Money as {amount, currency}, Decimal as string, erased personal
+    data as {"erased": true}."""
+    if isinstance(value, Money):
+        return value.to_dict()
+    if isinstance(value, PersonalData):
+        return value.shown()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def event_types() -> dict[str, str]:
+    """Every event type of the domain, as auditors name it ("Order.Placed"), to its topic."""
+    from eventsourcing.utils import get_topic
+
+    from domain.cart import Cart
+    from domain.order import Order
+    from domain.payment import Payment
+    from domain.personal import DataSubject
+
+    types = {}
+    for aggregate in (StockItem, Cart, Order, Payment, DataSubject):
+        for value in vars(aggregate).values():
+            if isinstance(value, type) and issubclass(value, aggregate.Event):
+                types[value.__qualname__] = get_topic(value)
+    return types
+
+
+METADATA = (
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "actor",
+    "correlation_id",
+    "causation_id",
+    "originator_topic",
+)
+
+
+def event_type(event: Any) -> str:
+    return str(type(event).__qualname__)
+
+
+def describe(event: Any, position: int) -> dict[str, Any]:
+    """An event as auditors read it: position, metadata, and its data."""
+    data = {k: plain(v) for k, v in vars(event).items() if k not in METADATA}
+    return {
+        "position": position,
+        "aggregate_id": str(event.originator_id),
+        "version": event.originator_version,
+        "type": event_type(event),
+        "timestamp": event.timestamp.isoformat(),
+        "actor": getattr(event, "actor", ""),
+        "correlation_id": getattr(event, "correlation_id", ""),
+        "causation_id": getattr(event, "causation_id", ""),
+        "data": data,
+    }
+
+
+def state_of(aggregate: Any) -> dict[str, Any]:
+    fields = {k: plain(v) for k, v in vars(aggregate).items() if not k.startswith("_")}
+    return {
+        "id": str(aggregate.id),
+        "type": type(aggregate).__name__,
+        "version": aggregate.version,
+        **fields,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Replay:
+    events: list[dict[str, Any]]
+    state: dict[str, Any]
+
+
+def replay(
+    mapper: Mapper[UUID],
+    log: EventLog,
+    aggregate_id: UUID,
+    *,
+    as_of: datetime | None = None,
+    version: int | None = None,
+) -> Replay:
+    """The aggregate's events up to `version` or the moment `as_of`, and its state then."""
+    notifications = log.aggregate_notifications(aggregate_id)
+    if not notifications:
+        raise AggregateNotFoundError(f"no aggregate {aggregate_id}")
+    last = notifications[-1].originator_version
+    if version is not None and not 1 <= version <= last:
+        raise InvalidReplayError(f"version {version} is outside 1..{last}")
+    if as_of is not None and as_of.tzinfo is None:
+        raise InvalidReplayError("--as-of needs a timezone, e.g. 2026-11-22T10:00:00Z")
+    pairs: list[tuple[int, Any]] = [(n.id, mapper.to_domain_event(n)) for n in notifications]
+    pairs = [
+        (p, e)
+        for p, e in pairs
+        if (version is None or e.originator_version <= version)
+        and (as_of is None or e.timestamp <= as_of)
+    ]
+    if not pairs:
+        raise InvalidReplayError(f"aggregate {aggregate_id} did not exist yet at {as_of}")
+    aggregate = None
+    for _, event in pairs:
+        aggregate = event.mutate(aggregate)
+    return Replay([describe(e, p) for p, e in pairs], state_of(aggregate))
+
+
+def stream(
+    mapper: Mapper[UUID],
+    select: Any,
+    *,
+    since: int = 0,
+    topics: Sequence[str] = (),
+    batch: int = 2000,
+) -> Iterator[dict[str, Any]]:
+    """The whole log from position `since` (exclusive), in order, in constant memory.
+    `select` is the recorder's `select_notifications`."""
+    position = since
+    while notifications := select(position + 1, batch, topics=topics):
+        for notification in notifications:
+            yield describe(mapper.to_domain_event(notification), notification.id)
+        position = notifications[-1].id
+
+
+COMPENSATIONS = frozenset(
+    {
+        "Order.Cancelled",
+        "StockItem.Released",
+        "Payment.VoidRequested",
+        "Payment.Voided",
+        "Payment.RefundRequested",
+        "Payment.Refunded",
+    }
+)
+
+
+def trail(mapper: Mapper[UUID], log: EventLog, order_id: UUID) -> list[dict[str, Any]]:
+    """Every step the order went through across aggregates (the order, its payment, the
+    reservations on each stock item), in log order, compensations marked."""
+    order_notifications = log.aggregate_notifications(order_id)
+    if not order_notifications:
+        raise AggregateNotFoundError(f"no order {order_id}")
+    placed = mapper.to_domain_event(order_notifications[0])
+    if event_type(placed) != "Order.Placed":
+        raise AggregateNotFoundError(f"{order_id} is not an order")
+    related = [*order_notifications, *log.aggregate_notifications(payment_id_for_order(order_id))]
+    for line in placed.lines:  # type: ignore[attr-defined]
+        related += log.aggregate_notifications(StockItem.create_id(line["sku"]))
+    steps = []
+    for notification in sorted(related, key=lambda n: n.id):
+        event = mapper.to_domain_event(notification)
+        if isinstance(event, StockItem.Event) and getattr(event, "order_id", None) != order_id:
+            continue  # another order's reservation, or a receipt
+        step = describe(event, notification.id)
+        step["compensation"] = step["type"] in COMPENSATIONS
+        steps.append(step)
+    return steps

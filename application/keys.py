@@ -1,0 +1,78 @@
+"""Per-subject data keys and the transcoding that encrypts personal data with them.
+
+The key store is found like the library finds its recorders: by topic, from the
+application's environment (`KEY_STORE_TOPIC`), so every application instance that reads
+or writes the log (command side, saga, runners) encrypts and decrypts the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.persistence import Transcoding
+from eventsourcing.utils import Environment, resolve_topic
+
+from domain.personal import PersonalData
+
+
+class KeyStore(Protocol):
+    """Data keys, one per subject. Destroying a key is the erasure."""
+
+    def key_for(self, subject: str) -> bytes:
+        """The subject's key, created on first use."""
+
+    def existing_key(self, subject: str) -> bytes | None:
+        """The subject's key, or None if it was never made or was destroyed."""
+
+    def destroy(self, subject: str) -> bool:
+        """Destroy the key; False if there was none."""
+
+
+def key_store_from(env: Environment) -> KeyStore:
+    topic = env.get("KEY_STORE_TOPIC")
+    if not topic:
+        raise RuntimeError("KEY_STORE_TOPIC is not configured: personal data cannot be stored")
+    store: KeyStore = resolve_topic(topic).from_env(env)
+    return store
+
+
+class PersonalDataAsCiphertext(Transcoding):
+    """AES-GCM with the subject's key; the subject is authenticated as associated data."""
+
+    type = PersonalData
+    name = "personal_data"
+
+    def __init__(self, keys: KeyStore):
+        self.keys = keys
+
+    def encode(self, obj: PersonalData) -> dict[str, str]:
+        assert obj.value is not None, "erased personal data is never written again"
+        nonce = os.urandom(12)
+        plaintext = json.dumps(obj.value, sort_keys=True).encode()
+        sealed = AESGCM(self.keys.key_for(obj.subject)).encrypt(
+            nonce, plaintext, obj.subject.encode()
+        )
+        return {
+            "subject": obj.subject,
+            "nonce": base64.b64encode(nonce).decode(),
+            "ciphertext": base64.b64encode(sealed).decode(),
+        }
+
+    def decode(self, data: dict[str, Any]) -> PersonalData:
+        key = self.keys.existing_key(data["subject"])
+        if key is None:
+            return PersonalData(data["subject"], None)
+        try:
+            plaintext = AESGCM(key).decrypt(
+                base64.b64decode(data["nonce"]),
+                base64.b64decode(data["ciphertext"]),
+                data["subject"].encode(),
+            )
+        except InvalidTag:
+            return PersonalData(data["subject"], None)
+        return PersonalData(data["subject"], json.loads(plaintext))

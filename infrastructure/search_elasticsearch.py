@@ -1,0 +1,362 @@
+"""Product search in Elasticsearch, behind the same `SearchIndex` port as PostgreSQL.
+
+One index per generation (`ecovarejo-products-<generation>`); the alias
+`ecovarejo-products` names the active one and is moved with one `update_aliases` call, which
+Elasticsearch applies atomically. The request bodies are pure functions (`mapping`,
+`bulk_actions`, `tracking_action`, `search_body`, `alias_actions`, `parse_search_response`)
+so they can be checked as data without a cluster.
+
+Not transactional: Elasticsearch cannot write documents and a position in one atomic step.
+What it gives instead is idempotence. Every document is written with `version_type=external`
+and `version=<log position>`, so a write from a position at or below the one a document
+already has is refused (HTTP 409, ignored here): replays and reorders change nothing. The
+position is kept in a tracking document of the same index, written (also externally
+versioned) only after the documents succeeded. A crash in between leaves the documents ahead
+of the position; the runner then replays those events and their writes are refused as stale.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from elasticsearch import Elasticsearch, helpers
+from eventsourcing.persistence import Tracking
+
+from projections.search import (
+    DEFAULT_GENERATION,
+    FACET_LIMIT,
+    Document,
+    ProductHit,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+    check_generation,
+)
+
+ALIAS = "ecovarejo-products"
+TRACKING_ID = "tracking:product_search"
+PRODUCT = "product"
+TRACKING = "tracking"
+CENTS = Decimal("0.01")
+DOCUMENT_FIELDS = (
+    "id",
+    "sku",
+    "name",
+    "description",
+    "category",
+    "price",
+    "available",
+    "certifications",
+    "carbon_footprint_kg",
+    "version",
+)
+HIT_FIELDS = ("sku", "name", "price", "available", "certifications", "carbon_footprint_kg")
+SEARCH_FIELDS = ("name^3", "description", "category.text")
+
+_FOLDED_TEXT: dict[str, Any] = {
+    "type": "text",
+    "analyzer": "portuguese_folded",
+    "fields": {"keyword": {"type": "keyword", "ignore_above": 256}},
+}
+
+
+def index_name(generation: str, alias: str = ALIAS) -> str:
+    return f"{alias}-{check_generation(generation)}"
+
+
+def mapping() -> dict[str, Any]:
+    """Settings and mappings of a generation's index (the body of `indices.create`)."""
+    return {
+        "settings": {
+            # One shard: a catalog is small, and one shard scores every product with the same
+            # term statistics, so relevance order does not depend on where a product landed.
+            "number_of_shards": 1,
+            "analysis": {
+                "filter": {
+                    "portuguese_stop": {"type": "stop", "stopwords": "_portuguese_"},
+                    "portuguese_stemmer": {"type": "stemmer", "language": "light_portuguese"},
+                },
+                "analyzer": {
+                    # Folding before stop words and stemming, on indexing and on querying
+                    # alike: `organica` and `Orgânica` become the same term.
+                    "portuguese_folded": {
+                        "type": "custom",
+                        "tokenizer": "standard",
+                        "filter": [
+                            "lowercase",
+                            "asciifolding",
+                            "portuguese_stop",
+                            "portuguese_stemmer",
+                        ],
+                    }
+                },
+            },
+        },
+        "mappings": {
+            # Strict: a field the projector did not mean to send is an error, not a new field.
+            "dynamic": "strict",
+            "properties": {
+                "kind": {"type": "keyword"},  # product | tracking
+                "id": {"type": "keyword"},
+                "sku": {"type": "keyword"},
+                "name": _FOLDED_TEXT,
+                "description": _FOLDED_TEXT,
+                "category": {
+                    "type": "keyword",
+                    "fields": {"text": {"type": "text", "analyzer": "portuguese_folded"}},
+                },
+                "price": {"type": "scaled_float", "scaling_factor": 100},
+                "available": {"type": "integer"},
+                "certifications": {"type": "keyword"},
+                "carbon_footprint_kg": {"type": "keyword", "index": False},
+                "version": {"type": "integer"},
+                "application_name": {"type": "keyword"},
+                "position": {"type": "long"},
+            },
+        },
+    }
+
+
+def product_source(doc: Document) -> dict[str, Any]:
+    """The stored form of a product document. Money stays a decimal string: Elasticsearch
+    parses it into the scaled_float and keeps the string in `_source`."""
+    source = {key: doc[key] for key in DOCUMENT_FIELDS}
+    source["price"] = str(Decimal(str(doc["price"])).quantize(CENTS))
+    source["certifications"] = list(doc["certifications"])
+    return {"kind": PRODUCT, **source}
+
+
+def bulk_actions(docs: list[Document], position: int, index: str) -> list[dict[str, Any]]:
+    """`helpers.bulk` actions indexing `docs` at version `position` (external versioning)."""
+    return [
+        {
+            "_op_type": "index",
+            "_index": index,
+            "_id": doc["id"],
+            "version": position,
+            "version_type": "external",
+            "_source": product_source(doc),
+        }
+        for doc in docs
+    ]
+
+
+def tracking_action(tracking: Tracking, index: str) -> dict[str, Any]:
+    """The position document: also externally versioned, so it only ever moves forward."""
+    return {
+        "_op_type": "index",
+        "_index": index,
+        "_id": TRACKING_ID,
+        "version": tracking.notification_id,
+        "version_type": "external",
+        "_source": {
+            "kind": TRACKING,
+            "application_name": tracking.application_name,
+            "position": tracking.notification_id,
+        },
+    }
+
+
+def _filters(query: SearchQuery) -> list[dict[str, Any]]:
+    filters: list[dict[str, Any]] = [{"term": {"kind": PRODUCT}}]
+    if query.category is not None:
+        filters.append({"term": {"category": query.category}})
+    if query.certification is not None:
+        filters.append({"term": {"certifications": query.certification}})
+    price: dict[str, str] = {}
+    if query.min_price is not None:
+        price["gte"] = str(query.min_price)  # a string: no float ever carries money
+    if query.max_price is not None:
+        price["lte"] = str(query.max_price)
+    if price:
+        filters.append({"range": {"price": price}})
+    return filters
+
+
+def search_body(query: SearchQuery) -> dict[str, Any]:
+    """The `_search` body: text relevance, filters, facets of the filtered set, one page."""
+    must: list[dict[str, Any]] = []
+    sort: list[dict[str, Any]] = [{"sku": "asc"}]
+    if query.q is not None:
+        # cross_fields + and: every word must appear, in any of the fields, as in the
+        # PostgreSQL adapter's single tsvector. No fuzziness: `cafe` must not find `capa`.
+        must.append(
+            {
+                "multi_match": {
+                    "query": query.q,
+                    "fields": list(SEARCH_FIELDS),
+                    "type": "cross_fields",
+                    "operator": "and",
+                }
+            }
+        )
+        sort.insert(0, {"_score": "desc"})
+    return {
+        "query": {"bool": {"must": must, "filter": _filters(query)}},
+        "aggs": {
+            "category": {"terms": {"field": "category", "size": FACET_LIMIT}},
+            "certification": {"terms": {"field": "certifications", "size": FACET_LIMIT}},
+        },
+        "sort": sort,
+        "from": query.offset,
+        "size": query.size,
+        "track_total_hits": True,
+        "_source": list(HIT_FIELDS),
+    }
+
+
+def _price(value: Any) -> Decimal:
+    """Prices come back as the stored string, or as a JSON number: never keep a float."""
+    return Decimal(str(value)).quantize(CENTS)
+
+
+def parse_search_response(response: dict[str, Any]) -> SearchResult:
+    hits = response["hits"]
+    items = [
+        ProductHit(
+            sku=source["sku"],
+            name=source["name"],
+            price=_price(source["price"]),
+            available=int(source["available"]),
+            certifications=list(source.get("certifications") or []),
+            carbon_footprint_kg=str(source["carbon_footprint_kg"]),
+        )
+        for source in (hit["_source"] for hit in hits["hits"])
+    ]
+    aggregations = response.get("aggregations", {})
+    facets = {
+        name: {
+            str(bucket["key"]): int(bucket["doc_count"])
+            for bucket in aggregations.get(name, {}).get("buckets", [])
+        }
+        for name in ("category", "certification")
+    }
+    return SearchResult(total=int(hits["total"]["value"]), items=items, facets=facets)
+
+
+def alias_actions(current: list[str], target: str, alias: str = ALIAS) -> list[dict[str, Any]]:
+    """One `update_aliases` request: removals and the addition apply together or not at all."""
+    removals = [
+        {"remove": {"index": index, "alias": alias}} for index in current if index != target
+    ]
+    return [*removals, {"add": {"index": target, "alias": alias}}]
+
+
+class ElasticsearchSearchIndex(SearchIndex):
+    def __init__(self, client: Elasticsearch, index: str, *, refresh: bool = True):
+        self.client = client
+        self.index = index
+        # True: documents are searchable before the position moves past them, so a reader
+        # that waited for a consistency token finds them. A rebuild may pass False and rely
+        # on `activate`, which refreshes before it swaps.
+        self.refresh = refresh
+
+    def get(self, product_id: str) -> Document | None:
+        body = self.client.options(ignore_status=404).get(index=self.index, id=product_id).body
+        if not body.get("found"):
+            return None
+        source = dict(body["_source"])
+        if source.pop("kind", None) != PRODUCT:
+            return None
+        return source
+
+    def apply(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
+        recorded = self.max_tracking_id(tracking.application_name)
+        if recorded is not None and tracking.notification_id <= recorded:
+            return  # already applied; the versions would refuse it anyway
+        if docs_to_upsert:
+            # 409 = a document already holds this position or a later one: a replay.
+            helpers.bulk(
+                self.client,
+                bulk_actions(docs_to_upsert, tracking.notification_id, self.index),
+                ignore_status=(409,),
+                refresh=self.refresh,
+            )
+        action = tracking_action(tracking, self.index)
+        self.client.options(ignore_status=409).index(
+            index=self.index,
+            id=action["_id"],
+            document=action["_source"],
+            version=action["version"],
+            version_type="external",
+        )
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        body = self.client.options(ignore_status=404).get(index=self.index, id=TRACKING_ID).body
+        if not body.get("found"):
+            return None
+        return int(body["_source"]["position"])
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        response = self.client.search(index=self.index, body=search_body(query))
+        return parse_search_response(dict(response.body))
+
+
+class ElasticsearchSearchStore:
+    """Generations are indices; the alias says which one readers read."""
+
+    def __init__(
+        self,
+        client: Elasticsearch | str,
+        *,
+        alias: str = ALIAS,
+        refresh: bool = True,
+    ):
+        self.client = Elasticsearch(client) if isinstance(client, str) else client
+        self._owns_client = isinstance(client, str)
+        self.alias = alias
+        self.refresh = refresh
+        self._opened: set[str] = set()
+
+    def index_name(self, generation: str) -> str:
+        return index_name(generation, self.alias)
+
+    def _aliased(self) -> list[str]:
+        response = self.client.options(ignore_status=404).indices.get_alias(name=self.alias)
+        return sorted(name for name in dict(response.body) if name.startswith(self.alias + "-"))
+
+    def active_generation(self) -> str:
+        aliased = self._aliased()
+        if not aliased:
+            return DEFAULT_GENERATION
+        return aliased[0].removeprefix(self.alias + "-")
+
+    def open(self, generation: str) -> ElasticsearchSearchIndex:
+        name = self.index_name(generation)
+        if name not in self._opened:
+            if not self.client.indices.exists(index=name):
+                # 400 resource_already_exists: another process created it first, fine.
+                self.client.options(ignore_status=400).indices.create(index=name, **mapping())
+            self._opened.add(name)
+        return ElasticsearchSearchIndex(self.client, name, refresh=self.refresh)
+
+    def activate(self, generation: str) -> None:
+        name = self.index_name(generation)
+        if not self.client.indices.exists(index=name):
+            raise LookupError(f"search generation {generation!r} does not exist")
+        self.client.indices.refresh(index=name)
+        self.client.indices.update_aliases(actions=alias_actions(self._aliased(), name, self.alias))
+
+    def drop(self, generation: str) -> None:
+        if generation == self.active_generation():
+            raise ValueError(f"search generation {generation!r} is active; activate another")
+        name = self.index_name(generation)
+        self.client.options(ignore_status=404).indices.delete(index=name)
+        self._opened.discard(name)
+
+    def generations(self) -> list[str]:
+        response = self.client.options(ignore_status=404).indices.get(
+            index=f"{self.alias}-*", expand_wildcards="open"
+        )
+        indices = dict(response.body) if response.meta.status == 200 else {}
+        created = {
+            name: int(info["settings"]["index"].get("creation_date", 0))
+            for name, info in indices.items()
+        }
+        ordered = sorted(created, key=lambda name: (created[name], name))
+        return [name.removeprefix(self.alias + "-") for name in ordered]
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()

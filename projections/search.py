@@ -1,0 +1,234 @@
+"""Product search: one port, two adapters (PostgreSQL full-text search, Elasticsearch).
+
+The projector turns StockItem events into product documents, one per stock item, keyed by
+the aggregate id: every StockItem event after `Registered` names only its aggregate, so that
+id is the one key every event can reach. A `SearchIndex` writes documents together with the
+log position they came from and answers `SearchQuery`s. Indexes live in generations; a
+`SearchStore` names the active one, so a rebuild fills a new generation and swaps it in
+while readers keep reading the old one.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import singledispatchmethod
+from typing import Any, Protocol
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.projection import Projection
+
+from domain.base import InvalidInputError
+from domain.stock_item import StockItem
+
+Document = dict[str, Any]
+
+DEFAULT_GENERATION = "g1"
+MAX_PAGE_SIZE = 100
+# Elasticsearch refuses from + size beyond its result window (10,000 by default); the
+# Postgres adapter could go further, but both adapters promise the same contract.
+MAX_RESULT_WINDOW = 10_000
+# Facets list at most this many values each, most frequent first.
+FACET_LIMIT = 100
+FACETS = ("category", "certification")
+
+_GENERATION = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
+
+
+class InvalidSearchQueryError(InvalidInputError):
+    """A search whose paging or price range cannot be answered."""
+
+
+class InvalidGenerationError(ValueError):
+    """A generation name that is not 1-40 lower-case letters, digits and '_'."""
+
+
+def check_generation(generation: str) -> str:
+    """Generation names become table and index names: keep them plain."""
+    if not isinstance(generation, str) or not _GENERATION.match(generation):
+        raise InvalidGenerationError(
+            f"invalid generation {generation!r}: 1-40 of a-z, 0-9 and '_', not starting with '_'"
+        )
+    return generation
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What a client asks for. Filters combine with AND; facets count the filtered set."""
+
+    q: str | None = None
+    category: str | None = None
+    certification: str | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    page: int = 1
+    size: int = 20
+
+    def __post_init__(self) -> None:
+        # A blank text query is no text query: it matches everything rather than nothing.
+        if self.q is not None and not self.q.strip():
+            object.__setattr__(self, "q", None)
+        if self.page < 1:
+            raise InvalidSearchQueryError("page must be at least 1")
+        if not 1 <= self.size <= MAX_PAGE_SIZE:
+            raise InvalidSearchQueryError(f"size must be between 1 and {MAX_PAGE_SIZE}")
+        if self.page * self.size > MAX_RESULT_WINDOW:
+            raise InvalidSearchQueryError(
+                f"page * size must be at most {MAX_RESULT_WINDOW}; narrow the search instead"
+            )
+        for name in ("min_price", "max_price"):
+            value = getattr(self, name)
+            if value is not None and (not value.is_finite() or value < 0):
+                raise InvalidSearchQueryError(f"{name} must be a decimal amount >= 0")
+        if (
+            self.min_price is not None
+            and self.max_price is not None
+            and self.min_price > self.max_price
+        ):
+            raise InvalidSearchQueryError("min_price must not be greater than max_price")
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+
+@dataclass(frozen=True)
+class ProductHit:
+    sku: str
+    name: str
+    price: Decimal
+    available: int
+    certifications: list[str]
+    carbon_footprint_kg: str
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    items: list[ProductHit]
+    facets: dict[str, dict[str, int]] = field(default_factory=lambda: {name: {} for name in FACETS})
+
+
+class SearchIndex(TrackingRecorder, ABC):
+    """One generation of the product index, with its log position.
+
+    The position is per generation, not per application name: the index follows one log,
+    as the Redis views do, and readers ask for it with any name (`max_tracking_id("")`).
+    """
+
+    @abstractmethod
+    def get(self, product_id: str) -> Document | None:
+        """The product document stored under the aggregate id, or None."""
+
+    @abstractmethod
+    def apply(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
+        """Upsert `docs_to_upsert` and advance the position to `tracking`, once: a position
+        at or below the recorded one changes nothing."""
+
+    @abstractmethod
+    def search(self, query: SearchQuery) -> SearchResult: ...
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        self.apply([], tracking)
+
+
+class SearchStore(Protocol):
+    """The generations of the product index. Readers read the active one."""
+
+    def active_generation(self) -> str: ...
+
+    def open(self, generation: str) -> SearchIndex:
+        """The index of `generation`, created empty if it does not exist yet."""
+        ...
+
+    def activate(self, generation: str) -> None:
+        """Make `generation` the one readers read, in one atomic step."""
+        ...
+
+    def drop(self, generation: str) -> None:
+        """Delete an inactive generation (the active one is refused)."""
+        ...
+
+    def generations(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+def active_index(store: SearchStore) -> SearchIndex:
+    """The index readers use, looked up now: after `activate` they move in one step."""
+    return store.open(store.active_generation())
+
+
+def product_document(event: StockItem.Registered) -> Document:
+    sustainability: dict[str, Any] = dict(event.sustainability)
+    footprint = Decimal(str(sustainability.get("carbon_footprint_kg", "0")))
+    return {
+        "id": str(event.originator_id),
+        "sku": event.sku,
+        "name": event.name,
+        "description": event.description,
+        "category": event.category,
+        "price": str(event.price.amount),
+        "available": event.initial_quantity,
+        "certifications": [str(c) for c in sustainability.get("certifications", [])],
+        "carbon_footprint_kg": str(footprint),
+        "version": event.originator_version,
+    }
+
+
+class SearchProjection(Projection[SearchIndex]):
+    """Follows the whole log (no topic filter), so its position is the log's position and a
+    consistency token from any command can be waited on; events it does not index still
+    advance the position."""
+
+    name = "product_search"
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.apply(self.evolve(domain_event), tracking)
+
+    def _update(
+        self, event: StockItem.Event, available_delta: int = 0, **fields: Any
+    ) -> list[Document]:
+        doc = self.view.get(str(event.originator_id))
+        if doc is None:
+            return []
+        doc["available"] += available_delta
+        doc.update(fields)
+        doc["version"] = event.originator_version
+        return [doc]
+
+    @singledispatchmethod
+    def evolve(self, domain_event: Any) -> list[Document]:
+        return []
+
+    @evolve.register
+    def _registered(self, event: StockItem.Registered) -> list[Document]:
+        return [product_document(event)]
+
+    @evolve.register
+    def _received(self, event: StockItem.Received) -> list[Document]:
+        return self._update(event, event.quantity)
+
+    @evolve.register
+    def _adjusted(self, event: StockItem.Adjusted) -> list[Document]:
+        return self._update(event, event.quantity_delta)
+
+    @evolve.register
+    def _reserved(self, event: StockItem.Reserved) -> list[Document]:
+        return self._update(event, -event.quantity)
+
+    @evolve.register
+    def _released(self, event: StockItem.Released) -> list[Document]:
+        return self._update(event, event.quantity)
+
+    @evolve.register
+    def _committed(self, event: StockItem.Committed) -> list[Document]:
+        # Reserved units leave the warehouse: on hand and reserved fall alike, so what is
+        # available does not change; only the version moves.
+        return self._update(event)
+
+    @evolve.register
+    def _price_changed(self, event: StockItem.PriceChanged) -> list[Document]:
+        return self._update(event, price=str(event.price.amount))
