@@ -158,6 +158,8 @@ class Container:
 
     def start_processing(self) -> None:
         """Run projectors, saga, effect dispatcher and dramatiq workers in this process."""
+        if self.worker is not None:
+            return
         broker = make_broker(self.settings.broker_url or self.redis_url)
         self.actors = Actors(broker, self.shop)
         self.worker = self.actors.worker(self.settings.worker_threads)

@@ -105,7 +105,7 @@ FROM {table} WHERE id = %s
 # (and facet values by name) in byte order, as Elasticsearch sorts keywords.
 _SEARCH = """
 WITH hits AS (
-    SELECT sku, name, price, available, certifications, carbon_footprint_kg,
+    SELECT sku, name, category, price, available, certifications, carbon_footprint_kg,
            {rank} AS rank
     FROM {table} WHERE {where}
 )

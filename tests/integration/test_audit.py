@@ -1,0 +1,125 @@
+"""The log as audit trail: replay to any point, tamper evidence, streaming."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from application.audit import replay, stream, trail
+from application.errors import AggregateNotFoundError, InvalidReplayError
+from domain.base import EventMetadata, event_context
+from domain.stock_item import StockItem
+from infrastructure.event_log import EventLog
+from tests.checkout import DECLINED, place_order, register, settled, wait_until
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_replay_as_of_reproduces_the_state_at_that_moment(container):
+    shop = container.shop
+    for hours, action in ((0, lambda: register(shop, "ECO-1", 10)),
+                          (1, lambda: shop.receive_stock("ECO-1", 5)),
+                          (2, lambda: shop.receive_stock("ECO-1", 7))):
+        with event_context(EventMetadata("admin:ana"), Clock(T0 + timedelta(hours=hours))):
+            action()
+    item_id = StockItem.create_id("ECO-1")
+    at = replay(shop.mapper, shop.event_log, item_id, as_of=T0 + timedelta(hours=1, minutes=30))
+    assert at.state["on_hand"] == 15
+    assert [e["version"] for e in at.events] == [1, 2]
+    assert replay(shop.mapper, shop.event_log, item_id, version=1).state["on_hand"] == 10
+    assert replay(shop.mapper, shop.event_log, item_id).state["on_hand"] == 22
+
+
+def test_replay_refuses_points_outside_the_history(container):
+    register(container.shop, "ECO-1", 10)
+    item_id = StockItem.create_id("ECO-1")
+    with pytest.raises(InvalidReplayError):
+        replay(container.shop.mapper, container.shop.event_log, item_id, version=2)
+    with pytest.raises(InvalidReplayError):
+        replay(container.shop.mapper, container.shop.event_log, item_id,
+               as_of=datetime(2000, 1, 1, tzinfo=UTC))
+    with pytest.raises(AggregateNotFoundError):
+        replay(container.shop.mapper, container.shop.event_log, StockItem.create_id("ECO-X"))
+
+
+def test_the_chain_verifies_on_a_clean_log(container):
+    register(container.shop, "ECO-1", 10)
+    container.shop.receive_stock("ECO-1", 1)
+    report = EventLog(container.database_url).verify_chain()
+    assert (report.ok, report.checked) == (True, 2)
+
+
+def tamper(database_url: str, statement: str) -> None:
+    """What a superuser could do behind the application's back."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE ecovarejo_events DISABLE TRIGGER USER")
+        conn.execute(statement)
+        conn.execute("ALTER TABLE ecovarejo_events ENABLE TRIGGER USER")
+
+
+@pytest.mark.parametrize(
+    ("statement", "problem"),
+    [
+        ("UPDATE ecovarejo_events SET state = convert_to(replace(convert_from(state, 'UTF8'), "
+         "'\"quantity\":5', '\"quantity\":500'), 'UTF8') WHERE notification_id = 3",
+         "do not match"),
+        ("DELETE FROM ecovarejo_events WHERE notification_id = 3", "missing"),
+    ],
+)
+def test_verify_names_the_first_position_altered_behind_the_applications_back(
+    container, statement, problem
+):
+    register(container.shop, "ECO-1", 10)
+    container.shop.receive_stock("ECO-1", 1)
+    container.shop.receive_stock("ECO-1", 5)
+    container.shop.receive_stock("ECO-1", 2)
+    tamper(container.database_url, statement)
+    report = EventLog(container.database_url).verify_chain()
+    assert report.first_bad_position == 3
+    assert problem in report.problem
+    assert report.checked == 2
+
+
+def test_verify_detects_an_event_slipped_in_without_its_link(container):
+    register(container.shop, "ECO-1", 10)
+    tamper(container.database_url,
+           "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, state) "
+           "SELECT originator_id, 99, topic, state FROM ecovarejo_events LIMIT 1")
+    report = EventLog(container.database_url).verify_chain()
+    assert report.first_bad_position == 2
+    assert "no link" in report.problem
+
+
+def test_the_whole_log_streams_in_order_in_batches(container):
+    register(container.shop, "ECO-1", 10)
+    for _ in range(30):
+        container.shop.receive_stock("ECO-1", 1)
+    rows = list(stream(container.shop.mapper, container.shop.recorder.select_notifications,
+                       since=5, batch=7))
+    assert [r["position"] for r in rows] == list(range(6, 32))
+    assert {r["type"] for r in rows} == {"StockItem.Received"}
+
+
+def test_an_order_trail_shows_steps_and_compensations_across_aggregates(container):
+    register(container.shop, "ECO-1", 10)
+    order_id = place_order(container.shop, {"ECO-1": 2}, DECLINED)
+    wait_until(lambda: settled(container.shop))
+    steps = trail(container.shop.mapper, container.shop.event_log, order_id)
+    assert [s["type"] for s in steps] == [
+        "Order.Placed", "Order.StockReserved", "StockItem.Reserved", "Payment.Requested",
+        "Payment.Declined", "Order.Cancelled", "StockItem.Released",
+    ]
+    assert [s["type"] for s in steps if s["compensation"]] == [
+        "Order.Cancelled", "StockItem.Released",
+    ]
+    assert steps[5]["causation_id"].startswith("event:")
