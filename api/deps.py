@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth import AuthenticationError, Principal, Role, TokenVerifier
+from api.auth import AuthenticationError, Principal, Role, TokenVerifier, principal_of
 from application.shop import Shop
 from domain.base import update_metadata
 from infrastructure.bootstrap import Container
@@ -35,27 +35,33 @@ ShopDep = Annotated[Shop, Depends(get_shop)]
 
 async def authenticate(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(401, "a bearer token is required", {"WWW-Authenticate": "Bearer"})
+    """The verified caller (the edge middlewares may have verified the token already)."""
     verifier: TokenVerifier = request.app.state.verifier
-    try:
-        principal = verifier.verify(credentials.credentials)
-    except AuthenticationError as e:
-        raise HTTPException(401, str(e), {"WWW-Authenticate": "Bearer"}) from None
+    principal = await principal_of(request.scope, verifier)
+    if isinstance(principal, AuthenticationError):
+        raise HTTPException(401, str(principal), {"WWW-Authenticate": "Bearer"})
     # Every event this request causes is stamped with who asked.
     update_metadata(actor=principal.actor)
     return principal
 
 
-def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
-    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
-        if principal.role not in roles:
-            raise HTTPException(403, f"this needs the role {' or '.join(roles)}")
+class RoleCheck:
+    """A dependency admitting only `roles` (403 for others). The OpenAPI document reads
+    `roles` to list who may call a route."""
+
+    def __init__(self, roles: tuple[Role, ...]):
+        self.roles = roles
+
+    async def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if principal.role not in self.roles:
+            raise HTTPException(403, f"this needs the role {' or '.join(self.roles)}")
         return principal
 
-    return check
+
+def require(*roles: Role) -> RoleCheck:
+    return RoleCheck(roles)
 
 
 AnyUser = Annotated[Principal, Depends(authenticate)]

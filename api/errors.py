@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.errors import AlreadyExistsError, GatewayUnavailableError, VersionConflictError
-from domain.base import DomainError, InvalidInputError, NotFoundError
+from domain.base import DomainError, InvalidInputError, NotFoundError, current_metadata
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,27 @@ _KINDS = {
 }
 
 
+# Kinds more specific than the status, each with its own stable `type` URI.
+KINDS = frozenset(
+    {
+        *_KINDS.values(),
+        "malformed-json",
+        "version-conflict",
+        "already-exists",
+        "business-rule",
+        "payment-gateway-unavailable",
+        "idempotency-key-invalid",
+        "idempotency-key-reused",
+        "idempotency-in-progress",
+        "idempotency-unavailable",
+    }
+)
+
+
+def problem_type(kind: str) -> str:
+    return PROBLEM_BASE + kind
+
+
 def problem(
     status: int,
     detail: str,
@@ -56,12 +77,15 @@ def problem(
     **extra: Any,
 ) -> JSONResponse:
     body = {
-        "type": PROBLEM_BASE + (kind or _KINDS.get(status, "error")),
+        "type": problem_type(kind or _KINDS.get(status, "error")),
         "title": _TITLES.get(status, "Error"),
         "status": status,
         "detail": detail,
         **extra,
     }
+    correlation_id = current_metadata().correlation_id
+    if correlation_id:
+        body.setdefault("correlation_id", correlation_id)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -100,6 +124,8 @@ def install_error_handlers(app: FastAPI) -> None:
             }
             for e in error.errors()
         ]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return problem(422, "the body is not valid JSON", kind="malformed-json", errors=errors)
         return problem(422, "the request is not valid", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)

@@ -121,11 +121,11 @@ SELECT
     (SELECT coalesce(jsonb_agg(jsonb_build_array(value, n)
             ORDER BY n DESC, value COLLATE "C"), '[]'::jsonb)
      FROM (SELECT category AS value, count(*) AS n FROM hits GROUP BY category
-           ORDER BY n DESC, value COLLATE "C" LIMIT %(facet_limit)s) AS f) AS category,
+           ORDER BY n DESC, category COLLATE "C" LIMIT %(facet_limit)s) AS f) AS category,
     (SELECT coalesce(jsonb_agg(jsonb_build_array(value, n)
             ORDER BY n DESC, value COLLATE "C"), '[]'::jsonb)
      FROM (SELECT c AS value, count(*) AS n FROM hits, unnest(certifications) AS c
-           GROUP BY c ORDER BY n DESC, value COLLATE "C" LIMIT %(facet_limit)s) AS f)
+           GROUP BY c ORDER BY n DESC, c COLLATE "C" LIMIT %(facet_limit)s) AS f)
         AS certification
 """
 
@@ -267,27 +267,29 @@ def _identity(text: str) -> str:
 class PostgresSearchStore:
     """The generations of the product index in one PostgreSQL database."""
 
-    def __init__(self, database_url: str, *, pool_size: int = 4):
+    def __init__(self, database_url: str, *, pool_size: int = 4, use_unaccent: bool = True):
+        """`use_unaccent=False` skips the extension and folds accents in Python, as happens
+        on a server where `unaccent` is missing or may not be installed."""
         self.pool = ConnectionPool(
             database_url, min_size=1, max_size=max(pool_size, 1), open=True, name="search"
         )
         self._opened: set[str] = set()
         self._lock = threading.Lock()
         try:
-            self.unaccent = self._setup()
+            self.unaccent = self._setup(use_unaccent)
         except Exception:
             self.pool.close()
             raise
         self.config = CONFIG_WITH_UNACCENT if self.unaccent else CONFIG_WITHOUT_UNACCENT
         self.fold: Callable[[str], str] = _identity if self.unaccent else fold_accents
 
-    def _setup(self) -> bool:
+    def _setup(self, use_unaccent: bool) -> bool:
         """Create the bookkeeping tables and the accent-folding text search configuration;
         True if the `unaccent` extension is there to do the folding."""
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
             conn.execute(_SETUP)
-            unaccent = _install_unaccent(conn)
+            unaccent = use_unaccent and _install_unaccent(conn)
             if unaccent:
                 _create_config(conn)
         return unaccent

@@ -37,10 +37,41 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, validation_alias=AliasChoices("ECOVAREJO_MAX_BODY_BYTES")
     )
+    # Optional claims an external identity provider's tokens must carry (checked when set).
+    jwt_audience: str | None = Field(default=None, validation_alias="ECOVAREJO_JWT_AUDIENCE")
+    jwt_issuer: str | None = Field(default=None, validation_alias="ECOVAREJO_JWT_ISSUER")
+    # Per-client request budgets (token buckets in Redis; the client is the JWT subject, or
+    # the IP without a valid token), by route group as the seed's API gateway had them.
+    ratelimit_enabled: bool = Field(default=True, validation_alias="ECOVAREJO_RATELIMIT_ENABLED")
+    ratelimit_orders_per_minute: int = Field(
+        default=60, ge=1, validation_alias="ECOVAREJO_RATELIMIT_ORDERS_PER_MINUTE"
+    )
+    ratelimit_reads_per_minute: int = Field(
+        default=1200, ge=1, validation_alias="ECOVAREJO_RATELIMIT_READS_PER_MINUTE"
+    )
+    ratelimit_default_per_minute: int = Field(
+        default=600, ge=1, validation_alias="ECOVAREJO_RATELIMIT_DEFAULT_PER_MINUTE"
+    )
+    # Idempotency-Key: how long a response is kept for replay, how long a claim holds while
+    # the first copy runs, and how long a concurrent copy waits for it before a 409.
+    idempotency_ttl_s: int = Field(
+        default=24 * 3600, ge=1, validation_alias="ECOVAREJO_IDEMPOTENCY_TTL_S"
+    )
+    idempotency_lock_s: float = Field(
+        default=30.0, gt=0, le=600, validation_alias="ECOVAREJO_IDEMPOTENCY_LOCK_S"
+    )
+    idempotency_wait_s: float = Field(
+        default=10.0, ge=0, le=60, validation_alias="ECOVAREJO_IDEMPOTENCY_WAIT_S"
+    )
 
     @field_validator("database_url", "redis_url", "elasticsearch_url", "broker_url", "jwks_url")
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("jwt_audience", "jwt_issuer")
+    @classmethod
+    def _blank_claim_is_unset(cls, value: str | None) -> str | None:
         return value or None
 
     @field_validator("database_url")

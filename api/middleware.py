@@ -1,0 +1,176 @@
+"""Pure ASGI middlewares of the edge: security headers, the request body guard (413 / 415)
+and the last-resort error guard (a problem+json 500, never a stack trace)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import problem
+from api.routes import UNMATCHED, RouteTable
+
+log = logging.getLogger("ecovarejo.edge")
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# An API answers JSON: nothing may load, frame or submit anything from its responses.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The interactive docs load Swagger UI / ReDoc from their CDN and run an inline bootstrap.
+DOCS_CSP = (
+    "default-src 'none'; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src 'self' https://fonts.gstatic.com; "
+    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "connect-src 'self'; worker-src 'self' blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every response (a route's own values win)."""
+
+    def __init__(self, app: ASGIApp, docs_paths: Iterable[str] = ()):
+        self.app = app
+        self.docs_paths = frozenset(p for p in docs_paths if p)
+
+    def _headers_for(self, scope: Scope) -> dict[str, str]:
+        headers = {
+            **SECURITY_HEADERS,
+            "Content-Security-Policy": DOCS_CSP if scope["path"] in self.docs_paths else API_CSP,
+            "Cache-Control": "no-store",
+        }
+        if scope.get("scheme") == "https":
+            headers["Strict-Transport-Security"] = HSTS
+        return headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = self._headers_for(scope)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in extra.items():
+                    if name not in headers:
+                        headers.append(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def is_json(content_type: str | None) -> bool:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+class RequestBodyGuard:
+    """Reads the whole body before the app sees it, up to `max_bytes`: a larger one is a 413,
+    whether it declares its length or comes chunked without one. A body on a command must be
+    JSON (415 otherwise). The app then reads the body from memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is not None and not declared.isdigit():
+            await problem(400, "Content-Length must be a number")(scope, receive, send)
+            return
+        if declared is not None and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        body = await self._read(receive)
+        if body is None:
+            await self._too_large(scope, receive, send)
+            return
+        if body and scope["method"] in BODY_METHODS and not is_json(headers.get("content-type")):
+            detail = "the body must be JSON (Content-Type: application/json)"
+            await problem(415, detail)(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        """The body, or None past the limit (the rest is not read)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return b"".join(chunks)
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"the body is larger than {self.max_bytes} bytes"
+        response = problem(413, detail, headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class ServerErrorGuard:
+    """The last resort: an exception nothing handled becomes a problem+json 500 (logged with
+    the route template and correlation id, not the request), never a stack trace."""
+
+    def __init__(self, app: ASGIApp, routes: RouteTable):
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            route = self.routes.match(scope["method"], scope["path"])
+            template = route.template if route else UNMATCHED
+            log.exception("unhandled error on %s %s", scope["method"], template)
+            if started:
+                raise
+            response = problem(500, "an unexpected error occurred; it has been logged")
+            await response(scope, receive, send)

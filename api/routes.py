@@ -1,0 +1,64 @@
+"""Which route a request is for, before or after routing: the edge labels metrics and logs
+with the route's template (never the raw path, which holds ids), and rate-limits by group."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+
+UNMATCHED = "unmatched"
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    template: str
+    name: str
+    methods: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    regex: re.Pattern[str]
+    info: RouteInfo
+
+
+class RouteTable:
+    """Every route of an app (included routers flattened) by its path regex. Built on first
+    use, so routes added after the middleware was set up are known too."""
+
+    def __init__(self, app: FastAPI):
+        self._app = app
+        self._entries: list[_Entry] | None = None
+        self._lock = threading.Lock()
+
+    def _build(self) -> list[_Entry]:
+        entries = []
+        for route in iter_route_contexts(self._app.routes):
+            regex = getattr(route, "path_regex", None)
+            template = route.path_format
+            if regex is None or template is None:
+                continue
+            methods = frozenset(route.methods or ())
+            entries.append(_Entry(regex, RouteInfo(template, route.name or "", methods)))
+        return entries
+
+    def entries(self) -> list[_Entry]:
+        if self._entries is None:
+            with self._lock:
+                self._entries = self._entries or self._build()
+        return self._entries
+
+    def match(self, method: str, path: str) -> RouteInfo | None:
+        """The route serving `method path`; for a path that only another method serves,
+        that route (the request ends 405); None when no route has the path."""
+        partial = None
+        for entry in self.entries():
+            if entry.regex.match(path):
+                if not entry.info.methods or method in entry.info.methods:
+                    return entry.info
+                partial = partial or entry.info
+        return partial

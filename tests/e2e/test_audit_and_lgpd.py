@@ -1,0 +1,107 @@
+"""Auditors and data subjects, through the CLI and HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from domain.stock_item import StockItem
+from tests.checkout import register
+from tests.e2e.test_cli import clean_env, run
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def env(settings):
+    return clean_env(DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
+                     ECOVAREJO_JWT_SECRET="s" * 40, ECOVAREJO_DATA_DIR=str(settings.data_dir))
+
+
+def test_replay_prints_events_and_state_as_one_json_document(container, env):
+    register(container.shop, "ECO-1", 10)
+    container.shop.receive_stock("ECO-1", 4)
+    result = run("replay", str(StockItem.create_id("ECO-1")), "--version", "1", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["state"]["on_hand"] == 10
+    assert [e["type"] for e in document["events"]] == ["StockItem.Registered"]
+
+
+def test_replay_all_streams_json_lines(container, env):
+    register(container.shop, "ECO-1", 10)
+    container.shop.receive_stock("ECO-1", 4)
+    result = run("replay", "--all", "--since", "1", "--json", env=env)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["position"], line["type"]) for line in lines] == [(2, "StockItem.Received")]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["replay", "not-a-uuid"], "must be a UUID"),
+        (["replay", "00000000-0000-0000-0000-000000000000"], "no aggregate"),
+        (["replay", "{item}", "--as-of", "yesterday"], "ISO 8601"),
+        (["replay", "{item}", "--version", "9"], "outside 1..1"),
+        (["replay", "--all", "--type", "Order.Lost"], "unknown event type"),
+        (["replay"], "either AGGREGATE_ID or --all"),
+        (["audit", "trail", "00000000-0000-0000-0000-000000000000"], "no order"),
+    ],
+)
+def test_bad_input_is_a_one_line_error_and_exit_2(container, env, args, message):
+    register(container.shop, "ECO-1", 10)
+    item = str(StockItem.create_id("ECO-1"))
+    result = run(*[a.replace("{item}", item) for a in args], env=env)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_audit_verify_exits_1_naming_the_tampered_position(container, env):
+    register(container.shop, "ECO-1", 10)
+    container.shop.receive_stock("ECO-1", 4)
+    assert run("audit", "verify", env=env).returncode == 0
+    with psycopg.connect(container.database_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE ecovarejo_events DISABLE TRIGGER USER")
+        conn.execute("UPDATE ecovarejo_events SET topic = topic || ' ' WHERE notification_id = 2")
+    result = run("audit", "verify", "--json", env=env)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["first_bad_position"] == 2
+
+
+def test_lgpd_erase_through_the_cli_is_idempotent(container, env):
+    assert run("lgpd", "erase", "ghost", env=env).stdout.strip() == (
+        "nothing is held about ghost; nothing to erase"
+    )
+
+
+def test_auditors_read_an_aggregates_events_over_http(client, auth, product):
+    item = StockItem.create_id(product["sku"])
+    response = client.get(f"{API}/audit/aggregates/{item}/events", headers=auth("auditor", "aud"))
+    assert response.status_code == 200
+    [event] = response.json()
+    assert (event["position"], event["type"], event["actor"]) == (
+        1, "StockItem.Registered", "admin:adm",
+    )
+    assert client.get(f"{API}/audit/aggregates/{item}/events",
+                      headers=auth("admin", "adm")).status_code == 403
+    unknown = "00000000-0000-0000-0000-000000000000"
+    assert client.get(f"{API}/audit/aggregates/{unknown}/events",
+                      headers=auth("auditor", "aud")).status_code == 404
+
+
+def test_personal_data_requests_are_for_the_subject_or_an_admin(client, auth, product):
+    client.post(f"{API}/carts", json={}, headers=auth(sub="ana"))
+    mine = client.get(f"{API}/customers/ana/personal-data", headers=auth(sub="ana"))
+    assert mine.status_code == 200
+    assert len(mine.json()["carts"]) == 1
+    assert client.get(f"{API}/customers/ana/personal-data",
+                      headers=auth(sub="bruno")).status_code == 404
+    erased = client.delete(f"{API}/customers/ana/personal-data", headers=auth("admin", "adm"))
+    assert erased.status_code == 202
+    assert erased.json()["status"] == "erased"
+    again = client.delete(f"{API}/customers/ana/personal-data", headers=auth(sub="ana"))
+    assert again.json()["status"] == "already_erased"
