@@ -4,18 +4,45 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import metrics
 from api.auth import TokenVerifier
 from api.errors import install_error_handlers
+from api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from api.metrics import edge_metrics
+from api.middleware import RequestBodyGuard, SecurityHeadersMiddleware, ServerErrorGuard
+from api.observability import ObservabilityMiddleware
+from api.openapi import install_openapi
+from api.ratelimit import RateLimiter, RateLimitMiddleware
 from api.routers import API_ROUTERS, health
+from api.routes import RouteTable
 from domain.base import EventMetadata, event_context
 from infrastructure.bootstrap import Container, jwt_secret
+from infrastructure.settings import Settings
 
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "X-Consistency-Token",
+    "X-Correlation-ID",
+]
+CORS_RESPONSE_HEADERS = [
+    "ETag",
+    "Location",
+    "Retry-After",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "Idempotent-Replayed",
+    "X-Correlation-ID",
+    "X-Request-ID",
+]
 
 
 class EventContextMiddleware:
@@ -49,8 +76,50 @@ class EventContextMiddleware:
             await self.app(scope, receive, send_with_ids)
 
 
-def create_app(container: Container) -> FastAPI:
+def _verifier(settings: Settings) -> TokenVerifier:
+    secret = None if settings.jwks_url and not settings.jwt_secret else jwt_secret(settings)
+    return TokenVerifier(
+        secret, settings.jwks_url, audience=settings.jwt_audience, issuer=settings.jwt_issuer
+    )
+
+
+def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -> None:
+    """The edge's middlewares; the first added runs innermost. A request passes, in order:
+    event context, security headers, CORS, error guard, metrics and access log, body guard
+    (413/415), rate limit (429), idempotency, then the routes."""
     settings = container.settings
+    routes = RouteTable(app)
+    app.add_middleware(
+        IdempotencyMiddleware,
+        store=IdempotencyStore.from_settings(container.redis, settings),
+        verifier=verifier,
+        wait_s=settings.idempotency_wait_s,
+    )
+    if settings.ratelimit_enabled:
+        app.add_middleware(
+            RateLimitMiddleware,
+            limiter=RateLimiter.from_settings(container.redis, settings),
+            verifier=verifier,
+        )
+    app.add_middleware(RequestBodyGuard, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, routes=routes)
+    app.add_middleware(ServerErrorGuard, routes=routes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
+        allow_headers=CORS_REQUEST_HEADERS,
+        expose_headers=CORS_RESPONSE_HEADERS,
+        max_age=600,
+    )
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        docs_paths=[app.docs_url or "", f"{app.docs_url}/oauth2-redirect", app.redoc_url or ""],
+    )
+    app.add_middleware(EventContextMiddleware)
+
+
+def create_app(container: Container) -> FastAPI:
     app = FastAPI(
         title="EcoVarejo",
         version="1.0.0",
@@ -59,20 +128,16 @@ def create_app(container: Container) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/docs",
     )
+    verifier = _verifier(container.settings)
     app.state.container = container
-    app.state.verifier = TokenVerifier(
-        None if settings.jwks_url and not settings.jwt_secret else jwt_secret(settings),
-        settings.jwks_url,
-    )
+    app.state.verifier = verifier
+    app.state.metrics = edge_metrics(container)
     install_error_handlers(app)
-    api_responses: dict[int | str, dict[str, Any]] = {
-        401: {"description": "no or invalid token"},
-        403: {"description": "wrong role"},
-        422: {"description": "invalid input"},
-    }
     for router in API_ROUTERS:
-        app.include_router(router, prefix="/api/v1", responses=api_responses)
-    app.include_router(health.router)
-    app.include_router(health.router, prefix="/api/v1")
-    app.add_middleware(EventContextMiddleware)
+        app.include_router(router, prefix="/api/v1")
+    for prefix in ("", "/api/v1"):
+        app.include_router(health.router, prefix=prefix)
+        app.include_router(metrics.router, prefix=prefix)
+    install_openapi(app)
+    _install_edge(app, container, verifier)
     return app

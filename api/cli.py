@@ -19,6 +19,9 @@ from uuid import UUID
 
 import typer
 from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
 
 from api.auth import ROLES, Role, issue_token
 from domain.base import DomainError, EventMetadata, event_context
@@ -293,6 +296,79 @@ def lgpd_erase(customer_id: str) -> None:
     """Crypto-shred a customer's personal data (idempotent)."""
     with connected() as container:
         typer.echo(container.shop.erase_personal_data(customer_id, cli_actor()).message)
+
+
+projections_app = typer.Typer(
+    help="Analysts and operators: read-model status and rebuilds.", no_args_is_help=True
+)
+app.add_typer(projections_app, name="projections")
+
+
+@projections_app.command("status")
+def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Each follower of the log: position, head, lag, runner state, parked events."""
+    from infrastructure.projection_admin import statuses
+
+    with connected() as container:
+        found = statuses(container)
+    if as_json:
+        emit([s.as_dict() for s in found])
+        return
+    table = Table("projection", "generation", "position", "head", "lag", "state", "parked")
+    for s in found:
+        table.add_row(
+            s.name,
+            s.generation or "-",
+            str(s.position),
+            str(s.head),
+            str(s.lag),
+            s.state,
+            str(len(s.parked)),
+        )
+    Console().print(table)
+    for s in found:
+        for parked in s.parked:
+            typer.echo(
+                f"parked in {s.name}: position {parked['position']} "
+                f"({parked['type']}): {parked['error']}"
+            )
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="a projection name")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="rebuild every projection")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Replay the log into a new generation and swap it in; reads go on meanwhile."""
+    from infrastructure.bootstrap import REDIS_PROJECTIONS
+    from infrastructure.projection_admin import rebuild
+
+    if all_ == (name is not None):
+        raise CliError("give a projection NAME or --all")
+    names = list(REDIS_PROJECTIONS) if all_ else [str(name)]
+    unknown = [n for n in names if n not in REDIS_PROJECTIONS]
+    if unknown:
+        raise CliError(f"unknown projection {unknown[0]!r}; known: {', '.join(REDIS_PROJECTIONS)}")
+    reports = []
+    with connected() as container:
+        show = sys.stdout.isatty() and not as_json
+        with Progress(disable=not show, transient=True) as bar:
+            for projection in names:
+                task = bar.add_task(f"rebuilding {projection}", total=None)
+
+                def advance(position: int, head: int, task: Any = task) -> None:
+                    bar.update(task, completed=position, total=head)
+
+                reports.append(rebuild(container, projection, advance))
+    if as_json:
+        emit([r.as_dict() for r in reports] if all_ else reports[0].as_dict())
+        return
+    for r in reports:
+        typer.echo(
+            f"{r.projection}: {r.events} events in {r.seconds:.2f}s "
+            f"({r.events_per_s:,.0f}/s), now generation {r.generation}"
+        )
 
 
 def main() -> None:

@@ -108,7 +108,7 @@ class RequestBodyGuard:
             detail = "the body must be JSON (Content-Type: application/json)"
             await problem(415, detail)(scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     async def _read(self, receive: Receive) -> bytes | None:
         """The body, or None past the limit (the rest is not read)."""
@@ -132,7 +132,8 @@ class RequestBodyGuard:
         await response(scope, receive, send)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives `body` (already read) first, then what the client sends."""
     sent = False
 
     async def replay() -> Message:

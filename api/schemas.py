@@ -336,3 +336,25 @@ class ErasureAccepted(Schema):
     customer_id: str
     status: Literal["erased", "already_erased", "unknown"]
     detail: str
+
+
+class ProductHitPublic(Schema):
+    sku: str
+    name: str
+    price: MoneyModel
+    available: int
+    certifications: list[str]
+    carbon_footprint_kg: str
+
+
+class ProductFacetsPublic(Schema):
+    """Counts over the products that match the whole query (text and filters)."""
+
+    category: dict[str, int]
+    certification: dict[str, int]
+
+
+class ProductSearchPublic(Schema):
+    total: int
+    items: list[ProductHitPublic]
+    facets: ProductFacetsPublic

@@ -11,10 +11,17 @@ from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import JSONTranscoder, Recording, Transcoding
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Mapper,
+    Recording,
+    StoredEvent,
+    Transcoding,
+)
 from eventsourcing.utils import Environment
 
 from application.keys import PersonalDataAsCiphertext, key_store_from
+from domain.base import UnreadableEvent
 from domain.money import Money
 
 APP_NAME = "EcoVarejo"
@@ -53,6 +60,29 @@ class EventStoreApp(Application[UUID]):
         if self.env.get("KEY_STORE_TOPIC"):
             env = cast(Environment, self.env)
             transcoder.register(PersonalDataAsCiphertext(key_store_from(env)))
+
+
+class TolerantMapper(Mapper[UUID]):
+    """Maps what it can; an event it cannot read becomes an `UnreadableEvent` for the
+    follower to park, instead of an exception that would stop the follower for good."""
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        try:
+            return super().to_domain_event(stored_event)
+        except Exception as error:
+            return UnreadableEvent(
+                stored_event.originator_id, stored_event.originator_version,
+                stored_event.topic, f"{type(error).__name__}: {error}",
+            )
+
+
+class LogFollower(EventStoreApp):
+    """The application read-model runners follow: reads the log, tolerates bad events."""
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=TolerantMapper
+        )
 
 
 @dataclass(frozen=True)

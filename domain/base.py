@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from eventsourcing.domain import Aggregate
 
@@ -101,3 +101,14 @@ def update_metadata(**changes: str) -> None:
     from dataclasses import replace
 
     _metadata.set(replace(_metadata.get(), **changes))
+
+
+@dataclass(frozen=True)
+class UnreadableEvent:
+    """A stored event this code cannot read (unknown type, corrupt bytes). Followers park
+    it, with its position and error, rather than skip it silently or stop for good."""
+
+    originator_id: Any
+    originator_version: int
+    topic: str
+    error: str

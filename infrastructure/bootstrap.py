@@ -15,6 +15,7 @@ from eventsourcing.projection import BaseProjectionRunner, EventSourcedProjectio
 from eventsourcing.utils import Environment, get_topic
 
 from application.effects import EffectDispatcher
+from application.event_store import LogFollower
 from application.ports import Notifier
 from application.saga import CheckoutSaga
 from application.shop import Shop
@@ -26,7 +27,8 @@ from infrastructure.event_log import EventLog, install_chain
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
 from infrastructure.payments import sandbox_chain
-from infrastructure.redis_views import RedisDocumentView
+from infrastructure.projection_admin import publisher
+from infrastructure.redis_views import GenerationMovedError, RedisDocumentView
 from infrastructure.runners import Supervisor
 from infrastructure.settings import Settings
 from projections.base import DocumentProjection
@@ -126,10 +128,10 @@ class Container:
 
     # Runners -----------------------------------------------------------------------------
     def _projection_runner(self, name: str) -> BaseProjectionRunner[Any]:
-        view = RedisDocumentView(redis.Redis.from_url(self.redis_url), name)
+        view = RedisDocumentView(self.redis, name)
         return BaseProjectionRunner(
             projection=REDIS_PROJECTIONS[name](view),
-            application_class=Shop,
+            application_class=LogFollower,
             tracking_recorder=view,
             topics=(),
             env=self.follower_env,
@@ -154,7 +156,9 @@ class Container:
 
     def _supervise(self, name: str, make: Any) -> None:
         if name not in self.supervisors:
-            self.supervisors[name] = Supervisor(name, make).start()
+            self.supervisors[name] = Supervisor(
+                name, make, restart_on=(GenerationMovedError,), publish=publisher(self.redis)
+            ).start()
 
     def start_processing(self) -> None:
         """Run projectors, saga, effect dispatcher and dramatiq workers in this process."""

@@ -12,7 +12,9 @@ import psycopg
 from eventsourcing.persistence import Notification
 
 CUSTOMER_TOPICS = (
-    "domain.cart:Cart.Created", "domain.order:Order.Placed", "domain.payment:Payment.Requested",
+    "domain.cart:Cart.Created",
+    "domain.order:Order.Placed",
+    "domain.payment:Payment.Requested",
 )
 
 # The chain is written by PostgreSQL itself, in the transaction that inserts each event: it
@@ -38,12 +40,17 @@ CREATE OR REPLACE TRIGGER ecovarejo_audit_chain_refuse_update_delete
 """
 
 
-def link(previous: bytes, position: int, originator_id: UUID, version: int, topic: str,
-         state: bytes) -> bytes:
+def link(
+    previous: bytes, position: int, originator_id: UUID, version: int, topic: str, state: bytes
+) -> bytes:
     """The same hash as the trigger: it chains the previous link and the stored bytes."""
     return hashlib.sha256(
-        previous + position.to_bytes(8, "big", signed=True) + originator_id.bytes
-        + version.to_bytes(8, "big", signed=True) + topic.encode() + state
+        previous
+        + position.to_bytes(8, "big", signed=True)
+        + originator_id.bytes
+        + version.to_bytes(8, "big", signed=True)
+        + topic.encode()
+        + state
     ).digest()
 
 
@@ -118,7 +125,10 @@ class EventLog:
 
 def _notification(row: tuple) -> Notification:
     return Notification(
-        id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3],
+        id=row[0],
+        originator_id=row[1],
+        originator_version=row[2],
+        topic=row[3],
         state=bytes(row[4]),
     )
 
@@ -137,7 +147,8 @@ def install_chain(database_url: str) -> None:
         previous = bytes(previous_row[0]) if previous_row else b""
         rows = conn.execute(
             "SELECT notification_id, originator_id, originator_version, topic, state FROM "
-            "ecovarejo_events WHERE notification_id > %s ORDER BY notification_id", (last,)
+            "ecovarejo_events WHERE notification_id > %s ORDER BY notification_id",
+            (last,),
         ).fetchall()
         for row in rows:
             previous = link(previous, row[0], row[1], row[2], row[3], bytes(row[4]))

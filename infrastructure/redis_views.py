@@ -4,6 +4,10 @@ Each projection writes under a generation prefix (`ev:<projection>:<generation>:
 active generation is named by `ev:<projection>:active`. A Lua script applies a batch of
 changes and advances the position only if the position is new, so a change and its
 position commit together and a repeated event is applied once.
+
+Rebuilds write a new generation and then swap the pointer. A live runner names the
+generation it read from; if the pointer has moved, the script refuses and the runner
+restarts on the new generation from that generation's position: nothing is lost.
 """
 
 from __future__ import annotations
@@ -14,9 +18,21 @@ from typing import Any
 import redis
 from eventsourcing.persistence import Tracking
 
-from projections.base import Change, Delete, DocumentView, IndexAdd, IndexRemove, Put
+from projections.base import (
+    Append,
+    Change,
+    Delete,
+    DocumentView,
+    IndexAdd,
+    IndexRemove,
+    Put,
+)
 
 _APPLY = """
+if ARGV[3] ~= '' then
+  local active = redis.call('GET', KEYS[2]) or ARGV[4]
+  if active ~= ARGV[3] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
+end
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local position = tonumber(ARGV[1])
 if position <= current then return 0 end
@@ -26,6 +42,10 @@ return 1
 """
 
 DEFAULT_GENERATION = "g1"
+
+
+class GenerationMovedError(Exception):
+    """A rebuild swapped the projection to a new generation: restart on it."""
 
 
 def dumps(doc: Any) -> str:
@@ -43,10 +63,21 @@ def active_generation(client: redis.Redis, projection: str) -> str:
 
 
 class RedisDocumentView(DocumentView):
-    def __init__(self, client: redis.Redis, projection: str, generation: str | None = None):
+    """One generation of a projection's documents. With `follow_active` (live runners),
+    writes are refused once that generation is no longer the active one."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        projection: str,
+        generation: str | None = None,
+        *,
+        follow_active: bool = True,
+    ):
         self.client = client
         self.projection = projection
         self.generation = generation or active_generation(client, projection)
+        self.follow_active = follow_active
         self.prefix = f"ev:{projection}:{self.generation}:"
         self.position_key = self.prefix + "position"
         self._apply = client.register_script(_APPLY)
@@ -72,7 +103,11 @@ class RedisDocumentView(DocumentView):
     def count(self, key: str) -> int:
         return int(self.client.zcard(self.key(key)))
 
-    def _op(self, change: Change) -> list[Any]:
+    def parked(self) -> list[dict[str, Any]]:
+        rows: list[bytes] = self.client.lrange(self.key("parked"), 0, -1)  # type: ignore[assignment]
+        return [json.loads(r) for r in rows]
+
+    def op(self, change: Change) -> list[Any]:
         if isinstance(change, Put):
             return ["SET", self.key(change.key), dumps(change.doc)]
         if isinstance(change, Delete):
@@ -81,12 +116,75 @@ class RedisDocumentView(DocumentView):
             return ["ZADD", self.key(change.key), change.score, change.member]
         if isinstance(change, IndexRemove):
             return ["ZREM", self.key(change.key), change.member]
+        if isinstance(change, Append):
+            return ["RPUSH", self.key(change.key), dumps(change.doc)]
         raise TypeError(f"unknown change {change!r}")
 
+    def apply_ops(self, ops: list[list[Any]], position: int) -> None:
+        expected = self.generation if self.follow_active else ""
+        try:
+            self._apply(
+                keys=[self.position_key, active_key(self.projection)],
+                args=[position, dumps(ops), expected, DEFAULT_GENERATION],
+            )
+        except redis.ResponseError as error:
+            if "GENERATION_MOVED" in str(error):
+                raise GenerationMovedError(str(error)) from None
+            raise
+
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
-        ops = dumps([self._op(c) for c in changes])
-        self._apply(keys=[self.position_key], args=[tracking.notification_id, ops])
+        self.apply_ops([self.op(c) for c in changes], tracking.notification_id)
+
+    def count_failure(self, position: int) -> int:
+        key = self.key(f"failures:{position}")
+        count = int(self.client.incr(key))
+        self.client.expire(key, 86400)
+        return count
 
     def max_tracking_id(self, application_name: str) -> int | None:
         raw = self.client.get(self.position_key)
         return int(raw) if raw else None
+
+
+class BufferedView(DocumentView):
+    """Batches many events' changes into one atomic write (used by rebuilds): reads see
+    the pending changes, and `flush` applies them with the last position."""
+
+    def __init__(self, view: RedisDocumentView, batch: int = 500):
+        self.view = view
+        self.batch = batch
+        self._overlay: dict[str, dict[str, Any] | None] = {}
+        self._ops: list[list[Any]] = []
+        self._position = 0
+        self._events = 0
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        if key in self._overlay:
+            doc = self._overlay[key]
+            return None if doc is None else json.loads(dumps(doc))
+        return self.view.get(key)
+
+    def apply(self, changes: list[Change], tracking: Tracking) -> None:
+        for change in changes:
+            if isinstance(change, Put):
+                self._overlay[change.key] = change.doc
+            elif isinstance(change, Delete):
+                self._overlay[change.key] = None
+            self._ops.append(self.view.op(change))
+        self._position = tracking.notification_id
+        self._events += 1
+        if self._events >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._events:
+            self.view.apply_ops(self._ops, self._position)
+        self._overlay.clear()
+        self._ops.clear()
+        self._events = 0
+
+    def count_failure(self, position: int) -> int:
+        return self.view.count_failure(position)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        return self._position or self.view.max_tracking_id(application_name)

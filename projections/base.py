@@ -8,6 +8,7 @@ a position without its change.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import singledispatchmethod
@@ -15,6 +16,10 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
+
+from domain.base import UnreadableEvent
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,17 @@ class IndexRemove:
     member: str
 
 
-Change = Put | Delete | IndexAdd | IndexRemove
+@dataclass(frozen=True)
+class Append:
+    """Append `doc` to the list `key` (e.g. the parked events of a projection)."""
+
+    key: str
+    doc: dict[str, Any]
+
+
+Change = Put | Delete | IndexAdd | IndexRemove | Append
+PARKED = "parked"
+MAX_ATTEMPTS = 5
 
 
 class DocumentView(TrackingRecorder, ABC):
@@ -61,6 +76,10 @@ class DocumentView(TrackingRecorder, ABC):
     def insert_tracking(self, tracking: Tracking) -> None:
         self.apply([], tracking)
 
+    @abstractmethod
+    def count_failure(self, position: int) -> int:
+        """Count one more failed attempt at `position`; the total so far."""
+
 
 class DocumentProjection(Projection[DocumentView]):
     """A projection whose effect for each event is a list of `Change`s.
@@ -70,7 +89,31 @@ class DocumentProjection(Projection[DocumentView]):
     """
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        self.view.apply(self.evolve(domain_event), tracking)
+        """Apply the event's changes. An event the projector cannot handle is retried (the
+        runner restarts with backoff) and, after MAX_ATTEMPTS, parked: recorded with its
+        position and error in the view's `parked` list, visible in `projections status`."""
+        if isinstance(domain_event, UnreadableEvent):
+            error = ValueError(domain_event.error)
+            self.view.apply([self.parked(domain_event, tracking, error)], tracking)
+            return
+        try:
+            changes = self.evolve(domain_event)
+        except Exception as error:
+            if self.view.count_failure(tracking.notification_id) < MAX_ATTEMPTS:
+                raise
+            self.view.apply([self.parked(domain_event, tracking, error)], tracking)
+            return
+        self.view.apply(changes, tracking)
+
+    @staticmethod
+    def parked(domain_event: Any, tracking: Tracking, error: Exception) -> Append:
+        log.error("parking event at position %s (%s): %s", tracking.notification_id,
+                  type(domain_event).__qualname__, error)
+        return Append(PARKED, {
+            "position": tracking.notification_id,
+            "type": getattr(domain_event, "topic", type(domain_event).__qualname__),
+            "error": f"{type(error).__name__}: {error}",
+        })
 
     @singledispatchmethod
     def evolve(self, domain_event: Any) -> list[Change]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import ContainerDep
+from infrastructure.projection_admin import statuses
 
 router = APIRouter(tags=["operations"])
 
@@ -18,9 +19,10 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses={503: {"description": "a dependency is down"}})
+@router.get("/ready", responses={503: {"description": "a dependency or a follower is down"}})
 def ready(container: ContainerDep) -> JSONResponse:
-    """The event store and Redis answer, and no projection runner is failing."""
+    """The event store and Redis answer, and every follower of the log (projections, saga,
+    effects) has a running runner somewhere (this process or a worker)."""
     checks: dict[str, Any] = {}
     try:
         checks["event_store"] = {"ok": True, "head": container.head_position()}
@@ -30,14 +32,15 @@ def ready(container: ContainerDep) -> JSONResponse:
         checks["redis"] = {"ok": bool(container.redis.ping())}
     except Exception as e:
         checks["redis"] = {"ok": False, "error": type(e).__name__}
-    for name, supervisor in container.supervisors.items():
-        s = supervisor.status
-        checks[f"projection:{name}"] = {
-            "ok": s.state == "running",
-            "state": s.state,
-            "failures": s.failures,
-            "last_error": s.last_error,
-        }
+    if all(check["ok"] for check in checks.values()):
+        for follower in statuses(container):
+            checks[f"projection:{follower.name}"] = {
+                "ok": follower.state == "running",
+                "state": follower.state,
+                "lag": follower.lag,
+                "parked": len(follower.parked),
+                "last_error": follower.last_error,
+            }
     ok = all(check["ok"] for check in checks.values())
     return JSONResponse(
         {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503

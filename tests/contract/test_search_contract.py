@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from elasticsearch import Elasticsearch
 from eventsourcing.persistence import Tracking
 
 from application.event_store import APP_NAME
@@ -30,6 +31,7 @@ from projections.search import (
     SearchStore,
     active_index,
 )
+from tests.contract.osmem import PlainMimeNode
 
 CATALOG = [
     # sku, name, description, category, price, quantity, certifications
@@ -117,7 +119,33 @@ class Feed:
         self.position = max(self.position, position)
 
 
-@pytest.fixture(params=["postgres", "postgres-without-unaccent", "elasticsearch"])
+# Tests of text analysis (accent folding, stemming, relevance, every word required).
+text_analysis = pytest.mark.text_analysis
+OSMEM_TEXT = (
+    "osmem-server 0.1.6 is not faithful here: with any `stemmer` token filter in a custom "
+    "analyzer its match queries match every document (seen with plain curl, no client)"
+)
+
+
+@pytest.fixture(scope="session")
+def osmem_url() -> Iterator[str]:
+    osmem_server = pytest.importorskip(
+        "osmem_server",
+        reason="osmem-server is not installed: no in-memory OpenSearch double to run against",
+    )
+    with osmem_server.OsmemServer.start(japanese=False) as server:
+        yield server.url
+
+
+def elasticsearch_store(client: Elasticsearch) -> Iterator[ElasticsearchSearchStore]:
+    """A store under an alias of its own, and its indices deleted afterwards."""
+    store = ElasticsearchSearchStore(client, alias=f"ecovarejo-test-{uuid.uuid4().hex[:12]}")
+    yield store
+    client.options(ignore_status=404).indices.delete(index=f"{store.alias}-*")
+    client.close()
+
+
+@pytest.fixture(params=["postgres", "postgres-without-unaccent", "elasticsearch", "osmem"])
 def store(request) -> Iterator[SearchStore]:
     if request.param.startswith("postgres"):
         built = PostgresSearchStore(
@@ -127,17 +155,20 @@ def store(request) -> Iterator[SearchStore]:
         assert built.unaccent == (request.param == "postgres")
         yield built
         built.close()
-        return
-    url = os.environ.get("ELASTICSEARCH_URL")
-    if not url:
-        pytest.skip(
-            "ELASTICSEARCH_URL is not set: no Elasticsearch cluster to run the contract "
-            "against (none can run in this build environment; use docker compose)"
-        )
-    es = ElasticsearchSearchStore(url, alias=f"ecovarejo-test-{uuid.uuid4().hex[:12]}")
-    yield es
-    es.client.options(ignore_status=404).indices.delete(index=f"{es.alias}-*")
-    es.close()
+    elif request.param == "elasticsearch":
+        url = os.environ.get("ELASTICSEARCH_URL")
+        if not url:
+            pytest.skip(
+                "ELASTICSEARCH_URL is not set: no Elasticsearch cluster to run the contract "
+                "against (none can run in this build environment; use docker compose)"
+            )
+        yield from elasticsearch_store(Elasticsearch(url))
+    else:
+        # A test double, not Elasticsearch: what passes here is no proof for a real cluster.
+        if request.node.get_closest_marker("text_analysis"):
+            pytest.skip(OSMEM_TEXT)
+        client = Elasticsearch(request.getfixturevalue("osmem_url"), node_class=PlainMimeNode)
+        yield from elasticsearch_store(client)
 
 
 @pytest.fixture
@@ -163,10 +194,12 @@ def search(index: SearchIndex, **criteria):
 # Text relevance and accents -----------------------------------------------------------------
 
 
+@text_analysis
 def test_ranks_a_match_in_the_name_above_a_match_in_the_description(index, catalog):
     assert skus(search(index, q="café")) == ["ECO-0001", "ECO-0002"]
 
 
+@text_analysis
 def test_finds_organica_without_the_accent(index, catalog):
     result = search(index, q="organica")
     assert "ECO-0003" in skus(result)
@@ -174,24 +207,29 @@ def test_finds_organica_without_the_accent(index, catalog):
     assert hit.name == "Camiseta de Algodão Orgânica"  # folded for matching, not for showing
 
 
+@text_analysis
 def test_finds_cafe_without_the_accent(index, catalog):
     assert skus(search(index, q="cafe")) == ["ECO-0001", "ECO-0002"]
 
 
+@text_analysis
 def test_ignores_accents_and_case_in_the_query(index, catalog):
     assert skus(search(index, q="ALGODAO")) == ["ECO-0003"]
     assert skus(search(index, q="térmica")) == ["ECO-0004"]
 
 
+@text_analysis
 def test_needs_every_word_of_the_query(index, catalog):
     assert skus(search(index, q="café grãos")) == ["ECO-0001"]
     assert search(index, q="café bambu").total == 0
 
 
+@text_analysis
 def test_finds_words_in_the_category(index, catalog):
     assert skus(search(index, q="higiene")) == ["ECO-0002", "ECO-0005"]
 
 
+@text_analysis
 def test_a_query_that_matches_nothing_answers_empty_with_empty_facets(index, catalog):
     result = search(index, q="bicicleta")
     assert (result.total, result.items) == (0, [])
@@ -209,6 +247,7 @@ def test_filters_by_certification(index, catalog):
     assert skus(search(index, certification="Fair Trade")) == ["ECO-0001", "ECO-0003"]
 
 
+@text_analysis
 def test_combines_text_and_filters(index, catalog):
     assert skus(search(index, q="café", category="higiene")) == ["ECO-0002"]
     assert search(index, q="café", certification="FSC").total == 0
@@ -225,7 +264,7 @@ def test_filters_by_a_lower_or_an_upper_price_alone(index, catalog):
 
 
 def test_answers_the_fields_of_a_hit_with_money_as_decimal(index, catalog):
-    (hit,) = search(index, q="garrafa").items
+    (hit,) = search(index, category="casa").items
     assert hit.sku == "ECO-0004"
     assert hit.name == "Garrafa Térmica de Inox"
     assert hit.price == Decimal("129.90")
@@ -258,8 +297,11 @@ def test_counts_facets_over_the_filtered_set_only(index, catalog):
         "category": {"higiene": 2},
         "certification": {"Cruelty Free": 1, "FSC": 1},
     }
-    by_text = search(index, q="café")
-    assert by_text.facets["category"] == {"alimentos": 1, "higiene": 1}
+
+
+@text_analysis
+def test_counts_facets_over_the_matches_of_a_text_query(index, catalog):
+    assert search(index, q="café").facets["category"] == {"alimentos": 1, "higiene": 1}
 
 
 def test_lists_facets_most_frequent_first(index, catalog):
@@ -298,7 +340,7 @@ def test_reflects_stock_movements_after_their_events(index):
     item.adjust(-5, "avaria")  # 55
     item.reserve(order, 4)  # 51 available
     feed.play(item)
-    assert search(index, q="café grãos").items[0].available == 51
+    assert search(index, category="alimentos").items[0].available == 51
     item.commit(order)  # shipped: still 51 available
     other = uuid.uuid4()
     item.reserve(other, 1)
@@ -314,7 +356,7 @@ def test_reflects_a_price_change_in_results_and_price_filters(index, catalog):
     item.collect_events()  # registered already, by the catalog fixture
     item.change_price(Money.brl("99.00"))
     catalog.play(item)
-    (hit,) = search(index, q="garrafa").items
+    (hit,) = search(index, category="casa").items
     assert hit.price == Decimal("99.00")
     assert skus(search(index, min_price=Decimal("89"), max_price=Decimal("100"))) == [
         "ECO-0003",
@@ -411,4 +453,3 @@ def test_a_new_generation_starts_empty_at_no_position(store):
 def test_refuses_to_activate_a_generation_that_does_not_exist(store):
     with pytest.raises(LookupError):
         store.activate("g9")
-

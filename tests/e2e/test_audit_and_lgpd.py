@@ -105,3 +105,20 @@ def test_personal_data_requests_are_for_the_subject_or_an_admin(client, auth, pr
     assert erased.json()["status"] == "erased"
     again = client.delete(f"{API}/customers/ana/personal-data", headers=auth(sub="ana"))
     assert again.json()["status"] == "already_erased"
+
+
+def test_projections_status_and_rebuild_from_the_cli(container, env):
+    register(container.shop, "ECO-1", 10)
+    assert container.wait_for_projections(container.head_position())
+    status = json.loads(run("projections", "status", "--json", env=env).stdout)
+    assert {s["name"] for s in status} >= {"stock_items", "carts", "orders", "saga", "effects"}
+    result = run("projections", "rebuild", "stock_items", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["projection"], report["events"]) == ("stock_items", 1)
+    assert report["events_per_s"] > 0
+    everything = json.loads(run("projections", "rebuild", "--all", "--json", env=env).stdout)
+    assert len(everything) >= 3
+    bad = run("projections", "rebuild", "nope", env=env)
+    assert bad.returncode == 2
+    assert "unknown projection 'nope'" in bad.stderr

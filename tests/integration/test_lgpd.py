@@ -48,18 +48,26 @@ def found_in_postgres(database_url: str, needle: str) -> list[str]:
     return hits
 
 
+def values_of(client: redis.Redis, key: bytes) -> list[bytes]:
+    kind = client.type(key).decode()
+    if kind == "string":
+        return [client.get(key) or b""]
+    if kind == "list":
+        return client.lrange(key, 0, -1)
+    if kind == "hash":
+        return [*client.hkeys(key), *client.hvals(key)]
+    if kind == "set":
+        return list(client.smembers(key))
+    if kind == "zset":
+        return client.zrange(key, 0, -1)
+    return []
+
+
 def found_in_redis(redis_url: str, needle: str) -> list[str]:
     client = redis.Redis.from_url(redis_url)
     hits = []
     for key in client.scan_iter(count=1000):
-        kind = client.type(key).decode()
-        values: list[bytes] = {
-            "string": lambda: [client.get(key) or b""],
-            "list": lambda: client.lrange(key, 0, -1),
-            "hash": lambda: [*client.hkeys(key), *client.hvals(key)],
-            "set": lambda: list(client.smembers(key)),
-            "zset": lambda: client.zrange(key, 0, -1),
-        }.get(kind, lambda: [])()
+        values = values_of(client, key)
         if needle.encode() in key or any(needle.encode() in v for v in values):
             hits.append(key.decode(errors="replace"))
     return hits

@@ -20,7 +20,7 @@ from infrastructure.search_elasticsearch import (
     search_body,
     tracking_action,
 )
-from projections.search import InvalidGenerationError, SearchQuery
+from projections.search import InvalidGenerationError, InvalidSearchQueryError, SearchQuery
 
 DOC = {
     "id": "0b7c4c3e-0000-5000-8000-000000000001",
@@ -197,7 +197,7 @@ def test_a_blank_query_is_no_text_query():
     ],
 )
 def test_a_query_out_of_range_is_refused_before_any_request(criteria):
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidSearchQueryError):
         SearchQuery(**criteria)
 
 

@@ -1,0 +1,266 @@
+"""`Idempotency-Key` on POST: the first response to a key is kept in Redis (24 h by
+default) and given again to every repeat of the same request, which never runs the command
+a second time. Keys belong to the caller (the JWT subject): one client cannot replay another
+client's answer.
+
+A request claims its key atomically (SET NX with a short lock); a copy that arrives while
+the first still runs waits for it and replays its answer, or gets 409 if it waited too long.
+The same key with another request (method, path, body or If-Match) is 422. A 5xx answer is
+not kept: the claim is dropped so that a retry runs the command."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from starlette.datastructures import Headers
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import AuthenticationError, TokenVerifier, principal_of
+from api.errors import problem
+from api.middleware import replay_body
+from infrastructure.settings import Settings
+
+log = logging.getLogger("ecovarejo.edge")
+
+HEADER = "idempotency-key"
+REPLAYED_HEADER = "idempotent-replayed"
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as a header carries it
+KEPT_HEADERS = frozenset({"content-type", "etag", "location"})
+
+# Store the answer only if this request still owns the claim (or the claim ran out and no
+# one else took the key meanwhile).
+_COMPLETE = """
+local current = redis.call('GET', KEYS[1])
+if current and cjson.decode(current)['owner'] ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+_RELEASE = """
+local current = redis.call('GET', KEYS[1])
+if current and cjson.decode(current)['owner'] == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "headers": self.headers,
+            "body": base64.b64encode(self.body).decode(),
+        }
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> StoredResponse:
+        headers = [(str(k), str(v)) for k, v in record["headers"]]
+        return cls(int(record["status"]), headers, base64.b64decode(record["body"]))
+
+
+class IdempotencyStore:
+    def __init__(self, client: redis.Redis, ttl_s: int, lock_s: float):
+        self.client = client
+        self.ttl_s = ttl_s
+        self.lock_ms = max(1, int(lock_s * 1000))
+        self._complete = client.register_script(_COMPLETE)
+        self._release = client.register_script(_RELEASE)
+
+    @classmethod
+    def from_settings(cls, client: redis.Redis, settings: Settings) -> IdempotencyStore:
+        return cls(client, settings.idempotency_ttl_s, settings.idempotency_lock_s)
+
+    @staticmethod
+    def key(subject: str, idempotency_key: str) -> str:
+        digest = hashlib.sha256(f"{subject}\n{idempotency_key}".encode()).hexdigest()
+        return f"idempotency:{digest}"
+
+    def claim(self, key: str, fingerprint: str) -> str | dict[str, Any] | None:
+        """This request's owner token if it got the key; else the record holding it (a
+        pending claim or a stored answer); None if the key was freed meanwhile."""
+        owner = uuid.uuid4().hex
+        claim = {"state": "pending", "owner": owner, "fingerprint": fingerprint}
+        if self.client.set(key, json.dumps(claim), nx=True, px=self.lock_ms):
+            return owner
+        raw = self.client.get(key)
+        return json.loads(raw) if raw else None
+
+    def complete(self, key: str, owner: str, fingerprint: str, answer: StoredResponse) -> bool:
+        record = {"state": "done", "owner": owner, "fingerprint": fingerprint}
+        value = json.dumps({**record, "response": answer.to_record()})
+        return bool(self._complete(keys=[key], args=[owner, value, self.ttl_s]))
+
+    def release(self, key: str, owner: str) -> None:
+        self._release(keys=[key], args=[owner])
+
+
+def fingerprint(scope: Scope, body: bytes) -> str:
+    """What makes two requests 'the same': method, path, query, If-Match and the body (as
+    canonical JSON when it is JSON, so key order and spacing do not matter)."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    if_match = Headers(scope=scope).get("if-match", "")
+    digest = hashlib.sha256()
+    for part in (scope["method"], scope["path"], scope.get("query_string", b""), if_match):
+        digest.update(part if isinstance(part, bytes) else part.encode("latin-1"))
+        digest.update(b"\0")
+    digest.update(canonical)
+    return digest.hexdigest()
+
+
+async def read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class IdempotencyMiddleware:
+    def __init__(
+        self, app: ASGIApp, store: IdempotencyStore, verifier: TokenVerifier, wait_s: float
+    ):
+        self.app = app
+        self.store = store
+        self.verifier = verifier
+        self.wait_s = wait_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        raw_key = Headers(scope=scope).get(HEADER)
+        principal = await principal_of(scope, self.verifier) if raw_key is not None else None
+        if raw_key is None or isinstance(principal, AuthenticationError) or principal is None:
+            await self.app(scope, receive, send)  # no key, or no caller: the app answers 401
+            return
+        if not KEY_PATTERN.match(raw_key):
+            detail = "Idempotency-Key must be 1 to 255 visible ASCII characters"
+            await problem(422, detail, kind="idempotency-key-invalid")(scope, receive, send)
+            return
+        body = await read_body(receive)
+        await self._handle(
+            scope,
+            replay_body(body, receive),
+            send,
+            self.store.key(principal.actor, raw_key),
+            fingerprint(scope, body),
+        )
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, key: str, fingerprint: str
+    ) -> None:
+        try:
+            outcome = await self._claim(key, fingerprint)
+        except redis.RedisError as e:
+            log.warning("idempotency store failed: %s", type(e).__name__)
+            response = problem(
+                503,
+                "the idempotency store is unavailable; retry later",
+                kind="idempotency-unavailable",
+                headers={"Retry-After": "1"},
+            )
+            await response(scope, receive, send)
+            return
+        if isinstance(outcome, str):
+            await self._run(scope, receive, send, key, fingerprint, outcome)
+        elif outcome["fingerprint"] != fingerprint:
+            detail = "this Idempotency-Key was used for another request"
+            await problem(422, detail, kind="idempotency-key-reused")(scope, receive, send)
+        elif outcome["state"] == "done":
+            await _replay(StoredResponse.of(outcome["response"]))(scope, receive, send)
+        else:
+            detail = "a request with this Idempotency-Key is still in progress"
+            response = problem(
+                409, detail, kind="idempotency-in-progress", headers={"Retry-After": "1"}
+            )
+            await response(scope, receive, send)
+
+    async def _claim(self, key: str, fingerprint: str) -> str | dict[str, Any]:
+        """Claim the key, or wait (up to wait_s) while another copy of this request holds it."""
+        deadline = time.monotonic() + self.wait_s
+        delay = 0.01
+        while True:
+            outcome = self.store.claim(key, fingerprint)
+            if outcome is None:  # freed between our SET and GET: try again at once
+                continue
+            if isinstance(outcome, str) or outcome["fingerprint"] != fingerprint:
+                return outcome
+            if outcome["state"] == "done" or time.monotonic() >= deadline:
+                return outcome
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, key: str, fingerprint: str, owner: str
+    ) -> None:
+        status = 0
+        headers: list[tuple[str, str]] = []
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    (k.decode("latin-1").lower(), v.decode("latin-1"))
+                    for k, v in message.get("headers", [])
+                    if k.decode("latin-1").lower() in KEPT_HEADERS
+                ]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        except BaseException:
+            self._release(key, owner)
+            raise
+        if not 100 <= status < 500:
+            self._release(key, owner)
+            return
+        answer = StoredResponse(status, headers, b"".join(chunks))
+        try:
+            self.store.complete(key, owner, fingerprint, answer)
+        except redis.RedisError as e:
+            log.warning("idempotent answer not stored: %s", type(e).__name__)
+            self._release(key, owner)
+
+    def _release(self, key: str, owner: str) -> None:
+        try:
+            self.store.release(key, owner)
+        except redis.RedisError as e:
+            log.warning("idempotency claim not released: %s", type(e).__name__)
+
+
+def _replay(answer: StoredResponse) -> Response:
+    response = Response(content=answer.body, status_code=answer.status)
+    for name, value in answer.headers:
+        if name == "content-type":
+            response.headers[name] = value
+        else:
+            response.headers.append(name, value)
+    response.headers[REPLAYED_HEADER] = "true"
+    return response

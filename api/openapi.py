@@ -1,0 +1,185 @@
+"""A precise OpenAPI document: every operation lists the errors it can answer, each as an
+RFC 9457 problem (`application/problem+json`, schema `Problem`), who may call it
+(`x-roles`), and on POST the `Idempotency-Key` header. What an operation can answer is read
+from the route itself: its auth dependencies, parameters, body and headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from api.auth import ROLES
+from api.deps import RoleCheck, authenticate, if_match
+from api.errors import PROBLEM_JSON
+from api.idempotency import KEY_PATTERN
+from api.ratelimit import route_group
+from api.schemas import Problem
+
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+DESCRIPTIONS = {
+    400: "A malformed If-Match or X-Consistency-Token header",
+    401: "No bearer token, or one that is not valid",
+    403: "The token's role may not do this",
+    404: "Unknown, or not yours",
+    409: "A business rule or a version conflict (If-Match), or a request with this "
+    "Idempotency-Key still in progress",
+    413: "The body is larger than the limit",
+    415: "The body is not JSON",
+    422: "Invalid input, or an Idempotency-Key used before for another request",
+    429: "Too many requests from this client; see Retry-After",
+    503: "Not ready: the read model is behind X-Consistency-Token, or a dependency is down; "
+    "see Retry-After",
+}
+IDEMPOTENCY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Repeat a POST safely: the same key and body give the first response "
+    "again (for 24 h); the same key with another body is 422.",
+    "schema": {"type": "string", "pattern": KEY_PATTERN.pattern, "maxLength": 255},
+}
+
+
+@dataclass(frozen=True)
+class RouteFacts:
+    authenticated: bool
+    roles: tuple[str, ...]
+    has_path_params: bool
+    has_inputs: bool
+    has_body: bool
+    reads_if_match: bool
+    waits_for_consistency: bool
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any] | None]:
+    for dependency in dependant.dependencies:
+        yield dependency.call
+        yield from _calls(dependency)
+
+
+def route_facts(route: Any) -> RouteFacts:
+    dependant: Dependant = route.dependant
+    calls = list(_calls(dependant))
+    role_checks = [c for c in calls if isinstance(c, RoleCheck)]
+    roles = tuple(r for r in ROLES if all(r in c.roles for c in role_checks))
+    headers = {p.alias.lower() for p in _all_params(dependant, "header_params")}
+    return RouteFacts(
+        authenticated=authenticate in calls,
+        roles=roles,
+        has_path_params=bool(_all_params(dependant, "path_params")),
+        has_inputs=any(
+            _all_params(dependant, kind)
+            for kind in ("path_params", "query_params", "header_params", "body_params")
+        ),
+        has_body=bool(_all_params(dependant, "body_params")),
+        reads_if_match=if_match in calls,
+        waits_for_consistency="x-consistency-token" in headers,
+    )
+
+
+def _all_params(dependant: Dependant, kind: str) -> list[Any]:
+    found = list(getattr(dependant, kind))
+    for dependency in dependant.dependencies:
+        found += _all_params(dependency, kind)
+    return found
+
+
+def error_statuses(method: str, path: str, facts: RouteFacts) -> set[int]:
+    command = method in ("POST", "PUT", "PATCH", "DELETE")
+    statuses: set[int] = set()
+    if facts.authenticated:
+        statuses.add(401)
+    if facts.authenticated and set(facts.roles) != set(ROLES):
+        statuses.add(403)
+    if facts.has_path_params:
+        statuses.add(404)
+    if command:
+        statuses.add(409)
+    if facts.has_inputs or method == "POST":
+        statuses.add(422)
+    if facts.reads_if_match or facts.waits_for_consistency:
+        statuses.add(400)
+    if facts.has_body or command:
+        statuses |= {413, 415}
+    if route_group(method, path) is not None:
+        statuses.add(429)
+    if facts.waits_for_consistency or method == "POST":
+        statuses.add(503)
+    return statuses
+
+
+def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str, Any]:
+    described = (existing or {}).get("description") or DESCRIPTIONS[status]
+    return {"description": described, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+
+
+def describe_operation(operation: dict[str, Any], method: str, path: str, route: Any) -> None:
+    facts = route_facts(route)
+    responses = operation.setdefault("responses", {})
+    for status in sorted(error_statuses(method, path, facts)):
+        responses[str(status)] = _problem_response(status, responses.get(str(status)))
+    operation["x-roles"] = list(facts.roles) if facts.authenticated else []
+    if method == "POST" and path.startswith("/api/v1/"):
+        parameters = operation.setdefault("parameters", [])
+        if not any(p.get("name") == "Idempotency-Key" for p in parameters):
+            parameters.append(IDEMPOTENCY_PARAMETER)
+
+
+def _drop_unused_validation_schemas(schema: dict[str, Any]) -> None:
+    text = str(schema.get("paths", {}))
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f"#/components/schemas/{name}" not in text:
+            components.pop(name, None)
+
+
+def _describe_readiness(schema: dict[str, Any]) -> None:
+    """/ready answers its checks as JSON both when ready (200) and when not (503)."""
+    for prefix in ("", "/api/v1"):
+        operation = schema["paths"].get(f"{prefix}/ready", {}).get("get")
+        if operation is None:
+            continue
+        body = {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}
+        operation["responses"]["200"]["content"] = body
+        operation["responses"]["503"] = {"description": "a dependency is down", "content": body}
+    schema["components"]["schemas"]["Readiness"] = {
+        "type": "object",
+        "required": ["status", "checks"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ready", "not ready"]},
+            "checks": {"type": "object", "additionalProperties": {"type": "object"}},
+        },
+    }
+
+
+def describe(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
+    schema.setdefault("components", {}).setdefault("schemas", {})
+    schema["components"]["schemas"]["Problem"] = Problem.model_json_schema()
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+            continue
+        path_item = schema["paths"].get(route.path_format, {})
+        for method in sorted(route.methods or ()):
+            operation = path_item.get(method.lower())
+            if operation is not None:
+                describe_operation(operation, method, route.path_format or "", route)
+    _describe_readiness(schema)
+    _drop_unused_validation_schemas(schema)
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make `app.openapi()` (and /api/v1/openapi.json) serve the described document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe(generate(), app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

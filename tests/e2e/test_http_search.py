@@ -1,0 +1,218 @@
+"""`GET /api/v1/products/search` through the real app, the real event store and the
+PostgreSQL search adapter, fed by the search projector under the runner supervisor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from eventsourcing.projection import BaseProjectionRunner
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.routers import products
+from application.shop import Shop
+from infrastructure.runners import Supervisor
+from infrastructure.search_postgres import PostgresSearchStore
+from projections.search import SearchProjection, active_index
+
+API = "/api/v1"
+SEARCH = f"{API}/products/search"
+
+
+def product(sku, name, category, price, certifications, description="", quantity=10):
+    return {
+        "sku": sku,
+        "name": name,
+        "description": description,
+        "category": category,
+        "price": {"amount": price, "currency": "BRL"},
+        "initial_quantity": quantity,
+        "sustainability": {
+            "carbon_footprint_kg": "0.800",
+            "certifications": certifications,
+            "recyclable": True,
+            "biodegradable": True,
+        },
+    }
+
+
+CATALOG = [
+    product(
+        "ECO-0201",
+        "Café Orgânico em Grãos",
+        "alimentos",
+        "39.90",
+        ["Orgânico Brasil", "Fair Trade"],
+        "Café arábica do sul de Minas",
+    ),
+    product("ECO-0202", "Sabonete de Argila", "higiene", "18.50", ["Cruelty Free"]),
+    product("ECO-0203", "Camiseta de Algodão Orgânica", "vestuário", "89.90", ["GOTS"]),
+    product("ECO-0204", "Escova de Dente de Bambu", "higiene", "12.00", ["FSC"]),
+]
+
+
+@pytest.fixture
+def search_store(container) -> Iterator[object]:
+    """The Container's search store once bootstrap wires one; until then, the PostgreSQL
+    adapter on the test database, followed by a supervised projector as in production."""
+    if getattr(container, "search", None) is not None:
+        yield container.search
+        return
+    store = PostgresSearchStore(container.database_url)
+
+    def make_runner():
+        index = active_index(store)
+        return BaseProjectionRunner(
+            projection=SearchProjection(index),
+            application_class=Shop,
+            tracking_recorder=index,
+            topics=(),
+            env=container.follower_env,
+        )
+
+    supervisor = Supervisor(SearchProjection.name, make_runner).start()
+    container.search = store
+    try:
+        yield store
+    finally:
+        supervisor.stop()
+        container.search = None
+        store.close()
+
+
+@pytest.fixture
+def api(container, search_store) -> Iterator[TestClient]:
+    app = create_app(container)
+    if not any(getattr(route, "path", "") == SEARCH for route in app.routes):
+        app.include_router(products.router, prefix=API)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def catalog(api, auth) -> str:
+    """Registers the catalog; answers the consistency token of the last registration."""
+    token = ""
+    for body in CATALOG:
+        response = api.post(f"{API}/stock-items", json=body, headers=auth("admin", "adm"))
+        assert response.status_code == 201, response.text
+        token = response.json()["consistency_token"]
+    return token
+
+
+def search(api, auth, token: str | None = None, role: str = "customer", **params):
+    headers = auth(role, f"{role}-1", **({"X-Consistency-Token": token} if token else {}))
+    return api.get(SEARCH, params=params, headers=headers)
+
+
+def test_finds_products_with_money_as_decimal_strings_and_facets(api, auth, catalog):
+    response = search(api, auth, catalog, q="café")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["total"] == 1
+    assert body["items"] == [
+        {
+            "sku": "ECO-0201",
+            "name": "Café Orgânico em Grãos",
+            "price": {"amount": "39.90", "currency": "BRL"},
+            "available": 10,
+            "certifications": ["Orgânico Brasil", "Fair Trade"],
+            "carbon_footprint_kg": "0.800",
+        }
+    ]
+    assert body["facets"] == {
+        "category": {"alimentos": 1},
+        "certification": {"Fair Trade": 1, "Orgânico Brasil": 1},
+    }
+
+
+def test_finds_organica_without_the_accent(api, auth, catalog):
+    body = search(api, auth, catalog, q="organica").json()
+    assert "ECO-0203" in [item["sku"] for item in body["items"]]
+
+
+def test_filters_by_category_certification_and_price_range(api, auth, catalog):
+    by_category = search(api, auth, catalog, category="higiene").json()
+    assert [i["sku"] for i in by_category["items"]] == ["ECO-0202", "ECO-0204"]
+    assert by_category["facets"]["category"] == {"higiene": 2}
+    by_certification = search(api, auth, catalog, certification="GOTS").json()
+    assert [i["sku"] for i in by_certification["items"]] == ["ECO-0203"]
+    by_price = search(api, auth, catalog, min_price="12", max_price="39.90").json()
+    assert [i["sku"] for i in by_price["items"]] == ["ECO-0201", "ECO-0202", "ECO-0204"]
+
+
+def test_pages_through_the_catalog(api, auth, catalog):
+    first = search(api, auth, catalog, page=1, size=3).json()
+    second = search(api, auth, catalog, page=2, size=3).json()
+    assert (first["total"], second["total"]) == (4, 4)
+    assert [i["sku"] for i in first["items"] + second["items"]] == [
+        "ECO-0201",
+        "ECO-0202",
+        "ECO-0203",
+        "ECO-0204",
+    ]
+
+
+def test_a_price_change_is_found_by_the_next_query_with_its_token(api, auth, catalog):
+    changed = api.put(
+        f"{API}/stock-items/ECO-0204/price",
+        json={"price": {"amount": "14.50", "currency": "BRL"}},
+        headers=auth("admin", "adm"),
+    )
+    assert changed.status_code == 200, changed.text
+    body = search(api, auth, changed.json()["consistency_token"], q="bambu").json()
+    assert body["items"][0]["price"] == {"amount": "14.50", "currency": "BRL"}
+
+
+def test_stock_movements_show_as_availability(api, auth, catalog):
+    received = api.post(
+        f"{API}/stock-items/ECO-0202/receipts", json={"quantity": 5}, headers=auth("admin", "a")
+    )
+    assert received.status_code == 200
+    body = search(api, auth, received.json()["consistency_token"], q="argila").json()
+    assert body["items"][0]["available"] == 15
+
+
+@pytest.mark.parametrize("role", ["customer", "admin", "auditor"])
+def test_any_signed_in_role_may_search(api, auth, catalog, role):
+    assert search(api, auth, catalog, role=role).status_code == 200
+
+
+def test_an_anonymous_search_is_refused(api):
+    response = api.get(SEARCH, params={"facet": "brand"})
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"facet": "brand"},
+        {"min_price": "-1"},
+        {"max_price": "-0.01"},
+        {"min_price": "1e3"},
+        {"min_price": "20", "max_price": "10"},
+        {"size": "101"},
+        {"size": "0"},
+        {"page": "0"},
+        {"page": "200", "size": "100"},
+        {"category": ["casa", "higiene"]},
+    ],
+)
+def test_refuses_invalid_or_unknown_parameters_with_a_problem(api, auth, params):
+    response = search(api, auth, **params)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["status"] == 422
+
+
+def test_an_unreached_consistency_token_answers_503_with_retry_after(api, auth, container):
+    container.settings.consistency_wait_s = 0.2
+    response = search(api, auth, token="999999999")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+
+
+def test_a_malformed_consistency_token_is_a_bad_request(api, auth):
+    assert search(api, auth, token="abc").status_code == 400
