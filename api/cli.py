@@ -371,6 +371,56 @@ def projections_rebuild(
         )
 
 
+analytics_app = typer.Typer(help="Analysts: sales, CO2 and top products.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
+ANALYTICS = {"sales": ("day", "category"), "co2": ("order", "category")}
+
+
+def _analytics(kind: str, limit: int, as_json: bool) -> None:
+    from projections.analytics import AnalyticsProjection, rows
+
+    with connected() as container:
+        found = rows(container.view(AnalyticsProjection.name), kind, limit)
+    if as_json:
+        emit(found)
+        return
+    for row in found:
+        typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+
+
+@analytics_app.command("sales")
+def analytics_sales(
+    by: Annotated[str, typer.Option(help="day or category")] = "day",
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Confirmed sales per day or per category."""
+    if by not in ANALYTICS["sales"]:
+        raise CliError("--by must be day or category")
+    _analytics(f"sales:{by}", limit, as_json)
+
+
+@analytics_app.command("co2")
+def analytics_co2(
+    by: Annotated[str, typer.Option(help="order or category")] = "category",
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Carbon footprint of confirmed sales per order or per category."""
+    if by not in ANALYTICS["co2"]:
+        raise CliError("--by must be order or category")
+    _analytics(f"co2:{by}", limit, as_json)
+
+
+@analytics_app.command("top-products")
+def analytics_top_products(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Products by units sold."""
+    _analytics("product", limit, as_json)
+
+
 def main() -> None:
     try:
         app()

@@ -358,3 +358,9 @@ class ProductSearchPublic(Schema):
     total: int
     items: list[ProductHitPublic]
     facets: ProductFacetsPublic
+
+
+class AnalyticsRows(Schema):
+    """Rows keyed by day, category, order id or SKU; figures are decimal strings."""
+
+    rows: list[dict[str, str]]

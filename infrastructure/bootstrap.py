@@ -31,6 +31,7 @@ from infrastructure.projection_admin import publisher
 from infrastructure.redis_views import GenerationMovedError, RedisDocumentView
 from infrastructure.runners import Supervisor
 from infrastructure.settings import Settings
+from projections.analytics import AnalyticsProjection
 from projections.base import DocumentProjection
 from projections.carts import CartsProjection
 from projections.catalog import StockItemsProjection
@@ -39,7 +40,8 @@ from projections.orders import OrdersProjection
 log = logging.getLogger(__name__)
 
 REDIS_PROJECTIONS: dict[str, type[DocumentProjection]] = {
-    p.name: p for p in (StockItemsProjection, CartsProjection, OrdersProjection)
+    p.name: p
+    for p in (StockItemsProjection, CartsProjection, OrdersProjection, AnalyticsProjection)
 }
 EFFECT_TOPICS = tuple(
     get_topic(cls)

@@ -107,13 +107,20 @@ class DocumentProjection(Projection[DocumentView]):
 
     @staticmethod
     def parked(domain_event: Any, tracking: Tracking, error: Exception) -> Append:
-        log.error("parking event at position %s (%s): %s", tracking.notification_id,
-                  type(domain_event).__qualname__, error)
-        return Append(PARKED, {
-            "position": tracking.notification_id,
-            "type": getattr(domain_event, "topic", type(domain_event).__qualname__),
-            "error": f"{type(error).__name__}: {error}",
-        })
+        log.error(
+            "parking event at position %s (%s): %s",
+            tracking.notification_id,
+            type(domain_event).__qualname__,
+            error,
+        )
+        return Append(
+            PARKED,
+            {
+                "position": tracking.notification_id,
+                "type": getattr(domain_event, "topic", type(domain_event).__qualname__),
+                "error": f"{type(error).__name__}: {error}",
+            },
+        )
 
     @singledispatchmethod
     def evolve(self, domain_event: Any) -> list[Change]:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.routers import audit, carts, customers, orders, payments, stock_items
+from api.routers import analytics, audit, carts, customers, orders, payments, stock_items
 
 API_ROUTERS: list[APIRouter] = [
     stock_items.router,
@@ -11,4 +11,5 @@ API_ROUTERS: list[APIRouter] = [
     payments.router,
     audit.router,
     customers.router,
+    analytics.router,
 ]

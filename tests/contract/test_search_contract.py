@@ -1,11 +1,18 @@
 """One behaviour suite for the product search port, run against every adapter.
 
-PostgreSQL always (a fresh real database per test). Elasticsearch only when
-ELASTICSEARCH_URL points at a real cluster: no Elasticsearch can run in this build
-environment, so without it those cases are skipped, not faked. Both adapters are fed the
-same way production feeds them: real StockItem aggregates, their real events, through the
-real projector, at increasing log positions.
-"""
+- PostgreSQL, always (a fresh real database per test), with the `unaccent` extension and
+  with its Python fallback.
+- Elasticsearch, only when ELASTICSEARCH_URL points at a real cluster: none can run in this
+  build environment, so without it those cases are skipped, not faked.
+- osmem-server, when that package is installed: an in-memory OpenSearch-compatible test
+  double, reached over HTTP by the real adapter and client (see tests/contract/osmem.py).
+  It exercises the requests and the answers' parsing (bulk with external versions, 409s,
+  the tracking document, aliases, filters, aggregations, paging), but it is not
+  Elasticsearch: passing here proves nothing for a real cluster, and the text-analysis
+  cases are skipped on it because it mishandles stemmer filters.
+
+Every adapter is fed as production feeds it: real StockItem aggregates, their real events,
+through the real projector, at increasing log positions."""
 
 from __future__ import annotations
 
@@ -165,9 +172,10 @@ def store(request) -> Iterator[SearchStore]:
         yield from elasticsearch_store(Elasticsearch(url))
     else:
         # A test double, not Elasticsearch: what passes here is no proof for a real cluster.
+        url = request.getfixturevalue("osmem_url")
         if request.node.get_closest_marker("text_analysis"):
             pytest.skip(OSMEM_TEXT)
-        client = Elasticsearch(request.getfixturevalue("osmem_url"), node_class=PlainMimeNode)
+        client = Elasticsearch(url, node_class=PlainMimeNode)
         yield from elasticsearch_store(client)
 
 

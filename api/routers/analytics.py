@@ -1,0 +1,43 @@
+"""Analyst read models (admins): sales, CO2, top products."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from api.deps import Admin, ContainerDep
+from api.schemas import AnalyticsRows
+from projections.analytics import AnalyticsProjection, rows
+
+router = APIRouter(prefix="/analytics", tags=["analytics"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _rows(container: ContainerDep, kind: str, limit: int) -> AnalyticsRows:
+    return AnalyticsRows(rows=rows(container.view(AnalyticsProjection.name), kind, limit))
+
+
+@router.get("/sales")
+def sales(
+    container: ContainerDep, _: Admin, by: Literal["day", "category"] = "day", limit: Limit = 100
+) -> AnalyticsRows:
+    """Confirmed sales (orders, units, revenue in BRL) per day (newest first) or category."""
+    return _rows(container, f"sales:{by}", limit)
+
+
+@router.get("/co2")
+def co2(
+    container: ContainerDep,
+    _: Admin,
+    by: Literal["order", "category"] = "category",
+    limit: Limit = 100,
+) -> AnalyticsRows:
+    """Carbon footprint (kg CO2e) of confirmed sales per order or per category."""
+    return _rows(container, f"co2:{by}", limit)
+
+
+@router.get("/top-products")
+def top_products(container: ContainerDep, _: Admin, limit: Limit = 10) -> AnalyticsRows:
+    """Products by units sold, most first."""
+    return _rows(container, "product", limit)

@@ -1,0 +1,131 @@
+"""Analyst projections: sales per day and per category, CO2 per order and per category,
+top products. A sale counts when an order is confirmed, and is taken back if the order is
+cancelled afterwards. Rebuildable like every read model."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import singledispatchmethod
+from typing import Any, Protocol
+
+from domain.order import Order
+from domain.stock_item import StockItem
+from projections.base import Change, DocumentProjection, IndexAdd, Put
+
+SALES_BY = ("day", "category")
+CO2_BY = ("order", "category")
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+class AnalyticsProjection(DocumentProjection):
+    name = "analytics"
+
+    @singledispatchmethod
+    def evolve(self, domain_event: Any) -> list[Change]:
+        return []
+
+    @evolve.register
+    def _registered(self, event: StockItem.Registered) -> list[Change]:
+        return [Put(f"catalog:{event.sku}", {"name": event.name, "category": event.category})]
+
+    @evolve.register
+    def _placed(self, event: Order.Placed) -> list[Change]:
+        lines = [
+            {
+                "sku": ln["sku"],
+                "quantity": ln["quantity"],
+                "revenue": str(ln["unit_price"].times(ln["quantity"]).amount),
+                "co2": str(_dec(ln["carbon_footprint_kg"]) * ln["quantity"]),
+            }
+            for ln in event.lines
+        ]
+        return [Put(f"order:{event.originator_id}", {"lines": lines, "counted": None})]
+
+    @evolve.register
+    def _confirmed(self, event: Order.Confirmed) -> list[Change]:
+        return self._count(event, sign=1)
+
+    @evolve.register
+    def _cancelled(self, event: Order.Cancelled) -> list[Change]:
+        return self._count(event, sign=-1)
+
+    def _count(self, event: Order.Event, sign: int) -> list[Change]:
+        order = self.view.get(f"order:{event.originator_id}")
+        if order is None or (sign > 0) == (order["counted"] is not None):
+            return []  # nothing placed, already counted, or cancelled before confirmation
+        day = order["counted"] if sign < 0 else event.timestamp.date().isoformat()
+        order["counted"] = day if sign > 0 else None
+        rows = _Rows(self.view.get, sign)
+        lines = order["lines"]
+        rows.add(
+            "sales:day",
+            day,
+            score=float(day.replace("-", "")),
+            orders=1,
+            units=sum(ln["quantity"] for ln in lines),
+            revenue=sum((_dec(ln["revenue"]) for ln in lines), Decimal("0")),
+        )
+        rows.add(
+            "co2:order",
+            str(event.originator_id),
+            kg=sum((_dec(ln["co2"]) for ln in lines), Decimal("0")),
+        )
+        for category in sorted({self._category(ln["sku"]) for ln in lines}):
+            rows.add("sales:category", category, orders=1)
+        for line in lines:
+            category = self._category(line["sku"])
+            rows.add(
+                "sales:category", category, units=line["quantity"], revenue=_dec(line["revenue"])
+            )
+            rows.add("co2:category", category, kg=_dec(line["co2"]))
+            rows.add("product", line["sku"], units=line["quantity"], revenue=_dec(line["revenue"]))
+        return [Put(f"order:{event.originator_id}", order), *rows.changes()]
+
+    def _category(self, sku: str) -> str:
+        return str((self.view.get(f"catalog:{sku}") or {}).get("category", "?"))
+
+
+class _Rows:
+    """The rows one event changes, added up in memory, then written once each."""
+
+    def __init__(self, get: Any, sign: int):
+        self._get = get
+        self._sign = sign
+        self._docs: dict[str, dict[str, Any]] = {}
+        self._scores: dict[str, float | None] = {}
+
+    def add(self, kind: str, key: str, score: float | None = None, **amounts: Any) -> None:
+        name = f"{kind}:{key}"
+        doc = self._docs.get(name) or self._get(name) or {"key": key}
+        for field, amount in amounts.items():
+            doc[field] = str(_dec(doc.get(field, "0")) + self._sign * _dec(amount))
+        self._docs[name] = doc
+        self._scores[name] = score if score is not None else self._scores.get(name)
+
+    def changes(self) -> list[Change]:
+        """Each row, indexed by `score` (by default its units or kilograms: largest first)."""
+        changes: list[Change] = []
+        for name, doc in self._docs.items():
+            kind = name.rsplit(":", 1)[0]
+            score = self._scores[name]
+            if score is None:
+                score = float(doc.get("units", doc.get("kg", "0")))
+            changes += [Put(name, doc), IndexAdd(f"{kind}s", doc["key"], score)]
+        return changes
+
+
+class AnalyticsReader(Protocol):
+    def get_many(self, keys: list[str]) -> list[dict[str, Any] | None]: ...
+
+    def members(self, key: str, start: int, stop: int) -> list[str]: ...
+
+
+def rows(view: AnalyticsReader, kind: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The rows of `kind` (sales:day, sales:category, co2:order, co2:category, product),
+    largest first by units (or kg)."""
+    keys = view.members(f"{kind}s", 0, limit - 1)
+    docs = view.get_many([f"{kind}:{k}" for k in keys])
+    return [d for d in docs if d is not None]

@@ -1,0 +1,30 @@
+"""Analyst projections over real checkouts."""
+
+from __future__ import annotations
+
+from projections.analytics import rows
+from tests.checkout import DECLINED, check_out, fill_cart, register, settled, wait_until
+
+
+def test_sales_co2_and_top_products_count_confirmed_orders_only(container):
+    shop = container.shop
+    register(shop, "ECO-1", 10, price="10.00")  # category casa, 1.5 kg CO2 each
+    register(shop, "ECO-2", 10, price="25.00")
+    kept = check_out(shop, fill_cart(shop, {"ECO-1": 2, "ECO-2": 1}))
+    check_out(shop, fill_cart(shop, {"ECO-1": 1}), DECLINED)
+    taken_back = check_out(shop, fill_cart(shop, {"ECO-2": 3}, "bia"))
+    wait_until(lambda: settled(shop))
+    shop.cancel_order(taken_back, "bia", "desisti")
+    wait_until(lambda: settled(shop))
+    assert container.wait_for_projections(container.head_position())
+    view = container.view("analytics")
+    [day] = rows(view, "sales:day")
+    assert (day["orders"], day["units"], day["revenue"]) == ("1", "3", "45.00")
+    [category] = rows(view, "sales:category")
+    assert (category["key"], category["units"], category["revenue"]) == ("casa", "3", "45.00")
+    assert rows(view, "co2:category")[0]["kg"] == "4.5"
+    co2_orders = {r["key"]: r["kg"] for r in rows(view, "co2:order")}
+    assert co2_orders[str(kept)] == "4.5"
+    assert co2_orders[str(taken_back)] == "0.0"
+    top = rows(view, "product")
+    assert [(r["key"], r["units"]) for r in top] == [("ECO-1", "2"), ("ECO-2", "1")]

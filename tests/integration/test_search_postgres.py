@@ -1,0 +1,70 @@
+"""What the PostgreSQL search adapter promises beyond the shared contract: atomic writes of
+documents with their position, and generations shared by every process on one database."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+from eventsourcing.persistence import Tracking
+
+from application.event_store import APP_NAME
+from infrastructure.search_postgres import PostgresSearchStore
+from projections.search import SearchQuery, active_index
+
+DOC = {
+    "id": "p-1",
+    "sku": "ECO-0001",
+    "name": "Café Orgânico",
+    "description": "",
+    "category": "alimentos",
+    "price": "39.90",
+    "available": 5,
+    "certifications": ["FSC"],
+    "carbon_footprint_kg": "0.5",
+    "version": 1,
+}
+
+
+@pytest.fixture
+def stores(database_url):
+    first, second = PostgresSearchStore(database_url), PostgresSearchStore(database_url)
+    yield first, second
+    first.close()
+    second.close()
+
+
+def test_a_failed_write_keeps_neither_its_documents_nor_its_position(stores):
+    store, _ = stores
+    index = store.open("g1")
+    broken = {**DOC, "id": "p-2", "sku": "ECO-0002", "name": None}  # NOT NULL refuses it
+    with pytest.raises(psycopg.errors.NotNullViolation):
+        index.apply([DOC, broken], Tracking(APP_NAME, 1))
+    assert index.get("p-1") is None
+    assert index.max_tracking_id(APP_NAME) is None
+    index.apply([DOC], Tracking(APP_NAME, 1))  # the retry of that position is not refused
+    assert index.get("p-1") is not None
+    assert index.max_tracking_id(APP_NAME) == 1
+
+
+def test_every_process_reads_the_generation_another_one_activated(stores):
+    first, second = stores
+    first.open("g1").apply([DOC], Tracking(APP_NAME, 1))
+    first.activate("g1")
+    second.open("g2").apply([], Tracking(APP_NAME, 1))
+    assert active_index(second).search(SearchQuery()).total == 1
+    second.activate("g2")
+    assert first.active_generation() == "g2"
+    assert active_index(first).search(SearchQuery()).total == 0
+
+
+def test_processes_starting_together_set_the_schema_up_once(database_url):
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: PostgresSearchStore(database_url), range(4)))
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda store: store.open("g1"), stores))
+        assert all(store.unaccent for store in stores)
+        assert stores[0].generations() == ["g1"]
+    finally:
+        for store in stores:
+            store.close()
