@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from application.errors import VersionConflictError
-from application.ports import Authorization
+from application.ports import Authorization, GatewayError
 from domain.base import EventMetadata, event_context
 from domain.order import IllegalOrderTransitionError, Order
-from domain.payment import payment_id_for_order
+from domain.payment import Payment, payment_id_for_order
 from domain.stock_item import StockItem
 from infrastructure.payments import SandboxGateway
 from tests.checkout import (
@@ -204,3 +204,63 @@ def test_every_step_is_recorded_with_the_checkout_correlation_id(container):
     payment_id = payment_id_for_order(order_id)
     assert causes["Order.StockReserved"] == f"event:{order_id}:1"
     assert causes["Order.Confirmed"] == f"event:{payment_id}:2"
+
+
+class GarbledGateway(SandboxGateway):
+    """Answers garbage (a retryable error) `failures` times, then behaves."""
+
+    def __init__(self, name, client, failures: int):
+        super().__init__(name, client)
+        self.failures = failures
+
+    def authorize(self, token, amount, key) -> Authorization:
+        if self.failures > 0:
+            self.failures -= 1
+            raise GatewayError(f"{self.name}: unparseable answer", retryable=True)
+        return super().authorize(token, amount, key)
+
+
+def test_a_garbled_answer_is_retried_then_failed_over(settings):
+    from application.errors import RetryLaterError
+    from infrastructure.bootstrap import bootstrap
+
+    container = bootstrap(settings)  # no workers: this test drives the payment by hand
+    shop = container.shop
+    try:
+        register(shop, "ECO-1", 10)
+        order = shop.order_of(place_order(shop, {"ECO-1": 1}))
+        payment = Payment(order_id=order.id, customer_id=order.customer_id,
+                          amount=order.totals.total, token=order.payment_method["token"],
+                          brand="visa", last4="4242")
+        shop.save(payment)
+        shop.gateways = [GarbledGateway("primary", container.redis, failures=5),
+                         GarbledGateway("secondary", container.redis, failures=1),
+                         GarbledGateway("tertiary", container.redis, failures=0)]
+        with pytest.raises(RetryLaterError):  # primary garbled: retried later
+            shop.authorize_payment(payment.id)
+        with pytest.raises(RetryLaterError):  # primary again: abandoned; secondary garbled
+            shop.authorize_payment(payment.id)
+        shop.authorize_payment(payment.id)  # secondary answers
+        settled_payment = shop.payment(payment.id)
+        assert (settled_payment.status, settled_payment.gateway) == ("authorized", "secondary")
+        assert settled_payment.abandoned_gateways == ["primary"]
+        assert settled_payment.gateway_failures == {"primary": 2, "secondary": 1}
+    finally:
+        container.close()
+
+
+def test_when_no_gateway_answers_the_order_is_compensated_as_payment_failed(settings):
+    from infrastructure.bootstrap import bootstrap
+
+    container = bootstrap(settings)
+    container.shop.gateways = [GarbledGateway(name, container.redis, failures=99)
+                               for name in ("primary", "secondary", "tertiary")]
+    container.start_processing()
+    try:
+        register(container.shop, "ECO-1", 10)
+        order = final_order(container, place_order(container.shop, {"ECO-1": 3}))
+        assert (order.status, order.cancellation_reason) == ("cancelled", "payment_failed")
+        assert container.shop.stock_item("ECO-1").available == 10
+        check_invariants(container.shop)
+    finally:
+        container.close()
