@@ -14,7 +14,12 @@ from api.auth import TokenVerifier
 from api.errors import install_error_handlers
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.metrics import edge_metrics
-from api.middleware import RequestBodyGuard, SecurityHeadersMiddleware, ServerErrorGuard
+from api.middleware import (
+    RequestBodyGuard,
+    SecurityHeadersMiddleware,
+    ServerErrorGuard,
+    VersionETagMiddleware,
+)
 from api.observability import ObservabilityMiddleware
 from api.openapi import install_openapi
 from api.ratelimit import RateLimiter, RateLimitMiddleware
@@ -86,9 +91,10 @@ def _verifier(settings: Settings) -> TokenVerifier:
 def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -> None:
     """The edge's middlewares; the first added runs innermost. A request passes, in order:
     event context, security headers, CORS, error guard, metrics and access log, body guard
-    (413/415), rate limit (429), idempotency, then the routes."""
+    (413/415), rate limit (429), idempotency, ETag from `version`, then the routes."""
     settings = container.settings
     routes = RouteTable(app)
+    app.add_middleware(VersionETagMiddleware)
     app.add_middleware(
         IdempotencyMiddleware,
         store=IdempotencyStore.from_settings(container.redis, settings),

@@ -3,6 +3,7 @@ and the last-resort error guard (a problem+json 500, never a stack trace)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 
@@ -175,3 +176,57 @@ class ServerErrorGuard:
                 raise
             response = problem(500, "an unexpected error occurred; it has been logged")
             await response(scope, receive, send)
+
+
+class VersionETagMiddleware:
+    """Every successful JSON answer that names an aggregate `version` carries it as its
+    `ETag` (a route's own ETag wins), so each command response and each aggregate read can be
+    the base of an `If-Match`."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def send_with_etag(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                if _wants_etag(message):
+                    start = message
+                    return
+                await send(message)
+            elif start is not None and message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await _send_with_version(start, b"".join(chunks), send)
+            else:
+                await send(message)
+
+        await self.app(scope, receive, send_with_etag)
+
+
+def _wants_etag(start: Message) -> bool:
+    headers = Headers(raw=start.get("headers", []))
+    return (
+        200 <= start["status"] < 300
+        and "etag" not in headers
+        and is_json(headers.get("content-type"))
+    )
+
+
+async def _send_with_version(start: Message, body: bytes, send: Send) -> None:
+    version = None
+    if body.startswith(b"{") and b'"version"' in body:
+        try:
+            version = json.loads(body).get("version")
+        except ValueError:
+            version = None
+    if isinstance(version, int) and not isinstance(version, bool):
+        MutableHeaders(scope=start).append("ETag", f'"{version}"')
+    await send(start)
+    await send({"type": "http.response.body", "body": body, "more_body": False})

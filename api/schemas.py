@@ -4,7 +4,7 @@ amount a decimal string: a JSON number is refused, so no float ever becomes mone
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -24,6 +24,11 @@ CartQuantity = Annotated[int, Field(ge=1, le=999, strict=True)]
 class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Self:
+        """Validate a read-model document, ignoring the fields this schema does not show."""
+        return cls.model_validate({k: v for k, v in doc.items() if k in cls.model_fields})
+
 
 class MoneyModel(Schema):
     amount: Amount = Field(examples=["89.90"])
@@ -31,10 +36,6 @@ class MoneyModel(Schema):
 
     def to_money(self) -> Money:
         return Money(Decimal(self.amount), self.currency)
-
-    @classmethod
-    def of(cls, data: dict[str, str]) -> MoneyModel:
-        return cls(amount=data["amount"], currency=data["currency"])  # type: ignore[arg-type]
 
 
 class Sustainability(Schema):
@@ -91,11 +92,6 @@ class StockItemPublic(Schema):
     carbon_footprint_kg: str
     version: int
 
-    @classmethod
-    def of(cls, doc: dict[str, Any]) -> StockItemPublic:
-        fields = {k: doc[k] for k in cls.model_fields if k != "price"}
-        return cls(price=MoneyModel.of(doc["price"]), **fields)
-
 
 class CartItemCreate(Schema):
     sku: Sku
@@ -125,27 +121,6 @@ class CartPublic(Schema):
     items: list[CartItemPublic]
     total: MoneyModel
     version: int
-
-    @classmethod
-    def of(cls, doc: dict[str, Any]) -> CartPublic:
-        items = [
-            CartItemPublic(
-                sku=i["sku"],
-                name=i["name"],
-                quantity=i["quantity"],
-                unit_price=MoneyModel.of(i["unit_price"]),
-                line_total=MoneyModel.of(i["line_total"]),
-            )
-            for i in doc["items"]
-        ]
-        return cls(
-            cart_id=doc["cart_id"],
-            customer_id=doc["customer_id"],
-            status=doc["status"],
-            items=items,
-            total=MoneyModel.of(doc["total"]),
-            version=doc["version"],
-        )
 
 
 class Problem(BaseModel):
@@ -231,10 +206,6 @@ class HistoryStep(Schema):
     at: str
 
 
-def _totals(doc: dict[str, Any]) -> Totals:
-    return Totals(**{k: MoneyModel.of(v) for k, v in doc.items()})
-
-
 class OrderPublic(Schema):
     order_id: UUID
     customer_id: str
@@ -248,48 +219,12 @@ class OrderPublic(Schema):
     created_at: str
     version: int
 
-    @classmethod
-    def of(cls, doc: dict[str, Any]) -> OrderPublic:
-        lines = [
-            OrderLinePublic(
-                sku=ln["sku"],
-                name=ln["name"],
-                quantity=ln["quantity"],
-                unit_price=MoneyModel.of(ln["unit_price"]),
-                line_total=MoneyModel.of(ln["line_total"]),
-                carbon_footprint_kg=ln["carbon_footprint_kg"],
-            )
-            for ln in doc["lines"]
-        ]
-        return cls(
-            order_id=doc["order_id"],
-            customer_id=doc["customer_id"],
-            status=doc["status"],
-            lines=lines,
-            totals=_totals(doc["totals"]),
-            carbon_footprint_kg=doc["carbon_footprint_kg"],
-            payment=PaymentSummary(**doc["payment"]) if doc["payment"] else None,
-            cancellation_reason=doc["cancellation_reason"],
-            history=[HistoryStep(**h) for h in doc["history"]],
-            created_at=doc["created_at"],
-            version=doc["version"],
-        )
-
 
 class OrderSummary(Schema):
     order_id: UUID
     status: str
     totals: Totals
     created_at: str
-
-    @classmethod
-    def of(cls, doc: dict[str, Any]) -> OrderSummary:
-        return cls(
-            order_id=doc["order_id"],
-            status=doc["status"],
-            totals=_totals(doc["totals"]),
-            created_at=doc["created_at"],
-        )
 
 
 class OrderPage(Schema):
@@ -307,18 +242,6 @@ class PaymentPublic(Schema):
     brand: str
     last4: str
     gateway: str | None
-
-    @classmethod
-    def of(cls, doc: dict[str, Any]) -> PaymentPublic:
-        return cls(
-            payment_id=doc["payment_id"],
-            order_id=doc["order_id"],
-            status=doc["status"],
-            amount=MoneyModel.of(doc["amount"]),
-            brand=doc["brand"],
-            last4=doc["last4"],
-            gateway=doc["gateway"],
-        )
 
 
 class AuditEvent(BaseModel):

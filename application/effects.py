@@ -9,7 +9,6 @@ crash is harmless.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import singledispatch
 from typing import Any, Protocol
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -42,49 +41,31 @@ def _effect(action: str, event: Any, *args: Any, delay_s: float = 0.0) -> Effect
     )
 
 
-@singledispatch
+NOTIFICATIONS: dict[type, str] = {
+    Order.Confirmed: "order_confirmed",
+    Order.Cancelled: "order_cancelled",
+    Order.Shipped: "order_shipped",
+}
+PAYMENT_ACTIONS: dict[type, str] = {
+    Payment.Requested: "authorize_payment",
+    Payment.CaptureRequested: "capture_payment",
+    Payment.VoidRequested: "void_payment",
+    Payment.RefundRequested: "refund_payment",
+}
+EFFECT_EVENTS: tuple[type, ...] = (Order.Placed, *NOTIFICATIONS, *PAYMENT_ACTIONS)
+
+
 def effects_of(event: Any, payment_timeout_s: float) -> list[Effect]:
+    """What the event asks of the outside world: the payment timeout when an order is
+    placed, a notification when it is decided, a gateway call when money must move."""
+    kind = type(event)
+    if kind is Order.Placed:
+        return [_effect("expire_order", event, event.originator_id, delay_s=payment_timeout_s)]
+    if kind in NOTIFICATIONS:
+        return [_effect("notify_order", event, event.originator_id, NOTIFICATIONS[kind])]
+    if kind in PAYMENT_ACTIONS:
+        return [_effect(PAYMENT_ACTIONS[kind], event, event.originator_id)]
     return []
-
-
-@effects_of.register
-def _(event: Order.Placed, payment_timeout_s: float) -> list[Effect]:
-    return [_effect("expire_order", event, event.originator_id, delay_s=payment_timeout_s)]
-
-
-@effects_of.register
-def _(event: Order.Confirmed, payment_timeout_s: float) -> list[Effect]:
-    return [_effect("notify_order", event, event.originator_id, "order_confirmed")]
-
-
-@effects_of.register
-def _(event: Order.Cancelled, payment_timeout_s: float) -> list[Effect]:
-    return [_effect("notify_order", event, event.originator_id, "order_cancelled")]
-
-
-@effects_of.register
-def _(event: Order.Shipped, payment_timeout_s: float) -> list[Effect]:
-    return [_effect("notify_order", event, event.originator_id, "order_shipped")]
-
-
-@effects_of.register
-def _(event: Payment.Requested, payment_timeout_s: float) -> list[Effect]:
-    return [_effect("authorize_payment", event, event.originator_id)]
-
-
-@effects_of.register
-def _(event: Payment.CaptureRequested, payment_timeout_s: float) -> list[Effect]:
-    return [_effect("capture_payment", event, event.originator_id)]
-
-
-@effects_of.register
-def _(event: Payment.VoidRequested, payment_timeout_s: float) -> list[Effect]:
-    return [_effect("void_payment", event, event.originator_id)]
-
-
-@effects_of.register
-def _(event: Payment.RefundRequested, payment_timeout_s: float) -> list[Effect]:
-    return [_effect("refund_payment", event, event.originator_id)]
 
 
 class EffectDispatcher(Projection[TrackingRecorder]):

@@ -71,8 +71,10 @@ class TolerantMapper(Mapper[UUID]):
             return super().to_domain_event(stored_event)
         except Exception as error:
             return UnreadableEvent(
-                stored_event.originator_id, stored_event.originator_version,
-                stored_event.topic, f"{type(error).__name__}: {error}",
+                stored_event.originator_id,
+                stored_event.originator_version,
+                stored_event.topic,
+                f"{type(error).__name__}: {error}",
             )
 
 

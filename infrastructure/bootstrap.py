@@ -14,13 +14,11 @@ from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
 from eventsourcing.projection import BaseProjectionRunner, EventSourcedProjectionRunner
 from eventsourcing.utils import Environment, get_topic
 
-from application.effects import EffectDispatcher
+from application.effects import EFFECT_EVENTS, EffectDispatcher
 from application.event_store import LogFollower
 from application.ports import Notifier
 from application.saga import CheckoutSaga
 from application.shop import Shop
-from domain.order import Order
-from domain.payment import Payment
 from infrastructure.actors import Actors, make_broker
 from infrastructure.embedded import EmbeddedServers
 from infrastructure.event_log import EventLog, install_chain
@@ -43,19 +41,7 @@ REDIS_PROJECTIONS: dict[str, type[DocumentProjection]] = {
     p.name: p
     for p in (StockItemsProjection, CartsProjection, OrdersProjection, AnalyticsProjection)
 }
-EFFECT_TOPICS = tuple(
-    get_topic(cls)
-    for cls in (
-        Order.Placed,
-        Order.Confirmed,
-        Order.Cancelled,
-        Order.Shipped,
-        Payment.Requested,
-        Payment.CaptureRequested,
-        Payment.VoidRequested,
-        Payment.RefundRequested,
-    )
-)
+EFFECT_TOPICS = tuple(get_topic(cls) for cls in EFFECT_EVENTS)
 
 
 class ConfigurationError(Exception):

@@ -17,12 +17,14 @@ of the position; the runner then replays those events and their writes are refus
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from elasticsearch import Elasticsearch, helpers
 from eventsourcing.persistence import Tracking
 
+from infrastructure.redis_views import GenerationMovedError
 from projections.search import (
     DEFAULT_GENERATION,
     FACET_LIMIT,
@@ -244,9 +246,20 @@ def alias_actions(current: list[str], target: str, alias: str = ALIAS) -> list[d
 
 
 class ElasticsearchSearchIndex(SearchIndex):
-    def __init__(self, client: Elasticsearch, index: str, *, refresh: bool = True):
+    def __init__(
+        self,
+        client: Elasticsearch,
+        index: str,
+        *,
+        refresh: bool = True,
+        active_index: Callable[[], str] | None = None,
+    ):
         self.client = client
         self.index = index
+        # For the live runner: names the index the alias points at now; a write is refused
+        # once that is another one. Checked before writing, not atomically with it: a write
+        # racing a swap lands in the old index, and the new one gets it from the log.
+        self.active_index = active_index
         # True: documents are searchable before the position moves past them, so a reader
         # that waited for a consistency token finds them. A rebuild may pass False and rely
         # on `activate`, which refreshes before it swaps.
@@ -262,6 +275,8 @@ class ElasticsearchSearchIndex(SearchIndex):
         return source
 
     def apply(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
+        if self.active_index is not None and (active := self.active_index()) != self.index:
+            raise GenerationMovedError(f"search index moved to {active}")
         recorded = self.max_tracking_id(tracking.application_name)
         if recorded is not None and tracking.notification_id <= recorded:
             return  # already applied; the versions would refuse it anyway
@@ -322,14 +337,22 @@ class ElasticsearchSearchStore:
             return DEFAULT_GENERATION
         return aliased[0].removeprefix(self.alias + "-")
 
-    def open(self, generation: str) -> ElasticsearchSearchIndex:
+    def _active_index(self) -> str:
+        return self.index_name(self.active_generation())
+
+    def open(self, generation: str, *, follow_active: bool = False) -> ElasticsearchSearchIndex:
         name = self.index_name(generation)
         if name not in self._opened:
             if not self.client.indices.exists(index=name):
                 # 400 resource_already_exists: another process created it first, fine.
                 self.client.options(ignore_status=400).indices.create(index=name, **mapping())
             self._opened.add(name)
-        return ElasticsearchSearchIndex(self.client, name, refresh=self.refresh)
+        return ElasticsearchSearchIndex(
+            self.client,
+            name,
+            refresh=self.refresh,
+            active_index=self._active_index if follow_active else None,
+        )
 
     def activate(self, generation: str) -> None:
         name = self.index_name(generation)

@@ -28,6 +28,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from infrastructure.redis_views import GenerationMovedError
 from projections.search import (
     DEFAULT_GENERATION,
     FACET_LIMIT,
@@ -144,13 +145,20 @@ class PostgresSearchIndex(SearchIndex):
     """One generation's table. Thread-safe: every call takes its own pooled connection."""
 
     def __init__(
-        self, pool: ConnectionPool, generation: str, config: str, fold: Callable[[str], str]
+        self,
+        pool: ConnectionPool,
+        generation: str,
+        config: str,
+        fold: Callable[[str], str],
+        *,
+        follow_active: bool = False,
     ):
         self.pool = pool
         self.generation = check_generation(generation)
         self.table = _products_table(generation)
         self.config = config
         self.fold = fold
+        self.follow_active = follow_active
 
     def get(self, product_id: str) -> Document | None:
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
@@ -160,6 +168,8 @@ class PostgresSearchIndex(SearchIndex):
 
     def apply(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
         with self.pool.connection() as conn, conn.transaction():
+            if self.follow_active:
+                self._check_still_active(conn)
             # The generation's row is locked until commit: writers of one generation take
             # turns, and the check below sees the latest committed position.
             row = conn.execute(
@@ -181,6 +191,14 @@ class PostgresSearchIndex(SearchIndex):
                 " WHERE generation = %s",
                 (tracking.notification_id, tracking.application_name, self.generation),
             )
+
+    def _check_still_active(self, conn: psycopg.Connection[Any]) -> None:
+        # FOR SHARE: an `activate` waits for this write to commit, and no write to this
+        # generation commits after an `activate` of another one did.
+        row = conn.execute("SELECT generation FROM search_active FOR SHARE").fetchone()
+        active = str(row[0]) if row is not None else DEFAULT_GENERATION
+        if active != self.generation:
+            raise GenerationMovedError(f"search generation moved to {active}")
 
     def _row(self, doc: Document) -> dict[str, Any]:
         return {
@@ -299,13 +317,15 @@ class PostgresSearchStore:
             row = conn.execute("SELECT generation FROM search_active").fetchone()
         return str(row[0]) if row is not None else DEFAULT_GENERATION
 
-    def open(self, generation: str) -> PostgresSearchIndex:
+    def open(self, generation: str, *, follow_active: bool = False) -> PostgresSearchIndex:
         check_generation(generation)
         with self._lock:
             if generation not in self._opened:
                 self._create(generation)
                 self._opened.add(generation)
-        return PostgresSearchIndex(self.pool, generation, self.config, self.fold)
+        return PostgresSearchIndex(
+            self.pool, generation, self.config, self.fold, follow_active=follow_active
+        )
 
     def _create(self, generation: str) -> None:
         table = f"search_products_{generation}"

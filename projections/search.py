@@ -34,7 +34,9 @@ MAX_RESULT_WINDOW = 10_000
 FACET_LIMIT = 100
 FACETS = ("category", "certification")
 
-_GENERATION = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
+# At most 30 characters: PostgreSQL cuts identifiers at 63, and the longest name built from
+# a generation (`search_products_<generation>_certifications`) must stay whole.
+_GENERATION = re.compile(r"^[a-z0-9][a-z0-9_]{0,29}$")
 
 
 class InvalidSearchQueryError(InvalidInputError):
@@ -42,14 +44,14 @@ class InvalidSearchQueryError(InvalidInputError):
 
 
 class InvalidGenerationError(ValueError):
-    """A generation name that is not 1-40 lower-case letters, digits and '_'."""
+    """A generation name that is not 1-30 lower-case letters, digits and '_'."""
 
 
 def check_generation(generation: str) -> str:
     """Generation names become table and index names: keep them plain."""
     if not isinstance(generation, str) or not _GENERATION.match(generation):
         raise InvalidGenerationError(
-            f"invalid generation {generation!r}: 1-40 of a-z, 0-9 and '_', not starting with '_'"
+            f"invalid generation {generation!r}: 1-30 of a-z, 0-9 and '_', not starting with '_'"
         )
     return generation
 
@@ -139,8 +141,12 @@ class SearchStore(Protocol):
 
     def active_generation(self) -> str: ...
 
-    def open(self, generation: str) -> SearchIndex:
-        """The index of `generation`, created empty if it does not exist yet."""
+    def open(self, generation: str, *, follow_active: bool = False) -> SearchIndex:
+        """The index of `generation`, created empty if it does not exist yet.
+
+        With `follow_active` (the live runner's index), a write is refused with
+        `GenerationMovedError` once `generation` is no longer the active one, so the
+        runner's supervisor restarts it on the generation a rebuild swapped in."""
         ...
 
     def activate(self, generation: str) -> None:
@@ -159,6 +165,11 @@ class SearchStore(Protocol):
 def active_index(store: SearchStore) -> SearchIndex:
     """The index readers use, looked up now: after `activate` they move in one step."""
     return store.open(store.active_generation())
+
+
+def live_index(store: SearchStore) -> SearchIndex:
+    """The index the live projector writes: the active generation, for as long as it is."""
+    return store.open(store.active_generation(), follow_active=True)
 
 
 def product_document(event: StockItem.Registered) -> Document:

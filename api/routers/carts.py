@@ -95,7 +95,7 @@ def get_cart(
     if doc is None or doc["customer_id"] != customer.sub:
         raise HTTPException(404, f"no cart {cart_id}")
     response.headers["ETag"] = f'"{doc["version"]}"'
-    return CartPublic.of(doc)
+    return CartPublic.from_doc(doc)
 
 
 @router.post(

@@ -58,7 +58,10 @@ def list_orders(
     ids = view.members(index, (page - 1) * size, page * size - 1)
     docs = [d for d in view.get_many([order_key(i) for i in ids]) if d is not None]
     return OrderPage(
-        items=[OrderSummary.of(d) for d in docs], total=view.count(index), page=page, size=size
+        items=[OrderSummary.from_doc(d) for d in docs],
+        total=view.count(index),
+        page=page,
+        size=size,
     )
 
 
@@ -71,7 +74,7 @@ def get_order(
     if doc is None or (own is not None and doc["customer_id"] != own):
         raise HTTPException(404, f"no order {order_id}")
     response.headers["ETag"] = f'"{doc["version"]}"'
-    return OrderPublic.of(doc)
+    return OrderPublic.from_doc(doc)
 
 
 @router.post("/{order_id}/cancel", status_code=status.HTTP_202_ACCEPTED)

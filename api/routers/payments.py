@@ -23,4 +23,4 @@ def get_payment(
     doc = container.view(OrdersProjection.name).get(payment_key(payment_id))
     if doc is None or (principal.role == "customer" and doc["customer_id"] != principal.sub):
         raise HTTPException(404, f"no payment {payment_id}")
-    return PaymentPublic.of(doc)
+    return PaymentPublic.from_doc(doc)

@@ -93,4 +93,4 @@ def get_stock_item(
     if doc is None:
         raise HTTPException(404, f"no stock item {sku}")
     response.headers["ETag"] = f'"{doc["version"]}"'
-    return StockItemPublic.of(doc)
+    return StockItemPublic.from_doc(doc)

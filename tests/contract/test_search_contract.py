@@ -29,6 +29,7 @@ from application.event_store import APP_NAME
 from domain.cart import Cart
 from domain.money import Money
 from domain.stock_item import StockItem
+from infrastructure.redis_views import GenerationMovedError
 from infrastructure.search_elasticsearch import ElasticsearchSearchStore
 from infrastructure.search_postgres import PostgresSearchStore
 from projections.search import (
@@ -37,6 +38,7 @@ from projections.search import (
     SearchQuery,
     SearchStore,
     active_index,
+    live_index,
 )
 from tests.contract.osmem import PlainMimeNode
 
@@ -438,6 +440,20 @@ def test_readers_see_the_old_generation_until_the_new_one_is_activated(store):
     assert store.active_generation() == "g2"
     assert search(active_index(store)).total == 5
     assert active_index(store).max_tracking_id(APP_NAME) == 5
+
+
+def test_the_live_index_refuses_to_write_once_another_generation_is_active(store):
+    live = live_index(store)  # g1, active by default
+    Feed(live).play(stock_item(*CATALOG[0]))
+    rebuilt = store.open("g2")
+    Feed(rebuilt).play(stock_item(*CATALOG[0]))
+    store.activate("g2")
+    (late,) = stock_item(*CATALOG[1]).collect_events()
+    with pytest.raises(GenerationMovedError):
+        Feed(live).replay(late, 2)
+    assert live.max_tracking_id(APP_NAME) == 1
+    Feed(live_index(store)).replay(late, 2)  # the restarted runner writes to g2
+    assert skus(search(active_index(store))) == ["ECO-0001", "ECO-0002"]
 
 
 def test_lists_generations_and_drops_only_an_inactive_one(store):

@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.routers import products
-from application.shop import Shop
+from application.event_store import LogFollower
+from infrastructure.redis_views import GenerationMovedError
 from infrastructure.runners import Supervisor
 from infrastructure.search_postgres import PostgresSearchStore
-from projections.search import SearchProjection, active_index
+from projections.search import SearchProjection, live_index
 
 API = "/api/v1"
 SEARCH = f"{API}/products/search"
@@ -62,16 +63,18 @@ def search_store(container) -> Iterator[object]:
     store = PostgresSearchStore(container.database_url)
 
     def make_runner():
-        index = active_index(store)
+        index = live_index(store)
         return BaseProjectionRunner(
             projection=SearchProjection(index),
-            application_class=Shop,
+            application_class=LogFollower,
             tracking_recorder=index,
             topics=(),
             env=container.follower_env,
         )
 
-    supervisor = Supervisor(SearchProjection.name, make_runner).start()
+    supervisor = Supervisor(
+        SearchProjection.name, make_runner, restart_on=(GenerationMovedError,)
+    ).start()
     container.search = store
     try:
         yield store
