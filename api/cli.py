@@ -124,12 +124,8 @@ def seed() -> None:
     """Load the demo catalog of sustainable products (idempotent)."""
     from application.demo_catalog import seed as load
 
-    container = bootstrap(Settings())
-    try:
-        with event_context(EventMetadata(actor="system:seed", correlation_id="seed")):
-            added, existing = load(container.shop)
-    finally:
-        container.close()
+    with connected() as container:
+        added, existing = load(container.shop)
     typer.echo(f"seeded {added} products ({existing} were already there)")
 
 

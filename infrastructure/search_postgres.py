@@ -193,8 +193,10 @@ class PostgresSearchIndex(SearchIndex):
             )
 
     def _check_still_active(self, conn: psycopg.Connection[Any]) -> None:
-        # FOR SHARE: an `activate` waits for this write to commit, and no write to this
-        # generation commits after an `activate` of another one did.
+        # FOR SHARE: once a generation has been activated, an `activate` waits for this
+        # write to commit, so no write to the old generation commits after the swap. (Before
+        # the first `activate` there is no row to lock; the runner notices at its next write,
+        # and loses nothing: the new generation follows the log from its own position.)
         row = conn.execute("SELECT generation FROM search_active FOR SHARE").fetchone()
         active = str(row[0]) if row is not None else DEFAULT_GENERATION
         if active != self.generation:
