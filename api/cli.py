@@ -337,15 +337,15 @@ def projections_rebuild(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Replay the log into a new generation and swap it in; reads go on meanwhile."""
-    from infrastructure.bootstrap import REDIS_PROJECTIONS
+    from infrastructure.bootstrap import REBUILDABLE
     from infrastructure.projection_admin import rebuild
 
     if all_ == (name is not None):
         raise CliError("give a projection NAME or --all")
-    names = list(REDIS_PROJECTIONS) if all_ else [str(name)]
-    unknown = [n for n in names if n not in REDIS_PROJECTIONS]
+    names = list(REBUILDABLE) if all_ else [str(name)]
+    unknown = [n for n in names if n not in REBUILDABLE]
     if unknown:
-        raise CliError(f"unknown projection {unknown[0]!r}; known: {', '.join(REDIS_PROJECTIONS)}")
+        raise CliError(f"unknown projection {unknown[0]!r}; known: {', '.join(REBUILDABLE)}")
     reports = []
     with connected() as container:
         show = sys.stdout.isatty() and not as_json

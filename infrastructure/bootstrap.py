@@ -28,12 +28,15 @@ from infrastructure.payments import sandbox_chain
 from infrastructure.projection_admin import publisher
 from infrastructure.redis_views import GenerationMovedError, RedisDocumentView
 from infrastructure.runners import Supervisor
+from infrastructure.search_elasticsearch import ElasticsearchSearchStore
+from infrastructure.search_postgres import PostgresSearchStore
 from infrastructure.settings import Settings
 from projections.analytics import AnalyticsProjection
 from projections.base import DocumentProjection
 from projections.carts import CartsProjection
 from projections.catalog import StockItemsProjection
 from projections.orders import OrdersProjection
+from projections.search import SearchProjection, SearchStore, active_index, live_index
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,16 @@ REDIS_PROJECTIONS: dict[str, type[DocumentProjection]] = {
     p.name: p
     for p in (StockItemsProjection, CartsProjection, OrdersProjection, AnalyticsProjection)
 }
+REBUILDABLE = (*REDIS_PROJECTIONS, SearchProjection.name)
 EFFECT_TOPICS = tuple(get_topic(cls) for cls in EFFECT_EVENTS)
+
+
+def make_search_store(settings: Settings, database_url: str) -> SearchStore:
+    """ELASTICSEARCH_URL set: Elasticsearch; else PostgreSQL full-text search in the event
+    store's database (the embedded default)."""
+    if settings.elasticsearch_url:
+        return ElasticsearchSearchStore(settings.elasticsearch_url)
+    return PostgresSearchStore(database_url, pool_size=min(settings.pool_size, 4))
 
 
 class ConfigurationError(Exception):
@@ -84,6 +96,7 @@ class Container:
     supervisors: dict[str, Supervisor] = field(default_factory=dict)
     worker: dramatiq.Worker | None = None
     actors: Actors | None = None
+    search: SearchStore | None = None
 
     @property
     def follower_env(self) -> dict[str, str]:
@@ -96,7 +109,12 @@ class Container:
         return RedisDocumentView(self.redis, projection)
 
     def projection_positions(self) -> dict[str, int]:
-        return {name: self.view(name).max_tracking_id("") or 0 for name in REDIS_PROJECTIONS}
+        """Where each read model is in the log."""
+        positions = {name: self.view(name).max_tracking_id("") or 0 for name in REDIS_PROJECTIONS}
+        if self.search is not None:
+            index = active_index(self.search)
+            positions[SearchProjection.name] = index.max_tracking_id("") or 0
+        return positions
 
     def wait_for_projections(self, position: int, timeout: float = 10.0) -> bool:
         """Block until every Redis projection has processed `position`; False on timeout."""
@@ -122,6 +140,17 @@ class Container:
             application_class=LogFollower,
             tracking_recorder=view,
             topics=(),
+            env=self.follower_env,
+        )
+
+    def _search_runner(self) -> BaseProjectionRunner[Any]:
+        assert self.search is not None
+        index = live_index(self.search)  # refuses writes after a swap: the runner restarts
+        return BaseProjectionRunner(
+            projection=SearchProjection(index),
+            application_class=LogFollower,
+            tracking_recorder=index,
+            topics=(),  # the whole log, so its position is the log position
             env=self.follower_env,
         )
 
@@ -158,6 +187,8 @@ class Container:
         self.worker.start()
         for name in REDIS_PROJECTIONS:
             self._supervise(name, lambda n=name: self._projection_runner(n))
+        if self.search is not None:
+            self._supervise(SearchProjection.name, self._search_runner)
         self._supervise("saga", self._saga_runner)
         self._supervise("effects", self._effects_runner)
 
@@ -169,6 +200,8 @@ class Container:
             if self.worker is not None:
                 self.worker.stop(timeout=5000)
                 self.worker.broker.close()
+            if self.search is not None:
+                self.search.close()
             self.shop.close()
             self.redis.close()
         finally:  # whatever failed above, leave no embedded server behind
@@ -205,8 +238,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
             env=env, gateways=sandbox_chain(client), notifier=make_notifier(settings, client)
         )
         shop.event_log = EventLog(database_url)
+        search = make_search_store(settings, database_url)
     except Exception:
         if embedded is not None:
             embedded.stop()
         raise
-    return Container(settings, database_url, redis_url, env, shop, client, embedded)
+    return Container(settings, database_url, redis_url, env, shop, client, embedded, search=search)

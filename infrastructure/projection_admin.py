@@ -23,6 +23,7 @@ from infrastructure.redis_views import (
     active_key,
 )
 from infrastructure.runners import RunnerStatus
+from projections.search import SearchIndex, SearchProjection, active_index
 
 STATUS_TTL_S = 15
 
@@ -101,6 +102,24 @@ def statuses(container: Any) -> list[FollowerStatus]:
                 view.parked(),
             )
         )
+    if container.search is not None:
+        index = active_index(container.search)
+        position = index.max_tracking_id(APP_NAME) or 0
+        runner = runner_status(container.redis, SearchProjection.name)
+        found.append(
+            FollowerStatus(
+                SearchProjection.name,
+                "read model",
+                container.search.active_generation(),
+                position,
+                head,
+                head - position,
+                runner["state"],
+                runner["failures"],
+                runner["last_error"],
+                [],
+            )
+        )
     with psycopg.connect(container.database_url) as conn:
         for name, table, topics in (
             ("saga", "ecovarejo_tracking", tuple(CheckoutSaga.topics)),
@@ -152,12 +171,36 @@ def rebuild(
     from infrastructure.bootstrap import REDIS_PROJECTIONS
 
     started = time.perf_counter()
-    client: redis.Redis = container.redis
-    previous = active_generation(client, name)
     generation = f"g{time.time_ns()}"
-    view = RedisDocumentView(client, name, generation, follow_active=False)
-    buffered = BufferedView(view, batch=batch)
-    projection = REDIS_PROJECTIONS[name](buffered)
+    if name == SearchProjection.name:
+        store = container.search
+        previous = store.active_generation()
+        index = BufferedSearchIndex(store.open(generation), batch)
+        events = _replay(container, SearchProjection(index), index.flush, progress, batch)
+        store.activate(generation)
+        for old in store.generations():
+            if old not in (generation, previous):
+                store.drop(old)
+    else:
+        client: redis.Redis = container.redis
+        previous = active_generation(client, name)
+        view = RedisDocumentView(client, name, generation, follow_active=False)
+        buffered = BufferedView(view, batch=batch)
+        projection = REDIS_PROJECTIONS[name](buffered)
+        events = _replay(container, projection, buffered.flush, progress, batch)
+        client.set(active_key(name), generation)
+        drop_generations(client, name, keep={generation, previous})
+    return RebuildReport(name, generation, previous, events, time.perf_counter() - started)
+
+
+def _replay(
+    container: Any,
+    projection: Any,
+    flush: Callable[[], None],
+    progress: Progress | None,
+    batch: int,
+) -> int:
+    """Feed the whole log, up to its head when done, through `projection`."""
     follower = LogFollower(env=container.follower_env)
     events, position = 0, 0
     try:
@@ -166,15 +209,46 @@ def rebuild(
                 event = follower.mapper.to_domain_event(notification)
                 projection.process_event(event, Tracking(APP_NAME, notification.id))
                 position, events = notification.id, events + 1
-            buffered.flush()
+            flush()
             if progress is not None:
                 progress(position, head)
-        buffered.flush()
     finally:
         follower.close()
-    client.set(active_key(name), generation)
-    drop_generations(client, name, keep={generation, previous})
-    return RebuildReport(name, generation, previous, events, time.perf_counter() - started)
+    return events
+
+
+class BufferedSearchIndex(SearchIndex):
+    """Batches many events' documents into one write (used by rebuilds)."""
+
+    def __init__(self, index: SearchIndex, batch: int):
+        self.index = index
+        self.batch = batch
+        self._docs: dict[str, dict[str, Any]] = {}
+        self._position = 0
+        self._events = 0
+
+    def get(self, product_id: str) -> dict[str, Any] | None:
+        return self._docs.get(product_id) or self.index.get(product_id)
+
+    def apply(self, docs_to_upsert: list[dict[str, Any]], tracking: Tracking) -> None:
+        for doc in docs_to_upsert:
+            self._docs[doc["id"]] = doc
+        self._position = tracking.notification_id
+        self._events += 1
+        if self._events >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._events:
+            self.index.apply(list(self._docs.values()), Tracking(APP_NAME, self._position))
+        self._docs.clear()
+        self._events = 0
+
+    def search(self, query: Any) -> Any:
+        return self.index.search(query)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        return self._position or self.index.max_tracking_id(application_name)
 
 
 def drop_generations(client: redis.Redis, name: str, keep: set[str]) -> None:

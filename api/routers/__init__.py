@@ -2,10 +2,20 @@
 
 from fastapi import APIRouter
 
-from api.routers import analytics, audit, carts, customers, orders, payments, stock_items
+from api.routers import (
+    analytics,
+    audit,
+    carts,
+    customers,
+    orders,
+    payments,
+    products,
+    stock_items,
+)
 
 API_ROUTERS: list[APIRouter] = [
     stock_items.router,
+    products.router,
     carts.router,
     orders.router,
     payments.router,

@@ -70,12 +70,32 @@ def test_readers_see_the_old_generation_until_the_swap_and_the_runner_follows(co
     assert container.view("stock_items").get(stock_key("ECO-1"))["on_hand"] == 15
 
 
+def test_a_search_rebuild_swaps_in_an_index_that_answers_the_same(container):
+    from projections.search import SearchQuery, active_index
+
+    register(container.shop, "ECO-1", 10)
+    register(container.shop, "ECO-2", 5)
+    container.shop.receive_stock("ECO-2", 1)
+    assert caught_up(container)
+    query = SearchQuery(q="produto")
+    before = active_index(container.search).search(query)
+    old = container.search.active_generation()
+    report = rebuild(container, "product_search")
+    assert (report.events, report.previous_generation) == (3, old)
+    assert container.search.active_generation() == report.generation
+    assert active_index(container.search).search(query) == before
+    container.shop.receive_stock("ECO-1", 2)  # the live runner follows the new generation
+    assert caught_up(container)
+    [hit] = active_index(container.search).search(SearchQuery(q="ECO-1")).items
+    assert hit.available == 12
+
+
 def test_status_shows_position_head_lag_and_running_runners(container):
     register(container.shop, "ECO-1", 10)
     assert caught_up(container)
     wait_until(lambda: all(s.state == "running" for s in statuses(container)))
     found = {s.name: s for s in statuses(container)}
-    assert set(found) == {*REDIS_PROJECTIONS, "saga", "effects"}
+    assert set(found) == {*REDIS_PROJECTIONS, "product_search", "saga", "effects"}
     assert found["stock_items"].position == found["stock_items"].head == 1
     assert found["stock_items"].lag == 0
     assert found["saga"].lag == 0
