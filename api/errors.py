@@ -52,6 +52,7 @@ KINDS = frozenset(
     {
         *_KINDS.values(),
         "malformed-json",
+        "cors-refused",
         "version-conflict",
         "already-exists",
         "business-rule",

@@ -120,7 +120,7 @@ def fingerprint(scope: Scope, body: bytes) -> str:
     if_match = Headers(scope=scope).get("if-match", "")
     digest = hashlib.sha256()
     for part in (scope["method"], scope["path"], scope.get("query_string", b""), if_match):
-        digest.update(part if isinstance(part, bytes) else part.encode("latin-1"))
+        digest.update(part if isinstance(part, bytes) else part.encode("utf-8", "surrogatepass"))
         digest.update(b"\0")
     digest.update(canonical)
     return digest.hexdigest()

@@ -8,6 +8,8 @@ import logging
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
@@ -83,7 +85,8 @@ def is_json(content_type: str | None) -> bool:
 class RequestBodyGuard:
     """Reads the whole body before the app sees it, up to `max_bytes`: a larger one is a 413,
     whether it declares its length or comes chunked without one. A body on a command must be
-    JSON (415 otherwise). The app then reads the body from memory."""
+    JSON (415 otherwise), well formed (a 422 problem, never FastAPI's 400 or a 500) and free of
+    NUL characters. The app then reads the body from memory."""
 
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app
@@ -105,10 +108,11 @@ class RequestBodyGuard:
         if body is None:
             await self._too_large(scope, receive, send)
             return
-        if body and scope["method"] in BODY_METHODS and not is_json(headers.get("content-type")):
-            detail = "the body must be JSON (Content-Type: application/json)"
-            await problem(415, detail)(scope, receive, send)
-            return
+        if body and scope["method"] in BODY_METHODS:
+            refusal = refuse_body(body, headers.get("content-type"))
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
         await self.app(scope, replay_body(body, receive), send)
 
     async def _read(self, receive: Receive) -> bytes | None:
@@ -131,6 +135,38 @@ class RequestBodyGuard:
         detail = f"the body is larger than {self.max_bytes} bytes"
         response = problem(413, detail, headers={"Connection": "close"})
         await response(scope, receive, send)
+
+
+def refuse_body(body: bytes, content_type: str | None) -> Response | None:
+    """A command's body must be JSON (415), well formed UTF-8 JSON (422), and hold no NUL
+    character in any text (422: no store downstream can keep one)."""
+    if not is_json(content_type):
+        return problem(415, "the body must be JSON (Content-Type: application/json)")
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError) as e:
+        detail = "the body is not UTF-8" if isinstance(e, UnicodeDecodeError) else str(e)
+        error = {"loc": ["body"], "msg": detail[:200], "type": "json_invalid"}
+        return problem(422, "the body is not valid JSON", kind="malformed-json", errors=[error])
+    if _holds_nul(document):
+        error = {"loc": ["body"], "msg": "text must not contain NUL (U+0000)", "type": "string_nul"}
+        return problem(422, "the request is not valid", errors=[error])
+    return None
+
+
+def _holds_nul(document: object) -> bool:
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def replay_body(body: bytes, receive: Receive) -> Receive:
@@ -230,3 +266,15 @@ async def _send_with_version(start: Message, body: bytes, send: Send) -> None:
         MutableHeaders(scope=start).append("ETag", f'"{version}"')
     await send(start)
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as a problem like every error."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        headers = {k: v for k, v in response.headers.items() if k.lower().startswith("access-")}
+        detail = bytes(response.body).decode("utf-8", "replace")
+        return problem(response.status_code, detail, kind="cors-refused", headers=headers)

@@ -14,8 +14,14 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.auth import ROLES
-from api.deps import RoleCheck, authenticate, if_match
-from api.errors import PROBLEM_JSON
+from api.deps import (
+    CONSISTENCY_POSITION_PATTERN,
+    IF_MATCH_PATTERN,
+    RoleCheck,
+    authenticate,
+    if_match,
+)
+from api.errors import KINDS, PROBLEM_JSON, problem_type
 from api.idempotency import KEY_PATTERN
 from api.ratelimit import route_group
 from api.schemas import Problem
@@ -34,6 +40,10 @@ DESCRIPTIONS = {
     429: "Too many requests from this client; see Retry-After",
     503: "Not ready: the read model is behind X-Consistency-Token, or a dependency is down; "
     "see Retry-After",
+}
+HEADER_PATTERNS = {
+    "if-match": IF_MATCH_PATTERN,
+    "x-consistency-token": CONSISTENCY_POSITION_PATTERN,
 }
 IDEMPOTENCY_PARAMETER = {
     "name": "Idempotency-Key",
@@ -113,17 +123,44 @@ def error_statuses(method: str, path: str, facts: RouteFacts) -> set[int]:
     return statuses
 
 
+RETRY_AFTER = {
+    "description": "seconds to wait before trying again",
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+}
+ETAG = {
+    "description": 'the aggregate\'s new version, e.g. "3": send it back as If-Match',
+    "schema": {"type": "string"},
+}
+
+
 def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str, Any]:
     described = (existing or {}).get("description") or DESCRIPTIONS[status]
-    return {"description": described, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+    response: dict[str, Any] = {
+        "description": described,
+        "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+    }
+    if status == 429:
+        response["headers"] = {"Retry-After": {**RETRY_AFTER, "required": True}}
+    elif status == 503:
+        response["headers"] = {"Retry-After": RETRY_AFTER}
+    return response
 
 
 def describe_operation(operation: dict[str, Any], method: str, path: str, route: Any) -> None:
     facts = route_facts(route)
     responses = operation.setdefault("responses", {})
+    if method in ("POST", "PUT", "PATCH", "DELETE") and path.startswith("/api/v1/"):
+        for status, response in responses.items():
+            if status.startswith("2"):
+                response.setdefault("headers", {})["ETag"] = ETAG
     for status in sorted(error_statuses(method, path, facts)):
         responses[str(status)] = _problem_response(status, responses.get(str(status)))
     operation["x-roles"] = list(facts.roles) if facts.authenticated else []
+    for parameter in operation.get("parameters", []):
+        pattern = HEADER_PATTERNS.get(parameter["name"].lower())
+        if parameter.get("in") == "header" and pattern:
+            title = parameter.get("schema", {}).get("title", parameter["name"])
+            parameter["schema"] = {"type": "string", "title": title, "pattern": pattern}
     if method == "POST" and path.startswith("/api/v1/"):
         parameters = operation.setdefault("parameters", [])
         if not any(p.get("name") == "Idempotency-Key" for p in parameters):
@@ -159,7 +196,11 @@ def _describe_readiness(schema: dict[str, Any]) -> None:
 
 def describe(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
     schema.setdefault("components", {}).setdefault("schemas", {})
-    schema["components"]["schemas"]["Problem"] = Problem.model_json_schema()
+    problem_schema = Problem.model_json_schema()
+    problem_schema["properties"]["type"]["description"] = "The kind of error, a stable URI: " + (
+        ", ".join(sorted(problem_type(kind) for kind in KINDS))
+    )
+    schema["components"]["schemas"]["Problem"] = problem_schema
     for route in iter_route_contexts(app.routes):
         if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
             continue

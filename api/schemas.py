@@ -137,7 +137,35 @@ class AddressModel(Schema):
     line1: Text
     line2: Annotated[str, StringConstraints(max_length=200)] = ""
     city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    state: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(examples=["SP"])
+    state: Literal[
+        "AC",
+        "AL",
+        "AP",
+        "AM",
+        "BA",
+        "CE",
+        "DF",
+        "ES",
+        "GO",
+        "MA",
+        "MT",
+        "MS",
+        "MG",
+        "PA",
+        "PB",
+        "PR",
+        "PE",
+        "PI",
+        "RJ",
+        "RN",
+        "RS",
+        "RO",
+        "RR",
+        "SC",
+        "SP",
+        "SE",
+        "TO",
+    ] = Field(examples=["SP"])
     postal_code: Annotated[str, StringConstraints(pattern=r"^\d{5}-?\d{3}$")] = Field(
         examples=["01310-100"]
     )

@@ -10,14 +10,22 @@ from collections.abc import Callable
 
 from bench.append import bench_append
 from bench.config import BenchConfig
+from bench.http import bench_http
+from bench.readside import bench_readside
 from bench.report import Results, log, table
+from bench.search import bench_search
 from bench.servers import Servers, bench_servers
 
 Section = Callable[[BenchConfig, Servers, Results], None]
 
 
 def _sections() -> dict[str, Section]:
-    return {"append": bench_append}
+    return {
+        "append": bench_append,
+        "http": bench_http,
+        "readside": bench_readside,
+        "search": bench_search,
+    }
 
 
 def _machine(servers: Servers) -> dict[str, str | int]:
@@ -42,14 +50,45 @@ def _machine(servers: Servers) -> dict[str, str | int]:
         "machine_cpu": model,
         "machine_python": platform.python_version(),
         "machine_postgres": servers.postgres_version(),
-        "machine_loadavg_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "machine_loadavg_start": _loadavg(),
     }
+
+
+def _loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run_sections(config: BenchConfig, servers: Servers, results: Results) -> None:
+    """Every section (or those BENCH_ONLY names), each on its own database; one that
+    fails is recorded as `<section>_error` and the others still run."""
+    wanted = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s]
+    for name, section in _sections().items():
+        if wanted and name not in wanted:
+            continue
+        log(f"section {name} (load average {_loadavg()})")
+        results.set(f"machine_loadavg_before_{name}", _loadavg())
+        try:
+            section(config, servers, results)
+        except Exception as error:
+            logging.getLogger("bench").exception("section %s failed", name)
+            results.set(f"{name}_error", f"{type(error).__name__}: {error}")
+
+
+def print_report(results: Results) -> None:
+    notes = {
+        k.removesuffix("_missing"): str(v)
+        for k, v in results.figures.items()
+        if k.endswith("_missing")
+    }
+    print(table(results, notes.get))
+    for key, value in results.figures.items():
+        if key.endswith("_error"):
+            print(f"section {key.removesuffix('_error')} failed: {value}")
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     config = BenchConfig.from_env()
-    wanted = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s]
     results = Results()
     results.set("quick", config.quick)
     results.set("runs", config.runs)
@@ -57,21 +96,11 @@ def main() -> None:
     with bench_servers() as servers:
         for key, value in _machine(servers).items():
             results.set(key, value)
-        for name, section in _sections().items():
-            if wanted and name not in wanted:
-                continue
-            log(f"section {name}")
-            try:
-                section(config, servers, results)
-            except Exception as error:  # one broken section must not lose the others
-                logging.getLogger("bench").exception("section %s failed", name)
-                results.set(f"{name}_error", f"{type(error).__name__}: {error}")
-    results.set("machine_loadavg_end", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        run_sections(config, servers, results)
+    results.set("machine_loadavg_end", _loadavg())
     results.set("total_seconds", round(time.monotonic() - started, 1))
     results.write(config.results_path)
-    notes = {k.removesuffix("_missing"): str(v) for k, v in results.figures.items()
-             if k.endswith("_missing")}
-    print(table(results, notes.get))
+    print_report(results)
     log(f"wrote {config.results_path}")
 
 

@@ -1,6 +1,11 @@
 """Events appended per second through an application command (a stock receipt, get ->
 change -> save) against single-row INSERT transactions per second on the same PostgreSQL,
-with 1 and N concurrent writers (processes), each on its own SKU."""
+with 1 and N concurrent writers (processes), each on its own SKU; between the two, the
+event store's own SQL sent by hand (bench/writers.py), the database's share of a command.
+
+Each measurement starts on freshly registered SKUs, so every run sees the same history
+lengths: from 1 event up to what one writer appends in the run (recorded as
+`append_history_end_<n>w`; every command replays its aggregate's whole history)."""
 
 from __future__ import annotations
 
@@ -8,14 +13,25 @@ import psycopg
 
 from bench.config import BenchConfig
 from bench.report import Results, log
+from bench.seed import register
 from bench.servers import Servers
 from bench.stats import latency_summary, ratio
 from bench.writers import RAW_TABLE_DDL, LoopResult, WriterPool
-from domain.base import EventMetadata, event_context
-from domain.money import Money
-from infrastructure.bootstrap import bootstrap
+from infrastructure.bootstrap import Container, bootstrap
 
 WARMUP_SECONDS = 0.5
+SUMMARIZED = (
+    "append_per_s",
+    "raw_insert_per_s",
+    "raw_event_sql_per_s",
+    "append_ratio",
+    "raw_event_sql_ratio",
+    "append_p50_ms",
+    "append_p99_ms",
+    "raw_insert_p50_ms",
+    "raw_insert_p99_ms",
+    "append_history_end",
+)
 
 
 def rate(results: list[LoopResult]) -> float:
@@ -25,56 +41,41 @@ def rate(results: list[LoopResult]) -> float:
     return sum(r.count for r in results) / (ended - started)
 
 
-def _register(section_env: dict[str, str], skus: list[str]) -> None:
-    from infrastructure.settings import Settings
-
-    container = bootstrap(Settings(**section_env))  # type: ignore[arg-type]
-    try:
-        with event_context(EventMetadata("admin:bench", "bench-setup", "bench")):
-            for sku in skus:
-                container.shop.register_stock_item(
-                    sku=sku,
-                    name=f"Produto {sku}",
-                    description="bench",
-                    category="casa",
-                    price=Money.brl("10.00"),
-                    initial_quantity=0,
-                    sustainability={"carbon_footprint_kg": "1.0", "certifications": []},
-                )
-    finally:
-        container.close()
-    with psycopg.connect(section_env["DATABASE_URL"], autocommit=True) as conn:
-        conn.execute(RAW_TABLE_DDL)
+def fresh_skus(container: Container, label: str, writers: int) -> list[str]:
+    skus = [f"BENCH-W{label}-{i}" for i in range(writers)]
+    register(container, skus)
+    return skus
 
 
 def bench_append(config: BenchConfig, servers: Servers, results: Results) -> None:
     section = servers.section("append")
-    most = max(config.writers)
-    skus = [f"BENCH-W{i}" for i in range(most)]
-    _register(section.env, skus)
-    pool = WriterPool(most, section.env)
+    container = bootstrap(section.settings())
+    with psycopg.connect(section.database_url, autocommit=True) as conn:
+        conn.execute(RAW_TABLE_DDL)
+    pool = WriterPool(max(config.writers), section.env)
     try:
-        pool.run("app", skus, WARMUP_SECONDS)
-        pool.run("raw", skus, WARMUP_SECONDS)
+        warm = fresh_skus(container, "WARM", max(config.writers))
+        for kind in ("app", "events", "raw"):
+            pool.run(kind, warm, WARMUP_SECONDS)
         for run in range(config.runs):
             for writers in config.writers:
-                app = pool.run("app", skus[:writers], config.append_seconds)
-                raw = pool.run("raw", skus[:writers], config.append_seconds)
+                skus = fresh_skus(container, f"{run}X{writers}", writers)
+                app = pool.run("app", skus, config.append_seconds)
+                events = pool.run("events", skus, config.append_seconds)
+                raw = pool.run("raw", skus, config.append_seconds)
                 _record(results, writers, app, raw)
+                results.add(f"raw_event_sql_per_s_{writers}w", rate(events))
+                results.add(f"raw_event_sql_ratio_{writers}w", ratio(rate(events), rate(raw)))
                 log(
-                    f"append run {run + 1} {writers}w: app {rate(app):,.0f}/s "
-                    f"raw {rate(raw):,.0f}/s"
+                    f"append run {run + 1} {writers}w: app {rate(app):,.0f}/s, event-store "
+                    f"SQL {rate(events):,.0f}/s, raw INSERT {rate(raw):,.0f}/s"
                 )
     finally:
         pool.close()
+        container.close()
     for writers in config.writers:
-        suffix = f"{writers}w"
-        results.summarize(f"append_per_s_{suffix}")
-        results.summarize(f"raw_insert_per_s_{suffix}")
-        results.summarize(f"append_ratio_{suffix}")
-        results.summarize(f"append_p50_ms_{suffix}")
-        results.summarize(f"append_p99_ms_{suffix}")
-        results.summarize(f"raw_insert_p99_ms_{suffix}")
+        for key in SUMMARIZED:
+            results.summarize(f"{key}_{writers}w")
 
 
 def _record(results: Results, writers: int, app: list[LoopResult], raw: list[LoopResult]) -> None:
@@ -85,6 +86,7 @@ def _record(results: Results, writers: int, app: list[LoopResult], raw: list[Loo
     results.add(f"append_per_s_{suffix}", app_rate)
     results.add(f"raw_insert_per_s_{suffix}", raw_rate)
     results.add(f"append_ratio_{suffix}", ratio(app_rate, raw_rate))
-    results.add(f"append_p50_ms_{suffix}", app_latency["p50_ms"])
-    results.add(f"append_p99_ms_{suffix}", app_latency["p99_ms"])
-    results.add(f"raw_insert_p99_ms_{suffix}", raw_latency["p99_ms"])
+    results.add(f"append_history_end_{suffix}", max(r.count for r in app) + 1)
+    for p in ("p50", "p99"):
+        results.add(f"append_{p}_ms_{suffix}", app_latency[f"{p}_ms"])
+        results.add(f"raw_insert_{p}_ms_{suffix}", raw_latency[f"{p}_ms"])

@@ -8,6 +8,7 @@ the sections use are flushed: point it at a throwaway instance, as for the tests
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 import uuid
@@ -23,7 +24,7 @@ import redis
 from infrastructure.embedded import EmbeddedServers
 from infrastructure.settings import Settings
 
-JWT_SECRET = "bench-secret-that-is-long-enough-for-hs256-signing"
+JWT_SECRET = secrets.token_urlsafe(48)  # this run's; handed to the servers in their env
 # Budgets far above what a benchmark sends: the limiter still runs (its Redis round trip
 # is part of every request), it just never says no.
 GENEROUS_BUDGET = str(10**9)

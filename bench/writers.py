@@ -1,12 +1,23 @@
-"""Writer processes for the append benchmark: each owns one event-sourced application (or
-one plain psycopg connection) and runs timed loops on command, so N writers are N
-processes with their own interpreter, as N API workers would be."""
+"""Writer processes for the append benchmark: each owns one event-sourced application and
+one plain psycopg connection and runs timed loops on command, so N writers are N
+processes with their own interpreter, as N API workers would be.
+
+Three kinds of loop:
+  app     `shop.receive_stock(sku, 1)`: the command, get -> change -> save
+  events  the event store's own SQL for one event, sent by hand (the library's statement
+          sequence: pipeline, SET LOCAL lock_timeout, LOCK TABLE ... IN EXCLUSIVE MODE,
+          NOTIFY, INSERT ... RETURNING, COMMIT; the hash-chain trigger fires): the
+          database's share of a command, without Python's
+  raw     a single-row INSERT transaction into a plain table: the physical baseline
+"""
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -14,6 +25,12 @@ from typing import Any
 # About the size of a stored StockItem.Received (JSON state with its metadata).
 RAW_PAYLOAD = b'{"quantity":1,"timestamp":"2025-11-22T21:00:00.000000+00:00",' + b"x" * 140
 RAW_TABLE_DDL = "CREATE TABLE IF NOT EXISTS bench_raw (id bigserial, payload bytea)"
+RAW_INSERT = "INSERT INTO bench_raw (payload) VALUES (%s)"
+EVENT_INSERT = (
+    "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, state) "
+    "VALUES (%s, %s, %s, %s) RETURNING notification_id"
+)
+EVENT_TOPIC = "bench.writers:RawEvent"
 
 
 @dataclass(frozen=True)
@@ -24,7 +41,7 @@ class LoopResult:
     latencies: list[float]
 
 
-def _timed_loop(operation: Any, start_at: float, seconds: float) -> LoopResult:
+def _timed_loop(operation: Callable[[], None], start_at: float, seconds: float) -> LoopResult:
     time.sleep(max(0.0, start_at - time.time()))
     latencies: list[float] = []
     started = time.time()
@@ -35,7 +52,33 @@ def _timed_loop(operation: Any, start_at: float, seconds: float) -> LoopResult:
     return LoopResult(len(latencies), started, time.time(), latencies)
 
 
-def _serve(conn: Connection, env: dict[str, str]) -> None:
+def event_sql(conn: Any) -> Callable[[], None]:
+    """One event appended with the statements the event store sends, in its pipeline."""
+    originator_id = uuid.uuid4()
+    versions = iter(range(1, 1 << 62))
+
+    def append() -> None:
+        with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '10s'", prepare=True)
+            cursor.execute("LOCK TABLE ecovarejo_events IN EXCLUSIVE MODE", prepare=True)
+            cursor.execute("NOTIFY ecovarejo_events")
+            row = (originator_id, next(versions), EVENT_TOPIC, RAW_PAYLOAD)
+            cursor.execute(EVENT_INSERT, row, prepare=True)
+            pipeline.sync()
+            cursor.fetchall()
+
+    return append
+
+
+def _operation(kind: str, sku: str, container: Any, conn: Any) -> Callable[[], None]:
+    if kind == "app":
+        return lambda: container.shop.receive_stock(sku, 1)
+    if kind == "events":
+        return event_sql(conn)
+    return lambda: conn.execute(RAW_INSERT, (RAW_PAYLOAD,))
+
+
+def _serve(pipe: Connection, env: dict[str, str]) -> None:
     """The loop of one writer process: set up once, then run what it is sent."""
     import psycopg
 
@@ -44,28 +87,15 @@ def _serve(conn: Connection, env: dict[str, str]) -> None:
     from infrastructure.settings import Settings
 
     container = bootstrap(Settings(**env))  # type: ignore[arg-type]
-    raw = psycopg.connect(env["DATABASE_URL"], autocommit=True)
-    conn.send("ready")
+    conn = psycopg.connect(env["DATABASE_URL"], autocommit=True)
+    pipe.send("ready")
     try:
         with event_context(EventMetadata("admin:bench", "bench", "bench")):
-            while (message := conn.recv()) is not None:
-                kind, argument, start_at, seconds = message
-                if kind == "app":
-                    sku = argument
-
-                    def operation(sku: str = sku) -> None:
-                        container.shop.receive_stock(sku, 1)
-
-                else:
-
-                    def operation() -> None:
-                        raw.execute(
-                            "INSERT INTO bench_raw (payload) VALUES (%s)", (RAW_PAYLOAD,)
-                        )
-
-                conn.send(_timed_loop(operation, start_at, seconds))
+            while (message := pipe.recv()) is not None:
+                kind, sku, start_at, seconds = message
+                pipe.send(_timed_loop(_operation(kind, sku, container, conn), start_at, seconds))
     finally:
-        raw.close()
+        conn.close()
         container.close()
 
 
@@ -88,12 +118,12 @@ class WriterPool:
                 self.close()
                 raise RuntimeError("a writer process did not start")
 
-    def run(self, kind: str, arguments: list[str], seconds: float) -> list[LoopResult]:
-        """Run `kind` ("app" or "raw") in the first len(arguments) writers at once."""
+    def run(self, kind: str, skus: list[str], seconds: float) -> list[LoopResult]:
+        """Run `kind` in the first len(skus) writers at once, writer i on skus[i]."""
         start_at = time.time() + 0.3
-        pipes = self._pipes[: len(arguments)]
-        for pipe, argument in zip(pipes, arguments, strict=True):
-            pipe.send((kind, argument, start_at, seconds))
+        pipes = self._pipes[: len(skus)]
+        for pipe, sku in zip(pipes, skus, strict=True):
+            pipe.send((kind, sku, start_at, seconds))
         return [pipe.recv() for pipe in pipes]
 
     def close(self) -> None:

@@ -33,13 +33,14 @@ def make_broker(url: str) -> dramatiq.Broker:
     from dramatiq.brokers.redis import RedisBroker
 
     # A worker that dies (SIGKILL, OOM) leaves its fetched messages unacknowledged; another
-    # worker requeues them once the dead one's heartbeat is this old.
+    # worker requeues them once the dead one's heartbeat is this old. Maintenance (which
+    # does the requeueing) runs on a random 5 % of broker commands (the chance is per million).
     return RedisBroker(
         url=url,
         middleware=middleware,
         namespace="ecovarejo-dramatiq",
         heartbeat_timeout=10_000,
-        maintenance_chance=20,
+        maintenance_chance=50_000,
     )
 
 

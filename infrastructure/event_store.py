@@ -11,6 +11,13 @@ from psycopg.conninfo import conninfo_to_dict
 
 EVENTS_TABLE = "ecovarejo_events"
 
+# The library's aggregate cache stays off, whatever the process environment says (the
+# library reads os.environ too, and a prefixed name wins). It would make commands on long
+# histories much faster (measured in bench/README.md) but a cached aggregate keeps personal
+# data decrypted after the customer's key is destroyed: with AGGREGATE_CACHE_MAXSIZE set,
+# tests/integration/test_lgpd.py reads an erased order's address back from the cache.
+AGGREGATE_CACHE_OFF = {"AGGREGATE_CACHE_MAXSIZE": "", "ECOVAREJO_AGGREGATE_CACHE_MAXSIZE": ""}
+
 
 def eventsourcing_env(database_url: str, pool_size: int = 5) -> dict[str, str]:
     """Translate a DATABASE_URL into the `eventsourcing` library's POSTGRES_* settings."""
@@ -32,6 +39,7 @@ def eventsourcing_env(database_url: str, pool_size: int = 5) -> dict[str, str]:
         "POSTGRES_LOCK_TIMEOUT": "10",
         "CREATE_TABLE": "y",
         "KEY_STORE_TOPIC": "infrastructure.keys:PostgresKeyStore",
+        **AGGREGATE_CACHE_OFF,
     }
 
 

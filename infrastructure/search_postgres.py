@@ -203,11 +203,14 @@ class PostgresSearchIndex(SearchIndex):
             raise GenerationMovedError(f"search generation moved to {active}")
 
     def _row(self, doc: Document) -> dict[str, Any]:
+        # PostgreSQL text cannot hold NUL; an event may (the edge refuses it, older data or
+        # other writers may not), and a row it cannot store would stop the runner for good.
+        doc = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in doc.items()}
         return {
             **{key: doc[key] for key in ("id", "sku", "name", "description", "category")},
             "price": Decimal(doc["price"]),
             "available": int(doc["available"]),
-            "certifications": list(doc["certifications"]),
+            "certifications": [c.replace("\x00", "") for c in doc["certifications"]],
             "carbon_footprint_kg": doc["carbon_footprint_kg"],
             "version": int(doc["version"]),
             "config": self.config,

@@ -81,10 +81,10 @@ def aggregates(shop: Shop) -> dict[type, list[Any]]:
 
 
 def settled(shop: Shop) -> bool:
-    """No order pending and no money movement requested but not done."""
+    """No order pending, no payment undecided, no money movement requested but not done."""
     found = aggregates(shop)
     return all(o.status != PENDING for o in found[Order]) and all(
-        p.pending is None for p in found[Payment]
+        p.pending is None and p.status != "requested" for p in found[Payment]
     )
 
 

@@ -74,9 +74,9 @@ def test_a_cancellation_answer_carries_its_etag(client, auth, product):
     line = {"sku": product["sku"], "quantity": 1}
     client.post(f"{API}/carts/{cart_id}/items", json=line, headers=ana)
     checkout = {"shipping_address": ADDRESS, "payment": CARD}
-    order_id = client.post(
-        f"{API}/carts/{cart_id}/checkout", json=checkout, headers=ana
-    ).json()["order_id"]
+    order_id = client.post(f"{API}/carts/{cart_id}/checkout", json=checkout, headers=ana).json()[
+        "order_id"
+    ]
     confirmed(client, auth, order_id, "ana")
     cancel = client.post(f"{API}/orders/{order_id}/cancel", json={"reason": "mudei"}, headers=ana)
     etag_matches_version(cancel, 202)
