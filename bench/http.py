@@ -86,16 +86,20 @@ def running(section: Section, workers: int) -> Iterator[System]:
         container.close()
 
 
-def _post(base_url: str, config: BenchConfig, paths: list[str]) -> dict[str, Any]:
+def _post(
+    base_url: str, config: BenchConfig, paths: list[str], concurrency: int | None = None
+) -> dict[str, Any]:
+    """Closed-loop POSTs: `concurrency` clients (default: the configured one)."""
+    clients = concurrency or config.http_concurrency
     return loadgen(
         {
             "scenario": "post",
             "base_url": base_url,
-            "concurrency": config.http_concurrency,
+            "concurrency": clients,
             "paths": paths,
             "body": RECEIPT,
             "tokens": [token("bench-admin", "admin")],
-            "seconds": config.http_seconds,
+            "seconds": config.http_seconds if clients > 1 else config.http_seconds / 2,
             "max_requests": config.http_max_requests,
             "warmup_requests": 50,
         }
@@ -133,8 +137,11 @@ def bench_commands(system: System, config: BenchConfig, results: Results, worker
         noop = _measured_post(system, config, [NOOP_PATH])
         receipts = [f"/api/v1/stock-items/{s}/receipts" for s in skus]
         command = _measured_post(system, config, receipts)
+        alone = _post(system.base_url, config, receipts[:1], concurrency=1)
         _record_post(results, "noop", suffix, noop)
         _record_post(results, "command", suffix, command)
+        for p, seconds in latency_summary(alone["latencies"]).items():
+            results.add(f"http_command_c1_{p}_{suffix}", seconds)
         results.add(f"http_command_rps_ratio_{suffix}", ratio(command["per_s"], noop["per_s"]))
         log(
             f"http {suffix} run {run + 1}: noop {noop['per_s']:,.0f}/s "
@@ -145,6 +152,8 @@ def bench_commands(system: System, config: BenchConfig, results: Results, worker
     for name in ("noop", "command"):
         for figure in HTTP_FIGURES:
             results.summarize(f"http_{name}_{figure}_{suffix}")
+    for p in ("p50_ms", "p99_ms"):
+        results.summarize(f"http_command_c1_{p}_{suffix}")
     results.summarize(f"http_command_rps_ratio_{suffix}")
 
 

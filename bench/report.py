@@ -155,6 +155,8 @@ ROWS = [
         "http_noop_p99_ms_2w",
         target=Target("http_command_p99_ms_2w", 50, at_least=False),
     ),
+    Row("HTTP command p50, 1 client, 1 worker", "http_command_c1_p50_ms_1w", "ms"),
+    Row("HTTP command p99, 1 client, 1 worker", "http_command_c1_p99_ms_1w", "ms"),
     Row("noop p50, stock uvicorn 2 workers", "http_noop_p50_ms_2w_stock_uvicorn", "ms"),
     Row("CPU per command: API", "http_command_api_cpu_ms_1w", "ms", "http_noop_api_cpu_ms_1w"),
     Row("CPU per command: worker", "http_command_worker_cpu_ms_1w", "ms"),

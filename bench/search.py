@@ -78,14 +78,18 @@ def _adapter(container: Container, results: Results, config: BenchConfig) -> Non
 
     assert container.search is not None
     queries = [SearchQuery(**{k: _typed(k, v) for k, v in q.items()}) for q in QUERIES]
-    latencies = []
+    by_shape: list[list[float]] = [[] for _ in queries]
     for i in range(config.search_queries):
         started = time.perf_counter()
         active_index(container.search).search(queries[i % len(queries)])
-        latencies.append(time.perf_counter() - started)
-    summary = latency_summary(latencies)
+        by_shape[i % len(queries)].append(time.perf_counter() - started)
+    summary = latency_summary([s for shape in by_shape for s in shape])
     for p in ("p50", "p95", "p99"):
         results.set(f"search_adapter_{p}_ms", summary[f"{p}_ms"])
+    medians = [latency_summary(shape)["p50_ms"] for shape in by_shape]
+    slowest = max(range(len(queries)), key=lambda i: medians[i])
+    results.set("search_adapter_slowest_query", QUERIES[slowest])
+    results.set("search_adapter_slowest_p50_ms", medians[slowest])
 
 
 def _http(system: Any, config: BenchConfig, results: Results) -> None:

@@ -46,6 +46,10 @@ class SandboxGateway:
         self.name = name
         self._redis = client
         self._secret = secret
+        self._record = client.register_script(
+            "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then "
+            "redis.call('RPUSH', KEYS[2], ARGV[2]) return 1 end return 0"
+        )
 
     # The vault ---------------------------------------------------------------------------
     def tokenize(self, number: str, expiry: str, cvc: str, holder: str) -> CardToken:
@@ -75,10 +79,13 @@ class SandboxGateway:
             answer: dict[str, Any] = json.loads(existing)
             return answer
         result = compute()
-        if self._redis.set(ledger, json.dumps(result), nx=True):
-            self._redis.rpush(f"sandbox:{self.name}:ledger", json.dumps({"key": key, **result}))
-            return dict(result)
-        return self._once(key, compute)
+        # The answer and the ledger line are written together, as a real acquirer's books
+        # are: a crash between the two must not leave a charge without its line.
+        recorded = self._record(
+            keys=[ledger, f"sandbox:{self.name}:ledger"],
+            args=[json.dumps(result), json.dumps({"key": key, **result})],
+        )
+        return dict(result) if recorded else self._once(key, compute)
 
     def authorize(self, token: str, amount: Money, key: str) -> Authorization:
         card = self._card(token)
