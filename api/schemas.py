@@ -7,8 +7,16 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
+from domain.card import BRAZILIAN_STATES
 from domain.money import Money
 
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
@@ -133,39 +141,24 @@ class Problem(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+def _known_state(value: str) -> str:
+    if value not in BRAZILIAN_STATES:
+        raise ValueError(f"unknown Brazilian state {value!r}")
+    return value
+
+
+State = Annotated[
+    str,
+    AfterValidator(_known_state),
+    WithJsonSchema({"type": "string", "enum": sorted(BRAZILIAN_STATES)}),
+]
+
+
 class AddressModel(Schema):
     line1: Text
     line2: Annotated[str, StringConstraints(max_length=200)] = ""
     city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    state: Literal[
-        "AC",
-        "AL",
-        "AP",
-        "AM",
-        "BA",
-        "CE",
-        "DF",
-        "ES",
-        "GO",
-        "MA",
-        "MT",
-        "MS",
-        "MG",
-        "PA",
-        "PB",
-        "PR",
-        "PE",
-        "PI",
-        "RJ",
-        "RN",
-        "RS",
-        "RO",
-        "RR",
-        "SC",
-        "SP",
-        "SE",
-        "TO",
-    ] = Field(examples=["SP"])
+    state: State = Field(examples=["SP"])
     postal_code: Annotated[str, StringConstraints(pattern=r"^\d{5}-?\d{3}$")] = Field(
         examples=["01310-100"]
     )
