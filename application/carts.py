@@ -40,6 +40,13 @@ class CartCommands(CommandApp):
             raise InsufficientStockError(f"{sku}: {quantity} wanted, {item.available} available")
         return item
 
+    def _open_cart(self, cart_id: UUID, customer_id: str, expected_version: int | None) -> Cart:
+        """The customer's cart, at the version the client saw, still open for changes."""
+        cart = self.cart_of(cart_id, customer_id)
+        self._check_version(cart, expected_version)
+        cart.check_open()
+        return cart
+
     def create_cart(self, customer_id: str) -> CommandResult:
         return self._commit(Cart(customer_id=customer_id))
 
@@ -51,9 +58,7 @@ class CartCommands(CommandApp):
         quantity: int,
         expected_version: int | None = None,
     ) -> CommandResult:
-        cart = self.cart_of(cart_id, customer_id)
-        self._check_version(cart, expected_version)
-        cart.check_open()
+        cart = self._open_cart(cart_id, customer_id, expected_version)
         in_cart = cart.lines[sku].quantity if sku in cart.lines else 0
         item = self._in_stock(sku, in_cart + quantity)
         cart.add_item(sku, item.name, quantity, item.price)
@@ -67,9 +72,7 @@ class CartCommands(CommandApp):
         quantity: int,
         expected_version: int | None = None,
     ) -> CommandResult:
-        cart = self.cart_of(cart_id, customer_id)
-        self._check_version(cart, expected_version)
-        cart.check_open()
+        cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_has_line(sku)
         self._in_stock(sku, quantity)
         cart.change_quantity(sku, quantity)
@@ -78,8 +81,7 @@ class CartCommands(CommandApp):
     def remove_cart_item(
         self, cart_id: UUID, customer_id: str, sku: str, expected_version: int | None = None
     ) -> CommandResult:
-        cart = self.cart_of(cart_id, customer_id)
-        self._check_version(cart, expected_version)
+        cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.remove_item(sku)
         return self._commit(cart)
 
@@ -93,9 +95,7 @@ class CartCommands(CommandApp):
     ) -> CommandResult:
         """Check the cart out and place a pending order; the saga takes it from there.
         The card is tokenized here and forgotten: only token, brand and last4 go on."""
-        cart = self.cart_of(cart_id, customer_id)
-        self._check_version(cart, expected_version)
-        cart.check_open()
+        cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_not_empty()
         card.check(now())
         lines = [self._order_line(line) for line in cart.line_dicts()]
