@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
 from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
@@ -23,6 +23,7 @@ from eventsourcing.utils import Environment
 from application.keys import PersonalDataAsCiphertext, key_store_from
 from domain.base import UnreadableEvent
 from domain.money import Money
+from domain.stock_item import StockItem
 
 APP_NAME = "EcoVarejo"
 
@@ -38,6 +39,17 @@ class MoneyAsDict(Transcoding):
         return Money.from_dict(data)
 
 
+class StockItemCache(LRUCache[UUID, Any]):
+    """Caches stock items only. They are the hot aggregates (every receipt, reservation and
+    release lands on one) and hold no personal data; an order cached decrypted would keep
+    its address after an erasure, so orders, carts and payments are always read afresh."""
+
+    def put(self, key: UUID, value: Any) -> Any | None:
+        if isinstance(value, StockItem):
+            return super().put(key, value)
+        return None
+
+
 class EventStoreApp(Application[UUID]):
     """Base of every application that reads or writes the EcoVarejo log."""
 
@@ -46,6 +58,15 @@ class EventStoreApp(Application[UUID]):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.name = APP_NAME  # every subclass reads and writes the one log
+
+    def construct_repository(self) -> Repository[UUID]:
+        repository = super().construct_repository()
+        # Fast-forwarded on every get (new events are read), and deep-copied out: a cached
+        # stock item is never stale and a failed command cannot corrupt it.
+        repository.cache = StockItemCache(maxsize=10_000)
+        repository.fastforward = True
+        repository.deepcopy_from_cache = True
+        return repository
 
     def find(self, aggregate_id: UUID) -> Any:
         """The aggregate, or None if it was never created."""

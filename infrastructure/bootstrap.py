@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dramatiq
+import psycopg
 import redis
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
 from eventsourcing.projection import BaseProjectionRunner, EventSourcedProjectionRunner
@@ -229,16 +230,20 @@ def bootstrap(settings: Settings | None = None) -> Container:
     assert redis_url is not None
     try:
         env = eventsourcing_env(database_url, settings.pool_size)
-        _create_tables(env)
-        install_immutability_guard(database_url)
-        install_chain(database_url)
         client = redis.Redis.from_url(redis_url)
         client.ping()
-        shop = Shop(
-            env=env, gateways=sandbox_chain(client), notifier=make_notifier(settings, client)
-        )
+        with psycopg.connect(database_url, autocommit=True) as lock:
+            # Processes starting together (API replicas, a worker, the CLI) would race on
+            # CREATE statements ("tuple concurrently updated"): one sets up at a time.
+            lock.execute("SELECT pg_advisory_lock(7200)")
+            _create_tables(env)
+            install_immutability_guard(database_url)
+            install_chain(database_url)
+            shop = Shop(
+                env=env, gateways=sandbox_chain(client), notifier=make_notifier(settings, client)
+            )
+            search = make_search_store(settings, database_url)
         shop.event_log = EventLog(database_url)
-        search = make_search_store(settings, database_url)
     except Exception:
         if embedded is not None:
             embedded.stop()

@@ -11,11 +11,11 @@ from psycopg.conninfo import conninfo_to_dict
 
 EVENTS_TABLE = "ecovarejo_events"
 
-# The library's aggregate cache stays off, whatever the process environment says (the
-# library reads os.environ too, and a prefixed name wins). It would make commands on long
-# histories much faster (measured in bench/README.md) but a cached aggregate keeps personal
-# data decrypted after the customer's key is destroyed: with AGGREGATE_CACHE_MAXSIZE set,
-# tests/integration/test_lgpd.py reads an erased order's address back from the cache.
+# The library's general aggregate cache stays off, whatever the process environment says
+# (the library reads os.environ too, and a prefixed name wins): a cached order would keep
+# personal data decrypted after the customer's key is destroyed (with AGGREGATE_CACHE_MAXSIZE
+# set, tests/integration/test_lgpd.py reads an erased order's address back). The
+# application caches stock items only (application/event_store.py: StockItemCache).
 AGGREGATE_CACHE_OFF = {"AGGREGATE_CACHE_MAXSIZE": "", "ECOVAREJO_AGGREGATE_CACHE_MAXSIZE": ""}
 
 

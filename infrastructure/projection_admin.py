@@ -185,7 +185,7 @@ def rebuild(
         client: redis.Redis = container.redis
         previous = active_generation(client, name)
         view = RedisDocumentView(client, name, generation, follow_active=False)
-        buffered = BufferedView(view, batch=batch)
+        buffered = BufferedView(view, batch=batch, fresh=True)
         projection = REDIS_PROJECTIONS[name](buffered)
         events = _replay(container, projection, buffered.flush, progress, batch)
         client.set(active_key(name), generation)

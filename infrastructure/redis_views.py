@@ -148,11 +148,14 @@ class RedisDocumentView(DocumentView):
 
 class BufferedView(DocumentView):
     """Batches many events' changes into one atomic write (used by rebuilds): reads see
-    the pending changes, and `flush` applies them with the last position."""
+    the pending changes, and `flush` applies them with the last position. With `fresh` (a
+    new generation, which only this writer writes) every document is kept in memory and a
+    miss is a miss: no read goes to Redis."""
 
-    def __init__(self, view: RedisDocumentView, batch: int = 500):
+    def __init__(self, view: RedisDocumentView, batch: int = 500, *, fresh: bool = False):
         self.view = view
         self.batch = batch
+        self.fresh = fresh
         self._overlay: dict[str, dict[str, Any] | None] = {}
         self._ops: list[list[Any]] = []
         self._position = 0
@@ -162,7 +165,7 @@ class BufferedView(DocumentView):
         if key in self._overlay:
             doc = self._overlay[key]
             return None if doc is None else json.loads(dumps(doc))
-        return self.view.get(key)
+        return None if self.fresh else self.view.get(key)
 
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
         for change in changes:
@@ -179,7 +182,8 @@ class BufferedView(DocumentView):
     def flush(self) -> None:
         if self._events:
             self.view.apply_ops(self._ops, self._position)
-        self._overlay.clear()
+        if not self.fresh:
+            self._overlay.clear()
         self._ops.clear()
         self._events = 0
 

@@ -114,3 +114,24 @@ def test_one_log_orders_all_aggregates(container):
     notifications = container.shop.recorder.select_notifications(start=1, limit=10)
     assert [n.id for n in notifications] == [1, 2, 3]
     assert cart.position == 2
+
+
+def test_processes_starting_together_set_up_the_store_without_racing(settings):
+    import threading
+
+    from infrastructure.bootstrap import bootstrap
+
+    errors: list[str] = []
+
+    def start() -> None:
+        try:
+            bootstrap(settings).close()
+        except Exception as error:
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
