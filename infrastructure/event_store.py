@@ -3,11 +3,16 @@ that makes PostgreSQL itself refuse to rewrite history."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from urllib.parse import unquote, urlsplit
 
 import psycopg
+from eventsourcing.persistence import ApplicationRecorder, Subscription
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresSubscription
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.sql import SQL, Identifier
 
 EVENTS_TABLE = "ecovarejo_events"
 
@@ -17,6 +22,41 @@ EVENTS_TABLE = "ecovarejo_events"
 # set, tests/integration/test_lgpd.py reads an erased order's address back). The
 # application caches stock items only (application/event_store.py: StockItemCache).
 AGGREGATE_CACHE_OFF = {"AGGREGATE_CACHE_MAXSIZE": "", "ECOVAREJO_AGGREGATE_CACHE_MAXSIZE": ""}
+
+
+class GaplessSubscription(PostgresSubscription):
+    """The library's subscription reads what is recorded, then LISTENs in another thread:
+    an event committed between the two is not seen until the next NOTIFY, which may never
+    come. This one reads again once LISTEN is in place, and every few seconds after, so a
+    follower never waits on an event that is already in the log."""
+
+    REREAD_S = 5.0
+
+    def _listen(self) -> None:
+        try:
+            with self._recorder.datastore.get_connection() as conn:
+                conn.execute(SQL("LISTEN {0}").format(Identifier(self._recorder.channel_name)))
+                self._has_been_notified.set()  # whatever committed before LISTEN
+                reread_at = time.monotonic() + self.REREAD_S
+                while not self._has_been_stopped and not self._thread_error:
+                    for _ in conn.notifies(timeout=0.1, stop_after=1):
+                        self._has_been_notified.set()
+                    if time.monotonic() >= reread_at:
+                        self._has_been_notified.set()
+                        reread_at = time.monotonic() + self.REREAD_S
+        except BaseException as error:
+            if self._thread_error is None:
+                self._thread_error = error
+            self.stop()
+
+
+class EventStoreRecorder(PostgresApplicationRecorder):
+    """The library's recorder, with subscriptions that cannot miss an event at start."""
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
+        return GaplessSubscription(recorder=self, gt=gt, topics=topics)
 
 
 def eventsourcing_env(database_url: str, pool_size: int = 5) -> dict[str, str]:
@@ -39,6 +79,7 @@ def eventsourcing_env(database_url: str, pool_size: int = 5) -> dict[str, str]:
         "POSTGRES_LOCK_TIMEOUT": "10",
         "CREATE_TABLE": "y",
         "KEY_STORE_TOPIC": "infrastructure.keys:PostgresKeyStore",
+        "APPLICATION_RECORDER_TOPIC": "infrastructure.event_store:EventStoreRecorder",
         **AGGREGATE_CACHE_OFF,
     }
 

@@ -90,3 +90,26 @@ def test_a_failing_event_is_retried_with_backoff_and_never_skipped(container):
         assert supervisor.status.state == "running"
     finally:
         supervisor.stop()
+
+
+def test_a_subscription_sees_an_event_committed_before_its_listen_was_in_place(container):
+    import time
+
+    from infrastructure.event_store import GaplessSubscription
+
+    class SlowToListen(GaplessSubscription):
+        def _listen(self) -> None:
+            time.sleep(0.5)  # the first read is done, LISTEN is not yet in place
+            super()._listen()
+
+    subscription = SlowToListen(recorder=container.shop.recorder)
+    try:
+        time.sleep(0.2)
+        register(container.shop, "ECO-1")  # its NOTIFY goes to no one
+        received: list[int] = []
+        reader = threading.Thread(target=lambda: received.append(next(subscription).id))
+        reader.start()
+        reader.join(timeout=5)
+        assert received == [1]
+    finally:
+        subscription.stop()
