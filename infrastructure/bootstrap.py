@@ -27,7 +27,11 @@ from infrastructure.event_store import eventsourcing_env, install_immutability_g
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
 from infrastructure.payments import sandbox_chain
 from infrastructure.projection_admin import publisher
-from infrastructure.redis_views import GenerationMovedError, RedisDocumentView
+from infrastructure.redis_views import (
+    GenerationMovedError,
+    RedisDocumentView,
+    RedisParkingLot,
+)
 from infrastructure.runners import Supervisor
 from infrastructure.search_elasticsearch import ElasticsearchSearchStore
 from infrastructure.search_postgres import PostgresSearchStore
@@ -148,7 +152,9 @@ class Container:
         assert self.search is not None
         index = live_index(self.search)  # refuses writes after a swap: the runner restarts
         return BaseProjectionRunner(
-            projection=SearchProjection(index),
+            projection=SearchProjection(
+                index, RedisParkingLot(self.redis, SearchProjection.name, index)
+            ),
             application_class=LogFollower,
             tracking_recorder=index,
             topics=(),  # the whole log, so its position is the log position

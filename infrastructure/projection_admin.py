@@ -19,6 +19,7 @@ from application.saga import CheckoutSaga
 from infrastructure.redis_views import (
     BufferedView,
     RedisDocumentView,
+    RedisParkingLot,
     active_generation,
     active_key,
 )
@@ -117,7 +118,7 @@ def statuses(container: Any) -> list[FollowerStatus]:
                 runner["state"],
                 runner["failures"],
                 runner["last_error"],
-                [],
+                RedisParkingLot(container.redis, SearchProjection.name, index).parked(),
             )
         )
     with psycopg.connect(container.database_url) as conn:
@@ -176,7 +177,8 @@ def rebuild(
         store = container.search
         previous = store.active_generation()
         index = BufferedSearchIndex(store.open(generation), batch)
-        events = _replay(container, SearchProjection(index), index.flush, progress, batch)
+        parking = RedisParkingLot(container.redis, name, index)
+        events = _replay(container, SearchProjection(index, parking), index.flush, progress, batch)
         store.activate(generation)
         for old in store.generations():
             if old not in (generation, previous):

@@ -192,3 +192,27 @@ class BufferedView(DocumentView):
 
     def max_tracking_id(self, application_name: str) -> int | None:
         return self._position or self.view.max_tracking_id(application_name)
+
+
+class RedisParkingLot:
+    """Parked events of a projection whose view is not in Redis (product search). Keyed by
+    position, so parking the same event again (a retry, a rebuild) records it once."""
+
+    def __init__(self, client: redis.Redis, projection: str, view: Any):
+        self.client = client
+        self.key = f"ev:{projection}:parked"
+        self.view = view
+
+    def count_failure(self, position: int) -> int:
+        key = f"{self.key}:failures:{position}"
+        count = int(self.client.incr(key))
+        self.client.expire(key, 86400)
+        return count
+
+    def park(self, entry: dict[str, Any], tracking: Tracking) -> None:
+        self.client.hset(self.key, str(tracking.notification_id), dumps(entry))
+        self.view.apply([], tracking)
+
+    def parked(self) -> list[dict[str, Any]]:
+        rows: dict[bytes, bytes] = self.client.hgetall(self.key)  # type: ignore[assignment]
+        return sorted((json.loads(v) for v in rows.values()), key=lambda e: e["position"])

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
@@ -81,46 +82,69 @@ class DocumentView(TrackingRecorder, ABC):
         """Count one more failed attempt at `position`; the total so far."""
 
 
+class ParkingLot(Protocol):
+    """Where a projector parks the events it cannot handle, and counts its failures."""
+
+    def count_failure(self, position: int) -> int: ...
+
+    def park(self, entry: dict[str, Any], tracking: Tracking) -> None:
+        """Record `entry` and advance the position past the parked event."""
+
+
+def process_or_park(
+    domain_event: Any,
+    tracking: Tracking,
+    evolve: Callable[[Any], Any],
+    apply: Callable[[Any, Tracking], None],
+    parking: ParkingLot,
+) -> None:
+    """Apply the event's effect. An unreadable event is parked at once; an event the
+    projector fails on is retried (the runner restarts with backoff) and, after
+    MAX_ATTEMPTS, parked: recorded with its position and error, shown by `projections
+    status`, never skipped silently, and the runner goes on."""
+    if isinstance(domain_event, UnreadableEvent):
+        parking.park(parked_entry(domain_event, tracking, ValueError(domain_event.error)), tracking)
+        return
+    try:
+        effect = evolve(domain_event)
+    except Exception as error:
+        if parking.count_failure(tracking.notification_id) < MAX_ATTEMPTS:
+            raise
+        parking.park(parked_entry(domain_event, tracking, error), tracking)
+        return
+    apply(effect, tracking)
+
+
+def parked_entry(domain_event: Any, tracking: Tracking, error: Exception) -> dict[str, Any]:
+    log.error(
+        "parking event at position %s (%s): %s",
+        tracking.notification_id,
+        type(domain_event).__qualname__,
+        error,
+    )
+    return {
+        "position": tracking.notification_id,
+        "type": getattr(domain_event, "topic", type(domain_event).__qualname__),
+        "error": f"{type(error).__name__}: {error}",
+    }
+
+
 class DocumentProjection(Projection[DocumentView]):
     """A projection whose effect for each event is a list of `Change`s.
 
     Subclasses register `evolve` implementations per event class; events they do not know
-    still advance the position, so the view's position is always the log position.
+    still advance the position, so the view's position is always the log position. Parked
+    events go to the view's `parked` list, in the same atomic write as the position.
     """
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Apply the event's changes. An event the projector cannot handle is retried (the
-        runner restarts with backoff) and, after MAX_ATTEMPTS, parked: recorded with its
-        position and error in the view's `parked` list, visible in `projections status`."""
-        if isinstance(domain_event, UnreadableEvent):
-            error = ValueError(domain_event.error)
-            self.view.apply([self.parked(domain_event, tracking, error)], tracking)
-            return
-        try:
-            changes = self.evolve(domain_event)
-        except Exception as error:
-            if self.view.count_failure(tracking.notification_id) < MAX_ATTEMPTS:
-                raise
-            self.view.apply([self.parked(domain_event, tracking, error)], tracking)
-            return
-        self.view.apply(changes, tracking)
+        process_or_park(domain_event, tracking, self.evolve, self.view.apply, self)
 
-    @staticmethod
-    def parked(domain_event: Any, tracking: Tracking, error: Exception) -> Append:
-        log.error(
-            "parking event at position %s (%s): %s",
-            tracking.notification_id,
-            type(domain_event).__qualname__,
-            error,
-        )
-        return Append(
-            PARKED,
-            {
-                "position": tracking.notification_id,
-                "type": getattr(domain_event, "topic", type(domain_event).__qualname__),
-                "error": f"{type(error).__name__}: {error}",
-            },
-        )
+    def count_failure(self, position: int) -> int:
+        return self.view.count_failure(position)
+
+    def park(self, entry: dict[str, Any], tracking: Tracking) -> None:
+        self.view.apply([Append(PARKED, entry)], tracking)
 
     @singledispatchmethod
     def evolve(self, domain_event: Any) -> list[Change]:

@@ -22,6 +22,7 @@ from eventsourcing.projection import Projection
 
 from domain.base import InvalidInputError
 from domain.stock_item import StockItem
+from projections.base import ParkingLot, process_or_park
 
 Document = dict[str, Any]
 
@@ -189,6 +190,21 @@ def product_document(event: StockItem.Registered) -> Document:
     }
 
 
+class _LogOnly:
+    """Parking without a store (tests, rebuilds): the error log is the record."""
+
+    def __init__(self, view: SearchIndex):
+        self.view = view
+        self.failures: dict[int, int] = {}
+
+    def count_failure(self, position: int) -> int:
+        self.failures[position] = self.failures.get(position, 0) + 1
+        return self.failures[position]
+
+    def park(self, entry: dict[str, Any], tracking: Tracking) -> None:
+        self.view.apply([], tracking)
+
+
 class SearchProjection(Projection[SearchIndex]):
     """Follows the whole log (no topic filter), so its position is the log's position and a
     consistency token from any command can be waited on; events it does not index still
@@ -196,8 +212,12 @@ class SearchProjection(Projection[SearchIndex]):
 
     name = "product_search"
 
+    def __init__(self, view: SearchIndex, parking: ParkingLot | None = None):
+        super().__init__(view)
+        self.parking = parking or _LogOnly(view)
+
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        self.view.apply(self.evolve(domain_event), tracking)
+        process_or_park(domain_event, tracking, self.evolve, self.view.apply, self.parking)
 
     def _update(
         self, event: StockItem.Event, available_delta: int = 0, **fields: Any

@@ -105,14 +105,18 @@ def test_an_unreadable_event_is_parked_with_its_position_not_skipped_silently(co
     register(container.shop, "ECO-1", 10)
     with psycopg.connect(container.database_url, autocommit=True) as conn:
         conn.execute("ALTER TABLE ecovarejo_events DISABLE TRIGGER ecovarejo_events_chain")
-        conn.execute("INSERT INTO ecovarejo_events (originator_id, originator_version, topic, "
-                     "state) VALUES (gen_random_uuid(), 1, 'domain.gone:Gone.Happened', "
-                     "'{}'::bytea)")
+        conn.execute(
+            "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, "
+            "state) VALUES (gen_random_uuid(), 1, 'domain.gone:Gone.Happened', "
+            "'{}'::bytea)"
+        )
     container.shop.receive_stock("ECO-1", 1)
     assert caught_up(container)
     found = {s.name: s for s in statuses(container)}
     parked = found["stock_items"].parked
     assert [(p["position"], p["type"]) for p in parked] == [(2, "domain.gone:Gone.Happened")]
+    search_parked = found["product_search"].parked  # the search projector parks it too
+    assert [(p["position"], p["type"]) for p in search_parked] == [(2, "domain.gone:Gone.Happened")]
     assert container.view("stock_items").get(stock_key("ECO-1"))["on_hand"] == 11
     assert found["stock_items"].state == "running"
 
