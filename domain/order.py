@@ -153,10 +153,6 @@ class Order(EcoAggregate):
         self.payment_id: UUID | None = None
         self.cancellation_reason: str | None = None
 
-    @property
-    def is_final(self) -> bool:
-        return self.status in (SHIPPED, CANCELLED)
-
     # Guards -------------------------------------------------------------------------------
     def check_status(self, *allowed: str, action: str) -> None:
         if self.status not in allowed:

@@ -17,7 +17,6 @@ from eventsourcing.domain import event
 from domain.base import DomainError, EcoAggregate
 
 SUBJECT_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/data-subject")
-ERASED = "[erased]"
 
 
 @dataclass(frozen=True)
@@ -28,9 +27,6 @@ class PersonalData:
     @property
     def erased(self) -> bool:
         return self.value is None
-
-    def get(self, field: str) -> str:
-        return ERASED if self.value is None else self.value.get(field, "")
 
     def shown(self) -> dict[str, Any]:
         return {"erased": True} if self.value is None else dict(self.value)

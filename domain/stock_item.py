@@ -21,6 +21,11 @@ SKU_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/sku")
 MAX_QUANTITY = 1_000_000
 
 
+def footprint_of(sustainability: dict[str, Any]) -> Decimal:
+    """Kilograms of CO2e per unit, as registered (a decimal string)."""
+    return Decimal(str(sustainability.get("carbon_footprint_kg", "0")))
+
+
 class StockItemError(DomainError):
     """Base of the errors a StockItem raises."""
 
@@ -129,7 +134,7 @@ class StockItem(EcoAggregate):
 
     @property
     def carbon_footprint_kg(self) -> Decimal:
-        return Decimal(str(self.sustainability.get("carbon_footprint_kg", "0")))
+        return footprint_of(self.sustainability)
 
     # Guards -------------------------------------------------------------------------------
     @staticmethod

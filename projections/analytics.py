@@ -12,9 +12,6 @@ from domain.order import Order
 from domain.stock_item import StockItem
 from projections.base import Change, DocumentProjection, IndexAdd, Put
 
-SALES_BY = ("day", "category")
-CO2_BY = ("order", "category")
-
 
 def _dec(value: Any) -> Decimal:
     return Decimal(str(value))

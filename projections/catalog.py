@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import singledispatchmethod
 from typing import Any
 
-from domain.stock_item import StockItem
+from domain.stock_item import StockItem, footprint_of
 from projections.base import Change, DocumentProjection, Put
 
 
@@ -43,7 +42,7 @@ class StockItemsProjection(DocumentProjection):
     @evolve.register
     def _registered(self, event: StockItem.Registered) -> list[Change]:
         sustainability: dict[str, Any] = dict(event.sustainability)
-        footprint = Decimal(str(sustainability.get("carbon_footprint_kg", "0")))
+        footprint = footprint_of(sustainability)
         doc = {
             "sku": event.sku,
             "name": event.name,

@@ -21,7 +21,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
 from domain.base import InvalidInputError
-from domain.stock_item import StockItem
+from domain.stock_item import StockItem, footprint_of
 from projections.base import ParkingLot, process_or_park
 
 Document = dict[str, Any]
@@ -175,7 +175,7 @@ def live_index(store: SearchStore) -> SearchIndex:
 
 def product_document(event: StockItem.Registered) -> Document:
     sustainability: dict[str, Any] = dict(event.sustainability)
-    footprint = Decimal(str(sustainability.get("carbon_footprint_kg", "0")))
+    footprint = footprint_of(sustainability)
     return {
         "id": str(event.originator_id),
         "sku": event.sku,

@@ -69,7 +69,6 @@ def test_checkout_ends_as_the_test_card_says(
     assert order["history"][0]["type"] == "Order.Placed"
     stock = client.get(f"{API}/stock-items/{PRODUCT['sku']}", headers=auth()).json()
     assert stock["available"] == (8 if status == "confirmed" else 10)
-    payment_id = None
     for _ in range(100):
         listed = client.get(f"{API}/orders", headers=auth(sub="ana")).json()
         if listed["items"] and listed["items"][0]["status"] == status:
