@@ -5,6 +5,8 @@ between tests, so point it at a throwaway instance). Each test gets its own data
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +22,25 @@ from infrastructure.embedded import EmbeddedServers
 from infrastructure.settings import Settings
 
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give each test run its own temp root. pytest's default root is shared by every run of
+    the same user and prunes the oldest runs' folders, which deletes the data dir of an
+    embedded PostgreSQL still in use by a concurrent run (another checkout, CI beside a dev)."""
+    if config.option.basetemp is None and "PYTEST_DEBUG_TEMPROOT" not in os.environ:
+        root = Path(tempfile.gettempdir()) / f"ecovarejo-pytest-{os.getpid()}"
+        config.option.basetemp = str(root)
+        config.stash[_OWN_BASETEMP] = root
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    root = config.stash.get(_OWN_BASETEMP, None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+_OWN_BASETEMP = pytest.StashKey[Path]()
 
 
 @dataclass(frozen=True)
