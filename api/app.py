@@ -6,6 +6,7 @@ import re
 import uuid
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
@@ -122,6 +123,8 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
         SecurityHeadersMiddleware,
         docs_paths=[app.docs_url or "", f"{app.docs_url}/oauth2-redirect", app.redoc_url or ""],
     )
+    # Large JSON answers (lists, exports, the OpenAPI document) are gzipped when asked for.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(EventContextMiddleware)
 
 

@@ -22,6 +22,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from api.ops_metrics import OpsCollector
 from api.routes import UNMATCHED, RouteInfo
 from infrastructure.bootstrap import Container
 from projections.orders import OrdersProjection, order_index, order_key
@@ -164,6 +165,7 @@ class SystemCollector(Collector):
 def edge_metrics(container: Container) -> EdgeMetrics:
     metrics = EdgeMetrics()
     metrics.registry.register(SystemCollector(container))
+    metrics.registry.register(OpsCollector(container))
     return metrics
 
 

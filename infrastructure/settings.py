@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -87,6 +87,18 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return value
+
+    # Production refuses insecure defaults at start (compose sets it): see insecure_defaults.
+    production: bool = Field(default=False, validation_alias="ECOVAREJO_PRODUCTION")
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> Settings:
+        from infrastructure.hardening import insecure_defaults
+
+        problems = insecure_defaults(self) if self.production else []
+        if problems:
+            raise ValueError("ECOVAREJO_PRODUCTION refuses: " + "; ".join(problems))
+        return self
 
     @property
     def embedded(self) -> bool:

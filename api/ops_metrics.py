@@ -1,0 +1,121 @@
+"""Gauges and counters the alert rules (`ops/prometheus/alerts.yml`) are written against,
+computed when Prometheus scrapes, from the event store, the broker and the read models:
+
+- `ecovarejo_events_total{type}`: events recorded, by type (payment failure rate, saga
+  timeouts as `Order.Cancelled`… are rates of these). Counted incrementally per process.
+- `ecovarejo_queue_messages{queue}`: dramatiq messages waiting (ready, delayed) and dead.
+- `ecovarejo_projection_parked_events{projection}`: events a read model parked.
+- `ecovarejo_process_lag_events{process}`: events the saga / effect dispatcher have to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import redis
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from infrastructure.actors import QUEUE
+from infrastructure.event_store import EVENTS_TABLE
+
+log = logging.getLogger("ecovarejo.edge")
+BROKER_NAMESPACE = "ecovarejo-dramatiq"
+
+
+def event_type(topic: str) -> str:
+    """`domain.payment:Payment.Declined` -> `Payment.Declined`."""
+    return topic.rpartition(":")[2]
+
+
+class EventCounts:
+    """Per-type totals of the log, read incrementally (only events after the last seen)."""
+
+    def __init__(self, database_url: str):
+        self.database_url = database_url
+        self.totals: dict[str, int] = {}
+        self.last = 0
+        self._lock = threading.Lock()
+
+    def refresh(self) -> dict[str, int]:
+        with self._lock, psycopg.connect(self.database_url) as conn:
+            rows = conn.execute(
+                f"SELECT topic, count(*), max(notification_id) FROM {EVENTS_TABLE} "  # noqa: S608
+                "WHERE notification_id > %s GROUP BY topic",
+                (self.last,),
+            ).fetchall()
+            for topic, count, last in rows:
+                name = event_type(topic)
+                self.totals[name] = self.totals.get(name, 0) + int(count)
+                self.last = max(self.last, int(last))
+            return dict(self.totals)
+
+
+def queue_depths(client: redis.Redis) -> dict[str, int]:
+    """Messages in the dramatiq Redis broker's queues (see dramatiq's dispatch.lua)."""
+    base = f"{BROKER_NAMESPACE}:{QUEUE}"
+    return {
+        QUEUE: int(client.llen(base)),
+        f"{QUEUE}.delayed": int(client.llen(f"{base}.DQ")),
+        f"{QUEUE}.dead": int(client.zcard(f"{base}.XQ")),
+    }
+
+
+class OpsCollector(Collector):
+    def __init__(self, container: Any):
+        self.container = container
+        self.events = EventCounts(container.database_url)
+        broker_url = container.settings.broker_url or container.redis_url
+        self.broker = None if broker_url.startswith("amqp") else redis.Redis.from_url(broker_url)
+
+    def collect(self) -> Iterator[Metric]:
+        for part in (self._events, self._queues, self._followers):
+            try:
+                yield from part()
+            except Exception as e:
+                log.warning("metrics: %s failed: %s", part.__name__, type(e).__name__)
+
+    def _events(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "ecovarejo_events", "events recorded in the log, by type", labels=["type"]
+        )
+        for name, count in sorted(self.events.refresh().items()):
+            family.add_metric([name], count)
+        yield family
+
+    def _queues(self) -> Iterator[Metric]:
+        if self.broker is None:
+            return
+        family = GaugeMetricFamily(
+            "ecovarejo_queue_messages",
+            "dramatiq messages waiting: ready, delayed (timeouts, retries) and dead",
+            labels=["queue"],
+        )
+        for queue, depth in queue_depths(self.broker).items():
+            family.add_metric([queue], depth)
+        yield family
+
+    def _followers(self) -> Iterator[Metric]:
+        from infrastructure.projection_admin import statuses
+
+        parked = GaugeMetricFamily(
+            "ecovarejo_projection_parked_events",
+            "events a read model could not apply and parked",
+            labels=["projection"],
+        )
+        lag = GaugeMetricFamily(
+            "ecovarejo_process_lag_events",
+            "events of interest the saga / effect dispatcher still have to process",
+            labels=["process"],
+        )
+        for status in statuses(self.container):
+            if status.kind == "process":
+                lag.add_metric([status.name], status.lag)
+            else:
+                parked.add_metric([status.name], len(status.parked))
+        yield parked
+        yield lag

@@ -1,0 +1,31 @@
+"""What production (`ECOVAREJO_PRODUCTION=true`) refuses: the insecure defaults a copied
+compose file or a quick start would otherwise carry into a real deployment."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+WEAK_PASSWORDS = frozenset({"", "ecovarejo", "postgres", "password", "secret", "changeme"})
+MIN_JWT_SECRET = 32
+
+
+def insecure_defaults(settings: Any) -> list[str]:
+    problems = []
+    if settings.database_url is None or settings.redis_url is None:
+        problems.append("embedded servers (set DATABASE_URL and REDIS_URL)")
+    if settings.jwt_secret is None and not settings.jwks_url:
+        problems.append("no ECOVAREJO_JWT_SECRET nor ECOVAREJO_JWKS_URL")
+    if settings.jwt_secret is not None:
+        secret = settings.jwt_secret.get_secret_value()
+        if len(secret) < MIN_JWT_SECRET or "change-me" in secret.lower():
+            problems.append(f"ECOVAREJO_JWT_SECRET must be a random secret of {MIN_JWT_SECRET}+")
+    if settings.database_url:
+        password = urlsplit(settings.database_url).password or ""
+        if password.lower() in WEAK_PASSWORDS:
+            problems.append("DATABASE_URL has no password or a default one")
+    if settings.elasticsearch_url:
+        parts = urlsplit(settings.elasticsearch_url)
+        if parts.scheme != "https" and not parts.password:
+            problems.append("ELASTICSEARCH_URL without credentials (enable ES security)")
+    return problems
