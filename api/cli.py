@@ -414,7 +414,13 @@ def analytics_top_products(
     _analytics("product", limit, as_json)
 
 
+def _register_modules() -> None:
+    """Commands that live in their own modules (they import this one)."""
+    import api.cli_ops  # noqa: F401  backup, restore
+
+
 def main() -> None:
+    _register_modules()
     try:
         app()
     except (CliError, DomainError, ConfigurationError) as e:
@@ -429,4 +435,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m api.cli`: run the imported module, on which command modules register.
+    from api import cli
+
+    cli.main()

@@ -1,0 +1,223 @@
+"""Backups that restore: the write side (event store, hash chain, key store, the saga's and
+effect dispatcher's positions) in one consistent snapshot; read models are rebuilt, not
+backed up.
+
+The set of tables is found, not listed: every table of the schema except read models
+(`search_*`), so tables that later versions add are backed up too. All are copied in ONE
+`REPEATABLE READ` transaction, so the events, the chain and the keys agree with each other
+(an erasure is either in both the log and the key store, or in neither). The file is a
+gzipped tar: `manifest.json` (format, time, head position, tables with their columns and
+row counts) and one PostgreSQL binary COPY stream per table.
+
+Restore copies the rows back verbatim (user triggers — the immutability guard, the chain
+extender — are disabled for the load only, in the same transaction, so the chain is
+restored as it was, not recomputed), moves sequences past the restored ids, then the caller
+rebuilds the read models and verifies the chain. The master key that wraps data keys (if
+any) is deliberately NOT in the backup: keep it separately, or the backup cannot decrypt.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+FORMAT = "ecovarejo-backup/1"
+READ_MODEL_PREFIXES = ("search_",)
+EVENTS = "ecovarejo_events"
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; nothing was changed."""
+
+
+@dataclass
+class BackupReport:
+    path: str
+    created_at: str
+    head: int
+    tables: dict[str, int] = field(default_factory=dict)
+    bytes: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "created_at": self.created_at,
+            "head": self.head,
+            "tables": self.tables,
+            "bytes": self.bytes,
+        }
+
+
+def _tables(conn: psycopg.Connection[Any]) -> list[str]:
+    rows = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+    ).fetchall()
+    return [r[0] for r in rows if not r[0].startswith(READ_MODEL_PREFIXES)]
+
+
+def _columns(conn: psycopg.Connection[Any], table: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+        (table,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _copy_sql(table: str, columns: list[str], direction: str) -> sql.Composed:
+    return sql.SQL("COPY {} ({}) {} (FORMAT binary)").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(direction),
+    )
+
+
+def _head(conn: psycopg.Connection[Any], tables: list[str]) -> int:
+    if EVENTS not in tables:
+        return 0
+    row = conn.execute(f"SELECT coalesce(max(notification_id), 0) FROM {EVENTS}").fetchone()  # noqa: S608
+    return int(row[0]) if row else 0
+
+
+def _add_table(conn: psycopg.Connection[Any], tar: tarfile.TarFile, table: str) -> int:
+    """One table's rows as a binary COPY stream in the archive; their count."""
+    columns = _columns(conn, table)
+    with tempfile.TemporaryFile() as buffer:
+        with conn.cursor() as cur, cur.copy(_copy_sql(table, columns, "TO STDOUT")) as cp:
+            for block in cp:
+                buffer.write(block)
+        info = tarfile.TarInfo(f"tables/{table}.copy")
+        info.size = buffer.tell()
+        buffer.seek(0)
+        tar.addfile(info, buffer)
+    count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+    row = count.fetchone()
+    return int(row[0]) if row else 0
+
+
+def backup(database_url: str, path: Path) -> BackupReport:
+    """Write the write side to `path` (refused if it exists), atomically."""
+    if path.exists():
+        raise BackupError(f"{path} exists; choose a new file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".backup-", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with psycopg.connect(database_url) as conn, tarfile.open(tmp, "w:gz") as tar:
+            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            tables = _tables(conn)
+            report = BackupReport(str(path), datetime.now(UTC).isoformat(), _head(conn, tables))
+            manifest: dict[str, Any] = {"format": FORMAT, **report.as_dict(), "tables": {}}
+            for table in tables:
+                rows = _add_table(conn, tar, table)
+                manifest["tables"][table] = {"columns": _columns(conn, table), "rows": rows}
+                report.tables[table] = rows
+            conn.rollback()
+            data = json.dumps(manifest, indent=2).encode()
+            info = tarfile.TarInfo("manifest.json")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        os.chmod(tmp, 0o600)  # it holds (encrypted) personal data and the data keys
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    report.bytes = path.stat().st_size
+    return report
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            member = tar.extractfile("manifest.json")
+            if member is None:
+                raise KeyError("manifest.json")
+            manifest: dict[str, Any] = json.loads(member.read())
+    except (OSError, tarfile.TarError, KeyError, ValueError) as e:
+        raise BackupError(f"{path} is not an EcoVarejo backup ({type(e).__name__})") from None
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"{path}: unknown backup format {manifest.get('format')!r}")
+    return manifest
+
+
+def is_empty(database_url: str) -> bool:
+    with psycopg.connect(database_url) as conn:
+        return _head(conn, _tables(conn)) == 0
+
+
+def restore(
+    database_url: str,
+    path: Path,
+    *,
+    force: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, Any]:
+    """Load `path` into the database whose tables bootstrap created: into an empty one, or,
+    with `force`, replacing what is there. One transaction: all or nothing."""
+    manifest = read_manifest(path)
+    with psycopg.connect(database_url) as conn, tarfile.open(path, "r:gz") as tar:
+        existing = set(_tables(conn))
+        missing = sorted(set(manifest["tables"]) - existing)
+        if missing:
+            raise BackupError(
+                f"the target has no table {missing[0]}: restore with the version that made "
+                "the backup, then upgrade"
+            )
+        if _head(conn, sorted(existing)) and not force:
+            raise BackupError(
+                "the target already holds events; restore into an empty "
+                "system, or give --force to replace it"
+            )
+        for table, spec in manifest["tables"].items():
+            ident = sql.Identifier(table)
+            conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(ident))
+            conn.execute(sql.SQL("DELETE FROM {}").format(ident))
+            member = tar.extractfile(f"tables/{table}.copy")
+            if member is None:
+                raise BackupError(f"{path}: table {table} is missing from the archive")
+            with (
+                conn.cursor() as cur,
+                cur.copy(_copy_sql(table, spec["columns"], "FROM STDIN")) as cp,
+            ):
+                while block := member.read(1 << 20):
+                    cp.write(block)
+            conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(ident))
+            count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()
+            if not count or int(count[0]) != spec["rows"]:
+                raise BackupError(f"{table}: restored {count} rows, expected {spec['rows']}")
+            _move_sequences(conn, table)
+            if progress is not None:
+                progress(table, spec["rows"])
+        conn.commit()
+    return manifest
+
+
+def _move_sequences(conn: psycopg.Connection[Any], table: str) -> None:
+    """Serial / identity columns continue after the restored ids."""
+    for (column,) in conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped AND pg_get_serial_sequence(%s, attname) IS NOT NULL",
+        (table, table),
+    ).fetchall():
+        conn.execute(
+            sql.SQL(
+                "SELECT setval(pg_get_serial_sequence({t}, {c}), "
+                "coalesce((SELECT max({col}) FROM {tab}), 0) + 1, false)"
+            ).format(
+                t=sql.Literal(table),
+                c=sql.Literal(column),
+                col=sql.Identifier(column),
+                tab=sql.Identifier(table),
+            )
+        )
