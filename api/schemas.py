@@ -265,6 +265,14 @@ class PaymentPublic(Schema):
     gateway: str | None
 
 
+class WebhookAccepted(Schema):
+    """A provider notification, taken: what we did with it (the first time it came)."""
+
+    event_id: str
+    outcome: Literal["applied", "unknown_payment", "amount_mismatch", "ignored"]
+    payment_id: UUID | None
+
+
 class AuditEvent(BaseModel):
     position: int
     version: int

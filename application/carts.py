@@ -13,6 +13,7 @@ from application.errors import (
     UnknownSkuError,
 )
 from application.event_store import CommandResult
+from application.gateways import join_tokens
 from application.ports import CardToken, GatewayError
 from domain.base import now
 from domain.card import Address, CardDetails
@@ -115,9 +116,19 @@ class CartCommands(CommandApp):
         return {**line, "carbon_footprint_kg": str(item.carbon_footprint_kg)}
 
     def _tokenize(self, card: CardDetails) -> CardToken:
+        """The card goes to each provider of the chain's tokenization (a token works only
+        where it was made, and failover needs one at each); then it is forgotten."""
+        tokens: dict[str, str] = {}
+        first: CardToken | None = None
         for gateway in self.gateways:
+            provider = getattr(gateway, "provider", gateway.name)
+            if provider in tokens or "card" not in getattr(gateway, "methods", {"card"}):
+                continue
             try:
-                return gateway.tokenize(card.number, card.expiry, card.cvc, card.holder)
+                made = gateway.tokenize(card.number, card.expiry, card.cvc, card.holder)
             except GatewayError:
                 continue
-        raise GatewayUnavailableError("no payment gateway could take the card; try again")
+            tokens[provider], first = made.token, first or made
+        if first is None:
+            raise GatewayUnavailableError("no payment gateway could take the card; try again")
+        return CardToken(join_tokens(tokens), first.brand, first.last4)

@@ -12,6 +12,7 @@ from eventsourcing.utils import EnvType
 
 from application.errors import StockItemNotFoundError, VersionConflictError
 from application.event_store import CommandResult, EventStoreApp, result_of
+from application.gateways import GatewayChain
 from application.ports import Notifier, PaymentGateway
 from domain.base import EcoAggregate, NotFoundError
 from domain.money import check_sku
@@ -29,7 +30,9 @@ class CommandApp(EventStoreApp):
         notifier: Notifier | None = None,
     ) -> None:
         super().__init__(env)
-        self.gateways = list(gateways)
+        self.gateways: Sequence[PaymentGateway] = (
+            gateways if isinstance(gateways, GatewayChain) else list(gateways)
+        )
         self.notifier = notifier
 
     def _get(self, aggregate_id: UUID, kind: type[A], missing: NotFoundError) -> A:

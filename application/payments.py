@@ -8,6 +8,7 @@ from uuid import UUID
 from application.commands import CommandApp
 from application.errors import PaymentNotFoundError, RetryLaterError
 from application.event_store import CommandResult
+from application.gateways import gateway_named, token_for
 from application.ports import GatewayError, PaymentGateway
 from domain.payment import REQUESTED, Payment
 
@@ -22,10 +23,11 @@ class PaymentCommands(CommandApp):
         return payment
 
     def _gateway(self, name: str | None) -> PaymentGateway:
-        for gateway in self.gateways:
-            if gateway.name == name:
-                return gateway
-        raise RetryLaterError(f"gateway {name!r} is not configured in this process")
+        """The gateway that authorized: money is captured, voided, refunded only there."""
+        gateway = gateway_named(self.gateways, name)
+        if gateway is None:
+            raise RetryLaterError(f"gateway {name!r} is not configured in this process")
+        return gateway
 
     def authorize_payment(self, payment_id: UUID) -> CommandResult | None:
         """Authorize through the chain primary -> secondary -> tertiary. A processing error
@@ -37,8 +39,13 @@ class PaymentCommands(CommandApp):
         for gateway in self.gateways:
             if gateway.name in payment.abandoned_gateways:
                 continue
+            token = token_for(payment.token, getattr(gateway, "provider", gateway.name))
+            if token is None:
+                continue  # the card was not tokenized there: that gateway cannot charge it
             try:
-                answer = gateway.authorize(payment.token, payment.amount, key=str(payment.id))
+                answer = gateway.authorize(
+                    token, payment.amount, key=str(payment.id), installments=payment.installments
+                )
             except GatewayError as error:
                 attempts = payment.gateway_failures.get(gateway.name, 0) + 1
                 give_up = not error.retryable or attempts >= ATTEMPTS_PER_GATEWAY

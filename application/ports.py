@@ -5,7 +5,9 @@ Adapters live in `infrastructure/`; the sandbox gateway behaves like a real one.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from domain.money import Money
@@ -37,15 +39,72 @@ class Authorization:
     decline_reason: str = ""
 
 
+class InvalidWebhookError(Exception):
+    """A webhook whose signature is missing, wrong or stale: refused (401), nothing changes."""
+
+
+class MalformedWebhookError(Exception):
+    """A correctly signed webhook whose content is not what the provider documents (422)."""
+
+
+@dataclass(frozen=True)
+class Payer:
+    """Who pays a Pix or a boleto: what the provider requires (a boleto needs the CPF)."""
+
+    reference: str  # our customer id, never sent where a name would do
+    cpf: str = ""
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A Pix or boleto charge issued by a provider: what the payer needs to pay it."""
+
+    charge_id: str
+    expires_at: datetime
+    pix_copy_paste: str = ""
+    boleto_line: str = ""
+
+
+@dataclass(frozen=True)
+class GatewayNotification:
+    """A provider's webhook, verified and read: which charge, what happened, how much.
+
+    `reference` is our payment id when the provider echoes it, else empty; `charge_id` is the
+    provider's own id. `status` is one of paid | expired | failed | refunded | other."""
+
+    provider: str
+    event_id: str
+    status: str
+    charge_id: str = ""
+    reference: str = ""
+    amount: Money | None = None
+
+
 class PaymentGateway(Protocol):
-    """A card acquirer. Every money-moving call is idempotent by `key`: the same key gives
-    the same answer and never moves money twice."""
+    """An acquirer or payment provider. Every money-moving call is idempotent by `key`: the
+    same key gives the same answer and never moves money twice.
+
+    `provider` names the webhook route (`/payments/webhooks/{provider}`); several gateways of
+    a chain may share one provider (the three sandbox acquirers). `methods` lists what it
+    takes: card, pix, boleto."""
 
     name: str
+    provider: str
+    methods: frozenset[str]
 
     def tokenize(self, number: str, expiry: str, cvc: str, holder: str) -> CardToken: ...
 
-    def authorize(self, token: str, amount: Money, key: str) -> Authorization: ...
+    def authorize(
+        self, token: str, amount: Money, key: str, installments: int = 1
+    ) -> Authorization: ...
+
+    def issue(
+        self, method: str, amount: Money, key: str, payer: Payer, expires_at: datetime
+    ) -> Charge: ...
+
+    def read_webhook(
+        self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, now: datetime
+    ) -> GatewayNotification: ...
 
     def capture(self, authorization_id: str, amount: Money, key: str) -> None: ...
 

@@ -7,6 +7,7 @@ edge) and return a `CommandResult`; aggregates that must change together are sav
 
 from __future__ import annotations
 
+from application.async_payments import AsyncPaymentCommands
 from application.carts import CartCommands
 from application.catalog import CatalogCommands
 from application.lgpd import DataSubjectCommands
@@ -14,5 +15,12 @@ from application.orders import OrderCommands
 from application.payments import PaymentCommands
 
 
-class Shop(CatalogCommands, CartCommands, OrderCommands, PaymentCommands, DataSubjectCommands):
+class Shop(
+    CatalogCommands,
+    CartCommands,
+    OrderCommands,
+    PaymentCommands,
+    AsyncPaymentCommands,
+    DataSubjectCommands,
+):
     pass

@@ -7,20 +7,30 @@ capture at most the authorized amount, refund at most what was captured.
 Status: requested -> authorized | declined; authorized -> captured | voided;
 captured -> refunded. Moving money is two steps: a `*Requested` event records the intent
 (atomically with whatever caused it), and the outcome event records what the gateway did.
+
+Pix and boleto are paid by the customer, not taken: requested -> issued (the provider gave a
+BR Code or a boleto line) -> captured when the provider says it was paid, or expired. A
+payment that arrives after expiry is recorded as paid and at once asked back (refund). A
+notification whose amount is not the payment's is recorded and flagged, never applied.
 """
 
 from __future__ import annotations
 
+from dataclasses import field
+from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate
 from domain.money import Money
+from domain.personal import PersonalData
 
 PAYMENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/payment")
 REQUESTED, AUTHORIZED, DECLINED = "requested", "authorized", "declined"
 CAPTURED, VOIDED, REFUNDED = "captured", "voided", "refunded"
+ISSUED, EXPIRED = "issued", "expired"
+ASYNC_METHODS = ("pix", "boleto")
 
 
 class PaymentError(DomainError):
@@ -48,6 +58,9 @@ class Payment(EcoAggregate):
         token: str
         brand: str
         last4: str
+        method: str = field(default="card", kw_only=True)
+        installments: int = field(default=1, kw_only=True)
+        payer: PersonalData | None = field(default=None, kw_only=True)  # boleto: the CPF
 
     class GatewayFailed(EcoAggregate.Event):
         gateway: str
@@ -82,22 +95,51 @@ class Payment(EcoAggregate):
     class Refunded(EcoAggregate.Event):
         amount: Money
 
+    # Pix and boleto
+    class ChargeIssued(EcoAggregate.Event):
+        gateway: str
+        charge_id: str
+        expires_at: datetime
+        pix_copy_paste: str
+        boleto_line: str
+
+    class Paid(EcoAggregate.Event):
+        amount: Money
+        notification: str  # provider:event id
+
+    class Expired(EcoAggregate.Event):
+        pass
+
+    class AmountMismatchFlagged(EcoAggregate.Event):
+        received: Money
+        notification: str
+
     @staticmethod
     def create_id(order_id: UUID) -> UUID:
         return payment_id_for_order(order_id)
 
     @event(Requested)
-    def __init__(
+    def __init__(  # not keyword-only: the library treats keyword-only defaults as required
         self,
-        *,
         order_id: UUID,
         customer_id: str,
         amount: Money,
         token: str,
         brand: str,
         last4: str,
+        method: str = "card",
+        installments: int = 1,
+        payer: PersonalData | None = None,
     ) -> None:
         self.order_id = order_id
+        self.method = method
+        self.installments = installments
+        self.payer = payer
+        self.charge_id = ""
+        self.expires_at: datetime | None = None
+        self.pix_copy_paste = ""
+        self.boleto_line = ""
+        self.flags: list[str] = []
         self.customer_id = customer_id
         self.amount = amount
         self.token = token
@@ -194,6 +236,72 @@ class Payment(EcoAggregate):
             self.request_void(reason)
         elif self.status == CAPTURED and self.pending is None:
             self.request_refund(self.captured, reason)
+
+    # Pix and boleto ----------------------------------------------------------------------
+    @property
+    def is_async(self) -> bool:
+        return self.method in ASYNC_METHODS
+
+    def issue(
+        self,
+        gateway: str,
+        charge_id: str,
+        expires_at: datetime,
+        pix_copy_paste: str = "",
+        boleto_line: str = "",
+    ) -> None:
+        self.check_status(REQUESTED, action="issue a charge for")
+        self._charge_issued(
+            gateway=gateway,
+            charge_id=charge_id,
+            expires_at=expires_at,
+            pix_copy_paste=pix_copy_paste,
+            boleto_line=boleto_line,
+        )
+
+    def record_paid(self, amount: Money, notification: str) -> None:
+        """The provider says the payer paid. Paid in time: captured. Paid after expiry (or
+        after the order was given up): recorded, and the money is asked back at once. Any
+        other amount than the payment's: flagged for an admin, nothing applied."""
+        self.check_status(ISSUED, EXPIRED, action="record a payment on")
+        if amount != self.amount:
+            if notification not in self.flags:
+                self._amount_mismatch_flagged(received=amount, notification=notification)
+            return
+        late = self.status == EXPIRED
+        self._paid(amount=amount, notification=notification)
+        if late:
+            self.request_refund(amount, "paid_after_expiry")
+
+    def expire(self) -> None:
+        self.check_status(ISSUED, action="expire")
+        self._expired()
+
+    @event(ChargeIssued)
+    def _charge_issued(
+        self,
+        gateway: str,
+        charge_id: str,
+        expires_at: datetime,
+        pix_copy_paste: str,
+        boleto_line: str,
+    ) -> None:
+        self.status, self.gateway = ISSUED, gateway
+        self.charge_id = self.authorization_id = charge_id
+        self.expires_at = expires_at
+        self.pix_copy_paste, self.boleto_line = pix_copy_paste, boleto_line
+
+    @event(Paid)
+    def _paid(self, amount: Money, notification: str) -> None:
+        self.status, self.authorized, self.captured = CAPTURED, amount, amount
+
+    @event(Expired)
+    def _expired(self) -> None:
+        self.status = EXPIRED
+
+    @event(AmountMismatchFlagged)
+    def _amount_mismatch_flagged(self, received: Money, notification: str) -> None:
+        self.flags.append(notification)
 
     # Mutators ----------------------------------------------------------------------------
     @event(GatewayFailed)

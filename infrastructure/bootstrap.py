@@ -24,8 +24,8 @@ from infrastructure.actors import Actors, make_broker
 from infrastructure.embedded import EmbeddedServers
 from infrastructure.event_log import EventLog, install_chain
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
+from infrastructure.gateways.registry import build_gateways
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
-from infrastructure.payments import sandbox_chain
 from infrastructure.projection_admin import publisher
 from infrastructure.redis_views import (
     GenerationMovedError,
@@ -245,9 +245,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
             _create_tables(env)
             install_immutability_guard(database_url)
             install_chain(database_url)
-            shop = Shop(
-                env=env, gateways=sandbox_chain(client), notifier=make_notifier(settings, client)
-            )
+            gateways = build_gateways(settings, client, settings.data_dir)
+            shop = Shop(env=env, gateways=gateways, notifier=make_notifier(settings, client))
+            shop.pix_expiry_s, shop.boleto_days = settings.pix_expiry_s, settings.boleto_days
             search = make_search_store(settings, database_url)
         shop.event_log = EventLog(database_url)
     except Exception:

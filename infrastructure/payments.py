@@ -1,9 +1,15 @@
-"""The sandbox payment gateway: behaves like a real acquirer, with deterministic test cards.
+"""The sandbox payment gateway: behaves like a real acquirer, with deterministic test cards,
+and like a Pix/boleto provider whose payer is played by `ecovarejo sandbox pay`.
 
-State (tokens, authorizations, captures) is kept in Redis under `sandbox:` so that the API
-(which tokenizes) and the workers (which authorize, capture, void) see the same gateway,
-as they would a real one. Card numbers are never kept: a token records only the brand,
-the last four digits and how the test card behaves.
+State (tokens, authorizations, captures, charges) is kept in Redis under `sandbox:` so that
+the API (which tokenizes), the workers (which authorize, capture, void, issue) and the CLI
+(which pays) see the same gateway, as they would a real one. Card numbers are never kept: a
+token is random (nothing of the card can be derived from it) and records only the brand, the
+last four digits and how the test card behaves.
+
+Its webhooks carry `X-Sandbox-Signature: sha256=<hex HMAC-SHA256 of the raw body>` with
+ECOVAREJO_SANDBOX_WEBHOOK_SECRET, and a body `{id, type: charge.paid|charge.expired,
+charge_id, reference, amount}`.
 """
 
 from __future__ import annotations
@@ -11,12 +17,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import redis
 
-from application.ports import Authorization, CardToken, GatewayError
+from application.ports import (
+    Authorization,
+    CardToken,
+    Charge,
+    GatewayError,
+    GatewayNotification,
+    InvalidWebhookError,
+    MalformedWebhookError,
+    Payer,
+)
+from domain.boleto import Boleto
 from domain.money import Money
+from domain.pix import PixCharge
 
 # Test cards of DESIGN.md: number -> behaviour
 TEST_CARDS = {
@@ -25,6 +47,12 @@ TEST_CARDS = {
     "4000000000000119": "primary_processing_error",
 }
 GATEWAY_NAMES = ("primary", "secondary", "tertiary")
+SIGNATURE_HEADER = "x-sandbox-signature"
+SANDBOX_BANK = "999"  # not a COMPE bank code: a sandbox boleto can never be paid for real
+
+
+def sandbox_signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def card_brand(number: str) -> str:
@@ -42,10 +70,14 @@ def card_brand(number: str) -> str:
 class SandboxGateway:
     """One sandbox acquirer (`primary`, `secondary` or `tertiary`); all share a token vault."""
 
-    def __init__(self, name: str, client: redis.Redis, secret: bytes = b"sandbox"):
+    provider = "sandbox"
+    methods = frozenset({"card", "pix", "boleto"})
+
+    def __init__(self, name: str, client: redis.Redis, webhook_secret: str = "", pix_key: str = ""):
         self.name = name
         self._redis = client
-        self._secret = secret
+        self._webhook_secret = webhook_secret
+        self._pix_key = pix_key or "pix@ecovarejo.com.br"
         self._record = client.register_script(
             "if redis.call('SET', KEYS[1], ARGV[1], 'NX') then "
             "redis.call('RPUSH', KEYS[2], ARGV[2]) return 1 end return 0"
@@ -53,8 +85,7 @@ class SandboxGateway:
 
     # The vault ---------------------------------------------------------------------------
     def tokenize(self, number: str, expiry: str, cvc: str, holder: str) -> CardToken:
-        digest = hmac.new(self._secret, f"{number}|{expiry}".encode(), hashlib.sha256)
-        token = "tok_" + digest.hexdigest()[:24]
+        token = "tok_" + secrets.token_hex(12)
         card = {
             "brand": card_brand(number),
             "last4": number[-4:],
@@ -87,7 +118,9 @@ class SandboxGateway:
         )
         return dict(result) if recorded else self._once(key, compute)
 
-    def authorize(self, token: str, amount: Money, key: str) -> Authorization:
+    def authorize(
+        self, token: str, amount: Money, key: str, installments: int = 1
+    ) -> Authorization:
         card = self._card(token)
         if card["behaviour"] == "primary_processing_error" and self.name == "primary":
             raise GatewayError("primary: processing error")
@@ -100,6 +133,7 @@ class SandboxGateway:
                 "approved": True,
                 "authorization_id": f"{self.name}-{key}",
                 "amount": str(amount.amount),
+                "installments": installments,
             }
 
         result = self._once(f"authorize:{key}", decide)
@@ -130,11 +164,103 @@ class SandboxGateway:
             },
         )
 
+    # Pix and boleto ----------------------------------------------------------------------
+    def issue(
+        self, method: str, amount: Money, key: str, payer: Payer, expires_at: datetime
+    ) -> Charge:
+        """A Pix BR Code or a boleto for the payment `key`; the same key gives the same
+        charge again. The charge is kept so the sandbox payer can pay it."""
+
+        def create() -> dict[str, Any]:
+            charge_id = f"{self.name}-{method}-{key}"
+            found: dict[str, Any] = {
+                "op": "issue",
+                "method": method,
+                "charge_id": charge_id,
+                "reference": key,
+                "amount": str(amount.amount),
+                "expires_at": expires_at.isoformat(),
+            }
+            if method == "pix":
+                found["pix"] = PixCharge(
+                    amount=amount,
+                    txid=UUID(key).hex[:25],
+                    merchant_name="EcoVarejo",
+                    merchant_city="Sao Paulo",
+                    key=self._pix_key,
+                ).br_code()
+            elif method == "boleto":
+                found["boleto"] = Boleto(
+                    bank=SANDBOX_BANK,
+                    amount=amount,
+                    due_date=expires_at.date(),
+                    free_field=f"{UUID(key).int % 10**25:025d}",
+                ).digitable_line
+            else:
+                raise GatewayError(f"{self.name}: cannot issue {method}")
+            return found
+
+        result = self._once(f"issue:{key}", create)
+        self._redis.set(f"sandbox:charge:{result['charge_id']}", json.dumps(result))
+        return Charge(
+            result["charge_id"],
+            datetime.fromisoformat(result["expires_at"]),
+            pix_copy_paste=result.get("pix", ""),
+            boleto_line=result.get("boleto", ""),
+        )
+
+    def charge(self, charge_id: str) -> dict[str, Any] | None:
+        raw = self._redis.get(f"sandbox:charge:{charge_id}")
+        return None if raw is None else dict(json.loads(raw))
+
+    def payer_webhook(
+        self, charge: Mapping[str, Any], *, expire: bool = False, amount: Decimal | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        """The signed webhook the sandbox sends when its payer pays (or lets the charge
+        expire): headers and raw body, as an HTTP delivery would carry them."""
+        body = json.dumps(
+            {
+                "id": f"evt_{secrets.token_hex(8)}",
+                "type": "charge.expired" if expire else "charge.paid",
+                "charge_id": charge["charge_id"],
+                "reference": charge["reference"],
+                "amount": str(amount if amount is not None else charge["amount"]),
+            }
+        ).encode()
+        headers = {
+            "content-type": "application/json",
+            SIGNATURE_HEADER: sandbox_signature(self._webhook_secret, body),
+        }
+        return headers, body
+
+    def read_webhook(
+        self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, now: datetime
+    ) -> GatewayNotification:
+        given = headers.get(SIGNATURE_HEADER, "")
+        expected = sandbox_signature(self._webhook_secret, body)
+        if not self._webhook_secret or not hmac.compare_digest(expected, given):
+            raise InvalidWebhookError("X-Sandbox-Signature is missing or does not match")
+        try:
+            event = json.loads(body)
+            kind = str(event["type"])
+            return GatewayNotification(
+                provider=self.provider,
+                event_id=str(event["id"]),
+                status={"charge.paid": "paid", "charge.expired": "expired"}.get(kind, "other"),
+                charge_id=str(event.get("charge_id", "")),
+                reference=str(event.get("reference", "")),
+                amount=Money(Decimal(str(event["amount"]))),
+            )
+        except (ValueError, KeyError, TypeError, ArithmeticError):
+            raise MalformedWebhookError("unreadable sandbox event") from None
+
     def ledger(self) -> list[dict[str, Any]]:
         """Every operation that moved money, once each (what a reconciliation report shows)."""
         rows: list[bytes] = self._redis.lrange(f"sandbox:{self.name}:ledger", 0, -1)  # type: ignore[assignment]
         return [json.loads(r) for r in rows]
 
 
-def sandbox_chain(client: redis.Redis) -> list[SandboxGateway]:
-    return [SandboxGateway(name, client) for name in GATEWAY_NAMES]
+def sandbox_chain(
+    client: redis.Redis, webhook_secret: str = "", pix_key: str = ""
+) -> list[SandboxGateway]:
+    return [SandboxGateway(name, client, webhook_secret, pix_key) for name in GATEWAY_NAMES]

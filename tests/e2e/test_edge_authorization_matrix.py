@@ -24,6 +24,7 @@ ME = "cliente-1"  # the subject of the `auth` fixture's customer tokens
 class Access:
     roles: frozenset[str]
     public: bool = False
+    signed: bool = False  # authenticated by a provider's signature, whatever the JWT
 
 
 PUBLIC = Access(frozenset(ROLES), public=True)
@@ -32,6 +33,7 @@ CUSTOMER = Access(frozenset({"customer"}))
 ADMIN = Access(frozenset({"admin"}))
 AUDITOR = Access(frozenset({"auditor"}))
 CUSTOMER_OR_ADMIN = Access(frozenset({"customer", "admin"}))
+SIGNED = Access(frozenset(), signed=True)
 
 # (method, path with {params}) -> who may call it. Paths with a `*` match by pattern.
 # Entries for routes the app does not (yet) have are unused.
@@ -53,6 +55,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", f"{API}/orders/{{}}/cancel"): CUSTOMER_OR_ADMIN,
     ("POST", f"{API}/orders/{{}}/ship"): ADMIN,
     ("GET", f"{API}/payments/{{}}"): CUSTOMER_OR_ADMIN,
+    ("POST", f"{API}/payments/webhooks/{{}}"): SIGNED,
     ("GET", f"{API}/audit/aggregates/{{}}/events"): AUDITOR,
     ("GET", f"{API}/customers/{{}}/personal-data"): CUSTOMER_OR_ADMIN,
     ("DELETE", f"{API}/customers/{{}}/personal-data"): CUSTOMER_OR_ADMIN,
@@ -98,7 +101,7 @@ def app_routes(app) -> list[tuple[str, str]]:
 
 
 def concrete(path: str) -> str:
-    values = {"sku": PRODUCT["sku"], "customer_id": ME}
+    values = {"sku": PRODUCT["sku"], "customer_id": ME, "gateway": "sandbox"}
 
     def fill(match: re.Match[str]) -> str:
         return values.get(match.group()[1:-1], str(uuid.UUID(int=7)))
@@ -114,6 +117,8 @@ def test_every_route_of_the_app_has_an_entry_in_the_matrix(client):
 
 
 def expected(access: Access, role: str | None) -> str:
+    if access.signed:
+        return "401"  # no provider signature: refused, with or without a JWT
     if access.public:
         return "allowed"
     if role is None:

@@ -146,9 +146,9 @@ class SlowGateway(SandboxGateway):
         super().__init__(name, client)
         self.delay = delay
 
-    def authorize(self, token, amount, key) -> Authorization:
+    def authorize(self, token, amount, key, installments=1) -> Authorization:
         time.sleep(self.delay)
-        return super().authorize(token, amount, key)
+        return super().authorize(token, amount, key, installments)
 
 
 def test_an_undecided_payment_times_out_and_a_late_authorization_is_voided(settings):
@@ -213,7 +213,7 @@ class GarbledGateway(SandboxGateway):
         super().__init__(name, client)
         self.failures = failures
 
-    def authorize(self, token, amount, key) -> Authorization:
+    def authorize(self, token, amount, key, installments=1) -> Authorization:
         if self.failures > 0:
             self.failures -= 1
             raise GatewayError(f"{self.name}: unparseable answer", retryable=True)

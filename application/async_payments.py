@@ -1,0 +1,176 @@
+"""Pix and boleto: issuing the charge, expiring it, and the providers' webhooks.
+
+`issue_charge` and `expire_payment` run in workers (effects of `Payment.Requested` and
+`Payment.ChargeIssued`); `receive_webhook` runs for `POST /payments/webhooks/{provider}`.
+A webhook is verified by its provider's gateway (a bad signature changes nothing), recorded
+once as a `WebhookDelivery` (a repeat finds it and changes nothing twice), and applied to
+the payment in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, time, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError
+
+from application.commands import CommandApp
+from application.errors import RetryLaterError, VersionConflictError
+from application.event_store import CommandResult
+from application.gateways import provider_gateway
+from application.ports import GatewayError, GatewayNotification, Payer
+from domain.base import NotFoundError, now
+from domain.payment import EXPIRED, ISSUED, REQUESTED, Payment
+from domain.webhook import (
+    AMOUNT_MISMATCH,
+    APPLIED,
+    IGNORED,
+    UNKNOWN_PAYMENT,
+    WebhookDelivery,
+)
+
+ATTEMPTS_PER_GATEWAY = 2
+BRASILIA = ZoneInfo("America/Sao_Paulo")
+
+
+class UnknownWebhookProviderError(NotFoundError):
+    """No configured gateway takes webhooks under that name."""
+
+
+class AsyncPaymentCommands(CommandApp):
+    pix_expiry_s: int = 1800
+    boleto_days: int = 3
+
+    def _payment_or_none(self, payment_id: UUID) -> Payment | None:
+        try:
+            found: object = self.repository.get(payment_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, Payment) else None
+
+    def charge_deadline(self, method: str) -> datetime:
+        """Pix: now + ECOVAREJO_PIX_EXPIRY_S. Boleto: the end of the due day in Brasília,
+        ECOVAREJO_BOLETO_DAYS from today (banks take a boleto all through its due date)."""
+        if method == "pix":
+            return now() + timedelta(seconds=self.pix_expiry_s)
+        due = now().astimezone(BRASILIA).date() + timedelta(days=self.boleto_days)
+        return datetime.combine(due, time(23, 59, 59), BRASILIA).astimezone(UTC)
+
+    def issue_charge(self, payment_id: UUID) -> CommandResult | None:
+        """Ask the chain, in order, for a Pix code or a boleto; fail over like authorizing."""
+        payment = self._payment_or_none(payment_id)
+        if payment is None or payment.status != REQUESTED or not payment.is_async:
+            return None  # a repeated message, or not ours to issue
+        payer = Payer(
+            payment.customer_id,
+            cpf=(payment.payer.value or {}).get("cpf", "") if payment.payer else "",
+        )
+        deadline = self.charge_deadline(payment.method)
+        for gateway in self.gateways:
+            if payment.method not in gateway.methods or gateway.name in payment.abandoned_gateways:
+                continue
+            try:
+                charge = gateway.issue(
+                    payment.method, payment.amount, str(payment.id), payer, deadline
+                )
+            except GatewayError as error:
+                attempts = payment.gateway_failures.get(gateway.name, 0) + 1
+                give_up = not error.retryable or attempts >= ATTEMPTS_PER_GATEWAY
+                payment.record_gateway_failure(gateway.name, str(error), give_up=give_up)
+                if give_up:
+                    continue
+                self._commit(payment)
+                raise RetryLaterError(f"{gateway.name}: {error}") from None
+            payment.issue(
+                gateway.name,
+                charge.charge_id,
+                charge.expires_at,
+                pix_copy_paste=charge.pix_copy_paste,
+                boleto_line=charge.boleto_line,
+            )
+            return self._commit(payment)
+        payment.decline("none", "all_gateways_failed")
+        return self._commit(payment)
+
+    def expire_payment(self, payment_id: UUID) -> CommandResult | None:
+        """The deadline passed with no payment: the charge expires (the saga then cancels
+        the order). A payment that was paid meanwhile is left alone."""
+        payment = self._payment_or_none(payment_id)
+        if payment is None or payment.status != ISSUED:
+            return None
+        if payment.expires_at is not None and payment.expires_at > now():
+            raise RetryLaterError(f"payment {payment_id} expires at {payment.expires_at}")
+        payment.expire()
+        return self._commit(payment)
+
+    # Webhooks ---------------------------------------------------------------------------
+    def receive_webhook(
+        self,
+        provider: str,
+        headers: Mapping[str, str],
+        query: Mapping[str, str],
+        body: bytes,
+    ) -> WebhookDelivery:
+        """Verify, record once, apply. Raises InvalidWebhookError (nothing recorded) when
+        the signature is bad. Returns the delivery as recorded (the first one, on a repeat)."""
+        gateway = provider_gateway(self.gateways, provider)
+        if gateway is None:
+            raise UnknownWebhookProviderError(f"no payment provider {provider!r}")
+        lowered = {k.lower(): v for k, v in headers.items()}
+        note = gateway.read_webhook(lowered, query, body, now())
+        delivery_id = WebhookDelivery.create_id(provider, note.event_id)
+        recorded = self._delivery_or_none(delivery_id)
+        if recorded is not None:
+            return recorded
+        payment = self._payment_for(note)
+        outcome = self._apply(payment, note) if payment is not None else UNKNOWN_PAYMENT
+        delivery = WebhookDelivery(
+            provider=provider,
+            event_id=note.event_id,
+            status=note.status,
+            charge_id=note.charge_id,
+            payment_id=payment.id if payment is not None else None,
+            amount=note.amount,
+            outcome=outcome,
+        )
+        changed = [payment] if payment is not None and outcome != IGNORED else []
+        try:
+            self._commit(delivery, *changed)
+        except VersionConflictError:
+            # A concurrent copy of this delivery (or another change to the payment) won:
+            # the first one recorded is the answer; a lost race on the payment is retried.
+            recorded = self._delivery_or_none(delivery_id)
+            if recorded is None:
+                raise
+            return recorded
+        return delivery
+
+    def _delivery_or_none(self, delivery_id: UUID) -> WebhookDelivery | None:
+        try:
+            found: object = self.repository.get(delivery_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, WebhookDelivery) else None
+
+    def _payment_for(self, note: GatewayNotification) -> Payment | None:
+        try:
+            payment_id = UUID(note.reference)
+        except ValueError:
+            return None
+        return self._payment_or_none(payment_id)
+
+    @staticmethod
+    def _apply(payment: Payment, note: GatewayNotification) -> str:
+        key = f"{note.provider}:{note.event_id}"
+        if note.status == "paid" and payment.status in (ISSUED, EXPIRED):
+            if note.amount is None or note.amount != payment.amount:
+                payment.record_paid(note.amount or payment.amount.times(0), key)
+                return AMOUNT_MISMATCH
+            payment.record_paid(note.amount, key)
+            return APPLIED
+        if note.status == "expired" and payment.status == ISSUED:
+            payment.expire()
+            return APPLIED
+        return IGNORED

@@ -1,0 +1,70 @@
+"""Payment configuration: the gateway chain, each provider's secrets and API base, and the
+rules of Pix, boleto and installments. Mixed into the one `Settings`."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+KNOWN_GATEWAYS = ("sandbox", "stripe", "mercadopago", "pagseguro")
+
+
+class PaymentSettings(BaseModel):
+    # Ordered authorization chain: primary, secondary, tertiary... ("sandbox" is the three
+    # embedded sandbox acquirers). Comma-separated.
+    gateways: str = Field(default="sandbox", validation_alias="ECOVAREJO_GATEWAYS")
+    gateway_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, validation_alias="ECOVAREJO_GATEWAY_TIMEOUT_S"
+    )
+    sandbox_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_SANDBOX_WEBHOOK_SECRET"
+    )
+    stripe_api_key: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_STRIPE_API_KEY"
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_STRIPE_WEBHOOK_SECRET"
+    )
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com", validation_alias="ECOVAREJO_STRIPE_API_BASE"
+    )
+    mercadopago_access_token: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_MERCADOPAGO_ACCESS_TOKEN"
+    )
+    mercadopago_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_MERCADOPAGO_WEBHOOK_SECRET"
+    )
+    mercadopago_api_base: str = Field(
+        default="https://api.mercadopago.com", validation_alias="ECOVAREJO_MERCADOPAGO_API_BASE"
+    )
+    pagseguro_token: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_PAGSEGURO_TOKEN"
+    )
+    pagseguro_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_PAGSEGURO_WEBHOOK_SECRET"
+    )
+    pagseguro_api_base: str = Field(
+        default="https://api.pagseguro.com", validation_alias="ECOVAREJO_PAGSEGURO_API_BASE"
+    )
+    pix_expiry_s: int = Field(
+        default=1800, ge=60, le=86400, validation_alias="ECOVAREJO_PIX_EXPIRY_S"
+    )
+    boleto_days: int = Field(default=3, ge=1, le=30, validation_alias="ECOVAREJO_BOLETO_DAYS")
+    interest_free_installments: int = Field(
+        default=6, ge=1, le=12, validation_alias="ECOVAREJO_INTEREST_FREE_INSTALLMENTS"
+    )
+    pix_key: str = Field(default="pix@ecovarejo.com.br", validation_alias="ECOVAREJO_PIX_KEY")
+
+    @field_validator("gateways")
+    @classmethod
+    def _known_gateways(cls, value: str) -> str:
+        names = [n.strip().lower() for n in value.split(",") if n.strip()]
+        unknown = [n for n in names if n not in KNOWN_GATEWAYS]
+        if not names or unknown or len(set(names)) != len(names):
+            raise ValueError(
+                f"ECOVAREJO_GATEWAYS must list distinct names among {', '.join(KNOWN_GATEWAYS)}"
+            )
+        return ",".join(names)
+
+    @property
+    def gateway_chain(self) -> list[str]:
+        return self.gateways.split(",")

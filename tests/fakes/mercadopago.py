@@ -1,0 +1,186 @@
+"""A local Mercado Pago, after its developer docs (Checkout API, "Payments" reference):
+
+- `POST /v1/card_tokens` `{card_number, expiration_month, expiration_year, security_code,
+  cardholder}` -> `{id, first_six_digits, last_four_digits}`
+- `POST /v1/payments` with `X-Idempotency-Key`: a card (`token`, `payment_method_id`,
+  `installments`, `capture: false`) -> `status: "authorized"` or `"rejected"` with
+  `status_detail` (`cc_rejected_other_reason`, `cc_rejected_insufficient_amount`); Pix
+  (`payment_method_id: "pix"`, `date_of_expiration`) -> `status: "pending"` and
+  `point_of_interaction.transaction_data.qr_code`; boleto (`bolbradesco`, payer
+  identification CPF) -> `transaction_details.digitable_line`.
+- `PUT /v1/payments/{id}` `{capture: true}` -> `approved`; `{status: "cancelled"}` ->
+  `cancelled`; `POST /v1/payments/{id}/refunds` `{amount}`; `GET /v1/payments/{id}`.
+- Webhooks ("Notifications > Webhooks"): body `{id, type: "payment", action, data: {id}}`,
+  `?data.id=…&type=payment` in the URL, `x-request-id`, and `x-signature: ts=…,v1=…` the
+  HMAC-SHA256 of `id:<data.id>;request-id:<x-request-id>;ts:<ts>;`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from domain.boleto import Boleto
+from domain.money import Money
+from domain.pix import PixCharge
+from tests.fakes.base import TEST_CARDS, FakeProvider, Request
+
+
+class FakeMercadoPago(FakeProvider):
+    key_header = "x-idempotency-key"
+
+    def __init__(self, access_token: str = "APP_USR-fake", webhook_secret: str = "mp-secret"):
+        super().__init__()
+        self.access_token, self.webhook_secret = access_token, webhook_secret
+        self.tokens: dict[str, str] = {}
+        self.payments: dict[str, dict[str, Any]] = {}
+        self.route("POST", "/v1/card_tokens", self.card_token)
+        self.route("POST", "/v1/payments", self.create)
+        self.route("PUT", r"/v1/payments/(?P<id>\d+)", self.update)
+        self.route("POST", r"/v1/payments/(?P<id>\d+)/refunds", self.refund)
+        self.route("GET", r"/v1/payments/(?P<id>\d+)", self.read)
+
+    def _dispatch(self, request: Request) -> tuple[int, bytes]:
+        if request.headers.get("authorization") != f"Bearer {self.access_token}":
+            return 401, b'{"message": "invalid access token", "status": 401}'
+        return super()._dispatch(request)
+
+    def idempotency_mismatch(self) -> dict[str, Any]:
+        return {"message": "idempotency key already used", "status": 400}
+
+    def card_token(self, r: Request) -> tuple[int, dict[str, Any]]:
+        number = r.params["card_number"]
+        token = secrets.token_hex(16)
+        self.tokens[token] = TEST_CARDS.get(number, "approved")
+        return 201, {"id": token, "first_six_digits": number[:6], "last_four_digits": number[-4:]}
+
+    def create(self, r: Request) -> tuple[int, dict[str, Any]]:
+        p = r.params
+        pid = str(int(uuid.uuid4().int % 10**10))
+        amount = Decimal(str(p["transaction_amount"]))
+        payment: dict[str, Any] = {
+            "id": int(pid),
+            "transaction_amount": float(amount),
+            "external_reference": p.get("external_reference"),
+            "payment_method_id": p["payment_method_id"],
+        }
+        if p["payment_method_id"] == "pix":
+            code = PixCharge(
+                amount=Money(amount),
+                txid=pid,
+                merchant_name="Mercado Pago",
+                merchant_city="Sao Paulo",
+                key="mp@example.com",
+            ).br_code()
+            payment |= {
+                "status": "pending",
+                "status_detail": "pending_waiting_transfer",
+                "point_of_interaction": {"transaction_data": {"qr_code": code}},
+            }
+        elif p["payment_method_id"] == "bolbradesco":
+            if len(p.get("payer", {}).get("identification", {}).get("number", "")) != 11:
+                return 400, {"message": "payer.identification is required", "status": 400}
+            line = Boleto(
+                bank="237",
+                amount=Money(amount),
+                due_date=date.today() + timedelta(days=3),
+                free_field=f"{int(pid):025d}",
+            ).digitable_line
+            payment |= {
+                "status": "pending",
+                "status_detail": "pending_waiting_payment",
+                "transaction_details": {"digitable_line": line},
+            }
+        else:
+            behaviour = self.tokens.get(p.get("token", ""))
+            if behaviour is None:
+                return 400, {"message": "invalid card token", "status": 400}
+            if behaviour == "processing_error":
+                return 500, {"message": "internal error", "status": 500}
+            if behaviour != "approved":
+                detail = (
+                    "cc_rejected_insufficient_amount"
+                    if behaviour == "insufficient_funds"
+                    else "cc_rejected_other_reason"
+                )
+                payment |= {"status": "rejected", "status_detail": detail}
+            else:
+                payment |= {
+                    "status": "authorized",
+                    "status_detail": "pending_capture",
+                    "installments": p.get("installments"),
+                }
+                self.ledger.append({"op": "authorize", "id": pid, "amount": amount})
+        self.payments[pid] = payment
+        return 201, payment
+
+    def update(self, r: Request) -> tuple[int, dict[str, Any]]:
+        payment = self.payments.get(r.match["id"]) if r.match else None
+        if payment is None:
+            return 404, {"message": "payment not found", "status": 404}
+        if r.params.get("capture") is True and payment["status"] == "authorized":
+            payment["status"] = "approved"
+            self.ledger.append(
+                {
+                    "op": "capture",
+                    "id": str(payment["id"]),
+                    "amount": Decimal(str(r.params.get("transaction_amount"))),
+                }
+            )
+        elif r.params.get("status") == "cancelled" and payment["status"] in (
+            "authorized",
+            "pending",
+        ):
+            payment["status"] = "cancelled"
+            self.ledger.append({"op": "void", "id": str(payment["id"])})
+        else:
+            return 400, {"message": "invalid status transition", "status": 400}
+        return 200, payment
+
+    def refund(self, r: Request) -> tuple[int, dict[str, Any]]:
+        payment = self.payments.get(r.match["id"]) if r.match else None
+        if payment is None or payment["status"] != "approved":
+            return 400, {"message": "payment cannot be refunded", "status": 400}
+        payment["status"] = "refunded"
+        self.ledger.append(
+            {"op": "refund", "id": str(payment["id"]), "amount": Decimal(str(r.params["amount"]))}
+        )
+        return 201, {
+            "id": int(time.time()),
+            "payment_id": payment["id"],
+            "amount": r.params["amount"],
+            "status": "approved",
+        }
+
+    def read(self, r: Request) -> tuple[int, dict[str, Any]]:
+        payment = self.payments.get(r.match["id"]) if r.match else None
+        return (200, payment) if payment else (404, {"message": "not found", "status": 404})
+
+    def pay(self, payment_id: str) -> None:
+        """The payer pays the Pix or boleto (what the bank settlement does)."""
+        self.payments[payment_id]["status"] = "approved"
+
+    def webhook(
+        self, payment_id: str, *, secret: str | None = None, at: int | None = None
+    ) -> tuple[dict[str, str], dict[str, str], bytes]:
+        body = json.dumps(
+            {
+                "id": int(time.time() * 1000),
+                "type": "payment",
+                "action": "payment.updated",
+                "data": {"id": payment_id},
+            }
+        ).encode()
+        request_id = str(uuid.uuid4())
+        ts = int(time.time()) if at is None else at
+        manifest = f"id:{payment_id};request-id:{request_id};ts:{ts};"
+        mac = hmac.new((secret or self.webhook_secret).encode(), manifest.encode(), hashlib.sha256)
+        headers = {"x-signature": f"ts={ts},v1={mac.hexdigest()}", "x-request-id": request_id}
+        return headers, {"data.id": payment_id, "type": "payment"}, body

@@ -1,0 +1,169 @@
+"""A local PagSeguro (PagBank), after developer.pagbank.com.br:
+
+- `POST /tokens/cards` (card object: number, exp_month, exp_year, security_code, holder)
+  -> `{id: "CARD_…", brand, first_digits, last_digits}`
+- `POST /charges` ("Criar e pagar pedido" / charges API): `payment_method {type:
+  CREDIT_CARD, installments, capture: false, card: {id}}` -> the charge `{id: "CHAR_…",
+  reference_id, status: AUTHORIZED | DECLINED, amount {value, currency}, payment_response
+  {code, message}}` (declines answer 201 with status DECLINED, as the reference shows).
+- `POST /charges/{id}/capture` `{amount: {value}}` -> status PAID; `POST
+  /charges/{id}/cancel` -> status CANCELED (voids an authorized charge, refunds a paid one).
+- `POST /orders` with `qr_codes` (Pix: `qr_codes[0].text` is the BR Code) or with a BOLETO
+  charge (`payment_method.boleto.barcode`, the 47-digit line, and `formatted_barcode`).
+- `x-idempotency-key` replays the first answer. Notifications carry `x-authenticity-token`
+  = SHA-256 hex of `"<token>-<payload>"` ("Confirmar autenticidade da notificação").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from domain.boleto import Boleto
+from domain.money import Money
+from domain.pix import PixCharge
+from tests.fakes.base import TEST_CARDS, FakeProvider, Request
+
+
+class FakePagSeguro(FakeProvider):
+    key_header = "x-idempotency-key"
+
+    def __init__(self, token: str = "pagbank-token"):
+        super().__init__()
+        self.token = token
+        self.cards: dict[str, str] = {}
+        self.charges: dict[str, dict[str, Any]] = {}
+        self.route("POST", "/tokens/cards", self.card)
+        self.route("POST", "/charges", self.charge)
+        self.route("POST", r"/charges/(?P<id>[^/]+)/capture", self.capture)
+        self.route("POST", r"/charges/(?P<id>[^/]+)/cancel", self.cancel)
+        self.route("POST", "/orders", self.order)
+
+    def _dispatch(self, request: Request) -> tuple[int, bytes]:
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return 401, b'{"error_messages": [{"code": "UNAUTHORIZED"}]}'
+        return super()._dispatch(request)
+
+    def idempotency_mismatch(self) -> dict[str, Any]:
+        return {"error_messages": [{"code": "40002", "description": "idempotency key reused"}]}
+
+    def card(self, r: Request) -> tuple[int, dict[str, Any]]:
+        number = r.params["number"]
+        card_id = f"CARD_{secrets.token_hex(8)}"
+        self.cards[card_id] = TEST_CARDS.get(number, "approved")
+        return 201, {
+            "id": card_id,
+            "brand": "VISA",
+            "first_digits": number[:6],
+            "last_digits": number[-4:],
+        }
+
+    def charge(self, r: Request) -> tuple[int, dict[str, Any]]:
+        method = r.params["payment_method"]
+        behaviour = self.cards.get(method.get("card", {}).get("id", ""))
+        if behaviour is None:
+            return 400, {"error_messages": [{"code": "40002", "description": "invalid card"}]}
+        if behaviour == "processing_error":
+            return 502, {"error_messages": [{"code": "50000"}]}
+        charge = {
+            "id": f"CHAR_{secrets.token_hex(8)}",
+            "reference_id": r.params.get("reference_id"),
+            "amount": {"value": r.params["amount"]["value"], "currency": "BRL"},
+            "payment_method": {"type": "CREDIT_CARD", "installments": method.get("installments")},
+        }
+        if behaviour == "approved":
+            charge |= {
+                "status": "AUTHORIZED",
+                "payment_response": {"code": "20000", "message": "SUCESSO"},
+            }
+            self.charges[charge["id"]] = charge
+            self.ledger.append(
+                {"op": "authorize", "id": charge["id"], "amount": charge["amount"]["value"]}
+            )
+        else:
+            message = "NAO AUTORIZADO" if behaviour == "declined" else "SALDO INSUFICIENTE"
+            charge |= {
+                "status": "DECLINED",
+                "payment_response": {"code": "10002", "message": message},
+            }
+        return 201, charge
+
+    def capture(self, r: Request) -> tuple[int, dict[str, Any]]:
+        charge = self.charges.get(r.match["id"]) if r.match else None
+        if charge is None or charge["status"] != "AUTHORIZED":
+            return 400, {"error_messages": [{"code": "40001", "description": "invalid status"}]}
+        charge["status"] = "PAID"
+        self.ledger.append(
+            {"op": "capture", "id": charge["id"], "amount": r.params["amount"]["value"]}
+        )
+        return 201, charge
+
+    def cancel(self, r: Request) -> tuple[int, dict[str, Any]]:
+        charge = self.charges.get(r.match["id"]) if r.match else None
+        if charge is None or charge["status"] not in ("AUTHORIZED", "PAID"):
+            return 400, {"error_messages": [{"code": "40001", "description": "invalid status"}]}
+        op = "void" if charge["status"] == "AUTHORIZED" else "refund"
+        charge["status"] = "CANCELED"
+        self.ledger.append(
+            {"op": op, "id": charge["id"], "amount": (r.params.get("amount") or {}).get("value")}
+        )
+        return 201, charge
+
+    def order(self, r: Request) -> tuple[int, dict[str, Any]]:
+        order_id = f"ORDE_{secrets.token_hex(8)}"
+        answer: dict[str, Any] = {"id": order_id, "reference_id": r.params.get("reference_id")}
+        for qr in r.params.get("qr_codes", []):
+            value = Money(Decimal(qr["amount"]["value"]) / 100)
+            text = PixCharge(
+                amount=value,
+                txid=order_id[5:],
+                merchant_name="PagBank",
+                merchant_city="Sao Paulo",
+                key="pagbank@example.com",
+            ).br_code()
+            answer["qr_codes"] = [
+                {
+                    "id": f"QRCO_{secrets.token_hex(8)}",
+                    "text": text,
+                    "expiration_date": qr.get("expiration_date"),
+                }
+            ]
+        charges = []
+        for c in r.params.get("charges", []):
+            boleto = c["payment_method"]["boleto"]
+            line = Boleto(
+                bank="290",
+                amount=Money(Decimal(c["amount"]["value"]) / 100),
+                due_date=date.fromisoformat(boleto["due_date"]),
+                free_field=f"{secrets.randbelow(10**25):025d}",
+            )
+            charge = {
+                "id": f"CHAR_{secrets.token_hex(8)}",
+                "reference_id": c.get("reference_id"),
+                "status": "WAITING",
+                "amount": c["amount"],
+                "payment_method": {
+                    "type": "BOLETO",
+                    "boleto": {
+                        "barcode": line.digitable_line,
+                        "formatted_barcode": line.formatted_line,
+                        "due_date": boleto["due_date"],
+                    },
+                },
+            }
+            self.charges[charge["id"]] = charge
+            charges.append(charge)
+        if charges:
+            answer["charges"] = charges
+        return 201, answer
+
+    def notification(
+        self, charge: dict[str, Any], *, token: str | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        body = json.dumps(charge).encode()
+        digest = hashlib.sha256(f"{token or self.token}-".encode() + body).hexdigest()
+        return {"x-authenticity-token": digest}, body
