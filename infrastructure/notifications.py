@@ -7,8 +7,6 @@ and a Redis marker skips keys already delivered, so a repeated effect is not re-
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import smtplib
@@ -22,6 +20,8 @@ import httpx
 import redis
 
 from application.ports import Notification, Notifier
+from domain.base import now
+from infrastructure.webhook_signing import timestamped_signature
 
 
 class FileNotifier:
@@ -77,15 +77,17 @@ class SmtpNotifier:
 
 
 class WebhookNotifier:
-    """POSTs JSON, signed with HMAC-SHA256 of the body in `X-EcoVarejo-Signature`."""
+    """POSTs JSON signed as Stripe signs its webhooks: `X-EcoVarejo-Signature: t=<unix>,
+    v1=<hex HMAC-SHA256 of "t.body">`, so a receiver can refuse a replayed delivery (README,
+    "Payments": how to verify one)."""
 
     def __init__(self, url: str, secret: str):
         self.url = url
-        self.secret = secret.encode()
+        self.secret = secret
 
     def send(self, notification: Notification) -> None:
         body = json.dumps(asdict(notification), sort_keys=True).encode()
-        signature = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        signature = timestamped_signature(self.secret, body, int(now().timestamp()))
         response = httpx.post(
             self.url,
             content=body,
@@ -93,7 +95,7 @@ class WebhookNotifier:
             headers={
                 "Content-Type": "application/json",
                 "Idempotency-Key": notification.key,
-                "X-EcoVarejo-Signature": f"sha256={signature}",
+                "X-EcoVarejo-Signature": signature,
             },
         )
         response.raise_for_status()

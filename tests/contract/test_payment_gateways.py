@@ -232,3 +232,57 @@ def test_pagseguro_notifications_are_verified_by_their_authenticity_token():
             made.gateway.read_webhook(forged, {}, body, datetime.now(UTC))
     finally:
         made.fake.stop()
+
+
+# The chain ---------------------------------------------------------------------------------
+def test_a_processing_error_fails_over_and_money_moves_where_it_was_authorized():
+    """Stripe answers Stripe's processing-error test card with `processing_error`: the chain
+    moves on to PagSeguro, which authorizes. Reconfigured to Mercado Pago alone, the
+    capture still goes to PagSeguro."""
+    from application.gateways import GatewayChain, join_tokens
+    from application.shop import Shop
+    from domain.base import EventMetadata, event_context
+    from domain.payment import Payment
+
+    stripe, pagseguro, mercadopago = make("stripe"), make("pagseguro"), make("mercadopago")
+    try:
+        shop = Shop(env={}, gateways=GatewayChain([stripe.gateway, pagseguro.gateway]))
+        tokens = {
+            p.gateway.provider: p.gateway.tokenize(PROCESSING, "12/30", "123", "Ana").token
+            for p in (stripe, pagseguro)
+        }
+        with event_context(EventMetadata("test", "", "")):
+            payment = Payment(
+                order_id=uuid4(),
+                customer_id="c1",
+                amount=Money.brl("75.00"),
+                token=join_tokens(tokens),
+                brand="visa",
+                last4="0119",
+                installments=2,
+            )
+            shop.save(payment)
+            # 4000000000000119 is Stripe's processing-error card; at PagSeguro it is an
+            # ordinary card that approves.
+            pagseguro.fake.cards[tokens["pagseguro"]] = "approved"
+            shop.authorize_payment(payment.id)
+            authorized = shop.payment(payment.id)
+            assert (authorized.status, authorized.gateway) == ("authorized", "pagseguro")
+            assert authorized.abandoned_gateways == ["stripe"]
+            assert (
+                pagseguro.fake.charges[authorized.authorization_id]["payment_method"][
+                    "installments"
+                ]
+                == 2
+            )
+
+            shop.gateways = GatewayChain([mercadopago.gateway], [stripe.gateway, pagseguro.gateway])
+            authorized.request_capture(authorized.authorized)
+            shop.save(authorized)
+            shop.capture_payment(payment.id)
+            assert shop.payment(payment.id).status == "captured"
+            assert len(pagseguro.fake.moved("capture")) == 1
+            assert mercadopago.fake.ledger == []
+    finally:
+        for p in (stripe, pagseguro, mercadopago):
+            p.fake.stop()
