@@ -21,6 +21,7 @@ from infrastructure.payments import SandboxGateway
 sandbox_app = typer.Typer(
     help="The sandbox gateway's payer, for demos and tests.", no_args_is_help=True
 )
+app.add_typer(sandbox_app, name="sandbox")
 
 
 @sandbox_app.command("pay")
