@@ -15,6 +15,7 @@ from api.errors import install_error_handlers
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.metrics import edge_metrics
 from api.middleware import (
+    InputTextGuard,
     ProblemCORSMiddleware,
     RequestBodyGuard,
     SecurityHeadersMiddleware,
@@ -85,14 +86,19 @@ class EventContextMiddleware:
 def _verifier(settings: Settings) -> TokenVerifier:
     secret = None if settings.jwks_url and not settings.jwt_secret else jwt_secret(settings)
     return TokenVerifier(
-        secret, settings.jwks_url, audience=settings.jwt_audience, issuer=settings.jwt_issuer
+        secret,
+        settings.jwks_url,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        max_ttl_s=settings.jwt_max_ttl_s,
     )
 
 
 def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -> None:
     """The edge's middlewares; the first added runs innermost. A request passes, in order:
-    event context, security headers, CORS, error guard, metrics and access log, body guard
-    (413/415), rate limit (429), idempotency, ETag from `version`, then the routes."""
+    event context, security headers, CORS, error guard, metrics and access log, text rule on
+    path/query/headers (422), body guard (413/415/422), rate limit (429), idempotency, ETag
+    from `version`, then the routes."""
     settings = container.settings
     routes = RouteTable(app)
     app.add_middleware(VersionETagMiddleware)
@@ -109,6 +115,7 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
             verifier=verifier,
         )
     app.add_middleware(RequestBodyGuard, max_bytes=settings.max_body_bytes)
+    app.add_middleware(InputTextGuard)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, routes=routes)
     app.add_middleware(ServerErrorGuard, routes=routes)
     app.add_middleware(

@@ -1,6 +1,8 @@
 """JWT bearer authentication: HS256 with the shared secret, or RS256 from an identity
-provider's JWKS. `exp` is required, `alg: none` and unexpected algorithms are refused, clock
-skew is bounded by a 30 s leeway, and `aud` / `iss` are checked when configured."""
+provider's JWKS. `exp` is required and must be a number no further away than the maximum
+lifetime (ECOVAREJO_JWT_MAX_TTL_S), `alg: none` and unexpected algorithms are refused, clock
+skew is bounded by a 30 s leeway, and `aud` / `iss` are checked when configured. The subject
+and role follow the edge's text rule (`api.text`): a claim that breaks it is a 401."""
 
 from __future__ import annotations
 
@@ -12,11 +14,16 @@ import anyio.to_thread
 import jwt
 from starlette.types import Scope
 
+from api.text import text_problem
+
 Role = Literal["customer", "admin", "auditor"]
 ROLES: tuple[Role, ...] = ("customer", "admin", "auditor")
 LEEWAY_S = 30
 JWKS_LIFESPAN_S = 300
 JWKS_TIMEOUT_S = 5
+DEFAULT_MAX_TTL_S = 24 * 3600
+MAX_SUBJECT_LENGTH = 200  # as long as a customer id in a path may be
+PII_SCOPE = "auditor:pii"
 _SCOPE_KEY = "ecovarejo.principal"
 
 
@@ -28,6 +35,7 @@ class AuthenticationError(Exception):
 class Principal:
     sub: str
     role: Role
+    scopes: frozenset[str] = frozenset()
 
     @property
     def actor(self) -> str:
@@ -42,8 +50,10 @@ class TokenVerifier:
         *,
         audience: str | None = None,
         issuer: str | None = None,
+        max_ttl_s: int = DEFAULT_MAX_TTL_S,
     ):
         self._secret = secret
+        self._max_ttl_s = max_ttl_s
         self._audience = audience
         self._issuer = issuer
         # The key set is cached for a while, not each key forever: a key the IdP withdraws
@@ -83,16 +93,42 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as e:
             raise AuthenticationError(f"invalid token: {e}") from None
-        role = claims.get("role")
-        if role not in ROLES or not isinstance(claims["sub"], str) or not claims["sub"]:
+        except (ValueError, OverflowError, TypeError):  # e.g. "exp": Infinity
+            raise AuthenticationError("invalid token: a time claim is not a number") from None
+        self._check_times(claims)
+        role, sub = claims.get("role"), claims["sub"]
+        if role not in ROLES or not isinstance(sub, str) or not sub:
             raise AuthenticationError("token has no valid role or subject")
-        return Principal(claims["sub"], role)
+        if len(sub) > MAX_SUBJECT_LENGTH or text_problem(sub):
+            raise AuthenticationError("the token's subject is not acceptable text")
+        return Principal(sub, role, _scopes(claims))
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        """`exp`, `iat`, `nbf` are NumericDate numbers (RFC 7519), not strings the library
+        would convert; `exp` is at most the maximum lifetime away."""
+        for name in ("exp", "iat", "nbf"):
+            value = claims.get(name)
+            if name in claims and (not isinstance(value, int | float) or isinstance(value, bool)):
+                raise AuthenticationError(f"invalid token: {name} must be a number")
+        if claims["exp"] - time.time() > self._max_ttl_s + LEEWAY_S:
+            raise AuthenticationError(
+                f"invalid token: it expires more than {self._max_ttl_s} s from now"
+            )
 
     async def verify_async(self, token: str) -> Principal:
         """`verify`, off the event loop when it may have to fetch the IdP's keys."""
         if self._jwks is None:
             return self.verify(token)
         return await anyio.to_thread.run_sync(self.verify, token)
+
+
+def _scopes(claims: dict[str, Any]) -> frozenset[str]:
+    """OAuth scopes: `scope` as a space-separated string (RFC 8693) or `scp` as a list."""
+    given = claims.get("scope", claims.get("scp", ""))
+    names = given.split() if isinstance(given, str) else given
+    if not isinstance(names, list):
+        return frozenset()
+    return frozenset(n for n in names if isinstance(n, str) and not text_problem(n))
 
 
 def bearer_token(scope: Scope) -> str | None:
@@ -128,8 +164,11 @@ def known_principal(scope: Scope) -> Principal | None:
     return cached if isinstance(cached, Principal) else None
 
 
-def issue_token(secret: str, sub: str, role: Role, ttl_s: int = 3600) -> str:
+def issue_token(
+    secret: str, sub: str, role: Role, ttl_s: int = 3600, scopes: tuple[str, ...] = ()
+) -> str:
     now = int(time.time())
-    return jwt.encode(
-        {"sub": sub, "role": role, "iat": now, "exp": now + ttl_s}, secret, algorithm="HS256"
-    )
+    claims: dict[str, Any] = {"sub": sub, "role": role, "iat": now, "exp": now + ttl_s}
+    if scopes:
+        claims["scope"] = " ".join(scopes)
+    return jwt.encode(claims, secret, algorithm="HS256")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
 from api.routes import UNMATCHED, RouteTable
+from api.text import first_text_problem, text_problem
 
 log = logging.getLogger("ecovarejo.edge")
 
@@ -85,8 +87,9 @@ def is_json(content_type: str | None) -> bool:
 class RequestBodyGuard:
     """Reads the whole body before the app sees it, up to `max_bytes`: a larger one is a 413,
     whether it declares its length or comes chunked without one. A body on a command must be
-    JSON (415 otherwise), well formed (a 422 problem, never FastAPI's 400 or a 500) and free of
-    NUL characters. The app then reads the body from memory."""
+    JSON (415 otherwise), well formed (a 422 problem, never FastAPI's 400 or a 500), with no key
+    twice in an object, and its text must follow the edge's rule. The app then reads the body
+    from memory."""
 
     def __init__(self, app: ASGIApp, max_bytes: int):
         self.app = app
@@ -137,36 +140,93 @@ class RequestBodyGuard:
         await response(scope, receive, send)
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names the same key twice."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    document: dict[str, object] = {}
+    for key, value in pairs:
+        if key in document:
+            raise DuplicateKeyError(f"the key {key!r} appears twice in one object")
+        document[key] = value
+    return document
+
+
 def refuse_body(body: bytes, content_type: str | None) -> Response | None:
-    """A command's body must be JSON (415), well formed UTF-8 JSON (422), and hold no NUL
-    character in any text (422: no store downstream can keep one)."""
+    """A command's body must be JSON (415), well formed UTF-8 JSON with each key once per
+    object (422), and its text must follow the edge's rule (`api.text`; 422)."""
     if not is_json(content_type):
         return problem(415, "the body must be JSON (Content-Type: application/json)")
     try:
-        document = json.loads(body.decode("utf-8"))
+        document = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except DuplicateKeyError as e:
+        error = {"loc": ["body"], "msg": str(e)[:200], "type": "duplicate_key"}
+        return problem(422, "the request is not valid", errors=[error])
     except (ValueError, RecursionError) as e:
         detail = "the body is not UTF-8" if isinstance(e, UnicodeDecodeError) else str(e)
         error = {"loc": ["body"], "msg": detail[:200], "type": "json_invalid"}
         return problem(422, "the body is not valid JSON", kind="malformed-json", errors=[error])
-    if _holds_nul(document):
-        error = {"loc": ["body"], "msg": "text must not contain NUL (U+0000)", "type": "string_nul"}
+    found = first_text_problem(document)
+    if found:
+        error = {"loc": ["body"], "msg": found, "type": "string_forbidden_character"}
         return problem(422, "the request is not valid", errors=[error])
     return None
 
 
-def _holds_nul(document: object) -> bool:
-    pending = [document]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
+# Headers the edge reads (the bearer token is judged by the token verifier: 401).
+READ_HEADERS = ("idempotency-key", "if-match", "x-consistency-token", "x-correlation-id")
+
+
+def _decoded(raw: bytes, what: str, *, plus: bool = False) -> tuple[str, str | None]:
+    """Percent-decoded UTF-8 (strict), and the rule's complaint about it, if any."""
+    try:
+        text = unquote_to_bytes(raw.replace(b"+", b" ") if plus else raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return "", f"the {what} is not valid UTF-8"
+    found = text_problem(text)
+    return text, (f"{what}: {found}" if found else None)
+
+
+def url_problem(scope: Scope) -> dict[str, object] | None:
+    """The first breach of the text rule in the path, the query or a header we read."""
+    raw_path = scope.get("raw_path")
+    if raw_path is None:  # a server that gives the decoded path only
+        found = text_problem(scope["path"])
+        found = f"path: {found}" if found else None
+    else:
+        _, found = _decoded(raw_path, "path")
+    if found:
+        return {"loc": ["path"], "msg": found, "type": "string_forbidden_character"}
+    for part in (scope.get("query_string") or b"").split(b"&"):
+        name, _, value = part.partition(b"=")
+        decoded_name, found = _decoded(name, "query parameter name", plus=True)
+        found = found or _decoded(value, f"query parameter {decoded_name!r}", plus=True)[1]
+        if found:
+            loc = ["query", decoded_name or "?"]
+            return {"loc": loc, "msg": found, "type": "string_forbidden_character"}
+    for name, value in scope.get("headers") or []:
+        if name in (h.encode() for h in READ_HEADERS):
+            found = text_problem(value.decode("latin-1"))
+            if found:
+                loc = ["header", name.decode()]
+                return {"loc": loc, "msg": found, "type": "string_forbidden_character"}
+    return None
+
+
+class InputTextGuard:
+    """Refuses (422) a request whose path, query or read headers break the text rule, before
+    any route, rate limit or idempotency record sees it."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = url_problem(scope) if scope["type"] == "http" else None
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        await problem(422, "the request is not valid", errors=[found])(scope, receive, send)
 
 
 def replay_body(body: bytes, receive: Receive) -> Receive:

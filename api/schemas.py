@@ -16,14 +16,18 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from api.text import single_line
 from domain.card import BRAZILIAN_STATES
 from domain.money import Money
 
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
-Amount = Annotated[str, StringConstraints(pattern=r"^\d{1,8}(\.\d{1,2})?$")]
-Kilograms = Annotated[str, StringConstraints(pattern=r"^\d{1,6}(\.\d{1,3})?$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+# Digits are ASCII [0-9]: a pattern's \d would also take fullwidth or Arabic-Indic digits.
+Amount = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,8}(\.[0-9]{1,2})?$")]
+Kilograms = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,6}(\.[0-9]{1,3})?$")]
+# One line of text (no line breaks or tabs); the edge has refused control characters already.
+SingleLine = Annotated[str, AfterValidator(single_line)]
+Text = Annotated[SingleLine, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 LongText = Annotated[str, StringConstraints(max_length=4000)]
 Quantity = Annotated[int, Field(ge=1, le=1_000_000, strict=True)]
 CartQuantity = Annotated[int, Field(ge=1, le=999, strict=True)]
@@ -159,20 +163,20 @@ class AddressModel(Schema):
     line2: Annotated[str, StringConstraints(max_length=200)] = ""
     city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     state: State = Field(examples=["SP"])
-    postal_code: Annotated[str, StringConstraints(pattern=r"^\d{5}-?\d{3}$")] = Field(
+    postal_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{5}-?[0-9]{3}$")] = Field(
         examples=["01310-100"]
     )
     country: Literal["BR"] = "BR"
 
 
 class CardModel(Schema):
-    card_number: Annotated[str, StringConstraints(pattern=r"^\d{12,19}$")] = Field(
+    card_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$")] = Field(
         examples=["4242424242424242"]
     )
-    expiry: Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])/\d{2}$")] = Field(
+    expiry: Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])/[0-9]{2}$")] = Field(
         examples=["12/30"]
     )
-    cvc: Annotated[str, StringConstraints(pattern=r"^\d{3,4}$")]
+    cvc: Annotated[str, StringConstraints(pattern=r"^[0-9]{3,4}$")]
     holder: Text
 
 

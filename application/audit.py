@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification
 
-from application.errors import AggregateNotFoundError, InvalidReplayError
+from application.errors import AggregateNotFoundError, InvalidReplayError, UnreadableHistoryError
 from domain.money import Money
 from domain.payment import payment_id_for_order
 from domain.personal import PersonalData
@@ -95,6 +95,31 @@ def describe(event: Any, position: int) -> dict[str, Any]:
     }
 
 
+def unreadable(notification: Notification, error: Exception) -> dict[str, Any]:
+    """A stored event this code cannot read, as auditors see it in a stream: where it is
+    and why, instead of a stream that stops there."""
+    return {
+        "position": notification.id,
+        "aggregate_id": str(notification.originator_id),
+        "version": notification.originator_version,
+        "type": "unreadable",
+        "topic": notification.topic,
+        "error": f"{type(error).__name__}: {error}"[:300],
+    }
+
+
+def mapped(mapper: Mapper[UUID], notification: Notification) -> Any:
+    """The domain event of one aggregate's own history; an unreadable one is a clear error
+    about that aggregate (its state cannot be told), never a crash."""
+    try:
+        return mapper.to_domain_event(notification)
+    except Exception as error:
+        raise UnreadableHistoryError(
+            f"the event at position {notification.id} of {notification.originator_id} "
+            f"cannot be read ({type(error).__name__})"
+        ) from None
+
+
 def state_of(aggregate: Any) -> dict[str, Any]:
     fields = {k: plain(v) for k, v in vars(aggregate).items() if not k.startswith("_")}
     return {
@@ -128,7 +153,7 @@ def replay(
         raise InvalidReplayError(f"version {version} is outside 1..{last}")
     if as_of is not None and as_of.tzinfo is None:
         raise InvalidReplayError("--as-of needs a timezone, e.g. 2026-11-22T10:00:00Z")
-    pairs: list[tuple[int, Any]] = [(n.id, mapper.to_domain_event(n)) for n in notifications]
+    pairs: list[tuple[int, Any]] = [(n.id, mapped(mapper, n)) for n in notifications]
     pairs = [
         (p, e)
         for p, e in pairs
@@ -156,7 +181,12 @@ def stream(
     position = since
     while notifications := select(position + 1, batch, topics=topics):
         for notification in notifications:
-            yield describe(mapper.to_domain_event(notification), notification.id)
+            try:
+                event = mapper.to_domain_event(notification)
+            except Exception as error:  # one odd stored event must not end the stream
+                yield unreadable(notification, error)
+                continue
+            yield describe(event, notification.id)
         position = notifications[-1].id
 
 
@@ -178,7 +208,7 @@ def trail(mapper: Mapper[UUID], log: EventLog, order_id: UUID) -> list[dict[str,
     order_notifications = log.aggregate_notifications(order_id)
     if not order_notifications:
         raise AggregateNotFoundError(f"no order {order_id}")
-    placed = mapper.to_domain_event(order_notifications[0])
+    placed = mapped(mapper, order_notifications[0])
     if event_type(placed) != "Order.Placed":
         raise AggregateNotFoundError(f"{order_id} is not an order")
     related = [*order_notifications, *log.aggregate_notifications(payment_id_for_order(order_id))]
@@ -186,7 +216,7 @@ def trail(mapper: Mapper[UUID], log: EventLog, order_id: UUID) -> list[dict[str,
         related += log.aggregate_notifications(StockItem.create_id(line["sku"]))
     steps = []
     for notification in sorted(related, key=lambda n: n.id):
-        event = mapper.to_domain_event(notification)
+        event = mapped(mapper, notification)
         if isinstance(event, StockItem.Event) and getattr(event, "order_id", None) != order_id:
             continue  # another order's reservation, or a receipt
         step = describe(event, notification.id)

@@ -47,3 +47,7 @@ class AggregateNotFoundError(NotFoundError):
 
 class InvalidReplayError(InvalidInputError):
     """A replay point outside the aggregate's history, or a malformed one."""
+
+
+class UnreadableHistoryError(DomainError):
+    """An aggregate's own stored event cannot be read by this code (corrupt, unknown)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal, cast
+from uuid import UUID
 
 from eventsourcing.utils import Environment
 
@@ -43,10 +44,7 @@ class DataSubjectCommands(CommandApp):
         """Everything held about the customer, decrypted (or shown as erased); the request
         is recorded."""
         assert self.event_log is not None
-        held = [
-            state_of(self.repository.get(i))
-            for i in self.event_log.aggregates_of_customer(customer_id)
-        ]
+        held = [self._held(i) for i in self.event_log.aggregates_of_customer(customer_id)]
         subject = self._subject(customer_id)
         if subject is None and not held:
             return {"customer_id": customer_id, "held": False}
@@ -65,7 +63,7 @@ class DataSubjectCommands(CommandApp):
         ]
         by_type: dict[str, list[dict[str, Any]]] = {"Cart": [], "Order": [], "Payment": []}
         for state in held:
-            by_type[state["type"]].append(state)
+            by_type.setdefault(state["type"], []).append(state)
         return plain(
             {
                 "customer_id": customer_id,
@@ -74,9 +72,18 @@ class DataSubjectCommands(CommandApp):
                 "carts": by_type["Cart"],
                 "orders": by_type["Order"],
                 "payments": by_type["Payment"],
+                **({"unreadable": by_type["unreadable"]} if "unreadable" in by_type else {}),
                 "requests": requests,
             }
         )
+
+    def _held(self, aggregate_id: UUID) -> dict[str, Any]:
+        """One aggregate held about the subject; one whose stored events this code cannot
+        read is listed as such (the subject learns it exists) rather than failing the rest."""
+        try:
+            return state_of(self.repository.get(aggregate_id))
+        except Exception as error:
+            return {"id": str(aggregate_id), "type": "unreadable", "error": type(error).__name__}
 
     def erase_personal_data(self, customer_id: str, requested_by: str) -> Erasure:
         """Destroy the customer's data key, so every encrypted copy of their personal data

@@ -4,8 +4,10 @@ customer's aggregates, and the tamper-evidence chain."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -82,15 +84,22 @@ class EventLog:
         return [_notification(row) for row in rows]
 
     def aggregates_of_customer(self, customer_id: str) -> list[UUID]:
-        """Carts, orders and payments created for the customer, in log order."""
+        """Carts, orders and payments created for the customer, in log order.
+
+        No row is cast to text or jsonb in PostgreSQL: one stored event that cannot be
+        (a NUL, bytes that are not UTF-8) would fail the whole query, for every customer.
+        PostgreSQL only looks for the customer's id as the transcoder writes it, in bytes;
+        each candidate is then decoded here, on its own, and kept if its `customer_id` is
+        exactly the one asked for."""
+        needles = _customer_needles(customer_id)
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT originator_id FROM ecovarejo_events WHERE topic = ANY(%s) AND "
-                "convert_from(state, 'UTF8')::jsonb ->> 'customer_id' = %s "
+                "SELECT originator_id, state FROM ecovarejo_events WHERE topic = ANY(%s) AND "
+                "(position(%s::bytea in state) > 0 OR position(%s::bytea in state) > 0) "
                 "ORDER BY notification_id",
-                (list(CUSTOMER_TOPICS), customer_id),
+                (list(CUSTOMER_TOPICS), *needles),
             ).fetchall()
-        return [UUID(str(row[0])) for row in rows]
+        return [UUID(str(oid)) for oid, state in rows if _customer_of(state) == customer_id]
 
     def verify_chain(self, batch: int = 5000) -> ChainReport:
         """Recompute every link from the stored events and compare with the chain."""
@@ -121,6 +130,25 @@ class EventLog:
                 event = row[:5] if row[0] is not None else None
                 stored = row[5:] if row[5] is not None else None
                 yield event, stored
+
+
+def _customer_needles(customer_id: str) -> tuple[bytes, bytes]:
+    """`"customer_id":"<id>"` as the library's JSON transcoder writes it (compact, not
+    ASCII-escaped), and ASCII-escaped as another encoder may have written it."""
+
+    def needle(escaped: bool) -> bytes:
+        text = json.dumps(customer_id, ensure_ascii=escaped)
+        return b'"customer_id":' + text.encode("utf-8", "replace")
+
+    return needle(False), needle(True)
+
+
+def _customer_of(state: Any) -> object:
+    try:
+        document = json.loads(bytes(state))
+    except ValueError:  # not UTF-8, not JSON: not this customer's, whatever it is
+        return None
+    return document.get("customer_id") if isinstance(document, dict) else None
 
 
 def _notification(row: tuple) -> Notification:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -42,6 +43,18 @@ class Settings(BaseSettings, PaymentSettings):
     # Optional claims an external identity provider's tokens must carry (checked when set).
     jwt_audience: str | None = Field(default=None, validation_alias="ECOVAREJO_JWT_AUDIENCE")
     jwt_issuer: str | None = Field(default=None, validation_alias="ECOVAREJO_JWT_ISSUER")
+    # Tokens expiring further away than this are refused (401): every token has a lifetime.
+    jwt_max_ttl_s: int = Field(
+        default=24 * 3600, ge=60, le=366 * 86400, validation_alias="ECOVAREJO_JWT_MAX_TTL_S"
+    )
+    # Peers whose X-Forwarded-For is believed (IPs or CIDRs, comma-separated); none by default.
+    trusted_proxies: str = Field(default="", validation_alias="ECOVAREJO_TRUSTED_PROXIES")
+    # /metrics (and /ready's details) need this bearer token or an admin JWT on the API port;
+    # ECOVAREJO_METRICS_BIND (host:port) also serves them, without a token, on its own listener.
+    metrics_token: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_METRICS_TOKEN"
+    )
+    metrics_bind: str | None = Field(default=None, validation_alias="ECOVAREJO_METRICS_BIND")
     # Per-client request budgets (token buckets in Redis; the client is the JWT subject, or
     # the IP without a valid token), by route group as the seed's API gateway had them.
     ratelimit_enabled: bool = Field(default=True, validation_alias="ECOVAREJO_RATELIMIT_ENABLED")
@@ -70,6 +83,28 @@ class Settings(BaseSettings, PaymentSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            ip_network(part, strict=False)  # ValueError names the bad entry
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        parts = (p.strip() for p in self.trusted_proxies.split(","))
+        return tuple(ip_network(p, strict=False) for p in parts if p)
+
+    @field_validator("metrics_bind")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        host, _, port = value.rpartition(":")
+        if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("ECOVAREJO_METRICS_BIND must be host:port, e.g. 0.0.0.0:9464")
+        return value
 
     @field_validator("jwt_audience", "jwt_issuer")
     @classmethod

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from decimal import Decimal
 from typing import Annotated, Any
@@ -31,7 +32,7 @@ from projections.search import (
 router = APIRouter(prefix="/products", tags=["products"])
 
 # A decimal amount in BRL, >= 0, at most two places: "-1" or "1e3" is a 422.
-PRICE_PATTERN = r"^\d{1,8}(\.\d{1,2})?$"
+PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
 SEARCH_PARAMETERS = frozenset(
     {"q", "category", "certification", "min_price", "max_price", "page", "size"}
 )
@@ -73,7 +74,7 @@ async def consistent_search(
     (up to the configured time), else 503 with Retry-After, as the other read models do."""
     if x_consistency_token is None:
         return
-    if not x_consistency_token.isdigit() or len(x_consistency_token) > 18:
+    if not re.fullmatch(r"[0-9]{1,18}", x_consistency_token):
         raise HTTPException(400, "X-Consistency-Token must be a token from a command response")
     wanted = int(x_consistency_token)
     deadline = time.monotonic() + container.settings.consistency_wait_s
