@@ -212,7 +212,7 @@ def trail(mapper: Mapper[UUID], log: EventLog, order_id: UUID) -> list[dict[str,
     if event_type(placed) != "Order.Placed":
         raise AggregateNotFoundError(f"{order_id} is not an order")
     related = [*order_notifications, *log.aggregate_notifications(payment_id_for_order(order_id))]
-    for line in placed.lines:  # type: ignore[attr-defined]
+    for line in placed.lines:
         related += log.aggregate_notifications(StockItem.create_id(line["sku"]))
     steps = []
     for notification in sorted(related, key=lambda n: n.id):
