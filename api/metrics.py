@@ -24,12 +24,13 @@ from prometheus_client.registry import Collector
 
 from api.ops_metrics import OpsCollector
 from api.routes import UNMATCHED, RouteInfo
+from domain.order import OrderStatus
 from infrastructure.bootstrap import Container
 from projections.orders import OrdersProjection, order_index, order_key
 
 log = logging.getLogger("ecovarejo.edge")
 
-ORDER_STATUSES = ("pending", "confirmed", "shipped", "cancelled")
+ORDER_STATUSES = tuple(status.value for status in OrderStatus)
 COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Cancelled orders read per scrape to count reasons (the read model has no per-reason index).
 REASON_SCAN_LIMIT = 10_000

@@ -19,6 +19,7 @@ from pydantic import (
 from api.text import single_line
 from domain.card import BRAZILIAN_STATES
 from domain.money import Money
+from domain.order import CancellationReason, OrderStatus
 
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,39}$"
 Sku = Annotated[str, StringConstraints(pattern=SKU_PATTERN)]
@@ -210,6 +211,8 @@ class OrderLinePublic(Schema):
     quantity: int
     unit_price: MoneyModel
     line_total: MoneyModel
+    discount: MoneyModel | None = None
+    net_total: MoneyModel | None = None
     carbon_footprint_kg: str
 
 
@@ -234,12 +237,18 @@ class HistoryStep(Schema):
 class OrderPublic(Schema):
     order_id: UUID
     customer_id: str
-    status: Literal["pending", "confirmed", "shipped", "cancelled"]
+    status: OrderStatus
     lines: list[OrderLinePublic]
     totals: Totals
+    coupon: str | None = None
+    shipping_method: str | None = None
     carbon_footprint_kg: str
     payment: PaymentSummary | None
-    cancellation_reason: str | None
+    cancellation_reason: CancellationReason | None
+    cancellation_detail: str | None = None
+    decline_reason: str | None = None
+    carrier: str | None = None
+    tracking_code: str | None = None
     history: list[HistoryStep]
     created_at: str
     version: int
@@ -247,7 +256,7 @@ class OrderPublic(Schema):
 
 class OrderSummary(Schema):
     order_id: UUID
-    status: str
+    status: OrderStatus
     totals: Totals
     created_at: str
 

@@ -213,7 +213,7 @@ def trail(mapper: Mapper[UUID], log: EventLog, order_id: UUID) -> list[dict[str,
         raise AggregateNotFoundError(f"{order_id} is not an order")
     related = [*order_notifications, *log.aggregate_notifications(payment_id_for_order(order_id))]
     for line in placed.lines:
-        related += log.aggregate_notifications(StockItem.create_id(line["sku"]))
+        related += log.aggregate_notifications(StockItem.create_id(line.sku))
     steps = []
     for notification in sorted(related, key=lambda n: n.id):
         event = mapped(mapper, notification)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from application.commands import CommandApp
@@ -17,8 +16,8 @@ from application.gateways import join_tokens
 from application.ports import CardToken, GatewayError
 from domain.base import now
 from domain.card import Address, CardDetails
-from domain.cart import Cart
-from domain.order import Order
+from domain.cart import Cart, CartLine
+from domain.order import Order, OrderLine, PaymentMethod
 from domain.personal import PersonalData
 from domain.stock_item import InsufficientStockError, StockItem
 
@@ -99,21 +98,27 @@ class CartCommands(CommandApp):
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_not_empty()
         card.check(now())
-        lines = [self._order_line(line) for line in cart.line_dicts()]
+        lines = [self._order_line(line) for line in cart.lines.values()]
         token = self._tokenize(card)
         order = Order.place(
             customer_id=customer_id,
             cart_id=cart.id,
             lines=lines,
             shipping_address=PersonalData(customer_id, address.to_dict()),
-            payment_method={"token": token.token, "brand": token.brand, "last4": token.last4},
+            payment_method=PaymentMethod("card", token.token, token.brand, token.last4),
         )
         cart.check_out(order.id)
         return self._commit(order, cart)
 
-    def _order_line(self, line: dict[str, Any]) -> dict[str, Any]:
-        item = self.stock_item(line["sku"])
-        return {**line, "carbon_footprint_kg": str(item.carbon_footprint_kg)}
+    def _order_line(self, line: CartLine) -> OrderLine:
+        item = self.stock_item(line.sku)
+        return OrderLine(
+            sku=line.sku,
+            name=line.name,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            carbon_footprint_kg=item.carbon_footprint_kg,
+        )
 
     def _tokenize(self, card: CardDetails) -> CardToken:
         """The card goes to each provider of the chain's tokenization (a token works only

@@ -23,6 +23,7 @@ from eventsourcing.utils import Environment
 from application.keys import PersonalDataAsCiphertext, key_store_from
 from domain.base import UnreadableEvent
 from domain.money import Money
+from domain.order import OrderLine, PaymentMethod
 from domain.stock_item import StockItem
 
 APP_NAME = "EcoVarejo"
@@ -37,6 +38,35 @@ class MoneyAsDict(Transcoding):
 
     def decode(self, data: dict[str, str]) -> Money:
         return Money.from_dict(data)
+
+
+class OrderLineAsDict(Transcoding):
+    type = OrderLine
+    name = "order_line"
+
+    def encode(self, obj: OrderLine) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> OrderLine:
+        return OrderLine.from_dict(data)
+
+
+class PaymentMethodAsDict(Transcoding):
+    type = PaymentMethod
+    name = "payment_method"
+
+    def encode(self, obj: PaymentMethod) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> PaymentMethod:
+        return PaymentMethod.from_dict(data)
+
+
+VALUE_TRANSCODINGS: tuple[Transcoding, ...] = (
+    MoneyAsDict(),
+    OrderLineAsDict(),
+    PaymentMethodAsDict(),
+)
 
 
 class StockItemCache(LRUCache[UUID, Any]):
@@ -77,7 +107,8 @@ class EventStoreApp(Application[UUID]):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
-        transcoder.register(MoneyAsDict())
+        for transcoding in VALUE_TRANSCODINGS:
+            transcoder.register(transcoding)
         if self.env.get("KEY_STORE_TOPIC"):
             env = cast(Environment, self.env)
             transcoder.register(PersonalDataAsCiphertext(key_store_from(env)))

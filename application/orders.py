@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from application.checkout.compensation import compensate
 from application.commands import CommandApp
-from application.compensation import compensate
 from application.errors import OrderNotFoundError
 from application.event_store import CommandResult
 from application.ports import Notification
@@ -27,7 +27,7 @@ class OrderCommands(CommandApp):
         return payment
 
     def _line_items(self, order: Order) -> list[StockItem]:
-        return [self.stock_item(line["sku"]) for line in order.lines]
+        return [self.stock_item(line.sku) for line in order.lines]
 
     def cancel_order(
         self,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from application.async_payments import AsyncPaymentCommands
 from application.carts import CartCommands
 from application.catalog import CatalogCommands
+from application.checkout.payments import PaymentCommands
 from application.lgpd import DataSubjectCommands
 from application.orders import OrderCommands
-from application.payments import PaymentCommands
 
 
 class Shop(

@@ -6,7 +6,6 @@ A cart is checked out exactly once; after that it refuses every change.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
@@ -156,9 +155,3 @@ class Cart(EcoAggregate):
     @event(CheckedOut)
     def _checked_out(self, order_id: UUID) -> None:
         self.order_id = order_id
-
-    def line_dicts(self) -> list[dict[str, Any]]:
-        return [
-            {"sku": ln.sku, "name": ln.name, "quantity": ln.quantity, "unit_price": ln.unit_price}
-            for ln in self.lines.values()
-        ]

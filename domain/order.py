@@ -2,18 +2,26 @@
 
 Status runs `pending -> confirmed -> shipped`, or ends `cancelled` with a reason. The
 checkout saga moves a pending order on; an admin ships it; the customer or the saga cancels.
+`OrderStatus` and `CancellationReason` are the one list of both, used by the domain, the
+projections, the API schemas and the metrics.
+
+Event payloads are typed values (`OrderLine`, `PaymentMethod`, `Money`) with transcodings
+(application/event_store.py). `Order.Placed` events written before they existed (class
+version 1: lines and payment method as plain dicts) are upcast when read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.base import DomainError, EcoAggregate
+from domain.base import DomainError, EcoAggregate, now
 from domain.money import Money
 from domain.personal import PersonalData
 
@@ -21,17 +29,33 @@ ORDER_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/order")
 FREE_SHIPPING_FROM = Money.brl("199.00")
 SHIPPING_FEE = Money.brl("19.90")
 
-PENDING, CONFIRMED, SHIPPED, CANCELLED = "pending", "confirmed", "shipped", "cancelled"
-CANCELLATION_REASONS = frozenset(
-    {
-        "insufficient_stock",
-        "payment_declined",
-        "payment_failed",
-        "payment_timeout",
-        "customer_request",
-        "admin_request",
-    }
-)
+DEFAULT_WEIGHT_GRAMS = 500
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    AWAITING_PAYMENT = "awaiting_payment"
+    CONFIRMED = "confirmed"
+    SHIPPED = "shipped"
+    PARTIALLY_RETURNED = "partially_returned"
+    RETURNED = "returned"
+    CANCELLED = "cancelled"
+
+
+class CancellationReason(StrEnum):
+    INSUFFICIENT_STOCK = "insufficient_stock"
+    COUPON_UNAVAILABLE = "coupon_unavailable"
+    PAYMENT_DECLINED = "payment_declined"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_TIMEOUT = "payment_timeout"
+    PAYMENT_EXPIRED = "payment_expired"
+    CUSTOMER_REQUEST = "customer_request"
+    ADMIN_REQUEST = "admin_request"
+
+
+PENDING, CONFIRMED = OrderStatus.PENDING, OrderStatus.CONFIRMED
+SHIPPED, CANCELLED = OrderStatus.SHIPPED, OrderStatus.CANCELLED
+CANCELLATION_REASONS = frozenset(CancellationReason)
 
 
 class OrderError(DomainError):
@@ -47,6 +71,88 @@ class UnknownCancellationReasonError(OrderError):
 
 
 @dataclass(frozen=True)
+class OrderLine:
+    """One line as bought: the price charged, its share of the order's discount (so a
+    partial refund gives back exactly what was paid for it), and its footprint per unit."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    carbon_footprint_kg: Decimal  # per unit
+    discount: Money = field(default_factory=Money.zero)
+    weight_grams: int = DEFAULT_WEIGHT_GRAMS  # per unit
+
+    @property
+    def gross(self) -> Money:
+        return self.unit_price.times(self.quantity)
+
+    @property
+    def net(self) -> Money:
+        return self.gross - self.discount
+
+    @property
+    def footprint_kg(self) -> Decimal:
+        return self.carbon_footprint_kg * self.quantity
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "quantity": self.quantity,
+            "unit_price": self.unit_price,
+            "carbon_footprint_kg": str(self.carbon_footprint_kg),
+            "discount": self.discount,
+            "weight_grams": self.weight_grams,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OrderLine:
+        """Also reads the class-version-1 line dict (no discount, no weight)."""
+        return cls(
+            sku=data["sku"],
+            name=data["name"],
+            quantity=int(data["quantity"]),
+            unit_price=data["unit_price"],
+            carbon_footprint_kg=Decimal(str(data["carbon_footprint_kg"])),
+            discount=data.get("discount") or Money.zero(),
+            weight_grams=int(data.get("weight_grams", DEFAULT_WEIGHT_GRAMS)),
+        )
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    """How the customer pays. Only what a gateway handed back is held (for a card: its
+    token, brand and last four digits), never a card number."""
+
+    method: str = "card"
+    token: str = ""
+    brand: str = ""
+    last4: str = ""
+    installments: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "token": self.token,
+            "brand": self.brand,
+            "last4": self.last4,
+            "installments": self.installments,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PaymentMethod:
+        """Also reads the class-version-1 dict (token, brand, last4 of a card)."""
+        return cls(
+            method=data.get("method", "card"),
+            token=data.get("token", ""),
+            brand=data.get("brand", ""),
+            last4=data.get("last4", ""),
+            installments=int(data.get("installments", 1)),
+        )
+
+
+@dataclass(frozen=True)
 class Totals:
     subtotal: Money
     discount: Money
@@ -54,11 +160,13 @@ class Totals:
     total: Money
 
 
-def price_order(lines: list[dict[str, Any]]) -> Totals:
-    """Subtotal of the lines; shipping is free from FREE_SHIPPING_FROM; no discounts yet."""
-    subtotal = sum((ln["unit_price"].times(ln["quantity"]) for ln in lines), Money.zero())
-    shipping = Money.zero() if subtotal >= FREE_SHIPPING_FROM else SHIPPING_FEE
-    discount = Money.zero()
+def price_order(lines: list[OrderLine], shipping: Money | None = None) -> Totals:
+    """Subtotal of the lines, less the discount they carry, plus shipping (by default free
+    from FREE_SHIPPING_FROM, else a flat fee)."""
+    subtotal = sum((ln.gross for ln in lines), Money.zero())
+    discount = sum((ln.discount for ln in lines), Money.zero())
+    if shipping is None:
+        shipping = Money.zero() if subtotal >= FREE_SHIPPING_FROM else SHIPPING_FEE
     return Totals(subtotal, discount, shipping, subtotal - discount + shipping)
 
 
@@ -69,16 +177,29 @@ def order_id_for_cart(cart_id: UUID) -> UUID:
 
 class Order(EcoAggregate):
     class Placed(EcoAggregate.Created):
+        class_version = 2
+
         customer_id: str
         cart_id: UUID
-        lines: list[dict[str, Any]]
+        lines: list[OrderLine]
         subtotal: Money
         discount: Money
         shipping: Money
         total: Money
         carbon_footprint_kg: Decimal
         shipping_address: PersonalData
-        payment_method: dict[str, str]
+        payment_method: PaymentMethod
+        coupon: str | None
+        shipping_method: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 held lines and the payment method as dicts, and had no coupon nor
+            shipping method (shipping was the flat fee: `standard`)."""
+            state["lines"] = [OrderLine.from_dict(line) for line in state["lines"]]
+            state["payment_method"] = PaymentMethod.from_dict(state["payment_method"])
+            state["coupon"] = None
+            state["shipping_method"] = "standard"
 
     class StockReserved(EcoAggregate.Event):
         pass
@@ -87,12 +208,19 @@ class Order(EcoAggregate):
         payment_id: UUID
 
     class Shipped(EcoAggregate.Event):
+        class_version = 2
+
         carrier: str
         tracking_code: str
+        shipped_at: datetime  # the return window (7 days) counts from here
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["shipped_at"] = state["timestamp"]
 
     class Cancelled(EcoAggregate.Event):
-        reason: str
-        detail: str
+        reason: str  # a CancellationReason
+        detail: str  # the customer's or admin's own words, if any
 
     @staticmethod
     def create_id(cart_id: UUID) -> UUID:
@@ -104,15 +232,18 @@ class Order(EcoAggregate):
         *,
         customer_id: str,
         cart_id: UUID,
-        lines: list[dict[str, Any]],
+        lines: list[OrderLine],
         shipping_address: PersonalData,
-        payment_method: dict[str, str],
+        payment_method: PaymentMethod,
+        coupon: str | None = None,
+        shipping_method: str = "standard",
+        shipping: Money | None = None,
+        shipping_footprint_kg: Decimal = Decimal("0"),
     ) -> Order:
-        """`lines` hold sku, name, quantity, unit_price (Money) and carbon_footprint_kg."""
-        totals = price_order(lines)
-        footprint = sum(
-            (Decimal(ln["carbon_footprint_kg"]) * ln["quantity"] for ln in lines), Decimal("0")
-        )
+        """`lines` carry their discount share; `shipping` is the price of `shipping_method`
+        (None: the flat default) and its CO2 adds to the order's footprint."""
+        totals = price_order(lines, shipping)
+        footprint = sum((ln.footprint_kg for ln in lines), shipping_footprint_kg)
         return cls(
             customer_id=customer_id,
             cart_id=cart_id,
@@ -124,6 +255,8 @@ class Order(EcoAggregate):
             carbon_footprint_kg=footprint,
             shipping_address=shipping_address,
             payment_method=payment_method,
+            coupon=coupon,
+            shipping_method=shipping_method,
         )
 
     @event(Placed)
@@ -132,14 +265,16 @@ class Order(EcoAggregate):
         *,
         customer_id: str,
         cart_id: UUID,
-        lines: list[dict[str, Any]],
+        lines: list[OrderLine],
         subtotal: Money,
         discount: Money,
         shipping: Money,
         total: Money,
         carbon_footprint_kg: Decimal,
         shipping_address: PersonalData,
-        payment_method: dict[str, str],
+        payment_method: PaymentMethod,
+        coupon: str | None,
+        shipping_method: str,
     ) -> None:
         self.customer_id = customer_id
         self.cart_id = cart_id
@@ -148,10 +283,16 @@ class Order(EcoAggregate):
         self.carbon_footprint_kg = carbon_footprint_kg
         self.shipping_address = shipping_address
         self.payment_method = payment_method
-        self.status = PENDING
+        self.coupon = coupon
+        self.shipping_method = shipping_method
+        self.status = OrderStatus.PENDING
         self.stock_reserved = False
         self.payment_id: UUID | None = None
-        self.cancellation_reason: str | None = None
+        self.cancellation_reason: CancellationReason | None = None
+        self.cancellation_detail = ""
+        self.carrier: str | None = None
+        self.tracking_code: str | None = None
+        self.shipped_at: datetime | None = None
 
     # Guards -------------------------------------------------------------------------------
     def check_status(self, *allowed: str, action: str) -> None:
@@ -178,13 +319,13 @@ class Order(EcoAggregate):
         self._confirmed(payment_id=payment_id)
 
     def ship(self, carrier: str, tracking_code: str) -> None:
-        self.check_status(CONFIRMED, action="ship")
-        self._shipped(carrier=carrier, tracking_code=tracking_code)
+        self.check_status(OrderStatus.CONFIRMED, action="ship")
+        self._shipped(carrier=carrier, tracking_code=tracking_code, shipped_at=now())
 
     def cancel(self, reason: str, detail: str = "") -> None:
         self.check_reason(reason)
         self.check_status(PENDING, CONFIRMED, action="cancel")
-        self._cancelled(reason=reason, detail=detail)
+        self._cancelled(reason=CancellationReason(reason).value, detail=detail)
 
     # Mutators ----------------------------------------------------------------------------
     @event(StockReserved)
@@ -193,14 +334,17 @@ class Order(EcoAggregate):
 
     @event(Confirmed)
     def _confirmed(self, payment_id: UUID) -> None:
-        self.status = CONFIRMED
+        self.status = OrderStatus.CONFIRMED
         self.payment_id = payment_id
 
     @event(Shipped)
-    def _shipped(self, carrier: str, tracking_code: str) -> None:
-        self.status = SHIPPED
+    def _shipped(self, carrier: str, tracking_code: str, shipped_at: datetime) -> None:
+        self.status = OrderStatus.SHIPPED
+        self.carrier, self.tracking_code = carrier, tracking_code
+        self.shipped_at = shipped_at
 
     @event(Cancelled)
     def _cancelled(self, reason: str, detail: str) -> None:
-        self.status = CANCELLED
-        self.cancellation_reason = reason
+        self.status = OrderStatus.CANCELLED
+        self.cancellation_reason = CancellationReason(reason)
+        self.cancellation_detail = detail

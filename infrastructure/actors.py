@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
-from uuid import UUID
 
 import dramatiq
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications
 
-from application.effects import Effect
+from application.checkout.effects import COMMANDS, Effect, command_runner
 from application.errors import RetryLaterError
 from application.shop import Shop
 from domain.base import EventMetadata, event_context
@@ -44,26 +43,15 @@ def make_broker(url: str) -> dramatiq.Broker:
     )
 
 
-def _commands(shop: Shop) -> dict[str, Callable[..., Any]]:
-    return {
-        "authorize_payment": lambda pid: shop.authorize_payment(UUID(pid)),
-        "capture_payment": lambda pid: shop.capture_payment(UUID(pid)),
-        "void_payment": lambda pid: shop.void_payment(UUID(pid)),
-        "refund_payment": lambda pid: shop.refund_payment(UUID(pid)),
-        "expire_order": lambda oid: shop.expire_order(UUID(oid)),
-        "notify_order": lambda oid, kind: shop.notify_order(UUID(oid), kind),
-    }
-
-
 class Actors:
     """The actors of one broker, bound to one application; also the `EffectSender`."""
 
     def __init__(self, broker: dramatiq.Broker, shop: Shop):
         self.broker = broker
         self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
-        for name, command in _commands(shop).items():
+        for name in COMMANDS:  # one actor per command of the effects table
             self.actors[name] = dramatiq.Actor(
-                self._run(name, command),
+                self._run(name, command_runner(shop, name)),
                 broker=broker,
                 actor_name=name,
                 queue_name=QUEUE,

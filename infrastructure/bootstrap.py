@@ -15,10 +15,10 @@ from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
 from eventsourcing.projection import BaseProjectionRunner, EventSourcedProjectionRunner
 from eventsourcing.utils import Environment, get_topic
 
-from application.effects import EFFECT_EVENTS, EffectDispatcher
+from application.checkout.effects import EFFECT_EVENTS, PAYMENT_TIMEOUT, EffectDispatcher
+from application.checkout.policy import CheckoutSaga
 from application.event_store import LogFollower
 from application.ports import Notifier
-from application.saga import CheckoutSaga
 from application.shop import Shop
 from infrastructure.actors import Actors, make_broker
 from infrastructure.embedded import EmbeddedServers
@@ -169,7 +169,9 @@ class Container:
     def _effects_runner(self) -> BaseProjectionRunner[Any]:
         assert self.actors is not None
         tracking = self.effects_tracking()
-        dispatcher = EffectDispatcher(tracking, self.actors, self.settings.payment_timeout_s)
+        dispatcher = EffectDispatcher(
+            tracking, self.actors, {PAYMENT_TIMEOUT: self.settings.payment_timeout_s}
+        )
         return BaseProjectionRunner(
             projection=dispatcher,
             application_class=Shop,

@@ -13,9 +13,9 @@ import psycopg
 import redis
 from eventsourcing.persistence import Tracking
 
-from application.effects import EffectDispatcher
+from application.checkout.effects import EffectDispatcher
+from application.checkout.policy import CheckoutSaga
 from application.event_store import APP_NAME, LogFollower
-from application.saga import CheckoutSaga
 from infrastructure.redis_views import (
     BufferedView,
     RedisDocumentView,

@@ -30,12 +30,14 @@ class AnalyticsProjection(DocumentProjection):
 
     @evolve.register
     def _placed(self, event: Order.Placed) -> list[Change]:
+        # Revenue is what the event says was charged for each line (net of its discount
+        # share), never recomputed from a price: prices change, discounts exist.
         lines = [
             {
-                "sku": ln["sku"],
-                "quantity": ln["quantity"],
-                "revenue": str(ln["unit_price"].times(ln["quantity"]).amount),
-                "co2": str(_dec(ln["carbon_footprint_kg"]) * ln["quantity"]),
+                "sku": ln.sku,
+                "quantity": ln.quantity,
+                "revenue": str(ln.net.amount),
+                "co2": str(ln.footprint_kg),
             }
             for ln in event.lines
         ]

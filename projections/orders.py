@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any
 
-from domain.order import Order
+from domain.order import Order, OrderStatus
 from domain.payment import Payment
 from projections.base import Change, DocumentProjection, IndexAdd, IndexRemove, Put
 
@@ -51,7 +51,9 @@ class OrdersProjection(DocumentProjection):
             return []
         return self._order_changes(doc, event, version=event.originator_version, **fields)
 
-    def _on_payment(self, event: Payment.Event, **fields: Any) -> list[Change]:
+    def _on_payment(
+        self, event: Payment.Event, order_fields: dict[str, Any] | None = None, **fields: Any
+    ) -> list[Change]:
         payment = self.view.get(payment_key(event.originator_id))
         if payment is None:
             return []
@@ -60,7 +62,7 @@ class OrdersProjection(DocumentProjection):
         order = self.view.get(order_key(payment["order_id"]))
         if order is not None:
             summary = {k: payment[k] for k in ("status", "brand", "last4")}
-            changes += self._order_changes(order, event, payment=summary)
+            changes += self._order_changes(order, event, payment=summary, **(order_fields or {}))
         return changes
 
     @singledispatchmethod
@@ -72,12 +74,15 @@ class OrdersProjection(DocumentProjection):
         order_id = str(event.originator_id)
         lines = [
             {
-                "sku": ln["sku"],
-                "name": ln["name"],
-                "quantity": ln["quantity"],
-                "unit_price": ln["unit_price"].to_dict(),
-                "line_total": ln["unit_price"].times(ln["quantity"]).to_dict(),
-                "carbon_footprint_kg": str(ln["carbon_footprint_kg"]),
+                "sku": ln.sku,
+                "name": ln.name,
+                "quantity": ln.quantity,
+                "unit_price": ln.unit_price.to_dict(),
+                "line_total": ln.gross.to_dict(),
+                "discount": ln.discount.to_dict(),
+                "net_total": ln.net.to_dict(),
+                "carbon_footprint_kg": str(ln.carbon_footprint_kg),
+                "weight_grams": ln.weight_grams,
             }
             for ln in event.lines
         ]
@@ -85,8 +90,10 @@ class OrdersProjection(DocumentProjection):
         doc = {
             "order_id": order_id,
             "customer_id": event.customer_id,
-            "status": "pending",
+            "status": OrderStatus.PENDING.value,
             "lines": lines,
+            "coupon": event.coupon,
+            "shipping_method": event.shipping_method,
             "totals": {
                 k: getattr(event, k).to_dict()
                 for k in ("subtotal", "discount", "shipping", "total")
@@ -95,6 +102,10 @@ class OrdersProjection(DocumentProjection):
             "payment": None,
             "payment_id": None,
             "cancellation_reason": None,
+            "cancellation_detail": None,
+            "carrier": None,
+            "tracking_code": None,
+            "decline_reason": None,
             "history": [_step(event)],
             "created_at": event.timestamp.isoformat(),
             "score": score,
@@ -104,7 +115,7 @@ class OrdersProjection(DocumentProjection):
         return changes + [
             IndexAdd(order_index(customer, status), order_id, score)
             for customer in (None, event.customer_id)
-            for status in (None, "pending")
+            for status in (None, OrderStatus.PENDING.value)
         ]
 
     @evolve.register
@@ -113,17 +124,27 @@ class OrdersProjection(DocumentProjection):
 
     @evolve.register
     def _confirmed(self, event: Order.Confirmed) -> list[Change]:
-        return self._on_order(event, status="confirmed", payment_id=str(event.payment_id))
+        return self._on_order(
+            event, status=OrderStatus.CONFIRMED.value, payment_id=str(event.payment_id)
+        )
 
     @evolve.register
     def _shipped(self, event: Order.Shipped) -> list[Change]:
         return self._on_order(
-            event, status="shipped", carrier=event.carrier, tracking_code=event.tracking_code
+            event,
+            status=OrderStatus.SHIPPED.value,
+            carrier=event.carrier,
+            tracking_code=event.tracking_code,
         )
 
     @evolve.register
     def _cancelled(self, event: Order.Cancelled) -> list[Change]:
-        return self._on_order(event, status="cancelled", cancellation_reason=event.reason)
+        return self._on_order(
+            event,
+            status=OrderStatus.CANCELLED.value,
+            cancellation_reason=event.reason,
+            cancellation_detail=event.detail,
+        )
 
     @evolve.register
     def _requested(self, event: Payment.Requested) -> list[Change]:
@@ -160,7 +181,11 @@ class OrdersProjection(DocumentProjection):
     @evolve.register
     def _declined(self, event: Payment.Declined) -> list[Change]:
         return self._on_payment(
-            event, status="declined", gateway=event.gateway, version=event.originator_version
+            event,
+            {"decline_reason": event.reason},
+            status="declined",
+            gateway=event.gateway,
+            version=event.originator_version,
         )
 
     @evolve.register

@@ -110,9 +110,9 @@ def check_invariants(shop: Shop, *, final: bool = True) -> None:
             if final and payment is not None:
                 assert not payment.holds_money, f"cancelled order {order.id} kept money"
         if order.status == CONFIRMED:
-            assert holding == {ln["sku"] for ln in order.lines}
+            assert holding == {ln.sku for ln in order.lines}
             for line in order.lines:
-                assert items[line["sku"]].reservations[str(order.id)] == line["quantity"]
+                assert items[line.sku].reservations[str(order.id)] == line.quantity
             assert payment is not None
             assert payment.status == "authorized"
         if order.status == SHIPPED:

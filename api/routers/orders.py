@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
@@ -18,11 +18,11 @@ from api.schemas import (
     OrderSummary,
 )
 from application.event_store import CommandResult
+from domain.order import OrderStatus
 from projections.orders import OrdersProjection, order_index, order_key
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
-Status = Literal["pending", "confirmed", "shipped", "cancelled"]
 
 
 def _answer(response: Response, result: CommandResult) -> OrderCommandResult:
@@ -43,7 +43,7 @@ def _own(principal: Principal) -> str | None:
 def list_orders(
     container: ContainerDep,
     principal: CustomerOrAdmin,
-    status_: Annotated[Status | None, Query(alias="status")] = None,
+    status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
     customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,

@@ -230,7 +230,7 @@ def test_a_garbled_answer_is_retried_then_failed_over(settings):
         register(shop, "ECO-1", 10)
         order = shop.order_of(place_order(shop, {"ECO-1": 1}))
         payment = Payment(order_id=order.id, customer_id=order.customer_id,
-                          amount=order.totals.total, token=order.payment_method["token"],
+                          amount=order.totals.total, token=order.payment_method.token,
                           brand="visa", last4="4242")
         shop.save(payment)
         shop.gateways = [GarbledGateway("primary", container.redis, failures=5),

@@ -11,7 +11,7 @@ from application.errors import AlreadyExistsError, VersionConflictError
 from application.shop import Shop
 from domain.base import EventMetadata, event_context
 from domain.money import Money
-from domain.order import Order
+from domain.order import Order, OrderLine, PaymentMethod
 from domain.personal import PersonalData
 from domain.stock_item import StockItem
 from infrastructure.event_store import eventsourcing_env
@@ -34,17 +34,9 @@ def test_events_round_trip_exactly(container):
         order = Order.place(
             customer_id="c1",
             cart_id=uuid4(),
-            lines=[
-                {
-                    "sku": "ECO-1",
-                    "name": "Café",
-                    "quantity": 3,
-                    "unit_price": Money.brl("42.90"),
-                    "carbon_footprint_kg": "1.800",
-                }
-            ],
+            lines=[OrderLine("ECO-1", "Café", 3, Money.brl("42.90"), Decimal("1.800"))],
             shipping_address=PersonalData("c1", {"city": "São Paulo"}),
-            payment_method={"last4": "4242"},
+            payment_method=PaymentMethod(last4="4242"),
         )
         original = order.pending_events[0]
         container.shop.save(order)
@@ -52,7 +44,7 @@ def test_events_round_trip_exactly(container):
     assert stored == original
     loaded = container.shop.repository.get(order.id)
     assert loaded.totals.total == Money.brl("148.60")
-    assert loaded.lines[0]["unit_price"] == Money.brl("42.90")
+    assert loaded.lines[0].unit_price == Money.brl("42.90")
     assert loaded.carbon_footprint_kg == Decimal("5.400")
     assert (stored.actor, stored.correlation_id, stored.causation_id) == (
         "customer:c1",

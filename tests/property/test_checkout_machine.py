@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from typing import Any
 
 import psycopg
 import pytest
@@ -18,10 +17,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from application.effects import Effect, effects_of
+from application.checkout.effects import PAYMENT_TIMEOUT, Effect, command_runner, effects_of
+from application.checkout.policy import CheckoutSaga
 from application.errors import RetryLaterError
 from application.event_store import APP_NAME
-from application.saga import CheckoutSaga
 from application.shop import Shop
 from domain.base import DomainError
 from infrastructure.event_store import eventsourcing_env
@@ -58,24 +57,16 @@ class SynchronousWorld:
                 event = self.shop.mapper.to_domain_event(notification)
                 if notification.topic in self.saga.topics:
                     self.saga.process_event(event, Tracking(APP_NAME, notification.id))
-                for effect in effects_of(event, 0):
+                for effect in effects_of(event, {PAYMENT_TIMEOUT: 0}):
                     queue = self.timeouts if effect.action == "expire_order" else self.effects
                     queue.append(effect)
                 self.position = notification.id
 
     def run(self, effect: Effect) -> None:
-        commands: dict[str, Any] = {
-            "authorize_payment": self.shop.authorize_payment,
-            "capture_payment": self.shop.capture_payment,
-            "void_payment": self.shop.void_payment,
-            "refund_payment": self.shop.refund_payment,
-            "expire_order": self.shop.expire_order,
-        }
-        if effect.action in commands:
-            try:
-                commands[effect.action](uuid.UUID(effect.args[0]))
-            except RetryLaterError:
-                self.effects.append(effect)
+        try:
+            command_runner(self.shop, effect.action)(*effect.args)
+        except RetryLaterError:
+            self.effects.append(effect)
         self.pump()
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from domain.base import DomainError
 from domain.cart import Cart
 from domain.money import Money
-from domain.order import Order
+from domain.order import Order, OrderLine, PaymentMethod
 from domain.personal import PersonalData
 from domain.stock_item import StockItem
 
@@ -126,17 +126,9 @@ def test_order_status_only_moves_along_the_state_machine(steps):
     order = Order.place(
         customer_id="c1",
         cart_id=uuid4(),
-        lines=[
-            {
-                "sku": "ECO-1",
-                "name": "A",
-                "quantity": 1,
-                "unit_price": Money.brl("5"),
-                "carbon_footprint_kg": "0",
-            }
-        ],
+        lines=[OrderLine("ECO-1", "A", 1, Money.brl("5"), Decimal("0"))],
         shipping_address=PersonalData("c1", {}),
-        payment_method={},
+        payment_method=PaymentMethod(),
     )
     actions = {
         "reserve": order.mark_stock_reserved,

@@ -7,6 +7,8 @@ from domain.money import Money
 from domain.order import (
     IllegalOrderTransitionError,
     Order,
+    OrderLine,
+    PaymentMethod,
     UnknownCancellationReasonError,
     price_order,
 )
@@ -18,23 +20,17 @@ from domain.payment import (
 from domain.personal import PersonalData
 
 
-def line(price: str, quantity: int, co2: str = "1.0") -> dict:
-    return {
-        "sku": "ECO-1",
-        "name": "A",
-        "quantity": quantity,
-        "unit_price": Money.brl(price),
-        "carbon_footprint_kg": co2,
-    }
+def line(price: str, quantity: int, co2: str = "1.0") -> OrderLine:
+    return OrderLine("ECO-1", "A", quantity, Money.brl(price), Decimal(co2))
 
 
-def make_order(*lines: dict) -> Order:
+def make_order(*lines: OrderLine) -> Order:
     return Order.place(
         customer_id="c1",
         cart_id=uuid4(),
         lines=list(lines) or [line("10", 1)],
         shipping_address=PersonalData("c1", {"city": "Recife"}),
-        payment_method={"token": "t", "brand": "visa", "last4": "4242"},
+        payment_method=PaymentMethod("card", "t", "visa", "4242"),
     )
 
 

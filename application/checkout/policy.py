@@ -4,14 +4,19 @@ It follows the log and, for each event it cares about, decides the next step and
 the new events on the processing event: they commit in one transaction with the saga's
 position, so after a crash at any point no step is lost or done twice.
 
-    Order.Placed        -> reserve every line (all or none) and request the payment,
-                           or cancel as insufficient_stock
-    Payment.Authorized  -> confirm the order; if it was cancelled meanwhile, give the money back
-    Payment.Declined    -> cancel the order as payment_declined (payment_failed when no
-                           gateway answered) and release its reservations
+    Order.Placed        -> reserve_stock_and_request_payment: reserve every line and the
+                           coupon's use (all or none) and request the payment; or cancel as
+                           insufficient_stock / coupon_unavailable
+    (Order.Placed       -> the payment deadline: `effects.PAYMENT_DEADLINE` schedules
+                           `expire_order`, which cancels a still-pending order as
+                           payment_timeout)
+    Payment.Authorized  -> confirm_paid_order; if it was cancelled meanwhile, give the money
+                           back
+    Payment.Declined    -> cancel_unpaid_order as payment_declined (payment_failed when no
+                           gateway answered) and release what it holds
 
-Gateway calls, notifications and the timeout are side effects: the effect dispatcher sends
-them to dramatiq when it sees the events recorded here.
+Gateway calls, notifications and the deadline are side effects: the effect dispatcher sends
+them to dramatiq when it sees the events recorded here (checkout/effects.py).
 """
 
 from __future__ import annotations
@@ -26,12 +31,11 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic
 
-from application.compensation import compensate
+from application.checkout.compensation import compensate, reserve_for
 from application.event_store import EventStoreApp
 from domain.base import EventMetadata, event_context
-from domain.order import CANCELLED, PENDING, Order
+from domain.order import CancellationReason, Order, OrderStatus
 from domain.payment import Payment
-from domain.stock_item import InsufficientStockError, StockItem
 
 
 def metadata_for(actor: str, cause: Any) -> EventMetadata:
@@ -40,6 +44,19 @@ def metadata_for(actor: str, cause: Any) -> EventMetadata:
         actor=actor,
         correlation_id=getattr(cause, "correlation_id", ""),
         causation_id=f"event:{cause.originator_id}:{cause.originator_version}",
+    )
+
+
+def payment_for(order: Order) -> Payment:
+    """The payment an order asks for, by its payment method."""
+    method = order.payment_method
+    return Payment(
+        order_id=order.id,
+        customer_id=order.customer_id,
+        amount=order.totals.total,
+        token=method.token,
+        brand=method.brand,
+        last4=method.last4,
     )
 
 
@@ -62,50 +79,43 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
         """Events the saga does not react to."""
 
     @policy.register
-    def _placed(self, event: Order.Placed, processing_event: ProcessingEvent[UUID]) -> None:
+    def reserve_stock_and_request_payment(
+        self, event: Order.Placed, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         order: Order = self._load(event.originator_id)
-        if order.status != PENDING or order.stock_reserved:
+        if order.status != OrderStatus.PENDING or order.stock_reserved:
             return  # cancelled before the saga got here, or a step already taken
-        items: list[StockItem] = [
-            self._load(StockItem.create_id(line["sku"])) for line in order.lines
-        ]
-        try:
-            for item, line in zip(items, order.lines, strict=True):
-                item.reserve(order.id, line["quantity"])
-        except InsufficientStockError as shortage:
-            # Nothing is collected from `items`: no reservation was made, none to release.
-            order.cancel("insufficient_stock", str(shortage))
-            processing_event.collect_events(order)
+        reserved = reserve_for(order, self._load)
+        if isinstance(reserved, CancellationReason):
+            processing_event.collect_events(order)  # nothing was reserved: none to release
             return
         order.mark_stock_reserved()
-        payment = Payment(
-            order_id=order.id,
-            customer_id=order.customer_id,
-            amount=order.totals.total,
-            token=order.payment_method["token"],
-            brand=order.payment_method["brand"],
-            last4=order.payment_method["last4"],
-        )
-        processing_event.collect_events(order, *items, payment)
+        processing_event.collect_events(order, *reserved, payment_for(order))
 
     @policy.register
-    def _authorized(
+    def confirm_paid_order(
         self, event: Payment.Authorized, processing_event: ProcessingEvent[UUID]
     ) -> None:
         payment: Payment = self._load(event.originator_id)
         order: Order = self._load(payment.order_id)
-        if order.status == PENDING:
+        if order.status == OrderStatus.PENDING:
             order.confirm(payment.id)
             processing_event.collect_events(order)
-        elif order.status == CANCELLED:
+        elif order.status == OrderStatus.CANCELLED:
             payment.give_back(order.cancellation_reason or "order_cancelled")
             processing_event.collect_events(payment)
 
     @policy.register
-    def _declined(self, event: Payment.Declined, processing_event: ProcessingEvent[UUID]) -> None:
+    def cancel_unpaid_order(
+        self, event: Payment.Declined, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         payment: Payment = self._load(event.originator_id)
         order: Order = self._load(payment.order_id)
-        if order.status != PENDING:
+        if order.status != OrderStatus.PENDING:
             return
-        reason = "payment_failed" if event.reason == "all_gateways_failed" else "payment_declined"
+        reason = (
+            CancellationReason.PAYMENT_FAILED
+            if event.reason == "all_gateways_failed"
+            else CancellationReason.PAYMENT_DECLINED
+        )
         processing_event.collect_events(*compensate(order, reason, event.reason, self.find))

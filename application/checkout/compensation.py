@@ -1,0 +1,46 @@
+"""Holding and giving back: what a placed order takes (stock, a coupon's use) and how a
+cancellation undoes it. Shared by the saga, the deadline and cancellation requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from domain.base import EcoAggregate
+from domain.order import CancellationReason, Order
+from domain.payment import payment_id_for_order
+from domain.stock_item import InsufficientStockError, StockItem
+
+Finder = Callable[[UUID], Any]  # an aggregate by id (None, or an error, if there is none)
+
+
+def reserve_for(order: Order, load: Finder) -> list[EcoAggregate] | CancellationReason:
+    """Reserve every line of `order`, all or none. Returns the aggregates to save with the
+    order; or, when something is short, cancels the order and returns the reason (nothing
+    else changed, so nothing needs giving back)."""
+    items: list[StockItem] = [load(StockItem.create_id(line.sku)) for line in order.lines]
+    try:
+        for item, line in zip(items, order.lines, strict=True):
+            item.reserve(order.id, line.quantity)
+    except InsufficientStockError as shortage:
+        reason = CancellationReason.INSUFFICIENT_STOCK
+        order.cancel(reason, str(shortage))
+        return reason
+    return list(items)
+
+
+def compensate(order: Order, reason: str, detail: str, find: Finder) -> list[EcoAggregate]:
+    """Cancel `order` and undo what it holds: release every reservation it made, and give
+    back its money (void or refund). Returns every aggregate to save, together."""
+    order.cancel(reason, detail)
+    changed: list[EcoAggregate] = [order]
+    for line in order.lines:
+        item: StockItem = find(StockItem.create_id(line.sku))
+        item.release(order.id)
+        changed.append(item)
+    payment = find(payment_id_for_order(order.id))
+    if payment is not None:
+        payment.give_back(reason)
+        changed.append(payment)
+    return changed

@@ -1,0 +1,107 @@
+"""Side effects the log asks for: the ONE table from event to the command that carries it out,
+and the dispatcher that hands them to the workers.
+
+`EFFECTS` is the only place an effect is named. The dispatcher reads it to send; the workers
+(infrastructure/actors.py) read it to know which application command each message runs. A
+command takes the aggregate id first, then the step's extra arguments (all strings).
+
+The dispatcher follows the log like a projector. For each event it sends the effects it
+implies, then records the position: at-least-once delivery. Every command is idempotent (it
+checks state first and uses idempotency keys), so a repeat after a crash is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.projection import Projection
+
+from domain.order import Order
+from domain.payment import Payment
+
+
+@dataclass(frozen=True)
+class Effect:
+    action: str  # the application command (and the worker actor of that name)
+    args: tuple[str, ...]
+    correlation_id: str = ""
+    causation_id: str = ""
+    delay_s: float = 0.0
+
+
+class EffectSender(Protocol):
+    def send(self, effect: Effect) -> None: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one kind of event asks for: run `command` on the event's aggregate (with
+    `extra` arguments), after the delay named `delay` (a key of the dispatcher's delays)."""
+
+    command: str
+    extra: tuple[str, ...] = ()
+    delay: str | None = None
+
+
+PAYMENT_TIMEOUT = "payment_timeout_s"
+
+# The payment deadline is a step of the saga like the others: placing an order schedules
+# its expiry; `expire_order` cancels it as payment_timeout if it is still pending then.
+PAYMENT_DEADLINE = Step("expire_order", delay=PAYMENT_TIMEOUT)
+
+EFFECTS: dict[type, Step] = {
+    Order.Placed: PAYMENT_DEADLINE,
+    Order.Confirmed: Step("notify_order", ("order_confirmed",)),
+    Order.Cancelled: Step("notify_order", ("order_cancelled",)),
+    Order.Shipped: Step("notify_order", ("order_shipped",)),
+    Payment.Requested: Step("authorize_payment"),
+    Payment.CaptureRequested: Step("capture_payment"),
+    Payment.VoidRequested: Step("void_payment"),
+    Payment.RefundRequested: Step("refund_payment"),
+}
+EFFECT_EVENTS: tuple[type, ...] = tuple(EFFECTS)
+COMMANDS: tuple[str, ...] = tuple(sorted({step.command for step in EFFECTS.values()}))
+
+
+def effects_of(event: Any, delays: Mapping[str, float]) -> list[Effect]:
+    """What the event asks of the outside world (nothing if it is not in `EFFECTS`)."""
+    step = EFFECTS.get(type(event))
+    if step is None:
+        return []
+    return [
+        Effect(
+            action=step.command,
+            args=(str(event.originator_id), *step.extra),
+            correlation_id=getattr(event, "correlation_id", ""),
+            causation_id=f"event:{event.originator_id}:{event.originator_version}",
+            delay_s=delays[step.delay] if step.delay else 0.0,
+        )
+    ]
+
+
+def command_runner(app: Any, command: str) -> Callable[..., Any]:
+    """The application call a worker makes for `command`: the id parsed, the rest as is."""
+    method = getattr(app, command)
+
+    def run(aggregate_id: str, *extra: str) -> Any:
+        return method(UUID(aggregate_id), *extra)
+
+    return run
+
+
+class EffectDispatcher(Projection[TrackingRecorder]):
+    name = "effects"
+
+    def __init__(self, view: TrackingRecorder, sender: EffectSender, delays: Mapping[str, float]):
+        super().__init__(view)
+        self.sender = sender
+        self.delays = dict(delays)
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        for effect in effects_of(domain_event, self.delays):
+            self.sender.send(effect)
+        self.view.insert_tracking(tracking)

@@ -1,0 +1,87 @@
+"""The same application and saga tests, in two worlds: in memory (the library's POPO
+persistence shared by one test's applications, an in-memory key store, fakeredis for the
+sandbox gateways) and on the real PostgreSQL and Redis. The saga and the effects are run
+inline, so a test steps the system deterministically: `settle()` runs everything due."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import fakeredis
+import pytest
+from eventsourcing.persistence import Tracking
+
+from application.checkout.effects import PAYMENT_TIMEOUT, Effect, command_runner, effects_of
+from application.checkout.policy import CheckoutSaga
+from application.errors import RetryLaterError
+from application.event_store import APP_NAME
+from application.shop import Shop
+from infrastructure.memory import SharedMemoryFactory, memory_env
+from infrastructure.payments import sandbox_chain
+
+WORLDS = ["memory", "postgres"]
+
+
+class World:
+    def __init__(self, shop: Shop, saga: CheckoutSaga):
+        self.shop = shop
+        self.saga = saga
+        self.position = shop.recorder.max_notification_id() or 0
+        self.effects: list[Effect] = []
+        self.deadlines: list[Effect] = []
+
+    def pump(self) -> None:
+        """Feed every new event to the saga, and queue the effects it asks for."""
+        while batch := self.shop.recorder.select_notifications(self.position + 1, 100):
+            for notification in batch:
+                event = self.shop.mapper.to_domain_event(notification)
+                if notification.topic in self.saga.topics:
+                    self.saga.process_event(event, Tracking(APP_NAME, notification.id))
+                for effect in effects_of(event, {PAYMENT_TIMEOUT: 0}):
+                    queue = self.deadlines if effect.action == "expire_order" else self.effects
+                    queue.append(effect)
+                self.position = notification.id
+
+    def settle(self, *, deadlines: bool = False) -> None:
+        """Run the saga and every effect until nothing is left to do (payment deadlines
+        too, with `deadlines`)."""
+        self.pump()
+        for _ in range(1000):
+            if not self.effects and not (deadlines and self.deadlines):
+                return
+            effect = self.effects.pop(0) if self.effects else self.deadlines.pop(0)
+            try:
+                command_runner(self.shop, effect.action)(*effect.args)
+            except RetryLaterError:
+                self.effects.append(effect)
+            self.pump()
+        raise AssertionError("effects never settled")
+
+
+def memory_world() -> Iterator[World]:
+    store = f"test-{uuid.uuid4().hex}"
+    env = memory_env(store)
+    shop = Shop(env=env, gateways=sandbox_chain(fakeredis.FakeRedis()))
+    yield World(shop, CheckoutSaga(env=env))
+    SharedMemoryFactory.drop(store)
+
+
+def postgres_world(request: Any) -> Iterator[World]:
+    from infrastructure.bootstrap import bootstrap
+
+    container = bootstrap(request.getfixturevalue("settings"))  # no runners: driven inline
+    container.shop.notifier = None
+    try:
+        yield World(container.shop, CheckoutSaga(env=container.env))
+    finally:
+        container.close()
+
+
+@pytest.fixture(params=WORLDS)
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    if request.param == "memory":
+        yield from memory_world()
+    else:
+        yield from postgres_world(request)
