@@ -214,6 +214,7 @@ class OrderLinePublic(Schema):
     discount: MoneyModel | None = None
     net_total: MoneyModel | None = None
     carbon_footprint_kg: str
+    weight_grams: int | None = None
 
 
 class Totals(Schema):
