@@ -37,7 +37,7 @@ def cart_with(client, auth, sub: str = "ana", quantity: int = 2) -> str:
 def settle(client, auth, order_id: str, sub: str = "ana") -> dict:
     for _ in range(200):
         body = client.get(f"{API}/orders/{order_id}", headers=auth(sub=sub)).json()
-        if body.get("status") not in (None, "pending"):
+        if body.get("status") not in (None, "pending", 404):  # 404: not projected yet
             return body
         time.sleep(0.05)
     raise AssertionError(f"order {order_id} stayed pending")
