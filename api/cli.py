@@ -416,6 +416,7 @@ def analytics_top_products(
 
 def _register_modules() -> None:
     """Commands that live in their own modules (they import this one)."""
+    import api.cli_embedded  # stop
     import api.cli_ops  # noqa: F401  backup, restore
     from api import cli_sandbox  # noqa: F401  sandbox pay
 

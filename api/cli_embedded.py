@@ -1,0 +1,31 @@
+"""`ecovarejo stop`: stop the embedded PostgreSQL and Redis of the data dir, e.g. the ones a
+crashed `serve` left running. Refused while a process still uses them (unless --force)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.cli import CliError, app
+from infrastructure.embedded import EmbeddedServersBusyError, stop_servers
+from infrastructure.settings import Settings
+
+
+@app.command()
+def stop(
+    force: Annotated[
+        bool, typer.Option("--force", help="stop them even while a process uses them")
+    ] = False,
+) -> None:
+    """Stop the embedded servers of ECOVAREJO_DATA_DIR (cleanly: PostgreSQL fast shutdown,
+    Redis SHUTDOWN SAVE)."""
+    data_dir = Settings().data_dir
+    try:
+        stopped = stop_servers(data_dir, force=force)
+    except EmbeddedServersBusyError as e:
+        raise CliError(str(e)) from None
+    if stopped:
+        typer.echo(f"stopped {' and '.join(stopped)} of {data_dir}")
+    else:
+        typer.echo(f"no embedded server was running on {data_dir}")
