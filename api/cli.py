@@ -418,7 +418,10 @@ def _register_modules() -> None:
     """Commands that live in their own modules (they import this one)."""
     import api.cli_embedded  # stop
     import api.cli_ops  # noqa: F401  backup, restore
-    from api import cli_sandbox  # noqa: F401  sandbox pay
+    from api import (
+        cli_promotions,  # noqa: F401  promotions
+        cli_sandbox,  # noqa: F401  sandbox pay
+    )
 
 
 def main() -> None:

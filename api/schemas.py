@@ -132,6 +132,9 @@ class CartPublic(Schema):
     customer_id: str
     status: Literal["open", "checked_out"]
     items: list[CartItemPublic]
+    subtotal: MoneyModel | None = None
+    coupon: str | None = None
+    discount: MoneyModel | None = None
     total: MoneyModel
     version: int
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from application.commands import CommandApp
 from application.errors import (
     CartNotFoundError,
     GatewayUnavailableError,
@@ -14,15 +13,17 @@ from application.errors import (
 from application.event_store import CommandResult
 from application.gateways import join_tokens
 from application.ports import CardToken, GatewayError
+from application.promotions import PromotionCommands
 from domain.base import now
 from domain.card import Address, CardDetails
 from domain.cart import Cart, CartLine
+from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod
 from domain.personal import PersonalData
 from domain.stock_item import InsufficientStockError, StockItem
 
 
-class CartCommands(CommandApp):
+class CartCommands(PromotionCommands):
     def cart_of(self, cart_id: UUID, customer_id: str) -> Cart:
         """The customer's cart; someone else's cart is reported as not found."""
         cart = self._get(cart_id, Cart, CartNotFoundError(f"no cart {cart_id}"))
@@ -62,6 +63,7 @@ class CartCommands(CommandApp):
         in_cart = cart.lines[sku].quantity if sku in cart.lines else 0
         item = self._in_stock(sku, in_cart + quantity)
         cart.add_item(sku, item.name, quantity, item.price)
+        self.reprice_coupon(cart)
         return self._commit(cart)
 
     def change_cart_item(
@@ -76,6 +78,7 @@ class CartCommands(CommandApp):
         cart.check_has_line(sku)
         self._in_stock(sku, quantity)
         cart.change_quantity(sku, quantity)
+        self.reprice_coupon(cart)
         return self._commit(cart)
 
     def remove_cart_item(
@@ -83,6 +86,25 @@ class CartCommands(CommandApp):
     ) -> CommandResult:
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.remove_item(sku)
+        self.reprice_coupon(cart)
+        return self._commit(cart)
+
+    def apply_coupon(
+        self, cart_id: UUID, customer_id: str, code: str, expected_version: int | None = None
+    ) -> CommandResult:
+        cart = self._open_cart(cart_id, customer_id, expected_version)
+        cart.check_not_empty()
+        promotion = self.coupon(code)
+        discount = sum(self.coupon_discounts(cart, promotion), Money.zero())
+        cart.apply_coupon(promotion.code, discount)
+        return self._commit(cart)
+
+    def remove_coupon(
+        self, cart_id: UUID, customer_id: str, expected_version: int | None = None
+    ) -> CommandResult:
+        cart = self.cart_of(cart_id, customer_id)
+        self._check_version(cart, expected_version)
+        cart.remove_coupon()
         return self._commit(cart)
 
     def checkout(
@@ -98,7 +120,7 @@ class CartCommands(CommandApp):
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_not_empty()
         card.check(now())
-        lines = [self._order_line(line) for line in cart.lines.values()]
+        lines = self._order_lines(cart)
         token = self._tokenize(card)
         order = Order.place(
             customer_id=customer_id,
@@ -106,18 +128,31 @@ class CartCommands(CommandApp):
             lines=lines,
             shipping_address=PersonalData(customer_id, address.to_dict()),
             payment_method=PaymentMethod("card", token.token, token.brand, token.last4),
+            coupon=cart.coupon,
         )
         cart.check_out(order.id)
         return self._commit(order, cart)
 
-    def _order_line(self, line: CartLine) -> OrderLine:
+    def _order_lines(self, cart: Cart) -> list[OrderLine]:
+        """The lines at today's prices, each with its share of the coupon's discount (the
+        coupon must still apply: 422 / 409 otherwise, nothing changed)."""
+        discounts = [Money.zero()] * len(cart.lines)
+        if cart.coupon is not None:
+            discounts = self.coupon_discounts(cart, self.coupon(cart.coupon))
+        return [
+            self._order_line(line, discount)
+            for line, discount in zip(cart.lines.values(), discounts, strict=True)
+        ]
+
+    def _order_line(self, line: CartLine, discount: Money) -> OrderLine:
         item = self.stock_item(line.sku)
         return OrderLine(
             sku=line.sku,
-            name=line.name,
+            name=item.name,
             quantity=line.quantity,
-            unit_price=line.unit_price,
+            unit_price=item.price,
             carbon_footprint_kg=item.carbon_footprint_kg,
+            discount=discount,
         )
 
     def _tokenize(self, card: CardDetails) -> CardToken:

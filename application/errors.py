@@ -51,3 +51,11 @@ class InvalidReplayError(InvalidInputError):
 
 class UnreadableHistoryError(DomainError):
     """An aggregate's own stored event cannot be read by this code (corrupt, unknown)."""
+
+
+class UnknownCouponError(InvalidInputError):
+    """No promotion with that code (422: a customer typed it)."""
+
+
+class PromotionNotFoundError(NotFoundError):
+    """No promotion with that code (404: an admin asked for it)."""

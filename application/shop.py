@@ -13,11 +13,13 @@ from application.catalog import CatalogCommands
 from application.checkout.payments import PaymentCommands
 from application.lgpd import DataSubjectCommands
 from application.orders import OrderCommands
+from application.promotions import PromotionCommands
 
 
 class Shop(
     CatalogCommands,
     CartCommands,
+    PromotionCommands,
     OrderCommands,
     PaymentCommands,
     AsyncPaymentCommands,

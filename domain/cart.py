@@ -73,11 +73,23 @@ class Cart(EcoAggregate):
     class CheckedOut(EcoAggregate.Event):
         order_id: UUID
 
+    class CouponApplied(EcoAggregate.Event):
+        code: str
+        discount: Money  # what the coupon takes off the cart as it is now
+
+    class DiscountChanged(EcoAggregate.Event):
+        discount: Money  # the lines changed: what the coupon takes off now
+
+    class CouponRemoved(EcoAggregate.Event):
+        pass
+
     @event(Created)
     def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id
         self.lines: dict[str, CartLine] = {}
         self.order_id: UUID | None = None
+        self.coupon: str | None = None
+        self.discount = Money.zero()
 
     @property
     def is_checked_out(self) -> bool:
@@ -131,6 +143,20 @@ class Cart(EcoAggregate):
         self.check_has_line(sku)
         self._item_removed(sku=sku)
 
+    def apply_coupon(self, code: str, discount: Money) -> None:
+        self.check_open()
+        self._coupon_applied(code=code, discount=discount)
+
+    def reprice_discount(self, discount: Money) -> None:
+        """After the lines changed, the coupon's discount on the cart as it is now."""
+        if self.coupon is not None and discount != self.discount:
+            self._discount_changed(discount=discount)
+
+    def remove_coupon(self) -> None:
+        self.check_open()
+        if self.coupon is not None:
+            self._coupon_removed()
+
     def check_out(self, order_id: UUID) -> None:
         self.check_open()
         self.check_not_empty()
@@ -155,3 +181,15 @@ class Cart(EcoAggregate):
     @event(CheckedOut)
     def _checked_out(self, order_id: UUID) -> None:
         self.order_id = order_id
+
+    @event(CouponApplied)
+    def _coupon_applied(self, code: str, discount: Money) -> None:
+        self.coupon, self.discount = code, discount
+
+    @event(DiscountChanged)
+    def _discount_changed(self, discount: Money) -> None:
+        self.discount = discount
+
+    @event(CouponRemoved)
+    def _coupon_removed(self) -> None:
+        self.coupon, self.discount = None, Money.zero()

@@ -14,13 +14,17 @@ def cart_key(cart_id: object) -> str:
     return f"cart:{cart_id}"
 
 
-def _priced(items: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    total = Money.zero()
-    for item in items:
+def _priced(doc: dict[str, Any]) -> None:
+    """Line totals, subtotal, and the total net of the discount the events recorded."""
+    subtotal = Money.zero()
+    for item in doc["items"]:
         line_total = Money.from_dict(item["unit_price"]).times(item["quantity"])
         item["line_total"] = line_total.to_dict()
-        total += line_total
-    return items, total.to_dict()
+        subtotal += line_total
+    discount = Money.from_dict(doc.get("discount") or Money.zero().to_dict())
+    doc["subtotal"] = subtotal.to_dict()
+    doc["discount"] = discount.to_dict()
+    doc["total"] = (subtotal - discount).to_dict()
 
 
 class CartsProjection(DocumentProjection):
@@ -31,7 +35,7 @@ class CartsProjection(DocumentProjection):
         if doc is None:
             return []
         doc.update(fields)
-        doc["items"], doc["total"] = _priced(doc["items"])
+        _priced(doc)
         doc["version"] = event.originator_version
         return [Put(cart_key(event.originator_id), doc)]
 
@@ -50,6 +54,9 @@ class CartsProjection(DocumentProjection):
             "customer_id": event.customer_id,
             "status": "open",
             "items": [],
+            "subtotal": Money.zero().to_dict(),
+            "coupon": None,
+            "discount": Money.zero().to_dict(),
             "total": Money.zero().to_dict(),
             "order_id": None,
             "version": event.originator_version,
@@ -89,3 +96,15 @@ class CartsProjection(DocumentProjection):
     @evolve.register
     def _checked_out(self, event: Cart.CheckedOut) -> list[Change]:
         return self._update(event, status="checked_out", order_id=str(event.order_id))
+
+    @evolve.register
+    def _coupon_applied(self, event: Cart.CouponApplied) -> list[Change]:
+        return self._update(event, coupon=event.code, discount=event.discount.to_dict())
+
+    @evolve.register
+    def _discount_changed(self, event: Cart.DiscountChanged) -> list[Change]:
+        return self._update(event, discount=event.discount.to_dict())
+
+    @evolve.register
+    def _coupon_removed(self, event: Cart.CouponRemoved) -> list[Change]:
+        return self._update(event, coupon=None, discount=Money.zero().to_dict())

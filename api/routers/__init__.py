@@ -10,6 +10,7 @@ from api.routers import (
     orders,
     payments,
     products,
+    promotions,
     stock_items,
 )
 
@@ -17,6 +18,7 @@ API_ROUTERS: list[APIRouter] = [
     stock_items.router,
     products.router,
     carts.router,
+    promotions.router,
     orders.router,
     payments.router,
     audit.router,

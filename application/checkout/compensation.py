@@ -7,18 +7,28 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from domain.base import EcoAggregate
+from domain.base import EcoAggregate, now
 from domain.order import CancellationReason, Order
 from domain.payment import payment_id_for_order
+from domain.promotion import Promotion, PromotionError
 from domain.stock_item import InsufficientStockError, StockItem
 
 Finder = Callable[[UUID], Any]  # an aggregate by id (None, or an error, if there is none)
 
 
 def reserve_for(order: Order, load: Finder) -> list[EcoAggregate] | CancellationReason:
-    """Reserve every line of `order`, all or none. Returns the aggregates to save with the
-    order; or, when something is short, cancels the order and returns the reason (nothing
-    else changed, so nothing needs giving back)."""
+    """Hold the coupon's use and reserve every line of `order`, all or none. Returns the
+    aggregates to save with the order; or, when something is short, cancels the order and
+    returns the reason (nothing else changed, so nothing needs giving back)."""
+    held: list[EcoAggregate] = []
+    if order.coupon is not None:
+        promotion: Promotion = load(Promotion.create_id(order.coupon))
+        try:
+            promotion.hold_use(order.id, order.customer_id, now())
+        except PromotionError as refusal:
+            order.cancel(CancellationReason.COUPON_UNAVAILABLE, str(refusal))
+            return CancellationReason.COUPON_UNAVAILABLE
+        held.append(promotion)
     items: list[StockItem] = [load(StockItem.create_id(line.sku)) for line in order.lines]
     try:
         for item, line in zip(items, order.lines, strict=True):
@@ -27,7 +37,7 @@ def reserve_for(order: Order, load: Finder) -> list[EcoAggregate] | Cancellation
         reason = CancellationReason.INSUFFICIENT_STOCK
         order.cancel(reason, str(shortage))
         return reason
-    return list(items)
+    return [*held, *items]
 
 
 def compensate(order: Order, reason: str, detail: str, find: Finder) -> list[EcoAggregate]:
@@ -39,6 +49,10 @@ def compensate(order: Order, reason: str, detail: str, find: Finder) -> list[Eco
         item: StockItem = find(StockItem.create_id(line.sku))
         item.release(order.id)
         changed.append(item)
+    if order.coupon is not None:
+        promotion: Promotion = find(Promotion.create_id(order.coupon))
+        promotion.give_back_use(order.id)
+        changed.append(promotion)
     payment = find(payment_id_for_order(order.id))
     if payment is not None:
         payment.give_back(reason)
