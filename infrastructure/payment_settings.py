@@ -46,7 +46,7 @@ class PaymentSettings(BaseModel):
         default="https://api.pagseguro.com", validation_alias="ECOVAREJO_PAGSEGURO_API_BASE"
     )
     pix_expiry_s: int = Field(
-        default=1800, ge=60, le=86400, validation_alias="ECOVAREJO_PIX_EXPIRY_S"
+        default=1800, ge=1, le=86400, validation_alias="ECOVAREJO_PIX_EXPIRY_S"
     )
     boleto_days: int = Field(default=3, ge=1, le=30, validation_alias="ECOVAREJO_BOLETO_DAYS")
     interest_free_installments: int = Field(

@@ -16,8 +16,12 @@ API = "/api/v1"
 
 @pytest.fixture
 def env(settings):
-    return clean_env(DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
-                     ECOVAREJO_JWT_SECRET="s" * 40, ECOVAREJO_DATA_DIR=str(settings.data_dir))
+    return clean_env(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        ECOVAREJO_JWT_SECRET="s" * 40,
+        ECOVAREJO_DATA_DIR=str(settings.data_dir),
+    )
 
 
 def test_replay_prints_events_and_state_as_one_json_document(container, env):
@@ -84,13 +88,23 @@ def test_auditors_read_an_aggregates_events_over_http(client, auth, product):
     assert response.status_code == 200
     [event] = response.json()
     assert (event["position"], event["type"], event["actor"]) == (
-        1, "StockItem.Registered", "admin:adm",
+        1,
+        "StockItem.Registered",
+        "admin:adm",
     )
-    assert client.get(f"{API}/audit/aggregates/{item}/events",
-                      headers=auth("admin", "adm")).status_code == 403
+    assert (
+        client.get(
+            f"{API}/audit/aggregates/{item}/events", headers=auth("admin", "adm")
+        ).status_code
+        == 403
+    )
     unknown = "00000000-0000-0000-0000-000000000000"
-    assert client.get(f"{API}/audit/aggregates/{unknown}/events",
-                      headers=auth("auditor", "aud")).status_code == 404
+    assert (
+        client.get(
+            f"{API}/audit/aggregates/{unknown}/events", headers=auth("auditor", "aud")
+        ).status_code
+        == 404
+    )
 
 
 def test_personal_data_requests_are_for_the_subject_or_an_admin(client, auth, product):
@@ -98,8 +112,10 @@ def test_personal_data_requests_are_for_the_subject_or_an_admin(client, auth, pr
     mine = client.get(f"{API}/customers/ana/personal-data", headers=auth(sub="ana"))
     assert mine.status_code == 200
     assert len(mine.json()["carts"]) == 1
-    assert client.get(f"{API}/customers/ana/personal-data",
-                      headers=auth(sub="bruno")).status_code == 404
+    assert (
+        client.get(f"{API}/customers/ana/personal-data", headers=auth(sub="bruno")).status_code
+        == 404
+    )
     erased = client.delete(f"{API}/customers/ana/personal-data", headers=auth("admin", "adm"))
     assert erased.status_code == 202
     assert erased.json()["status"] == "erased"

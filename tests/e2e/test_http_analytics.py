@@ -9,8 +9,11 @@ API = "/api/v1"
 
 def test_analytics_answer_admins_only(client, auth, product):
     admin = auth("admin", "adm")
-    for path in ("/analytics/sales?by=category", "/analytics/co2?by=order",
-                 "/analytics/top-products?limit=5"):
+    for path in (
+        "/analytics/sales?by=category",
+        "/analytics/co2?by=order",
+        "/analytics/top-products?limit=5",
+    ):
         response = client.get(API + path, headers=admin)
         assert response.status_code == 200, path
         assert response.json() == {"rows": []}
@@ -19,8 +22,12 @@ def test_analytics_answer_admins_only(client, auth, product):
 
 
 def test_analytics_from_the_cli(settings, container):
-    env = clean_env(DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
-                    ECOVAREJO_JWT_SECRET="s" * 40, ECOVAREJO_DATA_DIR=str(settings.data_dir))
+    env = clean_env(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        ECOVAREJO_JWT_SECRET="s" * 40,
+        ECOVAREJO_DATA_DIR=str(settings.data_dir),
+    )
     result = run("analytics", "sales", "--by", "category", "--json", env=env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
