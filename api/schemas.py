@@ -11,8 +11,10 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     WithJsonSchema,
 )
 
@@ -182,11 +184,43 @@ class CardModel(Schema):
     )
     cvc: Annotated[str, StringConstraints(pattern=r"^[0-9]{3,4}$")]
     holder: Text
+    method: Literal["card"] = "card"
+    installments: int = Field(default=1, ge=1, le=12, description="interest-free, 1 to 12")
+
+
+class PixModel(Schema):
+    method: Literal["pix"]
+
+
+class BoletoModel(Schema):
+    method: Literal["boleto"]
+    payer_cpf: Annotated[
+        str, StringConstraints(pattern=r"^[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2}$")
+    ] = Field(examples=["529.982.247-25"])
+
+
+def _payment_method_of(value: Any) -> str:
+    method = (
+        value.get("method", "card") if isinstance(value, dict) else getattr(value, "method", "card")
+    )
+    return method if method in ("card", "pix", "boleto") else "unknown"
+
+
+PaymentModel = Annotated[
+    Annotated[CardModel, Tag("card")]
+    | Annotated[PixModel, Tag("pix")]
+    | Annotated[BoletoModel, Tag("boleto")],
+    Discriminator(
+        _payment_method_of,
+        custom_error_type="invalid_payment_method",
+        custom_error_message="payment method must be card, pix or boleto",
+    ),
+]
 
 
 class CheckoutCreate(Schema):
     shipping_address: AddressModel
-    payment: CardModel
+    payment: PaymentModel
 
 
 class CheckoutAccepted(Schema):
@@ -227,10 +261,33 @@ class Totals(Schema):
     total: MoneyModel
 
 
+class InstallmentsPublic(Schema):
+    count: int
+    amount: str  # each installment; the first carries the leftover centavos
+    first_amount: str
+    total: str
+    interest_free: bool
+
+
+class PixPublic(Schema):
+    copy_paste: str
+    expires_at: str
+
+
+class BoletoPublic(Schema):
+    digitable_line: str
+    due_date: str
+
+
 class PaymentSummary(Schema):
+    payment_id: UUID | None = None
     status: str
     brand: str
     last4: str
+    method: str = "card"
+    installments: InstallmentsPublic | None = None
+    pix: PixPublic | None = None
+    boleto: BoletoPublic | None = None
 
 
 class HistoryStep(Schema):
@@ -280,6 +337,10 @@ class PaymentPublic(Schema):
     brand: str
     last4: str
     gateway: str | None
+    method: str = "card"
+    installments: InstallmentsPublic | None = None
+    pix: PixPublic | None = None
+    boleto: BoletoPublic | None = None
 
 
 class WebhookAccepted(Schema):

@@ -14,16 +14,24 @@ from application.event_store import CommandResult
 from application.gateways import join_tokens
 from application.ports import CardToken, GatewayError
 from application.promotions import PromotionCommands
-from domain.base import now
+from domain.base import InvalidInputError, now
 from domain.card import Address, CardDetails
 from domain.cart import Cart, CartLine
+from domain.installments import MAX_INSTALLMENTS, InvalidInstallmentsError
 from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod
+from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice
 from domain.personal import PersonalData
 from domain.stock_item import InsufficientStockError, StockItem
 
 
+class PaymentMethodNotOfferedError(InvalidInputError):
+    """No gateway of the chain takes the chosen payment method."""
+
+
 class CartCommands(PromotionCommands):
+    interest_free_installments: int = 6
+
     def cart_of(self, cart_id: UUID, customer_id: str) -> Cart:
         """The customer's cart; someone else's cart is reported as not found."""
         cart = self._get(cart_id, Cart, CartNotFoundError(f"no cart {cart_id}"))
@@ -112,26 +120,48 @@ class CartCommands(PromotionCommands):
         cart_id: UUID,
         customer_id: str,
         address: Address,
-        card: CardDetails,
+        payment: PaymentChoice | CardDetails,
         expected_version: int | None = None,
     ) -> CommandResult:
         """Check the cart out and place a pending order; the saga takes it from there.
-        The card is tokenized here and forgotten: only token, brand and last4 go on."""
+        A card is tokenized here and forgotten: only tokens, brand and last4 go on. A boleto
+        payer's CPF goes on encrypted with the customer's key."""
+        choice = CardPayment(payment) if isinstance(payment, CardDetails) else payment
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_not_empty()
-        card.check(now())
+        if isinstance(choice, CardPayment):
+            choice.card.check(now())
+        self._check_offered(choice.method)
         lines = self._order_lines(cart)
-        token = self._tokenize(card)
         order = Order.place(
             customer_id=customer_id,
             cart_id=cart.id,
             lines=lines,
             shipping_address=PersonalData(customer_id, address.to_dict()),
-            payment_method=PaymentMethod("card", token.token, token.brand, token.last4),
+            payment_method=self._payment_method(choice),
             coupon=cart.coupon,
+            payer=(
+                PersonalData(customer_id, {"cpf": choice.payer_cpf.digits})
+                if isinstance(choice, BoletoPayment)
+                else None
+            ),
         )
+        # Checked on the order's own total; raising here leaves nothing placed.
+        choice.check_total(order.totals.total, self.interest_free_installments)
         cart.check_out(order.id)
         return self._commit(order, cart)
+
+    def _check_offered(self, method: str) -> None:
+        if not any(method in getattr(g, "methods", {"card"}) for g in self.gateways):
+            raise PaymentMethodNotOfferedError(f"no configured gateway takes {method}")
+
+    def _payment_method(self, choice: PaymentChoice) -> PaymentMethod:
+        if isinstance(choice, CardPayment):
+            if not 1 <= choice.installments <= MAX_INSTALLMENTS:
+                raise InvalidInstallmentsError(f"installments must be 1 to {MAX_INSTALLMENTS}")
+            token = self._tokenize(choice.card)
+            return PaymentMethod("card", token.token, token.brand, token.last4, choice.installments)
+        return PaymentMethod(choice.method)
 
     def _order_lines(self, cart: Cart) -> list[OrderLine]:
         """The lines at today's prices, each with its share of the coupon's discount (the

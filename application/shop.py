@@ -7,7 +7,6 @@ edge) and return a `CommandResult`; aggregates that must change together are sav
 
 from __future__ import annotations
 
-from application.async_payments import AsyncPaymentCommands
 from application.carts import CartCommands
 from application.catalog import CatalogCommands
 from application.checkout.payments import PaymentCommands
@@ -22,7 +21,6 @@ class Shop(
     PromotionCommands,
     OrderCommands,
     PaymentCommands,
-    AsyncPaymentCommands,
     DataSubjectCommands,
 ):
     pass

@@ -191,6 +191,8 @@ class Order(EcoAggregate):
         payment_method: PaymentMethod
         coupon: str | None
         shipping_method: str
+        # Who pays a boleto (the CPF), encrypted with the customer's key; None otherwise.
+        payer: PersonalData | None = field(default=None, kw_only=True)
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -205,6 +207,11 @@ class Order(EcoAggregate):
         pass
 
     class Confirmed(EcoAggregate.Event):
+        payment_id: UUID
+
+    class AwaitingPayment(EcoAggregate.Event):
+        """A Pix or boleto was issued: the order waits for the customer to pay it."""
+
         payment_id: UUID
 
     class Shipped(EcoAggregate.Event):
@@ -239,6 +246,7 @@ class Order(EcoAggregate):
         shipping_method: str = "standard",
         shipping: Money | None = None,
         shipping_footprint_kg: Decimal = Decimal("0"),
+        payer: PersonalData | None = None,
     ) -> Order:
         """`lines` carry their discount share; `shipping` is the price of `shipping_method`
         (None: the flat default) and its CO2 adds to the order's footprint."""
@@ -257,6 +265,7 @@ class Order(EcoAggregate):
             payment_method=payment_method,
             coupon=coupon,
             shipping_method=shipping_method,
+            payer=payer,
         )
 
     @event(Placed)
@@ -275,8 +284,10 @@ class Order(EcoAggregate):
         payment_method: PaymentMethod,
         coupon: str | None,
         shipping_method: str,
+        payer: PersonalData | None = None,
     ) -> None:
         self.customer_id = customer_id
+        self.payer = payer
         self.cart_id = cart_id
         self.lines = lines
         self.totals = Totals(subtotal, discount, shipping, total)
@@ -312,8 +323,14 @@ class Order(EcoAggregate):
         if not self.stock_reserved:
             self._stock_reserved()
 
+    def await_payment(self, payment_id: UUID) -> None:
+        self.check_status(PENDING, action="wait for the payment of")
+        if not self.stock_reserved:
+            raise IllegalOrderTransitionError(f"order {self.id} has no stock reserved")
+        self._awaiting_payment(payment_id=payment_id)
+
     def confirm(self, payment_id: UUID) -> None:
-        self.check_status(PENDING, action="confirm")
+        self.check_status(PENDING, OrderStatus.AWAITING_PAYMENT, action="confirm")
         if not self.stock_reserved:
             raise IllegalOrderTransitionError(f"order {self.id} has no stock reserved")
         self._confirmed(payment_id=payment_id)
@@ -324,13 +341,18 @@ class Order(EcoAggregate):
 
     def cancel(self, reason: str, detail: str = "") -> None:
         self.check_reason(reason)
-        self.check_status(PENDING, CONFIRMED, action="cancel")
+        self.check_status(PENDING, OrderStatus.AWAITING_PAYMENT, CONFIRMED, action="cancel")
         self._cancelled(reason=CancellationReason(reason).value, detail=detail)
 
     # Mutators ----------------------------------------------------------------------------
     @event(StockReserved)
     def _stock_reserved(self) -> None:
         self.stock_reserved = True
+
+    @event(AwaitingPayment)
+    def _awaiting_payment(self, payment_id: UUID) -> None:
+        self.status = OrderStatus.AWAITING_PAYMENT
+        self.payment_id = payment_id
 
     @event(Confirmed)
     def _confirmed(self, payment_id: UUID) -> None:

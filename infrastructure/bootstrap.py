@@ -250,6 +250,7 @@ def bootstrap(settings: Settings | None = None) -> Container:
             gateways = build_gateways(settings, client, settings.data_dir)
             shop = Shop(env=env, gateways=gateways, notifier=make_notifier(settings, client))
             shop.pix_expiry_s, shop.boleto_days = settings.pix_expiry_s, settings.boleto_days
+            shop.interest_free_installments = settings.interest_free_installments
             search = make_search_store(settings, database_url)
         shop.event_log = EventLog(database_url)
     except Exception:

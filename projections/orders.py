@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from functools import singledispatchmethod
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from domain.installments import InstallmentPlan
 from domain.order import Order, OrderStatus
 from domain.payment import Payment
 from projections.base import Change, DocumentProjection, IndexAdd, IndexRemove, Put
@@ -22,6 +24,15 @@ def payment_key(payment_id: object) -> str:
 def order_index(customer_id: str | None = None, status: str | None = None) -> str:
     key = "orders" if customer_id is None else f"orders:customer:{customer_id}"
     return key if status is None else f"{key}:status:{status}"
+
+
+SUMMARY = ("payment_id", "status", "brand", "last4", "method", "installments", "pix", "boleto")
+BRASILIA = ZoneInfo("America/Sao_Paulo")
+
+
+def _summary(payment: dict[str, Any]) -> dict[str, Any]:
+    """What the order shows of its payment."""
+    return {k: payment.get(k) for k in SUMMARY}
 
 
 def _step(event: Any) -> dict[str, str]:
@@ -61,8 +72,9 @@ class OrdersProjection(DocumentProjection):
         changes: list[Change] = [Put(payment_key(event.originator_id), payment)]
         order = self.view.get(order_key(payment["order_id"]))
         if order is not None:
-            summary = {k: payment[k] for k in ("status", "brand", "last4")}
-            changes += self._order_changes(order, event, payment=summary, **(order_fields or {}))
+            changes += self._order_changes(
+                order, event, payment=_summary(payment), **(order_fields or {})
+            )
         return changes
 
     @singledispatchmethod
@@ -148,6 +160,8 @@ class OrdersProjection(DocumentProjection):
 
     @evolve.register
     def _requested(self, event: Payment.Requested) -> list[Change]:
+        method = getattr(event, "method", "card")  # events stored before Pix and boleto
+        count = getattr(event, "installments", 1)
         payment = {
             "payment_id": str(event.originator_id),
             "order_id": str(event.order_id),
@@ -157,16 +171,59 @@ class OrdersProjection(DocumentProjection):
             "brand": event.brand,
             "last4": event.last4,
             "gateway": None,
+            "method": method,
+            "installments": (
+                InstallmentPlan(count, event.amount).to_dict() if method == "card" else None
+            ),
+            "pix": None,
+            "boleto": None,
+            "flagged": 0,
             "version": event.originator_version,
         }
         changes: list[Change] = [Put(payment_key(event.originator_id), payment)]
         order = self.view.get(order_key(event.order_id))
         if order is not None:
-            summary = {"status": "requested", "brand": event.brand, "last4": event.last4}
             changes += self._order_changes(
-                order, event, payment=summary, payment_id=str(event.originator_id)
+                order, event, payment=_summary(payment), payment_id=str(event.originator_id)
             )
         return changes
+
+    @evolve.register
+    def _awaiting_payment(self, event: Order.AwaitingPayment) -> list[Change]:
+        return self._on_order(
+            event,
+            status=OrderStatus.AWAITING_PAYMENT.value,
+            payment_id=str(event.payment_id),
+        )
+
+    @evolve.register
+    def _charge_issued(self, event: Payment.ChargeIssued) -> list[Change]:
+        expires = event.expires_at.isoformat()
+        due = event.expires_at.astimezone(BRASILIA).date().isoformat()
+        return self._on_payment(
+            event,
+            status="issued",
+            gateway=event.gateway,
+            pix={"copy_paste": event.pix_copy_paste, "expires_at": expires}
+            if event.pix_copy_paste
+            else None,
+            boleto={"digitable_line": event.boleto_line, "due_date": due}
+            if event.boleto_line
+            else None,
+            version=event.originator_version,
+        )
+
+    @evolve.register
+    def _paid_or_expired(self, event: Payment.Paid | Payment.Expired) -> list[Change]:
+        status = "captured" if isinstance(event, Payment.Paid) else "expired"
+        return self._on_payment(event, status=status, version=event.originator_version)
+
+    @evolve.register
+    def _flagged(self, event: Payment.AmountMismatchFlagged) -> list[Change]:
+        payment = self.view.get(payment_key(event.originator_id)) or {}
+        return self._on_payment(
+            event, flagged=int(payment.get("flagged", 0)) + 1, version=event.originator_version
+        )
 
     @evolve.register
     def _failed_over(self, event: Payment.GatewayFailed) -> list[Change]:

@@ -10,16 +10,21 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from api.deps import ContainerDep, Customer, ExpectedVersion, ShopDep, consistent_with
 from api.schemas import (
     SKU_PATTERN,
+    BoletoModel,
+    CardModel,
     CartCommandResult,
     CartItemCreate,
     CartItemUpdate,
     CartPublic,
     CheckoutAccepted,
     CheckoutCreate,
+    PixModel,
     Schema,
 )
 from application.event_store import CommandResult
 from domain.card import Address, CardDetails
+from domain.cpf import Cpf
+from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice, PixPayment
 from projections.carts import CartsProjection, cart_key
 
 router = APIRouter(prefix="/carts", tags=["carts"])
@@ -98,6 +103,15 @@ def get_cart(
     return CartPublic.from_doc(doc)
 
 
+def payment_choice(model: CardModel | PixModel | BoletoModel) -> PaymentChoice:
+    if isinstance(model, PixModel):
+        return PixPayment()
+    if isinstance(model, BoletoModel):
+        return BoletoPayment(Cpf.parse(model.payer_cpf))
+    card = CardDetails(model.card_number, model.expiry, model.cvc, model.holder)
+    return CardPayment(card, model.installments)
+
+
 @router.post(
     "/{cart_id}/checkout",
     status_code=status.HTTP_202_ACCEPTED,
@@ -116,12 +130,11 @@ def checkout(
 ) -> CheckoutAccepted:
     """Place the order; the checkout saga reserves stock and takes the payment. Poll
     `GET /orders/{order_id}` (with the consistency token) for the outcome."""
-    card = body.payment
     result = shop.checkout(
         cart_id,
         customer.sub,
         Address(**body.shipping_address.model_dump()),
-        CardDetails(card.card_number, card.expiry, card.cvc, card.holder),
+        payment_choice(body.payment),
         expected_version,
     )
     response.headers["Location"] = f"/api/v1/orders/{result.aggregate_id}"

@@ -20,6 +20,7 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
+from domain.base import now
 from domain.order import Order
 from domain.payment import Payment
 
@@ -45,6 +46,7 @@ class Step:
     command: str
     extra: tuple[str, ...] = ()
     delay: str | None = None
+    until: str | None = None  # or: wait until the instant in this field of the event
 
 
 PAYMENT_TIMEOUT = "payment_timeout_s"
@@ -62,6 +64,8 @@ EFFECTS: dict[type, Step] = {
     Payment.CaptureRequested: Step("capture_payment"),
     Payment.VoidRequested: Step("void_payment"),
     Payment.RefundRequested: Step("refund_payment"),
+    # A Pix or boleto expires at its deadline unless paid first (the command checks).
+    Payment.ChargeIssued: Step("expire_payment", until="expires_at"),
 }
 EFFECT_EVENTS: tuple[type, ...] = tuple(EFFECTS)
 COMMANDS: tuple[str, ...] = tuple(sorted({step.command for step in EFFECTS.values()}))
@@ -78,9 +82,15 @@ def effects_of(event: Any, delays: Mapping[str, float]) -> list[Effect]:
             args=(str(event.originator_id), *step.extra),
             correlation_id=getattr(event, "correlation_id", ""),
             causation_id=f"event:{event.originator_id}:{event.originator_version}",
-            delay_s=delays[step.delay] if step.delay else 0.0,
+            delay_s=_delay_of(step, event, delays),
         )
     ]
+
+
+def _delay_of(step: Step, event: Any, delays: Mapping[str, float]) -> float:
+    if step.until is not None:
+        return max(0.0, (getattr(event, step.until) - now()).total_seconds())
+    return delays[step.delay] if step.delay else 0.0
 
 
 def command_runner(app: Any, command: str) -> Callable[..., Any]:

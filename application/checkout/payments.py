@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from application.commands import CommandApp
+from application.async_payments import AsyncPaymentCommands
 from application.errors import PaymentNotFoundError, RetryLaterError
 from application.event_store import CommandResult
 from application.gateways import gateway_named, token_for
@@ -15,7 +15,7 @@ from domain.payment import REQUESTED, Payment
 ATTEMPTS_PER_GATEWAY = 2
 
 
-class PaymentCommands(CommandApp):
+class PaymentCommands(AsyncPaymentCommands):
     def payment(self, payment_id: UUID, customer_id: str | None = None) -> Payment:
         payment = self._get(payment_id, Payment, PaymentNotFoundError(f"no payment {payment_id}"))
         if customer_id is not None and payment.customer_id != customer_id:
@@ -36,6 +36,8 @@ class PaymentCommands(CommandApp):
         payment = self.payment(payment_id)
         if payment.status != REQUESTED:
             return None  # already decided: a repeated message
+        if payment.is_async:  # Pix and boleto are not authorized: they are issued
+            return self.issue_charge(payment_id)
         for gateway in self.gateways:
             if gateway.name in payment.abandoned_gateways:
                 continue

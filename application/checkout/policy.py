@@ -14,6 +14,11 @@ position, so after a crash at any point no step is lost or done twice.
                            back
     Payment.Declined    -> cancel_unpaid_order as payment_declined (payment_failed when no
                            gateway answered) and release what it holds
+    Payment.ChargeIssued -> wait_for_the_payer: a Pix or boleto is out, the order is
+                           awaiting_payment (its expiry is an effect: `expire_payment`)
+    Payment.Paid        -> confirm_order_paid_by_the_payer; paid for an order given up
+                           meanwhile: the money goes back
+    Payment.Expired     -> cancel_expired_order as payment_expired, releasing what it holds
 
 Gateway calls, notifications and the deadline are side effects: the effect dispatcher sends
 them to dramatiq when it sees the events recorded here (checkout/effects.py).
@@ -57,6 +62,9 @@ def payment_for(order: Order) -> Payment:
         token=method.token,
         brand=method.brand,
         last4=method.last4,
+        method=method.method,
+        installments=method.installments,
+        payer=order.payer,
     )
 
 
@@ -65,6 +73,9 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
         get_topic(Order.Placed),
         get_topic(Payment.Authorized),
         get_topic(Payment.Declined),
+        get_topic(Payment.ChargeIssued),
+        get_topic(Payment.Paid),
+        get_topic(Payment.Expired),
     )
 
     def process_event(self, domain_event: DomainEventProtocol[UUID], tracking: Tracking) -> None:
@@ -119,3 +130,39 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
             else CancellationReason.PAYMENT_DECLINED
         )
         processing_event.collect_events(*compensate(order, reason, event.reason, self.find))
+
+    # Pix and boleto -----------------------------------------------------------------------
+    @policy.register
+    def wait_for_the_payer(
+        self, event: Payment.ChargeIssued, processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        payment: Payment = self._load(event.originator_id)
+        order: Order = self._load(payment.order_id)
+        if order.status == OrderStatus.PENDING:
+            order.await_payment(payment.id)
+            processing_event.collect_events(order)
+
+    @policy.register
+    def confirm_order_paid_by_the_payer(
+        self, event: Payment.Paid, processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        payment: Payment = self._load(event.originator_id)
+        order: Order = self._load(payment.order_id)
+        if order.status in (OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT):
+            order.confirm(payment.id)
+            processing_event.collect_events(order)
+        elif order.status == OrderStatus.CANCELLED and payment.pending is None:
+            # Paid for an order given up meanwhile: the money goes back.
+            payment.give_back(order.cancellation_reason or "order_cancelled")
+            processing_event.collect_events(payment)
+
+    @policy.register
+    def cancel_expired_order(
+        self, event: Payment.Expired, processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        payment: Payment = self._load(event.originator_id)
+        order: Order = self._load(payment.order_id)
+        if order.status not in (OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT):
+            return
+        reason = CancellationReason.PAYMENT_EXPIRED
+        processing_event.collect_events(*compensate(order, reason, payment.method, self.find))

@@ -61,7 +61,7 @@ def order_when(client, auth, order_id: str, done, sub: str = "bia", timeout_s: f
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         body = client.get(f"{API}/orders/{order_id}", headers=auth(sub=sub)).json()
-        if done(body):
+        if "order_id" in body and done(body):
             return body
         time.sleep(0.05)
     raise AssertionError(f"order {order_id} never got there: {body}")
