@@ -40,7 +40,8 @@ class World:
                 if notification.topic in self.saga.topics:
                     self.saga.process_event(event, Tracking(APP_NAME, notification.id))
                 for effect in effects_of(event, {PAYMENT_TIMEOUT: 0}):
-                    queue = self.deadlines if effect.action == "expire_order" else self.effects
+                    deadline = effect.action in ("expire_order", "expire_payment")
+                    queue = self.deadlines if deadline else self.effects
                     queue.append(effect)
                 self.position = notification.id
 
@@ -63,7 +64,7 @@ class World:
 def memory_world() -> Iterator[World]:
     store = f"test-{uuid.uuid4().hex}"
     env = memory_env(store)
-    shop = Shop(env=env, gateways=sandbox_chain(fakeredis.FakeRedis()))
+    shop = Shop(env=env, gateways=sandbox_chain(fakeredis.FakeRedis(), "sandbox-secret"))
     yield World(shop, CheckoutSaga(env=env))
     SharedMemoryFactory.drop(store)
 
