@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
 from api.auth import TokenVerifier
+from api.console import install_console
 from api.errors import install_error_handlers
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.metrics import edge_metrics
@@ -114,7 +115,9 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
             limiter=RateLimiter.from_settings(container.redis, settings),
             verifier=verifier,
         )
-    app.add_middleware(RequestBodyGuard, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestBodyGuard, max_bytes=settings.max_body_bytes, form_prefixes=("/console/",)
+    )
     app.add_middleware(InputTextGuard)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, routes=routes)
     app.add_middleware(ServerErrorGuard, routes=routes)
@@ -154,6 +157,7 @@ def create_app(container: Container) -> FastAPI:
     for prefix in ("", "/api/v1"):
         app.include_router(health.router, prefix=prefix)
         app.include_router(metrics.router, prefix=prefix)
+    install_console(app)
     install_openapi(app)
     _install_edge(app, container, verifier)
     return app

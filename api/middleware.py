@@ -89,11 +89,13 @@ class RequestBodyGuard:
     whether it declares its length or comes chunked without one. A body on a command must be
     JSON (415 otherwise), well formed (a 422 problem, never FastAPI's 400 or a 500), with no key
     twice in an object, and its text must follow the edge's rule. The app then reads the body
-    from memory."""
+    from memory. Under `form_prefixes` (the console's HTML forms) bodies are url-encoded
+    forms, which those routes check themselves."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, form_prefixes: Iterable[str] = ()):
         self.app = app
         self.max_bytes = max_bytes
+        self.form_prefixes = tuple(form_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,7 +113,8 @@ class RequestBodyGuard:
         if body is None:
             await self._too_large(scope, receive, send)
             return
-        if body and scope["method"] in BODY_METHODS:
+        is_form = scope["path"].startswith(self.form_prefixes) if self.form_prefixes else False
+        if body and scope["method"] in BODY_METHODS and not is_form:
             refusal = refuse_body(body, headers.get("content-type"))
             if refusal is not None:
                 await refusal(scope, receive, send)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -101,10 +101,16 @@ class EventLog:
             ).fetchall()
         return [UUID(str(oid)) for oid, state in rows if _customer_of(state) == customer_id]
 
-    def verify_chain(self, batch: int = 5000) -> ChainReport:
-        """Recompute every link from the stored events and compare with the chain."""
+    def verify_chain(
+        self, batch: int = 5000, progress: Callable[[int, int], None] | None = None
+    ) -> ChainReport:
+        """Recompute every link from the stored events and compare with the chain.
+        `progress(checked, head)` is called every `batch` events and at the end."""
         previous, checked = b"", 0
+        head = self._head() if progress is not None else 0
         for event, stored in self._events_with_links(batch):
+            if progress is not None and checked and checked % batch == 0:
+                progress(checked, head)
             if event is None:
                 assert stored is not None
                 return ChainReport(checked, stored[0], "a chained event is missing (deleted)")
@@ -115,7 +121,14 @@ class EventLog:
             if expected != bytes(stored[1]):
                 return ChainReport(checked, position, "the event's bytes do not match its link")
             previous, checked = expected, checked + 1
+        if progress is not None:
+            progress(checked, max(head, checked))
         return ChainReport(checked, None)
+
+    def _head(self) -> int:
+        with self._connect() as conn:
+            row = conn.execute("SELECT count(*) FROM ecovarejo_events").fetchone()
+        return int(str(row[0])) if row else 0
 
     def _events_with_links(self, batch: int) -> Iterator[tuple[tuple | None, tuple | None]]:
         with self._connect() as conn, conn.cursor(name="chain") as cursor:

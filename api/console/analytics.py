@@ -1,0 +1,41 @@
+"""Analytics as charts: sales by day and by category, CO2 by category, top products."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+
+from api.auth import Principal
+from api.console.charts import bar_chart
+from api.console.i18n import MESSAGES
+from api.console.web import ConsoleContainer, language, render, role
+from projections.analytics import AnalyticsProjection, rows
+
+router = APIRouter()
+CHARTS = (
+    # (title, rows kind, value field, how many, oldest first)
+    ("sales_by_day", "sales:day", "revenue", 30, True),
+    ("sales_by_category", "sales:category", "revenue", 12, False),
+    ("co2_by_category", "co2:category", "kg", 12, False),
+    ("top_products", "product", "units", 10, False),
+)
+
+
+@router.get("/analytics")
+def analytics(
+    request: Request, container: ConsoleContainer, _: Annotated[Principal, role("admin")]
+) -> Response:
+    view = container.view(AnalyticsProjection.name)
+    words = MESSAGES[language(request)]
+    charts = []
+    for title, kind, field, limit, chronological in CHARTS:
+        found = rows(view, kind, limit)
+        if chronological:
+            found.reverse()
+        bars = [(str(r["key"]), Decimal(r.get(field, "0"))) for r in found]
+        charts.append((title, kind, Markup(bar_chart(bars, words[title])) if bars else None))  # noqa: S704
+    return render(request, "analytics.html", charts=charts)

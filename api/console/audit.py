@@ -1,0 +1,96 @@
+"""Audit: verify the tamper-evidence chain (a job with progress), and any aggregate's
+history at any instant, its replayed state beside its events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from api.auth import Principal
+from api.console.jobs import Jobs, Progress
+from api.console.web import PREFIX, ConsoleContainer, Form, render, role
+from application.audit import replay
+from infrastructure.event_log import EventLog
+
+router = APIRouter()
+Auditor = Annotated[Principal, role("auditor")]
+# Who may watch a job: the roles that may start it.
+JOB_ROLES = {"verify": ("auditor",), "rebuild": ("admin",)}
+
+
+@router.get("/audit")
+def audit_home(request: Request, _: Auditor) -> Response:
+    return render(request, "audit.html")
+
+
+@router.post("/audit/verify")
+def verify(_fields: Form, container: ConsoleContainer, principal: Auditor) -> Response:
+    log = EventLog(container.database_url)
+
+    def work(progress: Progress) -> dict[str, Any]:
+        report = log.verify_chain(progress=progress)
+        return {
+            "ok": report.ok,
+            "checked": report.checked,
+            "first_bad_position": report.first_bad_position,
+            "problem": report.problem,
+        }
+
+    job_id = Jobs(container.redis).start("verify", "audit chain", "auditor", work, principal.actor)
+    return RedirectResponse(f"{PREFIX}/jobs/{job_id}", 303)
+
+
+@router.get("/jobs/{job_id}")
+def job_page(
+    request: Request,
+    job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+    container: ConsoleContainer,
+    principal: Annotated[Principal, role("admin", "auditor")],
+) -> Response:
+    job = Jobs(container.redis).get(job_id)
+    if job is None or principal.role not in JOB_ROLES.get(job["kind"], ()):
+        raise HTTPException(404, f"no job {job_id}")
+    percent = round(100 * job["done"] / job["total"]) if job["total"] else 0
+    return render(request, "job.html", job=job, percent=percent)
+
+
+def _instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise HTTPException(422, f"as_of must be an ISO 8601 instant, got {value!r}") from None
+
+
+@router.get("/audit/history")
+def history(
+    request: Request,
+    container: ConsoleContainer,
+    _: Auditor,
+    aggregate_id: UUID,
+    as_of: Annotated[str | None, Query(max_length=40)] = None,
+    version: Annotated[int | None, Query(ge=1, le=10**9)] = None,
+) -> Response:
+    if as_of and version is not None:
+        raise HTTPException(422, "give as_of or version, not both")
+    shop = container.shop
+    assert shop.event_log is not None
+    full = replay(shop.mapper, shop.event_log, aggregate_id)
+    result = replay(
+        shop.mapper, shop.event_log, aggregate_id, as_of=_instant(as_of), version=version
+    )
+    return render(
+        request,
+        "history.html",
+        aggregate_id=aggregate_id,
+        events=result.events,
+        state=result.state,
+        versions=[e["version"] for e in full.events],
+        current=result.events[-1]["version"],
+        as_of=as_of or "",
+    )

@@ -1,0 +1,133 @@
+"""Orders: the list (filters, paging) and an order's page with its saga timeline; each
+event of the log as raw JSON."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any, get_args
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from api.auth import Principal
+from api.console.web import ConsoleContainer, query_string, render, role
+from api.routers.orders import Status
+from application.audit import describe, trail
+from projections.orders import OrdersProjection, order_index, order_key, payment_key
+
+router = APIRouter()
+STATUSES: tuple[str, ...] = get_args(Status)
+PAGE_SIZE = 20
+
+
+def _bounds(since: date | None, until: date | None) -> tuple[float | str, float | str]:
+    low: float | str = "-inf"
+    high: float | str = "+inf"
+    if since is not None:
+        low = datetime.combine(since, time.min, UTC).timestamp()
+    if until is not None:
+        high = datetime.combine(until, time.max, UTC).timestamp()
+    return low, high
+
+
+def orders_page(
+    view: Any,
+    customer_id: str | None,
+    status: str | None,
+    since: date | None,
+    until: date | None,
+    page: int,
+    size: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the orders index (newest first) between two days, and how many there are.
+    The index is scored by the time of the order, so a date range is a score range."""
+    key = view.key(order_index(customer_id, status))
+    low, high = _bounds(since, until)
+    ids = [
+        m.decode()
+        for m in view.client.zrevrangebyscore(key, high, low, start=(page - 1) * size, num=size)
+    ]
+    docs = [d for d in view.get_many([order_key(i) for i in ids]) if d is not None]
+    return docs, int(view.client.zcount(key, low, high))
+
+
+@router.get("/orders")
+def list_orders(
+    request: Request,
+    container: ConsoleContainer,
+    principal: Annotated[Principal, role("admin", "customer")],
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    since: Annotated[date | None, Query(alias="from")] = None,
+    until: date | None = None,
+    customer_id: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    status = status or None
+    customer_id = customer_id or None
+    if status is not None and status not in STATUSES:
+        raise HTTPException(422, f"status must be one of {', '.join(STATUSES)}")
+    if principal.role == "customer":
+        if customer_id not in (None, principal.sub):
+            raise HTTPException(403, "customers see only their own orders")
+        customer_id = principal.sub
+    view = container.view(OrdersProjection.name)
+    docs, total = orders_page(view, customer_id, status, since, until, page, PAGE_SIZE)
+    filters = {
+        "status": status,
+        "from": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        "customer_id": customer_id if principal.role == "admin" else None,
+    }
+    pages = max(1, -(-total // PAGE_SIZE))
+    return render(
+        request,
+        "orders.html",
+        orders=docs,
+        total=total,
+        page=page,
+        pages=pages,
+        statuses=STATUSES,
+        filters=filters,
+        previous_link=f"?{query_string(**filters, page=page - 1)}" if page > 1 else None,
+        next_link=f"?{query_string(**filters, page=page + 1)}" if page < pages else None,
+    )
+
+
+@router.get("/orders/{order_id}")
+def show_order(
+    request: Request,
+    order_id: UUID,
+    container: ConsoleContainer,
+    principal: Annotated[Principal, role("admin", "customer", "auditor")],
+) -> Response:
+    """Admins see everything; a customer their own order without the log's internals; an
+    auditor the saga timeline (as `audit trail`), not the read model."""
+    doc = payment = None
+    if principal.role != "auditor":
+        view = container.view(OrdersProjection.name)
+        doc = view.get(order_key(order_id))
+        if doc is None or (principal.role == "customer" and doc["customer_id"] != principal.sub):
+            raise HTTPException(404, f"no order {order_id}")
+        if doc.get("payment_id"):
+            payment = view.get(payment_key(doc["payment_id"]))
+    steps = None
+    if principal.role in ("admin", "auditor"):
+        shop = container.shop
+        assert shop.event_log is not None
+        steps = trail(shop.mapper, shop.event_log, order_id)
+    return render(request, "order.html", order_id=order_id, order=doc, payment=payment, steps=steps)
+
+
+@router.get("/events/{position}.json")
+def raw_event(
+    position: Annotated[int, Path(ge=1, le=2**62)],
+    container: ConsoleContainer,
+    _: Annotated[Principal, role("admin", "auditor")],
+) -> Response:
+    """One event of the log as auditors read it: position, metadata and data."""
+    shop = container.shop
+    found = shop.recorder.select_notifications(position, 1)
+    if not found or found[0].id != position:
+        raise HTTPException(404, f"no event at position {position}")
+    return JSONResponse(describe(shop.mapper.to_domain_event(found[0]), position))

@@ -1,0 +1,139 @@
+"""The console over HTTP, without a browser: sign-in, CSRF, headers, and bad input rendered
+as pages with the API's status codes."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.auth import issue_token
+from api.console.web import CONSOLE_CSP, CSRF_COOKIE, SESSION_COOKIE
+from tests.checkout import place_order, register, settled, wait_until
+from tests.conftest import JWT_SECRET
+
+
+def csrf_of(client: TestClient, path: str = "/console/login") -> str:
+    page = client.get(path)
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text
+    return found.group(1)
+
+
+def sign_in(client: TestClient, role: str, sub: str | None = None) -> None:
+    token = issue_token(JWT_SECRET, sub or f"{role}-1", role, 600)  # type: ignore[arg-type]
+    response = client.post(
+        "/console/login",
+        data={"csrf": csrf_of(client), "token": token, "next": "/console"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    assert token not in response.headers["location"]
+
+
+def test_a_stranger_is_sent_to_the_sign_in_page_and_the_page_has_the_console_headers(client):
+    response = client.get("/console/orders", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/login?next=%2Fconsole%2Forders"
+    page = client.get("/console/login")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == CONSOLE_CSP
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["cache-control"] == "no-store"
+    cookie = page.headers["set-cookie"]
+    assert CSRF_COOKIE in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+
+
+def test_signing_in_sets_an_http_only_strict_cookie_and_a_bad_token_is_a_401_page(client):
+    token = issue_token(JWT_SECRET, "adm", "admin", 600)
+    response = client.post(
+        "/console/login",
+        data={"csrf": csrf_of(client), "token": token},
+        follow_redirects=False,
+    )
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    bad = client.post("/console/login", data={"csrf": csrf_of(client), "token": "nope"})
+    assert bad.status_code == 401
+    assert "invalid token" in bad.text
+
+
+def test_a_forged_form_post_is_a_403_page_and_changes_nothing(client, container):
+    sign_in(client, "admin")
+    before = container.head_position()
+    forged = client.post("/console/lgpd/erase", data={"customer_id": "c1", "confirm": "yes"})
+    assert forged.status_code == 403
+    assert forged.headers["content-type"].startswith("text/html")
+    assert "CSRF" in forged.text
+    wrong = client.post(
+        "/console/lgpd/erase", data={"customer_id": "c1", "confirm": "yes", "csrf": "x" * 43}
+    )
+    assert wrong.status_code == 403
+    as_json = client.post("/console/lgpd/erase", json={"customer_id": "c1"})
+    assert as_json.status_code == 415
+    assert container.head_position() == before
+
+
+def test_bad_input_gets_the_apis_status_codes_as_pages(client, container):
+    register(container.shop, "ECO-1", 5)
+    order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
+    wait_until(lambda: settled(container.shop))
+    assert container.wait_for_projections(container.head_position())
+    sign_in(client, "customer", "bruno")
+    assert client.get(f"/console/orders/{order_id}").status_code == 404  # not yours
+    assert client.get(f"/console/orders/{uuid.uuid4()}").status_code == 404
+    page = client.get("/console/orders?customer_id=ana")
+    assert page.status_code == 403
+    assert "customers see only their own orders" in page.text
+    assert client.get("/console/orders/not-a-uuid").status_code == 422
+    assert client.get("/console/orders?status=lost").status_code == 422
+    assert client.get("/console/analytics").status_code == 403
+    sign_in(client, "auditor")
+    assert client.get("/console/audit/history?aggregate_id=" + str(uuid.uuid4())).status_code == 404
+    history = client.get(f"/console/audit/history?aggregate_id={order_id}&version=99")
+    assert history.status_code == 422
+    assert client.get("/console/audit/history?aggregate_id=x&as_of=yesterday").status_code == 422
+    assert client.get("/console/events/999999.json").status_code == 404
+    # The API itself still answers problem+json.
+    assert client.get("/api/v1/orders/x").headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed", "forbidden"),
+    [
+        (
+            "admin",
+            ["/console/orders", "/console/read-side", "/console/analytics", "/console/lgpd"],
+            ["/console/audit"],
+        ),
+        (
+            "auditor",
+            ["/console/audit"],
+            ["/console/orders", "/console/read-side", "/console/analytics", "/console/lgpd"],
+        ),
+        (
+            "customer",
+            ["/console/orders"],
+            ["/console/audit", "/console/read-side", "/console/analytics", "/console/lgpd"],
+        ),
+    ],
+)
+def test_each_role_opens_its_pages_and_gets_403_on_the_others(client, role, allowed, forbidden):
+    sign_in(client, role)
+    for path in allowed:
+        assert client.get(path).status_code == 200, path
+    for path in forbidden:
+        assert client.get(path).status_code == 403, path
+
+
+def test_the_dev_login_exists_only_on_the_embedded_default(client):
+    page = client.get("/console/login")
+    assert "dev-admin" not in page.text
+    response = client.post("/console/dev-login", data={"csrf": csrf_of(client), "role": "admin"})
+    assert response.status_code == 404
