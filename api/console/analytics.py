@@ -34,8 +34,8 @@ def analytics(
     charts = []
     for title, kind, field, limit, chronological in CHARTS:
         found = rows(view, kind, limit)
-        if chronological:
-            found.reverse()
         bars = [(str(r["key"]), Decimal(r.get(field, "0"))) for r in found]
+        # Days oldest first; the others by the value drawn, largest first.
+        bars = bars[::-1] if chronological else sorted(bars, key=lambda bar: -bar[1])
         charts.append((title, kind, Markup(bar_chart(bars, words[title])) if bars else None))  # noqa: S704
     return render(request, "analytics.html", charts=charts)

@@ -31,6 +31,15 @@ def _bounds(since: date | None, until: date | None) -> tuple[float | str, float 
     return low, high
 
 
+def _day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"{name} must be a day, e.g. 2026-12-01") from None
+
+
 def orders_page(
     view: Any,
     customer_id: str | None,
@@ -58,13 +67,14 @@ def list_orders(
     container: ConsoleContainer,
     principal: Annotated[Principal, role("admin", "customer")],
     status: Annotated[str | None, Query(max_length=40)] = None,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: date | None = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    until_: Annotated[str | None, Query(alias="until", max_length=10)] = None,
     customer_id: Annotated[str | None, Query(max_length=200)] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
-    status = status or None
+    status = status or None  # a form's empty field is "any"
     customer_id = customer_id or None
+    since, until = _day(from_, "from"), _day(until_, "until")
     if status is not None and status not in STATUSES:
         raise HTTPException(422, f"status must be one of {', '.join(STATUSES)}")
     if principal.role == "customer":
