@@ -137,3 +137,76 @@ def test_the_dev_login_exists_only_on_the_embedded_default(client):
     assert "dev-admin" not in page.text
     response = client.post("/console/dev-login", data={"csrf": csrf_of(client), "role": "admin"})
     assert response.status_code == 404
+
+
+PUBLIC = frozenset({"stranger", "customer", "admin", "auditor"})
+CONSOLE_MATRIX: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/console"): PUBLIC,
+    ("GET", "/console/login"): PUBLIC,
+    ("POST", "/console/login"): PUBLIC,
+    ("POST", "/console/dev-login"): PUBLIC,
+    ("POST", "/console/logout"): PUBLIC,
+    ("GET", "/console/static/console.css"): PUBLIC,
+    ("GET", "/console/orders"): frozenset({"customer", "admin"}),
+    ("GET", "/console/orders/{order_id}"): frozenset({"customer", "admin", "auditor"}),
+    ("GET", "/console/events/{position}.json"): frozenset({"admin", "auditor"}),
+    ("GET", "/console/jobs/{job_id}"): frozenset({"admin", "auditor"}),
+    ("GET", "/console/audit"): frozenset({"auditor"}),
+    ("POST", "/console/audit/verify"): frozenset({"auditor"}),
+    ("GET", "/console/audit/history"): frozenset({"auditor"}),
+    ("GET", "/console/read-side"): frozenset({"admin"}),
+    ("POST", "/console/read-side/{name}/parked/{position}/retry"): frozenset({"admin"}),
+    ("POST", "/console/read-side/{name}/rebuild"): frozenset({"admin"}),
+    ("GET", "/console/analytics"): frozenset({"admin"}),
+    ("GET", "/console/lgpd"): frozenset({"admin"}),
+    ("GET", "/console/lgpd/export"): frozenset({"admin"}),
+    ("POST", "/console/lgpd/erase"): frozenset({"admin"}),
+}
+FILL = {"order_id": str(uuid.UUID(int=7)), "position": "1", "job_id": "0" * 32, "name": "nope"}
+
+
+def console_routes(app) -> list[tuple[str, str]]:
+    from fastapi.routing import iter_route_contexts
+
+    return sorted(
+        (method, route.path_format)
+        for route in iter_route_contexts(app.routes)
+        if route.path_format.startswith("/console")
+        for method in route.methods or ()
+        if method != "HEAD"
+    )
+
+
+def test_every_console_route_answers_each_role_as_its_matrix_says(client):
+    routes = console_routes(client.app)
+    assert set(routes) == set(CONSOLE_MATRIX), "a console route without a matrix entry"
+    wrong = []
+    for who in ("stranger", "customer", "admin", "auditor"):
+        client.cookies.clear()
+        if who != "stranger":
+            sign_in(client, who)
+        csrf = csrf_of(client)
+        for method, template in routes:
+            path = re.sub(r"\{(\w+)\}", lambda m: FILL[m.group(1)], template)
+            data = {"csrf": csrf} if method == "POST" else None
+            if template.endswith("/login") and method == "POST":
+                continue  # signing in again would change who we are
+            if template.endswith("/logout"):
+                continue
+            response = client.request(method, path, data=data, follow_redirects=False)
+            to_login = response.status_code == 303 and response.headers["location"].startswith(
+                "/console/login"
+            )
+            if who == "stranger" and CONSOLE_MATRIX[(method, template)] != PUBLIC:
+                seen = "sign-in" if to_login else str(response.status_code)
+                want = "sign-in"
+            else:
+                seen = "403" if response.status_code == 403 else "allowed"
+                want = "allowed" if who in CONSOLE_MATRIX[(method, template)] else "403"
+                if to_login and template != "/console":
+                    seen = "sign-in"
+            if seen != want:
+                wrong.append(f"{method} {template} as {who}: {response.status_code}")
+            if response.status_code in (401, 403, 404, 422):
+                assert response.headers["content-type"].startswith("text/html")
+    assert wrong == []
