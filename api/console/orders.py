@@ -4,7 +4,7 @@ event of the log as raw JSON."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
@@ -12,12 +12,12 @@ from fastapi.responses import JSONResponse, Response
 
 from api.auth import Principal
 from api.console.web import ConsoleContainer, query_string, render, role
-from api.routers.orders import Status
 from application.audit import describe, trail
+from domain.order import OrderStatus
 from projections.orders import OrdersProjection, order_index, order_key, payment_key
 
 router = APIRouter()
-STATUSES: tuple[str, ...] = get_args(Status)
+STATUSES: tuple[str, ...] = tuple(status.value for status in OrderStatus)
 PAGE_SIZE = 20
 
 

@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from api.auth import AuthenticationError, Principal, Role, TokenVerifier
 from api.console.i18n import LANGUAGES, MESSAGES, pick
+from api.text import text_problem
 from domain.base import update_metadata
 from infrastructure.bootstrap import Container
 
@@ -109,7 +110,8 @@ def language(request: Request) -> str:
 
 
 async def form(request: Request) -> dict[str, str]:
-    """A console form: url-encoded (415 otherwise), each field once, no NUL, small, and
+    """A console form: url-encoded (415 otherwise), each field once, small, text by the
+    edge's rule (no NUL or other control character; 422), and
     carrying this browser's CSRF token (403 otherwise: a forged post changes nothing)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
@@ -121,8 +123,8 @@ async def form(request: Request) -> dict[str, str]:
         )
     except (UnicodeDecodeError, ValueError):
         raise HTTPException(422, "the form is not valid") from None
-    if any(len(v) != 1 or "\x00" in v[0] or len(v[0]) > MAX_FIELD_CHARS for v in parsed.values()):
-        raise HTTPException(422, "each form field must be given once, without NUL characters")
+    if any(len(v) != 1 or len(v[0]) > MAX_FIELD_CHARS for v in parsed.values()):
+        raise HTTPException(422, "each form field must be given once, and be short")
     fields = {k: v[0] for k, v in parsed.items()}
     cookie = request.cookies.get(CSRF_COOKIE, "")
     given = fields.pop(CSRF_FIELD, "")
@@ -130,6 +132,11 @@ async def form(request: Request) -> dict[str, str]:
         raise HTTPException(
             403, "this form was not sent by this console (CSRF token missing or wrong)"
         )
+    for name, value in fields.items():
+        # The edge's one text rule (pasted tokens may end in a line break: trimmed later).
+        problem = text_problem(name) or text_problem(value, multiline=True)
+        if problem:
+            raise HTTPException(422, f"{name[:40]}: {problem}")
     return fields
 
 
