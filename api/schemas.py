@@ -33,6 +33,7 @@ SingleLine = Annotated[str, AfterValidator(single_line)]
 Text = Annotated[SingleLine, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
 LongText = Annotated[str, StringConstraints(max_length=4000)]
 Quantity = Annotated[int, Field(ge=1, le=1_000_000, strict=True)]
+WeightGrams = Annotated[int, Field(ge=1, le=30_000, strict=True)]
 CartQuantity = Annotated[int, Field(ge=1, le=999, strict=True)]
 
 
@@ -70,6 +71,15 @@ class StockItemCreate(Schema):
     price: MoneyModel
     initial_quantity: Annotated[int, Field(ge=0, le=1_000_000, strict=True)]
     sustainability: Sustainability
+    weight_grams: WeightGrams = 500
+
+
+class StockItemPatch(Schema):
+    name: Text | None = None
+    description: LongText | None = None
+    category: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
+    weight_grams: WeightGrams | None = None
+    sustainability: Sustainability | None = None
 
 
 class ReceiptCreate(Schema):
@@ -105,6 +115,8 @@ class StockItemPublic(Schema):
     available: int
     certifications: list[str]
     carbon_footprint_kg: str
+    weight_grams: int = 500
+    archived: bool = False
     version: int
 
 
@@ -221,6 +233,7 @@ PaymentModel = Annotated[
 class CheckoutCreate(Schema):
     shipping_address: AddressModel
     payment: PaymentModel
+    shipping_method: Literal["standard", "express"] = "standard"
 
 
 class CheckoutAccepted(Schema):

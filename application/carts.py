@@ -14,6 +14,7 @@ from application.event_store import CommandResult
 from application.gateways import join_tokens
 from application.ports import CardToken, GatewayError
 from application.promotions import PromotionCommands
+from application.shipping import ShippingCommands
 from domain.base import InvalidInputError, now
 from domain.card import Address, CardDetails
 from domain.cart import Cart, CartLine
@@ -22,6 +23,7 @@ from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod
 from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice
 from domain.personal import PersonalData
+from domain.shipping import ShippingOption
 from domain.stock_item import InsufficientStockError, StockItem
 
 
@@ -29,7 +31,7 @@ class PaymentMethodNotOfferedError(InvalidInputError):
     """No gateway of the chain takes the chosen payment method."""
 
 
-class CartCommands(PromotionCommands):
+class CartCommands(PromotionCommands, ShippingCommands):
     interest_free_installments: int = 6
 
     def cart_of(self, cart_id: UUID, customer_id: str) -> Cart:
@@ -40,11 +42,12 @@ class CartCommands(PromotionCommands):
         return cart
 
     def _in_stock(self, sku: str, quantity: int) -> StockItem:
-        """The catalog item, if `quantity` units of it are available right now."""
+        """The catalog item, if it is sold and `quantity` units are available right now."""
         try:
             item = self.stock_item(sku)
         except StockItemNotFoundError:
             raise UnknownSkuError(f"unknown SKU {sku}") from None
+        item.check_not_archived()
         if quantity > item.available:
             raise InsufficientStockError(f"{sku}: {quantity} wanted, {item.available} available")
         return item
@@ -115,6 +118,16 @@ class CartCommands(PromotionCommands):
         cart.remove_coupon()
         return self._commit(cart)
 
+    def shipping_quote(
+        self, cart_id: UUID, customer_id: str, postal_code: str
+    ) -> list[ShippingOption]:
+        """Standard and express for the cart as it is, to `postal_code`."""
+        cart = self.cart_of(cart_id, customer_id)
+        cart.check_not_empty()
+        lines = self._order_lines(cart)
+        net = sum((line.net for line in lines), Money.zero())
+        return self.rates_table().quote(postal_code, self.parcel_grams(cart), net)
+
     def checkout(
         self,
         cart_id: UUID,
@@ -122,10 +135,12 @@ class CartCommands(PromotionCommands):
         address: Address,
         payment: PaymentChoice | CardDetails,
         expected_version: int | None = None,
+        shipping_method: str = "standard",
     ) -> CommandResult:
         """Check the cart out and place a pending order; the saga takes it from there.
         A card is tokenized here and forgotten: only tokens, brand and last4 go on. A boleto
-        payer's CPF goes on encrypted with the customer's key."""
+        payer's CPF goes on encrypted with the customer's key. Prices, discount and shipping are
+        priced here again, never taken from the client."""
         choice = CardPayment(payment) if isinstance(payment, CardDetails) else payment
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_not_empty()
@@ -133,6 +148,10 @@ class CartCommands(PromotionCommands):
             choice.card.check(now())
         self._check_offered(choice.method)
         lines = self._order_lines(cart)
+        net = sum((line.net for line in lines), Money.zero())
+        shipping = self.rates_table().option(
+            shipping_method, address.postal_code, self.parcel_grams(cart), net
+        )
         order = Order.place(
             customer_id=customer_id,
             cart_id=cart.id,
@@ -145,6 +164,9 @@ class CartCommands(PromotionCommands):
                 if isinstance(choice, BoletoPayment)
                 else None
             ),
+            shipping_method=shipping.method.value,
+            shipping=shipping.price,
+            shipping_footprint_kg=shipping.carbon_footprint_kg,
         )
         # Checked on the order's own total; raising here leaves nothing placed.
         choice.check_total(order.totals.total, self.interest_free_installments)
@@ -176,6 +198,7 @@ class CartCommands(PromotionCommands):
 
     def _order_line(self, line: CartLine, discount: Money) -> OrderLine:
         item = self.stock_item(line.sku)
+        item.check_not_archived()
         return OrderLine(
             sku=line.sku,
             name=item.name,
@@ -183,6 +206,7 @@ class CartCommands(PromotionCommands):
             unit_price=item.price,
             carbon_footprint_kg=item.carbon_footprint_kg,
             discount=discount,
+            weight_grams=item.weight_grams,
         )
 
     def _tokenize(self, card: CardDetails) -> CardToken:

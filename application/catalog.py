@@ -8,7 +8,7 @@ from application.commands import CommandApp
 from application.errors import AlreadyExistsError
 from application.event_store import CommandResult
 from domain.money import Money
-from domain.stock_item import StockItem
+from domain.stock_item import DEFAULT_WEIGHT_GRAMS, StockItem
 
 
 class CatalogCommands(CommandApp):
@@ -22,6 +22,7 @@ class CatalogCommands(CommandApp):
         price: Money,
         initial_quantity: int,
         sustainability: dict[str, Any],
+        weight_grams: int = DEFAULT_WEIGHT_GRAMS,
     ) -> CommandResult:
         item = StockItem.register(
             sku=sku,
@@ -31,6 +32,7 @@ class CatalogCommands(CommandApp):
             price=price,
             initial_quantity=initial_quantity,
             sustainability=sustainability,
+            weight_grams=weight_grams,
         )
         if item.id in self.repository:
             raise AlreadyExistsError(f"stock item {sku} is already registered")
@@ -58,4 +60,33 @@ class CatalogCommands(CommandApp):
         item = self.stock_item(sku)
         self._check_version(item, expected_version)
         item.change_price(price)
+        return self._commit(item)
+
+    def edit_stock_item(
+        self,
+        sku: str,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        category: str | None = None,
+        weight_grams: int | None = None,
+        sustainability: dict[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        item = self.stock_item(sku)
+        self._check_version(item, expected_version)
+        item.edit(
+            name=name,
+            description=description,
+            category=category,
+            weight_grams=weight_grams,
+            sustainability=sustainability,
+        )
+        return self._commit(item)
+
+    def archive_stock_item(self, sku: str, expected_version: int | None = None) -> CommandResult:
+        """Out of search and refused in carts; still readable by SKU and in old orders."""
+        item = self.stock_item(sku)
+        self._check_version(item, expected_version)
+        item.archive()
         return self._commit(item)

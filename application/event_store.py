@@ -24,6 +24,7 @@ from application.keys import PersonalDataAsCiphertext, key_store_from
 from domain.base import UnreadableEvent
 from domain.money import Money
 from domain.order import OrderLine, PaymentMethod
+from domain.shipping import RatesTable
 from domain.stock_item import StockItem
 
 APP_NAME = "EcoVarejo"
@@ -62,10 +63,22 @@ class PaymentMethodAsDict(Transcoding):
         return PaymentMethod.from_dict(data)
 
 
+class RatesTableAsDict(Transcoding):
+    type = RatesTable
+    name = "rates_table"
+
+    def encode(self, obj: RatesTable) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> RatesTable:
+        return RatesTable.from_dict(data)
+
+
 VALUE_TRANSCODINGS: tuple[Transcoding, ...] = (
     MoneyAsDict(),
     OrderLineAsDict(),
     PaymentMethodAsDict(),
+    RatesTableAsDict(),
 )
 
 

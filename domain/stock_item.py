@@ -19,6 +19,8 @@ from domain.money import Money, check_sku
 
 SKU_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/sku")
 MAX_QUANTITY = 1_000_000
+DEFAULT_WEIGHT_GRAMS = 500
+MAX_WEIGHT_GRAMS = 30_000
 
 
 def footprint_of(sustainability: dict[str, Any]) -> Decimal:
@@ -38,12 +40,18 @@ class InsufficientStockError(StockItemError):
     """Not enough available units for the reservation or adjustment."""
 
 
+class ArchivedProductError(StockItemError):
+    """The product was archived: still readable, no longer sold."""
+
+
 class ReservationNotFoundError(StockItemError):
     """No open reservation for that order."""
 
 
 class StockItem(EcoAggregate):
     class Registered(EcoAggregate.Created):
+        class_version = 2
+
         sku: str
         name: str
         description: str
@@ -51,6 +59,22 @@ class StockItem(EcoAggregate):
         price: Money
         initial_quantity: int
         sustainability: dict[str, Any]
+        weight_grams: int
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 had no weight: every product weighed the default."""
+            state["weight_grams"] = DEFAULT_WEIGHT_GRAMS
+
+    class DetailsEdited(EcoAggregate.Event):
+        name: str
+        description: str
+        category: str
+        weight_grams: int
+        sustainability: dict[str, Any]
+
+    class Archived(EcoAggregate.Event):
+        pass
 
     class Received(EcoAggregate.Event):
         quantity: int
@@ -89,10 +113,12 @@ class StockItem(EcoAggregate):
         price: Money,
         initial_quantity: int,
         sustainability: dict[str, Any],
+        weight_grams: int = DEFAULT_WEIGHT_GRAMS,
     ) -> StockItem:
         check_sku(sku)
         cls.check_price(price)
         cls.check_quantity(initial_quantity, allow_zero=True)
+        cls.check_weight(weight_grams)
         return cls(
             sku=sku,
             name=name,
@@ -101,6 +127,7 @@ class StockItem(EcoAggregate):
             price=price,
             initial_quantity=initial_quantity,
             sustainability=sustainability,
+            weight_grams=weight_grams,
         )
 
     @event(Registered)
@@ -114,6 +141,7 @@ class StockItem(EcoAggregate):
         price: Money,
         initial_quantity: int,
         sustainability: dict[str, Any],
+        weight_grams: int,
     ) -> None:
         self.sku = sku
         self.name = name
@@ -121,6 +149,8 @@ class StockItem(EcoAggregate):
         self.category = category
         self.price = price
         self.sustainability = sustainability
+        self.weight_grams = weight_grams
+        self.archived = False
         self.on_hand = initial_quantity
         self.reservations: dict[str, int] = {}
 
@@ -144,6 +174,17 @@ class StockItem(EcoAggregate):
         low = 0 if allow_zero else 1
         if not low <= quantity <= MAX_QUANTITY:
             raise InvalidStockQuantityError(f"quantity must be between {low} and {MAX_QUANTITY}")
+
+    @staticmethod
+    def check_weight(weight_grams: int) -> None:
+        if not isinstance(weight_grams, int) or isinstance(weight_grams, bool):
+            raise InvalidInputError("weight_grams must be an integer")
+        if not 1 <= weight_grams <= MAX_WEIGHT_GRAMS:
+            raise InvalidInputError(f"weight_grams must be between 1 and {MAX_WEIGHT_GRAMS}")
+
+    def check_not_archived(self) -> None:
+        if self.archived:
+            raise ArchivedProductError(f"{self.sku} is archived: it is no longer sold")
 
     @staticmethod
     def check_price(price: Money) -> None:
@@ -170,6 +211,32 @@ class StockItem(EcoAggregate):
             )
 
     # Commands ----------------------------------------------------------------------------
+    def edit(
+        self,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        category: str | None = None,
+        weight_grams: int | None = None,
+        sustainability: dict[str, Any] | None = None,
+    ) -> None:
+        """Change what is given; nothing changes if nothing differs."""
+        new: dict[str, Any] = {
+            "name": self.name if name is None else name,
+            "description": self.description if description is None else description,
+            "category": self.category if category is None else category,
+            "weight_grams": self.weight_grams if weight_grams is None else weight_grams,
+            "sustainability": self.sustainability if sustainability is None else sustainability,
+        }
+        self.check_weight(new["weight_grams"])
+        old = {k: getattr(self, k) for k in new}
+        if new != old:
+            self._details_edited(**new)
+
+    def archive(self) -> None:
+        if not self.archived:
+            self._archived()
+
     def receive(self, quantity: int) -> None:
         self.check_quantity(quantity)
         self._received(quantity=quantity)
@@ -229,3 +296,19 @@ class StockItem(EcoAggregate):
     def _committed(self, order_id: UUID, quantity: int) -> None:
         self.reservations.pop(str(order_id), None)
         self.on_hand -= quantity
+
+    @event(DetailsEdited)
+    def _details_edited(
+        self,
+        name: str,
+        description: str,
+        category: str,
+        weight_grams: int,
+        sustainability: dict[str, Any],
+    ) -> None:
+        self.name, self.description, self.category = name, description, category
+        self.weight_grams, self.sustainability = weight_grams, sustainability
+
+    @event(Archived)
+    def _archived(self) -> None:
+        self.archived = True

@@ -55,6 +55,8 @@ class StockItemsProjection(DocumentProjection):
             "certifications": list(sustainability.get("certifications", [])),
             "carbon_footprint_kg": str(footprint),
             "sustainability": sustainability,
+            "weight_grams": event.weight_grams,
+            "archived": False,
             "version": event.originator_version,
         }
         return [
@@ -85,3 +87,21 @@ class StockItemsProjection(DocumentProjection):
     @evolve.register
     def _price_changed(self, event: StockItem.PriceChanged) -> list[Change]:
         return self._update(event, {"price": event.price.to_dict()})
+
+    @evolve.register
+    def _details_edited(self, event: StockItem.DetailsEdited) -> list[Change]:
+        sustainability: dict[str, Any] = dict(event.sustainability)
+        fields = {
+            "name": event.name,
+            "description": event.description,
+            "category": event.category,
+            "weight_grams": event.weight_grams,
+            "certifications": list(sustainability.get("certifications", [])),
+            "carbon_footprint_kg": str(footprint_of(sustainability)),
+            "sustainability": sustainability,
+        }
+        return self._update(event, fields)
+
+    @evolve.register
+    def _archived(self, event: StockItem.Archived) -> list[Change]:
+        return self._update(event, {"archived": True})

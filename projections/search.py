@@ -263,3 +263,15 @@ class SearchProjection(Projection[SearchIndex]):
     @evolve.register
     def _price_changed(self, event: StockItem.PriceChanged) -> list[Document]:
         return self._update(event, price=str(event.price.amount))
+
+    @evolve.register
+    def _details_edited(self, event: StockItem.DetailsEdited) -> list[Document]:
+        sustainability: dict[str, Any] = dict(event.sustainability)
+        return self._update(
+            event,
+            name=event.name,
+            description=event.description,
+            category=event.category,
+            certifications=[str(c) for c in sustainability.get("certifications", [])],
+            carbon_footprint_kg=str(footprint_of(sustainability)),
+        )

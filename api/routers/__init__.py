@@ -11,6 +11,7 @@ from api.routers import (
     payments,
     products,
     promotions,
+    shipping,
     stock_items,
 )
 
@@ -19,6 +20,7 @@ API_ROUTERS: list[APIRouter] = [
     products.router,
     carts.router,
     promotions.router,
+    shipping.router,
     orders.router,
     payments.router,
     audit.router,

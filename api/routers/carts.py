@@ -136,6 +136,7 @@ def checkout(
         Address(**body.shipping_address.model_dump()),
         payment_choice(body.payment),
         expected_version,
+        shipping_method=body.shipping_method,
     )
     response.headers["Location"] = f"/api/v1/orders/{result.aggregate_id}"
     return CheckoutAccepted(

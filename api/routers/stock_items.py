@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 
-from api.deps import Admin, AnyUser, ContainerDep, ExpectedVersion, ShopDep, consistent_with
+from api.deps import Admin, ContainerDep, ExpectedVersion, ShopDep, consistent_with
 from api.schemas import (
     SKU_PATTERN,
     AdjustmentCreate,
@@ -14,6 +14,7 @@ from api.schemas import (
     ReceiptCreate,
     StockItemCommandResult,
     StockItemCreate,
+    StockItemPatch,
     StockItemPublic,
 )
 from application.event_store import CommandResult
@@ -42,6 +43,7 @@ def register_stock_item(
         price=body.price.to_money(),
         initial_quantity=body.initial_quantity,
         sustainability=body.sustainability.model_dump(),
+        weight_grams=body.weight_grams,
     )
     response.headers["Location"] = f"/api/v1/stock-items/{body.sku}"
     return _answer(response, body.sku, result)
@@ -86,11 +88,41 @@ def change_price(
 
 
 @router.get("/{sku}", dependencies=[Depends(consistent_with(StockItemsProjection.name))])
-def get_stock_item(
-    sku: SkuPath, container: ContainerDep, _: AnyUser, response: Response
-) -> StockItemPublic:
+def get_stock_item(sku: SkuPath, container: ContainerDep, response: Response) -> StockItemPublic:
+    """Public: anyone may read a product, archived ones too (old orders link to them)."""
     doc = container.view(StockItemsProjection.name).get(stock_key(sku))
     if doc is None:
         raise HTTPException(404, f"no stock item {sku}")
     response.headers["ETag"] = f'"{doc["version"]}"'
     return StockItemPublic.from_doc(doc)
+
+
+@router.patch("/{sku}")
+def edit_stock_item(
+    sku: SkuPath,
+    body: StockItemPatch,
+    shop: ShopDep,
+    _: Admin,
+    response: Response,
+    expected_version: ExpectedVersion,
+) -> StockItemCommandResult:
+    """Change any of name, description, category, weight and sustainability data."""
+    sustainability = body.sustainability.model_dump() if body.sustainability else None
+    result = shop.edit_stock_item(
+        sku,
+        name=body.name,
+        description=body.description,
+        category=body.category,
+        weight_grams=body.weight_grams,
+        sustainability=sustainability,
+        expected_version=expected_version,
+    )
+    return _answer(response, sku, result)
+
+
+@router.post("/{sku}/archive")
+def archive_stock_item(
+    sku: SkuPath, shop: ShopDep, _: Admin, response: Response, expected_version: ExpectedVersion
+) -> StockItemCommandResult:
+    """No longer sold: refused in carts and at checkout; still readable by SKU."""
+    return _answer(response, sku, shop.archive_stock_item(sku, expected_version))

@@ -101,10 +101,15 @@ def test_another_customers_cart_is_not_found(client, auth, product):
     assert response.headers["content-type"] == "application/problem+json"
 
 
-def test_requires_a_valid_token(client, product):
-    assert client.get(f"{API}/stock-items/ECO-0100").status_code == 401
+def test_anyone_may_read_a_product_but_changing_it_needs_a_valid_token(client, product):
+    assert client.get(f"{API}/stock-items/ECO-0100").status_code == 200
     bad = {"Authorization": "Bearer not-a-jwt"}
-    assert client.get(f"{API}/stock-items/ECO-0100", headers=bad).status_code == 401
+    price = {"price": {"amount": "1.00", "currency": "BRL"}}
+    assert client.put(f"{API}/stock-items/ECO-0100/price", json=price).status_code == 401
+    assert (
+        client.put(f"{API}/stock-items/ECO-0100/price", json=price, headers=bad).status_code
+        == 401
+    )
 
 
 def test_refuses_unsigned_and_expired_tokens(client, product):

@@ -19,7 +19,7 @@ def test_an_approved_order_is_confirmed_holding_its_stock_and_money(world):
     payment = world.shop.payment(payment_id_for_order(order_id))
     assert (payment.status, payment.authorized) == ("authorized", order.totals.total)
     assert order.lines[0].net == order.totals.subtotal
-    assert order.carbon_footprint_kg == Decimal("4.5")
+    assert order.carbon_footprint_kg == Decimal("4.5") + Decimal("0.330")  # + 1.5 kg by road
     check_invariants(world.shop)
 
 

@@ -84,3 +84,13 @@ def test_a_new_order_placed_round_trips_at_class_version_2():
     assert b'"class_version":2' in row.state
     assert b'"_type_":"order_line"' in row.state
     assert vars(m.to_domain_event(row)) == vars(placed)
+
+
+def test_a_version_1_stock_item_weighs_the_default_500_grams():
+    [registered] = [
+        mapper().to_domain_event(stored(r))
+        for r in ROWS["rows"]
+        if r["topic"] == "domain.stock_item:StockItem.Registered"
+    ]
+    assert registered.weight_grams == 500
+    assert registered.mutate(None).weight_grams == 500

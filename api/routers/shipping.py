@@ -1,0 +1,76 @@
+"""Shipping: a quote for a cart (its customer) and the rates table (admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import Field, StringConstraints
+
+from api.deps import Admin, Customer, ShopDep
+from api.schemas import CommandAccepted, MoneyModel, Schema
+from domain.shipping import RatesTable
+
+router = APIRouter(tags=["shipping"])
+PostalCode = Annotated[str, StringConstraints(min_length=1, max_length=20)]
+
+
+class ShippingQuoteCreate(Schema):
+    postal_code: PostalCode = Field(examples=["01310-100"])
+
+
+class ShippingOptionPublic(Schema):
+    method: Literal["standard", "express"]
+    price: MoneyModel
+    days: int
+    carbon_footprint_kg: str
+
+
+class ShippingQuotePublic(Schema):
+    options: list[ShippingOptionPublic]
+
+
+class RatesTablePublic(Schema):
+    """Regions (name -> CEP ranges of 8 digits), weight bands (upper bounds in grams), and
+    for each method and region one price per band, the delivery days and the kg of CO2e
+    per kg carried; standard shipping is free from `free_standard_from` (BRL)."""
+
+    regions: dict[str, list[list[str]]]
+    bands_grams: list[int]
+    rates: dict[str, dict[str, dict[str, Any]]]
+    free_standard_from: str
+
+
+@router.post("/carts/{cart_id}/shipping-quote", tags=["carts"])
+def quote_shipping(
+    cart_id: UUID, body: ShippingQuoteCreate, shop: ShopDep, customer: Customer
+) -> ShippingQuotePublic:
+    """Standard and express for the cart as it is. 422: malformed CEP, CEP outside the
+    rates table, parcel over the heaviest band."""
+    options = shop.shipping_quote(cart_id, customer.sub, body.postal_code)
+    return ShippingQuotePublic(
+        options=[
+            ShippingOptionPublic(
+                method=o.method.value,
+                price=MoneyModel(amount=str(o.price.amount)),
+                days=o.days,
+                carbon_footprint_kg=str(o.carbon_footprint_kg),
+            )
+            for o in options
+        ]
+    )
+
+
+@router.get("/shipping/rates")
+def get_rates(shop: ShopDep, admin: Admin) -> RatesTablePublic:
+    return RatesTablePublic(**shop.rates_table().to_dict())
+
+
+@router.put("/shipping/rates")
+def replace_rates(body: RatesTablePublic, shop: ShopDep, admin: Admin) -> CommandAccepted:
+    """Replace the whole table (every region needs a price per band for both methods)."""
+    result = shop.replace_shipping_rates(RatesTable.from_dict(body.model_dump()))
+    return CommandAccepted(version=result.version, consistency_token=result.consistency_token)
+
+
