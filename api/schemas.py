@@ -308,6 +308,19 @@ class HistoryStep(Schema):
     at: str
 
 
+class OrderReturnLine(Schema):
+    sku: str
+    quantity: int
+    refund: MoneyModel
+
+
+class OrderReturnSummary(Schema):
+    return_id: UUID
+    status: str
+    lines: list[OrderReturnLine]
+    refund: MoneyModel
+
+
 class OrderPublic(Schema):
     order_id: UUID
     customer_id: str
@@ -323,6 +336,8 @@ class OrderPublic(Schema):
     decline_reason: str | None = None
     carrier: str | None = None
     tracking_code: str | None = None
+    returns: list[OrderReturnSummary] = []
+    refunded_total: MoneyModel | None = None
     history: list[HistoryStep]
     created_at: str
     version: int
@@ -354,6 +369,7 @@ class PaymentPublic(Schema):
     installments: InstallmentsPublic | None = None
     pix: PixPublic | None = None
     boleto: BoletoPublic | None = None
+    refunded: MoneyModel | None = None
 
 
 class WebhookAccepted(Schema):

@@ -59,3 +59,7 @@ class UnknownCouponError(InvalidInputError):
 
 class PromotionNotFoundError(NotFoundError):
     """No promotion with that code (404: an admin asked for it)."""
+
+
+class ReturnNotFoundError(NotFoundError):
+    """No such return, or not the caller's."""

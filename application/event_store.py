@@ -24,6 +24,7 @@ from application.keys import PersonalDataAsCiphertext, key_store_from
 from domain.base import UnreadableEvent
 from domain.money import Money
 from domain.order import OrderLine, PaymentMethod
+from domain.returns import ReturnLine
 from domain.shipping import RatesTable
 from domain.stock_item import StockItem
 
@@ -74,7 +75,19 @@ class RatesTableAsDict(Transcoding):
         return RatesTable.from_dict(data)
 
 
+class ReturnLineAsDict(Transcoding):
+    type = ReturnLine
+    name = "return_line"
+
+    def encode(self, obj: ReturnLine) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> ReturnLine:
+        return ReturnLine.from_dict(data)
+
+
 VALUE_TRANSCODINGS: tuple[Transcoding, ...] = (
+    ReturnLineAsDict(),
     MoneyAsDict(),
     OrderLineAsDict(),
     PaymentMethodAsDict(),

@@ -13,6 +13,7 @@ from application.checkout.payments import PaymentCommands
 from application.lgpd import DataSubjectCommands
 from application.orders import OrderCommands
 from application.promotions import PromotionCommands
+from application.returns import ReturnCommands
 
 
 class Shop(
@@ -21,6 +22,7 @@ class Shop(
     PromotionCommands,
     OrderCommands,
     PaymentCommands,
+    ReturnCommands,
     DataSubjectCommands,
 ):
     pass

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -22,8 +22,9 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, now
-from domain.money import Money
+from domain.money import CENTS, Money
 from domain.personal import PersonalData
+from domain.returns import RETURN_WINDOW, ReturnLine
 
 ORDER_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/order")
 FREE_SHIPPING_FROM = Money.brl("199.00")
@@ -64,6 +65,18 @@ class OrderError(DomainError):
 
 class IllegalOrderTransitionError(OrderError):
     """The order's status does not allow this step (e.g. shipping a cancelled order)."""
+
+
+class ReturnWindowClosedError(OrderError):
+    """More than 7 days passed since shipment."""
+
+
+class ReturnExceedsPurchaseError(OrderError):
+    """More units than were bought (less those already being or been returned)."""
+
+
+class NotInOrderError(OrderError):
+    """The SKU is not a line of this order."""
 
 
 class UnknownCancellationReasonError(OrderError):
@@ -225,6 +238,18 @@ class Order(EcoAggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["shipped_at"] = state["timestamp"]
 
+    class ReturnOpened(EcoAggregate.Event):
+        return_id: UUID
+        lines: list[ReturnLine]
+
+    class ReturnClosed(EcoAggregate.Event):
+        return_id: UUID  # rejected: its units may be asked for again
+
+    class ItemsReturned(EcoAggregate.Event):
+        return_id: UUID
+        refund: Money
+        status: str  # partially_returned, or returned once every unit is back
+
     class Cancelled(EcoAggregate.Event):
         reason: str  # a CancellationReason
         detail: str  # the customer's or admin's own words, if any
@@ -304,6 +329,11 @@ class Order(EcoAggregate):
         self.carrier: str | None = None
         self.tracking_code: str | None = None
         self.shipped_at: datetime | None = None
+        self.open_returns: dict[str, list[ReturnLine]] = {}
+        self.returned: dict[str, int] = {}  # sku -> units received back
+        self.refund_held: dict[str, Money] = {}  # sku -> refunds of open and received returns
+        self.refunded_total = Money.zero()
+        self.return_ids: list[UUID] = []
 
     # Guards -------------------------------------------------------------------------------
     def check_status(self, *allowed: str, action: str) -> None:
@@ -339,6 +369,64 @@ class Order(EcoAggregate):
         self.check_status(OrderStatus.CONFIRMED, action="ship")
         self._shipped(carrier=carrier, tracking_code=tracking_code, shipped_at=now())
 
+    def line(self, sku: str) -> OrderLine:
+        for line in self.lines:
+            if line.sku == sku:
+                return line
+        raise NotInOrderError(f"{sku} is not in order {self.id}")
+
+    def units_out(self, sku: str) -> int:
+        """Units of `sku` being returned or returned already."""
+        opened = sum(
+            ln.quantity for lines in self.open_returns.values() for ln in lines if ln.sku == sku
+        )
+        return opened + self.returned.get(sku, 0)
+
+    def quote_return(self, wanted: list[tuple[str, int]], at: datetime) -> list[ReturnLine]:
+        """The lines of a return of `wanted` (sku, quantity) and the refund each is worth:
+        its share of what was paid for the line, after discount; the last units get what
+        is left of the line, so the line's refunds add up to what it cost."""
+        self.check_status(OrderStatus.SHIPPED, OrderStatus.PARTIALLY_RETURNED, action="return")
+        assert self.shipped_at is not None
+        if at - self.shipped_at > RETURN_WINDOW:
+            raise ReturnWindowClosedError(
+                f"order {self.id} shipped on {self.shipped_at:%Y-%m-%d}: returns close after 7 days"
+            )
+        lines = []
+        for sku, quantity in wanted:
+            line = self.line(sku)
+            left = line.quantity - self.units_out(sku)
+            if quantity > left:
+                raise ReturnExceedsPurchaseError(f"{sku}: {quantity} to return, {left} returnable")
+            held = self.refund_held.get(sku, Money.zero())
+            if quantity == left:
+                refund = line.net - held
+            else:
+                share = line.net.amount * quantity / line.quantity
+                refund = Money(share.quantize(CENTS, ROUND_HALF_UP))
+            lines.append(ReturnLine(sku, quantity, refund))
+        return lines
+
+    def open_return(self, return_id: UUID, lines: list[ReturnLine]) -> None:
+        self.check_status(OrderStatus.SHIPPED, OrderStatus.PARTIALLY_RETURNED, action="return")
+        self._return_opened(return_id=return_id, lines=lines)
+
+    def close_return(self, return_id: UUID) -> None:
+        if str(return_id) in self.open_returns:
+            self._return_closed(return_id=return_id)
+
+    def complete_return(self, return_id: UUID) -> None:
+        lines = self.open_returns.get(str(return_id))
+        if lines is None:
+            raise IllegalOrderTransitionError(f"return {return_id} is not open on {self.id}")
+        refund = sum((ln.refund for ln in lines), Money.zero())
+        back = dict(self.returned)
+        for ln in lines:
+            back[ln.sku] = back.get(ln.sku, 0) + ln.quantity
+        everything = all(back.get(ln.sku, 0) >= ln.quantity for ln in self.lines)
+        status = OrderStatus.RETURNED if everything else OrderStatus.PARTIALLY_RETURNED
+        self._items_returned(return_id=return_id, refund=refund, status=status.value)
+
     def cancel(self, reason: str, detail: str = "") -> None:
         self.check_reason(reason)
         self.check_status(PENDING, OrderStatus.AWAITING_PAYMENT, CONFIRMED, action="cancel")
@@ -370,3 +458,22 @@ class Order(EcoAggregate):
         self.status = OrderStatus.CANCELLED
         self.cancellation_reason = CancellationReason(reason)
         self.cancellation_detail = detail
+
+    @event(ReturnOpened)
+    def _return_opened(self, return_id: UUID, lines: list[ReturnLine]) -> None:
+        self.open_returns[str(return_id)] = lines
+        self.return_ids.append(return_id)
+        for ln in lines:
+            self.refund_held[ln.sku] = self.refund_held.get(ln.sku, Money.zero()) + ln.refund
+
+    @event(ReturnClosed)
+    def _return_closed(self, return_id: UUID) -> None:
+        for ln in self.open_returns.pop(str(return_id)):
+            self.refund_held[ln.sku] = self.refund_held[ln.sku] - ln.refund
+
+    @event(ItemsReturned)
+    def _items_returned(self, return_id: UUID, refund: Money, status: str) -> None:
+        for ln in self.open_returns.pop(str(return_id)):
+            self.returned[ln.sku] = self.returned.get(ln.sku, 0) + ln.quantity
+        self.refunded_total = self.refunded_total + refund
+        self.status = OrderStatus(status)

@@ -153,6 +153,8 @@ class Payment(EcoAggregate):
         self.authorized = Money.zero()
         self.captured = Money.zero()
         self.refunded = Money.zero()
+        self.refunds = 0  # refunds done: partial refunds each get their own gateway key
+        self.pending_reason = ""
         self.gateway_failures: dict[str, int] = {}
         self.abandoned_gateways: list[str] = []
 
@@ -218,10 +220,21 @@ class Payment(EcoAggregate):
         self.check_pending("void")
         self._voided()
 
+    @property
+    def refundable(self) -> Money:
+        """What is captured and not refunded yet: no refund may exceed it."""
+        return self.captured - self.refunded
+
+    @property
+    def refund_key(self) -> str:
+        """The gateway idempotency key of the refund under way (one per partial refund)."""
+        return f"{self.id}:refund" if self.refunds == 0 else f"{self.id}:refund:{self.refunds}"
+
     def request_refund(self, amount: Money, reason: str) -> None:
+        """Refund `amount` (all or part of what is left of the capture)."""
         self.check_status(CAPTURED, action="refund")
         self.check_nothing_pending("refund")
-        self.check_within(amount, self.captured)
+        self.check_within(amount, self.refundable)
         self._refund_requested(amount=amount, reason=reason)
 
     def refund(self) -> None:
@@ -235,7 +248,7 @@ class Payment(EcoAggregate):
         if self.status == AUTHORIZED and self.pending is None:
             self.request_void(reason)
         elif self.status == CAPTURED and self.pending is None:
-            self.request_refund(self.captured, reason)
+            self.request_refund(self.refundable, reason)
 
     # Pix and boleto ----------------------------------------------------------------------
     @property
@@ -340,8 +353,11 @@ class Payment(EcoAggregate):
 
     @event(RefundRequested)
     def _refund_requested(self, amount: Money, reason: str) -> None:
-        self.pending, self.pending_amount = "refund", amount
+        self.pending, self.pending_amount, self.pending_reason = "refund", amount, reason
 
     @event(Refunded)
     def _refunded(self, amount: Money) -> None:
-        self.status, self.pending, self.refunded = REFUNDED, None, amount
+        # A partial refund (a return) leaves the rest captured; the last one refunds it all.
+        self.pending, self.refunded, self.refunds = None, self.refunded + amount, self.refunds + 1
+        if self.refunded == self.captured:
+            self.status = REFUNDED

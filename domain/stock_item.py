@@ -79,6 +79,10 @@ class StockItem(EcoAggregate):
     class Received(EcoAggregate.Event):
         quantity: int
 
+    class Restocked(EcoAggregate.Event):
+        order_id: UUID  # units of this shipped order came back (a return)
+        quantity: int
+
     class Adjusted(EcoAggregate.Event):
         quantity_delta: int
         reason: str
@@ -241,6 +245,11 @@ class StockItem(EcoAggregate):
         self.check_quantity(quantity)
         self._received(quantity=quantity)
 
+    def restock(self, order_id: UUID, quantity: int) -> None:
+        """Returned units are back on the shelf."""
+        self.check_quantity(quantity)
+        self._restocked(order_id=order_id, quantity=quantity)
+
     def adjust(self, quantity_delta: int, reason: str) -> None:
         self.check_adjustment(quantity_delta)
         self._adjusted(quantity_delta=quantity_delta, reason=reason)
@@ -312,3 +321,7 @@ class StockItem(EcoAggregate):
     @event(Archived)
     def _archived(self) -> None:
         self.archived = True
+
+    @event(Restocked)
+    def _restocked(self, order_id: UUID, quantity: int) -> None:
+        self.on_hand += quantity

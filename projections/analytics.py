@@ -1,6 +1,8 @@
 """Analyst projections: sales per day and per category, CO2 per order and per category,
 top products. A sale counts when an order is confirmed, and is taken back if the order is
-cancelled afterwards. Rebuildable like every read model."""
+cancelled afterwards; returned units and their refunds are taken off. Revenue is what the
+events say was charged for each line, net of its discount share, never price x quantity.
+Rebuildable like every read model."""
 
 from __future__ import annotations
 
@@ -81,6 +83,44 @@ class AnalyticsProjection(DocumentProjection):
             )
             rows.add("co2:category", category, kg=_dec(line["co2"]))
             rows.add("product", line["sku"], units=line["quantity"], revenue=_dec(line["revenue"]))
+        return [Put(f"order:{event.originator_id}", order), *rows.changes()]
+
+    @evolve.register
+    def _return_opened(self, event: Order.ReturnOpened) -> list[Change]:
+        order = self.view.get(f"order:{event.originator_id}")
+        if order is None:
+            return []
+        returns = order.setdefault("returns", {})
+        returns[str(event.return_id)] = [
+            {"sku": ln.sku, "quantity": ln.quantity, "refund": str(ln.refund.amount)}
+            for ln in event.lines
+        ]
+        return [Put(f"order:{event.originator_id}", order)]
+
+    @evolve.register
+    def _items_returned(self, event: Order.ItemsReturned) -> list[Change]:
+        """Sales are net of refunds: what came back is taken off the day it was sold."""
+        order = self.view.get(f"order:{event.originator_id}")
+        if order is None:
+            return []
+        lines = order.get("returns", {}).pop(str(event.return_id), [])
+        day = order["counted"]
+        if day is None or not lines:
+            return [Put(f"order:{event.originator_id}", order)]
+        rows = _Rows(self.view.get, -1)
+        rows.add(
+            "sales:day",
+            day,
+            score=float(day.replace("-", "")),
+            units=sum(ln["quantity"] for ln in lines),
+            revenue=event.refund.amount,
+        )
+        for line in lines:
+            category = self._category(line["sku"])
+            rows.add(
+                "sales:category", category, units=line["quantity"], revenue=_dec(line["refund"])
+            )
+            rows.add("product", line["sku"], units=line["quantity"], revenue=_dec(line["refund"]))
         return [Put(f"order:{event.originator_id}", order), *rows.changes()]
 
     def _category(self, sku: str) -> str:

@@ -105,3 +105,7 @@ class StockItemsProjection(DocumentProjection):
     @evolve.register
     def _archived(self, event: StockItem.Archived) -> list[Change]:
         return self._update(event, {"archived": True})
+
+    @evolve.register
+    def _restocked(self, event: StockItem.Restocked) -> list[Change]:
+        return self._update(event, on_hand=event.quantity)

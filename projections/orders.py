@@ -8,8 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.installments import InstallmentPlan
+from domain.money import Money
 from domain.order import Order, OrderStatus
 from domain.payment import Payment
+from domain.returns import Return
 from projections.base import Change, DocumentProjection, IndexAdd, IndexRemove, Put
 
 
@@ -19,6 +21,10 @@ def order_key(order_id: object) -> str:
 
 def payment_key(payment_id: object) -> str:
     return f"payment:{payment_id}"
+
+
+def return_key(return_id: object) -> str:
+    return f"return:{return_id}"
 
 
 def order_index(customer_id: str | None = None, status: str | None = None) -> str:
@@ -118,6 +124,8 @@ class OrdersProjection(DocumentProjection):
             "carrier": None,
             "tracking_code": None,
             "decline_reason": None,
+            "returns": [],
+            "refunded_total": Money.zero().to_dict(),
             "history": [_step(event)],
             "created_at": event.timestamp.isoformat(),
             "score": score,
@@ -246,12 +254,27 @@ class OrdersProjection(DocumentProjection):
         )
 
     @evolve.register
-    def _money_moved(
-        self, event: Payment.Captured | Payment.Voided | Payment.Refunded
-    ) -> list[Change]:
-        status = {"Captured": "captured", "Voided": "voided", "Refunded": "refunded"}
+    def _money_moved(self, event: Payment.Captured | Payment.Voided) -> list[Change]:
+        fields: dict[str, Any] = {"version": event.originator_version}
+        if isinstance(event, Payment.Captured):
+            fields.update(status="captured", captured=event.amount.to_dict())
+        else:
+            fields.update(status="voided")
+        return self._on_payment(event, **fields)
+
+    @evolve.register
+    def _refunded(self, event: Payment.Refunded) -> list[Change]:
+        """A refund of part of the capture (a return) leaves the payment captured."""
+        payment = self.view.get(payment_key(event.originator_id)) or {}
+        zero = Money.zero().to_dict()
+        refunded = Money.from_dict(payment.get("refunded") or zero) + event.amount
+        captured = payment.get("captured")
+        whole = captured is None or refunded >= Money.from_dict(captured)
         return self._on_payment(
-            event, status=status[type(event).__name__], version=event.originator_version
+            event,
+            status="refunded" if whole else "captured",
+            refunded=refunded.to_dict(),
+            version=event.originator_version,
         )
 
     @evolve.register
@@ -259,3 +282,74 @@ class OrdersProjection(DocumentProjection):
         self, event: Payment.CaptureRequested | Payment.VoidRequested | Payment.RefundRequested
     ) -> list[Change]:
         return self._on_payment(event, version=event.originator_version)
+
+    # Returns ------------------------------------------------------------------------------
+    @evolve.register
+    def _return_requested(self, event: Return.Requested) -> list[Change]:
+        doc = {
+            "return_id": str(event.originator_id),
+            "order_id": str(event.order_id),
+            "customer_id": event.customer_id,
+            "status": "requested",
+            "lines": [
+                {"sku": ln.sku, "quantity": ln.quantity, "refund": ln.refund.to_dict()}
+                for ln in event.lines
+            ],
+            "refund": sum((ln.refund for ln in event.lines), Money.zero()).to_dict(),
+            "reason": event.reason,
+            "rejection_reason": None,
+            "version": event.originator_version,
+        }
+        changes: list[Change] = [Put(return_key(event.originator_id), doc)]
+        order = self.view.get(order_key(doc["order_id"]))
+        if order is not None:
+            summary = {k: doc[k] for k in ("return_id", "status", "lines", "refund")}
+            changes += self._order_changes(order, event, returns=[*order["returns"], summary])
+        return changes
+
+    def _on_return(self, event: Return.Event, **fields: Any) -> list[Change]:
+        doc = self.view.get(return_key(event.originator_id))
+        if doc is None:
+            return []
+        doc.update(fields, version=event.originator_version)
+        changes: list[Change] = [Put(return_key(event.originator_id), doc)]
+        order = self.view.get(order_key(doc["order_id"]))
+        if order is not None:
+            summary = {k: doc[k] for k in ("return_id", "status", "lines", "refund")}
+            others = [r for r in order["returns"] if r["return_id"] != doc["return_id"]]
+            changes += self._order_changes(order, event, returns=[*others, summary])
+        return changes
+
+    @evolve.register
+    def _return_approved(self, event: Return.Approved) -> list[Change]:
+        return self._on_return(event, status="approved")
+
+    @evolve.register
+    def _return_rejected(self, event: Return.Rejected) -> list[Change]:
+        return self._on_return(event, status="rejected", rejection_reason=event.reason)
+
+    @evolve.register
+    def _return_received(self, event: Return.Received) -> list[Change]:
+        return self._on_return(event, status="received")
+
+    @evolve.register
+    def _return_refunded(self, event: Return.Refunded) -> list[Change]:
+        return self._on_return(event, status="refunded")
+
+    @evolve.register
+    def _items_returned(self, event: Order.ItemsReturned) -> list[Change]:
+        doc = self.view.get(order_key(event.originator_id))
+        if doc is None:
+            return []
+        refunded = Money.from_dict(doc["refunded_total"]) + event.refund
+        return self._order_changes(
+            doc,
+            event,
+            status=event.status,
+            refunded_total=refunded.to_dict(),
+            version=event.originator_version,
+        )
+
+    @evolve.register
+    def _return_opened(self, event: Order.ReturnOpened | Order.ReturnClosed) -> list[Change]:
+        return self._on_order(event)

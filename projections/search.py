@@ -275,3 +275,7 @@ class SearchProjection(Projection[SearchIndex]):
             certifications=[str(c) for c in sustainability.get("certifications", [])],
             carbon_footprint_kg=str(footprint_of(sustainability)),
         )
+
+    @evolve.register
+    def _restocked(self, event: StockItem.Restocked) -> list[Document]:
+        return self._update(event, event.quantity)

@@ -12,7 +12,7 @@ from application.shop import Shop
 from domain.card import Address, CardDetails
 from domain.cart import Cart
 from domain.money import Money
-from domain.order import CANCELLED, CONFIRMED, PENDING, SHIPPED, Order
+from domain.order import CANCELLED, CONFIRMED, PENDING, SHIPPED, Order, OrderStatus
 from domain.payment import CAPTURED, Payment, payment_id_for_order
 from domain.stock_item import StockItem
 
@@ -88,6 +88,9 @@ def settled(shop: Shop) -> bool:
     )
 
 
+KEPT = (SHIPPED, OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED)  # shipped, maybe returned
+
+
 def check_invariants(shop: Shop, *, final: bool = True) -> None:
     """The saga's promises (DESIGN.md): stock never negative nor oversold; a cancelled order
     holds no stock and no money; captured money equals shipped totals; with `final`, every
@@ -104,7 +107,7 @@ def check_invariants(shop: Shop, *, final: bool = True) -> None:
         payment = payments.get(payment_id_for_order(order.id))
         holding = {sku for sku, item in items.items() if str(order.id) in item.reservations}
         if final:
-            assert order.status in (CONFIRMED, SHIPPED, CANCELLED), order.status
+            assert order.status in (CONFIRMED, CANCELLED, *KEPT), order.status
         if order.status == CANCELLED:
             assert holding == set(), f"cancelled order {order.id} still holds {holding}"
             if final and payment is not None:
@@ -115,12 +118,14 @@ def check_invariants(shop: Shop, *, final: bool = True) -> None:
                 assert items[line.sku].reservations[str(order.id)] == line.quantity
             assert payment is not None
             assert payment.status == "authorized"
-        if order.status == SHIPPED:
+        if order.status in KEPT:
             assert holding == set()
-            shipped_total += order.totals.total
+            assert order.refunded_total <= order.totals.total
+            shipped_total += order.totals.total - order.refunded_total
             if final:
                 assert payment is not None
-                assert payment.status == CAPTURED
+                assert payment.status in (CAPTURED, "refunded")
+                assert payment.refunded == order.refunded_total
     for payment in payments.values():
         if payment.status in (CAPTURED, "refunded"):
             captured += payment.captured - payment.refunded

@@ -11,6 +11,7 @@ from api.routers import (
     payments,
     products,
     promotions,
+    returns,
     shipping,
     stock_items,
 )
@@ -22,6 +23,7 @@ API_ROUTERS: list[APIRouter] = [
     promotions.router,
     shipping.router,
     orders.router,
+    returns.router,
     payments.router,
     audit.router,
     customers.router,

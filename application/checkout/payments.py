@@ -10,7 +10,9 @@ from application.errors import PaymentNotFoundError, RetryLaterError
 from application.event_store import CommandResult
 from application.gateways import gateway_named, token_for
 from application.ports import GatewayError, PaymentGateway
+from domain.base import EcoAggregate
 from domain.payment import REQUESTED, Payment
+from domain.returns import REFUND_REASON_PREFIX, Return
 
 ATTEMPTS_PER_GATEWAY = 2
 
@@ -90,7 +92,18 @@ class PaymentCommands(AsyncPaymentCommands):
             return None
         assert payment.authorization_id is not None
         self._gateway(payment.gateway).refund(
-            payment.authorization_id, payment.pending_amount, key=f"{payment.id}:refund"
+            payment.authorization_id, payment.pending_amount, key=payment.refund_key
         )
+        reason = payment.pending_reason
         payment.refund()
-        return self._commit(payment)
+        return self._commit(payment, *self.refunded_returns(reason))
+
+    def refunded_returns(self, reason: str) -> list[EcoAggregate]:
+        """The return a refund was for (its reason names it), marked refunded with it."""
+        if not reason.startswith(REFUND_REASON_PREFIX):
+            return []
+        found = self.find(UUID(reason.removeprefix(REFUND_REASON_PREFIX)))
+        if not isinstance(found, Return):
+            return []
+        found.mark_refunded()
+        return [found]

@@ -1,0 +1,113 @@
+"""Returns: the owner of a shipped order asks (within 7 days); admins approve or reject,
+then receive the parcel, which restocks and refunds."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Response, status
+from pydantic import Field, StringConstraints
+
+from api.auth import Principal
+from api.deps import Admin, ContainerDep, Customer, ShopDep, consistent_with, require
+from api.schemas import CommandAccepted, MoneyModel, Schema, Sku
+from application.event_store import CommandResult
+from projections.orders import OrdersProjection, return_key
+
+router = APIRouter(tags=["returns"])
+CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
+Reason = Annotated[str, StringConstraints(max_length=500)]
+
+
+class ReturnLineCreate(Schema):
+    sku: Sku
+    quantity: Annotated[int, Field(ge=1, le=999, strict=True)]
+
+
+class ReturnCreate(Schema):
+    lines: Annotated[list[ReturnLineCreate], Field(min_length=1, max_length=100)]
+    reason: Reason = ""
+
+
+class ReturnReject(Schema):
+    reason: Reason = ""
+
+
+class ReturnAccepted(CommandAccepted):
+    return_id: UUID
+
+
+class ReturnLinePublic(Schema):
+    sku: str
+    quantity: int
+    refund: MoneyModel
+
+
+class ReturnPublic(Schema):
+    return_id: UUID
+    order_id: UUID
+    status: Literal["requested", "approved", "rejected", "received", "refunded"]
+    lines: list[ReturnLinePublic]
+    refund: MoneyModel
+    reason: str
+    rejection_reason: str | None
+    version: int
+
+
+def _accepted(response: Response, result: CommandResult) -> ReturnAccepted:
+    response.headers["ETag"] = f'"{result.version}"'
+    return ReturnAccepted(
+        return_id=result.aggregate_id,
+        version=result.version,
+        consistency_token=result.consistency_token,
+    )
+
+
+@router.post("/orders/{order_id}/returns", status_code=status.HTTP_202_ACCEPTED, tags=["orders"])
+def request_return(
+    order_id: UUID, body: ReturnCreate, shop: ShopDep, customer: Customer, response: Response
+) -> ReturnAccepted:
+    """409: not shipped, more than 7 days since shipment, more units than bought (or
+    already being returned); 404: not your order."""
+    lines = [(line.sku, line.quantity) for line in body.lines]
+    result = shop.request_return(order_id, customer.sub, lines, body.reason)
+    response.headers["Location"] = f"/api/v1/returns/{result.aggregate_id}"
+    return _accepted(response, result)
+
+
+@router.post("/returns/{return_id}/approve", status_code=status.HTTP_202_ACCEPTED)
+def approve_return(
+    return_id: UUID, shop: ShopDep, admin: Admin, response: Response
+) -> ReturnAccepted:
+    return _accepted(response, shop.approve_return(return_id))
+
+
+@router.post("/returns/{return_id}/reject", status_code=status.HTTP_202_ACCEPTED)
+def reject_return(
+    return_id: UUID,
+    shop: ShopDep,
+    admin: Admin,
+    response: Response,
+    body: ReturnReject | None = None,
+) -> ReturnAccepted:
+    return _accepted(response, shop.reject_return(return_id, body.reason if body else ""))
+
+
+@router.post("/returns/{return_id}/receive", status_code=status.HTTP_202_ACCEPTED)
+def receive_return(
+    return_id: UUID, shop: ShopDep, admin: Admin, response: Response
+) -> ReturnAccepted:
+    """Restocks the units and refunds their share through the gateway that captured."""
+    return _accepted(response, shop.receive_return(return_id))
+
+
+@router.get("/returns/{return_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])
+def get_return(
+    return_id: UUID, container: ContainerDep, principal: CustomerOrAdmin, response: Response
+) -> ReturnPublic:
+    doc = container.view(OrdersProjection.name).get(return_key(return_id))
+    if doc is None or (principal.role != "admin" and doc["customer_id"] != principal.sub):
+        raise HTTPException(404, f"no return {return_id}")
+    response.headers["ETag"] = f'"{doc["version"]}"'
+    return ReturnPublic.from_doc(doc)

@@ -1,0 +1,75 @@
+"""Returns: the customer asks, an admin approves or rejects, then receives the parcel; the
+receipt restocks the units and refunds their share through the gateway that captured."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from application.commands import CommandApp
+from application.errors import ReturnNotFoundError
+from application.event_store import CommandResult
+from domain.base import now
+from domain.order import Order
+from domain.payment import Payment, payment_id_for_order
+from domain.returns import Return, refund_reason
+
+
+class ReturnCommands(CommandApp):
+    def return_of(self, return_id: UUID, customer_id: str | None = None) -> Return:
+        """The return; with `customer_id`, only if it is that customer's (else not found)."""
+        found = self._get(return_id, Return, ReturnNotFoundError(f"no return {return_id}"))
+        if customer_id is not None and found.customer_id != customer_id:
+            raise ReturnNotFoundError(f"no return {return_id}")
+        return found
+
+    def _order(self, order_id: UUID, customer_id: str | None = None) -> Order:
+        from application.errors import OrderNotFoundError
+
+        order = self._get(order_id, Order, OrderNotFoundError(f"no order {order_id}"))
+        if customer_id is not None and order.customer_id != customer_id:
+            raise OrderNotFoundError(f"no order {order_id}")
+        return order
+
+    def request_return(
+        self, order_id: UUID, customer_id: str, lines: list[tuple[str, int]], reason: str
+    ) -> CommandResult:
+        """Within 7 days of shipment, some units of some lines (409 after that, beyond
+        what was bought, or for an order not shipped; 404 for someone else's order)."""
+        order = self._order(order_id, customer_id)
+        priced = order.quote_return(lines, now())
+        request = Return.request(
+            order_id=order.id, customer_id=customer_id, lines=priced, reason=reason
+        )
+        order.open_return(request.id, request.lines)
+        return self._commit(request, order)
+
+    def approve_return(self, return_id: UUID) -> CommandResult:
+        request = self.return_of(return_id)
+        request.approve()
+        return self._commit(request)
+
+    def reject_return(self, return_id: UUID, reason: str) -> CommandResult:
+        request = self.return_of(return_id)
+        request.reject(reason)
+        order = self._order(request.order_id)
+        order.close_return(request.id)
+        return self._commit(request, order)
+
+    def receive_return(self, return_id: UUID) -> CommandResult:
+        """The parcel is back: restock its units and refund their share (one refund at a
+        time per payment: 409 while another is under way)."""
+        request = self.return_of(return_id)
+        request.receive()
+        order = self._order(request.order_id)
+        order.complete_return(request.id)
+        items = [self.stock_item(line.sku) for line in request.lines]
+        for item, line in zip(items, request.lines, strict=True):
+            item.restock(order.id, line.quantity)
+        payment: Payment = self._get(
+            payment_id_for_order(order.id), Payment, ReturnNotFoundError("no payment")
+        )
+        if request.refund.is_positive:
+            payment.request_refund(request.refund, refund_reason(request.id))
+        else:
+            request.mark_refunded()
+        return self._commit(request, order, payment, *items)
