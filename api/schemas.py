@@ -137,7 +137,8 @@ class CartItemPublic(Schema):
     sku: str
     name: str
     quantity: int
-    unit_price: MoneyModel
+    unit_price: MoneyModel  # today's price: what checkout charges
+    price_changed_from: MoneyModel | None = None  # the price when it was added, if different
     line_total: MoneyModel
 
 

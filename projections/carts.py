@@ -7,11 +7,21 @@ from typing import Any
 
 from domain.cart import Cart
 from domain.money import Money
+from domain.stock_item import StockItem
 from projections.base import Change, DocumentProjection, Put
 
 
 def cart_key(cart_id: object) -> str:
     return f"cart:{cart_id}"
+
+
+def carts_with(sku: str) -> str:
+    """The carts that ever held `sku` (a cart's price follows its products')."""
+    return f"carts-with:{sku}"
+
+
+def sku_of(stock_item_id: object) -> str:
+    return f"sku-of:{stock_item_id}"
 
 
 def _priced(doc: dict[str, Any]) -> None:
@@ -78,7 +88,42 @@ class CartsProjection(DocumentProjection):
             items.append(line)
         else:
             items[items.index(previous)] = line
-        return self._update(event, items=items)
+        holders = self.view.get(carts_with(event.sku)) or {"carts": []}
+        cart_id = str(event.originator_id)
+        changes: list[Change] = []
+        if cart_id not in holders["carts"]:
+            holders["carts"] = [*holders["carts"], cart_id]
+            changes.append(Put(carts_with(event.sku), holders))
+        return self._update(event, items=items) + changes
+
+    # Prices change under open carts: the cart shows today's price (what checkout charges)
+    # and the price the line was added at.
+    @evolve.register
+    def _product_registered(self, event: StockItem.Registered) -> list[Change]:
+        return [Put(sku_of(event.originator_id), {"sku": event.sku})]
+
+    @evolve.register
+    def _price_changed(self, event: StockItem.PriceChanged) -> list[Change]:
+        ref = self.view.get(sku_of(event.originator_id))
+        if ref is None:
+            return []
+        sku, price = ref["sku"], event.price.to_dict()
+        changes: list[Change] = []
+        for cart_id in (self.view.get(carts_with(sku)) or {"carts": []})["carts"]:
+            doc = self.view.get(cart_key(cart_id))
+            if doc is None or doc["status"] != "open":
+                continue
+            for item in doc["items"]:
+                if item["sku"] == sku:
+                    was = item.get("price_changed_from") or item["unit_price"]
+                    item["unit_price"] = price
+                    if was == price:
+                        item.pop("price_changed_from", None)
+                    else:
+                        item["price_changed_from"] = was
+            _priced(doc)
+            changes.append(Put(cart_key(cart_id), doc))
+        return changes
 
     @evolve.register
     def _quantity_changed(self, event: Cart.ItemQuantityChanged) -> list[Change]:

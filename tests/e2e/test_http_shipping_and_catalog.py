@@ -73,3 +73,26 @@ def test_an_archived_product_is_readable_but_refused_in_carts(client, auth, prod
         ).status_code
         == 422
     )
+
+
+def test_a_cart_shows_a_new_price_and_checkout_charges_it(client, auth, product):
+    cart_id = cart_with(client, auth)  # 2 x 129.90
+    changed = client.put(
+        f"{API}/stock-items/ECO-0100/price",
+        json={"price": {"amount": "119.90", "currency": "BRL"}},
+        headers=auth("admin", "adm"),
+    )
+    assert changed.status_code == 200
+    token = {"X-Consistency-Token": changed.json()["consistency_token"]}
+    [item] = client.get(f"{API}/carts/{cart_id}", headers=auth(sub="ana", **token)).json()["items"]
+    assert (item["unit_price"]["amount"], item["price_changed_from"]["amount"]) == (
+        "119.90",
+        "129.90",
+    )
+    response = client.post(
+        f"{API}/carts/{cart_id}/checkout",
+        json={"shipping_address": ADDRESS, "payment": payment()},
+        headers=auth(sub="ana"),
+    )
+    order = settle(client, auth, response.json()["order_id"])
+    assert order["totals"]["subtotal"]["amount"] == "239.80"
