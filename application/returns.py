@@ -6,7 +6,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from application.commands import CommandApp
-from application.errors import ReturnNotFoundError
+from application.errors import OrderNotFoundError, ReturnNotFoundError
 from application.event_store import CommandResult
 from domain.base import now
 from domain.order import Order
@@ -23,8 +23,6 @@ class ReturnCommands(CommandApp):
         return found
 
     def _order(self, order_id: UUID, customer_id: str | None = None) -> Order:
-        from application.errors import OrderNotFoundError
-
         order = self._get(order_id, Order, OrderNotFoundError(f"no order {order_id}"))
         if customer_id is not None and order.customer_id != customer_id:
             raise OrderNotFoundError(f"no order {order_id}")
