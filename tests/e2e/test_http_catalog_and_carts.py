@@ -77,6 +77,7 @@ def test_a_customer_builds_a_cart_and_reads_its_own_write(client, auth, product)
             "name": "Garrafa Térmica de Inox",
             "quantity": 3,
             "unit_price": {"amount": "129.90", "currency": "BRL"},
+            "price_changed_from": None,
             "line_total": {"amount": "389.70", "currency": "BRL"},
         }
     ]
@@ -118,8 +119,10 @@ def test_refuses_unsigned_and_expired_tokens(client, product):
     unsigned = jwt.encode(
         {"sub": "x", "role": "admin", "exp": 9999999999}, key=None, algorithm="none"
     )
-    response = client.get(
-        f"{API}/stock-items/ECO-0100", headers={"Authorization": f"Bearer {unsigned}"}
+    response = client.post(  # a route that needs a token (reading a product does not)
+        f"{API}/stock-items/ECO-0100/receipts",
+        json={"quantity": 1},
+        headers={"Authorization": f"Bearer {unsigned}"},
     )
     assert response.status_code == 401
     expired = jwt.encode(
@@ -127,8 +130,10 @@ def test_refuses_unsigned_and_expired_tokens(client, product):
         "test-secret-that-is-long-enough-for-hs256",
         algorithm="HS256",
     )
-    response = client.get(
-        f"{API}/stock-items/ECO-0100", headers={"Authorization": f"Bearer {expired}"}
+    response = client.post(
+        f"{API}/stock-items/ECO-0100/receipts",
+        json={"quantity": 1},
+        headers={"Authorization": f"Bearer {expired}"},
     )
     assert response.status_code == 401
 
