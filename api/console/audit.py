@@ -3,6 +3,7 @@ history at any instant, its replayed state beside its events."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -89,7 +90,7 @@ def history(
         "history.html",
         aggregate_id=aggregate_id,
         events=result.events,
-        state=result.state,
+        state=json.dumps(result.state, ensure_ascii=False, indent=2, sort_keys=True),
         versions=[e["version"] for e in full.events],
         current=result.events[-1]["version"],
         as_of=as_of or "",
