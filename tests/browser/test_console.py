@@ -171,6 +171,7 @@ def test_an_admin_follows_an_order_from_checkout_to_shipment_in_its_timeline(
     assert browser.find_element(By.ID, "order-status").text == "shipped"
     assert "ECO-GARRAFA" in browser.find_element(By.ID, "lines").text
     assert "R$" in browser.find_element(By.ID, "totals").text
+    assert "BR123456789" in browser.find_element(By.ID, "order-facts").text
     steps = browser.find_elements(By.CSS_SELECTOR, "#timeline li.step")
     kinds = [s.get_attribute("data-type") for s in steps]
     assert kinds[0] == "Order.Placed"
