@@ -234,7 +234,7 @@ def replay(
 
 @audit_app.command("verify")
 def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Recompute the hash chain over the log; exit 1 naming the first bad position."""
+    """Recompute the stream links and the global chain; exit 1 naming the first bad position."""
     with connected() as container:
         report = EventLog(container.database_url).verify_chain()
     if as_json:
@@ -244,10 +244,16 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
                 "checked": report.checked,
                 "first_bad_position": report.first_bad_position,
                 "problem": report.problem,
+                "globally_chained_to": report.globally_chained_to,
+                "not_yet_global": report.not_yet_global,
             }
         )
     elif report.ok:
-        typer.echo(f"ok: {report.checked} events, chain intact")
+        typer.echo(
+            f"ok: {report.checked} events, chain intact (global chain up to position "
+            f"{report.globally_chained_to}; {report.not_yet_global} newer events covered by "
+            "their stream links only until a worker extends it)"
+        )
     else:
         typer.echo(
             f"BROKEN at position {report.first_bad_position}: {report.problem} "

@@ -6,11 +6,18 @@ so the log has one order that projections, the saga, replay and the audit chain 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, LRUCache, Repository
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    LRUCache,
+    ProcessingEvent,
+    Repository,
+)
 from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
@@ -28,7 +35,10 @@ from domain.returns import ReturnLine
 from domain.shipping import RatesTable
 from domain.stock_item import StockItem
 
+log = logging.getLogger(__name__)
+
 APP_NAME = "EcoVarejo"
+SNAPSHOT_EVERY = 200  # events of one stock item between snapshots
 
 
 class MoneyAsDict(Transcoding):
@@ -110,6 +120,11 @@ class EventStoreApp(Application[UUID]):
     """Base of every application that reads or writes the EcoVarejo log."""
 
     name = APP_NAME
+    # Snapshots for stock items only: they are the hot, long-lived aggregates (an event per
+    # receipt, reservation, release) and hold no personal data. Never orders, carts or
+    # payments: a snapshot of an order would hold its personal data outside the events whose
+    # keys an erasure destroys.
+    snapshotting_intervals = {StockItem: SNAPSHOT_EVERY}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -123,6 +138,14 @@ class EventStoreApp(Application[UUID]):
         repository.fastforward = True
         repository.deepcopy_from_cache = True
         return repository
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        # The command's events are committed already: a failed snapshot only means the next
+        # cold read replays a little more, never that the command failed.
+        try:
+            super()._take_snapshots(processing_event)
+        except Exception:
+            log.warning("could not take a snapshot", exc_info=True)
 
     def find(self, aggregate_id: UUID) -> Any:
         """The aggregate, or None if it was never created."""

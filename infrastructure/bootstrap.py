@@ -22,7 +22,7 @@ from application.ports import Notifier
 from application.shop import Shop
 from infrastructure.actors import Actors, make_broker
 from infrastructure.embedded import EmbeddedServers
-from infrastructure.event_log import EventLog, install_chain
+from infrastructure.event_log import ChainKeeper, EventLog, install_chain
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
 from infrastructure.gateways.registry import build_gateways
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
@@ -102,6 +102,7 @@ class Container:
     worker: dramatiq.Worker | None = None
     actors: Actors | None = None
     search: SearchStore | None = None
+    chain_keeper: ChainKeeper | None = None
 
     @property
     def follower_env(self) -> dict[str, str]:
@@ -200,12 +201,15 @@ class Container:
             self._supervise(SearchProjection.name, self._search_runner)
         self._supervise("saga", self._saga_runner)
         self._supervise("effects", self._effects_runner)
+        self.chain_keeper = ChainKeeper(self.database_url).start()
 
     def close(self) -> None:
         try:
             for supervisor in self.supervisors.values():
                 supervisor.stop()
             self.supervisors.clear()
+            if self.chain_keeper is not None:
+                self.chain_keeper.stop()
             if self.worker is not None:
                 self.worker.stop(timeout=5000)
                 self.worker.broker.close()

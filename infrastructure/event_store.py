@@ -5,14 +5,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg
-from eventsourcing.persistence import ApplicationRecorder, Subscription
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresSubscription
-from psycopg import sql
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    InterfaceError,
+    Notification,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+    Subscription,
+)
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresProcessRecorder,
+    PostgresSubscription,
+)
+from eventsourcing.utils import retry
+from psycopg import Cursor, sql
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.sql import SQL, Identifier
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier, Literal
 
 EVENTS_TABLE = "ecovarejo_events"
 
@@ -28,9 +43,15 @@ class GaplessSubscription(PostgresSubscription):
     """The library's subscription reads what is recorded, then LISTENs in another thread:
     an event committed between the two is not seen until the next NOTIFY, which may never
     come. This one reads again once LISTEN is in place, and every few seconds after, so a
-    follower never waits on an event that is already in the log."""
+    follower never waits on an event that is already in the log.
+
+    Readers only see events below the oldest transaction still in flight (see
+    `ParallelAppends`): a NOTIFY can arrive while an older writer holds the new events back,
+    and that writer may not notify (a tracking or search write). So every wake-up is
+    followed by a few more shortly after (`FOLLOW_UPS_S`)."""
 
     REREAD_S = 5.0
+    FOLLOW_UPS_S = (0.05, 0.25, 1.0)
 
     def _listen(self) -> None:
         try:
@@ -38,25 +59,215 @@ class GaplessSubscription(PostgresSubscription):
                 conn.execute(SQL("LISTEN {0}").format(Identifier(self._recorder.channel_name)))
                 self._has_been_notified.set()  # whatever committed before LISTEN
                 reread_at = time.monotonic() + self.REREAD_S
+                follow_ups: list[float] = []
                 while not self._has_been_stopped and not self._thread_error:
-                    for _ in conn.notifies(timeout=0.1, stop_after=1):
+                    now = time.monotonic()
+                    for _ in conn.notifies(timeout=0.05, stop_after=1):
                         self._has_been_notified.set()
-                    if time.monotonic() >= reread_at:
+                        follow_ups = [now + delay for delay in self.FOLLOW_UPS_S]
+                    if follow_ups and now >= follow_ups[0]:
+                        follow_ups.pop(0)
                         self._has_been_notified.set()
-                        reread_at = time.monotonic() + self.REREAD_S
+                    if now >= reread_at:
+                        self._has_been_notified.set()
+                        reread_at = now + self.REREAD_S
         except BaseException as error:
             if self._thread_error is None:
                 self._thread_error = error
             self.stop()
 
 
-class EventStoreRecorder(PostgresApplicationRecorder):
-    """The library's recorder, with subscriptions that cannot miss an event at start."""
+# Positions are handed out in a tiny critical section that also gives the transaction its
+# id (xid), so among event-writing transactions the order of positions is the order of
+# xids. Nothing else is serialized: the INSERT, the chain trigger and the COMMIT (with its
+# WAL flush, group-committed by PostgreSQL) run in parallel. The session lock is released
+# before the function returns, also on error, so a cancelled call cannot leave it held.
+ALLOCATE_POSITIONS_SQL = """
+CREATE OR REPLACE FUNCTION ecovarejo_allocate_positions(seq regclass, n bigint)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE first_position bigint;
+BEGIN
+  IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+    RAISE EXCEPTION 'positions must be allocated before anything else is written '
+      'in the transaction' USING ERRCODE = 'object_not_in_prerequisite_state';
+  END IF;
+  PERFORM pg_advisory_lock(7203, hashtext(seq::text));
+  BEGIN
+    PERFORM pg_current_xact_id();  -- the xid, taken inside the critical section
+    first_position := nextval(seq);
+    IF n > 1 THEN
+      PERFORM setval(seq, first_position + n - 1);
+    END IF;
+  EXCEPTION WHEN OTHERS THEN
+    PERFORM pg_advisory_unlock(7203, hashtext(seq::text));
+    RAISE;
+  END;
+  PERFORM pg_advisory_unlock(7203, hashtext(seq::text));
+  RETURN first_position;
+END $$
+"""
+
+
+class ParallelAppends(PostgresApplicationRecorder):
+    """The library's PostgreSQL recorder without its table-wide lock.
+
+    The library takes `LOCK TABLE ... EXCLUSIVE` for every append, through the commit, so
+    that notification ids commit in order and a follower never passes over an id that
+    commits later. Here appends commit in parallel and followers read by transaction
+    visibility instead:
+
+    - each event row records the id of the transaction that wrote it (`tx_id xid8`);
+    - positions come from `ecovarejo_allocate_positions`, which takes the transaction's
+      xid and the positions together in a critical section of a few microseconds, so for
+      any two event-writing transactions, lower xid <=> lower positions;
+    - readers return only rows with `tx_id < pg_snapshot_xmin(pg_current_snapshot())`:
+      every transaction below that xmin has finished, so no row can still appear below
+      it, and (by the previous point) every row a later read can return has a higher
+      position than every row returned so far. Each event is read exactly once, in an
+      order that never changes once read; ids stay dense apart from rolled-back appends.
+    - the NOTIFY wake-up is sent after the COMMIT, in its own transaction (NOTIFY inside
+      the writing transaction holds a global queue lock through the WAL flush).
+
+    A follower is held back while any transaction with an xid is in flight (anywhere in
+    the cluster); writes here are short, and subscriptions re-read soon after a wake-up
+    (`GaplessSubscription`).
+    """
+
+    MAX_EVENTS_PER_APPEND = 1_000_000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lock_table_statements: list[Any] = []
+        schema = Identifier(self.datastore.schema)
+        table = Identifier(self.events_table_name)
+        qualified = f"{self.datastore.schema}.{self.events_table_name}"
+        self.sql_create_statements.append(SQL(ALLOCATE_POSITIONS_SQL).format())
+        # Only when missing: ALTER TABLE takes an ACCESS EXCLUSIVE lock even with IF NOT EXISTS.
+        self.sql_create_statements.append(
+            SQL(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = "
+                "{qualified}::regclass AND attname = 'tx_id') THEN "
+                "ALTER TABLE {schema}.{table} ADD COLUMN tx_id xid8 "
+                "NOT NULL DEFAULT '3'::xid8; ALTER TABLE {schema}.{table} ALTER COLUMN tx_id "
+                "SET DEFAULT pg_current_xact_id(); END IF; END $$"
+            ).format(qualified=Literal(qualified), schema=schema, table=table)
+        )
+        self.insert_events_statement = SQL(
+            "WITH allocated AS MATERIALIZED (SELECT ecovarejo_allocate_positions("
+            "pg_get_serial_sequence({qualified}, 'notification_id'), %s) AS first) "
+            "INSERT INTO {schema}.{table} AS t "
+            "(originator_id, originator_version, topic, state, notification_id) "
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state, "
+            "allocated.first + e.ord - 1 FROM allocated, "
+            "unnest(%s::{schema}.{stored_event_type}[]) WITH ORDINALITY "
+            "AS e(originator_id, originator_version, topic, state, ord) ORDER BY e.ord "
+            "RETURNING notification_id"
+        ).format(
+            qualified=Literal(qualified),
+            schema=schema,
+            table=table,
+            stored_event_type=Identifier(self.stored_event_type_name),
+        )
+        self.notify_statement = SQL("SELECT pg_notify({0}, '')").format(Literal(self.channel_name))
+        self.visible_bound = SQL("tx_id < pg_snapshot_xmin(pg_current_snapshot())")
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        return self._insert_then_notify(stored_events, **kwargs)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _insert_then_notify(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if len(stored_events) >= self.MAX_EVENTS_PER_APPEND:
+            msg = f"at most {self.MAX_EVENTS_PER_APPEND - 1} events in one append"
+            raise ProgrammingError(msg)
+        error: Exception | None = None
+        ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as curs:
+                # Events first: the allocation must give the transaction its xid.
+                if stored_events:
+                    try:
+                        self._insert_stored_events(curs, stored_events, **kwargs)
+                        pipeline.sync()  # a version conflict raises here
+                        ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+                    except Exception as e:  # re-raised once the pipeline has exited
+                        error = e
+                if error is None:
+                    self._insert_events(curs, stored_events, **kwargs)  # the tracking row
+            if error is not None:
+                raise error
+            if stored_events:
+                conn.execute(self.notify_statement)  # after COMMIT, in its own transaction
+        return ids
+
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any
+    ) -> None:
+        pg_stored_events = [
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+            for e in stored_events
+        ]
+        curs.execute(self.insert_events_statement, (len(stored_events), pg_stored_events))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        conditions = [self.visible_bound]
+        params: list[Any] = []
+        if start is not None:
+            op = ">=" if inclusive_of_start else ">"
+            conditions.append(SQL("notification_id " + op + " %s"))
+            params.append(start)
+        if stop is not None:
+            conditions.append(SQL("notification_id <= %s"))
+            params.append(stop)
+        if topics:
+            conditions.append(SQL("topic = ANY(%s)"))
+            params.append(list(topics))
+        params.append(limit)
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE {conditions} ORDER BY notification_id LIMIT %s"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+            conditions=SQL(" AND ").join(conditions),
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
     def subscribe(
         self, gt: int | None = None, topics: Sequence[str] = ()
     ) -> Subscription[ApplicationRecorder]:
         return GaplessSubscription(recorder=self, gt=gt, topics=topics)
+
+
+class EventStoreRecorder(ParallelAppends):
+    """The application recorder of the log: parallel appends, visibility-ordered reads."""
+
+
+class EventStoreProcessRecorder(ParallelAppends, PostgresProcessRecorder):
+    """The saga's recorder: the same, with its tracking row in the same transaction."""
 
 
 def eventsourcing_env(database_url: str, pool_size: int = 5) -> dict[str, str]:
@@ -80,6 +291,7 @@ def eventsourcing_env(database_url: str, pool_size: int = 5) -> dict[str, str]:
         "CREATE_TABLE": "y",
         "KEY_STORE_TOPIC": "infrastructure.keys:PostgresKeyStore",
         "APPLICATION_RECORDER_TOPIC": "infrastructure.event_store:EventStoreRecorder",
+        "PROCESS_RECORDER_TOPIC": "infrastructure.event_store:EventStoreProcessRecorder",
         **AGGREGATE_CACHE_OFF,
     }
 

@@ -123,3 +123,32 @@ def test_an_order_trail_shows_steps_and_compensations_across_aggregates(containe
         "Order.Cancelled", "StockItem.Released",
     ]
     assert steps[5]["causation_id"].startswith("event:")
+
+
+def test_the_global_chain_catches_an_aggregates_last_event_deleted_with_its_link(container):
+    register(container.shop, "ECO-1", 10)
+    container.shop.receive_stock("ECO-1", 1)
+    container.shop.receive_stock("ECO-1", 5)
+    log = EventLog(container.database_url)
+    log.extend_chain_fully()
+    with psycopg.connect(container.database_url, autocommit=True) as conn:
+        for table in ("ecovarejo_events", "ecovarejo_chain_links"):
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+        conn.execute("DELETE FROM ecovarejo_events WHERE notification_id = 3")
+        conn.execute("DELETE FROM ecovarejo_chain_links WHERE position = 3")
+    report = log.verify_chain()
+    assert (report.first_bad_position, report.checked) == (3, 2)
+    assert "missing" in report.problem
+
+
+def test_verify_reports_how_far_the_global_chain_has_come(container):
+    register(container.shop, "ECO-1", 10)
+    log = EventLog(container.database_url)
+    log.extend_chain_fully()
+    container.shop.receive_stock("ECO-1", 1)
+    container.shop.receive_stock("ECO-1", 2)
+    report = log.verify_chain()
+    assert (report.ok, report.globally_chained_to, report.not_yet_global) == (True, 1, 2)
+    log.extend_chain_fully()
+    report = log.verify_chain()
+    assert (report.ok, report.globally_chained_to, report.not_yet_global) == (True, 3, 0)

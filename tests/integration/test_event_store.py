@@ -127,3 +127,29 @@ def test_processes_starting_together_set_up_the_store_without_racing(settings):
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_stock_items_are_snapshotted_and_a_fresh_process_reads_them_from_the_snapshot(
+    container,
+):
+    from application.event_store import SNAPSHOT_EVERY
+
+    shop = container.shop
+    register(shop, "ECO-1", 0)
+    for _ in range(SNAPSHOT_EVERY + 5):
+        shop.receive_stock("ECO-1", 1)
+    item_id = StockItem.create_id("ECO-1")
+    fresh = Shop(env={**container.env, "CREATE_TABLE": "n"})  # a new process: empty cache
+    try:
+        assert fresh.snapshots is not None
+        [snapshot] = fresh.snapshots.get(item_id, desc=True, limit=1)
+        assert snapshot.originator_version == SNAPSHOT_EVERY
+        item = fresh.repository.get(item_id)
+        assert (item.version, item.on_hand) == (SNAPSHOT_EVERY + 6, SNAPSHOT_EVERY + 5)
+        with psycopg.connect(container.database_url) as conn:
+            owners = conn.execute(
+                "SELECT DISTINCT originator_id FROM ecovarejo_snapshots"
+            ).fetchall()
+        assert owners == [(item_id,)]
+    finally:
+        fresh.close()
