@@ -307,13 +307,15 @@ app.add_typer(projections_app, name="projections")
 def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Each follower of the log: position, head, lag, runner state, parked events."""
     from infrastructure.projection_admin import statuses
+    from infrastructure.runners import lease_holders
 
     with connected() as container:
         found = statuses(container)
+        owners = lease_holders(container.database_url, [s.name for s in found])
     if as_json:
-        emit([s.as_dict() for s in found])
+        emit([{**s.as_dict(), "owner": owners.get(s.name)} for s in found])
         return
-    table = Table("projection", "generation", "position", "head", "lag", "state", "parked")
+    table = Table("projection", "generation", "position", "head", "lag", "state", "owner", "parked")
     for s in found:
         table.add_row(
             s.name,
@@ -322,6 +324,7 @@ def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False)
             str(s.head),
             str(s.lag),
             s.state,
+            owners.get(s.name, "-"),
             str(len(s.parked)),
         )
     Console().print(table)

@@ -98,7 +98,13 @@ class SystemCollector(Collector):
         self.container = container
 
     def collect(self) -> Iterator[Metric]:
-        for part in (self._orders, self._cancellations, self._projections, self._runners):
+        for part in (
+            self._orders,
+            self._cancellations,
+            self._projections,
+            self._runners,
+            self._leases,
+        ):
             try:
                 yield from part()
             except Exception as e:
@@ -160,6 +166,19 @@ class SystemCollector(Collector):
         )
         for name, supervisor in sorted(self.container.supervisors.items()):
             family.add_metric([name], 1 if supervisor.status.state == "running" else 0)
+        yield family
+
+    def _leases(self) -> Iterator[Metric]:
+        from infrastructure.bootstrap import FOLLOWERS
+        from infrastructure.runners import lease_holders
+
+        family = GaugeMetricFamily(
+            "ecovarejo_follower_lease",
+            "1 for the worker (host:pid) that holds the follower's lease and runs it",
+            labels=["follower", "owner"],
+        )
+        for name, owner in sorted(lease_holders(self.container.database_url, FOLLOWERS).items()):
+            family.add_metric([name, owner], 1)
         yield family
 
 

@@ -46,15 +46,16 @@ def make_broker(url: str) -> dramatiq.Broker:
 class Actors:
     """The actors of one broker, bound to one application; also the `EffectSender`."""
 
-    def __init__(self, broker: dramatiq.Broker, shop: Shop):
+    def __init__(self, broker: dramatiq.Broker, shop: Shop, queue: str = QUEUE):
         self.broker = broker
+        self.queue = queue
         self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
         for name in COMMANDS:  # one actor per command of the effects table
             self.actors[name] = dramatiq.Actor(
                 self._run(name, command_runner(shop, name)),
                 broker=broker,
                 actor_name=name,
-                queue_name=QUEUE,
+                queue_name=queue,
                 priority=0,
                 options=dict(RETRIES),
             )
@@ -82,5 +83,5 @@ class Actors:
 
     def worker(self, threads: int = 4) -> dramatiq.Worker:
         return dramatiq.Worker(
-            self.broker, queues={QUEUE}, worker_threads=threads, worker_timeout=100
+            self.broker, queues={self.queue}, worker_threads=threads, worker_timeout=100
         )

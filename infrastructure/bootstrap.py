@@ -32,7 +32,7 @@ from infrastructure.redis_views import (
     RedisDocumentView,
     RedisParkingLot,
 )
-from infrastructure.runners import Supervisor
+from infrastructure.runners import Leases, Supervisor
 from infrastructure.search_elasticsearch import ElasticsearchSearchStore
 from infrastructure.search_postgres import PostgresSearchStore
 from infrastructure.settings import Settings
@@ -50,6 +50,7 @@ REDIS_PROJECTIONS: dict[str, type[DocumentProjection]] = {
     for p in (StockItemsProjection, CartsProjection, OrdersProjection, AnalyticsProjection)
 }
 REBUILDABLE = (*REDIS_PROJECTIONS, SearchProjection.name)
+FOLLOWERS = [*REBUILDABLE, "saga", "effects"]  # every follower a worker runs under a lease
 EFFECT_TOPICS = tuple(get_topic(cls) for cls in EFFECT_EVENTS)
 
 
@@ -103,6 +104,7 @@ class Container:
     actors: Actors | None = None
     search: SearchStore | None = None
     chain_keeper: ChainKeeper | None = None
+    leases: Leases | None = None
 
     @property
     def follower_env(self) -> dict[str, str]:
@@ -184,7 +186,11 @@ class Container:
     def _supervise(self, name: str, make: Any) -> None:
         if name not in self.supervisors:
             self.supervisors[name] = Supervisor(
-                name, make, restart_on=(GenerationMovedError,), publish=publisher(self.redis)
+                name,
+                make,
+                restart_on=(GenerationMovedError,),
+                publish=publisher(self.redis),
+                leased=True,
             ).start()
 
     def start_processing(self) -> None:
@@ -192,7 +198,7 @@ class Container:
         if self.worker is not None:
             return
         broker = make_broker(self.settings.broker_url or self.redis_url)
-        self.actors = Actors(broker, self.shop)
+        self.actors = Actors(broker, self.shop, self.settings.broker_queue)
         self.worker = self.actors.worker(self.settings.worker_threads)
         self.worker.start()
         for name in REDIS_PROJECTIONS:
@@ -201,10 +207,14 @@ class Container:
             self._supervise(SearchProjection.name, self._search_runner)
         self._supervise("saga", self._saga_runner)
         self._supervise("effects", self._effects_runner)
+        # Every worker supervises every follower; the leases decide which one runs where.
+        self.leases = Leases(self.database_url, list(self.supervisors.values())).start()
         self.chain_keeper = ChainKeeper(self.database_url).start()
 
     def close(self) -> None:
         try:
+            if self.leases is not None:
+                self.leases.stop()
             for supervisor in self.supervisors.values():
                 supervisor.stop()
             self.supervisors.clear()

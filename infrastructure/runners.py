@@ -9,6 +9,7 @@ event is never skipped. Its status (state, failures, last error) is published â€
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import psycopg
 from eventsourcing.projection import BaseProjectionRunner
 
 log = logging.getLogger(__name__)
@@ -45,8 +47,16 @@ class Supervisor:
         max_backoff: float = 30.0,
         restart_on: tuple[type[Exception], ...] = (),
         publish: Callable[[RunnerStatus], None] | None = None,
+        leased: bool = False,
     ):
-        self.status = RunnerStatus(name)
+        """With `leased`, the runner waits on standby until `activate` (its `Leases` holds
+        the follower's lease) and stops again on `deactivate`."""
+        self.status = RunnerStatus(name, state="standby" if leased else "starting")
+        self._active = threading.Event()
+        self._idle = threading.Event()  # no runner of this supervisor is running
+        self._idle.set()
+        if not leased:
+            self._active.set()
         self._make_runner = make_runner
         self._initial_backoff = initial_backoff
         self._max_backoff = max_backoff
@@ -60,8 +70,24 @@ class Supervisor:
         self._thread.start()
         return self
 
+    @property
+    def active(self) -> bool:
+        return self._active.is_set()
+
+    def activate(self) -> None:
+        self._active.set()
+
+    def deactivate(self, timeout: float = 10.0) -> bool:
+        """Stop the runner and go back on standby; True once no runner is running."""
+        self._active.clear()
+        runner = self._runner
+        if runner is not None:
+            runner.stop()
+        return self._idle.wait(timeout)
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
+        self._active.set()  # wake a standby loop so that it can end
         runner = self._runner
         if runner is not None:
             runner.stop()
@@ -72,7 +98,7 @@ class Supervisor:
         for key, value in changes.items():
             setattr(self.status, key, value)
         self.status.updated_at = time.time()
-        if self._publish is not None:
+        if self._publish is not None and self.status.state != "standby":  # owners report
             try:
                 self._publish(self.status)
             except Exception:  # status is best effort; the runner goes on
@@ -81,6 +107,11 @@ class Supervisor:
     def _supervise(self) -> None:
         backoff = self._initial_backoff
         while not self._stopping.is_set():
+            if not self._active.is_set():
+                self._set(state="standby")
+                while not self._active.wait(0.5) and not self._stopping.is_set():
+                    pass
+                continue
             try:
                 self._run_once()
                 backoff = self._initial_backoff
@@ -97,15 +128,140 @@ class Supervisor:
                 backoff = min(backoff * 2, self._max_backoff)
 
     def _run_once(self) -> None:
-        runner = self._make_runner()
+        self._idle.clear()
+        try:
+            runner = self._make_runner()
+        except BaseException:
+            self._idle.set()
+            raise
         self._runner = runner
         try:
             with runner:
                 self._set(state="running")
-                while not self._stopping.is_set():
+                while not self._stopping.is_set() and self._active.is_set():
                     runner.run_forever(timeout=1.0)
                     if runner.is_interrupted.is_set():
                         break
                     self._set()  # heartbeat
         finally:
             self._runner = None
+            self._idle.set()
+
+
+LEASE_CLASS = 7300  # advisory lock namespace of follower leases: (7300, hashtext(name))
+WORKER_APPLICATION_NAME = "ecovarejo-worker"
+
+
+class Leases:
+    """Who runs which follower, when several workers share one database: a PostgreSQL
+    advisory lock per follower, held on this worker's lease connection (as Marten's async
+    daemon does). One owner at a time; every other worker keeps the follower on hot standby
+    (its supervisor is started, its runner is not). A worker that dies loses its connection
+    and so its locks at once; the others take its share at their next poll (`poll_s`).
+
+    Work is spread: each worker holds at most its fair share, ceil(followers / workers), the
+    workers being counted by their lease connections; one above its share gives one back
+    per poll, so a worker that joins gets work without anyone stopping at once.
+    """
+
+    def __init__(self, database_url: str, supervisors: list[Supervisor], poll_s: float = 1.0):
+        self._database_url = database_url
+        self._supervisors = supervisors
+        self._poll_s = poll_s
+        self._owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._conn: psycopg.Connection[Any] | None = None
+        self._held: list[Supervisor] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="leases", daemon=True)
+
+    def start(self) -> Leases:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(15)
+        self._drop_all()
+
+    def held(self) -> list[str]:
+        return [s.status.name for s in self._held]
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._poll()
+            except Exception:  # lost the database: whatever we held is no longer ours
+                log.warning("lease connection lost; standing by", exc_info=True)
+                self._drop_all()
+            self._stopping.wait(self._poll_s)
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(
+                self._database_url,
+                autocommit=True,
+                application_name=f"{WORKER_APPLICATION_NAME} {self._owner}"[:63],
+                connect_timeout=5,
+            )
+        return self._conn
+
+    def _poll(self) -> None:
+        conn = self._connect()
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name LIKE %s",
+            (f"{WORKER_APPLICATION_NAME} %",),
+        ).fetchone()
+        workers = max(1, int(row[0]) if row else 1)
+        share = math.ceil(len(self._supervisors) / workers)
+        if len(self._held) > share:
+            self._give_back(conn, self._held[-1])
+            return
+        for supervisor in self._supervisors:
+            if len(self._held) >= share or self._stopping.is_set():
+                break
+            if supervisor in self._held:
+                continue
+            taken = conn.execute(
+                "SELECT pg_try_advisory_lock(%s, hashtext(%s))",
+                (LEASE_CLASS, supervisor.status.name),
+            ).fetchone()
+            if taken and taken[0]:
+                self._held.append(supervisor)
+                supervisor.activate()
+                log.info("took the lease of %s", supervisor.status.name)
+
+    def _give_back(self, conn: psycopg.Connection[Any], supervisor: Supervisor) -> None:
+        if supervisor.deactivate():  # its runner has stopped: nobody runs it now
+            conn.execute(
+                "SELECT pg_advisory_unlock(%s, hashtext(%s))",
+                (LEASE_CLASS, supervisor.status.name),
+            )
+            self._held.remove(supervisor)
+            log.info("gave back the lease of %s", supervisor.status.name)
+
+    def _drop_all(self) -> None:
+        for supervisor in self._held:
+            supervisor.deactivate()
+        self._held.clear()
+        if self._conn is not None:
+            try:
+                self._conn.close()  # releases any lock still held
+            finally:
+                self._conn = None
+
+
+def lease_holders(database_url: str, names: list[str]) -> dict[str, str]:
+    """Which worker (host:pid) holds each follower's lease, from PostgreSQL itself."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT n, a.application_name FROM unnest(%s::text[]) AS n "
+            "JOIN pg_locks l ON l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+            "AND l.classid = %s AND l.objid = ((hashtext(n)::bigint + 4294967296) "
+            "%% 4294967296)::oid AND l.database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database()) "
+            "JOIN pg_stat_activity a ON a.pid = l.pid",
+            (names, LEASE_CLASS),
+        ).fetchall()
+    prefix = f"{WORKER_APPLICATION_NAME} "
+    return {str(name): str(app).removeprefix(prefix) for name, app in rows}

@@ -18,6 +18,12 @@ class Settings(BaseSettings, PaymentSettings):
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     elasticsearch_url: str | None = Field(default=None, validation_alias="ELASTICSEARCH_URL")
     broker_url: str | None = Field(default=None, validation_alias="BROKER_URL")
+    # The dramatiq queue: deployments (or test runs) sharing one RabbitMQ vhost use their own.
+    broker_queue: str = Field(
+        default="ecovarejo",
+        pattern=r"^[A-Za-z0-9_.-]{1,100}$",
+        validation_alias="ECOVAREJO_BROKER_QUEUE",
+    )
     data_dir: Path = Field(default=Path(".ecovarejo"), validation_alias="ECOVAREJO_DATA_DIR")
     jwt_secret: SecretStr | None = Field(default=None, validation_alias="ECOVAREJO_JWT_SECRET")
     jwks_url: str | None = Field(default=None, validation_alias="ECOVAREJO_JWKS_URL")

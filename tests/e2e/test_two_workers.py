@@ -1,0 +1,169 @@
+"""Two workers share one database: the leases split the followers between them, a killed
+worker's share is taken over within 10 s, and the promises of the checkout still hold —
+every order terminal, no unit oversold, every side effect once, no follower run twice.
+
+Runs on the Redis broker and on RabbitMQ (`RABBITMQ_URL`; `.ci/run` sets it when a
+RabbitMQ answers on 127.0.0.1:5672). With RABBITMQ_URL set, an unreachable RabbitMQ fails
+the test; unset, the RabbitMQ run is skipped, except in CI (CI=true), where it fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from domain.order import Order
+from domain.stock_item import StockItem
+from infrastructure.bootstrap import FOLLOWERS, bootstrap
+from infrastructure.payments import GATEWAY_NAMES, SandboxGateway
+from infrastructure.runners import lease_holders
+from tests.checkout import (
+    APPROVED,
+    DECLINED,
+    aggregates,
+    check_invariants,
+    check_out,
+    fill_cart,
+    register,
+    settled,
+    wait_until,
+)
+
+
+def rabbitmq_url() -> str:
+    url = os.environ.get("RABBITMQ_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("RABBITMQ_URL is not set in CI: .ci/run sets it when RabbitMQ answers")
+        pytest.skip("RABBITMQ_URL is not set (no RabbitMQ to run against)")
+    parts = urlsplit(url)
+    try:  # set but unreachable is a failure, not a skip
+        socket.create_connection((parts.hostname or "localhost", parts.port or 5672), 5).close()
+    except OSError as error:
+        pytest.fail(f"RABBITMQ_URL={url} is set but unreachable: {error}")
+    return url
+
+
+def spawn_worker(settings, broker_url: str, queue: str, log: Path) -> subprocess.Popen:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ECOVAREJO_")},
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "BROKER_URL": broker_url,
+        "ECOVAREJO_BROKER_QUEUE": queue,
+        "ECOVAREJO_DATA_DIR": str(settings.data_dir),
+        "ECOVAREJO_JWT_SECRET": "x" * 40,
+        "ECOVAREJO_PAYMENT_TIMEOUT_S": "8",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("ab"),
+    )
+
+
+def owner_of(process: subprocess.Popen) -> str:
+    return f"{socket.gethostname()}:{process.pid}"
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_two_workers_share_the_followers_and_one_takes_over_when_the_other_is_killed(
+    settings, tmp_path, broker
+):
+    broker_url = rabbitmq_url() if broker == "rabbitmq" else settings.redis_url
+    queue = f"ecovarejo-test-{uuid.uuid4().hex[:8]}"  # a RabbitMQ may be shared
+    logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
+    container = bootstrap(settings)  # this process only sends commands
+    workers = [spawn_worker(settings, broker_url, queue, log) for log in logs]
+    try:
+        holders = lambda: lease_holders(settings.database_url, FOLLOWERS)  # noqa: E731
+        wait_until(
+            lambda: len(holders()) == len(FOLLOWERS) and len(set(holders().values())) == 2,
+            timeout=30,
+            what="both workers to hold a share of the followers",
+        )
+        register(container.shop, "ECO-1", 5)
+        register(container.shop, "ECO-2", 40)
+        carts = [fill_cart(container.shop, {"ECO-1": 1, "ECO-2": 2}) for _ in range(10)]
+        pay_with = [DECLINED if index % 4 == 3 else APPROVED for index in range(len(carts))]
+        for cart, number in zip(carts[:5], pay_with[:5], strict=True):
+            check_out(container.shop, cart, number)
+        workers[0].send_signal(signal.SIGKILL)  # mid-run: one worker dies for good
+        workers[0].wait()
+        killed_at = time.monotonic()
+        survivor = owner_of(workers[1])
+        wait_until(
+            lambda: holders() == dict.fromkeys(FOLLOWERS, survivor),
+            timeout=10,
+            what="the survivor to take over every follower within 10 s",
+        )
+        assert time.monotonic() - killed_at < 10
+        for cart, number in zip(carts[5:], pay_with[5:], strict=True):
+            check_out(container.shop, cart, number)
+        wait_until(lambda: settled(container.shop), timeout=90, what="every order to settle")
+        check_invariants(container.shop, final=True)
+        found = aggregates(container.shop)
+        confirmed = [o for o in found[Order] if o.status == "confirmed"]
+        assert 0 < len(confirmed) <= 5  # five units of ECO-1: never oversold
+        for item in found[StockItem]:  # one reservation per order and item
+            events = container.shop.repository.event_store.get(item.id)
+            reserved = Counter(e.order_id for e in events if isinstance(e, StockItem.Reserved))
+            assert max(reserved.values(), default=1) == 1
+        ledger = [
+            row for name in GATEWAY_NAMES for row in SandboxGateway(name, container.redis).ledger()
+        ]
+        authorizations = Counter(row["key"] for row in ledger if row["op"] == "authorize")
+        assert set(authorizations.values()) == {1}  # every payment authorized once
+        wait_until(
+            lambda: (
+                {json.loads(n)["order_id"] for n in notifications(settings)}
+                >= {str(o.id) for o in found[Order]}
+            ),
+            timeout=60,
+            what="a notification for every order",
+        )
+        keys = [json.loads(line)["key"] for line in notifications(settings)]
+        assert len(keys) == len(set(keys))  # every notification once
+        # No follower ran in both workers: no lost race, no IntegrityError restarts.
+        output = "\n".join(log.read_text(errors="replace") for log in logs)
+        assert "IntegrityError" not in output
+        assert "retrying in" not in output
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGKILL)
+                worker.wait()
+        container.close()
+        if broker == "rabbitmq":
+            delete_queues(broker_url, queue)
+
+
+def delete_queues(url: str, queue: str) -> None:
+    """Leave nothing behind on a shared RabbitMQ: the queue and dramatiq's delay and dead
+    letter queues."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+            channel.queue_delete(name)
+    finally:
+        connection.close()
+
+
+def notifications(settings) -> list[str]:
+    path = settings.data_dir / "notifications.jsonl"
+    return path.read_text().splitlines() if path.exists() else []
