@@ -67,9 +67,12 @@ def _tables(conn: psycopg.Connection[Any]) -> list[str]:
 
 
 def _columns(conn: psycopg.Connection[Any], table: str) -> list[str]:
+    # Not `tx_id`: the id of the transaction that wrote an event means something only in the
+    # cluster that wrote it (followers read below the oldest transaction in flight). Restored
+    # rows take the restoring transaction's id, so followers see them once it commits.
     rows = conn.execute(
         "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
-        "AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+        "AND NOT attisdropped AND attgenerated = '' AND attname <> 'tx_id' ORDER BY attnum",
         (table,),
     ).fetchall()
     return [r[0] for r in rows]
