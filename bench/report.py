@@ -122,6 +122,7 @@ ROWS = [
         "ev/s",
         "raw_insert_per_s_8w",
         "raw_event_sql_ratio_8w",
+        Target("raw_event_sql_ratio_8w", 0.70, at_least=True),
     ),
     Row("append p99, 1 writer", "append_p99_ms_1w", "ms", "raw_insert_p99_ms_1w"),
     Row("append p99, 8 writers", "append_p99_ms_8w", "ms", "raw_insert_p99_ms_8w"),
@@ -216,6 +217,22 @@ ROWS = [
     Row("API peak RSS (all processes)", "api_peak_rss_mb", "MB"),
     Row("API peak RSS (one process)", "api_peak_rss_per_process_mb", "MB"),
     Row("worker peak RSS", "worker_peak_rss_mb", "MB"),
+    Row("checkouts/s, 1 worker process", "checkouts_per_s_1wp", "/s"),
+    Row("checkouts/s, 2 worker processes", "checkouts_per_s_2wp", "/s"),
+    Row("checkout p95, 1 worker process", "checkout_p95_ms_1wp", "ms"),
+    Row("checkout p95, 2 worker processes", "checkout_p95_ms_2wp", "ms"),
+    Row("CPU per checkout: workers, 1 process", "checkout_worker_cpu_ms_1wp", "ms"),
+    Row("CPU per checkout: workers, 2 processes", "checkout_worker_cpu_ms_2wp", "ms"),
+    Row("CPU per checkout: API", "checkout_api_cpu_ms_1wp", "ms"),
+    Row("checkouts not confirmed, 2 processes", "checkouts_not_confirmed_2wp", ""),
+    Row(
+        "first reservation, cold, long history",
+        "cold_reserve_ms",
+        "ms",
+        target=Target("cold_reserve_ms", 50, at_least=False),
+    ),
+    Row("first get, cold, long history", "cold_get_ms", "ms"),
+    Row("replay of that history, no snapshot", "cold_replay_no_snapshot_ms", "ms"),
 ]
 
 

@@ -4,10 +4,11 @@ processes with their own interpreter, as N API workers would be.
 
 Three kinds of loop:
   app     `shop.receive_stock(sku, 1)`: the command, get -> change -> save
-  events  the event store's own SQL for one event, sent by hand (the library's statement
-          sequence: pipeline, SET LOCAL lock_timeout, LOCK TABLE ... IN EXCLUSIVE MODE,
-          NOTIFY, INSERT ... RETURNING, COMMIT; the hash-chain trigger fires): the
-          database's share of a command, without Python's
+  events  the event store's own SQL for one event, sent by hand (the statements of
+          infrastructure/event_store.py: pipeline, INSERT ... RETURNING with the positions
+          from ecovarejo_allocate_positions, sync, COMMIT, then pg_notify in its own
+          transaction; the stream-link trigger fires): the database's share of a command,
+          without Python's
   raw     a single-row INSERT transaction into a plain table: the physical baseline
 """
 
@@ -27,8 +28,10 @@ RAW_PAYLOAD = b'{"quantity":1,"timestamp":"2025-11-22T21:00:00.000000+00:00",' +
 RAW_TABLE_DDL = "CREATE TABLE IF NOT EXISTS bench_raw (id bigserial, payload bytea)"
 RAW_INSERT = "INSERT INTO bench_raw (payload) VALUES (%s)"
 EVENT_INSERT = (
-    "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, state) "
-    "VALUES (%s, %s, %s, %s) RETURNING notification_id"
+    "WITH allocated AS MATERIALIZED (SELECT ecovarejo_allocate_positions("
+    "pg_get_serial_sequence('public.ecovarejo_events', 'notification_id'), 1) AS first) "
+    "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, state, "
+    "notification_id) SELECT %s, %s, %s, %s, first FROM allocated RETURNING notification_id"
 )
 EVENT_TOPIC = "bench.writers:RawEvent"
 
@@ -58,14 +61,13 @@ def event_sql(conn: Any) -> Callable[[], None]:
     versions = iter(range(1, 1 << 62))
 
     def append() -> None:
-        with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = '10s'", prepare=True)
-            cursor.execute("LOCK TABLE ecovarejo_events IN EXCLUSIVE MODE", prepare=True)
-            cursor.execute("NOTIFY ecovarejo_events")
-            row = (originator_id, next(versions), EVENT_TOPIC, RAW_PAYLOAD)
-            cursor.execute(EVENT_INSERT, row, prepare=True)
-            pipeline.sync()
-            cursor.fetchall()
+        with conn.pipeline() as pipeline:
+            with conn.transaction(), conn.cursor() as cursor:
+                row = (originator_id, next(versions), EVENT_TOPIC, RAW_PAYLOAD)
+                cursor.execute(EVENT_INSERT, row, prepare=True)
+                pipeline.sync()
+                cursor.fetchall()
+            conn.execute("SELECT pg_notify('ecovarejo_events', '')", prepare=True)
 
     return append
 

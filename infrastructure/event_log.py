@@ -17,6 +17,10 @@ from eventsourcing.persistence import Notification
 
 log = logging.getLogger(__name__)
 
+# Events linked into the global chain per transaction: its transaction holds followers back
+# while it runs (they read below the oldest transaction in flight), so it stays short.
+CHAIN_BATCH = 1_000
+
 CUSTOMER_TOPICS = (
     "domain.cart:Cart.Created",
     "domain.order:Order.Placed",
@@ -156,7 +160,7 @@ class EventLog:
             ).fetchall()
         return [UUID(str(oid)) for oid, state in rows if _customer_of(state) == customer_id]
 
-    def extend_chain(self, max_rows: int = 10_000) -> int:
+    def extend_chain(self, max_rows: int = CHAIN_BATCH) -> int:
         """Extend the global chain over events whose place in the log is final; the
         number of events added (0 when another process holds the chaining lock)."""
         with psycopg.connect(self.database_url, autocommit=True) as conn:
@@ -164,7 +168,7 @@ class EventLog:
         return int(row[0]) if row else 0
 
     def extend_chain_fully(self) -> None:
-        while self.extend_chain() == 10_000:
+        while self.extend_chain() == CHAIN_BATCH:
             pass
 
     def verify_chain(
