@@ -212,8 +212,8 @@ class Promotion(EcoAggregate):
             raise InvalidPromotionError("value must be positive")
         if kind == PromotionKind.PERCENT and value > 100:
             raise InvalidPromotionError("a percent off is at most 100")
-        if kind == PromotionKind.FIXED:
-            Money(value)  # two places, within range
+        if kind == PromotionKind.FIXED and value != value.quantize(CENTS):
+            raise InvalidPromotionError("a fixed amount off has at most two decimal places")
         if valid_until <= valid_from:
             raise InvalidPromotionError("valid_until must be after valid_from")
         for limit in (max_uses, max_uses_per_customer):
