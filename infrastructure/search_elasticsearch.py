@@ -34,6 +34,7 @@ from projections.search import (
     SearchQuery,
     SearchResult,
     check_generation,
+    is_removal,
 )
 
 ALIAS = "ecovarejo-products"
@@ -130,9 +131,12 @@ def product_source(doc: Document) -> dict[str, Any]:
 
 
 def bulk_actions(docs: list[Document], position: int, index: str) -> list[dict[str, Any]]:
-    """`helpers.bulk` actions indexing `docs` at version `position` (external versioning)."""
+    """`helpers.bulk` actions indexing `docs` at version `position` (external versioning);
+    a removal deletes the product (a replay is stopped by the position check in `apply`)."""
     return [
-        {
+        {"_op_type": "delete", "_index": index, "_id": doc["id"]}
+        if is_removal(doc)
+        else {
             "_op_type": "index",
             "_index": index,
             "_id": doc["id"],
@@ -285,7 +289,7 @@ class ElasticsearchSearchIndex(SearchIndex):
             helpers.bulk(
                 self.client,
                 bulk_actions(docs_to_upsert, tracking.notification_id, self.index),
-                ignore_status=(409,),
+                ignore_status=(404, 409),
                 refresh=self.refresh,
             )
         action = tracking_action(tracking, self.index)

@@ -38,6 +38,7 @@ from projections.search import (
     SearchQuery,
     SearchResult,
     check_generation,
+    is_removal,
 )
 
 log = logging.getLogger(__name__)
@@ -180,12 +181,17 @@ class PostgresSearchIndex(SearchIndex):
                 raise LookupError(f"search generation {self.generation!r} does not exist")
             if row[0] is not None and tracking.notification_id <= row[0]:
                 return  # already applied: a replay changes nothing
-            if docs_to_upsert:
-                with conn.cursor() as cur:
+            upserts = [doc for doc in docs_to_upsert if not is_removal(doc)]
+            removals = [(doc["id"],) for doc in docs_to_upsert if is_removal(doc)]
+            with conn.cursor() as cur:
+                if upserts:
                     cur.executemany(
                         sql.SQL(_UPSERT).format(table=self.table),
-                        [self._row(doc) for doc in docs_to_upsert],
+                        [self._row(doc) for doc in upserts],
                     )
+                if removals:
+                    delete = sql.SQL("DELETE FROM {table} WHERE id = %s")
+                    cur.executemany(delete.format(table=self.table), removals)
             conn.execute(
                 "UPDATE search_generations SET notification_id = %s, application_name = %s"
                 " WHERE generation = %s",

@@ -25,6 +25,14 @@ from domain.stock_item import StockItem, footprint_of
 from projections.base import ParkingLot, process_or_park
 
 Document = dict[str, Any]
+# A document `{"id": ..., REMOVED: True}` in a batch removes that product from the index
+# (an archived product is no longer found); every store honours it in `apply`.
+REMOVED = "_removed"
+
+
+def is_removal(doc: Document) -> bool:
+    return bool(doc.get(REMOVED))
+
 
 DEFAULT_GENERATION = "g1"
 MAX_PAGE_SIZE = 100
@@ -279,3 +287,10 @@ class SearchProjection(Projection[SearchIndex]):
     @evolve.register
     def _restocked(self, event: StockItem.Restocked) -> list[Document]:
         return self._update(event, event.quantity)
+
+    @evolve.register
+    def _archived(self, event: StockItem.Archived) -> list[Document]:
+        """No longer sold: out of search (still readable by SKU from the catalog view)."""
+        if self.view.get(str(event.originator_id)) is None:
+            return []
+        return [{"id": str(event.originator_id), REMOVED: True}]

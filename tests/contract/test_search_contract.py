@@ -374,6 +374,19 @@ def test_reflects_a_price_change_in_results_and_price_filters(index, catalog):
     ]
 
 
+def test_an_archived_product_leaves_results_and_facets(index, catalog):
+    item = stock_item(*CATALOG[3])
+    item.collect_events()  # registered already, by the catalog fixture
+    before = search(index)
+    item.archive()
+    [archived] = item.collect_events()
+    catalog.replay(archived, catalog.position + 1)
+    catalog.replay(archived, catalog.position)  # a replay of the same position: no change
+    assert search(index).total == before.total - 1
+    assert "ECO-0004" not in skus(search(index, size=50))
+    assert index.get(str(item.id)) is None
+
+
 def test_keeps_a_document_per_aggregate_id_with_the_sku_as_a_field(index, catalog):
     doc = index.get(str(StockItem.create_id("ECO-0002")))
     assert doc is not None

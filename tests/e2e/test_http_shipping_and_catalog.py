@@ -59,6 +59,8 @@ def test_an_archived_product_is_readable_but_refused_in_carts(client, auth, prod
     token = {"X-Consistency-Token": archived.json()["consistency_token"]}
     item = client.get(f"{API}/stock-items/ECO-0100", headers=token).json()  # no token needed
     assert item["archived"] is True
+    found = client.get(f"{API}/products/search", params={"q": "garrafa"}, headers=token).json()
+    assert found["total"] == 0
     cart_id = client.post(f"{API}/carts", json={}, headers=auth(sub="ana")).json()["cart_id"]
     refused = client.post(
         f"{API}/carts/{cart_id}/items",
