@@ -371,6 +371,9 @@ class PaymentPublic(Schema):
     pix: PixPublic | None = None
     boleto: BoletoPublic | None = None
     refunded: MoneyModel | None = None
+    flagged: int = Field(
+        default=0, description="provider notifications with another amount, kept for an admin"
+    )
 
 
 class WebhookAccepted(Schema):

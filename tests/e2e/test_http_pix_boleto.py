@@ -178,7 +178,13 @@ def test_a_webhook_with_another_amount_is_flagged_and_does_not_confirm(client, a
 
     headers, body = sandbox_webhook(client, order["payment"]["payment_id"], amount=Decimal("1.00"))
     assert deliver(client, headers, body).json()["outcome"] == "amount_mismatch"
-    time.sleep(0.5)
+    payment_url = f"{API}/payments/{order['payment']['payment_id']}"
+    for _ in range(100):
+        payment = client.get(payment_url, headers=auth("admin", "adm")).json()
+        if payment["flagged"] == 1:
+            break
+        time.sleep(0.05)
+    assert payment["flagged"] == 1
     still = client.get(f"{API}/orders/{order['order_id']}", headers=auth(sub="bia")).json()
     assert still["status"] == "awaiting_payment"
 
