@@ -1,26 +1,61 @@
-"""LGPD (admins): a data subject's export and erasure, through the same application calls
-as `/customers/{id}/personal-data`. The register of requests with their deadlines comes
-with the customer profiles work (issue 15); until then the page says so."""
+"""LGPD: the register of data-subject requests with their 15-day deadlines (admins see the
+subject, auditors a pseudonym, as `GET /lgpd/requests`), and for admins a subject's export
+and erasure, through the same application calls as `/customers/{id}/personal-data`."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from api.auth import Principal
 from api.console.web import ConsoleContainer, Form, render, role
+from application.shop import Shop
 
 router = APIRouter()
 Admin = Annotated[Principal, role("admin")]
 CustomerId = Annotated[str, Query(min_length=1, max_length=200)]
+NEAR_DEADLINE = timedelta(days=3)
+
+
+def _requests(shop: Shop, principal: Principal) -> list[dict[str, Any]] | None:
+    """The register, newest first, each with how urgent it is; None where this server has
+    no register of requests (only export and erasure)."""
+    register = getattr(shop, "lgpd_requests", None)
+    if register is None:
+        return None
+    now = datetime.now(UTC)
+    found = []
+    for item in register(pseudonymous=principal.role != "admin"):
+        deadline = datetime.fromisoformat(item["deadline"])
+        urgency = (
+            "done"
+            if item["completed_at"]
+            else "overdue"
+            if deadline < now
+            else "near"
+            if deadline - now < NEAR_DEADLINE
+            else "open"
+        )
+        found.append({**item, "urgency": urgency})
+    return found[::-1]
+
+
+def _page(request: Request, container: Any, principal: Principal, **extra: Any) -> Response:
+    requests = _requests(container.shop, principal)
+    return render(request, "lgpd.html", requests=requests, **extra)
 
 
 @router.get("/lgpd")
-def lgpd_home(request: Request, _: Admin) -> Response:
-    return render(request, "lgpd.html")
+def lgpd_home(
+    request: Request,
+    container: ConsoleContainer,
+    principal: Annotated[Principal, role("admin", "auditor")],
+) -> Response:
+    return _page(request, container, principal)
 
 
 @router.get("/lgpd/export")
@@ -30,7 +65,7 @@ def export(
     """Everything held about the subject; the request is recorded as an event."""
     document = container.shop.export_personal_data(customer_id, principal.actor)
     text = json.dumps(document, ensure_ascii=False, indent=2, default=str)
-    return render(request, "lgpd.html", customer_id=customer_id, export=text)
+    return _page(request, container, principal, customer_id=customer_id, export=text)
 
 
 @router.post("/lgpd/erase")
@@ -43,4 +78,4 @@ def erase(
     if fields.get("confirm") != "yes":
         raise HTTPException(422, "tick the confirmation: an erasure cannot be undone")
     erasure = container.shop.erase_personal_data(customer_id, principal.actor)
-    return render(request, "lgpd.html", customer_id=customer_id, erasure=erasure.message)
+    return _page(request, container, principal, customer_id=customer_id, erasure=erasure.message)

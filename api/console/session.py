@@ -26,7 +26,7 @@ DEV_TOKEN_TTL_S = 8 * 3600
 # Which pages each role may open (the same roles as the API's routes).
 PAGES: dict[str, tuple[str, ...]] = {
     "admin": ("orders", "read_side", "analytics", "lgpd"),
-    "auditor": ("audit",),
+    "auditor": ("audit", "lgpd"),
     "customer": ("orders",),
 }
 PAGE_PATHS = {

@@ -36,7 +36,7 @@ PRODUCTS = [
 ]
 NAV = {
     "admin": {"nav-orders", "nav-read-side", "nav-analytics", "nav-lgpd"},
-    "auditor": {"nav-audit"},
+    "auditor": {"nav-audit", "nav-lgpd"},
     "customer": {"nav-orders"},
 }
 FORBIDDEN = {

@@ -114,8 +114,13 @@ def test_bad_input_gets_the_apis_status_codes_as_pages(client, container):
         ),
         (
             "auditor",
-            ["/console/audit"],
-            ["/console/orders", "/console/read-side", "/console/analytics", "/console/lgpd"],
+            ["/console/audit", "/console/lgpd"],
+            [
+                "/console/orders",
+                "/console/read-side",
+                "/console/analytics",
+                "/console/lgpd/export?customer_id=ana",
+            ],
         ),
         (
             "customer",
@@ -158,7 +163,7 @@ CONSOLE_MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/read-side/{name}/parked/{position}/retry"): frozenset({"admin"}),
     ("POST", "/console/read-side/{name}/rebuild"): frozenset({"admin"}),
     ("GET", "/console/analytics"): frozenset({"admin"}),
-    ("GET", "/console/lgpd"): frozenset({"admin"}),
+    ("GET", "/console/lgpd"): frozenset({"admin", "auditor"}),
     ("GET", "/console/lgpd/export"): frozenset({"admin"}),
     ("POST", "/console/lgpd/erase"): frozenset({"admin"}),
 }
@@ -210,3 +215,31 @@ def test_every_console_route_answers_each_role_as_its_matrix_says(client):
             if response.status_code in (401, 403, 404, 422):
                 assert response.headers["content-type"].startswith("text/html")
     assert wrong == []
+
+
+def test_an_admin_exports_and_erases_a_subject_and_an_auditor_sees_no_such_forms(client, container):
+    register(container.shop, "ECO-1", 5)
+    place_order(container.shop, {"ECO-1": 1}, customer="ana")
+    wait_until(lambda: settled(container.shop))
+    sign_in(client, "admin")
+    exported = client.get("/console/lgpd/export?customer_id=ana")
+    assert exported.status_code == 200
+    assert 'id="export-json"' in exported.text
+    assert "Rua das Flores 10" in exported.text  # her address, decrypted for the admin
+    erased = client.post(
+        "/console/lgpd/erase", data={"csrf": csrf_of(client), "customer_id": "ana"}
+    )
+    assert erased.status_code == 422  # the confirmation box was not ticked
+    erased = client.post(
+        "/console/lgpd/erase",
+        data={"csrf": csrf_of(client), "customer_id": "ana", "confirm": "yes"},
+    )
+    assert erased.status_code == 200
+    assert 'id="erasure"' in erased.text
+    again = client.get("/console/lgpd/export?customer_id=ana")
+    assert "Rua das Flores 10" not in again.text
+    sign_in(client, "auditor")
+    page = client.get("/console/lgpd")
+    assert page.status_code == 200
+    assert 'id="export-customer"' not in page.text
+    assert 'id="erase-customer"' not in page.text
