@@ -39,6 +39,8 @@ def verify(_fields: Form, container: ConsoleContainer, principal: Auditor) -> Re
             "checked": report.checked,
             "first_bad_position": report.first_bad_position,
             "problem": report.problem,
+            "globally_chained_to": report.globally_chained_to,
+            "not_yet_global": report.not_yet_global,
         }
 
     job_id = Jobs(container.redis).start("verify", "audit chain", "auditor", work, principal.actor)

@@ -112,6 +112,11 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "chain_ok": ("Cadeia íntegra", "Chain intact"),
     "chain_broken": ("Cadeia QUEBRADA na posição", "Chain BROKEN at position"),
     "events_checked": ("eventos verificados", "events checked"),
+    "globally_chained_to": ("Cadeia global até a posição", "Global chain up to position"),
+    "not_yet_global": (
+        "eventos ainda fora da cadeia global (ela avança em lotes)",
+        "events not yet in the global chain (it advances in batches)",
+    ),
     "sales_by_day": ("Vendas por dia (R$)", "Sales by day (BRL)"),
     "sales_by_category": ("Vendas por categoria (R$)", "Sales by category (BRL)"),
     "co2_by_category": ("CO₂ por categoria (kg CO₂e)", "CO₂ by category (kg CO₂e)"),

@@ -318,6 +318,7 @@ def test_an_auditor_verifies_the_chain_and_replays_an_order_to_its_first_version
     follow(browser, browser.find_element(By.ID, "verify"))
     assert wait_for_job(browser) == "job-done"
     assert "Cadeia íntegra" in browser.find_element(By.ID, "job-result").text
+    assert "Cadeia global até a posição #" in browser.find_element(By.ID, "job-global").text
     browser.get(f"{base_url}/console/audit")
     browser.find_element(By.ID, "aggregate-id").send_keys(str(orders.shipped))
     follow(browser, browser.find_element(By.ID, "show-history"))
