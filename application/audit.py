@@ -204,7 +204,7 @@ COMPENSATIONS = frozenset(
 
 def trail(mapper: Mapper[UUID], log: EventLog, order_id: UUID) -> list[dict[str, Any]]:
     """Every step the order went through across aggregates (the order, its payment, the
-    reservations on each stock item), in log order, compensations marked."""
+    reservations on each stock item, its returns), in log order, compensations marked."""
     order_notifications = log.aggregate_notifications(order_id)
     if not order_notifications:
         raise AggregateNotFoundError(f"no order {order_id}")
@@ -212,6 +212,11 @@ def trail(mapper: Mapper[UUID], log: EventLog, order_id: UUID) -> list[dict[str,
     if event_type(placed) != "Order.Placed":
         raise AggregateNotFoundError(f"{order_id} is not an order")
     related = [*order_notifications, *log.aggregate_notifications(payment_id_for_order(order_id))]
+    # Returns are aggregates of their own, named by the order's ReturnOpened events.
+    events: list[Any] = [mapper.to_domain_event(n) for n in order_notifications[1:]]
+    return_ids = {e.return_id for e in events if event_type(e) == "Order.ReturnOpened"}
+    for return_id in sorted(return_ids, key=str):
+        related += log.aggregate_notifications(return_id)
     for line in placed.lines:
         related += log.aggregate_notifications(StockItem.create_id(line.sku))
     steps = []

@@ -152,3 +152,26 @@ def test_verify_reports_how_far_the_global_chain_has_come(container):
     log.extend_chain_fully()
     report = log.verify_chain()
     assert (report.ok, report.globally_chained_to, report.not_yet_global) == (True, 3, 0)
+
+
+def test_an_order_trail_follows_its_returns_to_the_refund(container):
+    register(container.shop, "ECO-1", 10)
+    order_id = place_order(container.shop, {"ECO-1": 2}, customer="ana")
+    wait_until(lambda: settled(container.shop))
+    container.shop.ship_order(order_id, "Correios", "BR1")
+    wait_until(lambda: settled(container.shop))
+    requested = container.shop.request_return(order_id, "ana", [("ECO-1", 1)], "grande")
+    return_id = requested.aggregate_id
+    container.shop.approve_return(return_id)
+    container.shop.receive_return(return_id)
+    wait_until(lambda: settled(container.shop))
+    wait_until(lambda: container.shop.repository.get(return_id).status == "refunded")
+    steps = trail(container.shop.mapper, container.shop.event_log, order_id)
+    kinds = [s["type"] for s in steps]
+    after_shipment = kinds[kinds.index("Order.Shipped"):]
+    for kind in ("Return.Requested", "Return.Approved", "Return.Received", "Return.Refunded"):
+        assert kind in after_shipment, kind
+    assert "Payment.Refunded" in [s["type"] for s in steps if s["compensation"]]
+    assert {s["aggregate_id"] for s in steps if s["type"].startswith("Return.")} == {
+        str(return_id)
+    }
