@@ -21,6 +21,7 @@ from api.middleware import (
     RequestBodyGuard,
     SecurityHeadersMiddleware,
     ServerErrorGuard,
+    TrustedProxyMiddleware,
     VersionETagMiddleware,
 )
 from api.observability import ObservabilityMiddleware
@@ -136,6 +137,7 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
     # Large JSON answers (lists, exports, the OpenAPI document) are gzipped when asked for.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(EventContextMiddleware)
+    app.add_middleware(TrustedProxyMiddleware, networks=settings.trusted_networks)
 
 
 def create_app(container: Container) -> FastAPI:

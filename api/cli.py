@@ -66,6 +66,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.ops_server import OperationsServer
 
     configure_logging()
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
@@ -76,10 +77,15 @@ def serve(
     try:
         if settings.embedded if in_process_worker is None else in_process_worker:
             container.start_processing()
+        api = create_app(container)
         config = uvicorn.Config(
-            create_app(container), host=host, port=port, log_config=None, access_log=False
-        )
+            api, host=host, port=port, log_config=None, access_log=False, proxy_headers=False
+        )  # forwarded headers: api/middleware.py TrustedProxyMiddleware
+        bind = settings.metrics_bind
+        ops = OperationsServer(api, bind).start() if bind else None  # /metrics for Prometheus
         uvicorn.Server(config).run()
+        if ops is not None:
+            ops.stop()
     finally:
         container.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -11,7 +12,14 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth import AuthenticationError, Principal, Role, TokenVerifier, principal_of
+from api.auth import (
+    AuthenticationError,
+    Principal,
+    Role,
+    TokenVerifier,
+    bearer_token,
+    principal_of,
+)
 from application.shop import Shop
 from domain.base import update_metadata
 from infrastructure.bootstrap import Container
@@ -63,6 +71,51 @@ class RoleCheck:
         if principal.role not in self.roles:
             raise HTTPException(403, f"this needs the role {' or '.join(self.roles)}")
         return principal
+
+
+class OperatorCheck(RoleCheck):
+    """Operations data (/metrics): an admin, or a scraper holding ECOVAREJO_METRICS_TOKEN
+    (not a JWT), or anyone on the separate operations listener (ECOVAREJO_METRICS_BIND)."""
+
+    def __init__(self) -> None:
+        super().__init__(("admin",))
+
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal | None:
+        if holds_operations_access(request):
+            return None
+        principal = await authenticate(request, credentials)
+        if principal.role not in self.roles:
+            raise HTTPException(403, "this needs the role admin or the metrics token")
+        return principal
+
+
+def holds_operations_access(request: Request) -> bool:
+    """On the operations listener, or with the metrics token as bearer (no JWT needed)."""
+    if getattr(request.app.state, "operations_only", False):
+        return True
+    expected = request.app.state.container.settings.metrics_token
+    given = bearer_token(request.scope)
+    return (
+        expected is not None
+        and given is not None
+        and hmac.compare_digest(given.encode(), expected.get_secret_value().encode())
+    )
+
+
+async def is_operator(request: Request) -> bool:
+    """Whether the caller may see operations details; never refuses."""
+    if holds_operations_access(request):
+        return True
+    principal = await principal_of(request.scope, request.app.state.verifier)
+    return isinstance(principal, Principal) and principal.role == "admin"
+
+
+Operator = Annotated[Principal | None, Depends(OperatorCheck())]
+IsOperator = Annotated[bool, Depends(is_operator)]
 
 
 def require(*roles: Role) -> RoleCheck:

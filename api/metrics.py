@@ -22,6 +22,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from api.deps import Operator
 from api.ops_metrics import OpsCollector
 from api.routes import UNMATCHED, RouteInfo
 from domain.order import OrderStatus
@@ -202,7 +203,8 @@ router = APIRouter(tags=["operations"])
         }
     },
 )
-def metrics(request: Request) -> Response:
-    """Prometheus metrics of this API process."""
+def metrics(request: Request, _: Operator) -> Response:
+    """Prometheus metrics of this API process: for admins, the bearer of
+    ECOVAREJO_METRICS_TOKEN, or anyone on the ECOVAREJO_METRICS_BIND listener."""
     edge: EdgeMetrics = request.app.state.metrics
     return Response(generate_latest(edge.registry), media_type=CONTENT_TYPE_LATEST)

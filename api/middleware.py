@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -341,3 +342,37 @@ class ProblemCORSMiddleware(CORSMiddleware):
         headers = {k: v for k, v in response.headers.items() if k.lower().startswith("access-")}
         detail = bytes(response.body).decode("utf-8", "replace")
         return problem(response.status_code, detail, kind="cors-refused", headers=headers)
+
+
+class TrustedProxyMiddleware:
+    """The client's address behind proxies we trust (ECOVAREJO_TRUSTED_PROXIES; none by
+    default): only when the peer is one of them is `X-Forwarded-For` read, from the right,
+    skipping trusted hops; the first untrusted address is the client (and `X-Forwarded-Proto`
+    its scheme). Anyone else's forwarded headers are ignored, so they cannot pick the address
+    the anonymous rate limit counts against."""
+
+    def __init__(self, app: ASGIApp, networks: Iterable[IPv4Network | IPv6Network] = ()):
+        self.app = app
+        self.networks = tuple(networks)
+
+    def _trusted(self, host: str) -> bool:
+        try:
+            address = ip_address(host.strip())
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] == "http" and self.networks and client and self._trusted(client[0]):
+            headers = Headers(scope=scope)
+            hops = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
+            host = client[0]
+            while hops and self._trusted(host):
+                host = hops.pop()
+            if host != client[0]:
+                scope = {**scope, "client": (host, 0)}
+                proto = headers.get("x-forwarded-proto", "").strip().lower()
+                if proto in ("http", "https"):
+                    scope["scheme"] = proto
+        await self.app(scope, receive, send)

@@ -79,7 +79,7 @@ def route_facts(route: Any) -> RouteFacts:
     roles = tuple(r for r in ROLES if all(r in c.roles for c in role_checks))
     headers = {p.alias.lower() for p in _all_params(dependant, "header_params")}
     return RouteFacts(
-        authenticated=authenticate in calls,
+        authenticated=authenticate in calls or bool(role_checks),
         roles=roles,
         has_path_params=bool(_all_params(dependant, "path_params")),
         has_inputs=any(

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import ContainerDep
+from api.deps import ContainerDep, IsOperator
 from infrastructure.projection_admin import statuses
 
 router = APIRouter(tags=["operations"])
@@ -20,9 +20,11 @@ def health() -> dict[str, str]:
 
 
 @router.get("/ready", responses={503: {"description": "a dependency or a follower is down"}})
-def ready(container: ContainerDep) -> JSONResponse:
+def ready(container: ContainerDep, operator: IsOperator) -> JSONResponse:
     """The event store and Redis answer, and every follower of the log (projections, saga,
-    effects) has a running runner somewhere (this process or a worker)."""
+    effects) has a running runner somewhere (this process or a worker). The checks (lags,
+    errors) are shown to operators only (admins, the metrics token, the operations listener);
+    anyone else gets the status."""
     checks: dict[str, Any] = {}
     try:
         checks["event_store"] = {"ok": True, "head": container.head_position()}
@@ -42,6 +44,7 @@ def ready(container: ContainerDep) -> JSONResponse:
                 "last_error": follower.last_error,
             }
     ok = all(check["ok"] for check in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
-    )
+    body: dict[str, Any] = {"status": "ready" if ok else "not ready"}
+    if operator:
+        body["checks"] = checks
+    return JSONResponse(body, status_code=200 if ok else 503)

@@ -78,10 +78,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", f"{API}/analytics/*"): ADMIN,
     ("GET", "/health"): PUBLIC,
     ("GET", "/ready"): PUBLIC,
-    ("GET", "/metrics"): PUBLIC,
+    ("GET", "/metrics"): ADMIN,  # or the metrics token (tests/e2e/test_edge_exposure.py)
     ("GET", f"{API}/health"): PUBLIC,
     ("GET", f"{API}/ready"): PUBLIC,
-    ("GET", f"{API}/metrics"): PUBLIC,
+    ("GET", f"{API}/metrics"): ADMIN,
     ("GET", f"{API}/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,

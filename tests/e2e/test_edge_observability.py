@@ -16,6 +16,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.access_log import access_log, json_handler
 from api.app import create_app
+from api.auth import issue_token
+from tests.conftest import JWT_SECRET
 
 API = "/api/v1"
 ADDRESS = {"line1": "Rua A 1", "city": "Recife", "state": "PE", "postal_code": "50000-000"}
@@ -26,7 +28,8 @@ def card(number: str) -> dict:
 
 
 def samples(client: TestClient, path: str = "/metrics") -> dict[tuple, float]:
-    response = client.get(path)
+    admin = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'ops', 'admin', 600)}"}
+    response = client.get(path, headers=admin)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     found = {}
