@@ -16,6 +16,7 @@ from api.errors import install_error_handlers
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.metrics import edge_metrics
 from api.middleware import (
+    AllowMiddleware,
     InputTextGuard,
     ProblemCORSMiddleware,
     RequestBodyGuard,
@@ -104,6 +105,7 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
     settings = container.settings
     routes = RouteTable(app)
     app.add_middleware(VersionETagMiddleware)
+    app.add_middleware(AllowMiddleware, routes=routes)
     app.add_middleware(
         IdempotencyMiddleware,
         store=IdempotencyStore.from_settings(container.redis, settings),

@@ -112,14 +112,18 @@ def token(
     sub: Annotated[str, typer.Option(help="subject: the customer id for customers")],
     role: Annotated[str, typer.Option(help="customer, admin or auditor")],
     ttl: Annotated[int, typer.Option(min=1, max=30 * 86400, help="seconds")] = 3600,
+    scope: Annotated[list[str], typer.Option(help="e.g. auditor:pii (repeatable)")] = [],  # noqa: B006
 ) -> None:
     """Print a signed JWT (HS256 with ECOVAREJO_JWT_SECRET) for development and tests."""
     if role not in ROLES:
         raise CliError(f"role must be one of {', '.join(ROLES)}")
     if not sub.strip():
         raise CliError("--sub must not be empty")
+    settings = Settings()
+    if ttl > settings.jwt_max_ttl_s:
+        raise CliError(f"--ttl is over ECOVAREJO_JWT_MAX_TTL_S ({settings.jwt_max_ttl_s} s)")
     role_ = cast(Role, role)
-    typer.echo(issue_token(jwt_secret(Settings()), sub, role_, ttl))
+    typer.echo(issue_token(jwt_secret(settings), sub, role_, ttl, tuple(scope)))
 
 
 @app.command()

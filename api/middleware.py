@@ -376,3 +376,31 @@ class TrustedProxyMiddleware:
                 if proto in ("http", "https"):
                     scope["scheme"] = proto
         await self.app(scope, receive, send)
+
+
+class AllowMiddleware:
+    """The true `Allow` list: a 405 names every method the path serves (routes for the same
+    path are separate, and the router names only one's), and a plain `OPTIONS` request (not
+    a CORS preflight, which CORS answers) gets 204 with it."""
+
+    def __init__(self, app: ASGIApp, routes: RouteTable):
+        self.app = app
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        allowed = self.routes.allowed(scope["path"])
+        if scope["method"] == "OPTIONS" and allowed:
+            headers = {"Allow": ", ".join(allowed)}
+            await Response(status_code=204, headers=headers)(scope, receive, send)
+            return
+
+        async def send_with_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405 and allowed:
+                headers = MutableHeaders(scope=message)
+                headers["Allow"] = ", ".join(allowed)
+            await send(message)
+
+        await self.app(scope, receive, send_with_allow)

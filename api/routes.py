@@ -52,6 +52,16 @@ class RouteTable:
                 self._entries = self._entries or self._build()
         return self._entries
 
+    def allowed(self, path: str) -> list[str]:
+        """Every method some route serves on `path` (HEAD with GET, and OPTIONS), sorted."""
+        methods: set[str] = set()
+        for entry in self.entries():
+            if entry.regex.match(path):
+                methods |= entry.info.methods
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods | {"OPTIONS"}) if methods else []
+
     def match(self, method: str, path: str) -> RouteInfo | None:
         """The route serving `method path`; for a path that only another method serves,
         that route (the request ends 405); None when no route has the path."""

@@ -27,24 +27,53 @@ class EventLog(Protocol):
     def aggregates_of_customer(self, customer_id: str) -> list[UUID]: ...
 
 
-def plain(value: Any) -> Any:
+MASK = "***"
+# Coarse facts an auditor may need (tax jurisdiction) that identify no one.
+SHOWN_WHEN_MASKED = frozenset({"state", "country"})
+
+
+def masked(data: PersonalData) -> dict[str, Any]:
+    """Personal data as auditors see it without the `auditor:pii` scope: which fields are
+    held, not what they say."""
+    if data.value is None:
+        return {"erased": True}
+    fields = {k: v if k in SHOWN_WHEN_MASKED else MASK for k, v in data.value.items()}
+    return {**fields, "masked": True}
+
+
+def plain(value: Any, *, reveal: bool = True) -> Any:
     """A JSON-ready copy: Money as {amount, currency}, Decimal as string, erased personal
-    data as {"erased": true}."""
+    data as {"erased": true}, personal data masked unless `reveal`."""
     if isinstance(value, Money):
         return value.to_dict()
     if isinstance(value, PersonalData):
-        return value.shown()
+        return value.shown() if reveal else masked(value)
     if isinstance(value, Decimal | UUID):
         return str(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): plain(v, reveal=reveal) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        return [plain(v) for v in value]
+        return [plain(v, reveal=reveal) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: plain(getattr(value, f.name), reveal=reveal) for f in dataclasses.fields(value)
+        }
     return value
+
+
+def holds_personal_data(value: Any) -> bool:
+    """Whether `value` (an event, a payload) carries any PersonalData that is not erased."""
+    if isinstance(value, PersonalData):
+        return value.value is not None
+    if isinstance(value, dict):
+        return any(holds_personal_data(v) for v in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(holds_personal_data(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return any(holds_personal_data(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return False
 
 
 def event_types() -> dict[str, str]:
@@ -79,9 +108,9 @@ def event_type(event: Any) -> str:
     return str(type(event).__qualname__)
 
 
-def describe(event: Any, position: int) -> dict[str, Any]:
+def describe(event: Any, position: int, *, reveal: bool = True) -> dict[str, Any]:
     """An event as auditors read it: position, metadata, and its data."""
-    data = {k: plain(v) for k, v in vars(event).items() if k not in METADATA}
+    data = {k: plain(v, reveal=reveal) for k, v in vars(event).items() if k not in METADATA}
     return {
         "position": position,
         "aggregate_id": str(event.originator_id),
@@ -120,8 +149,10 @@ def mapped(mapper: Mapper[UUID], notification: Notification) -> Any:
         ) from None
 
 
-def state_of(aggregate: Any) -> dict[str, Any]:
-    fields = {k: plain(v) for k, v in vars(aggregate).items() if not k.startswith("_")}
+def state_of(aggregate: Any, *, reveal: bool = True) -> dict[str, Any]:
+    fields = {
+        k: plain(v, reveal=reveal) for k, v in vars(aggregate).items() if not k.startswith("_")
+    }
     return {
         "id": str(aggregate.id),
         "type": type(aggregate).__name__,
@@ -134,6 +165,7 @@ def state_of(aggregate: Any) -> dict[str, Any]:
 class Replay:
     events: list[dict[str, Any]]
     state: dict[str, Any]
+    personal: bool = False  # some event carries personal data that is not erased
 
 
 def replay(
@@ -143,8 +175,10 @@ def replay(
     *,
     as_of: datetime | None = None,
     version: int | None = None,
+    reveal: bool = True,
 ) -> Replay:
-    """The aggregate's events up to `version` or the moment `as_of`, and its state then."""
+    """The aggregate's events up to `version` or the moment `as_of`, and its state then
+    (personal data masked unless `reveal`)."""
     notifications = log.aggregate_notifications(aggregate_id)
     if not notifications:
         raise AggregateNotFoundError(f"no aggregate {aggregate_id}")
@@ -165,7 +199,12 @@ def replay(
     aggregate = None
     for _, event in pairs:
         aggregate = event.mutate(aggregate)
-    return Replay([describe(e, p) for p, e in pairs], state_of(aggregate))
+    events = [describe(e, p, reveal=reveal) for p, e in pairs]
+    return Replay(
+        events,
+        state_of(aggregate, reveal=reveal),
+        any(holds_personal_data(vars(e)) for _, e in pairs),
+    )
 
 
 def stream(

@@ -5,6 +5,7 @@ metrics token, or the separate operations listener)."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import httpx
 import pytest
@@ -108,3 +109,68 @@ def test_forwarded_for_is_read_from_trusted_proxies_only(make_client):  # noqa: 
 def test_a_bad_trusted_proxies_setting_is_refused_at_start(value):
     with pytest.raises(ValidationError, match=r"does not appear|network"):
         Settings(ECOVAREJO_TRUSTED_PROXIES=value)
+
+
+def test_auditors_see_personal_fields_masked_unless_they_hold_the_pii_scope(
+    client, auth, product, caplog
+):
+    from api.auth import issue_token
+    from tests.conftest import JWT_SECRET
+    from tests.e2e.test_edge_observability import ADDRESS, place_order
+
+    order_id = place_order(client, auth, "4242424242424242")
+    path = f"{API}/audit/aggregates/{order_id}/events"
+
+    def address_seen(scopes: tuple[str, ...]) -> dict:
+        token = issue_token(JWT_SECRET, "aud-1", "auditor", 600, scopes)
+        response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        placed = next(e for e in response.json() if e["type"] == "Order.Placed")
+        return placed["data"]["shipping_address"]
+
+    with caplog.at_level("INFO", logger="ecovarejo.disclosure"):
+        masked = address_seen(())
+        assert masked["masked"] is True
+        assert masked["line1"] == masked["city"] == masked["postal_code"] == "***"
+        assert masked["state"] == ADDRESS["state"]
+        assert ADDRESS["line1"] not in str(masked)
+        assert [r for r in caplog.records if r.name == "ecovarejo.disclosure"] == []
+        assert address_seen(("other",))["masked"] is True
+        revealed = address_seen(("auditor:pii",))
+    assert revealed["line1"] == ADDRESS["line1"]
+    [record] = [r for r in caplog.records if r.name == "ecovarejo.disclosure"]
+    assert record.actor == "auditor:aud-1"
+    assert record.aggregate_id == order_id
+
+
+def test_compose_prometheus_scrapes_the_operations_listener():
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    bind = compose["services"]["api"]["environment"]["ECOVAREJO_METRICS_BIND"]
+    prometheus = yaml.safe_load((root / "ops/prometheus/prometheus.yml").read_text())
+    [job] = [j for j in prometheus["scrape_configs"] if j["job_name"] == "ecovarejo-api"]
+    assert job["static_configs"][0]["targets"] == [f"api:{bind.rpartition(':')[2]}"]
+    assert Settings(ECOVAREJO_METRICS_BIND=bind).metrics_bind == bind
+
+
+def test_405_and_options_answer_the_true_allow_list(client, auth):
+    def allow(response) -> set[str]:
+        return {m.strip() for m in response.headers["allow"].split(",")}
+
+    path = f"{API}/customers/ana/personal-data"
+    refused = client.put(path, json={}, headers=auth("admin", "adm"))
+    assert refused.status_code == 405
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert {"GET", "HEAD", "DELETE", "OPTIONS"} <= allow(refused)
+    assert "PUT" not in allow(refused)
+    options = client.options(path)
+    assert options.status_code == 204
+    assert allow(options) == allow(refused)
+    item = f"{API}/carts/{uuid.uuid4()}/items/ECO-1"
+    assert allow(client.options(item)) == {"PUT", "DELETE", "OPTIONS"}
+    assert allow(client.get(item, headers=auth())) == {"PUT", "DELETE", "OPTIONS"}
+    assert client.options(f"{API}/nowhere").status_code == 404
