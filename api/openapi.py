@@ -186,12 +186,83 @@ def _describe_readiness(schema: dict[str, Any]) -> None:
         operation["responses"]["503"] = {"description": "a dependency is down", "content": body}
     schema["components"]["schemas"]["Readiness"] = {
         "type": "object",
-        "required": ["status", "checks"],
+        "required": ["status"],
         "properties": {
             "status": {"type": "string", "enum": ["ready", "not ready"]},
-            "checks": {"type": "object", "additionalProperties": {"type": "object"}},
+            "checks": {
+                "type": "object",
+                "additionalProperties": {"type": "object"},
+                "description": "for operators only (admin, metrics token, operations listener)",
+            },
         },
     }
+
+
+API = "/api/v1"
+_CART = {"cart_id": "$response.body#/cart_id"}
+_SAME_CART = {"cart_id": "$request.path.cart_id"}
+_LINE = {**_SAME_CART, "sku": "$request.body#/sku"}
+_ORDER = {"order_id": "$response.body#/order_id"}
+_SAME_ORDER = {"order_id": "$request.path.order_id"}
+_SKU = {"sku": "$response.body#/sku"}
+# (method, path, status) of a response -> links to what a client does next with its ids.
+# Links whose source or target operation the app does not have are left out.
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = {
+    ("post", f"{API}/carts", "201"): {
+        "GetCart": ("get", f"{API}/carts/{{cart_id}}", _CART),
+        "AddItem": ("post", f"{API}/carts/{{cart_id}}/items", _CART),
+    },
+    ("post", f"{API}/carts/{{cart_id}}/items", "200"): {
+        "ChangeQuantity": ("put", f"{API}/carts/{{cart_id}}/items/{{sku}}", _LINE),
+        "RemoveItem": ("delete", f"{API}/carts/{{cart_id}}/items/{{sku}}", _LINE),
+        "Checkout": ("post", f"{API}/carts/{{cart_id}}/checkout", _SAME_CART),
+        "GetCart": ("get", f"{API}/carts/{{cart_id}}", _SAME_CART),
+    },
+    ("post", f"{API}/carts/{{cart_id}}/checkout", "202"): {
+        "GetOrder": ("get", f"{API}/orders/{{order_id}}", _ORDER),
+        "CancelOrder": ("post", f"{API}/orders/{{order_id}}/cancel", _ORDER),
+        "ShipOrder": ("post", f"{API}/orders/{{order_id}}/ship", _ORDER),
+        "AuditOrder": (
+            "get",
+            f"{API}/audit/aggregates/{{aggregate_id}}/events",
+            {"aggregate_id": "$response.body#/order_id"},
+        ),
+    },
+    ("get", f"{API}/orders/{{order_id}}", "200"): {
+        "GetPayment": (
+            "get",
+            f"{API}/payments/{{payment_id}}",
+            {"payment_id": "$response.body#/payment/payment_id"},
+        ),
+        "CancelOrder": ("post", f"{API}/orders/{{order_id}}/cancel", _SAME_ORDER),
+    },
+    ("post", f"{API}/stock-items", "201"): {
+        "GetStockItem": ("get", f"{API}/stock-items/{{sku}}", _SKU),
+        "Receive": ("post", f"{API}/stock-items/{{sku}}/receipts", _SKU),
+        "Adjust": ("post", f"{API}/stock-items/{{sku}}/adjustments", _SKU),
+        "Reprice": ("put", f"{API}/stock-items/{{sku}}/price", _SKU),
+    },
+}
+
+
+def _pointer(path: str, method: str) -> str:
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    """OpenAPI links between operations (what the stateful fuzzer follows, and clients can
+    read): a new cart's id leads to its items and checkout, an order to its payment..."""
+    paths = schema["paths"]
+    for (method, path, status), links in LINKS.items():
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        for name, (target_method, target, parameters) in links.items():
+            if target_method in paths.get(target, {}):
+                response.setdefault("links", {})[name] = {
+                    "operationRef": _pointer(target, target_method),
+                    "parameters": parameters,
+                }
 
 
 def describe(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
@@ -210,6 +281,7 @@ def describe(schema: dict[str, Any], app: FastAPI) -> dict[str, Any]:
             if operation is not None:
                 describe_operation(operation, method, route.path_format or "", route)
     _describe_readiness(schema)
+    _add_links(schema)
     _drop_unused_validation_schemas(schema)
     return schema
 
