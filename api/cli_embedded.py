@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli import CliError, app
+from api.cli import CliError, app, emit
 from infrastructure.embedded import EmbeddedServersBusyError, stop_servers
 from infrastructure.settings import Settings
 
@@ -17,6 +17,7 @@ def stop(
     force: Annotated[
         bool, typer.Option("--force", help="stop them even while a process uses them")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Stop the embedded servers of ECOVAREJO_DATA_DIR (cleanly: PostgreSQL fast shutdown,
     Redis SHUTDOWN SAVE)."""
@@ -25,7 +26,9 @@ def stop(
         stopped = stop_servers(data_dir, force=force)
     except EmbeddedServersBusyError as e:
         raise CliError(str(e)) from None
-    if stopped:
+    if as_json:
+        emit({"data_dir": str(data_dir), "stopped": stopped})
+    elif stopped:
         typer.echo(f"stopped {' and '.join(stopped)} of {data_dir}")
     else:
         typer.echo(f"no embedded server was running on {data_dir}")
