@@ -87,11 +87,12 @@ def test_each_subject_has_its_own_budget(make_client, auth, product):
 
 
 def test_without_a_valid_token_the_client_is_its_address(make_client, auth, product):
-    client = make_client(ratelimit_reads_per_minute=2)
-    assert client.get(SKU_URL).status_code == 401
-    assert client.get(SKU_URL, headers={"Authorization": "Bearer forged"}).status_code == 401
-    assert_problem(client.get(SKU_URL), 429)
-    assert client.get(SKU_URL, headers=auth()).status_code == 200
+    client = make_client(ratelimit_default_per_minute=2)
+    orders = f"{API}/orders"  # needs a token (a product is public to read)
+    assert client.get(orders).status_code == 401
+    assert client.get(orders, headers={"Authorization": "Bearer forged"}).status_code == 401
+    assert_problem(client.get(orders), 429)
+    assert client.get(orders, headers=auth()).status_code == 200
 
 
 def test_a_spent_budget_refills_with_time(make_client, auth, product):
@@ -209,7 +210,7 @@ def test_malformed_json_is_a_422_problem_not_a_500(client, auth):
 
 
 def test_every_kind_of_error_is_a_problem_with_its_own_type(client, auth, product):
-    assert_problem(client.get(SKU_URL), 401, "unauthorized")
+    assert_problem(client.get(f"{API}/orders"), 401, "unauthorized")
     assert_problem(client.post(f"{API}/stock-items", json=PRODUCT, headers=auth()), 403)
     assert_problem(client.get(f"{API}/stock-items/ECO-4040", headers=auth()), 404, "not-found")
     assert_problem(client.get(f"{API}/no-such-thing", headers=auth()), 404, "not-found")
