@@ -84,9 +84,13 @@ def event_types() -> dict[str, str]:
     from domain.order import Order
     from domain.payment import Payment
     from domain.personal import DataSubject
+    from domain.promotion import Promotion
+    from domain.returns import Return
+    from domain.shipping import ShippingRates
 
     types = {}
-    for aggregate in (StockItem, Cart, Order, Payment, DataSubject):
+    aggregates = (StockItem, Cart, Order, Payment, DataSubject, Promotion, Return, ShippingRates)
+    for aggregate in aggregates:
         for value in vars(aggregate).values():
             if isinstance(value, type) and issubclass(value, aggregate.Event):
                 types[value.__qualname__] = get_topic(value)
