@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from application.commands import CommandApp
 from application.errors import AlreadyExistsError
 from application.event_store import CommandResult
 from domain.money import Money
-from domain.stock_item import DEFAULT_WEIGHT_GRAMS, StockItem
+from domain.stock_item import DEFAULT_WEIGHT_GRAMS, StockItem, Sustainability
 
 
 class CatalogCommands(CommandApp):
@@ -21,7 +22,7 @@ class CatalogCommands(CommandApp):
         category: str,
         price: Money,
         initial_quantity: int,
-        sustainability: dict[str, Any],
+        sustainability: Sustainability | Mapping[str, Any],
         weight_grams: int = DEFAULT_WEIGHT_GRAMS,
     ) -> CommandResult:
         item = StockItem.register(
@@ -70,7 +71,7 @@ class CatalogCommands(CommandApp):
         description: str | None = None,
         category: str | None = None,
         weight_grams: int | None = None,
-        sustainability: dict[str, Any] | None = None,
+        sustainability: Sustainability | Mapping[str, Any] | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         item = self.stock_item(sku)

@@ -33,7 +33,7 @@ from domain.money import Money
 from domain.order import OrderLine, PaymentMethod
 from domain.returns import ReturnLine
 from domain.shipping import RatesTable
-from domain.stock_item import StockItem
+from domain.stock_item import StockItem, Sustainability
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,19 @@ class ReturnLineAsDict(Transcoding):
         return ReturnLine.from_dict(data)
 
 
+class SustainabilityAsDict(Transcoding):
+    type = Sustainability
+    name = "sustainability"
+
+    def encode(self, obj: Sustainability) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> Sustainability:
+        return Sustainability.of(data)
+
+
 VALUE_TRANSCODINGS: tuple[Transcoding, ...] = (
+    SustainabilityAsDict(),
     ReturnLineAsDict(),
     MoneyAsDict(),
     OrderLineAsDict(),

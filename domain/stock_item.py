@@ -8,7 +8,9 @@ repeat a step after a crash without doubling it.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -23,9 +25,47 @@ DEFAULT_WEIGHT_GRAMS = 500
 MAX_WEIGHT_GRAMS = 30_000
 
 
-def footprint_of(sustainability: dict[str, Any]) -> Decimal:
-    """Kilograms of CO2e per unit, as registered (a decimal string)."""
-    return Decimal(str(sustainability.get("carbon_footprint_kg", "0")))
+@dataclass(frozen=True)
+class Sustainability:
+    """A product's sustainability data: kilograms of CO2e per unit, certifications, and
+    whether it is recyclable or biodegradable."""
+
+    carbon_footprint_kg: Decimal = Decimal("0")
+    certifications: tuple[str, ...] = ()
+    recyclable: bool = False
+    biodegradable: bool = False
+
+    @classmethod
+    def of(cls, value: Sustainability | Mapping[str, Any]) -> Sustainability:
+        """The value itself, or one read from its dict form (as the API and v2 events have
+        it); a footprint that is not a decimal is invalid input."""
+        if isinstance(value, Sustainability):
+            return value
+        try:
+            footprint = Decimal(str(value.get("carbon_footprint_kg", "0")))
+        except InvalidOperation:
+            raise InvalidInputError("carbon_footprint_kg must be a decimal") from None
+        if not footprint.is_finite() or footprint < 0:
+            raise InvalidInputError("carbon_footprint_kg must be a decimal >= 0")
+        return cls(
+            carbon_footprint_kg=footprint,
+            certifications=tuple(str(c) for c in value.get("certifications", ())),
+            recyclable=bool(value.get("recyclable", False)),
+            biodegradable=bool(value.get("biodegradable", False)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "carbon_footprint_kg": str(self.carbon_footprint_kg),
+            "certifications": list(self.certifications),
+            "recyclable": self.recyclable,
+            "biodegradable": self.biodegradable,
+        }
+
+
+def footprint_of(sustainability: Sustainability | Mapping[str, Any]) -> Decimal:
+    """Kilograms of CO2e per unit, as registered."""
+    return Sustainability.of(sustainability).carbon_footprint_kg
 
 
 class StockItemError(DomainError):
@@ -50,7 +90,7 @@ class ReservationNotFoundError(StockItemError):
 
 class StockItem(EcoAggregate):
     class Registered(EcoAggregate.Created):
-        class_version = 2
+        class_version = 3
 
         sku: str
         name: str
@@ -58,7 +98,7 @@ class StockItem(EcoAggregate):
         category: str
         price: Money
         initial_quantity: int
-        sustainability: dict[str, Any]
+        sustainability: Sustainability
         weight_grams: int
 
         @staticmethod
@@ -66,12 +106,23 @@ class StockItem(EcoAggregate):
             """v1 had no weight: every product weighed the default."""
             state["weight_grams"] = DEFAULT_WEIGHT_GRAMS
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """v2 held the sustainability data as a dict."""
+            state["sustainability"] = Sustainability.of(state["sustainability"])
+
     class DetailsEdited(EcoAggregate.Event):
+        class_version = 2
+
         name: str
         description: str
         category: str
         weight_grams: int
-        sustainability: dict[str, Any]
+        sustainability: Sustainability
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["sustainability"] = Sustainability.of(state["sustainability"])
 
     class Archived(EcoAggregate.Event):
         pass
@@ -116,7 +167,7 @@ class StockItem(EcoAggregate):
         category: str,
         price: Money,
         initial_quantity: int,
-        sustainability: dict[str, Any],
+        sustainability: Sustainability | Mapping[str, Any],
         weight_grams: int = DEFAULT_WEIGHT_GRAMS,
     ) -> StockItem:
         check_sku(sku)
@@ -130,7 +181,7 @@ class StockItem(EcoAggregate):
             category=category,
             price=price,
             initial_quantity=initial_quantity,
-            sustainability=sustainability,
+            sustainability=Sustainability.of(sustainability),
             weight_grams=weight_grams,
         )
 
@@ -144,7 +195,7 @@ class StockItem(EcoAggregate):
         category: str,
         price: Money,
         initial_quantity: int,
-        sustainability: dict[str, Any],
+        sustainability: Sustainability,
         weight_grams: int,
     ) -> None:
         self.sku = sku
@@ -222,7 +273,7 @@ class StockItem(EcoAggregate):
         description: str | None = None,
         category: str | None = None,
         weight_grams: int | None = None,
-        sustainability: dict[str, Any] | None = None,
+        sustainability: Sustainability | Mapping[str, Any] | None = None,
     ) -> None:
         """Change what is given; nothing changes if nothing differs."""
         new: dict[str, Any] = {
@@ -230,7 +281,9 @@ class StockItem(EcoAggregate):
             "description": self.description if description is None else description,
             "category": self.category if category is None else category,
             "weight_grams": self.weight_grams if weight_grams is None else weight_grams,
-            "sustainability": self.sustainability if sustainability is None else sustainability,
+            "sustainability": (
+                self.sustainability if sustainability is None else Sustainability.of(sustainability)
+            ),
         }
         self.check_weight(new["weight_grams"])
         old = {k: getattr(self, k) for k in new}
@@ -313,7 +366,7 @@ class StockItem(EcoAggregate):
         description: str,
         category: str,
         weight_grams: int,
-        sustainability: dict[str, Any],
+        sustainability: Sustainability,
     ) -> None:
         self.name, self.description, self.category = name, description, category
         self.weight_grams, self.sustainability = weight_grams, sustainability

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import singledispatchmethod
 from typing import Any
 
-from domain.stock_item import StockItem, footprint_of
+from domain.stock_item import StockItem, Sustainability, footprint_of
 from projections.base import Change, DocumentProjection, Put
 
 
@@ -41,7 +41,7 @@ class StockItemsProjection(DocumentProjection):
 
     @evolve.register
     def _registered(self, event: StockItem.Registered) -> list[Change]:
-        sustainability: dict[str, Any] = dict(event.sustainability)
+        sustainability: dict[str, Any] = Sustainability.of(event.sustainability).to_dict()
         footprint = footprint_of(sustainability)
         doc = {
             "sku": event.sku,
@@ -90,7 +90,7 @@ class StockItemsProjection(DocumentProjection):
 
     @evolve.register
     def _details_edited(self, event: StockItem.DetailsEdited) -> list[Change]:
-        sustainability: dict[str, Any] = dict(event.sustainability)
+        sustainability: dict[str, Any] = Sustainability.of(event.sustainability).to_dict()
         fields = {
             "name": event.name,
             "description": event.description,

@@ -21,7 +21,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
 
 from domain.base import InvalidInputError
-from domain.stock_item import StockItem, footprint_of
+from domain.stock_item import StockItem, Sustainability, footprint_of
 from projections.base import ParkingLot, process_or_park
 
 Document = dict[str, Any]
@@ -182,7 +182,7 @@ def live_index(store: SearchStore) -> SearchIndex:
 
 
 def product_document(event: StockItem.Registered) -> Document:
-    sustainability: dict[str, Any] = dict(event.sustainability)
+    sustainability: dict[str, Any] = Sustainability.of(event.sustainability).to_dict()
     footprint = footprint_of(sustainability)
     return {
         "id": str(event.originator_id),
@@ -274,7 +274,7 @@ class SearchProjection(Projection[SearchIndex]):
 
     @evolve.register
     def _details_edited(self, event: StockItem.DetailsEdited) -> list[Document]:
-        sustainability: dict[str, Any] = dict(event.sustainability)
+        sustainability: dict[str, Any] = Sustainability.of(event.sustainability).to_dict()
         return self._update(
             event,
             name=event.name,

@@ -14,6 +14,7 @@ from application.event_store import EventStoreApp
 from domain.money import Money
 from domain.order import Order, OrderLine, OrderStatus, PaymentMethod
 from domain.personal import PersonalData
+from domain.stock_item import Sustainability
 from infrastructure.memory import memory_env
 
 ROWS = json.loads((Path(__file__).parent.parent / "fixtures" / "stored_events_v1.json").read_text())
@@ -94,3 +95,13 @@ def test_a_version_1_stock_item_weighs_the_default_500_grams():
     ]
     assert registered.weight_grams == 500
     assert registered.mutate(None).weight_grams == 500
+
+
+def test_version_1_sustainability_data_becomes_a_typed_value():
+    [registered] = [
+        mapper().to_domain_event(stored(r))
+        for r in ROWS["rows"]
+        if r["topic"] == "domain.stock_item:StockItem.Registered"
+    ]
+    assert registered.sustainability == Sustainability(Decimal("1.800"), ("IBD",), True, False)
+    assert registered.mutate(None).carbon_footprint_kg == Decimal("1.800")
