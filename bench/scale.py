@@ -165,8 +165,10 @@ def _in_fresh_process(env: dict[str, str]) -> dict[str, float]:
     process = context.Process(target=_measure, args=(child, env), daemon=True)
     process.start()
     try:
-        if not parent.poll(600):
-            raise RuntimeError("the fresh process did not answer")
+        deadline = time.monotonic() + 600
+        while not parent.poll(1):
+            if not process.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the fresh process died or did not answer")
         answer: dict[str, float] = parent.recv()
         return answer
     finally:
@@ -174,7 +176,7 @@ def _in_fresh_process(env: dict[str, str]) -> dict[str, float]:
 
 
 def _measure(pipe: Connection, env: dict[str, str]) -> None:
-    from eventsourcing.domain import project_aggregate
+    from eventsourcing.application import project_aggregate
 
     from domain.base import EventMetadata, event_context
     from domain.stock_item import StockItem
