@@ -13,7 +13,7 @@ from bench.config import BenchConfig
 from bench.http import bench_http
 from bench.readside import bench_readside
 from bench.report import Results, log, table
-from bench.scale import bench_scale
+from bench.scale import bench_cold, bench_scale
 from bench.search import bench_search
 from bench.servers import Servers, bench_servers
 
@@ -27,6 +27,7 @@ def _sections() -> dict[str, Section]:
         "readside": bench_readside,
         "search": bench_search,
         "scale": bench_scale,
+        "cold": bench_cold,
     }
 
 

@@ -232,6 +232,7 @@ ROWS = [
         target=Target("cold_reserve_ms", 50, at_least=False),
     ),
     Row("first get, cold, long history", "cold_get_ms", "ms"),
+    Row("same, as the process's first command", "cold_reserve_first_in_process_ms", "ms"),
     Row("replay of that history, no snapshot", "cold_replay_no_snapshot_ms", "ms"),
 ]
 
