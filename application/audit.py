@@ -245,9 +245,12 @@ COMPENSATIONS = frozenset(
 )
 
 
-def trail(mapper: Mapper[UUID], log: EventLog, order_id: UUID) -> list[dict[str, Any]]:
+def trail(
+    mapper: Mapper[UUID], log: EventLog, order_id: UUID, *, reveal: bool = True
+) -> list[dict[str, Any]]:
     """Every step the order went through across aggregates (the order, its payment, the
-    reservations on each stock item, its returns), in log order, compensations marked."""
+    reservations on each stock item, its returns), in log order, compensations marked
+    (personal data masked unless `reveal`)."""
     order_notifications = log.aggregate_notifications(order_id)
     if not order_notifications:
         raise AggregateNotFoundError(f"no order {order_id}")
@@ -256,7 +259,7 @@ def trail(mapper: Mapper[UUID], log: EventLog, order_id: UUID) -> list[dict[str,
         raise AggregateNotFoundError(f"{order_id} is not an order")
     related = [*order_notifications, *log.aggregate_notifications(payment_id_for_order(order_id))]
     # Returns are aggregates of their own, named by the order's ReturnOpened events.
-    events: list[Any] = [mapper.to_domain_event(n) for n in order_notifications[1:]]
+    events: list[Any] = [mapped(mapper, n) for n in order_notifications[1:]]
     return_ids = {e.return_id for e in events if event_type(e) == "Order.ReturnOpened"}
     for return_id in sorted(return_ids, key=str):
         related += log.aggregate_notifications(return_id)
@@ -267,7 +270,7 @@ def trail(mapper: Mapper[UUID], log: EventLog, order_id: UUID) -> list[dict[str,
         event = mapped(mapper, notification)
         if isinstance(event, StockItem.Event) and getattr(event, "order_id", None) != order_id:
             continue  # another order's reservation, or a receipt
-        step = describe(event, notification.id)
+        step = describe(event, notification.id, reveal=reveal)
         step["compensation"] = step["type"] in COMPENSATIONS
         steps.append(step)
     return steps

@@ -13,7 +13,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from api.auth import Principal
 from api.console.jobs import Jobs, Progress
-from api.console.web import PREFIX, ConsoleContainer, Form, render, role
+from api.console.web import (
+    PREFIX,
+    ConsoleContainer,
+    Form,
+    log_disclosure,
+    render,
+    reveals_personal_data,
+    role,
+)
 from application.audit import replay
 from infrastructure.event_log import EventLog
 
@@ -74,7 +82,7 @@ def _instant(value: str | None) -> datetime | None:
 def history(
     request: Request,
     container: ConsoleContainer,
-    _: Auditor,
+    principal: Auditor,
     aggregate_id: UUID,
     as_of: Annotated[str | None, Query(max_length=40)] = None,
     version: Annotated[int | None, Query(ge=1, le=10**9)] = None,
@@ -83,10 +91,18 @@ def history(
         raise HTTPException(422, "give as_of or version, not both")
     shop = container.shop
     assert shop.event_log is not None
-    full = replay(shop.mapper, shop.event_log, aggregate_id)
+    reveal = reveals_personal_data(principal)
+    full = replay(shop.mapper, shop.event_log, aggregate_id, reveal=False)
     result = replay(
-        shop.mapper, shop.event_log, aggregate_id, as_of=_instant(as_of), version=version
+        shop.mapper,
+        shop.event_log,
+        aggregate_id,
+        as_of=_instant(as_of),
+        version=version,
+        reveal=reveal,
     )
+    if reveal and result.personal:
+        log_disclosure(principal, str(aggregate_id))
     return render(
         request,
         "history.html",

@@ -11,8 +11,15 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.auth import Principal
-from api.console.web import ConsoleContainer, query_string, render, role
-from application.audit import describe, trail
+from api.console.web import (
+    ConsoleContainer,
+    log_disclosure,
+    query_string,
+    render,
+    reveals_personal_data,
+    role,
+)
+from application.audit import describe, holds_personal_data, mapped, trail
 from domain.order import OrderStatus
 from projections.orders import OrdersProjection, order_index, order_key, payment_key
 
@@ -125,7 +132,9 @@ def show_order(
     if principal.role in ("admin", "auditor"):
         shop = container.shop
         assert shop.event_log is not None
-        steps = trail(shop.mapper, shop.event_log, order_id)
+        reveal = reveals_personal_data(principal)
+        steps = trail(shop.mapper, shop.event_log, order_id, reveal=reveal)
+        log_disclosure(principal, str(order_id))
     return render(request, "order.html", order_id=order_id, order=doc, payment=payment, steps=steps)
 
 
@@ -133,11 +142,16 @@ def show_order(
 def raw_event(
     position: Annotated[int, Path(ge=1, le=2**62)],
     container: ConsoleContainer,
-    _: Annotated[Principal, role("admin", "auditor")],
+    principal: Annotated[Principal, role("admin", "auditor")],
 ) -> Response:
-    """One event of the log as auditors read it: position, metadata and data."""
+    """One event of the log as auditors read it: position, metadata and data (personal
+    data masked for auditors without `auditor:pii`, as in the API)."""
     shop = container.shop
     found = shop.recorder.select_notifications(position, 1)
     if not found or found[0].id != position:
         raise HTTPException(404, f"no event at position {position}")
-    return JSONResponse(describe(shop.mapper.to_domain_event(found[0]), position))
+    event = mapped(shop.mapper, found[0])
+    reveal = reveals_personal_data(principal)
+    if reveal and holds_personal_data(vars(event)):
+        log_disclosure(principal, str(event.originator_id))
+    return JSONResponse(describe(event, position, reveal=reveal))

@@ -5,6 +5,7 @@ tokens on forms, and error pages with the API's status codes."""
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
@@ -13,10 +14,10 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from api.auth import AuthenticationError, Principal, Role, TokenVerifier
+from api.auth import PII_SCOPE, AuthenticationError, Principal, Role, TokenVerifier
 from api.console.i18n import LANGUAGES, MESSAGES, pick
 from api.text import text_problem
-from domain.base import update_metadata
+from domain.base import current_metadata, update_metadata
 from infrastructure.bootstrap import Container
 
 PREFIX = "/console"
@@ -39,6 +40,31 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+disclosures = logging.getLogger("ecovarejo.disclosure")
+
+
+def reveals_personal_data(principal: Principal) -> bool:
+    """As the API: auditors see personal fields masked unless their token holds the
+    `auditor:pii` scope; admins (who see addresses on orders anyway) see them."""
+    return principal.role != "auditor" or PII_SCOPE in principal.scopes
+
+
+def log_disclosure(principal: Principal, what: str) -> None:
+    """An auditor shown personal data is an access, logged as the API logs it."""
+    if principal.role == "auditor" and reveals_personal_data(principal):
+        disclosures.warning(
+            "personal data disclosed",
+            extra={
+                "access": "personal_data",
+                "actor": principal.actor,
+                "scope": PII_SCOPE,
+                "aggregate_id": what,
+                "correlation_id": current_metadata().correlation_id,
+                "via": "console",
+            },
+        )
 
 
 class SignInRequired(Exception):

@@ -22,8 +22,10 @@ def csrf_of(client: TestClient, path: str = "/console/login") -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, role: str, sub: str | None = None) -> None:
-    token = issue_token(JWT_SECRET, sub or f"{role}-1", role, 600)  # type: ignore[arg-type]
+def sign_in(
+    client: TestClient, role: str, sub: str | None = None, scopes: tuple[str, ...] = ()
+) -> None:
+    token = issue_token(JWT_SECRET, sub or f"{role}-1", role, 600, scopes)  # type: ignore[arg-type]
     response = client.post(
         "/console/login",
         data={"csrf": csrf_of(client), "token": token, "next": "/console"},
@@ -243,3 +245,26 @@ def test_an_admin_exports_and_erases_a_subject_and_an_auditor_sees_no_such_forms
     assert page.status_code == 200
     assert 'id="export-customer"' not in page.text
     assert 'id="erase-customer"' not in page.text
+
+
+def test_auditors_see_personal_data_masked_unless_their_token_has_the_pii_scope(
+    client, container, caplog
+):
+    register(container.shop, "ECO-1", 5)
+    order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
+    wait_until(lambda: settled(container.shop))
+    placed = container.shop.event_log.aggregate_notifications(order_id)[0].id
+    pages = [f"/console/audit/history?aggregate_id={order_id}", f"/console/events/{placed}.json"]
+    sign_in(client, "auditor")
+    for page in pages:
+        text = client.get(page).text
+        assert "Rua das Flores" not in text, page
+        assert "***" in text, page
+    assert client.get(f"/console/orders/{order_id}").status_code == 200  # the timeline
+    assert not [r for r in caplog.records if r.name == "ecovarejo.disclosure"]
+    sign_in(client, "auditor", scopes=("auditor:pii",))
+    for page in pages:
+        assert "Rua das Flores" in client.get(page).text, page
+    disclosed = [r for r in caplog.records if r.name == "ecovarejo.disclosure"]
+    assert len(disclosed) == 2
+    assert {r.actor for r in disclosed} == {"auditor:auditor-1"}
