@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from domain.money import Money
+from domain.money import InvalidMoneyError, Money
 
 
 class GatewayError(Exception):
@@ -45,6 +45,19 @@ class InvalidWebhookError(Exception):
 
 class MalformedWebhookError(Exception):
     """A correctly signed webhook whose content is not what the provider documents (422)."""
+
+
+# What reading a signed but odd notification (or the provider's answer about it) can raise:
+# an adapter turns any of these into MalformedWebhookError (422), never a 500.
+UNREADABLE: tuple[type[Exception], ...] = (
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    ArithmeticError,
+    InvalidMoneyError,
+)
 
 
 @dataclass(frozen=True)

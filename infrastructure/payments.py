@@ -27,6 +27,7 @@ from uuid import UUID
 import redis
 
 from application.ports import (
+    UNREADABLE,
     Authorization,
     CardToken,
     Charge,
@@ -251,7 +252,7 @@ class SandboxGateway:
                 reference=str(event.get("reference", "")),
                 amount=Money(Decimal(str(event["amount"]))),
             )
-        except (ValueError, KeyError, TypeError, ArithmeticError):
+        except UNREADABLE:
             raise MalformedWebhookError("unreadable sandbox event") from None
 
     def ledger(self) -> list[dict[str, Any]]:

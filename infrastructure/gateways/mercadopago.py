@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from application.ports import (
+    UNREADABLE,
     Authorization,
     CardToken,
     Charge,
@@ -183,20 +184,25 @@ class MercadoPagoGateway:
         try:
             notification = json.loads(body)
             event_id = str(notification.get("id") or request_id)
-        except (ValueError, AttributeError):
+        except UNREADABLE:
             raise MalformedWebhookError("unreadable Mercado Pago notification") from None
         status, payment = self._api.call("GET", f"/v1/payments/{data_id}")
         if status == 404:
             return GatewayNotification(self.provider, event_id, "other", charge_id=data_id)
         if status >= 400:
             raise GatewayError(f"{self.name}: could not read payment {data_id}", retryable=True)
-        return GatewayNotification(
-            provider=self.provider,
-            event_id=event_id,
-            status=STATUSES.get(str(payment.get("status")), "other"),
-            charge_id=data_id,
-            reference=str(payment.get("external_reference") or ""),
-            amount=Money(
-                Decimal(str(field(payment, "transaction_amount"))).quantize(Decimal("0.01"))
-            ),
-        )
+        try:
+            return GatewayNotification(
+                provider=self.provider,
+                event_id=event_id,
+                status=STATUSES.get(str(payment.get("status")), "other"),
+                charge_id=data_id,
+                reference=str(payment.get("external_reference") or ""),
+                amount=Money(
+                    Decimal(str(field(payment, "transaction_amount"))).quantize(Decimal("0.01"))
+                ),
+            )
+        except UNREADABLE as error:  # a payment that says nothing we can use: not retryable
+            raise MalformedWebhookError(
+                f"unreadable Mercado Pago payment {data_id}: {type(error).__name__}"
+            ) from None

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from application.ports import (
+    UNREADABLE,
     Authorization,
     CardToken,
     Charge,
@@ -194,5 +195,5 @@ class PagSeguroGateway:
                 reference=str(payload.get("reference_id") or charge.get("reference_id") or ""),
                 amount=Money(Decimal(int(charge["amount"]["value"])) / 100),
             )
-        except (ValueError, KeyError, TypeError, IndexError):
+        except UNREADABLE:
             raise MalformedWebhookError("unreadable PagBank notification") from None

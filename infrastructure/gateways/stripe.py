@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from application.ports import (
+    UNREADABLE,
     Authorization,
     CardToken,
     Charge,
@@ -160,7 +161,7 @@ class StripeGateway:
                 reference=str((intent.get("metadata") or {}).get("payment_id", "")),
                 amount=Money(Decimal(int(amount)) / 100),
             )
-        except (ValueError, KeyError, TypeError) as error:
+        except UNREADABLE as error:
             raise MalformedWebhookError(
                 f"unreadable Stripe event: {type(error).__name__}"
             ) from None

@@ -12,7 +12,13 @@ from uuid import uuid4
 
 import pytest
 
-from application.ports import GatewayError, InvalidWebhookError, Payer, PaymentGateway
+from application.ports import (
+    GatewayError,
+    InvalidWebhookError,
+    MalformedWebhookError,
+    Payer,
+    PaymentGateway,
+)
 from domain.boleto import check_digitable_line
 from domain.money import Money
 from domain.pix import check_br_code
@@ -230,6 +236,60 @@ def test_pagseguro_notifications_are_verified_by_their_authenticity_token():
         forged, _ = made.fake.notification(charge, token="other")
         with pytest.raises(InvalidWebhookError):
             made.gateway.read_webhook(forged, {}, body, datetime.now(UTC))
+    finally:
+        made.fake.stop()
+
+
+@pytest.mark.parametrize(
+    "intent",
+    [
+        "x",
+        ["pi_1"],
+        {"id": "pi_1", "amount": "lots"},
+        {"id": "pi_1", "amount": 1e400},
+        {"id": "pi_1", "amount": 100, "metadata": "p-1"},
+    ],
+)
+def test_a_signed_stripe_event_we_cannot_read_is_malformed_not_a_crash(intent: Any):
+    made = make("stripe")
+    try:
+        headers, body = made.fake.webhook("payment_intent.succeeded", intent)
+        with pytest.raises(MalformedWebhookError):
+            made.gateway.read_webhook(headers, {}, body, datetime.now(UTC))
+    finally:
+        made.fake.stop()
+
+
+@pytest.mark.parametrize("amount", ["thirty", "NaN", "Infinity", None, [], "1e30"])
+def test_a_mercadopago_payment_with_an_unreadable_amount_is_malformed_not_a_crash(amount: Any):
+    made = make("mercadopago")
+    try:
+        expires = datetime.now(UTC) + timedelta(minutes=30)
+        charge = made.gateway.issue("pix", Money.brl("30.00"), str(uuid4()), Payer("c1"), expires)
+        made.fake.pay(charge.charge_id)
+        made.fake.payments[charge.charge_id]["transaction_amount"] = amount
+        headers, query, body = made.fake.webhook(charge.charge_id)
+        with pytest.raises(MalformedWebhookError):
+            made.gateway.read_webhook(headers, query, body, datetime.now(UTC))
+    finally:
+        made.fake.stop()
+
+
+@pytest.mark.parametrize(
+    "charge",
+    [
+        {"charges": []},
+        {"charges": "x"},
+        {"id": "C", "status": "PAID", "amount": "x"},
+        {"id": "C", "status": "PAID", "amount": {"value": 1e400}},
+    ],
+)
+def test_a_signed_pagbank_notification_we_cannot_read_is_malformed_not_a_crash(charge: Any):
+    made = make("pagseguro")
+    try:
+        headers, body = made.fake.notification(charge)
+        with pytest.raises(MalformedWebhookError):
+            made.gateway.read_webhook(headers, {}, body, datetime.now(UTC))
     finally:
         made.fake.stop()
 
