@@ -19,7 +19,7 @@ from eventsourcing.application import AggregateNotFoundError
 from application.commands import CommandApp
 from application.errors import RetryLaterError, VersionConflictError
 from application.event_store import CommandResult
-from application.gateways import provider_gateway
+from application.gateways import gateway_named, provider_gateway
 from application.ports import GatewayError, GatewayNotification, Payer
 from domain.base import NotFoundError, now
 from domain.payment import EXPIRED, ISSUED, REQUESTED, Payment
@@ -125,7 +125,10 @@ class AsyncPaymentCommands(CommandApp):
         if recorded is not None:
             return recorded
         payment = self._payment_for(note)
-        outcome = self._apply(payment, note) if payment is not None else UNKNOWN_PAYMENT
+        if payment is None or not self._tied(payment, note):
+            outcome = UNKNOWN_PAYMENT  # recorded for an admin, applied to nothing
+        else:
+            outcome = self._apply(payment, note)
         delivery = WebhookDelivery(
             provider=provider,
             event_id=note.event_id,
@@ -135,7 +138,7 @@ class AsyncPaymentCommands(CommandApp):
             amount=note.amount,
             outcome=outcome,
         )
-        changed = [payment] if payment is not None and outcome != IGNORED else []
+        changed = [payment] if payment is not None and outcome in (APPLIED, AMOUNT_MISMATCH) else []
         try:
             self._commit(delivery, *changed)
         except VersionConflictError:
@@ -160,6 +163,18 @@ class AsyncPaymentCommands(CommandApp):
         except ValueError:
             return None
         return self._payment_or_none(payment_id)
+
+    def _tied(self, payment: Payment, note: GatewayNotification) -> bool:
+        """A notification may move a payment only when it comes from the provider of the
+        gateway that issued the payment's charge and names that very charge: a signed
+        notification of another provider (or another charge) echoing our reference is not
+        about this payment."""
+        if payment.gateway is None:
+            return True  # no charge issued yet: `_apply` ignores whatever it says
+        gateway = gateway_named(self.gateways, payment.gateway)
+        if gateway is None or note.provider != getattr(gateway, "provider", gateway.name):
+            return False
+        return not payment.charge_id or note.charge_id == payment.charge_id
 
     @staticmethod
     def _apply(payment: Payment, note: GatewayNotification) -> str:

@@ -5,8 +5,9 @@ finds the first one recorded and changes nothing twice. It holds what the notifi
 said (status, charge, amount) and what we did with it (`outcome`) — never the raw body,
 which may carry the payer's name, e-mail or CPF.
 
-Outcomes: applied (the payment moved), unknown_payment (no payment of ours: kept for an
-admin), amount_mismatch (flagged on the payment, not applied), ignored (nothing to do: a
+Outcomes: applied (the payment moved), unknown_payment (no payment of ours, or one of ours
+named by another provider or with another charge id: kept for an admin, applied to
+nothing), amount_mismatch (flagged on the payment, not applied), ignored (nothing to do: a
 status we do not act on, or the payment had already moved).
 """
 

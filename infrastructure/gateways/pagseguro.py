@@ -187,11 +187,13 @@ class PagSeguroGateway:
             payload = json.loads(body)
             charge = payload["charges"][0] if "charges" in payload else payload
             status = str(charge["status"])
+            # `issue` records the order's id for a Pix and the charge's id for a boleto
+            is_boleto = str((charge.get("payment_method") or {}).get("type")).upper() == "BOLETO"
             return GatewayNotification(
                 provider=self.provider,
                 event_id=f"{charge['id']}:{status}",
                 status=STATUSES.get(status, "other"),
-                charge_id=str(payload.get("id", charge["id"])),
+                charge_id=str(charge["id"] if is_boleto else payload.get("id", charge["id"])),
                 reference=str(payload.get("reference_id") or charge.get("reference_id") or ""),
                 amount=Money(Decimal(int(charge["amount"]["value"])) / 100),
             )

@@ -115,6 +115,37 @@ def test_a_webhook_for_an_unknown_payment_is_accepted_and_recorded(system):
     assert system.shop.repository.get(delivery.id).outcome == "unknown_payment"
 
 
+def test_a_notification_naming_another_charge_of_ours_is_recorded_and_not_applied(system):
+    pid = new_payment(system)
+    sandbox = system.shop.gateways[0]
+    assert isinstance(sandbox, SandboxGateway)
+    charge = {"charge_id": "sandbox-pix-elsewhere", "reference": str(pid), "amount": "89.90"}
+    headers, body = sandbox.payer_webhook(charge)
+    delivery = system.shop.receive_webhook("sandbox", headers, {}, body)
+    assert delivery.outcome == "unknown_payment"
+    assert system.shop.payment(pid).status == ISSUED
+
+
+def test_a_notification_of_another_provider_echoing_our_reference_is_not_applied(system):
+    pid = new_payment(system)  # issued by the sandbox
+    shop, token = system.shop, "pagbank-token"
+    shop.gateways = GatewayChain(
+        [*shop.gateways, PagSeguroGateway(token, "", "http://127.0.0.1:9", 1)]
+    )
+    payment = shop.payment(pid)
+    charge = {
+        "id": payment.charge_id,
+        "reference_id": str(pid),
+        "status": "PAID",
+        "amount": {"value": 8990},
+    }
+    body = json.dumps(charge).encode()
+    headers = {"x-authenticity-token": hashlib.sha256(f"{token}-".encode() + body).hexdigest()}
+    assert shop.receive_webhook("pagseguro", headers, {}, body).outcome == "unknown_payment"
+    assert shop.payment(pid).version == payment.version
+    assert shop.payment(pid).status == ISSUED
+
+
 def test_a_payment_of_another_amount_is_flagged_and_not_applied(system):
     pid = new_payment(system)
     headers, body = pay(system, pid, amount=Money.brl("80.00").amount)
