@@ -26,6 +26,7 @@ from domain.order import Order
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import FOLLOWERS, bootstrap
 from infrastructure.payments import GATEWAY_NAMES, SandboxGateway
+from infrastructure.projection_admin import runner_status
 from infrastructure.runners import lease_holders
 from tests.checkout import (
     APPROVED,
@@ -90,10 +91,11 @@ def test_two_workers_share_the_followers_and_one_takes_over_when_the_other_is_ki
     try:
         holders = lambda: lease_holders(settings.database_url, FOLLOWERS)  # noqa: E731
         wait_until(
-            lambda: len(holders()) == len(FOLLOWERS) and len(set(holders().values())) == 2,
-            timeout=30,
-            what="both workers to hold a share of the followers",
+            lambda: balanced(holders()),
+            timeout=45,
+            what="both workers to hold an equal share of the followers",
         )
+        only_owners_run(container, holders(), seconds=3)
         register(container.shop, "ECO-1", 5)
         register(container.shop, "ECO-2", 40)
         carts = [fill_cart(container.shop, {"ECO-1": 1, "ECO-2": 2}) for _ in range(10)]
@@ -162,6 +164,30 @@ def delete_queues(url: str, queue: str) -> None:
             channel.queue_delete(name)
     finally:
         connection.close()
+
+
+def balanced(owners: dict[str, str]) -> bool:
+    shares = Counter(owners.values())
+    return (
+        len(owners) == len(FOLLOWERS)
+        and len(shares) == 2
+        and max(shares.values()) == min(shares.values()) + len(FOLLOWERS) % 2
+    )
+
+
+def only_owners_run(container, owners: dict[str, str], seconds: float) -> None:
+    """A follower's runner reports (heartbeats) from the worker that runs it: once the new
+    owners have reported, every report over a few heartbeats comes from the lease holder,
+    never from a standby."""
+
+    def reporters() -> dict[str, str | None]:
+        return {name: runner_status(container.redis, name).get("host") for name in owners}
+
+    wait_until(lambda: reporters() == owners, timeout=15, what="every owner to report")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert reporters() == owners
+        time.sleep(0.1)
 
 
 def notifications(settings) -> list[str]:
