@@ -20,7 +20,7 @@ from domain.card import Address, CardDetails
 from domain.cart import Cart, CartLine
 from domain.installments import MAX_INSTALLMENTS, InvalidInstallmentsError
 from domain.money import Money
-from domain.order import Order, OrderLine, PaymentMethod
+from domain.order import Order, OrderLine, PaymentMethod, price_order
 from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice
 from domain.personal import PersonalData
 from domain.shipping import ShippingOption
@@ -152,6 +152,10 @@ class CartCommands(PromotionCommands, ShippingCommands):
         shipping = self.rates_table().option(
             shipping_method, address.postal_code, self.parcel_grams(cart), net
         )
+        # The cheap checks on the total first: a card never reaches a provider's tokenization
+        # for an order we would refuse (installments over the limit, a part under R$ 5,00...).
+        total = price_order(lines, shipping.price).total
+        choice.check_total(total, self.interest_free_installments)
         order = Order.place(
             customer_id=customer_id,
             cart_id=cart.id,
@@ -168,8 +172,6 @@ class CartCommands(PromotionCommands, ShippingCommands):
             shipping=shipping.price,
             shipping_footprint_kg=shipping.carbon_footprint_kg,
         )
-        # Checked on the order's own total; raising here leaves nothing placed.
-        choice.check_total(order.totals.total, self.interest_free_installments)
         cart.check_out(order.id)
         return self._commit(order, cart)
 

@@ -264,3 +264,39 @@ def test_when_no_gateway_answers_the_order_is_compensated_as_payment_failed(sett
         check_invariants(container.shop)
     finally:
         container.close()
+
+
+class CountingGateway(SandboxGateway):
+    """A sandbox acquirer that counts the cards sent to its tokenization."""
+
+    def __init__(self, name, client):
+        super().__init__(name, client)
+        self.tokenized = 0
+
+    def tokenize(self, number, expiry, cvc, holder):
+        self.tokenized += 1
+        return super().tokenize(number, expiry, cvc, holder)
+
+
+@pytest.mark.parametrize(("installments", "price"), [(12, "500.00"), (7, "100.00")])
+def test_a_card_checkout_refused_on_its_total_never_reaches_a_providers_tokenization(
+    settings, installments, price
+):
+    from domain.installments import InvalidInstallmentsError
+    from domain.payment_choice import CardPayment
+    from infrastructure.bootstrap import bootstrap
+    from tests.checkout import ADDRESS, card
+
+    container = bootstrap(settings)  # no workers: nothing is placed
+    shop = container.shop
+    shop.gateways = [CountingGateway("primary", container.redis)]
+    try:
+        with event_context(EventMetadata("test", "corr-f17", "")):
+            register(shop, "ECO-T", 5, price=price)
+            cart_id, customer = fill_cart(shop, {"ECO-T": 1})
+            with pytest.raises(InvalidInstallmentsError):
+                shop.checkout(cart_id, customer, ADDRESS, CardPayment(card(), installments))
+        assert shop.gateways[0].tokenized == 0
+        assert not shop.cart_of(cart_id, customer).is_checked_out
+    finally:
+        container.close()
