@@ -30,7 +30,9 @@ from api.openapi import install_openapi
 from api.ratelimit import RateLimiter, RateLimitMiddleware
 from api.routers import API_ROUTERS, health
 from api.routes import RouteTable
+from api.tracing import TracingMiddleware
 from domain.base import EventMetadata, event_context
+from infrastructure import tracing
 from infrastructure.bootstrap import Container, jwt_secret
 from infrastructure.settings import Settings
 
@@ -136,6 +138,8 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
         SecurityHeadersMiddleware,
         docs_paths=[app.docs_url or "", f"{app.docs_url}/oauth2-redirect", app.redoc_url or ""],
     )
+    if tracing.enabled():  # off: not even in the chain
+        app.add_middleware(TracingMiddleware, routes=routes)
     # Large JSON answers (lists, exports, the OpenAPI document) are gzipped when asked for.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(EventContextMiddleware)

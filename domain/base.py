@@ -8,7 +8,7 @@ timestamps come from the context's clock, so tests can replace time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -76,10 +76,22 @@ class InvalidInputError(DomainError):
     """A command's arguments are malformed or out of range."""
 
 
+# Set by infrastructure/tracing.py when tracing is on: the current span as a W3C traceparent.
+# Off (None), events carry no trace attribute at all.
+trace_parent_hook: Callable[[], str] | None = None
+
+
 class EcoAggregate(Aggregate):
     """Base of the four aggregates: events carry metadata and take time from the clock."""
 
     class Event(Aggregate.Event):
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            if trace_parent_hook is not None and (parent := trace_parent_hook()):
+                # Stored with the event (not a field: old and untraced events lack it), so
+                # whoever reacts to it continues the same trace.
+                object.__setattr__(self, "trace_parent", parent)
+
         actor: str = field(default_factory=lambda: _metadata.get().actor, kw_only=True)
         correlation_id: str = field(
             default_factory=lambda: _metadata.get().correlation_id, kw_only=True

@@ -17,6 +17,7 @@ from application.checkout.effects import COMMANDS, Effect, command_runner
 from application.errors import RetryLaterError
 from application.shop import Shop
 from domain.base import EventMetadata, event_context
+from infrastructure import tracing
 
 log = logging.getLogger(__name__)
 QUEUE = "ecovarejo"
@@ -25,6 +26,8 @@ RETRIES = {"max_retries": 30, "min_backoff": 100, "max_backoff": 10_000}
 
 def make_broker(url: str) -> dramatiq.Broker:
     middleware = [AgeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), Retries()]
+    if tracing.enabled():
+        middleware.append(tracing.TracingMiddleware())
     if url.startswith("amqp"):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

@@ -20,6 +20,7 @@ from application.checkout.policy import CheckoutSaga
 from application.event_store import LogFollower
 from application.ports import Notifier
 from application.shop import Shop
+from infrastructure import tracing
 from infrastructure.actors import Actors, make_broker
 from infrastructure.embedded import EmbeddedServers
 from infrastructure.event_log import ChainKeeper, EventLog, install_chain
@@ -240,6 +241,7 @@ def _create_tables(env: dict[str, str]) -> None:
 
 def bootstrap(settings: Settings | None = None) -> Container:
     settings = settings or Settings()
+    tracing.configure_from_env("ecovarejo")  # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
     embedded = None
     database_url, redis_url = settings.database_url, settings.redis_url
     if database_url is None or redis_url is None:
