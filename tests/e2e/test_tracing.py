@@ -4,8 +4,8 @@ that follows from it form one tree (the SDK's in-memory exporter collects the sp
 from __future__ import annotations
 
 import time
-from uuid import UUID
 from collections.abc import Iterator
+from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
@@ -105,11 +105,6 @@ def test_without_an_otlp_endpoint_nothing_is_traced(settings, monkeypatch, conta
     with TestClient(create_app(container)) as client:
         response = client.post(f"{API}/carts", json={}, headers=auth(sub="ana"))
     assert "traceparent" not in response.headers
-    event = next(
-        iter(
-            container.shop.repository.event_store.get(
-                __import__("uuid").UUID(response.json()["cart_id"])
-            )
-        )
-    )
+    cart_id = UUID(response.json()["cart_id"])
+    event = next(iter(container.shop.repository.event_store.get(cart_id)))
     assert not hasattr(event, "trace_parent")
