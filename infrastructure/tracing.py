@@ -119,7 +119,7 @@ class _TracedProjection:
     def __init__(self, projection: Any):
         self._projection = projection
         # The saga is an Application too, whose `name` is the application's: use its class.
-        named = not isinstance(projection, Application) and getattr(projection, "name", "")
+        named = "" if isinstance(projection, Application) else getattr(projection, "name", "")
         self._name = str(named or type(projection).__name__)
 
     def process_event(self, domain_event: Any, tracking: Any) -> None:
