@@ -237,6 +237,12 @@ def replay(
         typer.echo(
             f"{event['position']:>8} v{event['version']:<4} {event['timestamp']} "
             f"{event['type']:<26} {event['actor']}"
+            + (
+                f"  (stored as v{event['stored']['class_version']}, "
+                f"read as v{event['read_as_version']})"
+                if "stored" in event
+                else ""
+            )
         )
     typer.echo("state:")
     emit(result.state)

@@ -84,6 +84,11 @@ class StockItemPatch(Schema):
 
 class ReceiptCreate(Schema):
     quantity: Quantity
+    reference: Annotated[
+        str,
+        StringConstraints(max_length=60, strip_whitespace=True),
+        Field(description="the supplier's invoice / nota fiscal number", examples=["NF-000123"]),
+    ] = ""
 
 
 class AdjustmentCreate(Schema):

@@ -105,6 +105,7 @@ METADATA = (
     "correlation_id",
     "causation_id",
     "originator_topic",
+    "trace_parent",
 )
 
 
@@ -125,6 +126,31 @@ def describe(event: Any, position: int, *, reveal: bool = True) -> dict[str, Any
         "correlation_id": getattr(event, "correlation_id", ""),
         "causation_id": getattr(event, "causation_id", ""),
         "data": data,
+        **({"trace_parent": event.trace_parent} if hasattr(event, "trace_parent") else {}),
+    }
+
+
+def with_stored_form(
+    described: dict[str, Any], event: Any, mapper: Mapper[UUID], state: bytes
+) -> dict[str, Any]:
+    """An event stored in an older `class_version` shows the row as written (`stored`)
+    beside the event as read today (`data`): see docs/events-that-evolve.md."""
+    current = int(getattr(type(event), "class_version", 1))
+    if current == 1:
+        return described
+    if mapper.cipher is not None:
+        state = mapper.cipher.decrypt(state)
+    if mapper.compressor is not None:
+        state = mapper.compressor.decompress(state)
+    stored: dict[str, Any] = mapper.transcoder.decode(state)
+    written = int(stored.pop("class_version", 1))
+    if written >= current:
+        return described
+    data = {k: plain(v) for k, v in stored.items() if k not in METADATA}
+    return {
+        **described,
+        "read_as_version": current,
+        "stored": {"class_version": written, "data": data},
     }
 
 
@@ -203,7 +229,10 @@ def replay(
     aggregate = None
     for _, event in pairs:
         aggregate = event.mutate(aggregate)
-    events = [describe(e, p, reveal=reveal) for p, e in pairs]
+    states = {n.id: n.state for n in notifications}
+    events = [
+        with_stored_form(describe(e, p, reveal=reveal), e, mapper, states[p]) for p, e in pairs
+    ]
     return Replay(
         events,
         state_of(aggregate, reveal=reveal),

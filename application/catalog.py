@@ -40,11 +40,11 @@ class CatalogCommands(CommandApp):
         return self._commit(item)
 
     def receive_stock(
-        self, sku: str, quantity: int, expected_version: int | None = None
+        self, sku: str, quantity: int, expected_version: int | None = None, *, reference: str = ""
     ) -> CommandResult:
         item = self.stock_item(sku)
         self._check_version(item, expected_version)
-        item.receive(quantity)
+        item.receive(quantity, reference)
         return self._commit(item)
 
     def adjust_stock(

@@ -84,6 +84,13 @@ class ArchivedProductError(StockItemError):
     """The product was archived: still readable, no longer sold."""
 
 
+class InvalidReferenceError(StockItemError, InvalidInputError):
+    """A receipt's supplier reference that is too long or holds control characters."""
+
+
+MAX_REFERENCE = 60
+
+
 class ReservationNotFoundError(StockItemError):
     """No open reservation for that order."""
 
@@ -128,7 +135,16 @@ class StockItem(EcoAggregate):
         pass
 
     class Received(EcoAggregate.Event):
+        """v2 adds `reference` (the supplier's invoice / nota fiscal number); receipts
+        stored as v1 read as having none. See docs/events-that-evolve.md."""
+
+        class_version = 2
         quantity: int
+        reference: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reference"] = ""
 
     class Restocked(EcoAggregate.Event):
         order_id: UUID  # units of this shipped order came back (a return)
@@ -265,6 +281,13 @@ class StockItem(EcoAggregate):
                 f"({self.on_hand + quantity_delta}) than is reserved ({self.reserved})"
             )
 
+    @staticmethod
+    def check_reference(reference: str) -> None:
+        if len(reference) > MAX_REFERENCE or not reference.isprintable():
+            raise InvalidReferenceError(
+                f"a receipt reference is at most {MAX_REFERENCE} printable characters"
+            )
+
     # Commands ----------------------------------------------------------------------------
     def edit(
         self,
@@ -294,9 +317,10 @@ class StockItem(EcoAggregate):
         if not self.archived:
             self._archived()
 
-    def receive(self, quantity: int) -> None:
+    def receive(self, quantity: int, reference: str = "") -> None:
         self.check_quantity(quantity)
-        self._received(quantity=quantity)
+        self.check_reference(reference)
+        self._received(quantity=quantity, reference=reference)
 
     def restock(self, order_id: UUID, quantity: int) -> None:
         """Returned units are back on the shelf."""
@@ -335,7 +359,7 @@ class StockItem(EcoAggregate):
 
     # Mutators (also run on replay: no guards here) ----------------------------------------
     @event(Received)
-    def _received(self, quantity: int) -> None:
+    def _received(self, quantity: int, reference: str) -> None:
         self.on_hand += quantity
 
     @event(Adjusted)

@@ -58,7 +58,8 @@ def receive_stock(
     response: Response,
     expected_version: ExpectedVersion,
 ) -> StockItemCommandResult:
-    return _answer(response, sku, shop.receive_stock(sku, body.quantity, expected_version))
+    result = shop.receive_stock(sku, body.quantity, expected_version, reference=body.reference)
+    return _answer(response, sku, result)
 
 
 @router.post("/{sku}/adjustments")
