@@ -40,3 +40,7 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	@echo "removed build and test caches; your data is untouched."
+	@echo "to reset the embedded system's data too: stop 'make run' / 'ecovarejo serve', then"
+	@echo "  rm -rf \"\$${ECOVAREJO_DATA_DIR:-\$${XDG_DATA_HOME:-\$$HOME/.local/share}/ecovarejo}\""
+	@echo "('ecovarejo where' shows which data dir and servers a configuration uses)"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import importlib
+import importlib.util
 import json
+import logging
 import signal
 import sys
 import tempfile
@@ -14,6 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, cast
+from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import typer
@@ -37,6 +41,7 @@ app = typer.Typer(
 )
 
 
+log = logging.getLogger("ecovarejo.cli")
 HEARTBEAT = Path(tempfile.gettempdir()) / "ecovarejo-worker-alive"
 
 
@@ -74,6 +79,7 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_gracefully)
     settings = Settings()
     container = bootstrap(settings)
+    log.info("serving on %s:%s", host, port, extra=servers_of(container))
     try:
         if settings.embedded if in_process_worker is None else in_process_worker:
             container.start_processing()
@@ -95,6 +101,7 @@ def worker() -> None:
     """Run the projectors (and the saga) for the production topology, until SIGTERM/SIGINT."""
     configure_logging()
     container = bootstrap(Settings())
+    log.info("worker starting", extra=servers_of(container))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -113,6 +120,7 @@ def token(
     role: Annotated[str, typer.Option(help="customer, admin or auditor")],
     ttl: Annotated[int, typer.Option(min=1, max=30 * 86400, help="seconds")] = 3600,
     scope: Annotated[list[str], typer.Option(help="e.g. auditor:pii (repeatable)")] = [],  # noqa: B006
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Print a signed JWT (HS256 with ECOVAREJO_JWT_SECRET) for development and tests."""
     if role not in ROLES:
@@ -123,17 +131,37 @@ def token(
     if ttl > settings.jwt_max_ttl_s:
         raise CliError(f"--ttl is over ECOVAREJO_JWT_MAX_TTL_S ({settings.jwt_max_ttl_s} s)")
     role_ = cast(Role, role)
-    typer.echo(issue_token(jwt_secret(settings), sub, role_, ttl, tuple(scope)))
+    signed = issue_token(jwt_secret(settings), sub, role_, ttl, tuple(scope))
+    if as_json:
+        emit({"token": signed, "sub": sub, "role": role, "scope": scope, "expires_in": ttl})
+        return
+    typer.echo(signed)
 
 
 @app.command()
-def seed() -> None:
+def seed(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Load the demo catalog of sustainable products (idempotent)."""
     from application.demo_catalog import seed as load
 
     with connected() as container:
         added, existing = load(container.shop)
+    if as_json:
+        emit({"added": added, "existing": existing})
+        return
     typer.echo(f"seeded {added} products ({existing} were already there)")
+
+
+@app.command()
+def where(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Which data dir and which servers this configuration uses (every command run on a
+    terminal says so on stderr; `serve` and `worker` log it)."""
+    with connected() as container:
+        found = servers_of(container)
+    if as_json:
+        emit(found)
+        return
+    for key, value in found.items():
+        typer.echo(f"{key:<11} {value}")
 
 
 audit_app = typer.Typer(
@@ -148,10 +176,39 @@ def cli_actor() -> str:
     return f"system:cli:{getpass.getuser()}"
 
 
+def servers_of(container: Container) -> dict[str, str]:
+    """Which data dir and servers a process uses (no passwords)."""
+    settings = container.settings
+
+    def shown(url: str | None, embedded: bool) -> str:
+        if embedded:
+            return "embedded"
+        parts = urlsplit(url or "")
+        host = parts.hostname or parse_qs(parts.query).get("host", [""])[0]
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{host}{port}{parts.path}"
+
+    return {
+        "data_dir": str(settings.data_dir.resolve()),
+        "postgresql": shown(settings.database_url, settings.database_url is None),
+        "redis": shown(settings.redis_url, settings.redis_url is None),
+        "search": shown(settings.elasticsearch_url, False)
+        if settings.elasticsearch_url
+        else "postgresql full-text",
+    }
+
+
+def where_of(container: Container) -> str:
+    found = servers_of(container)
+    return f"data dir {found.pop('data_dir')}; " + ", ".join(f"{k} {v}" for k, v in found.items())
+
+
 @contextmanager
 def connected() -> Iterator[Container]:
     """The system as configured (attaching to running embedded servers), nothing started."""
     container = bootstrap(Settings())
+    if sys.stderr.isatty():
+        typer.echo(f"ecovarejo: {where_of(container)}", err=True)
     try:
         with event_context(EventMetadata(cli_actor(), f"cli:{uuid.uuid4()}", "cli")):
             yield container
@@ -200,6 +257,10 @@ def replay(
         raise CliError("give either AGGREGATE_ID or --all")
     if as_of is not None and version is not None:
         raise CliError("give --as-of or --version, not both")
+    if all_ and (as_of is not None or version is not None):
+        raise CliError("--as-of and --version replay one aggregate; with --all use --since")
+    if not all_ and (since or type_ is not None):
+        raise CliError("--since and --type go with --all")
     if all_:
         topics: tuple[str, ...] = ()
         if type_ is not None:
@@ -300,17 +361,24 @@ def audit_trail(order_id: str, as_json: Annotated[bool, typer.Option("--json")] 
 
 
 @lgpd_app.command("export")
-def lgpd_export(customer_id: str) -> None:
+def lgpd_export(
+    customer_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="(always JSON)")] = True,
+) -> None:
     """Everything held about a customer, decrypted, as JSON (the request is recorded)."""
     with connected() as container:
         emit(container.shop.export_personal_data(customer_id, cli_actor()))
 
 
 @lgpd_app.command("erase")
-def lgpd_erase(customer_id: str) -> None:
+def lgpd_erase(customer_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Crypto-shred a customer's personal data (idempotent)."""
     with connected() as container:
-        typer.echo(container.shop.erase_personal_data(customer_id, cli_actor()).message)
+        erasure = container.shop.erase_personal_data(customer_id, cli_actor())
+    if as_json:
+        emit({"customer_id": erasure.customer_id, "status": erasure.status})
+        return
+    typer.echo(erasure.message)
 
 
 projections_app = typer.Typer(
@@ -449,10 +517,25 @@ def _register_modules() -> None:
     )
 
 
+# Usage errors come from click, which recent typer versions vendor as typer._click.
+USAGE: Any = importlib.import_module(
+    "typer._click.exceptions" if importlib.util.find_spec("typer._click") else "click.exceptions"
+)
+
+
 def main() -> None:
     _register_modules()
     try:
-        app()
+        code = app(standalone_mode=False)
+    except USAGE.NoArgsIsHelpError as e:
+        typer.echo(e.ctx.get_help() if e.ctx else str(e))
+        sys.exit(0)
+    except USAGE.UsageError as e:  # also unknown options, bad values, missing arguments
+        where = f"; see `{e.ctx.command_path} --help`" if e.ctx else ""
+        typer.echo(f"error: {e.format_message()}{where}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        sys.exit(130)
     except (CliError, DomainError, ConfigurationError) as e:
         typer.echo(f"error: {e}", err=True)
         sys.exit(2)
@@ -462,6 +545,7 @@ def main() -> None:
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

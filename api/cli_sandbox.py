@@ -14,7 +14,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from api.cli import CliError, app, connected, parse_uuid
+from api.cli import CliError, app, connected, emit, parse_uuid
 from application.gateways import gateway_named
 from infrastructure.payments import SandboxGateway
 
@@ -34,6 +34,7 @@ def pay(
     url: Annotated[
         str | None, typer.Option(help="POST the webhook to this API, e.g. http://127.0.0.1:8000")
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Pay a Pix or boleto on the sandbox gateway (a signed webhook), or let it expire."""
     pid = parse_uuid(payment_id, "PAYMENT_ID")
@@ -56,6 +57,11 @@ def pay(
             outcome = delivery.outcome
         else:
             outcome = _post(url, headers, body)
+    if as_json:
+        emit(
+            {"payment_id": str(pid), "action": "expired" if expire else "paid", "outcome": outcome}
+        )
+        return
     typer.echo(f"{'expired' if expire else 'paid'} {pid}: {outcome}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
@@ -9,6 +10,12 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infrastructure.payment_settings import PaymentSettings
+
+
+def default_data_dir() -> Path:
+    """$XDG_DATA_HOME/ecovarejo, i.e. ~/.local/share/ecovarejo by default."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "ecovarejo"
 
 
 class Settings(BaseSettings, PaymentSettings):
@@ -24,7 +31,10 @@ class Settings(BaseSettings, PaymentSettings):
         pattern=r"^[A-Za-z0-9_.-]{1,100}$",
         validation_alias="ECOVAREJO_BROKER_QUEUE",
     )
-    data_dir: Path = Field(default=Path(".ecovarejo"), validation_alias="ECOVAREJO_DATA_DIR")
+    # Not relative to the working directory: every command finds the same system.
+    data_dir: Path = Field(
+        default_factory=lambda: default_data_dir(), validation_alias="ECOVAREJO_DATA_DIR"
+    )
     jwt_secret: SecretStr | None = Field(default=None, validation_alias="ECOVAREJO_JWT_SECRET")
     jwks_url: str | None = Field(default=None, validation_alias="ECOVAREJO_JWKS_URL")
     # Seconds a query with X-Consistency-Token waits for its read model before a 503.
