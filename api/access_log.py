@@ -50,15 +50,30 @@ class CorrelationFilter(logging.Filter):
         return True
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# uvicorn adds a copy of some messages with terminal colours; a JSON line has no use for it.
+_DROPPED = frozenset({"color_message"})
+
+
+def _plain(value: Any) -> Any:
+    return _ANSI.sub("", value) if isinstance(value, str) else value
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line, without terminal colour codes."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": redact(record.getMessage()),
+            "message": _plain(redact(record.getMessage())),
         }
-        entry.update((key, value) for key, value in record.__dict__.items() if key not in _STANDARD)
+        entry.update(
+            (key, _plain(value))
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD and key not in _DROPPED
+        )
         if record.exc_info:
             entry["error"] = record.exc_info[0].__name__ if record.exc_info[0] else "Exception"
             entry["traceback"] = redact(self.formatException(record.exc_info))

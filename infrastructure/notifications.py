@@ -48,7 +48,8 @@ class FileNotifier:
             if notification.key in self._seen():
                 return
             with self.path.open("a", encoding="utf-8") as out:
-                out.write(json.dumps(asdict(notification), ensure_ascii=False) + "\n")
+                line = {"sent_at": now().isoformat(), **asdict(notification)}
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 out.flush()
                 os.fsync(out.fileno())
             self._seen().add(notification.key)
