@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
@@ -27,6 +28,7 @@ from api.middleware import (
 )
 from api.observability import ObservabilityMiddleware
 from api.openapi import install_openapi
+from api.query_guard import refuse_unknown_query_parameters
 from api.ratelimit import RateLimiter, RateLimitMiddleware
 from api.routers import API_ROUTERS, health
 from api.routes import RouteTable
@@ -154,6 +156,7 @@ def create_app(container: Container) -> FastAPI:
         "in BRL; errors are RFC 9457 problem+json.",
         openapi_url="/api/v1/openapi.json",
         docs_url="/docs",
+        dependencies=[Depends(refuse_unknown_query_parameters)],
     )
     verifier = _verifier(container.settings)
     app.state.container = container
@@ -167,5 +170,8 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(metrics.router, prefix=prefix)
     install_console(app)
     install_openapi(app)
+    app.add_api_route(  # where tools look for it first
+        "/openapi.json", lambda: JSONResponse(app.openapi()), include_in_schema=False
+    )
     _install_edge(app, container, verifier)
     return app

@@ -1,0 +1,50 @@
+"""One rule for query strings: a parameter the operation does not declare is refused with
+422, on every route (search always did; the others silently ignored typos like `?stauts=`)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+_allowed: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters of an operation and of all its dependencies (a query model's
+    fields count one by one)."""
+    names: set[str] = set()
+    for param in dependant.query_params:
+        annotation = param.field_info.annotation
+        fields = getattr(annotation, "model_fields", None)
+        names |= {f.alias or n for n, f in fields.items()} if fields else {param.alias}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def declared_query_parameters(route: APIRoute) -> frozenset[str]:
+    key = id(route)
+    if key not in _allowed:
+        _allowed[key] = frozenset(_query_names(route.dependant))
+    return _allowed[key]
+
+
+def refuse_unknown_query_parameters(request: Request) -> None:
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    unknown = sorted(set(request.query_params) - declared_query_parameters(route))
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ("query", name),
+                    "msg": "Unknown query parameter",
+                    "input": request.query_params[name],
+                }
+                for name in unknown
+            ]
+        )

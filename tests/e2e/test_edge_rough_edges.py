@@ -1,0 +1,38 @@
+"""The HTTP rough edges a new user hit: one rule for unknown query parameters, and the
+OpenAPI document where tools look for it first."""
+
+from __future__ import annotations
+
+import pytest
+
+API = "/api/v1"
+
+
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [
+        (f"{API}/orders?stauts=pending", "admin"),
+        (f"{API}/stock-items/ECO-0100?verbose=1", "customer"),
+        (f"{API}/products/search?q=garrafa&facet=category", "customer"),
+        (f"{API}/analytics/sales?by=day&format=csv", "admin"),
+        ("/health?x=1", "customer"),
+    ],
+)
+def test_an_unknown_query_parameter_is_refused_everywhere(client, auth, product, path, role):
+    response = client.get(path, headers=auth(role, "adm" if role == "admin" else "cliente-1"))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    unknown = path.rsplit("&", 1)[-1].split("?")[-1].split("=")[0]
+    assert unknown in response.text
+
+
+def test_declared_query_parameters_still_work(client, auth, product):
+    assert client.get(f"{API}/orders?status=pending", headers=auth("admin", "adm")).is_success
+    found = client.get(f"{API}/products/search?q=garrafa&size=5", headers=auth())
+    assert found.status_code == 200, found.text
+
+
+def test_the_openapi_document_is_also_at_the_root(client):
+    root = client.get("/openapi.json")
+    assert root.status_code == 200
+    assert root.json() == client.get(f"{API}/openapi.json").json()
