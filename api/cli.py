@@ -399,10 +399,16 @@ def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False)
     if as_json:
         emit([{**s.as_dict(), "owner": owners.get(s.name)} for s in found])
         return
-    table = Table("projection", "generation", "position", "head", "lag", "state", "owner", "parked")
+    table = Table()
+    for column in ("follower", "kind", "generation", "position", "head", "to process"):
+        table.add_column(column, no_wrap=True, overflow="fold")
+    table.add_column("state")
+    table.add_column("owner", overflow="fold")
+    table.add_column("parked")
     for s in found:
         table.add_row(
             s.name,
+            s.kind,
             s.generation or "-",
             str(s.position),
             str(s.head),
@@ -411,7 +417,13 @@ def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False)
             owners.get(s.name, "-"),
             str(len(s.parked)),
         )
-    Console().print(table)
+    # Never cut a name: off a terminal, as wide as the table needs.
+    Console(width=None if sys.stdout.isatty() else 250).print(table)
+    typer.echo(
+        "to process: events after the position that the follower still has to handle; "
+        "read models follow every event (head - position), the saga and effects only the "
+        "event types they react to, so theirs can be 0 while position < head."
+    )
     for s in found:
         for parked in s.parked:
             typer.echo(

@@ -429,6 +429,7 @@ class ProductSearchPublic(Schema):
 
 
 class AnalyticsRows(Schema):
-    """Rows keyed by day, category, order id or SKU; figures are decimal strings."""
+    """Rows keyed by day, category, order id or SKU; counts (`orders`, `units`) are
+    integers, money and kilograms decimal strings."""
 
-    rows: list[dict[str, str]]
+    rows: list[dict[str, str | int]]

@@ -167,4 +167,8 @@ def rows(view: AnalyticsReader, kind: str, limit: int = 100) -> list[dict[str, A
     largest first by units (or kg)."""
     keys = view.members(f"{kind}s", 0, limit - 1)
     docs = view.get_many([f"{kind}:{k}" for k in keys])
-    return [d for d in docs if d is not None]
+    # Counts are numbers; money and kilograms stay decimal strings (exact).
+    return [{k: int(v) if k in COUNTS else v for k, v in d.items()} for d in docs if d is not None]
+
+
+COUNTS = frozenset({"orders", "units"})

@@ -108,3 +108,23 @@ def test_json_commands_print_one_json_document(settings, command):
     result = run(*command, env=env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"added": 24, "existing": 0}
+
+
+def test_projections_status_shows_whole_names_and_explains_the_sagas_lag(settings, container):
+    from infrastructure.projection_admin import rebuild
+
+    report = rebuild(container, "stock_items")
+    env = clean_env(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        ECOVAREJO_JWT_SECRET=JWT_SECRET,
+        ECOVAREJO_DATA_DIR=str(settings.data_dir),
+    )
+    result = run("projections", "status", env=env)
+    assert result.returncode == 0, result.stderr
+    assert report.generation in result.stdout  # g<nanoseconds>, not "g17961…"
+    assert "…" not in result.stdout
+    assert "product_search" in result.stdout
+    assert "the saga and effects only the event types they react to" in result.stdout.replace(
+        "\n", " "
+    )
