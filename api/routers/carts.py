@@ -48,6 +48,7 @@ def _answer(response: Response, result: CommandResult) -> CartCommandResult:
 def create_cart(
     shop: ShopDep, customer: Customer, response: Response, body: CartCreate | None = None
 ) -> CartCommandResult:
+    """Open an empty cart for the calling customer."""
     result = shop.create_cart(customer.sub)
     response.headers["Location"] = f"/api/v1/carts/{result.aggregate_id}"
     return _answer(response, result)
@@ -62,6 +63,9 @@ def add_item(
     response: Response,
     expected_version: ExpectedVersion,
 ) -> CartCommandResult:
+    """Add units of a product to the cart (or more of one already in it); refused beyond what
+    is available.
+    """
     result = shop.add_cart_item(cart_id, customer.sub, body.sku, body.quantity, expected_version)
     return _answer(response, result)
 
@@ -76,6 +80,7 @@ def change_item(
     response: Response,
     expected_version: ExpectedVersion,
 ) -> CartCommandResult:
+    """Set the quantity of a line of the cart."""
     result = shop.change_cart_item(cart_id, customer.sub, sku, body.quantity, expected_version)
     return _answer(response, result)
 
@@ -89,6 +94,7 @@ def remove_item(
     response: Response,
     expected_version: ExpectedVersion,
 ) -> CartCommandResult:
+    """Remove a line from the cart."""
     return _answer(response, shop.remove_cart_item(cart_id, customer.sub, sku, expected_version))
 
 
@@ -96,6 +102,7 @@ def remove_item(
 def get_cart(
     cart_id: UUID, container: ContainerDep, customer: Customer, response: Response
 ) -> CartPublic:
+    """The cart with its lines, their prices and its total in BRL."""
     doc = container.view(CartsProjection.name).get(cart_key(cart_id))
     if doc is None or doc["customer_id"] != customer.sub:
         raise HTTPException(404, f"no cart {cart_id}")

@@ -15,7 +15,7 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/health")
 def health() -> dict[str, str]:
-    """The process is up."""
+    """Liveness: the process is up and serving (no dependency is checked; see /ready)."""
     return {"status": "ok"}
 
 

@@ -69,6 +69,9 @@ def list_orders(
 def get_order(
     order_id: UUID, container: ContainerDep, principal: CustomerOrAdmin, response: Response
 ) -> OrderPublic:
+    """An order: lines, totals, status, cancellation reason, payment and carbon footprint.
+    Customers see only their own.
+    """
     doc = container.view(OrdersProjection.name).get(order_key(order_id))
     own = _own(principal)
     if doc is None or (own is not None and doc["customer_id"] != own):

@@ -30,6 +30,9 @@ Provider = Annotated[str, Path(pattern=r"^[a-z]{2,20}$", description="sandbox, s
 def get_payment(
     payment_id: UUID, container: ContainerDep, principal: CustomerOrAdmin
 ) -> PaymentPublic:
+    """A payment: amount, status, gateway, card brand and last four digits (never the card
+    number).
+    """
     doc = container.view(OrdersProjection.name).get(payment_key(payment_id))
     if doc is None or (principal.role == "customer" and doc["customer_id"] != principal.sub):
         raise HTTPException(404, f"no payment {payment_id}")
@@ -38,6 +41,9 @@ def get_payment(
 
 @router.post("/webhooks/{gateway}", status_code=200)
 async def receive_webhook(gateway: Provider, request: Request, shop: ShopDep) -> WebhookAccepted:
+    """A payment provider's signed notification (Pix paid, boleto paid or expired). Verified by
+    the provider's signature, recorded once.
+    """
     body = await request.body()
     try:
         delivery = await run_in_threadpool(

@@ -35,6 +35,7 @@ def _answer(response: Response, sku: str, result: CommandResult) -> StockItemCom
 def register_stock_item(
     body: StockItemCreate, shop: ShopDep, _: Admin, response: Response
 ) -> StockItemCommandResult:
+    """Register a product and its opening stock (admin). 409 if the SKU exists."""
     result = shop.register_stock_item(
         sku=body.sku,
         name=body.name,
@@ -58,6 +59,9 @@ def receive_stock(
     response: Response,
     expected_version: ExpectedVersion,
 ) -> StockItemCommandResult:
+    """Record goods received from a supplier (admin), with the invoice / nota fiscal number as
+    `reference`.
+    """
     result = shop.receive_stock(sku, body.quantity, expected_version, reference=body.reference)
     return _answer(response, sku, result)
 
@@ -71,6 +75,9 @@ def adjust_stock(
     response: Response,
     expected_version: ExpectedVersion,
 ) -> StockItemCommandResult:
+    """Correct the stock on hand up or down with a reason (admin), e.g. breakage or a count;
+    never below what is reserved.
+    """
     result = shop.adjust_stock(sku, body.quantity_delta, body.reason, expected_version)
     return _answer(response, sku, result)
 
@@ -84,13 +91,17 @@ def change_price(
     response: Response,
     expected_version: ExpectedVersion,
 ) -> StockItemCommandResult:
+    """Set a product's price (admin). Carts show the new price; orders keep the price they were
+    placed at.
+    """
     result = shop.change_price(sku, body.price.to_money(), expected_version)
     return _answer(response, sku, result)
 
 
 @router.get("/{sku}", dependencies=[Depends(consistent_with(StockItemsProjection.name))])
 def get_stock_item(sku: SkuPath, container: ContainerDep, response: Response) -> StockItemPublic:
-    """Public: anyone may read a product, archived ones too (old orders link to them)."""
+    """A product with its stock (on hand, reserved, available), price and sustainability data.
+    Public: anyone may read a product, archived ones too (old orders link to them)."""
     doc = container.view(StockItemsProjection.name).get(stock_key(sku))
     if doc is None:
         raise HTTPException(404, f"no stock item {sku}")
