@@ -31,8 +31,9 @@ def test_payment_outcomes_queues_parking_and_saga_lag_are_exposed(client, auth, 
         decided = (
             value(found, "ecovarejo_events_total", type="Payment.Authorized"),
             value(found, "ecovarejo_events_total", type="Payment.Declined"),
+            value(found, "ecovarejo_orders_cancelled", reason="payment_declined"),
         )
-        return found if decided == (1, 1) else None
+        return found if decided == (1, 1, 1) else None
 
     found = eventually(settled)
     assert found, "the payment decisions never showed in ecovarejo_events_total"
