@@ -81,6 +81,27 @@ class StockItemPatch(Schema):
     weight_grams: WeightGrams | None = None
     sustainability: Sustainability | None = None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "sku": "ECO-0100",
+                    "name": "Garrafa Térmica de Inox",
+                    "description": "Aço inox reciclável, 500 ml",
+                    "category": "casa",
+                    "price": {"amount": "129.90", "currency": "BRL"},
+                    "initial_quantity": 50,
+                    "sustainability": {
+                        "carbon_footprint_kg": "3.200",
+                        "certifications": ["B Corp"],
+                        "recyclable": True,
+                        "biodegradable": False,
+                    },
+                }
+            ]
+        }
+    )
+
 
 class ReceiptCreate(Schema):
     quantity: Quantity
@@ -94,6 +115,10 @@ class ReceiptCreate(Schema):
 class AdjustmentCreate(Schema):
     quantity_delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000, strict=True)]
     reason: Text
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"quantity_delta": -2, "reason": "avaria no transporte"}]}
+    )
 
 
 class PriceUpdate(Schema):
@@ -128,6 +153,8 @@ class StockItemPublic(Schema):
 class CartItemCreate(Schema):
     sku: Sku
     quantity: CartQuantity
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"sku": "ECO-0100", "quantity": 2}]})
 
 
 class CartItemUpdate(Schema):
@@ -240,6 +267,29 @@ class CheckoutCreate(Schema):
     shipping_address: AddressModel
     payment: PaymentModel
     shipping_method: Literal["standard", "express"] = "standard"
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "shipping_address": {
+                        "line1": "Av. Paulista, 1000",
+                        "line2": "ap. 42",
+                        "city": "São Paulo",
+                        "state": "SP",
+                        "postal_code": "01310-100",
+                        "country": "BR",
+                    },
+                    "payment": {
+                        "card_number": "4242424242424242",
+                        "expiry": "12/30",
+                        "cvc": "123",
+                        "holder": "Ana Souza",
+                    },
+                }
+            ]
+        }
+    )
 
 
 class CheckoutAccepted(Schema):

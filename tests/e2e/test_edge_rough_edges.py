@@ -63,3 +63,13 @@ def test_analytics_counts_are_numbers(client, auth, product):
     assert found, "the sale never showed in analytics"
     assert found[0]["units"] == 1
     assert isinstance(found[0]["revenue"], str)  # money stays a decimal string
+
+
+def test_request_bodies_carry_examples_that_validate(client):
+    from api import schemas
+
+    components = client.get("/openapi.json").json()["components"]["schemas"]
+    for name in ("StockItemCreate", "AdjustmentCreate", "CartItemCreate", "CheckoutCreate"):
+        examples = components[name].get("examples")
+        assert examples, name
+        getattr(schemas, name).model_validate(examples[0])  # an example that is really valid

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from application.audit import replay
 from domain.base import EventMetadata, event_context
@@ -28,18 +29,18 @@ def old_rows(settings):
     """A system whose log holds a StockItem registered and received by version 1."""
     system = bootstrap(settings)
     rows = json.loads(FIXTURE.read_text())["rows"]
-    with psycopg.connect(settings.database_url) as conn:
-        for row in rows:
-            conn.execute(
-                "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, state) "
-                "VALUES (%s, %s, %s, %s)",
-                (
-                    row["originator_id"],
-                    row["originator_version"],
-                    row["topic"],
-                    row["state"].encode(),
-                ),
+    # Through the recorder (positions, chain) but below the mapper: the bytes as stored.
+    system.shop.recorder.insert_events(
+        [
+            StoredEvent(
+                UUID(row["originator_id"]),
+                row["originator_version"],
+                row["topic"],
+                row["state"].encode(),
             )
+            for row in rows
+        ]
+    )
     yield system, rows
     system.close()
 
