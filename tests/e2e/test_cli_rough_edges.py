@@ -128,3 +128,36 @@ def test_projections_status_shows_whole_names_and_explains_the_sagas_lag(setting
     assert "the saga and effects only the event types they react to" in result.stdout.replace(
         "\n", " "
     )
+
+
+def test_on_a_terminal_every_command_says_which_data_dir_and_servers_it_uses(settings):
+    import os
+    import pty
+    import subprocess
+
+    from tests.e2e.test_cli import ECOVAREJO
+
+    env = clean_env(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        ECOVAREJO_JWT_SECRET=JWT_SECRET,
+        ECOVAREJO_DATA_DIR=str(settings.data_dir),
+    )
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [*ECOVAREJO, "seed", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+            check=False,
+        )
+        os.close(follower)
+        said = os.read(leader, 4096).decode()
+    finally:
+        os.close(leader)
+    assert done.returncode == 0
+    assert json.loads(done.stdout) == {"added": 24, "existing": 0}  # stdout stays JSON
+    assert said.startswith(f"ecovarejo: data dir {Path(settings.data_dir).resolve()}; ")
+    assert "postgresql postgresql://" in said
