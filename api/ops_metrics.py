@@ -6,12 +6,14 @@ computed when Prometheus scrapes, from the event store, the broker and the read 
 - `ecovarejo_queue_messages{queue}`: dramatiq messages waiting (ready, delayed) and dead.
 - `ecovarejo_projection_parked_events{projection}`: events a read model parked.
 - `ecovarejo_process_lag_events{process}`: events the saga / effect dispatcher have to do.
+- `ecovarejo_follower_up{follower}`: whether any process (API or worker) runs each follower.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +27,7 @@ from infrastructure.event_store import EVENTS_TABLE
 
 log = logging.getLogger("ecovarejo.edge")
 BROKER_NAMESPACE = "ecovarejo-dramatiq"
+HEARTBEAT_S = 30.0  # supervisors publish their state about every second
 
 
 def event_type(topic: str) -> str:
@@ -112,10 +115,25 @@ class OpsCollector(Collector):
             "events of interest the saga / effect dispatcher still have to process",
             labels=["process"],
         )
+        up = GaugeMetricFamily(
+            "ecovarejo_follower_up",
+            "1 if some process (this one or a worker) runs the follower: a heartbeat in Redis "
+            f"younger than {HEARTBEAT_S:.0f} s",
+            labels=["follower"],
+        )
         for status in statuses(self.container):
             if status.kind == "process":
                 lag.add_metric([status.name], status.lag)
             else:
                 parked.add_metric([status.name], len(status.parked))
+            up.add_metric([status.name], 1 if self._alive(status.name) else 0)
         yield parked
         yield lag
+        yield up
+
+    def _alive(self, name: str) -> bool:
+        from infrastructure.projection_admin import runner_status
+
+        published = runner_status(self.container.redis, name)
+        fresh = time.time() - float(published.get("updated_at") or 0) < HEARTBEAT_S
+        return published.get("state") == "running" and fresh

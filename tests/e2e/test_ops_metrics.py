@@ -43,6 +43,8 @@ def test_payment_outcomes_queues_parking_and_saga_lag_are_exposed(client, auth, 
     for name in ("orders", "carts", "stock_items", "analytics"):
         assert value(found, "ecovarejo_projection_parked_events", projection=name) == 0, name
     assert value(found, "ecovarejo_process_lag_events", process="saga") is not None
+    for follower in ("saga", "effects", "orders"):
+        assert value(found, "ecovarejo_follower_up", follower=follower) == 1, follower
     names = {name.removesuffix("_total") for name, _ in found} | {name for name, _ in found}
     names |= {n.removesuffix("_bucket") for n in names}
     missing = referenced_metrics() - NOT_YET_EXPOSED - names
