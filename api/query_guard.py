@@ -8,7 +8,18 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
+from api.deps import RoleCheck, authenticate
+
 _allowed: dict[int, frozenset[str]] = {}
+_needs_token: dict[int, bool] = {}
+
+
+def _authenticates(dependant: Dependant) -> bool:
+    return (
+        dependant.call is authenticate
+        or isinstance(dependant.call, RoleCheck)
+        or any(_authenticates(sub) for sub in dependant.dependencies)
+    )
 
 
 def _query_names(dependant: Dependant) -> set[str]:
@@ -35,6 +46,10 @@ def refuse_unknown_query_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:
         return
+    if id(route) not in _needs_token:
+        _needs_token[id(route)] = _authenticates(route.dependant)
+    if _needs_token[id(route)] and "authorization" not in request.headers:
+        return  # the route's authentication answers 401 first
     unknown = sorted(set(request.query_params) - declared_query_parameters(route))
     if unknown:
         raise RequestValidationError(

@@ -83,6 +83,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", f"{API}/ready"): PUBLIC,
     ("GET", f"{API}/metrics"): ADMIN,
     ("GET", f"{API}/openapi.json"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
