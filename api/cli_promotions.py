@@ -94,8 +94,14 @@ def show(
 
 
 @promotions_app.command("deactivate")
-def deactivate(code: Annotated[str, typer.Argument()]) -> None:
+def deactivate(
+    code: Annotated[str, typer.Argument()],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
     """Stop a promotion: no cart can apply it and no new order can use it."""
     with connected() as container:
         container.shop.deactivate_promotion(code)
+    if as_json:
+        emit({"code": code.upper(), "active": False})
+        return
     typer.echo(f"deactivated {code.upper()}")
