@@ -73,14 +73,6 @@ class StockItemCreate(Schema):
     sustainability: Sustainability
     weight_grams: WeightGrams = 500
 
-
-class StockItemPatch(Schema):
-    name: Text | None = None
-    description: LongText | None = None
-    category: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
-    weight_grams: WeightGrams | None = None
-    sustainability: Sustainability | None = None
-
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -91,6 +83,7 @@ class StockItemPatch(Schema):
                     "category": "casa",
                     "price": {"amount": "129.90", "currency": "BRL"},
                     "initial_quantity": 50,
+                    "weight_grams": 450,
                     "sustainability": {
                         "carbon_footprint_kg": "3.200",
                         "certifications": ["B Corp"],
@@ -101,6 +94,14 @@ class StockItemPatch(Schema):
             ]
         }
     )
+
+
+class StockItemPatch(Schema):
+    name: Text | None = None
+    description: LongText | None = None
+    category: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
+    weight_grams: WeightGrams | None = None
+    sustainability: Sustainability | None = None
 
 
 class ReceiptCreate(Schema):

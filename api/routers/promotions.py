@@ -87,6 +87,9 @@ def _promotion_answer(
 def create_promotion(
     body: PromotionCreate, shop: ShopDep, admin: Admin, response: Response
 ) -> PromotionCommandResult:
+    """Launch a promotion (admin): a coupon code with a percent or fixed BRL discount, its
+    validity window, minimum subtotal, eligible categories and use limits.
+    """
     result = shop.launch_promotion(
         code=body.code,
         description=body.description,
@@ -106,6 +109,7 @@ def create_promotion(
 
 @router.get("/promotions/{code}")
 def get_promotion(code: Code, shop: ShopDep, admin: Admin, response: Response) -> PromotionPublic:
+    """A promotion (admin): its terms, whether it is active, and how many uses are taken."""
     promotion = shop.promotion(code)
     response.headers["ETag"] = f'"{promotion.version}"'
     return PromotionPublic.of(promotion)
@@ -115,6 +119,9 @@ def get_promotion(code: Code, shop: ShopDep, admin: Admin, response: Response) -
 def deactivate_promotion(
     code: Code, shop: ShopDep, admin: Admin, response: Response, expected_version: ExpectedVersion
 ) -> PromotionCommandResult:
+    """Stop a promotion (admin): no cart can apply it and no new order can use it; orders
+    already placed keep their discount.
+    """
     result = shop.deactivate_promotion(code, expected_version)
     return _promotion_answer(response, code.upper(), result.version, result.consistency_token)
 
@@ -149,5 +156,6 @@ def remove_coupon(
     response: Response,
     expected_version: ExpectedVersion,
 ) -> CartCommandResult:
+    """Take the coupon off the cart; the cart's totals no longer include its discount."""
     result = shop.remove_coupon(cart_id, customer.sub, expected_version)
     return _cart_answer(response, cart_id, result.version, result.consistency_token)

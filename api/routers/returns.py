@@ -80,6 +80,7 @@ def request_return(
 def approve_return(
     return_id: UUID, shop: ShopDep, admin: Admin, response: Response
 ) -> ReturnAccepted:
+    """Approve a return request (admin); the refund follows when the goods are marked received."""
     return _accepted(response, shop.approve_return(return_id))
 
 
@@ -91,6 +92,7 @@ def reject_return(
     response: Response,
     body: ReturnReject | None = None,
 ) -> ReturnAccepted:
+    """Reject a return request (admin), optionally saying why; nothing is refunded."""
     return _accepted(response, shop.reject_return(return_id, body.reason if body else ""))
 
 
@@ -106,6 +108,9 @@ def receive_return(
 def get_return(
     return_id: UUID, container: ContainerDep, principal: CustomerOrAdmin, response: Response
 ) -> ReturnPublic:
+    """A return: its lines, status and refund. Customers see only the returns of their own
+    orders.
+    """
     doc = container.view(OrdersProjection.name).get(return_key(return_id))
     if doc is None or (principal.role != "admin" and doc["customer_id"] != principal.sub):
         raise HTTPException(404, f"no return {return_id}")

@@ -64,6 +64,9 @@ def quote_shipping(
 
 @router.get("/shipping/rates")
 def get_rates(shop: ShopDep, admin: Admin) -> RatesTablePublic:
+    """The shipping rates table (admin): prices by region and weight band for standard and
+    express, and the free-shipping threshold.
+    """
     return RatesTablePublic(**shop.rates_table().to_dict())
 
 
@@ -72,5 +75,3 @@ def replace_rates(body: RatesTablePublic, shop: ShopDep, admin: Admin) -> Comman
     """Replace the whole table (every region needs a price per band for both methods)."""
     result = shop.replace_shipping_rates(RatesTable.from_dict(body.model_dump()))
     return CommandAccepted(version=result.version, consistency_token=result.consistency_token)
-
-
