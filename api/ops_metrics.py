@@ -58,9 +58,10 @@ class EventCounts:
             return dict(self.totals)
 
 
-def queue_depths(client: redis.Redis) -> dict[str, int]:
-    """Messages in the dramatiq Redis broker's queues (see dramatiq's dispatch.lua)."""
-    base = f"{BROKER_NAMESPACE}:{QUEUE}"
+def queue_depths(client: redis.Redis, queue: str = QUEUE) -> dict[str, int]:
+    """Messages in the dramatiq Redis broker's queues (see dramatiq's dispatch.lua). The
+    labels name the default queue, so the alert rules hold for every deployment."""
+    base = f"{BROKER_NAMESPACE}:{queue}"
     return {
         QUEUE: int(client.llen(base)),
         f"{QUEUE}.delayed": int(client.llen(f"{base}.DQ")),
@@ -98,7 +99,8 @@ class OpsCollector(Collector):
             "dramatiq messages waiting: ready, delayed (timeouts, retries) and dead",
             labels=["queue"],
         )
-        for queue, depth in queue_depths(self.broker).items():
+        queue_name = getattr(self.container.settings, "broker_queue", QUEUE)
+        for queue, depth in queue_depths(self.broker, queue_name).items():
             family.add_metric([queue], depth)
         yield family
 

@@ -131,7 +131,7 @@ def describe(event: Any, position: int, *, reveal: bool = True) -> dict[str, Any
 
 
 def with_stored_form(
-    described: dict[str, Any], event: Any, mapper: Mapper[UUID], state: bytes
+    described: dict[str, Any], event: Any, mapper: Mapper[UUID], state: bytes, *, reveal: bool
 ) -> dict[str, Any]:
     """An event stored in an older `class_version` shows the row as written (`stored`)
     beside the event as read today (`data`): see docs/events-that-evolve.md."""
@@ -146,7 +146,7 @@ def with_stored_form(
     written = int(stored.pop("class_version", 1))
     if written >= current:
         return described
-    data = {k: plain(v) for k, v in stored.items() if k not in METADATA}
+    data = {k: plain(v, reveal=reveal) for k, v in stored.items() if k not in METADATA}
     return {
         **described,
         "read_as_version": current,
@@ -231,7 +231,8 @@ def replay(
         aggregate = event.mutate(aggregate)
     states = {n.id: n.state for n in notifications}
     events = [
-        with_stored_form(describe(e, p, reveal=reveal), e, mapper, states[p]) for p, e in pairs
+        with_stored_form(describe(e, p, reveal=reveal), e, mapper, states[p], reveal=reveal)
+        for p, e in pairs
     ]
     return Replay(
         events,
