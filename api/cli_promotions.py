@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
 
 from api.cli import CliError, app, connected, emit, parse_instant
+from api.text import text_problem
+from domain.base import now
 from domain.money import Money
 from domain.promotion import Promotion
 
@@ -17,10 +19,35 @@ app.add_typer(promotions_app, name="promotions")
 
 
 def _decimal(value: str, what: str) -> Decimal:
+    """A decimal as the HTTP API's `Amount` takes it; the domain checks its range."""
     try:
-        return Decimal(value)
+        number = Decimal(value)
     except InvalidOperation:
-        raise CliError(f"{what} must be a decimal, got {value!r}") from None
+        raise CliError(f"{what} must be a decimal, got {_shown(value)}") from None
+    if not number.is_finite():
+        raise CliError(f"{what} must be a finite decimal, got {_shown(value)}")
+    return number
+
+
+def _text(value: str, what: str) -> str:
+    """The edge's text rule (api/text.py), as the HTTP API applies it."""
+    problem = text_problem(value)
+    if problem:
+        raise CliError(f"{what}: {problem}")
+    return value
+
+
+def _shown(value: str) -> str:
+    return repr(value.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace"))
+
+
+def _instant(value: str, what: str) -> datetime:
+    try:
+        return parse_instant(value)
+    except CliError:
+        raise CliError(
+            f"{what} must be an ISO 8601 instant with a timezone, got {_shown(value)}"
+        ) from None
 
 
 def _document(promotion: Promotion) -> dict[str, object]:
@@ -56,20 +83,29 @@ def create(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Launch a promotion."""
-    start = parse_instant(valid_from) if valid_from else datetime.now(tz=UTC)
-    end = parse_instant(valid_until) if valid_until else start + timedelta(days=30)
+    start = _instant(valid_from, "--valid-from") if valid_from else now()
+    try:
+        end = _instant(valid_until, "--valid-until") if valid_until else start + timedelta(days=30)
+    except OverflowError:
+        raise CliError(
+            "--valid-from is too late for a 30-day default; give --valid-until"
+        ) from None
+    code, description = _text(code, "code"), _text(description, "--description")
+    off = _decimal(_text(value, "--value"), "--value")
+    minimum = Money.brl(_decimal(_text(min_subtotal, "--min-subtotal"), "--min-subtotal"))
+    categories = [_text(c, "--category") for c in category or []]
     with connected() as container:
         container.shop.launch_promotion(
             code=code,
             description=description,
-            kind=kind,
-            value=_decimal(value, "--value"),
+            kind=_text(kind, "--kind"),
+            value=off,
             valid_from=start,
             valid_until=end,
-            min_subtotal=Money.brl(min_subtotal),
+            min_subtotal=minimum,
             max_uses=max_uses,
             max_uses_per_customer=max_uses_per_customer,
-            categories=category or [],
+            categories=categories,
         )
         promotion = container.shop.promotion(code)
     if as_json:
@@ -85,7 +121,7 @@ def show(
 ) -> None:
     """A promotion's terms and how many uses it has."""
     with connected() as container:
-        document = _document(container.shop.promotion(code))
+        document = _document(container.shop.promotion(_text(code, "code")))
     if as_json:
         emit(document)
     else:
@@ -100,7 +136,7 @@ def deactivate(
 ) -> None:
     """Stop a promotion: no cart can apply it and no new order can use it."""
     with connected() as container:
-        container.shop.deactivate_promotion(code)
+        container.shop.deactivate_promotion(_text(code, "code"))
     if as_json:
         emit({"code": code.upper(), "active": False})
         return

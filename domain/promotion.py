@@ -8,6 +8,7 @@ uses is never used more than N times, whatever the concurrency.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,10 +18,14 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, InvalidInputError
-from domain.money import CENTS, Money
+from domain.money import CENTS, MAX_AMOUNT, Money
 
 PROMOTION_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/promotion")
 MAX_CODE_LENGTH = 40
+# The one rule for a coupon code, at every edge (HTTP schema, CLI) and in `check_terms`:
+# ASCII letters, digits and '-' — what a customer can type on any keyboard.
+CODE_PATTERN = rf"^[A-Za-z0-9-]{{1,{MAX_CODE_LENGTH}}}$"
+MAX_DESCRIPTION_LENGTH, MAX_CATEGORIES, MAX_CATEGORY_LENGTH = 500, 50, 100
 
 
 class PromotionKind(StrEnum):
@@ -143,8 +148,10 @@ class Promotion(EcoAggregate):
         max_uses_per_customer: int | None = None,
         categories: list[str] | None = None,
     ) -> Promotion:
-        code = normalize_code(code)
+        code = code.strip()  # checked before upper-casing: "ß".upper() is "SS"
         cls.check_terms(code, kind, value, valid_from, valid_until, max_uses, max_uses_per_customer)
+        cls.check_texts(description, categories or [])
+        code = normalize_code(code)
         return cls(
             code=code,
             description=description,
@@ -204,21 +211,36 @@ class Promotion(EcoAggregate):
         max_uses: int | None,
         max_uses_per_customer: int | None,
     ) -> None:
-        if not code or len(code) > MAX_CODE_LENGTH or not code.replace("-", "").isalnum():
-            raise InvalidPromotionError(f"invalid code {code!r}: letters, digits and '-'")
+        if not re.fullmatch(CODE_PATTERN, code):
+            raise InvalidPromotionError(
+                f"invalid code {code!r}: 1 to {MAX_CODE_LENGTH} ASCII letters, digits and '-'"
+            )
         if kind not in PromotionKind.__members__.values():
             raise InvalidPromotionError(f"kind must be percent or fixed, not {kind!r}")
         if not value.is_finite() or value <= 0:
             raise InvalidPromotionError("value must be positive")
         if kind == PromotionKind.PERCENT and value > 100:
             raise InvalidPromotionError("a percent off is at most 100")
-        if kind == PromotionKind.FIXED and value != value.quantize(CENTS):
+        if kind == PromotionKind.FIXED and value.as_tuple().exponent < -2:  # type: ignore[operator]
             raise InvalidPromotionError("a fixed amount off has at most two decimal places")
+        if kind == PromotionKind.FIXED and value > MAX_AMOUNT:
+            raise InvalidPromotionError(f"a fixed amount off is at most {MAX_AMOUNT}")
         if valid_until <= valid_from:
             raise InvalidPromotionError("valid_until must be after valid_from")
         for limit in (max_uses, max_uses_per_customer):
             if limit is not None and limit < 1:
                 raise InvalidPromotionError("use limits are at least 1")
+
+    @staticmethod
+    def check_texts(description: str, categories: list[str]) -> None:
+        if len(description) > MAX_DESCRIPTION_LENGTH:
+            raise InvalidPromotionError(
+                f"description is at most {MAX_DESCRIPTION_LENGTH} characters"
+            )
+        if len(categories) > MAX_CATEGORIES:
+            raise InvalidPromotionError(f"at most {MAX_CATEGORIES} categories")
+        if any(not 1 <= len(c) <= MAX_CATEGORY_LENGTH for c in categories):
+            raise InvalidPromotionError(f"a category is 1 to {MAX_CATEGORY_LENGTH} characters")
 
     def check_applies(self, at: datetime, lines: list[PricedLine]) -> None:
         """422 reasons: inactive, not yet valid, expired, no eligible item, below minimum."""

@@ -13,10 +13,10 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from api.deps import Admin, Customer, ExpectedVersion, ShopDep
 from api.schemas import Amount, CartCommandResult, CommandAccepted, MoneyModel, Schema
 from domain.money import Money
-from domain.promotion import Promotion
+from domain.promotion import CODE_PATTERN, Promotion
 
 router = APIRouter(tags=["promotions"])
-Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,40}$")]
+Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 Limit = Annotated[int, Field(ge=1, le=10_000_000, strict=True)]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 

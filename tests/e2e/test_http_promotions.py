@@ -3,6 +3,7 @@ cart, the order charges the discount the cart showed; bad coupons are clear erro
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 
 from tests.e2e.test_cli import clean_env, run
@@ -119,3 +120,42 @@ def test_the_cli_creates_shows_and_deactivates_promotions(settings):
     assert bad.returncode == 2
     assert bad.stderr.strip() == "error: --value must be a decimal, got 'dez'"
     assert "Traceback" not in run("promotions", "show", "NADA", env=env).stderr
+
+
+ODD_CODE = "ÇA\uff11\u0663"  # an accent, a fullwidth one, an Arabic-Indic three
+ODD_PROMOTIONS = [
+    ([ODD_CODE], "invalid code"),
+    (["STRASSE-ß"], "invalid code"),
+    (["GRANDE", "--kind", "fixed", "--value", "1e30"], "fixed amount off is at most"),
+    (["INFINITO", "--value", "Infinity"], "--value must be a finite decimal"),
+    (["FRACAO", "--kind", "fixed", "--value", "1.234"], "at most two decimal places"),
+    (["MINIMO", "--min-subtotal", "1e30"], "error: "),
+    (["TEXTO", "--description", os.fsdecode(b"promo\xff")], "--description: text must not"),
+    (["CONTROLE", "--category", "casa\x07"], "--category: text must not"),
+    (["DATA", "--valid-from", "amanhã"], "--valid-from must be an ISO 8601 instant"),
+    (["LONGE", "--valid-from", "9999-12-31T00:00:00Z"], "give --valid-until"),
+]
+
+
+def test_odd_promotion_input_is_one_error_line_and_the_same_code_rule_as_http(
+    settings, client, auth
+):
+    env = clean_env(
+        DATABASE_URL=settings.database_url or "",
+        REDIS_URL=settings.redis_url or "",
+        ECOVAREJO_JWT_SECRET="s" * 40,
+        ECOVAREJO_DATA_DIR=str(settings.data_dir),
+    )
+    for args, expected in ODD_PROMOTIONS:
+        done = run("promotions", "create", *args, env=env)
+        assert done.returncode == 2, (args, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, (args, done.stderr)
+        assert lines[0].startswith("error: "), (args, done.stderr)
+        assert expected in lines[0], (args, lines[0])
+    admin = auth("admin", "adm")
+    for code in (ODD_CODE, "STRASSE-ß"):  # refused over HTTP by the same rule
+        refused = client.post(f"{API}/promotions", json=promotion(code), headers=admin)
+        assert refused.status_code == 422
+    for code in ("GRANDE", ODD_CODE):  # nothing was launched
+        assert run("promotions", "show", code, env=env).returncode == 2
