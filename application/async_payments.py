@@ -9,7 +9,7 @@ the payment in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from application.commands import CommandApp
 from application.errors import RetryLaterError, VersionConflictError
 from application.event_store import CommandResult
 from application.gateways import gateway_named, provider_gateway
-from application.ports import GatewayError, GatewayNotification, Payer
+from application.ports import GatewayError, GatewayNotification, Payer, PaymentGateway
 from domain.base import NotFoundError, now
 from domain.payment import EXPIRED, ISSUED, REQUESTED, Payment
 from domain.webhook import (
@@ -68,13 +68,35 @@ class AsyncPaymentCommands(CommandApp):
             cpf=(payment.payer.value or {}).get("cpf", "") if payment.payer else "",
         )
         deadline = self.charge_deadline(payment.method)
+
+        def issue(gateway: PaymentGateway) -> None:
+            charge = gateway.issue(payment.method, payment.amount, str(payment.id), payer, deadline)
+            payment.issue(
+                gateway.name,
+                charge.charge_id,
+                charge.expires_at,
+                pix_copy_paste=charge.pix_copy_paste,
+                boleto_line=charge.boleto_line,
+            )
+
+        return self._through_chain(payment, lambda g: payment.method in g.methods, issue)
+
+    def _through_chain(
+        self,
+        payment: Payment,
+        eligible: Callable[[PaymentGateway], bool],
+        call: Callable[[PaymentGateway], None],
+    ) -> CommandResult:
+        """The one failover rule (card authorization, Pix/boleto issue): ask the chain in
+        order; `call(gateway)` asks one gateway and records its answer on the payment. A
+        processing error moves on at once; a timeout or a garbled answer is retried
+        (RetryLaterError, the failure committed) before moving on; when every gateway
+        failed, the payment is declined as `all_gateways_failed`."""
         for gateway in self.gateways:
-            if payment.method not in gateway.methods or gateway.name in payment.abandoned_gateways:
+            if gateway.name in payment.abandoned_gateways or not eligible(gateway):
                 continue
             try:
-                charge = gateway.issue(
-                    payment.method, payment.amount, str(payment.id), payer, deadline
-                )
+                call(gateway)
             except GatewayError as error:
                 attempts = payment.gateway_failures.get(gateway.name, 0) + 1
                 give_up = not error.retryable or attempts >= ATTEMPTS_PER_GATEWAY
@@ -83,13 +105,6 @@ class AsyncPaymentCommands(CommandApp):
                     continue
                 self._commit(payment)
                 raise RetryLaterError(f"{gateway.name}: {error}") from None
-            payment.issue(
-                gateway.name,
-                charge.charge_id,
-                charge.expires_at,
-                pix_copy_paste=charge.pix_copy_paste,
-                boleto_line=charge.boleto_line,
-            )
             return self._commit(payment)
         payment.decline("none", "all_gateways_failed")
         return self._commit(payment)

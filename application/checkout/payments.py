@@ -9,12 +9,10 @@ from application.async_payments import AsyncPaymentCommands
 from application.errors import PaymentNotFoundError, RetryLaterError
 from application.event_store import CommandResult
 from application.gateways import gateway_named, token_for
-from application.ports import GatewayError, PaymentGateway
+from application.ports import PaymentGateway
 from domain.base import EcoAggregate
 from domain.payment import REQUESTED, Payment
 from domain.returns import REFUND_REASON_PREFIX, Return
-
-ATTEMPTS_PER_GATEWAY = 2
 
 
 class PaymentCommands(AsyncPaymentCommands):
@@ -40,31 +38,23 @@ class PaymentCommands(AsyncPaymentCommands):
             return None  # already decided: a repeated message
         if payment.is_async:  # Pix and boleto are not authorized: they are issued
             return self.issue_charge(payment_id)
-        for gateway in self.gateways:
-            if gateway.name in payment.abandoned_gateways:
-                continue
-            token = token_for(payment.token, getattr(gateway, "provider", gateway.name))
-            if token is None:
-                continue  # the card was not tokenized there: that gateway cannot charge it
-            try:
-                answer = gateway.authorize(
-                    token, payment.amount, key=str(payment.id), installments=payment.installments
-                )
-            except GatewayError as error:
-                attempts = payment.gateway_failures.get(gateway.name, 0) + 1
-                give_up = not error.retryable or attempts >= ATTEMPTS_PER_GATEWAY
-                payment.record_gateway_failure(gateway.name, str(error), give_up=give_up)
-                if give_up:
-                    continue
-                self._commit(payment)
-                raise RetryLaterError(f"{gateway.name}: {error}") from None
+
+        def token_at(gateway: PaymentGateway) -> str | None:
+            """The card's token there; none when the card was not tokenized there."""
+            return token_for(payment.token, getattr(gateway, "provider", gateway.name))
+
+        def authorize(gateway: PaymentGateway) -> None:
+            token = token_at(gateway)
+            assert token is not None  # eligible
+            answer = gateway.authorize(
+                token, payment.amount, key=str(payment.id), installments=payment.installments
+            )
             if answer.approved:
                 payment.authorize(gateway.name, answer.authorization_id, payment.amount)
             else:
                 payment.decline(gateway.name, answer.decline_reason)
-            return self._commit(payment)
-        payment.decline("none", "all_gateways_failed")
-        return self._commit(payment)
+
+        return self._through_chain(payment, lambda g: token_at(g) is not None, authorize)
 
     def capture_payment(self, payment_id: UUID) -> CommandResult | None:
         payment = self.payment(payment_id)
