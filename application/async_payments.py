@@ -10,9 +10,8 @@ the payment in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError
 
@@ -22,6 +21,7 @@ from application.event_store import CommandResult
 from application.gateways import gateway_named, provider_gateway
 from application.ports import GatewayError, GatewayNotification, Payer, PaymentGateway
 from domain.base import NotFoundError, now
+from domain.boleto import boleto_deadline
 from domain.payment import EXPIRED, ISSUED, REQUESTED, Payment
 from domain.webhook import (
     AMOUNT_MISMATCH,
@@ -32,7 +32,6 @@ from domain.webhook import (
 )
 
 ATTEMPTS_PER_GATEWAY = 2
-BRASILIA = ZoneInfo("America/Sao_Paulo")
 
 
 class UnknownWebhookProviderError(NotFoundError):
@@ -55,8 +54,7 @@ class AsyncPaymentCommands(CommandApp):
         ECOVAREJO_BOLETO_DAYS from today (banks take a boleto all through its due date)."""
         if method == "pix":
             return now() + timedelta(seconds=self.pix_expiry_s)
-        due = now().astimezone(BRASILIA).date() + timedelta(days=self.boleto_days)
-        return datetime.combine(due, time(23, 59, 59), BRASILIA).astimezone(UTC)
+        return boleto_deadline(now(), self.boleto_days)
 
     def issue_charge(self, payment_id: UUID) -> CommandResult | None:
         """Ask the chain, in order, for a Pix code or a boleto; fail over like authorizing."""

@@ -21,13 +21,29 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from domain.base import InvalidInputError
 from domain.money import Money
 
 FACTOR_BASE = date(1997, 10, 7)
+BRASILIA = ZoneInfo("America/Sao_Paulo")  # boleto due dates are Brasília calendar days
+
+
+def boleto_deadline(issued_at: datetime, days: int) -> datetime:
+    """The end of the due day in Brasília, `days` after the day of issue there (banks take
+    a boleto all through its due date)."""
+    due = issued_at.astimezone(BRASILIA).date() + timedelta(days=days)
+    return datetime.combine(due, time(23, 59, 59), BRASILIA).astimezone(UTC)
+
+
+def due_date(deadline: datetime) -> date:
+    """The due date printed on the boleto for that deadline."""
+    return deadline.astimezone(BRASILIA).date()
+
+
 FACTOR_RESTART = date(2025, 2, 22)  # factor 1000 again
 MAX_AMOUNT = Decimal("99999999.99")
 

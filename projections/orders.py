@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from functools import singledispatchmethod
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from domain.boleto import due_date
 from domain.installments import InstallmentPlan
 from domain.money import Money
 from domain.order import Order, OrderStatus
@@ -33,7 +33,6 @@ def order_index(customer_id: str | None = None, status: str | None = None) -> st
 
 
 SUMMARY = ("payment_id", "status", "brand", "last4", "method", "installments", "pix", "boleto")
-BRASILIA = ZoneInfo("America/Sao_Paulo")
 
 
 def _summary(payment: dict[str, Any]) -> dict[str, Any]:
@@ -207,7 +206,7 @@ class OrdersProjection(DocumentProjection):
     @evolve.register
     def _charge_issued(self, event: Payment.ChargeIssued) -> list[Change]:
         expires = event.expires_at.isoformat()
-        due = event.expires_at.astimezone(BRASILIA).date().isoformat()
+        due = due_date(event.expires_at).isoformat()
         return self._on_payment(
             event,
             status="issued",
