@@ -527,6 +527,9 @@ def _register_modules() -> None:
         cli_promotions,  # noqa: F401  promotions
         cli_sandbox,  # noqa: F401  sandbox pay
     )
+    from api.cli_privacy import install as install_privacy  # keys, marketing, lgpd requests
+
+    install_privacy(app, lgpd_app)
 
 
 # Usage errors come from click, which recent typer versions vendor as typer._click.

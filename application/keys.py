@@ -1,5 +1,10 @@
 """Per-subject data keys and the transcoding that encrypts personal data with them.
 
+Envelope encryption: each subject's data key is stored only wrapped by a key-encryption key
+(the master key) that lives outside the database, behind the `KeyWrapper` port (a local
+master key from ECOVAREJO_MASTER_KEY or the data dir; a KMS in production). A database dump
+holds wrapped keys and ciphertext, and neither opens without the master key.
+
 The key store is found like the library finds its recorders: by topic, from the
 application's environment (`KEY_STORE_TOPIC`), so every application instance that reads
 or writes the log (command side, saga, runners) encrypts and decrypts the same way.
@@ -31,6 +36,23 @@ class KeyStore(Protocol):
 
     def destroy(self, subject: str) -> bool:
         """Destroy the key; False if there was none."""
+
+
+class WrongMasterKeyError(Exception):
+    """The master key in use does not open the stored data keys."""
+
+
+class KeyWrapper(Protocol):
+    """The key-encryption key, kept outside the database (the KMS port). `key_id` names the
+    key without revealing it, so the store can tell which key wrapped each data key."""
+
+    @property
+    def key_id(self) -> str: ...
+
+    def wrap(self, data_key: bytes, subject: str) -> bytes: ...
+
+    def unwrap(self, wrapped: bytes, subject: str) -> bytes:
+        """The data key; `WrongMasterKeyError` if this key did not wrap it."""
 
 
 def key_store_from(env: Environment) -> KeyStore:

@@ -26,6 +26,7 @@ from infrastructure.embedded import EmbeddedServers
 from infrastructure.event_log import ChainKeeper, EventLog, install_chain
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
 from infrastructure.gateways.registry import build_gateways
+from infrastructure.master_key import MasterKeyError, check_master_key, master_key_of
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
 from infrastructure.projection_admin import publisher
 from infrastructure.redis_views import (
@@ -253,7 +254,11 @@ def bootstrap(settings: Settings | None = None) -> Container:
     assert database_url is not None
     assert redis_url is not None
     try:
-        env = eventsourcing_env(database_url, settings.pool_size)
+        try:
+            master_key = master_key_of(settings)
+        except MasterKeyError as e:
+            raise ConfigurationError(str(e)) from None
+        env = {**eventsourcing_env(database_url, settings.pool_size), **master_key.as_env()}
         client = redis.Redis.from_url(redis_url)
         client.ping()
         with psycopg.connect(database_url, autocommit=True) as lock:
@@ -261,6 +266,10 @@ def bootstrap(settings: Settings | None = None) -> Container:
             # CREATE statements ("tuple concurrently updated"): one sets up at a time.
             lock.execute("SELECT pg_advisory_lock(7200)")
             _create_tables(env)
+            try:
+                check_master_key(database_url, master_key)
+            except MasterKeyError as e:
+                raise ConfigurationError(str(e)) from None
             install_immutability_guard(database_url)
             install_chain(database_url)
             gateways = build_gateways(settings, client, settings.data_dir)

@@ -36,6 +36,8 @@ class Settings(BaseSettings, PaymentSettings):
         default_factory=lambda: default_data_dir(), validation_alias="ECOVAREJO_DATA_DIR"
     )
     jwt_secret: SecretStr | None = Field(default=None, validation_alias="ECOVAREJO_JWT_SECRET")
+    # Wraps every customer's data key; never stored in the database (see infrastructure/keys).
+    master_key: SecretStr | None = Field(default=None, validation_alias="ECOVAREJO_MASTER_KEY")
     jwks_url: str | None = Field(default=None, validation_alias="ECOVAREJO_JWKS_URL")
     # Seconds a query with X-Consistency-Token waits for its read model before a 503.
     consistency_wait_s: float = Field(
@@ -121,6 +123,11 @@ class Settings(BaseSettings, PaymentSettings):
         if not host or not port.isascii() or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("ECOVAREJO_METRICS_BIND must be host:port, e.g. 0.0.0.0:9464")
         return value
+
+    @field_validator("master_key", mode="before")
+    @classmethod
+    def _blank_key_is_unset(cls, value: object) -> object:
+        return value or None
 
     @field_validator("jwt_audience", "jwt_issuer")
     @classmethod

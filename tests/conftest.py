@@ -19,6 +19,7 @@ import redis
 
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.embedded import EmbeddedServers
+from infrastructure.keys import MASTER_KEY_FILE, generate_master_key
 from infrastructure.settings import Settings
 
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256"
@@ -91,6 +92,9 @@ def redis_url(servers: Servers) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    # The master key lives in the data dir, as in embedded mode, so that CLI subprocesses
+    # given ECOVAREJO_DATA_DIR use the same one.
+    (tmp_path / MASTER_KEY_FILE).write_text(generate_master_key())
     return Settings(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,

@@ -14,7 +14,6 @@ from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod
 from domain.personal import PersonalData
 from domain.stock_item import StockItem
-from infrastructure.event_store import eventsourcing_env
 
 
 def register(shop: Shop, sku: str = "ECO-1", quantity: int = 10) -> None:
@@ -72,7 +71,7 @@ def test_postgres_refuses_to_update_delete_or_truncate_events(container):
 
 def test_concurrent_change_surfaces_as_a_version_conflict(container):
     register(container.shop)
-    other = Shop(env=eventsourcing_env(container.database_url))
+    other = Shop(env=container.env)
     try:
         mine = container.shop.repository.get(StockItem.create_id("ECO-1"))
         theirs = other.repository.get(StockItem.create_id("ECO-1"))

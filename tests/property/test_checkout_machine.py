@@ -24,6 +24,7 @@ from application.event_store import APP_NAME
 from application.shop import Shop
 from domain.base import DomainError
 from infrastructure.event_store import eventsourcing_env
+from infrastructure.keys import LocalMasterKey, generate_master_key
 from infrastructure.payments import sandbox_chain
 from tests.checkout import (
     APPROVED,
@@ -83,7 +84,11 @@ class CheckoutMachine(RuleBasedStateMachine):
             conn.execute(f'CREATE DATABASE "{self.dbname}"')
         self.redis = redis.Redis.from_url(redis_url)
         self.world = SynchronousWorld(
-            eventsourcing_env(with_database(server_url, self.dbname)), self.redis
+            {
+                **eventsourcing_env(with_database(server_url, self.dbname)),
+                **LocalMasterKey(generate_master_key()).as_env(),
+            },
+            self.redis,
         )
         for sku in SKUS:
             register(self.world.shop, sku, 3)

@@ -1,0 +1,121 @@
+"""Where the master key comes from, and its rotation.
+
+ECOVAREJO_MASTER_KEY if set; else the file `master-key` in the data dir (generated once in
+embedded mode, like the JWT secret). It never enters the database: the database records
+only its id. `rotate` re-wraps every data key under a new master key in one transaction;
+with the key in the data dir, the new key is written beside the old one first
+(`master-key.new`) and replaces it once the transaction commits, and a start-up finishes a
+rotation a crash interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from application.keys import WrongMasterKeyError
+from infrastructure.keys import (
+    MASTER_KEY_FILE,
+    LocalMasterKey,
+    forget_cached_keys,
+    generate_master_key,
+    rewrap_all,
+    set_up_key_tables,
+)
+from infrastructure.settings import Settings
+
+
+class MasterKeyError(Exception):
+    """No usable master key, or not the one that wraps the stored data keys."""
+
+
+def _write_secret(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def master_key_of(settings: Settings) -> LocalMasterKey:
+    try:
+        if settings.master_key is not None:
+            return LocalMasterKey(settings.master_key.get_secret_value())
+        path = (settings.data_dir / MASTER_KEY_FILE).resolve()
+        if not path.exists():
+            if not settings.embedded:
+                raise MasterKeyError(
+                    "set ECOVAREJO_MASTER_KEY (it wraps every customer's data key; "
+                    "`ecovarejo keys generate` makes one)"
+                )
+            _write_secret(path, generate_master_key())
+        return LocalMasterKey(path.read_text(), path)
+    except ValueError as e:
+        raise MasterKeyError(f"ECOVAREJO_MASTER_KEY: {e}") from None
+
+
+def check_master_key(database_url: str, key: LocalMasterKey) -> None:
+    """Create the key tables; refuse a master key that is not the one on record."""
+    with psycopg.connect(database_url) as conn:
+        on_record = set_up_key_tables(conn, key)
+    if on_record == key.key_id:
+        _discard_pending(key)
+        return
+    if key.path is not None:
+        pending = key.path.with_name(MASTER_KEY_FILE + ".new")
+        if pending.exists() and LocalMasterKey(pending.read_text()).key_id == on_record:
+            os.replace(pending, key.path)  # a rotation committed, then the process died
+            key.reload()
+            return
+    raise MasterKeyError(
+        f"the master key (id {key.key_id}) is not the one that wraps the stored data keys "
+        f"(id {on_record}); start with the current ECOVAREJO_MASTER_KEY"
+    )
+
+
+def _discard_pending(key: LocalMasterKey) -> None:
+    if key.path is not None:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(key.path.with_name(MASTER_KEY_FILE + ".new"))  # never committed
+
+
+@dataclass(frozen=True)
+class Rotation:
+    keys: int
+    old_id: str
+    new_id: str
+    new_key_path: Path | None  # where the new key now is (None: the operator sets it)
+
+
+def rotate(database_url: str, current: LocalMasterKey, new_text: str | None) -> Rotation:
+    """Re-wrap every data key under a new master key (`new_text`, or a generated one)."""
+    if current.path is None and new_text is None:
+        raise MasterKeyError(
+            "with ECOVAREJO_MASTER_KEY set, give the new key with --new-key-file "
+            "(make one with `ecovarejo keys generate`)"
+        )
+    text = new_text.strip() if new_text is not None else generate_master_key()
+    try:
+        new = LocalMasterKey(text)
+    except ValueError as e:
+        raise MasterKeyError(f"new master key: {e}") from None
+    if new.key_id == current.key_id:
+        raise MasterKeyError("the new master key is the current one; nothing changed")
+    pending = current.path.with_name(MASTER_KEY_FILE + ".new") if current.path else None
+    if pending is not None:
+        _write_secret(pending, text)
+    try:
+        with psycopg.connect(database_url) as conn:
+            count = rewrap_all(conn, current, new)
+    except WrongMasterKeyError as e:
+        _discard_pending(current)
+        raise MasterKeyError(str(e)) from None
+    forget_cached_keys()
+    if current.path is not None and pending is not None:
+        os.replace(pending, current.path)  # the old key is gone from the data dir
+    return Rotation(count, current.key_id, new.key_id, current.path)

@@ -1,0 +1,62 @@
+"""`ecovarejo keys rotate` through the real CLI: a wrong current key changes nothing."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+
+from infrastructure.keys import MASTER_KEY_FILE, generate_master_key
+from tests.checkout import register
+from tests.e2e.test_cli import clean_env, run
+
+
+@pytest.fixture
+def env(settings):
+    return clean_env(DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
+                     ECOVAREJO_JWT_SECRET="s" * 40, ECOVAREJO_DATA_DIR=str(settings.data_dir))
+
+
+def wrapped_keys(database_url: str) -> list[tuple]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT subject, wrapped_key, master_key_id FROM ecovarejo_subject_keys ORDER BY 1"
+        ).fetchall()
+
+
+def test_rotation_with_a_wrong_current_key_is_a_one_line_error_and_changes_nothing(
+    container, env
+):
+    register(container.shop, "ECO-1", 10)
+    container.shop.create_cart("ana")
+    container.shop.keys.key_for("ana")
+    before = wrapped_keys(container.database_url)
+    key_file = container.settings.data_dir / MASTER_KEY_FILE
+    key_before = key_file.read_text()
+    result = run("keys", "rotate", env={**env, "ECOVAREJO_MASTER_KEY": generate_master_key()})
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "not the one that wraps" in result.stderr
+    assert wrapped_keys(container.database_url) == before
+    assert key_file.read_text() == key_before
+
+
+def test_rotation_rewraps_every_key_and_replaces_the_key_file(container, env, tmp_path):
+    container.shop.keys.key_for("ana")
+    container.shop.keys.key_for("bia")
+    before = wrapped_keys(container.database_url)
+    result = run("keys", "rotate", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["keys"] == 2
+    after = wrapped_keys(container.database_url)
+    assert [r[2] for r in after] == [report["new_master_key_id"]] * 2
+    assert all(a[1] != b[1] for a, b in zip(after, before, strict=True))
+    assert container.shop.keys.existing_key("ana") is not None  # the live store follows
+    bad = tmp_path / "bad-key"
+    bad.write_text("nope")
+    refused = run("keys", "rotate", "--new-key-file", str(bad), env=env)
+    assert refused.returncode == 2
+    assert "32 random bytes" in refused.stderr
+    assert wrapped_keys(container.database_url) == after
