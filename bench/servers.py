@@ -7,6 +7,7 @@ the sections use are flushed: point it at a throwaway instance, as for the tests
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import shutil
@@ -25,6 +26,7 @@ from infrastructure.embedded import EmbeddedServers
 from infrastructure.settings import Settings
 
 JWT_SECRET = secrets.token_urlsafe(48)  # this run's; handed to the servers in their env
+BENCH_MASTER_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()  # this run's
 # Budgets far above what a benchmark sends: the limiter still runs (its Redis round trip
 # is part of every request), it just never says no.
 GENEROUS_BUDGET = str(10**9)
@@ -58,6 +60,7 @@ class Section:
             "REDIS_URL": self.redis_url,
             "ECOVAREJO_DATA_DIR": str(self.data_dir),
             "ECOVAREJO_JWT_SECRET": JWT_SECRET,
+            "ECOVAREJO_MASTER_KEY": BENCH_MASTER_KEY,
             "ECOVAREJO_RATELIMIT_DEFAULT_PER_MINUTE": GENEROUS_BUDGET,
             "ECOVAREJO_RATELIMIT_ORDERS_PER_MINUTE": GENEROUS_BUDGET,
             "ECOVAREJO_RATELIMIT_READS_PER_MINUTE": GENEROUS_BUDGET,
