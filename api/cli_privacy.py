@@ -102,7 +102,67 @@ def keys_rotate(
     )
 
 
+def lgpd_requests(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every data-subject request: received, completed, the 15-day deadline, time taken."""
+    with connected() as container:
+        items = container.shop.lgpd_requests(pseudonymous=False)
+    if as_json:
+        emit(items)
+        return
+    if not items:
+        typer.echo("no data-subject requests")
+    for r in items:
+        took = (
+            f"completed in {r['seconds_to_complete']:.1f} s"
+            if r["completed_at"]
+            else f"OPEN, due {r['deadline']}"
+        )
+        typer.echo(f"{r['received_at']}  {r['type']:<12} {r['subject']:<24} {took}")
+
+
+marketing_app = typer.Typer(
+    help="Marketing sends, only to customers who consented.", no_args_is_help=True
+)
+send_app = typer.Typer(help="Send a newsletter or a back-in-stock alert.", no_args_is_help=True)
+marketing_app.add_typer(send_app, name="send")
+
+
+def _report(done: Any, as_json: bool) -> None:
+    if as_json:
+        emit({"kind": done.kind, "sent": done.sent, "skipped": done.skipped})
+    else:
+        typer.echo(
+            f"{done.kind}: sent to {done.sent} customers; skipped {done.skipped} "
+            "without the marketing_email consent"
+        )
+
+
+@send_app.command("newsletter")
+def send_newsletter(
+    subject: Annotated[str, typer.Option(help="the subject line")],
+    body: Annotated[str, typer.Option(help="the text")] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A newsletter to every customer who consented to marketing e-mail."""
+    if not subject.strip():
+        fail("--subject must not be empty")
+    with connected() as container:
+        _report(container.shop.send_marketing("newsletter", subject.strip(), body), as_json)
+
+
+@send_app.command("back-in-stock")
+def send_back_in_stock(
+    sku: Annotated[str, typer.Option(help="the product back in stock")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Tell consenting customers a product is available again."""
+    with connected() as container:
+        _report(container.shop.send_back_in_stock(sku), as_json)
+
+
 def install(app: typer.Typer, lgpd_app: typer.Typer) -> None:
     if any(group.typer_instance is keys_app for group in app.registered_groups):
         return  # installed already
     app.add_typer(keys_app, name="keys")
+    app.add_typer(marketing_app, name="marketing")
+    lgpd_app.command("requests")(lgpd_requests)

@@ -16,6 +16,7 @@ from pydantic import (
     StringConstraints,
     Tag,
     WithJsonSchema,
+    model_validator,
 )
 
 from api.text import single_line
@@ -265,7 +266,11 @@ PaymentModel = Annotated[
 
 
 class CheckoutCreate(Schema):
-    shipping_address: AddressModel
+    """`shipping_address`, or `shipping_address_id` of an address saved in the address book
+    (`POST /customers/me/addresses`): exactly one."""
+
+    shipping_address: AddressModel | None = None
+    shipping_address_id: UUID | None = None
     payment: PaymentModel
     shipping_method: Literal["standard", "express"] = "standard"
 
@@ -291,6 +296,12 @@ class CheckoutCreate(Schema):
             ]
         }
     )
+
+    @model_validator(mode="after")
+    def _one_address(self) -> Self:
+        if (self.shipping_address is None) == (self.shipping_address_id is None):
+            raise ValueError("give shipping_address or shipping_address_id, exactly one")
+        return self
 
 
 class CheckoutAccepted(Schema):

@@ -81,6 +81,7 @@ def event_types() -> dict[str, str]:
     from eventsourcing.utils import get_topic
 
     from domain.cart import Cart
+    from domain.customer import Customer
     from domain.order import Order
     from domain.payment import Payment
     from domain.personal import DataSubject
@@ -89,7 +90,17 @@ def event_types() -> dict[str, str]:
     from domain.shipping import ShippingRates
 
     types = {}
-    aggregates = (StockItem, Cart, Order, Payment, DataSubject, Promotion, Return, ShippingRates)
+    aggregates = (
+        StockItem,
+        Cart,
+        Order,
+        Payment,
+        DataSubject,
+        Promotion,
+        Return,
+        ShippingRates,
+        Customer,
+    )
     for aggregate in aggregates:
         for value in vars(aggregate).values():
             if isinstance(value, type) and issubclass(value, aggregate.Event):

@@ -1,18 +1,23 @@
-"""Data-subject requests (LGPD): access and erasure by crypto-shredding. The requests are
-themselves events on the subject's `DataSubject` aggregate: the LGPD trail."""
+"""Data-subject requests (LGPD art. 18): access, portability, correction and erasure by
+crypto-shredding. Each request is an event on the subject's `DataSubject` aggregate when
+received and another when completed: the LGPD trail, with its 15-day deadline."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 from uuid import UUID
 
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, get_topic
 
 from application.audit import EventLog, plain, state_of
-from application.commands import CommandApp
+from application.customers import CustomerCommands, CustomerNotFoundError
+from application.event_store import CommandResult
 from application.keys import KeyStore, key_store_from
-from domain.personal import DataSubject
+from domain.customer import SubjectErasedError
+from domain.personal import REQUEST_DEADLINE, DataSubject
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,13 @@ class Erasure:
         }[self.status]
 
 
-class DataSubjectCommands(CommandApp):
+REQUEST_TOPICS = tuple(
+    get_topic(cls)
+    for cls in (DataSubject.Registered, DataSubject.RequestReceived, DataSubject.RequestCompleted)
+)
+
+
+class DataSubjectCommands(CustomerCommands):
     event_log: EventLog | None = None  # set by the wiring: the raw log reader
 
     @property
@@ -40,44 +51,11 @@ class DataSubjectCommands(CommandApp):
         subject: DataSubject | None = self.find(DataSubject.create_id(customer_id))
         return subject
 
-    def export_personal_data(self, customer_id: str, requested_by: str) -> dict[str, Any]:
-        """Everything held about the customer, decrypted (or shown as erased); the request
-        is recorded."""
+    def _held(self, customer_id: str) -> list[dict[str, Any]]:
         assert self.event_log is not None
-        held = [self._held(i) for i in self.event_log.aggregates_of_customer(customer_id)]
-        subject = self._subject(customer_id)
-        if subject is None and not held:
-            return {"customer_id": customer_id, "held": False}
-        subject = subject or DataSubject(customer_id=customer_id)
-        subject.record_export(requested_by)
-        self.save(subject)
-        trail: list[Any] = list(self.repository.event_store.get(subject.id))
-        requests = [
-            {
-                "type": type(e).__qualname__,
-                "at": e.timestamp.isoformat(),
-                "actor": e.actor,
-                "requested_by": getattr(e, "requested_by", None),
-            }
-            for e in trail
-        ]
-        by_type: dict[str, list[dict[str, Any]]] = {"Cart": [], "Order": [], "Payment": []}
-        for state in held:
-            by_type.setdefault(state["type"], []).append(state)
-        return plain(
-            {
-                "customer_id": customer_id,
-                "held": True,
-                "erased": subject.erased,
-                "carts": by_type["Cart"],
-                "orders": by_type["Order"],
-                "payments": by_type["Payment"],
-                **({"unreadable": by_type["unreadable"]} if "unreadable" in by_type else {}),
-                "requests": requests,
-            }
-        )
+        return [self._held_one(i) for i in self.event_log.aggregates_of_customer(customer_id)]
 
-    def _held(self, aggregate_id: UUID) -> dict[str, Any]:
+    def _held_one(self, aggregate_id: UUID) -> dict[str, Any]:
         """One aggregate held about the subject; one whose stored events this code cannot
         read is listed as such (the subject learns it exists) rather than failing the rest."""
         try:
@@ -85,16 +63,126 @@ class DataSubjectCommands(CommandApp):
         except Exception as error:
             return {"id": str(aggregate_id), "type": "unreadable", "error": type(error).__name__}
 
+    def export_personal_data(
+        self, customer_id: str, requested_by: str, kind: str = "access"
+    ) -> dict[str, Any]:
+        """Everything held about the customer, decrypted (or shown as erased); the request
+        (access, or portability for the machine-readable package) is recorded."""
+        held = self._held(customer_id)
+        customer = self.customer(customer_id)
+        subject = self._subject(customer_id)
+        if subject is None and customer is None and not held:
+            return {"customer_id": customer_id, "held": False}
+        subject = subject or DataSubject(customer_id=customer_id)
+        request_id = subject.receive(kind, requested_by)
+        by_type: dict[str, list[dict[str, Any]]] = {"Cart": [], "Order": [], "Payment": []}
+        for state in held:
+            by_type.setdefault(state["type"], []).append(state)
+        document = {
+            "customer_id": customer_id,
+            "held": True,
+            "erased": subject.erased,
+            "profile": customer.profile if customer is not None else None,
+            "addresses": self.addresses_of(customer_id),
+            "consents": self.consents_of(customer_id),
+            "carts": by_type["Cart"],
+            "orders": by_type["Order"],
+            "payments": by_type["Payment"],
+            **({"unreadable": by_type["unreadable"]} if "unreadable" in by_type else {}),
+        }
+        subject.complete(request_id, "delivered")
+        self.save(subject)
+        document["requests"] = [_request(r) for r in subject.requests.values()]
+        return cast(dict[str, Any], plain(document))
+
+    def rectify_personal_data(
+        self, customer_id: str, changes: dict[str, str], requested_by: str
+    ) -> tuple[CommandResult, list[str]]:
+        """Correct profile fields (rectification events); the fields that changed."""
+        subject = self._subject(customer_id)
+        customer = self.customer(customer_id)
+        if (subject is not None and subject.erased) or (customer and customer.forgotten):
+            raise SubjectErasedError(f"the personal data of {customer_id} was erased")
+        if customer is None or customer.profile is None:
+            raise CustomerNotFoundError(f"no profile for {customer_id} to correct")
+        subject = subject or DataSubject(customer_id=customer_id)
+        request_id = subject.receive("correction", requested_by)
+        fields = customer.rectify(changes, requested_by)
+        subject.complete(request_id, f"rectified: {', '.join(fields) or 'nothing changed'}")
+        return self._commit(customer, subject), fields
+
     def erase_personal_data(self, customer_id: str, requested_by: str) -> Erasure:
         """Destroy the customer's data key, so every encrypted copy of their personal data
-        becomes unreadable; record the erasure. Idempotent."""
+        (profile, addresses, orders) becomes unreadable; end their consents; record the
+        request. Idempotent: a second erasure records nothing."""
         assert self.event_log is not None
         subject = self._subject(customer_id)
-        if subject is None and not self.event_log.aggregates_of_customer(customer_id):
+        customer = self.customer(customer_id)
+        if (
+            subject is None
+            and customer is None
+            and not self.event_log.aggregates_of_customer(customer_id)
+        ):
             return Erasure(customer_id, "unknown")
         subject = subject or DataSubject(customer_id=customer_id)
-        self.keys.destroy(customer_id)
-        if not subject.erase(requested_by):
+        if subject.erased:
+            self.keys.destroy(customer_id)  # a no-op unless a crash left the key behind
             return Erasure(customer_id, "already_erased")
-        self.save(subject)
+        request_id = subject.open_request("erasure") or subject.receive("erasure", requested_by)
+        self.save(subject)  # received: on record before anything is destroyed
+        self.keys.destroy(customer_id)
+        subject.erase(requested_by)
+        subject.complete(request_id, "erased")
+        if customer is not None:
+            customer.forget(requested_by)
+            self.save(subject, customer)
+        else:
+            self.save(subject)
         return Erasure(customer_id, "erased")
+
+    def lgpd_requests(self, *, pseudonymous: bool) -> list[dict[str, Any]]:
+        """Every data-subject request, oldest first, with its deadline and time to
+        completion; for auditors the subject is a keyed pseudonym."""
+        subjects: dict[Any, str] = {}
+        requests: dict[str, dict[str, Any]] = {}
+        start = 1
+        while True:
+            batch = self.recorder.select_notifications(start, 1000, topics=list(REQUEST_TOPICS))
+            for notification in batch:
+                event: Any = self.mapper.to_domain_event(notification)
+                if isinstance(event, DataSubject.Registered):
+                    subjects[event.originator_id] = event.customer_id
+                elif isinstance(event, DataSubject.RequestReceived):
+                    customer_id = subjects.get(event.originator_id, "")
+                    requests[event.request_id] = {
+                        "request_id": event.request_id,
+                        "type": event.kind,
+                        "received_at": event.timestamp,
+                        "completed_at": None,
+                        "subject": self._pseudonym(customer_id) if pseudonymous else customer_id,
+                    }
+                elif event.request_id in requests:
+                    requests[event.request_id]["completed_at"] = event.timestamp
+            if len(batch) < 1000:
+                break
+            start = batch[-1].id + 1
+        return [_request(r) for r in requests.values()]
+
+    def _pseudonym(self, customer_id: str) -> str:
+        """Stable for a master key, meaningless without it (it changes when rotated)."""
+        secret = (self.env.get("MASTER_KEY") or "").encode()
+        digest = hmac.new(secret, b"pseudonym:" + customer_id.encode(), hashlib.sha256)
+        return "subject-" + digest.hexdigest()[:16]
+
+
+def _request(request: dict[str, Any]) -> dict[str, Any]:
+    received, completed = request["received_at"], request["completed_at"]
+    shown = {k: v for k, v in request.items() if k not in ("received_at", "completed_at")}
+    return {
+        **shown,
+        "received_at": received.isoformat(),
+        "completed_at": completed.isoformat() if completed else None,
+        "deadline": (received + REQUEST_DEADLINE).isoformat(),
+        "seconds_to_complete": (completed - received).total_seconds() if completed else None,
+    }
+

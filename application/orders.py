@@ -11,6 +11,7 @@ from application.event_store import CommandResult
 from application.ports import Notification
 from domain.order import PENDING, Order
 from domain.payment import Payment, payment_id_for_order
+from domain.personal import DataSubject
 from domain.stock_item import StockItem
 
 
@@ -70,6 +71,9 @@ class OrderCommands(CommandApp):
 
     def notify_order(self, order_id: UUID, kind: str) -> None:
         order = self.order_of(order_id)
+        subject: DataSubject | None = self.find(DataSubject.create_id(order.customer_id))
+        if subject is not None and subject.erased:
+            return  # nothing is sent to an erased data subject
         if self.notifier is not None:
             self.notifier.send(
                 Notification(

@@ -9,14 +9,18 @@ that the value reads back as erased, everywhere and for good, while the rest of 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate
 
 SUBJECT_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/data-subject")
+# LGPD art. 19, II: a complete answer within 15 days of the request.
+REQUEST_KINDS = ("access", "portability", "correction", "erasure")
+REQUEST_DEADLINE = timedelta(days=15)
 
 
 @dataclass(frozen=True)
@@ -37,13 +41,39 @@ class DataSubjectError(DomainError):
 
 
 class DataSubject(EcoAggregate):
-    """A customer as a data subject: the LGPD trail of requests about them."""
+    """A customer as a data subject: the LGPD trail of requests about them. Each request is
+    recorded when received and when completed (the deadline runs from the first)."""
 
     class Registered(EcoAggregate.Created):
         customer_id: str
 
     class PersonalDataExported(EcoAggregate.Event):
+        """Written by the first version for an access request; read, no longer written."""
+
         requested_by: str
+
+    class RequestReceived(EcoAggregate.Event):
+        request_id: str
+        kind: str
+        requested_by: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.requests[self.request_id] = {
+                "request_id": self.request_id,
+                "type": self.kind,
+                "requested_by": self.requested_by,
+                "received_at": self.timestamp,
+                "completed_at": None,
+                "outcome": None,
+            }
+
+    class RequestCompleted(EcoAggregate.Event):
+        request_id: str
+        outcome: str
+
+        def apply(self, aggregate: Any) -> None:
+            request = aggregate.requests[self.request_id]
+            request.update(completed_at=self.timestamp, outcome=self.outcome)
 
     class PersonalDataErased(EcoAggregate.Event):
         requested_by: str
@@ -57,9 +87,27 @@ class DataSubject(EcoAggregate):
         self.customer_id = customer_id
         self.erased = False
         self.exports = 0
+        self.requests: dict[str, dict[str, Any]] = {}
 
-    def record_export(self, requested_by: str) -> None:
-        self._exported(requested_by=requested_by)
+    def receive(self, kind: str, requested_by: str) -> str:
+        """Record a request as received; its id."""
+        assert kind in REQUEST_KINDS, kind
+        request_id = str(uuid4())
+        self.trigger_event(
+            self.RequestReceived, request_id=request_id, kind=kind, requested_by=requested_by
+        )
+        return request_id
+
+    def complete(self, request_id: str, outcome: str) -> None:
+        if self.requests[request_id]["completed_at"] is None:
+            self.trigger_event(self.RequestCompleted, request_id=request_id, outcome=outcome)
+
+    def open_request(self, kind: str) -> str | None:
+        """A request of that kind received but not completed (after a crash), if any."""
+        for request in self.requests.values():
+            if request["type"] == kind and request["completed_at"] is None:
+                return str(request["request_id"])
+        return None
 
     def erase(self, requested_by: str) -> bool:
         """Record the erasure; False (and nothing recorded) if already erased."""

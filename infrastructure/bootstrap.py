@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,10 +83,12 @@ def jwt_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def make_notifier(settings: Settings, client: redis.Redis) -> Notifier:
+def make_notifier(
+    settings: Settings, client: redis.Redis, email_of: Callable[[str], str | None]
+) -> Notifier:
     notifiers: list[Notifier] = [FileNotifier(settings.data_dir / "notifications.jsonl")]
     if settings.smtp_url:
-        notifiers.append(SmtpNotifier(settings.smtp_url))
+        notifiers.append(SmtpNotifier(settings.smtp_url, email_of))
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
         notifiers.append(WebhookNotifier(settings.webhook_url, secret))
@@ -273,7 +276,9 @@ def bootstrap(settings: Settings | None = None) -> Container:
             install_immutability_guard(database_url)
             install_chain(database_url)
             gateways = build_gateways(settings, client, settings.data_dir)
-            shop = Shop(env=env, gateways=gateways, notifier=make_notifier(settings, client))
+            shop = Shop(env=env, gateways=gateways)
+            # The notifier decrypts a customer's e-mail only when it sends to them.
+            shop.notifier = make_notifier(settings, client, shop.email_of)
             shop.pix_expiry_s, shop.boleto_days = settings.pix_expiry_s, settings.boleto_days
             shop.interest_free_installments = settings.interest_free_installments
             search = make_search_store(settings, database_url)

@@ -11,6 +11,7 @@ import json
 import os
 import smtplib
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from email.message import EmailMessage
 from pathlib import Path
@@ -56,19 +57,35 @@ class FileNotifier:
 
 
 class SmtpNotifier:
-    """`smtp://user:password@host:port` (STARTTLS when the server offers it)."""
+    """`smtp://user:password@host:port` (STARTTLS when the server offers it). The address is
+    looked up (decrypted) only now, at send time; no address (erased, or never given): no
+    e-mail. Follows RFC 5321 (SMTP) and RFC 5322 (message format)."""
 
-    def __init__(self, url: str, sender: str = "pedidos@ecovarejo.com.br"):
+    def __init__(
+        self,
+        url: str,
+        email_of: Callable[[str], str | None],
+        sender: str = "pedidos@ecovarejo.com.br",
+    ):
         self.url = urlsplit(url)
+        self.email_of = email_of
         self.sender = sender
 
     def send(self, notification: Notification) -> None:
+        to = self.email_of(notification.customer_id)
+        if to is None:
+            return
         message = EmailMessage()
         message["From"] = self.sender
-        message["To"] = f"{notification.customer_id}@clientes.ecovarejo.com.br"
-        message["Subject"] = f"Pedido {notification.order_id}: {notification.kind}"
+        message["To"] = to
         message["Message-ID"] = f"<{notification.key}@ecovarejo.com.br>"
-        message.set_content(f"Seu pedido {notification.order_id}: {notification.detail}")
+        if notification.order_id:
+            message["Subject"] = f"Pedido {notification.order_id}: {notification.kind}"
+            message.set_content(f"Seu pedido {notification.order_id}: {notification.detail}")
+        else:  # marketing: the detail is the subject line, a blank line, the body
+            subject, _, body = notification.detail.partition("\n\n")
+            message["Subject"] = subject
+            message.set_content(body)
         with smtplib.SMTP(self.url.hostname or "localhost", self.url.port or 25, timeout=10) as s:
             if s.has_extn("starttls"):
                 s.starttls()

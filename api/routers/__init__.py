@@ -7,6 +7,8 @@ from api.routers import (
     audit,
     carts,
     customers,
+    lgpd,
+    marketing,
     orders,
     payments,
     products,
@@ -27,5 +29,7 @@ API_ROUTERS: list[APIRouter] = [
     payments.router,
     audit.router,
     customers.router,
+    lgpd.router,
+    marketing.router,
     analytics.router,
 ]

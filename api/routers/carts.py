@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from api.deps import ContainerDep, Customer, ExpectedVersion, ShopDep, consistent_with
 from api.schemas import (
     SKU_PATTERN,
+    AddressModel,
     BoletoModel,
     CardModel,
     CartCommandResult,
@@ -140,7 +141,9 @@ def checkout(
     result = shop.checkout(
         cart_id,
         customer.sub,
-        Address(**body.shipping_address.model_dump()),
+        shop.saved_address(customer.sub, str(body.shipping_address_id))
+        if body.shipping_address_id is not None
+        else Address(**cast(AddressModel, body.shipping_address).model_dump()),
         payment_choice(body.payment),
         expected_version,
         shipping_method=body.shipping_method,

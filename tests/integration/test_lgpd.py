@@ -81,7 +81,8 @@ def test_personal_data_is_stored_only_encrypted_and_export_decrypts_it(container
     [order] = exported["orders"]
     assert order["shipping_address"]["line1"] == STREET
     assert order["shipping_address"]["postal_code"] == POSTAL
-    assert exported["requests"][-1]["type"] == "DataSubject.PersonalDataExported"
+    assert exported["requests"][-1]["type"] == "access"
+    assert exported["requests"][-1]["completed_at"] is not None
 
 
 def test_card_numbers_and_holders_never_reach_postgres_or_redis(container):

@@ -1,4 +1,4 @@
-"""`ecovarejo keys rotate` through the real CLI: a wrong current key changes nothing."""
+"""`ecovarejo keys`, `lgpd requests` and `marketing send` through the real CLI."""
 
 from __future__ import annotations
 
@@ -60,3 +60,31 @@ def test_rotation_rewraps_every_key_and_replaces_the_key_file(container, env, tm
     assert refused.returncode == 2
     assert "32 random bytes" in refused.stderr
     assert wrapped_keys(container.database_url) == after
+
+
+def test_lgpd_requests_and_marketing_sends_from_the_cli(container, env):
+    from domain.customer import Profile
+
+    shop = container.shop
+    for sub in ("ana", "bia"):
+        shop.update_profile(sub, Profile.parse(sub.title(), f"{sub}@example.com.br"))
+    shop.set_consent("ana", "marketing_email", True, "v1")
+    shop.export_personal_data("ana", "customer:ana")
+    shop.erase_personal_data("bia", "admin:root")
+    listed = run("lgpd", "requests", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    items = json.loads(listed.stdout)
+    assert [(i["type"], i["subject"]) for i in items] == [("access", "ana"), ("erasure", "bia")]
+    assert all(i["completed_at"] for i in items)
+    text = run("lgpd", "requests", env=env).stdout
+    assert "erasure" in text
+    assert "completed in" in text
+    sent = run("marketing", "send", "newsletter", "--subject", "Oi", "--json", env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout) == {"kind": "newsletter", "sent": 1, "skipped": 1}
+    register(shop, "ECO-9", 1)
+    alert = run("marketing", "send", "back-in-stock", "--sku", "ECO-9", env=env)
+    assert "sent to 1 customers; skipped 1" in alert.stdout
+    unknown = run("marketing", "send", "back-in-stock", "--sku", "ECO-404", env=env)
+    assert unknown.returncode == 2
+    assert len(unknown.stderr.strip().splitlines()) == 1

@@ -1,0 +1,25 @@
+"""Marketing sends: only to customers who consented to marketing e-mail."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+
+from api.deps import Admin, ShopDep
+from api.schemas_customers import MarketingSendCreate, MarketingSendReport
+
+router = APIRouter(prefix="/marketing", tags=["customers and data subjects (LGPD)"])
+
+
+@router.post("/sends")
+def send(body: MarketingSendCreate, shop: ShopDep, _: Admin) -> MarketingSendReport:
+    """A newsletter (`subject`, `body`) or a back-in-stock alert (`sku`); says how many
+    customers it skipped for want of the `marketing_email` consent."""
+    if body.kind == "back_in_stock":
+        if body.sku is None:
+            raise HTTPException(422, "back_in_stock needs the sku")
+        done = shop.send_back_in_stock(body.sku)
+    else:
+        if body.subject is None:
+            raise HTTPException(422, "a newsletter needs a subject")
+        done = shop.send_marketing("newsletter", body.subject, body.body)
+    return MarketingSendReport(kind=done.kind, sent=done.sent, skipped=done.skipped)
