@@ -57,6 +57,7 @@ def restore_command(
     """Restore FILE into this system (empty, or replaced with --force), rebuild every read
     model and verify the hash chain. Stop the API and workers first."""
     from infrastructure.bootstrap import REBUILDABLE
+    from infrastructure.master_key import master_key_of
     from infrastructure.projection_admin import rebuild
 
     if not file.is_file():
@@ -74,7 +75,12 @@ def restore_command(
             )
         _ = container.shop.keys  # the key store's table exists before rows go into it
         try:
-            manifest = restore(container.database_url, file, force=force)
+            manifest = restore(
+                container.database_url,
+                file,
+                force=force,
+                master_key_id=master_key_of(container.settings).key_id,
+            )
         except BackupError as e:
             raise CliError(str(e)) from None
         rebuilt = {name: rebuild(container, name).events for name in REBUILDABLE}

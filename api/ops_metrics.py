@@ -7,6 +7,8 @@ computed when Prometheus scrapes, from the event store, the broker and the read 
 - `ecovarejo_projection_parked_events{projection}`: events a read model parked.
 - `ecovarejo_process_lag_events{process}`: events the saga / effect dispatcher have to do.
 - `ecovarejo_follower_up{follower}`: whether any process (API or worker) runs each follower.
+- `ecovarejo_lgpd_request_oldest_open_age_seconds`: age of the oldest data-subject request
+  received and not completed (0 when none); LGPD gives 15 days.
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ class OpsCollector(Collector):
         self.broker = None if broker_url.startswith("amqp") else redis.Redis.from_url(broker_url)
 
     def collect(self) -> Iterator[Metric]:
-        for part in (self._events, self._queues, self._followers):
+        for part in (self._events, self._queues, self._followers, self._lgpd):
             try:
                 yield from part()
             except Exception as e:
@@ -139,3 +141,18 @@ class OpsCollector(Collector):
         published = runner_status(self.container.redis, name)
         fresh = time.time() - float(published.get("updated_at") or 0) < HEARTBEAT_S
         return published.get("state") == "running" and fresh
+
+    def _lgpd(self) -> Iterator[Metric]:
+        from datetime import UTC, datetime
+
+        now = datetime.now(tz=UTC)
+        ages = [
+            (now - datetime.fromisoformat(r["received_at"])).total_seconds()
+            for r in self.container.shop.lgpd_requests(pseudonymous=True)
+            if r["completed_at"] is None
+        ]
+        yield GaugeMetricFamily(
+            "ecovarejo_lgpd_request_oldest_open_age_seconds",
+            "age of the oldest data-subject request not yet completed (0 when none)",
+            value=max(ages, default=0.0),
+        )

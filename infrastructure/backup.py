@@ -165,9 +165,11 @@ def restore(
     *,
     force: bool = False,
     progress: Callable[[str, int], None] | None = None,
+    master_key_id: str | None = None,
 ) -> dict[str, Any]:
     """Load `path` into the database whose tables bootstrap created: into an empty one, or,
-    with `force`, replacing what is there. One transaction: all or nothing."""
+    with `force`, replacing what is there. One transaction: all or nothing. With
+    `master_key_id`, a backup whose data keys another master key wraps is refused."""
     manifest = read_manifest(path)
     with psycopg.connect(database_url) as conn, tarfile.open(path, "r:gz") as tar:
         existing = set(_tables(conn))
@@ -202,8 +204,22 @@ def restore(
             _move_sequences(conn, table)
             if progress is not None:
                 progress(table, spec["rows"])
+        _check_master_key(conn, master_key_id)
         conn.commit()
     return manifest
+
+
+def _check_master_key(conn: psycopg.Connection[Any], master_key_id: str | None) -> None:
+    """The restored data keys must open with the master key in use (issue 15)."""
+    if master_key_id is None or "ecovarejo_key_meta" not in _tables(conn):
+        return
+    row = conn.execute("SELECT master_key_id FROM ecovarejo_key_meta WHERE id = 1").fetchone()
+    if row is not None and row[0] != master_key_id:
+        raise BackupError(
+            f"the backup's data keys are wrapped by master key {row[0]}, this system holds "
+            f"{master_key_id}: set ECOVAREJO_MASTER_KEY (or the data dir's master-key file) "
+            "to the key that was current when the backup was taken; nothing changed"
+        )
 
 
 def _move_sequences(conn: psycopg.Connection[Any], table: str) -> None:

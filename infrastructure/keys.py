@@ -174,6 +174,9 @@ def set_up_key_tables(conn: Connection[Any], wrapper: KeyWrapper) -> str:
 # so an erasure in this process is seen at once by all of them.
 _shared: dict[str, tuple[ConnectionPool[Any], dict[str, tuple[bytes, float]]]] = {}
 _shared_lock = threading.Lock()
+# Subjects whose key this process destroyed: their keys are never cached again (a new key
+# made for the same subject later is simply read from the database each time).
+_destroyed: set[str] = set()
 
 
 def _pool_and_cache(
@@ -211,7 +214,8 @@ class PostgresKeyStore:
         return None
 
     def _remember(self, subject: str, key: bytes) -> bytes:
-        self._cache[subject] = (key, time.monotonic() + CACHE_TTL_S)
+        if subject not in _destroyed:
+            self._cache[subject] = (key, time.monotonic() + CACHE_TTL_S)
         return key
 
     def _current(self, key_id: str) -> None:
@@ -268,11 +272,15 @@ class PostgresKeyStore:
         return None if row is None else self._unwrap(subject, row)
 
     def destroy(self, subject: str) -> bool:
+        # A reader of this process that fetched the key before the DELETE commits must not
+        # cache it again: it is marked destroyed first, and dropped again after the commit.
+        _destroyed.add(subject)
         self._cache.pop(subject, None)
         with self.pool.connection() as conn:
             deleted = conn.execute(
                 "DELETE FROM ecovarejo_subject_keys WHERE subject = %s", (subject,)
             ).rowcount
+        self._cache.pop(subject, None)
         return deleted > 0
 
 

@@ -63,6 +63,15 @@ def check_master_key(database_url: str, key: LocalMasterKey) -> None:
     """Create the key tables; refuse a master key that is not the one on record."""
     with psycopg.connect(database_url) as conn:
         on_record = set_up_key_tables(conn, key)
+        if on_record != key.key_id and not conn.execute(
+            "SELECT 1 FROM ecovarejo_subject_keys LIMIT 1"
+        ).fetchone():
+            # No data key to protect yet (e.g. a fresh system about to be restored into):
+            # the key in use becomes the one on record.
+            conn.execute(
+                "UPDATE ecovarejo_key_meta SET master_key_id = %s WHERE id = 1", (key.key_id,)
+            )
+            on_record = key.key_id
     if on_record == key.key_id:
         _discard_pending(key)
         return

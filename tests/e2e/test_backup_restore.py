@@ -5,12 +5,14 @@ backup time; personal data decrypts (keys came along) and erased data stays eras
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 import time
 
 from domain.base import EventMetadata, event_context
 from infrastructure.bootstrap import REDIS_PROJECTIONS, bootstrap
 from infrastructure.event_log import EventLog
+from infrastructure.keys import MASTER_KEY_FILE
 from infrastructure.projection_admin import snapshot
 from infrastructure.settings import Settings
 from tests.checkout import DECLINED, place_order, register, wait_until
@@ -76,6 +78,11 @@ def test_backup_more_writes_restore_into_a_fresh_data_dir_gives_the_backup_state
         fresh.mkdir()
         (fresh / "master-key").write_bytes(master_key.read_bytes())
     fresh_env = clean_env(ECOVAREJO_DATA_DIR=str(fresh), ECOVAREJO_JWT_SECRET=JWT_SECRET)
+    # The master key is not in the backup: without the one current at backup time, refused.
+    keyless = run("restore", str(file), env=fresh_env, timeout=300)
+    assert keyless.returncode == 2
+    assert "wrapped by master key" in keyless.stderr
+    shutil.copy(settings.data_dir / MASTER_KEY_FILE, fresh / MASTER_KEY_FILE)
     restored = run("restore", str(file), "--json", env=fresh_env, timeout=300)
     assert restored.returncode == 0, restored.stderr
     result = json.loads(restored.stdout)

@@ -11,8 +11,7 @@ from pathlib import Path
 from tests.e2e.test_edge_observability import API, eventually, place_order, samples, value
 
 OPS = Path(__file__).resolve().parents[2] / "ops"
-# Exposed by the LGPD requests model (issue 15) once data-subject requests can stay open.
-NOT_YET_EXPOSED = {"ecovarejo_lgpd_request_oldest_open_age_seconds"}
+NOT_YET_EXPOSED: set[str] = set()
 
 
 def referenced_metrics() -> set[str]:
@@ -45,6 +44,7 @@ def test_payment_outcomes_queues_parking_and_saga_lag_are_exposed(client, auth, 
     assert value(found, "ecovarejo_process_lag_events", process="saga") is not None
     for follower in ("saga", "effects", "orders"):
         assert value(found, "ecovarejo_follower_up", follower=follower) == 1, follower
+    assert value(found, "ecovarejo_lgpd_request_oldest_open_age_seconds") == 0
     names = {name.removesuffix("_total") for name, _ in found} | {name for name, _ in found}
     names |= {n.removesuffix("_bucket") for n in names}
     missing = referenced_metrics() - NOT_YET_EXPOSED - names
@@ -76,3 +76,14 @@ def test_large_json_answers_are_gzipped_when_asked_for(client):
 def test_small_answers_are_not_compressed(client):
     response = client.get("/health", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in response.headers
+
+
+def test_an_open_data_subject_request_shows_its_age(client, container):
+    from domain.personal import DataSubject
+
+    subject = DataSubject(customer_id="ana")
+    subject.receive("erasure", "customer:ana")  # received; the process died before the rest
+    container.shop.save(subject)
+    age = value(samples(client), "ecovarejo_lgpd_request_oldest_open_age_seconds")
+    assert age is not None
+    assert 0 < age < 60
