@@ -133,6 +133,11 @@ ETAG = {
 }
 
 
+def problem(description: str) -> dict[str, Any]:
+    """An error answer a route documents beside the ones derived from it (`responses=`)."""
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+
+
 def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str, Any]:
     described = (existing or {}).get("description") or DESCRIPTIONS[status]
     response: dict[str, Any] = {

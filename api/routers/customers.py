@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, st
 
 from api.auth import Principal
 from api.deps import Customer, ShopDep, require
+from api.openapi import problem
 from api.schemas import AddressModel, ErasureAccepted
 from api.schemas_customers import (
     AddressList,
@@ -38,7 +39,7 @@ def _check_self_or_admin(principal: Principal, customer_id: str) -> None:
 
 
 # The customer's own records ---------------------------------------------------------------
-@router.get("/me")
+@router.get("/me", responses={404: problem("no profile yet: PUT one first")})
 def get_profile(shop: ShopDep, customer: Customer) -> ProfilePublic:
     """The caller's profile, decrypted (or `erased: true`); 404 before the first PUT."""
     return ProfilePublic(**shop.profile_of(customer.sub))

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from api.deps import Admin, ShopDep
+from api.openapi import problem
 from api.schemas_customers import MarketingSendCreate, MarketingSendReport
 
 router = APIRouter(prefix="/marketing", tags=["customers and data subjects (LGPD)"])
 
 
-@router.post("/sends")
+@router.post("/sends", responses={404: problem("no product with that sku")})
 def send(body: MarketingSendCreate, shop: ShopDep, _: Admin) -> MarketingSendReport:
     """A newsletter (`subject`, `body`) or a back-in-stock alert (`sku`); says how many
     customers it skipped for want of the `marketing_email` consent."""

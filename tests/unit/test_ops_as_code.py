@@ -21,6 +21,7 @@ SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret",
     "ELASTIC_PASSWORD": "es-secret",
     "GRAFANA_ADMIN_PASSWORD": "gf-secret",
+    "ECOVAREJO_MASTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
 }
 
 
@@ -96,7 +97,8 @@ def test_compose_refuses_to_start_without_its_secrets() -> None:
         [compose, "config", "-q"], cwd=ROOT, capture_output=True, text=True, env=env, check=False
     )
     assert done.returncode != 0
-    assert re.search(r"set (POSTGRES_PASSWORD|ECOVAREJO_JWT_SECRET|ELASTIC_PASSWORD)", done.stderr)
+    secrets = "POSTGRES_PASSWORD|ECOVAREJO_JWT_SECRET|ELASTIC_PASSWORD|ECOVAREJO_MASTER_KEY"
+    assert re.search(rf"set ({secrets})", done.stderr)
 
 
 def test_compose_accepts_the_topology_with_prometheus_and_grafana_provisioned() -> None:
