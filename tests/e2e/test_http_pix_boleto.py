@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from infrastructure.keys import generate_master_key
 from infrastructure.settings import Settings
 from tests.conftest import JWT_SECRET
 from tests.e2e.conftest import PRODUCT
@@ -40,6 +41,7 @@ def settings(database_url: str, redis_url: str, tmp_path: Path, pix_expiry_s: in
         ECOVAREJO_PAYMENT_TIMEOUT_S=30,
         ECOVAREJO_PIX_EXPIRY_S=pix_expiry_s,
         ECOVAREJO_SANDBOX_WEBHOOK_SECRET="sandbox-secret-for-tests",
+        ECOVAREJO_MASTER_KEY=generate_master_key(),
     )
 
 
