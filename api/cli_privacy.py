@@ -51,11 +51,15 @@ keys_app = typer.Typer(
 
 
 @keys_app.command("generate")
-def keys_generate() -> None:
+def keys_generate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print a new random master key (for ECOVAREJO_MASTER_KEY or `rotate --new-key-file`)."""
     from infrastructure.keys import generate_master_key
 
-    typer.echo(generate_master_key())
+    key = generate_master_key()
+    if as_json:
+        emit({"master_key": key})
+    else:
+        typer.echo(key)
 
 
 @keys_app.command("rotate")

@@ -55,6 +55,7 @@ def put_profile(body: ProfileUpdate, shop: ShopDep, customer: Customer) -> Profi
 
 @router.get("/me/addresses")
 def list_addresses(shop: ShopDep, customer: Customer) -> AddressList:
+    """The caller's saved addresses, decrypted (empty once erased)."""
     return AddressList(items=[AddressPublic(**a) for a in shop.addresses_of(customer.sub)])
 
 
@@ -70,6 +71,7 @@ def add_address(
 
 @router.delete("/me/addresses/{address_id}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_address(address_id: AddressId, shop: ShopDep, customer: Customer) -> None:
+    """Remove a saved address (404 if it is not the caller's)."""
     shop.remove_address(customer.sub, address_id)
 
 

@@ -26,6 +26,7 @@ import uvicorn
 from api.app import create_app
 from api.auth import issue_token
 from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.keys import generate_master_key
 from infrastructure.settings import Settings
 from tests.conftest import JWT_SECRET, Servers, with_database
 
@@ -58,6 +59,7 @@ def system(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         ECOVAREJO_DATA_DIR=tmp_path_factory.mktemp("browser-data"),
         ECOVAREJO_JWT_SECRET=JWT_SECRET,
         ECOVAREJO_PAYMENT_TIMEOUT_S=5,
+        ECOVAREJO_MASTER_KEY=generate_master_key(),
     )
     container = bootstrap(settings)
     container.start_processing()
