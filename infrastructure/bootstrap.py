@@ -9,59 +9,55 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import dramatiq
 import psycopg
 import redis
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
-from eventsourcing.projection import BaseProjectionRunner, EventSourcedProjectionRunner
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import Environment
 
-from application.checkout.effects import EFFECT_EVENTS, PAYMENT_TIMEOUT, EffectDispatcher
+from application.checkout.effects import EffectDispatcher
 from application.checkout.policy import CheckoutSaga
-from application.event_store import LogFollower
 from application.ports import Notifier
 from application.shop import Shop
 from infrastructure import tracing
-from infrastructure.actors import Actors, make_broker
 from infrastructure.embedded import EmbeddedServers
 from infrastructure.event_log import ChainKeeper, EventLog, install_chain
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
+from infrastructure.followers import (
+    READ_MODELS,
+    REDIS_READ_MODELS,
+    RUNNERS,
+    effects_tracking,
+    runners_for,
+)
 from infrastructure.gateways.registry import build_gateways
 from infrastructure.master_key import MasterKeyError, check_master_key, master_key_of
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
 from infrastructure.projection_admin import publisher
-from infrastructure.redis_views import (
-    GenerationMovedError,
-    RedisDocumentView,
-    RedisParkingLot,
-)
+from infrastructure.redis_views import RedisDocumentView
 from infrastructure.runners import Leases, Supervisor
-from infrastructure.search_elasticsearch import ElasticsearchSearchStore
-from infrastructure.search_postgres import PostgresSearchStore
 from infrastructure.settings import Settings
-from projections.analytics import AnalyticsProjection
-from projections.base import DocumentProjection
-from projections.carts import CartsProjection
-from projections.catalog import StockItemsProjection
-from projections.orders import OrdersProjection
-from projections.search import SearchProjection, SearchStore, active_index, live_index
+from projections.base import GenerationMovedError
+from projections.search import SearchStore
 
 log = logging.getLogger(__name__)
 
-REDIS_PROJECTIONS: dict[str, type[DocumentProjection]] = {
-    p.name: p
-    for p in (StockItemsProjection, CartsProjection, OrdersProjection, AnalyticsProjection)
-}
-REBUILDABLE = (*REDIS_PROJECTIONS, SearchProjection.name)
-FOLLOWERS = [*REBUILDABLE, "saga", "effects"]  # every follower a worker runs under a lease
-EFFECT_TOPICS = tuple(get_topic(cls) for cls in EFFECT_EVENTS)
+# Kept for callers of the first version: the registry is `infrastructure.followers`.
+REDIS_PROJECTIONS = REDIS_READ_MODELS
+REBUILDABLE = tuple(READ_MODELS)
+# The lease units: every runner a worker runs under a lease (see infrastructure.runners).
+FOLLOWERS = list(RUNNERS)
 
 
 def make_search_store(settings: Settings, database_url: str) -> SearchStore:
     """ELASTICSEARCH_URL set: Elasticsearch; else PostgreSQL full-text search in the event
-    store's database (the embedded default)."""
+    store's database (the embedded default). Imported here: the Elasticsearch client is
+    slow to import and most processes never need it."""
     if settings.elasticsearch_url:
+        from infrastructure.search_elasticsearch import ElasticsearchSearchStore
+
         return ElasticsearchSearchStore(settings.elasticsearch_url)
+    from infrastructure.search_postgres import PostgresSearchStore
+
     return PostgresSearchStore(database_url, pool_size=min(settings.pool_size, 4))
 
 
@@ -105,8 +101,8 @@ class Container:
     redis: redis.Redis
     embedded: EmbeddedServers | None = None
     supervisors: dict[str, Supervisor] = field(default_factory=dict)
-    worker: dramatiq.Worker | None = None
-    actors: Actors | None = None
+    worker: Any = None  # a dramatiq.Worker, in processes that run the actors
+    actors: Any = None  # infrastructure.actors.Actors, in processes that run effects
     search: SearchStore | None = None
     chain_keeper: ChainKeeper | None = None
     leases: Leases | None = None
@@ -118,19 +114,19 @@ class Container:
         return {**self.env, "CREATE_TABLE": "n", "POSTGRES_POOL_SIZE": "1"}
 
     def view(self, projection: str) -> RedisDocumentView:
-        """The active generation of a Redis projection, for reading."""
-        return RedisDocumentView(self.redis, projection)
+        """The active generation of a Redis read model, for reading."""
+        return RedisDocumentView(self.redis, projection, follow_active=False)
 
     def projection_positions(self) -> dict[str, int]:
         """Where each read model is in the log."""
-        positions = {name: self.view(name).max_tracking_id("") or 0 for name in REDIS_PROJECTIONS}
-        if self.search is not None:
-            index = active_index(self.search)
-            positions[SearchProjection.name] = index.max_tracking_id("") or 0
-        return positions
+        return {
+            name: model.open(self).position()
+            for name, model in READ_MODELS.items()
+            if model.available(self)
+        }
 
     def wait_for_projections(self, position: int, timeout: float = 10.0) -> bool:
-        """Block until every Redis projection has processed `position`; False on timeout."""
+        """Block until every read model has processed `position`; False on timeout."""
         deadline = time.monotonic() + timeout
         while min(self.projection_positions().values()) < position:
             if time.monotonic() > deadline:
@@ -142,77 +138,42 @@ class Container:
         return self.shop.recorder.max_notification_id() or 0
 
     def effects_tracking(self) -> TrackingRecorder:
-        factory = InfrastructureFactory.construct(Environment(EffectDispatcher.name, self.env))
-        return factory.tracking_recorder()
+        return effects_tracking(self)
 
-    # Runners -----------------------------------------------------------------------------
-    def _projection_runner(self, name: str) -> BaseProjectionRunner[Any]:
-        view = RedisDocumentView(self.redis, name)
-        return BaseProjectionRunner(
-            projection=REDIS_PROJECTIONS[name](view),
-            application_class=LogFollower,
-            tracking_recorder=view,
-            topics=(),
-            env=self.follower_env,
-        )
-
-    def _search_runner(self) -> BaseProjectionRunner[Any]:
-        assert self.search is not None
-        index = live_index(self.search)  # refuses writes after a swap: the runner restarts
-        return BaseProjectionRunner(
-            projection=SearchProjection(
-                index, RedisParkingLot(self.redis, SearchProjection.name, index)
-            ),
-            application_class=LogFollower,
-            tracking_recorder=index,
-            topics=(),  # the whole log, so its position is the log position
-            env=self.follower_env,
-        )
-
-    def _saga_runner(self) -> BaseProjectionRunner[Any]:
-        return EventSourcedProjectionRunner(
-            application_class=Shop, projection_class=CheckoutSaga, env=self.follower_env
-        )
-
-    def _effects_runner(self) -> BaseProjectionRunner[Any]:
-        assert self.actors is not None
-        tracking = self.effects_tracking()
-        dispatcher = EffectDispatcher(
-            tracking, self.actors, {PAYMENT_TIMEOUT: self.settings.payment_timeout_s}
-        )
-        return BaseProjectionRunner(
-            projection=dispatcher,
-            application_class=Shop,
-            tracking_recorder=tracking,
-            topics=EFFECT_TOPICS,
-            env=self.follower_env,
-        )
-
-    def _supervise(self, name: str, make: Any) -> None:
+    # Runners (the registry's; each one started and stopped on its own) -------------------
+    def start_runner(self, name: str, *, leased: bool = False) -> Supervisor:
+        """Run the registry's runner `name` in this process (supervised), once. `leased`:
+        on standby until this worker's `Leases` hands it the runner's lease."""
         if name not in self.supervisors:
+            runner = RUNNERS[name]
             self.supervisors[name] = Supervisor(
                 name,
-                make,
+                lambda: runner.make(self),
                 restart_on=(GenerationMovedError,),
                 publish=publisher(self.redis),
-                leased=True,
+                leased=leased,
             ).start()
+        return self.supervisors[name]
 
-    def start_processing(self) -> None:
-        """Run projectors, saga, effect dispatcher and dramatiq workers in this process."""
+    def stop_runner(self, name: str) -> None:
+        supervisor = self.supervisors.pop(name, None)
+        if supervisor is not None:
+            supervisor.stop()
+
+    def start_processing(self, runners: list[str] | None = None) -> None:
+        """Run the dramatiq workers and the runners (by default every runner this
+        configuration can run) in this process. Every worker supervises every runner; the
+        leases decide which one runs where."""
         if self.worker is not None:
             return
+        from infrastructure.actors import Actors, make_broker
+
         broker = make_broker(self.settings.broker_url or self.redis_url)
         self.actors = Actors(broker, self.shop, self.settings.broker_queue)
         self.worker = self.actors.worker(self.settings.worker_threads)
         self.worker.start()
-        for name in REDIS_PROJECTIONS:
-            self._supervise(name, lambda n=name: self._projection_runner(n))
-        if self.search is not None:
-            self._supervise(SearchProjection.name, self._search_runner)
-        self._supervise("saga", self._saga_runner)
-        self._supervise("effects", self._effects_runner)
-        # Every worker supervises every follower; the leases decide which one runs where.
+        for name in runners if runners is not None else [r.name for r in runners_for(self)]:
+            self.start_runner(name, leased=True)
         self.leases = Leases(self.database_url, list(self.supervisors.values())).start()
         self.chain_keeper = ChainKeeper(self.database_url).start()
 

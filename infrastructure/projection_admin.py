@@ -7,24 +7,17 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 import redis
 from eventsourcing.persistence import Tracking
 
-from application.checkout.effects import EffectDispatcher
-from application.checkout.policy import CheckoutSaga
 from application.event_store import APP_NAME, LogFollower
-from infrastructure.redis_views import (
-    BufferedView,
-    RedisDocumentView,
-    RedisParkingLot,
-    active_generation,
-    active_key,
-)
+from infrastructure.followers import PROCESSES, READ_MODELS, Resources, runner_of
+from infrastructure.redis_views import active_generation
 from infrastructure.runners import RunnerStatus
-from projections.search import SearchIndex, SearchProjection, active_index
+from projections.base import Batch, Projector
 
 STATUS_TTL_S = 15
 
@@ -79,55 +72,40 @@ def _process_position(
     return position, int(lag[0]) if lag else head - position
 
 
-def statuses(container: Any) -> list[FollowerStatus]:
-    """Every follower of the log: its position, the head, the lag, its runner's state."""
-    from infrastructure.bootstrap import EFFECT_TOPICS, REDIS_PROJECTIONS
+class Admin(Resources, Protocol):
+    """What the read-side tools need: the wiring's resources and the log's head."""
 
+    def head_position(self) -> int: ...
+
+
+def statuses(container: Admin) -> list[FollowerStatus]:
+    """Every follower of the registry: its position, the head, the lag, its runner's state."""
     head = container.head_position()
     found = []
-    for name in REDIS_PROJECTIONS:
-        view = container.view(name)
-        position = view.max_tracking_id(APP_NAME) or 0
-        runner = runner_status(container.redis, name)
+    for name, model in READ_MODELS.items():
+        if not model.available(container):
+            continue
+        store = model.open(container)
+        position = store.position()
+        runner = runner_status(container.redis, runner_of(name))
         found.append(
             FollowerStatus(
                 name,
                 "read model",
-                view.generation,
+                store.generation,
                 position,
                 head,
                 head - position,
                 runner["state"],
                 runner["failures"],
                 runner["last_error"],
-                view.parked(),
-            )
-        )
-    if container.search is not None:
-        index = active_index(container.search)
-        position = index.max_tracking_id(APP_NAME) or 0
-        runner = runner_status(container.redis, SearchProjection.name)
-        found.append(
-            FollowerStatus(
-                SearchProjection.name,
-                "read model",
-                container.search.active_generation(),
-                position,
-                head,
-                head - position,
-                runner["state"],
-                runner["failures"],
-                runner["last_error"],
-                RedisParkingLot(container.redis, SearchProjection.name, index).parked(),
+                model.parking(container, store.generation).parked(),
             )
         )
     with psycopg.connect(container.database_url) as conn:
-        for name, table, topics in (
-            ("saga", "ecovarejo_tracking", tuple(CheckoutSaga.topics)),
-            ("effects", f"{EffectDispatcher.name.lower()}_tracking", EFFECT_TOPICS),
-        ):
-            position, lag = _process_position(conn, table, topics, head)
-            runner = runner_status(container.redis, name)
+        for name, process in PROCESSES.items():
+            position, lag = _process_position(conn, process.table, process.topics, head)
+            runner = runner_status(container.redis, runner_of(name))
             found.append(
                 FollowerStatus(
                     name,
@@ -165,106 +143,50 @@ Progress = Callable[[int, int], None]  # (position, head)
 
 
 def rebuild(
-    container: Any, name: str, progress: Progress | None = None, batch: int = 1000
+    container: Resources, name: str, progress: Progress | None = None, batch: int = 1000
 ) -> RebuildReport:
     """Replay the whole log into a new generation of `name`, then swap it in atomically.
     Readers use the old generation until the swap; the live runner moves over by itself."""
-    from infrastructure.bootstrap import REDIS_PROJECTIONS
-
+    model = READ_MODELS[name]
     started = time.perf_counter()
     generation = f"g{time.time_ns()}"
-    if name == SearchProjection.name:
-        store = container.search
-        previous = store.active_generation()
-        index = BufferedSearchIndex(store.open(generation), batch)
-        parking = RedisParkingLot(container.redis, name, index)
-        events = _replay(container, SearchProjection(index, parking), index.flush, progress, batch)
-        store.activate(generation)
-        for old in store.generations():
-            if old not in (generation, previous):
-                store.drop(old)
-    else:
-        client: redis.Redis = container.redis
-        previous = active_generation(client, name)
-        view = RedisDocumentView(client, name, generation, follow_active=False)
-        buffered = BufferedView(view, batch=batch, fresh=True)
-        projection = REDIS_PROJECTIONS[name](buffered)
-        events = _replay(container, projection, buffered.flush, progress, batch)
-        client.set(active_key(name), generation)
-        drop_generations(client, name, keep={generation, previous})
+    previous = model.active_generation(container)
+    store = Batch(model.open(container, generation), batch, fresh=True)
+    events = replay_into(container, [model.projector_on(container, store)], [store], progress)
+    model.activate(container, generation)
+    for old in model.generations(container):
+        if old not in (generation, previous):
+            model.drop(container, old)
     return RebuildReport(name, generation, previous, events, time.perf_counter() - started)
 
 
-def _replay(
-    container: Any,
-    projection: Any,
-    flush: Callable[[], None],
-    progress: Progress | None,
-    batch: int,
+def replay_into(
+    container: Resources,
+    projectors: list[Projector],
+    batches: list[Batch],
+    progress: Progress | None = None,
+    select: int = 1000,
 ) -> int:
-    """Feed the whole log, up to its head when done, through `projection`."""
+    """Feed the whole log, up to its head when done, through `projectors` (each event
+    decoded once), writing `batches` after every read of the log."""
     follower = LogFollower(env=container.follower_env)
     events, position = 0, 0
+    to_domain_event = follower.mapper.to_domain_event
     try:
         while position < (head := follower.recorder.max_notification_id() or 0):
-            for notification in follower.recorder.select_notifications(position + 1, batch):
-                event = follower.mapper.to_domain_event(notification)
-                projection.process_event(event, Tracking(APP_NAME, notification.id))
+            for notification in follower.recorder.select_notifications(position + 1, select):
+                event = to_domain_event(notification)
+                tracking = Tracking(APP_NAME, notification.id)
+                for projector in projectors:
+                    projector.process_event(event, tracking)
                 position, events = notification.id, events + 1
-            flush()
+            for store in batches:
+                store.flush()
             if progress is not None:
                 progress(position, head)
     finally:
         follower.close()
     return events
-
-
-class BufferedSearchIndex(SearchIndex):
-    """Batches many events' documents into one write (used by rebuilds)."""
-
-    def __init__(self, index: SearchIndex, batch: int):
-        self.index = index
-        self.batch = batch
-        self._docs: dict[str, dict[str, Any]] = {}
-        self._position = 0
-        self._events = 0
-
-    def get(self, product_id: str) -> dict[str, Any] | None:
-        return self._docs.get(product_id) or self.index.get(product_id)
-
-    def apply(self, docs_to_upsert: list[dict[str, Any]], tracking: Tracking) -> None:
-        for doc in docs_to_upsert:
-            self._docs[doc["id"]] = doc
-        self._position = tracking.notification_id
-        self._events += 1
-        if self._events >= self.batch:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._events:
-            self.index.apply(list(self._docs.values()), Tracking(APP_NAME, self._position))
-        self._docs.clear()
-        self._events = 0
-
-    def search(self, query: Any) -> Any:
-        return self.index.search(query)
-
-    def max_tracking_id(self, application_name: str) -> int | None:
-        return self._position or self.index.max_tracking_id(application_name)
-
-
-def drop_generations(client: redis.Redis, name: str, keep: set[str]) -> None:
-    for key in client.scan_iter(match=f"ev:{name}:g*:position", count=1000):
-        generation = key.decode().split(":")[2]
-        if generation not in keep:
-            batch: list[bytes] = []
-            for doomed in client.scan_iter(match=f"ev:{name}:{generation}:*", count=1000):
-                batch.append(doomed)
-                if len(batch) >= 1000:
-                    client.delete(*batch)
-                    batch.clear()
-            if batch:
-                client.delete(*batch)
 
 
 def snapshot(client: Any, name: str) -> dict[str, bytes]:
@@ -274,7 +196,7 @@ def snapshot(client: Any, name: str) -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     for key in sorted(client.scan_iter(match=prefix + "*", count=1000)):
         short = key.decode()[len(prefix) :]
-        if short.startswith("failures:"):
+        if short.startswith("parked:failures:"):
             continue
         kind = client.type(key).decode()
         if kind == "string":
@@ -283,6 +205,8 @@ def snapshot(client: Any, name: str) -> dict[str, bytes]:
             found[short] = json.dumps(
                 [(m.decode(), s) for m, s in client.zrange(key, 0, -1, withscores=True)]
             ).encode()
-        elif kind == "list":
-            found[short] = b"\n".join(client.lrange(key, 0, -1))
+        elif kind == "hash":
+            found[short] = json.dumps(
+                sorted((k.decode(), v.decode()) for k, v in client.hgetall(key).items())
+            ).encode()
     return found

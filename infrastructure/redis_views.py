@@ -19,13 +19,14 @@ import redis
 from eventsourcing.persistence import Tracking
 
 from projections.base import (
-    Append,
+    DEFAULT_GENERATION,
     Change,
     Delete,
-    DocumentView,
+    GenerationMovedError,
     IndexAdd,
     IndexRemove,
     Put,
+    ReadStore,
 )
 
 _APPLY = """
@@ -41,11 +42,7 @@ redis.call('SET', KEYS[1], ARGV[1])
 return 1
 """
 
-DEFAULT_GENERATION = "g1"
-
-
-class GenerationMovedError(Exception):
-    """A rebuild swapped the projection to a new generation: restart on it."""
+FAILURES_TTL_S = 86400
 
 
 def dumps(doc: Any) -> str:
@@ -62,7 +59,7 @@ def active_generation(client: redis.Redis, projection: str) -> str:
     return value.decode() if value else DEFAULT_GENERATION
 
 
-class RedisDocumentView(DocumentView):
+class RedisDocumentView(ReadStore):
     """One generation of a projection's documents. With `follow_active` (live runners),
     writes are refused once that generation is no longer the active one."""
 
@@ -103,10 +100,6 @@ class RedisDocumentView(DocumentView):
     def count(self, key: str) -> int:
         return int(self.client.zcard(self.key(key)))
 
-    def parked(self) -> list[dict[str, Any]]:
-        rows: list[bytes] = self.client.lrange(self.key("parked"), 0, -1)  # type: ignore[assignment]
-        return [json.loads(r) for r in rows]
-
     def op(self, change: Change) -> list[Any]:
         if isinstance(change, Put):
             return ["SET", self.key(change.key), dumps(change.doc)]
@@ -116,103 +109,50 @@ class RedisDocumentView(DocumentView):
             return ["ZADD", self.key(change.key), change.score, change.member]
         if isinstance(change, IndexRemove):
             return ["ZREM", self.key(change.key), change.member]
-        if isinstance(change, Append):
-            return ["RPUSH", self.key(change.key), dumps(change.doc)]
         raise TypeError(f"unknown change {change!r}")
 
-    def apply_ops(self, ops: list[list[Any]], position: int) -> None:
+    def apply(self, changes: list[Change], tracking: Tracking) -> None:
         expected = self.generation if self.follow_active else ""
+        ops = [self.op(c) for c in changes]
         try:
             self._apply(
                 keys=[self.position_key, active_key(self.projection)],
-                args=[position, dumps(ops), expected, DEFAULT_GENERATION],
+                args=[tracking.notification_id, dumps(ops), expected, DEFAULT_GENERATION],
             )
         except redis.ResponseError as error:
             if "GENERATION_MOVED" in str(error):
                 raise GenerationMovedError(str(error)) from None
             raise
 
-    def apply(self, changes: list[Change], tracking: Tracking) -> None:
-        self.apply_ops([self.op(c) for c in changes], tracking.notification_id)
-
-    def count_failure(self, position: int) -> int:
-        key = self.key(f"failures:{position}")
-        count = int(self.client.incr(key))
-        self.client.expire(key, 86400)
-        return count
-
     def max_tracking_id(self, application_name: str) -> int | None:
         raw = self.client.get(self.position_key)
         return int(raw) if raw else None
 
 
-class BufferedView(DocumentView):
-    """Batches many events' changes into one atomic write (used by rebuilds): reads see
-    the pending changes, and `flush` applies them with the last position. With `fresh` (a
-    new generation, which only this writer writes) every document is kept in memory and a
-    miss is a miss: no read goes to Redis."""
+class RedisParking:
+    """The parked events and failure counts of one generation of any read model (Redis
+    documents or the search index alike), keyed by position: parking the same event again
+    (a retry, a rebuild) records it once. Dropped with its generation."""
 
-    def __init__(self, view: RedisDocumentView, batch: int = 500, *, fresh: bool = False):
-        self.view = view
-        self.batch = batch
-        self.fresh = fresh
-        self._overlay: dict[str, dict[str, Any] | None] = {}
-        self._ops: list[list[Any]] = []
-        self._position = 0
-        self._events = 0
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        if key in self._overlay:
-            doc = self._overlay[key]
-            return None if doc is None else json.loads(dumps(doc))
-        return None if self.fresh else self.view.get(key)
-
-    def apply(self, changes: list[Change], tracking: Tracking) -> None:
-        for change in changes:
-            if isinstance(change, Put):
-                self._overlay[change.key] = change.doc
-            elif isinstance(change, Delete):
-                self._overlay[change.key] = None
-            self._ops.append(self.view.op(change))
-        self._position = tracking.notification_id
-        self._events += 1
-        if self._events >= self.batch:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._events:
-            self.view.apply_ops(self._ops, self._position)
-        if not self.fresh:
-            self._overlay.clear()
-        self._ops.clear()
-        self._events = 0
-
-    def count_failure(self, position: int) -> int:
-        return self.view.count_failure(position)
-
-    def max_tracking_id(self, application_name: str) -> int | None:
-        return self._position or self.view.max_tracking_id(application_name)
-
-
-class RedisParkingLot:
-    """Parked events of a projection whose view is not in Redis (product search). Keyed by
-    position, so parking the same event again (a retry, a rebuild) records it once."""
-
-    def __init__(self, client: redis.Redis, projection: str, view: Any):
+    def __init__(self, client: redis.Redis, projection: str, generation: str):
         self.client = client
-        self.key = f"ev:{projection}:parked"
-        self.view = view
+        self.key = f"ev:{projection}:{generation}:parked"
 
     def count_failure(self, position: int) -> int:
         key = f"{self.key}:failures:{position}"
-        count = int(self.client.incr(key))
-        self.client.expire(key, 86400)
-        return count
+        pipe = self.client.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, FAILURES_TTL_S)
+        count, _ = pipe.execute()
+        return int(count)
 
-    def park(self, entry: dict[str, Any], tracking: Tracking) -> None:
-        self.client.hset(self.key, str(tracking.notification_id), dumps(entry))
-        self.view.apply([], tracking)
+    def park(self, entry: dict[str, Any]) -> None:
+        self.client.hset(self.key, str(entry["position"]), dumps(entry))
 
     def parked(self) -> list[dict[str, Any]]:
         rows: dict[bytes, bytes] = self.client.hgetall(self.key)  # type: ignore[assignment]
         return sorted((json.loads(v) for v in rows.values()), key=lambda e: e["position"])
+
+    def drop(self) -> None:
+        for key in self.client.scan_iter(match=self.key + "*", count=1000):
+            self.client.delete(key)

@@ -24,9 +24,8 @@ from typing import Any
 from elasticsearch import Elasticsearch, helpers
 from eventsourcing.persistence import Tracking
 
-from infrastructure.redis_views import GenerationMovedError
+from projections.base import DEFAULT_GENERATION, GenerationMovedError
 from projections.search import (
-    DEFAULT_GENERATION,
     FACET_LIMIT,
     Document,
     ProductHit,
@@ -257,9 +256,11 @@ class ElasticsearchSearchIndex(SearchIndex):
         *,
         refresh: bool = True,
         active_index: Callable[[], str] | None = None,
+        generation: str | None = None,
     ):
         self.client = client
         self.index = index
+        self.generation = generation or index.rsplit("-", 1)[-1]
         # For the live runner: names the index the alias points at now; a write is refused
         # once that is another one. Checked before writing, not atomically with it: a write
         # racing a swap lands in the old index, and the new one gets it from the log.
@@ -269,7 +270,8 @@ class ElasticsearchSearchIndex(SearchIndex):
         # on `activate`, which refreshes before it swaps.
         self.refresh = refresh
 
-    def get(self, product_id: str) -> Document | None:
+    def get(self, key: str) -> Document | None:
+        product_id = key
         body = self.client.options(ignore_status=404).get(index=self.index, id=product_id).body
         if not body.get("found"):
             return None
@@ -278,7 +280,7 @@ class ElasticsearchSearchIndex(SearchIndex):
             return None
         return source
 
-    def apply(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
+    def upsert(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
         if self.active_index is not None and (active := self.active_index()) != self.index:
             raise GenerationMovedError(f"search index moved to {active}")
         recorded = self.max_tracking_id(tracking.application_name)
@@ -356,6 +358,7 @@ class ElasticsearchSearchStore:
             name,
             refresh=self.refresh,
             active_index=self._active_index if follow_active else None,
+            generation=generation,
         )
 
     def activate(self, generation: str) -> None:

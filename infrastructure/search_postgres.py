@@ -28,9 +28,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from infrastructure.redis_views import GenerationMovedError
+from projections.base import DEFAULT_GENERATION, GenerationMovedError
 from projections.search import (
-    DEFAULT_GENERATION,
     FACET_LIMIT,
     Document,
     ProductHit,
@@ -161,13 +160,14 @@ class PostgresSearchIndex(SearchIndex):
         self.fold = fold
         self.follow_active = follow_active
 
-    def get(self, product_id: str) -> Document | None:
+    def get(self, key: str) -> Document | None:
+        product_id = key
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(sql.SQL(_GET).format(table=self.table), (product_id,))
             row = cur.fetchone()
         return dict(row) if row is not None else None
 
-    def apply(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
+    def upsert(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
         with self.pool.connection() as conn, conn.transaction():
             if self.follow_active:
                 self._check_still_active(conn)

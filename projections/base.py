@@ -1,9 +1,13 @@
-"""What a projector needs from its store: documents it can read, and an atomic write of
-its changes together with the log position they came from.
+"""The one read-side mechanism: what a projector needs from its store, how a batch of
+events becomes one write, and how a failing event is parked.
 
-A projector turns each event into a list of `Change`s; the view applies them and records
-the position in one atomic step, so a crash never leaves a change without its position or
-a position without its change.
+A projector turns each event into a list of `Change`s. Its store (`ReadStore`: Redis
+documents, the product search index, or the in-memory store of the tests) applies them and
+records the log position they came from in one atomic step, so a crash never leaves a
+change without its position or a position without its change, and a position at or below
+the recorded one changes nothing. `Batch` gathers many events' changes into one such write.
+A store belongs to a *generation*; once a rebuild has swapped in another, a live writer's
+write is refused with `GenerationMovedError` and its runner restarts on the new one.
 """
 
 from __future__ import annotations
@@ -21,6 +25,14 @@ from eventsourcing.projection import Projection
 from domain.base import UnreadableEvent
 
 log = logging.getLogger(__name__)
+
+DEFAULT_GENERATION = "g1"
+MAX_ATTEMPTS = 5
+APPLICATION = "EcoVarejo"  # every follower follows the one log (application.event_store)
+
+
+class GenerationMovedError(Exception):
+    """A rebuild swapped the read model to a new generation: restart on it."""
 
 
 @dataclass(frozen=True)
@@ -51,68 +63,85 @@ class IndexRemove:
     member: str
 
 
-@dataclass(frozen=True)
-class Append:
-    """Append `doc` to the list `key` (e.g. the parked events of a projection)."""
-
-    key: str
-    doc: dict[str, Any]
+Change = Put | Delete | IndexAdd | IndexRemove
 
 
-Change = Put | Delete | IndexAdd | IndexRemove | Append
-PARKED = "parked"
-MAX_ATTEMPTS = 5
+class ReadStore(TrackingRecorder, ABC):
+    """One generation of a read model, with its log position."""
 
-
-class DocumentView(TrackingRecorder, ABC):
-    """A read-model store that records its tracking position atomically with its changes."""
+    generation: str = DEFAULT_GENERATION
 
     @abstractmethod
     def get(self, key: str) -> dict[str, Any] | None: ...
 
     @abstractmethod
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
-        """Apply `changes` and advance the position to `tracking`, atomically, once."""
+        """Apply `changes` and advance the position to `tracking`, atomically, once: a
+        position at or below the recorded one changes nothing."""
 
     def insert_tracking(self, tracking: Tracking) -> None:
         self.apply([], tracking)
 
-    @abstractmethod
+    def position(self) -> int:
+        return self.max_tracking_id(APPLICATION) or 0
+
+
+class Parking(Protocol):
+    """Where a projector counts its failures and parks the events it cannot handle."""
+
     def count_failure(self, position: int) -> int:
         """Count one more failed attempt at `position`; the total so far."""
+        ...
+
+    def park(self, entry: dict[str, Any]) -> None:
+        """Record `entry` (keyed by its position: parking it again records it once)."""
+        ...
+
+    def parked(self) -> list[dict[str, Any]]: ...
 
 
-class ParkingLot(Protocol):
-    """Where a projector parks the events it cannot handle, and counts its failures."""
+class MemoryParking:
+    """Parking in memory (tests, and rebuilds that only log)."""
 
-    def count_failure(self, position: int) -> int: ...
+    def __init__(self) -> None:
+        self.failures: dict[int, int] = {}
+        self.entries: dict[int, dict[str, Any]] = {}
 
-    def park(self, entry: dict[str, Any], tracking: Tracking) -> None:
-        """Record `entry` and advance the position past the parked event."""
+    def count_failure(self, position: int) -> int:
+        self.failures[position] = self.failures.get(position, 0) + 1
+        return self.failures[position]
+
+    def park(self, entry: dict[str, Any]) -> None:
+        self.entries[entry["position"]] = entry
+
+    def parked(self) -> list[dict[str, Any]]:
+        return [self.entries[p] for p in sorted(self.entries)]
 
 
 def process_or_park(
     domain_event: Any,
     tracking: Tracking,
-    evolve: Callable[[Any], Any],
-    apply: Callable[[Any, Tracking], None],
-    parking: ParkingLot,
+    evolve: Callable[[Any], list[Change]],
+    apply: Callable[[list[Change], Tracking], None],
+    parking: Parking,
 ) -> None:
-    """Apply the event's effect. An unreadable event is parked at once; an event the
+    """Apply the event's changes. An unreadable event is parked at once; an event the
     projector fails on is retried (the runner restarts with backoff) and, after
     MAX_ATTEMPTS, parked: recorded with its position and error, shown by `projections
-    status`, never skipped silently, and the runner goes on."""
+    status`, never skipped silently; the position moves past it and the runner goes on."""
     if isinstance(domain_event, UnreadableEvent):
-        parking.park(parked_entry(domain_event, tracking, ValueError(domain_event.error)), tracking)
+        parking.park(parked_entry(domain_event, tracking, ValueError(domain_event.error)))
+        apply([], tracking)
         return
     try:
-        effect = evolve(domain_event)
+        changes = evolve(domain_event)
     except Exception as error:
         if parking.count_failure(tracking.notification_id) < MAX_ATTEMPTS:
             raise
-        parking.park(parked_entry(domain_event, tracking, error), tracking)
+        parking.park(parked_entry(domain_event, tracking, error))
+        apply([], tracking)
         return
-    apply(effect, tracking)
+    apply(changes, tracking)
 
 
 def parked_entry(domain_event: Any, tracking: Tracking, error: Exception) -> dict[str, Any]:
@@ -129,23 +158,102 @@ def parked_entry(domain_event: Any, tracking: Tracking, error: Exception) -> dic
     }
 
 
-class DocumentProjection(Projection[DocumentView]):
-    """A projection whose effect for each event is a list of `Change`s.
+class Batch(ReadStore):
+    """Many events' changes as one write of the store below: reads see the pending
+    changes; `flush` applies them with the last position, atomically. A document written
+    twice in a batch is written once, with its last value. With `fresh` (a new generation,
+    which only this writer writes: rebuilds) every document stays in memory across
+    flushes and a miss is a miss, so no read goes to the store."""
 
-    Subclasses register `evolve` implementations per event class; events they do not know
-    still advance the position, so the view's position is always the log position. Parked
-    events go to the view's `parked` list, in the same atomic write as the position.
-    """
+    def __init__(self, store: ReadStore, size: int = 500, *, fresh: bool = False):
+        self.store = store
+        self.generation = store.generation
+        self.size = size
+        self.fresh = fresh
+        self._docs: dict[str, dict[str, Any] | None] = {}
+        self._writes: dict[str, Put | Delete] = {}
+        self._indexes: list[Change] = []
+        self._position = 0
+        self._events = 0
+        self._recorded = store.max_tracking_id(APPLICATION) or 0
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        if key in self._docs:
+            return _copy(self._docs[key])
+        return None if self.fresh else self.store.get(key)
+
+    def apply(self, changes: list[Change], tracking: Tracking) -> None:
+        if tracking.notification_id <= max(self._position, self._recorded):
+            return  # applied already (a runner restarted behind this store)
+        for change in changes:
+            if isinstance(change, Put | Delete):
+                self._docs[change.key] = change.doc if isinstance(change, Put) else None
+                self._writes.pop(change.key, None)  # re-inserted last: keeps write order
+                self._writes[change.key] = change
+            else:
+                self._indexes.append(change)
+        self._position = tracking.notification_id
+        self._events += 1
+        if self._events >= self.size:
+            self.flush()
+
+    @property
+    def pending(self) -> int:
+        return self._events
+
+    def flush(self) -> None:
+        if self._events:
+            changes = [*self._writes.values(), *self._indexes]
+            self.store.apply(changes, Tracking(APPLICATION, self._position))
+            self._recorded = self._position
+        if not self.fresh:
+            self._docs.clear()
+        self._writes.clear()
+        self._indexes.clear()
+        self._events = 0
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        return max(self._position, self._recorded) or None
+
+
+def _copy(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A deep enough copy of a JSON document: projectors change what they read."""
+    if doc is None:
+        return None
+    return {k: _copy_value(v) for k, v in doc.items()}
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_value(v) for v in value]
+    return value
+
+
+class Projector(Projection[ReadStore]):
+    """A projection whose effect for each event is a list of `Change`s on its store.
+
+    Subclasses name themselves (`name`) and register `evolve` implementations per event
+    class; events they do not know still advance the position, so the store's position is
+    always the log position. Failing events go to `parking`."""
+
+    name: str = ""
+
+    def __init__(self, view: ReadStore, parking: Parking | None = None):
+        super().__init__(view)
+        self.parking: Parking = parking if parking is not None else MemoryParking()
+        # Bound once: on Python 3.11 every `self.evolve` access builds a new wrapper.
+        self._evolve: Callable[[Any], list[Change]] = self.evolve
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        process_or_park(domain_event, tracking, self.evolve, self.view.apply, self)
-
-    def count_failure(self, position: int) -> int:
-        return self.view.count_failure(position)
-
-    def park(self, entry: dict[str, Any], tracking: Tracking) -> None:
-        self.view.apply([Append(PARKED, entry)], tracking)
+        process_or_park(domain_event, tracking, self._evolve, self.view.apply, self.parking)
 
     @singledispatchmethod
     def evolve(self, domain_event: Any) -> list[Change]:
         return []
+
+
+# The name the four Redis projectors and issue 13's code know.
+DocumentProjection = Projector
+DocumentView = ReadStore

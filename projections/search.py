@@ -17,12 +17,11 @@ from decimal import Decimal
 from functools import singledispatchmethod
 from typing import Any, Protocol
 
-from eventsourcing.persistence import Tracking, TrackingRecorder
-from eventsourcing.projection import Projection
+from eventsourcing.persistence import Tracking
 
 from domain.base import InvalidInputError
 from domain.stock_item import StockItem, Sustainability, footprint_of
-from projections.base import ParkingLot, process_or_park
+from projections.base import Change, Delete, Projector, Put, ReadStore
 
 Document = dict[str, Any]
 # A document `{"id": ..., REMOVED: True}` in a batch removes that product from the index
@@ -34,7 +33,6 @@ def is_removal(doc: Document) -> bool:
     return bool(doc.get(REMOVED))
 
 
-DEFAULT_GENERATION = "g1"
 MAX_PAGE_SIZE = 100
 # Elasticsearch refuses from + size beyond its result window (10,000 by default); the
 # Postgres adapter could go further, but both adapters promise the same contract.
@@ -122,27 +120,36 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=lambda: {name: {} for name in FACETS})
 
 
-class SearchIndex(TrackingRecorder, ABC):
-    """One generation of the product index, with its log position.
+class SearchIndex(ReadStore, ABC):
+    """One generation of the product index, with its log position: one more `ReadStore`,
+    whose documents are products keyed by stock-item id (only `Put`s reach it).
 
     The position is per generation, not per application name: the index follows one log,
     as the Redis views do, and readers ask for it with any name (`max_tracking_id("")`).
     """
 
     @abstractmethod
-    def get(self, product_id: str) -> Document | None:
+    def get(self, key: str) -> Document | None:
         """The product document stored under the aggregate id, or None."""
 
+    def apply(self, changes: list[Change], tracking: Tracking) -> None:
+        docs: list[Document] = []
+        for change in changes:
+            if isinstance(change, Put):
+                docs.append(change.doc)
+            elif isinstance(change, Delete):  # the adapters' removal marker
+                docs.append({"id": change.key, REMOVED: True})
+            else:
+                raise TypeError("a search index stores product documents only (Put, Delete)")
+        self.upsert(docs, tracking)
+
     @abstractmethod
-    def apply(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
-        """Upsert `docs_to_upsert` and advance the position to `tracking`, once: a position
-        at or below the recorded one changes nothing."""
+    def upsert(self, docs: list[Document], tracking: Tracking) -> None:
+        """Upsert `docs` (distinct ids) and advance the position to `tracking`, once: a
+        position at or below the recorded one changes nothing."""
 
     @abstractmethod
     def search(self, query: SearchQuery) -> SearchResult: ...
-
-    def insert_tracking(self, tracking: Tracking) -> None:
-        self.apply([], tracking)
 
 
 class SearchStore(Protocol):
@@ -198,82 +205,61 @@ def product_document(event: StockItem.Registered) -> Document:
     }
 
 
-class _LogOnly:
-    """Parking without a store (tests, rebuilds): the error log is the record."""
-
-    def __init__(self, view: SearchIndex):
-        self.view = view
-        self.failures: dict[int, int] = {}
-
-    def count_failure(self, position: int) -> int:
-        self.failures[position] = self.failures.get(position, 0) + 1
-        return self.failures[position]
-
-    def park(self, entry: dict[str, Any], tracking: Tracking) -> None:
-        self.view.apply([], tracking)
-
-
-class SearchProjection(Projection[SearchIndex]):
+class SearchProjection(Projector):
     """Follows the whole log (no topic filter), so its position is the log's position and a
     consistency token from any command can be waited on; events it does not index still
     advance the position."""
 
     name = "product_search"
 
-    def __init__(self, view: SearchIndex, parking: ParkingLot | None = None):
-        super().__init__(view)
-        self.parking = parking or _LogOnly(view)
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        process_or_park(domain_event, tracking, self.evolve, self.view.apply, self.parking)
-
     def _update(
         self, event: StockItem.Event, available_delta: int = 0, **fields: Any
-    ) -> list[Document]:
+    ) -> list[Change]:
         doc = self.view.get(str(event.originator_id))
         if doc is None:
             return []
         doc["available"] += available_delta
         doc.update(fields)
         doc["version"] = event.originator_version
-        return [doc]
+        return [Put(doc["id"], doc)]
 
     @singledispatchmethod
-    def evolve(self, domain_event: Any) -> list[Document]:
+    def evolve(self, domain_event: Any) -> list[Change]:
         return []
 
     @evolve.register
-    def _registered(self, event: StockItem.Registered) -> list[Document]:
-        return [product_document(event)]
+    def _registered(self, event: StockItem.Registered) -> list[Change]:
+        doc = product_document(event)
+        return [Put(doc["id"], doc)]
 
     @evolve.register
-    def _received(self, event: StockItem.Received) -> list[Document]:
+    def _received(self, event: StockItem.Received) -> list[Change]:
         return self._update(event, event.quantity)
 
     @evolve.register
-    def _adjusted(self, event: StockItem.Adjusted) -> list[Document]:
+    def _adjusted(self, event: StockItem.Adjusted) -> list[Change]:
         return self._update(event, event.quantity_delta)
 
     @evolve.register
-    def _reserved(self, event: StockItem.Reserved) -> list[Document]:
+    def _reserved(self, event: StockItem.Reserved) -> list[Change]:
         return self._update(event, -event.quantity)
 
     @evolve.register
-    def _released(self, event: StockItem.Released) -> list[Document]:
+    def _released(self, event: StockItem.Released) -> list[Change]:
         return self._update(event, event.quantity)
 
     @evolve.register
-    def _committed(self, event: StockItem.Committed) -> list[Document]:
+    def _committed(self, event: StockItem.Committed) -> list[Change]:
         # Reserved units leave the warehouse: on hand and reserved fall alike, so what is
         # available does not change; only the version moves.
         return self._update(event)
 
     @evolve.register
-    def _price_changed(self, event: StockItem.PriceChanged) -> list[Document]:
+    def _price_changed(self, event: StockItem.PriceChanged) -> list[Change]:
         return self._update(event, price=str(event.price.amount))
 
     @evolve.register
-    def _details_edited(self, event: StockItem.DetailsEdited) -> list[Document]:
+    def _details_edited(self, event: StockItem.DetailsEdited) -> list[Change]:
         sustainability: dict[str, Any] = Sustainability.of(event.sustainability).to_dict()
         return self._update(
             event,
@@ -285,12 +271,12 @@ class SearchProjection(Projection[SearchIndex]):
         )
 
     @evolve.register
-    def _restocked(self, event: StockItem.Restocked) -> list[Document]:
+    def _restocked(self, event: StockItem.Restocked) -> list[Change]:
         return self._update(event, event.quantity)
 
     @evolve.register
-    def _archived(self, event: StockItem.Archived) -> list[Document]:
+    def _archived(self, event: StockItem.Archived) -> list[Change]:
         """No longer sold: out of search (still readable by SKU from the catalog view)."""
         if self.view.get(str(event.originator_id)) is None:
             return []
-        return [{"id": str(event.originator_id), REMOVED: True}]
+        return [Delete(str(event.originator_id))]

@@ -29,9 +29,9 @@ from application.event_store import APP_NAME
 from domain.cart import Cart
 from domain.money import Money
 from domain.stock_item import StockItem
-from infrastructure.redis_views import GenerationMovedError
 from infrastructure.search_elasticsearch import ElasticsearchSearchStore
 from infrastructure.search_postgres import PostgresSearchStore
+from projections.base import GenerationMovedError
 from projections.search import (
     SearchIndex,
     SearchProjection,
@@ -418,7 +418,7 @@ def test_a_repeated_position_is_applied_once(index, catalog):
 
 def test_a_stale_position_changes_no_document(index, catalog):
     stale = {**index.get(str(StockItem.create_id("ECO-0001"))), "available": 0}  # type: ignore[dict-item]
-    index.apply([stale], Tracking(APP_NAME, 2))
+    index.upsert([stale], Tracking(APP_NAME, 2))
     assert index.get(str(StockItem.create_id("ECO-0001")))["available"] == 50  # type: ignore[index]
 
 

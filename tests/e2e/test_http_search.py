@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routers import products
 from application.event_store import LogFollower
-from infrastructure.redis_views import GenerationMovedError
 from infrastructure.runners import Supervisor
 from infrastructure.search_postgres import PostgresSearchStore
+from projections.base import GenerationMovedError
 from projections.search import SearchProjection, live_index
 
 API = "/api/v1"

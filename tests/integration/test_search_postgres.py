@@ -38,19 +38,19 @@ def test_a_failed_write_keeps_neither_its_documents_nor_its_position(stores):
     index = store.open("g1")
     broken = {**DOC, "id": "p-2", "sku": "ECO-0002", "name": None}  # NOT NULL refuses it
     with pytest.raises(psycopg.errors.NotNullViolation):
-        index.apply([DOC, broken], Tracking(APP_NAME, 1))
+        index.upsert([DOC, broken], Tracking(APP_NAME, 1))
     assert index.get("p-1") is None
     assert index.max_tracking_id(APP_NAME) is None
-    index.apply([DOC], Tracking(APP_NAME, 1))  # the retry of that position is not refused
+    index.upsert([DOC], Tracking(APP_NAME, 1))  # the retry of that position is not refused
     assert index.get("p-1") is not None
     assert index.max_tracking_id(APP_NAME) == 1
 
 
 def test_every_process_reads_the_generation_another_one_activated(stores):
     first, second = stores
-    first.open("g1").apply([DOC], Tracking(APP_NAME, 1))
+    first.open("g1").upsert([DOC], Tracking(APP_NAME, 1))
     first.activate("g1")
-    second.open("g2").apply([], Tracking(APP_NAME, 1))
+    second.open("g2").upsert([], Tracking(APP_NAME, 1))
     assert active_index(second).search(SearchQuery()).total == 1
     second.activate("g2")
     assert first.active_generation() == "g2"

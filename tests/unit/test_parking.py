@@ -18,8 +18,8 @@ class Lot:
         self.failures += 1
         return self.failures
 
-    def park(self, entry: dict, tracking: Tracking) -> None:
-        self.parked.append((entry, tracking.notification_id))
+    def park(self, entry: dict) -> None:
+        self.parked.append((entry, entry["position"]))
 
 
 def broken(_event: object) -> list:
@@ -37,16 +37,16 @@ def test_a_failing_event_is_retried_then_parked_with_its_position_and_error():
     [(entry, position)] = lot.parked
     assert position == 7
     assert entry["error"] == "KeyError: 'missing field'"
-    assert applied == []
+    assert applied == [([], Tracking("EcoVarejo", 7))]  # no change; the position moves past
 
 
-def test_an_unreadable_event_is_parked_at_once_and_never_applied():
+def test_an_unreadable_event_is_parked_at_once_and_only_its_position_is_recorded():
     lot, applied = Lot(), []
     event = UnreadableEvent(uuid4(), 1, "domain.gone:Gone.Happened", "TopicError: gone")
     process_or_park(event, Tracking("EcoVarejo", 3), lambda e: ["change"],
                     lambda *a: applied.append(a), lot)
     assert [(e["type"], p) for e, p in lot.parked] == [("domain.gone:Gone.Happened", 3)]
-    assert applied == []
+    assert applied == [([], Tracking("EcoVarejo", 3))]
 
 
 def test_a_good_event_is_applied_with_its_tracking():
