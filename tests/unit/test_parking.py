@@ -30,8 +30,9 @@ def test_a_failing_event_is_retried_then_parked_with_its_position_and_error():
     lot, applied = Lot(), []
     for _ in range(MAX_ATTEMPTS - 1):
         with pytest.raises(KeyError):
-            process_or_park(object(), Tracking("EcoVarejo", 7), broken,
-                            lambda *a: applied.append(a), lot)
+            process_or_park(
+                object(), Tracking("EcoVarejo", 7), broken, lambda *a: applied.append(a), lot
+            )
     assert lot.parked == []
     process_or_park(object(), Tracking("EcoVarejo", 7), broken, lambda *a: applied.append(a), lot)
     [(entry, position)] = lot.parked
@@ -43,8 +44,9 @@ def test_a_failing_event_is_retried_then_parked_with_its_position_and_error():
 def test_an_unreadable_event_is_parked_at_once_and_only_its_position_is_recorded():
     lot, applied = Lot(), []
     event = UnreadableEvent(uuid4(), 1, "domain.gone:Gone.Happened", "TopicError: gone")
-    process_or_park(event, Tracking("EcoVarejo", 3), lambda e: ["change"],
-                    lambda *a: applied.append(a), lot)
+    process_or_park(
+        event, Tracking("EcoVarejo", 3), lambda e: ["change"], lambda *a: applied.append(a), lot
+    )
     assert [(e["type"], p) for e, p in lot.parked] == [("domain.gone:Gone.Happened", 3)]
     assert applied == [([], Tracking("EcoVarejo", 3))]
 
