@@ -27,6 +27,7 @@ from api.ops_metrics import OpsCollector
 from api.routes import UNMATCHED, RouteInfo
 from domain.order import OrderStatus
 from infrastructure.bootstrap import Container
+from infrastructure.followers import RUNNERS
 from projections.orders import OrdersProjection, order_index, order_key
 
 log = logging.getLogger("ecovarejo.edge")
@@ -162,11 +163,14 @@ class SystemCollector(Collector):
     def _runners(self) -> Iterator[Metric]:
         family = GaugeMetricFamily(
             "ecovarejo_runner_up",
-            "1 if the runner (projector, saga, effects) in this process is running",
+            "1 if the runner feeding this follower (read model, saga, effects) runs in this"
+            " process; labelled by follower (the registry's names)",
             labels=["runner"],
         )
         for name, supervisor in sorted(self.container.supervisors.items()):
-            family.add_metric([name], 1 if supervisor.status.state == "running" else 0)
+            up = 1 if supervisor.status.state == "running" else 0
+            for follower in RUNNERS[name].followers if name in RUNNERS else (name,):
+                family.add_metric([follower], up)
         yield family
 
     def _leases(self) -> Iterator[Metric]:

@@ -1,0 +1,131 @@
+"""The read side's one mechanism: batches, the fan-out of one decoded event to several
+projectors, and an infrastructure package without import cycles."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from eventsourcing.persistence import Tracking
+
+from infrastructure.fanout import FanOut
+from projections.base import MAX_ATTEMPTS, Batch, MemoryParking, Projector, Put
+from projections.memory import MemoryStore
+
+
+class Counting(Projector):
+    """Counts the events it sees under one key."""
+
+    name = "counting"
+
+    def evolve(self, domain_event):  # type: ignore[override]
+        doc = self.view.get("count") or {"n": 0}
+        doc["n"] += 1
+        return [Put("count", doc)]
+
+
+class Failing(Counting):
+    def evolve(self, domain_event):  # type: ignore[override]
+        if domain_event == "bad":
+            raise ValueError("cannot")
+        return super().evolve(domain_event)
+
+
+def t(position: int) -> Tracking:
+    return Tracking("EcoVarejo", position)
+
+
+def test_a_batch_writes_many_events_as_one_write_with_the_last_position():
+    store = MemoryStore()
+    batch = Batch(store, size=100)
+    projector = Counting(batch)
+    for position in (1, 2, 3):
+        projector.process_event(object(), t(position))
+    assert store.get("count") is None  # nothing written yet
+    assert batch.get("count") == {"n": 3}  # but the projector reads its own writes
+    batch.flush()
+    assert store.get("count") == {"n": 3}
+    assert store.max_tracking_id("") == 3
+
+
+def test_a_batch_skips_positions_its_store_has_already_applied():
+    store = MemoryStore()
+    store.apply([Put("count", {"n": 5})], t(5))
+    batch = Batch(store)
+    Counting(batch).process_event(object(), t(4))
+    batch.flush()
+    assert store.get("count") == {"n": 5}
+
+
+def test_the_fan_out_feeds_every_projector_once_and_resumes_each_from_its_own_position():
+    ahead, behind = MemoryStore(), MemoryStore()
+    ahead.apply([Put("count", {"n": 2})], t(2))
+    members = [
+        (name, Counting(batch), batch)
+        for name, batch in (("ahead", Batch(ahead)), ("behind", Batch(behind)))
+    ]
+    fanout = FanOut(members)
+    assert fanout.view.max_tracking_id("") is None  # the subscription starts at the lowest
+    for position in (1, 2, 3):
+        fanout.process_event(object(), t(position))
+    assert ahead.get("count") == {"n": 3}  # 1 and 2 were applied before
+    assert behind.get("count") == {"n": 3}
+
+
+def test_a_failing_projector_is_retried_then_parked_and_the_others_go_on():
+    good, bad = MemoryStore(), MemoryStore()
+    parking = MemoryParking()
+    good_batch, bad_batch = Batch(good), Batch(bad)
+    fanout = FanOut(
+        [
+            ("good", Counting(good_batch), good_batch),
+            ("bad", Failing(bad_batch, parking), bad_batch),
+        ]
+    )
+    fanout.process_event("ok", t(1))
+    for _ in range(MAX_ATTEMPTS - 1):  # each failure stops the runner, which restarts
+        with pytest.raises(ValueError, match="cannot"):
+            fanout.process_event("bad", t(2))
+    fanout.process_event("bad", t(2))  # the last attempt parks it
+    fanout.process_event("ok", t(3))
+    assert good.get("count") == {"n": 3}
+    assert bad.get("count") == {"n": 2}
+    assert bad.max_tracking_id("") == 3
+    assert [e["position"] for e in parking.parked()] == [2]
+
+
+def _imports(path: Path) -> set[str]:
+    """Every infrastructure module `path` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("infrastructure."):
+            found.add(node.module.split(".")[1])  # type: ignore[union-attr]
+        elif isinstance(node, ast.Import):
+            found |= {
+                a.name.split(".")[1] for a in node.names if a.name.startswith("infrastructure.")
+            }
+    return found
+
+
+def test_no_module_in_infrastructure_imports_another_in_a_cycle():
+    root = Path(__file__).resolve().parents[2] / "infrastructure"
+    graph = {p.stem: _imports(p) for p in root.glob("*.py")}
+
+    def reaches(start: str, seen: frozenset[str]) -> str | None:
+        for nxt in graph.get(start, ()):
+            if nxt in seen:
+                return " -> ".join([*seen, nxt])
+            if (cycle := reaches(nxt, seen | {nxt})) is not None:
+                return cycle
+        return None
+
+    for module in graph:
+        assert reaches(module, frozenset({module})) is None, module
+
+
+def test_an_unknown_event_still_moves_the_position():
+    store = MemoryStore()
+    Projector(store).process_event(uuid4(), t(7))
+    assert store.max_tracking_id("") == 7
