@@ -475,10 +475,8 @@ ANALYTICS = {"sales": ("day", "category"), "co2": ("order", "category")}
 
 
 def _analytics(kind: str, limit: int, as_json: bool) -> None:
-    from projections.analytics import AnalyticsProjection, rows
-
     with connected() as container:
-        found = rows(container.view(AnalyticsProjection.name), kind, limit)
+        found = container.readers.analytics.rows(kind, limit)
     if as_json:
         emit(found)
         return

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import (
@@ -23,6 +24,7 @@ from api.auth import (
 from application.shop import Shop
 from domain.base import update_metadata
 from infrastructure.bootstrap import Container
+from projections.readers import STAFF, Readers, Viewer
 
 # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
 _DIGITS = re.compile(r"[0-9]{1,18}")
@@ -133,37 +135,60 @@ def if_match(if_match: Annotated[str | None, Header()] = None) -> int | None:
         return None
     raw = if_match.strip().removeprefix("W/").strip('"')
     if not _DIGITS.fullmatch(raw):
-        raise HTTPException(400, 'If-Match must be an aggregate version, e.g. "3"')
+        raise _invalid_header("if-match", 'If-Match must be an aggregate version, e.g. "3"')
     return int(raw)
 
 
 ExpectedVersion = Annotated[int | None, Depends(if_match)]
 
 
-def consistent_with(projection: str) -> Callable[..., Awaitable[None]]:
-    """Wait (up to the configured time) until `projection` has caught up with the
-    X-Consistency-Token the client got from a command; else 503 with Retry-After."""
+def _invalid_header(name: str, message: str) -> RequestValidationError:
+    """A malformed header is invalid input (422 problem+json), as a malformed query is."""
+    error = {"type": "value_error", "loc": ("header", name), "msg": message}
+    return RequestValidationError([error])
+
+
+def get_readers(container: ContainerDep) -> Readers:
+    return container.readers
+
+
+ReadersDep = Annotated[Readers, Depends(get_readers)]
+
+
+def viewer_of(principal: Principal) -> Viewer:
+    """Customers read their own documents; staff (admins, auditors) read all."""
+    return Viewer(principal.sub) if principal.role == "customer" else STAFF
+
+
+async def wait_for_read_model(container: Container, read_model: str, token: str | None) -> None:
+    """The one consistency wait: until `read_model` has reached the client's
+    X-Consistency-Token (a log position from a command's answer), polling without blocking
+    the event loop, up to the configured time; then 503 with Retry-After."""
+    if token is None:
+        return
+    if not _DIGITS.fullmatch(token):
+        raise _invalid_header(
+            "x-consistency-token", "X-Consistency-Token must be a token from a command response"
+        )
+    wanted = int(token)
+    deadline = time.monotonic() + container.settings.consistency_wait_s
+    delay = 0.002
+    while await container.position_async(read_model) < wanted:
+        if time.monotonic() >= deadline:
+            raise HTTPException(
+                503, f"the {read_model} read model has not caught up yet", {"Retry-After": "1"}
+            )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def consistent_with(read_model: str) -> Callable[..., Awaitable[None]]:
+    """A route dependency: wait for `read_model` to reach the X-Consistency-Token."""
 
     async def wait(
         container: ContainerDep,
         x_consistency_token: Annotated[str | None, Header()] = None,
     ) -> None:
-        if x_consistency_token is None:
-            return
-        if not _DIGITS.fullmatch(x_consistency_token):
-            raise HTTPException(400, "X-Consistency-Token must be a token from a command response")
-        wanted = int(x_consistency_token)
-        view = container.view(projection)
-        deadline = time.monotonic() + container.settings.consistency_wait_s
-        delay = 0.005
-        while (view.max_tracking_id("") or 0) < wanted:
-            if time.monotonic() >= deadline:
-                raise HTTPException(
-                    503,
-                    f"the {projection} read model has not caught up yet",
-                    {"Retry-After": "1"},
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.1)
+        await wait_for_read_model(container, read_model, x_consistency_token)
 
     return wait

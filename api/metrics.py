@@ -28,7 +28,6 @@ from api.routes import UNMATCHED, RouteInfo
 from domain.order import OrderStatus
 from infrastructure.bootstrap import Container
 from infrastructure.followers import RUNNERS
-from projections.orders import OrdersProjection, order_index, order_key
 
 log = logging.getLogger("ecovarejo.edge")
 
@@ -36,7 +35,6 @@ ORDER_STATUSES = tuple(status.value for status in OrderStatus)
 COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Cancelled orders read per scrape to count reasons (the read model has no per-reason index).
 REASON_SCAN_LIMIT = 10_000
-_PAGE = 500
 _OUTCOMES = {
     400: "invalid",
     401: "unauthorized",
@@ -113,24 +111,17 @@ class SystemCollector(Collector):
                 log.warning("metrics: %s failed: %s", part.__name__, type(e).__name__)
 
     def _orders(self) -> Iterator[Metric]:
-        view = self.container.view(OrdersProjection.name)
+        orders = self.container.readers.orders
         family = GaugeMetricFamily(
             "ecovarejo_orders", "orders by status (the checkout saga's outcomes)", labels=["status"]
         )
         for status in ORDER_STATUSES:
-            family.add_metric([status], view.count(order_index(None, status)))
+            family.add_metric([status], orders.count(status))
         yield family
 
     def _cancellations(self) -> Iterator[Metric]:
-        view = self.container.view(OrdersProjection.name)
-        index = order_index(None, "cancelled")
-        reasons: Tally[str] = Tally()
-        for start in range(0, REASON_SCAN_LIMIT, _PAGE):
-            ids = view.members(index, start, start + _PAGE - 1)
-            docs = view.get_many([order_key(i) for i in ids])
-            reasons.update(d.get("cancellation_reason") or "unknown" for d in docs if d)
-            if len(ids) < _PAGE:
-                break
+        cancelled = self.container.readers.orders.newest("cancelled", REASON_SCAN_LIMIT)
+        reasons: Tally[str] = Tally(d.get("cancellation_reason") or "unknown" for d in cancelled)
         family = GaugeMetricFamily(
             "ecovarejo_orders_cancelled",
             f"cancelled orders by reason (the newest {REASON_SCAN_LIMIT} counted)",

@@ -113,7 +113,7 @@ def error_statuses(method: str, path: str, facts: RouteFacts) -> set[int]:
     if facts.has_inputs or method == "POST":
         statuses.add(422)
     if facts.reads_if_match or facts.waits_for_consistency:
-        statuses.add(400)
+        statuses.add(422)  # a malformed If-Match or X-Consistency-Token
     if facts.has_body or command:
         statuses |= {413, 415}
     if route_group(method, path) is not None:

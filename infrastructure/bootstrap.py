@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
@@ -33,11 +34,12 @@ from infrastructure.gateways.registry import build_gateways
 from infrastructure.master_key import MasterKeyError, check_master_key, master_key_of
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
 from infrastructure.projection_admin import publisher
-from infrastructure.redis_views import RedisDocumentView
+from infrastructure.redis_views import LoopRedis, RedisDocumentView, active_position
 from infrastructure.runners import Leases, Supervisor
 from infrastructure.settings import Settings
 from projections.base import GenerationMovedError
-from projections.search import SearchStore
+from projections.readers import Readers
+from projections.search import SearchStore, active_index
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,10 @@ class Container:
     search: SearchStore | None = None
     chain_keeper: ChainKeeper | None = None
     leases: Leases | None = None
+    aredis: LoopRedis = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.aredis = LoopRedis(self.redis_url)
 
     @property
     def follower_env(self) -> dict[str, str]:
@@ -116,6 +122,20 @@ class Container:
     def view(self, projection: str) -> RedisDocumentView:
         """The active generation of a Redis read model, for reading."""
         return RedisDocumentView(self.redis, projection, follow_active=False)
+
+    @property
+    def readers(self) -> Readers:
+        """The query side: one reader per read model (projections/readers.py)."""
+        search = self.search
+        return Readers(self.view, (lambda: active_index(search)) if search is not None else None)
+
+    async def position_async(self, name: str) -> int:
+        """A read model's position, for the event loop: Redis read asynchronously, the
+        search store (a blocking client) in a worker thread."""
+        model = READ_MODELS[name]
+        if model.store == "redis":
+            return await active_position(self.aredis.client(), name)
+        return await asyncio.to_thread(lambda: model.open(self).position())
 
     def projection_positions(self) -> dict[str, int]:
         """Where each read model is in the log."""

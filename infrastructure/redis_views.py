@@ -12,10 +12,13 @@ restarts on the new generation from that generation's position: nothing is lost.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import weakref
 from typing import Any
 
 import redis
+import redis.asyncio as aioredis
 from eventsourcing.persistence import Tracking
 
 from projections.base import (
@@ -156,3 +159,31 @@ class RedisParking:
     def drop(self) -> None:
         for key in self.client.scan_iter(match=self.key + "*", count=1000):
             self.client.delete(key)
+
+
+class LoopRedis:
+    """An asyncio Redis client per event loop (a client's connections belong to the loop
+    that made them; test clients and uvicorn workers each run their own)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def client(self) -> aioredis.Redis:
+        loop = asyncio.get_running_loop()
+        found = self._clients.get(loop)
+        if found is None:
+            found = self._clients[loop] = aioredis.Redis.from_url(self.url)
+        return found
+
+
+async def active_position(client: aioredis.Redis, projection: str) -> int:
+    """The position of the active generation of a Redis read model, without blocking."""
+    generation = await client.get(active_key(projection))
+    if isinstance(generation, bytes):
+        generation = generation.decode()
+    name = generation or DEFAULT_GENERATION
+    raw = await client.get(f"ev:{projection}:{name}:position")
+    return int(raw) if raw else 0

@@ -6,38 +6,37 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import Admin, ContainerDep
+from api.deps import Admin, ReadersDep
 from api.schemas import AnalyticsRows
-from projections.analytics import AnalyticsProjection, rows
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-def _rows(container: ContainerDep, kind: str, limit: int) -> AnalyticsRows:
-    return AnalyticsRows(rows=rows(container.view(AnalyticsProjection.name), kind, limit))
+def _rows(readers: ReadersDep, kind: str, limit: int) -> AnalyticsRows:
+    return AnalyticsRows(rows=readers.analytics.rows(kind, limit))
 
 
 @router.get("/sales")
 def sales(
-    container: ContainerDep, _: Admin, by: Literal["day", "category"] = "day", limit: Limit = 100
+    readers: ReadersDep, _: Admin, by: Literal["day", "category"] = "day", limit: Limit = 100
 ) -> AnalyticsRows:
     """Confirmed sales (orders, units, revenue in BRL) per day (newest first) or category."""
-    return _rows(container, f"sales:{by}", limit)
+    return _rows(readers, f"sales:{by}", limit)
 
 
 @router.get("/co2")
 def co2(
-    container: ContainerDep,
+    readers: ReadersDep,
     _: Admin,
     by: Literal["order", "category"] = "category",
     limit: Limit = 100,
 ) -> AnalyticsRows:
     """Carbon footprint (kg CO2e) of confirmed sales per order or per category."""
-    return _rows(container, f"co2:{by}", limit)
+    return _rows(readers, f"co2:{by}", limit)
 
 
 @router.get("/top-products")
-def top_products(container: ContainerDep, _: Admin, limit: Limit = 10) -> AnalyticsRows:
+def top_products(readers: ReadersDep, _: Admin, limit: Limit = 10) -> AnalyticsRows:
     """Products by units sold, most first."""
-    return _rows(container, "product", limit)
+    return _rows(readers, "product", limit)

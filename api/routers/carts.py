@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, cast
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 
-from api.deps import ContainerDep, Customer, ExpectedVersion, ShopDep, consistent_with
+from api.deps import Customer, ExpectedVersion, ReadersDep, ShopDep, consistent_with
 from api.schemas import (
     SKU_PATTERN,
     AddressModel,
@@ -26,7 +26,8 @@ from application.event_store import CommandResult
 from domain.card import Address, CardDetails
 from domain.cpf import Cpf
 from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice, PixPayment
-from projections.carts import CartsProjection, cart_key
+from projections.carts import CartsProjection
+from projections.readers import Viewer
 
 router = APIRouter(prefix="/carts", tags=["carts"])
 SkuPath = Annotated[str, Path(pattern=SKU_PATTERN)]
@@ -101,12 +102,10 @@ def remove_item(
 
 @router.get("/{cart_id}", dependencies=[Depends(consistent_with(CartsProjection.name))])
 def get_cart(
-    cart_id: UUID, container: ContainerDep, customer: Customer, response: Response
+    cart_id: UUID, readers: ReadersDep, customer: Customer, response: Response
 ) -> CartPublic:
     """The cart with its lines, their prices and its total in BRL."""
-    doc = container.view(CartsProjection.name).get(cart_key(cart_id))
-    if doc is None or doc["customer_id"] != customer.sub:
-        raise HTTPException(404, f"no cart {cart_id}")
+    doc = readers.carts.get(cart_id, Viewer(customer.sub))
     response.headers["ETag"] = f'"{doc["version"]}"'
     return CartPublic.from_doc(doc)
 

@@ -8,7 +8,15 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from api.auth import Principal
-from api.deps import Admin, ContainerDep, ExpectedVersion, ShopDep, consistent_with, require
+from api.deps import (
+    Admin,
+    ExpectedVersion,
+    ReadersDep,
+    ShopDep,
+    consistent_with,
+    require,
+    viewer_of,
+)
 from api.schemas import (
     OrderCancel,
     OrderCommandResult,
@@ -19,7 +27,7 @@ from api.schemas import (
 )
 from application.event_store import CommandResult
 from domain.order import OrderStatus
-from projections.orders import OrdersProjection, order_index, order_key
+from projections.orders import OrdersProjection
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
@@ -41,7 +49,7 @@ def _own(principal: Principal) -> str | None:
 
 @router.get("", dependencies=[Depends(consistent_with(OrdersProjection.name))])
 def list_orders(
-    container: ContainerDep,
+    readers: ReadersDep,
     principal: CustomerOrAdmin,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
@@ -49,33 +57,27 @@ def list_orders(
     customer_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
 ) -> OrderPage:
     """Newest first. Customers see their own orders; admins all, or one customer's."""
-    if principal.role == "customer":
-        if customer_id not in (None, principal.sub):
-            raise HTTPException(403, "customers see only their own orders")
-        customer_id = principal.sub
-    view = container.view(OrdersProjection.name)
-    index = order_index(customer_id, status_)
-    ids = view.members(index, (page - 1) * size, page * size - 1)
-    docs = [d for d in view.get_many([order_key(i) for i in ids]) if d is not None]
+    if principal.role == "customer" and customer_id not in (None, principal.sub):
+        raise HTTPException(403, "customers see only their own orders")
+    found = readers.orders.page(
+        viewer_of(principal), customer_id=customer_id, status=status_, page=page, size=size
+    )
     return OrderPage(
-        items=[OrderSummary.from_doc(d) for d in docs],
-        total=view.count(index),
-        page=page,
-        size=size,
+        items=[OrderSummary.from_doc(d) for d in found.items],
+        total=found.total,
+        page=found.page,
+        size=found.size,
     )
 
 
 @router.get("/{order_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])
 def get_order(
-    order_id: UUID, container: ContainerDep, principal: CustomerOrAdmin, response: Response
+    order_id: UUID, readers: ReadersDep, principal: CustomerOrAdmin, response: Response
 ) -> OrderPublic:
     """An order: lines, totals, status, cancellation reason, payment and carbon footprint.
     Customers see only their own.
     """
-    doc = container.view(OrdersProjection.name).get(order_key(order_id))
-    own = _own(principal)
-    if doc is None or (own is not None and doc["customer_id"] != own):
-        raise HTTPException(404, f"no order {order_id}")
+    doc = readers.orders.get(order_id, viewer_of(principal))
     response.headers["ETag"] = f'"{doc["version"]}"'
     return OrderPublic.from_doc(doc)
 

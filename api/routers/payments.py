@@ -16,10 +16,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import Principal
-from api.deps import ContainerDep, ShopDep, consistent_with, require
+from api.deps import ReadersDep, ShopDep, consistent_with, require, viewer_of
 from api.schemas import PaymentPublic, WebhookAccepted
 from application.ports import GatewayError, InvalidWebhookError, MalformedWebhookError
-from projections.orders import OrdersProjection, payment_key
+from projections.orders import OrdersProjection
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
@@ -28,14 +28,12 @@ Provider = Annotated[str, Path(pattern=r"^[a-z]{2,20}$", description="sandbox, s
 
 @router.get("/{payment_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])
 def get_payment(
-    payment_id: UUID, container: ContainerDep, principal: CustomerOrAdmin
+    payment_id: UUID, readers: ReadersDep, principal: CustomerOrAdmin
 ) -> PaymentPublic:
     """A payment: amount, status, gateway, card brand and last four digits (never the card
     number).
     """
-    doc = container.view(OrdersProjection.name).get(payment_key(payment_id))
-    if doc is None or (principal.role == "customer" and doc["customer_id"] != principal.sub):
-        raise HTTPException(404, f"no payment {payment_id}")
+    doc = readers.orders.payment(payment_id, viewer_of(principal))
     return PaymentPublic.from_doc(doc)
 
 

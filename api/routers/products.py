@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import re
-import time
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContainerDep
+from api.deps import ReadersDep, consistent_with
 from api.schemas import (
     MoneyModel,
     ProductFacetsPublic,
@@ -23,10 +19,10 @@ from api.schemas import (
 from projections.search import (
     MAX_PAGE_SIZE,
     InvalidSearchQueryError,
+    SearchProjection,
     SearchQuery,
     SearchResult,
     SearchStore,
-    active_index,
 )
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -65,33 +61,6 @@ def known_parameters_only(request: Request) -> None:
         raise RequestValidationError(errors)
 
 
-async def consistent_search(
-    store: SearchDep,
-    container: ContainerDep,
-    x_consistency_token: Annotated[str | None, Header()] = None,
-) -> None:
-    """Wait until the active search index has reached the client's X-Consistency-Token
-    (up to the configured time), else 503 with Retry-After, as the other read models do."""
-    if x_consistency_token is None:
-        return
-    if not re.fullmatch(r"[0-9]{1,18}", x_consistency_token):
-        raise HTTPException(400, "X-Consistency-Token must be a token from a command response")
-    wanted = int(x_consistency_token)
-    deadline = time.monotonic() + container.settings.consistency_wait_s
-    delay = 0.005
-
-    def position() -> int:
-        return active_index(store).max_tracking_id("") or 0
-
-    while await run_in_threadpool(position) < wanted:
-        if time.monotonic() >= deadline:
-            raise HTTPException(
-                503, "the product search index has not caught up yet", {"Retry-After": "1"}
-            )
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.1)
-
-
 def _public(result: SearchResult) -> ProductSearchPublic:
     return ProductSearchPublic(
         total=result.total,
@@ -118,11 +87,12 @@ def _public(result: SearchResult) -> ProductSearchPublic:
     # Public: a storefront lets anyone browse. Archived products are not listed.
     dependencies=[
         Depends(known_parameters_only),
-        Depends(consistent_search),
+        Depends(get_search),  # 503 when no search store is configured, before any wait
+        Depends(consistent_with(SearchProjection.name)),
     ],
 )
 def search_products(
-    store: SearchDep,
+    readers: ReadersDep,
     q: Annotated[str | None, Query(max_length=200, description="words to find")] = None,
     category: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
     certification: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
@@ -151,4 +121,4 @@ def search_products(
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("query",), "msg": str(error)}]
         ) from None
-    return _public(active_index(store).search(query))
+    return _public(readers.search.search(query))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 
-from api.deps import Admin, ContainerDep, ExpectedVersion, ShopDep, consistent_with
+from api.deps import Admin, ExpectedVersion, ReadersDep, ShopDep, consistent_with
 from api.schemas import (
     SKU_PATTERN,
     AdjustmentCreate,
@@ -18,7 +18,7 @@ from api.schemas import (
     StockItemPublic,
 )
 from application.event_store import CommandResult
-from projections.catalog import StockItemsProjection, stock_key
+from projections.catalog import StockItemsProjection
 
 router = APIRouter(prefix="/stock-items", tags=["stock items"])
 SkuPath = Annotated[str, Path(pattern=SKU_PATTERN, description="the product's SKU")]
@@ -99,12 +99,10 @@ def change_price(
 
 
 @router.get("/{sku}", dependencies=[Depends(consistent_with(StockItemsProjection.name))])
-def get_stock_item(sku: SkuPath, container: ContainerDep, response: Response) -> StockItemPublic:
+def get_stock_item(sku: SkuPath, readers: ReadersDep, response: Response) -> StockItemPublic:
     """A product with its stock (on hand, reserved, available), price and sustainability data.
     Public: anyone may read a product, archived ones too (old orders link to them)."""
-    doc = container.view(StockItemsProjection.name).get(stock_key(sku))
-    if doc is None:
-        raise HTTPException(404, f"no stock item {sku}")
+    doc = readers.stock_items.get(sku)
     response.headers["ETag"] = f'"{doc["version"]}"'
     return StockItemPublic.from_doc(doc)
 

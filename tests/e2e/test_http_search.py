@@ -219,4 +219,4 @@ def test_an_unreached_consistency_token_answers_503_with_retry_after(api, auth, 
 
 
 def test_a_malformed_consistency_token_is_a_bad_request(api, auth):
-    assert search(api, auth, token="abc").status_code == 400
+    assert search(api, auth, token="abc").status_code == 422

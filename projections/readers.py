@@ -1,0 +1,196 @@
+"""Queries of the read models, behind one narrow reader per read model.
+
+Routers, the CLI, /metrics and the console ask these; none of them sees a key. A reader
+reads a `Documents` source (the active generation of a Redis read model, or a
+`MemoryStore` in tests). Ownership is checked in one place (`_owned`): a document that is
+not the caller's is answered exactly as a document that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from application.errors import (
+    CartNotFoundError,
+    OrderNotFoundError,
+    PaymentNotFoundError,
+    StockItemNotFoundError,
+)
+from domain.base import NotFoundError
+from projections.analytics import rows
+from projections.carts import cart_key
+from projections.catalog import stock_key
+from projections.orders import order_index, order_key, payment_key
+from projections.search import SearchIndex, SearchQuery, SearchResult
+
+Doc = dict[str, Any]
+ORDER_STATUSES = ("pending", "confirmed", "shipped", "cancelled")
+
+
+class Documents(Protocol):
+    """What a reader needs from a read model's store."""
+
+    def get(self, key: str) -> Doc | None: ...
+
+    def get_many(self, keys: list[str]) -> list[Doc | None]: ...
+
+    def members(self, key: str, start: int, stop: int) -> list[str]:
+        """Members of a sorted index, highest score first (`stop` inclusive, -1: all)."""
+        ...
+
+    def count(self, key: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads: `customer_id` for a customer (sees only their own), None for staff."""
+
+    customer_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.customer_id is None
+
+
+STAFF = Viewer()
+
+
+def _owned(doc: Doc | None, viewer: Viewer, error: type[NotFoundError], message: str) -> Doc:
+    """The one rule: someone else's document is answered as a missing one (404), so a
+    customer cannot even learn that it exists."""
+    if doc is None or (not viewer.is_staff and doc.get("customer_id") != viewer.customer_id):
+        raise error(message)
+    return doc
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Doc]
+    total: int
+    page: int
+    size: int
+
+
+class StockItemsReader:
+    def __init__(self, docs: Documents):
+        self.docs = docs
+
+    def get(self, sku: str) -> Doc:
+        """The stock item (anyone may read the catalog)."""
+        doc = self.docs.get(stock_key(sku))
+        return _owned(doc, STAFF, StockItemNotFoundError, f"no stock item {sku}")
+
+
+class CartsReader:
+    def __init__(self, docs: Documents):
+        self.docs = docs
+
+    def get(self, cart_id: object, viewer: Viewer) -> Doc:
+        doc = self.docs.get(cart_key(cart_id))
+        return _owned(doc, viewer, CartNotFoundError, f"no cart {cart_id}")
+
+
+class OrdersReader:
+    """Orders and their payments (one read model)."""
+
+    def __init__(self, docs: Documents):
+        self.docs = docs
+
+    def get(self, order_id: object, viewer: Viewer) -> Doc:
+        doc = self.docs.get(order_key(order_id))
+        return _owned(doc, viewer, OrderNotFoundError, f"no order {order_id}")
+
+    def payment(self, payment_id: object, viewer: Viewer) -> Doc:
+        doc = self.docs.get(payment_key(payment_id))
+        return _owned(doc, viewer, PaymentNotFoundError, f"no payment {payment_id}")
+
+    def page(
+        self,
+        viewer: Viewer,
+        *,
+        customer_id: str | None = None,
+        status: str | None = None,
+        page: int = 1,
+        size: int = 20,
+    ) -> Page:
+        """Newest first: a customer's own orders, or (staff) all or one customer's."""
+        if not viewer.is_staff:
+            customer_id = viewer.customer_id
+        index = order_index(customer_id, status)
+        ids = self.docs.members(index, (page - 1) * size, page * size - 1)
+        docs = [d for d in self.docs.get_many([order_key(i) for i in ids]) if d is not None]
+        return Page(docs, self.docs.count(index), page, size)
+
+    def count(self, status: str | None = None) -> int:
+        return self.docs.count(order_index(None, status))
+
+    def newest(self, status: str | None = None, limit: int = 100) -> list[Doc]:
+        """The newest `limit` orders (staff), e.g. for metrics; read 500 at a time."""
+        found: list[Doc] = []
+        for start in range(0, limit, 500):
+            stop = min(start + 500, limit) - 1
+            ids = self.docs.members(order_index(None, status), start, stop)
+            found += [d for d in self.docs.get_many([order_key(i) for i in ids]) if d is not None]
+            if len(ids) < stop - start + 1:
+                break
+        return found
+
+
+ANALYTICS_KINDS = ("sales:day", "sales:category", "co2:order", "co2:category", "product")
+
+
+class AnalyticsReader:
+    def __init__(self, docs: Documents):
+        self.docs = docs
+
+    def rows(self, kind: str, limit: int = 100) -> list[Doc]:
+        """The rows of `kind` (one of ANALYTICS_KINDS), largest first (sales per day:
+        newest first)."""
+        if kind not in ANALYTICS_KINDS:
+            raise ValueError(f"unknown analytics rows {kind!r}")
+        return rows(self.docs, kind, limit)
+
+
+class SearchReader:
+    def __init__(self, index: SearchIndex):
+        self.index = index
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        return self.index.search(query)
+
+
+class SearchUnavailableError(LookupError):
+    """No search store is configured."""
+
+
+@dataclass(frozen=True)
+class Readers:
+    """Every reader, each opened on the active generation of its read model when asked
+    (after a rebuild's swap the next query reads the new one)."""
+
+    open: Callable[[str], Documents]  # read model name -> its documents
+    open_search: Callable[[], SearchIndex] | None = None
+
+    @property
+    def search(self) -> SearchReader:
+        if self.open_search is None:
+            raise SearchUnavailableError("product search is not configured")
+        return SearchReader(self.open_search())
+
+    @property
+    def stock_items(self) -> StockItemsReader:
+        return StockItemsReader(self.open("stock_items"))
+
+    @property
+    def carts(self) -> CartsReader:
+        return CartsReader(self.open("carts"))
+
+    @property
+    def orders(self) -> OrdersReader:
+        return OrdersReader(self.open("orders"))
+
+    @property
+    def analytics(self) -> AnalyticsReader:
+        return AnalyticsReader(self.open("analytics"))

@@ -1,0 +1,61 @@
+"""Every query route reads through a reader and waits on the one consistency wait: a
+malformed token or If-Match is invalid input (422), a token ahead of the read model is a
+short wait, someone else's document is a 404 like a missing one."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+
+API = "/api/v1"
+QUERY_ROUTES = [
+    f"{API}/stock-items/ECO-0100",
+    f"{API}/carts/{uuid4()}",
+    f"{API}/orders",
+    f"{API}/orders/{uuid4()}",
+    f"{API}/payments/{uuid4()}",
+    f"{API}/products/search",
+]
+
+
+@pytest.mark.parametrize("path", QUERY_ROUTES)
+@pytest.mark.parametrize("token", ["abc", "-1", "1.5", "²".encode(), "9" * 19])
+def test_a_malformed_consistency_token_is_invalid_input_on_every_query_route(
+    client, auth, path, token
+):
+    response = client.get(path, headers=auth(**{"X-Consistency-Token": token}))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("if_match", ["abc", '"x"', "W/", "-3"])
+def test_a_malformed_if_match_is_invalid_input(client, auth, product, if_match):
+    response = client.post(
+        f"{API}/stock-items/{product['sku']}/receipts",
+        json={"quantity": 1},
+        headers=auth("admin", "adm", **{"If-Match": if_match}),
+    )
+    assert response.status_code == 422, response.text
+
+
+def test_a_read_waits_for_the_token_of_the_command_it_follows(client, auth, product):
+    admin = auth("admin", "adm")
+    sku = product["sku"]
+    received = client.post(f"{API}/stock-items/{sku}/receipts", json={"quantity": 5}, headers=admin)
+    token = received.json()["consistency_token"]
+    for path in (f"{API}/stock-items/{sku}", f"{API}/products/search?q=garrafa"):
+        response = client.get(path, headers=auth(**{"X-Consistency-Token": token}))
+        assert response.status_code == 200, response.text
+    assert client.get(f"{API}/stock-items/{sku}", headers=admin).json()["on_hand"] == 15
+
+
+def test_someone_elses_cart_is_not_found_exactly_like_a_missing_one(client, auth):
+    created = client.post(f"{API}/carts", headers=auth(sub="ana"))
+    cart_id = created.json()["cart_id"]
+    token = {"X-Consistency-Token": created.json()["consistency_token"]}
+    assert client.get(f"{API}/carts/{cart_id}", headers=auth(sub="ana", **token)).status_code == 200
+    theirs = client.get(f"{API}/carts/{cart_id}", headers=auth(sub="bia", **token))
+    missing = client.get(f"{API}/carts/{uuid4()}", headers=auth(sub="bia"))
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json()["type"] == missing.json()["type"]
