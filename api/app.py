@@ -112,14 +112,14 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
     app.add_middleware(AllowMiddleware, routes=routes)
     app.add_middleware(
         IdempotencyMiddleware,
-        store=IdempotencyStore.from_settings(container.redis, settings),
+        store=IdempotencyStore.from_settings(container.aredis, settings),
         verifier=verifier,
         wait_s=settings.idempotency_wait_s,
     )
     if settings.ratelimit_enabled:
         app.add_middleware(
             RateLimitMiddleware,
-            limiter=RateLimiter.from_settings(container.redis, settings),
+            limiter=RateLimiter.from_settings(container.aredis, settings),
             verifier=verifier,
         )
     app.add_middleware(

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import AuthenticationError, TokenVerifier, principal_of
 from api.errors import problem
 from api.middleware import replay_body
+from infrastructure.redis_views import LoopRedis
 from infrastructure.settings import Settings
 
 log = logging.getLogger("ecovarejo.edge")
@@ -75,15 +76,15 @@ class StoredResponse:
 
 
 class IdempotencyStore:
-    def __init__(self, client: redis.Redis, ttl_s: int, lock_s: float):
+    """Asynchronous: the event loop never waits on Redis."""
+
+    def __init__(self, client: LoopRedis, ttl_s: int, lock_s: float):
         self.client = client
         self.ttl_s = ttl_s
         self.lock_ms = max(1, int(lock_s * 1000))
-        self._complete = client.register_script(_COMPLETE)
-        self._release = client.register_script(_RELEASE)
 
     @classmethod
-    def from_settings(cls, client: redis.Redis, settings: Settings) -> IdempotencyStore:
+    def from_settings(cls, client: LoopRedis, settings: Settings) -> IdempotencyStore:
         return cls(client, settings.idempotency_ttl_s, settings.idempotency_lock_s)
 
     @staticmethod
@@ -91,23 +92,27 @@ class IdempotencyStore:
         digest = hashlib.sha256(f"{subject}\n{idempotency_key}".encode()).hexdigest()
         return f"idempotency:{digest}"
 
-    def claim(self, key: str, fingerprint: str) -> str | dict[str, Any] | None:
+    async def claim(self, key: str, fingerprint: str) -> str | dict[str, Any] | None:
         """This request's owner token if it got the key; else the record holding it (a
         pending claim or a stored answer); None if the key was freed meanwhile."""
         owner = uuid.uuid4().hex
         claim = {"state": "pending", "owner": owner, "fingerprint": fingerprint}
-        if self.client.set(key, json.dumps(claim), nx=True, px=self.lock_ms):
+        client = self.client.client()
+        if await client.set(key, json.dumps(claim), nx=True, px=self.lock_ms):
             return owner
-        raw = self.client.get(key)
+        raw = await client.get(key)
         return json.loads(raw) if raw else None
 
-    def complete(self, key: str, owner: str, fingerprint: str, answer: StoredResponse) -> bool:
+    async def complete(
+        self, key: str, owner: str, fingerprint: str, answer: StoredResponse
+    ) -> bool:
         record = {"state": "done", "owner": owner, "fingerprint": fingerprint}
         value = json.dumps({**record, "response": answer.to_record()})
-        return bool(self._complete(keys=[key], args=[owner, value, self.ttl_s]))
+        complete = self.client.script(_COMPLETE)
+        return bool(await complete(keys=[key], args=[owner, value, self.ttl_s]))
 
-    def release(self, key: str, owner: str) -> None:
-        self._release(keys=[key], args=[owner])
+    async def release(self, key: str, owner: str) -> None:
+        await self.client.script(_RELEASE)(keys=[key], args=[owner])
 
 
 def fingerprint(scope: Scope, body: bytes) -> str:
@@ -203,7 +208,7 @@ class IdempotencyMiddleware:
         deadline = time.monotonic() + self.wait_s
         delay = 0.01
         while True:
-            outcome = self.store.claim(key, fingerprint)
+            outcome = await self.store.claim(key, fingerprint)
             if outcome is None:  # freed between our SET and GET: try again at once
                 continue
             if isinstance(outcome, str) or outcome["fingerprint"] != fingerprint:
@@ -236,21 +241,21 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, receive, capture)
         except BaseException:
-            self._release(key, owner)
+            await self._release(key, owner)
             raise
         if not 100 <= status < 500:
-            self._release(key, owner)
+            await self._release(key, owner)
             return
         answer = StoredResponse(status, headers, b"".join(chunks))
         try:
-            self.store.complete(key, owner, fingerprint, answer)
+            await self.store.complete(key, owner, fingerprint, answer)
         except redis.RedisError as e:
             log.warning("idempotent answer not stored: %s", type(e).__name__)
-            self._release(key, owner)
+            await self._release(key, owner)
 
-    def _release(self, key: str, owner: str) -> None:
+    async def _release(self, key: str, owner: str) -> None:
         try:
-            self.store.release(key, owner)
+            await self.store.release(key, owner)
         except redis.RedisError as e:
             log.warning("idempotency claim not released: %s", type(e).__name__)
 

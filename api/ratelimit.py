@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import AuthenticationError, TokenVerifier, principal_of
 from api.errors import problem
+from infrastructure.redis_views import LoopRedis
 from infrastructure.settings import Settings
 
 log = logging.getLogger("ecovarejo.edge")
@@ -69,13 +70,14 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, client: redis.Redis, per_minute: dict[str, int]):
+    """Asynchronous: the event loop never waits on Redis."""
+
+    def __init__(self, client: LoopRedis, per_minute: dict[str, int]):
         self.client = client
         self.per_minute = per_minute
-        self._take = client.register_script(_TAKE)
 
     @classmethod
-    def from_settings(cls, client: redis.Redis, settings: Settings) -> RateLimiter:
+    def from_settings(cls, client: LoopRedis, settings: Settings) -> RateLimiter:
         return cls(
             client,
             {
@@ -85,11 +87,12 @@ class RateLimiter:
             },
         )
 
-    def take(self, group: str, client_id: str) -> Decision:
+    async def take(self, group: str, client_id: str) -> Decision:
         limit = self.per_minute[group]
         digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
         key = f"ratelimit:{group}:{digest}"
-        allowed, remaining, wait_ms = self._take(keys=[key], args=[limit, limit / 60_000])
+        take = self.client.script(_TAKE)
+        allowed, remaining, wait_ms = await take(keys=[key], args=[limit, limit / 60_000])
         retry_after = max(1, math.ceil(int(wait_ms) / 1000)) if not allowed else 0
         return Decision(bool(allowed), limit, int(remaining), retry_after)
 
@@ -115,7 +118,7 @@ class RateLimitMiddleware:
             return
         who = await client_id(scope, self.verifier)
         try:
-            decision = self.limiter.take(group, who)
+            decision = await self.limiter.take(group, who)
         except redis.RedisError as e:
             log.warning("rate limit not checked, Redis failed: %s", type(e).__name__)
             await self.app(scope, receive, send)

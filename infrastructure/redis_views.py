@@ -20,6 +20,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 from eventsourcing.persistence import Tracking
+from redis.commands.core import AsyncScript
 
 from projections.base import (
     DEFAULT_GENERATION,
@@ -171,11 +172,24 @@ class LoopRedis:
             weakref.WeakKeyDictionary()
         )
 
+        self._scripts: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, AsyncScript]
+        ] = weakref.WeakKeyDictionary()
+
     def client(self) -> aioredis.Redis:
         loop = asyncio.get_running_loop()
         found = self._clients.get(loop)
         if found is None:
             found = self._clients[loop] = aioredis.Redis.from_url(self.url)
+        return found
+
+    def script(self, source: str) -> AsyncScript:
+        """A Lua script on this loop's client (run by EVALSHA, loaded when missing)."""
+        loop = asyncio.get_running_loop()
+        scripts = self._scripts.setdefault(loop, {})
+        found = scripts.get(source)
+        if found is None:
+            found = scripts[source] = self.client().register_script(source)
         return found
 
 
