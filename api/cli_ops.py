@@ -16,10 +16,10 @@ LIVE_S = 15.0  # a runner heartbeat this recent means a worker or API is process
 
 
 def _refuse_if_processing(container: Any) -> None:
-    from infrastructure.bootstrap import REBUILDABLE
+    from infrastructure.followers import RUNNERS
     from infrastructure.projection_admin import runner_status
 
-    for name in (*REBUILDABLE, "saga", "effects"):
+    for name in RUNNERS:  # runners publish their status under the registry's runner names
         status = runner_status(container.redis, name)
         if status.get("state") == "running" and time.time() - status.get("updated_at", 0) < LIVE_S:
             raise CliError(
