@@ -204,9 +204,10 @@ def where_of(container: Container) -> str:
 
 
 @contextmanager
-def connected() -> Iterator[Container]:
-    """The system as configured (attaching to running embedded servers), nothing started."""
-    container = bootstrap(Settings())
+def connected(*, read_only: bool = False) -> Iterator[Container]:
+    """The system as configured (attaching to running embedded servers), nothing started.
+    `read_only`: no DDL, no lock, small pools (commands that only read)."""
+    container = bootstrap(Settings(), read_only=read_only)
     if sys.stderr.isatty():
         typer.echo(f"ecovarejo: {where_of(container)}", err=True)
     try:
@@ -268,25 +269,32 @@ def replay(
             if type_ not in known:
                 raise CliError(f"unknown event type {type_!r}; e.g. {', '.join(list(known)[:4])}")
             topics = (known[type_],)
-        with connected() as container:
+        with connected(read_only=True) as container:
             rows = stream(
                 container.shop.mapper,
                 container.shop.recorder.select_notifications,
                 since=since,
                 topics=topics,
             )
-            write = sys.stdout.write
-            for row in rows:
-                write(
-                    json.dumps(row, ensure_ascii=False) + "\n"
-                    if as_json
-                    else f"{row['position']:>8} {row['timestamp']} {row['type']:<28} "
-                    f"{row['aggregate_id']} v{row['version']} {row['actor']}\n"
-                )
+            if as_json:
+                import orjson  # a third of json.dumps' time per row, same JSON
+
+                sys.stdout.flush()
+                write_bytes = sys.stdout.buffer.write
+                for row in rows:
+                    write_bytes(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
+                sys.stdout.buffer.flush()
+            else:
+                write = sys.stdout.write
+                for row in rows:
+                    write(
+                        f"{row['position']:>8} {row['timestamp']} {row['type']:<28} "
+                        f"{row['aggregate_id']} v{row['version']} {row['actor']}\n"
+                    )
         return
     target = parse_uuid(str(aggregate_id), "AGGREGATE_ID")
     instant = parse_instant(as_of) if as_of else None
-    with connected() as container:
+    with connected(read_only=True) as container:
         assert container.shop.event_log is not None
         result = replay_aggregate(
             container.shop.mapper, container.shop.event_log, target, as_of=instant, version=version
@@ -312,7 +320,7 @@ def replay(
 @audit_app.command("verify")
 def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Recompute the stream links and the global chain; exit 1 naming the first bad position."""
-    with connected() as container:
+    with connected(read_only=True) as container:
         report = EventLog(container.database_url).verify_chain()
     if as_json:
         emit(
@@ -390,12 +398,15 @@ app.add_typer(projections_app, name="projections")
 @projections_app.command("status")
 def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Each follower of the log: position, head, lag, runner state, parked events."""
+    from infrastructure.followers import runner_of
     from infrastructure.projection_admin import statuses
     from infrastructure.runners import lease_holders
 
-    with connected() as container:
+    with connected(read_only=True) as container:
         found = statuses(container)
-        owners = lease_holders(container.database_url, [s.name for s in found])
+        # Leases are held per runner (the four Redis read models share one).
+        held = lease_holders(container.database_url, sorted({runner_of(s.name) for s in found}))
+        owners = {s.name: held[runner_of(s.name)] for s in found if runner_of(s.name) in held}
     if as_json:
         emit([{**s.as_dict(), "owner": owners.get(s.name)} for s in found])
         return

@@ -41,9 +41,14 @@ def masked(data: PersonalData) -> dict[str, Any]:
     return {**fields, "masked": True}
 
 
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
 def plain(value: Any, *, reveal: bool = True) -> Any:
     """A JSON-ready copy: Money as {amount, currency}, Decimal as string, erased personal
     data as {"erased": true}, personal data masked unless `reveal`."""
+    if type(value) in _SCALARS:  # most values: one look-up, no isinstance chain
+        return value
     if isinstance(value, Money):
         return value.to_dict()
     if isinstance(value, PersonalData):

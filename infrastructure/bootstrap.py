@@ -50,7 +50,9 @@ REBUILDABLE = tuple(READ_MODELS)
 FOLLOWERS = list(RUNNERS)
 
 
-def make_search_store(settings: Settings, database_url: str) -> SearchStore:
+def make_search_store(
+    settings: Settings, database_url: str, *, read_only: bool = False
+) -> SearchStore:
     """ELASTICSEARCH_URL set: Elasticsearch; else PostgreSQL full-text search in the event
     store's database (the embedded default). Imported here: the Elasticsearch client is
     slow to import and most processes never need it."""
@@ -60,7 +62,8 @@ def make_search_store(settings: Settings, database_url: str) -> SearchStore:
         return ElasticsearchSearchStore(settings.elasticsearch_url)
     from infrastructure.search_postgres import PostgresSearchStore
 
-    return PostgresSearchStore(database_url, pool_size=min(settings.pool_size, 4))
+    pool_size = 1 if read_only else min(settings.pool_size, 4)
+    return PostgresSearchStore(database_url, pool_size=pool_size, read_only=read_only)
 
 
 class ConfigurationError(Exception):
@@ -224,7 +227,9 @@ def _create_tables(env: dict[str, str]) -> None:
     InfrastructureFactory.construct(Environment(EffectDispatcher.name, env)).tracking_recorder()
 
 
-def bootstrap(settings: Settings | None = None) -> Container:
+def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> Container:
+    """Wire the system. `read_only` (CLI reads: replay, audit verify, projections status):
+    no DDL, no advisory or table lock, small pools; the tables must exist already."""
     settings = settings or Settings()
     tracing.configure_from_env("ecovarejo")  # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
     embedded = None
@@ -245,27 +250,53 @@ def bootstrap(settings: Settings | None = None) -> Container:
         env = {**eventsourcing_env(database_url, settings.pool_size), **master_key.as_env()}
         client = redis.Redis.from_url(redis_url)
         client.ping()
-        with psycopg.connect(database_url, autocommit=True) as lock:
-            # Processes starting together (API replicas, a worker, the CLI) would race on
-            # CREATE statements ("tuple concurrently updated"): one sets up at a time.
-            lock.execute("SELECT pg_advisory_lock(7200)")
-            _create_tables(env)
-            try:
-                check_master_key(database_url, master_key)
-            except MasterKeyError as e:
-                raise ConfigurationError(str(e)) from None
-            install_immutability_guard(database_url)
-            install_chain(database_url)
-            gateways = build_gateways(settings, client, settings.data_dir)
-            shop = Shop(env=env, gateways=gateways)
-            # The notifier decrypts a customer's e-mail only when it sends to them.
-            shop.notifier = make_notifier(settings, client, shop.email_of)
-            shop.pix_expiry_s, shop.boleto_days = settings.pix_expiry_s, settings.boleto_days
-            shop.interest_free_installments = settings.interest_free_installments
-            search = make_search_store(settings, database_url)
+        if read_only and not _log_exists(database_url):
+            read_only = False  # a fresh system: nothing to read without the tables
+        if read_only:
+            env = {**env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
+            env["CREATE_TABLE"] = "n"
+            shop = Shop(env=env)  # reads only: no gateway, no notifier
+            search = make_search_store(settings, database_url, read_only=True)
+        else:
+            shop, search = _set_up(settings, env, database_url, client, master_key)
         shop.event_log = EventLog(database_url)
     except Exception:
         if embedded is not None:
             embedded.stop()
         raise
     return Container(settings, database_url, redis_url, env, shop, client, embedded, search=search)
+
+
+def _log_exists(database_url: str) -> bool:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute("SELECT to_regclass('ecovarejo_events')").fetchone()
+    return row is not None and row[0] is not None
+
+
+def _set_up(
+    settings: Settings,
+    env: dict[str, str],
+    database_url: str,
+    client: redis.Redis,
+    master_key: Any,
+) -> tuple[Shop, SearchStore]:
+    """Create what is missing (tables, triggers, the search store), one process at a time."""
+    with psycopg.connect(database_url, autocommit=True) as lock:
+        # Processes starting together (API replicas, a worker, the CLI) would race on
+        # CREATE statements ("tuple concurrently updated"): one sets up at a time.
+        lock.execute("SELECT pg_advisory_lock(7200)")
+        _create_tables(env)
+        try:
+            check_master_key(database_url, master_key)
+        except MasterKeyError as e:
+            raise ConfigurationError(str(e)) from None
+        install_immutability_guard(database_url)
+        install_chain(database_url)
+        gateways = build_gateways(settings, client, settings.data_dir)
+        shop = Shop(env=env, gateways=gateways)
+        # The notifier decrypts a customer's e-mail only when it sends to them.
+        shop.notifier = make_notifier(settings, client, shop.email_of)
+        shop.pix_expiry_s, shop.boleto_days = settings.pix_expiry_s, settings.boleto_days
+        shop.interest_free_installments = settings.interest_free_installments
+        search = make_search_store(settings, database_url)
+    return shop, search

@@ -16,20 +16,20 @@ from typing import Any
 
 from application.errors import AggregateNotFoundError
 from domain.base import UnreadableEvent
+from infrastructure.followers import READ_MODELS
 from infrastructure.redis_views import (
-    DEFAULT_GENERATION,
-    GenerationMovedError,
     RedisDocumentView,
+    RedisParking,
     active_key,
     dumps,
 )
-from projections.base import PARKED
+from projections.base import DEFAULT_GENERATION, GenerationMovedError
 
 # Applies the changes and removes the parked entry, only while the generation is active.
 _RETRY = """
 local active = redis.call('GET', KEYS[1]) or ARGV[2]
 if active ~= ARGV[1] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
-if redis.call('LREM', KEYS[2], 1, ARGV[3]) == 0 then return 0 end
+if redis.call('HDEL', KEYS[2], ARGV[3]) == 0 then return 0 end
 for _, op in ipairs(cjson.decode(ARGV[4])) do redis.call(unpack(op)) end
 return 1
 """
@@ -43,32 +43,29 @@ class RetryOutcome:
     error: str | None = None
 
 
-def _raw_entry(view: RedisDocumentView, position: int) -> bytes:
-    raws: list[bytes] = view.client.lrange(view.key(PARKED), 0, -1)  # type: ignore[assignment]
-    for raw in raws:
-        if json.loads(raw).get("position") == position:
-            return raw
-    raise AggregateNotFoundError(f"no event at position {position} is parked in {view.projection}")
+def _entry(parking: RedisParking, view: RedisDocumentView, position: int) -> dict[str, Any]:
+    raw = parking.client.hget(parking.key, str(position))
+    if raw is None:
+        raise AggregateNotFoundError(
+            f"no event at position {position} is parked in {view.projection}"
+        )
+    entry: dict[str, Any] = json.loads(raw)
+    return entry
 
 
-def _note_failure(view: RedisDocumentView, raw: bytes, error: str) -> None:
-    entry = json.loads(raw)
-    entry["error"] = error
-    entry["retries"] = int(entry.get("retries", 0)) + 1
-    # Replace the entry in place (the runner only appends to this list, never reorders).
-    raws: list[bytes] = view.client.lrange(view.key(PARKED), 0, -1)  # type: ignore[assignment]
-    if raw in raws:
-        view.client.lset(view.key(PARKED), raws.index(raw), dumps(entry))
+def _note_failure(parking: RedisParking, entry: dict[str, Any], error: str) -> None:
+    entry = {**entry, "error": error, "retries": int(entry.get("retries", 0)) + 1}
+    parking.park(entry)  # keyed by position: replaces the entry
 
 
 def retry_parked(container: Any, name: str, position: int) -> RetryOutcome:
-    """Project the parked event at `position` of the Redis projection `name` again."""
-    from infrastructure.bootstrap import REDIS_PROJECTIONS
-
-    if name not in REDIS_PROJECTIONS:
+    """Project the parked event at `position` of the Redis read model `name` again."""
+    model = READ_MODELS.get(name)
+    if model is None or model.store != "redis":
         raise AggregateNotFoundError(f"no Redis projection {name!r}")
-    view = container.view(name)
-    raw = _raw_entry(view, position)
+    view = RedisDocumentView(container.redis, name, follow_active=False)
+    parking = model.parking(container, view.generation)
+    entry = _entry(parking, view, position)
     shop = container.shop
     found = shop.recorder.select_notifications(position, 1)
     if not found or found[0].id != position:
@@ -77,17 +74,17 @@ def retry_parked(container: Any, name: str, position: int) -> RetryOutcome:
         event = shop.mapper.to_domain_event(found[0])
         if isinstance(event, UnreadableEvent):
             raise ValueError(event.error)
-        changes = REDIS_PROJECTIONS[name](view).evolve(event)
+        changes = model.projector(view).evolve(event)
     except Exception as error:
         message = f"{type(error).__name__}: {error}"
-        _note_failure(view, raw, message)
+        _note_failure(parking, entry, message)
         return RetryOutcome(name, position, False, message)
     script = view.client.register_script(_RETRY)
     ops = [view.op(change) for change in changes]
     try:
         script(
-            keys=[active_key(name), view.key(PARKED)],
-            args=[view.generation, DEFAULT_GENERATION, raw, dumps(ops)],
+            keys=[active_key(name), parking.key],
+            args=[view.generation, DEFAULT_GENERATION, str(position), dumps(ops)],
         )
     except Exception as error:
         if "GENERATION_MOVED" in str(error):

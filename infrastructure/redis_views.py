@@ -17,6 +17,7 @@ import json
 import weakref
 from typing import Any
 
+import orjson
 import redis
 import redis.asyncio as aioredis
 from eventsourcing.persistence import Tracking
@@ -88,13 +89,13 @@ class RedisDocumentView(ReadStore):
 
     def get(self, key: str) -> dict[str, Any] | None:
         raw = self.client.get(self.key(key))
-        return json.loads(raw) if raw else None
+        return orjson.loads(raw) if raw else None
 
     def get_many(self, keys: list[str]) -> list[dict[str, Any] | None]:
         if not keys:
             return []
         raws: list[bytes | None] = self.client.mget([self.key(k) for k in keys])  # type: ignore[assignment]
-        return [json.loads(raw) if raw else None for raw in raws]
+        return [orjson.loads(raw) if raw else None for raw in raws]
 
     def members(self, key: str, start: int, stop: int) -> list[str]:
         """Members of a sorted index, highest score first."""
@@ -131,6 +132,10 @@ class RedisDocumentView(ReadStore):
     def max_tracking_id(self, application_name: str) -> int | None:
         raw = self.client.get(self.position_key)
         return int(raw) if raw else None
+
+    def parked(self) -> list[dict[str, Any]]:
+        """This generation's parked events, by position."""
+        return RedisParking(self.client, self.projection, self.generation).parked()
 
 
 class RedisParking:

@@ -296,16 +296,25 @@ def _identity(text: str) -> str:
 class PostgresSearchStore:
     """The generations of the product index in one PostgreSQL database."""
 
-    def __init__(self, database_url: str, *, pool_size: int = 4, use_unaccent: bool = True):
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        pool_size: int = 4,
+        use_unaccent: bool = True,
+        read_only: bool = False,
+    ):
         """`use_unaccent=False` skips the extension and folds accents in Python, as happens
-        on a server where `unaccent` is missing or may not be installed."""
+        on a server where `unaccent` is missing or may not be installed. `read_only` (CLI
+        reads): no DDL at all; what exists is used as it is."""
         self.pool = ConnectionPool(
             database_url, min_size=1, max_size=max(pool_size, 1), open=True, name="search"
         )
+        self.read_only = read_only
         self._opened: set[str] = set()
         self._lock = threading.Lock()
         try:
-            self.unaccent = self._setup(use_unaccent)
+            self.unaccent = self._existing_config() if read_only else self._setup(use_unaccent)
         except Exception:
             self.pool.close()
             raise
@@ -323,6 +332,13 @@ class PostgresSearchStore:
                 _create_config(conn)
         return unaccent
 
+    def _existing_config(self) -> bool:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM pg_ts_config WHERE cfgname = %s", (CONFIG_WITH_UNACCENT,)
+            ).fetchone()
+        return row is not None
+
     def active_generation(self) -> str:
         with self.pool.connection() as conn:
             row = conn.execute("SELECT generation FROM search_active").fetchone()
@@ -331,7 +347,7 @@ class PostgresSearchStore:
     def open(self, generation: str, *, follow_active: bool = False) -> PostgresSearchIndex:
         check_generation(generation)
         with self._lock:
-            if generation not in self._opened:
+            if generation not in self._opened and not self.read_only:
                 self._create(generation)
                 self._opened.add(generation)
         return PostgresSearchIndex(

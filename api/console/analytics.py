@@ -13,7 +13,6 @@ from api.auth import Principal
 from api.console.charts import bar_chart
 from api.console.i18n import MESSAGES
 from api.console.web import ConsoleContainer, language, render, role
-from projections.analytics import AnalyticsProjection, rows
 
 router = APIRouter()
 CHARTS = (
@@ -29,11 +28,11 @@ CHARTS = (
 def analytics(
     request: Request, container: ConsoleContainer, _: Annotated[Principal, role("admin")]
 ) -> Response:
-    view = container.view(AnalyticsProjection.name)
+    analytics_rows = container.readers.analytics.rows
     words = MESSAGES[language(request)]
     charts = []
     for title, kind, field, limit, chronological in CHARTS:
-        found = rows(view, kind, limit)
+        found = analytics_rows(kind, limit)
         bars = [(str(r["key"]), Decimal(r.get(field, "0"))) for r in found]
         # Days oldest first; the others by the value drawn, largest first.
         bars = bars[::-1] if chronological else sorted(bars, key=lambda bar: -bar[1])
