@@ -23,6 +23,12 @@ class MemoryStore(ReadStore):
         raw = self.docs.get(key)
         return None if raw is None else json.loads(raw)
 
+    def get_many(self, keys: list[str]) -> list[dict[str, Any] | None]:
+        return [self.get(key) for key in keys]
+
+    def count(self, key: str) -> int:
+        return len(self.indexes.get(key, {}))
+
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
         if tracking.notification_id <= (self._position or 0):
             return

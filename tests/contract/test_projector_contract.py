@@ -1,0 +1,156 @@
+"""Projectors by behaviour: given these events, expect these documents. Each case runs
+against the in-memory store and against Redis (the real Lua write), alone and in batches:
+one contract for every `ReadStore` the projectors write, as the search contract does for
+its two adapters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis
+from eventsourcing.persistence import Tracking
+
+from domain.cart import Cart
+from domain.money import Money
+from domain.order import Order
+from domain.personal import PersonalData
+from domain.stock_item import StockItem
+from infrastructure.redis_views import RedisDocumentView
+from projections.analytics import AnalyticsProjection
+from projections.base import Batch, Projector, ReadStore
+from projections.carts import CartsProjection
+from projections.catalog import StockItemsProjection
+from projections.memory import MemoryStore
+from projections.orders import OrdersProjection
+from projections.readers import STAFF, AnalyticsReader, OrdersReader, Viewer
+
+Store = Callable[[], Any]
+
+
+@pytest.fixture(params=["memory", "redis", "redis-batched"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """A fresh store per call, and how to feed it (one write per event, or batched)."""
+    if request.param == "memory":
+        yield MemoryStore
+        return
+    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    yield lambda: RedisDocumentView(client, f"contract{uuid.uuid4().hex[:8]}")
+    client.close()
+
+
+def play(projector_class: type[Projector], view: ReadStore, batched: bool, *aggregates) -> None:
+    target: ReadStore = Batch(view, size=2) if batched else view
+    projector = projector_class(target)
+    position = 0
+    for aggregate in aggregates:
+        for event in aggregate.collect_events():
+            position += 1
+            projector.process_event(event, Tracking("EcoVarejo", position))
+    if isinstance(target, Batch):
+        target.flush()
+    assert view.max_tracking_id("EcoVarejo") == position  # every event moved the position
+
+
+@pytest.fixture
+def batched(request: pytest.FixtureRequest) -> bool:
+    return "batched" in request.node.callspec.params.get("store", "")
+
+
+def product(sku: str = "ECO-1", quantity: int = 10) -> StockItem:
+    return StockItem.register(
+        sku=sku,
+        name="Garrafa",
+        description="inox",
+        category="casa",
+        price=Money.brl("50.00"),
+        initial_quantity=quantity,
+        sustainability={"carbon_footprint_kg": "1.5", "certifications": ["FSC"]},
+    )
+
+
+def order(customer: str = "ana", quantity: int = 2, price: str = "50.00") -> Order:
+    line = {
+        "sku": "ECO-1",
+        "name": "Garrafa",
+        "quantity": quantity,
+        "unit_price": Money.brl(price),
+        "carbon_footprint_kg": Decimal("1.5"),
+    }
+    return Order.place(
+        customer_id=customer,
+        cart_id=uuid.uuid4(),
+        lines=[line],
+        shipping_address=PersonalData(customer, {"city": "Recife"}),
+        payment_method={"token": "t", "brand": "visa", "last4": "4242"},
+    )
+
+
+def test_a_stock_item_shows_what_is_on_hand_reserved_and_available(store, batched):
+    item = product(quantity=10)
+    item.receive(5)
+    item.reserve(uuid.uuid4(), 3)
+    view = store()
+    play(StockItemsProjection, view, batched, item)
+    doc = view.get("stock:ECO-1")
+    assert (doc["on_hand"], doc["reserved"], doc["available"], doc["version"]) == (15, 3, 12, 3)
+    assert doc["price"] == {"amount": "50.00", "currency": "BRL"}
+    assert doc["carbon_footprint_kg"] == "1.5"
+
+
+def test_events_of_a_stock_item_never_registered_change_nothing(store, batched):
+    item = product()
+    item.collect_events()  # its registration is not in this log
+    item.receive(1)
+    view = store()
+    play(StockItemsProjection, view, batched, item)
+    assert view.get("stock:ECO-1") is None
+
+
+def test_a_cart_adds_lines_of_the_same_sku_up_and_totals_them(store, batched):
+    cart = Cart(customer_id="ana")
+    cart.add_item("ECO-1", "Garrafa", 1, Money.brl("50.00"))
+    cart.add_item("ECO-1", "Garrafa", 2, Money.brl("50.00"))
+    cart.add_item("ECO-2", "Escova", 1, Money.brl("12.00"))
+    cart.remove_item("ECO-2")
+    view = store()
+    play(CartsProjection, view, batched, cart)
+    doc = view.get(f"cart:{cart.id}")
+    assert [(i["sku"], i["quantity"]) for i in doc["items"]] == [("ECO-1", 3)]
+    assert doc["total"] == {"amount": "150.00", "currency": "BRL"}
+    assert (doc["status"], doc["customer_id"], doc["version"]) == ("open", "ana", 5)
+
+
+def test_orders_are_indexed_newest_first_per_customer_and_status(store, batched):
+    first, second, theirs = order("ana"), order("ana"), order("bia")
+    second.mark_stock_reserved()
+    second.confirm(uuid.uuid4())
+    view = store()
+    play(OrdersProjection, view, batched, first, second, theirs)
+    orders = OrdersReader(view)
+    mine = orders.page(Viewer("ana"))
+    assert [d["order_id"] for d in mine.items] == [str(second.id), str(first.id)]
+    assert mine.total == 2
+    assert orders.page(STAFF, status="confirmed").total == 1
+    assert orders.get(second.id, Viewer("ana"))["status"] == "confirmed"
+    assert orders.page(STAFF).total == 3
+
+
+def test_a_confirmed_then_cancelled_order_is_counted_and_taken_back(store, batched):
+    sold, taken_back = order("ana", 2), order("bia", 1)
+    for o in (sold, taken_back):
+        o.mark_stock_reserved()
+        o.confirm(uuid.uuid4())
+    taken_back.cancel("customer_request")
+    view = store()
+    play(AnalyticsProjection, view, batched, product(), sold, taken_back)
+    analytics = AnalyticsReader(view)
+    [day] = analytics.rows("sales:day")
+    assert (day["orders"], day["units"], day["revenue"]) == ("1", "2", "100.00")
+    [category] = analytics.rows("sales:category")
+    assert (category["key"], category["units"]) == ("casa", "2")
+    kg = {r["key"]: r["kg"] for r in analytics.rows("co2:order")}
+    assert kg == {str(sold.id): "3.0", str(taken_back.id): "0.0"}
