@@ -36,6 +36,8 @@ screenshots: install
 	ECOVAREJO_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/browser -q
 
 bench: install
+	@command -v wrk >/dev/null || { echo "make bench: installing wrk (Debian package)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m bench
 
 clean:

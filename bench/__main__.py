@@ -11,6 +11,7 @@ from collections.abc import Callable
 from bench.append import bench_append
 from bench.config import BenchConfig
 from bench.http import bench_http
+from bench.reads import bench_reads
 from bench.readside import bench_readside
 from bench.report import Results, log, table
 from bench.scale import bench_cold, bench_scale
@@ -24,6 +25,7 @@ def _sections() -> dict[str, Section]:
     return {
         "append": bench_append,
         "http": bench_http,
+        "reads": bench_reads,
         "readside": bench_readside,
         "search": bench_search,
         "scale": bench_scale,

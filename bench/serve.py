@@ -32,13 +32,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--stock", action="store_true", help="uvicorn's own socket binding")
+    parser.add_argument("--app", default=APP, help="the app factory (module:function)")
     args = parser.parse_args()
+    app = args.app
     options = {"factory": True, "host": "127.0.0.1", "port": args.port, "workers": args.workers}
     options |= {"log_level": "warning", "access_log": False}
     if args.stock:
-        uvicorn.run(APP, **options)
+        uvicorn.run(app, **options)
         return
-    config = TcpConfig(APP, **options)
+    config = TcpConfig(app, **options)
     sock = config.bind_socket()
     if args.workers > 1:
         Multiprocess(config, sockets=[sock]).run()

@@ -52,9 +52,17 @@ class Section:
     database_url: str
     redis_url: str
     data_dir: Path
+    extra: tuple[tuple[str, str], ...] = ()  # settings this section changes
 
     @property
     def env(self) -> dict[str, str]:
+        return {
+            **self.base_env,
+            **dict(self.extra),
+        }
+
+    @property
+    def base_env(self) -> dict[str, str]:
         return {
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,

@@ -1,0 +1,111 @@
+"""Catalog reads, the load a storefront makes most, measured with wrk (32 connections,
+2 threads, keep-alive): `GET /api/v1/stock-items/{sku}` and `GET /api/v1/products/search`
+through the real app (1 uvicorn worker, rate limits off, every middleware on), next to
+`/health` of the same app and to a bare FastAPI route (`bench/bare.py`) served the same
+way in the same minute. wrk is a C load generator: it costs far less CPU per request than
+the Python one, so on 2 cores the server, not the client, is what is measured."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+
+from bench.config import BenchConfig
+from bench.http import running, token
+from bench.processes import free_port, start, wait_healthy
+from bench.report import Results, log
+from bench.seed import seed_products
+from bench.servers import Section, Servers
+from bench.stats import ratio
+from infrastructure.bootstrap import bootstrap
+from infrastructure.followers import READ_MODELS
+from infrastructure.projection_admin import rebuild
+
+CONNECTIONS = 32
+THREADS = 2
+SEARCH = "/api/v1/products/search?q=garrafa"
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def require_wrk() -> str:
+    found = shutil.which("wrk")
+    if found is None:
+        raise RuntimeError("wrk is not installed: `apt-get install wrk` (make bench does it)")
+    return found
+
+
+def wrk(url: str, seconds: float, headers: dict[str, str]) -> dict[str, float]:
+    """Requests per second, p99 latency and non-2xx answers of one wrk run."""
+    argv = [require_wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s"]
+    argv += ["--latency", "--timeout", "10s"]
+    for name, value in headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+    rps = re.search(r"Requests/sec:\s+([0-9.]+)", out)
+    p99 = re.search(r"^\s+99%\s+([0-9.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if rps is None or p99 is None:
+        raise RuntimeError(f"cannot read wrk's answer:\n{out}")
+    return {
+        "rps": float(rps.group(1)),
+        "p99_ms": float(p99.group(1)) * _UNITS[p99.group(2)],
+        "errors": float(bad.group(1)) if bad else 0.0,
+    }
+
+
+def _measure(
+    results: Results, key: str, url: str, seconds: float, headers: dict[str, str]
+) -> None:
+    wrk(url, 1, headers)  # warm-up: connections, caches, the first import of anything
+    answer = wrk(url, seconds, headers)
+    for figure, value in answer.items():
+        results.add(f"reads_{key}_{figure}", value)
+    rps, p99, errors = answer["rps"], answer["p99_ms"], answer["errors"]
+    log(f"{key}: {rps:,.0f} req/s p99 {p99:.1f} ms, errors {errors:.0f}")
+
+
+def _bare(section: Section, seconds: float, results: Results) -> None:
+    port = free_port()
+    argv = ["-m", "bench.serve", "--port", str(port), "--app", "bench.bare:create_bare_app"]
+    bare = start("bare", argv, section)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(bare, base)
+        _measure(results, "bare", f"{base}/bare", seconds, {})
+    finally:
+        bare.stop()
+
+
+def bench_reads(config: BenchConfig, servers: Servers, results: Results) -> None:
+    require_wrk()
+    section = dataclasses.replace(
+        servers.section("reads"), extra=(("ECOVAREJO_RATELIMIT_ENABLED", "false"),)
+    )
+    container = bootstrap(section.settings())
+    try:
+        items = seed_products(container.shop, 200 if config.quick else 1_000)
+        sku = items[0].sku
+        for name in READ_MODELS:
+            rebuild(container, name)
+    finally:
+        container.close()
+    seconds = 3.0 if config.quick else 8.0
+    auth = {"Authorization": f"Bearer {token('bench-shopper', 'customer')}"}
+    for run in range(config.runs):
+        log(f"reads run {run + 1}")
+        _bare(section, seconds, results)
+        with running(section, workers=1) as system:
+            system.caught_up()
+            base = system.base_url
+            _measure(results, "health", f"{base}/health", seconds, {})
+            _measure(results, "stock_item", f"{base}/api/v1/stock-items/{sku}", seconds, auth)
+            _measure(results, "search", f"{base}{SEARCH}", seconds, auth)
+    for key in ("bare", "health", "stock_item", "search"):
+        for figure in ("rps", "p99_ms", "errors"):
+            results.summarize(f"reads_{key}_{figure}")
+    bare_rps = results.get("reads_bare_rps")
+    for key in ("health", "stock_item", "search"):
+        results.set(f"reads_{key}_ratio", ratio(results.get(f"reads_{key}_rps"), bare_rps))
+
