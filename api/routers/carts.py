@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from api.deps import Customer, ExpectedVersion, ReadersDep, ShopDep, consistent_with
+from api.deps import Customer, ExpectedVersion, ReadersDep, ShopDep, consistent_with, query
 from api.schemas import (
     SKU_PATTERN,
     AddressModel,
@@ -101,11 +101,11 @@ def remove_item(
 
 
 @router.get("/{cart_id}", dependencies=[Depends(consistent_with(CartsProjection.name))])
-def get_cart(
+async def get_cart(
     cart_id: UUID, readers: ReadersDep, customer: Customer, response: Response
 ) -> CartPublic:
     """The cart with its lines, their prices and its total in BRL."""
-    doc = readers.carts.get(cart_id, Viewer(customer.sub))
+    doc = await query(lambda: readers.carts.get(cart_id, Viewer(customer.sub)))
     response.headers["ETag"] = f'"{doc["version"]}"'
     return CartPublic.from_doc(doc)
 

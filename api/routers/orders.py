@@ -14,6 +14,7 @@ from api.deps import (
     ReadersDep,
     ShopDep,
     consistent_with,
+    query,
     require,
     viewer_of,
 )
@@ -48,7 +49,7 @@ def _own(principal: Principal) -> str | None:
 
 
 @router.get("", dependencies=[Depends(consistent_with(OrdersProjection.name))])
-def list_orders(
+async def list_orders(
     readers: ReadersDep,
     principal: CustomerOrAdmin,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
@@ -59,8 +60,11 @@ def list_orders(
     """Newest first. Customers see their own orders; admins all, or one customer's."""
     if principal.role == "customer" and customer_id not in (None, principal.sub):
         raise HTTPException(403, "customers see only their own orders")
-    found = readers.orders.page(
-        viewer_of(principal), customer_id=customer_id, status=status_, page=page, size=size
+    viewer = viewer_of(principal)
+    found = await query(
+        lambda: readers.orders.page(
+            viewer, customer_id=customer_id, status=status_, page=page, size=size
+        )
     )
     return OrderPage(
         items=[OrderSummary.from_doc(d) for d in found.items],
@@ -71,13 +75,13 @@ def list_orders(
 
 
 @router.get("/{order_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])
-def get_order(
+async def get_order(
     order_id: UUID, readers: ReadersDep, principal: CustomerOrAdmin, response: Response
 ) -> OrderPublic:
     """An order: lines, totals, status, cancellation reason, payment and carbon footprint.
     Customers see only their own.
     """
-    doc = readers.orders.get(order_id, viewer_of(principal))
+    doc = await query(lambda: readers.orders.get(order_id, viewer_of(principal)))
     response.headers["ETag"] = f'"{doc["version"]}"'
     return OrderPublic.from_doc(doc)
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import ReadersDep, consistent_with
+from api.deps import query as query_in_pool
 from api.schemas import (
     MoneyModel,
     ProductFacetsPublic,
@@ -34,7 +35,7 @@ SEARCH_PARAMETERS = frozenset(
 )
 
 
-def get_search(request: Request) -> SearchStore:
+async def get_search(request: Request) -> SearchStore:
     store: SearchStore | None = getattr(request.app.state.container, "search", None)
     if store is None:
         raise HTTPException(503, "product search is not configured")
@@ -44,7 +45,7 @@ def get_search(request: Request) -> SearchStore:
 SearchDep = Annotated[SearchStore, Depends(get_search)]
 
 
-def known_parameters_only(request: Request) -> None:
+async def known_parameters_only(request: Request) -> None:
     """A misspelt or unsupported parameter (`facet=brand`) is refused, not ignored: a
     client must not believe a filter applied that did not."""
     params = request.query_params
@@ -91,7 +92,7 @@ def _public(result: SearchResult) -> ProductSearchPublic:
         Depends(consistent_with(SearchProjection.name)),
     ],
 )
-def search_products(
+async def search_products(
     readers: ReadersDep,
     q: Annotated[str | None, Query(max_length=200, description="words to find")] = None,
     category: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
@@ -121,4 +122,4 @@ def search_products(
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("query",), "msg": str(error)}]
         ) from None
-    return _public(readers.search.search(query))
+    return _public(await query_in_pool(lambda: readers.search.search(query)))

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from api.deps import Admin, ExpectedVersion, ReadersDep, ShopDep, consistent_with
+from api.deps import Admin, ExpectedVersion, ReadersDep, ShopDep, consistent_with, query
 from api.schemas import (
     SKU_PATTERN,
     AdjustmentCreate,
@@ -99,10 +99,12 @@ def change_price(
 
 
 @router.get("/{sku}", dependencies=[Depends(consistent_with(StockItemsProjection.name))])
-def get_stock_item(sku: SkuPath, readers: ReadersDep, response: Response) -> StockItemPublic:
+async def get_stock_item(
+    sku: SkuPath, readers: ReadersDep, response: Response
+) -> StockItemPublic:
     """A product with its stock (on hand, reserved, available), price and sustainability data.
     Public: anyone may read a product, archived ones too (old orders link to them)."""
-    doc = readers.stock_items.get(sku)
+    doc = await query(lambda: readers.stock_items.get(sku))
     response.headers["ETag"] = f'"{doc["version"]}"'
     return StockItemPublic.from_doc(doc)
 
