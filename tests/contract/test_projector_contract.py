@@ -16,7 +16,7 @@ from eventsourcing.persistence import Tracking
 
 from domain.cart import Cart
 from domain.money import Money
-from domain.order import Order
+from domain.order import Order, OrderLine, PaymentMethod
 from domain.personal import PersonalData
 from domain.stock_item import StockItem
 from infrastructure.redis_views import RedisDocumentView
@@ -73,19 +73,12 @@ def product(sku: str = "ECO-1", quantity: int = 10) -> StockItem:
 
 
 def order(customer: str = "ana", quantity: int = 2, price: str = "50.00") -> Order:
-    line = {
-        "sku": "ECO-1",
-        "name": "Garrafa",
-        "quantity": quantity,
-        "unit_price": Money.brl(price),
-        "carbon_footprint_kg": Decimal("1.5"),
-    }
     return Order.place(
         customer_id=customer,
         cart_id=uuid.uuid4(),
-        lines=[line],
+        lines=[OrderLine("ECO-1", "Garrafa", quantity, Money.brl(price), Decimal("1.5"))],
         shipping_address=PersonalData(customer, {"city": "Recife"}),
-        payment_method={"token": "t", "brand": "visa", "last4": "4242"},
+        payment_method=PaymentMethod("card", "t", "visa", "4242"),
     )
 
 
