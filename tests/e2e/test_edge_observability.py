@@ -113,7 +113,9 @@ def test_the_sagas_outcomes_and_projection_lag_are_exposed(client, auth, product
         found = samples(client, f"{API}/metrics")
         confirmed = value(found, "ecovarejo_orders", status="confirmed")
         declined = value(found, "ecovarejo_orders_cancelled", reason="payment_declined")
-        return found if (confirmed, declined) == (1, 1) else None
+        pending = value(found, "ecovarejo_orders", status="pending")
+        # The gauges are read one after the other: wait for a sample taken after both moved.
+        return found if (confirmed, declined, pending) == (1, 1, 0) else None
 
     found = eventually(settled)
     assert found, "the orders never showed as confirmed and cancelled"
