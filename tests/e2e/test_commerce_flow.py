@@ -11,7 +11,6 @@ from uuid import UUID
 from domain.payment import payment_id_for_order
 from infrastructure.bootstrap import REDIS_PROJECTIONS
 from infrastructure.projection_admin import rebuild, snapshot
-from projections.analytics import rows
 from tests.checkout import check_invariants, settled, wait_until
 from tests.e2e.test_http_checkout import ADDRESS, payment, settle
 
@@ -125,8 +124,7 @@ def test_cart_coupon_quote_checkout_ship_return_and_refund(client, auth, contain
     assert [r.get("amount") for r in refunds] == ["63.00"]
     stock = {sku: client.get(f"{API}/stock-items/{sku}").json() for sku, _, _ in PRODUCTS}
     assert {sku: s["on_hand"] for sku, s in stock.items()} == {"ECO-A": 10, "ECO-B": 9, "ECO-C": 8}
-    analytics = container.view("analytics")
-    [day] = rows(analytics, "sales:day")
+    [day] = container.readers.analytics.rows("sales:day")
     assert day["revenue"] == "36.00"  # 99.00 of goods sold, 63.00 refunded
     trail = client.get(
         f"{API}/audit/aggregates/{order_id}/events", headers=auth("auditor", "aud")
