@@ -103,7 +103,8 @@ def test_another_customers_cart_is_not_found(client, auth, product):
 
 
 def test_anyone_may_read_a_product_but_changing_it_needs_a_valid_token(client, product):
-    assert client.get(f"{API}/stock-items/ECO-0100").status_code == 200
+    token = {"X-Consistency-Token": product["consistency_token"]}  # read after the write
+    assert client.get(f"{API}/stock-items/ECO-0100", headers=token).status_code == 200
     bad = {"Authorization": "Bearer not-a-jwt"}
     price = {"price": {"amount": "1.00", "currency": "BRL"}}
     assert client.put(f"{API}/stock-items/ECO-0100/price", json=price).status_code == 401
