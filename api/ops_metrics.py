@@ -136,9 +136,11 @@ class OpsCollector(Collector):
         yield up
 
     def _alive(self, name: str) -> bool:
+        from infrastructure.followers import runner_of
         from infrastructure.projection_admin import runner_status
 
-        published = runner_status(self.container.redis, name)
+        # Runners publish under the registry's runner name (one feeds four read models).
+        published = runner_status(self.container.redis, runner_of(name))
         fresh = time.time() - float(published.get("updated_at") or 0) < HEARTBEAT_S
         return published.get("state") == "running" and fresh
 

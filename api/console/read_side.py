@@ -12,6 +12,7 @@ from api.auth import Principal
 from api.console.jobs import Jobs, Progress
 from api.console.web import PREFIX, ConsoleContainer, Form, query_string, render, role
 from infrastructure.bootstrap import REBUILDABLE, REDIS_PROJECTIONS
+from infrastructure.followers import runner_of
 from infrastructure.parked_retry import retry_parked
 from infrastructure.projection_admin import rebuild, runner_status, statuses
 
@@ -22,7 +23,8 @@ Name = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]
 
 def _owner(container: Any, follower: Any) -> str:
     owner = getattr(follower, "owner", None)  # a lease holder, where followers have one
-    return str(owner or runner_status(container.redis, follower.name).get("host") or "-")
+    runner = runner_of(follower.name)  # runners publish under the registry's runner name
+    return str(owner or runner_status(container.redis, runner).get("host") or "-")
 
 
 @router.get("/read-side")
