@@ -21,15 +21,11 @@ CustomerId = Annotated[str, Query(min_length=1, max_length=200)]
 NEAR_DEADLINE = timedelta(days=3)
 
 
-def _requests(shop: Shop, principal: Principal) -> list[dict[str, Any]] | None:
-    """The register, newest first, each with how urgent it is; None where this server has
-    no register of requests (only export and erasure)."""
-    register = getattr(shop, "lgpd_requests", None)
-    if register is None:
-        return None
+def _requests(shop: Shop, principal: Principal) -> list[dict[str, Any]]:
+    """The register (as `GET /lgpd/requests`), newest first, each with how urgent it is."""
     now = datetime.now(UTC)
     found = []
-    for item in register(pseudonymous=principal.role != "admin"):
+    for item in shop.lgpd_requests(pseudonymous=principal.role != "admin"):
         deadline = datetime.fromisoformat(item["deadline"])
         urgency = (
             "done"

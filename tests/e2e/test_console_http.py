@@ -240,9 +240,15 @@ def test_an_admin_exports_and_erases_a_subject_and_an_auditor_sees_no_such_forms
     assert 'id="erasure"' in erased.text
     again = client.get("/console/lgpd/export?customer_id=ana")
     assert "Rua das Flores 10" not in again.text
+    register_page = client.get("/console/lgpd").text
+    assert register_page.count('class="lgpd-request') >= 3  # two exports and the erasure
+    assert "<td>ana</td>" in register_page
     sign_in(client, "auditor")
     page = client.get("/console/lgpd")
     assert page.status_code == 200
+    assert page.text.count('class="lgpd-request') >= 3
+    assert "<td>ana</td>" not in page.text  # auditors see a pseudonym
+    assert "subject-" in page.text
     assert 'id="export-customer"' not in page.text
     assert 'id="erase-customer"' not in page.text
 
