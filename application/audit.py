@@ -22,7 +22,9 @@ from domain.stock_item import StockItem
 class EventLog(Protocol):
     """Raw access to the log with positions (the event store's own API has none)."""
 
-    def aggregate_notifications(self, aggregate_id: UUID) -> list[Notification]: ...
+    def aggregate_notifications(
+        self, aggregate_id: UUID, *, mentioning: UUID | None = None
+    ) -> list[Notification]: ...
 
     def aggregates_of_customer(self, customer_id: str) -> list[UUID]: ...
 
@@ -310,7 +312,7 @@ def trail(
     for return_id in sorted(return_ids, key=str):
         related += log.aggregate_notifications(return_id)
     for line in placed.lines:
-        related += log.aggregate_notifications(StockItem.create_id(line.sku))
+        related += log.aggregate_notifications(StockItem.create_id(line.sku), mentioning=order_id)
     steps = []
     for notification in sorted(related, key=lambda n: n.id):
         event = mapped(mapper, notification)

@@ -81,6 +81,8 @@ class RatesTable:
     def __post_init__(self) -> None:
         if not self.bands_grams or list(self.bands_grams) != sorted(set(self.bands_grams)):
             raise InvalidRatesTableError("bands_grams must be increasing and not empty")
+        if self.bands_grams[0] <= 0:
+            raise InvalidRatesTableError("bands_grams must be positive")
         for method in ShippingMethod:
             for region in self.regions:
                 rate = self.rates.get(method, {}).get(region)
@@ -90,6 +92,9 @@ class RatesTable:
                     )
                 if rate.days < 1 or any(p.amount < 0 for p in rate.prices):
                     raise InvalidRatesTableError(f"{method} to {region}: bad days or price")
+                # A NaN, infinite or negative factor would be an immutable fact in every quote.
+                if not rate.co2_kg_per_kg.is_finite() or rate.co2_kg_per_kg < 0:
+                    raise InvalidRatesTableError(f"{method} to {region}: bad co2_kg_per_kg")
         for ranges in self.regions.values():
             for start, end in ranges:
                 parse_cep(start), parse_cep(end)
@@ -166,7 +171,8 @@ class RatesTable:
                 },
                 free_standard_from=Money.brl(str(data["free_standard_from"])),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as e:
+            # ArithmeticError: decimal.InvalidOperation for a factor such as "abc".
             raise InvalidRatesTableError(f"malformed rates table: {e}") from None
 
 

@@ -133,13 +133,22 @@ class EventLog:
     def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         return psycopg.connect(self.database_url)
 
-    def aggregate_notifications(self, aggregate_id: UUID) -> list[Notification]:
+    def aggregate_notifications(
+        self, aggregate_id: UUID, *, mentioning: UUID | None = None
+    ) -> list[Notification]:
+        """One aggregate's events; with `mentioning`, only those whose stored bytes hold
+        that id as the transcoder writes it (hex) — a superset the caller still checks, so
+        an order's trail does not decode a hot stock item's whole history."""
+        query = (
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM ecovarejo_events WHERE originator_id = %s"
+        )
+        params: list[Any] = [aggregate_id]
+        if mentioning is not None:
+            query += " AND position(%s::bytea in state) > 0"
+            params.append(mentioning.hex.encode())
         with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT notification_id, originator_id, originator_version, topic, state "
-                "FROM ecovarejo_events WHERE originator_id = %s ORDER BY originator_version",
-                (aggregate_id,),
-            ).fetchall()
+            rows = conn.execute(query + " ORDER BY originator_version", params).fetchall()
         return [_notification(row) for row in rows]
 
     def aggregates_of_customer(self, customer_id: str) -> list[UUID]:

@@ -3,6 +3,7 @@ that makes PostgreSQL itself refuse to rewrite history."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,8 @@ from psycopg import Cursor, sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier, Literal
+
+log = logging.getLogger(__name__)
 
 EVENTS_TABLE = "ecovarejo_events"
 
@@ -98,7 +101,7 @@ BEGIN
     IF n > 1 THEN
       PERFORM setval(seq, first_position + n - 1);
     END IF;
-  EXCEPTION WHEN OTHERS THEN
+  EXCEPTION WHEN query_canceled OR others THEN  -- OTHERS alone lets a cancel through
     PERFORM pg_advisory_unlock(7203, hashtext(seq::text));
     RAISE;
   END;
@@ -200,8 +203,17 @@ class ParallelAppends(PostgresApplicationRecorder):
             if error is not None:
                 raise error
             if stored_events:
-                conn.execute(self.notify_statement)  # after COMMIT, in its own transaction
+                self._wake_followers(conn)
         return ids
+
+    def _wake_followers(self, conn: Any) -> None:
+        """NOTIFY after COMMIT, in its own transaction. The events are committed: a lost
+        wake-up must not make the (retried) append run again and answer a conflict for a
+        recorded command. Subscriptions re-read on their own every few seconds."""
+        try:
+            conn.execute(self.notify_statement)
+        except (InterfaceError, OperationalError) as error:
+            log.warning("wake-up after append not sent: %s", type(error).__name__)
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any

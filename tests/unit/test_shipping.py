@@ -60,3 +60,18 @@ def test_a_table_round_trips_and_a_table_missing_a_price_is_refused():
         RatesTable.from_dict(broken)
     with pytest.raises(InvalidRatesTableError):
         RatesTable.from_dict({"regions": {}})
+
+
+@pytest.mark.parametrize("factor", ["abc", "NaN", "Infinity", "-1", "-0.01"])
+def test_a_co2_factor_that_is_not_a_finite_non_negative_number_is_refused(factor):
+    broken = DEFAULT_RATES.to_dict()
+    broken["rates"]["standard"]["sul"]["co2_kg_per_kg"] = factor
+    with pytest.raises(InvalidRatesTableError):
+        RatesTable.from_dict(broken)
+
+
+def test_weight_bands_must_be_positive():
+    broken = DEFAULT_RATES.to_dict()
+    broken["bands_grams"][0] = 0
+    with pytest.raises(InvalidRatesTableError):
+        RatesTable.from_dict(broken)
