@@ -23,6 +23,7 @@ import json
 import os
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -147,11 +148,27 @@ def read_manifest(path: Path) -> dict[str, Any]:
             if member is None:
                 raise KeyError("manifest.json")
             manifest: dict[str, Any] = json.loads(member.read())
-    except (OSError, tarfile.TarError, KeyError, ValueError) as e:
+    except (OSError, EOFError, zlib.error, tarfile.TarError, KeyError, ValueError) as e:
         raise BackupError(f"{path} is not an EcoVarejo backup ({type(e).__name__})") from None
-    if manifest.get("format") != FORMAT:
-        raise BackupError(f"{path}: unknown backup format {manifest.get('format')!r}")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise BackupError(f"{path}: unknown backup format {found!r}")
+    if not _well_formed(manifest.get("tables")):
+        raise BackupError(f"{path}: its manifest does not describe the tables it holds")
     return manifest
+
+
+def _well_formed(tables: Any) -> bool:
+    """`{table: {"columns": [name, ...], "rows": n}}`, names being plain identifiers."""
+    return isinstance(tables, dict) and all(
+        isinstance(table, str)
+        and table.isidentifier()
+        and isinstance(spec, dict)
+        and isinstance(spec.get("rows"), int)
+        and isinstance(spec.get("columns"), list)
+        and all(isinstance(c, str) and c.isidentifier() for c in spec["columns"])
+        for table, spec in tables.items()
+    )
 
 
 def is_empty(database_url: str) -> bool:
@@ -184,29 +201,50 @@ def restore(
                 "the target already holds events; restore into an empty "
                 "system, or give --force to replace it"
             )
-        for table, spec in manifest["tables"].items():
-            ident = sql.Identifier(table)
-            conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(ident))
-            conn.execute(sql.SQL("DELETE FROM {}").format(ident))
-            member = tar.extractfile(f"tables/{table}.copy")
-            if member is None:
-                raise BackupError(f"{path}: table {table} is missing from the archive")
-            with (
-                conn.cursor() as cur,
-                cur.copy(_copy_sql(table, spec["columns"], "FROM STDIN")) as cp,
-            ):
-                while block := member.read(1 << 20):
-                    cp.write(block)
-            conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(ident))
-            count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()
-            if not count or int(count[0]) != spec["rows"]:
-                raise BackupError(f"{table}: restored {count} rows, expected {spec['rows']}")
-            _move_sequences(conn, table)
-            if progress is not None:
-                progress(table, spec["rows"])
+        if force:
+            # Tables the backup does not know (a newer version's: snapshots, leases…) must
+            # not keep the replaced system's rows beside the restored history.
+            for table in sorted(existing - set(manifest["tables"])):
+                _empty(conn, table)
+        try:
+            for table, spec in manifest["tables"].items():
+                _load(conn, tar, path, table, spec)
+                if progress is not None:
+                    progress(table, spec["rows"])
+        except (OSError, EOFError, zlib.error, tarfile.TarError, psycopg.Error) as e:
+            # All in one transaction: nothing was applied. No row content in the message.
+            msg = f"{path} cannot be restored ({type(e).__name__}); nothing was changed"
+            raise BackupError(msg) from None
         _check_master_key(conn, master_key_id)
         conn.commit()
     return manifest
+
+
+def _empty(conn: psycopg.Connection[Any], table: str) -> None:
+    ident = sql.Identifier(table)
+    conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(ident))
+    conn.execute(sql.SQL("DELETE FROM {}").format(ident))
+    conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(ident))
+
+
+def _load(
+    conn: psycopg.Connection[Any], tar: tarfile.TarFile, path: Path, table: str, spec: Any
+) -> None:
+    """Replace one table's rows with the archive's COPY stream, triggers off for the load."""
+    ident = sql.Identifier(table)
+    conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(ident))
+    conn.execute(sql.SQL("DELETE FROM {}").format(ident))
+    member = tar.extractfile(f"tables/{table}.copy")
+    if member is None:
+        raise BackupError(f"{path}: table {table} is missing from the archive")
+    with conn.cursor() as cur, cur.copy(_copy_sql(table, spec["columns"], "FROM STDIN")) as cp:
+        while block := member.read(1 << 20):
+            cp.write(block)
+    conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(ident))
+    count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()
+    if not count or int(count[0]) != spec["rows"]:
+        raise BackupError(f"{table}: restored {count} rows, expected {spec['rows']}")
+    _move_sequences(conn, table)
 
 
 def _check_master_key(conn: psycopg.Connection[Any], master_key_id: str | None) -> None:

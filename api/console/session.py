@@ -3,6 +3,7 @@ page and the stylesheet."""
 
 from __future__ import annotations
 
+import ipaddress
 from importlib import resources
 from typing import get_args
 
@@ -39,9 +40,18 @@ PAGE_PATHS = {
 
 
 def dev_login_allowed(request: Request, container: Container) -> bool:
-    """Only on the embedded default (no configured servers) with the shared secret."""
+    """Only on the embedded default (no configured servers) with the shared secret, and only
+    for a browser on this machine: `serve --host 0.0.0.0` must not hand admin to the LAN."""
     verifier: TokenVerifier = request.app.state.verifier
-    return bool(container.settings.embedded) and not verifier.uses_jwks
+    embedded = bool(container.settings.embedded) and not verifier.uses_jwks
+    return embedded and _is_loopback(request.client.host if request.client else None)
+
+
+def _is_loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _next(value: str | None) -> str:

@@ -33,8 +33,11 @@ def test_the_language_is_the_query_then_the_cookie_then_the_browser_then_portugu
     assert set(MESSAGES["pt"]) == set(MESSAGES["en"])
 
 
-def _request(verifier: TokenVerifier) -> SimpleNamespace:
-    return SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(verifier=verifier)))
+def _request(verifier: TokenVerifier, peer: str = "127.0.0.1") -> SimpleNamespace:
+    return SimpleNamespace(
+        app=SimpleNamespace(state=SimpleNamespace(verifier=verifier)),
+        client=SimpleNamespace(host=peer),
+    )
 
 
 def test_the_dev_login_exists_only_on_the_embedded_default_with_the_shared_secret(tmp_path):
@@ -51,6 +54,14 @@ def test_the_dev_login_exists_only_on_the_embedded_default_with_the_shared_secre
     assert dev_login_allowed(_request(shared), embedded)  # type: ignore[arg-type]
     assert not dev_login_allowed(_request(shared), configured)  # type: ignore[arg-type]
     assert not dev_login_allowed(_request(idp), embedded)  # type: ignore[arg-type]
+
+
+def test_the_dev_login_is_refused_to_a_browser_on_another_machine(tmp_path):
+    embedded = SimpleNamespace(settings=Settings(ECOVAREJO_DATA_DIR=tmp_path))
+    shared = TokenVerifier("s" * 40)
+    assert dev_login_allowed(_request(shared, "::1"), embedded)  # type: ignore[arg-type]
+    for peer in ("192.0.2.7", "10.0.0.2", "testclient", ""):
+        assert not dev_login_allowed(_request(shared, peer), embedded)  # type: ignore[arg-type]
 
 
 def test_after_sign_in_the_console_only_redirects_within_itself():
