@@ -21,6 +21,7 @@ from typing import Any
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import BaseProjectionRunner, Projection
 
+from infrastructure.tracing import span_for_event
 from projections.base import APPLICATION, Batch, Projector
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ class FanOut(Projection[Positions]):
             if position <= (batch.max_tracking_id(APPLICATION) or 0):
                 continue  # this member has it already (the runner resumed behind it)
             try:
-                projector.process_event(domain_event, tracking)
+                with span_for_event(name, domain_event):  # a span per read model, when tracing
+                    projector.process_event(domain_event, tracking)
             except Exception:
                 log.warning("read model %s failed at position %s", name, position)
                 self._flush_before_failing()
