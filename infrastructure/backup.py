@@ -26,12 +26,13 @@ import tempfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from domain.base import now
 
 FORMAT = "ecovarejo-backup/1"
 READ_MODEL_PREFIXES = ("search_",)
@@ -122,7 +123,7 @@ def backup(database_url: str, path: Path) -> BackupReport:
         with psycopg.connect(database_url) as conn, tarfile.open(tmp, "w:gz") as tar:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             tables = _tables(conn)
-            report = BackupReport(str(path), datetime.now(UTC).isoformat(), _head(conn, tables))
+            report = BackupReport(str(path), now().isoformat(), _head(conn, tables))
             manifest: dict[str, Any] = {"format": FORMAT, **report.as_dict(), "tables": {}}
             for table in tables:
                 rows = _add_table(conn, tar, table)

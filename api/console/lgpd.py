@@ -5,7 +5,7 @@ and erasure, through the same application calls as `/customers/{id}/personal-dat
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from api.auth import Principal
 from api.console.web import ConsoleContainer, Form, render, role
 from application.shop import Shop
+from domain.base import now as clock_now
 
 router = APIRouter()
 Admin = Annotated[Principal, role("admin")]
@@ -23,7 +24,7 @@ NEAR_DEADLINE = timedelta(days=3)
 
 def _requests(shop: Shop, principal: Principal) -> list[dict[str, Any]]:
     """The register (as `GET /lgpd/requests`), newest first, each with how urgent it is."""
-    now = datetime.now(UTC)
+    now = clock_now()
     found = []
     for item in shop.lgpd_requests(pseudonymous=principal.role != "admin"):
         deadline = datetime.fromisoformat(item["deadline"])
