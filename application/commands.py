@@ -45,11 +45,11 @@ class CommandApp(EventStoreApp):
         return aggregate
 
     @staticmethod
-    def _check_version(aggregate: EcoAggregate, expected_version: int | None) -> None:
-        if expected_version is not None and aggregate.version != expected_version:
-            raise VersionConflictError(
-                f"version is {aggregate.version}, not {expected_version} (If-Match)"
-            )
+    def _check_version(aggregate: EcoAggregate | None, expected_version: int | None) -> None:
+        """The client's If-Match against the aggregate (one not yet created is version 0)."""
+        version = 0 if aggregate is None else aggregate.version
+        if expected_version is not None and version != expected_version:
+            raise VersionConflictError(f"version is {version}, not {expected_version} (If-Match)")
 
     def _commit(self, primary: EcoAggregate, *others: EcoAggregate) -> CommandResult:
         """Save `primary` and `others` in one transaction; report on `primary`."""

@@ -29,11 +29,18 @@ class ReturnCommands(CommandApp):
         return order
 
     def request_return(
-        self, order_id: UUID, customer_id: str, lines: list[tuple[str, int]], reason: str
+        self,
+        order_id: UUID,
+        customer_id: str,
+        lines: list[tuple[str, int]],
+        reason: str,
+        expected_version: int | None = None,
     ) -> CommandResult:
         """Within 7 days of shipment, some units of some lines (409 after that, beyond
-        what was bought, or for an order not shipped; 404 for someone else's order)."""
+        what was bought, or for an order not shipped; 404 for someone else's order).
+        `expected_version` is the order's."""
         order = self._order(order_id, customer_id)
+        self._check_version(order, expected_version)
         priced = order.quote_return(lines, now())
         request = Return.request(
             order_id=order.id, customer_id=customer_id, lines=priced, reason=reason
@@ -41,22 +48,27 @@ class ReturnCommands(CommandApp):
         order.open_return(request.id, request.lines)
         return self._commit(request, order)
 
-    def approve_return(self, return_id: UUID) -> CommandResult:
+    def approve_return(self, return_id: UUID, expected_version: int | None = None) -> CommandResult:
         request = self.return_of(return_id)
+        self._check_version(request, expected_version)
         request.approve()
         return self._commit(request)
 
-    def reject_return(self, return_id: UUID, reason: str) -> CommandResult:
+    def reject_return(
+        self, return_id: UUID, reason: str, expected_version: int | None = None
+    ) -> CommandResult:
         request = self.return_of(return_id)
+        self._check_version(request, expected_version)
         request.reject(reason)
         order = self._order(request.order_id)
         order.close_return(request.id)
         return self._commit(request, order)
 
-    def receive_return(self, return_id: UUID) -> CommandResult:
+    def receive_return(self, return_id: UUID, expected_version: int | None = None) -> CommandResult:
         """The parcel is back: restock its units and refund their share (one refund at a
         time per payment: 409 while another is under way)."""
         request = self.return_of(return_id)
+        self._check_version(request, expected_version)
         request.receive()
         order = self._order(request.order_id)
         order.complete_return(request.id)

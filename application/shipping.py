@@ -10,12 +10,20 @@ from domain.shipping import DEFAULT_RATES, RatesTable, ShippingOption, ShippingR
 
 
 class ShippingCommands(CommandApp):
-    def rates_table(self) -> RatesTable:
+    def rates_in_force(self) -> tuple[RatesTable, int]:
+        """The table in force and its version: 0 while the defaults apply (never replaced)."""
         rates: ShippingRates | None = self.find(ShippingRates.create_id())
-        return DEFAULT_RATES if rates is None else rates.table
+        return (DEFAULT_RATES, 0) if rates is None else (rates.table, rates.version)
 
-    def replace_shipping_rates(self, table: RatesTable) -> CommandResult:
+    def rates_table(self) -> RatesTable:
+        return self.rates_in_force()[0]
+
+    def replace_shipping_rates(
+        self, table: RatesTable, expected_version: int | None = None
+    ) -> CommandResult:
+        """Replace the whole table; `expected_version` 0 means "over the defaults"."""
         rates: ShippingRates | None = self.find(ShippingRates.create_id())
+        self._check_version(rates, expected_version)
         if rates is None:
             rates = ShippingRates(table=table)
         else:

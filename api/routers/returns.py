@@ -10,7 +10,15 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import Field, StringConstraints
 
 from api.auth import Principal
-from api.deps import Admin, ContainerDep, Customer, ShopDep, consistent_with, require
+from api.deps import (
+    Admin,
+    ContainerDep,
+    Customer,
+    ExpectedVersion,
+    ShopDep,
+    consistent_with,
+    require,
+)
 from api.schemas import CommandAccepted, MoneyModel, Schema, Sku
 from application.event_store import CommandResult
 from projections.orders import OrdersProjection, return_key
@@ -66,22 +74,32 @@ def _accepted(response: Response, result: CommandResult) -> ReturnAccepted:
 
 @router.post("/orders/{order_id}/returns", status_code=status.HTTP_202_ACCEPTED, tags=["orders"])
 def request_return(
-    order_id: UUID, body: ReturnCreate, shop: ShopDep, customer: Customer, response: Response
+    order_id: UUID,
+    body: ReturnCreate,
+    shop: ShopDep,
+    customer: Customer,
+    response: Response,
+    expected_version: ExpectedVersion,
 ) -> ReturnAccepted:
     """409: not shipped, more than 7 days since shipment, more units than bought (or
-    already being returned); 404: not your order."""
+    already being returned), or the order is not at the If-Match version; 404: not your
+    order."""
     lines = [(line.sku, line.quantity) for line in body.lines]
-    result = shop.request_return(order_id, customer.sub, lines, body.reason)
+    result = shop.request_return(order_id, customer.sub, lines, body.reason, expected_version)
     response.headers["Location"] = f"/api/v1/returns/{result.aggregate_id}"
     return _accepted(response, result)
 
 
 @router.post("/returns/{return_id}/approve", status_code=status.HTTP_202_ACCEPTED)
 def approve_return(
-    return_id: UUID, shop: ShopDep, admin: Admin, response: Response
+    return_id: UUID,
+    shop: ShopDep,
+    admin: Admin,
+    response: Response,
+    expected_version: ExpectedVersion,
 ) -> ReturnAccepted:
     """Approve a return request (admin); the refund follows when the goods are marked received."""
-    return _accepted(response, shop.approve_return(return_id))
+    return _accepted(response, shop.approve_return(return_id, expected_version))
 
 
 @router.post("/returns/{return_id}/reject", status_code=status.HTTP_202_ACCEPTED)
@@ -90,18 +108,24 @@ def reject_return(
     shop: ShopDep,
     admin: Admin,
     response: Response,
+    expected_version: ExpectedVersion,
     body: ReturnReject | None = None,
 ) -> ReturnAccepted:
     """Reject a return request (admin), optionally saying why; nothing is refunded."""
-    return _accepted(response, shop.reject_return(return_id, body.reason if body else ""))
+    reason = body.reason if body else ""
+    return _accepted(response, shop.reject_return(return_id, reason, expected_version))
 
 
 @router.post("/returns/{return_id}/receive", status_code=status.HTTP_202_ACCEPTED)
 def receive_return(
-    return_id: UUID, shop: ShopDep, admin: Admin, response: Response
+    return_id: UUID,
+    shop: ShopDep,
+    admin: Admin,
+    response: Response,
+    expected_version: ExpectedVersion,
 ) -> ReturnAccepted:
     """Restocks the units and refunds their share through the gateway that captured."""
-    return _accepted(response, shop.receive_return(return_id))
+    return _accepted(response, shop.receive_return(return_id, expected_version))
 
 
 @router.get("/returns/{return_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import Field, StringConstraints
 
-from api.deps import Admin, Customer, ShopDep
+from api.deps import Admin, Customer, ExpectedVersion, ShopDep
 from api.schemas import CommandAccepted, MoneyModel, Schema
 from domain.shipping import RatesTable
 
@@ -42,6 +42,13 @@ class RatesTablePublic(Schema):
     free_standard_from: str
 
 
+class RatesTableRead(RatesTablePublic):
+    """The table in force and its version (0 while the defaults apply, never replaced),
+    also its ETag: send it back as If-Match to replace the table only if no one else has."""
+
+    version: int
+
+
 @router.post("/carts/{cart_id}/shipping-quote", tags=["carts"])
 def quote_shipping(
     cart_id: UUID, body: ShippingQuoteCreate, shop: ShopDep, customer: Customer
@@ -63,15 +70,20 @@ def quote_shipping(
 
 
 @router.get("/shipping/rates")
-def get_rates(shop: ShopDep, admin: Admin) -> RatesTablePublic:
+def get_rates(shop: ShopDep, admin: Admin) -> RatesTableRead:
     """The shipping rates table (admin): prices by region and weight band for standard and
     express, and the free-shipping threshold.
     """
-    return RatesTablePublic(**shop.rates_table().to_dict())
+    table, version = shop.rates_in_force()
+    return RatesTableRead(**table.to_dict(), version=version)
 
 
 @router.put("/shipping/rates")
-def replace_rates(body: RatesTablePublic, shop: ShopDep, admin: Admin) -> CommandAccepted:
-    """Replace the whole table (every region needs a price per band for both methods)."""
-    result = shop.replace_shipping_rates(RatesTable.from_dict(body.model_dump()))
+def replace_rates(
+    body: RatesTablePublic, shop: ShopDep, admin: Admin, expected_version: ExpectedVersion
+) -> CommandAccepted:
+    """Replace the whole table (every region needs a price per band for both methods);
+    with If-Match, only if the table in force is still at that version ("0": the defaults)."""
+    table = RatesTable.from_dict(body.model_dump())
+    result = shop.replace_shipping_rates(table, expected_version)
     return CommandAccepted(version=result.version, consistency_token=result.consistency_token)

@@ -30,6 +30,16 @@ def product(sku: str, price: str, category: str) -> dict:
     }
 
 
+def stale(headers: dict, version: str) -> dict:
+    return {**headers, "If-Match": f'"{version}"'}
+
+
+def assert_stale(response) -> None:
+    """A command based on a version the aggregate is no longer at: refused, nothing done."""
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "version-conflict"
+
+
 def test_cart_coupon_quote_checkout_ship_return_and_refund(client, auth, container):
     admin, ana = auth("admin", "adm"), auth(sub="ana")
     for sku, price, category in PRODUCTS:
@@ -87,19 +97,27 @@ def test_cart_coupon_quote_checkout_ship_return_and_refund(client, auth, contain
     assert shipped.status_code == 202
     wait_until(lambda: settled(container.shop), what="the capture")
 
-    asked = client.post(
-        f"{API}/orders/{order_id}/returns",
-        json={
-            "lines": [{"sku": "ECO-A", "quantity": 2}, {"sku": "ECO-C", "quantity": 1}],
-            "reason": "defeito",
-        },
-        headers=ana,
+    wanted = {
+        "lines": [{"sku": "ECO-A", "quantity": 2}, {"sku": "ECO-C", "quantity": 1}],
+        "reason": "defeito",
+    }
+    assert_stale(
+        client.post(f"{API}/orders/{order_id}/returns", json=wanted, headers=stale(ana, "1"))
     )
+    asked = client.post(f"{API}/orders/{order_id}/returns", json=wanted, headers=ana)
     assert asked.status_code == 202, asked.text
     return_id = asked.json()["return_id"]
-    assert client.post(f"{API}/returns/{return_id}/approve", headers=admin).status_code == 202
+    assert_stale(client.post(f"{API}/returns/{return_id}/approve", headers=stale(admin, "2")))
+    approved = client.post(
+        f"{API}/returns/{return_id}/approve", headers={**admin, "If-Match": asked.headers["etag"]}
+    )
+    assert approved.status_code == 202
     assert client.post(f"{API}/returns/{return_id}/approve", headers=admin).status_code == 409
-    received = client.post(f"{API}/returns/{return_id}/receive", headers=admin)
+    assert_stale(client.post(f"{API}/returns/{return_id}/receive", headers=stale(admin, "1")))
+    received = client.post(
+        f"{API}/returns/{return_id}/receive",
+        headers={**admin, "If-Match": approved.headers["etag"]},
+    )
     assert received.status_code == 202
     wait_until(lambda: settled(container.shop), what="the refund")
     wait_until(lambda: container.shop.return_of(return_id).status == "refunded", what="refunded")

@@ -67,6 +67,29 @@ def test_every_command_answer_carries_its_new_version_as_etag(client, auth, prod
     )
     assert etag_matches_version(shipped, 202)["version"] > version
 
+    line = {"lines": [{"sku": product["sku"], "quantity": 1}]}
+    asked = client.post(f"{API}/orders/{placed['order_id']}/returns", json=line, headers=ana)
+    reject = f"{API}/returns/{etag_matches_version(asked, 202)['return_id']}/reject"
+    stale = client.post(reject, json={}, headers={**admin, "If-Match": '"2"'})
+    assert (stale.status_code, stale.json()["code"]) == (409, "version-conflict")
+    rejected = client.post(reject, json={}, headers={**admin, "If-Match": asked.headers["etag"]})
+    assert etag_matches_version(rejected, 202)["version"] == 2
+
+
+def test_the_rates_table_shows_its_version_and_if_match_guards_its_replacement(client, auth):
+    admin = auth("admin", "adm")
+    url = f"{API}/shipping/rates"
+    defaults = etag_matches_version(client.get(url, headers=admin), 200)
+    assert defaults["version"] == 0  # no one has replaced the defaults yet
+    table = {k: v for k, v in defaults.items() if k != "version"}
+    cheaper = {**table, "free_standard_from": "149.00"}
+    replaced = client.put(url, json=cheaper, headers={**admin, "If-Match": '"0"'})
+    assert etag_matches_version(replaced, 200)["version"] == 1
+    stale = client.put(url, json=table, headers={**admin, "If-Match": '"0"'})
+    assert (stale.status_code, stale.json()["code"]) == (409, "version-conflict")
+    now = etag_matches_version(client.get(url, headers=admin), 200)
+    assert (now["version"], now["free_standard_from"]) == (1, "149.00")
+
 
 def test_a_cancellation_answer_carries_its_etag(client, auth, product):
     ana = auth(sub="ana")

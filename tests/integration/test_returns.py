@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from application.errors import OrderNotFoundError
+from application.errors import OrderNotFoundError, VersionConflictError
 from domain.base import EventMetadata, event_context
 from domain.money import Money
 from domain.order import (
@@ -116,6 +116,25 @@ def test_a_rejected_return_frees_its_units_and_cannot_be_approved(world):
     with pytest.raises(IllegalReturnTransitionError):
         world.shop.approve_return(return_id)
     world.shop.request_return(order_id, "ana", [("ECO-2", 1)], "")  # free again
+
+
+def test_return_commands_on_a_version_no_longer_current_are_refused_and_change_nothing(world):
+    order_id = shipped_order(world)
+    seen = world.shop.order_of(order_id).version
+    return_id = world.shop.request_return(order_id, "ana", [("ECO-2", 1)], "", seen).aggregate_id
+    with pytest.raises(VersionConflictError):  # the order moved on with that request
+        world.shop.request_return(order_id, "ana", [("ECO-3", 1)], "", seen)
+    for command in (
+        lambda: world.shop.approve_return(return_id, expected_version=2),
+        lambda: world.shop.reject_return(return_id, "usado", expected_version=2),
+        lambda: world.shop.receive_return(return_id, expected_version=2),
+    ):
+        with pytest.raises(VersionConflictError):
+            command()
+    assert world.shop.return_of(return_id).status is ReturnStatus.REQUESTED
+    assert list(world.shop.order_of(order_id).open_returns) == [str(return_id)]
+    world.shop.approve_return(return_id, expected_version=1)
+    world.shop.receive_return(return_id, expected_version=2)
 
 
 def test_the_payment_itself_refuses_a_refund_over_what_is_left_of_the_capture(world):
