@@ -5,28 +5,23 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from application.commands import CommandApp
-from application.errors import OrderNotFoundError, ReturnNotFoundError
+from application.errors import ReturnNotFoundError
 from application.event_store import CommandResult
+from application.orders import OrderCommands
 from domain.base import now
-from domain.order import Order
 from domain.payment import Payment, payment_id_for_order
 from domain.returns import Return, refund_reason
 
 
-class ReturnCommands(CommandApp):
+class ReturnCommands(OrderCommands):
+    """On top of the order commands: a return opens on, and settles with, its order."""
+
     def return_of(self, return_id: UUID, customer_id: str | None = None) -> Return:
         """The return; with `customer_id`, only if it is that customer's (else not found)."""
         found = self._get(return_id, Return, ReturnNotFoundError(f"no return {return_id}"))
         if customer_id is not None and found.customer_id != customer_id:
             raise ReturnNotFoundError(f"no return {return_id}")
         return found
-
-    def _order(self, order_id: UUID, customer_id: str | None = None) -> Order:
-        order = self._get(order_id, Order, OrderNotFoundError(f"no order {order_id}"))
-        if customer_id is not None and order.customer_id != customer_id:
-            raise OrderNotFoundError(f"no order {order_id}")
-        return order
 
     def request_return(
         self,
@@ -39,7 +34,7 @@ class ReturnCommands(CommandApp):
         """Within 7 days of shipment, some units of some lines (409 after that, beyond
         what was bought, or for an order not shipped; 404 for someone else's order).
         `expected_version` is the order's."""
-        order = self._order(order_id, customer_id)
+        order = self.order_of(order_id, customer_id)
         self._check_version(order, expected_version)
         priced = order.quote_return(lines, now())
         request = Return.request(
@@ -60,7 +55,7 @@ class ReturnCommands(CommandApp):
         request = self.return_of(return_id)
         self._check_version(request, expected_version)
         request.reject(reason)
-        order = self._order(request.order_id)
+        order = self.order_of(request.order_id)
         order.close_return(request.id)
         return self._commit(request, order)
 
@@ -70,7 +65,7 @@ class ReturnCommands(CommandApp):
         request = self.return_of(return_id)
         self._check_version(request, expected_version)
         request.receive()
-        order = self._order(request.order_id)
+        order = self.order_of(request.order_id)
         order.complete_return(request.id)
         items = [self.stock_item(line.sku) for line in request.lines]
         for item, line in zip(items, request.lines, strict=True):

@@ -11,7 +11,6 @@ from application.carts import CartCommands
 from application.catalog import CatalogCommands
 from application.checkout.payments import PaymentCommands
 from application.lgpd import DataSubjectCommands
-from application.orders import OrderCommands
 from application.promotions import PromotionCommands
 from application.returns import ReturnCommands
 
@@ -20,9 +19,8 @@ class Shop(
     CatalogCommands,
     CartCommands,
     PromotionCommands,
-    OrderCommands,
+    ReturnCommands,  # and the OrderCommands it builds on
     PaymentCommands,
-    ReturnCommands,
     DataSubjectCommands,
 ):
     pass

@@ -32,6 +32,7 @@ def order_index(customer_id: str | None = None, status: str | None = None) -> st
     return key if status is None else f"{key}:status:{status}"
 
 
+RETURN_SUMMARY = ("return_id", "status", "lines", "refund")  # what the order shows of a return
 SUMMARY = ("payment_id", "status", "brand", "last4", "method", "installments", "pix", "boleto")
 
 
@@ -299,22 +300,24 @@ class OrdersProjection(DocumentProjection):
             "rejection_reason": None,
             "version": event.originator_version,
         }
-        changes: list[Change] = [Put(return_key(event.originator_id), doc)]
-        order = self.view.get(order_key(doc["order_id"]))
-        if order is not None:
-            summary = {k: doc[k] for k in ("return_id", "status", "lines", "refund")}
-            changes += self._order_changes(order, event, returns=[*order["returns"], summary])
-        return changes
+        return self._put_return(doc, event)
 
     def _on_return(self, event: Return.Event, **fields: Any) -> list[Change]:
         doc = self.view.get(return_key(event.originator_id))
         if doc is None:
             return []
         doc.update(fields, version=event.originator_version)
-        changes: list[Change] = [Put(return_key(event.originator_id), doc)]
+        return self._put_return(doc, event)
+
+    def _put_return(
+        self, doc: dict[str, Any], event: Return.Requested | Return.Event
+    ) -> list[Change]:
+        """The return's document, and its summary on its order (last, in place of the one the
+        order showed before)."""
+        changes: list[Change] = [Put(return_key(doc["return_id"]), doc)]
         order = self.view.get(order_key(doc["order_id"]))
         if order is not None:
-            summary = {k: doc[k] for k in ("return_id", "status", "lines", "refund")}
+            summary = {k: doc[k] for k in RETURN_SUMMARY}
             others = [r for r in order["returns"] if r["return_id"] != doc["return_id"]]
             changes += self._order_changes(order, event, returns=[*others, summary])
         return changes
