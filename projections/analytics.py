@@ -28,7 +28,19 @@ class AnalyticsProjection(DocumentProjection):
 
     @evolve.register
     def _registered(self, event: StockItem.Registered) -> list[Change]:
-        return [Put(f"catalog:{event.sku}", {"name": event.name, "category": event.category})]
+        return [
+            Put(f"catalog:{event.sku}", {"name": event.name, "category": event.category}),
+            Put(f"item:{event.originator_id}", {"sku": event.sku}),
+        ]
+
+    @evolve.register
+    def _details_edited(self, event: StockItem.DetailsEdited) -> list[Change]:
+        """A product moved to another category: its sales from now on count there; what
+        was counted before stays where it was (each order keeps the category it counted)."""
+        item = self.view.get(f"item:{event.originator_id}")
+        if item is None:
+            return []  # registered before this read model knew items: rebuild it
+        return [Put(f"catalog:{item['sku']}", {"name": event.name, "category": event.category})]
 
     @evolve.register
     def _placed(self, event: Order.Placed) -> list[Change]:
@@ -61,6 +73,11 @@ class AnalyticsProjection(DocumentProjection):
         order["counted"] = day if sign > 0 else None
         rows = _Rows(self.view.get, sign)
         lines = order["lines"]
+        for line in lines:
+            # The category the line is counted under, so taking it back later (a
+            # cancellation, a return) takes it from there even if the product has moved.
+            if sign > 0 or "category" not in line:
+                line["category"] = self._category(line["sku"])
         rows.add(
             "sales:day",
             day,
@@ -74,10 +91,10 @@ class AnalyticsProjection(DocumentProjection):
             str(event.originator_id),
             kg=sum((_dec(ln["co2"]) for ln in lines), Decimal("0")),
         )
-        for category in sorted({self._category(ln["sku"]) for ln in lines}):
+        for category in sorted({ln["category"] for ln in lines}):
             rows.add("sales:category", category, orders=1)
         for line in lines:
-            category = self._category(line["sku"])
+            category = line["category"]
             rows.add(
                 "sales:category", category, units=line["quantity"], revenue=_dec(line["revenue"])
             )
@@ -91,8 +108,14 @@ class AnalyticsProjection(DocumentProjection):
         if order is None:
             return []
         returns = order.setdefault("returns", {})
+        counted_in = {ln["sku"]: ln.get("category") for ln in order["lines"]}
         returns[str(event.return_id)] = [
-            {"sku": ln.sku, "quantity": ln.quantity, "refund": str(ln.refund.amount)}
+            {
+                "sku": ln.sku,
+                "quantity": ln.quantity,
+                "refund": str(ln.refund.amount),
+                "category": counted_in.get(ln.sku) or self._category(ln.sku),
+            }
             for ln in event.lines
         ]
         return [Put(f"order:{event.originator_id}", order)]
@@ -116,7 +139,7 @@ class AnalyticsProjection(DocumentProjection):
             revenue=event.refund.amount,
         )
         for line in lines:
-            category = self._category(line["sku"])
+            category = line.get("category") or self._category(line["sku"])
             rows.add(
                 "sales:category", category, units=line["quantity"], revenue=_dec(line["refund"])
             )

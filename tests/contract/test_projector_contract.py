@@ -147,3 +147,29 @@ def test_a_confirmed_then_cancelled_order_is_counted_and_taken_back(store, batch
     assert (category["key"], category["units"]) == ("casa", 2)
     kg = {r["key"]: r["kg"] for r in analytics.rows("co2:order")}
     assert kg == {str(sold.id): "3.0", str(taken_back.id): "0.0"}
+
+
+def test_sales_after_a_product_changes_category_count_under_the_new_one(store, batched):
+    item = product()
+    before, cancelled_later, after = order("ana", 2), order("bia", 1), order("caio", 3)
+    for o in (before, cancelled_later):
+        o.mark_stock_reserved()
+        o.confirm(uuid.uuid4())
+    view = store()
+    play(AnalyticsProjection, view, batched, item, before, cancelled_later)
+    item.edit(category="cozinha")
+    cancelled_later.cancel("customer_request")  # counted under "casa": taken back from there
+    after.mark_stock_reserved()
+    after.confirm(uuid.uuid4())
+    projector = AnalyticsProjection(view)
+    for position, event in enumerate(
+        [*item.collect_events(), *cancelled_later.collect_events(), *after.collect_events()],
+        start=100,
+    ):
+        projector.process_event(event, Tracking("EcoVarejo", position))
+    by_category = {
+        r["key"]: (r["orders"], r["units"]) for r in AnalyticsReader(view).rows("sales:category")
+    }
+    assert by_category == {"casa": (1, 2), "cozinha": (1, 3)}
+    co2 = {r["key"]: r["kg"] for r in AnalyticsReader(view).rows("co2:category")}
+    assert co2 == {"casa": "3.0", "cozinha": "4.5"}
