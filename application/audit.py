@@ -28,6 +28,8 @@ class EventLog(Protocol):
 
     def aggregates_of_customer(self, customer_id: str) -> list[UUID]: ...
 
+    def records_of_customer(self, customer_id: str) -> list[Notification]: ...
+
 
 MASK = "***"
 # Coarse facts an auditor may need (tax jurisdiction) that identify no one.

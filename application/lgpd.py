@@ -18,6 +18,7 @@ from application.event_store import CommandResult
 from application.keys import KeyStore, key_store_from
 from domain.customer import SubjectErasedError
 from domain.personal import REQUEST_DEADLINE, DataSubject
+from domain.promotion import Promotion
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,27 @@ class DataSubjectCommands(CustomerCommands):
         except Exception as error:
             return {"id": str(aggregate_id), "type": "unreadable", "error": type(error).__name__}
 
+    def _coupon_uses(self, customer_id: str) -> list[dict[str, Any]]:
+        """The coupon uses held for the customer's orders (`Promotion.UseHeld`), each with
+        the code and whether it was given back; never the promotion's other uses."""
+        assert self.event_log is not None
+        uses = []
+        promotions: dict[UUID, Promotion | None] = {}
+        for notification in self.event_log.records_of_customer(customer_id):
+            held: Any = self.mapper.to_domain_event(notification)
+            if held.originator_id not in promotions:
+                promotions[held.originator_id] = self.find(held.originator_id)
+            promotion = promotions[held.originator_id]
+            uses.append(
+                {
+                    "code": promotion.code if promotion is not None else None,
+                    "order_id": str(held.order_id),
+                    "held_at": held.timestamp.isoformat(),
+                    "given_back": promotion is None or str(held.order_id) not in promotion.uses,
+                }
+            )
+        return uses
+
     def export_personal_data(
         self, customer_id: str, requested_by: str, kind: str = "access"
     ) -> dict[str, Any]:
@@ -75,7 +97,12 @@ class DataSubjectCommands(CustomerCommands):
             return {"customer_id": customer_id, "held": False}
         subject = subject or DataSubject(customer_id=customer_id)
         request_id = subject.receive(kind, requested_by)
-        by_type: dict[str, list[dict[str, Any]]] = {"Cart": [], "Order": [], "Payment": []}
+        by_type: dict[str, list[dict[str, Any]]] = {
+            "Cart": [],
+            "Order": [],
+            "Payment": [],
+            "Return": [],
+        }
         for state in held:
             by_type.setdefault(state["type"], []).append(state)
         document = {
@@ -88,6 +115,8 @@ class DataSubjectCommands(CustomerCommands):
             "carts": by_type["Cart"],
             "orders": by_type["Order"],
             "payments": by_type["Payment"],
+            "returns": by_type["Return"],
+            "coupon_uses": self._coupon_uses(customer_id),
             **({"unreadable": by_type["unreadable"]} if "unreadable" in by_type else {}),
         }
         subject.complete(request_id, "delivered")

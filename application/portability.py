@@ -9,7 +9,17 @@ import json
 import zipfile
 from typing import Any
 
-KINDS = ("profile", "addresses", "consents", "carts", "orders", "payments", "requests")
+KINDS = (
+    "profile",
+    "addresses",
+    "consents",
+    "carts",
+    "orders",
+    "payments",
+    "returns",
+    "coupon_uses",
+    "requests",
+)
 
 
 def rows_of(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:

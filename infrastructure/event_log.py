@@ -25,7 +25,11 @@ CUSTOMER_TOPICS = (
     "domain.cart:Cart.Created",
     "domain.order:Order.Placed",
     "domain.payment:Payment.Requested",
+    "domain.returns:Return.Requested",
 )
+# Events about the customer inside an aggregate that is not theirs (a promotion's uses):
+# exported one by one, never as the whole aggregate (which names other customers).
+CUSTOMER_RECORD_TOPICS = ("domain.promotion:Promotion.UseHeld",)
 
 # Tamper evidence in two layers, neither of which serializes writers:
 #
@@ -152,22 +156,31 @@ class EventLog:
         return [_notification(row) for row in rows]
 
     def aggregates_of_customer(self, customer_id: str) -> list[UUID]:
-        """Carts, orders and payments created for the customer, in log order.
+        """Carts, orders, payments and returns created for the customer, in log order.
 
         No row is cast to text or jsonb in PostgreSQL: one stored event that cannot be
         (a NUL, bytes that are not UTF-8) would fail the whole query, for every customer.
         PostgreSQL only looks for the customer's id as the transcoder writes it, in bytes;
         each candidate is then decoded here, on its own, and kept if its `customer_id` is
         exactly the one asked for."""
+        return [n.originator_id for n in self._events_naming(customer_id, CUSTOMER_TOPICS)]
+
+    def records_of_customer(self, customer_id: str) -> list[Notification]:
+        """The customer's records inside aggregates that are not theirs (a promotion's
+        uses held for their orders), in log order; found as `aggregates_of_customer`."""
+        return self._events_naming(customer_id, CUSTOMER_RECORD_TOPICS)
+
+    def _events_naming(self, customer_id: str, topics: tuple[str, ...]) -> list[Notification]:
         needles = _customer_needles(customer_id)
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT originator_id, state FROM ecovarejo_events WHERE topic = ANY(%s) AND "
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                "FROM ecovarejo_events WHERE topic = ANY(%s) AND "
                 "(position(%s::bytea in state) > 0 OR position(%s::bytea in state) > 0) "
                 "ORDER BY notification_id",
-                (list(CUSTOMER_TOPICS), *needles),
+                (list(topics), *needles),
             ).fetchall()
-        return [UUID(str(oid)) for oid, state in rows if _customer_of(state) == customer_id]
+        return [_notification(row) for row in rows if _customer_of(row[4]) == customer_id]
 
     def extend_chain(self, max_rows: int = CHAIN_BATCH) -> int:
         """Extend the global chain over events whose place in the log is final; the

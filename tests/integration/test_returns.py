@@ -142,3 +142,24 @@ def test_the_payment_itself_refuses_a_refund_over_what_is_left_of_the_capture(wo
     payment = world.shop.payment(payment_id_for_order(order_id))
     with pytest.raises(AmountExceedsAuthorizationError):
         payment.request_refund(payment.captured + Money.brl("0.01"), "too much")
+
+
+@pytest.mark.parametrize("world", ["postgres"], indirect=True)
+def test_the_lgpd_export_holds_the_customers_returns_and_coupon_uses_but_not_others(world):
+    order_id = shipped_order(world, coupon="DEZ")
+    cart = fill_cart(world.shop, {"ECO-2": 1}, customer="bia")
+    world.shop.apply_coupon(cart[0], cart[1], "DEZ")
+    theirs = check_out(world.shop, cart)
+    world.settle()
+    return_id = world.shop.request_return(order_id, "ana", [("ECO-1", 1)], "veio riscada")
+    exported = world.shop.export_personal_data("ana", "customer:ana")
+    [held] = exported["returns"]
+    assert (held["id"], held["order_id"], held["status"]) == (
+        str(return_id.aggregate_id),
+        str(order_id),
+        "requested",
+    )
+    assert [(u["code"], u["order_id"], u["given_back"]) for u in exported["coupon_uses"]] == [
+        ("DEZ", str(order_id), False)
+    ]
+    assert str(theirs) not in str(exported)
