@@ -47,6 +47,17 @@ class Schema(BaseModel):
         return cls.model_validate({k: v for k, v in doc.items() if k in cls.model_fields})
 
 
+class Erased(Schema):
+    """Someone's own words whose key was destroyed (LGPD erasure)."""
+
+    erased: Literal[True]
+
+
+# Free text a customer or an admin wrote about the customer's order: the words, or, once
+# the customer's personal data was erased, `{"erased": true}`.
+Words = str | Erased
+
+
 class MoneyModel(Schema):
     amount: Amount = Field(examples=["89.90"])
     currency: Literal["BRL"] = "BRL"
@@ -400,7 +411,7 @@ class OrderPublic(Schema):
     carbon_footprint_kg: str
     payment: PaymentSummary | None
     cancellation_reason: CancellationReason | None
-    cancellation_detail: str | None = None
+    cancellation_detail: Words | None = None
     decline_reason: str | None = None
     carrier: str | None = None
     tracking_code: str | None = None

@@ -56,9 +56,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 def portable_package(document: dict[str, Any]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
-        package.writestr(
-            "personal-data.json", json.dumps(document, ensure_ascii=False, indent=2)
-        )
+        package.writestr("personal-data.json", json.dumps(document, ensure_ascii=False, indent=2))
         for kind in KINDS:
             package.writestr(f"{kind}.csv", to_csv(rows_of(document, kind)))
     return buffer.getvalue()

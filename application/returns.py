@@ -38,7 +38,11 @@ class ReturnCommands(OrderCommands):
         self._check_version(order, expected_version)
         priced = order.quote_return(lines, now())
         request = Return.request(
-            order_id=order.id, customer_id=customer_id, lines=priced, reason=reason
+            order_id=order.id,
+            customer_id=customer_id,
+            lines=priced,
+            reason=reason,
+            subject_erased=order.shipping_address.erased,
         )
         order.open_return(request.id, request.lines)
         return self._commit(request, order)
@@ -54,8 +58,8 @@ class ReturnCommands(OrderCommands):
     ) -> CommandResult:
         request = self.return_of(return_id)
         self._check_version(request, expected_version)
-        request.reject(reason)
         order = self.order_of(request.order_id)
+        request.reject(reason, subject_erased=order.shipping_address.erased)
         order.close_return(request.id)
         return self._commit(request, order)
 

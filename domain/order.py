@@ -23,7 +23,7 @@ from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, now
 from domain.money import CENTS, Money
-from domain.personal import PersonalData
+from domain.personal import UNKNOWN_SUBJECT, PersonalData, free_text
 from domain.returns import RETURN_WINDOW, ReturnLine
 
 ORDER_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/order")
@@ -251,8 +251,18 @@ class Order(EcoAggregate):
         status: str  # partially_returned, or returned once every unit is back
 
     class Cancelled(EcoAggregate.Event):
+        class_version = 2
+
         reason: str  # a CancellationReason
-        detail: str  # the customer's or admin's own words, if any
+        # The customer's or admin's own words, if any, encrypted with the customer's key
+        # (v2); None when there are none, or when the customer's data was erased already.
+        detail: PersonalData | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 stored the words in plaintext (review F8); they read as they were written,
+            and, being in the stored bytes, cannot be shredded."""
+            state["detail"] = free_text(UNKNOWN_SUBJECT, state["detail"])
 
     @staticmethod
     def create_id(cart_id: UUID) -> UUID:
@@ -325,7 +335,7 @@ class Order(EcoAggregate):
         self.stock_reserved = False
         self.payment_id: UUID | None = None
         self.cancellation_reason: CancellationReason | None = None
-        self.cancellation_detail = ""
+        self.cancellation_detail: PersonalData | None = None
         self.carrier: str | None = None
         self.tracking_code: str | None = None
         self.shipped_at: datetime | None = None
@@ -430,7 +440,10 @@ class Order(EcoAggregate):
     def cancel(self, reason: str, detail: str = "") -> None:
         self.check_reason(reason)
         self.check_status(PENDING, OrderStatus.AWAITING_PAYMENT, CONFIRMED, action="cancel")
-        self._cancelled(reason=CancellationReason(reason).value, detail=detail)
+        # Nothing new is encrypted for a customer whose data was erased (that would make
+        # their key again): the words are not kept.
+        words = None if self.shipping_address.erased else free_text(self.customer_id, detail)
+        self._cancelled(reason=CancellationReason(reason).value, detail=words)
 
     # Mutators ----------------------------------------------------------------------------
     @event(StockReserved)
@@ -454,7 +467,7 @@ class Order(EcoAggregate):
         self.shipped_at = shipped_at
 
     @event(Cancelled)
-    def _cancelled(self, reason: str, detail: str) -> None:
+    def _cancelled(self, reason: str, detail: PersonalData | None) -> None:
         self.status = OrderStatus.CANCELLED
         self.cancellation_reason = CancellationReason(reason)
         self.cancellation_detail = detail

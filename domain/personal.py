@@ -36,6 +36,24 @@ class PersonalData:
         return {"erased": True} if self.value is None else dict(self.value)
 
 
+# The subject of words stored in plaintext by versions before the free text was encrypted,
+# whose event does not name the customer: read as they were written, never written again.
+UNKNOWN_SUBJECT = ""
+
+
+def free_text(subject: str, text: str) -> PersonalData | None:
+    """Someone's own words (a return's reason, a cancellation's detail) as personal data of
+    `subject`: encrypted with their key like an address. None when there are no words."""
+    return PersonalData(subject, {"text": text}) if text else None
+
+
+def words_of(data: PersonalData | None) -> str | dict[str, bool] | None:
+    """The words as a read model shows them: the text, `{"erased": true}`, or None."""
+    if data is None:
+        return None
+    return {"erased": True} if data.value is None else data.value.get("text", "")
+
+
 class DataSubjectError(DomainError):
     """Base of the errors a DataSubject raises."""
 

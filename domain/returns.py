@@ -13,12 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, InvalidInputError
 from domain.money import Money
+from domain.personal import UNKNOWN_SUBJECT, PersonalData, free_text
 
 RETURN_WINDOW = timedelta(days=7)
 REFUND_REASON_PREFIX = "return:"
@@ -66,16 +68,33 @@ def refund_reason(return_id: UUID) -> str:
 
 class Return(EcoAggregate):
     class Requested(EcoAggregate.Created):
+        class_version = 2
+
         order_id: UUID
         customer_id: str
         lines: list[ReturnLine]
-        reason: str
+        # The customer's words, encrypted with their key (v2); None when there are none.
+        reason: PersonalData | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 stored the reason in plaintext (review F8): it reads as it was written
+            and, being in the stored bytes, cannot be shredded."""
+            state["reason"] = free_text(state["customer_id"], state["reason"])
 
     class Approved(EcoAggregate.Event):
         pass
 
     class Rejected(EcoAggregate.Event):
-        reason: str
+        class_version = 2
+
+        # The admin's words about the customer's return, encrypted with the customer's
+        # key (v2); None when there are none.
+        reason: PersonalData | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reason"] = free_text(UNKNOWN_SUBJECT, state["reason"])
 
     class Received(EcoAggregate.Event):
         pass
@@ -85,26 +104,40 @@ class Return(EcoAggregate):
 
     @classmethod
     def request(
-        cls, *, order_id: UUID, customer_id: str, lines: list[ReturnLine], reason: str
+        cls,
+        *,
+        order_id: UUID,
+        customer_id: str,
+        lines: list[ReturnLine],
+        reason: str,
+        subject_erased: bool = False,
     ) -> Return:
+        """`subject_erased`: the customer's personal data was erased (their order's address
+        reads as erased): their words are not kept, so no key is made for them again."""
         if not lines:
             raise InvalidReturnError("a return needs at least one line")
         if len({line.sku for line in lines}) != len(lines):
             raise InvalidReturnError("each SKU at most once in a return")
         if any(line.quantity < 1 for line in lines):
             raise InvalidReturnError("quantities are at least 1")
-        return cls(order_id=order_id, customer_id=customer_id, lines=lines, reason=reason)
+        words = None if subject_erased else free_text(customer_id, reason)
+        return cls(order_id=order_id, customer_id=customer_id, lines=lines, reason=words)
 
     @event(Requested)
     def __init__(
-        self, *, order_id: UUID, customer_id: str, lines: list[ReturnLine], reason: str
+        self,
+        *,
+        order_id: UUID,
+        customer_id: str,
+        lines: list[ReturnLine],
+        reason: PersonalData | None,
     ) -> None:
         self.order_id = order_id
         self.customer_id = customer_id
         self.lines = lines
         self.reason = reason
         self.status = ReturnStatus.REQUESTED
-        self.rejection_reason: str | None = None
+        self.rejection_reason: PersonalData | None = None
 
     @property
     def refund(self) -> Money:
@@ -120,9 +153,10 @@ class Return(EcoAggregate):
         self.check_status(ReturnStatus.REQUESTED, action="approve")
         self._approved()
 
-    def reject(self, reason: str) -> None:
+    def reject(self, reason: str, subject_erased: bool = False) -> None:
         self.check_status(ReturnStatus.REQUESTED, action="reject")
-        self._rejected(reason=reason)
+        words = None if subject_erased else free_text(self.customer_id, reason)
+        self._rejected(reason=words)
 
     def receive(self) -> None:
         self.check_status(ReturnStatus.APPROVED, action="receive")
@@ -137,7 +171,7 @@ class Return(EcoAggregate):
         self.status = ReturnStatus.APPROVED
 
     @event(Rejected)
-    def _rejected(self, reason: str) -> None:
+    def _rejected(self, reason: PersonalData | None) -> None:
         self.status, self.rejection_reason = ReturnStatus.REJECTED, reason
 
     @event(Received)

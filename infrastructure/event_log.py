@@ -163,7 +163,9 @@ class EventLog:
         PostgreSQL only looks for the customer's id as the transcoder writes it, in bytes;
         each candidate is then decoded here, on its own, and kept if its `customer_id` is
         exactly the one asked for."""
-        return [n.originator_id for n in self._events_naming(customer_id, CUSTOMER_TOPICS)]
+        return [
+            UUID(str(n.originator_id)) for n in self._events_naming(customer_id, CUSTOMER_TOPICS)
+        ]
 
     def records_of_customer(self, customer_id: str) -> list[Notification]:
         """The customer's records inside aggregates that are not theirs (a promotion's

@@ -11,8 +11,11 @@ from domain.installments import InstallmentPlan
 from domain.money import Money
 from domain.order import Order, OrderStatus
 from domain.payment import Payment
+from domain.personal import DataSubject, words_of
 from domain.returns import Return
-from projections.base import Change, DocumentProjection, IndexAdd, IndexRemove, Put
+from projections.base import Change, Delete, DocumentProjection, IndexAdd, IndexRemove, Put
+
+ERASED = {"erased": True}
 
 
 def order_key(order_id: object) -> str:
@@ -25,6 +28,11 @@ def payment_key(payment_id: object) -> str:
 
 def return_key(return_id: object) -> str:
     return f"return:{return_id}"
+
+
+def words_key(customer_id: str) -> str:
+    """Which documents hold the customer's own words (decrypted copies to erase)."""
+    return f"words:{customer_id}"
 
 
 def order_index(customer_id: str | None = None, status: str | None = None) -> str:
@@ -159,12 +167,16 @@ class OrdersProjection(DocumentProjection):
 
     @evolve.register
     def _cancelled(self, event: Order.Cancelled) -> list[Change]:
-        return self._on_order(
+        changes = self._on_order(
             event,
             status=OrderStatus.CANCELLED.value,
             cancellation_reason=event.reason,
-            cancellation_detail=event.detail,
+            cancellation_detail=words_of(event.detail),
         )
+        if changes and event.detail is not None:
+            order = self.view.get(order_key(event.originator_id)) or {}
+            changes += self._holds_words(order["customer_id"], order_key(event.originator_id))
+        return changes
 
     @evolve.register
     def _requested(self, event: Payment.Requested) -> list[Change]:
@@ -296,11 +308,14 @@ class OrdersProjection(DocumentProjection):
                 for ln in event.lines
             ],
             "refund": sum((ln.refund for ln in event.lines), Money.zero()).to_dict(),
-            "reason": event.reason,
+            "reason": words_of(event.reason) or "",
             "rejection_reason": None,
             "version": event.originator_version,
         }
-        return self._put_return(doc, event)
+        changes = self._put_return(doc, event)
+        if event.reason is not None:
+            changes += self._holds_words(event.customer_id, return_key(event.originator_id))
+        return changes
 
     def _on_return(self, event: Return.Event, **fields: Any) -> list[Change]:
         doc = self.view.get(return_key(event.originator_id))
@@ -328,7 +343,11 @@ class OrdersProjection(DocumentProjection):
 
     @evolve.register
     def _return_rejected(self, event: Return.Rejected) -> list[Change]:
-        return self._on_return(event, status="rejected", rejection_reason=event.reason)
+        changes = self._on_return(event, status="rejected", rejection_reason=words_of(event.reason))
+        request = self.view.get(return_key(event.originator_id))
+        if changes and request is not None and event.reason is not None:
+            changes += self._holds_words(request["customer_id"], return_key(event.originator_id))
+        return changes
 
     @evolve.register
     def _return_received(self, event: Return.Received) -> list[Change]:
@@ -355,3 +374,35 @@ class OrdersProjection(DocumentProjection):
     @evolve.register
     def _return_opened(self, event: Order.ReturnOpened | Order.ReturnClosed) -> list[Change]:
         return self._on_order(event)
+
+    # Erasure --------------------------------------------------------------------------------
+    @evolve.register
+    def _subject(self, event: DataSubject.Registered) -> list[Change]:
+        return [Put(f"subject:{event.originator_id}", {"customer_id": event.customer_id})]
+
+    @evolve.register
+    def _erased(self, event: DataSubject.PersonalDataErased) -> list[Change]:
+        """The customer's own words, copied here decrypted, go with their key: every
+        order's cancellation detail and every return's reasons read as erased."""
+        subject = self.view.get(f"subject:{event.originator_id}")
+        if subject is None:
+            return []
+        held = self.view.get(words_key(subject["customer_id"]))
+        if held is None:
+            return []
+        changes: list[Change] = [Delete(words_key(subject["customer_id"]))]
+        for key in held["keys"]:
+            doc = self.view.get(key)
+            if doc is not None:
+                for field in ("cancellation_detail", "reason", "rejection_reason"):
+                    if doc.get(field):
+                        doc[field] = ERASED
+                changes.append(Put(key, doc))
+        return changes
+
+    def _holds_words(self, customer_id: str, key: str) -> list[Change]:
+        """Remember that `key` holds the customer's words, for an erasure to find."""
+        held = self.view.get(words_key(customer_id)) or {"keys": []}
+        if key in held["keys"]:
+            return []
+        return [Put(words_key(customer_id), {"keys": [*held["keys"], key]})]

@@ -19,7 +19,7 @@ from api.deps import (
     consistent_with,
     require,
 )
-from api.schemas import CommandAccepted, MoneyModel, Schema, Sku
+from api.schemas import CommandAccepted, MoneyModel, Schema, Sku, Words
 from application.event_store import CommandResult
 from projections.orders import OrdersProjection, return_key
 
@@ -58,8 +58,8 @@ class ReturnPublic(Schema):
     status: Literal["requested", "approved", "rejected", "received", "refunded"]
     lines: list[ReturnLinePublic]
     refund: MoneyModel
-    reason: str
-    rejection_reason: str | None
+    reason: Words
+    rejection_reason: Words | None
     version: int
 
 

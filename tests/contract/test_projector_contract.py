@@ -17,7 +17,8 @@ from eventsourcing.persistence import Tracking
 from domain.cart import Cart
 from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod
-from domain.personal import PersonalData
+from domain.personal import DataSubject, PersonalData
+from domain.returns import Return, ReturnLine
 from domain.stock_item import StockItem
 from infrastructure.redis_views import RedisDocumentView
 from projections.analytics import AnalyticsProjection
@@ -173,3 +174,29 @@ def test_sales_after_a_product_changes_category_count_under_the_new_one(store, b
     assert by_category == {"casa": (1, 2), "cozinha": (1, 3)}
     co2 = {r["key"]: r["kg"] for r in AnalyticsReader(view).rows("co2:category")}
     assert co2 == {"casa": "3.0", "cozinha": "4.5"}
+
+
+def test_a_customers_own_words_read_as_erased_once_their_data_is_erased(store, batched):
+    cancelled, kept = order("ana"), order("bia")
+    for o in (cancelled, kept):
+        o.cancel("customer_request", "mudei de ideia")
+    returned = Return.request(
+        order_id=kept.id,
+        customer_id="ana",
+        lines=[ReturnLine("ECO-1", 1, Money.brl("50.00"))],
+        reason="veio riscada",
+    )
+    returned.reject("fora do prazo")
+    subject = DataSubject(customer_id="ana")
+    view = store()
+    play(OrdersProjection, view, batched, cancelled, kept, returned, subject)
+    assert view.get(f"order:{cancelled.id}")["cancellation_detail"] == "mudei de ideia"
+    assert view.get(f"return:{returned.id}")["reason"] == "veio riscada"
+    subject.erase("customer:ana")
+    projector = OrdersProjection(view)
+    projector.process_event(*subject.collect_events(), Tracking("EcoVarejo", 100))
+    assert view.get(f"order:{cancelled.id}")["cancellation_detail"] == {"erased": True}
+    assert view.get(f"order:{kept.id}")["cancellation_detail"] == "mudei de ideia"
+    request = view.get(f"return:{returned.id}")
+    assert (request["reason"], request["rejection_reason"]) == ({"erased": True},) * 2
+    assert view.get("words:ana") is None

@@ -11,13 +11,17 @@ from uuid import UUID
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 
 from application.event_store import EventStoreApp
+from application.keys import key_store_from
 from domain.money import Money
 from domain.order import Order, OrderLine, OrderStatus, PaymentMethod
-from domain.personal import PersonalData
+from domain.personal import PersonalData, words_of
+from domain.returns import Return, ReturnStatus
 from domain.stock_item import Sustainability
 from infrastructure.memory import memory_env
 
-ROWS = json.loads((Path(__file__).parent.parent / "fixtures" / "stored_events_v1.json").read_text())
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+ROWS = json.loads((FIXTURES / "stored_events_v1.json").read_text())
+RETURN_ROWS = json.loads((FIXTURES / "stored_events_v1_returns.json").read_text())["rows"]
 
 
 def stored(row: dict) -> StoredEvent:
@@ -58,7 +62,8 @@ def test_a_version_1_order_replays_to_the_same_state_it_had():
     assert order.totals.total == Money.brl("168.55")
     assert order.carbon_footprint_kg == Decimal("5.650")
     assert (order.status, order.cancellation_reason) == (OrderStatus.CANCELLED, "customer_request")
-    assert order.cancellation_detail == "mudei de ideia"
+    # v1 kept the words in plaintext: they read as they were written, as personal data.
+    assert order.cancellation_detail == PersonalData("", {"text": "mudei de ideia"})
     assert order.shipping_address.erased  # its key is not in this store: read as erased
 
 
@@ -105,3 +110,64 @@ def test_version_1_sustainability_data_becomes_a_typed_value():
     ]
     assert registered.sustainability == Sustainability(Decimal("1.800"), ("IBD",), True, False)
     assert registered.mutate(None).carbon_footprint_kg == Decimal("1.800")
+
+
+def test_version_1_return_reasons_read_as_the_customers_words():
+    m = mapper()
+    requested, rejected = (m.to_domain_event(stored(r)) for r in RETURN_ROWS)
+    assert requested.reason == PersonalData("c1", {"text": "veio com a tampa quebrada"})
+    assert rejected.reason == PersonalData("", {"text": "fora do prazo combinado com a cliente"})
+    request = rejected.mutate(requested.mutate(None))
+    assert request.status is ReturnStatus.REJECTED
+    assert words_of(request.rejection_reason) == "fora do prazo combinado com a cliente"
+
+
+def test_new_cancellation_details_and_return_reasons_are_stored_only_encrypted():
+    app = EventStoreApp(env=memory_env("free-text"))
+    m = Mapper(transcoder=app.construct_transcoder())
+    old = m.to_domain_event(order_rows()[0])
+    order = Order.place(
+        customer_id="c1",
+        cart_id=old.cart_id,
+        lines=old.lines,
+        shipping_address=PersonalData("c1", {"city": "Recife"}),
+        payment_method=old.payment_method,
+    )
+    order.cancel("customer_request", "achei mais barato noutro lugar")
+    request = Return.request(
+        order_id=order.id, customer_id="c1", lines=old_return_lines(), reason="chegou quebrado"
+    )
+    request.reject("a caixa veio aberta")
+    rows = [m.to_stored_event(e) for e in [*order.collect_events(), *request.collect_events()]]
+    assert not [r for r in rows if b"barato" in r.state or b"quebrado" in r.state]
+    assert not [r for r in rows if b"caixa" in r.state]
+    read = [m.to_domain_event(r) for r in rows]
+    assert words_of(read[1].detail) == "achei mais barato noutro lugar"
+    assert words_of(read[2].reason) == "chegou quebrado"
+    assert words_of(read[3].reason) == "a caixa veio aberta"
+    key_store_from(app.env).destroy("c1")  # erasure
+    read = [m.to_domain_event(r) for r in rows]
+    assert [words_of(read[1].detail), words_of(read[2].reason), words_of(read[3].reason)] == [
+        {"erased": True}
+    ] * 3
+
+
+def test_a_customer_whose_data_was_erased_has_no_new_words_kept():
+    m = mapper()
+    order = None
+    for row in order_rows()[:3]:  # placed, reserved, confirmed; its key is not here: erased
+        order = m.to_domain_event(row).mutate(order)
+    order.cancel("customer_request", "não quero mais")
+    assert order.cancellation_detail is None
+    request = Return.request(
+        order_id=order.id,
+        customer_id="c1",
+        lines=old_return_lines(),
+        reason="não serviu",
+        subject_erased=order.shipping_address.erased,
+    )
+    assert request.reason is None
+
+
+def old_return_lines():
+    return list(mapper().to_domain_event(stored(RETURN_ROWS[0])).lines)
