@@ -480,7 +480,9 @@ def projections_rebuild(
         )
 
 
-analytics_app = typer.Typer(help="Analysts: sales, CO2 and top products.", no_args_is_help=True)
+analytics_app = typer.Typer(
+    help="Analysts: sales, CO2, top products, customers who consent.", no_args_is_help=True
+)
 app.add_typer(analytics_app, name="analytics")
 ANALYTICS = {"sales": ("day", "category"), "co2": ("order", "category")}
 
@@ -526,6 +528,15 @@ def analytics_top_products(
 ) -> None:
     """Products by units sold."""
     _analytics("product", limit, as_json)
+
+
+@analytics_app.command("customers")
+def analytics_customers(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Per customer, only those who consent to analytics (orders confirmed while it held)."""
+    _analytics("customer", limit, as_json)
 
 
 def _register_modules() -> None:

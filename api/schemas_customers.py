@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from api.schemas import AddressModel, Schema, Text
+from api.schemas import AddressModel, ProductHitPublic, Schema, Text
 
 Purpose = Literal["marketing_email", "personalization", "analytics"]
 Short = Annotated[str, StringConstraints(max_length=40, strip_whitespace=True)]
@@ -91,3 +91,13 @@ class MarketingSendReport(Schema):
     kind: str
     sent: int
     skipped: int
+
+
+class RecommendationsPublic(Schema):
+    """Products from the categories the customer bought (`based_on`), only with the
+    `personalization` consent; without it `personalized` is false and nothing is listed."""
+
+    customer_id: str
+    personalized: bool
+    based_on: list[str]
+    items: list[ProductHitPublic]

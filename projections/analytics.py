@@ -1,8 +1,14 @@
 """Analyst projections: sales per day and per category, CO2 per order and per category,
-top products. A sale counts when an order is confirmed, and is taken back if the order is
-cancelled afterwards; returned units and their refunds are taken off. Revenue is what the
-events say was charged for each line, net of its discount share, never price x quantity.
-Rebuildable like every read model."""
+top products, and per customer. A sale counts when an order is confirmed, and is taken back
+if the order is cancelled afterwards; returned units and their refunds are taken off.
+Revenue is what the events say was charged for each line, net of its discount share, never
+price x quantity. Rebuildable like every read model.
+
+Only the `customer` rows profile a person, so only they depend on the customer's consent to
+`analytics` (LGPD art. 7, I): an order counts there only if confirmed while the consent
+holds; withdrawing it (or an erasure) deletes the customer's row, and a new grant starts
+afresh from the next order. Every other row is a total over everyone (or one order's own
+figure) and counts every sale."""
 
 from __future__ import annotations
 
@@ -10,9 +16,12 @@ from decimal import Decimal
 from functools import singledispatchmethod
 from typing import Any, Protocol
 
+from domain.customer import Customer
 from domain.order import Order
 from domain.stock_item import StockItem
-from projections.base import Change, DocumentProjection, IndexAdd, Put
+from projections.base import Change, Delete, DocumentProjection, IndexAdd, IndexRemove, Put
+
+PROFILING = "analytics"  # the consent purpose the customer rows need
 
 
 def _dec(value: Any) -> Decimal:
@@ -55,7 +64,8 @@ class AnalyticsProjection(DocumentProjection):
             }
             for ln in event.lines
         ]
-        return [Put(f"order:{event.originator_id}", {"lines": lines, "counted": None})]
+        doc = {"lines": lines, "counted": None, "customer": event.customer_id, "profiled": None}
+        return [Put(f"order:{event.originator_id}", doc)]
 
     @evolve.register
     def _confirmed(self, event: Order.Confirmed) -> list[Change]:
@@ -100,7 +110,58 @@ class AnalyticsProjection(DocumentProjection):
             )
             rows.add("co2:category", category, kg=_dec(line["co2"]))
             rows.add("product", line["sku"], units=line["quantity"], revenue=_dec(line["revenue"]))
+        if self._profiles(order, counting=sign > 0):
+            rows.add(
+                "customer",
+                order["customer"],
+                orders=1,
+                units=sum(ln["quantity"] for ln in lines),
+                revenue=sum((_dec(ln["revenue"]) for ln in lines), Decimal("0")),
+                kg=sum((_dec(ln["co2"]) for ln in lines), Decimal("0")),
+            )
         return [Put(f"order:{event.originator_id}", order), *rows.changes()]
+
+    def _profiles(self, order: dict[str, Any], counting: bool) -> bool:
+        """Whether this count (or taking back) goes into the customer's row: counting, if
+        the customer consents now (the order remembers under which grant); taking back,
+        if it was counted under the grant that still holds. Marks the order."""
+        consent = self.view.get(consent_key(order.get("customer")))
+        holding = consent["since"] if consent is not None and consent["granted"] else None
+        if counting:
+            order["profiled"] = holding
+            return holding is not None
+        profiled, order["profiled"] = order.get("profiled"), None
+        return profiled is not None and profiled == holding
+
+    # Consent to analytics ---------------------------------------------------------------------
+    @evolve.register
+    def _customer(self, event: Customer.Registered) -> list[Change]:
+        doc = {"customer_id": event.customer_id, "granted": False, "since": None}
+        return [Put(f"consent:{event.originator_id}", doc)]
+
+    @evolve.register
+    def _granted(self, event: Customer.ConsentGranted) -> list[Change]:
+        consent = self.view.get(f"consent:{event.originator_id}")
+        if event.purpose != PROFILING or consent is None or consent["granted"]:
+            return []  # another purpose, or a new text version of a consent that holds
+        consent.update(granted=True, since=event.originator_version)
+        return [Put(f"consent:{event.originator_id}", consent)]
+
+    @evolve.register
+    def _withdrawn(self, event: Customer.ConsentWithdrawn | Customer.Forgotten) -> list[Change]:
+        """The customer's row goes: what was profiled under the consent is not kept."""
+        if isinstance(event, Customer.ConsentWithdrawn) and event.purpose != PROFILING:
+            return []
+        consent = self.view.get(f"consent:{event.originator_id}")
+        if consent is None:
+            return []
+        customer_id = consent["customer_id"]
+        consent.update(granted=False, since=None)
+        return [
+            Put(f"consent:{event.originator_id}", consent),
+            Delete(f"customer:{customer_id}"),
+            IndexRemove("customers", customer_id),
+        ]
 
     @evolve.register
     def _return_opened(self, event: Order.ReturnOpened) -> list[Change]:
@@ -144,10 +205,17 @@ class AnalyticsProjection(DocumentProjection):
                 "sales:category", category, units=line["quantity"], revenue=_dec(line["refund"])
             )
             rows.add("product", line["sku"], units=line["quantity"], revenue=_dec(line["refund"]))
+        if order.get("profiled") is not None and self._profiles(dict(order), counting=False):
+            units = sum(ln["quantity"] for ln in lines)
+            rows.add("customer", order["customer"], units=units, revenue=event.refund.amount)
         return [Put(f"order:{event.originator_id}", order), *rows.changes()]
 
     def _category(self, sku: str) -> str:
         return str((self.view.get(f"catalog:{sku}") or {}).get("category", "?"))
+
+
+def consent_key(customer_id: str | None) -> str:
+    return f"consent:{Customer.create_id(customer_id or '')}"
 
 
 class _Rows:
@@ -186,8 +254,8 @@ class AnalyticsReader(Protocol):
 
 
 def rows(view: AnalyticsReader, kind: str, limit: int = 100) -> list[dict[str, Any]]:
-    """The rows of `kind` (sales:day, sales:category, co2:order, co2:category, product),
-    largest first by units (or kg)."""
+    """The rows of `kind` (sales:day, sales:category, co2:order, co2:category, product,
+    customer), largest first by units (or kg)."""
     keys = view.members(f"{kind}s", 0, limit - 1)
     docs = view.get_many([f"{kind}:{k}" for k in keys])
     # Counts are numbers; money and kilograms stay decimal strings (exact).

@@ -138,7 +138,14 @@ class OrdersReader:
         return found
 
 
-ANALYTICS_KINDS = ("sales:day", "sales:category", "co2:order", "co2:category", "product")
+ANALYTICS_KINDS = (
+    "sales:day",
+    "sales:category",
+    "co2:order",
+    "co2:category",
+    "product",
+    "customer",
+)
 
 
 class AnalyticsReader:
@@ -151,6 +158,44 @@ class AnalyticsReader:
         if kind not in ANALYTICS_KINDS:
             raise ValueError(f"unknown analytics rows {kind!r}")
         return rows(self.docs, kind, limit)
+
+
+BOUGHT = frozenset({"confirmed", "shipped", "partially_returned", "returned"})
+HISTORY = 50  # the customer's newest orders a recommendation looks at
+
+
+class RecommendationsReader:
+    """Products from the categories a customer bought, most bought first, that they have
+    not bought yet and that are in stock. Personalization: the caller asks only for a
+    customer who holds the `personalization` consent. Nothing is stored for it: it is
+    worked out from the customer's orders at each request."""
+
+    def __init__(self, orders: Documents, stock_items: Documents, search: SearchIndex):
+        self.orders = orders
+        self.stock_items = stock_items
+        self.search = search
+
+    def for_customer(self, customer_id: str, limit: int = 10) -> tuple[list[str], list[Any]]:
+        """The categories it is based on, and the products (search hits)."""
+        ids = self.orders.members(order_index(customer_id), 0, HISTORY - 1)
+        units: dict[str, int] = {}
+        for doc in self.orders.get_many([order_key(i) for i in ids]):
+            if doc is not None and doc["status"] in BOUGHT:
+                for line in doc["lines"]:
+                    units[line["sku"]] = units.get(line["sku"], 0) + int(line["quantity"])
+        by_category: dict[str, int] = {}
+        items = self.stock_items.get_many([stock_key(sku) for sku in units])
+        for sku, item in zip(units, items, strict=True):
+            if item is not None:
+                by_category[item["category"]] = by_category.get(item["category"], 0) + units[sku]
+        categories = sorted(by_category, key=lambda c: (-by_category[c], c))
+        found: list[Any] = []
+        for category in categories:
+            hits = self.search.search(SearchQuery(category=category, size=limit + len(units)))
+            found += [h for h in hits.items if h.sku not in units and h.available > 0]
+            if len(found) >= limit:
+                break
+        return categories, found[:limit]
 
 
 class SearchReader:
@@ -190,6 +235,14 @@ class Readers:
     @property
     def orders(self) -> OrdersReader:
         return OrdersReader(self.open("orders"))
+
+    @property
+    def recommendations(self) -> RecommendationsReader:
+        if self.open_search is None:
+            raise SearchUnavailableError("product search is not configured")
+        return RecommendationsReader(
+            self.open("orders"), self.open("stock_items"), self.open_search()
+        )
 
     @property
     def analytics(self) -> AnalyticsReader:

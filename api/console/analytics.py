@@ -1,4 +1,5 @@
-"""Analytics as charts: sales by day and by category, CO2 by category, top products."""
+"""Analytics as charts: sales by day and by category, CO2 by category, top products, and
+the customers who consent to analytics."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ CHARTS = (
     ("sales_by_category", "sales:category", "revenue", 12, False),
     ("co2_by_category", "co2:category", "kg", 12, False),
     ("top_products", "product", "units", 10, False),
+    # Profiles people: only customers holding the `analytics` consent have a row.
+    ("top_customers", "customer", "revenue", 10, False),
 )
 
 

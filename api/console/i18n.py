@@ -121,6 +121,10 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "sales_by_category": ("Vendas por categoria (R$)", "Sales by category (BRL)"),
     "co2_by_category": ("CO₂ por categoria (kg CO₂e)", "CO₂ by category (kg CO₂e)"),
     "top_products": ("Produtos mais vendidos (unidades)", "Top products (units)"),
+    "top_customers": (
+        "Clientes que consentem com análises (R$)",
+        "Customers who consent to analytics (BRL)",
+    ),
     "no_data": ("Sem dados ainda.", "No data yet."),
     "lgpd_requests": ("Pedidos de titulares (LGPD)", "Data-subject requests (LGPD)"),
     "lgpd_export": ("Exportar dados pessoais", "Export personal data"),

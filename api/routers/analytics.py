@@ -1,4 +1,4 @@
-"""Analyst read models (admins): sales, CO2, top products."""
+"""Analyst read models (admins): sales, CO2, top products, customers who consent."""
 
 from __future__ import annotations
 
@@ -34,6 +34,14 @@ def co2(
 ) -> AnalyticsRows:
     """Carbon footprint (kg CO2e) of confirmed sales per order or per category."""
     return _rows(readers, f"co2:{by}", limit)
+
+
+@router.get("/customers")
+def customers(readers: ReadersDep, _: Admin, limit: Limit = 100) -> AnalyticsRows:
+    """Per customer (orders, units, revenue, kg CO2e), most units first: only customers
+    who consent to `analytics`, counting the orders confirmed while the consent held; a
+    withdrawal or an erasure removes the customer's row."""
+    return _rows(readers, "customer", limit)
 
 
 @router.get("/top-products")

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
 from api.auth import Principal
-from api.deps import Customer, ShopDep, require
+from api.deps import Customer, ReadersDep, ShopDep, require
 from api.openapi import problem
+from api.routers.products import get_search, hit_public
 from api.schemas import AddressModel, ErasureAccepted
 from api.schemas_customers import (
     AddressList,
@@ -21,6 +22,7 @@ from api.schemas_customers import (
     ProfilePublic,
     ProfileUpdate,
     Purpose,
+    RecommendationsPublic,
 )
 from application.customers import CONSENT_TEXT_VERSION
 from application.portability import portable_package
@@ -89,6 +91,49 @@ def put_consent(
     version = body.text_version or CONSENT_TEXT_VERSION
     shop.set_consent(customer.sub, purpose, body.granted, version)
     return ConsentPublic(**shop.consents_of(customer.sub)[purpose])
+
+
+# Personalization ---------------------------------------------------------------------------
+Limit = Annotated[int, Query(ge=1, le=50)]
+
+
+def _recommendations(
+    customer_id: str, shop: ShopDep, readers: ReadersDep, limit: int
+) -> RecommendationsPublic:
+    if not shop.has_consent(customer_id, "personalization"):
+        return RecommendationsPublic(
+            customer_id=customer_id, personalized=False, based_on=[], items=[]
+        )
+    based_on, hits = readers.recommendations.for_customer(customer_id, limit)
+    return RecommendationsPublic(
+        customer_id=customer_id,
+        personalized=True,
+        based_on=based_on,
+        items=[hit_public(hit) for hit in hits],
+    )
+
+
+@router.get("/me/recommendations", dependencies=[Depends(get_search)])
+def my_recommendations(
+    shop: ShopDep, readers: ReadersDep, customer: Customer, limit: Limit = 10
+) -> RecommendationsPublic:
+    """Products from the categories the caller bought, not bought yet and in stock, only
+    with the `personalization` consent (read at each request: a withdrawal applies to the
+    next one); without it, `personalized: false` and no items. Nothing is stored for it."""
+    return _recommendations(customer.sub, shop, readers, limit)
+
+
+@router.get("/{customer_id}/recommendations", dependencies=[Depends(get_search)])
+def recommendations(
+    customer_id: CustomerId,
+    shop: ShopDep,
+    readers: ReadersDep,
+    principal: CustomerOrAdmin,
+    limit: Limit = 10,
+) -> RecommendationsPublic:
+    """As `/customers/me/recommendations`, for the customer themself or an admin."""
+    _check_self_or_admin(principal, customer_id)
+    return _recommendations(customer_id, shop, readers, limit)
 
 
 # Data-subject requests ---------------------------------------------------------------------

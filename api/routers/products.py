@@ -20,6 +20,7 @@ from api.schemas import (
 from projections.search import (
     MAX_PAGE_SIZE,
     InvalidSearchQueryError,
+    ProductHit,
     SearchProjection,
     SearchQuery,
     SearchResult,
@@ -62,20 +63,21 @@ async def known_parameters_only(request: Request) -> None:
         raise RequestValidationError(errors)
 
 
+def hit_public(hit: ProductHit) -> ProductHitPublic:
+    return ProductHitPublic(
+        sku=hit.sku,
+        name=hit.name,
+        price=MoneyModel(amount=str(hit.price)),
+        available=hit.available,
+        certifications=hit.certifications,
+        carbon_footprint_kg=hit.carbon_footprint_kg,
+    )
+
+
 def _public(result: SearchResult) -> ProductSearchPublic:
     return ProductSearchPublic(
         total=result.total,
-        items=[
-            ProductHitPublic(
-                sku=hit.sku,
-                name=hit.name,
-                price=MoneyModel(amount=str(hit.price)),
-                available=hit.available,
-                certifications=hit.certifications,
-                carbon_footprint_kg=hit.carbon_footprint_kg,
-            )
-            for hit in result.items
-        ],
+        items=[hit_public(hit) for hit in result.items],
         facets=ProductFacetsPublic(
             category=result.facets.get("category", {}),
             certification=result.facets.get("certification", {}),

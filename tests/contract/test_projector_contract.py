@@ -15,6 +15,7 @@ import redis
 from eventsourcing.persistence import Tracking
 
 from domain.cart import Cart
+from domain.customer import Customer
 from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod
 from domain.personal import DataSubject, PersonalData
@@ -200,3 +201,74 @@ def test_a_customers_own_words_read_as_erased_once_their_data_is_erased(store, b
     request = view.get(f"return:{returned.id}")
     assert (request["reason"], request["rejection_reason"]) == ({"erased": True},) * 2
     assert view.get("words:ana") is None
+
+
+def confirmed(customer: str, quantity: int) -> Order:
+    placed = order(customer, quantity)
+    placed.mark_stock_reserved()
+    placed.confirm(uuid.uuid4())
+    return placed
+
+
+class Feed:
+    """Events played one after the other into one store, as the log would order them."""
+
+    def __init__(self, view: ReadStore, batched: bool):
+        self.view = view
+        self.target: ReadStore = Batch(view, size=2) if batched else view
+        self.projector = AnalyticsProjection(self.target)
+        self.position = 0
+
+    def __call__(self, *aggregates: Any) -> AnalyticsReader:
+        for aggregate in aggregates:
+            for event in aggregate.collect_events():
+                self.position += 1
+                self.projector.process_event(event, Tracking("EcoVarejo", self.position))
+        if isinstance(self.target, Batch):
+            self.target.flush()
+        return AnalyticsReader(self.view)
+
+
+def test_only_customers_consenting_to_analytics_are_profiled_and_totals_stay_whole(store, batched):
+    ana, bia = Customer(customer_id="ana"), Customer(customer_id="bia")
+    ana.grant("analytics", "2026-11")
+    bia.grant("marketing_email", "2026-11")
+    analytics = Feed(store(), batched)(
+        product(), ana, bia, confirmed("ana", 2), confirmed("bia", 1)
+    )
+    [row] = analytics.rows("customer")
+    assert (row["key"], row["orders"], row["units"], row["revenue"], row["kg"]) == (
+        "ana",
+        1,
+        2,
+        "100.00",
+        "3.0",
+    )
+    [day] = analytics.rows("sales:day")
+    assert (day["orders"], day["units"]) == (2, 3)  # a total profiles no one: every sale
+
+
+def test_consent_withdrawn_drops_the_profile_and_granted_again_counts_from_then_on(store, batched):
+    ana = Customer(customer_id="ana")
+    ana.grant("analytics", "2026-11")
+    feed = Feed(store(), batched)
+    first = confirmed("ana", 2)
+    assert [r["units"] for r in feed(product(), ana, first).rows("customer")] == [2]
+    ana.withdraw("analytics")
+    assert feed(ana).rows("customer") == []
+    assert feed(confirmed("ana", 1)).rows("customer") == []  # no consent: not profiled
+    ana.grant("analytics", "2026-11")
+    first.cancel("customer_request")  # counted under the withdrawn grant: nothing to take back
+    [row] = feed(ana, first, confirmed("ana", 3)).rows("customer")
+    assert (row["orders"], row["units"]) == (1, 3)
+    [day] = feed().rows("sales:day")
+    assert (day["orders"], day["units"]) == (2, 4)  # 2 + 1 + 3 sold, 2 cancelled
+
+
+def test_an_erased_customer_is_no_longer_profiled(store, batched):
+    ana = Customer(customer_id="ana")
+    ana.grant("analytics", "2026-11")
+    feed = Feed(store(), batched)
+    assert len(feed(product(), ana, confirmed("ana", 1)).rows("customer")) == 1
+    ana.forget("customer:ana")
+    assert feed(ana, confirmed("ana", 1)).rows("customer") == []

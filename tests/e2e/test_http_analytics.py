@@ -13,6 +13,7 @@ def test_analytics_answer_admins_only(client, auth, product):
         "/analytics/sales?by=category",
         "/analytics/co2?by=order",
         "/analytics/top-products?limit=5",
+        "/analytics/customers",
     ):
         response = client.get(API + path, headers=admin)
         assert response.status_code == 200, path
