@@ -59,6 +59,7 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "tracking_code": ("Código de rastreio", "Tracking code"),
     "cancellation_reason": ("Motivo do cancelamento", "Cancellation reason"),
     "cancellation_detail": ("Detalhe do cancelamento", "Cancellation detail"),
+    "erased_words": ("(apagado a pedido do titular)", "(erased at the data subject's request)"),
     "decline_reason": ("Motivo da recusa", "Decline reason"),
     "returns": ("Devoluções", "Returns"),
     "return_id": ("Devolução", "Return"),

@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.e2e.conftest import PRODUCT
 from tests.e2e.test_http_checkout import ADDRESS, cart_with, payment, settle
+from tests.integration.test_lgpd import found_in_postgres, found_in_redis
 
 API = "/api/v1"
 
@@ -100,3 +101,34 @@ def test_recommendations_are_personalized_only_with_the_consent(client, auth, pr
     after = client.get(mine, headers=auth(sub="ana")).json()  # the very next request
     assert (after["personalized"], after["items"]) == (False, [])
     assert client.get(f"{mine}?limit=0", headers=auth(sub="ana")).status_code == 422
+
+
+def test_a_cancellation_detail_is_stored_encrypted_and_reads_as_erased_after_erasure(
+    client, auth, container, product
+):
+    words = "Mudei de ideia, moro na Rua Marcadora 4242"
+    cart_id = cart_with(client, auth, sub="ana", quantity=1)
+    order_id = client.post(
+        f"{API}/carts/{cart_id}/checkout",
+        json={"shipping_address": ADDRESS, "payment": payment()},
+        headers=auth(sub="ana"),
+    ).json()["order_id"]
+    settle(client, auth, order_id)
+    cancelled = client.post(
+        f"{API}/orders/{order_id}/cancel", json={"reason": words}, headers=auth(sub="ana")
+    )
+    assert cancelled.status_code == 202, cancelled.text
+
+    def detail() -> Any:
+        order = client.get(f"{API}/orders/{order_id}", headers=auth(sub="ana")).json()
+        return order.get("cancellation_detail")
+
+    assert eventually(detail, lambda d: d is not None) == words  # a positive control
+    assert found_in_postgres(container.database_url, "Rua Marcadora 4242") == []
+    erased = client.delete(f"{API}/customers/ana/personal-data", headers=auth(sub="ana"))
+    assert erased.status_code == 202
+    assert eventually(detail, lambda d: d != words) == {"erased": True}
+    assert found_in_redis(container.redis_url, "Rua Marcadora 4242") == []
+    export = client.get(f"{API}/customers/ana/personal-data", headers=auth("admin", "adm"))
+    [order] = export.json()["orders"]
+    assert order["cancellation_detail"] == {"erased": True}
