@@ -157,11 +157,13 @@ class AnalyticsProjection(DocumentProjection):
             return []
         customer_id = consent["customer_id"]
         consent.update(granted=False, since=None)
-        return [
-            Put(f"consent:{event.originator_id}", consent),
-            Delete(f"customer:{customer_id}"),
-            IndexRemove("customers", customer_id),
-        ]
+        # Once forgotten, a customer can never consent again: nothing is kept of them.
+        kept: Change = (
+            Delete(f"consent:{event.originator_id}")
+            if isinstance(event, Customer.Forgotten)
+            else Put(f"consent:{event.originator_id}", consent)
+        )
+        return [kept, Delete(f"customer:{customer_id}"), IndexRemove("customers", customer_id)]
 
     @evolve.register
     def _return_opened(self, event: Order.ReturnOpened) -> list[Change]:

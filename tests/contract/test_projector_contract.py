@@ -272,3 +272,4 @@ def test_an_erased_customer_is_no_longer_profiled(store, batched):
     assert len(feed(product(), ana, confirmed("ana", 1)).rows("customer")) == 1
     ana.forget("customer:ana")
     assert feed(ana, confirmed("ana", 1)).rows("customer") == []
+    assert feed.view.get(f"consent:{ana.id}") is None  # nothing kept of them

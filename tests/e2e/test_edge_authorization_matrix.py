@@ -82,6 +82,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("DELETE", f"{API}/customers/me/addresses/{{}}"): CUSTOMER,
     ("GET", f"{API}/customers/me/consents"): CUSTOMER,
     ("PUT", f"{API}/customers/me/consents/{{}}"): CUSTOMER,
+    ("GET", f"{API}/customers/me/recommendations"): CUSTOMER,
+    ("GET", f"{API}/customers/{{}}/recommendations"): CUSTOMER_OR_ADMIN,
     ("GET", f"{API}/lgpd/requests"): Access(frozenset({"admin", "auditor"})),
     ("POST", f"{API}/marketing/sends"): ADMIN,
     # DESIGN.md names no analytics route: analysts' read models are for admins.

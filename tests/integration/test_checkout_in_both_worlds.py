@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from domain.order import CancellationReason, OrderStatus
 from domain.payment import payment_id_for_order
+from domain.personal import words_of
 from tests.checkout import DECLINED, check_invariants, check_out, fill_cart, place_order, register
 
 
@@ -64,7 +65,7 @@ def test_cancelling_keeps_the_customers_words_beside_the_reason(world):
     world.shop.cancel_order(order_id, "ana", "comprei errado")
     world.settle()
     order = world.shop.order_of(order_id)
-    assert (order.cancellation_reason, order.cancellation_detail) == (
+    assert (order.cancellation_reason, words_of(order.cancellation_detail)) == (
         "customer_request",
         "comprei errado",
     )
