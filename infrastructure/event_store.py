@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import (
@@ -111,6 +112,16 @@ END $$
 """
 
 
+# The partition of an event: its originator id's last byte modulo the number of partitions,
+# the same in SQL and in Python (`partition_of`). Random in uuid4 and uuid5 ids alike.
+PARTITION_OF_SQL = "mod(get_byte(uuid_send(originator_id), 15), %s)"
+
+
+def partition_of(originator_id: UUID, partitions: int) -> int:
+    """The partition (0 .. partitions-1) of an aggregate's events; see PARTITION_OF_SQL."""
+    return originator_id.bytes[15] % partitions
+
+
 class ParallelAppends(PostgresApplicationRecorder):
     """The library's PostgreSQL recorder without its table-wide lock.
 
@@ -140,6 +151,9 @@ class ParallelAppends(PostgresApplicationRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # (k, n): reads return only the events of partition k of n (`partition_of`): a
+        # follower that owns one partition never fetches, let alone decodes, the others.
+        self.partition: tuple[int, int] | None = None
         self.lock_table_statements: list[Any] = []
         schema = Identifier(self.datastore.schema)
         table = Identifier(self.events_table_name)
@@ -246,6 +260,9 @@ class ParallelAppends(PostgresApplicationRecorder):
         if topics:
             conditions.append(SQL("topic = ANY(%s)"))
             params.append(list(topics))
+        if self.partition is not None:
+            conditions.append(SQL(PARTITION_OF_SQL + " = %s"))
+            params.extend((self.partition[1], self.partition[0]))
         params.append(limit)
         statement = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "

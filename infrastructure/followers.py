@@ -4,8 +4,10 @@ A *read model* is a projector (`projections/*.py`) writing one store kind (Redis
 or the product search index), positioned in its store, parking in `RedisParking`, and
 rebuilt into a new generation. A *process* (the checkout saga, the effect dispatcher)
 follows some topics and keeps its position in a PostgreSQL tracking table; it is not
-rebuildable. A *runner* is the unit a worker starts and stops: the four Redis read models
-share one (one subscription, one decode per event: `FanOut`), the others have one each.
+rebuildable. The checkout saga is `SAGA_PARTITIONS` processes, `saga.p0` ...: one per
+partition of the log by aggregate id (infrastructure/saga_partitions.py). A *runner* is the
+unit a worker starts and stops and the unit of a lease: the four Redis read models share one
+(one subscription, one decode per event: `FanOut`), the others have one each.
 
 Bootstrap starts the runners, `projections status` / `/ready` / `/metrics` list the
 followers, `projections rebuild` rebuilds read models: all from the tables below. Adding a
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import redis
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
-from eventsourcing.projection import BaseProjectionRunner, EventSourcedProjectionRunner
+from eventsourcing.projection import BaseProjectionRunner
 from eventsourcing.utils import Environment, get_topic
 
 from application.checkout.effects import EFFECT_EVENTS, PAYMENT_TIMEOUT, EffectDispatcher
@@ -29,6 +31,12 @@ from application.event_store import LogFollower
 from application.shop import Shop
 from infrastructure.fanout import FanOut, FanOutRunner
 from infrastructure.redis_views import RedisDocumentView, RedisParking, active_generation
+from infrastructure.saga_partitions import (
+    SAGA_PARTITIONS,
+    SagaPartitionRunner,
+    partition_name,
+    tracking_name,
+)
 from projections.analytics import AnalyticsProjection
 from projections.base import Batch, Projector, ReadStore
 from projections.carts import CartsProjection
@@ -125,12 +133,16 @@ class ReadModel:
 
 @dataclass(frozen=True)
 class Process:
-    """A follower with effects outside the read side; its position is `table`'s."""
+    """A follower with effects outside the read side; its position is `table`'s (its row
+    `tracking`, when it shares the table; `partition` (k, n): the events it follows are
+    those of partition k of n)."""
 
     name: str
     table: str
     topics: tuple[str, ...]
     runner: str
+    tracking: str | None = None
+    partition: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -179,10 +191,11 @@ def effects_tracking(res: Resources) -> TrackingRecorder:
     return factory.tracking_recorder()
 
 
-def _saga_runner(res: Resources) -> BaseProjectionRunner[Any]:
-    return EventSourcedProjectionRunner(
-        application_class=Shop, projection_class=CheckoutSaga, env=res.follower_env
-    )
+def _saga_runner(k: int) -> Callable[[Resources], BaseProjectionRunner[Any]]:
+    def make(res: Resources) -> BaseProjectionRunner[Any]:
+        return SagaPartitionRunner(k, env=res.follower_env)
+
+    return make
 
 
 def _effects_runner(res: Resources) -> BaseProjectionRunner[Any]:
@@ -218,7 +231,17 @@ READ_MODELS: dict[str, ReadModel] = {
 PROCESSES: dict[str, Process] = {
     p.name: p
     for p in (
-        Process("saga", "ecovarejo_tracking", tuple(CheckoutSaga.topics), "saga"),
+        *(
+            Process(
+                partition_name(k),
+                "ecovarejo_tracking",
+                tuple(CheckoutSaga.topics),
+                partition_name(k),
+                tracking_name(k),
+                (k, SAGA_PARTITIONS),
+            )
+            for k in range(SAGA_PARTITIONS)
+        ),
         Process("effects", f"{EffectDispatcher.name.lower()}_tracking", EFFECT_TOPICS, "effects"),
     )
 }
@@ -232,7 +255,10 @@ RUNNERS: dict[str, Runner] = {
             _read_models_runner,
         ),
         Runner(SearchProjection.name, (SearchProjection.name,), _single_runner("product_search")),
-        Runner("saga", ("saga",), _saga_runner),
+        *(
+            Runner(partition_name(k), (partition_name(k),), _saga_runner(k))
+            for k in range(SAGA_PARTITIONS)
+        ),
         Runner("effects", ("effects",), _effects_runner),
     )
 }

@@ -14,7 +14,8 @@ import redis
 from eventsourcing.persistence import Tracking
 
 from application.event_store import APP_NAME, LogFollower
-from infrastructure.followers import PROCESSES, READ_MODELS, Resources, runner_of
+from infrastructure.event_store import PARTITION_OF_SQL
+from infrastructure.followers import PROCESSES, READ_MODELS, Process, Resources, runner_of
 from infrastructure.redis_views import active_generation
 from infrastructure.runners import RunnerStatus
 from projections.base import Batch, Projector
@@ -61,13 +62,27 @@ class FollowerStatus:
 
 
 def _process_position(
-    conn: psycopg.Connection[Any], table: str, topics: tuple[str, ...], head: int
+    conn: psycopg.Connection[Any], process: Process, head: int
 ) -> tuple[int, int]:
-    row = conn.execute(f"SELECT max(notification_id) FROM {table}").fetchone()  # noqa: S608
+    """Where a process is (its row of its table; a partition without one yet: the
+    unpartitioned saga's row), and how many of its events it has still to handle."""
+    table = process.table
+    if process.tracking is None:
+        row = conn.execute(f"SELECT max(notification_id) FROM {table}").fetchone()  # noqa: S608
+    else:
+        row = conn.execute(
+            f"SELECT coalesce(max(notification_id) FILTER (WHERE application_name = %s), "  # noqa: S608
+            f"max(notification_id) FILTER (WHERE application_name = %s)) FROM {table}",
+            (process.tracking, APP_NAME),
+        ).fetchone()
     position = int(row[0]) if row and row[0] is not None else 0
+    where, params = "notification_id > %s AND topic = ANY(%s)", [position, list(process.topics)]
+    if process.partition is not None:
+        where += " AND " + PARTITION_OF_SQL + " = %s"
+        params += [process.partition[1], process.partition[0]]
     lag = conn.execute(
-        "SELECT count(*) FROM ecovarejo_events WHERE notification_id > %s AND topic = ANY(%s)",
-        (position, list(topics)),
+        f"SELECT count(*) FROM ecovarejo_events WHERE {where}",  # noqa: S608
+        params,
     ).fetchone()
     return position, int(lag[0]) if lag else head - position
 
@@ -104,7 +119,7 @@ def statuses(container: Admin) -> list[FollowerStatus]:
         )
     with psycopg.connect(container.database_url) as conn:
         for name, process in PROCESSES.items():
-            position, lag = _process_position(conn, process.table, process.topics, head)
+            position, lag = _process_position(conn, process, head)
             runner = runner_status(container.redis, runner_of(name))
             found.append(
                 FollowerStatus(

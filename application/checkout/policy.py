@@ -22,17 +22,29 @@ position, so after a crash at any point no step is lost or done twice.
 
 Gateway calls, notifications and the deadline are side effects: the effect dispatcher sends
 them to dramatiq when it sees the events recorded here (checkout/effects.py).
+
+Steps run in parallel: the saga is split in partitions by the id of the aggregate whose
+event it follows (`infrastructure/saga_partitions.py`), each with its own position
+(`tracking_name`), so steps of one order or payment keep their order while steps of
+different ones run side by side. Two steps that change one stock item (or coupon) at once
+clash on its version: the loser's transaction (events and position) rolls back as a whole
+and the step runs again on a fresh read, a few times (`STEP_ATTEMPTS`), before the runner
+gives up and its supervisor retries it. A clash on the position itself means another
+process handled the event already (no retry: that is a bug of ownership, not contention).
 """
 
 from __future__ import annotations
 
+import logging
+import random
+import time
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic
 
@@ -41,6 +53,11 @@ from application.event_store import EventStoreApp
 from domain.base import EventMetadata, event_context
 from domain.order import CancellationReason, Order, OrderStatus
 from domain.payment import Payment
+
+log = logging.getLogger(__name__)
+
+STEP_ATTEMPTS = 8  # runs of one step that lost a version race, before the runner gives up
+RETRY_WAIT_S = 0.005  # the first wait before a rerun, doubled each time, jittered
 
 
 def metadata_for(actor: str, cause: Any) -> EventMetadata:
@@ -78,9 +95,31 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
         get_topic(Payment.Expired),
     )
 
+    # The name the position is recorded under: one per partition (None: the log's name).
+    tracking_name: str | None = None
+
     def process_event(self, domain_event: DomainEventProtocol[UUID], tracking: Tracking) -> None:
-        with event_context(metadata_for("system:saga", domain_event)):
-            super().process_event(domain_event, tracking)
+        if self.tracking_name is not None:
+            tracking = Tracking(self.tracking_name, tracking.notification_id)
+        for attempt in range(1, STEP_ATTEMPTS + 1):
+            try:
+                with event_context(metadata_for("system:saga", domain_event)):
+                    super().process_event(domain_event, tracking)
+                return
+            except IntegrityError:
+                if attempt == STEP_ATTEMPTS or self._handled(tracking):
+                    raise
+            log.info(
+                "saga step %s lost a version race (run %d); running it again on a fresh read",
+                type(domain_event).__qualname__,
+                attempt,
+            )
+            time.sleep(random.uniform(0.5, 1.0) * RETRY_WAIT_S * 2**attempt)
+
+    def _handled(self, tracking: Tracking) -> bool:
+        """Whether the position is recorded already (by another runner of this partition)."""
+        recorded = self.recorder.max_tracking_id(tracking.application_name)
+        return recorded is not None and recorded >= tracking.notification_id
 
     def _load(self, aggregate_id: UUID) -> Any:
         return self.repository.get(aggregate_id)

@@ -1,0 +1,109 @@
+"""The checkout saga in partitions, so that several workers (and several threads of one
+worker) run its steps in parallel.
+
+An event belongs to partition `partition_of(originator_id)`: every event of one order, or
+of one payment, falls in the same partition, so the steps it causes run in log order;
+steps of different aggregates run side by side. The saga needs no more order than that:
+a step reads the current state of what it changes (the order, the payment, the stock
+items) and a payment's events only exist once the order's step that created it has
+committed. Two steps that change one stock item at once clash on its version and the
+loser runs again (`CheckoutSaga.process_event`).
+
+Each partition is a follower of its own: its position is its own row of the saga's
+tracking table (`EcoVarejo.p<k>`), written in the transaction of its step; its runner is
+a registry runner (`saga.p<k>`) with its own lease, so N workers split the partitions.
+Its reads ask PostgreSQL for its own events only (`ParallelAppends.partition`): the other
+partitions' events are never fetched nor decoded.
+
+A partition that has no position yet starts from the position of the unpartitioned saga
+(the `EcoVarejo` row) when there is one: a log the single saga followed is not replayed.
+`SAGA_PARTITIONS` is fixed: changing it would move events between partitions whose
+positions differ (stop every worker, let the saga drain, and move the rows by hand).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from eventsourcing.persistence import ProcessRecorder, TrackingRecorder
+from eventsourcing.projection import BaseProjectionRunner
+from eventsourcing.utils import EnvType
+
+from application.checkout.policy import CheckoutSaga
+from application.event_store import APP_NAME
+from application.shop import Shop
+from infrastructure.event_store import ParallelAppends, partition_of
+
+SAGA_PARTITIONS = 8
+PARTITION_ENV = "SAGA_PARTITION"  # "k/n" in a feed's environment
+
+
+def partition_name(k: int) -> str:
+    """The follower, runner and lease name of partition k."""
+    return f"saga.p{k}"
+
+
+def tracking_name(k: int) -> str:
+    """The name partition k records its position under, in the saga's tracking table."""
+    return f"{APP_NAME}.p{k}"
+
+
+def saga_partition_of(aggregate_id: Any) -> int:
+    return partition_of(aggregate_id, SAGA_PARTITIONS)
+
+
+class SagaFeed(Shop):
+    """The log as one saga partition reads it: its recorder selects the partition's events
+    (the partition is `SAGA_PARTITION` in its environment)."""
+
+    def construct_recorder(self) -> Any:
+        recorder = super().construct_recorder()
+        spec = self.env.get(PARTITION_ENV)
+        if spec:
+            if not isinstance(recorder, ParallelAppends):
+                raise TypeError("saga partitions need the PostgreSQL event store")
+            k, n = (int(part) for part in spec.split("/"))
+            recorder.partition = (k, n)
+        return recorder
+
+
+class PartitionPosition(TrackingRecorder):
+    """The saga's tracking recorder, as seen by one partition's runner: its position is the
+    partition's row (or, before its first step, the unpartitioned saga's)."""
+
+    def __init__(self, recorder: ProcessRecorder, name: str):
+        self._recorder = recorder
+        self._name = name
+
+    def insert_tracking(self, tracking: Any) -> None:  # the saga writes with its events
+        raise NotImplementedError
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        own = self._recorder.max_tracking_id(self._name)
+        return own if own is not None else self._recorder.max_tracking_id(application_name)
+
+
+class SagaPartitionRunner(BaseProjectionRunner[Shop]):
+    """The library's runner for one partition of the saga (its own saga instance, feed and
+    position), like `EventSourcedProjectionRunner` for the whole saga."""
+
+    def __init__(self, k: int, env: EnvType | None = None):
+        feed_env = {**(env or {}), PARTITION_ENV: f"{k}/{SAGA_PARTITIONS}"}
+        self.projection = CheckoutSaga(env=self._construct_env(CheckoutSaga.name, env))
+        self.projection.tracking_name = tracking_name(k)
+        super().__init__(
+            projection=self.projection,
+            application_class=SagaFeed,
+            tracking_recorder=PartitionPosition(self.projection.recorder, tracking_name(k)),
+            topics=CheckoutSaga.topics,
+            env=feed_env,
+        )
+
+    def __enter__(self) -> Self:
+        runner = super().__enter__()
+        self.projection.__enter__()
+        return runner
+
+    def __exit__(self, *args: Any) -> None:
+        self.projection.__exit__(*args)
+        super().__exit__(*args)
