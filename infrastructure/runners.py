@@ -129,6 +129,12 @@ class Supervisor:
 
     def _run_once(self) -> None:
         self._idle.clear()
+        if not self._active.is_set():  # deactivated since the loop looked: not ours now
+            self._idle.set()
+            return
+        # Logged before the runner exists (it processes from its construction on), and
+        # under a lease only after "took the lease" (tests/e2e/test_two_workers.py).
+        log.info("runner %s started", self.status.name)
         try:
             runner = self._make_runner()
         except BaseException:
@@ -145,6 +151,7 @@ class Supervisor:
                     self._set()  # heartbeat
         finally:
             self._runner = None
+            log.info("runner %s stopped", self.status.name)
             self._idle.set()
 
 
@@ -227,9 +234,9 @@ class Leases:
                 (LEASE_CLASS, supervisor.status.name),
             ).fetchone()
             if taken and taken[0]:
+                log.info("took the lease of %s", supervisor.status.name)  # before it starts
                 self._held.append(supervisor)
                 supervisor.activate()
-                log.info("took the lease of %s", supervisor.status.name)
 
     def _give_back(self, conn: psycopg.Connection[Any], supervisor: Supervisor) -> None:
         if supervisor.deactivate():  # its runner has stopped: nobody runs it now

@@ -34,7 +34,7 @@ from application.event_store import APP_NAME
 from application.shop import Shop
 from infrastructure.event_store import ParallelAppends, partition_of
 
-SAGA_PARTITIONS = 8
+SAGA_PARTITIONS = 4
 PARTITION_ENV = "SAGA_PARTITION"  # "k/n" in a feed's environment
 
 

@@ -138,7 +138,10 @@ def test_two_workers_share_the_followers_and_one_takes_over_when_the_other_is_ki
         )
         keys = [json.loads(line)["key"] for line in notifications(settings)]
         assert len(keys) == len(set(keys))  # every notification once
-        # No follower ran in both workers: no lost race, no IntegrityError restarts.
+        # No follower ran in both workers: each worker started a runner only while it held
+        # its lease, and no runner failed (a step done twice fails on its position).
+        for log in logs:
+            runs_only_under_lease(log.read_text(errors="replace"))
         output = "\n".join(log.read_text(errors="replace") for log in logs)
         assert "IntegrityError" not in output
         assert "retrying in" not in output
@@ -188,6 +191,30 @@ def only_owners_run(container, owners: dict[str, str], seconds: float) -> None:
     while time.monotonic() < deadline:
         assert reporters() == owners
         time.sleep(0.1)
+
+
+def runs_only_under_lease(log: str) -> None:
+    """Replay a worker's log: every "runner X started" comes while the worker holds X's
+    lease (after "took the lease of X", before it gave it back or lost its connection).
+    A runner that runs without its lease would do the owner's work a second time."""
+    held: set[str] = set()
+    started = 0
+    for line in log.splitlines():
+        try:
+            message = json.loads(line)["message"]
+        except (ValueError, KeyError):
+            continue  # a traceback's continuation or a non-JSON line
+        if message.startswith("took the lease of "):
+            held.add(message.removeprefix("took the lease of "))
+        elif message.startswith("gave back the lease of "):
+            held.discard(message.removeprefix("gave back the lease of "))
+        elif message.startswith("lease connection lost"):
+            held.clear()
+        elif message.startswith("runner ") and message.endswith(" started"):
+            name = message.removeprefix("runner ").removesuffix(" started")
+            assert name in held, f"runner {name} started without its lease"
+            started += 1
+    assert started > 0, "no runner started: the log says nothing to check"
 
 
 def notifications(settings) -> list[str]:

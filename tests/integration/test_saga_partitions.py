@@ -1,0 +1,94 @@
+"""The saga in partitions: each partition reads the events of its own aggregates only, keeps
+its own position, and a step that loses a version race on a stock item runs again."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.utils import get_topic
+
+from application.checkout.policy import CheckoutSaga
+from application.event_store import APP_NAME
+from domain.order import Order
+from domain.stock_item import StockItem
+from infrastructure.bootstrap import bootstrap
+from infrastructure.saga_partitions import (
+    PARTITION_ENV,
+    SAGA_PARTITIONS,
+    SagaFeed,
+    saga_partition_of,
+    tracking_name,
+)
+from tests.checkout import place_order, register
+
+
+@pytest.fixture
+def system(settings):
+    """The wiring without runners: the test drives the saga itself."""
+    built = bootstrap(settings)
+    yield built
+    built.close()
+
+
+def test_each_saga_partition_reads_the_events_of_its_own_aggregates_only(system):
+    for index in range(12):
+        register(system.shop, f"ECO-{index}", 5)
+    everything = system.shop.recorder.select_notifications(1, 1000)
+    seen: list[int] = []
+    for k in range(SAGA_PARTITIONS):
+        feed = SagaFeed(env={**system.follower_env, PARTITION_ENV: f"{k}/{SAGA_PARTITIONS}"})
+        try:
+            mine = feed.recorder.select_notifications(1, 1000)
+        finally:
+            feed.close()
+        assert all(saga_partition_of(n.originator_id) == k for n in mine)
+        seen += [n.id for n in mine]
+    assert sorted(seen) == [n.id for n in everything]  # every event in exactly one partition
+    assert len({saga_partition_of(n.originator_id) for n in everything}) > 1
+
+
+def placed_event(system, order_id):
+    topic = get_topic(Order.Placed)
+    for notification in system.shop.recorder.select_notifications(1, 1000, topics=[topic]):
+        if notification.originator_id == order_id:
+            return system.shop.mapper.to_domain_event(notification), notification.id
+    raise AssertionError(f"no Placed event for {order_id}")
+
+
+def test_a_saga_step_that_loses_a_race_on_a_stock_item_runs_again_on_a_fresh_read(
+    system, monkeypatch
+):
+    register(system.shop, "ECO-1", 10)
+    order_id = place_order(system.shop, {"ECO-1": 2})
+    event, position = placed_event(system, order_id)
+    saga = CheckoutSaga(env=system.follower_env)
+    saga.tracking_name = tracking_name(saga_partition_of(order_id))
+    load, raced = saga._load, []
+
+    def load_then_race(aggregate_id):
+        found = load(aggregate_id)
+        if isinstance(found, StockItem) and not raced:  # a receipt lands after the read
+            raced.append(system.shop.receive_stock("ECO-1", 5))
+        return found
+
+    monkeypatch.setattr(saga, "_load", load_then_race)
+    try:
+        saga.process_event(event, Tracking(APP_NAME, position))
+        assert raced  # the first run did lose the race
+        assert system.shop.order_of(order_id).stock_reserved
+        item = system.shop.stock_item("ECO-1")
+        assert (item.reserved, item.available) == (2, 13)  # both changes, neither lost
+        assert saga.recorder.max_tracking_id(saga.tracking_name) == position
+        assert saga.recorder.max_tracking_id(APP_NAME) is None  # the partition's own row
+
+        # The same position again (another runner of the partition got there first) is
+        # refused at once, without reruns: that is ownership gone wrong, not contention.
+        started = time.monotonic()
+        with pytest.raises(IntegrityError):
+            saga.process_event(event, Tracking(APP_NAME, position))
+        assert time.monotonic() - started < 0.5
+        assert system.shop.stock_item("ECO-1").reserved == 2
+    finally:
+        saga.close()
