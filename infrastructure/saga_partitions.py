@@ -43,6 +43,9 @@ def partition_name(k: int) -> str:
     return f"saga.p{k}"
 
 
+SAGA_FOLLOWERS = tuple(partition_name(k) for k in range(SAGA_PARTITIONS))
+
+
 def tracking_name(k: int) -> str:
     """The name partition k records its position under, in the saga's tracking table."""
     return f"{APP_NAME}.p{k}"

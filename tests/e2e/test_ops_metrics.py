@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+from infrastructure.saga_partitions import SAGA_FOLLOWERS
 from tests.e2e.test_edge_observability import API, eventually, place_order, samples, value
 
 OPS = Path(__file__).resolve().parents[2] / "ops"
@@ -41,8 +42,8 @@ def test_payment_outcomes_queues_parking_and_saga_lag_are_exposed(client, auth, 
     assert value(found, "ecovarejo_queue_messages", queue="ecovarejo.dead") == 0
     for name in ("orders", "carts", "stock_items", "analytics"):
         assert value(found, "ecovarejo_projection_parked_events", projection=name) == 0, name
-    assert value(found, "ecovarejo_process_lag_events", process="saga") is not None
-    for follower in ("saga", "effects", "orders"):
+    assert value(found, "ecovarejo_process_lag_events", process="saga.p0") is not None
+    for follower in (*SAGA_FOLLOWERS, "effects", "orders"):
         assert value(found, "ecovarejo_follower_up", follower=follower) == 1, follower
     assert value(found, "ecovarejo_lgpd_request_oldest_open_age_seconds") == 0
     names = {name.removesuffix("_total") for name, _ in found} | {name for name, _ in found}

@@ -12,6 +12,7 @@ from application.event_store import APP_NAME
 from infrastructure.bootstrap import REDIS_PROJECTIONS
 from infrastructure.projection_admin import rebuild, snapshot, statuses
 from infrastructure.redis_views import active_generation
+from infrastructure.saga_partitions import SAGA_FOLLOWERS
 from projections.catalog import stock_key
 from tests.checkout import check_out, fill_cart, register, settled, wait_until
 
@@ -95,10 +96,10 @@ def test_status_shows_position_head_lag_and_running_runners(container):
     assert caught_up(container)
     wait_until(lambda: all(s.state == "running" for s in statuses(container)))
     found = {s.name: s for s in statuses(container)}
-    assert set(found) == {*REDIS_PROJECTIONS, "product_search", "saga", "effects"}
+    assert set(found) == {*REDIS_PROJECTIONS, "product_search", *SAGA_FOLLOWERS, "effects"}
     assert found["stock_items"].position == found["stock_items"].head == 1
     assert found["stock_items"].lag == 0
-    assert found["saga"].lag == 0
+    assert all(found[name].lag == 0 for name in SAGA_FOLLOWERS)
 
 
 def test_an_unreadable_event_is_parked_with_its_position_not_skipped_silently(container):
