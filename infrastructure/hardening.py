@@ -20,6 +20,13 @@ def insecure_defaults(settings: Any) -> list[str]:
         secret = settings.jwt_secret.get_secret_value()
         if len(secret) < MIN_JWT_SECRET or "change-me" in secret.lower():
             problems.append(f"ECOVAREJO_JWT_SECRET must be a random secret of {MIN_JWT_SECRET}+")
+    if getattr(settings, "key_wrapper", "local") == "local" and settings.master_key is None:
+        # The data dir's master-key file sits beside the data on the same disk (and in its
+        # copies): production takes it from the environment or from the KMS.
+        problems.append(
+            "the master key from the data dir (set ECOVAREJO_MASTER_KEY, "
+            "or ECOVAREJO_KEY_WRAPPER=vault)"
+        )
     if settings.database_url:
         password = urlsplit(settings.database_url).password or ""
         if password.lower() in WEAK_PASSWORDS:

@@ -46,6 +46,11 @@ def master_key_of(settings: Settings) -> LocalMasterKey:
     try:
         if settings.master_key is not None:
             return LocalMasterKey(settings.master_key.get_secret_value())
+        if settings.production:
+            raise MasterKeyError(
+                "ECOVAREJO_PRODUCTION refuses the master key from the data dir: set "
+                "ECOVAREJO_MASTER_KEY (`ecovarejo keys generate`) or ECOVAREJO_KEY_WRAPPER=vault"
+            )
         path = (settings.data_dir / MASTER_KEY_FILE).resolve()
         if not path.exists():
             if not settings.embedded:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from infrastructure.keys import MASTER_KEY_FILE, generate_master_key
+from infrastructure.master_key import MasterKeyError, master_key_of
 from infrastructure.settings import Settings
 
 GOOD = {
@@ -13,6 +15,7 @@ GOOD = {
     "REDIS_URL": "redis://redis:6379/0",
     "ELASTICSEARCH_URL": "http://elastic:Es-random-9@es:9200",
     "ECOVAREJO_JWT_SECRET": "k" * 48,
+    "ECOVAREJO_MASTER_KEY": generate_master_key(),
 }
 
 
@@ -29,6 +32,7 @@ def test_a_hardened_production_configuration_is_accepted() -> None:
         ({"DATABASE_URL": "postgresql://ecovarejo@db:5432/x"}, "DATABASE_URL"),
         ({"ELASTICSEARCH_URL": "http://es:9200"}, "ELASTICSEARCH_URL"),
         ({"REDIS_URL": ""}, "embedded"),
+        ({"ECOVAREJO_MASTER_KEY": ""}, "master key from the data dir"),
     ],
 )
 def test_production_refuses_an_insecure_default(change: dict, complaint: str) -> None:
@@ -39,3 +43,20 @@ def test_production_refuses_an_insecure_default(change: dict, complaint: str) ->
 def test_outside_production_the_quick_start_defaults_still_work() -> None:
     weak = {**GOOD, "ECOVAREJO_PRODUCTION": "false", "ECOVAREJO_JWT_SECRET": "short"}
     assert Settings(**weak).production is False
+
+
+def test_production_does_not_take_the_master_key_from_the_data_dir_file(tmp_path) -> None:
+    (tmp_path / MASTER_KEY_FILE).write_text(generate_master_key())
+    without = {**GOOD, "ECOVAREJO_MASTER_KEY": "", "ECOVAREJO_DATA_DIR": str(tmp_path)}
+    with pytest.raises(ValidationError, match="set ECOVAREJO_MASTER_KEY"):
+        Settings(**without)
+    # Nor does the key source itself, should settings reach it unvalidated.
+    relaxed = Settings(**{**without, "ECOVAREJO_PRODUCTION": "false"})
+    assert master_key_of(relaxed).path is not None  # outside production the file is used
+    with pytest.raises(MasterKeyError, match="refuses the master key from the data dir"):
+        master_key_of(relaxed.model_copy(update={"production": True}))
+
+
+def test_production_takes_the_master_key_from_the_environment() -> None:
+    settings = Settings(**GOOD)
+    assert master_key_of(settings).path is None
