@@ -42,17 +42,29 @@ class WrongMasterKeyError(Exception):
     """The master key in use does not open the stored data keys."""
 
 
+class KeyWrapperUnavailableError(Exception):
+    """The key-encryption key cannot be used now: the KMS cannot be reached, refuses the
+    credentials, or answers something that is not its documented API. Nothing was changed."""
+
+
 class KeyWrapper(Protocol):
     """The key-encryption key, kept outside the database (the KMS port). `key_id` names the
-    key without revealing it, so the store can tell which key wrapped each data key."""
+    key without revealing it, so the store can tell which key wrapped each data key. The
+    subject is bound to the wrapped key (associated data, or a KMS's derivation context):
+    a wrapped key moved to another subject's row does not open."""
 
     @property
     def key_id(self) -> str: ...
 
-    def wrap(self, data_key: bytes, subject: str) -> bytes: ...
+    def wrap(self, data_key: bytes, subject: str) -> bytes:
+        """`KeyWrapperUnavailableError` if the KMS cannot be used."""
 
     def unwrap(self, wrapped: bytes, subject: str) -> bytes:
-        """The data key; `WrongMasterKeyError` if this key did not wrap it."""
+        """The data key; `WrongMasterKeyError` if this key did not wrap it (or not for this
+        subject); `KeyWrapperUnavailableError` if the KMS cannot be used."""
+
+    def as_env(self) -> dict[str, str]:
+        """How application instances built from an environment find this wrapper."""
 
 
 def key_store_from(env: Environment) -> KeyStore:

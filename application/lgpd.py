@@ -199,7 +199,8 @@ class DataSubjectCommands(CustomerCommands):
 
     def _pseudonym(self, customer_id: str) -> str:
         """Stable for a master key, meaningless without it (it changes when rotated)."""
-        secret = (self.env.get("MASTER_KEY") or "").encode()
+        # The local master key, or a secret the KMS derives (infrastructure/vault_transit).
+        secret = (self.env.get("PSEUDONYM_SECRET") or self.env.get("MASTER_KEY") or "").encode()
         digest = hmac.new(secret, b"pseudonym:" + customer_id.encode(), hashlib.sha256)
         return "subject-" + digest.hexdigest()[:16]
 

@@ -17,6 +17,7 @@ from eventsourcing.utils import Environment
 
 from application.checkout.effects import EffectDispatcher
 from application.checkout.policy import CheckoutSaga
+from application.keys import KeyWrapper, KeyWrapperUnavailableError
 from application.ports import Notifier
 from application.shop import Shop
 from infrastructure import tracing
@@ -31,7 +32,8 @@ from infrastructure.followers import (
     runners_for,
 )
 from infrastructure.gateways.registry import build_gateways
-from infrastructure.master_key import MasterKeyError, check_master_key, master_key_of
+from infrastructure.key_wrappers import key_wrapper_of
+from infrastructure.master_key import MasterKeyError, check_master_key
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
 from infrastructure.projection_admin import publisher
 from infrastructure.redis_views import LoopRedis, RedisDocumentView, active_position
@@ -244,8 +246,8 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
     assert redis_url is not None
     try:
         try:
-            master_key = master_key_of(settings)
-        except MasterKeyError as e:
+            master_key = key_wrapper_of(settings)
+        except (MasterKeyError, KeyWrapperUnavailableError) as e:
             raise ConfigurationError(str(e)) from None
         env = {**eventsourcing_env(database_url, settings.pool_size), **master_key.as_env()}
         client = redis.Redis.from_url(redis_url)
@@ -278,7 +280,7 @@ def _set_up(
     env: dict[str, str],
     database_url: str,
     client: redis.Redis,
-    master_key: Any,
+    master_key: KeyWrapper,
 ) -> tuple[Shop, SearchStore]:
     """Create what is missing (tables, triggers, the search store), one process at a time."""
     with psycopg.connect(database_url, autocommit=True) as lock:

@@ -27,6 +27,10 @@ def insecure_defaults(settings: Any) -> list[str]:
             "the master key from the data dir (set ECOVAREJO_MASTER_KEY, "
             "or ECOVAREJO_KEY_WRAPPER=vault)"
         )
+    vault_addr = getattr(settings, "vault_addr", None)
+    vault = getattr(settings, "key_wrapper", "local") == "vault"
+    if vault and vault_addr and not vault_addr.startswith("https://"):
+        problems.append("ECOVAREJO_VAULT_ADDR without TLS (https://)")
     if settings.database_url:
         password = urlsplit(settings.database_url).password or ""
         if password.lower() in WEAK_PASSWORDS:

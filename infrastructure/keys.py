@@ -73,13 +73,21 @@ class LocalMasterKey:
     """A master key held by this process. With `path`, it re-reads the file when the
     database says the key was rotated (embedded mode: `keys rotate` replaces the file)."""
 
+    kind = "local"
+
     def __init__(self, text: str, path: Path | None = None):
         self._set(parse_master_key(text))
         self.path = path
 
+    def __repr__(self) -> str:  # never the key
+        return f"LocalMasterKey(id={self._id})"
+
     def as_env(self) -> dict[str, str]:
         """How application instances built from an environment find this key."""
-        env = {"ECOVAREJO_MASTER_KEY": base64.urlsafe_b64encode(self._key).decode()}
+        env = {
+            "ECOVAREJO_KEY_WRAPPER": self.kind,
+            "ECOVAREJO_MASTER_KEY": base64.urlsafe_b64encode(self._key).decode(),
+        }
         if self.path is not None:
             env["ECOVAREJO_MASTER_KEY_PATH"] = str(self.path)
         return env
@@ -117,11 +125,9 @@ def _context(subject: str) -> bytes:
 
 
 def wrapper_from_env(env: Environment) -> KeyWrapper:
-    text = env.get("MASTER_KEY")
-    if not text:
-        raise RuntimeError("no master key (ECOVAREJO_MASTER_KEY): personal data cannot be stored")
-    path = env.get("MASTER_KEY_PATH")
-    return LocalMasterKey(text, Path(path) if path else None)
+    from infrastructure.key_wrappers import wrapper_from_env as from_registry
+
+    return from_registry(env)
 
 
 # The store ------------------------------------------------------------------------------

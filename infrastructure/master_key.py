@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from application.keys import WrongMasterKeyError
+from application.keys import KeyWrapper, WrongMasterKeyError
 from infrastructure.keys import (
     MASTER_KEY_FILE,
     LocalMasterKey,
@@ -64,8 +64,8 @@ def master_key_of(settings: Settings) -> LocalMasterKey:
         raise MasterKeyError(f"ECOVAREJO_MASTER_KEY: {e}") from None
 
 
-def check_master_key(database_url: str, key: LocalMasterKey) -> None:
-    """Create the key tables; refuse a master key that is not the one on record."""
+def check_master_key(database_url: str, key: KeyWrapper) -> None:
+    """Create the key tables; refuse a master key (or KMS key) that is not the one on record."""
     with psycopg.connect(database_url) as conn:
         on_record = set_up_key_tables(conn, key)
         if on_record != key.key_id and not conn.execute(
@@ -78,9 +78,10 @@ def check_master_key(database_url: str, key: LocalMasterKey) -> None:
             )
             on_record = key.key_id
     if on_record == key.key_id:
-        _discard_pending(key)
+        if isinstance(key, LocalMasterKey):
+            _discard_pending(key)
         return
-    if key.path is not None:
+    if isinstance(key, LocalMasterKey) and key.path is not None:
         pending = key.path.with_name(MASTER_KEY_FILE + ".new")
         if pending.exists() and LocalMasterKey(pending.read_text()).key_id == on_record:
             os.replace(pending, key.path)  # a rotation committed, then the process died
@@ -89,6 +90,7 @@ def check_master_key(database_url: str, key: LocalMasterKey) -> None:
     raise MasterKeyError(
         f"the master key (id {key.key_id}) is not the one that wraps the stored data keys "
         f"(id {on_record}); start with the current ECOVAREJO_MASTER_KEY"
+        + (" (or ECOVAREJO_KEY_WRAPPER=vault)" if on_record.startswith("vault-transit:") else "")
     )
 
 

@@ -38,6 +38,25 @@ class Settings(BaseSettings, PaymentSettings):
     jwt_secret: SecretStr | None = Field(default=None, validation_alias="ECOVAREJO_JWT_SECRET")
     # Wraps every customer's data key; never stored in the database (see infrastructure/keys).
     master_key: SecretStr | None = Field(default=None, validation_alias="ECOVAREJO_MASTER_KEY")
+    # Which adapter holds the key-encryption key (infrastructure/key_wrappers.KEY_WRAPPERS):
+    # `local` (the master key above) or `vault` (HashiCorp Vault's Transit engine).
+    key_wrapper: str = Field(default="local", validation_alias="ECOVAREJO_KEY_WRAPPER")
+    vault_addr: str | None = Field(
+        default=None, validation_alias=AliasChoices("ECOVAREJO_VAULT_ADDR", "VAULT_ADDR")
+    )
+    vault_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("ECOVAREJO_VAULT_TOKEN", "VAULT_TOKEN")
+    )
+    vault_transit_key: str = Field(
+        default="ecovarejo",
+        pattern=r"^[A-Za-z0-9_.-]{1,128}$",
+        validation_alias="ECOVAREJO_VAULT_TRANSIT_KEY",
+    )
+    vault_transit_mount: str = Field(
+        default="transit",
+        pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+        validation_alias="ECOVAREJO_VAULT_TRANSIT_MOUNT",
+    )
     jwks_url: str | None = Field(default=None, validation_alias="ECOVAREJO_JWKS_URL")
     # Seconds a query with X-Consistency-Token waits for its read model before a 503.
     consistency_wait_s: float = Field(
@@ -124,7 +143,31 @@ class Settings(BaseSettings, PaymentSettings):
             raise ValueError("ECOVAREJO_METRICS_BIND must be host:port, e.g. 0.0.0.0:9464")
         return value
 
-    @field_validator("master_key", mode="before")
+    @field_validator("key_wrapper")
+    @classmethod
+    def _known_wrapper(cls, value: str) -> str:
+        from infrastructure.key_wrappers import KEY_WRAPPERS
+
+        if value not in KEY_WRAPPERS:
+            raise ValueError(f"ECOVAREJO_KEY_WRAPPER must be one of {', '.join(KEY_WRAPPERS)}")
+        return value
+
+    @field_validator("vault_addr")
+    @classmethod
+    def _vault_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("ECOVAREJO_VAULT_ADDR must start with https:// (or http://)")
+        return value or None
+
+    @model_validator(mode="after")
+    def _vault_configured(self) -> Settings:
+        if self.key_wrapper == "vault" and (self.vault_addr is None or self.vault_token is None):
+            raise ValueError(
+                "ECOVAREJO_KEY_WRAPPER=vault needs ECOVAREJO_VAULT_ADDR and ECOVAREJO_VAULT_TOKEN"
+            )
+        return self
+
+    @field_validator("master_key", "vault_token", mode="before")
     @classmethod
     def _blank_key_is_unset(cls, value: object) -> object:
         return value or None
