@@ -57,7 +57,8 @@ def restore_command(
     """Restore FILE into this system (empty, or replaced with --force), rebuild every read
     model and verify the hash chain. Stop the API and workers first."""
     from infrastructure.bootstrap import REBUILDABLE
-    from infrastructure.master_key import master_key_of
+    from infrastructure.erasure_ledger import ErasureLedger
+    from infrastructure.key_wrappers import key_wrapper_of
     from infrastructure.projection_admin import rebuild
 
     if not file.is_file():
@@ -74,12 +75,14 @@ def restore_command(
                 "or give --force to replace it"
             )
         _ = container.shop.keys  # the key store's table exists before rows go into it
+        erased = ErasureLedger(container.settings.erasure_ledger_path).entries()
         try:
             manifest = restore(
                 container.database_url,
                 file,
                 force=force,
-                master_key_id=master_key_of(container.settings).key_id,
+                master_key_id=key_wrapper_of(container.settings).key_id,
+                erased=erased,
             )
         except BackupError as e:
             raise CliError(str(e)) from None
@@ -91,6 +94,8 @@ def restore_command(
         "head": manifest["head"],
         "tables": {t: spec["rows"] for t, spec in manifest["tables"].items()},
         "rebuilt": rebuilt,
+        "erasures_reapplied": manifest["erasures_reapplied"],
+        "erasures_on_record": len(erased),
         "chain_ok": report.ok,
         "chain_checked": report.checked,
     }
@@ -99,7 +104,8 @@ def restore_command(
     else:
         typer.echo(
             f"restored {manifest['head']} events from {file} (taken {manifest['created_at']}); "
-            f"rebuilt {', '.join(rebuilt)}; chain "
+            f"re-applied {manifest['erasures_reapplied']} erasures (of {len(erased)} in the "
+            f"erasure ledger); rebuilt {', '.join(rebuilt)}; chain "
             + ("intact" if report.ok else f"BROKEN at {report.first_bad_position}")
         )
     if not report.ok:

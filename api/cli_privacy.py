@@ -18,6 +18,7 @@ import typer
 
 from domain.base import EventMetadata, event_context
 from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.key_wrappers import key_wrapper_of
 from infrastructure.master_key import MasterKeyError, master_key_of, rotate
 from infrastructure.settings import Settings
 
@@ -68,18 +69,35 @@ def keys_rotate(
         Path | None,
         typer.Option(help="file holding the new key [default: generate one into the data dir]"),
     ] = None,
+    retire_old_versions: Annotated[
+        bool,
+        typer.Option(
+            "--retire-old-versions",
+            help="with Vault: then raise min_decryption_version to the new version",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Re-wrap every data key under a new master key, in one transaction. A wrong current
     key changes nothing. Afterwards destroy the old key: dumps and backups taken before
-    the rotation cannot be opened without it."""
+    the rotation cannot be opened without it. With ECOVAREJO_KEY_WRAPPER=vault: rotate the
+    Transit key and re-wrap every data key with Vault's rewrap endpoint; older key versions
+    stop opening once retired (--retire-old-versions, or min_decryption_version in Vault)."""
+    settings = Settings()
+    if settings.key_wrapper == "vault":
+        _rotate_in_vault(settings, new_key_file, retire_old_versions, as_json)
+        return
+    if retire_old_versions:
+        fail(
+            "--retire-old-versions is for ECOVAREJO_KEY_WRAPPER=vault; a local master key "
+            "retires by destroying every copy of the old key"
+        )
     new_text = None
     if new_key_file is not None:
         try:
             new_text = new_key_file.read_text()
         except OSError as e:
             fail(f"cannot read --new-key-file: {e.strerror}")
-    settings = Settings()
     with connected() as container:  # refuses a current key that is not the one on record
         try:
             done = rotate(container.database_url, master_key_of(settings), new_text)
@@ -103,6 +121,47 @@ def keys_rotate(
     typer.echo(
         f"re-wrapped {done.keys} data keys: master key {done.old_id} -> {done.new_id}; "
         f"{where}; now destroy every copy of the old key"
+    )
+
+
+def _rotate_in_vault(
+    settings: Settings, new_key_file: Path | None, retire: bool, as_json: bool
+) -> None:
+    from infrastructure.master_key import rotate_in_kms
+    from infrastructure.vault_transit import VaultTransitKey
+
+    if new_key_file is not None:
+        fail(
+            "with ECOVAREJO_KEY_WRAPPER=vault the new key version is made in Vault; "
+            "--new-key-file is for a local master key"
+        )
+    with connected() as container:  # refuses a Vault key that is not the one on record
+        kms = key_wrapper_of(settings)
+        assert isinstance(kms, VaultTransitKey)
+        try:
+            done = rotate_in_kms(container.database_url, kms, retire=retire)
+        except MasterKeyError as e:
+            fail(str(e))
+    if as_json:
+        emit(
+            {
+                "keys": done.keys,
+                "key_id": done.key_id,
+                "old_version": done.old_version,
+                "new_version": done.new_version,
+                "old_versions_retired": done.retired,
+            }
+        )
+        return
+    after = (
+        f"versions below {done.new_version} no longer decrypt"
+        if done.retired
+        else f"retire the old versions with `vault write {kms.mount}/keys/{kms.key_name}/config "
+        f"min_decryption_version={done.new_version}` (or rerun with --retire-old-versions)"
+    )
+    typer.echo(
+        f"re-wrapped {done.keys} data keys: {done.key_id} version {done.old_version} -> "
+        f"{done.new_version}; {after}"
     )
 
 

@@ -14,6 +14,8 @@ extender — are disabled for the load only, in the same transaction, so the cha
 restored as it was, not recomputed), moves sequences past the restored ids, then the caller
 rebuilds the read models and verifies the chain. The master key that wraps data keys (if
 any) is deliberately NOT in the backup: keep it separately, or the backup cannot decrypt.
+Nor is the erasure ledger: restore destroys again every data key it names (an erasure
+after the backup was taken must not be undone by restoring it).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import psycopg
 from psycopg import sql
 
 from domain.base import now
+from infrastructure.erasure_ledger import Erased, reapply
 
 FORMAT = "ecovarejo-backup/1"
 READ_MODEL_PREFIXES = ("search_",)
@@ -184,10 +187,13 @@ def restore(
     force: bool = False,
     progress: Callable[[str, int], None] | None = None,
     master_key_id: str | None = None,
+    erased: list[Erased] | None = None,
 ) -> dict[str, Any]:
     """Load `path` into the database whose tables bootstrap created: into an empty one, or,
     with `force`, replacing what is there. One transaction: all or nothing. With
-    `master_key_id`, a backup whose data keys another master key wraps is refused."""
+    `master_key_id`, a backup whose data keys another master key wraps is refused. The
+    `erased` keys (the erasure ledger's) are destroyed again in the same transaction; the
+    manifest returned says how many were (`erasures_reapplied`)."""
     manifest = read_manifest(path)
     with psycopg.connect(database_url) as conn, tarfile.open(path, "r:gz") as tar:
         existing = set(_tables(conn))
@@ -217,8 +223,9 @@ def restore(
             msg = f"{path} cannot be restored ({type(e).__name__}); nothing was changed"
             raise BackupError(msg) from None
         _check_master_key(conn, master_key_id)
+        reapplied = reapply(conn, erased) if erased and "ecovarejo_subject_keys" in existing else 0
         conn.commit()
-    return manifest
+    return {**manifest, "erasures_reapplied": reapplied}
 
 
 def _empty(conn: psycopg.Connection[Any], table: str) -> None:

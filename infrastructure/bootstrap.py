@@ -22,6 +22,7 @@ from application.ports import Notifier
 from application.shop import Shop
 from infrastructure import tracing
 from infrastructure.embedded import EmbeddedServers
+from infrastructure.erasure_ledger import ErasureLedger, reapply_erasures
 from infrastructure.event_log import ChainKeeper, EventLog, install_chain
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
 from infrastructure.followers import (
@@ -249,7 +250,11 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
             master_key = key_wrapper_of(settings)
         except (MasterKeyError, KeyWrapperUnavailableError) as e:
             raise ConfigurationError(str(e)) from None
-        env = {**eventsourcing_env(database_url, settings.pool_size), **master_key.as_env()}
+        env = {
+            **eventsourcing_env(database_url, settings.pool_size),
+            **master_key.as_env(),
+            "ECOVAREJO_ERASURE_LEDGER": str(settings.erasure_ledger_path),
+        }
         client = redis.Redis.from_url(redis_url)
         client.ping()
         if read_only and not _log_exists(database_url):
@@ -292,6 +297,10 @@ def _set_up(
             check_master_key(database_url, master_key)
         except MasterKeyError as e:
             raise ConfigurationError(str(e)) from None
+        # A dump loaded by hand may bring back keys that erasures destroyed: not for long.
+        again = reapply_erasures(database_url, ErasureLedger(settings.erasure_ledger_path))
+        if again:
+            log.warning("destroyed again %d data keys the erasure ledger names", again)
         install_immutability_guard(database_url)
         install_chain(database_url)
         gateways = build_gateways(settings, client, settings.data_dir)

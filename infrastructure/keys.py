@@ -30,6 +30,7 @@ from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
 from application.keys import KeyWrapper, WrongMasterKeyError
+from infrastructure.erasure_ledger import ErasureLedger
 
 KEYS_TABLE = "ecovarejo_subject_keys"
 CACHE_TTL_S = 5.0  # another process may still decrypt for this long after an erasure
@@ -205,13 +206,16 @@ def forget_cached_keys() -> None:
 
 
 class PostgresKeyStore:
-    def __init__(self, conninfo: str, wrapper: KeyWrapper):
+    def __init__(self, conninfo: str, wrapper: KeyWrapper, ledger: ErasureLedger | None = None):
         self.wrapper = wrapper
+        self.ledger = ledger  # where destroyed keys are recorded, outside the database
         self.pool, self._cache = _pool_and_cache(conninfo, wrapper)
 
     @classmethod
     def from_env(cls, env: Environment) -> PostgresKeyStore:
-        return cls(conninfo_from_env(env), wrapper_from_env(env))
+        path = env.get("ERASURE_LEDGER")
+        ledger = ErasureLedger(Path(path)) if path else None
+        return cls(conninfo_from_env(env), wrapper_from_env(env), ledger)
 
     def _cached(self, subject: str) -> bytes | None:
         hit = self._cache.get(subject)
@@ -283,11 +287,18 @@ class PostgresKeyStore:
         _destroyed.add(subject)
         self._cache.pop(subject, None)
         with self.pool.connection() as conn:
-            deleted = conn.execute(
-                "DELETE FROM ecovarejo_subject_keys WHERE subject = %s", (subject,)
-            ).rowcount
+            row = conn.execute(
+                "SELECT created_at FROM ecovarejo_subject_keys WHERE subject = %s FOR UPDATE",
+                (subject,),
+            ).fetchone()
+            if row is not None:
+                if self.ledger is not None:
+                    # On disk before the row goes: a restore of an older backup destroys
+                    # this key again (infrastructure/erasure_ledger).
+                    self.ledger.record(subject, row[0])
+                conn.execute("DELETE FROM ecovarejo_subject_keys WHERE subject = %s", (subject,))
         self._cache.pop(subject, None)
-        return deleted > 0
+        return row is not None
 
 
 def conninfo_from_env(env: Environment) -> str:

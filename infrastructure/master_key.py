@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psycopg
 
-from application.keys import KeyWrapper, WrongMasterKeyError
+from application.keys import KeyWrapper, KeyWrapperUnavailableError, WrongMasterKeyError
 from infrastructure.keys import (
     MASTER_KEY_FILE,
     LocalMasterKey,
@@ -27,6 +27,7 @@ from infrastructure.keys import (
     set_up_key_tables,
 )
 from infrastructure.settings import Settings
+from infrastructure.vault_transit import VaultTransitKey
 
 
 class MasterKeyError(Exception):
@@ -135,3 +136,57 @@ def rotate(database_url: str, current: LocalMasterKey, new_text: str | None) -> 
     if current.path is not None and pending is not None:
         os.replace(pending, current.path)  # the old key is gone from the data dir
     return Rotation(count, current.key_id, new.key_id, current.path)
+
+
+@dataclass(frozen=True)
+class KmsRotation:
+    keys: int
+    key_id: str
+    old_version: int
+    new_version: int
+    retired: bool  # wrapped keys of older versions no longer open
+
+
+def rotate_in_kms(database_url: str, kms: VaultTransitKey, *, retire: bool) -> KmsRotation:
+    """Rotate the Transit key (a new version) and re-wrap every data key under it with
+    Vault's rewrap endpoint, in one transaction; with `retire`, then raise the key's
+    `min_decryption_version` so wrapped keys of older versions (old dumps, old backups) no
+    longer open. The data keys never leave Vault in the clear during the re-wrap."""
+    try:
+        old_version = kms.info().latest_version
+        with psycopg.connect(database_url) as conn:
+            meta = conn.execute(
+                "SELECT master_key_id FROM ecovarejo_key_meta WHERE id = 1 FOR UPDATE"
+            ).fetchone()
+            if meta is None or meta[0] != kms.key_id:
+                on_record = meta[0] if meta else "none"
+                raise MasterKeyError(
+                    f"the data keys are wrapped by {on_record}, not by {kms.key_id}; "
+                    "nothing changed"
+                )
+            # Writers wait on the row above (FOR SHARE) and wrap under the new version after.
+            new_version = kms.rotate_key()
+            rows = conn.execute(
+                "SELECT subject, wrapped_key FROM ecovarejo_subject_keys FOR UPDATE"
+            ).fetchall()
+            for subject, wrapped in rows:
+                conn.execute(
+                    "UPDATE ecovarejo_subject_keys SET wrapped_key = %s WHERE subject = %s",
+                    (kms.rewrap(bytes(wrapped), subject), subject),
+                )
+            conn.execute("UPDATE ecovarejo_key_meta SET rotated_at = now() WHERE id = 1")
+    except (WrongMasterKeyError, KeyWrapperUnavailableError) as e:
+        # Before the commit nothing changed in the database; a new Transit key version may
+        # exist, which is harmless (older versions still decrypt until retired).
+        raise MasterKeyError(f"{e}; nothing changed in the database") from None
+    forget_cached_keys()
+    if retire:
+        try:
+            kms.retire_versions_below(new_version)
+        except KeyWrapperUnavailableError as e:
+            raise MasterKeyError(
+                f"re-wrapped {len(rows)} data keys under version {new_version}, but older "
+                f"versions are not retired: {e}; retry with `vault write "
+                f"{kms.mount}/keys/{kms.key_name}/config min_decryption_version={new_version}`"
+            ) from None
+    return KmsRotation(len(rows), kms.key_id, old_version, new_version, retire)

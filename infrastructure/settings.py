@@ -57,6 +57,9 @@ class Settings(BaseSettings, PaymentSettings):
         pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
         validation_alias="ECOVAREJO_VAULT_TRANSIT_MOUNT",
     )
+    # Which data keys erasures destroyed, outside the database and its backups (restore
+    # re-applies them); default `erasure-ledger.jsonl` in the data dir, beside the master key.
+    erasure_ledger: Path | None = Field(default=None, validation_alias="ECOVAREJO_ERASURE_LEDGER")
     jwks_url: str | None = Field(default=None, validation_alias="ECOVAREJO_JWKS_URL")
     # Seconds a query with X-Consistency-Token waits for its read model before a 503.
     consistency_wait_s: float = Field(
@@ -202,6 +205,12 @@ class Settings(BaseSettings, PaymentSettings):
         if problems:
             raise ValueError("ECOVAREJO_PRODUCTION refuses: " + "; ".join(problems))
         return self
+
+    @property
+    def erasure_ledger_path(self) -> Path:
+        from infrastructure.erasure_ledger import LEDGER_FILE
+
+        return (self.erasure_ledger or self.data_dir / LEDGER_FILE).resolve()
 
     @property
     def embedded(self) -> bool:

@@ -153,10 +153,13 @@ class FakeVault(FakeProvider):
         except (binascii.Error, ValueError):
             return _error(400, "failed to base64-decode context")
         if key.derived and not context:
-            return _error(400, "missing 'context' for key derivation; the key was created "
-                          "using a derived key, which means additional, per-request "
-                          "information must be included in order to perform operations "
-                          "with the key")
+            return _error(
+                400,
+                "missing 'context' for key derivation; the key was created "
+                "using a derived key, which means additional, per-request "
+                "information must be included in order to perform operations "
+                "with the key",
+            )
         return context
 
     def _seal(self, key: TransitKey, context: bytes, plaintext: bytes) -> str:
@@ -167,13 +170,12 @@ class FakeVault(FakeProvider):
     def _open(self, key: TransitKey, context: bytes, ciphertext: Any) -> bytes | Answer:
         if not isinstance(ciphertext, str) or not ciphertext.startswith("vault:v"):
             return _error(400, "invalid ciphertext: no prefix")
-        version_text, _, body = ciphertext[len("vault:v"):].partition(":")
+        version_text, _, body = ciphertext[len("vault:v") :].partition(":")
         if not version_text.isdigit():
             return _error(400, "invalid ciphertext: could not parse version")
         version = int(version_text)
         if version < key.min_decryption_version:
-            return _error(400, "ciphertext or signature version is disallowed by policy "
-                          "(too old)")
+            return _error(400, "ciphertext or signature version is disallowed by policy (too old)")
         if version not in key.versions:
             return _error(400, "invalid ciphertext: version is too new")
         try:
@@ -193,8 +195,9 @@ class FakeVault(FakeProvider):
             plaintext = base64.b64decode(r.params.get("plaintext") or "", validate=True)
         except (binascii.Error, ValueError):
             return _error(400, "failed to base64-decode plaintext")
-        return 200, {"data": {"ciphertext": self._seal(key, context, plaintext),
-                              "key_version": key.latest}}
+        return 200, {
+            "data": {"ciphertext": self._seal(key, context, plaintext), "key_version": key.latest}
+        }
 
     def decrypt(self, r: Request) -> Answer:
         key = self._key(r)
@@ -218,8 +221,9 @@ class FakeVault(FakeProvider):
         opened = self._open(key, context, r.params.get("ciphertext"))
         if isinstance(opened, tuple):
             return opened
-        return 200, {"data": {"ciphertext": self._seal(key, context, opened),
-                              "key_version": key.latest}}
+        return 200, {
+            "data": {"ciphertext": self._seal(key, context, opened), "key_version": key.latest}
+        }
 
     def hmac(self, r: Request) -> Answer:
         key = self._key(r)
