@@ -83,6 +83,16 @@ class LocalMasterKey:
     def __repr__(self) -> str:  # never the key
         return f"LocalMasterKey(id={self._id})"
 
+    @classmethod
+    def from_env(cls, env: Environment) -> LocalMasterKey:
+        text = env.get("MASTER_KEY")
+        if not text:
+            raise RuntimeError(
+                "no master key (ECOVAREJO_MASTER_KEY): personal data cannot be stored"
+            )
+        path = env.get("MASTER_KEY_PATH")
+        return cls(text, Path(path) if path else None)
+
     def as_env(self) -> dict[str, str]:
         """How application instances built from an environment find this key."""
         env = {

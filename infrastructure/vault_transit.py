@@ -34,6 +34,8 @@ import httpx
 from application.keys import KeyWrapperUnavailableError, WrongMasterKeyError
 
 TIMEOUT_S = 5.0
+_instances: dict[tuple[str, str, str, str], VaultTransitKey] = {}
+_instances_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,35 @@ class VaultTransitKey:
         )
         self._pseudonym_secret: str | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> VaultTransitKey:
+        """From the validated settings, checked usable: reachable, the token accepted, the
+        key there and derived (`KeyWrapperUnavailableError` naming the fix otherwise)."""
+        assert settings.vault_addr  # the settings validate both
+        assert settings.vault_token
+        wrapper = cls(
+            settings.vault_addr,
+            settings.vault_token.get_secret_value(),
+            settings.vault_transit_key,
+            settings.vault_transit_mount,
+        )
+        wrapper.info()
+        return wrapper
+
+    @classmethod
+    def from_env(cls, env: Any) -> VaultTransitKey:
+        """One client per Vault key and token in a process, shared by its applications."""
+        address, token = env.get("VAULT_ADDR"), env.get("VAULT_TOKEN")
+        if not address or not token:
+            raise RuntimeError("ECOVAREJO_KEY_WRAPPER=vault without ECOVAREJO_VAULT_ADDR, _TOKEN")
+        key = env.get("VAULT_TRANSIT_KEY") or "ecovarejo"
+        mount = env.get("VAULT_TRANSIT_MOUNT") or "transit"
+        with _instances_lock:
+            found = _instances.get((address, token, key, mount))
+            if found is None:
+                found = _instances[(address, token, key, mount)] = cls(address, token, key, mount)
+        return found
 
     def __repr__(self) -> str:  # never the token
         return f"VaultTransitKey({self.address!r}, key={self.mount}/{self.key_name})"
