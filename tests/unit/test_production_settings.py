@@ -60,3 +60,22 @@ def test_production_does_not_take_the_master_key_from_the_data_dir_file(tmp_path
 def test_production_takes_the_master_key_from_the_environment() -> None:
     settings = Settings(**GOOD)
     assert master_key_of(settings).path is None
+
+
+def test_production_accepts_vault_instead_of_a_master_key_but_only_over_tls() -> None:
+    vault = {
+        **GOOD,
+        "ECOVAREJO_MASTER_KEY": "",
+        "ECOVAREJO_KEY_WRAPPER": "vault",
+        "ECOVAREJO_VAULT_ADDR": "https://vault.internal:8200",
+        "ECOVAREJO_VAULT_TOKEN": "hvs.production-token",
+    }
+    assert Settings(**vault).key_wrapper == "vault"
+    with pytest.raises(ValidationError, match="without TLS"):
+        Settings(**{**vault, "ECOVAREJO_VAULT_ADDR": "http://vault.internal:8200"})
+    with pytest.raises(
+        ValidationError, match="needs ECOVAREJO_VAULT_ADDR and ECOVAREJO_VAULT_TOKEN"
+    ):
+        Settings(**{**vault, "ECOVAREJO_VAULT_TOKEN": ""})
+    with pytest.raises(ValidationError, match="must be one of local, vault"):
+        Settings(**{**vault, "ECOVAREJO_KEY_WRAPPER": "aws"})
