@@ -1,7 +1,10 @@
 """The same application and saga tests, in two worlds: in memory (the library's POPO
 persistence shared by one test's applications, an in-memory key store, fakeredis for the
 sandbox gateways) and on the real PostgreSQL and Redis. The saga and the effects are run
-inline, so a test steps the system deterministically: `settle()` runs everything due."""
+inline, so a test steps the system deterministically: `settle()` runs everything due.
+
+The `world` fixture is the memory world in tests/unit (conftest.py) and the PostgreSQL one in
+tests/integration, whose modules import the unit modules' world tests to run them again."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import fakeredis
-import pytest
 from eventsourcing.persistence import Tracking
 
 from application.checkout.effects import PAYMENT_TIMEOUT, Effect, command_runner, effects_of
@@ -20,8 +22,6 @@ from application.event_store import APP_NAME
 from application.shop import Shop
 from infrastructure.memory import SharedMemoryFactory, memory_env
 from infrastructure.payments import sandbox_chain
-
-WORLDS = ["memory", "postgres"]
 
 
 class World:
@@ -78,11 +78,3 @@ def postgres_world(request: Any) -> Iterator[World]:
         yield World(container.shop, CheckoutSaga(env=container.env))
     finally:
         container.close()
-
-
-@pytest.fixture(params=WORLDS)
-def world(request: pytest.FixtureRequest) -> Iterator[World]:
-    if request.param == "memory":
-        yield from memory_world()
-    else:
-        yield from postgres_world(request)

@@ -1,4 +1,5 @@
-"""The checkout saga's outcomes, run in memory and again on PostgreSQL and Redis."""
+"""The checkout saga's outcomes, in memory (the `world` fixture); the same tests run again on
+PostgreSQL and Redis from tests/integration/test_checkout_outcomes.py."""
 
 from __future__ import annotations
 
