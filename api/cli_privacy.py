@@ -16,6 +16,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from application.keys import KeyWrapperUnavailableError
 from domain.base import EventMetadata, event_context
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.key_wrappers import key_wrapper_of
@@ -76,14 +77,25 @@ def keys_rotate(
             help="with Vault: then raise min_decryption_version to the new version",
         ),
     ] = False,
+    to_vault: Annotated[
+        bool,
+        typer.Option(
+            "--to-vault",
+            help="re-wrap from the local master key into Vault (ECOVAREJO_VAULT_ADDR, _TOKEN)",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Re-wrap every data key under a new master key, in one transaction. A wrong current
     key changes nothing. Afterwards destroy the old key: dumps and backups taken before
     the rotation cannot be opened without it. With ECOVAREJO_KEY_WRAPPER=vault: rotate the
     Transit key and re-wrap every data key with Vault's rewrap endpoint; older key versions
-    stop opening once retired (--retire-old-versions, or min_decryption_version in Vault)."""
+    stop opening once retired (--retire-old-versions, or min_decryption_version in Vault).
+    --to-vault moves a system from the local master key into Vault."""
     settings = Settings()
+    if to_vault:
+        _move_into_vault(settings, new_key_file, retire_old_versions, as_json)
+        return
     if settings.key_wrapper == "vault":
         _rotate_in_vault(settings, new_key_file, retire_old_versions, as_json)
         return
@@ -121,6 +133,41 @@ def keys_rotate(
     typer.echo(
         f"re-wrapped {done.keys} data keys: master key {done.old_id} -> {done.new_id}; "
         f"{where}; now destroy every copy of the old key"
+    )
+
+
+def _move_into_vault(
+    settings: Settings, new_key_file: Path | None, retire: bool, as_json: bool
+) -> None:
+    from infrastructure.master_key import move_into_kms
+    from infrastructure.vault_transit import VaultTransitKey
+
+    if settings.key_wrapper != "local":
+        fail("--to-vault runs with the local master key still in use (ECOVAREJO_KEY_WRAPPER=local)")
+    if new_key_file is not None or retire:
+        fail("--to-vault takes neither --new-key-file nor --retire-old-versions")
+    if settings.vault_addr is None or settings.vault_token is None:
+        fail(
+            "--to-vault needs ECOVAREJO_VAULT_ADDR and ECOVAREJO_VAULT_TOKEN (and the Transit key)"
+        )
+    try:
+        kms = VaultTransitKey.from_settings(settings)
+    except KeyWrapperUnavailableError as e:
+        fail(str(e))
+    with connected() as container:  # refuses a local key that is not the one on record
+        try:
+            done = move_into_kms(container.database_url, master_key_of(settings), kms)
+        except MasterKeyError as e:
+            fail(str(e))
+    if as_json:
+        emit(
+            {"keys": done.keys, "old_master_key_id": done.old_id, "new_master_key_id": done.new_id}
+        )
+        return
+    typer.echo(
+        f"re-wrapped {done.keys} data keys: master key {done.old_id} -> {done.new_id}; set "
+        "ECOVAREJO_KEY_WRAPPER=vault, restart every process, then destroy every copy of the "
+        "old master key (and the data dir's master-key file)"
     )
 
 

@@ -69,9 +69,10 @@ def check_master_key(database_url: str, key: KeyWrapper) -> None:
     """Create the key tables; refuse a master key (or KMS key) that is not the one on record."""
     with psycopg.connect(database_url) as conn:
         on_record = set_up_key_tables(conn, key)
-        if on_record != key.key_id and not conn.execute(
-            "SELECT 1 FROM ecovarejo_subject_keys LIMIT 1"
-        ).fetchone():
+        if (
+            on_record != key.key_id
+            and not conn.execute("SELECT 1 FROM ecovarejo_subject_keys LIMIT 1").fetchone()
+        ):
             # No data key to protect yet (e.g. a fresh system about to be restored into):
             # the key in use becomes the one on record.
             conn.execute(
@@ -190,3 +191,16 @@ def rotate_in_kms(database_url: str, kms: VaultTransitKey, *, retire: bool) -> K
                 f"{kms.mount}/keys/{kms.key_name}/config min_decryption_version={new_version}`"
             ) from None
     return KmsRotation(len(rows), kms.key_id, old_version, new_version, retire)
+
+
+def move_into_kms(database_url: str, current: LocalMasterKey, kms: KeyWrapper) -> Rotation:
+    """Re-wrap every data key from the local master key into the KMS, in one transaction
+    (a wrong current key, or the KMS unusable: nothing changed). Afterwards every process
+    must run with the KMS wrapper, and the old master key can be destroyed."""
+    try:
+        with psycopg.connect(database_url) as conn:
+            count = rewrap_all(conn, current, kms)
+    except (WrongMasterKeyError, KeyWrapperUnavailableError) as e:
+        raise MasterKeyError(f"{e}; nothing changed") from None
+    forget_cached_keys()
+    return Rotation(count, current.key_id, kms.key_id, None)
