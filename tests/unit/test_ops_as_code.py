@@ -109,3 +109,6 @@ def test_compose_accepts_the_topology_with_prometheus_and_grafana_provisioned() 
     assert "ops/prometheus:/etc/prometheus:ro" in out
     assert "ops/grafana/provisioning:/etc/grafana/provisioning:ro" in out
     assert 'xpack.security.enabled: "true"' in out or "xpack.security.enabled: 'true'" in out
+    # The API and the worker share one erasure ledger, on a volume (not the container's disk).
+    assert out.count("ECOVAREJO_ERASURE_LEDGER: /home/ecovarejo/ledger/erasure-ledger.jsonl") == 2
+    assert "/home/ecovarejo/ledger" in out
