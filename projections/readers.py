@@ -23,7 +23,7 @@ from projections.analytics import rows
 from projections.carts import cart_key
 from projections.catalog import stock_key
 from projections.orders import order_index, order_key, payment_key
-from projections.search import SearchIndex, SearchQuery, SearchResult
+from projections.search import MAX_PAGE_SIZE, SearchIndex, SearchQuery, SearchResult
 
 Doc = dict[str, Any]
 ORDER_STATUSES = ("pending", "confirmed", "shipped", "cancelled")
@@ -191,7 +191,8 @@ class RecommendationsReader:
         categories = sorted(by_category, key=lambda c: (-by_category[c], c))
         found: list[Any] = []
         for category in categories:
-            hits = self.search.search(SearchQuery(category=category, size=limit + len(units)))
+            size = min(MAX_PAGE_SIZE, limit + len(units))  # enough past what was bought
+            hits = self.search.search(SearchQuery(category=category, size=size))
             found += [h for h in hits.items if h.sku not in units and h.available > 0]
             if len(found) >= limit:
                 break

@@ -4,6 +4,7 @@ projectors, and an infrastructure package without import cycles."""
 from __future__ import annotations
 
 import ast
+from decimal import Decimal
 from pathlib import Path
 from uuid import uuid4
 
@@ -11,8 +12,12 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from infrastructure.fanout import FanOut
-from projections.base import MAX_ATTEMPTS, Batch, MemoryParking, Projector, Put
+from projections.base import MAX_ATTEMPTS, Batch, IndexAdd, MemoryParking, Projector, Put
+from projections.catalog import stock_key
 from projections.memory import MemoryStore
+from projections.orders import order_index, order_key
+from projections.readers import RecommendationsReader
+from projections.search import ProductHit, SearchQuery, SearchResult
 
 
 class Counting(Projector):
@@ -129,3 +134,43 @@ def test_an_unknown_event_still_moves_the_position():
     store = MemoryStore()
     Projector(store).process_event(uuid4(), t(7))
     assert store.max_tracking_id("") == 7
+
+
+class RecordingSearch:
+    """The search index's one query method, answering a fixed page and keeping the queries."""
+
+    def __init__(self, hits: list[ProductHit]):
+        self.hits = hits
+        self.queries: list[SearchQuery] = []
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        self.queries.append(query)
+        return SearchResult(total=len(self.hits), items=self.hits)
+
+
+def hit(sku: str, available: int = 5) -> ProductHit:
+    return ProductHit(sku, sku, Decimal("10.00"), available, [], "1.0")
+
+
+def test_recommendations_skip_what_was_bought_or_is_out_of_stock_and_ask_at_most_a_page():
+    orders, stock = MemoryStore(), MemoryStore()
+    bought = [{"sku": f"S{i}", "quantity": 1} for i in range(150)]
+    orders.apply(
+        [
+            Put(order_key("o1"), {"status": "confirmed", "lines": bought, "customer_id": "ana"}),
+            Put(order_key("o2"), {"status": "cancelled", "lines": [{"sku": "X", "quantity": 9}]}),
+            IndexAdd(order_index("ana"), "o1", 1.0),
+            IndexAdd(order_index("ana"), "o2", 2.0),
+        ],
+        Tracking("EcoVarejo", 1),
+    )
+    stock.apply(
+        [Put(stock_key(f"S{i}"), {"category": "casa"}) for i in range(150)]
+        + [Put(stock_key("X"), {"category": "jardim"})],
+        Tracking("EcoVarejo", 1),
+    )
+    search = RecordingSearch([hit("S3"), hit("NOVO-1"), hit("NOVO-2", available=0)])
+    based_on, found = RecommendationsReader(orders, stock, search).for_customer("ana", 10)
+    assert based_on == ["casa"]  # a cancelled order is not something bought
+    assert [h.sku for h in found] == ["NOVO-1"]
+    assert [(q.category, q.size) for q in search.queries] == [("casa", 100)]
