@@ -36,10 +36,7 @@ class CartCommands(PromotionCommands, ShippingCommands):
 
     def cart_of(self, cart_id: UUID, customer_id: str) -> Cart:
         """The customer's cart; someone else's cart is reported as not found."""
-        cart = self._get(cart_id, Cart, CartNotFoundError(f"no cart {cart_id}"))
-        if cart.customer_id != customer_id:
-            raise CartNotFoundError(f"no cart {cart_id}")
-        return cart
+        return self._owned(cart_id, Cart, customer_id, CartNotFoundError(f"no cart {cart_id}"))
 
     def _in_stock(self, sku: str, quantity: int) -> StockItem:
         """The catalog item, if it is sold and `quantity` units are available right now."""

@@ -44,6 +44,16 @@ class CommandApp(EventStoreApp):
             raise missing
         return aggregate
 
+    def _owned(
+        self, aggregate_id: UUID, kind: type[A], customer_id: str | None, missing: NotFoundError
+    ) -> A:
+        """The aggregate; with `customer_id`, only if it is that customer's: someone else's
+        is reported as `missing`, like one that does not exist."""
+        found = self._get(aggregate_id, kind, missing)
+        if customer_id is not None and getattr(found, "customer_id", None) != customer_id:
+            raise missing
+        return found
+
     @staticmethod
     def _check_version(aggregate: EcoAggregate | None, expected_version: int | None) -> None:
         """The client's If-Match against the aggregate (one not yet created is version 0)."""

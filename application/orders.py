@@ -18,10 +18,7 @@ from domain.stock_item import StockItem
 class OrderCommands(CommandApp):
     def order_of(self, order_id: UUID, customer_id: str | None = None) -> Order:
         """The order; with `customer_id`, only if it is that customer's (else not found)."""
-        order = self._get(order_id, Order, OrderNotFoundError(f"no order {order_id}"))
-        if customer_id is not None and order.customer_id != customer_id:
-            raise OrderNotFoundError(f"no order {order_id}")
-        return order
+        return self._owned(order_id, Order, customer_id, OrderNotFoundError(f"no order {order_id}"))
 
     def payment_of(self, order: Order) -> Payment | None:
         payment: Payment | None = self.find(payment_id_for_order(order.id))

@@ -18,10 +18,8 @@ class ReturnCommands(OrderCommands):
 
     def return_of(self, return_id: UUID, customer_id: str | None = None) -> Return:
         """The return; with `customer_id`, only if it is that customer's (else not found)."""
-        found = self._get(return_id, Return, ReturnNotFoundError(f"no return {return_id}"))
-        if customer_id is not None and found.customer_id != customer_id:
-            raise ReturnNotFoundError(f"no return {return_id}")
-        return found
+        missing = ReturnNotFoundError(f"no return {return_id}")
+        return self._owned(return_id, Return, customer_id, missing)
 
     def request_return(
         self,

@@ -17,10 +17,9 @@ from domain.returns import REFUND_REASON_PREFIX, Return
 
 class PaymentCommands(AsyncPaymentCommands):
     def payment(self, payment_id: UUID, customer_id: str | None = None) -> Payment:
-        payment = self._get(payment_id, Payment, PaymentNotFoundError(f"no payment {payment_id}"))
-        if customer_id is not None and payment.customer_id != customer_id:
-            raise PaymentNotFoundError(f"no payment {payment_id}")
-        return payment
+        """The payment; with `customer_id`, only if it is that customer's (else not found)."""
+        missing = PaymentNotFoundError(f"no payment {payment_id}")
+        return self._owned(payment_id, Payment, customer_id, missing)
 
     def _gateway(self, name: str | None) -> PaymentGateway:
         """The gateway that authorized: money is captured, voided, refunded only there."""

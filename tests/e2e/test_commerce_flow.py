@@ -12,6 +12,7 @@ from domain.payment import payment_id_for_order
 from infrastructure.bootstrap import REDIS_PROJECTIONS
 from infrastructure.projection_admin import rebuild, snapshot
 from tests.checkout import check_invariants, settled, wait_until
+from tests.e2e.test_edge_etags import assert_stale
 from tests.e2e.test_http_checkout import ADDRESS, payment, settle
 
 API = "/api/v1"
@@ -32,12 +33,6 @@ def product(sku: str, price: str, category: str) -> dict:
 
 def stale(headers: dict, version: str) -> dict:
     return {**headers, "If-Match": f'"{version}"'}
-
-
-def assert_stale(response) -> None:
-    """A command based on a version the aggregate is no longer at: refused, nothing done."""
-    assert response.status_code == 409, response.text
-    assert response.json()["code"] == "version-conflict"
 
 
 def test_cart_coupon_quote_checkout_ship_return_and_refund(client, auth, container):
