@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from application.errors import AlreadyExistsError, GatewayUnavailableError, VersionConflictError
+from application.keys import key_service_failure
 from domain.base import DomainError, InvalidInputError, NotFoundError, current_metadata
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ KINDS = frozenset(
         "already-exists",
         "business-rule",
         "payment-gateway-unavailable",
+        "key-service-unavailable",
         "idempotency-key-invalid",
         "idempotency-key-reused",
         "idempotency-in-progress",
@@ -109,6 +111,24 @@ def _kebab(name: str) -> str:
     return out.removesuffix("-error")
 
 
+def unexpected_problem(error: Exception, where: str, logger: logging.Logger = log) -> JSONResponse:
+    """An error no route handled: a 503 to retry if the key service is down (the KMS that
+    unwraps customers' data keys; nothing was changed, and the detail names no key and no
+    token), else a logged 500."""
+    down = key_service_failure(error)
+    if down is not None:
+        logger.error("key service unavailable on %s: %s", where, down)
+        return problem(
+            503,
+            "personal data cannot be read or written right now (the key service is "
+            "unavailable); retry later",
+            kind="key-service-unavailable",
+            headers={"Retry-After": "5"},
+        )
+    logger.error("unhandled error on %s", where, exc_info=error)
+    return problem(500, "an unexpected error occurred; it has been logged")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
@@ -136,5 +156,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "an unexpected error occurred; it has been logged")
+        return unexpected_problem(error, f"{request.method} {request.url.path}")

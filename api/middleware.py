@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import problem
+from api.errors import problem, unexpected_problem
 from api.routes import UNMATCHED, RouteTable
 from api.text import first_text_problem, text_problem
 
@@ -268,13 +268,13 @@ class ServerErrorGuard:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as error:
             route = self.routes.match(scope["method"], scope["path"])
             template = route.template if route else UNMATCHED
-            log.exception("unhandled error on %s %s", scope["method"], template)
             if started:
+                log.exception("unhandled error on %s %s", scope["method"], template)
                 raise
-            response = problem(500, "an unexpected error occurred; it has been logged")
+            response = unexpected_problem(error, f"{scope['method']} {template}", log)
             await response(scope, receive, send)
 
 

@@ -27,7 +27,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from application.keys import PersonalDataAsCiphertext, key_store_from
+from application.keys import PersonalDataAsCiphertext, key_service_failure, key_store_from
 from domain.base import UnreadableEvent
 from domain.money import Money
 from domain.order import OrderLine, PaymentMethod
@@ -177,12 +177,16 @@ class EventStoreApp(Application[UUID]):
 
 class TolerantMapper(Mapper[UUID]):
     """Maps what it can; an event it cannot read becomes an `UnreadableEvent` for the
-    follower to park, instead of an exception that would stop the follower for good."""
+    follower to park, instead of an exception that would stop the follower for good. An
+    unavailable key service is not the event's fault: that error propagates, and the
+    runner's supervisor retries the same event after a backoff."""
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         try:
             return super().to_domain_event(stored_event)
         except Exception as error:
+            if key_service_failure(error) is not None:
+                raise  # the KMS is down: a transient failure, retried (the event is not bad)
             return UnreadableEvent(
                 stored_event.originator_id,
                 stored_event.originator_version,

@@ -47,6 +47,19 @@ class KeyWrapperUnavailableError(Exception):
     credentials, or answers something that is not its documented API. Nothing was changed."""
 
 
+def key_service_failure(error: BaseException) -> KeyWrapperUnavailableError | None:
+    """The `KeyWrapperUnavailableError` behind `error`, if any (the event-sourcing library
+    wraps what a transcoding raises in its own mapper errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyWrapperUnavailableError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 class KeyWrapper(Protocol):
     """The key-encryption key, kept outside the database (the KMS port). `key_id` names the
     key without revealing it, so the store can tell which key wrapped each data key. The
