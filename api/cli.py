@@ -336,8 +336,8 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     elif report.ok:
         typer.echo(
             f"ok: {report.checked} events, chain intact (global chain up to position "
-            f"{report.globally_chained_to}; {report.not_yet_global} newer events covered by "
-            "their stream links only until a worker extends it)"
+            f"{report.globally_chained_to}; {report.not_yet_global} newer events not chained "
+            "yet: a worker chains them within about a second)"
         )
     else:
         typer.echo(

@@ -87,7 +87,9 @@ def restore_command(
         except BackupError as e:
             raise CliError(str(e)) from None
         rebuilt = {name: rebuild(container, name).events for name in REBUILDABLE}
-        report = EventLog(container.database_url).verify_chain()
+        log = EventLog(container.database_url)
+        log.extend_chain_fully()  # events the backup held but had not chained yet
+        report = log.verify_chain()
     result = {
         "restored": str(file),
         "backup_created_at": manifest["created_at"],

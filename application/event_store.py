@@ -155,9 +155,23 @@ class EventStoreApp(Application[UUID]):
         # The command's events are committed already: a failed snapshot only means the next
         # cold read replays a little more, never that the command failed.
         try:
-            super()._take_snapshots(processing_event)
+            self._snapshot_saved_stock_items(processing_event)
         except Exception:
             log.warning("could not take a snapshot", exc_info=True)
+
+    def _snapshot_saved_stock_items(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """A stock item whose new version is a multiple of the interval is snapshotted as
+        it is in memory, right after its save (the library would read it back from the
+        store first: its last snapshot plus up to 199 events, every 200th command)."""
+        assert self.snapshots is not None
+        for event in processing_event.events:
+            aggregate = processing_event.aggregates.get(event.originator_id)
+            if not isinstance(aggregate, StockItem) or event.originator_version % SNAPSHOT_EVERY:
+                continue
+            if aggregate.version == event.originator_version:
+                self.snapshots.put([StockItem.Snapshot.take(aggregate)])
+            else:  # an earlier event of this save: that version is read back
+                self.take_snapshot(event.originator_id, version=event.originator_version)
 
     def find(self, aggregate_id: UUID) -> Any:
         """The aggregate, or None if it was never created."""

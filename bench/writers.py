@@ -4,11 +4,11 @@ processes with their own interpreter, as N API workers would be.
 
 Three kinds of loop:
   app     `shop.receive_stock(sku, 1)`: the command, get -> change -> save
-  events  the event store's own SQL for one event, sent by hand (the statements of
-          infrastructure/event_store.py: pipeline, INSERT ... RETURNING with the positions
-          from ecovarejo_allocate_positions, sync, COMMIT, then pg_notify in its own
-          transaction; the stream-link trigger fires): the database's share of a command,
-          without Python's
+  events  the event store's own SQL for one event, sent by hand (the statement of
+          infrastructure/event_store.py: one INSERT ... RETURNING with the positions from
+          ecovarejo_allocate_positions, in its own implicit transaction; then the recorder's
+          `Waker` is poked, which sends the coalesced pg_notify from its own thread): the
+          database's share of a command, without Python's
   raw     a single-row INSERT transaction into a plain table: the physical baseline
 """
 
@@ -55,19 +55,15 @@ def _timed_loop(operation: Callable[[], None], start_at: float, seconds: float) 
     return LoopResult(len(latencies), started, time.time(), latencies)
 
 
-def event_sql(conn: Any) -> Callable[[], None]:
-    """One event appended with the statements the event store sends, in its pipeline."""
+def event_sql(conn: Any, waker: Any) -> Callable[[], None]:
+    """One event appended with the statement the event store sends, and its wake-up."""
     originator_id = uuid.uuid4()
     versions = iter(range(1, 1 << 62))
 
     def append() -> None:
-        with conn.pipeline() as pipeline:
-            with conn.transaction(), conn.cursor() as cursor:
-                row = (originator_id, next(versions), EVENT_TOPIC, RAW_PAYLOAD)
-                cursor.execute(EVENT_INSERT, row, prepare=True)
-                pipeline.sync()
-                cursor.fetchall()
-            conn.execute("SELECT pg_notify('ecovarejo_events', '')", prepare=True)
+        row = (originator_id, next(versions), EVENT_TOPIC, RAW_PAYLOAD)
+        conn.execute(EVENT_INSERT, row, prepare=True).fetchall()
+        waker.poke()
 
     return append
 
@@ -76,7 +72,7 @@ def _operation(kind: str, sku: str, container: Any, conn: Any) -> Callable[[], N
     if kind == "app":
         return lambda: container.shop.receive_stock(sku, 1)
     if kind == "events":
-        return event_sql(conn)
+        return event_sql(conn, container.shop.recorder.waker)
     return lambda: conn.execute(RAW_INSERT, (RAW_PAYLOAD,))
 
 

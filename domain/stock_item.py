@@ -8,8 +8,10 @@ repeat a step after a crash without doubling it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -93,6 +95,10 @@ MAX_REFERENCE = 60
 
 class ReservationNotFoundError(StockItemError):
     """No open reservation for that order."""
+
+
+# Immutable values a stock item's copy can share with the original.
+_SHARED = (str, int, bool, Decimal, UUID, datetime, Money, Sustainability, type(None))
 
 
 class StockItem(EcoAggregate):
@@ -224,6 +230,17 @@ class StockItem(EcoAggregate):
         self.archived = False
         self.on_hand = initial_quantity
         self.reservations: dict[str, int] = {}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StockItem:
+        """The copy a command gets from the repository's cache, made field by field: the
+        values a stock item holds are immutable but for its containers, and the generic
+        deep copy was a tenth of a command's CPU (it walked every value)."""
+        clone = object.__new__(type(self))
+        for name, value in self.__dict__.items():
+            if not isinstance(value, _SHARED):
+                value = copy.deepcopy(value, memo)
+            clone.__dict__[name] = value
+        return clone
 
     @property
     def reserved(self) -> int:

@@ -31,21 +31,22 @@ CUSTOMER_TOPICS = (
 # exported one by one, never as the whole aggregate (which names other customers).
 CUSTOMER_RECORD_TOPICS = ("domain.promotion:Promotion.UseHeld",)
 
-# Tamper evidence in two layers, neither of which serializes writers:
+# Tamper evidence, kept by a chaining follower so that it never serializes writers (nor
+# adds a row, an index entry and a hash to every append): `EventLog.extend_chain`, run by
+# every worker about once a second (one at a time, by advisory lock), walks the events
+# below the oldest transaction in flight — whose order is final — in log order and writes
 #
-# 1. Stream links, written by PostgreSQL itself in the transaction that inserts each event
-#    (trigger `ecovarejo_events_chain`): link = sha256(link of the same aggregate's previous
-#    version || position || originator id || version || topic || state). Appends to
-#    different aggregates never touch the same rows; two appends to one aggregate already
-#    conflict on its version. Cannot fall behind.
-# 2. The global chain, kept by a chaining follower (`ecovarejo_extend_chain`, run by every
-#    worker about once a second; one at a time): global = sha256(previous global || stream
-#    link), in log order, over events below the oldest transaction in flight, so its order
-#    is final. It catches what stream links alone cannot: a deleted aggregate, or the
-#    deleted last events of one. Its lag is reported by `audit verify`.
+# 1. the stream link: sha256(link of the same aggregate's previous version || position ||
+#    originator id || version || topic || state), which pins each event's bytes and its
+#    place in its aggregate's history;
+# 2. the global link: sha256(previous global link || stream link), which pins the whole
+#    log's order and catches what stream links alone cannot (a deleted aggregate, or the
+#    deleted last events of one).
 #
-# `ecovarejo_audit_chain` (the single chain of earlier versions, made under a table lock)
-# is no longer written; its rows stay as they were.
+# Events appended since the last run are not chained yet: the immutability triggers guard
+# them, and `audit verify` reports how many there are (`not_yet_global`); the lag is about
+# a second while a worker runs. Until issue 12 the stream links were written by a trigger
+# in the appending transaction; those rows stay and are used as they are.
 CHAIN_DDL = """
 CREATE TABLE IF NOT EXISTS ecovarejo_chain_links (
   originator_id uuid NOT NULL, originator_version bigint NOT NULL,
@@ -53,43 +54,15 @@ CREATE TABLE IF NOT EXISTS ecovarejo_chain_links (
   PRIMARY KEY (originator_id, originator_version));
 CREATE TABLE IF NOT EXISTS ecovarejo_chain_global (
   position bigint PRIMARY KEY, link bytea NOT NULL);
-CREATE OR REPLACE FUNCTION ecovarejo_link_of(bytea, bigint, uuid, bigint, text, bytea)
-RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
-  SELECT sha256(coalesce($1, ''::bytea) || int8send($2) || uuid_send($3) || int8send($4)
-    || convert_to($5, 'UTF8') || $6)
-$$;
-CREATE OR REPLACE FUNCTION ecovarejo_chain_event() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE previous bytea;
-BEGIN
-  SELECT link INTO previous FROM ecovarejo_chain_links
-    WHERE originator_id = NEW.originator_id AND originator_version = NEW.originator_version - 1;
-  INSERT INTO ecovarejo_chain_links VALUES (NEW.originator_id, NEW.originator_version,
-    NEW.notification_id, ecovarejo_link_of(previous, NEW.notification_id, NEW.originator_id,
-    NEW.originator_version, NEW.topic, NEW.state));
-  RETURN NULL;
-END $$;
-CREATE OR REPLACE TRIGGER ecovarejo_events_chain AFTER INSERT ON ecovarejo_events
-  FOR EACH ROW EXECUTE FUNCTION ecovarejo_chain_event();
-CREATE OR REPLACE FUNCTION ecovarejo_extend_chain(max_rows integer) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE head bigint; previous bytea; r record; n bigint := 0;
-BEGIN
-  IF NOT pg_try_advisory_xact_lock(7204) THEN
-    RETURN 0;  -- another worker is extending it
+DO $$ BEGIN
+  -- Stream links used to be written by a trigger in every appending transaction.
+  IF EXISTS (SELECT FROM pg_trigger WHERE tgname = 'ecovarejo_events_chain') THEN
+    DROP TRIGGER ecovarejo_events_chain ON ecovarejo_events;
   END IF;
-  SELECT position, link INTO head, previous FROM ecovarejo_chain_global
-    ORDER BY position DESC LIMIT 1;
-  FOR r IN SELECT e.notification_id, l.link FROM ecovarejo_events e
-      JOIN ecovarejo_chain_links l USING (originator_id, originator_version)
-      WHERE e.notification_id > coalesce(head, 0)
-        AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY e.notification_id LIMIT max_rows LOOP
-    previous := sha256(coalesce(previous, ''::bytea) || r.link);
-    INSERT INTO ecovarejo_chain_global VALUES (r.notification_id, previous);
-    n := n + 1;
-  END LOOP;
-  RETURN n;
 END $$;
+DROP FUNCTION IF EXISTS ecovarejo_chain_event();
+DROP FUNCTION IF EXISTS ecovarejo_extend_chain(integer);
+DROP FUNCTION IF EXISTS ecovarejo_link_of(bytea, bigint, uuid, bigint, text, bytea);
 CREATE OR REPLACE TRIGGER ecovarejo_chain_links_refuse_update_delete
   BEFORE UPDATE OR DELETE ON ecovarejo_chain_links
   FOR EACH ROW EXECUTE FUNCTION ecovarejo_refuse_event_change();
@@ -102,7 +75,8 @@ CREATE OR REPLACE TRIGGER ecovarejo_chain_global_refuse_update_delete
 def link(
     previous: bytes, position: int, originator_id: UUID, version: int, topic: str, state: bytes
 ) -> bytes:
-    """The same hash as `ecovarejo_link_of`: the stream's previous link and the stored bytes."""
+    """A stream link: the aggregate's previous link, the event's position and stored bytes
+    (the same hash the trigger of earlier versions computed in PostgreSQL)."""
     return hashlib.sha256(
         previous
         + position.to_bytes(8, "big", signed=True)
@@ -123,7 +97,7 @@ class ChainReport:
     first_bad_position: int | None
     problem: str = ""
     globally_chained_to: int = 0  # the global chain's head
-    not_yet_global: int = 0  # events after it, protected by their stream links only
+    not_yet_global: int = 0  # events after it, not chained yet (the chaining follower's lag)
 
     @property
     def ok(self) -> bool:
@@ -185,11 +159,60 @@ class EventLog:
         return [_notification(row) for row in rows if _customer_of(row[4]) == customer_id]
 
     def extend_chain(self, max_rows: int = CHAIN_BATCH) -> int:
-        """Extend the global chain over events whose place in the log is final; the
-        number of events added (0 when another process holds the chaining lock)."""
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
-            row = conn.execute("SELECT ecovarejo_extend_chain(%s)", (max_rows,)).fetchone()
-        return int(row[0]) if row else 0
+        """Chain the next events whose place in the log is final (below the oldest
+        transaction in flight); the number chained (0 when another process holds the
+        chaining lock). The reads and the hashing take no transaction id: only the final
+        INSERTs do, for a few milliseconds, so followers (which read below the oldest
+        transaction in flight) are hardly held back."""
+        with psycopg.connect(self.database_url) as conn:
+            locked = conn.execute("SELECT pg_try_advisory_xact_lock(7204)").fetchone()
+            if not locked or not locked[0]:
+                return 0  # another worker is extending it
+            head_row = conn.execute(
+                "SELECT position, link FROM ecovarejo_chain_global ORDER BY position DESC LIMIT 1"
+            ).fetchone()
+            head, previous = (head_row[0], bytes(head_row[1])) if head_row else (0, b"")
+            rows = conn.execute(
+                "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, "
+                "e.state, l.link FROM ecovarejo_events e LEFT JOIN ecovarejo_chain_links l "
+                "USING (originator_id, originator_version) WHERE e.notification_id > %s "
+                "AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot()) "
+                "ORDER BY e.notification_id LIMIT %s",
+                (head, max_rows),
+            ).fetchall()
+            if not rows:
+                return 0
+            new_links, global_links = self._links_of(conn, rows, previous)
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO ecovarejo_chain_links VALUES (%s, %s, %s, %s)", new_links
+                )
+                cursor.executemany(
+                    "INSERT INTO ecovarejo_chain_global VALUES (%s, %s)", global_links
+                )
+        return len(rows)
+
+    @staticmethod
+    def _links_of(
+        conn: psycopg.Connection[tuple[Any, ...]], rows: list[tuple[Any, ...]], previous: bytes
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[int, bytes]]]:
+        """The stream links the rows lack and the global links of all of them, in log
+        order (an aggregate's previous version is always earlier in the log: its append
+        committed before the next one could read it)."""
+        streams = _previous_links(conn, rows)
+        new_links: list[tuple[Any, ...]] = []
+        global_links: list[tuple[int, bytes]] = []
+        for position, originator_id, version, topic, state, stored in rows:
+            if stored is None:
+                before = streams.get((originator_id, version - 1), b"")
+                stream_link = link(before, position, originator_id, version, topic, bytes(state))
+                new_links.append((originator_id, version, position, stream_link))
+            else:  # linked by the trigger of earlier versions
+                stream_link = bytes(stored)
+            streams[(originator_id, version)] = stream_link
+            previous = global_link(previous, stream_link)
+            global_links.append((position, previous))
+        return new_links, global_links
 
     def extend_chain_fully(self) -> None:
         while self.extend_chain() == CHAIN_BATCH:
@@ -203,13 +226,18 @@ class EventLog:
         streams: dict[UUID, tuple[int, bytes]] = {}  # aggregate -> (version, recomputed link)
         previous_global, checked, global_head, beyond = b"", 0, 0, 0
         head = self._head() if progress is not None else 0
-        for row in self._rows(batch):
+        rows = self._rows(batch)
+        chained_to = next(rows)[0]  # the chain's head in the same snapshot as the rows
+        for row in rows:
             if progress is not None and checked and checked % batch == 0:
                 progress(checked, head)
             position, event, stored_link, stored_global = row
             if event is None:
                 return ChainReport(checked, position, "a chained event is missing (deleted)")
             if stored_link is None:
+                if position > chained_to:  # appended since the chaining follower last ran
+                    beyond += 1
+                    continue
                 return ChainReport(checked, position, "an event has no link (inserted)")
             originator_id, version, topic, state = event
             last = streams.get(originator_id)
@@ -267,6 +295,9 @@ class EventLog:
 
     def _rows(self, batch: int) -> Iterator[tuple[int, tuple | None, bytes | None, bytes | None]]:
         with self._connect() as conn, conn.cursor(name="chain") as cursor:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            row = conn.execute("SELECT max(position) FROM ecovarejo_chain_global").fetchone()
+            yield (int(row[0]) if row and row[0] is not None else 0), None, None, None
             cursor.itersize = batch
             cursor.execute(
                 "SELECT coalesce(e.notification_id, l.position, g.position), "
@@ -287,8 +318,8 @@ class EventLog:
 
 
 class ChainKeeper:
-    """Extends the global chain about once a second, in a daemon thread (every worker runs
-    one; `ecovarejo_extend_chain` lets one at a time do the work)."""
+    """Extends the chain about once a second, in a daemon thread (every worker runs one;
+    an advisory lock lets one at a time do the work)."""
 
     def __init__(self, database_url: str, interval_s: float = 1.0):
         self._log = EventLog(database_url)
@@ -311,6 +342,23 @@ class ChainKeeper:
             except Exception:  # the database may be restarting: try again next time
                 log.warning("could not extend the global chain", exc_info=True)
             self._stopping.wait(self._interval_s)
+
+
+def _previous_links(
+    conn: psycopg.Connection[tuple[Any, ...]], rows: list[tuple[Any, ...]]
+) -> dict[tuple[UUID, int], bytes]:
+    """The stored links of the versions just before each row's, where they exist."""
+    ids = [r[1] for r in rows if r[2] > 1]
+    versions = [r[2] - 1 for r in rows if r[2] > 1]
+    if not ids:
+        return {}
+    found = conn.execute(
+        "SELECT l.originator_id, l.originator_version, l.link FROM ecovarejo_chain_links l "
+        "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, originator_version) "
+        "USING (originator_id, originator_version)",
+        (ids, versions),
+    ).fetchall()
+    return {(oid, version): bytes(value) for oid, version, value in found}
 
 
 def _customer_needles(customer_id: str) -> tuple[bytes, bytes]:
@@ -343,31 +391,8 @@ def _notification(row: tuple) -> Notification:
 
 
 def install_chain(database_url: str) -> None:
-    """Create the chain tables, functions and trigger; link any events written before the
-    stream links existed (in log order), and bring the global chain up to date."""
+    """Create the chain tables and functions, and chain every event written so far."""
     with psycopg.connect(database_url) as conn:
         conn.execute("SELECT pg_advisory_xact_lock(7201)")
         conn.execute(CHAIN_DDL)
-        rows = conn.execute(
-            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state "
-            "FROM ecovarejo_events e WHERE NOT EXISTS (SELECT FROM ecovarejo_chain_links l "
-            "WHERE l.originator_id = e.originator_id "
-            "AND l.originator_version = e.originator_version) ORDER BY e.notification_id"
-        ).fetchall()
-        for row in rows:
-            previous_row = conn.execute(
-                "SELECT link FROM ecovarejo_chain_links WHERE originator_id = %s "
-                "AND originator_version = %s",
-                (row[1], row[2] - 1),
-            ).fetchone()
-            previous = bytes(previous_row[0]) if previous_row else b""
-            conn.execute(
-                "INSERT INTO ecovarejo_chain_links VALUES (%s, %s, %s, %s)",
-                (
-                    row[1],
-                    row[2],
-                    row[0],
-                    link(previous, row[0], row[1], row[2], row[3], bytes(row[4])),
-                ),
-            )
     EventLog(database_url).extend_chain_fully()

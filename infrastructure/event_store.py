@@ -3,8 +3,11 @@ that makes PostgreSQL itself refuse to rewrite history."""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import threading
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -81,6 +84,68 @@ class GaplessSubscription(PostgresSubscription):
             self.stop()
 
 
+class Waker:
+    """Wakes followers after appends without the append waiting for it.
+
+    NOTIFY inside the writing transaction holds PostgreSQL's global notification-queue lock
+    through the commit's WAL flush (every writer in the cluster queues on it); after the
+    commit, in the writer's own thread, it costs a second round trip and a second WAL flush
+    per append. Here one thread per recorder sends the wake-ups: one NOTIFY in flight at a
+    time, covering every append that committed meanwhile, in its own transaction with
+    `synchronous_commit` off (nothing in it needs to survive a crash). A lost wake-up is
+    harmless: subscriptions re-read on their own every few seconds (`GaplessSubscription`).
+    At exit, a pending wake-up is sent before the process ends."""
+
+    def __init__(self, datastore: Any, channel: str):
+        self._datastore = datastore
+        self._statement = SQL(
+            "SELECT set_config('synchronous_commit', 'off', true), pg_notify({0}, '')"
+        ).format(Literal(channel))
+        self._pending = threading.Event()
+        self._guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+        _WAKERS.add(self)
+
+    def poke(self) -> None:
+        self._pending.set()
+        thread = self._thread
+        if thread is None or not thread.is_alive():  # first use, or after a fork
+            with self._guard:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._run, name="follower-waker", daemon=True
+                    )
+                    self._thread.start()
+
+    def flush(self) -> None:
+        """Send a pending wake-up now, in the caller's thread."""
+        if self._pending.is_set():
+            self._pending.clear()
+            self._send()
+
+    def _run(self) -> None:
+        while True:
+            self._pending.wait()
+            self._pending.clear()
+            self._send()
+
+    def _send(self) -> None:
+        try:
+            with self._datastore.get_connection() as conn:
+                conn.execute(self._statement, prepare=True)
+        except Exception as error:  # a closed pool at exit, a restarting database
+            log.debug("wake-up after append not sent: %s", type(error).__name__)
+
+
+_WAKERS: weakref.WeakSet[Waker] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_wakers() -> None:
+    for waker in list(_WAKERS):
+        waker.flush()
+
+
 # Positions are handed out in a tiny critical section that also gives the transaction its
 # id (xid), so among event-writing transactions the order of positions is the order of
 # xids. Nothing else is serialized: the INSERT, the chain trigger and the COMMIT (with its
@@ -139,8 +204,9 @@ class ParallelAppends(PostgresApplicationRecorder):
       it, and (by the previous point) every row a later read can return has a higher
       position than every row returned so far. Each event is read exactly once, in an
       order that never changes once read; ids stay dense apart from rolled-back appends.
-    - the NOTIFY wake-up is sent after the COMMIT, in its own transaction (NOTIFY inside
-      the writing transaction holds a global queue lock through the WAL flush).
+    - an append of events alone is ONE statement in its own implicit transaction (one
+      round trip, one commit); a follower's events and tracking row share a transaction;
+    - the NOTIFY wake-up leaves the writing path altogether (`Waker`).
 
     A follower is held back while any transaction with an xid is in flight (anywhere in
     the cluster); writes here are short, and subscriptions re-read soon after a wake-up
@@ -185,21 +251,46 @@ class ParallelAppends(PostgresApplicationRecorder):
             table=table,
             stored_event_type=Identifier(self.stored_event_type_name),
         )
-        self.notify_statement = SQL("SELECT pg_notify({0}, '')").format(Literal(self.channel_name))
+        self.insert_one_event_statement = SQL(
+            "WITH allocated AS MATERIALIZED (SELECT ecovarejo_allocate_positions("
+            "pg_get_serial_sequence({qualified}, 'notification_id'), 1) AS first) "
+            "INSERT INTO {schema}.{table} "
+            "(originator_id, originator_version, topic, state, notification_id) "
+            "SELECT %s, %s, %s, %s, allocated.first FROM allocated RETURNING notification_id"
+        ).format(qualified=Literal(qualified), schema=schema, table=table)
+        self.waker = Waker(self.datastore, self.channel_name)
         self.visible_bound = SQL("tx_id < pg_snapshot_xmin(pg_current_snapshot())")
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        return self._insert_then_notify(stored_events, **kwargs)
+        ids = self._insert(stored_events, **kwargs)
+        if stored_events:
+            self.waker.poke()
+        return ids
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def _insert_then_notify(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
+    def _insert(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if len(stored_events) >= self.MAX_EVENTS_PER_APPEND:
             msg = f"at most {self.MAX_EVENTS_PER_APPEND - 1} events in one append"
             raise ProgrammingError(msg)
+        if kwargs.get("tracking") is None:
+            return self._insert_alone(stored_events)
+        return self._insert_with_tracking(stored_events, **kwargs)
+
+    def _insert_alone(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
+        """Events with nothing else: ONE statement in its own implicit transaction, so one
+        round trip and one commit (PostgreSQL group-commits concurrent ones)."""
+        if not stored_events:
+            return None
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            self._insert_stored_events(curs, stored_events)
+            return self._fetch_ids_after_insert_events(curs, stored_events)
+
+    def _insert_with_tracking(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """A follower's events and its tracking row, in one transaction."""
         error: Exception | None = None
         ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
@@ -216,22 +307,16 @@ class ParallelAppends(PostgresApplicationRecorder):
                     self._insert_events(curs, stored_events, **kwargs)  # the tracking row
             if error is not None:
                 raise error
-            if stored_events:
-                self._wake_followers(conn)
         return ids
-
-    def _wake_followers(self, conn: Any) -> None:
-        """NOTIFY after COMMIT, in its own transaction. The events are committed: a lost
-        wake-up must not make the (retried) append run again and answer a conflict for a
-        recorded command. Subscriptions re-read on their own every few seconds."""
-        try:
-            conn.execute(self.notify_statement)
-        except (InterfaceError, OperationalError) as error:
-            log.warning("wake-up after append not sent: %s", type(error).__name__)
 
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any
     ) -> None:
+        if len(stored_events) == 1:  # most commands: plain parameters, a prepared plan
+            e = stored_events[0]
+            params = (e.originator_id, e.originator_version, e.topic, e.state)
+            curs.execute(self.insert_one_event_statement, params, prepare=True)
+            return
         pg_stored_events = [
             self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
             for e in stored_events

@@ -55,8 +55,24 @@ def test_replay_refuses_points_outside_the_history(container):
 def test_the_chain_verifies_on_a_clean_log(container):
     register(container.shop, "ECO-1", 10)
     container.shop.receive_stock("ECO-1", 1)
-    report = EventLog(container.database_url).verify_chain()
+    report = chain_all(container.database_url).verify_chain()
     assert (report.ok, report.checked) == (True, 2)
+
+
+def chain_all(database_url: str) -> EventLog:
+    """Chain every event written so far (the chain only takes events below the oldest
+    transaction in flight, and the container's followers write too)."""
+    log = EventLog(database_url)
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT max(notification_id) FROM ecovarejo_events").fetchone()
+    head = row[0] if row and row[0] is not None else 0
+
+    def reached() -> bool:
+        log.extend_chain_fully()
+        return log.verify_chain().globally_chained_to >= head
+
+    wait_until(reached)
+    return log
 
 
 def tamper(database_url: str, statement: str) -> None:
@@ -83,6 +99,7 @@ def test_verify_names_the_first_position_altered_behind_the_applications_back(
     container.shop.receive_stock("ECO-1", 1)
     container.shop.receive_stock("ECO-1", 5)
     container.shop.receive_stock("ECO-1", 2)
+    chain_all(container.database_url)
     tamper(container.database_url, statement)
     report = EventLog(container.database_url).verify_chain()
     assert report.first_bad_position == 3
@@ -90,14 +107,34 @@ def test_verify_names_the_first_position_altered_behind_the_applications_back(
     assert report.checked == 2
 
 
-def test_verify_detects_an_event_slipped_in_without_its_link(container):
+def test_verify_detects_an_event_slipped_in_among_chained_ones(container):
     register(container.shop, "ECO-1", 10)
+    with psycopg.connect(container.database_url, autocommit=True) as conn:
+        conn.execute("SELECT nextval(pg_get_serial_sequence('ecovarejo_events', "
+                     "'notification_id'))")  # a position left free, as a rolled-back append does
+    container.shop.receive_stock("ECO-1", 1)
+    chain_all(container.database_url)
     tamper(container.database_url,
-           "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, state) "
-           "SELECT originator_id, 99, topic, state FROM ecovarejo_events LIMIT 1")
+           "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, state, "
+           "notification_id) SELECT originator_id, 99, topic, state, 2 FROM ecovarejo_events "
+           "LIMIT 1")
     report = EventLog(container.database_url).verify_chain()
     assert report.first_bad_position == 2
     assert "no link" in report.problem
+
+
+def test_events_appended_since_the_chain_last_ran_are_reported_then_chained(container):
+    container.chain_keeper.stop()  # the test decides when the chain advances
+    register(container.shop, "ECO-1", 10)
+    log = chain_all(container.database_url)
+    container.shop.receive_stock("ECO-1", 1)
+    report = log.verify_chain()
+    assert (report.ok, report.globally_chained_to, report.not_yet_global) == (True, 1, 1)
+    chain_all(container.database_url)
+    with psycopg.connect(container.database_url) as conn:
+        linked = conn.execute("SELECT count(*) FROM ecovarejo_chain_links").fetchone()
+    assert linked == (2,)
+    assert log.verify_chain().not_yet_global == 0
 
 
 def test_the_whole_log_streams_in_order_in_batches(container):
@@ -129,8 +166,7 @@ def test_the_global_chain_catches_an_aggregates_last_event_deleted_with_its_link
     register(container.shop, "ECO-1", 10)
     container.shop.receive_stock("ECO-1", 1)
     container.shop.receive_stock("ECO-1", 5)
-    log = EventLog(container.database_url)
-    log.extend_chain_fully()
+    log = chain_all(container.database_url)
     with psycopg.connect(container.database_url, autocommit=True) as conn:
         for table in ("ecovarejo_events", "ecovarejo_chain_links"):
             conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
@@ -142,14 +178,14 @@ def test_the_global_chain_catches_an_aggregates_last_event_deleted_with_its_link
 
 
 def test_verify_reports_how_far_the_global_chain_has_come(container):
+    container.chain_keeper.stop()  # the test decides when the chain advances
     register(container.shop, "ECO-1", 10)
-    log = EventLog(container.database_url)
-    log.extend_chain_fully()
+    log = chain_all(container.database_url)
     container.shop.receive_stock("ECO-1", 1)
     container.shop.receive_stock("ECO-1", 2)
     report = log.verify_chain()
     assert (report.ok, report.globally_chained_to, report.not_yet_global) == (True, 1, 2)
-    log.extend_chain_fully()
+    chain_all(container.database_url)
     report = log.verify_chain()
     assert (report.ok, report.globally_chained_to, report.not_yet_global) == (True, 3, 0)
 

@@ -105,7 +105,6 @@ def test_status_shows_position_head_lag_and_running_runners(container):
 def test_an_unreadable_event_is_parked_with_its_position_not_skipped_silently(container):
     register(container.shop, "ECO-1", 10)
     with psycopg.connect(container.database_url, autocommit=True) as conn:
-        conn.execute("ALTER TABLE ecovarejo_events DISABLE TRIGGER ecovarejo_events_chain")
         conn.execute(
             "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, "
             "state) VALUES (gen_random_uuid(), 1, 'domain.gone:Gone.Happened', "
