@@ -26,18 +26,24 @@ them to dramatiq when it sees the events recorded here (checkout/effects.py).
 Steps run in parallel: the saga is split in partitions by the id of the aggregate whose
 event it follows (`infrastructure/saga_partitions.py`), each with its own position
 (`tracking_name`), so steps of one order or payment keep their order while steps of
-different ones run side by side. Two steps that change one stock item (or coupon) at once
-clash on its version: the loser's transaction (events and position) rolls back as a whole
-and the step runs again on a fresh read, a few times (`STEP_ATTEMPTS`), before the runner
-gives up and its supervisor retries it. A clash on the position itself means another
-process handled the event already (no retry: that is a bug of ownership, not contention).
+different ones run side by side. Within one process, a step that will change stock items
+or a coupon first takes their locks (`ItemLocks`, in sorted order, so never a deadlock):
+steps of two partitions on one hot item wait for each other instead of racing. Across
+processes, two steps that change one item at once clash on its version: the loser's
+transaction (events and position) rolls back as a whole and the step runs again on a
+fresh read, a few times (`STEP_ATTEMPTS`), before the runner gives up and its supervisor
+retries it. A clash on the position itself means another process handled the event
+already (no retry: that is a bug of ownership, not contention).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -53,11 +59,35 @@ from application.event_store import EventStoreApp
 from domain.base import EventMetadata, event_context
 from domain.order import CancellationReason, Order, OrderStatus
 from domain.payment import Payment
+from domain.promotion import Promotion
+from domain.stock_item import StockItem
 
 log = logging.getLogger(__name__)
 
 STEP_ATTEMPTS = 8  # runs of one step that lost a version race, before the runner gives up
 RETRY_WAIT_S = 0.005  # the first wait before a rerun, doubled each time, jittered
+
+
+class ItemLocks:
+    """Process-wide locks on the aggregates saga steps contend for (stock items, coupons),
+    taken all at once in sorted order before a step and released after its commit. One
+    lock per item ever locked: bounded by the catalog and the coupons."""
+
+    def __init__(self) -> None:
+        self._locks: dict[UUID, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    @contextmanager
+    def holding(self, ids: Iterable[UUID]) -> Iterator[None]:
+        with self._guard:
+            locks = [self._locks.setdefault(i, threading.Lock()) for i in sorted(set(ids))]
+        for lock in locks:
+            lock.acquire()
+        try:
+            yield
+        finally:
+            for lock in reversed(locks):
+                lock.release()
 
 
 def metadata_for(actor: str, cause: Any) -> EventMetadata:
@@ -97,10 +127,31 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
 
     # The name the position is recorded under: one per partition (None: the log's name).
     tracking_name: str | None = None
+    item_locks = ItemLocks()  # shared by every saga (partition) of the process
 
     def process_event(self, domain_event: DomainEventProtocol[UUID], tracking: Tracking) -> None:
         if self.tracking_name is not None:
             tracking = Tracking(self.tracking_name, tracking.notification_id)
+        with self.item_locks.holding(self._contended(domain_event)):
+            self._run_step(domain_event, tracking)
+
+    def _contended(self, event: Any) -> list[UUID]:
+        """The stock items and coupon the step for `event` may change."""
+        order: Order | None = None
+        if isinstance(event, Order.Placed):
+            lines, coupon = event.lines, event.coupon
+        elif isinstance(event, Payment.Declined | Payment.Expired):  # compensations
+            payment = self.find(event.originator_id)
+            order = self.find(payment.order_id) if isinstance(payment, Payment) else None
+            if not isinstance(order, Order):
+                return []
+            lines, coupon = order.lines, order.coupon
+        else:
+            return []
+        ids = [StockItem.create_id(line.sku) for line in lines]
+        return [*ids, Promotion.create_id(coupon)] if coupon is not None else ids
+
+    def _run_step(self, domain_event: DomainEventProtocol[UUID], tracking: Tracking) -> None:
         for attempt in range(1, STEP_ATTEMPTS + 1):
             try:
                 with event_context(metadata_for("system:saga", domain_event)):

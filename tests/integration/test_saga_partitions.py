@@ -3,6 +3,7 @@ its own position, and a step that loses a version race on a stock item runs agai
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -92,3 +93,43 @@ def test_a_saga_step_that_loses_a_race_on_a_stock_item_runs_again_on_a_fresh_rea
         assert system.shop.stock_item("ECO-1").reserved == 2
     finally:
         saga.close()
+
+
+def test_steps_of_two_partitions_on_one_stock_item_in_one_process_wait_instead_of_racing(
+    system, caplog
+):
+    register(system.shop, "ECO-1", 10)
+    orders = [place_order(system.shop, {"ECO-1": 1}) for _ in range(2)]
+    sagas = []
+    for index in range(len(orders)):
+        saga = CheckoutSaga(env=system.follower_env)
+        saga.tracking_name = tracking_name(index)  # as if two partitions
+        load = saga._load
+
+        def slow_load(aggregate_id, load=load):
+            found = load(aggregate_id)
+            if isinstance(found, StockItem):
+                time.sleep(0.3)  # a wide window between the read and the commit
+            return found
+
+        saga._load = slow_load
+        sagas.append(saga)
+    steps = [
+        (saga, *placed_event(system, order)) for saga, order in zip(sagas, orders, strict=True)
+    ]
+    caplog.set_level("INFO", logger="application.checkout.policy")
+    try:
+        threads = [
+            threading.Thread(target=saga.process_event, args=(event, Tracking(APP_NAME, at)))
+            for saga, event, at in steps
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert all(system.shop.order_of(order).stock_reserved for order in orders)
+        assert system.shop.stock_item("ECO-1").reserved == 2
+        assert "lost a version race" not in caplog.text  # the second waited for the first
+    finally:
+        for saga in sagas:
+            saga.close()
