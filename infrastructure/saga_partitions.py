@@ -23,8 +23,13 @@ positions differ (stop every worker, let the saga drain, and move the rows by ha
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Self
+from uuid import UUID
 
+import psycopg
+import psycopg.conninfo
 from eventsourcing.persistence import ProcessRecorder, TrackingRecorder
 from eventsourcing.projection import BaseProjectionRunner
 from eventsourcing.utils import EnvType
@@ -36,6 +41,8 @@ from infrastructure.event_store import ParallelAppends, partition_of
 
 SAGA_PARTITIONS = 4
 PARTITION_ENV = "SAGA_PARTITION"  # "k/n" in a feed's environment
+ITEM_LOCK_CLASS = 7301  # advisory locks (7301, hashtext(aggregate id)) of contended items
+ITEM_LOCK_TIMEOUT = "30s"
 
 
 def partition_name(k: int) -> str:
@@ -86,6 +93,55 @@ class PartitionPosition(TrackingRecorder):
         return own if own is not None else self._recorder.max_tracking_id(application_name)
 
 
+class AdvisoryItemLocks:
+    """The items a saga step will change, locked for the other workers' steps: session
+    advisory locks on a connection of the partition's own, taken in sorted order (the
+    process's `ItemLocks` first), released after the step's commit. A worker that dies
+    releases them with its connection; a lock not granted in 30 s fails the step (its
+    supervisor retries it)."""
+
+    def __init__(self, conninfo: str):
+        self._conninfo = conninfo
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=10)
+            self._conn.execute(f"SET lock_timeout = '{ITEM_LOCK_TIMEOUT}'")
+        return self._conn
+
+    @contextmanager
+    def holding(self, ids: list[UUID]) -> Iterator[None]:
+        conn = self._connect()
+        try:
+            for item in sorted(set(ids)):
+                conn.execute(
+                    "SELECT pg_advisory_lock(%s, hashtext(%s))", (ITEM_LOCK_CLASS, str(item))
+                )
+            yield
+        finally:
+            try:
+                conn.execute("SELECT pg_advisory_unlock_all()")
+            except psycopg.Error:
+                self.close()  # the locks go with the connection
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def conninfo_of(env: dict[str, str]) -> str:
+    """A connection string from the library's POSTGRES_* settings."""
+    return psycopg.conninfo.make_conninfo(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env.get("POSTGRES_PASSWORD", ""),
+    )
+
+
 class SagaPartitionRunner(BaseProjectionRunner[Shop]):
     """The library's runner for one partition of the saga (its own saga instance, feed and
     position), like `EventSourcedProjectionRunner` for the whole saga."""
@@ -94,6 +150,8 @@ class SagaPartitionRunner(BaseProjectionRunner[Shop]):
         feed_env = {**(env or {}), PARTITION_ENV: f"{k}/{SAGA_PARTITIONS}"}
         self.projection = CheckoutSaga(env=self._construct_env(CheckoutSaga.name, env))
         self.projection.tracking_name = tracking_name(k)
+        self.locks = AdvisoryItemLocks(conninfo_of(dict(env or {})))
+        self.projection.shared_locks = self.locks.holding
         super().__init__(
             projection=self.projection,
             application_class=SagaFeed,
@@ -108,5 +166,8 @@ class SagaPartitionRunner(BaseProjectionRunner[Shop]):
         return runner
 
     def __exit__(self, *args: Any) -> None:
-        self.projection.__exit__(*args)
-        super().__exit__(*args)
+        try:
+            self.projection.__exit__(*args)
+            super().__exit__(*args)
+        finally:
+            self.locks.close()

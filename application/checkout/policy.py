@@ -26,14 +26,18 @@ them to dramatiq when it sees the events recorded here (checkout/effects.py).
 Steps run in parallel: the saga is split in partitions by the id of the aggregate whose
 event it follows (`infrastructure/saga_partitions.py`), each with its own position
 (`tracking_name`), so steps of one order or payment keep their order while steps of
-different ones run side by side. Within one process, a step that will change stock items
-or a coupon first takes their locks (`ItemLocks`, in sorted order, so never a deadlock):
-steps of two partitions on one hot item wait for each other instead of racing. Across
-processes, two steps that change one item at once clash on its version: the loser's
-transaction (events and position) rolls back as a whole and the step runs again on a
-fresh read, a few times (`STEP_ATTEMPTS`), before the runner gives up and its supervisor
-retries it. A clash on the position itself means another process handled the event
-already (no retry: that is a bug of ownership, not contention).
+different ones run side by side. A step that will change stock items or a coupon first
+takes their locks, in sorted order (so never a deadlock): the process's own (`ItemLocks`),
+then the ones shared with the other workers (`shared_locks`: PostgreSQL advisory locks),
+so steps of two partitions on one hot item take turns instead of racing. Optimistic
+concurrency stays the rule for everything else (a command of the API on the same item, a
+step whose items were not known beforehand): two changes of one aggregate at once clash on
+its version, the loser's transaction (events and position) rolls back as a whole and the
+step runs again on a fresh read, a few times (`STEP_ATTEMPTS`), before the runner gives
+up and its supervisor retries it. Without the shared locks, two workers stepping on one
+hot item starve each other (the one that keeps committing wins every race). A clash on
+the position itself means another process handled the event already (no retry: that is a
+bug of ownership, not contention).
 """
 
 from __future__ import annotations
@@ -42,8 +46,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -128,12 +132,20 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
     # The name the position is recorded under: one per partition (None: the log's name).
     tracking_name: str | None = None
     item_locks = ItemLocks()  # shared by every saga (partition) of the process
+    # Locks shared with the other processes (the workers' partitions), taken after the
+    # process's own: set by infrastructure (PostgreSQL advisory locks); none by default.
+    shared_locks: Callable[[list[UUID]], AbstractContextManager[None]] | None = None
 
     def process_event(self, domain_event: DomainEventProtocol[UUID], tracking: Tracking) -> None:
         if self.tracking_name is not None:
             tracking = Tracking(self.tracking_name, tracking.notification_id)
-        with self.item_locks.holding(self._contended(domain_event)):
-            self._run_step(domain_event, tracking)
+        contended = sorted(set(self._contended(domain_event)))
+        with self.item_locks.holding(contended):
+            if self.shared_locks is None or not contended:
+                self._run_step(domain_event, tracking)
+                return
+            with self.shared_locks(contended):
+                self._run_step(domain_event, tracking)
 
     def _contended(self, event: Any) -> list[UUID]:
         """The stock items and coupon the step for `event` may change."""

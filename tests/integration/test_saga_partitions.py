@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.utils import get_topic
 
-from application.checkout.policy import CheckoutSaga
+from application.checkout.policy import CheckoutSaga, ItemLocks
 from application.event_store import APP_NAME
 from domain.order import Order
 from domain.stock_item import StockItem
@@ -18,7 +18,9 @@ from infrastructure.bootstrap import bootstrap
 from infrastructure.saga_partitions import (
     PARTITION_ENV,
     SAGA_PARTITIONS,
+    AdvisoryItemLocks,
     SagaFeed,
+    conninfo_of,
     saga_partition_of,
     tracking_name,
 )
@@ -95,15 +97,20 @@ def test_a_saga_step_that_loses_a_race_on_a_stock_item_runs_again_on_a_fresh_rea
         saga.close()
 
 
-def test_steps_of_two_partitions_on_one_stock_item_in_one_process_wait_instead_of_racing(
-    system, caplog
+@pytest.mark.parametrize("where", ["one process", "two workers"])
+def test_steps_of_two_partitions_on_one_stock_item_take_turns_instead_of_racing(
+    system, caplog, where
 ):
     register(system.shop, "ECO-1", 10)
     orders = [place_order(system.shop, {"ECO-1": 1}) for _ in range(2)]
-    sagas = []
+    sagas, locks = [], []
     for index in range(len(orders)):
         saga = CheckoutSaga(env=system.follower_env)
         saga.tracking_name = tracking_name(index)  # as if two partitions
+        if where == "two workers":  # each its own process locks; PostgreSQL's in common
+            saga.item_locks = ItemLocks()
+            locks.append(AdvisoryItemLocks(conninfo_of(system.follower_env)))
+            saga.shared_locks = locks[-1].holding
         load = saga._load
 
         def slow_load(aggregate_id, load=load):
@@ -133,3 +140,5 @@ def test_steps_of_two_partitions_on_one_stock_item_in_one_process_wait_instead_o
     finally:
         for saga in sagas:
             saga.close()
+        for lock in locks:
+            lock.close()
