@@ -33,7 +33,7 @@ import hashlib
 import hmac
 import os
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -43,6 +43,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from tests.fakes.base import FakeProvider, Request
 
 Answer = tuple[int, dict[str, Any]]
+
+
+class _Opened(NamedTuple):
+    key: TransitKey
+    context: bytes
+    plaintext: bytes
 NAME = r"(?P<name>[A-Za-z0-9_.-]+)"
 
 
@@ -200,18 +206,23 @@ class FakeVault(FakeProvider):
         }
 
     def decrypt(self, r: Request) -> Answer:
-        key = self._key(r)
-        if key is None:
-            return _error(400, "encryption key not found")
-        context = self._context(key, r)
-        if isinstance(context, tuple):
-            return context
-        opened = self._open(key, context, r.params.get("ciphertext"))
-        if isinstance(opened, tuple):
+        opened = self._opened(r)
+        if not isinstance(opened, _Opened):
             return opened
-        return 200, {"data": {"plaintext": base64.b64encode(opened).decode()}}
+        return 200, {"data": {"plaintext": base64.b64encode(opened.plaintext).decode()}}
 
     def rewrap(self, r: Request) -> Answer:
+        opened = self._opened(r)
+        if not isinstance(opened, _Opened):
+            return opened
+        key, context, plaintext = opened
+        return 200, {
+            "data": {"ciphertext": self._seal(key, context, plaintext), "key_version": key.latest}
+        }
+
+    def _opened(self, r: Request) -> _Opened | Answer:
+        """The request's ciphertext opened, or the error answer: what decrypt and rewrap
+        both do first."""
         key = self._key(r)
         if key is None:
             return _error(400, "encryption key not found")
@@ -221,9 +232,7 @@ class FakeVault(FakeProvider):
         opened = self._open(key, context, r.params.get("ciphertext"))
         if isinstance(opened, tuple):
             return opened
-        return 200, {
-            "data": {"ciphertext": self._seal(key, context, opened), "key_version": key.latest}
-        }
+        return _Opened(key, context, opened)
 
     def hmac(self, r: Request) -> Answer:
         key = self._key(r)
