@@ -322,15 +322,22 @@ def conninfo_from_env(env: Environment) -> str:
     return " ".join(f"{k}='{v}'" for k, v in parts.items() if v)
 
 
+def other_key_on_record(conn: Connection[Any], key_id: str) -> str | None:
+    """Lock the record of which key wraps the data keys (writers wait on it); the key on
+    record when it is not `key_id` ("none" when there is no record), else None."""
+    meta = conn.execute(
+        "SELECT master_key_id FROM ecovarejo_key_meta WHERE id = 1 FOR UPDATE"
+    ).fetchone()
+    if meta is not None and meta[0] == key_id:
+        return None
+    return str(meta[0]) if meta else "none"
+
+
 def rewrap_all(conn: Connection[Any], current: KeyWrapper, new: KeyWrapper) -> int:
     """Re-wrap every data key under `new`, in the caller's transaction; the number of keys.
     `WrongMasterKeyError` (and nothing changed, once the caller rolls back) when `current`
     is not the key on record or does not open every data key."""
-    meta = conn.execute(
-        "SELECT master_key_id FROM ecovarejo_key_meta WHERE id = 1 FOR UPDATE"
-    ).fetchone()
-    if meta is None or meta[0] != current.key_id:
-        on_record = meta[0] if meta else "none"
+    if (on_record := other_key_on_record(conn, current.key_id)) is not None:
         raise WrongMasterKeyError(
             f"the current master key ({current.key_id}) is not the one that wraps the data "
             f"keys ({on_record}); nothing changed"

@@ -23,6 +23,7 @@ from infrastructure.keys import (
     LocalMasterKey,
     forget_cached_keys,
     generate_master_key,
+    other_key_on_record,
     rewrap_all,
     set_up_key_tables,
 )
@@ -156,11 +157,7 @@ def rotate_in_kms(database_url: str, kms: VaultTransitKey, *, retire: bool) -> K
     try:
         old_version = kms.info().latest_version
         with psycopg.connect(database_url) as conn:
-            meta = conn.execute(
-                "SELECT master_key_id FROM ecovarejo_key_meta WHERE id = 1 FOR UPDATE"
-            ).fetchone()
-            if meta is None or meta[0] != kms.key_id:
-                on_record = meta[0] if meta else "none"
+            if (on_record := other_key_on_record(conn, kms.key_id)) is not None:
                 raise MasterKeyError(
                     f"the data keys are wrapped by {on_record}, not by {kms.key_id}; "
                     "nothing changed"
