@@ -96,6 +96,8 @@ class Waker:
     harmless: subscriptions re-read on their own every few seconds (`GaplessSubscription`).
     At exit, a pending wake-up is sent before the process ends."""
 
+    MIN_INTERVAL_S = 0.01  # at most 100 wake-ups a second per process
+
     def __init__(self, datastore: Any, channel: str):
         self._datastore = datastore
         self._statement = SQL(
@@ -128,6 +130,8 @@ class Waker:
             self._pending.wait()
             self._pending.clear()
             self._send()
+            if self.MIN_INTERVAL_S:
+                time.sleep(self.MIN_INTERVAL_S)  # appends meanwhile share the next one
 
     def _send(self) -> None:
         try:
