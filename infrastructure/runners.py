@@ -79,11 +79,15 @@ class Supervisor:
 
     def deactivate(self, timeout: float = 10.0) -> bool:
         """Stop the runner and go back on standby; True once no runner is running."""
+        self.release()
+        return self._idle.wait(timeout)
+
+    def release(self) -> None:
+        """Tell the runner to stop and go back on standby, without waiting for it."""
         self._active.clear()
         runner = self._runner
         if runner is not None:
             runner.stop()
-        return self._idle.wait(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stopping.set()
@@ -248,6 +252,8 @@ class Leases:
             log.info("gave back the lease of %s", supervisor.status.name)
 
     def _drop_all(self) -> None:
+        for supervisor in self._held:  # all stop together, then each is waited for
+            supervisor.release()
         for supervisor in self._held:
             supervisor.deactivate()
         self._held.clear()
