@@ -9,12 +9,13 @@ from uuid import uuid4
 import pytest
 
 API = "/api/v1"
+# Fixed ids: test ids must be the same in every process that collects them (pytest-xdist).
 QUERY_ROUTES = [
     f"{API}/stock-items/ECO-0100",
-    f"{API}/carts/{uuid4()}",
+    f"{API}/carts/2f1d6a0e-3c4b-4e8a-9b7c-1d2e3f4a5b6c",
     f"{API}/orders",
-    f"{API}/orders/{uuid4()}",
-    f"{API}/payments/{uuid4()}",
+    f"{API}/orders/7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d",
+    f"{API}/payments/0c1d2e3f-4a5b-4c6d-9e7f-8a9b0c1d2e3f",
     f"{API}/products/search",
 ]
 
