@@ -163,7 +163,8 @@ class EventStoreApp(Application[UUID]):
         """A stock item whose new version is a multiple of the interval is snapshotted as
         it is in memory, right after its save (the library would read it back from the
         store first: its last snapshot plus up to 199 events, every 200th command)."""
-        assert self.snapshots is not None
+        if self.snapshots is None:
+            return
         for event in processing_event.events:
             aggregate = processing_event.aggregates.get(event.originator_id)
             if not isinstance(aggregate, StockItem) or event.originator_version % SNAPSHOT_EVERY:

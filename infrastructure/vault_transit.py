@@ -177,14 +177,7 @@ class VaultTransitKey:
         return self._field(data, "ciphertext").encode()
 
     def unwrap(self, wrapped: bytes, subject: str) -> bytes:
-        body = {"ciphertext": _text(wrapped), "context": self._context(subject)}
-        try:
-            data = self._call("POST", f"decrypt/{quote(self.key_name)}", body)
-        except _BadRequest as e:
-            # Another key or subject, a version below min_decryption_version, not Vault's.
-            raise WrongMasterKeyError(
-                f"Vault key {self.mount}/{self.key_name} does not open this data key ({e})"
-            ) from None
+        data = self._on_wrapped("decrypt", wrapped, subject, "does not open")
         try:
             return base64.b64decode(self._field(data, "plaintext"), validate=True)
         except ValueError:
@@ -229,14 +222,20 @@ class VaultTransitKey:
 
     def rewrap(self, wrapped: bytes, subject: str) -> bytes:
         """The same data key wrapped under the latest version; Vault never returns it."""
+        data = self._on_wrapped("rewrap", wrapped, subject, "cannot re-wrap")
+        return self._field(data, "ciphertext").encode()
+
+    def _on_wrapped(self, endpoint: str, wrapped: bytes, subject: str, refusal: str) -> Any:
+        """Send a wrapped data key to `decrypt` or `rewrap`. Vault's 400 (another key or
+        subject, a version below min_decryption_version, not Vault's ciphertext) is a
+        wrong key, not an outage."""
         body = {"ciphertext": _text(wrapped), "context": self._context(subject)}
         try:
-            data = self._call("POST", f"rewrap/{quote(self.key_name)}", body)
+            return self._call("POST", f"{endpoint}/{quote(self.key_name)}", body)
         except _BadRequest as e:
             raise WrongMasterKeyError(
-                f"Vault key {self.mount}/{self.key_name} cannot re-wrap this data key ({e})"
+                f"Vault key {self.mount}/{self.key_name} {refusal} this data key ({e})"
             ) from None
-        return self._field(data, "ciphertext").encode()
 
     def retire_versions_below(self, version: int) -> None:
         """Wrapped keys of older versions no longer open (`min_decryption_version`)."""
