@@ -89,28 +89,10 @@ def event_types() -> dict[str, str]:
     """Every event type of the domain, as auditors name it ("Order.Placed"), to its topic."""
     from eventsourcing.utils import get_topic
 
-    from domain.cart import Cart
-    from domain.customer import Customer
-    from domain.order import Order
-    from domain.payment import Payment
-    from domain.personal import DataSubject
-    from domain.promotion import Promotion
-    from domain.returns import Return
-    from domain.shipping import ShippingRates
+    from domain.registry import AGGREGATES
 
     types = {}
-    aggregates = (
-        StockItem,
-        Cart,
-        Order,
-        Payment,
-        DataSubject,
-        Promotion,
-        Return,
-        ShippingRates,
-        Customer,
-    )
-    for aggregate in aggregates:
+    for aggregate in AGGREGATES:
         for value in vars(aggregate).values():
             if isinstance(value, type) and issubclass(value, aggregate.Event):
                 types[value.__qualname__] = get_topic(value)

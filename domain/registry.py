@@ -1,0 +1,32 @@
+"""Every aggregate of the domain, listed once.
+
+Auditors name event types by it (`replay --type Order.Placed`); a unit test checks that each
+subclass of `EcoAggregate` in `domain/` is listed, so a new aggregate cannot be forgotten.
+"""
+
+from __future__ import annotations
+
+from domain.base import EcoAggregate
+from domain.cart import Cart
+from domain.customer import Customer
+from domain.order import Order
+from domain.payment import Payment
+from domain.personal import DataSubject
+from domain.promotion import Promotion
+from domain.returns import Return
+from domain.shipping import ShippingRates
+from domain.stock_item import StockItem
+from domain.webhook import WebhookDelivery
+
+AGGREGATES: tuple[type[EcoAggregate], ...] = (
+    StockItem,
+    Cart,
+    Order,
+    Payment,
+    DataSubject,
+    Promotion,
+    Return,
+    ShippingRates,
+    Customer,
+    WebhookDelivery,
+)
