@@ -1,4 +1,4 @@
-"""The application's event store: one log for all four aggregates.
+"""The application's event store: one log for every aggregate (`domain/registry.py`).
 
 Every aggregate is recorded in the same PostgreSQL table (named after `EventStoreApp.name`),
 so the log has one order that projections, the saga, replay and the audit chain all follow.

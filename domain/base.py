@@ -82,7 +82,7 @@ trace_parent_hook: Callable[[], str] | None = None
 
 
 class EcoAggregate(Aggregate):
-    """Base of the four aggregates: events carry metadata and take time from the clock."""
+    """Base of every aggregate: events carry metadata and take time from the clock."""
 
     class Event(Aggregate.Event):
         def __post_init__(self) -> None:

@@ -249,13 +249,15 @@ class _Rows:
         return changes
 
 
-class AnalyticsReader(Protocol):
+class AnalyticsView(Protocol):
+    """What `rows` needs of a stored analytics view (a Redis generation or an in-memory one)."""
+
     def get_many(self, keys: list[str]) -> list[dict[str, Any] | None]: ...
 
     def members(self, key: str, start: int, stop: int) -> list[str]: ...
 
 
-def rows(view: AnalyticsReader, kind: str, limit: int = 100) -> list[dict[str, Any]]:
+def rows(view: AnalyticsView, kind: str, limit: int = 100) -> list[dict[str, Any]]:
     """The rows of `kind` (sales:day, sales:category, co2:order, co2:category, product,
     customer), largest first by units (or kg)."""
     keys = view.members(f"{kind}s", 0, limit - 1)
