@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from application.checkout.compensation import compensate
@@ -58,6 +59,16 @@ class OrderCommands(CommandApp):
         assert payment is not None  # a confirmed order has an authorized payment
         payment.request_capture(order.totals.total)
         return self._commit(order, *items, payment)
+
+    def track_order(
+        self, order_id: UUID, step: str, at: datetime, detail: str = ""
+    ) -> CommandResult | None:
+        """A carrier's (or an admin's) report on the parcel; None when it changes nothing
+        (out of order, a repeat, after delivery): recorded by the caller, never a regression."""
+        order = self.order_of(order_id)
+        if not order.track(step, at, detail):
+            return None
+        return self._commit(order)
 
     def expire_order(self, order_id: UUID) -> CommandResult | None:
         """The saga timeout: a checkout still pending is cancelled as `payment_timeout`."""

@@ -9,12 +9,15 @@ from application.errors import ReturnNotFoundError
 from application.event_store import CommandResult
 from application.orders import OrderCommands
 from domain.base import now
+from domain.delivery import DEFAULT_WINDOWS, ReturnKind, ReturnWindows
 from domain.payment import Payment, payment_id_for_order
 from domain.returns import Return, refund_reason
 
 
 class ReturnCommands(OrderCommands):
     """On top of the order commands: a return opens on, and settles with, its order."""
+
+    return_windows: ReturnWindows = DEFAULT_WINDOWS  # bootstrap sets them from settings
 
     def return_of(self, return_id: UUID, customer_id: str | None = None) -> Return:
         """The return; with `customer_id`, only if it is that customer's (else not found)."""
@@ -28,21 +31,27 @@ class ReturnCommands(OrderCommands):
         lines: list[tuple[str, int]],
         reason: str,
         expected_version: int | None = None,
+        kind: str = ReturnKind.WITHDRAWAL,
     ) -> CommandResult:
-        """Within 7 days of shipment, some units of some lines (409 after that, beyond
-        what was bought, or for an order not shipped; 404 for someone else's order).
-        `expected_version` is the order's."""
+        """Some units of some lines, as a withdrawal (7 days from delivery) or a defect
+        (30/90 days from delivery): 409 outside the window, beyond what was bought, or for
+        an order not shipped; 404 for someone else's order. `expected_version` is the
+        order's. A withdrawal of everything still with the shopper refunds shipping too."""
         order = self.order_of(order_id, customer_id)
         self._check_version(order, expected_version)
-        priced = order.quote_return(lines, now())
+        chosen = ReturnKind(kind)
+        priced = order.quote_return(lines, now(), chosen, self.return_windows)
+        shipping = order.shipping_refund_for(chosen, priced)
         request = Return.request(
             order_id=order.id,
             customer_id=customer_id,
             lines=priced,
             reason=reason,
             subject_erased=order.shipping_address.erased,
+            kind=chosen,
+            shipping_refund=shipping,
         )
-        order.open_return(request.id, request.lines)
+        order.open_return(request.id, request.lines, shipping)
         return self._commit(request, order)
 
     def approve_return(self, return_id: UUID, expected_version: int | None = None) -> CommandResult:

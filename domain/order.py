@@ -22,9 +22,16 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, now
+from domain.delivery import (
+    DEFAULT_WINDOWS,
+    DeliveryStep,
+    ReturnKind,
+    ReturnWindows,
+    step_applies,
+)
 from domain.money import CENTS, Money
 from domain.personal import UNKNOWN_SUBJECT, PersonalData, free_text
-from domain.returns import RETURN_WINDOW, ReturnLine
+from domain.returns import ReturnLine
 
 ORDER_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/order")
 FREE_SHIPPING_FROM = Money.brl("199.00")
@@ -38,6 +45,7 @@ class OrderStatus(StrEnum):
     AWAITING_PAYMENT = "awaiting_payment"
     CONFIRMED = "confirmed"
     SHIPPED = "shipped"
+    DELIVERED = "delivered"
     PARTIALLY_RETURNED = "partially_returned"
     RETURNED = "returned"
     CANCELLED = "cancelled"
@@ -68,7 +76,7 @@ class IllegalOrderTransitionError(OrderError):
 
 
 class ReturnWindowClosedError(OrderError):
-    """More than 7 days passed since shipment."""
+    """The withdrawal window (7 days from delivery) or the defect window has closed."""
 
 
 class ReturnExceedsPurchaseError(OrderError):
@@ -238,9 +246,24 @@ class Order(EcoAggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["shipped_at"] = state["timestamp"]
 
+    class TrackingUpdated(EcoAggregate.Event):
+        """The carrier reported a step of the parcel (in transit, out for delivery,
+        delivered, delivery failed, returned to sender) at `at`."""
+
+        step: str  # a DeliveryStep
+        at: datetime
+        detail: str
+
     class ReturnOpened(EcoAggregate.Event):
+        class_version = 2
+
         return_id: UUID
         lines: list[ReturnLine]
+        shipping_refund: Money  # the original shipping, refunded with a whole withdrawal
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["shipping_refund"] = Money.zero()
 
     class ReturnClosed(EcoAggregate.Event):
         return_id: UUID  # rejected: its units may be asked for again
@@ -339,6 +362,10 @@ class Order(EcoAggregate):
         self.carrier: str | None = None
         self.tracking_code: str | None = None
         self.shipped_at: datetime | None = None
+        self.delivered_at: datetime | None = None
+        self.tracking: list[tuple[str, datetime]] = []  # (step, at) as the carrier said
+        self.shipping_refund_held = Money.zero()  # in an open or received withdrawal
+        self.open_shipping_refunds: dict[str, Money] = {}
         self.open_returns: dict[str, list[ReturnLine]] = {}
         self.returned: dict[str, int] = {}  # sku -> units received back
         self.refund_held: dict[str, Money] = {}  # sku -> refunds of open and received returns
@@ -392,16 +419,58 @@ class Order(EcoAggregate):
         )
         return opened + self.returned.get(sku, 0)
 
-    def quote_return(self, wanted: list[tuple[str, int]], at: datetime) -> list[ReturnLine]:
+    def check_return_window(
+        self, kind: ReturnKind, at: datetime, windows: ReturnWindows = DEFAULT_WINDOWS
+    ) -> None:
+        """Withdrawal: 7 days from delivery (from shipment while no delivery is recorded);
+        defect: only after delivery, within its window. The refusal says which and why."""
+        self.check_status(
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+            OrderStatus.PARTIALLY_RETURNED,
+            action="return",
+        )
+        assert self.shipped_at is not None
+        start = self.delivered_at or self.shipped_at
+        if kind is ReturnKind.DEFECT and self.delivered_at is None:
+            raise ReturnWindowClosedError(
+                f"order {self.id} is not delivered yet: a defect return opens on delivery"
+            )
+        closes = windows.closes(kind, start)
+        if at > closes:
+            since = "delivered" if self.delivered_at else "shipped"
+            raise ReturnWindowClosedError(
+                f"order {self.id} was {since} on {start:%Y-%m-%d}: {kind.value} returns "
+                f"closed on {closes:%Y-%m-%d} ({(closes - start).days} days)"
+                + (
+                    "; a defect return may still be open"
+                    if kind is ReturnKind.WITHDRAWAL and self.delivered_at
+                    else ""
+                )
+            )
+
+    def shipping_refund_for(self, kind: ReturnKind, lines: list[ReturnLine]) -> Money:
+        """A withdrawal that sends back every unit still with the shopper refunds the
+        original shipping too (CDC art. 49: everything paid)."""
+        if kind is not ReturnKind.WITHDRAWAL or self.shipping_refund_held.is_positive:
+            return Money.zero()
+        asked = {ln.sku: ln.quantity for ln in lines}
+        everything = all(
+            self.units_out(ln.sku) + asked.get(ln.sku, 0) >= ln.quantity for ln in self.lines
+        )
+        return self.totals.shipping if everything else Money.zero()
+
+    def quote_return(
+        self,
+        wanted: list[tuple[str, int]],
+        at: datetime,
+        kind: ReturnKind = ReturnKind.WITHDRAWAL,
+        windows: ReturnWindows = DEFAULT_WINDOWS,
+    ) -> list[ReturnLine]:
         """The lines of a return of `wanted` (sku, quantity) and the refund each is worth:
         its share of what was paid for the line, after discount; the last units get what
         is left of the line, so the line's refunds add up to what it cost."""
-        self.check_status(OrderStatus.SHIPPED, OrderStatus.PARTIALLY_RETURNED, action="return")
-        assert self.shipped_at is not None
-        if at - self.shipped_at > RETURN_WINDOW:
-            raise ReturnWindowClosedError(
-                f"order {self.id} shipped on {self.shipped_at:%Y-%m-%d}: returns close after 7 days"
-            )
+        self.check_return_window(kind, at, windows)
         lines = []
         for sku, quantity in wanted:
             line = self.line(sku)
@@ -417,9 +486,34 @@ class Order(EcoAggregate):
             lines.append(ReturnLine(sku, quantity, refund))
         return lines
 
-    def open_return(self, return_id: UUID, lines: list[ReturnLine]) -> None:
-        self.check_status(OrderStatus.SHIPPED, OrderStatus.PARTIALLY_RETURNED, action="return")
-        self._return_opened(return_id=return_id, lines=lines)
+    def open_return(
+        self, return_id: UUID, lines: list[ReturnLine], shipping_refund: Money | None = None
+    ) -> None:
+        self.check_status(
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+            OrderStatus.PARTIALLY_RETURNED,
+            action="return",
+        )
+        self._return_opened(
+            return_id=return_id, lines=lines, shipping_refund=shipping_refund or Money.zero()
+        )
+
+    def track(self, step: str, at: datetime, detail: str = "") -> bool:
+        """A carrier's report: recorded when it moves the parcel on, else ignored (a
+        report older than the newest, a repeat, anything after a final step)."""
+        self.check_status(
+            OrderStatus.SHIPPED,
+            OrderStatus.DELIVERED,
+            OrderStatus.PARTIALLY_RETURNED,
+            OrderStatus.RETURNED,
+            action="track",
+        )
+        known = DeliveryStep(step)
+        if not step_applies(self.tracking, known, at):
+            return False
+        self._tracking_updated(step=known.value, at=at, detail=detail[:200])
+        return True
 
     def close_return(self, return_id: UUID) -> None:
         if str(return_id) in self.open_returns:
@@ -429,7 +523,10 @@ class Order(EcoAggregate):
         lines = self.open_returns.get(str(return_id))
         if lines is None:
             raise IllegalOrderTransitionError(f"return {return_id} is not open on {self.id}")
-        refund = sum((ln.refund for ln in lines), Money.zero())
+        refund = sum(
+            (ln.refund for ln in lines),
+            self.open_shipping_refunds.get(str(return_id), Money.zero()),
+        )
         back = dict(self.returned)
         for ln in lines:
             back[ln.sku] = back.get(ln.sku, 0) + ln.quantity
@@ -472,20 +569,36 @@ class Order(EcoAggregate):
         self.cancellation_reason = CancellationReason(reason)
         self.cancellation_detail = detail
 
+    @event(TrackingUpdated)
+    def _tracking_updated(self, step: str, at: datetime, detail: str) -> None:
+        self.tracking.append((step, at))
+        if step == DeliveryStep.DELIVERED and self.status == OrderStatus.SHIPPED:
+            self.status = OrderStatus.DELIVERED
+        if step == DeliveryStep.DELIVERED:
+            self.delivered_at = at
+
     @event(ReturnOpened)
-    def _return_opened(self, return_id: UUID, lines: list[ReturnLine]) -> None:
+    def _return_opened(
+        self, return_id: UUID, lines: list[ReturnLine], shipping_refund: Money
+    ) -> None:
         self.open_returns[str(return_id)] = lines
+        if shipping_refund.is_positive:
+            self.open_shipping_refunds[str(return_id)] = shipping_refund
+            self.shipping_refund_held = shipping_refund
         self.return_ids.append(return_id)
         for ln in lines:
             self.refund_held[ln.sku] = self.refund_held.get(ln.sku, Money.zero()) + ln.refund
 
     @event(ReturnClosed)
     def _return_closed(self, return_id: UUID) -> None:
+        if self.open_shipping_refunds.pop(str(return_id), None) is not None:
+            self.shipping_refund_held = Money.zero()
         for ln in self.open_returns.pop(str(return_id)):
             self.refund_held[ln.sku] = self.refund_held[ln.sku] - ln.refund
 
     @event(ItemsReturned)
     def _items_returned(self, return_id: UUID, refund: Money, status: str) -> None:
+        self.open_shipping_refunds.pop(str(return_id), None)
         for ln in self.open_returns.pop(str(return_id)):
             self.returned[ln.sku] = self.returned.get(ln.sku, 0) + ln.quantity
         self.refunded_total = self.refunded_total + refund

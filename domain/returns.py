@@ -1,4 +1,6 @@
-"""Return: a customer sends some lines of a shipped order back (CDC art. 49: 7 days).
+"""Return: a customer sends some lines of a shipped order back: a withdrawal (CDC art. 49,
+7 days from receipt, the original shipping refunded with a whole withdrawal) or a defect
+(art. 18/26); the windows are in domain/delivery.py.
 
 Status: requested -> approved | rejected; approved -> received -> refunded. Receipt puts the
 units back in stock and asks the payment for a refund of exactly those lines' share of what
@@ -11,7 +13,6 @@ back more than was bought.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -19,10 +20,10 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, InvalidInputError
+from domain.delivery import ReturnKind
 from domain.money import Money
 from domain.personal import UNKNOWN_SUBJECT, PersonalData, free_text
 
-RETURN_WINDOW = timedelta(days=7)
 REFUND_REASON_PREFIX = "return:"
 
 
@@ -68,19 +69,27 @@ def refund_reason(return_id: UUID) -> str:
 
 class Return(EcoAggregate):
     class Requested(EcoAggregate.Created):
-        class_version = 2
+        class_version = 3
 
         order_id: UUID
         customer_id: str
         lines: list[ReturnLine]
         # The customer's words, encrypted with their key (v2); None when there are none.
         reason: PersonalData | None
+        kind: str  # a ReturnKind (v3)
+        shipping_refund: Money  # the original shipping, with a whole withdrawal (v3)
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             """v1 stored the reason in plaintext (review F8): it reads as it was written
             and, being in the stored bytes, cannot be shredded."""
             state["reason"] = free_text(state["customer_id"], state["reason"])
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Before v3 every return was a withdrawal that never refunded shipping."""
+            state["kind"] = ReturnKind.WITHDRAWAL.value
+            state["shipping_refund"] = Money.zero()
 
     class Approved(EcoAggregate.Event):
         pass
@@ -111,6 +120,8 @@ class Return(EcoAggregate):
         lines: list[ReturnLine],
         reason: str,
         subject_erased: bool = False,
+        kind: ReturnKind = ReturnKind.WITHDRAWAL,
+        shipping_refund: Money | None = None,
     ) -> Return:
         """`subject_erased`: the customer's personal data was erased (their order's address
         reads as erased): their words are not kept, so no key is made for them again."""
@@ -121,7 +132,14 @@ class Return(EcoAggregate):
         if any(line.quantity < 1 for line in lines):
             raise InvalidReturnError("quantities are at least 1")
         words = None if subject_erased else free_text(customer_id, reason)
-        return cls(order_id=order_id, customer_id=customer_id, lines=lines, reason=words)
+        return cls(
+            order_id=order_id,
+            customer_id=customer_id,
+            lines=lines,
+            reason=words,
+            kind=kind.value,
+            shipping_refund=shipping_refund or Money.zero(),
+        )
 
     @event(Requested)
     def __init__(
@@ -131,8 +149,12 @@ class Return(EcoAggregate):
         customer_id: str,
         lines: list[ReturnLine],
         reason: PersonalData | None,
+        kind: str,
+        shipping_refund: Money,
     ) -> None:
         self.order_id = order_id
+        self.kind = ReturnKind(kind)
+        self.shipping_refund = shipping_refund
         self.customer_id = customer_id
         self.lines = lines
         self.reason = reason
@@ -141,7 +163,7 @@ class Return(EcoAggregate):
 
     @property
     def refund(self) -> Money:
-        return sum((line.refund for line in self.lines), Money.zero())
+        return sum((line.refund for line in self.lines), self.shipping_refund)
 
     def check_status(self, *allowed: ReturnStatus, action: str) -> None:
         if self.status not in allowed:
