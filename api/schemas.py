@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -21,6 +22,7 @@ from pydantic import (
 
 from api.text import single_line
 from domain.card import BRAZILIAN_STATES
+from domain.delivery import DeliveryStep
 from domain.money import Money
 from domain.order import CancellationReason, OrderStatus
 
@@ -400,6 +402,26 @@ class OrderReturnSummary(Schema):
     refund: MoneyModel
 
 
+class TrackingStepPublic(Schema):
+    step: DeliveryStep
+    at: str
+
+
+class OrderTrack(Schema):
+    """A step of the parcel, as the carrier reported it (admin; carriers' webhooks later)."""
+
+    step: DeliveryStep
+    at: AwareDatetime | None = None  # now, if not given
+    detail: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class OrderTrackResult(Schema):
+    order_id: UUID
+    applied: bool  # false: older than the newest step, a repeat, or after delivery
+    version: int | None = None
+    consistency_token: str | None = None
+
+
 class OrderPublic(Schema):
     order_id: UUID
     customer_id: str
@@ -415,6 +437,8 @@ class OrderPublic(Schema):
     decline_reason: str | None = None
     carrier: str | None = None
     tracking_code: str | None = None
+    delivered_at: str | None = None
+    tracking: list[TrackingStepPublic] = []
     returns: list[OrderReturnSummary] = []
     refunded_total: MoneyModel | None = None
     history: list[HistoryStep]

@@ -510,7 +510,8 @@ class Order(EcoAggregate):
             action="track",
         )
         known = DeliveryStep(step)
-        if not step_applies(self.tracking, known, at):
+        assert self.shipped_at is not None
+        if at < self.shipped_at or not step_applies(self.tracking, known, at):
             return False
         self._tracking_updated(step=known.value, at=at, detail=detail[:200])
         return True

@@ -7,12 +7,13 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.boleto import due_date
+from domain.delivery import DeliveryStep
 from domain.installments import InstallmentPlan
 from domain.money import Money
 from domain.order import Order, OrderStatus
 from domain.payment import Payment
 from domain.personal import DataSubject, words_of
-from domain.returns import Return
+from domain.returns import REFUND_REASON_PREFIX, Return
 from projections.base import Change, Delete, DocumentProjection, IndexAdd, IndexRemove, Put
 
 ERASED = {"erased": True}
@@ -131,6 +132,8 @@ class OrdersProjection(DocumentProjection):
             "cancellation_detail": None,
             "carrier": None,
             "tracking_code": None,
+            "delivered_at": None,
+            "tracking": [],
             "decline_reason": None,
             "returns": [],
             "refunded_total": Money.zero().to_dict(),
@@ -164,6 +167,19 @@ class OrdersProjection(DocumentProjection):
             carrier=event.carrier,
             tracking_code=event.tracking_code,
         )
+
+    @evolve.register
+    def _tracking_updated(self, event: Order.TrackingUpdated) -> list[Change]:
+        doc = self.view.get(order_key(event.originator_id))
+        if doc is None:
+            return []
+        step = {"step": event.step, "at": event.at.isoformat()}
+        fields: dict[str, Any] = {"tracking": [*doc.get("tracking", []), step]}
+        if event.step == DeliveryStep.DELIVERED:
+            fields["delivered_at"] = event.at.isoformat()
+            if doc["status"] == OrderStatus.SHIPPED.value:
+                fields["status"] = OrderStatus.DELIVERED.value
+        return self._order_changes(doc, event, version=event.originator_version, **fields)
 
     @evolve.register
     def _cancelled(self, event: Order.Cancelled) -> list[Change]:
@@ -291,9 +307,24 @@ class OrdersProjection(DocumentProjection):
 
     @evolve.register
     def _money_requested(
-        self, event: Payment.CaptureRequested | Payment.VoidRequested | Payment.RefundRequested
+        self, event: Payment.CaptureRequested | Payment.VoidRequested
     ) -> list[Change]:
         return self._on_payment(event, version=event.originator_version)
+
+    @evolve.register
+    def _refund_requested(self, event: Payment.RefundRequested) -> list[Change]:
+        """A refund for any reason but a return (those count when the parcel is received,
+        by `Order.ItemsReturned`) adds to the order's `refunded_total` when asked for, as a
+        return's does: a cancelled paid order shows what goes back."""
+        if event.reason.startswith(REFUND_REASON_PREFIX):
+            return self._on_payment(event, version=event.originator_version)
+        payment = self.view.get(payment_key(event.originator_id)) or {}
+        order = self.view.get(order_key(payment.get("order_id"))) or {}
+        total = order.get("refunded_total") or Money.zero().to_dict()
+        refunded = (Money.from_dict(total) + event.amount).to_dict()
+        return self._on_payment(
+            event, {"refunded_total": refunded}, version=event.originator_version
+        )
 
     # Returns ------------------------------------------------------------------------------
     @evolve.register
@@ -307,7 +338,9 @@ class OrdersProjection(DocumentProjection):
                 {"sku": ln.sku, "quantity": ln.quantity, "refund": ln.refund.to_dict()}
                 for ln in event.lines
             ],
-            "refund": sum((ln.refund for ln in event.lines), Money.zero()).to_dict(),
+            "kind": event.kind,
+            "shipping_refund": event.shipping_refund.to_dict(),
+            "refund": sum((ln.refund for ln in event.lines), event.shipping_refund).to_dict(),
             "reason": words_of(event.reason) or "",
             "rejection_reason": None,
             "version": event.originator_version,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
 from uuid import UUID
 
@@ -25,8 +26,11 @@ from api.schemas import (
     OrderPublic,
     OrderShip,
     OrderSummary,
+    OrderTrack,
+    OrderTrackResult,
 )
 from application.event_store import CommandResult
+from domain.base import now
 from domain.order import OrderStatus
 from projections.orders import OrdersProjection
 
@@ -112,3 +116,21 @@ def ship_order(
     """Ship a confirmed order: its reservations leave stock and the payment is captured."""
     result = shop.ship_order(order_id, body.carrier, body.tracking_code, expected_version)
     return _answer(response, result)
+
+
+@router.post("/{order_id}/tracking", status_code=status.HTTP_200_OK)
+def track_order(order_id: UUID, body: OrderTrack, shop: ShopDep, _: Admin) -> OrderTrackResult:
+    """A step of the parcel (in transit, out for delivery, delivered, delivery failed,
+    returned to sender) as the carrier reported it; `delivered` starts the withdrawal and
+    defect windows. A report older than the newest, a repeat or one after a final step is
+    answered `applied: false` and changes nothing; 409 for an order not shipped."""
+    at = body.at or now()
+    result = shop.track_order(order_id, body.step.value, at.astimezone(UTC), body.detail)
+    if result is None:
+        return OrderTrackResult(order_id=order_id, applied=False)
+    return OrderTrackResult(
+        order_id=order_id,
+        applied=True,
+        version=result.version,
+        consistency_token=result.consistency_token,
+    )

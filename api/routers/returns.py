@@ -1,5 +1,6 @@
-"""Returns: the owner of a shipped order asks (within 7 days); admins approve or reject,
-then receive the parcel, which restocks and refunds."""
+"""Returns: the owner of a shipped order asks — a withdrawal within 7 days of delivery, or a
+defect return within 30 days of it; admins approve or reject, then receive the parcel, which
+restocks and refunds (the shipping too, with a withdrawal of everything)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from api.deps import (
 )
 from api.schemas import CommandAccepted, MoneyModel, Schema, Sku, Words
 from application.event_store import CommandResult
+from domain.delivery import ReturnKind
 from projections.orders import OrdersProjection, return_key
 
 router = APIRouter(tags=["returns"])
@@ -36,6 +38,7 @@ class ReturnLineCreate(Schema):
 class ReturnCreate(Schema):
     lines: Annotated[list[ReturnLineCreate], Field(min_length=1, max_length=100)]
     reason: Reason = ""
+    kind: ReturnKind = ReturnKind.WITHDRAWAL
 
 
 class ReturnReject(Schema):
@@ -57,6 +60,8 @@ class ReturnPublic(Schema):
     order_id: UUID
     status: Literal["requested", "approved", "rejected", "received", "refunded"]
     lines: list[ReturnLinePublic]
+    kind: ReturnKind = ReturnKind.WITHDRAWAL
+    shipping_refund: MoneyModel | None = None
     refund: MoneyModel
     reason: Words
     rejection_reason: Words | None
@@ -81,11 +86,15 @@ def request_return(
     response: Response,
     expected_version: ExpectedVersion,
 ) -> ReturnAccepted:
-    """409: not shipped, more than 7 days since shipment, more units than bought (or
-    already being returned), or the order is not at the If-Match version; 404: not your
-    order."""
+    """`kind`: `withdrawal` (CDC art. 49: 7 days from delivery, no reason needed, the
+    shipping refunded with the last units) or `defect` (art. 26: 30 days from delivery).
+    409: not shipped, outside the window (the answer says which and when it closed), more
+    units than bought (or already being returned), or the order is not at the If-Match
+    version; 404: not your order."""
     lines = [(line.sku, line.quantity) for line in body.lines]
-    result = shop.request_return(order_id, customer.sub, lines, body.reason, expected_version)
+    result = shop.request_return(
+        order_id, customer.sub, lines, body.reason, expected_version, kind=body.kind
+    )
     response.headers["Location"] = f"/api/v1/returns/{result.aggregate_id}"
     return _accepted(response, result)
 

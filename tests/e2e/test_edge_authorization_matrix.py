@@ -69,6 +69,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", f"{API}/orders"): CUSTOMER_OR_ADMIN,
     ("POST", f"{API}/orders/{{}}/cancel"): CUSTOMER_OR_ADMIN,
     ("POST", f"{API}/orders/{{}}/ship"): ADMIN,
+    ("POST", f"{API}/orders/{{}}/tracking"): ADMIN,
     ("GET", f"{API}/payments/{{}}"): CUSTOMER_OR_ADMIN,
     ("POST", f"{API}/payments/webhooks/{{}}"): SIGNED,
     ("GET", f"{API}/audit/aggregates/{{}}/events"): AUDITOR,

@@ -259,3 +259,19 @@ def test_card_installments_show_on_the_order_and_add_up_to_the_total(client, aut
     total = Decimal(order["totals"]["total"]["amount"])
     parts = Decimal(plan["first_amount"]) + Decimal(plan["amount"]) * 2
     assert parts == total
+
+
+def test_a_paid_pix_order_cancelled_by_the_customer_shows_its_refund_on_the_order(
+    client, auth, product
+):
+    order = awaiting(client, auth, {"method": "pix"})
+    deliver(client, *sandbox_webhook(client, order["payment"]["payment_id"]))
+    order_when(client, auth, order["order_id"], lambda o: o["status"] == "confirmed")
+    cancel = client.post(
+        f"{API}/orders/{order['order_id']}/cancel", json={"reason": ""}, headers=auth(sub="bia")
+    )
+    assert cancel.status_code == 202, cancel.text
+    refunded = order_when(
+        client, auth, order["order_id"], lambda o: o["payment"]["status"] == "refunded"
+    )
+    assert refunded["refunded_total"] == refunded["totals"]["total"]
