@@ -171,3 +171,11 @@ def test_a_customer_whose_data_was_erased_has_no_new_words_kept():
 
 def old_return_lines():
     return list(mapper().to_domain_event(stored(RETURN_ROWS[0])).lines)
+
+
+def test_returns_stored_before_withdrawals_existed_read_as_withdrawals_without_shipping():
+    requested = mapper().to_domain_event(stored(RETURN_ROWS[0]))
+    assert (requested.kind, requested.shipping_refund) == ("withdrawal", Money.zero())
+    assert requested.mutate(None).refund == sum(
+        (line.refund for line in requested.lines), Money.zero()
+    )
