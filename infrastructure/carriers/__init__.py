@@ -1,0 +1,1 @@
+"""Carrier adapters behind application/carriers.py."""
