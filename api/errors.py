@@ -10,7 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from application.errors import AlreadyExistsError, GatewayUnavailableError, VersionConflictError
+from application.errors import (
+    AlreadyExistsError,
+    CarrierUnavailableError,
+    GatewayUnavailableError,
+    VersionConflictError,
+)
 from application.keys import key_service_failure
 from domain.base import DomainError, InvalidInputError, NotFoundError, current_metadata
 
@@ -95,6 +100,8 @@ def problem(
 def _domain_status(error: DomainError) -> tuple[int, str]:
     if isinstance(error, GatewayUnavailableError):
         return 503, "payment-gateway-unavailable"
+    if isinstance(error, CarrierUnavailableError):
+        return 503, "carrier-unavailable"
     if isinstance(error, NotFoundError):
         return 404, "not-found"
     if isinstance(error, InvalidInputError):

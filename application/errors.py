@@ -63,3 +63,12 @@ class PromotionNotFoundError(NotFoundError):
 
 class ReturnNotFoundError(NotFoundError):
     """No such return, or not the caller's."""
+
+
+class CarrierUnavailableError(DomainError):
+    """The carrier did not answer (503): nothing was bought, nothing changed; try again."""
+
+
+class CarrierRefusedError(DomainError):
+    """The carrier refused (no carrier configured, a route it does not serve, no balance):
+    409 with its reason; nothing changed."""

@@ -51,6 +51,9 @@ class OrderCommands(CommandApp):
         """The parcel left: reservations leave the warehouse and the payment is captured."""
         order = self.order_of(order_id)
         self._check_version(order, expected_version)
+        return self._ship(order, carrier, tracking_code)
+
+    def _ship(self, order: Order, carrier: str, tracking_code: str) -> CommandResult:
         order.ship(carrier, tracking_code)
         items = self._line_items(order)
         for item in items:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from application.carts import CartCommands
 from application.catalog import CatalogCommands
 from application.checkout.payments import PaymentCommands
+from application.labels import LabelCommands
 from application.lgpd import DataSubjectCommands
 from application.promotions import PromotionCommands
 from application.returns import ReturnCommands
@@ -20,6 +21,7 @@ class Shop(
     CartCommands,
     PromotionCommands,
     ReturnCommands,  # and the OrderCommands it builds on
+    LabelCommands,
     PaymentCommands,
     DataSubjectCommands,
 ):

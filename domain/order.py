@@ -13,7 +13,7 @@ version 1: lines and payment method as plain dicts) are upcast when read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
@@ -38,6 +38,9 @@ FREE_SHIPPING_FROM = Money.brl("199.00")
 SHIPPING_FEE = Money.brl("19.90")
 
 DEFAULT_WEIGHT_GRAMS = 500
+# Carriers write times to the second, on their own clocks: a report this much "before"
+# the shipment is taken as at it; earlier ones are not about this parcel.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class OrderStatus(StrEnum):
@@ -254,6 +257,13 @@ class Order(EcoAggregate):
         at: datetime
         detail: str
 
+    class LabelBought(EcoAggregate.Event):
+        """A carrier's label for the parcel: its id at the carrier, the service, the link."""
+
+        label_id: str
+        service: str
+        label_url: str
+
     class ReturnOpened(EcoAggregate.Event):
         class_version = 2
 
@@ -363,6 +373,8 @@ class Order(EcoAggregate):
         self.tracking_code: str | None = None
         self.shipped_at: datetime | None = None
         self.delivered_at: datetime | None = None
+        self.label_id: str | None = None
+        self.label_url: str | None = None
         self.tracking: list[tuple[str, datetime]] = []  # (step, at) as the carrier said
         self.shipping_refund_held = Money.zero()  # in an open or received withdrawal
         self.open_shipping_refunds: dict[str, Money] = {}
@@ -499,6 +511,10 @@ class Order(EcoAggregate):
             return_id=return_id, lines=lines, shipping_refund=shipping_refund or Money.zero()
         )
 
+    def record_label(self, label_id: str, service: str, label_url: str) -> None:
+        self.check_status(CONFIRMED, action="buy a label for")
+        self._label_bought(label_id=label_id, service=service, label_url=label_url)
+
     def track(self, step: str, at: datetime, detail: str = "") -> bool:
         """A carrier's report: recorded when it moves the parcel on, else ignored (a
         report older than the newest, a repeat, anything after a final step)."""
@@ -511,7 +527,7 @@ class Order(EcoAggregate):
         )
         known = DeliveryStep(step)
         assert self.shipped_at is not None
-        if at < self.shipped_at or not step_applies(self.tracking, known, at):
+        if at < self.shipped_at - CLOCK_SKEW or not step_applies(self.tracking, known, at):
             return False
         self._tracking_updated(step=known.value, at=at, detail=detail[:200])
         return True
@@ -569,6 +585,10 @@ class Order(EcoAggregate):
         self.status = OrderStatus.CANCELLED
         self.cancellation_reason = CancellationReason(reason)
         self.cancellation_detail = detail
+
+    @event(LabelBought)
+    def _label_bought(self, label_id: str, service: str, label_url: str) -> None:
+        self.label_id, self.label_url = label_id, label_url
 
     @event(TrackingUpdated)
     def _tracking_updated(self, step: str, at: datetime, detail: str) -> None:

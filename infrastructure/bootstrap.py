@@ -15,12 +15,14 @@ import redis
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
 from eventsourcing.utils import Environment
 
+from application.carriers import Carrier
 from application.checkout.effects import EffectDispatcher
 from application.checkout.policy import CheckoutSaga
 from application.keys import KeyWrapper, KeyWrapperUnavailableError
 from application.ports import Notifier
 from application.shop import Shop
 from infrastructure import tracing
+from infrastructure.carriers.melhor_envio import MelhorEnvio
 from infrastructure.embedded import EmbeddedServers
 from infrastructure.erasure_ledger import ErasureLedger, reapply_erasures
 from infrastructure.event_log import ChainKeeper, EventLog, install_chain
@@ -67,6 +69,25 @@ def make_search_store(
 
     pool_size = 1 if read_only else min(settings.pool_size, 4)
     return PostgresSearchStore(database_url, pool_size=pool_size, read_only=read_only)
+
+
+def make_carrier(settings: Settings) -> Carrier | None:
+    """The configured carrier, or None: the rates table and shipping by hand."""
+    if settings.carrier != "melhorenvio":
+        return None
+    token, secret = settings.melhorenvio_token, settings.melhorenvio_webhook_secret
+    if token is None or secret is None:
+        raise ConfigurationError(
+            "ECOVAREJO_CARRIER=melhorenvio needs ECOVAREJO_MELHORENVIO_TOKEN and "
+            "ECOVAREJO_MELHORENVIO_WEBHOOK_SECRET"
+        )
+    return MelhorEnvio(
+        token.get_secret_value(),
+        secret.get_secret_value(),
+        settings.sender,
+        base_url=settings.melhorenvio_api_base,
+        timeout_s=settings.carrier_timeout_s,
+    )
 
 
 class ConfigurationError(Exception):
@@ -308,6 +329,9 @@ def _set_up(
         # The notifier decrypts a customer's e-mail only when it sends to them.
         shop.notifier = make_notifier(settings, client, shop.email_of)
         shop.pix_expiry_s, shop.boleto_days = settings.pix_expiry_s, settings.boleto_days
+        shop.carrier = make_carrier(settings)
+        shop.ship_from_postal_code = settings.sender["postal_code"]
+        shop.return_windows = settings.return_windows
         shop.interest_free_installments = settings.interest_free_installments
         search = make_search_store(settings, database_url)
     return shop, search

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from api.routers import (
     analytics,
     audit,
+    carriers,
     carts,
     customers,
     lgpd,
@@ -24,6 +25,7 @@ API_ROUTERS: list[APIRouter] = [
     carts.router,
     promotions.router,
     shipping.router,
+    carriers.router,
     orders.router,
     returns.router,
     payments.router,

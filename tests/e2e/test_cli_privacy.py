@@ -14,8 +14,12 @@ from tests.e2e.test_cli import clean_env, run
 
 @pytest.fixture
 def env(settings):
-    return clean_env(DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
-                     ECOVAREJO_JWT_SECRET="s" * 40, ECOVAREJO_DATA_DIR=str(settings.data_dir))
+    return clean_env(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        ECOVAREJO_JWT_SECRET="s" * 40,
+        ECOVAREJO_DATA_DIR=str(settings.data_dir),
+    )
 
 
 def wrapped_keys(database_url: str) -> list[tuple]:
@@ -25,9 +29,7 @@ def wrapped_keys(database_url: str) -> list[tuple]:
         ).fetchall()
 
 
-def test_rotation_with_a_wrong_current_key_is_a_one_line_error_and_changes_nothing(
-    container, env
-):
+def test_rotation_with_a_wrong_current_key_is_a_one_line_error_and_changes_nothing(container, env):
     register(container.shop, "ECO-1", 10)
     container.shop.create_cart("ana")
     container.shop.keys.key_for("ana")

@@ -70,8 +70,10 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", f"{API}/orders/{{}}/cancel"): CUSTOMER_OR_ADMIN,
     ("POST", f"{API}/orders/{{}}/ship"): ADMIN,
     ("POST", f"{API}/orders/{{}}/tracking"): ADMIN,
+    ("POST", f"{API}/orders/{{}}/label"): ADMIN,
     ("GET", f"{API}/payments/{{}}"): CUSTOMER_OR_ADMIN,
     ("POST", f"{API}/payments/webhooks/{{}}"): SIGNED,
+    ("POST", f"{API}/shipping/webhooks/{{}}"): SIGNED,
     ("GET", f"{API}/audit/aggregates/{{}}/events"): AUDITOR,
     ("GET", f"{API}/customers/{{}}/personal-data"): CUSTOMER_OR_ADMIN,
     ("DELETE", f"{API}/customers/{{}}/personal-data"): CUSTOMER_OR_ADMIN,
@@ -134,7 +136,12 @@ def app_routes(app) -> list[tuple[str, str]]:
 
 
 def concrete(path: str) -> str:
-    values = {"sku": PRODUCT["sku"], "customer_id": ME, "gateway": "sandbox"}
+    values = {
+        "sku": PRODUCT["sku"],
+        "customer_id": ME,
+        "gateway": "sandbox",
+        "carrier": "melhorenvio",
+    }
 
     def fill(match: re.Match[str]) -> str:
         return values.get(match.group()[1:-1], str(uuid.UUID(int=7)))

@@ -109,8 +109,7 @@ def test_anyone_may_read_a_product_but_changing_it_needs_a_valid_token(client, p
     price = {"price": {"amount": "1.00", "currency": "BRL"}}
     assert client.put(f"{API}/stock-items/ECO-0100/price", json=price).status_code == 401
     assert (
-        client.put(f"{API}/stock-items/ECO-0100/price", json=price, headers=bad).status_code
-        == 401
+        client.put(f"{API}/stock-items/ECO-0100/price", json=price, headers=bad).status_code == 401
     )
 
 

@@ -107,3 +107,26 @@ def test_a_defect_return_before_delivery_or_tracking_an_unshipped_order_is_refus
     settle(client, auth, placed)
     refused = track(client, auth, placed, "delivered", datetime.now(tz=UTC))
     assert refused.status_code == 409
+
+
+def test_without_a_carrier_a_label_is_refused_and_the_order_can_be_shipped_by_hand(
+    client, auth, product
+):
+    cart_id = cart_with(client, auth, quantity=1)
+    order_id = client.post(
+        f"{API}/carts/{cart_id}/checkout",
+        json={"shipping_address": ADDRESS, "payment": payment()},
+        headers=auth(sub="ana"),
+    ).json()["order_id"]
+    settle(client, auth, order_id)
+    refused = client.post(
+        f"{API}/orders/{order_id}/label", json={"service_id": "2"}, headers=auth("admin")
+    )
+    assert refused.status_code == 409
+    assert "ECOVAREJO_CARRIER" in refused.json()["detail"]
+    hook = client.post(
+        f"{API}/shipping/webhooks/melhorenvio",
+        content=b"{}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert hook.status_code == 401

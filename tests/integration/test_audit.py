@@ -27,9 +27,11 @@ class Clock:
 
 def test_replay_as_of_reproduces_the_state_at_that_moment(container):
     shop = container.shop
-    for hours, action in ((0, lambda: register(shop, "ECO-1", 10)),
-                          (1, lambda: shop.receive_stock("ECO-1", 5)),
-                          (2, lambda: shop.receive_stock("ECO-1", 7))):
+    for hours, action in (
+        (0, lambda: register(shop, "ECO-1", 10)),
+        (1, lambda: shop.receive_stock("ECO-1", 5)),
+        (2, lambda: shop.receive_stock("ECO-1", 7)),
+    ):
         with event_context(EventMetadata("admin:ana"), Clock(T0 + timedelta(hours=hours))):
             action()
     item_id = StockItem.create_id("ECO-1")
@@ -46,8 +48,12 @@ def test_replay_refuses_points_outside_the_history(container):
     with pytest.raises(InvalidReplayError):
         replay(container.shop.mapper, container.shop.event_log, item_id, version=2)
     with pytest.raises(InvalidReplayError):
-        replay(container.shop.mapper, container.shop.event_log, item_id,
-               as_of=datetime(2000, 1, 1, tzinfo=UTC))
+        replay(
+            container.shop.mapper,
+            container.shop.event_log,
+            item_id,
+            as_of=datetime(2000, 1, 1, tzinfo=UTC),
+        )
     with pytest.raises(AggregateNotFoundError):
         replay(container.shop.mapper, container.shop.event_log, StockItem.create_id("ECO-X"))
 
@@ -86,9 +92,11 @@ def tamper(database_url: str, statement: str) -> None:
 @pytest.mark.parametrize(
     ("statement", "problem"),
     [
-        ("UPDATE ecovarejo_events SET state = convert_to(replace(convert_from(state, 'UTF8'), "
-         "'\"quantity\":5', '\"quantity\":500'), 'UTF8') WHERE notification_id = 3",
-         "do not match"),
+        (
+            "UPDATE ecovarejo_events SET state = convert_to(replace(convert_from(state, 'UTF8'), "
+            "'\"quantity\":5', '\"quantity\":500'), 'UTF8') WHERE notification_id = 3",
+            "do not match",
+        ),
         ("DELETE FROM ecovarejo_events WHERE notification_id = 3", "missing"),
     ],
 )
@@ -110,14 +118,17 @@ def test_verify_names_the_first_position_altered_behind_the_applications_back(
 def test_verify_detects_an_event_slipped_in_among_chained_ones(container):
     register(container.shop, "ECO-1", 10)
     with psycopg.connect(container.database_url, autocommit=True) as conn:
-        conn.execute("SELECT nextval(pg_get_serial_sequence('ecovarejo_events', "
-                     "'notification_id'))")  # a position left free, as a rolled-back append does
+        conn.execute(
+            "SELECT nextval(pg_get_serial_sequence('ecovarejo_events', 'notification_id'))"
+        )  # a position left free, as a rolled-back append does
     container.shop.receive_stock("ECO-1", 1)
     chain_all(container.database_url)
-    tamper(container.database_url,
-           "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, state, "
-           "notification_id) SELECT originator_id, 99, topic, state, 2 FROM ecovarejo_events "
-           "LIMIT 1")
+    tamper(
+        container.database_url,
+        "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, state, "
+        "notification_id) SELECT originator_id, 99, topic, state, 2 FROM ecovarejo_events "
+        "LIMIT 1",
+    )
     report = EventLog(container.database_url).verify_chain()
     assert report.first_bad_position == 2
     assert "no link" in report.problem
@@ -141,8 +152,11 @@ def test_the_whole_log_streams_in_order_in_batches(container):
     register(container.shop, "ECO-1", 10)
     for _ in range(30):
         container.shop.receive_stock("ECO-1", 1)
-    rows = list(stream(container.shop.mapper, container.shop.recorder.select_notifications,
-                       since=5, batch=7))
+    rows = list(
+        stream(
+            container.shop.mapper, container.shop.recorder.select_notifications, since=5, batch=7
+        )
+    )
     assert [r["position"] for r in rows] == list(range(6, 32))
     assert {r["type"] for r in rows} == {"StockItem.Received"}
 
@@ -153,11 +167,17 @@ def test_an_order_trail_shows_steps_and_compensations_across_aggregates(containe
     wait_until(lambda: settled(container.shop))
     steps = trail(container.shop.mapper, container.shop.event_log, order_id)
     assert [s["type"] for s in steps] == [
-        "Order.Placed", "Order.StockReserved", "StockItem.Reserved", "Payment.Requested",
-        "Payment.Declined", "Order.Cancelled", "StockItem.Released",
+        "Order.Placed",
+        "Order.StockReserved",
+        "StockItem.Reserved",
+        "Payment.Requested",
+        "Payment.Declined",
+        "Order.Cancelled",
+        "StockItem.Released",
     ]
     assert [s["type"] for s in steps if s["compensation"]] == [
-        "Order.Cancelled", "StockItem.Released",
+        "Order.Cancelled",
+        "StockItem.Released",
     ]
     assert steps[5]["causation_id"].startswith("event:")
 
@@ -204,10 +224,8 @@ def test_an_order_trail_follows_its_returns_to_the_refund(container):
     wait_until(lambda: container.shop.repository.get(return_id).status == "refunded")
     steps = trail(container.shop.mapper, container.shop.event_log, order_id)
     kinds = [s["type"] for s in steps]
-    after_shipment = kinds[kinds.index("Order.Shipped"):]
+    after_shipment = kinds[kinds.index("Order.Shipped") :]
     for kind in ("Return.Requested", "Return.Approved", "Return.Received", "Return.Refunded"):
         assert kind in after_shipment, kind
     assert "Payment.Refunded" in [s["type"] for s in steps if s["compensation"]]
-    assert {s["aggregate_id"] for s in steps if s["type"].startswith("Return.")} == {
-        str(return_id)
-    }
+    assert {s["aggregate_id"] for s in steps if s["type"].startswith("Return.")} == {str(return_id)}

@@ -229,13 +229,20 @@ def test_a_garbled_answer_is_retried_then_failed_over(settings):
     try:
         register(shop, "ECO-1", 10)
         order = shop.order_of(place_order(shop, {"ECO-1": 1}))
-        payment = Payment(order_id=order.id, customer_id=order.customer_id,
-                          amount=order.totals.total, token=order.payment_method.token,
-                          brand="visa", last4="4242")
+        payment = Payment(
+            order_id=order.id,
+            customer_id=order.customer_id,
+            amount=order.totals.total,
+            token=order.payment_method.token,
+            brand="visa",
+            last4="4242",
+        )
         shop.save(payment)
-        shop.gateways = [GarbledGateway("primary", container.redis, failures=5),
-                         GarbledGateway("secondary", container.redis, failures=1),
-                         GarbledGateway("tertiary", container.redis, failures=0)]
+        shop.gateways = [
+            GarbledGateway("primary", container.redis, failures=5),
+            GarbledGateway("secondary", container.redis, failures=1),
+            GarbledGateway("tertiary", container.redis, failures=0),
+        ]
         with pytest.raises(RetryLaterError):  # primary garbled: retried later
             shop.authorize_payment(payment.id)
         with pytest.raises(RetryLaterError):  # primary again: abandoned; secondary garbled
@@ -253,8 +260,10 @@ def test_when_no_gateway_answers_the_order_is_compensated_as_payment_failed(sett
     from infrastructure.bootstrap import bootstrap
 
     container = bootstrap(settings)
-    container.shop.gateways = [GarbledGateway(name, container.redis, failures=99)
-                               for name in ("primary", "secondary", "tertiary")]
+    container.shop.gateways = [
+        GarbledGateway(name, container.redis, failures=99)
+        for name in ("primary", "secondary", "tertiary")
+    ]
     container.start_processing()
     try:
         register(container.shop, "ECO-1", 10)

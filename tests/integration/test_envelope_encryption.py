@@ -137,9 +137,7 @@ def test_no_personal_value_is_in_plaintext_in_a_dump_redis_or_any_data_file(
                 assert needle not in (client.get(key) or b"")
 
 
-def test_a_dump_holds_no_data_key_and_opens_only_with_the_master_key(
-    container, servers, tmp_path
-):
+def test_a_dump_holds_no_data_key_and_opens_only_with_the_master_key(container, servers, tmp_path):
     register(container.shop, "ECO-1", 10)
     values = personal_values()
     order_id = checkout(container, values)
@@ -210,15 +208,20 @@ def test_plaintext_keys_of_the_first_version_are_wrapped_on_start(
             "CREATE TABLE ecovarejo_subject_keys (subject text PRIMARY KEY, "
             "data_key bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
         )
-        conn.execute("INSERT INTO ecovarejo_subject_keys (subject, data_key) VALUES ('old', %s)",
-                     (legacy,))
+        conn.execute(
+            "INSERT INTO ecovarejo_subject_keys (subject, data_key) VALUES ('old', %s)", (legacy,)
+        )
     (tmp_path / MASTER_KEY_FILE).write_text(generate_master_key())
     built = bootstrap(settings_for(database_url, redis_url, tmp_path))
     try:
         with psycopg.connect(database_url) as conn:
-            columns = {r[0] for r in conn.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_name = 'ecovarejo_subject_keys'").fetchall()}
+            columns = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'ecovarejo_subject_keys'"
+                ).fetchall()
+            }
             [(wrapped,)] = conn.execute("SELECT wrapped_key FROM ecovarejo_subject_keys").fetchall()
         assert "data_key" not in columns
         assert legacy not in bytes(wrapped)

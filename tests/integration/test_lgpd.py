@@ -21,8 +21,9 @@ def checkout_with_personal_data(container, customer: str = "ana"):
     cart_id = shop.create_cart(customer).aggregate_id
     shop.add_cart_item(cart_id, customer, "ECO-1", 1)
     address = Address(STREET, "fundos", "Olinda", "PE", POSTAL)
-    order_id = shop.checkout(cart_id, customer, address,
-                             CardDetails(CARD, "12/39", "987", HOLDER)).aggregate_id
+    order_id = shop.checkout(
+        cart_id, customer, address, CardDetails(CARD, "12/39", "987", HOLDER)
+    ).aggregate_id
     wait_until(lambda: settled(shop), what="the checkout")
     return order_id
 
@@ -37,9 +38,9 @@ def found_in_postgres(database_url: str, needle: str) -> list[str]:
         ).fetchall()
         for table, column, data_type in columns:
             if data_type == "bytea":
-                condition = f'position(convert_to(%s, \'UTF8\') in "{column}") > 0'
+                condition = f"position(convert_to(%s, 'UTF8') in \"{column}\") > 0"
             else:
-                condition = f'"{column}"::text LIKE \'%%\' || %s || \'%%\''
+                condition = f"\"{column}\"::text LIKE '%%' || %s || '%%'"
             count = conn.execute(
                 f'SELECT count(*) FROM "{table}" WHERE {condition}', (needle,)
             ).fetchone()

@@ -72,9 +72,7 @@ def test_consent_is_granted_and_withdrawn_per_purpose_with_who_when_and_text_ver
     with pytest.raises(UnknownPurposeError):
         customer.grant("telemarketing", "v1")
     kinds = [type(e).__name__ for e in customer.collect_events()]
-    assert kinds == [
-        "Registered", "ProfileUpdated", "ConsentGranted", "ConsentWithdrawn"
-    ]
+    assert kinds == ["Registered", "ProfileUpdated", "ConsentGranted", "ConsentWithdrawn"]
 
 
 def test_a_consent_survives_replay_with_its_who_and_when():

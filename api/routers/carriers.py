@@ -1,0 +1,72 @@
+"""Carriers: an admin buys a label for a confirmed order (which ships it); the carrier's
+signed webhooks report the parcel's steps (no JWT: the signature is the authentication)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Path, Request, Response, status
+from pydantic import StringConstraints
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import Admin, ExpectedVersion, ShopDep
+from api.schemas import OrderCommandResult, Schema
+from application.carriers import CarrierSignatureError, UnreadableCarrierWebhookError
+from application.errors import CarrierRefusedError
+
+router = APIRouter(tags=["shipping"])
+CarrierName = Annotated[str, Path(pattern=r"^[a-z]{2,20}$")]
+
+
+class LabelCreate(Schema):
+    service_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,20}$")]
+
+
+class CarrierWebhookAccepted(Schema):
+    outcome: Literal["applied", "ignored", "unknown_label"]
+    order_id: UUID | None = None
+
+
+@router.post("/orders/{order_id}/label", status_code=status.HTTP_202_ACCEPTED, tags=["orders"])
+def buy_label(
+    order_id: UUID,
+    body: LabelCreate,
+    shop: ShopDep,
+    _: Admin,
+    response: Response,
+    expected_version: ExpectedVersion,
+) -> OrderCommandResult:
+    """Buy the configured carrier's label (`service_id` from its quote) and ship the order
+    with the label's tracking code. 409: not confirmed, no carrier configured, or the
+    carrier refused (its reason); 503: the carrier did not answer (nothing bought)."""
+    result = shop.ship_with_label(order_id, body.service_id, expected_version)
+    response.headers["ETag"] = f'"{result.version}"'
+    return OrderCommandResult(
+        order_id=result.aggregate_id,
+        version=result.version,
+        consistency_token=result.consistency_token,
+    )
+
+
+@router.post("/shipping/webhooks/{carrier}", status_code=200)
+async def receive_carrier_webhook(
+    carrier: CarrierName, request: Request, shop: ShopDep
+) -> CarrierWebhookAccepted:
+    """A carrier's signed report on a parcel: 401 if the signature does not verify, 422 if
+    signed but unreadable; 401 too for a carrier that is not the configured one (no secret of
+    ours can verify it). A report for a label we do not know, an older one or a repeat is
+    answered and changes nothing."""
+    if shop.carrier is None or shop.carrier.name != carrier:
+        raise HTTPException(401, f"webhook refused: no carrier {carrier!r} is configured")
+    body = await request.body()
+    try:
+        outcome, result = await run_in_threadpool(
+            shop.apply_carrier_webhook, dict(request.headers), body
+        )
+    except CarrierSignatureError as error:
+        raise HTTPException(401, f"webhook refused: {error}") from None
+    except (UnreadableCarrierWebhookError, CarrierRefusedError) as error:
+        raise HTTPException(422, str(error)) from None
+    order_id = None if result is None else UUID(str(result.aggregate_id))
+    return CarrierWebhookAccepted.model_validate({"outcome": outcome, "order_id": order_id})

@@ -1,0 +1,78 @@
+"""Carrier and after-sale configuration: which carrier (none: the rates table), its
+credentials, where parcels leave from, and the return windows. Mixed into the one `Settings`."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+
+from domain.delivery import ReturnWindows
+
+KNOWN_CARRIERS = ("melhorenvio",)
+DEFAULT_SENDER = {
+    "name": "EcoVarejo",
+    "address": "Av. Paulista 1000",
+    "city": "São Paulo",
+    "state_abbr": "SP",
+    "postal_code": "01310-100",
+}
+
+
+class CarrierSettings(BaseModel):
+    carrier: str | None = Field(default=None, validation_alias="ECOVAREJO_CARRIER")
+    melhorenvio_token: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_MELHORENVIO_TOKEN"
+    )
+    melhorenvio_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_MELHORENVIO_WEBHOOK_SECRET"
+    )
+    melhorenvio_api_base: str = Field(
+        default="https://www.melhorenvio.com.br", validation_alias="ECOVAREJO_MELHORENVIO_API_BASE"
+    )
+    carrier_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, validation_alias="ECOVAREJO_CARRIER_TIMEOUT_S"
+    )
+    # The sender on labels, as Melhor Envio's `from` (JSON object).
+    ship_from: str = Field(
+        default=json.dumps(DEFAULT_SENDER), validation_alias="ECOVAREJO_SHIP_FROM"
+    )
+    withdrawal_days: int = Field(
+        default=7, ge=7, le=90, validation_alias="ECOVAREJO_WITHDRAWAL_DAYS"
+    )
+    defect_days: int = Field(default=30, ge=30, le=365, validation_alias="ECOVAREJO_DEFECT_DAYS")
+    defect_durable_days: int = Field(
+        default=90, ge=90, le=365, validation_alias="ECOVAREJO_DEFECT_DURABLE_DAYS"
+    )
+
+    @field_validator("carrier")
+    @classmethod
+    def _known_carrier(cls, value: str | None) -> str | None:
+        if value and value not in KNOWN_CARRIERS:
+            raise ValueError(f"ECOVAREJO_CARRIER must be one of {', '.join(KNOWN_CARRIERS)}")
+        return value or None
+
+    @field_validator("ship_from")
+    @classmethod
+    def _sender_is_an_object(cls, value: str) -> str:
+        try:
+            sender = json.loads(value)
+        except ValueError:
+            raise ValueError("ECOVAREJO_SHIP_FROM must be a JSON object") from None
+        if not isinstance(sender, dict) or "postal_code" not in sender:
+            raise ValueError("ECOVAREJO_SHIP_FROM must be a JSON object with a postal_code")
+        return value
+
+    @property
+    def sender(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in json.loads(self.ship_from).items()}
+
+    @property
+    def return_windows(self) -> ReturnWindows:
+        """The legal minimums (7, 30, 90 days) are the floor: a shop may give more, never less."""
+        return ReturnWindows(
+            withdrawal=timedelta(days=self.withdrawal_days),
+            defect=timedelta(days=self.defect_days),
+            defect_durable=timedelta(days=self.defect_durable_days),
+        )
