@@ -407,6 +407,20 @@ class TrackingStepPublic(Schema):
     at: str
 
 
+class InvoicePublic(Schema):
+    """An NF-e of the order (the sale's, or a return's) as the fiscal provider issued it."""
+
+    invoice_id: UUID
+    kind: Literal["sale", "return"]
+    return_id: UUID | None = None
+    status: Literal["requested", "issued", "cancel_requested", "cancelled"]
+    access_key: str | None = None
+    number: str | None = None
+    danfe_url: str | None = None
+    taxes: MoneyModel | None = None  # the approximate taxes it declares (Lei 12.741/2012)
+    failure: str | None = None  # why it is not issued yet, for an admin to act on
+
+
 class OrderTrack(Schema):
     """A step of the parcel, as the carrier reported it (admin; carriers' webhooks later)."""
 
@@ -439,6 +453,7 @@ class OrderPublic(Schema):
     tracking_code: str | None = None
     delivered_at: str | None = None
     tracking: list[TrackingStepPublic] = []
+    invoices: list[InvoicePublic] = []
     returns: list[OrderReturnSummary] = []
     refunded_total: MoneyModel | None = None
     history: list[HistoryStep]

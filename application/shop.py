@@ -10,6 +10,7 @@ from __future__ import annotations
 from application.carts import CartCommands
 from application.catalog import CatalogCommands
 from application.checkout.payments import PaymentCommands
+from application.invoices import InvoiceCommands
 from application.labels import LabelCommands
 from application.lgpd import DataSubjectCommands
 from application.promotions import PromotionCommands
@@ -22,6 +23,7 @@ class Shop(
     PromotionCommands,
     ReturnCommands,  # and the OrderCommands it builds on
     LabelCommands,
+    InvoiceCommands,
     PaymentCommands,
     DataSubjectCommands,
 ):

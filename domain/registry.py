@@ -9,9 +9,11 @@ from __future__ import annotations
 from domain.base import EcoAggregate
 from domain.cart import Cart
 from domain.customer import Customer
+from domain.invoice import Invoice
 from domain.order import Order
 from domain.payment import Payment
 from domain.personal import DataSubject
+from domain.product_taxes import ProductTaxes
 from domain.promotion import Promotion
 from domain.returns import Return
 from domain.shipping import ShippingRates
@@ -29,4 +31,6 @@ AGGREGATES: tuple[type[EcoAggregate], ...] = (
     ShippingRates,
     Customer,
     WebhookDelivery,
+    Invoice,
+    ProductTaxes,
 )

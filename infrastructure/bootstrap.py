@@ -18,6 +18,7 @@ from eventsourcing.utils import Environment
 from application.carriers import Carrier
 from application.checkout.effects import EffectDispatcher
 from application.checkout.policy import CheckoutSaga
+from application.fiscal import FiscalProvider
 from application.keys import KeyWrapper, KeyWrapperUnavailableError
 from application.ports import Notifier
 from application.shop import Shop
@@ -27,6 +28,7 @@ from infrastructure.embedded import EmbeddedServers
 from infrastructure.erasure_ledger import ErasureLedger, reapply_erasures
 from infrastructure.event_log import ChainKeeper, EventLog, install_chain
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
+from infrastructure.fiscal.focus_nfe import FocusNfe
 from infrastructure.followers import (
     READ_MODELS,
     REDIS_READ_MODELS,
@@ -86,6 +88,21 @@ def make_carrier(settings: Settings) -> Carrier | None:
         secret.get_secret_value(),
         settings.sender,
         base_url=settings.melhorenvio_api_base,
+        timeout_s=settings.carrier_timeout_s,
+    )
+
+
+def make_fiscal_provider(settings: Settings) -> FiscalProvider | None:
+    """The configured NF-e issuer, or None: no NF-e (a shop issuing them elsewhere)."""
+    if settings.fiscal_provider != "focusnfe":
+        return None
+    if settings.focusnfe_token is None:
+        raise ConfigurationError(
+            "ECOVAREJO_FISCAL_PROVIDER=focusnfe needs ECOVAREJO_FOCUSNFE_TOKEN"
+        )
+    return FocusNfe(
+        settings.focusnfe_token.get_secret_value(),
+        base_url=settings.focusnfe_api_base,
         timeout_s=settings.carrier_timeout_s,
     )
 
@@ -332,6 +349,7 @@ def _set_up(
         shop.carrier = make_carrier(settings)
         shop.ship_from_postal_code = settings.sender["postal_code"]
         shop.return_windows = settings.return_windows
+        shop.fiscal, shop.invoice_on = make_fiscal_provider(settings), settings.invoice_on
         shop.interest_free_installments = settings.interest_free_installments
         search = make_search_store(settings, database_url)
     return shop, search

@@ -203,7 +203,7 @@ def _effects_runner(res: Resources) -> BaseProjectionRunner[Any]:
         raise LookupError("the effect dispatcher needs the dramatiq actors (a worker)")
     tracking = effects_tracking(res)
     delays = {PAYMENT_TIMEOUT: res.settings.payment_timeout_s}
-    dispatcher = EffectDispatcher(tracking, res.actors, delays)
+    dispatcher = EffectDispatcher(tracking, res.actors, delays, res.settings.effect_features)
     return BaseProjectionRunner(
         projection=dispatcher,
         application_class=Shop,

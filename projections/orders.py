@@ -9,6 +9,7 @@ from typing import Any
 from domain.boleto import due_date
 from domain.delivery import DeliveryStep
 from domain.installments import InstallmentPlan
+from domain.invoice import Invoice
 from domain.money import Money
 from domain.order import Order, OrderStatus
 from domain.payment import Payment
@@ -29,6 +30,10 @@ def payment_key(payment_id: object) -> str:
 
 def return_key(return_id: object) -> str:
     return f"return:{return_id}"
+
+
+def invoice_key(invoice_id: object) -> str:
+    return f"invoice:{invoice_id}"
 
 
 def words_key(customer_id: str) -> str:
@@ -134,6 +139,7 @@ class OrdersProjection(DocumentProjection):
             "tracking_code": None,
             "delivered_at": None,
             "tracking": [],
+            "invoices": [],
             "decline_reason": None,
             "returns": [],
             "refunded_total": Money.zero().to_dict(),
@@ -407,6 +413,61 @@ class OrdersProjection(DocumentProjection):
     @evolve.register
     def _return_opened(self, event: Order.ReturnOpened | Order.ReturnClosed) -> list[Change]:
         return self._on_order(event)
+
+    # NF-e ----------------------------------------------------------------------------------
+    @evolve.register
+    def _invoice_requested(self, event: Invoice.Requested) -> list[Change]:
+        invoice = {
+            "invoice_id": str(event.originator_id),
+            "order_id": str(event.order_id),
+            "kind": event.kind,
+            "return_id": None if event.return_id is None else str(event.return_id),
+            "status": "requested",
+            "access_key": None,
+            "number": None,
+            "danfe_url": None,
+            "taxes": None,
+            "failure": None,
+        }
+        return self._put_invoice(invoice, event)
+
+    @evolve.register
+    def _invoice_changed(
+        self,
+        event: Invoice.Issued | Invoice.IssueFailed | Invoice.CancelRequested | Invoice.Cancelled,
+    ) -> list[Change]:
+        invoice = self.view.get(invoice_key(event.originator_id))
+        if invoice is None:
+            return []
+        if isinstance(event, Invoice.Issued):
+            invoice.update(
+                status="issued",
+                access_key=event.access_key,
+                number=event.number,
+                danfe_url=event.danfe_url,
+                taxes=event.taxes.to_dict(),
+                failure=None,
+            )
+        elif isinstance(event, Invoice.IssueFailed):
+            invoice["failure"] = event.reason
+        else:
+            invoice["status"] = (
+                "cancelled" if isinstance(event, Invoice.Cancelled) else "cancel_requested"
+            )
+        return self._put_invoice(invoice, event)
+
+    def _put_invoice(self, invoice: dict[str, Any], event: Any) -> list[Change]:
+        """The NF-e's own document (the order's id for the next event), and its summary on
+        the order, in place of the one shown before."""
+        changes: list[Change] = [Put(invoice_key(invoice["invoice_id"]), invoice)]
+        order = self.view.get(order_key(invoice["order_id"]))
+        if order is not None:
+            summary = {k: v for k, v in invoice.items() if k != "order_id"}
+            others = [
+                i for i in order.get("invoices", []) if i["invoice_id"] != summary["invoice_id"]
+            ]
+            changes += self._order_changes(order, event, invoices=[*others, summary])
+        return changes
 
     # Erasure --------------------------------------------------------------------------------
     @evolve.register

@@ -8,6 +8,7 @@ from api.routers import (
     carriers,
     carts,
     customers,
+    fiscal,
     lgpd,
     marketing,
     orders,
@@ -21,6 +22,7 @@ from api.routers import (
 
 API_ROUTERS: list[APIRouter] = [
     stock_items.router,
+    fiscal.router,
     products.router,
     carts.router,
     promotions.router,

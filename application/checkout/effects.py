@@ -23,6 +23,7 @@ from eventsourcing.projection import Projection
 from domain.base import now
 from domain.order import Order
 from domain.payment import Payment
+from domain.returns import Return
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Step:
     extra: tuple[str, ...] = ()
     delay: str | None = None
     until: str | None = None  # or: wait until the instant in this field of the event
+    needs: str | None = None  # only when the dispatcher has this feature on (settings)
 
 
 PAYMENT_TIMEOUT = "payment_timeout_s"
@@ -67,15 +69,30 @@ EFFECTS: dict[type, Step] = {
     # A Pix or boleto expires at its deadline unless paid first (the command checks).
     Payment.ChargeIssued: Step("expire_payment", until="expires_at"),
 }
-EFFECT_EVENTS: tuple[type, ...] = tuple(EFFECTS)
-COMMANDS: tuple[str, ...] = tuple(sorted({step.command for step in EFFECTS.values()}))
+# Steps of a configured feature beside the ones above (several per event): the NF-e.
+FEATURE_EFFECTS: dict[type, tuple[Step, ...]] = {
+    Order.Confirmed: (Step("issue_invoice", needs="fiscal:confirmed"),),
+    Order.Shipped: (Step("issue_invoice", needs="fiscal:shipped"),),
+    Order.Cancelled: (Step("cancel_invoice", needs="fiscal"),),
+    Return.Received: (Step("issue_return_invoice", needs="fiscal"),),
+}
+EFFECT_EVENTS: tuple[type, ...] = tuple(dict.fromkeys([*EFFECTS, *FEATURE_EFFECTS]))
+COMMANDS: tuple[str, ...] = tuple(
+    sorted(
+        {step.command for step in EFFECTS.values()}
+        | {step.command for steps in FEATURE_EFFECTS.values() for step in steps}
+    )
+)
 
 
-def effects_of(event: Any, delays: Mapping[str, float]) -> list[Effect]:
-    """What the event asks of the outside world (nothing if it is not in `EFFECTS`)."""
-    step = EFFECTS.get(type(event))
-    if step is None:
-        return []
+def effects_of(
+    event: Any, delays: Mapping[str, float], features: frozenset[str] = frozenset()
+) -> list[Effect]:
+    """What the event asks of the outside world (nothing if it is not in `EFFECTS`), and
+    the steps of the `features` that are on."""
+    first = EFFECTS.get(type(event))
+    steps = [first] if first is not None else []
+    steps += [s for s in FEATURE_EFFECTS.get(type(event), ()) if s.needs in features]
     return [
         Effect(
             action=step.command,
@@ -84,6 +101,7 @@ def effects_of(event: Any, delays: Mapping[str, float]) -> list[Effect]:
             causation_id=f"event:{event.originator_id}:{event.originator_version}",
             delay_s=_delay_of(step, event, delays),
         )
+        for step in steps
     ]
 
 
@@ -106,12 +124,19 @@ def command_runner(app: Any, command: str) -> Callable[..., Any]:
 class EffectDispatcher(Projection[TrackingRecorder]):
     name = "effects"
 
-    def __init__(self, view: TrackingRecorder, sender: EffectSender, delays: Mapping[str, float]):
+    def __init__(
+        self,
+        view: TrackingRecorder,
+        sender: EffectSender,
+        delays: Mapping[str, float],
+        features: frozenset[str] = frozenset(),
+    ):
         super().__init__(view)
         self.sender = sender
         self.delays = dict(delays)
+        self.features = features
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        for effect in effects_of(domain_event, self.delays):
+        for effect in effects_of(domain_event, self.delays, self.features):
             self.sender.send(effect)
         self.view.insert_tracking(tracking)

@@ -71,6 +71,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", f"{API}/orders/{{}}/ship"): ADMIN,
     ("POST", f"{API}/orders/{{}}/tracking"): ADMIN,
     ("POST", f"{API}/orders/{{}}/label"): ADMIN,
+    ("PUT", f"{API}/stock-items/{{}}/fiscal"): ADMIN,
+    ("GET", f"{API}/stock-items/{{}}/fiscal"): ADMIN,
     ("GET", f"{API}/payments/{{}}"): CUSTOMER_OR_ADMIN,
     ("POST", f"{API}/payments/webhooks/{{}}"): SIGNED,
     ("POST", f"{API}/shipping/webhooks/{{}}"): SIGNED,

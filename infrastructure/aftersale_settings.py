@@ -1,16 +1,19 @@
-"""Carrier and after-sale configuration: which carrier (none: the rates table), its
-credentials, where parcels leave from, and the return windows. Mixed into the one `Settings`."""
+"""After-sale configuration: which carrier (none: the rates table), its credentials, where
+parcels leave from; the return windows; which fiscal provider issues NF-e (none: no NF-e)
+and when. Mixed into the one `Settings`."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from domain.delivery import ReturnWindows
 
 KNOWN_CARRIERS = ("melhorenvio",)
+KNOWN_FISCAL = ("focusnfe",)
 DEFAULT_SENDER = {
     "name": "EcoVarejo",
     "address": "Av. Paulista 1000",
@@ -20,7 +23,7 @@ DEFAULT_SENDER = {
 }
 
 
-class CarrierSettings(BaseModel):
+class AfterSaleSettings(BaseModel):
     carrier: str | None = Field(default=None, validation_alias="ECOVAREJO_CARRIER")
     melhorenvio_token: SecretStr | None = Field(
         default=None, validation_alias="ECOVAREJO_MELHORENVIO_TOKEN"
@@ -45,6 +48,31 @@ class CarrierSettings(BaseModel):
     defect_durable_days: int = Field(
         default=90, ge=90, le=365, validation_alias="ECOVAREJO_DEFECT_DURABLE_DAYS"
     )
+
+    fiscal_provider: str | None = Field(default=None, validation_alias="ECOVAREJO_FISCAL_PROVIDER")
+    focusnfe_token: SecretStr | None = Field(
+        default=None, validation_alias="ECOVAREJO_FOCUSNFE_TOKEN"
+    )
+    focusnfe_api_base: str = Field(
+        default="https://api.focusnfe.com.br", validation_alias="ECOVAREJO_FOCUSNFE_API_BASE"
+    )
+    invoice_on: Literal["confirmed", "shipped"] = Field(
+        default="confirmed", validation_alias="ECOVAREJO_INVOICE_ON"
+    )
+
+    @field_validator("fiscal_provider")
+    @classmethod
+    def _known_fiscal(cls, value: str | None) -> str | None:
+        if value and value not in KNOWN_FISCAL:
+            raise ValueError(f"ECOVAREJO_FISCAL_PROVIDER must be one of {', '.join(KNOWN_FISCAL)}")
+        return value or None
+
+    @property
+    def effect_features(self) -> frozenset[str]:
+        """The optional steps of the effects table that this configuration turns on."""
+        if self.fiscal_provider is None:
+            return frozenset()
+        return frozenset({"fiscal", f"fiscal:{self.invoice_on}"})
 
     @field_validator("carrier")
     @classmethod

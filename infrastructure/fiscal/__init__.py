@@ -1,0 +1,1 @@
+"""Fiscal provider adapters behind application/fiscal.py."""
