@@ -11,6 +11,7 @@ from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Admin, ExpectedVersion, ShopDep
+from api.openapi import problem
 from api.schemas import OrderCommandResult, Schema
 from application.carriers import CarrierSignatureError, UnreadableCarrierWebhookError
 from application.errors import CarrierRefusedError
@@ -49,7 +50,11 @@ def buy_label(
     )
 
 
-@router.post("/shipping/webhooks/{carrier}", status_code=200)
+@router.post(
+    "/shipping/webhooks/{carrier}",
+    status_code=200,
+    responses={401: problem("the signature does not verify, or no such carrier is configured")},
+)
 async def receive_carrier_webhook(
     carrier: CarrierName, request: Request, shop: ShopDep
 ) -> CarrierWebhookAccepted:
