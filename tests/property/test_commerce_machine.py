@@ -1,6 +1,7 @@
 """Random sequences of coupon applications, checkouts (approved and declined cards),
 cancellations, shipments and returns, on the in-memory system (saga and effects run
-inline). After every step: refunds never exceed captures, a coupon is never used more
+inline). After every step: refunds never exceed captures, the orders read model shows every
+refund as the order's `refunded_total`, a coupon is never used more
 than its limit, stock is never negative, and every order's total is subtotal - discount +
 shipping."""
 
@@ -10,15 +11,19 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from eventsourcing.persistence import Tracking
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from domain.base import DomainError
+from domain.money import Money
 from domain.order import Order, OrderStatus
 from domain.payment import Payment
 from domain.promotion import Promotion
 from domain.stock_item import StockItem
+from projections.memory import MemoryStore
+from projections.orders import OrdersProjection
 from tests.checkout import ADDRESS, APPROVED, DECLINED, aggregates, card, check_invariants, register
 from tests.worlds import memory_world
 
@@ -119,7 +124,8 @@ class Commerce(RuleBasedStateMachine):
         for order in found[Order]:
             totals = order.totals
             assert totals.total == totals.subtotal - totals.discount + totals.shipping
-            assert order.refunded_total <= totals.subtotal - totals.discount
+            # a whole withdrawal refunds everything paid, shipping included (CDC art. 49)
+            assert order.refunded_total <= totals.total
             if order.status in (OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED):
                 assert order.refunded_total.is_positive or totals.subtotal == totals.discount
         promotion: Promotion = self.world.shop.promotion("LIM")
@@ -129,6 +135,24 @@ class Commerce(RuleBasedStateMachine):
         for item in found[StockItem]:
             assert item.available >= 0
         check_invariants(self.world.shop, final=False)
+
+    @invariant()
+    def every_refund_shows_on_its_order(self):
+        """Whatever path refunded it (a return, a cancellation after capture), the order's
+        read model shows as `refunded_total` exactly what its payment gave back."""
+        shop = self.world.shop
+        view = MemoryStore()
+        projector = OrdersProjection(view)
+        position = 0
+        while batch := shop.recorder.select_notifications(start=position + 1, limit=1000):
+            for notification in batch:
+                event = shop.mapper.to_domain_event(notification)
+                projector.process_event(event, Tracking("EcoVarejo", notification.id))
+            position = batch[-1].id
+        for payment in aggregates(shop)[Payment]:
+            doc = view.get(f"order:{payment.order_id}")
+            assert doc is not None
+            assert Money.from_dict(doc["refunded_total"]) == payment.refunded
 
 
 TestCommerce = Commerce.TestCase
