@@ -7,6 +7,7 @@ that is down parks the publisher (its lag grows) without holding up the write si
 from __future__ import annotations
 
 import json
+import re
 import socket
 import uuid
 from collections.abc import Iterator
@@ -15,8 +16,11 @@ from typing import Any
 
 import pika
 import pytest
+from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
+from pydantic import SecretStr
 
+from api.app import create_app
 from application.integration_events import PUBLIC_TYPES
 from domain.base import EventMetadata, event_context
 from domain.card import Address, CardDetails
@@ -238,7 +242,10 @@ def test_a_broker_that_is_down_parks_the_publisher_without_holding_up_checkouts(
     settings: Settings,
 ) -> None:
     down = settings.model_copy(
-        update={"events_url": f"amqp://guest:guest@127.0.0.1:{closed_port()}/"}
+        update={
+            "events_url": f"amqp://guest:guest@127.0.0.1:{closed_port()}/",
+            "metrics_token": SecretStr("metrics-token-for-this-test"),
+        }
     )
     container = running(down)
     try:
@@ -255,5 +262,12 @@ def test_a_broker_that_is_down_parks_the_publisher_without_holding_up_checkouts(
         assert status.lag >= 2  # Placed and Confirmed wait for the broker
         # Nothing recorded (the library's table-migration row counts as position 1).
         assert status.position <= 1
+        metrics = TestClient(create_app(container)).get(
+            "/metrics", headers={"Authorization": "Bearer metrics-token-for-this-test"}
+        )
+        lag = re.search(r'^ecovarejo_process_lag_events\{process="integration_events"\} (\S+)$',
+                        metrics.text, re.M)  # fmt: skip
+        assert lag is not None, metrics.text[:2000]
+        assert float(lag.group(1)) >= 2
     finally:
         container.close()
