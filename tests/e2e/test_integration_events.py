@@ -161,7 +161,7 @@ def test_orders_placed_paid_cancelled_and_erased_reach_a_bound_queue_as_cloudeve
         shipped = checkout(container, f"ana-{TAG}")
         cancelled = checkout(container, f"bia-{TAG}")
         erased = checkout(container, f"caio-{TAG}", quantity=2)
-        wait_until(lambda: settled(shop), what="the checkouts")
+        wait_until(lambda: settled(shop), what="the checkouts", timeout=60)
         shop.ship_order(shipped, "Correios", "BR123456789BR")
         shop.cancel_order(cancelled, f"bia-{TAG}", f"mudei de ideia {TAG}")
         with event_context(ADMIN):
@@ -204,7 +204,7 @@ def test_a_publisher_restart_neither_loses_nor_reorders_events(
     try:
         register(first.shop, "ECO-1", 50)
         before = checkout(first, f"dora-{TAG}")
-        wait_until(lambda: settled(first.shop), what="the first checkout")
+        wait_until(lambda: settled(first.shop), what="the first checkout", timeout=60)
         subscriber.until({("order.confirmed", str(before))})
     finally:
         first.close()  # the publisher (and every follower) stops
@@ -216,9 +216,9 @@ def test_a_publisher_restart_neither_loses_nor_reorders_events(
     assert not any(e["subject"] == str(during) for e in subscriber.drain())
     second = running(broker_settings)
     try:
-        wait_until(lambda: settled(second.shop), what="the second checkout")
+        wait_until(lambda: settled(second.shop), what="the second checkout", timeout=60)
         after = checkout(second, f"fabi-{TAG}")
-        wait_until(lambda: settled(second.shop), what="the third checkout")
+        wait_until(lambda: settled(second.shop), what="the third checkout", timeout=60)
         events = subscriber.until(
             {(t, str(o)) for o in (during, after) for t in ("order.placed", "order.confirmed")}
         )
@@ -251,7 +251,7 @@ def test_a_broker_that_is_down_parks_the_publisher_without_holding_up_checkouts(
     try:
         register(container.shop, "ECO-1", 10)
         order_id = checkout(container, f"gil-{TAG}")
-        wait_until(lambda: settled(container.shop), what="the checkout, broker or not")
+        wait_until(lambda: settled(container.shop), what="the checkout, broker or not", timeout=60)
         assert container.shop.order_of(order_id).status == "confirmed"
 
         def publisher() -> Any:
