@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import metrics
 from api.auth import TokenVerifier
 from api.console import install_console
+from api.docs_offline import install_offline_docs
 from api.errors import install_error_handlers
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore
 from api.metrics import edge_metrics
@@ -170,6 +171,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(metrics.router, prefix=prefix)
     install_console(app)
     install_openapi(app)
+    install_offline_docs(app)  # /docs and /redoc without a CDN (api/docs_offline.py)
     app.add_api_route(  # where tools look for it first
         "/openapi.json", lambda: JSONResponse(app.openapi()), include_in_schema=False
     )

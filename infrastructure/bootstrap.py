@@ -37,6 +37,7 @@ from infrastructure.followers import (
     runners_for,
 )
 from infrastructure.gateways.registry import build_gateways
+from infrastructure.integration_publisher import publisher_tracking
 from infrastructure.key_wrappers import key_wrapper_of
 from infrastructure.master_key import MasterKeyError, check_master_key
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
@@ -266,6 +267,7 @@ def _create_tables(env: dict[str, str]) -> None:
     """The events table and the saga's tracking table, and the effect dispatcher's."""
     CheckoutSaga(env=env).close()
     InfrastructureFactory.construct(Environment(EffectDispatcher.name, env)).tracking_recorder()
+    publisher_tracking(env)  # the integration-event publisher's (infrastructure/followers.py)
 
 
 def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> Container:

@@ -28,8 +28,11 @@ from eventsourcing.utils import Environment, get_topic
 from application.checkout.effects import EFFECT_EVENTS, PAYMENT_TIMEOUT, EffectDispatcher
 from application.checkout.policy import CheckoutSaga
 from application.event_store import LogFollower
+from application.integration_events import PUBLIC_TOPICS
 from application.shop import Shop
 from infrastructure.fanout import FanOut, FanOutRunner
+from infrastructure.integration_publisher import NAME as INTEGRATION_EVENTS
+from infrastructure.integration_publisher import make_runner as _integration_events_runner
 from infrastructure.redis_views import RedisDocumentView, RedisParking, active_generation
 from infrastructure.saga_partitions import (
     SAGA_PARTITIONS,
@@ -243,6 +246,11 @@ PROCESSES: dict[str, Process] = {
             for k in range(SAGA_PARTITIONS)
         ),
         Process("effects", f"{EffectDispatcher.name.lower()}_tracking", EFFECT_TOPICS, "effects"),
+        # Public integration events to RabbitMQ (infrastructure/integration_publisher.py),
+        # only where ECOVAREJO_EVENTS_URL is set (`process_available`).
+        Process(
+            INTEGRATION_EVENTS, f"{INTEGRATION_EVENTS}_tracking", PUBLIC_TOPICS, INTEGRATION_EVENTS
+        ),
     )
 }
 
@@ -260,6 +268,7 @@ RUNNERS: dict[str, Runner] = {
             for k in range(SAGA_PARTITIONS)
         ),
         Runner("effects", ("effects",), _effects_runner),
+        Runner(INTEGRATION_EVENTS, (INTEGRATION_EVENTS,), _integration_events_runner),
     )
 }
 
@@ -281,4 +290,10 @@ def runners_for(res: Resources) -> list[Runner]:
         r
         for r in RUNNERS.values()
         if all(READ_MODELS[f].available(res) for f in r.followers if f in READ_MODELS)
+        and all(process_available(res, f) for f in r.followers)
     ]
+
+
+def process_available(res: Resources, name: str) -> bool:
+    """Whether this configuration runs the process `name` (the publisher needs a broker)."""
+    return name != INTEGRATION_EVENTS or res.settings.events_url is not None

@@ -15,7 +15,14 @@ from eventsourcing.persistence import Tracking
 
 from application.event_store import APP_NAME, LogFollower
 from infrastructure.event_store import PARTITION_OF_SQL
-from infrastructure.followers import PROCESSES, READ_MODELS, Process, Resources, runner_of
+from infrastructure.followers import (
+    PROCESSES,
+    READ_MODELS,
+    Process,
+    Resources,
+    process_available,
+    runner_of,
+)
 from infrastructure.redis_views import active_generation
 from infrastructure.runners import RunnerStatus
 from projections.base import Batch, Projector
@@ -119,6 +126,8 @@ def statuses(container: Admin) -> list[FollowerStatus]:
         )
     with psycopg.connect(container.database_url) as conn:
         for name, process in PROCESSES.items():
+            if not process_available(container, name):
+                continue
             position, lag = _process_position(conn, process, head)
             runner = runner_status(container.redis, runner_of(name))
             found.append(

@@ -102,7 +102,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", f"{API}/openapi.json"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/docs/assets/{}"): PUBLIC,  # Swagger UI / ReDoc files (api/docs_offline.py)
     ("GET", "/redoc"): PUBLIC,
 }
 

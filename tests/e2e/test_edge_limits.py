@@ -293,13 +293,15 @@ def test_every_answer_carries_the_security_headers(client, auth, product):
         assert "strict-transport-security" not in response.headers
 
 
-def test_the_docs_page_may_load_swagger_ui(client):
+def test_the_docs_page_loads_swagger_ui_from_the_app_only(client):
     response = client.get("/docs")
     assert response.status_code == 200
     csp = response.headers["content-security-policy"]
-    assert "https://cdn.jsdelivr.net" in csp
+    assert "https:" not in csp  # no CDN: the assets are the app's (api/docs_offline.py)
+    assert "'unsafe-inline'" not in csp
     assert "swagger-ui" in response.text
-    assert "cdn.jsdelivr.net" in response.text  # what the CSP lets in is what the page loads
+    assert "cdn.jsdelivr.net" not in response.text
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
 
 
 def test_https_answers_carry_strict_transport_security(make_client):

@@ -24,7 +24,9 @@ import pytest
 
 from domain.order import Order
 from domain.stock_item import StockItem
-from infrastructure.bootstrap import FOLLOWERS, bootstrap
+from infrastructure.bootstrap import FOLLOWERS as ALL_RUNNERS
+from infrastructure.bootstrap import bootstrap
+from infrastructure.integration_publisher import NAME as INTEGRATION_EVENTS
 from infrastructure.payments import GATEWAY_NAMES, SandboxGateway
 from infrastructure.projection_admin import runner_status
 from infrastructure.runners import lease_holders
@@ -39,6 +41,9 @@ from tests.checkout import (
     settled,
     wait_until,
 )
+
+# What these workers lease: all but the integration-event publisher (no ECOVAREJO_EVENTS_URL).
+FOLLOWERS = [name for name in ALL_RUNNERS if name != INTEGRATION_EVENTS]
 
 
 def rabbitmq_url() -> str:
