@@ -22,6 +22,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from domain.delivery import DeliveryStep
 from domain.money import Money
 from domain.order import Order
 from domain.payment import Payment
@@ -109,6 +110,14 @@ def _order_shipped(e: Order.Shipped, _: Lookup) -> list[PublicEvent]:
     return [PublicEvent("order.shipped.v1", str(e.originator_id), data)]
 
 
+def _order_delivered(e: Order.TrackingUpdated, _: Lookup) -> list[PublicEvent]:
+    """Only the step that matters to others (the withdrawal window starts): delivery."""
+    if e.step != DeliveryStep.DELIVERED:
+        return []
+    data = {"order_id": str(e.originator_id), "delivered_at": _time(e.at)}
+    return [PublicEvent("order.delivered.v1", str(e.originator_id), data)]
+
+
 def _payment(kind: str) -> Mapper:
     def mapping(e: Any, lookup: Lookup) -> list[PublicEvent]:
         order_id = lookup.order_of_payment(e.originator_id)
@@ -144,6 +153,7 @@ PUBLIC_EVENTS: dict[type, Mapper] = {
     Order.Confirmed: _order_confirmed,
     Order.Cancelled: _order_cancelled,
     Order.Shipped: _order_shipped,
+    Order.TrackingUpdated: _order_delivered,
     Payment.Captured: _payment("captured"),
     Payment.Refunded: _payment("refunded"),
     StockItem.Reserved: _stock_low,
@@ -156,6 +166,7 @@ PUBLIC_TYPES = (
     "order.confirmed.v1",
     "order.cancelled.v1",
     "order.shipped.v1",
+    "order.delivered.v1",
     "payment.captured.v1",
     "payment.refunded.v1",
     "stock.low.v1",

@@ -13,7 +13,7 @@ version 1: lines and payment method as plain dicts) are upcast when read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
@@ -529,7 +529,7 @@ class Order(EcoAggregate):
         assert self.shipped_at is not None
         if at < self.shipped_at - CLOCK_SKEW or not step_applies(self.tracking, known, at):
             return False
-        self._tracking_updated(step=known.value, at=at, detail=detail[:200])
+        self._tracking_updated(step=known.value, at=at.astimezone(UTC), detail=detail[:200])
         return True
 
     def close_return(self, return_id: UUID) -> None:

@@ -11,6 +11,7 @@ import re
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,12 +164,16 @@ def test_orders_placed_paid_cancelled_and_erased_reach_a_bound_queue_as_cloudeve
         erased = checkout(container, f"caio-{TAG}", quantity=2)
         wait_until(lambda: settled(shop), what="the checkouts", timeout=60)
         shop.ship_order(shipped, "Correios", "BR123456789BR")
+        wait_until(lambda: settled(shop), what="the capture", timeout=60)
+        shop.track_order(shipped, "in_transit", datetime.now(tz=UTC))  # not published
+        shop.track_order(shipped, "delivered", datetime.now(tz=UTC))
         shop.cancel_order(cancelled, f"bia-{TAG}", f"mudei de ideia {TAG}")
         with event_context(ADMIN):
             assert shop.erase_personal_data(f"caio-{TAG}", "admin:ops").status == "erased"
         events = subscriber.until(
             {
                 ("payment.captured", str(shipped)),
+                ("order.delivered", str(shipped)),
                 ("order.cancelled", str(cancelled)),
                 ("order.confirmed", str(erased)),
                 ("stock.low", "ECO-1"),
@@ -185,6 +190,7 @@ def test_orders_placed_paid_cancelled_and_erased_reach_a_bound_queue_as_cloudeve
         "order.confirmed",
         "order.shipped",
         "payment.captured",
+        "order.delivered",
     ]
     assert orders[str(cancelled)] == ["order.placed", "order.confirmed", "order.cancelled"]
     assert orders[str(erased)] == ["order.placed", "order.confirmed"]

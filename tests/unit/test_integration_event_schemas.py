@@ -47,4 +47,4 @@ def test_a_schema_refuses_a_payload_with_a_field_it_does_not_name() -> None:
 
 
 def test_every_public_event_type_has_a_mapping() -> None:
-    assert len(PUBLIC_EVENTS) == 9  # stock.low comes from two stock events
+    assert len(PUBLIC_EVENTS) == 10  # stock.low comes from two stock events
