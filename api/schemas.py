@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictInt,
     StringConstraints,
     Tag,
     WithJsonSchema,
@@ -243,7 +244,7 @@ class CardModel(Schema):
     cvc: Annotated[str, StringConstraints(pattern=r"^[0-9]{3,4}$")]
     holder: Text
     method: Literal["card"] = "card"
-    installments: int = Field(default=1, ge=1, le=12, description="interest-free, 1 to 12")
+    installments: StrictInt = Field(default=1, ge=1, le=12, description="interest-free, 1 to 12")
 
 
 class PixModel(Schema):
