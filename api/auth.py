@@ -108,11 +108,13 @@ class TokenVerifier:
         """`exp`, `iat`, `nbf` are NumericDate numbers (RFC 7519), not strings the library
         would convert; `exp` is at most the maximum lifetime away."""
         for name in ("exp", "iat", "nbf"):
-            value = claims.get(name)
-            if name in claims and (not isinstance(value, int | float) or isinstance(value, bool)):
+            if name not in claims:
+                continue
+            value = claims[name]
+            if not isinstance(value, int | float) or isinstance(value, bool):
                 raise AuthenticationError(f"invalid token: {name} must be a number")
             # Bounded before any arithmetic: an int like 10**400 overflows a float (a 500).
-            if name in claims and not -MAX_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE:
+            if not -MAX_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE:
                 raise AuthenticationError(f"invalid token: {name} is out of range")
         if claims["exp"] - time.time() > self._max_ttl_s + LEEWAY_S:
             raise AuthenticationError(
