@@ -57,7 +57,9 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         columns += [c for c in row if c not in columns]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # RFC 4180 line ends: a field holding a CR or LF is quoted (with "\n" alone, a CR in
+    # a customer's words went out bare and split the row in a spreadsheet).
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralised(c) for c in columns])
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])
