@@ -451,15 +451,21 @@ class PaymentPublic(Schema):
     boleto: BoletoPublic | None = None
     refunded: MoneyModel | None = None
     flagged: int = Field(
-        default=0, description="provider notifications with another amount, kept for an admin"
+        default=0,
+        description="for an admin: notifications with another amount, payments received "
+        "again (refunded) and payments after expiry or cancellation (refunded)",
     )
+    extra_received: MoneyModel | None = Field(
+        default=None, description="paid again once paid: refunded automatically"
+    )
+    extra_refunded: MoneyModel | None = None
 
 
 class WebhookAccepted(Schema):
     """A provider notification, taken: what we did with it (the first time it came)."""
 
     event_id: str
-    outcome: Literal["applied", "unknown_payment", "amount_mismatch", "ignored"]
+    outcome: Literal["applied", "unknown_payment", "amount_mismatch", "extra_payment", "ignored"]
     payment_id: UUID | None
 
 

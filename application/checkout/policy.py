@@ -215,7 +215,7 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
             order.confirm(payment.id)
             processing_event.collect_events(order)
         elif order.status == OrderStatus.CANCELLED:
-            payment.give_back(order.cancellation_reason or "order_cancelled")
+            payment.give_back_unwanted(order.cancellation_reason or "order_cancelled")
             processing_event.collect_events(payment)
 
     @policy.register
@@ -254,8 +254,8 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
             order.confirm(payment.id)
             processing_event.collect_events(order)
         elif order.status == OrderStatus.CANCELLED and payment.pending is None:
-            # Paid for an order given up meanwhile: the money goes back.
-            payment.give_back(order.cancellation_reason or "order_cancelled")
+            # Paid for an order given up meanwhile: the money goes back, flagged.
+            payment.give_back_unwanted(order.cancellation_reason or "order_cancelled")
             processing_event.collect_events(payment)
 
     @policy.register
