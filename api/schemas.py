@@ -185,7 +185,8 @@ class CartItemPublic(Schema):
     quantity: int
     unit_price: MoneyModel  # today's price: what checkout charges
     price_changed_from: MoneyModel | None = None  # the price when it was added, if different
-    line_total: MoneyModel
+    # None when today's price takes the line above the money limit (the cart says so).
+    line_total: MoneyModel | None
 
 
 class CartPublic(Schema):
@@ -196,7 +197,10 @@ class CartPublic(Schema):
     subtotal: MoneyModel | None = None
     coupon: str | None = None
     discount: MoneyModel | None = None
-    total: MoneyModel
+    # None when the cart costs more than the money limit at today's prices: checkout
+    # refuses it until a line is changed or removed.
+    total: MoneyModel | None
+    above_money_limit: bool = False
     version: int
 
 
