@@ -17,7 +17,8 @@ position, so after a crash at any point no step is lost or done twice.
     Payment.ChargeIssued -> wait_for_the_payer: a Pix or boleto is out, the order is
                            awaiting_payment (its expiry is an effect: `expire_payment`)
     Payment.Paid        -> confirm_order_paid_by_the_payer; paid for an order given up
-                           meanwhile: the money goes back
+                           meanwhile: the money goes back, flagged for an admin (a payment
+                           made again is the Payment's own: ExtraPaymentReceived)
     Payment.Expired     -> cancel_expired_order as payment_expired, releasing what it holds
 
 Gateway calls, notifications and the deadline are side effects: the effect dispatcher sends
