@@ -23,6 +23,7 @@ JWKS_LIFESPAN_S = 300
 JWKS_TIMEOUT_S = 5
 DEFAULT_MAX_TTL_S = 24 * 3600
 MAX_SUBJECT_LENGTH = 200  # as long as a customer id in a path may be
+MAX_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z: any sane NumericDate is within
 PII_SCOPE = "auditor:pii"
 _SCOPE_KEY = "ecovarejo.principal"
 
@@ -107,9 +108,14 @@ class TokenVerifier:
         """`exp`, `iat`, `nbf` are NumericDate numbers (RFC 7519), not strings the library
         would convert; `exp` is at most the maximum lifetime away."""
         for name in ("exp", "iat", "nbf"):
-            value = claims.get(name)
-            if name in claims and (not isinstance(value, int | float) or isinstance(value, bool)):
+            if name not in claims:
+                continue
+            value = claims[name]
+            if not isinstance(value, int | float) or isinstance(value, bool):
                 raise AuthenticationError(f"invalid token: {name} must be a number")
+            # Bounded before any arithmetic: an int like 10**400 overflows a float (a 500).
+            if not -MAX_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE:
+                raise AuthenticationError(f"invalid token: {name} is out of range")
         if claims["exp"] - time.time() > self._max_ttl_s + LEEWAY_S:
             raise AuthenticationError(
                 f"invalid token: it expires more than {self._max_ttl_s} s from now"

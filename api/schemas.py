@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictInt,
     StringConstraints,
     Tag,
     WithJsonSchema,
@@ -186,7 +187,8 @@ class CartItemPublic(Schema):
     quantity: int
     unit_price: MoneyModel  # today's price: what checkout charges
     price_changed_from: MoneyModel | None = None  # the price when it was added, if different
-    line_total: MoneyModel
+    # None when today's price takes the line above the money limit (the cart says so).
+    line_total: MoneyModel | None
 
 
 class CartPublic(Schema):
@@ -197,7 +199,10 @@ class CartPublic(Schema):
     subtotal: MoneyModel | None = None
     coupon: str | None = None
     discount: MoneyModel | None = None
-    total: MoneyModel
+    # None when the cart costs more than the money limit at today's prices: checkout
+    # refuses it until a line is changed or removed.
+    total: MoneyModel | None
+    above_money_limit: bool = False
     version: int
 
 
@@ -245,7 +250,7 @@ class CardModel(Schema):
     cvc: Annotated[str, StringConstraints(pattern=r"^[0-9]{3,4}$")]
     holder: Text
     method: Literal["card"] = "card"
-    installments: int = Field(default=1, ge=1, le=12, description="interest-free, 1 to 12")
+    installments: StrictInt = Field(default=1, ge=1, le=12, description="interest-free, 1 to 12")
 
 
 class PixModel(Schema):
@@ -489,15 +494,21 @@ class PaymentPublic(Schema):
     boleto: BoletoPublic | None = None
     refunded: MoneyModel | None = None
     flagged: int = Field(
-        default=0, description="provider notifications with another amount, kept for an admin"
+        default=0,
+        description="for an admin: notifications with another amount, payments received "
+        "again (refunded) and payments after expiry or cancellation (refunded)",
     )
+    extra_received: MoneyModel | None = Field(
+        default=None, description="paid again once paid: refunded automatically"
+    )
+    extra_refunded: MoneyModel | None = None
 
 
 class WebhookAccepted(Schema):
     """A provider notification, taken: what we did with it (the first time it came)."""
 
     event_id: str
-    outcome: Literal["applied", "unknown_payment", "amount_mismatch", "ignored"]
+    outcome: Literal["applied", "unknown_payment", "amount_mismatch", "extra_payment", "ignored"]
     payment_id: UUID | None
 
 

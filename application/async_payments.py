@@ -22,10 +22,12 @@ from application.gateways import gateway_named, provider_gateway
 from application.ports import GatewayError, GatewayNotification, Payer, PaymentGateway
 from domain.base import NotFoundError, now
 from domain.boleto import boleto_deadline
-from domain.payment import EXPIRED, ISSUED, REQUESTED, Payment
+from domain.money import Money
+from domain.payment import ISSUED, REQUESTED, Payment, Receipt
 from domain.webhook import (
     AMOUNT_MISMATCH,
     APPLIED,
+    EXTRA_PAYMENT,
     IGNORED,
     UNKNOWN_PAYMENT,
     WebhookDelivery,
@@ -151,7 +153,8 @@ class AsyncPaymentCommands(CommandApp):
             amount=note.amount,
             outcome=outcome,
         )
-        changed = [payment] if payment is not None and outcome in (APPLIED, AMOUNT_MISMATCH) else []
+        moved = (APPLIED, AMOUNT_MISMATCH, EXTRA_PAYMENT)
+        changed = [payment] if payment is not None and outcome in moved else []
         try:
             self._commit(delivery, *changed)
         except VersionConflictError:
@@ -191,14 +194,23 @@ class AsyncPaymentCommands(CommandApp):
 
     @staticmethod
     def _apply(payment: Payment, note: GatewayNotification) -> str:
-        key = f"{note.provider}:{note.event_id}"
-        if note.status == "paid" and payment.status in (ISSUED, EXPIRED):
-            if note.amount is None or note.amount != payment.amount:
-                payment.record_paid(note.amount or payment.amount.times(0), key)
-                return AMOUNT_MISMATCH
-            payment.record_paid(note.amount, key)
-            return APPLIED
+        """The notification told to the payment; the payment decides what it means (paid,
+        paid late, paid again, another amount) and the outcome is recorded on the delivery."""
+        if note.status == "paid":
+            received = note.amount if note.amount is not None else Money.zero()
+            return RECEIPT_OUTCOMES[payment.record_paid(received, note.settlement_key)]
         if note.status == "expired" and payment.status == ISSUED:
             payment.expire()
             return APPLIED
         return IGNORED
+
+
+# What a delivery records, by what the payment made of the payment it reported.
+RECEIPT_OUTCOMES = {
+    Receipt.CAPTURED: APPLIED,
+    Receipt.REFUNDING: APPLIED,
+    Receipt.EXTRA: EXTRA_PAYMENT,
+    Receipt.MISMATCH: AMOUNT_MISMATCH,
+    Receipt.KNOWN: IGNORED,
+    Receipt.NOT_PAYABLE: IGNORED,
+}

@@ -33,12 +33,23 @@ def rows_of(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return list(value)
 
 
+# A spreadsheet opening the CSV reads a cell starting with one of these as a formula
+# (`=HYPERLINK(…)` in a name, `+55…` in a phone): such a cell is written behind a quote
+# mark, as OWASP's "CSV Injection" advice says, so it shows as the text it is.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(text: str) -> str:
+    """`text` as a spreadsheet will show it, never run it."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
+        return neutralised(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    return neutralised(str(value))
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
@@ -46,8 +57,10 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         columns += [c for c in row if c not in columns]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    # RFC 4180 line ends: a field holding a CR or LF is quoted (with "\n" alone, a CR in
+    # a customer's words went out bare and split the row in a spreadsheet).
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralised(c) for c in columns])
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])
     return out.getvalue()

@@ -91,6 +91,15 @@ class GatewayNotification:
     charge_id: str = ""
     reference: str = ""
     amount: Money | None = None
+    # The provider's id of the payment reported, when several notifications may report one
+    # payment (Mercado Pago's per change of its payment); by default each event is one.
+    settlement: str = ""
+
+    @property
+    def settlement_key(self) -> str:
+        """Which payment of the payer this is: two notifications with one key are one payment
+        told twice, two keys are two payments (a boleto paid twice)."""
+        return f"{self.provider}:{self.settlement or self.event_id}"
 
 
 class PaymentGateway(Protocol):

@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, InvalidInputError
-from domain.money import Money, check_sku
+from domain.money import MAX_AMOUNT, Money, check_sku
 
 MAX_LINE_QUANTITY = 999
 MAX_LINES = 100
@@ -39,6 +39,11 @@ class ItemNotInCartError(CartError):
 
 class TooManyLinesError(CartError, InvalidInputError):
     """A cart holds at most MAX_LINES distinct SKUs."""
+
+
+class CartAboveMoneyLimitError(CartError, InvalidInputError):
+    """A line, or the cart, would cost more than the money limit (MAX_AMOUNT): refused at
+    once, rather than accepted and then unreadable wherever its total is computed."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,18 @@ class Cart(EcoAggregate):
         if sku not in self.lines:
             raise ItemNotInCartError(f"{sku} is not in cart {self.id}")
 
+    def check_within_money_limit(self, sku: str, quantity: int, unit_price: Money) -> None:
+        """`quantity` units of `sku` at `unit_price` (the line as it would be) keep the line
+        and the whole cart within MAX_AMOUNT."""
+        line = unit_price.amount * quantity
+        others = sum(
+            (ln.unit_price.amount * ln.quantity for s, ln in self.lines.items() if s != sku), line
+        )
+        if line > MAX_AMOUNT or others > MAX_AMOUNT:
+            raise CartAboveMoneyLimitError(
+                f"{quantity} x {sku} would take the cart above the limit of {MAX_AMOUNT} BRL"
+            )
+
     def check_not_empty(self) -> None:
         if not self.lines:
             raise EmptyCartError(f"cart {self.id} is empty")
@@ -129,12 +146,16 @@ class Cart(EcoAggregate):
         if existing is None and len(self.lines) >= MAX_LINES:
             raise TooManyLinesError(f"a cart holds at most {MAX_LINES} products")
         self.check_quantity(quantity + (existing.quantity if existing else 0))
+        self.check_within_money_limit(
+            sku, quantity + (existing.quantity if existing else 0), unit_price
+        )
         self._item_added(sku=sku, name=name, quantity=quantity, unit_price=unit_price)
 
     def change_quantity(self, sku: str, quantity: int) -> None:
         self.check_open()
         self.check_has_line(sku)
         self.check_quantity(quantity)
+        self.check_within_money_limit(sku, quantity, self.lines[sku].unit_price)
         if self.lines[sku].quantity != quantity:
             self._item_quantity_changed(sku=sku, quantity=quantity)
 

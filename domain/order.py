@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -192,6 +192,19 @@ def price_order(lines: list[OrderLine], shipping: Money | None = None) -> Totals
     if shipping is None:
         shipping = Money.zero() if subtotal >= FREE_SHIPPING_FROM else SHIPPING_FEE
     return Totals(subtotal, discount, shipping, subtotal - discount + shipping)
+
+
+def refund_share(left_to_refund: Money, units_left: int, quantity: int) -> Money:
+    """What `quantity` of the `units_left` units still out of a line give back of the
+    `left_to_refund`: its centavos shared over the units by largest remainder (every unit
+    gets the same whole centavos, the first `remainder` units one more), so the returns of
+    a line, in any sizes and order, add up exactly to its net and none is below zero. A
+    line over-refunded by the rounding of older versions gives back nothing more."""
+    centavos = int(left_to_refund.amount / CENTS)
+    if centavos <= 0 or units_left <= 0:
+        return Money.zero()
+    each, remainder = divmod(centavos, units_left)
+    return Money(Decimal(each * quantity + min(quantity, remainder)) * CENTS)
 
 
 def order_id_for_cart(cart_id: UUID) -> UUID:
@@ -480,8 +493,10 @@ class Order(EcoAggregate):
         windows: ReturnWindows = DEFAULT_WINDOWS,
     ) -> list[ReturnLine]:
         """The lines of a return of `wanted` (sku, quantity) and the refund each is worth:
-        its share of what was paid for the line, after discount; the last units get what
-        is left of the line, so the line's refunds add up to what it cost."""
+        its share of what is left of the line's net (what was paid for it, after discount,
+        less the refunds of its units already out), by largest remainder (`refund_share`):
+        whatever the order units come back in, the line's refunds add up to its net to the
+        centavo and none is negative."""
         self.check_return_window(kind, at, windows)
         lines = []
         for sku, quantity in wanted:
@@ -489,13 +504,8 @@ class Order(EcoAggregate):
             left = line.quantity - self.units_out(sku)
             if quantity > left:
                 raise ReturnExceedsPurchaseError(f"{sku}: {quantity} to return, {left} returnable")
-            held = self.refund_held.get(sku, Money.zero())
-            if quantity == left:
-                refund = line.net - held
-            else:
-                share = line.net.amount * quantity / line.quantity
-                refund = Money(share.quantize(CENTS, ROUND_HALF_UP))
-            lines.append(ReturnLine(sku, quantity, refund))
+            still_held = line.net - self.refund_held.get(sku, Money.zero())
+            lines.append(ReturnLine(sku, quantity, refund_share(still_held, left, quantity)))
         return lines
 
     def open_return(

@@ -12,12 +12,19 @@ Pix and boleto are paid by the customer, not taken: requested -> issued (the pro
 BR Code or a boleto line) -> captured when the provider says it was paid, or expired. A
 payment that arrives after expiry is recorded as paid and at once asked back (refund). A
 notification whose amount is not the payment's is recorded and flagged, never applied.
+
+Every extra payment goes back: money the payer sends again for a charge already paid (a
+boleto paid twice, a second Pix) is an `ExtraPaymentReceived`, flagged for an admin and
+refunded on its own (apart from the capture, which the order keeps); money that comes in
+after expiry, or for an order given up, is flagged (`UnwantedPaymentFlagged`) as it is
+refunded.
 """
 
 from __future__ import annotations
 
 from dataclasses import field
 from datetime import datetime
+from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -31,6 +38,18 @@ REQUESTED, AUTHORIZED, DECLINED = "requested", "authorized", "declined"
 CAPTURED, VOIDED, REFUNDED = "captured", "voided", "refunded"
 ISSUED, EXPIRED = "issued", "expired"
 ASYNC_METHODS = ("pix", "boleto")
+PAID_AFTER_EXPIRY = "paid_after_expiry"
+
+
+class Receipt(StrEnum):
+    """What a payer's payment did to the payment (`record_paid`)."""
+
+    CAPTURED = "captured"  # paid in time: the order's money
+    REFUNDING = "refunding"  # paid after expiry: flagged, asked back at once
+    EXTRA = "extra"  # paid again: flagged, refunded apart
+    MISMATCH = "mismatch"  # another amount: flagged, not applied
+    KNOWN = "known"  # this very payment was recorded already
+    NOT_PAYABLE = "not_payable"  # no charge of ours to pay (no Pix/boleto issued)
 
 
 class PaymentError(DomainError):
@@ -114,6 +133,23 @@ class Payment(EcoAggregate):
         received: Money
         notification: str
 
+    class ExtraPaymentReceived(EcoAggregate.Event):
+        """The payer paid a charge already paid (a boleto twice, a Pix again): flagged for
+        an admin; the effect `refund_extra_payments` gives it back."""
+
+        amount: Money
+        notification: str  # provider:event id
+
+    class ExtraPaymentRefunded(EcoAggregate.Event):
+        amount: Money
+        notification: str  # the extra payment given back
+
+    class UnwantedPaymentFlagged(EcoAggregate.Event):
+        """Money came in that the order no longer wants (paid after expiry, or for an
+        order given up): refunded automatically, and flagged so an admin sees it."""
+
+        reason: str
+
     @staticmethod
     def create_id(order_id: UUID) -> UUID:
         return payment_id_for_order(order_id)
@@ -157,6 +193,9 @@ class Payment(EcoAggregate):
         self.pending_reason = ""
         self.gateway_failures: dict[str, int] = {}
         self.abandoned_gateways: list[str] = []
+        self.paid_by = ""  # the notification of the payment captured
+        self.extra_payments: dict[str, Money] = {}  # notification -> received, not yet back
+        self.extra_refunded: dict[str, Money] = {}  # notification -> given back
 
     @property
     def holds_money(self) -> bool:
@@ -272,19 +311,60 @@ class Payment(EcoAggregate):
             boleto_line=boleto_line,
         )
 
-    def record_paid(self, amount: Money, notification: str) -> None:
-        """The provider says the payer paid. Paid in time: captured. Paid after expiry (or
-        after the order was given up): recorded, and the money is asked back at once. Any
-        other amount than the payment's: flagged for an admin, nothing applied."""
-        self.check_status(ISSUED, EXPIRED, action="record a payment on")
-        if amount != self.amount:
-            if notification not in self.flags:
+    def knows_payment(self, notification: str) -> bool:
+        return notification == self.paid_by or notification in {
+            *self.extra_payments,
+            *self.extra_refunded,
+            *self.flags,
+        }
+
+    def record_paid(self, amount: Money, notification: str) -> Receipt:
+        """The provider says the payer paid (`notification`: provider and its id of this
+        payment). Paid in time: captured. Paid after expiry: recorded, flagged, and asked
+        back at once. Paid again, once captured (or refunded): an extra payment, flagged
+        and refunded apart. Any other amount than the payment's, before it was paid:
+        flagged for an admin, nothing applied."""
+        if self.knows_payment(notification):
+            return Receipt.KNOWN
+        if self.status in (CAPTURED, REFUNDED) and self.is_async:
+            if not amount.is_positive:
                 self._amount_mismatch_flagged(received=amount, notification=notification)
-            return
+                return Receipt.MISMATCH
+            self._extra_payment_received(amount=amount, notification=notification)
+            return Receipt.EXTRA
+        if self.status not in (ISSUED, EXPIRED):
+            return Receipt.NOT_PAYABLE
+        if amount != self.amount:
+            self._amount_mismatch_flagged(received=amount, notification=notification)
+            return Receipt.MISMATCH
         late = self.status == EXPIRED
         self._paid(amount=amount, notification=notification)
-        if late:
-            self.request_refund(amount, "paid_after_expiry")
+        if not late:
+            return Receipt.CAPTURED
+        self.give_back_unwanted(PAID_AFTER_EXPIRY)
+        return Receipt.REFUNDING
+
+    def give_back_unwanted(self, reason: str) -> None:
+        """Money taken for an order that no longer wants it: flagged for an admin, and
+        given back (refund, or void) like any compensation."""
+        if self.holds_money and self.pending is None:
+            self._unwanted_payment_flagged(reason=reason)
+        self.give_back(reason)
+
+    @property
+    def extra_to_refund(self) -> dict[str, Money]:
+        return dict(self.extra_payments)
+
+    def extra_refund_key(self, notification: str) -> str:
+        """The gateway idempotency key of one extra payment's refund."""
+        return f"{self.id}:extra:{notification}"
+
+    def refund_extra(self, notification: str) -> None:
+        """The gateway gave back the extra payment `notification`."""
+        amount = self.extra_payments.get(notification)
+        if amount is None:
+            raise IllegalPaymentTransitionError(f"no extra payment {notification} to refund")
+        self._extra_payment_refunded(amount=amount, notification=notification)
 
     def expire(self) -> None:
         self.check_status(ISSUED, action="expire")
@@ -307,6 +387,19 @@ class Payment(EcoAggregate):
     @event(Paid)
     def _paid(self, amount: Money, notification: str) -> None:
         self.status, self.authorized, self.captured = CAPTURED, amount, amount
+        self.paid_by = notification
+
+    @event(ExtraPaymentReceived)
+    def _extra_payment_received(self, amount: Money, notification: str) -> None:
+        self.extra_payments[notification] = amount
+
+    @event(ExtraPaymentRefunded)
+    def _extra_payment_refunded(self, amount: Money, notification: str) -> None:
+        self.extra_refunded[notification] = self.extra_payments.pop(notification)
+
+    @event(UnwantedPaymentFlagged)
+    def _unwanted_payment_flagged(self, reason: str) -> None:
+        pass
 
     @event(Expired)
     def _expired(self) -> None:

@@ -7,8 +7,9 @@ which may carry the payer's name, e-mail or CPF.
 
 Outcomes: applied (the payment moved), unknown_payment (no payment of ours, or one of ours
 named by another provider or with another charge id: kept for an admin, applied to
-nothing), amount_mismatch (flagged on the payment, not applied), ignored (nothing to do: a
-status we do not act on, or the payment had already moved).
+nothing), amount_mismatch (flagged on the payment, not applied), extra_payment (the payer
+paid a charge already paid: flagged on the payment and refunded), ignored (nothing to do:
+a status we do not act on, or that very payment was recorded already).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from domain.money import Money
 WEBHOOK_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/webhook")
 APPLIED, UNKNOWN_PAYMENT = "applied", "unknown_payment"
 AMOUNT_MISMATCH, IGNORED = "amount_mismatch", "ignored"
+EXTRA_PAYMENT = "extra_payment"  # paid again once paid: flagged and refunded
 
 
 class WebhookDelivery(EcoAggregate):

@@ -79,6 +79,11 @@ class Settings(BaseSettings, PaymentSettings, AfterSaleSettings, IntegrationEven
     worker_threads: int = Field(default=4, ge=1, le=64, validation_alias="ECOVAREJO_WORKER_THREADS")
     pool_size: int = Field(default=5, ge=1, le=100, validation_alias="ECOVAREJO_DB_POOL_SIZE")
     cors_origins: list[str] = Field(default=[], validation_alias="ECOVAREJO_CORS_ORIGINS")
+    # Host names the console answers to (JSON list; "*" any); unset: localhost names on the
+    # embedded default, any otherwise (api/console/hosts.py).
+    allowed_hosts: list[str] | None = Field(
+        default=None, validation_alias="ECOVAREJO_ALLOWED_HOSTS"
+    )
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, validation_alias=AliasChoices("ECOVAREJO_MAX_BODY_BYTES")
     )

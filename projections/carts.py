@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import singledispatchmethod
 from typing import Any
 
 from domain.cart import Cart
-from domain.money import Money
+from domain.money import MAX_AMOUNT, Money
 from domain.stock_item import StockItem
 from projections.base import Change, DocumentProjection, Put
 
@@ -25,16 +26,26 @@ def sku_of(stock_item_id: object) -> str:
 
 
 def _priced(doc: dict[str, Any]) -> None:
-    """Line totals, subtotal, and the total net of the discount the events recorded."""
-    subtotal = Money.zero()
+    """Line totals, subtotal, and the total net of the discount the events recorded.
+
+    Prices change under open carts, so a line priced within the money limit when added may
+    be above it today: such a line shows no total, and the cart `above_money_limit` and no
+    totals, rather than a value no Money holds (checkout refuses the cart until it is
+    changed). A discount recorded before prices fell is shown at most the subtotal."""
+    subtotal, above = Decimal("0"), False
     for item in doc["items"]:
-        line_total = Money.from_dict(item["unit_price"]).times(item["quantity"])
-        item["line_total"] = line_total.to_dict()
+        line_total = Decimal(item["unit_price"]["amount"]) * item["quantity"]
+        item["line_total"] = None if line_total > MAX_AMOUNT else Money(line_total).to_dict()
+        above = above or line_total > MAX_AMOUNT
         subtotal += line_total
-    discount = Money.from_dict(doc.get("discount") or Money.zero().to_dict())
-    doc["subtotal"] = subtotal.to_dict()
+    doc["above_money_limit"] = above or subtotal > MAX_AMOUNT
+    if doc["above_money_limit"]:
+        doc["subtotal"] = doc["total"] = None
+        return
+    discount = min(Money.from_dict(doc.get("discount") or Money.zero().to_dict()), Money(subtotal))
+    doc["subtotal"] = Money(subtotal).to_dict()
     doc["discount"] = discount.to_dict()
-    doc["total"] = (subtotal - discount).to_dict()
+    doc["total"] = (Money(subtotal) - discount).to_dict()
 
 
 class CartsProjection(DocumentProjection):

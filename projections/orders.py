@@ -268,6 +268,35 @@ class OrdersProjection(DocumentProjection):
         )
 
     @evolve.register
+    def _paid_again(self, event: Payment.ExtraPaymentReceived) -> list[Change]:
+        """Flagged for an admin; what came in again is shown until it is given back."""
+        payment = self.view.get(payment_key(event.originator_id)) or {}
+        extra = Money.from_dict(payment.get("extra_received") or Money.zero().to_dict())
+        return self._on_payment(
+            event,
+            flagged=int(payment.get("flagged", 0)) + 1,
+            extra_received=(extra + event.amount).to_dict(),
+            version=event.originator_version,
+        )
+
+    @evolve.register
+    def _unwanted(self, event: Payment.UnwantedPaymentFlagged) -> list[Change]:
+        payment = self.view.get(payment_key(event.originator_id)) or {}
+        return self._on_payment(
+            event, flagged=int(payment.get("flagged", 0)) + 1, version=event.originator_version
+        )
+
+    @evolve.register
+    def _extra_refunded(self, event: Payment.ExtraPaymentRefunded) -> list[Change]:
+        payment = self.view.get(payment_key(event.originator_id)) or {}
+        back = Money.from_dict(payment.get("extra_refunded") or Money.zero().to_dict())
+        return self._on_payment(
+            event,
+            extra_refunded=(back + event.amount).to_dict(),
+            version=event.originator_version,
+        )
+
+    @evolve.register
     def _failed_over(self, event: Payment.GatewayFailed) -> list[Change]:
         return self._on_payment(event, version=event.originator_version)
 

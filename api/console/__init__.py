@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.console import analytics, audit, lgpd, orders, read_side, session
+from api.console.hosts import own_host
 from api.console.web import PREFIX, SignInRequired, query_string, render
 from api.errors import _domain_status
 from domain.base import DomainError
@@ -56,8 +57,10 @@ def _console_status(error: Exception) -> tuple[int, str, list[str]]:
 def install_console(app: FastAPI) -> None:
     """Mount the console's routers, and render its errors as pages (the API's own handlers
     still answer problem+json everywhere else)."""
-    for router in ROUTERS:
-        app.include_router(router, prefix=PREFIX, include_in_schema=False)
+    for router in ROUTERS:  # each page answers only the console's own host names
+        app.include_router(
+            router, prefix=PREFIX, include_in_schema=False, dependencies=[Depends(own_host)]
+        )
 
     async def sign_in_first(request: Request, error: SignInRequired) -> Response:
         return RedirectResponse(f"{PREFIX}/login?{query_string(next=error.path)}", 303)

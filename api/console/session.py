@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.auth import ROLES, AuthenticationError, Role, TokenVerifier, issue_token
+from api.console.hosts import is_own_host
 from api.console.web import (
     PREFIX,
     SESSION_COOKIE,
@@ -41,10 +42,14 @@ PAGE_PATHS = {
 
 def dev_login_allowed(request: Request, container: Container) -> bool:
     """Only on the embedded default (no configured servers) with the shared secret, and only
-    for a browser on this machine: `serve --host 0.0.0.0` must not hand admin to the LAN."""
+    for a browser on this machine naming it by one of its own names: `serve --host 0.0.0.0`
+    must not hand admin to the LAN, nor a rebound page to another site."""
     verifier: TokenVerifier = request.app.state.verifier
     embedded = bool(container.settings.embedded) and not verifier.uses_jwks
-    return embedded and _is_loopback(request.client.host if request.client else None)
+    peer = request.client.host if request.client else None
+    # A loopback peer is not enough: a page of another site rebound to 127.0.0.1 (DNS
+    # rebinding) comes from one too, naming its own site in Host.
+    return embedded and _is_loopback(peer) and is_own_host(request, container.settings)
 
 
 def _is_loopback(host: str | None) -> bool:

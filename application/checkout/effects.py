@@ -66,6 +66,8 @@ EFFECTS: dict[type, Step] = {
     Payment.CaptureRequested: Step("capture_payment"),
     Payment.VoidRequested: Step("void_payment"),
     Payment.RefundRequested: Step("refund_payment"),
+    # A Pix or boleto paid again: that money goes back at once.
+    Payment.ExtraPaymentReceived: Step("refund_extra_payments"),
     # A Pix or boleto expires at its deadline unless paid first (the command checks).
     Payment.ChargeIssued: Step("expire_payment", until="expires_at"),
 }

@@ -87,6 +87,18 @@ class PaymentCommands(AsyncPaymentCommands):
         payment.refund()
         return self._commit(payment, *self.refunded_returns(reason))
 
+    def refund_extra_payments(self, payment_id: UUID) -> CommandResult | None:
+        """Give back every extra payment not given back yet, each under its own key (a
+        repeat moves no money twice), where the charge was paid."""
+        payment = self.payment(payment_id)
+        if not payment.extra_to_refund:
+            return None
+        gateway = self._gateway(payment.gateway)
+        for notification, amount in payment.extra_to_refund.items():
+            gateway.refund(payment.charge_id, amount, key=payment.extra_refund_key(notification))
+            payment.refund_extra(notification)
+        return self._commit(payment)
+
     def refunded_returns(self, reason: str) -> list[EcoAggregate]:
         """The return a refund was for (its reason names it), marked refunded with it."""
         if not reason.startswith(REFUND_REASON_PREFIX):

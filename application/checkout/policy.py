@@ -17,7 +17,8 @@ position, so after a crash at any point no step is lost or done twice.
     Payment.ChargeIssued -> wait_for_the_payer: a Pix or boleto is out, the order is
                            awaiting_payment (its expiry is an effect: `expire_payment`)
     Payment.Paid        -> confirm_order_paid_by_the_payer; paid for an order given up
-                           meanwhile: the money goes back
+                           meanwhile: the money goes back, flagged for an admin (a payment
+                           made again is the Payment's own: ExtraPaymentReceived)
     Payment.Expired     -> cancel_expired_order as payment_expired, releasing what it holds
 
 Gateway calls, notifications and the deadline are side effects: the effect dispatcher sends
@@ -215,7 +216,7 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
             order.confirm(payment.id)
             processing_event.collect_events(order)
         elif order.status == OrderStatus.CANCELLED:
-            payment.give_back(order.cancellation_reason or "order_cancelled")
+            payment.give_back_unwanted(order.cancellation_reason or "order_cancelled")
             processing_event.collect_events(payment)
 
     @policy.register
@@ -254,8 +255,8 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
             order.confirm(payment.id)
             processing_event.collect_events(order)
         elif order.status == OrderStatus.CANCELLED and payment.pending is None:
-            # Paid for an order given up meanwhile: the money goes back.
-            payment.give_back(order.cancellation_reason or "order_cancelled")
+            # Paid for an order given up meanwhile: the money goes back, flagged.
+            payment.give_back_unwanted(order.cancellation_reason or "order_cancelled")
             processing_event.collect_events(payment)
 
     @policy.register

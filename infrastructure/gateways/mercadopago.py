@@ -198,6 +198,7 @@ class MercadoPagoGateway:
                 status=STATUSES.get(str(payment.get("status")), "other"),
                 charge_id=data_id,
                 reference=str(payment.get("external_reference") or ""),
+                settlement=data_id,  # each change of the payment is notified: one payment
                 amount=Money(
                     Decimal(str(field(payment, "transaction_amount"))).quantize(Decimal("0.01"))
                 ),

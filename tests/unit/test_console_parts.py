@@ -33,10 +33,13 @@ def test_the_language_is_the_query_then_the_cookie_then_the_browser_then_portugu
     assert set(MESSAGES["pt"]) == set(MESSAGES["en"])
 
 
-def _request(verifier: TokenVerifier, peer: str = "127.0.0.1") -> SimpleNamespace:
+def _request(
+    verifier: TokenVerifier, peer: str = "127.0.0.1", host: str = "127.0.0.1:8000"
+) -> SimpleNamespace:
     return SimpleNamespace(
         app=SimpleNamespace(state=SimpleNamespace(verifier=verifier)),
         client=SimpleNamespace(host=peer),
+        headers={"host": host},
     )
 
 
