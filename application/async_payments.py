@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from application.authentication_notes import apply_authentication
 from application.commands import CommandApp
 from application.errors import RetryLaterError, VersionConflictError
 from application.event_store import CommandResult
@@ -22,7 +23,7 @@ from application.gateways import gateway_named, provider_gateway
 from application.ports import GatewayError, GatewayNotification, Payer, PaymentGateway
 from domain.base import NotFoundError, now
 from domain.boleto import boleto_deadline
-from domain.payment import EXPIRED, ISSUED, REQUESTED, Payment
+from domain.payment import AWAITING_ACTION, EXPIRED, ISSUED, REQUESTED, Payment
 from domain.webhook import (
     AMOUNT_MISMATCH,
     APPLIED,
@@ -191,6 +192,8 @@ class AsyncPaymentCommands(CommandApp):
 
     @staticmethod
     def _apply(payment: Payment, note: GatewayNotification) -> str:
+        if payment.status == AWAITING_ACTION:  # a card's 3-D Secure outcome
+            return apply_authentication(payment, note)
         key = f"{note.provider}:{note.event_id}"
         if note.status == "paid" and payment.status in (ISSUED, EXPIRED):
             if note.amount is None or note.amount != payment.amount:

@@ -33,10 +33,27 @@ class CardToken:
 
 
 @dataclass(frozen=True)
+class CustomerAction:
+    """What the shopper must still do for a card payment (3-D Secure): the front end
+    finishes it with the provider's SDK (`client_secret`) or by sending the shopper to
+    `redirect_url`."""
+
+    client_secret: str = ""
+    redirect_url: str = ""
+
+
+@dataclass(frozen=True)
 class Authorization:
     approved: bool
     authorization_id: str = ""
     decline_reason: str = ""
+    # Neither approved nor declined yet: the shopper must authenticate (3-D Secure).
+    action: CustomerAction | None = None
+
+
+class UnusableCardTokenError(Exception):
+    """A card token the provider does not know, made for another provider, expired or
+    already used: the checkout is refused (422), nothing changes."""
 
 
 class InvalidWebhookError(Exception):
@@ -105,7 +122,20 @@ class PaymentGateway(Protocol):
     provider: str
     methods: frozenset[str]
 
-    def tokenize(self, number: str, expiry: str, cvc: str, holder: str) -> CardToken: ...
+    def accept_token(self, token: str) -> CardToken:
+        """A card token made in the shopper's browser by this provider's SDK, checked with
+        the provider (UnusableCardTokenError if it is not a live token of this provider);
+        the brand and last four as the provider knows them (empty where it tells none)."""
+        ...
+
+    def authentication_result(self, authorization_id: str) -> Authorization:
+        """Where the shopper's authentication (3-D Secure) left an authorization: approved,
+        declined, or still waiting (`action`)."""
+        ...
+
+    def public_config(self) -> dict[str, str]:
+        """What a front end needs to tokenize for this provider: its public key and SDK."""
+        ...
 
     def authorize(
         self, token: str, amount: Money, key: str, installments: int = 1

@@ -8,6 +8,9 @@ Status: requested -> authorized | declined; authorized -> captured | voided;
 captured -> refunded. Moving money is two steps: a `*Requested` event records the intent
 (atomically with whatever caused it), and the outcome event records what the gateway did.
 
+A card that needs 3-D Secure waits for the shopper: requested -> awaiting_action ->
+authorized | declined, or expired when the shopper never finishes.
+
 Pix and boleto are paid by the customer, not taken: requested -> issued (the provider gave a
 BR Code or a boleto line) -> captured when the provider says it was paid, or expired. A
 payment that arrives after expiry is recorded as paid and at once asked back (refund). A
@@ -30,6 +33,7 @@ PAYMENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/payment")
 REQUESTED, AUTHORIZED, DECLINED = "requested", "authorized", "declined"
 CAPTURED, VOIDED, REFUNDED = "captured", "voided", "refunded"
 ISSUED, EXPIRED = "issued", "expired"
+AWAITING_ACTION = "awaiting_action"  # 3-D Secure: the shopper must authenticate
 ASYNC_METHODS = ("pix", "boleto")
 
 
@@ -75,6 +79,15 @@ class Payment(EcoAggregate):
     class Declined(EcoAggregate.Event):
         gateway: str
         reason: str
+
+    class ActionRequired(EcoAggregate.Event):
+        """The card needs the shopper (3-D Secure): what the front end finishes it with."""
+
+        gateway: str
+        authorization_id: str
+        client_secret: str
+        redirect_url: str
+        expires_at: datetime
 
     class CaptureRequested(EcoAggregate.Event):
         amount: Money
@@ -193,13 +206,39 @@ class Payment(EcoAggregate):
         self._gateway_failed(gateway=gateway, error=error, gave_up=give_up)
 
     def authorize(self, gateway: str, authorization_id: str, amount: Money) -> None:
-        self.check_status(REQUESTED, action="authorize")
+        self.check_status(REQUESTED, AWAITING_ACTION, action="authorize")
+        self.check_same_authorization(authorization_id)
         self.check_within(amount, self.amount)
         self._authorized(gateway=gateway, authorization_id=authorization_id, amount=amount)
 
     def decline(self, gateway: str, reason: str) -> None:
-        self.check_status(REQUESTED, action="decline")
+        self.check_status(REQUESTED, AWAITING_ACTION, action="decline")
         self._declined(gateway=gateway, reason=reason)
+
+    def require_action(
+        self,
+        gateway: str,
+        authorization_id: str,
+        client_secret: str,
+        redirect_url: str,
+        expires_at: datetime,
+    ) -> None:
+        """The gateway waits for the shopper's authentication until `expires_at`."""
+        self.check_status(REQUESTED, action="ask the shopper to authenticate")
+        self._action_required(
+            gateway=gateway,
+            authorization_id=authorization_id,
+            client_secret=client_secret,
+            redirect_url=redirect_url,
+            expires_at=expires_at,
+        )
+
+    def check_same_authorization(self, authorization_id: str) -> None:
+        """An authentication's outcome must be about this payment's own authorization."""
+        if self.status == AWAITING_ACTION and authorization_id != self.authorization_id:
+            raise IllegalPaymentTransitionError(
+                f"authorization {authorization_id!r} is not the one payment {self.id} awaits"
+            )
 
     def request_capture(self, amount: Money) -> None:
         self.check_status(AUTHORIZED, action="capture")
@@ -287,7 +326,7 @@ class Payment(EcoAggregate):
             self.request_refund(amount, "paid_after_expiry")
 
     def expire(self) -> None:
-        self.check_status(ISSUED, action="expire")
+        self.check_status(ISSUED, AWAITING_ACTION, action="expire")
         self._expired()
 
     @event(ChargeIssued)
@@ -303,6 +342,18 @@ class Payment(EcoAggregate):
         self.charge_id = self.authorization_id = charge_id
         self.expires_at = expires_at
         self.pix_copy_paste, self.boleto_line = pix_copy_paste, boleto_line
+
+    @event(ActionRequired)
+    def _action_required(
+        self,
+        gateway: str,
+        authorization_id: str,
+        client_secret: str,
+        redirect_url: str,
+        expires_at: datetime,
+    ) -> None:
+        self.status, self.gateway = AWAITING_ACTION, gateway
+        self.authorization_id, self.expires_at = authorization_id, expires_at
 
     @event(Paid)
     def _paid(self, amount: Money, notification: str) -> None:

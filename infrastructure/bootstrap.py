@@ -309,5 +309,7 @@ def _set_up(
         shop.notifier = make_notifier(settings, client, shop.email_of)
         shop.pix_expiry_s, shop.boleto_days = settings.pix_expiry_s, settings.boleto_days
         shop.interest_free_installments = settings.interest_free_installments
+        shop.authentication_expiry_s = settings.authentication_expiry_s
+        shop.raw_cards_allowed = not settings.production  # card numbers: sandbox, dev only
         search = make_search_store(settings, database_url)
     return shop, search

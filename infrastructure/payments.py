@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
@@ -31,11 +32,13 @@ from application.ports import (
     Authorization,
     CardToken,
     Charge,
+    CustomerAction,
     GatewayError,
     GatewayNotification,
     InvalidWebhookError,
     MalformedWebhookError,
     Payer,
+    UnusableCardTokenError,
 )
 from domain.boleto import Boleto
 from domain.money import Money
@@ -46,7 +49,12 @@ TEST_CARDS = {
     "4000000000000002": "declined",
     "4000000000009995": "insufficient_funds",
     "4000000000000119": "primary_processing_error",
+    "4000002500003155": "authentication_required",  # 3-D Secure, as Stripe's test card
 }
+SANDBOX_TOKEN = re.compile(r"tok_[0-9a-f]{24}")
+SANDBOX_PUBLIC_KEY = "pk_sandbox"  # nothing secret: as a provider's publishable key
+TOKENIZATION_PATH = "/api/v1/payments/sandbox/tokens"
+CHALLENGE_PATH = "/api/v1/payments/sandbox/challenges/"
 GATEWAY_NAMES = ("primary", "secondary", "tertiary")
 SIGNATURE_HEADER = "x-sandbox-signature"
 SANDBOX_BANK = "999"  # not a COMPE bank code: a sandbox boleto can never be paid for real
@@ -95,6 +103,22 @@ class SandboxGateway:
         self._redis.set(f"sandbox:token:{token}", json.dumps(card))
         return CardToken(token, card["brand"], card["last4"])
 
+    def accept_token(self, token: str) -> CardToken:
+        """A token the sandbox's tokenization endpoint made (as a browser SDK would), used
+        once: a second checkout with it is refused like a real provider's."""
+        if SANDBOX_TOKEN.fullmatch(token) is None:
+            raise UnusableCardTokenError("not a sandbox card token")
+        try:
+            card = self._card(token)
+        except GatewayError:
+            raise UnusableCardTokenError("the sandbox does not know this card token") from None
+        if not self._redis.set(f"sandbox:token-used:{token}", "1", nx=True):
+            raise UnusableCardTokenError("this sandbox card token was used already")
+        return CardToken(token, card["brand"], card["last4"])
+
+    def public_config(self) -> dict[str, str]:
+        return {"public_key": SANDBOX_PUBLIC_KEY, "tokenization_url": TOKENIZATION_PATH}
+
     def _card(self, token: str) -> dict[str, str]:
         raw = self._redis.get(f"sandbox:token:{token}")
         if raw is None:
@@ -129,6 +153,12 @@ class SandboxGateway:
         def decide() -> dict[str, Any]:
             if card["behaviour"] in ("declined", "insufficient_funds"):
                 return {"op": "authorize", "approved": False, "reason": card["behaviour"]}
+            if card["behaviour"] == "authentication_required":
+                return {
+                    "op": "challenge",
+                    "approved": False,
+                    "authorization_id": f"{self.name}-{key}",
+                }
             return {
                 "op": "authorize",
                 "approved": True,
@@ -138,9 +168,32 @@ class SandboxGateway:
             }
 
         result = self._once(f"authorize:{key}", decide)
+        if result["op"] == "challenge":
+            return self.authentication_result(result["authorization_id"])
         return Authorization(
             result["approved"], result.get("authorization_id", ""), result.get("reason", "")
         )
+
+    # 3-D Secure: the sandbox's challenge page stands for the issuer's ---------------------
+    def authentication_result(self, authorization_id: str) -> Authorization:
+        outcome = self._redis.get(f"sandbox:challenge:{authorization_id}")
+        if outcome == b"authenticated":
+            return Authorization(True, authorization_id)
+        if outcome == b"failed":
+            return Authorization(False, authorization_id, "authentication_failed")
+        action = CustomerAction(f"{authorization_id}_secret", CHALLENGE_PATH + authorization_id)
+        return Authorization(False, authorization_id, action=action)
+
+    def answer_challenge(self, authorization_id: str, authenticated: bool) -> bool:
+        """The shopper passes (or fails) the sandbox's challenge; False if there is none."""
+        known = (
+            f"sandbox:{self.name}:ops:authorize:{authorization_id.removeprefix(self.name + '-')}"
+        )
+        if not authorization_id.startswith(self.name + "-") or not self._redis.exists(known):
+            return False
+        outcome = "authenticated" if authenticated else "failed"
+        self._redis.set(f"sandbox:challenge:{authorization_id}", outcome, nx=True)
+        return True
 
     def capture(self, authorization_id: str, amount: Money, key: str) -> None:
         self._once(

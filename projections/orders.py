@@ -41,7 +41,10 @@ def order_index(customer_id: str | None = None, status: str | None = None) -> st
 
 
 RETURN_SUMMARY = ("return_id", "status", "lines", "refund")  # what the order shows of a return
-SUMMARY = ("payment_id", "status", "brand", "last4", "method", "installments", "pix", "boleto")
+SUMMARY = (
+    *("payment_id", "status", "brand", "last4", "method", "installments", "pix", "boleto"),
+    "authentication",
+)
 
 
 def _summary(payment: dict[str, Any]) -> dict[str, Any]:
@@ -217,6 +220,29 @@ class OrdersProjection(DocumentProjection):
         )
 
     @evolve.register
+    def _awaiting_authentication(self, event: Order.AwaitingAuthentication) -> list[Change]:
+        return self._on_order(
+            event,
+            status=OrderStatus.AWAITING_AUTHENTICATION.value,
+            payment_id=str(event.payment_id),
+        )
+
+    @evolve.register
+    def _action_required(self, event: Payment.ActionRequired) -> list[Change]:
+        """3-D Secure: what the front end finishes it with, until decided or expired."""
+        return self._on_payment(
+            event,
+            status="awaiting_action",
+            gateway=event.gateway,
+            authentication={
+                "client_secret": event.client_secret,
+                "redirect_url": event.redirect_url,
+                "expires_at": event.expires_at.isoformat(),
+            },
+            version=event.originator_version,
+        )
+
+    @evolve.register
     def _charge_issued(self, event: Payment.ChargeIssued) -> list[Change]:
         expires = event.expires_at.isoformat()
         due = due_date(event.expires_at).isoformat()
@@ -236,7 +262,9 @@ class OrdersProjection(DocumentProjection):
     @evolve.register
     def _paid_or_expired(self, event: Payment.Paid | Payment.Expired) -> list[Change]:
         status = "captured" if isinstance(event, Payment.Paid) else "expired"
-        return self._on_payment(event, status=status, version=event.originator_version)
+        return self._on_payment(
+            event, status=status, authentication=None, version=event.originator_version
+        )
 
     @evolve.register
     def _flagged(self, event: Payment.AmountMismatchFlagged) -> list[Change]:
@@ -252,7 +280,11 @@ class OrdersProjection(DocumentProjection):
     @evolve.register
     def _authorized(self, event: Payment.Authorized) -> list[Change]:
         return self._on_payment(
-            event, status="authorized", gateway=event.gateway, version=event.originator_version
+            event,
+            status="authorized",
+            gateway=event.gateway,
+            authentication=None,
+            version=event.originator_version,
         )
 
     @evolve.register
@@ -262,6 +294,7 @@ class OrdersProjection(DocumentProjection):
             {"decline_reason": event.reason},
             status="declined",
             gateway=event.gateway,
+            authentication=None,
             version=event.originator_version,
         )
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from api.routers import (
     analytics,
     audit,
+    card_payments,
     carts,
     customers,
     lgpd,
@@ -26,6 +27,7 @@ API_ROUTERS: list[APIRouter] = [
     shipping.router,
     orders.router,
     returns.router,
+    card_payments.router,  # before payments: /payments/config is not a payment id
     payments.router,
     audit.router,
     customers.router,

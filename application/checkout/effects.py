@@ -66,6 +66,8 @@ EFFECTS: dict[type, Step] = {
     Payment.RefundRequested: Step("refund_payment"),
     # A Pix or boleto expires at its deadline unless paid first (the command checks).
     Payment.ChargeIssued: Step("expire_payment", until="expires_at"),
+    # A card's 3-D Secure not finished by its deadline expires (the command checks).
+    Payment.ActionRequired: Step("expire_authentication", until="expires_at"),
 }
 EFFECT_EVENTS: tuple[type, ...] = tuple(EFFECTS)
 COMMANDS: tuple[str, ...] = tuple(sorted({step.command for step in EFFECTS.values()}))

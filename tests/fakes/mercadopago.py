@@ -1,7 +1,15 @@
 """A local Mercado Pago, after its developer docs (Checkout API, "Payments" reference):
 
-- `POST /v1/card_tokens` `{card_number, expiration_month, expiration_year, security_code,
-  cardholder}` -> `{id, first_six_digits, last_four_digits}`
+- `POST /v1/card_tokens?public_key=…` `{card_number, expiration_month, expiration_year,
+  security_code, cardholder}` -> `{id, first_six_digits, last_four_digits, status: "active"}`:
+  what MercadoPago.js (`mp.fields.createCardToken`) does in the shopper's browser with the
+  PUBLIC key (`mercadopago_js_card`); our server reads it back with the access token,
+  `GET /v1/card_tokens/{id}` (the SDKs' CardToken.get). A token pays once: after a payment
+  it reads `status: "used"` and a second payment with it is refused.
+- 3-D Secure ("3DS 2.0" guide): with `three_d_secure_mode: "optional"` a card that needs it
+  (here 4000002500003155) answers `status: "pending"`, `status_detail:
+  "pending_challenge"`, `three_ds_info {external_resource_url, creq}`; `challenge(id, ok)`
+  plays the shopper (-> `authorized`, or `rejected` / `cc_rejected_3ds_challenge`).
 - `POST /v1/payments` with `X-Idempotency-Key`: a card (`token`, `payment_method_id`,
   `installments`, `capture: false`) -> `status: "authorized"` or `"rejected"` with
   `status_detail` (`cc_rejected_other_reason`, `cc_rejected_insufficient_amount`); Pix
@@ -27,6 +35,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
+
 from domain.boleto import Boleto
 from domain.money import Money
 from domain.pix import PixCharge
@@ -41,16 +51,60 @@ class FakeMercadoPago(FakeProvider):
         self.access_token, self.webhook_secret = access_token, webhook_secret
         self.tokens: dict[str, str] = {}
         self.payments: dict[str, dict[str, Any]] = {}
+        self.public_key = "APP_USR-public-fake"
+        self.token_cards: dict[str, dict[str, Any]] = {}
         self.route("POST", "/v1/card_tokens", self.card_token)
+        self.route("GET", r"/v1/card_tokens/(?P<id>[0-9a-f]+)", self.read_card_token)
         self.route("POST", "/v1/payments", self.create)
         self.route("PUT", r"/v1/payments/(?P<id>\d+)", self.update)
         self.route("POST", r"/v1/payments/(?P<id>\d+)/refunds", self.refund)
         self.route("GET", r"/v1/payments/(?P<id>\d+)", self.read)
 
     def _dispatch(self, request: Request) -> tuple[int, bytes]:
+        browser = request.method == "POST" and request.path == "/v1/card_tokens"
+        if browser and request.query.get("public_key") == self.public_key:
+            return super()._dispatch(request)  # MercadoPago.js, in the browser
         if request.headers.get("authorization") != f"Bearer {self.access_token}":
             return 401, b'{"message": "invalid access token", "status": 401}'
         return super()._dispatch(request)
+
+    def mercadopago_js_card(self, number: str, exp: str = "12/30", cvc: str = "123") -> str:
+        """What MercadoPago.js `createCardToken` does in the browser: only the token id comes
+        back to the page (and on to our API)."""
+        month, year = exp.split("/")
+        body = {
+            "card_number": number,
+            "expiration_month": int(month),
+            "expiration_year": 2000 + int(year),
+            "security_code": cvc,
+            "cardholder": {"name": "APRO"},
+        }
+        answer = httpx.post(
+            f"{self.url}/v1/card_tokens",
+            params={"public_key": self.public_key},
+            json=body,
+            timeout=5,
+        )
+        return str(answer.json()["id"])
+
+    def read_card_token(self, r: Request) -> tuple[int, dict[str, Any]]:
+        card = self.token_cards.get(r.match["id"] if r.match else "")
+        if card is None:
+            return 404, {"message": "card token not found", "status": 404}
+        return 200, card
+
+    def challenge(self, payment_id: str, ok: bool = True) -> dict[str, Any]:
+        """The shopper's 3-D Secure challenge in the iframe: passed or failed."""
+        payment = self.payments[payment_id]
+        assert payment["status_detail"] == "pending_challenge"
+        payment.pop("three_ds_info", None)
+        if ok:
+            payment |= {"status": "authorized", "status_detail": "pending_capture"}
+            amount = Decimal(str(payment["transaction_amount"]))
+            self.ledger.append({"op": "authorize", "id": payment_id, "amount": amount})
+        else:
+            payment |= {"status": "rejected", "status_detail": "cc_rejected_3ds_challenge"}
+        return payment
 
     def idempotency_mismatch(self) -> dict[str, Any]:
         return {"message": "idempotency key already used", "status": 400}
@@ -58,8 +112,15 @@ class FakeMercadoPago(FakeProvider):
     def card_token(self, r: Request) -> tuple[int, dict[str, Any]]:
         number = r.params["card_number"]
         token = secrets.token_hex(16)
-        self.tokens[token] = TEST_CARDS.get(number, "approved")
-        return 201, {"id": token, "first_six_digits": number[:6], "last_four_digits": number[-4:]}
+        behaviour = TEST_CARDS.get(number, "approved")
+        self.tokens[token] = "challenge" if number == "4000002500003155" else behaviour
+        self.token_cards[token] = {
+            "id": token,
+            "first_six_digits": number[:6],
+            "last_four_digits": number[-4:],
+            "status": "active",
+        }
+        return 201, self.token_cards[token]
 
     def create(self, r: Request) -> tuple[int, dict[str, Any]]:
         p = r.params
@@ -100,11 +161,24 @@ class FakeMercadoPago(FakeProvider):
             }
         else:
             behaviour = self.tokens.get(p.get("token", ""))
-            if behaviour is None:
+            card = self.token_cards.get(p.get("token", ""))
+            if behaviour is None or (card and card["status"] != "active"):
                 return 400, {"message": "invalid card token", "status": 400}
+            if card:
+                card["status"] = "used"
             if behaviour == "processing_error":
                 return 500, {"message": "internal error", "status": 500}
-            if behaviour != "approved":
+            if behaviour == "challenge":
+                payment |= {
+                    "status": "pending",
+                    "status_detail": "pending_challenge",
+                    "installments": p.get("installments"),
+                    "three_ds_info": {
+                        "external_resource_url": f"{self.url}/3ds/challenge/{pid}",
+                        "creq": secrets.token_urlsafe(24),
+                    },
+                }
+            elif behaviour != "approved":
                 detail = (
                     "cc_rejected_insufficient_amount"
                     if behaviour == "insufficient_funds"
