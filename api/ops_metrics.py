@@ -79,7 +79,7 @@ class OpsCollector(Collector):
         self.broker = None if broker_url.startswith("amqp") else redis.Redis.from_url(broker_url)
 
     def collect(self) -> Iterator[Metric]:
-        for part in (self._events, self._queues, self._followers, self._lgpd):
+        for part in (self._events, self._queues, self._followers, self._lgpd, self._disputes):
             try:
                 yield from part()
             except Exception as e:
@@ -158,3 +158,22 @@ class OpsCollector(Collector):
             "age of the oldest data-subject request not yet completed (0 when none)",
             value=max(ages, default=0.0),
         )
+
+    def _disputes(self) -> Iterator[Metric]:
+        """Seconds left to answer the open dispute due soonest (no sample when none is open:
+        the alert rule then has nothing to fire on)."""
+        from datetime import UTC, datetime
+
+        now = datetime.now(tz=UTC)
+        left = [
+            (datetime.fromisoformat(d["evidence_due_by"]) - now).total_seconds()
+            for d in self.container.readers.orders.open_disputes()
+            if d.get("evidence_due_by")
+        ]
+        family = GaugeMetricFamily(
+            "ecovarejo_dispute_evidence_due_seconds",
+            "seconds until the evidence of the soonest-due open payment dispute is due",
+        )
+        if left:
+            family.add_metric([], min(left))
+        yield family

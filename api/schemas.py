@@ -426,6 +426,23 @@ class OrderReturnSummary(Schema):
     refund: MoneyModel
 
 
+class DisputeSummary(Schema):
+    dispute_id: str
+    status: Literal["open", "won", "lost"]
+    amount: MoneyModel
+    reason: str = ""
+    evidence_due_by: str | None = None
+
+
+class DisputePublic(DisputeSummary):
+    payment_id: UUID
+    order_id: UUID
+
+
+class DisputePage(Schema):
+    items: list[DisputePublic]
+
+
 class OrderPublic(Schema):
     order_id: UUID
     customer_id: str
@@ -443,6 +460,7 @@ class OrderPublic(Schema):
     tracking_code: str | None = None
     returns: list[OrderReturnSummary] = []
     refunded_total: MoneyModel | None = None
+    disputes: list[DisputeSummary] = []
     history: list[HistoryStep]
     created_at: str
     version: int
@@ -476,6 +494,7 @@ class PaymentPublic(Schema):
     boleto: BoletoPublic | None = None
     authentication: AuthenticationPublic | None = None
     refunded: MoneyModel | None = None
+    disputes: list[DisputeSummary] = []
     flagged: int = Field(
         default=0, description="provider notifications with another amount, kept for an admin"
     )

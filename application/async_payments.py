@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from application.authentication_notes import apply_authentication
+from application.authentication_notes import apply_authentication, apply_dispute
 from application.commands import CommandApp
 from application.errors import RetryLaterError, VersionConflictError
 from application.event_store import CommandResult
@@ -192,6 +192,8 @@ class AsyncPaymentCommands(CommandApp):
 
     @staticmethod
     def _apply(payment: Payment, note: GatewayNotification) -> str:
+        if note.dispute is not None:  # a chargeback (application/authentication_notes.py)
+            return apply_dispute(payment, note)
         if payment.status == AWAITING_ACTION:  # a card's 3-D Secure outcome
             return apply_authentication(payment, note)
         key = f"{note.provider}:{note.event_id}"

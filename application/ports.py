@@ -96,6 +96,18 @@ class Charge:
 
 
 @dataclass(frozen=True)
+class DisputeNote:
+    """A provider's word on a dispute (chargeback): `status` is opened | evidence_due | won |
+    lost; `evidence_due_by` the deadline to answer it, when the provider gives one."""
+
+    dispute_id: str
+    status: str
+    amount: Money
+    reason: str = ""
+    evidence_due_by: datetime | None = None
+
+
+@dataclass(frozen=True)
 class GatewayNotification:
     """A provider's webhook, verified and read: which charge, what happened, how much.
 
@@ -108,6 +120,7 @@ class GatewayNotification:
     charge_id: str = ""
     reference: str = ""
     amount: Money | None = None
+    dispute: DisputeNote | None = None  # a dispute about the payment `charge_id` names
 
 
 class PaymentGateway(Protocol):

@@ -127,6 +127,26 @@ class Payment(EcoAggregate):
         received: Money
         notification: str
 
+    # Disputes (chargebacks): the cardholder's bank takes the money back unless we win
+    class DisputeOpened(EcoAggregate.Event):
+        dispute_id: str
+        amount: Money
+        reason: str
+        evidence_due_by: datetime | None
+
+    class DisputeEvidenceDue(EcoAggregate.Event):
+        dispute_id: str
+        evidence_due_by: datetime
+
+    class DisputeWon(EcoAggregate.Event):
+        dispute_id: str
+
+    class DisputeLost(EcoAggregate.Event):
+        """The money went back to the cardholder: a refund in the books."""
+
+        dispute_id: str
+        amount: Money
+
     @staticmethod
     def create_id(order_id: UUID) -> UUID:
         return payment_id_for_order(order_id)
@@ -170,6 +190,7 @@ class Payment(EcoAggregate):
         self.pending_reason = ""
         self.gateway_failures: dict[str, int] = {}
         self.abandoned_gateways: list[str] = []
+        self.disputes: dict[str, str] = {}  # dispute id -> open | won | lost
 
     @property
     def holds_money(self) -> bool:
@@ -342,6 +363,64 @@ class Payment(EcoAggregate):
         self.charge_id = self.authorization_id = charge_id
         self.expires_at = expires_at
         self.pix_copy_paste, self.boleto_line = pix_copy_paste, boleto_line
+
+    # Disputes ------------------------------------------------------------------------------
+    def check_disputable(self, amount: Money) -> None:
+        self.check_status(CAPTURED, REFUNDED, action="dispute")
+        self.check_within(amount, self.captured)
+
+    def open_dispute(
+        self, dispute_id: str, amount: Money, reason: str, evidence_due_by: datetime | None
+    ) -> bool:
+        """A chargeback is opened on the captured money; False if known already."""
+        if dispute_id in self.disputes:
+            return False
+        self.check_disputable(amount)
+        self._dispute_opened(
+            dispute_id=dispute_id, amount=amount, reason=reason, evidence_due_by=evidence_due_by
+        )
+        return True
+
+    def note_evidence_due(self, dispute_id: str, evidence_due_by: datetime) -> bool:
+        if self.disputes.get(dispute_id) != "open":
+            return False
+        self._dispute_evidence_due(dispute_id=dispute_id, evidence_due_by=evidence_due_by)
+        return True
+
+    def close_dispute(self, dispute_id: str, won: bool, amount: Money) -> bool:
+        """Won: the money stays. Lost: it went back to the cardholder, as a refund of at
+        most what is still ours. Closed already: nothing (a late or repeated word)."""
+        if self.disputes.get(dispute_id, "open") != "open":
+            return False
+        if dispute_id not in self.disputes:  # the close came first: opened with it
+            self.open_dispute(dispute_id, amount, "", None)
+        if won:
+            self._dispute_won(dispute_id=dispute_id)
+        else:
+            taken = amount if amount <= self.refundable else self.refundable
+            self._dispute_lost(dispute_id=dispute_id, amount=taken)
+        return True
+
+    @event(DisputeOpened)
+    def _dispute_opened(
+        self, dispute_id: str, amount: Money, reason: str, evidence_due_by: datetime | None
+    ) -> None:
+        self.disputes[dispute_id] = "open"
+
+    @event(DisputeEvidenceDue)
+    def _dispute_evidence_due(self, dispute_id: str, evidence_due_by: datetime) -> None:
+        pass
+
+    @event(DisputeWon)
+    def _dispute_won(self, dispute_id: str) -> None:
+        self.disputes[dispute_id] = "won"
+
+    @event(DisputeLost)
+    def _dispute_lost(self, dispute_id: str, amount: Money) -> None:
+        self.disputes[dispute_id] = "lost"
+        self.refunded = self.refunded + amount
+        if self.refunded == self.captured:
+            self.status = REFUNDED
 
     @event(ActionRequired)
     def _action_required(

@@ -19,10 +19,12 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import Principal
-from api.deps import ShopDep, require
+from api.deps import Admin, ReadersDep, ShopDep, consistent_with, query, require
 from api.schemas import (
     AuthenticationConfirm,
     AuthenticationResult,
+    DisputePage,
+    DisputePublic,
     PaymentsConfigPublic,
     SandboxCardCreate,
     SandboxCardToken,
@@ -32,10 +34,19 @@ from application.card_tokens import card_gateway, payments_config, provider_of
 from application.shop import Shop
 from domain.base import now
 from domain.card import CardDetails
+from projections.orders import OrdersProjection
 
 router = APIRouter(prefix="/payments", tags=["payments"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
 AuthorizationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,120}$")]
+
+
+@router.get("/disputes", dependencies=[Depends(consistent_with(OrdersProjection.name))])
+async def list_open_disputes(readers: ReadersDep, _: Admin) -> DisputePage:
+    """Open disputes (chargebacks), the soonest evidence deadline first: answer each before
+    its `evidence_due_by` at the provider, or the money goes back to the cardholder."""
+    docs = await query(lambda: readers.orders.open_disputes())
+    return DisputePage(items=[DisputePublic.from_doc(d) for d in docs])
 
 
 @router.get("/config")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +36,7 @@ from application.ports import (
     CardToken,
     Charge,
     CustomerAction,
+    DisputeNote,
     GatewayError,
     GatewayNotification,
     MalformedWebhookError,
@@ -46,6 +47,11 @@ from domain.money import Money
 from infrastructure.gateways.http import JsonApi, cents, field
 from infrastructure.webhook_signing import timestamped_signature, verify_timestamped_signature
 
+DISPUTES = {
+    "charge.dispute.created": "opened",
+    "charge.dispute.updated": "evidence_due",
+    "charge.dispute.closed": "closed",
+}
 TOKEN = re.compile(r"(pm|ctoken)_[A-Za-z0-9]{8,64}")
 STATUSES = {
     "payment_intent.amount_capturable_updated": "authorized",
@@ -185,6 +191,37 @@ class StripeGateway:
     ) -> Charge:
         raise GatewayError(f"{self.name}: {method} is not offered through Stripe here")
 
+    def _dispute(self, event: dict[str, Any]) -> GatewayNotification:
+        """`charge.dispute.created|updated|closed` carry the Dispute (docs.stripe.com/api/
+        disputes/object: `amount`, `payment_intent`, `reason`, `status`, `evidence_details.
+        due_by`); it names no metadata of ours, so the intent's is read back."""
+        dispute = event["data"]["object"]
+        intent_id = str(dispute["payment_intent"])
+        kind = DISPUTES.get(str(event["type"]), "other")
+        if kind == "closed":
+            kind = "lost" if dispute["status"] == "lost" else "won"
+        due = (dispute.get("evidence_details") or {}).get("due_by")
+        status, intent = self._api.call("GET", f"/v1/payment_intents/{intent_id}")
+        if status >= 500:
+            raise GatewayError(f"{self.name}: intent {intent_id} not read", retryable=True)
+        metadata = (intent.get("metadata") or {}) if status < 400 else {}
+        amount = Money(Decimal(int(dispute["amount"])) / 100)
+        return GatewayNotification(
+            provider=self.provider,
+            event_id=str(event["id"]),
+            status="dispute",
+            charge_id=intent_id,
+            reference=str(metadata.get("payment_id", "")),
+            amount=amount,
+            dispute=DisputeNote(
+                dispute_id=str(dispute["id"]),
+                status=kind,
+                amount=amount,
+                reason=str(dispute.get("reason") or ""),
+                evidence_due_by=datetime.fromtimestamp(int(due), UTC) if due else None,
+            ),
+        )
+
     def read_webhook(
         self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, now: datetime
     ) -> GatewayNotification:
@@ -193,6 +230,8 @@ class StripeGateway:
         )
         try:
             event = json.loads(body)
+            if str(event["type"]).startswith("charge.dispute."):
+                return self._dispute(event)
             intent = event["data"]["object"]
             amount = intent.get("amount_received") or intent.get("amount") or 0
             return GatewayNotification(

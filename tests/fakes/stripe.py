@@ -248,6 +248,34 @@ class FakeStripe(FakeProvider):
             "amount": amount,
         }
 
+    def dispute(
+        self,
+        pi: str,
+        event_type: str = "charge.dispute.created",
+        status: str = "needs_response",
+        *,
+        dispute_id: str = "dp_fake1",
+        amount: int | None = None,
+        due_by: int | None = None,
+    ) -> tuple[dict[str, str], bytes]:
+        """A signed dispute event (docs.stripe.com/api/disputes/object, events
+        `charge.dispute.created|updated|closed`); a lost one takes the money back."""
+        intent = self.intents[pi]
+        dispute = {
+            "id": dispute_id,
+            "object": "dispute",
+            "amount": intent.get("amount_received", intent["amount"]) if amount is None else amount,
+            "currency": "brl",
+            "charge": f"ch_{pi[3:]}",
+            "payment_intent": pi,
+            "reason": "fraudulent",
+            "status": status,
+            "evidence_details": {"due_by": due_by or int(time.time()) + 7 * 86400},
+        }
+        if status == "lost":
+            self.ledger.append({"op": "dispute_lost", "id": pi, "amount": dispute["amount"]})
+        return self.webhook(event_type, dispute)
+
     def webhook(
         self,
         event_type: str,
