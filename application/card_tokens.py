@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from application.errors import GatewayUnavailableError
-from application.gateways import join_tokens
+from application.gateways import GatewayChain, join_tokens
 from application.ports import CardToken, GatewayError, PaymentGateway, UnusableCardTokenError
 from domain.base import InvalidInputError
 
@@ -32,6 +32,11 @@ class RawCardRefusedError(InvalidInputError):
 
 def provider_of(gateway: PaymentGateway) -> str:
     return str(getattr(gateway, "provider", gateway.name))
+
+
+def every_gateway(gateways: Sequence[PaymentGateway]) -> list[PaymentGateway]:
+    """The chain and the gateways merely configured (money they hold is still theirs)."""
+    return gateways.everyone() if isinstance(gateways, GatewayChain) else list(gateways)
 
 
 def card_gateway(gateways: Sequence[PaymentGateway]) -> PaymentGateway | None:

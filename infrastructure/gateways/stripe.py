@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from application.ports import (
     UNREADABLE,
@@ -190,6 +191,24 @@ class StripeGateway:
         self, method: str, amount: Money, key: str, payer: Payer, expires_at: datetime
     ) -> Charge:
         raise GatewayError(f"{self.name}: {method} is not offered through Stripe here")
+
+    def settlement_rows(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Balance transactions created in [start, end), their `source` expanded to name the
+        payment intent (docs.stripe.com/api/balance_transactions/list), every page."""
+        rows: list[dict[str, Any]] = []
+        query = {
+            "created[gte]": str(int(start.timestamp())),
+            "created[lt]": str(int(end.timestamp())),
+            "limit": "100",
+            "expand[]": "data.source",
+        }
+        while True:
+            path = f"/v1/balance_transactions?{urlencode(query)}"
+            page = self._checked(*self._api.call("GET", path))
+            rows += [row for row in page.get("data") or [] if isinstance(row, dict)]
+            if not page.get("has_more") or not rows:
+                return rows
+            query["starting_after"] = str(rows[-1]["id"])
 
     def _dispute(self, event: dict[str, Any]) -> GatewayNotification:
         """`charge.dispute.created|updated|closed` carry the Dispute (docs.stripe.com/api/

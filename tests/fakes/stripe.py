@@ -57,6 +57,9 @@ class FakeStripe(FakeProvider):
         self.route("POST", "/v1/test_helpers/confirmation_tokens", self.create_ctoken)
         self.route("GET", r"/v1/confirmation_tokens/(?P<id>[^/]+)", self.read_ctoken)
         self.route("GET", r"/v1/payment_intents/(?P<id>[^/]+)", self.read_intent)
+        self.route("GET", "/v1/balance_transactions", self.balance_transactions)
+        self.extra_balance: list[dict[str, Any]] = []  # lines a test adds (unknown ones...)
+        self.hidden_balance: set[str] = set()  # intents whose lines a test leaves out
         self.route("POST", "/v1/payment_intents", self.create_intent)
         self.route("POST", r"/v1/payment_intents/(?P<id>[^/]+)/capture", self.capture)
         self.route("POST", r"/v1/payment_intents/(?P<id>[^/]+)/cancel", self.cancel)
@@ -131,6 +134,43 @@ class FakeStripe(FakeProvider):
     def read_intent(self, r: Request) -> tuple[int, dict[str, Any]]:
         intent = self.intents.get(r.match["id"] if r.match else "")
         return (200, intent) if intent is not None else self._missing()
+
+    def balance_transactions(self, r: Request) -> tuple[int, dict[str, Any]]:
+        """`GET /v1/balance_transactions` (docs.stripe.com/api/balance_transactions): one per
+        capture (fee 3.99 % + R$ 0,39, Stripe Brazil's card price), refund and lost dispute,
+        negative when money leaves; `expand[]=data.source` names the payment intent."""
+        gte, lt = int(r.query["created[gte]"]), int(r.query["created[lt]"])
+        rows = [*self._balance_rows(), *self.extra_balance]
+        rows = [row for row in rows if gte <= row["created"] < lt]
+        after = r.query.get("starting_after")
+        if after:
+            rows = rows[[row["id"] for row in rows].index(after) + 1 :]
+        page = rows[: int(r.query.get("limit", 10))]
+        return 200, {"object": "list", "data": page, "has_more": len(rows) > len(page)}
+
+    def _balance_rows(self) -> list[dict[str, Any]]:
+        categories = {"capture": "charge", "refund": "refund", "dispute_lost": "dispute"}
+        rows = []
+        for n, row in enumerate(self.ledger):
+            if row["op"] not in categories or row["id"] in self.hidden_balance:
+                continue
+            amount = int(row["amount"])
+            charge = row["op"] == "capture"
+            fee = round(amount * 0.0399) + 39 if charge else 0
+            rows.append(
+                {
+                    "id": f"txn_{n:06d}",
+                    "object": "balance_transaction",
+                    "amount": amount if charge else -amount,
+                    "fee": fee,
+                    "net": (amount if charge else -amount) - fee,
+                    "currency": "brl",
+                    "created": row.get("at", int(time.time())),
+                    "reporting_category": categories[row["op"]],
+                    "source": {"id": f"ch_{row['id'][3:]}", "payment_intent": row["id"]},
+                }
+            )
+        return rows
 
     def authenticate(self, pi: str, ok: bool = True) -> dict[str, Any]:
         """The shopper's 3-D Secure in Stripe.js: passed, or failed."""
@@ -216,7 +256,9 @@ class FakeStripe(FakeProvider):
             }
         amount = int(r.params.get("amount_to_capture", intent["amount"]))
         intent |= {"status": "succeeded", "amount_received": amount}
-        self.ledger.append({"op": "capture", "id": intent["id"], "amount": amount})
+        self.ledger.append(
+            {"op": "capture", "id": intent["id"], "amount": amount, "at": int(time.time())}
+        )
         return 200, intent
 
     def cancel(self, r: Request) -> tuple[int, dict[str, Any]]:
@@ -240,7 +282,9 @@ class FakeStripe(FakeProvider):
                 "error": {"type": "invalid_request_error", "code": "charge_not_refundable"}
             }
         amount = int(r.params.get("amount", intent["amount_received"]))
-        self.ledger.append({"op": "refund", "id": intent["id"], "amount": amount})
+        self.ledger.append(
+            {"op": "refund", "id": intent["id"], "amount": amount, "at": int(time.time())}
+        )
         return 200, {
             "id": f"re_{secrets.token_hex(8)}",
             "object": "refund",
@@ -273,7 +317,14 @@ class FakeStripe(FakeProvider):
             "evidence_details": {"due_by": due_by or int(time.time()) + 7 * 86400},
         }
         if status == "lost":
-            self.ledger.append({"op": "dispute_lost", "id": pi, "amount": dispute["amount"]})
+            self.ledger.append(
+                {
+                    "op": "dispute_lost",
+                    "id": pi,
+                    "amount": dispute["amount"],
+                    "at": int(time.time()),
+                }
+            )
         return self.webhook(event_type, dispute)
 
     def webhook(
