@@ -6,7 +6,9 @@ change nothing twice."""
 from __future__ import annotations
 
 import time
+from uuid import UUID
 
+from application.audit import trail
 from tests.e2e.test_http_card_tokens_and_3ds import (  # noqa: F401 (fixtures)
     API,
     APPROVED,
@@ -81,6 +83,22 @@ def test_a_dispute_opened_then_lost_refunds_the_order_in_the_books(client, auth,
     assert payment["refunded"] == {"amount": "259.80", "currency": "BRL"}
     wait_for(lambda: open_disputes(client, auth) == [], "the dispute to leave the open list")
     assert deliver(client, *stripe.dispute(intent)).json()["outcome"] == "ignored"  # late
+
+    # The audit trail, the LGPD export and the analytics carry it.
+    shop = client.app.state.container.shop
+    steps = [s["type"] for s in trail(shop.mapper, shop.event_log, UUID(order["order_id"]))]
+    assert steps[-2:] == ["Payment.DisputeOpened", "Payment.DisputeLost"]
+    (exported,) = shop.export_personal_data("bia", "admin:adm")["payments"]
+    assert exported["disputes"] == {"dp_fake1": "lost"}
+    wait_for(
+        lambda: any(
+            r.get("chargebacks") == "259.80"
+            for r in client.get(f"{API}/analytics/sales", headers=auth("admin", "adm")).json()[
+                "rows"
+            ]
+        ),
+        "the chargeback in the sales analytics",
+    )
 
 
 def test_a_dispute_won_out_of_order_leaves_the_money_and_a_forged_one_is_refused(
