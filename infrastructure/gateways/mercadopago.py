@@ -37,6 +37,7 @@ from application.ports import (
     CardToken,
     Charge,
     CustomerAction,
+    DisputeNote,
     GatewayError,
     GatewayNotification,
     InvalidWebhookError,
@@ -50,6 +51,8 @@ from infrastructure.payments import card_brand
 
 TOLERANCE_S = 300
 TOKEN = re.compile(r"[0-9a-f]{32}")
+CHARGEBACK_TOPICS = ("chargebacks", "topic_chargebacks_wh")
+CHARGEBACK_OUTCOMES = {"settled": "lost", "reimbursed": "won"}  # of a charged_back payment
 METHOD_IDS = {"visa": "visa", "mastercard": "master", "amex": "amex", "elo": "elo"}
 STATUSES = {
     "authorized": "authorized",
@@ -200,6 +203,39 @@ class MercadoPagoGateway:
         line = field(answer, "transaction_details", "digitable_line")
         return Charge(charge_id, expires_at, boleto_line=str(line))
 
+    def _chargeback(self, event_id: str, chargeback_id: str) -> GatewayNotification:
+        """A chargeback notification names the case only: `GET /v1/chargebacks/{id}`
+        (`payments`, `amount`, `date_documentation_deadline`), then the payment for our
+        reference and its outcome: `charged_back` / `settled` lost, `reimbursed` won
+        (developer docs "Chargebacks", reference "Get chargeback")."""
+        status, case = self._api.call("GET", f"/v1/chargebacks/{chargeback_id}")
+        if status == 404:
+            return GatewayNotification(self.provider, event_id, "other", charge_id=chargeback_id)
+        if status >= 400:
+            raise GatewayError(f"{self.name}: chargeback {chargeback_id} not read", retryable=True)
+        try:
+            payment_id = str(case["payments"][0])
+            amount = Money(Decimal(str(case["amount"])).quantize(Decimal("0.01")))
+            deadline = case.get("date_documentation_deadline")
+            due = datetime.fromisoformat(str(deadline)) if deadline else None
+        except UNREADABLE as error:
+            raise MalformedWebhookError(
+                f"unreadable Mercado Pago chargeback: {type(error).__name__}"
+            ) from None
+        status, payment = self._api.call("GET", f"/v1/payments/{payment_id}")
+        if status >= 400:
+            raise GatewayError(f"{self.name}: payment {payment_id} not read", retryable=True)
+        outcome = CHARGEBACK_OUTCOMES.get(str(payment.get("status_detail")), "opened")
+        return GatewayNotification(
+            provider=self.provider,
+            event_id=event_id,
+            status="dispute",
+            charge_id=payment_id,
+            reference=str(payment.get("external_reference") or ""),
+            amount=amount,
+            dispute=DisputeNote(str(case.get("id") or chargeback_id), outcome, amount, "", due),
+        )
+
     def read_webhook(
         self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, now: datetime
     ) -> GatewayNotification:
@@ -219,8 +255,11 @@ class MercadoPagoGateway:
         try:
             notification = json.loads(body)
             event_id = str(notification.get("id") or request_id)
+            kind = str(query.get("type") or notification.get("type") or "")
         except UNREADABLE:
             raise MalformedWebhookError("unreadable Mercado Pago notification") from None
+        if kind in CHARGEBACK_TOPICS:
+            return self._chargeback(event_id, data_id)
         status, payment = self._api.call("GET", f"/v1/payments/{data_id}")
         if status == 404:
             return GatewayNotification(self.provider, event_id, "other", charge_id=data_id)

@@ -464,3 +464,81 @@ def test_a_processing_error_fails_over_and_money_moves_where_it_was_authorized()
     finally:
         for p in (stripe, pagseguro, mercadopago):
             p.fake.stop()
+
+
+# Disputes (chargebacks) --------------------------------------------------------------------
+def _captured(provider: Provider, key: str) -> str:
+    gateway = provider.gateway
+    answer = gateway.authorize(tokenize(provider), Money.brl("89.90"), key=key)
+    gateway.capture(answer.authorization_id, Money.brl("89.90"), key=f"{key}:capture")
+    return answer.authorization_id
+
+
+def test_stripe_dispute_events_name_our_payment_their_deadline_and_outcome():
+    made = make("stripe")
+    try:
+        key = str(uuid4())
+        intent = _captured(made, key)
+        due = int(time.time()) + 3 * 86400
+        opened = made.gateway.read_webhook(
+            *_headers_body(made.fake.dispute(intent, due_by=due)), datetime.now(UTC)
+        )
+        assert (opened.reference, opened.charge_id) == (key, intent)
+        assert opened.dispute is not None
+        assert (opened.dispute.status, opened.dispute.amount) == ("opened", Money.brl("89.90"))
+        assert opened.dispute.evidence_due_by == datetime.fromtimestamp(due, UTC)
+        for status, outcome in (("lost", "lost"), ("won", "won"), ("warning_closed", "won")):
+            closed = made.gateway.read_webhook(
+                *_headers_body(made.fake.dispute(intent, "charge.dispute.closed", status)),
+                datetime.now(UTC),
+            )
+            assert closed.dispute is not None
+            assert closed.dispute.status == outcome
+    finally:
+        made.fake.stop()
+
+
+def _headers_body(signed: tuple[dict[str, str], bytes]) -> tuple[dict[str, str], dict, bytes]:
+    return signed[0], {}, signed[1]
+
+
+def test_mercadopago_chargebacks_are_read_back_from_the_chargebacks_api():
+    made = make("mercadopago")
+    try:
+        key = str(uuid4())
+        payment_id = _captured(made, key)
+        case = made.fake.chargeback(payment_id)
+        note = made.gateway.read_webhook(
+            *made.fake.webhook(case, topic="chargebacks"), datetime.now(UTC)
+        )
+        assert (note.reference, note.charge_id) == (key, payment_id)
+        assert note.dispute is not None
+        assert (note.dispute.status, note.dispute.amount) == ("opened", Money.brl("89.90"))
+        assert note.dispute.evidence_due_by is not None
+        made.fake.payments[payment_id]["status_detail"] = "settled"
+        lost = made.gateway.read_webhook(
+            *made.fake.webhook(case, topic="chargebacks"), datetime.now(UTC)
+        )
+        assert lost.dispute is not None
+        assert lost.dispute.status == "lost"
+        unknown = made.gateway.read_webhook(
+            *made.fake.webhook("999", topic="chargebacks"), datetime.now(UTC)
+        )
+        assert (unknown.status, unknown.dispute) == ("other", None)
+    finally:
+        made.fake.stop()
+
+
+def test_stripe_balance_transactions_are_the_settlement_report():
+    from infrastructure.settlement_reports import lines_of
+
+    made = make("stripe")
+    try:
+        intent = _captured(made, str(uuid4()))
+        now = datetime.now(UTC)
+        rows = made.gateway.settlement_rows(now - timedelta(days=1), now + timedelta(days=1))
+        (line,) = lines_of("stripe", rows)
+        assert (line.kind, line.source_id, line.amount) == ("capture", intent, Money.brl("89.90"))
+        assert line.fee == Money.brl("3.98")  # 3.99 % + 0.39
+    finally:
+        made.fake.stop()

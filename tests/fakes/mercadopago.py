@@ -59,6 +59,8 @@ class FakeMercadoPago(FakeProvider):
         self.route("PUT", r"/v1/payments/(?P<id>\d+)", self.update)
         self.route("POST", r"/v1/payments/(?P<id>\d+)/refunds", self.refund)
         self.route("GET", r"/v1/payments/(?P<id>\d+)", self.read)
+        self.chargebacks: dict[str, dict[str, Any]] = {}
+        self.route("GET", r"/v1/chargebacks/(?P<id>\d+)", self.read_chargeback)
 
     def _dispatch(self, request: Request) -> tuple[int, bytes]:
         browser = request.method == "POST" and request.path == "/v1/card_tokens"
@@ -237,18 +239,45 @@ class FakeMercadoPago(FakeProvider):
         payment = self.payments.get(r.match["id"]) if r.match else None
         return (200, payment) if payment else (404, {"message": "not found", "status": 404})
 
+    def chargeback(self, payment_id: str, outcome: str = "in_process") -> str:
+        """The cardholder's bank disputes a payment ("Chargebacks": the case at
+        `GET /v1/chargebacks/{id}`, the payment `charged_back` with `status_detail`
+        in_process | settled (lost) | reimbursed (won)); returns the case id."""
+        payment = self.payments[payment_id]
+        case_id = str(10**15 + int(payment_id))
+        self.chargebacks[case_id] = {
+            "id": case_id,
+            "payments": [int(payment_id)],
+            "currency": "BRL",
+            "amount": payment["transaction_amount"],
+            "coverage_applied": outcome == "reimbursed",
+            "documentation_required": True,
+            "date_documentation_deadline": "2030-01-10T23:59:59.000-03:00",
+        }
+        payment |= {"status": "charged_back", "status_detail": outcome}
+        return case_id
+
+    def read_chargeback(self, r: Request) -> tuple[int, dict[str, Any]]:
+        case = self.chargebacks.get(r.match["id"] if r.match else "")
+        return (200, case) if case else (404, {"message": "not found", "status": 404})
+
     def pay(self, payment_id: str) -> None:
         """The payer pays the Pix or boleto (what the bank settlement does)."""
         self.payments[payment_id]["status"] = "approved"
 
     def webhook(
-        self, payment_id: str, *, secret: str | None = None, at: int | None = None
+        self,
+        payment_id: str,
+        *,
+        secret: str | None = None,
+        at: int | None = None,
+        topic: str = "payment",
     ) -> tuple[dict[str, str], dict[str, str], bytes]:
         body = json.dumps(
             {
-                "id": int(time.time() * 1000),
-                "type": "payment",
-                "action": "payment.updated",
+                "id": int(time.time() * 1000) + len(self.requests),
+                "type": topic,
+                "action": f"{topic}.updated",
                 "data": {"id": payment_id},
             }
         ).encode()
@@ -257,4 +286,4 @@ class FakeMercadoPago(FakeProvider):
         manifest = f"id:{payment_id};request-id:{request_id};ts:{ts};"
         mac = hmac.new((secret or self.webhook_secret).encode(), manifest.encode(), hashlib.sha256)
         headers = {"x-signature": f"ts={ts},v1={mac.hexdigest()}", "x-request-id": request_id}
-        return headers, {"data.id": payment_id, "type": "payment"}, body
+        return headers, {"data.id": payment_id, "type": topic}, body
