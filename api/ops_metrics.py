@@ -160,8 +160,8 @@ class OpsCollector(Collector):
         )
 
     def _disputes(self) -> Iterator[Metric]:
-        """Seconds left to answer the open dispute due soonest (no sample when none is open:
-        the alert rule then has nothing to fire on)."""
+        """Seconds left to answer the open dispute due soonest (+Inf when none is open: the
+        alert rule then has nothing to fire on)."""
         from datetime import UTC, datetime
 
         now = datetime.now(tz=UTC)
@@ -170,10 +170,8 @@ class OpsCollector(Collector):
             for d in self.container.readers.orders.open_disputes()
             if d.get("evidence_due_by")
         ]
-        family = GaugeMetricFamily(
+        yield GaugeMetricFamily(
             "ecovarejo_dispute_evidence_due_seconds",
             "seconds until the evidence of the soonest-due open payment dispute is due",
+            value=min(left, default=float("inf")),
         )
-        if left:
-            family.add_metric([], min(left))
-        yield family
