@@ -542,3 +542,27 @@ def test_stripe_balance_transactions_are_the_settlement_report():
         assert line.fee == Money.brl("3.98")  # 3.99 % + 0.39
     finally:
         made.fake.stop()
+
+
+@pytest.mark.parametrize("name", ["mercadopago", "pagseguro"])
+def test_the_settlement_report_names_our_reference_and_the_providers_id(name):
+    from infrastructure.settlement_reports import parse_report
+
+    made = make(name)
+    try:
+        key = str(uuid4())
+        authorization = _captured(made, key)
+        made.gateway.refund(authorization, Money.brl("10.00"), key=f"{key}:refund")
+        fake: Any = made.fake
+        report = fake.settlement_report() if name == "mercadopago" else fake.edi_extract()
+        capture, refund = parse_report(name, report)
+        assert (capture.kind, capture.reference, capture.source_id) == (
+            "capture",
+            key,
+            authorization,
+        )
+        assert capture.amount == Money.brl("89.90")
+        assert capture.fee.is_positive
+        assert (refund.kind, refund.amount) == ("refund", Money.brl("10.00"))
+    finally:
+        made.fake.stop()

@@ -261,6 +261,33 @@ class FakeMercadoPago(FakeProvider):
         case = self.chargebacks.get(r.match["id"] if r.match else "")
         return (200, case) if case else (404, {"message": "not found", "status": 404})
 
+    def settlement_report(self) -> str:
+        """The settlement report CSV ("Relatório de liquidações"; `;` separated, fees
+        negative, as the report shows them): one SETTLEMENT per capture, one REFUND per
+        refund, with the payment id (`SOURCE_ID`) and our `EXTERNAL_REFERENCE`."""
+        head = (
+            "EXTERNAL_REFERENCE;SOURCE_ID;TRANSACTION_TYPE;TRANSACTION_AMOUNT;"
+            "TRANSACTION_CURRENCY;TRANSACTION_DATE;FEE_AMOUNT;SETTLEMENT_NET_AMOUNT"
+        )
+        rows = [head]
+        for row in self.ledger:
+            kind = {"capture": "SETTLEMENT", "refund": "REFUND"}.get(row["op"])
+            if kind is None:
+                continue
+            amount = Decimal(str(row["amount"]))
+            fee = (
+                (amount * Decimal("0.0498")).quantize(Decimal("0.01"))
+                if kind == "SETTLEMENT"
+                else 0
+            )
+            reference = self.payments[row["id"]].get("external_reference") or ""
+            day = date.today().isoformat()
+            rows.append(
+                f"{reference};{row['id']};{kind};{amount};BRL;{day}T12:00:00.000-03:00;"
+                f"-{fee};{amount - fee}"
+            )
+        return "\n".join(rows) + "\n"
+
     def pay(self, payment_id: str) -> None:
         """The payer pays the Pix or boleto (what the bank settlement does)."""
         self.payments[payment_id]["status"] = "approved"

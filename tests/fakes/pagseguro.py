@@ -112,6 +112,30 @@ class FakePagSeguro(FakeProvider):
             }
         return 201, charge
 
+    def edi_extract(self) -> str:
+        """The EDI financial extract (`detalhes[]`: `tipo_evento` 1 sale, 6 cancellation;
+        `codigo_venda` our reference, `codigo_transacao` the charge; amounts in reais)."""
+        details = []
+        for row in self.ledger:
+            event = {"capture": "1", "refund": "6"}.get(row["op"])
+            if event is None:
+                continue
+            charge = self.charges[row["id"]]
+            value = Decimal(int(row["amount"] or charge["amount"]["value"])) / 100
+            fee = (value * Decimal("0.0399")).quantize(Decimal("0.01")) if event == "1" else 0
+            details.append(
+                {
+                    "codigo_transacao": row["id"],
+                    "codigo_venda": charge["reference_id"],
+                    "tipo_evento": event,
+                    "valor_total_transacao": str(value),
+                    "taxa_intermediacao": str(fee),
+                    "valor_liquido_transacao": str(value - fee),
+                    "data_venda_ajuste": date.today().isoformat(),
+                }
+            )
+        return json.dumps({"detalhes": details, "pagination": {"page": 1, "totalPages": 1}})
+
     def read_charge(self, r: Request) -> tuple[int, dict[str, Any]]:
         charge = self.charges.get(r.match["id"] if r.match else "")
         if charge is None:
