@@ -31,6 +31,8 @@ from api.schemas import (
     SandboxChallengeAnswer,
 )
 from application.card_tokens import card_gateway, payments_config, provider_of
+from application.errors import RetryLaterError
+from application.ports import GatewayError
 from application.shop import Shop
 from domain.base import now
 from domain.card import CardDetails
@@ -103,9 +105,12 @@ async def confirm_authentication(
     """The front end's word that the shopper finished 3-D Secure: the provider is asked
     where the payment stands (never the client believed); decided -> recorded."""
     own = None if principal.role == "admin" else principal.sub
-    result = await run_in_threadpool(
-        shop.confirm_authentication, payment_id, own, body.authorization_id
-    )
+    try:
+        result = await run_in_threadpool(
+            shop.confirm_authentication, payment_id, own, body.authorization_id
+        )
+    except (GatewayError, RetryLaterError) as error:  # the provider must be asked: later
+        raise HTTPException(503, f"try again: {error}", {"Retry-After": "5"}) from None
     payment = await run_in_threadpool(shop.payment, payment_id, own)
     if result is not None:
         response.headers["ETag"] = f'"{result.version}"'

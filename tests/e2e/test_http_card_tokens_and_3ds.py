@@ -259,3 +259,23 @@ def test_a_stripe_token_sent_to_a_mercadopago_shop_is_refused(client, auth, prod
         client, auth, {"method": "card", "card_token": stripe.stripe_js_card(APPROVED)}
     )
     assert response.status_code == 422
+
+
+def test_a_confirmation_while_the_provider_is_down_is_503_and_changes_nothing(
+    client, auth, product, stripe
+):
+    order = placed(client, auth, {"method": "card", "card_token": stripe.stripe_js_card(THREE_DS)})
+    payment_id = order["payment"]["payment_id"]
+    stripe.faults.append("500")
+    down = client.post(
+        f"{API}/payments/{payment_id}/authentication", json={}, headers=auth(sub="bia")
+    )
+    assert down.status_code == 503, down.text
+    still = client.post(
+        f"{API}/payments/{payment_id}/authentication", json={}, headers=auth(sub="bia")
+    )
+    assert still.json()["status"] == "awaiting_action"
+    other = client.post(
+        f"{API}/payments/{payment_id}/authentication", json={}, headers=auth(sub="someone")
+    )
+    assert other.status_code == 404
