@@ -49,8 +49,6 @@ class _Opened(NamedTuple):
     key: TransitKey
     context: bytes
     plaintext: bytes
-
-
 NAME = r"(?P<name>[A-Za-z0-9_.-]+)"
 
 
