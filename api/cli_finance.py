@@ -16,11 +16,14 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import CliError, app, connected, emit
+from api.cli import CliError, app, connected, emit, parse_uuid
+from api.cli_sandbox import sandbox_app
 from application.card_tokens import every_gateway, provider_of
+from application.gateways import gateway_named
 from application.ports import GatewayError
 from application.reconciliation import SettlementLine, books_of, reconcile
 from infrastructure.payment_settings import KNOWN_GATEWAYS
+from infrastructure.payments import SandboxGateway
 from infrastructure.settlement_reports import UnreadableReportError, lines_of, parse_report
 
 finance_app = typer.Typer(help="Money: reconciliation with the providers.", no_args_is_help=True)
@@ -107,3 +110,31 @@ def _print(found: dict[str, Any]) -> None:
             ref = item.get("payment_id") or item.get("reference") or item.get("source_id")
             typer.echo(f"    {what} {ref} {item.get('amount')}")
     typer.echo("  totals: " + ", ".join(f"{k} {v}" for k, v in found["totals"].items()))
+
+
+@sandbox_app.command("dispute")
+def sandbox_dispute(
+    payment_id: Annotated[str, typer.Argument(help="a captured card payment on the sandbox")],
+    outcome: Annotated[str, typer.Option(help="opened | won | lost")] = "opened",
+    days: Annotated[int, typer.Option(help="days left to answer (opened)", min=0)] = 7,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Play the cardholder's bank: open a dispute on a captured sandbox card payment, or end
+    it won or lost (a signed sandbox webhook, applied as the HTTP route would)."""
+    if outcome not in ("opened", "won", "lost"):
+        raise CliError(f"--outcome must be opened, won or lost, got {outcome!r}")
+    pid = parse_uuid(payment_id, "PAYMENT_ID")
+    with connected() as container:
+        payment = container.shop.payment(pid)
+        gateway = gateway_named(container.shop.gateways, payment.gateway)
+        if not isinstance(gateway, SandboxGateway) or payment.authorization_id is None:
+            raise CliError(f"payment {pid} is not a sandbox card payment")
+        due = datetime.now(UTC) + timedelta(days=days) if outcome == "opened" else None
+        headers, body = gateway.dispute_webhook(
+            payment.authorization_id, str(pid), payment.captured.amount, outcome, due
+        )
+        delivery = container.shop.receive_webhook("sandbox", headers, {}, body)
+    if as_json:
+        emit({"payment_id": str(pid), "dispute": outcome, "outcome": delivery.outcome})
+    else:
+        typer.echo(f"dispute {outcome} on {pid}: {delivery.outcome}")

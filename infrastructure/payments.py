@@ -9,7 +9,8 @@ last four digits and how the test card behaves.
 
 Its webhooks carry `X-Sandbox-Signature: sha256=<hex HMAC-SHA256 of the raw body>` with
 ECOVAREJO_SANDBOX_WEBHOOK_SECRET, and a body `{id, type: charge.paid|charge.expired,
-charge_id, reference, amount}`.
+charge_id, reference, amount}`, or for a card's dispute `{id, type: dispute.opened|won|lost,
+dispute_id, charge_id, reference, amount, evidence_due_by}`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from application.ports import (
     CardToken,
     Charge,
     CustomerAction,
+    DisputeNote,
     GatewayError,
     GatewayNotification,
     InvalidWebhookError,
@@ -287,6 +289,30 @@ class SandboxGateway:
         }
         return headers, body
 
+    def dispute_webhook(
+        self,
+        authorization_id: str,
+        reference: str,
+        amount: Decimal,
+        outcome: str = "opened",
+        evidence_due_by: datetime | None = None,
+    ) -> tuple[dict[str, str], bytes]:
+        """The signed webhook the sandbox sends when a cardholder's bank disputes a capture
+        (`dispute.opened`) and when the dispute ends (`dispute.won` / `dispute.lost`)."""
+        body = json.dumps(
+            {
+                "id": f"evt_{secrets.token_hex(8)}",
+                "type": f"dispute.{outcome}",
+                "dispute_id": f"dp_{authorization_id}",
+                "charge_id": authorization_id,
+                "reference": reference,
+                "amount": str(amount),
+                "evidence_due_by": evidence_due_by.isoformat() if evidence_due_by else None,
+            }
+        ).encode()
+        signature = sandbox_signature(self._webhook_secret, body)
+        return {"content-type": "application/json", SIGNATURE_HEADER: signature}, body
+
     def read_webhook(
         self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, now: datetime
     ) -> GatewayNotification:
@@ -297,6 +323,8 @@ class SandboxGateway:
         try:
             event = json.loads(body)
             kind = str(event["type"])
+            if kind.startswith("dispute."):
+                return self._dispute(event)
             return GatewayNotification(
                 provider=self.provider,
                 event_id=str(event["id"]),
@@ -307,6 +335,25 @@ class SandboxGateway:
             )
         except UNREADABLE:
             raise MalformedWebhookError("unreadable sandbox event") from None
+
+    def _dispute(self, event: dict[str, Any]) -> GatewayNotification:
+        amount = Money(Decimal(str(event["amount"])))
+        due = event.get("evidence_due_by")
+        return GatewayNotification(
+            provider=self.provider,
+            event_id=str(event["id"]),
+            status="dispute",
+            charge_id=str(event["charge_id"]),
+            reference=str(event.get("reference", "")),
+            amount=amount,
+            dispute=DisputeNote(
+                str(event["dispute_id"]),
+                str(event["type"]).removeprefix("dispute."),
+                amount,
+                "sandbox",
+                datetime.fromisoformat(due) if due else None,
+            ),
+        )
 
     def ledger(self) -> list[dict[str, Any]]:
         """Every operation that moved money, once each (what a reconciliation report shows)."""

@@ -81,3 +81,31 @@ def test_in_production_mode_no_card_number_reaches_the_api(client, auth, product
     container = client.app.state.container
     assert found_in_postgres(container.database_url, APPROVED) == []
     assert found_in_redis(container.redis_url, APPROVED) == []
+
+
+def test_the_sandbox_bank_disputes_a_capture_and_a_lost_dispute_refunds_the_order(
+    client, auth, product, settings
+):
+    from tests.e2e.test_cli import run
+    from tests.e2e.test_cli_sandbox import env_of
+
+    order = placed(client, auth, {"method": "card", "card_token": sandbox_token(client)})
+    shipped = client.post(
+        f"{API}/orders/{order['order_id']}/ship",
+        json={"carrier": "Correios", "tracking_code": "BR9"},
+        headers=auth("admin", "adm"),
+    )
+    assert shipped.status_code == 202
+    payment_id = order["payment"]["payment_id"]
+    order_when(client, auth, order["order_id"], lambda o: o["payment"]["status"] == "captured")
+    opened = run("sandbox", "dispute", payment_id, "--json", env=env_of(settings))
+    assert opened.returncode == 0, opened.stderr
+    assert '"outcome": "applied"' in opened.stdout
+    lost = run("sandbox", "dispute", payment_id, "--outcome", "lost", env=env_of(settings))
+    assert lost.stdout.strip() == f"dispute lost on {payment_id}: applied", lost.stderr
+    refunded = order_when(
+        client, auth, order["order_id"], lambda o: o["refunded_total"]["amount"] == "259.80"
+    )
+    assert refunded["disputes"][0]["status"] == "lost"
+    bad = run("sandbox", "dispute", payment_id, "--outcome", "maybe", env=env_of(settings))
+    assert bad.returncode == 2
