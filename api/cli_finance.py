@@ -21,7 +21,12 @@ from api.cli_sandbox import sandbox_app
 from application.card_tokens import every_gateway, provider_of
 from application.gateways import gateway_named
 from application.ports import GatewayError
-from application.reconciliation import SettlementLine, books_of, reconcile
+from application.reconciliation import (
+    SettlementLine,
+    books_of,
+    reconcile,
+    record_settlement,
+)
 from infrastructure.payment_settings import KNOWN_GATEWAYS
 from infrastructure.payments import SandboxGateway
 from infrastructure.settlement_reports import UnreadableReportError, lines_of, parse_report
@@ -60,6 +65,9 @@ def reconcile_command(
     file: Annotated[
         Path | None, typer.Option("--file", help="the provider's settlement report")
     ] = None,
+    record: Annotated[
+        bool, typer.Option("--record", help="keep the totals (GET /analytics/finance)")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Match a provider's settled captures, refunds, chargebacks and fees to our books."""
@@ -88,9 +96,10 @@ def reconcile_command(
             raise CliError(str(error)) from None
         except GatewayError as error:
             raise CliError(f"{provider} did not give its report: {error}") from None
-        report = reconcile(
-            provider, start, end, lines, books_of(container.shop, provider, start, end)
-        )
+        books = books_of(container.shop, provider, start, end)
+        report = reconcile(provider, start, end, lines, books)
+        if record:
+            record_settlement(container.shop, report)
     found = report.to_dict()
     if as_json:
         emit(found)

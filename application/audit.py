@@ -96,6 +96,7 @@ def event_types() -> dict[str, str]:
     from domain.personal import DataSubject
     from domain.promotion import Promotion
     from domain.returns import Return
+    from domain.settlement import Settlement
     from domain.shipping import ShippingRates
 
     types = {}
@@ -109,6 +110,7 @@ def event_types() -> dict[str, str]:
         Return,
         ShippingRates,
         Customer,
+        Settlement,
     )
     for aggregate in aggregates:
         for value in vars(aggregate).values():

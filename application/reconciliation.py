@@ -27,6 +27,7 @@ from eventsourcing.utils import get_topic
 from application.card_tokens import every_gateway, provider_of
 from domain.money import Money
 from domain.payment import Payment
+from domain.settlement import Settlement
 
 KINDS = ("capture", "refund", "chargeback")  # matched one to one against our books
 LISTED = ("fee", "payout")  # summed or listed, nothing of ours to match
@@ -226,3 +227,23 @@ def _book(event: Any, at_gateway: dict[UUID, tuple[str, str]], entries: list[Boo
     }[type(event)]
     authorization = at_gateway.get(pid, ("", ""))[1]
     entries.append(BookEntry(kind, str(pid), authorization, event.amount, event.timestamp))
+
+
+def record_settlement(app: Any, report: Report) -> Settlement:
+    """Keep the reconciliation's totals as a fact (the analytics' gross, fees and net)."""
+    start, end = report.start.isoformat(), report.end.isoformat()
+    found = app.find(Settlement.create_id(report.provider, start, end))
+    settlement = found if isinstance(found, Settlement) else Settlement(report.provider, start, end)
+    totals = report.totals
+    unresolved = len(report.missing_at_provider + report.missing_in_books + report.discrepancies)
+    settlement.record(
+        totals["settled_captured"],
+        totals["settled_refunded"],
+        totals["settled_chargebacks"],
+        report.fees,
+        totals["net"],
+        len(report.matched),
+        unresolved,
+    )
+    app.save(settlement)
+    return settlement

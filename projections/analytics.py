@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from domain.customer import Customer
 from domain.order import Order
 from domain.payment import Payment
+from domain.settlement import Settlement
 from domain.stock_item import StockItem
 from projections.base import Change, Delete, DocumentProjection, IndexAdd, IndexRemove, Put
 
@@ -232,6 +233,30 @@ class AnalyticsProjection(DocumentProjection):
             "sales:day", day, score=float(day.replace("-", "")), chargebacks=event.amount.amount
         )
         return rows.changes()
+
+    # Settlements: gross, fees and net per provider and period (`finance reconcile --record`)
+    @evolve.register
+    def _settlement_opened(self, event: Settlement.Opened) -> list[Change]:
+        period = {"provider": event.provider, "start": event.start, "end": event.end}
+        return [Put(f"settlement:{event.originator_id}", period)]
+
+    @evolve.register
+    def _reconciled(self, event: Settlement.Reconciled) -> list[Change]:
+        """The latest reconciliation of the period stands (a re-run replaces the row)."""
+        period = self.view.get(f"settlement:{event.originator_id}")
+        if period is None:
+            return []
+        key = f"{period['provider']} {period['start']}..{period['end']}"
+        money = ("gross", "refunds", "chargebacks", "fees", "net")
+        doc = {
+            "key": key,
+            **period,
+            **{name: str(getattr(event, name).amount) for name in money},
+            "matched": event.matched,
+            "unresolved": event.unresolved,
+        }
+        score = float(period["start"].replace("-", ""))
+        return [Put(f"finance:{key}", doc), IndexAdd("finances", key, score)]
 
     def _category(self, sku: str) -> str:
         return str((self.view.get(f"catalog:{sku}") or {}).get("category", "?"))

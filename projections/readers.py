@@ -157,6 +157,7 @@ ANALYTICS_KINDS = (
     "co2:category",
     "product",
     "customer",
+    "finance",  # gross, fees and net per provider and period (recorded reconciliations)
 )
 
 

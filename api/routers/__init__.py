@@ -8,6 +8,7 @@ from api.routers import (
     card_payments,
     carts,
     customers,
+    finance,
     lgpd,
     marketing,
     orders,
@@ -34,4 +35,5 @@ API_ROUTERS: list[APIRouter] = [
     lgpd.router,
     marketing.router,
     analytics.router,
+    finance.router,
 ]

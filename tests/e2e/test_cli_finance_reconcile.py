@@ -92,7 +92,7 @@ def test_a_month_with_one_missing_capture_and_one_unknown_line_reports_exactly_t
     settings,  # noqa: F811
 ):
     intents = captured(client, auth, stripe, 3)
-    clean = reconcile(settings, stripe)
+    clean = reconcile(settings, stripe, "--record")
     assert clean.returncode == 0, clean.stderr + clean.stdout
     report = json.loads(clean.stdout)
     assert len(report["matched"]) == 3
@@ -100,6 +100,20 @@ def test_a_month_with_one_missing_capture_and_one_unknown_line_reports_exactly_t
     # 3 x (259.80 x 3.99 % = 10.37, + 0.39) = 32.28
     assert report["fees"] == "32.28"
     assert report["totals"]["net"] == "747.12"
+    # Recorded: the analytics carry gross, fees and net for the provider and the month.
+    finance = f"{API}/analytics/finance"
+    wait_for(
+        lambda: client.get(finance, headers=auth("admin", "adm")).json()["rows"],
+        "the settlement in the analytics",
+    )
+    (row,) = client.get(finance, headers=auth("admin", "adm")).json()["rows"]
+    assert (row["provider"], row["gross"], row["fees"], row["net"]) == (
+        "stripe",
+        "779.40",
+        "32.28",
+        "747.12",
+    )
+    assert (row["matched"], row["unresolved"]) == (3, 0)
 
     stripe.hidden_balance.add(intents[1])  # Stripe never settled this capture
     stripe.extra_balance.append(

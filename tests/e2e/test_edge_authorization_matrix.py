@@ -72,6 +72,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", f"{API}/payments/{{}}"): CUSTOMER_OR_ADMIN,
     ("POST", f"{API}/payments/webhooks/{{}}"): SIGNED,
     ("GET", f"{API}/payments/config"): PUBLIC,
+    ("GET", f"{API}/analytics/finance"): ADMIN,
     ("GET", f"{API}/payments/disputes"): ADMIN,
     ("POST", f"{API}/payments/sandbox/tokens"): PUBLIC,
     ("POST", f"{API}/payments/sandbox/challenges/{{}}"): PUBLIC,
