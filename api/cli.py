@@ -544,6 +544,7 @@ def _register_modules() -> None:
     import api.cli_embedded  # stop
     import api.cli_ops  # noqa: F401  backup, restore
     from api import (
+        cli_finance,  # noqa: F401  finance reconcile
         cli_promotions,  # noqa: F401  promotions
         cli_sandbox,  # noqa: F401  sandbox pay
     )

@@ -79,7 +79,7 @@ class OpsCollector(Collector):
         self.broker = None if broker_url.startswith("amqp") else redis.Redis.from_url(broker_url)
 
     def collect(self) -> Iterator[Metric]:
-        for part in (self._events, self._queues, self._followers, self._lgpd):
+        for part in (self._events, self._queues, self._followers, self._lgpd, self._disputes):
             try:
                 yield from part()
             except Exception as e:
@@ -157,4 +157,21 @@ class OpsCollector(Collector):
             "ecovarejo_lgpd_request_oldest_open_age_seconds",
             "age of the oldest data-subject request not yet completed (0 when none)",
             value=max(ages, default=0.0),
+        )
+
+    def _disputes(self) -> Iterator[Metric]:
+        """Seconds left to answer the open dispute due soonest (+Inf when none is open: the
+        alert rule then has nothing to fire on)."""
+        from datetime import UTC, datetime
+
+        now = datetime.now(tz=UTC)
+        left = [
+            (datetime.fromisoformat(d["evidence_due_by"]) - now).total_seconds()
+            for d in self.container.readers.orders.open_disputes()
+            if d.get("evidence_due_by")
+        ]
+        yield GaugeMetricFamily(
+            "ecovarejo_dispute_evidence_due_seconds",
+            "seconds until the evidence of the soonest-due open payment dispute is due",
+            value=min(left, default=float("inf")),
         )

@@ -253,6 +253,18 @@ class CardModel(Schema):
     installments: StrictInt = Field(default=1, ge=1, le=12, description="interest-free, 1 to 12")
 
 
+class CardTokenModel(Schema):
+    """A card tokenized in the browser by the provider's SDK (`GET /payments/config` names the
+    provider and its public key): a Stripe PaymentMethod or ConfirmationToken id, a Mercado
+    Pago card token, a PagBank encrypted card, or a sandbox token."""
+
+    method: Literal["card"] = "card"
+    card_token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+/=:-]{8,1400}$")] = Field(
+        examples=["pm_1Q0PsIJvEtkwdCNYMSaVuRz6"]
+    )
+    installments: int = Field(default=1, ge=1, le=12, description="interest-free, 1 to 12")
+
+
 class PixModel(Schema):
     method: Literal["pix"]
 
@@ -268,11 +280,15 @@ def _payment_method_of(value: Any) -> str:
     method = (
         value.get("method", "card") if isinstance(value, dict) else getattr(value, "method", "card")
     )
+    tokenized = "card_token" in value if isinstance(value, dict) else hasattr(value, "card_token")
+    if method == "card" and tokenized:
+        return "card_token"
     return method if method in ("card", "pix", "boleto") else "unknown"
 
 
 PaymentModel = Annotated[
-    Annotated[CardModel, Tag("card")]
+    Annotated[CardTokenModel, Tag("card_token")]
+    | Annotated[CardModel, Tag("card")]
     | Annotated[PixModel, Tag("pix")]
     | Annotated[BoletoModel, Tag("boleto")],
     Discriminator(
@@ -305,10 +321,9 @@ class CheckoutCreate(Schema):
                         "country": "BR",
                     },
                     "payment": {
-                        "card_number": "4242424242424242",
-                        "expiry": "12/30",
-                        "cvc": "123",
-                        "holder": "Ana Souza",
+                        "method": "card",
+                        "card_token": "pm_1Q0PsIJvEtkwdCNYMSaVuRz6",
+                        "installments": 3,
                     },
                 }
             ]
@@ -378,6 +393,16 @@ class BoletoPublic(Schema):
     due_date: str
 
 
+class AuthenticationPublic(Schema):
+    """3-D Secure under way: finish it with the provider's SDK (`client_secret`: Stripe.js
+    `handleNextAction`; Mercado Pago's `creq`) or by sending the shopper to `redirect_url`,
+    then `POST /payments/{id}/authentication`; it expires at `expires_at`."""
+
+    client_secret: str
+    redirect_url: str
+    expires_at: str
+
+
 class PaymentSummary(Schema):
     payment_id: UUID | None = None
     status: str
@@ -387,6 +412,7 @@ class PaymentSummary(Schema):
     installments: InstallmentsPublic | None = None
     pix: PixPublic | None = None
     boleto: BoletoPublic | None = None
+    authentication: AuthenticationPublic | None = None
 
 
 class HistoryStep(Schema):
@@ -441,6 +467,23 @@ class OrderTrackResult(Schema):
     consistency_token: str | None = None
 
 
+class DisputeSummary(Schema):
+    dispute_id: str
+    status: Literal["open", "won", "lost"]
+    amount: MoneyModel
+    reason: str = ""
+    evidence_due_by: str | None = None
+
+
+class DisputePublic(DisputeSummary):
+    payment_id: UUID
+    order_id: UUID
+
+
+class DisputePage(Schema):
+    items: list[DisputePublic]
+
+
 class OrderPublic(Schema):
     order_id: UUID
     customer_id: str
@@ -461,6 +504,7 @@ class OrderPublic(Schema):
     invoices: list[InvoicePublic] = []
     returns: list[OrderReturnSummary] = []
     refunded_total: MoneyModel | None = None
+    disputes: list[DisputeSummary] = []
     history: list[HistoryStep]
     created_at: str
     version: int
@@ -492,7 +536,9 @@ class PaymentPublic(Schema):
     installments: InstallmentsPublic | None = None
     pix: PixPublic | None = None
     boleto: BoletoPublic | None = None
+    authentication: AuthenticationPublic | None = None
     refunded: MoneyModel | None = None
+    disputes: list[DisputeSummary] = []
     flagged: int = Field(
         default=0,
         description="for an admin: notifications with another amount, payments received "
@@ -502,6 +548,60 @@ class PaymentPublic(Schema):
         default=None, description="paid again once paid: refunded automatically"
     )
     extra_refunded: MoneyModel | None = None
+
+
+class PaymentsConfigCard(Schema):
+    provider: str
+    public_key: str
+    sdk: str | None = None
+    tokenization_url: str | None = None
+    raw_card_fields: bool = Field(
+        default=False, description="the sandbox also takes card_number/expiry/cvc/holder"
+    )
+
+
+class PaymentsConfigPublic(Schema):
+    """What a front end needs to take a payment: the card provider, its public key and SDK."""
+
+    methods: list[str]
+    card: PaymentsConfigCard | None
+    max_installments: int
+
+
+class SandboxCardCreate(Schema):
+    """A card typed into the sandbox's tokenization page (the sandbox's "browser SDK")."""
+
+    card_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$")] = Field(
+        examples=["4242424242424242"]
+    )
+    expiry: Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-2])/[0-9]{2}$")]
+    cvc: Annotated[str, StringConstraints(pattern=r"^[0-9]{3,4}$")]
+    holder: Text
+    public_key: Literal["pk_sandbox"] = "pk_sandbox"
+
+
+class SandboxCardToken(Schema):
+    card_token: str
+    brand: str
+    last4: str
+
+
+class SandboxChallengeAnswer(Schema):
+    authenticated: bool
+
+
+class AuthenticationConfirm(Schema):
+    """The front end's word that the shopper finished 3-D Secure; `authorization_id` (the
+    provider's intent/payment id, if the SDK gave one) must be this payment's."""
+
+    authorization_id: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class AuthenticationResult(Schema):
+    payment_id: UUID
+    status: str
+    version: int | None = None
+    consistency_token: str | None = None
 
 
 class WebhookAccepted(Schema):

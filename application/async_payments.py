@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from application.authentication_notes import apply_authentication, apply_dispute
 from application.commands import CommandApp
 from application.errors import RetryLaterError, VersionConflictError
 from application.event_store import CommandResult
@@ -23,7 +24,7 @@ from application.ports import GatewayError, GatewayNotification, Payer, PaymentG
 from domain.base import NotFoundError, now
 from domain.boleto import boleto_deadline
 from domain.money import Money
-from domain.payment import ISSUED, REQUESTED, Payment, Receipt
+from domain.payment import AWAITING_ACTION, ISSUED, REQUESTED, Payment, Receipt
 from domain.webhook import (
     AMOUNT_MISMATCH,
     APPLIED,
@@ -195,7 +196,12 @@ class AsyncPaymentCommands(CommandApp):
     @staticmethod
     def _apply(payment: Payment, note: GatewayNotification) -> str:
         """The notification told to the payment; the payment decides what it means (paid,
-        paid late, paid again, another amount) and the outcome is recorded on the delivery."""
+        paid late, paid again, another amount; a chargeback; a 3-D Secure outcome) and the
+        outcome is recorded on the delivery."""
+        if note.dispute is not None:  # a chargeback (application/authentication_notes.py)
+            return apply_dispute(payment, note)
+        if payment.status == AWAITING_ACTION:  # a card's 3-D Secure outcome
+            return apply_authentication(payment, note)
         if note.status == "paid":
             received = note.amount if note.amount is not None else Money.zero()
             return RECEIPT_OUTCOMES[payment.record_paid(received, note.settlement_key)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from application.card_tokens import accept_card_token, check_raw_card_allowed
 from application.errors import (
     CartNotFoundError,
     GatewayUnavailableError,
@@ -21,7 +22,7 @@ from domain.cart import Cart, CartLine
 from domain.installments import MAX_INSTALLMENTS, InvalidInstallmentsError
 from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod, price_order
-from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice
+from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice, TokenCardPayment
 from domain.personal import PersonalData
 from domain.shipping import ShippingOption
 from domain.stock_item import InsufficientStockError, StockItem
@@ -33,6 +34,8 @@ class PaymentMethodNotOfferedError(InvalidInputError):
 
 class CartCommands(PromotionCommands, ShippingCommands):
     interest_free_installments: int = 6
+    # Raw card fields for the sandbox: the bootstrap turns this off in production.
+    raw_cards_allowed: bool = True
 
     def cart_of(self, cart_id: UUID, customer_id: str) -> Cart:
         """The customer's cart; someone else's cart is reported as not found."""
@@ -142,6 +145,7 @@ class CartCommands(PromotionCommands, ShippingCommands):
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_not_empty()
         if isinstance(choice, CardPayment):
+            check_raw_card_allowed(self.gateways, self.raw_cards_allowed)
             choice.card.check(now())
         self._check_offered(choice.method)
         lines = self._order_lines(cart)
@@ -177,10 +181,14 @@ class CartCommands(PromotionCommands, ShippingCommands):
             raise PaymentMethodNotOfferedError(f"no configured gateway takes {method}")
 
     def _payment_method(self, choice: PaymentChoice) -> PaymentMethod:
-        if isinstance(choice, CardPayment):
+        if isinstance(choice, CardPayment | TokenCardPayment):
             if not 1 <= choice.installments <= MAX_INSTALLMENTS:
                 raise InvalidInstallmentsError(f"installments must be 1 to {MAX_INSTALLMENTS}")
-            token = self._tokenize(choice.card)
+            token = (
+                self._tokenize(choice.card)
+                if isinstance(choice, CardPayment)
+                else accept_card_token(self.gateways, choice.card_token)
+            )
             return PaymentMethod("card", token.token, token.brand, token.last4, choice.installments)
         return PaymentMethod(choice.method)
 
@@ -209,19 +217,13 @@ class CartCommands(PromotionCommands, ShippingCommands):
         )
 
     def _tokenize(self, card: CardDetails) -> CardToken:
-        """The card goes to each provider of the chain's tokenization (a token works only
-        where it was made, and failover needs one at each); then it is forgotten."""
-        tokens: dict[str, str] = {}
-        first: CardToken | None = None
-        for gateway in self.gateways:
-            provider = getattr(gateway, "provider", gateway.name)
-            if provider in tokens or "card" not in getattr(gateway, "methods", {"card"}):
-                continue
-            try:
-                made = gateway.tokenize(card.number, card.expiry, card.cvc, card.holder)
-            except GatewayError:
-                continue
-            tokens[provider], first = made.token, first or made
-        if first is None:
+        """Raw card fields (development only, checked by `check_raw_card_allowed`): the
+        sandbox's vault tokenizes them as its browser page would; then they are forgotten."""
+        vault = next((g for g in self.gateways if hasattr(g, "tokenize")), None)
+        if vault is None:
             raise GatewayUnavailableError("no payment gateway could take the card; try again")
-        return CardToken(join_tokens(tokens), first.brand, first.last4)
+        try:
+            made: CardToken = vault.tokenize(card.number, card.expiry, card.cvc, card.holder)
+        except GatewayError:
+            raise GatewayUnavailableError("the sandbox could not take the card") from None
+        return CardToken(join_tokens({"sandbox": made.token}), made.brand, made.last4)

@@ -55,7 +55,7 @@ class InvoiceCommands(OrderCommands):
             return None
         lines = [(line.sku, line.quantity) for line in order.lines]
         document = self._document(order, invoice.reference, lines)
-        return self._settle(invoice, document)
+        return self._settle_invoice(invoice, document)
 
     def issue_return_invoice(self, return_id: UUID) -> CommandResult | None:
         if self.fiscal is None:
@@ -72,7 +72,7 @@ class InvoiceCommands(OrderCommands):
             return None
         lines = [(line.sku, line.quantity) for line in request.lines]
         document = self._document(order, invoice.reference, lines, refers_to=sale.access_key)
-        return self._settle(invoice, document)
+        return self._settle_invoice(invoice, document)
 
     def cancel_invoice(self, order_id: UUID) -> CommandResult | None:
         """A cancelled order's NF-e, if issued within the last 24 h; older ones are left for
@@ -117,7 +117,9 @@ class InvoiceCommands(OrderCommands):
             return FiscalStatus(state="rejected", message=str(error))
         return status
 
-    def _settle(self, invoice: Invoice, document: FiscalDocument | str) -> CommandResult | None:
+    def _settle_invoice(
+        self, invoice: Invoice, document: FiscalDocument | str
+    ) -> CommandResult | None:
         """Ask the provider, record what it says; still processing: try again later."""
         if isinstance(document, str):
             changed = invoice.record_failure(document)

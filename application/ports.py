@@ -33,10 +33,27 @@ class CardToken:
 
 
 @dataclass(frozen=True)
+class CustomerAction:
+    """What the shopper must still do for a card payment (3-D Secure): the front end
+    finishes it with the provider's SDK (`client_secret`) or by sending the shopper to
+    `redirect_url`."""
+
+    client_secret: str = ""
+    redirect_url: str = ""
+
+
+@dataclass(frozen=True)
 class Authorization:
     approved: bool
     authorization_id: str = ""
     decline_reason: str = ""
+    # Neither approved nor declined yet: the shopper must authenticate (3-D Secure).
+    action: CustomerAction | None = None
+
+
+class UnusableCardTokenError(Exception):
+    """A card token the provider does not know, made for another provider, expired or
+    already used: the checkout is refused (422), nothing changes."""
 
 
 class InvalidWebhookError(Exception):
@@ -79,6 +96,18 @@ class Charge:
 
 
 @dataclass(frozen=True)
+class DisputeNote:
+    """A provider's word on a dispute (chargeback): `status` is opened | evidence_due | won |
+    lost; `evidence_due_by` the deadline to answer it, when the provider gives one."""
+
+    dispute_id: str
+    status: str
+    amount: Money
+    reason: str = ""
+    evidence_due_by: datetime | None = None
+
+
+@dataclass(frozen=True)
 class GatewayNotification:
     """A provider's webhook, verified and read: which charge, what happened, how much.
 
@@ -94,6 +123,7 @@ class GatewayNotification:
     # The provider's id of the payment reported, when several notifications may report one
     # payment (Mercado Pago's per change of its payment); by default each event is one.
     settlement: str = ""
+    dispute: DisputeNote | None = None  # a dispute about the payment `charge_id` names
 
     @property
     def settlement_key(self) -> str:
@@ -114,7 +144,20 @@ class PaymentGateway(Protocol):
     provider: str
     methods: frozenset[str]
 
-    def tokenize(self, number: str, expiry: str, cvc: str, holder: str) -> CardToken: ...
+    def accept_token(self, token: str) -> CardToken:
+        """A card token made in the shopper's browser by this provider's SDK, checked with
+        the provider (UnusableCardTokenError if it is not a live token of this provider);
+        the brand and last four as the provider knows them (empty where it tells none)."""
+        ...
+
+    def authentication_result(self, authorization_id: str) -> Authorization:
+        """Where the shopper's authentication (3-D Secure) left an authorization: approved,
+        declined, or still waiting (`action`)."""
+        ...
+
+    def public_config(self) -> dict[str, str]:
+        """What a front end needs to tokenize for this provider: its public key and SDK."""
+        ...
 
     def authorize(
         self, token: str, amount: Money, key: str, installments: int = 1

@@ -7,6 +7,7 @@ edge) and return a `CommandResult`; aggregates that must change together are sav
 
 from __future__ import annotations
 
+from application.card_actions import CardAuthenticationCommands
 from application.carts import CartCommands
 from application.catalog import CatalogCommands
 from application.checkout.payments import PaymentCommands
@@ -24,6 +25,7 @@ class Shop(
     ReturnCommands,  # and the OrderCommands it builds on
     LabelCommands,
     InvoiceCommands,
+    CardAuthenticationCommands,  # 3-D Secure, on the PaymentCommands
     PaymentCommands,
     DataSubjectCommands,
 ):

@@ -46,6 +46,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 class OrderStatus(StrEnum):
     PENDING = "pending"
     AWAITING_PAYMENT = "awaiting_payment"
+    AWAITING_AUTHENTICATION = "awaiting_authentication"  # 3-D Secure: the shopper acts
     CONFIRMED = "confirmed"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
@@ -68,6 +69,8 @@ class CancellationReason(StrEnum):
 PENDING, CONFIRMED = OrderStatus.PENDING, OrderStatus.CONFIRMED
 SHIPPED, CANCELLED = OrderStatus.SHIPPED, OrderStatus.CANCELLED
 CANCELLATION_REASONS = frozenset(CancellationReason)
+# Placed and reserved, waiting for the payer (Pix, boleto) or the card's authentication.
+WAITING = (OrderStatus.AWAITING_PAYMENT, OrderStatus.AWAITING_AUTHENTICATION)
 
 
 class OrderError(DomainError):
@@ -251,6 +254,9 @@ class Order(EcoAggregate):
 
         payment_id: UUID
 
+    class AwaitingAuthentication(EcoAggregate.Event):
+        payment_id: UUID
+
     class Shipped(EcoAggregate.Event):
         class_version = 2
 
@@ -421,8 +427,16 @@ class Order(EcoAggregate):
             raise IllegalOrderTransitionError(f"order {self.id} has no stock reserved")
         self._awaiting_payment(payment_id=payment_id)
 
+    def await_authentication(self, payment_id: UUID) -> None:
+        """The card needs the shopper (3-D Secure): the order waits, its stock held, until
+        the authentication ends or expires."""
+        self.check_status(PENDING, action="wait for the card authentication of")
+        if not self.stock_reserved:
+            raise IllegalOrderTransitionError(f"order {self.id} has no stock reserved")
+        self._awaiting_authentication(payment_id=payment_id)
+
     def confirm(self, payment_id: UUID) -> None:
-        self.check_status(PENDING, OrderStatus.AWAITING_PAYMENT, action="confirm")
+        self.check_status(PENDING, *WAITING, action="confirm")
         if not self.stock_reserved:
             raise IllegalOrderTransitionError(f"order {self.id} has no stock reserved")
         self._confirmed(payment_id=payment_id)
@@ -563,7 +577,7 @@ class Order(EcoAggregate):
 
     def cancel(self, reason: str, detail: str = "") -> None:
         self.check_reason(reason)
-        self.check_status(PENDING, OrderStatus.AWAITING_PAYMENT, CONFIRMED, action="cancel")
+        self.check_status(PENDING, *WAITING, CONFIRMED, action="cancel")
         # Nothing new is encrypted for a customer whose data was erased (that would make
         # their key again): the words are not kept.
         words = None if self.shipping_address.erased else free_text(self.customer_id, detail)
@@ -577,6 +591,11 @@ class Order(EcoAggregate):
     @event(AwaitingPayment)
     def _awaiting_payment(self, payment_id: UUID) -> None:
         self.status = OrderStatus.AWAITING_PAYMENT
+        self.payment_id = payment_id
+
+    @event(AwaitingAuthentication)
+    def _awaiting_authentication(self, payment_id: UUID) -> None:
+        self.status = OrderStatus.AWAITING_AUTHENTICATION
         self.payment_id = payment_id
 
     @event(Confirmed)

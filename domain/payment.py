@@ -8,6 +8,9 @@ Status: requested -> authorized | declined; authorized -> captured | voided;
 captured -> refunded. Moving money is two steps: a `*Requested` event records the intent
 (atomically with whatever caused it), and the outcome event records what the gateway did.
 
+A card that needs 3-D Secure waits for the shopper: requested -> awaiting_action ->
+authorized | declined, or expired when the shopper never finishes.
+
 Pix and boleto are paid by the customer, not taken: requested -> issued (the provider gave a
 BR Code or a boleto line) -> captured when the provider says it was paid, or expired. A
 payment that arrives after expiry is recorded as paid and at once asked back (refund). A
@@ -37,6 +40,7 @@ PAYMENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/payment")
 REQUESTED, AUTHORIZED, DECLINED = "requested", "authorized", "declined"
 CAPTURED, VOIDED, REFUNDED = "captured", "voided", "refunded"
 ISSUED, EXPIRED = "issued", "expired"
+AWAITING_ACTION = "awaiting_action"  # 3-D Secure: the shopper must authenticate
 ASYNC_METHODS = ("pix", "boleto")
 PAID_AFTER_EXPIRY = "paid_after_expiry"
 
@@ -95,6 +99,15 @@ class Payment(EcoAggregate):
         gateway: str
         reason: str
 
+    class ActionRequired(EcoAggregate.Event):
+        """The card needs the shopper (3-D Secure): what the front end finishes it with."""
+
+        gateway: str
+        authorization_id: str
+        client_secret: str
+        redirect_url: str
+        expires_at: datetime
+
     class CaptureRequested(EcoAggregate.Event):
         amount: Money
 
@@ -150,6 +163,26 @@ class Payment(EcoAggregate):
 
         reason: str
 
+    # Disputes (chargebacks): the cardholder's bank takes the money back unless we win
+    class DisputeOpened(EcoAggregate.Event):
+        dispute_id: str
+        amount: Money
+        reason: str
+        evidence_due_by: datetime | None
+
+    class DisputeEvidenceDue(EcoAggregate.Event):
+        dispute_id: str
+        evidence_due_by: datetime
+
+    class DisputeWon(EcoAggregate.Event):
+        dispute_id: str
+
+    class DisputeLost(EcoAggregate.Event):
+        """The money went back to the cardholder: a refund in the books."""
+
+        dispute_id: str
+        amount: Money
+
     @staticmethod
     def create_id(order_id: UUID) -> UUID:
         return payment_id_for_order(order_id)
@@ -196,6 +229,7 @@ class Payment(EcoAggregate):
         self.paid_by = ""  # the notification of the payment captured
         self.extra_payments: dict[str, Money] = {}  # notification -> received, not yet back
         self.extra_refunded: dict[str, Money] = {}  # notification -> given back
+        self.disputes: dict[str, str] = {}  # dispute id -> open | won | lost
 
     @property
     def holds_money(self) -> bool:
@@ -232,13 +266,39 @@ class Payment(EcoAggregate):
         self._gateway_failed(gateway=gateway, error=error, gave_up=give_up)
 
     def authorize(self, gateway: str, authorization_id: str, amount: Money) -> None:
-        self.check_status(REQUESTED, action="authorize")
+        self.check_status(REQUESTED, AWAITING_ACTION, action="authorize")
+        self.check_same_authorization(authorization_id)
         self.check_within(amount, self.amount)
         self._authorized(gateway=gateway, authorization_id=authorization_id, amount=amount)
 
     def decline(self, gateway: str, reason: str) -> None:
-        self.check_status(REQUESTED, action="decline")
+        self.check_status(REQUESTED, AWAITING_ACTION, action="decline")
         self._declined(gateway=gateway, reason=reason)
+
+    def require_action(
+        self,
+        gateway: str,
+        authorization_id: str,
+        client_secret: str,
+        redirect_url: str,
+        expires_at: datetime,
+    ) -> None:
+        """The gateway waits for the shopper's authentication until `expires_at`."""
+        self.check_status(REQUESTED, action="ask the shopper to authenticate")
+        self._action_required(
+            gateway=gateway,
+            authorization_id=authorization_id,
+            client_secret=client_secret,
+            redirect_url=redirect_url,
+            expires_at=expires_at,
+        )
+
+    def check_same_authorization(self, authorization_id: str) -> None:
+        """An authentication's outcome must be about this payment's own authorization."""
+        if self.status == AWAITING_ACTION and authorization_id != self.authorization_id:
+            raise IllegalPaymentTransitionError(
+                f"authorization {authorization_id!r} is not the one payment {self.id} awaits"
+            )
 
     def request_capture(self, amount: Money) -> None:
         self.check_status(AUTHORIZED, action="capture")
@@ -367,7 +427,7 @@ class Payment(EcoAggregate):
         self._extra_payment_refunded(amount=amount, notification=notification)
 
     def expire(self) -> None:
-        self.check_status(ISSUED, action="expire")
+        self.check_status(ISSUED, AWAITING_ACTION, action="expire")
         self._expired()
 
     @event(ChargeIssued)
@@ -383,6 +443,76 @@ class Payment(EcoAggregate):
         self.charge_id = self.authorization_id = charge_id
         self.expires_at = expires_at
         self.pix_copy_paste, self.boleto_line = pix_copy_paste, boleto_line
+
+    # Disputes ------------------------------------------------------------------------------
+    def check_disputable(self, amount: Money) -> None:
+        self.check_status(CAPTURED, REFUNDED, action="dispute")
+        self.check_within(amount, self.captured)
+
+    def open_dispute(
+        self, dispute_id: str, amount: Money, reason: str, evidence_due_by: datetime | None
+    ) -> bool:
+        """A chargeback is opened on the captured money; False if known already."""
+        if dispute_id in self.disputes:
+            return False
+        self.check_disputable(amount)
+        self._dispute_opened(
+            dispute_id=dispute_id, amount=amount, reason=reason, evidence_due_by=evidence_due_by
+        )
+        return True
+
+    def note_evidence_due(self, dispute_id: str, evidence_due_by: datetime) -> bool:
+        if self.disputes.get(dispute_id) != "open":
+            return False
+        self._dispute_evidence_due(dispute_id=dispute_id, evidence_due_by=evidence_due_by)
+        return True
+
+    def close_dispute(self, dispute_id: str, won: bool, amount: Money) -> bool:
+        """Won: the money stays. Lost: it went back to the cardholder, as a refund of at
+        most what is still ours. Closed already: nothing (a late or repeated word)."""
+        if self.disputes.get(dispute_id, "open") != "open":
+            return False
+        if dispute_id not in self.disputes:  # the close came first: opened with it
+            self.open_dispute(dispute_id, amount, "", None)
+        if won:
+            self._dispute_won(dispute_id=dispute_id)
+        else:
+            taken = amount if amount <= self.refundable else self.refundable
+            self._dispute_lost(dispute_id=dispute_id, amount=taken)
+        return True
+
+    @event(DisputeOpened)
+    def _dispute_opened(
+        self, dispute_id: str, amount: Money, reason: str, evidence_due_by: datetime | None
+    ) -> None:
+        self.disputes[dispute_id] = "open"
+
+    @event(DisputeEvidenceDue)
+    def _dispute_evidence_due(self, dispute_id: str, evidence_due_by: datetime) -> None:
+        pass
+
+    @event(DisputeWon)
+    def _dispute_won(self, dispute_id: str) -> None:
+        self.disputes[dispute_id] = "won"
+
+    @event(DisputeLost)
+    def _dispute_lost(self, dispute_id: str, amount: Money) -> None:
+        self.disputes[dispute_id] = "lost"
+        self.refunded = self.refunded + amount
+        if self.refunded == self.captured:
+            self.status = REFUNDED
+
+    @event(ActionRequired)
+    def _action_required(
+        self,
+        gateway: str,
+        authorization_id: str,
+        client_secret: str,
+        redirect_url: str,
+        expires_at: datetime,
+    ) -> None:
+        self.status, self.gateway = AWAITING_ACTION, gateway
+        self.authorization_id, self.expires_at = authorization_id, expires_at
 
     @event(Paid)
     def _paid(self, amount: Money, notification: str) -> None:

@@ -33,6 +33,18 @@ class CardPayment:
 
 
 @dataclass(frozen=True)
+class TokenCardPayment:
+    """A card tokenized in the shopper's browser by the provider's SDK: only its token."""
+
+    card_token: str
+    installments: int = 1
+    method = "card"
+
+    def check_total(self, total: Money, interest_free_up_to: int) -> InstallmentPlan:
+        return InstallmentPlan.offer(self.installments, total, interest_free_up_to)
+
+
+@dataclass(frozen=True)
 class PixPayment:
     method = "pix"
 
@@ -49,7 +61,7 @@ class BoletoPayment:
         check_minimum(self.method, total)
 
 
-PaymentChoice = CardPayment | PixPayment | BoletoPayment
+PaymentChoice = CardPayment | TokenCardPayment | PixPayment | BoletoPayment
 
 
 def check_minimum(method: str, total: Money) -> None:

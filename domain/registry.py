@@ -16,6 +16,7 @@ from domain.personal import DataSubject
 from domain.product_taxes import ProductTaxes
 from domain.promotion import Promotion
 from domain.returns import Return
+from domain.settlement import Settlement
 from domain.shipping import ShippingRates
 from domain.stock_item import StockItem
 from domain.webhook import WebhookDelivery
@@ -33,4 +34,5 @@ AGGREGATES: tuple[type[EcoAggregate], ...] = (
     WebhookDelivery,
     Invoice,
     ProductTaxes,
+    Settlement,
 )

@@ -353,5 +353,7 @@ def _set_up(
         shop.return_windows = settings.return_windows
         shop.fiscal, shop.invoice_on = make_fiscal_provider(settings), settings.invoice_on
         shop.interest_free_installments = settings.interest_free_installments
+        shop.authentication_expiry_s = settings.authentication_expiry_s
+        shop.raw_cards_allowed = not settings.production  # card numbers: sandbox, dev only
         search = make_search_store(settings, database_url)
     return shop, search

@@ -53,6 +53,18 @@ class PaymentSettings(BaseModel):
         default=6, ge=1, le=12, validation_alias="ECOVAREJO_INTEREST_FREE_INSTALLMENTS"
     )
     pix_key: str = Field(default="pix@ecovarejo.com.br", validation_alias="ECOVAREJO_PIX_KEY")
+    # Public keys a front end tokenizes cards with (GET /payments/config): nothing secret.
+    stripe_publishable_key: str = Field(
+        default="", validation_alias="ECOVAREJO_STRIPE_PUBLISHABLE_KEY"
+    )
+    mercadopago_public_key: str = Field(
+        default="", validation_alias="ECOVAREJO_MERCADOPAGO_PUBLIC_KEY"
+    )
+    pagseguro_public_key: str = Field(default="", validation_alias="ECOVAREJO_PAGSEGURO_PUBLIC_KEY")
+    # How long a card's 3-D Secure may wait for the shopper before the order is given up.
+    authentication_expiry_s: int = Field(
+        default=900, ge=1, le=86400, validation_alias="ECOVAREJO_AUTHENTICATION_EXPIRY_S"
+    )
 
     @field_validator("gateways")
     @classmethod

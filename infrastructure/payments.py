@@ -9,7 +9,8 @@ last four digits and how the test card behaves.
 
 Its webhooks carry `X-Sandbox-Signature: sha256=<hex HMAC-SHA256 of the raw body>` with
 ECOVAREJO_SANDBOX_WEBHOOK_SECRET, and a body `{id, type: charge.paid|charge.expired,
-charge_id, reference, amount}`.
+charge_id, reference, amount}`, or for a card's dispute `{id, type: dispute.opened|won|lost,
+dispute_id, charge_id, reference, amount, evidence_due_by}`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
@@ -31,11 +33,14 @@ from application.ports import (
     Authorization,
     CardToken,
     Charge,
+    CustomerAction,
+    DisputeNote,
     GatewayError,
     GatewayNotification,
     InvalidWebhookError,
     MalformedWebhookError,
     Payer,
+    UnusableCardTokenError,
 )
 from domain.boleto import Boleto
 from domain.money import Money
@@ -46,7 +51,12 @@ TEST_CARDS = {
     "4000000000000002": "declined",
     "4000000000009995": "insufficient_funds",
     "4000000000000119": "primary_processing_error",
+    "4000002500003155": "authentication_required",  # 3-D Secure, as Stripe's test card
 }
+SANDBOX_TOKEN = re.compile(r"tok_[0-9a-f]{24}")
+SANDBOX_PUBLIC_KEY = "pk_sandbox"  # nothing secret: as a provider's publishable key
+TOKENIZATION_PATH = "/api/v1/payments/sandbox/tokens"
+CHALLENGE_PATH = "/api/v1/payments/sandbox/challenges/"
 GATEWAY_NAMES = ("primary", "secondary", "tertiary")
 SIGNATURE_HEADER = "x-sandbox-signature"
 SANDBOX_BANK = "999"  # not a COMPE bank code: a sandbox boleto can never be paid for real
@@ -95,6 +105,22 @@ class SandboxGateway:
         self._redis.set(f"sandbox:token:{token}", json.dumps(card))
         return CardToken(token, card["brand"], card["last4"])
 
+    def accept_token(self, token: str) -> CardToken:
+        """A token the sandbox's tokenization endpoint made (as a browser SDK would), used
+        once: a second checkout with it is refused like a real provider's."""
+        if SANDBOX_TOKEN.fullmatch(token) is None:
+            raise UnusableCardTokenError("not a sandbox card token")
+        try:
+            card = self._card(token)
+        except GatewayError:
+            raise UnusableCardTokenError("the sandbox does not know this card token") from None
+        if not self._redis.set(f"sandbox:token-used:{token}", "1", nx=True):
+            raise UnusableCardTokenError("this sandbox card token was used already")
+        return CardToken(token, card["brand"], card["last4"])
+
+    def public_config(self) -> dict[str, str]:
+        return {"public_key": SANDBOX_PUBLIC_KEY, "tokenization_url": TOKENIZATION_PATH}
+
     def _card(self, token: str) -> dict[str, str]:
         raw = self._redis.get(f"sandbox:token:{token}")
         if raw is None:
@@ -129,6 +155,12 @@ class SandboxGateway:
         def decide() -> dict[str, Any]:
             if card["behaviour"] in ("declined", "insufficient_funds"):
                 return {"op": "authorize", "approved": False, "reason": card["behaviour"]}
+            if card["behaviour"] == "authentication_required":
+                return {
+                    "op": "challenge",
+                    "approved": False,
+                    "authorization_id": f"{self.name}-{key}",
+                }
             return {
                 "op": "authorize",
                 "approved": True,
@@ -138,9 +170,32 @@ class SandboxGateway:
             }
 
         result = self._once(f"authorize:{key}", decide)
+        if result["op"] == "challenge":
+            return self.authentication_result(result["authorization_id"])
         return Authorization(
             result["approved"], result.get("authorization_id", ""), result.get("reason", "")
         )
+
+    # 3-D Secure: the sandbox's challenge page stands for the issuer's ---------------------
+    def authentication_result(self, authorization_id: str) -> Authorization:
+        outcome = self._redis.get(f"sandbox:challenge:{authorization_id}")
+        if outcome == b"authenticated":
+            return Authorization(True, authorization_id)
+        if outcome == b"failed":
+            return Authorization(False, authorization_id, "authentication_failed")
+        action = CustomerAction(f"{authorization_id}_secret", CHALLENGE_PATH + authorization_id)
+        return Authorization(False, authorization_id, action=action)
+
+    def answer_challenge(self, authorization_id: str, authenticated: bool) -> bool:
+        """The shopper passes (or fails) the sandbox's challenge; False if there is none."""
+        known = (
+            f"sandbox:{self.name}:ops:authorize:{authorization_id.removeprefix(self.name + '-')}"
+        )
+        if not authorization_id.startswith(self.name + "-") or not self._redis.exists(known):
+            return False
+        outcome = "authenticated" if authenticated else "failed"
+        self._redis.set(f"sandbox:challenge:{authorization_id}", outcome, nx=True)
+        return True
 
     def capture(self, authorization_id: str, amount: Money, key: str) -> None:
         self._once(
@@ -234,6 +289,30 @@ class SandboxGateway:
         }
         return headers, body
 
+    def dispute_webhook(
+        self,
+        authorization_id: str,
+        reference: str,
+        amount: Decimal,
+        outcome: str = "opened",
+        evidence_due_by: datetime | None = None,
+    ) -> tuple[dict[str, str], bytes]:
+        """The signed webhook the sandbox sends when a cardholder's bank disputes a capture
+        (`dispute.opened`) and when the dispute ends (`dispute.won` / `dispute.lost`)."""
+        body = json.dumps(
+            {
+                "id": f"evt_{secrets.token_hex(8)}",
+                "type": f"dispute.{outcome}",
+                "dispute_id": f"dp_{authorization_id}",
+                "charge_id": authorization_id,
+                "reference": reference,
+                "amount": str(amount),
+                "evidence_due_by": evidence_due_by.isoformat() if evidence_due_by else None,
+            }
+        ).encode()
+        signature = sandbox_signature(self._webhook_secret, body)
+        return {"content-type": "application/json", SIGNATURE_HEADER: signature}, body
+
     def read_webhook(
         self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, now: datetime
     ) -> GatewayNotification:
@@ -244,6 +323,8 @@ class SandboxGateway:
         try:
             event = json.loads(body)
             kind = str(event["type"])
+            if kind.startswith("dispute."):
+                return self._dispute(event)
             return GatewayNotification(
                 provider=self.provider,
                 event_id=str(event["id"]),
@@ -254,6 +335,25 @@ class SandboxGateway:
             )
         except UNREADABLE:
             raise MalformedWebhookError("unreadable sandbox event") from None
+
+    def _dispute(self, event: dict[str, Any]) -> GatewayNotification:
+        amount = Money(Decimal(str(event["amount"])))
+        due = event.get("evidence_due_by")
+        return GatewayNotification(
+            provider=self.provider,
+            event_id=str(event["id"]),
+            status="dispute",
+            charge_id=str(event["charge_id"]),
+            reference=str(event.get("reference", "")),
+            amount=amount,
+            dispute=DisputeNote(
+                str(event["dispute_id"]),
+                str(event["type"]).removeprefix("dispute."),
+                amount,
+                "sandbox",
+                datetime.fromisoformat(due) if due else None,
+            ),
+        )
 
     def ledger(self) -> list[dict[str, Any]]:
         """Every operation that moved money, once each (what a reconciliation report shows)."""

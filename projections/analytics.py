@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 from domain.customer import Customer
 from domain.order import Order
+from domain.payment import Payment
+from domain.settlement import Settlement
 from domain.stock_item import StockItem
 from projections.base import Change, Delete, DocumentProjection, IndexAdd, IndexRemove, Put
 
@@ -211,6 +213,50 @@ class AnalyticsProjection(DocumentProjection):
             units = sum(ln["quantity"] for ln in lines)
             rows.add("customer", order["customer"], units=units, revenue=event.refund.amount)
         return [Put(f"order:{event.originator_id}", order), *rows.changes()]
+
+    # Chargebacks: money a lost dispute took back, on the day the order was counted --------
+    @evolve.register
+    def _payment_requested(self, event: Payment.Requested) -> list[Change]:
+        return [Put(f"payment:{event.originator_id}", {"order": str(event.order_id)})]
+
+    @evolve.register
+    def _dispute_lost(self, event: Payment.DisputeLost) -> list[Change]:
+        """Shown apart (`chargebacks` on the day's sales), not taken off the lines' revenue:
+        a chargeback takes the whole charge back, shipping included."""
+        payment = self.view.get(f"payment:{event.originator_id}") or {}
+        order = self.view.get(f"order:{payment.get('order')}")
+        if order is None or order["counted"] is None:
+            return []
+        day = order["counted"]
+        rows = _Rows(self.view.get, 1)
+        rows.add(
+            "sales:day", day, score=float(day.replace("-", "")), chargebacks=event.amount.amount
+        )
+        return rows.changes()
+
+    # Settlements: gross, fees and net per provider and period (`finance reconcile --record`)
+    @evolve.register
+    def _settlement_opened(self, event: Settlement.Opened) -> list[Change]:
+        period = {"provider": event.provider, "start": event.start, "end": event.end}
+        return [Put(f"settlement:{event.originator_id}", period)]
+
+    @evolve.register
+    def _reconciled(self, event: Settlement.Reconciled) -> list[Change]:
+        """The latest reconciliation of the period stands (a re-run replaces the row)."""
+        period = self.view.get(f"settlement:{event.originator_id}")
+        if period is None:
+            return []
+        key = f"{period['provider']} {period['start']}..{period['end']}"
+        money = ("gross", "refunds", "chargebacks", "fees", "net")
+        doc = {
+            "key": key,
+            **period,
+            **{name: str(getattr(event, name).amount) for name in money},
+            "matched": event.matched,
+            "unresolved": event.unresolved,
+        }
+        score = float(period["start"].replace("-", ""))
+        return [Put(f"finance:{key}", doc), IndexAdd("finances", key, score)]
 
     def _category(self, sku: str) -> str:
         return str((self.view.get(f"catalog:{sku}") or {}).get("category", "?"))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
 
@@ -28,6 +29,14 @@ def payment_key(payment_id: object) -> str:
     return f"payment:{payment_id}"
 
 
+OPEN_DISPUTES = "disputes:open"  # sorted by evidence deadline (soonest first for readers)
+NO_DEADLINE = 4102444800.0  # 2100-01-01: an open dispute whose deadline is not known yet
+
+
+def dispute_key(payment_id: object, dispute_id: str) -> str:
+    return f"dispute:{payment_id}:{dispute_id}"
+
+
 def return_key(return_id: object) -> str:
     return f"return:{return_id}"
 
@@ -46,8 +55,12 @@ def order_index(customer_id: str | None = None, status: str | None = None) -> st
     return key if status is None else f"{key}:status:{status}"
 
 
+DISPUTE_SUMMARY = ("dispute_id", "status", "amount", "reason", "evidence_due_by")
 RETURN_SUMMARY = ("return_id", "status", "lines", "refund")  # what the order shows of a return
-SUMMARY = ("payment_id", "status", "brand", "last4", "method", "installments", "pix", "boleto")
+SUMMARY = (
+    *("payment_id", "status", "brand", "last4", "method", "installments", "pix", "boleto"),
+    "authentication",
+)
 
 
 def _summary(payment: dict[str, Any]) -> dict[str, Any]:
@@ -239,6 +252,29 @@ class OrdersProjection(DocumentProjection):
         )
 
     @evolve.register
+    def _awaiting_authentication(self, event: Order.AwaitingAuthentication) -> list[Change]:
+        return self._on_order(
+            event,
+            status=OrderStatus.AWAITING_AUTHENTICATION.value,
+            payment_id=str(event.payment_id),
+        )
+
+    @evolve.register
+    def _action_required(self, event: Payment.ActionRequired) -> list[Change]:
+        """3-D Secure: what the front end finishes it with, until decided or expired."""
+        return self._on_payment(
+            event,
+            status="awaiting_action",
+            gateway=event.gateway,
+            authentication={
+                "client_secret": event.client_secret,
+                "redirect_url": event.redirect_url,
+                "expires_at": event.expires_at.isoformat(),
+            },
+            version=event.originator_version,
+        )
+
+    @evolve.register
     def _charge_issued(self, event: Payment.ChargeIssued) -> list[Change]:
         expires = event.expires_at.isoformat()
         due = due_date(event.expires_at).isoformat()
@@ -258,7 +294,9 @@ class OrdersProjection(DocumentProjection):
     @evolve.register
     def _paid_or_expired(self, event: Payment.Paid | Payment.Expired) -> list[Change]:
         status = "captured" if isinstance(event, Payment.Paid) else "expired"
-        return self._on_payment(event, status=status, version=event.originator_version)
+        return self._on_payment(
+            event, status=status, authentication=None, version=event.originator_version
+        )
 
     @evolve.register
     def _flagged(self, event: Payment.AmountMismatchFlagged) -> list[Change]:
@@ -303,7 +341,11 @@ class OrdersProjection(DocumentProjection):
     @evolve.register
     def _authorized(self, event: Payment.Authorized) -> list[Change]:
         return self._on_payment(
-            event, status="authorized", gateway=event.gateway, version=event.originator_version
+            event,
+            status="authorized",
+            gateway=event.gateway,
+            authentication=None,
+            version=event.originator_version,
         )
 
     @evolve.register
@@ -313,6 +355,7 @@ class OrdersProjection(DocumentProjection):
             {"decline_reason": event.reason},
             status="declined",
             gateway=event.gateway,
+            authentication=None,
             version=event.originator_version,
         )
 
@@ -338,6 +381,75 @@ class OrdersProjection(DocumentProjection):
             status="refunded" if whole else "captured",
             refunded=refunded.to_dict(),
             version=event.originator_version,
+        )
+
+    # Disputes --------------------------------------------------------------------------
+    def _on_dispute(
+        self, event: Payment.Event, dispute_id: str, refund: Money | None = None, **fields: Any
+    ) -> list[Change]:
+        """The dispute's own document (the admin list) and its summary on the payment and
+        the order; a lost one is a refund in the books."""
+        payment = self.view.get(payment_key(event.originator_id))
+        if payment is None:
+            return []
+        key = dispute_key(event.originator_id, dispute_id)
+        dispute = self.view.get(key) or {
+            "dispute_id": dispute_id,
+            "payment_id": str(event.originator_id),
+            "order_id": payment["order_id"],
+            "customer_id": payment.get("customer_id"),
+        }
+        dispute.update(fields)
+        member = f"{event.originator_id}:{dispute_id}"
+        changes: list[Change] = [Put(key, dispute)]
+        if dispute["status"] == "open":
+            due = dispute.get("evidence_due_by")
+            score = datetime.fromisoformat(due).timestamp() if due else NO_DEADLINE
+            changes.append(IndexAdd(OPEN_DISPUTES, member, -score))  # highest first = soonest
+        else:
+            changes.append(IndexRemove(OPEN_DISPUTES, member))
+        summary = [d for d in payment.get("disputes") or [] if d["dispute_id"] != dispute_id]
+        summary.append({k: dispute.get(k) for k in DISPUTE_SUMMARY})
+        payment_fields: dict[str, Any] = {"disputes": summary, "version": event.originator_version}
+        order_fields: dict[str, Any] = {"disputes": summary}
+        if refund is not None:
+            zero = Money.zero().to_dict()
+            refunded = Money.from_dict(payment.get("refunded") or zero) + refund
+            captured = payment.get("captured")
+            whole = captured is None or refunded >= Money.from_dict(captured)
+            payment_fields |= {"refunded": refunded.to_dict()}
+            payment_fields |= {"status": "refunded"} if whole else {}
+            order = self.view.get(order_key(payment["order_id"])) or {}
+            total = Money.from_dict(order.get("refunded_total") or zero) + refund
+            order_fields["refunded_total"] = total.to_dict()
+        return changes + self._on_payment(event, order_fields, **payment_fields)
+
+    @evolve.register
+    def _dispute_opened(self, event: Payment.DisputeOpened) -> list[Change]:
+        due = event.evidence_due_by.isoformat() if event.evidence_due_by else None
+        return self._on_dispute(
+            event,
+            event.dispute_id,
+            status="open",
+            amount=event.amount.to_dict(),
+            reason=event.reason,
+            evidence_due_by=due,
+            opened_at=event.timestamp.isoformat(),
+        )
+
+    @evolve.register
+    def _dispute_evidence_due(self, event: Payment.DisputeEvidenceDue) -> list[Change]:
+        due = event.evidence_due_by.isoformat()
+        return self._on_dispute(event, event.dispute_id, evidence_due_by=due)
+
+    @evolve.register
+    def _dispute_won(self, event: Payment.DisputeWon) -> list[Change]:
+        return self._on_dispute(event, event.dispute_id, status="won")
+
+    @evolve.register
+    def _dispute_lost(self, event: Payment.DisputeLost) -> list[Change]:
+        return self._on_dispute(
+            event, event.dispute_id, event.amount, status="lost", lost=event.amount.to_dict()
         )
 
     @evolve.register

@@ -22,7 +22,13 @@ from domain.base import NotFoundError
 from projections.analytics import rows
 from projections.carts import cart_key
 from projections.catalog import stock_key
-from projections.orders import order_index, order_key, payment_key
+from projections.orders import (
+    OPEN_DISPUTES,
+    dispute_key,
+    order_index,
+    order_key,
+    payment_key,
+)
 from projections.search import MAX_PAGE_SIZE, SearchIndex, SearchQuery, SearchResult
 
 Doc = dict[str, Any]
@@ -126,6 +132,12 @@ class OrdersReader:
     def count(self, status: str | None = None) -> int:
         return self.docs.count(order_index(None, status))
 
+    def open_disputes(self, limit: int = 500) -> list[Doc]:
+        """Open disputes (staff), the soonest evidence deadline first."""
+        members = self.docs.members(OPEN_DISPUTES, 0, limit - 1)
+        keys = [dispute_key(*m.split(":", 1)) for m in members]
+        return [d for d in self.docs.get_many(keys) if d is not None]
+
     def newest(self, status: str | None = None, limit: int = 100) -> list[Doc]:
         """The newest `limit` orders (staff), e.g. for metrics; read 500 at a time."""
         found: list[Doc] = []
@@ -145,6 +157,7 @@ ANALYTICS_KINDS = (
     "co2:category",
     "product",
     "customer",
+    "finance",  # gross, fees and net per provider and period (recorded reconciliations)
 )
 
 

@@ -5,9 +5,11 @@ from fastapi import APIRouter
 from api.routers import (
     analytics,
     audit,
+    card_payments,
     carriers,
     carts,
     customers,
+    finance,
     fiscal,
     lgpd,
     marketing,
@@ -30,10 +32,12 @@ API_ROUTERS: list[APIRouter] = [
     carriers.router,
     orders.router,
     returns.router,
+    card_payments.router,  # before payments: /payments/config is not a payment id
     payments.router,
     audit.router,
     customers.router,
     lgpd.router,
     marketing.router,
     analytics.router,
+    finance.router,
 ]

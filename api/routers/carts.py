@@ -13,6 +13,7 @@ from api.schemas import (
     AddressModel,
     BoletoModel,
     CardModel,
+    CardTokenModel,
     CartCommandResult,
     CartItemCreate,
     CartItemUpdate,
@@ -25,7 +26,13 @@ from api.schemas import (
 from application.event_store import CommandResult
 from domain.card import Address, CardDetails
 from domain.cpf import Cpf
-from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice, PixPayment
+from domain.payment_choice import (
+    BoletoPayment,
+    CardPayment,
+    PaymentChoice,
+    PixPayment,
+    TokenCardPayment,
+)
 from projections.carts import CartsProjection
 from projections.readers import Viewer
 
@@ -110,7 +117,11 @@ async def get_cart(
     return CartPublic.from_doc(doc)
 
 
-def payment_choice(model: CardModel | PixModel | BoletoModel) -> PaymentChoice:
+def payment_choice(
+    model: CardTokenModel | CardModel | PixModel | BoletoModel,
+) -> PaymentChoice:
+    if isinstance(model, CardTokenModel):
+        return TokenCardPayment(model.card_token, model.installments)
     if isinstance(model, PixModel):
         return PixPayment()
     if isinstance(model, BoletoModel):

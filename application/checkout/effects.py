@@ -70,6 +70,8 @@ EFFECTS: dict[type, Step] = {
     Payment.ExtraPaymentReceived: Step("refund_extra_payments"),
     # A Pix or boleto expires at its deadline unless paid first (the command checks).
     Payment.ChargeIssued: Step("expire_payment", until="expires_at"),
+    # A card's 3-D Secure not finished by its deadline expires (the command checks).
+    Payment.ActionRequired: Step("expire_authentication", until="expires_at"),
 }
 # Steps of a configured feature beside the ones above (several per event): the NF-e.
 FEATURE_EFFECTS: dict[type, tuple[Step, ...]] = {

@@ -3,6 +3,7 @@ payment's state first, and passes a key derived from the payment id to the gatew
 
 from __future__ import annotations
 
+from datetime import timedelta
 from uuid import UUID
 
 from application.async_payments import AsyncPaymentCommands
@@ -10,12 +11,14 @@ from application.errors import PaymentNotFoundError, RetryLaterError
 from application.event_store import CommandResult
 from application.gateways import gateway_named, token_for
 from application.ports import PaymentGateway
-from domain.base import EcoAggregate
+from domain.base import EcoAggregate, now
 from domain.payment import REQUESTED, Payment
 from domain.returns import REFUND_REASON_PREFIX, Return
 
 
 class PaymentCommands(AsyncPaymentCommands):
+    authentication_expiry_s: int = 900  # ECOVAREJO_AUTHENTICATION_EXPIRY_S
+
     def payment(self, payment_id: UUID, customer_id: str | None = None) -> Payment:
         """The payment; with `customer_id`, only if it is that customer's (else not found)."""
         missing = PaymentNotFoundError(f"no payment {payment_id}")
@@ -50,6 +53,14 @@ class PaymentCommands(AsyncPaymentCommands):
             )
             if answer.approved:
                 payment.authorize(gateway.name, answer.authorization_id, payment.amount)
+            elif answer.action is not None:  # 3-D Secure: application/card_actions.py
+                payment.require_action(
+                    gateway.name,
+                    answer.authorization_id,
+                    answer.action.client_secret,
+                    answer.action.redirect_url,
+                    now() + timedelta(seconds=self.authentication_expiry_s),
+                )
             else:
                 payment.decline(gateway.name, answer.decline_reason)
 

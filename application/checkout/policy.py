@@ -20,6 +20,9 @@ position, so after a crash at any point no step is lost or done twice.
                            meanwhile: the money goes back, flagged for an admin (a payment
                            made again is the Payment's own: ExtraPaymentReceived)
     Payment.Expired     -> cancel_expired_order as payment_expired, releasing what it holds
+    Payment.ActionRequired -> wait_for_the_shopper: a card needs 3-D Secure, the order is
+                           awaiting_authentication until authorized, declined or expired
+                           (`expire_authentication`, an effect)
 
 Gateway calls, notifications and the deadline are side effects: the effect dispatcher sends
 them to dramatiq when it sees the events recorded here (checkout/effects.py).
@@ -62,7 +65,7 @@ from eventsourcing.utils import get_topic
 from application.checkout.compensation import compensate, reserve_for
 from application.event_store import EventStoreApp
 from domain.base import EventMetadata, event_context
-from domain.order import CancellationReason, Order, OrderStatus
+from domain.order import WAITING, CancellationReason, Order, OrderStatus
 from domain.payment import Payment
 from domain.promotion import Promotion
 from domain.stock_item import StockItem
@@ -128,6 +131,7 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
         get_topic(Payment.ChargeIssued),
         get_topic(Payment.Paid),
         get_topic(Payment.Expired),
+        get_topic(Payment.ActionRequired),
     )
 
     # The name the position is recorded under: one per partition (None: the log's name).
@@ -212,7 +216,7 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
     ) -> None:
         payment: Payment = self._load(event.originator_id)
         order: Order = self._load(payment.order_id)
-        if order.status == OrderStatus.PENDING:
+        if order.status in (OrderStatus.PENDING, OrderStatus.AWAITING_AUTHENTICATION):
             order.confirm(payment.id)
             processing_event.collect_events(order)
         elif order.status == OrderStatus.CANCELLED:
@@ -225,7 +229,7 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
     ) -> None:
         payment: Payment = self._load(event.originator_id)
         order: Order = self._load(payment.order_id)
-        if order.status != OrderStatus.PENDING:
+        if order.status not in (OrderStatus.PENDING, OrderStatus.AWAITING_AUTHENTICATION):
             return
         reason = (
             CancellationReason.PAYMENT_FAILED
@@ -233,6 +237,18 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
             else CancellationReason.PAYMENT_DECLINED
         )
         processing_event.collect_events(*compensate(order, reason, event.reason, self.find))
+
+    @policy.register
+    def wait_for_the_shopper(
+        self, event: Payment.ActionRequired, processing_event: ProcessingEvent[UUID]
+    ) -> None:
+        """3-D Secure: the order waits for the shopper (its expiry is an effect,
+        `expire_authentication`); a cancelled order's authentication just runs out."""
+        payment: Payment = self._load(event.originator_id)
+        order: Order = self._load(payment.order_id)
+        if order.status == OrderStatus.PENDING:
+            order.await_authentication(payment.id)
+            processing_event.collect_events(order)
 
     # Pix and boleto -----------------------------------------------------------------------
     @policy.register
@@ -265,7 +281,7 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
     ) -> None:
         payment: Payment = self._load(event.originator_id)
         order: Order = self._load(payment.order_id)
-        if order.status not in (OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT):
+        if order.status not in (OrderStatus.PENDING, *WAITING):
             return
         reason = CancellationReason.PAYMENT_EXPIRED
         processing_event.collect_events(*compensate(order, reason, payment.method, self.find))

@@ -1,10 +1,11 @@
 """PagSeguro (PagBank): the Orders and Charges APIs and their signed notifications.
 
 Follows PagBank's API reference (developer.pagbank.com.br): `Authorization: Bearer <token>`
-and `x-idempotency-key` on every POST. Cards: `POST /tokens/cards` gives a card id (PagBank
-tokenization; the reference sends the card encrypted with the key from `/public-keys`, the
-card object's fields are those of the charge's `payment_method.card`); `POST /charges`
-with `payment_method {type: CREDIT_CARD, installments, capture: false, card: {id}}` answers
+and `x-idempotency-key` on every POST. Cards are encrypted in the shopper's browser by PagBank's
+SDK (`PagSeguro.encryptCard` with the public key from `POST /public-keys`; "Cobrança com
+cartão criptografado", dev.pagseguro.uol.com.br/reference/charge-encrypted): the server
+never sees the card number. `POST /charges` with `payment_method {type: CREDIT_CARD,
+installments, capture: false, card: {encrypted}}` answers
 the charge with `status` AUTHORIZED or DECLINED and `payment_response {code, message}`;
 `POST /charges/{id}/capture` and `POST /charges/{id}/cancel` (`amount.value` in centavos;
 cancel voids an authorized charge and refunds a paid one). Pix: `POST /orders` with
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -36,10 +38,12 @@ from application.ports import (
     InvalidWebhookError,
     MalformedWebhookError,
     Payer,
+    UnusableCardTokenError,
 )
 from domain.money import Money
 from infrastructure.gateways.http import JsonApi, cents, field
 
+ENCRYPTED = re.compile(r"[A-Za-z0-9+/]{300,1400}={0,2}")  # RSA-2048..4096, base64
 STATUSES = {"PAID": "paid", "DECLINED": "failed", "CANCELED": "expired"}
 
 
@@ -58,8 +62,10 @@ class PagSeguroGateway:
         api_base: str,
         timeout_s: float,
         name: str = "pagseguro",
+        public_key: str = "",
     ):
         self.name = name
+        self._public_key = public_key
         # PagBank signs notifications with the account token itself; a separate secret may be
         # configured when notifications reach us through a relay that re-signs them.
         self._webhook_secret = webhook_secret or token
@@ -74,23 +80,20 @@ class PagSeguroGateway:
             raise GatewayError(f"{self.name}: {messages[0].get('code') or status}")
         return answer
 
-    def tokenize(self, number: str, expiry: str, cvc: str, holder: str) -> CardToken:
-        month, year = expiry.split("/")
-        card = {
-            "number": number,
-            "exp_month": month,
-            "exp_year": f"20{year}",
-            "security_code": cvc,
-            "holder": {"name": holder},
+    def public_config(self) -> dict[str, str]:
+        return {
+            "public_key": self._public_key,
+            "sdk": "https://assets.pagseguro.com.br/checkout-sdk-js/rc/dist/browser/pagseguro.min.js",
         }
-        status, answer = self._api.call("POST", "/tokens/cards", json_body=card)
-        if status >= 400:
-            raise GatewayError(f"{self.name}: card not tokenized ({status})")
-        return CardToken(
-            str(field(answer, "id")),
-            str(field(answer, "brand")).lower(),
-            str(field(answer, "last_digits")),
-        )
+
+    def accept_token(self, token: str) -> CardToken:
+        """A card encrypted in the shopper's browser by PagBank's SDK (`PagSeguro.encryptCard`
+        with the account's public key: RSA, base64): only PagBank can read it, so it is
+        checked for its shape here and by PagBank when charged. PagBank tells the brand and
+        last digits only in the charge's answer: none are known before."""
+        if ENCRYPTED.fullmatch(token) is None:
+            raise UnusableCardTokenError("not a PagBank encrypted card")
+        return CardToken(token, "", "")
 
     def authorize(
         self, token: str, amount: Money, key: str, installments: int = 1
@@ -105,7 +108,7 @@ class PagSeguroGateway:
                     "type": "CREDIT_CARD",
                     "installments": installments,
                     "capture": False,
-                    "card": {"id": token},
+                    "card": {"encrypted": token},
                 },
             },
             f"authorize:{key}",
@@ -115,6 +118,17 @@ class PagSeguroGateway:
             return Authorization(True, str(field(charge, "id")))
         response = charge.get("payment_response") or {}
         return Authorization(False, decline_reason=str(response.get("message") or status).lower())
+
+    def authentication_result(self, authorization_id: str) -> Authorization:
+        """PagBank authenticates (3-D Secure) in the browser before the charge
+        (`PagSeguro.authenticate3DS`), so a charge never waits for the shopper: this reads
+        its state (`GET /charges/{id}`) for a front end's confirmation all the same."""
+        status, charge = self._api.call("GET", f"/charges/{authorization_id}")
+        if status >= 400:
+            raise GatewayError(f"{self.name}: charge not read ({status})", retryable=True)
+        if field(charge, "status") == "AUTHORIZED":
+            return Authorization(True, authorization_id)
+        return Authorization(False, authorization_id, decline_reason=str(charge["status"]).lower())
 
     def capture(self, authorization_id: str, amount: Money, key: str) -> None:
         body = {"amount": {"value": cents(amount.amount)}}

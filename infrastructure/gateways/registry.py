@@ -61,6 +61,7 @@ def _stripe(s: PaymentSettings, client: redis.Redis, data_dir: object) -> list[P
             _secret(s.stripe_webhook_secret),
             s.stripe_api_base,
             s.gateway_timeout_s,
+            publishable_key=s.stripe_publishable_key,
         )
     ]
 
@@ -74,6 +75,7 @@ def _mercadopago(s: PaymentSettings, client: redis.Redis, data_dir: object) -> l
             _secret(s.mercadopago_webhook_secret),
             s.mercadopago_api_base,
             s.gateway_timeout_s,
+            public_key=s.mercadopago_public_key,
         )
     ]
 
@@ -87,6 +89,7 @@ def _pagseguro(s: PaymentSettings, client: redis.Redis, data_dir: object) -> lis
             _secret(s.pagseguro_webhook_secret),
             s.pagseguro_api_base,
             s.gateway_timeout_s,
+            public_key=s.pagseguro_public_key,
         )
     ]
 

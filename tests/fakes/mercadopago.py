@@ -1,7 +1,15 @@
 """A local Mercado Pago, after its developer docs (Checkout API, "Payments" reference):
 
-- `POST /v1/card_tokens` `{card_number, expiration_month, expiration_year, security_code,
-  cardholder}` -> `{id, first_six_digits, last_four_digits}`
+- `POST /v1/card_tokens?public_key=…` `{card_number, expiration_month, expiration_year,
+  security_code, cardholder}` -> `{id, first_six_digits, last_four_digits, status: "active"}`:
+  what MercadoPago.js (`mp.fields.createCardToken`) does in the shopper's browser with the
+  PUBLIC key (`mercadopago_js_card`); our server reads it back with the access token,
+  `GET /v1/card_tokens/{id}` (the SDKs' CardToken.get). A token pays once: after a payment
+  it reads `status: "used"` and a second payment with it is refused.
+- 3-D Secure ("3DS 2.0" guide): with `three_d_secure_mode: "optional"` a card that needs it
+  (here 4000002500003155) answers `status: "pending"`, `status_detail:
+  "pending_challenge"`, `three_ds_info {external_resource_url, creq}`; `challenge(id, ok)`
+  plays the shopper (-> `authorized`, or `rejected` / `cc_rejected_3ds_challenge`).
 - `POST /v1/payments` with `X-Idempotency-Key`: a card (`token`, `payment_method_id`,
   `installments`, `capture: false`) -> `status: "authorized"` or `"rejected"` with
   `status_detail` (`cc_rejected_other_reason`, `cc_rejected_insufficient_amount`); Pix
@@ -27,6 +35,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
+
 from domain.boleto import Boleto
 from domain.money import Money
 from domain.pix import PixCharge
@@ -41,16 +51,62 @@ class FakeMercadoPago(FakeProvider):
         self.access_token, self.webhook_secret = access_token, webhook_secret
         self.tokens: dict[str, str] = {}
         self.payments: dict[str, dict[str, Any]] = {}
+        self.public_key = "APP_USR-public-fake"
+        self.token_cards: dict[str, dict[str, Any]] = {}
         self.route("POST", "/v1/card_tokens", self.card_token)
+        self.route("GET", r"/v1/card_tokens/(?P<id>[0-9a-f]+)", self.read_card_token)
         self.route("POST", "/v1/payments", self.create)
         self.route("PUT", r"/v1/payments/(?P<id>\d+)", self.update)
         self.route("POST", r"/v1/payments/(?P<id>\d+)/refunds", self.refund)
         self.route("GET", r"/v1/payments/(?P<id>\d+)", self.read)
+        self.chargebacks: dict[str, dict[str, Any]] = {}
+        self.route("GET", r"/v1/chargebacks/(?P<id>\d+)", self.read_chargeback)
 
     def _dispatch(self, request: Request) -> tuple[int, bytes]:
+        browser = request.method == "POST" and request.path == "/v1/card_tokens"
+        if browser and request.query.get("public_key") == self.public_key:
+            return super()._dispatch(request)  # MercadoPago.js, in the browser
         if request.headers.get("authorization") != f"Bearer {self.access_token}":
             return 401, b'{"message": "invalid access token", "status": 401}'
         return super()._dispatch(request)
+
+    def mercadopago_js_card(self, number: str, exp: str = "12/30", cvc: str = "123") -> str:
+        """What MercadoPago.js `createCardToken` does in the browser: only the token id comes
+        back to the page (and on to our API)."""
+        month, year = exp.split("/")
+        body = {
+            "card_number": number,
+            "expiration_month": int(month),
+            "expiration_year": 2000 + int(year),
+            "security_code": cvc,
+            "cardholder": {"name": "APRO"},
+        }
+        answer = httpx.post(
+            f"{self.url}/v1/card_tokens",
+            params={"public_key": self.public_key},
+            json=body,
+            timeout=5,
+        )
+        return str(answer.json()["id"])
+
+    def read_card_token(self, r: Request) -> tuple[int, dict[str, Any]]:
+        card = self.token_cards.get(r.match["id"] if r.match else "")
+        if card is None:
+            return 404, {"message": "card token not found", "status": 404}
+        return 200, card
+
+    def challenge(self, payment_id: str, ok: bool = True) -> dict[str, Any]:
+        """The shopper's 3-D Secure challenge in the iframe: passed or failed."""
+        payment = self.payments[payment_id]
+        assert payment["status_detail"] == "pending_challenge"
+        payment.pop("three_ds_info", None)
+        if ok:
+            payment |= {"status": "authorized", "status_detail": "pending_capture"}
+            amount = Decimal(str(payment["transaction_amount"]))
+            self.ledger.append({"op": "authorize", "id": payment_id, "amount": amount})
+        else:
+            payment |= {"status": "rejected", "status_detail": "cc_rejected_3ds_challenge"}
+        return payment
 
     def idempotency_mismatch(self) -> dict[str, Any]:
         return {"message": "idempotency key already used", "status": 400}
@@ -58,8 +114,15 @@ class FakeMercadoPago(FakeProvider):
     def card_token(self, r: Request) -> tuple[int, dict[str, Any]]:
         number = r.params["card_number"]
         token = secrets.token_hex(16)
-        self.tokens[token] = TEST_CARDS.get(number, "approved")
-        return 201, {"id": token, "first_six_digits": number[:6], "last_four_digits": number[-4:]}
+        behaviour = TEST_CARDS.get(number, "approved")
+        self.tokens[token] = "challenge" if number == "4000002500003155" else behaviour
+        self.token_cards[token] = {
+            "id": token,
+            "first_six_digits": number[:6],
+            "last_four_digits": number[-4:],
+            "status": "active",
+        }
+        return 201, self.token_cards[token]
 
     def create(self, r: Request) -> tuple[int, dict[str, Any]]:
         p = r.params
@@ -100,11 +163,24 @@ class FakeMercadoPago(FakeProvider):
             }
         else:
             behaviour = self.tokens.get(p.get("token", ""))
-            if behaviour is None:
+            card = self.token_cards.get(p.get("token", ""))
+            if behaviour is None or (card and card["status"] != "active"):
                 return 400, {"message": "invalid card token", "status": 400}
+            if card:
+                card["status"] = "used"
             if behaviour == "processing_error":
                 return 500, {"message": "internal error", "status": 500}
-            if behaviour != "approved":
+            if behaviour == "challenge":
+                payment |= {
+                    "status": "pending",
+                    "status_detail": "pending_challenge",
+                    "installments": p.get("installments"),
+                    "three_ds_info": {
+                        "external_resource_url": f"{self.url}/3ds/challenge/{pid}",
+                        "creq": secrets.token_urlsafe(24),
+                    },
+                }
+            elif behaviour != "approved":
                 detail = (
                     "cc_rejected_insufficient_amount"
                     if behaviour == "insufficient_funds"
@@ -163,18 +239,72 @@ class FakeMercadoPago(FakeProvider):
         payment = self.payments.get(r.match["id"]) if r.match else None
         return (200, payment) if payment else (404, {"message": "not found", "status": 404})
 
+    def chargeback(self, payment_id: str, outcome: str = "in_process") -> str:
+        """The cardholder's bank disputes a payment ("Chargebacks": the case at
+        `GET /v1/chargebacks/{id}`, the payment `charged_back` with `status_detail`
+        in_process | settled (lost) | reimbursed (won)); returns the case id."""
+        payment = self.payments[payment_id]
+        case_id = str(10**15 + int(payment_id))
+        self.chargebacks[case_id] = {
+            "id": case_id,
+            "payments": [int(payment_id)],
+            "currency": "BRL",
+            "amount": payment["transaction_amount"],
+            "coverage_applied": outcome == "reimbursed",
+            "documentation_required": True,
+            "date_documentation_deadline": "2030-01-10T23:59:59.000-03:00",
+        }
+        payment |= {"status": "charged_back", "status_detail": outcome}
+        return case_id
+
+    def read_chargeback(self, r: Request) -> tuple[int, dict[str, Any]]:
+        case = self.chargebacks.get(r.match["id"] if r.match else "")
+        return (200, case) if case else (404, {"message": "not found", "status": 404})
+
+    def settlement_report(self) -> str:
+        """The settlement report CSV ("Relatório de liquidações"; `;` separated, fees
+        negative, as the report shows them): one SETTLEMENT per capture, one REFUND per
+        refund, with the payment id (`SOURCE_ID`) and our `EXTERNAL_REFERENCE`."""
+        head = (
+            "EXTERNAL_REFERENCE;SOURCE_ID;TRANSACTION_TYPE;TRANSACTION_AMOUNT;"
+            "TRANSACTION_CURRENCY;TRANSACTION_DATE;FEE_AMOUNT;SETTLEMENT_NET_AMOUNT"
+        )
+        rows = [head]
+        for row in self.ledger:
+            kind = {"capture": "SETTLEMENT", "refund": "REFUND"}.get(row["op"])
+            if kind is None:
+                continue
+            amount = Decimal(str(row["amount"]))
+            fee = (
+                (amount * Decimal("0.0498")).quantize(Decimal("0.01"))
+                if kind == "SETTLEMENT"
+                else 0
+            )
+            reference = self.payments[row["id"]].get("external_reference") or ""
+            day = date.today().isoformat()
+            rows.append(
+                f"{reference};{row['id']};{kind};{amount};BRL;{day}T12:00:00.000-03:00;"
+                f"-{fee};{amount - fee}"
+            )
+        return "\n".join(rows) + "\n"
+
     def pay(self, payment_id: str) -> None:
         """The payer pays the Pix or boleto (what the bank settlement does)."""
         self.payments[payment_id]["status"] = "approved"
 
     def webhook(
-        self, payment_id: str, *, secret: str | None = None, at: int | None = None
+        self,
+        payment_id: str,
+        *,
+        secret: str | None = None,
+        at: int | None = None,
+        topic: str = "payment",
     ) -> tuple[dict[str, str], dict[str, str], bytes]:
         body = json.dumps(
             {
-                "id": int(time.time() * 1000),
-                "type": "payment",
-                "action": "payment.updated",
+                "id": int(time.time() * 1000) + len(self.requests),
+                "type": topic,
+                "action": f"{topic}.updated",
                 "data": {"id": payment_id},
             }
         ).encode()
@@ -183,4 +313,4 @@ class FakeMercadoPago(FakeProvider):
         manifest = f"id:{payment_id};request-id:{request_id};ts:{ts};"
         mac = hmac.new((secret or self.webhook_secret).encode(), manifest.encode(), hashlib.sha256)
         headers = {"x-signature": f"ts={ts},v1={mac.hexdigest()}", "x-request-id": request_id}
-        return headers, {"data.id": payment_id, "type": "payment"}, body
+        return headers, {"data.id": payment_id, "type": topic}, body

@@ -1,9 +1,13 @@
 """A local PagSeguro (PagBank), after developer.pagbank.com.br:
 
-- `POST /tokens/cards` (card object: number, exp_month, exp_year, security_code, holder)
-  -> `{id: "CARD_…", brand, first_digits, last_digits}`
+- Cards are encrypted in the shopper's browser by PagBank's SDK, offline, with the account's
+  RSA public key ("Cobrança com cartão criptografado",
+  dev.pagseguro.uol.com.br/reference/charge-encrypted; "Criptografia e chave pública",
+  developer.pagbank.com.br/docs/criptografia-e-chave-publica): `encrypt_card` plays
+  `PagSeguro.encryptCard` with this fake's key pair (RSA-OAEP, base64); only the fake, as
+  PagBank, can decrypt it.
 - `POST /charges` ("Criar e pagar pedido" / charges API): `payment_method {type:
-  CREDIT_CARD, installments, capture: false, card: {id}}` -> the charge `{id: "CHAR_…",
+  CREDIT_CARD, installments, capture: false, card: {encrypted}}` -> the charge `{id: "CHAR_…",
   reference_id, status: AUTHORIZED | DECLINED, amount {value, currency}, payment_response
   {code, message}}` (declines answer 201 with status DECLINED, as the reference shows).
 - `POST /charges/{id}/capture` `{amount: {value}}` -> status PAID; `POST
@@ -16,6 +20,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -23,10 +28,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
 from domain.boleto import Boleto
 from domain.money import Money
 from domain.pix import PixCharge
 from tests.fakes.base import TEST_CARDS, FakeProvider, Request
+
+_OAEP = padding.OAEP(
+    mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None
+)
 
 
 class FakePagSeguro(FakeProvider):
@@ -35,9 +47,9 @@ class FakePagSeguro(FakeProvider):
     def __init__(self, token: str = "pagbank-token"):
         super().__init__()
         self.token = token
-        self.cards: dict[str, str] = {}
+        self.route("GET", r"/charges/(?P<id>[^/]+)", self.read_charge)
         self.charges: dict[str, dict[str, Any]] = {}
-        self.route("POST", "/tokens/cards", self.card)
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.route("POST", "/charges", self.charge)
         self.route("POST", r"/charges/(?P<id>[^/]+)/capture", self.capture)
         self.route("POST", r"/charges/(?P<id>[^/]+)/cancel", self.cancel)
@@ -51,29 +63,37 @@ class FakePagSeguro(FakeProvider):
     def idempotency_mismatch(self) -> dict[str, Any]:
         return {"error_messages": [{"code": "40002", "description": "idempotency key reused"}]}
 
-    def card(self, r: Request) -> tuple[int, dict[str, Any]]:
-        number = r.params["number"]
-        card_id = f"CARD_{secrets.token_hex(8)}"
-        self.cards[card_id] = TEST_CARDS.get(number, "approved")
-        return 201, {
-            "id": card_id,
-            "brand": "VISA",
-            "first_digits": number[:6],
-            "last_digits": number[-4:],
-        }
+    def encrypt_card(self, number: str, exp: str = "12/30", cvc: str = "123") -> str:
+        """`PagSeguro.encryptCard({publicKey, holder, number, expMonth, expYear,
+        securityCode}).encryptedCard`: done in the browser, no call to PagBank."""
+        month, year = exp.split("/")
+        plain = json.dumps([number, cvc, month, f"20{year}", "Maria Silva"]).encode()
+        sealed = self._key.public_key().encrypt(plain, _OAEP)
+        return base64.b64encode(sealed).decode()
+
+    def _decrypt(self, encrypted: str) -> list[str] | None:
+        try:
+            return list(json.loads(self._key.decrypt(base64.b64decode(encrypted), _OAEP)))
+        except (ValueError, TypeError):
+            return None
 
     def charge(self, r: Request) -> tuple[int, dict[str, Any]]:
         method = r.params["payment_method"]
-        behaviour = self.cards.get(method.get("card", {}).get("id", ""))
-        if behaviour is None:
+        card = self._decrypt(method.get("card", {}).get("encrypted", ""))
+        if card is None:
             return 400, {"error_messages": [{"code": "40002", "description": "invalid card"}]}
+        behaviour = TEST_CARDS.get(card[0], "approved")
         if behaviour == "processing_error":
             return 502, {"error_messages": [{"code": "50000"}]}
         charge = {
             "id": f"CHAR_{secrets.token_hex(8)}",
             "reference_id": r.params.get("reference_id"),
             "amount": {"value": r.params["amount"]["value"], "currency": "BRL"},
-            "payment_method": {"type": "CREDIT_CARD", "installments": method.get("installments")},
+            "payment_method": {
+                "type": "CREDIT_CARD",
+                "installments": method.get("installments"),
+                "card": {"brand": "visa", "first_digits": card[0][:6], "last_digits": card[0][-4:]},
+            },
         }
         if behaviour == "approved":
             charge |= {
@@ -91,6 +111,36 @@ class FakePagSeguro(FakeProvider):
                 "payment_response": {"code": "10002", "message": message},
             }
         return 201, charge
+
+    def edi_extract(self) -> str:
+        """The EDI financial extract (`detalhes[]`: `tipo_evento` 1 sale, 6 cancellation;
+        `codigo_venda` our reference, `codigo_transacao` the charge; amounts in reais)."""
+        details = []
+        for row in self.ledger:
+            event = {"capture": "1", "refund": "6"}.get(row["op"])
+            if event is None:
+                continue
+            charge = self.charges[row["id"]]
+            value = Decimal(int(row["amount"] or charge["amount"]["value"])) / 100
+            fee = (value * Decimal("0.0399")).quantize(Decimal("0.01")) if event == "1" else 0
+            details.append(
+                {
+                    "codigo_transacao": row["id"],
+                    "codigo_venda": charge["reference_id"],
+                    "tipo_evento": event,
+                    "valor_total_transacao": str(value),
+                    "taxa_intermediacao": str(fee),
+                    "valor_liquido_transacao": str(value - fee),
+                    "data_venda_ajuste": date.today().isoformat(),
+                }
+            )
+        return json.dumps({"detalhes": details, "pagination": {"page": 1, "totalPages": 1}})
+
+    def read_charge(self, r: Request) -> tuple[int, dict[str, Any]]:
+        charge = self.charges.get(r.match["id"] if r.match else "")
+        if charge is None:
+            return 404, {"error_messages": [{"code": "40004", "description": "not found"}]}
+        return 200, charge
 
     def capture(self, r: Request) -> tuple[int, dict[str, Any]]:
         charge = self.charges.get(r.match["id"]) if r.match else None

@@ -1,0 +1,122 @@
+"""Cards without card numbers: the payment configuration a front end tokenizes with, the
+sandbox's tokenization endpoint (its stand-in for a provider's browser SDK), and 3-D Secure.
+
+`GET /payments/config` names the provider that tokenizes (the first card gateway of the
+chain) and its public key; the front end makes the card token with that provider's SDK and
+checks out with `{method: card, card_token, installments}`. The sandbox plays a provider
+here: `POST /payments/sandbox/tokens` takes a test card as a provider's SDK would (never in
+production, and only while the sandbox tokenizes) and its challenge endpoint plays the
+issuer's 3-D Secure page. Card numbers sent there are never logged nor stored: the sandbox
+vault keeps a random token with the brand, the last four and how the test card behaves.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi.concurrency import run_in_threadpool
+
+from api.auth import Principal
+from api.deps import Admin, ReadersDep, ShopDep, consistent_with, query, require
+from api.schemas import (
+    AuthenticationConfirm,
+    AuthenticationResult,
+    DisputePage,
+    DisputePublic,
+    PaymentsConfigPublic,
+    SandboxCardCreate,
+    SandboxCardToken,
+    SandboxChallengeAnswer,
+)
+from application.card_tokens import card_gateway, payments_config, provider_of
+from application.errors import RetryLaterError
+from application.ports import GatewayError
+from application.shop import Shop
+from domain.base import now
+from domain.card import CardDetails
+from projections.orders import OrdersProjection
+
+router = APIRouter(prefix="/payments", tags=["payments"])
+CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
+AuthorizationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,120}$")]
+
+
+@router.get("/disputes", dependencies=[Depends(consistent_with(OrdersProjection.name))])
+async def list_open_disputes(readers: ReadersDep, _: Admin) -> DisputePage:
+    """Open disputes (chargebacks), the soonest evidence deadline first: answer each before
+    its `evidence_due_by` at the provider, or the money goes back to the cardholder."""
+    docs = await query(lambda: readers.orders.open_disputes())
+    return DisputePage(items=[DisputePublic.from_doc(d) for d in docs])
+
+
+@router.get("/config")
+async def get_payments_config(shop: ShopDep) -> PaymentsConfigPublic:
+    """The payment methods offered and, for cards, the provider whose browser SDK makes the
+    card token, with its public key (nothing secret)."""
+    config = payments_config(shop.gateways, shop.interest_free_installments, _sandbox_raw(shop))
+    return PaymentsConfigPublic.model_validate(config)
+
+
+def _sandbox_raw(shop: Shop) -> bool:
+    gateway = card_gateway(shop.gateways)
+    return shop.raw_cards_allowed and gateway is not None and provider_of(gateway) == "sandbox"
+
+
+def _sandbox(shop: Shop) -> Any:
+    """The sandbox vault, while it is the card provider outside production; else 404."""
+    if not _sandbox_raw(shop):
+        raise HTTPException(404, "the sandbox does not tokenize cards here")
+    return card_gateway(shop.gateways)
+
+
+@router.post("/sandbox/tokens", status_code=status.HTTP_201_CREATED)
+def create_sandbox_token(body: SandboxCardCreate, shop: ShopDep) -> SandboxCardToken:
+    """The sandbox's browser tokenization: a test card in, a single-use card token out."""
+    vault = _sandbox(shop)
+    card = CardDetails(body.card_number, body.expiry, body.cvc, body.holder)
+    card.check(now())
+    made = vault.tokenize(card.number, card.expiry, card.cvc, card.holder)
+    return SandboxCardToken(card_token=made.token, brand=made.brand, last4=made.last4)
+
+
+@router.post("/sandbox/challenges/{authorization_id}")
+def answer_sandbox_challenge(
+    authorization_id: AuthorizationId, body: SandboxChallengeAnswer, shop: ShopDep
+) -> dict[str, Any]:
+    """The sandbox issuer's 3-D Secure page: the shopper passes or fails the challenge."""
+    _sandbox(shop)
+    for gateway in shop.gateways:
+        answer = getattr(gateway, "answer_challenge", None)
+        if answer is not None and answer(authorization_id, body.authenticated):
+            return {"authorization_id": authorization_id, "authenticated": body.authenticated}
+    raise HTTPException(404, f"no sandbox challenge {authorization_id}")
+
+
+@router.post("/{payment_id}/authentication")
+async def confirm_authentication(
+    payment_id: UUID,
+    body: AuthenticationConfirm,
+    shop: ShopDep,
+    principal: CustomerOrAdmin,
+    response: Response,
+) -> AuthenticationResult:
+    """The front end's word that the shopper finished 3-D Secure: the provider is asked
+    where the payment stands (never the client believed); decided -> recorded."""
+    own = None if principal.role == "admin" else principal.sub
+    try:
+        result = await run_in_threadpool(
+            shop.confirm_authentication, payment_id, own, body.authorization_id
+        )
+    except (GatewayError, RetryLaterError) as error:  # the provider must be asked: later
+        raise HTTPException(503, f"try again: {error}", {"Retry-After": "5"}) from None
+    payment = await run_in_threadpool(shop.payment, payment_id, own)
+    if result is not None:
+        response.headers["ETag"] = f'"{result.version}"'
+    return AuthenticationResult(
+        payment_id=payment_id,
+        status=payment.status,
+        version=result.version if result else payment.version,
+        consistency_token=result.consistency_token if result else None,
+    )
