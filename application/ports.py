@@ -6,7 +6,7 @@ Adapters live in `infrastructure/`; the sandbox gateway behaves like a real one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -122,8 +122,9 @@ class GatewayNotification:
     amount: Money | None = None
     # The provider's id of the payment reported, when several notifications may report one
     # payment (Mercado Pago's per change of its payment); by default each event is one.
-    settlement: str = ""
-    dispute: DisputeNote | None = None  # a dispute about the payment `charge_id` names
+    settlement: str = field(default="", kw_only=True)
+    # a dispute about the payment `charge_id` names
+    dispute: DisputeNote | None = field(default=None, kw_only=True)
 
     @property
     def settlement_key(self) -> str:

@@ -38,7 +38,7 @@ def captured() -> Payment:
 def note(
     status: str, charge: str = "pi_1", dispute: DisputeNote | None = None
 ) -> GatewayNotification:
-    return GatewayNotification("stripe", str(uuid4()), status, charge, "", None, dispute)
+    return GatewayNotification("stripe", str(uuid4()), status, charge, "", None, dispute=dispute)
 
 
 def test_a_payment_waiting_for_its_shopper_is_authorized_only_for_its_own_authorization():
@@ -94,7 +94,7 @@ def test_a_won_dispute_leaves_the_money_and_odd_ones_are_ignored():
     assert (payment.status, payment.refunded) == ("captured", Money.zero())
     assert apply_dispute(card_payment(), dispute("opened")) == "ignored"  # nothing captured
     other = GatewayNotification(
-        "stripe", "e", "dispute", "pi_9", "", None, dispute("opened").dispute
+        "stripe", "e", "dispute", "pi_9", "", None, dispute=dispute("opened").dispute
     )
     assert apply_dispute(captured(), other) == "ignored"  # another authorization
     assert apply_dispute(captured(), dispute("opened", amount="500.00")) == "ignored"
