@@ -14,7 +14,7 @@ from api import metrics
 from api.auth import TokenVerifier
 from api.console import install_console
 from api.errors import install_error_handlers
-from api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from api.idempotency import IdempotencyMiddleware, IdempotencyStore, SubjectKeySealer
 from api.metrics import edge_metrics
 from api.middleware import (
     AllowMiddleware,
@@ -112,7 +112,9 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
     app.add_middleware(AllowMiddleware, routes=routes)
     app.add_middleware(
         IdempotencyMiddleware,
-        store=IdempotencyStore.from_settings(container.aredis, settings),
+        store=IdempotencyStore.from_settings(
+            container.aredis, settings, SubjectKeySealer(container.shop.keys)
+        ),
         verifier=verifier,
         wait_s=settings.idempotency_wait_s,
     )
