@@ -160,14 +160,43 @@ class DataSubjectCommands(CustomerCommands):
         request_id = subject.open_request("erasure") or subject.receive("erasure", requested_by)
         self.save(subject)  # received: on record before anything is destroyed
         self.keys.destroy(customer_id)
+        self._record_erasure(subject, request_id, requested_by, "erased")
+        return Erasure(customer_id, "erased")
+
+    def _record_erasure(
+        self, subject: DataSubject, request_id: str, requested_by: str, outcome: str
+    ) -> None:
+        """The facts that follow the key's destruction: the subject erased, the request
+        completed, the customer forgotten (every consent withdrawn: analytics rows and
+        personalization go with them)."""
+        customer = self.customer(subject.customer_id)
         subject.erase(requested_by)
-        subject.complete(request_id, "erased")
+        subject.complete(request_id, outcome)
         if customer is not None:
             customer.forget(requested_by)
             self.save(subject, customer)
         else:
             self.save(subject)
-        return Erasure(customer_id, "erased")
+
+    def complete_erasure(self, customer_id: str, requested_by: str) -> bool:
+        """An erasure the erasure ledger holds but the log does not (a backup taken before
+        it, restored): the key is already destroyed again (the ledger's re-application);
+        record the rest of it, as a request on the register. False if the log already says
+        erased, or holds nothing about the subject; never destroys a key."""
+        assert self.event_log is not None
+        subject = self._subject(customer_id)
+        if subject is not None and subject.erased:
+            return False
+        if (
+            subject is None
+            and self.customer(customer_id) is None
+            and not self.event_log.aggregates_of_customer(customer_id)
+        ):
+            return False
+        subject = subject or DataSubject(customer_id=customer_id)
+        request_id = subject.open_request("erasure") or subject.receive("erasure", requested_by)
+        self._record_erasure(subject, request_id, requested_by, "erased (erasure ledger)")
+        return True
 
     def lgpd_requests(self, *, pseudonymous: bool) -> list[dict[str, Any]]:
         """Every data-subject request, oldest first, with its deadline and time to
