@@ -185,9 +185,13 @@ def read_manifest(path: Path) -> dict[str, Any]:
                 raise KeyError("manifest.json")
             raw: Any = json.loads(member.read())
     except (OSError, EOFError, zlib.error, tarfile.TarError, KeyError, ValueError) as e:
-        raise BackupError(f"{path} is not an EcoVarejo backup ({type(e).__name__})") from None
+        raise BackupError(
+            f"{path} is not an EcoVarejo backup ({type(e).__name__}); nothing was changed"
+        ) from None
     except RecursionError:  # nesting deeper than any manifest `backup` writes
-        raise BackupError(f"{path}: its manifest is nested too deeply") from None
+        raise BackupError(
+            f"{path}: its manifest is nested too deeply; nothing was changed"
+        ) from None
     try:
         return check_manifest(raw, members)
     except ManifestError as e:
