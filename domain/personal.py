@@ -141,3 +141,48 @@ class DataSubject(EcoAggregate):
     @event(PersonalDataErased)
     def _erased(self, requested_by: str) -> None:
         self.erased = True
+
+
+# Where personal data can land ---------------------------------------------------------------
+# Every place a subject's name, e-mail, CPF, phone, address or own words can reach, and what
+# keeps an erasure complete there. `application/lgpd.py` runs the erasure hooks of the places
+# that need one (`after_erasure`), the wiring registers them (infrastructure/bootstrap), and
+# tests/e2e/test_erasure_leaves_nothing.py searches every place after an erasure.
+SEALED = "sealed under the subject's key: destroying the key shreds every copy"
+REWRITTEN = "rewritten by the erasure"
+NOTHING = "never holds personal data"
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    holds: str
+    protection: str  # SEALED, REWRITTEN or NOTHING
+    hook: bool = False  # True: the erasure must run this place's hook (`after_erasure`)
+
+
+PLACES = (
+    Place("events", "profile, addresses, order addresses, customers' words", SEALED),
+    Place("snapshots", "the same fields as the events they fold", SEALED),
+    Place(
+        "read_models",
+        "customers' words (cancellation detail, return reasons) on order/return documents; "
+        "otherwise ids, amounts, statuses",
+        REWRITTEN,  # the orders projection replaces the words on PersonalDataErased
+    ),
+    Place("idempotency_store", "customers' stored POST answers (an address saved)", SEALED),
+    Place(
+        "redis_files",
+        "what Redis persisted (appendonly AOF, dump.rdb) of read models before the erasure",
+        REWRITTEN,
+        hook=True,  # compacted once the read models hold the erasure
+    ),
+    Place("search_index", "products only", NOTHING),
+    Place(
+        "outboxes", "notifications: customer id, order id, kind; e-mail looked up at send", NOTHING
+    ),
+    Place("logs", "ids, routes, statuses; never bodies", NOTHING),
+    Place("caches", "data keys in process memory, dropped by the destroying process", SEALED),
+    Place("backups", "events and wrapped keys; the erasure ledger re-applies erasures", SEALED),
+)
+PLACE_NAMES = frozenset(p.name for p in PLACES)

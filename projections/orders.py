@@ -13,7 +13,15 @@ from domain.order import Order, OrderStatus
 from domain.payment import Payment
 from domain.personal import DataSubject, words_of
 from domain.returns import Return
-from projections.base import Change, Delete, DocumentProjection, IndexAdd, IndexRemove, Put
+from projections.base import (
+    Change,
+    Compact,
+    Delete,
+    DocumentProjection,
+    IndexAdd,
+    IndexRemove,
+    Put,
+)
 
 ERASED = {"erased": True}
 
@@ -398,7 +406,7 @@ class OrdersProjection(DocumentProjection):
                     if doc.get(field):
                         doc[field] = ERASED
                 changes.append(Put(key, doc))
-        return changes
+        return [*changes, Compact()]  # and out of what Redis wrote to disk before
 
     def _holds_words(self, customer_id: str, key: str) -> list[Change]:
         """Remember that `key` holds the customer's words, for an erasure to find."""
