@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import event
@@ -52,6 +52,27 @@ def words_of(data: PersonalData | None) -> str | dict[str, bool] | None:
     if data is None:
         return None
     return {"erased": True} if data.value is None else data.value.get("text", "")
+
+
+class WordsSealer(Protocol):
+    """Seals someone's words for a read model under their own key (so the read model, and
+    every file Redis writes of it, holds only ciphertext that shredding the key erases)."""
+
+    def seal(self, data: PersonalData) -> dict[str, str]: ...
+
+    def open(self, sealed: dict[str, str]) -> PersonalData: ...
+
+
+SEALED_WORDS = "sealed"  # a read model's field holding {"sealed": <sealed words>}
+
+
+def opened_words(value: Any, sealer: WordsSealer | None) -> Any:
+    """A read-model field as the API shows it: sealed words opened (or erased)."""
+    if not (isinstance(value, dict) and SEALED_WORDS in value):
+        return value
+    if sealer is None:
+        return {"erased": True}
+    return words_of(sealer.open(value[SEALED_WORDS]))
 
 
 class DataSubjectError(DomainError):

@@ -17,7 +17,7 @@ from eventsourcing.utils import Environment
 
 from application.checkout.effects import EffectDispatcher
 from application.checkout.policy import CheckoutSaga
-from application.keys import KeyWrapper, KeyWrapperUnavailableError
+from application.keys import KeyWrapper, KeyWrapperUnavailableError, ReadModelSealer
 from application.ports import Notifier
 from application.shop import Shop
 from infrastructure import tracing
@@ -133,7 +133,11 @@ class Container:
     def readers(self) -> Readers:
         """The query side: one reader per read model (projections/readers.py)."""
         search = self.search
-        return Readers(self.view, (lambda: active_index(search)) if search is not None else None)
+        return Readers(
+            self.view,
+            (lambda: active_index(search)) if search is not None else None,
+            ReadModelSealer(self.shop.keys),
+        )
 
     async def position_async(self, name: str) -> int:
         """A read model's position, for the event loop: Redis read asynchronously, the

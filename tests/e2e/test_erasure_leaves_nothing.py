@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 import redis
@@ -25,6 +26,7 @@ from domain.customer import Profile
 from domain.personal import NOTHING, PLACE_NAMES, PLACES, REWRITTEN, SEALED
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
+from projections.readers import STAFF
 from tests.checkout import place_order, register, wait_until
 from tests.conftest import JWT_SECRET
 from tests.e2e.conftest import issue_token
@@ -87,12 +89,17 @@ def pg_dump(container: Container, target: Path) -> bytes:
     return target.read_bytes()
 
 
+def shown_words(system: Container, order_id: UUID) -> object:
+    """The cancellation detail of Eva's order, as the API shows it."""
+    return system.readers.orders.get(order_id, STAFF)["cancellation_detail"]
+
+
 def checkpoint(system: Container) -> None:
     """PostgreSQL's table files written out (not only its WAL)."""
     subprocess.run([str(PG_BIN / "psql"), "-qc", "CHECKPOINT", system.database_url], check=True)
 
 
-def hold_eva(system: Container) -> None:
+def hold_eva(system: Container) -> UUID:
     shop = system.shop
     with event_context(ADMIN):
         register(shop, "ECO-1", 20)
@@ -119,6 +126,7 @@ def hold_eva(system: Container) -> None:
         )
         assert answer.status_code == 201, answer.text
     settled(system)
+    return order
 
 
 def wait_for_redis_files(redis_dir: Path, needle: bytes, present: bool, timeout: float = 30.0):
@@ -144,13 +152,17 @@ def test_every_place_is_searched_sealed_rewritten_or_free_of_personal_data():
 
 
 def test_after_an_erasure_no_file_dump_or_redis_value_holds_the_subject(system, tmp_path):
-    hold_eva(system)
+    order = hold_eva(system)
     data_dir = system.settings.data_dir
     redis_dir = data_dir / "redis"
     client = system.redis
-    # Positive controls: each search finds what is there before the erasure.
-    wait_for_redis_files(redis_dir, WORDS.encode(), present=True)  # read model, in the AOF
-    assert WORDS.encode() in redis_values(client)
+    # Positive controls: each search finds what is there before the erasure. The words
+    # reach the API; the read model holds them only sealed, never in clear.
+    assert shown_words(system, order) == WORDS
+    wait_for_redis_files(redis_dir, PRODUCT.encode(), present=True)  # read models, in the AOF
+    assert PRODUCT.encode() in redis_values(client)
+    assert WORDS.encode() not in redis_values(client)
+    assert files_holding(redis_dir, WORDS.encode()) == []
     before = pg_dump(system, tmp_path / "before.sql")
     assert PRODUCT.encode() in before
     assert EVA.encode() in before
@@ -160,7 +172,7 @@ def test_after_an_erasure_no_file_dump_or_redis_value_holds_the_subject(system, 
     with event_context(ADMIN):
         assert system.shop.erase_personal_data(EVA, "admin:ops").status == "erased"
     settled(system)
-    wait_for_redis_files(redis_dir, WORDS.encode(), present=False)  # compacted after it
+    assert shown_words(system, order) == {"erased": True}
     checkpoint(system)
     after = pg_dump(system, tmp_path / "after.sql")
     values = redis_values(client)
