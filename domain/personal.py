@@ -187,9 +187,10 @@ PLACES = (
     Place("snapshots", "the same fields as the events they fold", SEALED),
     Place(
         "read_models",
-        "customers' words (cancellation detail, return reasons) on order/return documents; "
-        "otherwise ids, amounts, statuses",
-        REWRITTEN,  # the orders projection replaces the words on PersonalDataErased
+        "customers' words (cancellation detail, return reasons) on order/return documents, "
+        "sealed (`WordsSealer`; replaced by `erased` on PersonalDataErased); otherwise ids, "
+        "amounts, statuses",
+        SEALED,
     ),
     Place("idempotency_store", "customers' stored POST answers (an address saved)", SEALED),
     Place(
