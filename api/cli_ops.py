@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli import CliError, app, connected, emit
+from application.lgpd import complete_erasures
 from infrastructure.backup import (
     BackupError,
     MasterKeyMismatchError,
@@ -21,8 +22,6 @@ from infrastructure.event_log import EventLog
 from infrastructure.key_custody import custody_of, ensure_ledger
 from infrastructure.keys import MASTER_KEY_FILE
 from infrastructure.settings import Settings
-
-LEDGER_ACTOR = "system:erasure-ledger"
 
 LIVE_S = 15.0  # a runner heartbeat this recent means a worker or API is processing
 
@@ -155,8 +154,7 @@ def _restore(
         except BackupError as e:
             raise CliError(str(e)) from None
         committed.append(True)
-        subjects = dict.fromkeys(entry.subject for entry in erased)
-        completed = [s for s in subjects if container.shop.complete_erasure(s, LEDGER_ACTOR)]
+        completed = complete_erasures(container.shop, [entry.subject for entry in erased])
         rebuilt = {name: rebuild(container, name).events for name in REBUILDABLE}
         log = EventLog(container.database_url)
         log.extend_chain_fully()  # events the backup held but had not chained yet

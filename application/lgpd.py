@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Any, Literal, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.utils import Environment, get_topic
 
@@ -16,6 +16,7 @@ from application.audit import EventLog, plain, state_of
 from application.customers import CustomerCommands, CustomerNotFoundError
 from application.event_store import CommandResult
 from application.keys import KeyStore, key_store_from
+from domain.base import EventMetadata, event_context
 from domain.customer import SubjectErasedError
 from domain.personal import REQUEST_DEADLINE, DataSubject
 from domain.promotion import Promotion
@@ -43,6 +44,9 @@ REQUEST_TOPICS = tuple(
 
 class DataSubjectCommands(CustomerCommands):
     event_log: EventLog | None = None  # set by the wiring: the raw log reader
+    # Set by the wiring at start: data keys the erasure ledger destroyed again (a dump or
+    # backup from before an erasure, loaded by hand); their erasures are then completed.
+    erasures_found_again: int = 0
 
     @property
     def keys(self) -> KeyStore:
@@ -244,3 +248,17 @@ def _request(request: dict[str, Any]) -> dict[str, Any]:
         "deadline": (received + REQUEST_DEADLINE).isoformat(),
         "seconds_to_complete": (completed - received).total_seconds() if completed else None,
     }
+
+
+LEDGER_ACTOR = "system:erasure-ledger"
+
+
+def complete_erasures(commands: DataSubjectCommands, subjects: list[str]) -> list[str]:
+    """Record the whole erasure of every subject the erasure ledger names and the log does
+    not show as erased (a backup or dump from before the erasure, loaded); those recorded."""
+    done = []
+    with event_context(EventMetadata(LEDGER_ACTOR, f"ledger:{uuid4()}", "erasure-ledger")):
+        for subject in dict.fromkeys(subjects):
+            if commands.complete_erasure(subject, LEDGER_ACTOR):
+                done.append(subject)
+    return done
