@@ -147,3 +147,22 @@ def test_the_untampered_backup_restores(system, settings, good):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["chain_ok"] is True
     assert system.head_position() == 2
+
+
+def test_a_format_1_backup_without_digests_still_restores_with_its_chain_checked(
+    system, settings, good, tmp_path
+):
+    members = members_of(good)
+    document = manifest(members)
+    document["format"] = "ecovarejo-backup/1"
+    del document["chain"]
+    for spec in document["tables"].values():
+        del spec["sha256"]
+    old = write(tmp_path / "old.backup", with_manifest(members, document))
+    result = run("restore", str(old), "--force", "--json", env=env_of(settings), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert system.head_position() == 2
+    tampered = write(tmp_path / "old-bad.backup", tampered_events(with_manifest(members, document)))
+    refused = run("restore", str(tampered), "--force", env=env_of(settings), timeout=300)
+    assert refused.returncode == 2
+    assert "does not match its chain link" in refused.stderr
