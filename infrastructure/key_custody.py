@@ -55,5 +55,5 @@ def custody_of(settings: Settings) -> Custody:
 def ensure_ledger(path: Path) -> None:
     """An empty ledger on record (0600): this system's erasures, none yet. A restore into
     a data dir with no ledger at all refuses (it cannot know what was erased)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
