@@ -288,7 +288,7 @@ class EmbeddedServers:
     _users: Users | None = field(default=None, repr=False)
 
     def start(self, *, need_postgres: bool, need_redis: bool) -> tuple[str | None, str | None]:
-        private_dir(self.data_dir)
+        private_dir(self.data_dir, data_dir_mode())  # never closed to a running PostgreSQL
         pg_url = redis_url = None
         with exclusive(self.data_dir):
             try:
