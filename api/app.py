@@ -15,7 +15,7 @@ from api.auth import TokenVerifier
 from api.console import install_console
 from api.docs_offline import install_offline_docs
 from api.errors import install_error_handlers
-from api.idempotency import IdempotencyMiddleware, IdempotencyStore
+from api.idempotency import IdempotencyMiddleware, IdempotencyStore, SubjectKeySealer
 from api.metrics import edge_metrics
 from api.middleware import (
     AllowMiddleware,
@@ -113,7 +113,9 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
     app.add_middleware(AllowMiddleware, routes=routes)
     app.add_middleware(
         IdempotencyMiddleware,
-        store=IdempotencyStore.from_settings(container.aredis, settings),
+        store=IdempotencyStore.from_settings(
+            container.aredis, settings, SubjectKeySealer(container.shop.keys)
+        ),
         verifier=verifier,
         wait_s=settings.idempotency_wait_s,
     )

@@ -30,6 +30,7 @@ _TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    410: "Gone",
     413: "Payload too large",
     415: "Unsupported media type",
     422: "Invalid input",
@@ -68,6 +69,7 @@ KINDS = frozenset(
         "idempotency-key-reused",
         "idempotency-in-progress",
         "idempotency-unavailable",
+        "idempotent-answer-erased",
     }
 )
 

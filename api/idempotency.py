@@ -6,7 +6,15 @@ client's answer.
 A request claims its key atomically (SET NX with a short lock); a copy that arrives while
 the first still runs waits for it and replays its answer, or gets 409 if it waited too long.
 The same key with another request (method, path, body or If-Match) is 422. A 5xx answer is
-not kept: the claim is dropped so that a retry runs the command."""
+not kept: the claim is dropped so that a retry runs the command.
+
+A customer's answer can hold their personal data (an address just saved): it is kept only
+sealed under that customer's data key (`ResponseSealer`), so the erasure that destroys the key
+shreds it too, wherever Redis copied it (AOF, RDB). A repeat after the erasure is 410: the
+first answer is gone and the command is not run again. Sealing rather than keeping a digest
+and answering with the current state: the replay stays byte-for-byte the first answer for
+every route, with no per-route code to re-read state. Other callers' answers (admins,
+auditors) hold no customer's personal data (domain/personal.py `PLACES`)."""
 
 from __future__ import annotations
 
@@ -19,16 +27,18 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import AuthenticationError, TokenVerifier, principal_of
+from api.auth import AuthenticationError, Principal, TokenVerifier, principal_of
 from api.errors import problem
 from api.middleware import replay_body
+from application.keys import KeyStore, KeyWrapperUnavailableError, PersonalDataAsCiphertext
+from domain.personal import PersonalData
 from infrastructure.redis_views import LoopRedis
 from infrastructure.settings import Settings
 
@@ -56,36 +66,86 @@ return 0
 """
 
 
+class ResponseSealer(Protocol):
+    """Seals a body under a data subject's key; None when that key is gone (erased)."""
+
+    def seal(self, subject: str, body: bytes) -> dict[str, str]: ...
+
+    def open(self, subject: str, sealed: dict[str, str]) -> bytes | None: ...
+
+
+class SubjectKeySealer:
+    """`ResponseSealer` over the key store, with the event store's own transcoding."""
+
+    def __init__(self, keys: KeyStore):
+        self.cipher = PersonalDataAsCiphertext(keys)
+
+    def seal(self, subject: str, body: bytes) -> dict[str, str]:
+        text = base64.b64encode(body).decode()
+        return self.cipher.encode(PersonalData(subject, {"body": text}))
+
+    def open(self, subject: str, sealed: dict[str, str]) -> bytes | None:
+        if sealed.get("subject") != subject:
+            return None
+        data = self.cipher.decode(sealed)
+        return None if data.value is None else base64.b64decode(data.value["body"])
+
+
+def sealed_subject(principal: Principal) -> str | None:
+    """Whose key seals the stored answer: a customer's own (the subject of `/me` data)."""
+    return principal.sub if principal.role == "customer" else None
+
+
 @dataclass(frozen=True)
 class StoredResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
 
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "headers": self.headers,
-            "body": base64.b64encode(self.body).decode(),
-        }
+    def to_record(self, sealer: ResponseSealer | None, subject: str | None) -> dict[str, Any]:
+        record: dict[str, Any] = {"status": self.status, "headers": self.headers}
+        if subject is not None and sealer is not None:
+            record["sealed"] = sealer.seal(subject, self.body)
+        else:
+            record["body"] = base64.b64encode(self.body).decode()
+        return record
 
     @classmethod
-    def of(cls, record: dict[str, Any]) -> StoredResponse:
+    def of(
+        cls, record: dict[str, Any], sealer: ResponseSealer | None, subject: str | None
+    ) -> StoredResponse | None:
+        """The stored answer; None if it was sealed under a key since destroyed."""
         headers = [(str(k), str(v)) for k, v in record["headers"]]
+        if "sealed" in record:
+            if sealer is None or subject is None:
+                return None
+            body = sealer.open(subject, record["sealed"])
+            if body is None:
+                return None
+            return cls(int(record["status"]), headers, body)
         return cls(int(record["status"]), headers, base64.b64decode(record["body"]))
 
 
 class IdempotencyStore:
     """Asynchronous: the event loop never waits on Redis."""
 
-    def __init__(self, client: LoopRedis, ttl_s: int, lock_s: float):
+    def __init__(
+        self,
+        client: LoopRedis,
+        ttl_s: int,
+        lock_s: float,
+        sealer: ResponseSealer | None = None,
+    ):
         self.client = client
         self.ttl_s = ttl_s
         self.lock_ms = max(1, int(lock_s * 1000))
+        self.sealer = sealer
 
     @classmethod
-    def from_settings(cls, client: LoopRedis, settings: Settings) -> IdempotencyStore:
-        return cls(client, settings.idempotency_ttl_s, settings.idempotency_lock_s)
+    def from_settings(
+        cls, client: LoopRedis, settings: Settings, sealer: ResponseSealer | None = None
+    ) -> IdempotencyStore:
+        return cls(client, settings.idempotency_ttl_s, settings.idempotency_lock_s, sealer)
 
     @staticmethod
     def key(subject: str, idempotency_key: str) -> str:
@@ -104,15 +164,24 @@ class IdempotencyStore:
         return json.loads(raw) if raw else None
 
     async def complete(
-        self, key: str, owner: str, fingerprint: str, answer: StoredResponse
+        self,
+        key: str,
+        owner: str,
+        fingerprint: str,
+        answer: StoredResponse,
+        subject: str | None = None,
     ) -> bool:
         record = {"state": "done", "owner": owner, "fingerprint": fingerprint}
-        value = json.dumps({**record, "response": answer.to_record()})
+        stored = await asyncio.to_thread(answer.to_record, self.sealer, subject)
+        value = json.dumps({**record, "response": stored})
         complete = self.client.script(_COMPLETE)
         return bool(await complete(keys=[key], args=[owner, value, self.ttl_s]))
 
     async def release(self, key: str, owner: str) -> None:
         await self.client.script(_RELEASE)(keys=[key], args=[owner])
+
+    async def answer(self, record: dict[str, Any], subject: str | None) -> StoredResponse | None:
+        return await asyncio.to_thread(StoredResponse.of, record, self.sealer, subject)
 
 
 def fingerprint(scope: Scope, body: bytes) -> str:
@@ -166,6 +235,7 @@ class IdempotencyMiddleware:
             await problem(422, detail, kind="idempotency-key-invalid")(scope, receive, send)
             return
         body = await read_body(receive)
+        scope.setdefault("state", {})["idempotency_subject"] = sealed_subject(principal)
         await self._handle(
             scope,
             replay_body(body, receive),
@@ -177,6 +247,7 @@ class IdempotencyMiddleware:
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, key: str, fingerprint: str
     ) -> None:
+        subject = scope["state"]["idempotency_subject"]
         try:
             outcome = await self._claim(key, fingerprint)
         except redis.RedisError as e:
@@ -195,7 +266,8 @@ class IdempotencyMiddleware:
             detail = "this Idempotency-Key was used for another request"
             await problem(422, detail, kind="idempotency-key-reused")(scope, receive, send)
         elif outcome["state"] == "done":
-            await _replay(StoredResponse.of(outcome["response"]))(scope, receive, send)
+            answer = await self._replay(outcome["response"], subject)
+            await answer(scope, receive, send)
         else:
             detail = "a request with this Idempotency-Key is still in progress"
             response = problem(
@@ -248,10 +320,27 @@ class IdempotencyMiddleware:
             return
         answer = StoredResponse(status, headers, b"".join(chunks))
         try:
-            await self.store.complete(key, owner, fingerprint, answer)
-        except redis.RedisError as e:
+            subject = scope["state"]["idempotency_subject"]
+            await self.store.complete(key, owner, fingerprint, answer, subject)
+        except (redis.RedisError, KeyWrapperUnavailableError) as e:
             log.warning("idempotent answer not stored: %s", type(e).__name__)
             await self._release(key, owner)
+
+    async def _replay(self, record: dict[str, Any], subject: str | None) -> Response:
+        try:
+            answer = await self.store.answer(record, subject)
+        except KeyWrapperUnavailableError:
+            detail = "the key service is unavailable; retry later"
+            return problem(
+                503, detail, kind="key-service-unavailable", headers={"Retry-After": "1"}
+            )
+        if answer is None:
+            detail = (
+                "the first answer to this request held personal data that has been erased; "
+                "the request was not run again"
+            )
+            return problem(410, detail, kind="idempotent-answer-erased")
+        return _replay(answer)
 
     async def _release(self, key: str, owner: str) -> None:
         try:

@@ -13,6 +13,8 @@ or writes the log (command side, saga, runners) encrypts and decrypts the same w
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 from typing import Any, Protocol
@@ -123,3 +125,44 @@ class PersonalDataAsCiphertext(Transcoding):
         except InvalidTag:
             return PersonalData(data["subject"], None)
         return PersonalData(data["subject"], json.loads(plaintext))
+
+
+class ReadModelSealer:
+    """`WordsSealer` for read models: AES-GCM under the subject's key, with a synthetic
+    nonce (HMAC of the words under the same key), so that rebuilding a read model writes
+    the same bytes again (rebuilds and restores compare equal). It reveals only whether two
+    sealed words of the same subject are equal. An erased subject's words seal to nothing."""
+
+    AAD = b"read-model:"
+
+    def __init__(self, keys: KeyStore):
+        self.keys = keys
+
+    def seal(self, data: PersonalData) -> dict[str, str]:
+        assert data.value is not None, "erased words are never sealed"
+        key = self.keys.existing_key(data.subject)
+        if key is None:  # erased between the event's reading and now
+            return {"subject": data.subject, "nonce": "", "ciphertext": ""}
+        plaintext = json.dumps(data.value, sort_keys=True).encode()
+        nonce = hmac.new(key, b"nonce:" + plaintext, hashlib.sha256).digest()[:12]
+        sealed = AESGCM(key).encrypt(nonce, plaintext, self.AAD + data.subject.encode())
+        return {
+            "subject": data.subject,
+            "nonce": base64.b64encode(nonce).decode(),
+            "ciphertext": base64.b64encode(sealed).decode(),
+        }
+
+    def open(self, sealed: dict[str, str]) -> PersonalData:
+        subject = str(sealed.get("subject", ""))
+        key = self.keys.existing_key(subject)
+        if key is None or not sealed.get("ciphertext"):
+            return PersonalData(subject, None)
+        try:
+            plaintext = AESGCM(key).decrypt(
+                base64.b64decode(sealed["nonce"]),
+                base64.b64decode(sealed["ciphertext"]),
+                self.AAD + subject.encode(),
+            )
+        except (InvalidTag, ValueError, KeyError):
+            return PersonalData(subject, None)
+        return PersonalData(subject, json.loads(plaintext))

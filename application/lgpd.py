@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Any, Literal, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.utils import Environment, get_topic
 
@@ -16,6 +16,7 @@ from application.audit import EventLog, plain, state_of
 from application.customers import CustomerCommands, CustomerNotFoundError
 from application.event_store import CommandResult
 from application.keys import KeyStore, key_store_from
+from domain.base import EventMetadata, event_context
 from domain.customer import SubjectErasedError
 from domain.personal import REQUEST_DEADLINE, DataSubject
 from domain.promotion import Promotion
@@ -43,6 +44,9 @@ REQUEST_TOPICS = tuple(
 
 class DataSubjectCommands(CustomerCommands):
     event_log: EventLog | None = None  # set by the wiring: the raw log reader
+    # Set by the wiring at start: data keys the erasure ledger destroyed again (a dump or
+    # backup from before an erasure, loaded by hand); their erasures are then completed.
+    erasures_found_again: int = 0
 
     @property
     def keys(self) -> KeyStore:
@@ -160,14 +164,43 @@ class DataSubjectCommands(CustomerCommands):
         request_id = subject.open_request("erasure") or subject.receive("erasure", requested_by)
         self.save(subject)  # received: on record before anything is destroyed
         self.keys.destroy(customer_id)
+        self._record_erasure(subject, request_id, requested_by, "erased")
+        return Erasure(customer_id, "erased")
+
+    def _record_erasure(
+        self, subject: DataSubject, request_id: str, requested_by: str, outcome: str
+    ) -> None:
+        """The facts that follow the key's destruction: the subject erased, the request
+        completed, the customer forgotten (every consent withdrawn: analytics rows and
+        personalization go with them)."""
+        customer = self.customer(subject.customer_id)
         subject.erase(requested_by)
-        subject.complete(request_id, "erased")
+        subject.complete(request_id, outcome)
         if customer is not None:
             customer.forget(requested_by)
             self.save(subject, customer)
         else:
             self.save(subject)
-        return Erasure(customer_id, "erased")
+
+    def complete_erasure(self, customer_id: str, requested_by: str) -> bool:
+        """An erasure the erasure ledger holds but the log does not (a backup taken before
+        it, restored): the key is already destroyed again (the ledger's re-application);
+        record the rest of it, as a request on the register. False if the log already says
+        erased, or holds nothing about the subject; never destroys a key."""
+        assert self.event_log is not None
+        subject = self._subject(customer_id)
+        if subject is not None and subject.erased:
+            return False
+        if (
+            subject is None
+            and self.customer(customer_id) is None
+            and not self.event_log.aggregates_of_customer(customer_id)
+        ):
+            return False
+        subject = subject or DataSubject(customer_id=customer_id)
+        request_id = subject.open_request("erasure") or subject.receive("erasure", requested_by)
+        self._record_erasure(subject, request_id, requested_by, "erased (erasure ledger)")
+        return True
 
     def lgpd_requests(self, *, pseudonymous: bool) -> list[dict[str, Any]]:
         """Every data-subject request, oldest first, with its deadline and time to
@@ -215,3 +248,17 @@ def _request(request: dict[str, Any]) -> dict[str, Any]:
         "deadline": (received + REQUEST_DEADLINE).isoformat(),
         "seconds_to_complete": (completed - received).total_seconds() if completed else None,
     }
+
+
+LEDGER_ACTOR = "system:erasure-ledger"
+
+
+def complete_erasures(commands: DataSubjectCommands, subjects: list[str]) -> list[str]:
+    """Record the whole erasure of every subject the erasure ledger names and the log does
+    not show as erased (a backup or dump from before the erasure, loaded); those recorded."""
+    done = []
+    with event_context(EventMetadata(LEDGER_ACTOR, f"ledger:{uuid4()}", "erasure-ledger")):
+        for subject in dict.fromkeys(subjects):
+            if commands.complete_erasure(subject, LEDGER_ACTOR):
+                done.append(subject)
+    return done

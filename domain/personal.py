@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import event
@@ -52,6 +52,27 @@ def words_of(data: PersonalData | None) -> str | dict[str, bool] | None:
     if data is None:
         return None
     return {"erased": True} if data.value is None else data.value.get("text", "")
+
+
+class WordsSealer(Protocol):
+    """Seals someone's words for a read model under their own key (so the read model, and
+    every file Redis writes of it, holds only ciphertext that shredding the key erases)."""
+
+    def seal(self, data: PersonalData) -> dict[str, str]: ...
+
+    def open(self, sealed: dict[str, str]) -> PersonalData: ...
+
+
+SEALED_WORDS = "sealed"  # a read model's field holding {"sealed": <sealed words>}
+
+
+def opened_words(value: Any, sealer: WordsSealer | None) -> Any:
+    """A read-model field as the API shows it: sealed words opened (or erased)."""
+    if not (isinstance(value, dict) and SEALED_WORDS in value):
+        return value
+    if sealer is None:
+        return {"erased": True}
+    return words_of(sealer.open(value[SEALED_WORDS]))
 
 
 class DataSubjectError(DomainError):
@@ -141,3 +162,49 @@ class DataSubject(EcoAggregate):
     @event(PersonalDataErased)
     def _erased(self, requested_by: str) -> None:
         self.erased = True
+
+
+# Where personal data can land ---------------------------------------------------------------
+# Every place a subject's name, e-mail, CPF, phone, address or own words can reach, and what
+# keeps an erasure complete there. `application/lgpd.py` runs the erasure hooks of the places
+# that need one (`after_erasure`), the wiring registers them (infrastructure/bootstrap), and
+# tests/e2e/test_erasure_leaves_nothing.py searches every place after an erasure.
+SEALED = "sealed under the subject's key: destroying the key shreds every copy"
+REWRITTEN = "rewritten by the erasure"
+NOTHING = "never holds personal data"
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    holds: str
+    protection: str  # SEALED, REWRITTEN or NOTHING
+    hook: bool = False  # True: the erasure must run this place's hook (`after_erasure`)
+
+
+PLACES = (
+    Place("events", "profile, addresses, order addresses, customers' words", SEALED),
+    Place("snapshots", "the same fields as the events they fold", SEALED),
+    Place(
+        "read_models",
+        "customers' words (cancellation detail, return reasons) on order/return documents, "
+        "sealed (`WordsSealer`; replaced by `erased` on PersonalDataErased); otherwise ids, "
+        "amounts, statuses",
+        SEALED,
+    ),
+    Place("idempotency_store", "customers' stored POST answers (an address saved)", SEALED),
+    Place(
+        "redis_files",
+        "what Redis persisted (appendonly AOF, dump.rdb) of read models before the erasure",
+        REWRITTEN,
+        hook=True,  # compacted once the read models hold the erasure
+    ),
+    Place("search_index", "products only", NOTHING),
+    Place(
+        "outboxes", "notifications: customer id, order id, kind; e-mail looked up at send", NOTHING
+    ),
+    Place("logs", "ids, routes, statuses; never bodies", NOTHING),
+    Place("caches", "data keys in process memory, dropped by the destroying process", SEALED),
+    Place("backups", "events and wrapped keys; the erasure ledger re-applies erasures", SEALED),
+)
+PLACE_NAMES = frozenset(p.name for p in PLACES)

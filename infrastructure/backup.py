@@ -6,8 +6,9 @@ The set of tables is found, not listed: every table of the schema except read mo
 (`search_*`), so tables that later versions add are backed up too. All are copied in ONE
 `REPEATABLE READ` transaction, so the events, the chain and the keys agree with each other
 (an erasure is either in both the log and the key store, or in neither). The file is a
-gzipped tar: `manifest.json` (format, time, head position, tables with their columns and
-row counts) and one PostgreSQL binary COPY stream per table.
+gzipped tar: `manifest.json` (format, time, head position, the hash chain's head, tables with
+their columns, row counts and digests) and one PostgreSQL binary COPY stream per table. A
+restore checks all of it before it commits (infrastructure/backup_proof.py).
 
 Restore copies the rows back verbatim (user triggers — the immutability guard, the chain
 extender — are disabled for the load only, in the same transaction, so the chain is
@@ -20,6 +21,7 @@ after the backup was taken must not be undone by restoring it).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -35,15 +37,31 @@ import psycopg
 from psycopg import sql
 
 from domain.base import now
+from infrastructure.backup_proof import (
+    CHAIN_TABLES,
+    EVENTS,
+    MAX_MANIFEST_BYTES,
+    ManifestError,
+    chain_head,
+    check_manifest,
+    verify_loaded_chain,
+)
 from infrastructure.erasure_ledger import Erased, reapply
 
-FORMAT = "ecovarejo-backup/1"
+FORMAT = "ecovarejo-backup/2"
 READ_MODEL_PREFIXES = ("search_",)
-EVENTS = "ecovarejo_events"
 
 
 class BackupError(Exception):
     """A backup or restore that cannot be done; nothing was changed."""
+
+
+class MasterKeyMismatchError(BackupError):
+    """The backup's data keys are wrapped by another master key than the one in use."""
+
+    def __init__(self, message: str, on_record: str):
+        super().__init__(message)
+        self.on_record = on_record
 
 
 @dataclass
@@ -53,12 +71,14 @@ class BackupReport:
     head: int
     tables: dict[str, int] = field(default_factory=dict)
     bytes: int = 0
+    chain: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "created_at": self.created_at,
             "head": self.head,
+            "chain": self.chain,
             "tables": self.tables,
             "bytes": self.bytes,
         }
@@ -98,12 +118,14 @@ def _head(conn: psycopg.Connection[Any], tables: list[str]) -> int:
     return int(row[0]) if row else 0
 
 
-def _add_table(conn: psycopg.Connection[Any], tar: tarfile.TarFile, table: str) -> int:
-    """One table's rows as a binary COPY stream in the archive; their count."""
+def _add_table(conn: psycopg.Connection[Any], tar: tarfile.TarFile, table: str) -> tuple[int, str]:
+    """One table's rows as a binary COPY stream in the archive; their count and digest."""
     columns = _columns(conn, table)
+    digest = hashlib.sha256()
     with tempfile.TemporaryFile() as buffer:
         with conn.cursor() as cur, cur.copy(_copy_sql(table, columns, "TO STDOUT")) as cp:
             for block in cp:
+                digest.update(block)
                 buffer.write(block)
         info = tarfile.TarInfo(f"tables/{table}.copy")
         info.size = buffer.tell()
@@ -111,7 +133,7 @@ def _add_table(conn: psycopg.Connection[Any], tar: tarfile.TarFile, table: str) 
         tar.addfile(info, buffer)
     count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
     row = count.fetchone()
-    return int(row[0]) if row else 0
+    return (int(row[0]) if row else 0), digest.hexdigest()
 
 
 def backup(database_url: str, path: Path) -> BackupReport:
@@ -127,10 +149,17 @@ def backup(database_url: str, path: Path) -> BackupReport:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             tables = _tables(conn)
             report = BackupReport(str(path), now().isoformat(), _head(conn, tables))
+            if all(t in tables for t in CHAIN_TABLES):
+                report.chain = chain_head(conn)
             manifest: dict[str, Any] = {"format": FORMAT, **report.as_dict(), "tables": {}}
+            del manifest["bytes"]
             for table in tables:
-                rows = _add_table(conn, tar, table)
-                manifest["tables"][table] = {"columns": _columns(conn, table), "rows": rows}
+                rows, digest = _add_table(conn, tar, table)
+                manifest["tables"][table] = {
+                    "columns": _columns(conn, table),
+                    "rows": rows,
+                    "sha256": digest,
+                }
                 report.tables[table] = rows
             conn.rollback()
             data = json.dumps(manifest, indent=2).encode()
@@ -146,33 +175,27 @@ def backup(database_url: str, path: Path) -> BackupReport:
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest, checked against the archive's members before anything else is done."""
     try:
         with tarfile.open(path, "r:gz") as tar:
-            member = tar.extractfile("manifest.json")
-            if member is None:
+            members = {m.name for m in tar.getmembers() if m.isfile()}
+            info = tar.getmember("manifest.json")
+            member = tar.extractfile(info)
+            if member is None or info.size > MAX_MANIFEST_BYTES:
                 raise KeyError("manifest.json")
-            manifest: dict[str, Any] = json.loads(member.read())
+            raw: Any = json.loads(member.read())
     except (OSError, EOFError, zlib.error, tarfile.TarError, KeyError, ValueError) as e:
-        raise BackupError(f"{path} is not an EcoVarejo backup ({type(e).__name__})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        found = manifest.get("format") if isinstance(manifest, dict) else None
-        raise BackupError(f"{path}: unknown backup format {found!r}")
-    if not _well_formed(manifest.get("tables")):
-        raise BackupError(f"{path}: its manifest does not describe the tables it holds")
-    return manifest
-
-
-def _well_formed(tables: Any) -> bool:
-    """`{table: {"columns": [name, ...], "rows": n}}`, names being plain identifiers."""
-    return isinstance(tables, dict) and all(
-        isinstance(table, str)
-        and table.isidentifier()
-        and isinstance(spec, dict)
-        and isinstance(spec.get("rows"), int)
-        and isinstance(spec.get("columns"), list)
-        and all(isinstance(c, str) and c.isidentifier() for c in spec["columns"])
-        for table, spec in tables.items()
-    )
+        raise BackupError(
+            f"{path} is not an EcoVarejo backup ({type(e).__name__}); nothing was changed"
+        ) from None
+    except RecursionError:  # nesting deeper than any manifest `backup` writes
+        raise BackupError(
+            f"{path}: its manifest is nested too deeply; nothing was changed"
+        ) from None
+    try:
+        return check_manifest(raw, members)
+    except ManifestError as e:
+        raise BackupError(f"{path}: {e}; nothing was changed") from None
 
 
 def is_empty(database_url: str) -> bool:
@@ -222,10 +245,21 @@ def restore(
             # All in one transaction: nothing was applied. No row content in the message.
             msg = f"{path} cannot be restored ({type(e).__name__}); nothing was changed"
             raise BackupError(msg) from None
+        _check_chain(conn, path, manifest)
         _check_master_key(conn, master_key_id)
         reapplied = reapply(conn, erased) if erased and "ecovarejo_subject_keys" in existing else 0
         conn.commit()
     return {**manifest, "erasures_reapplied": reapplied}
+
+
+def _check_chain(conn: psycopg.Connection[Any], path: Path, manifest: dict[str, Any]) -> None:
+    """The loaded events verify against the loaded chain and the manifest's head, before
+    the restoring transaction commits."""
+    if manifest["tables"].get(EVENTS, {}).get("rows", 0) == 0:
+        return
+    problem = verify_loaded_chain(conn, manifest.get("chain"))
+    if problem:
+        raise BackupError(f"{path}: {problem}; refused, nothing was changed")
 
 
 def _empty(conn: psycopg.Connection[Any], table: str) -> None:
@@ -245,13 +279,22 @@ def _load(
     member = tar.extractfile(f"tables/{table}.copy")
     if member is None:
         raise BackupError(f"{path}: table {table} is missing from the archive")
+    digest = hashlib.sha256()
     with conn.cursor() as cur, cur.copy(_copy_sql(table, spec["columns"], "FROM STDIN")) as cp:
         while block := member.read(1 << 20):
+            digest.update(block)
             cp.write(block)
+    if "sha256" in spec and digest.hexdigest() != spec["sha256"]:
+        raise BackupError(
+            f"{path}: table {table} does not match its digest; refused, nothing was changed"
+        )
     conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(ident))
     count = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()
     if not count or int(count[0]) != spec["rows"]:
-        raise BackupError(f"{table}: restored {count} rows, expected {spec['rows']}")
+        raise BackupError(
+            f"{path}: table {table} holds {count[0] if count else 0} rows, its manifest says "
+            f"{spec['rows']}; refused, nothing was changed"
+        )
     _move_sequences(conn, table)
 
 
@@ -261,10 +304,11 @@ def _check_master_key(conn: psycopg.Connection[Any], master_key_id: str | None) 
         return
     row = conn.execute("SELECT master_key_id FROM ecovarejo_key_meta WHERE id = 1").fetchone()
     if row is not None and row[0] != master_key_id:
-        raise BackupError(
+        raise MasterKeyMismatchError(
             f"the backup's data keys are wrapped by master key {row[0]}, this system holds "
             f"{master_key_id}: set ECOVAREJO_MASTER_KEY (or the data dir's master-key file) "
-            "to the key that was current when the backup was taken; nothing changed"
+            "to the key that was current when the backup was taken; nothing changed",
+            str(row[0]),
         )
 
 

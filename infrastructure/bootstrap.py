@@ -19,7 +19,8 @@ from application.carriers import Carrier
 from application.checkout.effects import EffectDispatcher
 from application.checkout.policy import CheckoutSaga
 from application.fiscal import FiscalProvider
-from application.keys import KeyWrapper, KeyWrapperUnavailableError
+from application.keys import KeyWrapper, KeyWrapperUnavailableError, ReadModelSealer
+from application.lgpd import complete_erasures
 from application.ports import Notifier
 from application.shop import Shop
 from infrastructure import tracing
@@ -172,7 +173,11 @@ class Container:
     def readers(self) -> Readers:
         """The query side: one reader per read model (projections/readers.py)."""
         search = self.search
-        return Readers(self.view, (lambda: active_index(search)) if search is not None else None)
+        return Readers(
+            self.view,
+            (lambda: active_index(search)) if search is not None else None,
+            ReadModelSealer(self.shop.keys),
+        )
 
     async def position_async(self, name: str) -> int:
         """A read model's position, for the event loop: Redis read asynchronously, the
@@ -307,6 +312,11 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
         else:
             shop, search = _set_up(settings, env, database_url, client, master_key)
         shop.event_log = EventLog(database_url)
+        if not read_only and shop.erasures_found_again:
+            # A dump or backup from before an erasure was loaded by other means than
+            # `ecovarejo restore`: the keys are destroyed again; record the rest too.
+            entries = ErasureLedger(settings.erasure_ledger_path).entries()
+            complete_erasures(shop, [e.subject for e in entries])
     except Exception:
         if embedded is not None:
             embedded.stop()
@@ -345,6 +355,7 @@ def _set_up(
         install_chain(database_url)
         gateways = build_gateways(settings, client, settings.data_dir)
         shop = Shop(env=env, gateways=gateways)
+        shop.erasures_found_again = again  # the whole erasures are recorded once it is wired
         # The notifier decrypts a customer's e-mail only when it sends to them.
         shop.notifier = make_notifier(settings, client, shop.email_of)
         shop.pix_expiry_s, shop.boleto_days = settings.pix_expiry_s, settings.boleto_days

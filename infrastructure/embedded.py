@@ -33,6 +33,8 @@ from pathlib import Path
 import psutil
 import redis
 
+from infrastructure.private_files import UMASK, data_dir_mode, private_dir, tighten
+
 log = logging.getLogger(__name__)
 
 START_LOCK = "embedded-start.lock"
@@ -235,7 +237,7 @@ class EmbeddedRedis:
             return False
 
     def start(self) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         self.url = f"unix://{self.socket}"
         if self._alive():
             return self.url
@@ -259,7 +261,9 @@ class EmbeddedRedis:
                 ]
             )
         )
-        subprocess.run([__redis_executable__, str(config)], check=True)
+        tighten(self.directory)  # the config, and files earlier versions left 0644
+        # AOF, RDB and log created 0600: they hold read models until compacted
+        subprocess.run([__redis_executable__, str(config)], check=True, umask=UMASK)
         deadline = time.monotonic() + 10
         while not self._alive():
             if time.monotonic() > deadline:
@@ -284,7 +288,7 @@ class EmbeddedServers:
     _users: Users | None = field(default=None, repr=False)
 
     def start(self, *, need_postgres: bool, need_redis: bool) -> tuple[str | None, str | None]:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir, data_dir_mode())  # never closed to a running PostgreSQL
         pg_url = redis_url = None
         with exclusive(self.data_dir):
             try:
@@ -296,6 +300,9 @@ class EmbeddedServers:
                     redis_url = self.redis.start()
             finally:  # a half start is still ours to stop
                 self._users = self._users or Users(self.data_dir)
+                # PostgreSQL's start opens the data dir up (run as root): close it again
+                private_dir(self.data_dir, data_dir_mode())
+                tighten(self.data_dir)
         return pg_url, redis_url
 
     def stop(self) -> None:

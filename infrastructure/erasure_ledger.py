@@ -44,7 +44,7 @@ class ErasureLedger:
     def record(self, subject: str, key_created_at: datetime) -> None:
         """Append one entry, on disk before this returns."""
         line = json.dumps({"subject": subject, "key_created_at": key_created_at.isoformat()})
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with _append_lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:

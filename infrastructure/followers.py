@@ -29,6 +29,7 @@ from application.checkout.effects import EFFECT_EVENTS, PAYMENT_TIMEOUT, EffectD
 from application.checkout.policy import CheckoutSaga
 from application.event_store import LogFollower
 from application.integration_events import PUBLIC_TOPICS
+from application.keys import ReadModelSealer, key_store_from
 from application.shop import Shop
 from infrastructure.fanout import FanOut, FanOutRunner
 from infrastructure.integration_publisher import NAME as INTEGRATION_EVENTS
@@ -71,6 +72,15 @@ class Resources(Protocol):
 StoreKind = Literal["redis", "search"]
 
 
+def with_sealer(projector: Projector, res: Resources) -> Projector:
+    """A projector that keeps someone's words gets the sealer of the key store, so that
+    they reach its read model only sealed under that person's key (issue 21)."""
+    if hasattr(type(projector), "sealer"):
+        env = Environment(Shop.name, res.follower_env)  # its keys are ECOVAREJO_…
+        projector.sealer = ReadModelSealer(key_store_from(env))  # type: ignore[attr-defined]
+    return projector
+
+
 @dataclass(frozen=True)
 class ReadModel:
     """A rebuildable read model: `projector` writing a `store` kind, fed by `runner`."""
@@ -99,7 +109,7 @@ class ReadModel:
         return RedisParking(res.redis, self.name, generation)
 
     def projector_on(self, res: Resources, store: ReadStore) -> Projector:
-        return self.projector(store, self.parking(res, store.generation))
+        return with_sealer(self.projector(store, self.parking(res, store.generation)), res)
 
     def activate(self, res: Resources, generation: str) -> None:
         """Swap readers (and live runners) to `generation`, in one atomic step."""

@@ -48,7 +48,8 @@ class FileNotifier:
         with self._lock:
             if notification.key in self._seen():
                 return
-            with self.path.open("a", encoding="utf-8") as out:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with open(fd, "a", encoding="utf-8") as out:
                 line = {"sent_at": now().isoformat(), **asdict(notification)}
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 out.flush()

@@ -16,14 +16,14 @@ from typing import Any
 
 from application.errors import AggregateNotFoundError
 from domain.base import UnreadableEvent
-from infrastructure.followers import READ_MODELS
+from infrastructure.followers import READ_MODELS, with_sealer
 from infrastructure.redis_views import (
     RedisDocumentView,
     RedisParking,
     active_key,
     dumps,
 )
-from projections.base import DEFAULT_GENERATION, GenerationMovedError
+from projections.base import DEFAULT_GENERATION, Compact, GenerationMovedError
 
 # Applies the changes and removes the parked entry, only while the generation is active.
 _RETRY = """
@@ -74,13 +74,13 @@ def retry_parked(container: Any, name: str, position: int) -> RetryOutcome:
         event = shop.mapper.to_domain_event(found[0])
         if isinstance(event, UnreadableEvent):
             raise ValueError(event.error)
-        changes = model.projector(view).evolve(event)
+        changes = with_sealer(model.projector(view), container).evolve(event)
     except Exception as error:
         message = f"{type(error).__name__}: {error}"
         _note_failure(parking, entry, message)
         return RetryOutcome(name, position, False, message)
     script = view.client.register_script(_RETRY)
-    ops = [view.op(change) for change in changes]
+    ops = [view.op(change) for change in changes if not isinstance(change, Compact)]
     try:
         script(
             keys=[active_key(name), parking.key],

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import threading
+import time
 import weakref
 from typing import Any
 
@@ -26,6 +29,7 @@ from redis.commands.core import AsyncScript
 from projections.base import (
     DEFAULT_GENERATION,
     Change,
+    Compact,
     Delete,
     GenerationMovedError,
     IndexAdd,
@@ -33,6 +37,8 @@ from projections.base import (
     Put,
     ReadStore,
 )
+
+log = logging.getLogger(__name__)
 
 _APPLY = """
 if ARGV[3] ~= '' then
@@ -63,6 +69,26 @@ def active_key(projection: str) -> str:
 def active_generation(client: redis.Redis, projection: str) -> str:
     value: bytes | None = client.get(active_key(projection))  # type: ignore[assignment]
     return value.decode() if value else DEFAULT_GENERATION
+
+
+def compact_persistence(client: redis.Redis, wait_s: float = 60.0) -> None:
+    """Rewrite Redis' AOF and RDB from the dataset as it is now, so that overwritten values
+    (an erasure's) are in neither file. A rewrite already running was forked before the
+    overwrite and would keep them: wait for it, then start ours."""
+    deadline = time.monotonic() + wait_s
+    try:
+        if client.info("persistence").get("aof_enabled"):
+            while True:
+                try:
+                    client.bgrewriteaof()
+                    break
+                except redis.ResponseError as e:
+                    if "in progress" not in str(e) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+        client.bgsave(schedule=True)
+    except redis.RedisError as e:
+        log.warning("Redis files not compacted after an erasure: %s", e)
 
 
 class RedisDocumentView(ReadStore):
@@ -119,7 +145,7 @@ class RedisDocumentView(ReadStore):
 
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
         expected = self.generation if self.follow_active else ""
-        ops = [self.op(c) for c in changes]
+        ops = [self.op(c) for c in changes if not isinstance(c, Compact)]
         try:
             self._apply(
                 keys=[self.position_key, active_key(self.projection)],
@@ -129,6 +155,8 @@ class RedisDocumentView(ReadStore):
             if "GENERATION_MOVED" in str(error):
                 raise GenerationMovedError(str(error)) from None
             raise
+        if len(ops) < len(changes):  # now that the write is in; in the background
+            threading.Thread(target=compact_persistence, args=(self.client,), daemon=True).start()
 
     def max_tracking_id(self, application_name: str) -> int | None:
         raw = self.client.get(self.position_key)

@@ -64,7 +64,13 @@ class IndexRemove:
     member: str
 
 
-Change = Put | Delete | IndexAdd | IndexRemove
+@dataclass(frozen=True)
+class Compact:
+    """Once this write is in, rewrite what the store persisted (Redis' AOF and RDB files):
+    the old copies of documents an erasure rewrote must not stay in them."""
+
+
+Change = Put | Delete | IndexAdd | IndexRemove | Compact
 
 
 class ReadStore(TrackingRecorder, ABC):

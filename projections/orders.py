@@ -14,9 +14,17 @@ from domain.invoice import Invoice
 from domain.money import Money
 from domain.order import Order, OrderStatus
 from domain.payment import Payment
-from domain.personal import DataSubject, words_of
+from domain.personal import SEALED_WORDS, DataSubject, PersonalData, WordsSealer, words_of
 from domain.returns import REFUND_REASON_PREFIX, Return
-from projections.base import Change, Delete, DocumentProjection, IndexAdd, IndexRemove, Put
+from projections.base import (
+    Change,
+    Compact,
+    Delete,
+    DocumentProjection,
+    IndexAdd,
+    IndexRemove,
+    Put,
+)
 
 ERASED = {"erased": True}
 
@@ -75,6 +83,7 @@ def _step(event: Any) -> dict[str, str]:
 
 class OrdersProjection(DocumentProjection):
     name = "orders"
+    sealer: WordsSealer | None = None  # set by the wiring (infrastructure/followers)
 
     def _order_changes(self, doc: dict[str, Any], event: Any, **fields: Any) -> list[Change]:
         old_status = doc["status"]
@@ -206,7 +215,7 @@ class OrdersProjection(DocumentProjection):
             event,
             status=OrderStatus.CANCELLED.value,
             cancellation_reason=event.reason,
-            cancellation_detail=words_of(event.detail),
+            cancellation_detail=self._words(event.detail),
         )
         if changes and event.detail is not None:
             order = self.view.get(order_key(event.originator_id)) or {}
@@ -488,7 +497,7 @@ class OrdersProjection(DocumentProjection):
             "kind": event.kind,
             "shipping_refund": event.shipping_refund.to_dict(),
             "refund": sum((ln.refund for ln in event.lines), event.shipping_refund).to_dict(),
-            "reason": words_of(event.reason) or "",
+            "reason": self._words(event.reason) or "",
             "rejection_reason": None,
             "version": event.originator_version,
         }
@@ -523,7 +532,9 @@ class OrdersProjection(DocumentProjection):
 
     @evolve.register
     def _return_rejected(self, event: Return.Rejected) -> list[Change]:
-        changes = self._on_return(event, status="rejected", rejection_reason=words_of(event.reason))
+        changes = self._on_return(
+            event, status="rejected", rejection_reason=self._words(event.reason)
+        )
         request = self.view.get(return_key(event.originator_id))
         if changes and request is not None and event.reason is not None:
             changes += self._holds_words(request["customer_id"], return_key(event.originator_id))
@@ -633,7 +644,14 @@ class OrdersProjection(DocumentProjection):
                     if doc.get(field):
                         doc[field] = ERASED
                 changes.append(Put(key, doc))
-        return changes
+        return [*changes, Compact()]  # and out of what Redis wrote to disk before
+
+    def _words(self, data: PersonalData | None) -> Any:
+        """Someone's words as this read model keeps them: sealed under their key when the
+        wiring gives a sealer (always, outside tests of the projection alone)."""
+        if data is None or data.value is None or self.sealer is None:
+            return words_of(data)
+        return {SEALED_WORDS: self.sealer.seal(data)}
 
     def _holds_words(self, customer_id: str, key: str) -> list[Change]:
         """Remember that `key` holds the customer's words, for an erasure to find."""

@@ -19,6 +19,7 @@ from application.errors import (
     StockItemNotFoundError,
 )
 from domain.base import NotFoundError
+from domain.personal import WordsSealer, opened_words
 from projections.analytics import rows
 from projections.carts import cart_key
 from projections.catalog import stock_key
@@ -98,15 +99,27 @@ class CartsReader:
         return _owned(doc, viewer, CartNotFoundError, f"no cart {cart_id}")
 
 
+WORD_FIELDS = ("cancellation_detail", "reason", "rejection_reason")
+
+
+def with_words(doc: Doc, words: WordsSealer | None) -> Doc:
+    """An order or return document with the customer's sealed words opened for the caller
+    (`{"erased": true}` once their key is destroyed)."""
+    return {k: opened_words(v, words) if k in WORD_FIELDS else v for k, v in doc.items()}
+
+
 class OrdersReader:
     """Orders and their payments (one read model)."""
 
-    def __init__(self, docs: Documents):
+    def __init__(self, docs: Documents, words: WordsSealer | None = None):
         self.docs = docs
+        self.words = words
 
     def get(self, order_id: object, viewer: Viewer) -> Doc:
         doc = self.docs.get(order_key(order_id))
-        return _owned(doc, viewer, OrderNotFoundError, f"no order {order_id}")
+        return with_words(
+            _owned(doc, viewer, OrderNotFoundError, f"no order {order_id}"), self.words
+        )
 
     def payment(self, payment_id: object, viewer: Viewer) -> Doc:
         doc = self.docs.get(payment_key(payment_id))
@@ -231,6 +244,7 @@ class Readers:
 
     open: Callable[[str], Documents]  # read model name -> its documents
     open_search: Callable[[], SearchIndex] | None = None
+    words: WordsSealer | None = None  # opens the customers' words the read models seal
 
     @property
     def search(self) -> SearchReader:
@@ -248,7 +262,7 @@ class Readers:
 
     @property
     def orders(self) -> OrdersReader:
-        return OrdersReader(self.open("orders"))
+        return OrdersReader(self.open("orders"), self.words)
 
     @property
     def recommendations(self) -> RecommendationsReader:

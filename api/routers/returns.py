@@ -24,6 +24,7 @@ from api.schemas import CommandAccepted, MoneyModel, Schema, Sku, Words
 from application.event_store import CommandResult
 from domain.delivery import ReturnKind
 from projections.orders import OrdersProjection, return_key
+from projections.readers import with_words
 
 router = APIRouter(tags=["returns"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
@@ -148,4 +149,4 @@ def get_return(
     if doc is None or (principal.role != "admin" and doc["customer_id"] != principal.sub):
         raise HTTPException(404, f"no return {return_id}")
     response.headers["ETag"] = f'"{doc["version"]}"'
-    return ReturnPublic.from_doc(doc)
+    return ReturnPublic.from_doc(with_words(doc, container.readers.words))

@@ -11,6 +11,7 @@ import time
 
 from domain.base import EventMetadata, event_context
 from infrastructure.bootstrap import REDIS_PROJECTIONS, bootstrap
+from infrastructure.erasure_ledger import LEDGER_FILE
 from infrastructure.event_log import EventLog
 from infrastructure.keys import MASTER_KEY_FILE
 from infrastructure.projection_admin import snapshot
@@ -74,7 +75,10 @@ def test_backup_more_writes_restore_into_a_fresh_data_dir_gives_the_backup_state
 
     fresh = tmp_path / "fresh-data-dir"
     fresh_env = clean_env(ECOVAREJO_DATA_DIR=str(fresh), ECOVAREJO_JWT_SECRET=JWT_SECRET)
-    # The master key is not in the backup: without the one current at backup time, refused.
+    # Neither the erasure ledger nor the master key is in the backup: the operator brings
+    # both (README); without them, refused.
+    fresh.mkdir()
+    shutil.copy(settings.erasure_ledger_path, fresh / LEDGER_FILE)
     keyless = run("restore", str(file), env=fresh_env, timeout=300)
     assert keyless.returncode == 2
     assert "wrapped by master key" in keyless.stderr

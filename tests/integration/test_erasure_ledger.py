@@ -84,6 +84,12 @@ def test_restoring_a_backup_taken_before_an_erasure_erases_again(container, serv
     try:
         assert key_rows(target, "ana") == 0
         assert again.shop.order_of(order_id).shipping_address.value is None
+        # ... and the rest of the erasure is recorded again: the log says erased, the
+        # request is on the register (issue 21)
+        with event_context(ADMIN):
+            assert again.shop.export_personal_data("ana", "admin:ops")["erased"] is True
+        register_ = again.shop.lgpd_requests(pseudonymous=False)
+        assert [r["type"] for r in register_ if r["subject"] == "ana"].count("erasure") >= 1
     finally:
         again.close()
 
