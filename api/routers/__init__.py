@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from api.routers import (
     analytics,
     audit,
+    auth,
     carts,
     customers,
     lgpd,
@@ -32,4 +33,5 @@ API_ROUTERS: list[APIRouter] = [
     lgpd.router,
     marketing.router,
     analytics.router,
+    auth.router,
 ]
