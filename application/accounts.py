@@ -228,7 +228,7 @@ class Accounts:
             if account.staff and account.totp_secret is None:
                 enrolment = self._enrol(account)
         self.app.save(account)
-        self._revoke(account.customer_id, families)
+        self._revoke(account.customer_id, families, subject=False)
         return enrolment
 
     def change_password(self, customer_id: str, current: str, new: str) -> None:
@@ -245,10 +245,12 @@ class Accounts:
             account.set_password(password_hash, "changed")
             families = account.revoke_all("password-changed")
         self.app.save(account)
-        self._revoke(customer_id, families)
+        self._revoke(customer_id, families, subject=False)
 
     def _revoke(self, customer_id: str, families: list[str], *, subject: bool = True) -> None:
-        """Refresh families at once; with `subject`, access tokens issued until now too."""
+        """Refresh families and their access tokens at once; with `subject` (the account
+        can no longer sign in: deactivated, erased), every access token issued until now,
+        whatever a sign-in racing with this did."""
         for family in families:
             self.tokens.revoke_family(family, self.policy.refresh_ttl_s)
         if subject:
@@ -299,9 +301,10 @@ class Accounts:
         account = self._existing(customer_id)
         with self.acting(by):
             changed = account.change_role(role, scopes)
-        if changed:
+            families = account.revoke_all("role-changed") if changed else []
+        if changed:  # tokens carry the role: the old ones end
             self.app.save(account)
-            self._revoke(customer_id, sorted(account.families))
+            self._revoke(customer_id, families, subject=False)
         return changed
 
     def deactivate(self, customer_id: str, by: str, reason: str = "") -> bool:
