@@ -66,6 +66,9 @@ class Throttle(Protocol):
 class Mailer(Protocol):
     def send(self, customer_id: str, kind: str, subject: str, body: str, key: str) -> None: ...
 
+    def purge_subject(self, customer_id: str) -> int:
+        """Forget the mails kept for `customer_id` (erasure); how many."""
+
 
 @dataclass(frozen=True)
 class TokenPair:

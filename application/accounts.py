@@ -328,6 +328,7 @@ class Accounts:
         """End the account (after the subject's key was destroyed): every family and
         access token revoked, the blind index entry deleted."""
         self.index.release(customer_id)
+        self.mailer.purge_subject(customer_id)
         account = self.account(customer_id)
         if account is None:
             return False

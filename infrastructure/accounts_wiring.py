@@ -88,7 +88,9 @@ class LazyAccountHooks:
         return account_system(self.container).accounts.export(customer_id)
 
     def erase(self, customer_id: str, requested_by: str) -> bool:
-        return account_system(self.container).accounts.erase(customer_id, requested_by)
+        system = account_system(self.container)
+        system.outbox.purge_subject(customer_id)  # mails kept before SMTP was configured
+        return system.accounts.erase(customer_id, requested_by)
 
 
 def install_accounts(container: Container) -> None:

@@ -111,6 +111,11 @@ class SigningKeys:
             self._current = (kid, Ed25519PrivateKey.from_private_bytes(seed))
         self._loaded_at = time.monotonic()
 
+    def refresh(self) -> None:
+        """Read the table again now (after a rotation made by another process)."""
+        with self._lock:
+            self._reload()
+
     def jwks(self) -> dict[str, Any]:
         self.public_key("")  # reload if stale
         return {
