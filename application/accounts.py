@@ -235,7 +235,9 @@ class Accounts:
         from application.signin import InvalidCredentialsError
 
         account = self.account(customer_id)
-        if account is None or not account.active:
+        if account is None:  # a token of the external IdP, or a development token
+            raise NotFoundError("this token's subject has no account with a password here")
+        if not account.active:
             raise InvalidCredentialsError("the current password is not right")
         if not self.passwords.verify(self.password_hash(account), current):
             raise InvalidCredentialsError("the current password is not right")

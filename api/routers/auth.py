@@ -140,6 +140,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 @router.post(
     "/token",
+    response_model=TokenPublic,
     openapi_extra={"requestBody": TOKEN_BODY},
     responses={
         401: problem("wrong e-mail, password or code; or a revoked refresh token"),
@@ -211,7 +212,13 @@ def password_reset_confirm(body: PasswordResetConfirm, system: Accounts) -> Pass
     return PasswordSetPublic(totp=totp)
 
 
-@router.post("/password", responses={401: problem("the current password is not right")})
+@router.post(
+    "/password",
+    responses={
+        401: problem("the current password is not right"),
+        404: problem("the token's subject has no account with a password here"),
+    },
+)
 def change_password(body: PasswordChange, principal: AnyUser, system: Accounts) -> SignedOut:
     """Change the password (the current one is needed); every session is signed out."""
     system.accounts.change_password(principal.sub, body.current_password, body.new_password)
