@@ -281,6 +281,10 @@ class Accounts:
             self.app.save(account)
         elif not account.staff or account.password_hash is not None:
             raise InviteRefusedError("this e-mail has an account already")
+        else:  # invited before and not yet accepted: a new link, with this role
+            with self.acting(by):
+                if account.change_role(role, scopes):
+                    self.app.save(account)
         link = self._link("invite", account)
         url = f"{self.policy.public_url}/console/set-password?token={link}"
         self._mail(

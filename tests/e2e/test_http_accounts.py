@@ -181,3 +181,27 @@ def test_unknown_refresh_tokens_and_malformed_token_requests_are_4xx(fast: Setti
                 f"{API}/auth/token", content=bad["content"], headers={"content-type": kind}
             )
             assert answer.status_code == 422, (bad, answer.text)
+
+
+def test_with_smtp_configured_account_mails_go_out_by_smtp_and_not_to_the_outbox(
+    fast: Settings,
+) -> None:
+    from tests.smtp_server import SmtpReceiver
+
+    with (
+        SmtpReceiver() as smtp,
+        api(fast.model_copy(update={"smtp_url": smtp.url})) as (
+            client,
+            _,
+            system,
+        ),
+    ):
+        answer = client.post(f"{API}/auth/register", json={"email": EMAIL, "password": PASSWORD})
+        assert answer.status_code == 202
+        assert system.outbox.mails() == []
+        [sent] = smtp.messages
+        assert sent.recipients == [EMAIL]
+        assert sent.message["Subject"] == "Confirme seu e-mail"
+        body = sent.message.get_payload(decode=True).decode()
+        token = body.split("token=")[1].split()[0]
+        assert client.post(f"{API}/auth/verify-email", json={"token": token}).status_code == 200
