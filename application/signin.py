@@ -174,7 +174,7 @@ class SignInService:
         sub, family, first_use = used
         account = self.accounts.account(sub)
         if not first_use:
-            self._revoke_family(account, family, "reuse")
+            self._revoke_family(account, family, "reuse", address)
             raise InvalidRefreshTokenError("this refresh token was used already")
         if self.accounts.tokens.family_revoked(family):
             raise InvalidRefreshTokenError("this refresh token was revoked")
@@ -182,19 +182,21 @@ class SignInService:
             raise InvalidRefreshTokenError("this refresh token was revoked")
         return self._issue(account, family)
 
-    def logout(self, sub: str, family: str, jti: str, expires_at: float) -> None:
+    def logout(self, sub: str, family: str, jti: str, expires_at: float, address: str = "") -> None:
         """Revoke the access token's family and its `jti` until it expires."""
         if jti:
             remaining = int(expires_at - self.accounts.now()) + 60
             self.accounts.tokens.revoke_jti(jti, max(remaining, 1))
         if family:
-            self._revoke_family(self.accounts.account(sub), family, "logout")
+            self._revoke_family(self.accounts.account(sub), family, "logout", address)
 
-    def _revoke_family(self, account: Account | None, family: str, reason: str) -> None:
+    def _revoke_family(
+        self, account: Account | None, family: str, reason: str, address: str = ""
+    ) -> None:
         self.accounts.tokens.revoke_family(family, self.accounts.policy.refresh_ttl_s)
         if account is not None:
             with self.accounts.acting(f"{account.role}:{account.customer_id}"):
-                revoked = account.revoke_family(family, reason)
+                revoked = account.revoke_family(family, reason, address)
             if revoked:
                 self.accounts.app.save(account)
 

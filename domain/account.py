@@ -113,7 +113,8 @@ class Account(EcoAggregate):
 
     class TokenFamilyRevoked(EcoAggregate.Event):
         family: str
-        reason: str  # logout, reuse, deactivated, erased, password-changed
+        reason: str  # logout, reuse, deactivated, erased, password-reset/-changed, role-changed
+        address: PersonalData | None  # the client's, when a client caused it
 
     class TotpEnrolled(EcoAggregate.Event):
         secret: PersonalData
@@ -233,16 +234,19 @@ class Account(EcoAggregate):
     def reset_requested(self, address: str) -> None:
         self.trigger_event(self.PasswordResetRequested, address=self._address(address))
 
-    def revoke_family(self, family: str, reason: str) -> bool:
+    def revoke_family(self, family: str, reason: str, address: str = "") -> bool:
         if family not in self.families:
             return False
-        self._family_revoked(family=family, reason=reason)
+        where = self._address(address) if address else None
+        self._family_revoked(family=family, reason=reason, address=where)
         return True
 
     def revoke_all(self, reason: str) -> list[str]:
+        """Every family, by the actor alone (no client address: an erasure must not
+        write personal data under a key it has just destroyed)."""
         families = sorted(self.families)
         for family in families:
-            self._family_revoked(family=family, reason=reason)
+            self._family_revoked(family=family, reason=reason, address=None)
         return families
 
     def enrol_totp(self, secret: str, recovery_hashes: list[str]) -> None:
@@ -294,7 +298,7 @@ class Account(EcoAggregate):
         self.locked_until = until
 
     @event(TokenFamilyRevoked)
-    def _family_revoked(self, family: str, reason: str) -> None:
+    def _family_revoked(self, family: str, reason: str, address: PersonalData | None) -> None:
         self.families.discard(family)
 
     def remember(self, what: str, happened: Any) -> None:

@@ -201,7 +201,12 @@ async def logout(request: Request, _: Form, container: ConsoleContainer) -> Resp
 
         signin = account_system(container).signin
         await run_in_threadpool(
-            signin.logout, principal.sub, principal.family, principal.jti, principal.expires_at
+            signin.logout,
+            principal.sub,
+            principal.family,
+            principal.jti,
+            principal.expires_at,
+            request.client.host if request.client else "",
         )
     response = RedirectResponse(f"{PREFIX}/login", 303)
     response.delete_cookie(SESSION_COOKIE, path=PREFIX)

@@ -181,9 +181,11 @@ def refresh(body: RefreshRequest, request: Request, system: Accounts) -> TokenPu
 
 
 @router.post("/logout")
-def logout(principal: AnyUser, system: Accounts) -> SignedOut:
+def logout(principal: AnyUser, request: Request, system: Accounts) -> SignedOut:
     """Revoke this access token (until it expires) and its refresh family."""
-    system.signin.logout(principal.sub, principal.family, principal.jti, principal.expires_at)
+    system.signin.logout(
+        principal.sub, principal.family, principal.jti, principal.expires_at, _address(request)
+    )
     return SignedOut()
 
 

@@ -205,3 +205,44 @@ def test_with_smtp_configured_account_mails_go_out_by_smtp_and_not_to_the_outbox
         body = sent.message.get_payload(decode=True).decode()
         token = body.split("token=")[1].split()[0]
         assert client.post(f"{API}/auth/verify-email", json={"token": token}).status_code == 200
+
+
+def test_token_answers_are_never_kept_for_idempotent_replay(fast: Settings) -> None:
+    import redis
+
+    with api(fast) as (client, container, system):
+        register_and_verify(client, system, EMAIL)
+        first = sign_in(client, EMAIL)
+        headers = {**bearer(first["access_token"]), "Idempotency-Key": "sign-in-1"}
+        body = {"email": EMAIL, "password": PASSWORD}
+        one = client.post(f"{API}/auth/token", json=body, headers=headers).json()
+        two = client.post(f"{API}/auth/token", json=body, headers=headers).json()
+        assert one["refresh_token"] != two["refresh_token"]  # each a real sign-in
+        store = redis.Redis.from_url(container.redis_url)
+        for key in store.scan_iter():
+            if store.type(key) == b"string":
+                value = store.get(key) or b""
+                assert one["refresh_token"].encode() not in value
+                assert one["access_token"].encode() not in value
+
+
+def test_sign_out_and_reuse_are_events_with_the_actor_and_the_client_address(
+    fast: Settings,
+) -> None:
+    with api(fast) as (client, _, system):
+        register_and_verify(client, system, EMAIL)
+        first = sign_in(client, EMAIL)
+        client.post(f"{API}/auth/refresh", json={"refresh_token": first["refresh_token"]})
+        client.post(f"{API}/auth/refresh", json={"refresh_token": first["refresh_token"]})
+        second = sign_in(client, EMAIL)
+        client.post(f"{API}/auth/logout", headers=bearer(second["access_token"]))
+        customer_id = system.accounts.index.find(EMAIL)
+        account = system.accounts.account(customer_id)
+        assert account is not None
+        events = list(system.accounts.app.repository.event_store.get(account.id))
+        revoked = [e for e in events if type(e).__name__ == "TokenFamilyRevoked"]
+        assert [e.reason for e in revoked] == ["reuse", "logout"]
+        for event in revoked:
+            assert event.actor == f"customer:{customer_id}"
+            assert event.address.value == {"ip": "testclient"}
+        assert account.families == set()
