@@ -4,7 +4,7 @@ from the container's settings, event store, key store and Redis."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from eventsourcing.utils import Environment
 
@@ -14,12 +14,22 @@ from application.keys import key_store_from
 from application.passwords import Argon2Parameters, Passwords
 from application.signin import SignInService
 from infrastructure.account_store import PostgresEmailIndex, RedisThrottle, RedisTokenStore
-from infrastructure.bootstrap import Container
 from infrastructure.mail_outbox import OUTBOX_DIR, MailOutbox, SmtpMailer
 from infrastructure.settings import Settings
 from infrastructure.signing_keys import SigningKeys
 
 LINKS_KEY_SUBJECT = "server:account-links"
+
+
+class Container(Protocol):
+    """What of the bootstrap's container this needs (not imported: bootstrap imports this)."""
+
+    settings: Settings
+    shop: Any
+    env: dict[str, str]
+    database_url: str
+    redis: Any
+
 _ATTRIBUTE = "_accounts_wiring"
 
 
