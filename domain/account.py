@@ -27,6 +27,14 @@ MAX_PASSWORD_LENGTH = 256  # argon2 hashes anything; a megabyte "password" is an
 MAX_HISTORY = 50  # sign-ins kept in the aggregate's state for the LGPD export
 
 
+class Secret(PersonalData):
+    """Personal data that no view shows, whatever the viewer's scope (a password hash, a
+    TOTP secret): encrypted under the subject's key like the rest, shown as hidden."""
+
+    def shown(self) -> dict[str, Any]:
+        return {"erased": True} if self.value is None else {"hidden": True}
+
+
 class AccountError(DomainError):
     """Base of the errors an Account raises."""
 
@@ -76,7 +84,7 @@ class Account(EcoAggregate):
     class PasswordSet(EcoAggregate.Event):
         """`reason`: set (first, or by an invitation), changed, reset, rehashed."""
 
-        password_hash: PersonalData
+        password_hash: Secret
         reason: str
 
     class SignedIn(EcoAggregate.Event):
@@ -117,7 +125,7 @@ class Account(EcoAggregate):
         address: PersonalData | None  # the client's, when a client caused it
 
     class TotpEnrolled(EcoAggregate.Event):
-        secret: PersonalData
+        secret: Secret
         recovery_codes: list[str]  # SHA-256 of each code: high-entropy, so a fast hash suffices
 
         def apply(self, aggregate: Any) -> None:
@@ -162,11 +170,11 @@ class Account(EcoAggregate):
         self.role = role
         self.scopes = list(scopes)
         self.verified = False
-        self.password_hash: PersonalData | None = None
+        self.password_hash: Secret | None = None
         self.password_version = 0  # one-time reset/invite links name the version they change
         self.failures = 0  # consecutive
         self.locked_until: datetime | None = None
-        self.totp_secret: PersonalData | None = None
+        self.totp_secret: Secret | None = None
         self.last_totp_step = 0
         self.recovery_codes: list[str | None] = []
         self.families: set[str] = set()
@@ -201,7 +209,7 @@ class Account(EcoAggregate):
     def set_password(self, password_hash: str, reason: str) -> None:
         self.check_active()
         self._password_set(
-            password_hash=PersonalData(self.customer_id, {"hash": password_hash}), reason=reason
+            password_hash=Secret(self.customer_id, {"hash": password_hash}), reason=reason
         )
 
     def signed_in(self, address: str, family: str, totp_step: int = 0) -> None:
@@ -253,7 +261,7 @@ class Account(EcoAggregate):
         self.check_active()
         self.trigger_event(
             self.TotpEnrolled,
-            secret=PersonalData(self.customer_id, {"secret": secret}),
+            secret=Secret(self.customer_id, {"secret": secret}),
             recovery_codes=recovery_hashes,
         )
 
@@ -288,7 +296,7 @@ class Account(EcoAggregate):
 
     # Applying events -----------------------------------------------------------------------
     @event(PasswordSet)
-    def _password_set(self, password_hash: PersonalData, reason: str) -> None:
+    def _password_set(self, password_hash: Secret, reason: str) -> None:
         self.password_hash = password_hash
         if reason != "rehashed":
             self.password_version += 1

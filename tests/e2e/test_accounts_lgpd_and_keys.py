@@ -164,3 +164,22 @@ def test_hs256_tokens_are_refused_in_production(fast: Settings) -> None:
     production = _verifier(fast.model_copy(update={"production": True}))
     with pytest.raises(AuthenticationError, match="HS256"):
         production.verify(token)
+
+
+def test_no_view_shows_a_password_hash_or_a_totp_secret_even_to_a_pii_auditor(
+    fast: Settings,
+) -> None:
+    with api(fast) as (client, _, system):
+        link = system.accounts.invite(STAFF_EMAIL, "admin", [], "system:test")
+        body = {"token": link.split("token=")[1], "password": STAFF_PASSWORD}
+        secret = client.post(f"{API}/auth/password-reset/confirm", json=body).json()["totp"]
+        account = system.accounts.account(system.accounts.index.find(STAFF_EMAIL))
+        assert account is not None
+        auditor = issue_token(JWT_SECRET, "auditor-1", "auditor", 600, ("auditor:pii",))
+        events = client.get(f"{API}/audit/aggregates/{account.id}/events", headers=bearer(auditor))
+        assert events.status_code == 200, events.text
+        text = events.text
+        assert STAFF_EMAIL in text  # positive control: personal data shown with the scope
+        assert "$argon2id$" not in text
+        assert secret["secret"] not in text
+        assert '"hidden": true' in text.replace('":true', '": true')
