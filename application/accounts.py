@@ -101,7 +101,13 @@ class Accounts:
 
     def by_email(self, email: str) -> Account | None:
         customer_id = self.index.find(email)
-        return self.account(customer_id) if customer_id else None
+        account = self.account(customer_id) if customer_id else None
+        if customer_id and account is not None and account.email.value is None:
+            # The subject's key is gone (a backup from before the erasure was restored and
+            # the erasure ledger applied again): the index entry goes too.
+            self.index.release(customer_id)
+            return None
+        return account
 
     def email_of(self, customer_id: str) -> str | None:
         account = self.account(customer_id)

@@ -183,3 +183,20 @@ def test_no_view_shows_a_password_hash_or_a_totp_secret_even_to_a_pii_auditor(
         assert "$argon2id$" not in text
         assert secret["secret"] not in text
         assert '"hidden": true' in text.replace('":true', '": true')
+
+
+def test_an_index_entry_whose_subject_key_is_gone_is_dropped_on_the_next_look_up(
+    fast: Settings,
+) -> None:
+    """As after restoring a backup from before an erasure (the ledger destroys the key
+    again, but the backup brought the index row back)."""
+    with api(fast) as (client, _, system):
+        register_and_verify(client, system, EMAIL)
+        customer_id = system.accounts.index.find(EMAIL)
+        assert customer_id is not None
+        system.accounts.app.keys.destroy(customer_id)  # type: ignore[attr-defined]
+        refused = client.post(f"{API}/auth/token", json={"email": EMAIL, "password": PASSWORD})
+        assert refused.status_code == 401
+        assert system.accounts.index.find(EMAIL) is None
+        register_and_verify(client, system, EMAIL)
+        assert system.accounts.index.find(EMAIL) not in (None, customer_id)
