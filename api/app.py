@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -96,10 +97,11 @@ def _verifier(settings: Settings, container: Container | None = None) -> TokenVe
     no_secret = settings.production or (settings.jwks_url and not settings.jwt_secret)
     secret = None if no_secret else jwt_secret(settings)
     own_keys = None
-    if container is not None:  # our own Ed25519 keys (accounts and sign-in)
+    if container is not None:  # our own Ed25519 keys, read when a token names one
         from infrastructure.accounts_wiring import account_system
 
-        own_keys = account_system(container).signing_keys.public_key
+        def own_keys(kid: str) -> Any:
+            return account_system(container).signing_keys.public_key(kid)
     return TokenVerifier(
         secret,
         settings.jwks_url,

@@ -33,14 +33,20 @@ def normalised(email: str) -> str:
     return email.strip().lower()
 
 
+def create_index_table(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(7225)")
+        try:
+            conn.execute(_CREATE)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(7225)")
+
+
 class PostgresEmailIndex:
     def __init__(self, database_url: str, keys: KeyStore):
         self.database_url = database_url
         self._key = keys.key_for(INDEX_KEY_SUBJECT)
-        with psycopg.connect(database_url, autocommit=True) as conn:
-            conn.execute("SELECT pg_advisory_lock(7225)")
-            conn.execute(_CREATE)
-            conn.execute("SELECT pg_advisory_unlock(7225)")
+        create_index_table(database_url)
 
     def blind(self, text: str) -> str:
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()

@@ -104,4 +104,10 @@ class LazyAccountHooks:
 
 
 def install_accounts(container: Container) -> None:
+    """The tables now (a restore needs them in its target), the rest on first use."""
+    from infrastructure.account_store import create_index_table
+    from infrastructure.signing_keys import create_signing_keys_table
+
+    create_index_table(container.database_url)
+    create_signing_keys_table(container.database_url)
     container.shop.account_hooks = LazyAccountHooks(container)

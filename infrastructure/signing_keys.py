@@ -45,6 +45,15 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def create_signing_keys_table(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(7226)")
+        try:
+            conn.execute(_CREATE)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(7226)")
+
+
 class SigningKeys:
     def __init__(self, database_url: str, keys: KeyStore):
         self.database_url = database_url
