@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hmac
+import time
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
@@ -56,16 +57,30 @@ class SignIn:
 
 
 class SignInService:
-    def __init__(self, accounts: Accounts, signer: Signer, throttle: Throttle):
+    def __init__(
+        self, accounts: Accounts, signer: Signer, throttle: Throttle, failure_floor_s: float = 0.4
+    ):
         self.accounts = accounts
         self.signer = signer
         self.throttle = throttle
+        self.failure_floor_s = failure_floor_s
 
     def _keys(self, attempt: SignIn) -> list[str]:
         blind = self.accounts.index.blind
         return [f"email:{blind(attempt.email.strip().lower())}", f"ip:{blind(attempt.address)}"]
 
     def sign_in(self, attempt: SignIn) -> TokenPair:
+        """Tokens, or `InvalidCredentialsError` no sooner than `failure_floor_s` after the
+        attempt began: what a known account costs beyond argon2 (reading it, recording the
+        failure) would otherwise tell it apart from an unknown e-mail."""
+        started = time.monotonic()
+        try:
+            return self._sign_in(attempt)
+        except InvalidCredentialsError:
+            time.sleep(max(0.0, started + self.failure_floor_s - time.monotonic()))
+            raise
+
+    def _sign_in(self, attempt: SignIn) -> TokenPair:
         keys, now = self._keys(attempt), self.accounts.now()
         wait = self.throttle.wait_s(keys, now)
         if wait > 0:

@@ -30,6 +30,7 @@ class Container(Protocol):
     database_url: str
     redis: Any
 
+
 _ATTRIBUTE = "_accounts_wiring"
 
 
@@ -82,7 +83,12 @@ def account_system(container: Container) -> AccountSystem:
     if settings.smtp_url:
         accounts.mailer = SmtpMailer(settings.smtp_url, accounts.email_of)
     signing_keys = SigningKeys(container.database_url, keys)
-    signin = SignInService(accounts, signing_keys, RedisThrottle(container.redis))
+    signin = SignInService(
+        accounts,
+        signing_keys,
+        RedisThrottle(container.redis),
+        failure_floor_s=settings.signin_failure_floor_ms / 1000,
+    )
     found = AccountSystem(accounts, signin, signing_keys, outbox)
     setattr(container, _ATTRIBUTE, found)
     return found

@@ -247,6 +247,11 @@ class Settings(BaseSettings, PaymentSettings):
     signin_lock_s: int = Field(
         default=900, ge=60, le=86400, validation_alias="ECOVAREJO_SIGNIN_LOCK_S"
     )
+    # A failed sign-in answers no sooner than this after it began, whatever failed (unknown
+    # e-mail, wrong password, locked account): the work a known account adds stays hidden.
+    signin_failure_floor_ms: int = Field(
+        default=400, ge=0, le=5000, validation_alias="ECOVAREJO_SIGNIN_FAILURE_FLOOR_MS"
+    )
     # Where links in account mails point (the storefront or the API).
     public_url: str = Field(
         default="http://127.0.0.1:8000",
