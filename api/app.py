@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
@@ -32,6 +33,7 @@ from api.openapi import install_openapi
 from api.query_guard import refuse_unknown_query_parameters
 from api.ratelimit import RateLimiter, RateLimitMiddleware
 from api.routers import API_ROUTERS, health
+from api.routers import auth as auth_routes
 from api.routes import RouteTable
 from api.tracing import TracingMiddleware
 from domain.base import EventMetadata, event_context
@@ -91,14 +93,23 @@ class EventContextMiddleware:
             await self.app(scope, receive, send_with_ids)
 
 
-def _verifier(settings: Settings) -> TokenVerifier:
-    secret = None if settings.jwks_url and not settings.jwt_secret else jwt_secret(settings)
+def _verifier(settings: Settings, container: Container | None = None) -> TokenVerifier:
+    # HS256 is for development only: production verifies our own keys and the IdP's.
+    no_secret = settings.production or (settings.jwks_url and not settings.jwt_secret)
+    secret = None if no_secret else jwt_secret(settings)
+    own_keys = None
+    if container is not None:  # our own Ed25519 keys, read when a token names one
+        from infrastructure.accounts_wiring import account_system
+
+        def own_keys(kid: str) -> Any:
+            return account_system(container).signing_keys.public_key(kid)
     return TokenVerifier(
         secret,
         settings.jwks_url,
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
         max_ttl_s=settings.jwt_max_ttl_s,
+        own_keys=own_keys,
     )
 
 
@@ -126,7 +137,9 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
             verifier=verifier,
         )
     app.add_middleware(
-        RequestBodyGuard, max_bytes=settings.max_body_bytes, form_prefixes=("/console/",)
+        RequestBodyGuard,
+        max_bytes=settings.max_body_bytes,
+        form_prefixes=("/console/", "/api/v1/auth/token"),  # OAuth2 takes a form (RFC 6749)
     )
     app.add_middleware(InputTextGuard)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, routes=routes)
@@ -161,7 +174,7 @@ def create_app(container: Container) -> FastAPI:
         docs_url="/docs",
         dependencies=[Depends(refuse_unknown_query_parameters)],
     )
-    verifier = _verifier(container.settings)
+    verifier = _verifier(container.settings, container)
     app.state.container = container
     app.state.verifier = verifier
     app.state.metrics = edge_metrics(container)
@@ -171,9 +184,11 @@ def create_app(container: Container) -> FastAPI:
     for prefix in ("", "/api/v1"):
         app.include_router(health.router, prefix=prefix)
         app.include_router(metrics.router, prefix=prefix)
+    app.include_router(auth_routes.wellknown)  # /.well-known/jwks.json
     install_console(app)
     install_openapi(app)
     install_offline_docs(app)  # /docs and /redoc without a CDN (api/docs_offline.py)
+    auth_routes.install_oauth2_scheme(app)
     app.add_api_route(  # where tools look for it first
         "/openapi.json", lambda: JSONResponse(app.openapi()), include_in_schema=False
     )

@@ -7,6 +7,7 @@ and role follow the edge's text rule (`api.text`): a claim that breaks it is a 4
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,6 +38,11 @@ class Principal:
     sub: str
     role: Role
     scopes: frozenset[str] = frozenset()
+    # Of our own (EdDSA) tokens, for the revocation list (logout, family, subject).
+    jti: str = ""
+    family: str = ""
+    issued_at: float = 0.0
+    expires_at: float = 0.0
 
     @property
     def actor(self) -> str:
@@ -52,8 +58,11 @@ class TokenVerifier:
         audience: str | None = None,
         issuer: str | None = None,
         max_ttl_s: int = DEFAULT_MAX_TTL_S,
+        own_keys: Callable[[str], Any] | None = None,
     ):
         self._secret = secret
+        # Our own Ed25519 public keys by kid (infrastructure/signing_keys.py), if any.
+        self._own_keys = own_keys
         self._max_ttl_s = max_ttl_s
         self._audience = audience
         self._issuer = issuer
@@ -77,6 +86,12 @@ class TokenVerifier:
             return alg, self._secret
         if alg == "RS256" and self._jwks is not None:
             return alg, self._jwks.get_signing_key_from_jwt(token).key
+        if alg == "EdDSA" and self._own_keys is not None:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._own_keys(kid) if isinstance(kid, str) and len(kid) <= 64 else None
+            if key is None:
+                raise AuthenticationError("the token's signing key is unknown or retired")
+            return alg, key
         raise AuthenticationError(f"algorithm {alg!r} is not accepted")
 
     def verify(self, token: str) -> Principal:
@@ -102,6 +117,16 @@ class TokenVerifier:
             raise AuthenticationError("token has no valid role or subject")
         if len(sub) > MAX_SUBJECT_LENGTH or text_problem(sub):
             raise AuthenticationError("the token's subject is not acceptable text")
+        if alg == "EdDSA":
+            return Principal(
+                sub,
+                role,
+                _scopes(claims),
+                jti=str(claims.get("jti", "")),
+                family=str(claims.get("fam", "")),
+                issued_at=float(claims.get("iat", 0)),
+                expires_at=float(claims["exp"]),
+            )
         return Principal(sub, role, _scopes(claims))
 
     def _check_times(self, claims: dict[str, Any]) -> None:

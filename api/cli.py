@@ -551,6 +551,10 @@ def _register_modules() -> None:
     from api.cli_privacy import install as install_privacy  # keys, marketing, lgpd requests
 
     install_privacy(app, lgpd_app)
+    from api.cli_accounts import install as install_accounts  # users, mail, rotate-signing
+    from api.cli_privacy import keys_app
+
+    install_accounts(app, keys_app)
 
 
 # Usage errors come from click, which recent typer versions vendor as typer._click.

@@ -100,6 +100,11 @@ def problem(
 
 
 def _domain_status(error: DomainError) -> tuple[int, str]:
+    from application.signin import SIGN_IN_STATUSES
+
+    for kind, status in SIGN_IN_STATUSES.items():
+        if isinstance(error, kind):
+            return status, _KINDS[status]
     if isinstance(error, GatewayUnavailableError):
         return 503, "payment-gateway-unavailable"
     if isinstance(error, CarrierUnavailableError):
@@ -142,7 +147,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
         status, kind = _domain_status(error)
-        return problem(status, str(error), kind=kind, code=_kebab(type(error).__name__))
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if retry_after := getattr(error, "retry_after_s", None):
+            headers = {"Retry-After": str(retry_after)}
+        return problem(
+            status, str(error), kind=kind, code=_kebab(type(error).__name__), headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

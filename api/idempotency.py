@@ -212,6 +212,10 @@ async def read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
+# Answers that carry secrets (tokens, a TOTP secret) are never kept for replay.
+NOT_KEPT = ("/api/v1/auth/",)
+
+
 class IdempotencyMiddleware:
     def __init__(
         self, app: ASGIApp, store: IdempotencyStore, verifier: TokenVerifier, wait_s: float
@@ -222,7 +226,11 @@ class IdempotencyMiddleware:
         self.wait_s = wait_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"].startswith(NOT_KEPT)
+        ):
             await self.app(scope, receive, send)
             return
         raw_key = Headers(scope=scope).get(HEADER)

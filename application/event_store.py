@@ -27,7 +27,12 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from application.keys import PersonalDataAsCiphertext, key_service_failure, key_store_from
+from application.keys import (
+    PersonalDataAsCiphertext,
+    SecretAsCiphertext,
+    key_service_failure,
+    key_store_from,
+)
 from domain.base import UnreadableEvent
 from domain.money import Money
 from domain.order import OrderLine, PaymentMethod
@@ -188,6 +193,7 @@ class EventStoreApp(Application[UUID]):
         if self.env.get("KEY_STORE_TOPIC"):
             env = cast(Environment, self.env)
             transcoder.register(PersonalDataAsCiphertext(key_store_from(env)))
+            transcoder.register(SecretAsCiphertext(key_store_from(env)))  # account secrets
 
 
 class TolerantMapper(Mapper[UUID]):

@@ -166,3 +166,22 @@ class ReadModelSealer:
         except (InvalidTag, ValueError, KeyError):
             return PersonalData(subject, None)
         return PersonalData(subject, json.loads(plaintext))
+
+
+class SecretAsCiphertext(PersonalDataAsCiphertext):
+    """Account secrets (domain.account.Secret): the same encryption, read back as `Secret`
+    so that views keep hiding them."""
+
+    name = "account_secret"
+
+    def __init__(self, keys: KeyStore):
+        from domain.account import Secret
+
+        super().__init__(keys)
+        self.type = Secret
+
+    def decode(self, data: dict[str, Any]) -> PersonalData:
+        from domain.account import Secret
+
+        read = super().decode(data)
+        return Secret(read.subject, read.value)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal, Protocol, cast
 from uuid import UUID, uuid4
 
 from eventsourcing.utils import Environment, get_topic
@@ -42,11 +42,20 @@ REQUEST_TOPICS = tuple(
 )
 
 
+class AccountHooks(Protocol):
+    """The subject's sign-in account (application/accounts.py), set by the wiring."""
+
+    def export(self, customer_id: str) -> dict[str, Any] | None: ...
+
+    def erase(self, customer_id: str, requested_by: str) -> bool: ...
+
+
 class DataSubjectCommands(CustomerCommands):
     event_log: EventLog | None = None  # set by the wiring: the raw log reader
     # Set by the wiring at start: data keys the erasure ledger destroyed again (a dump or
     # backup from before an erasure, loaded by hand); their erasures are then completed.
     erasures_found_again: int = 0
+    account_hooks: AccountHooks | None = None  # set by the wiring: accounts
 
     @property
     def keys(self) -> KeyStore:
@@ -97,7 +106,8 @@ class DataSubjectCommands(CustomerCommands):
         held = self._held(customer_id)
         customer = self.customer(customer_id)
         subject = self._subject(customer_id)
-        if subject is None and customer is None and not held:
+        account = self.account_hooks.export(customer_id) if self.account_hooks else None
+        if subject is None and customer is None and not held and account is None:
             return {"customer_id": customer_id, "held": False}
         subject = subject or DataSubject(customer_id=customer_id)
         request_id = subject.receive(kind, requested_by)
@@ -121,6 +131,7 @@ class DataSubjectCommands(CustomerCommands):
             "payments": by_type["Payment"],
             "returns": by_type["Return"],
             "coupon_uses": self._coupon_uses(customer_id),
+            **({"account": account} if account is not None else {}),
             **({"unreadable": by_type["unreadable"]} if "unreadable" in by_type else {}),
         }
         subject.complete(request_id, "delivered")
@@ -151,20 +162,24 @@ class DataSubjectCommands(CustomerCommands):
         assert self.event_log is not None
         subject = self._subject(customer_id)
         customer = self.customer(customer_id)
+        account = self.account_hooks.export(customer_id) if self.account_hooks else None
         if (
             subject is None
             and customer is None
+            and account is None
             and not self.event_log.aggregates_of_customer(customer_id)
         ):
             return Erasure(customer_id, "unknown")
         subject = subject or DataSubject(customer_id=customer_id)
         if subject.erased:
             self.keys.destroy(customer_id)  # a no-op unless a crash left the key behind
+            self._end_account(customer_id, requested_by)
             return Erasure(customer_id, "already_erased")
         request_id = subject.open_request("erasure") or subject.receive("erasure", requested_by)
         self.save(subject)  # received: on record before anything is destroyed
         self.keys.destroy(customer_id)
         self._record_erasure(subject, request_id, requested_by, "erased")
+        self._end_account(customer_id, requested_by)
         return Erasure(customer_id, "erased")
 
     def _record_erasure(
@@ -200,7 +215,13 @@ class DataSubjectCommands(CustomerCommands):
         subject = subject or DataSubject(customer_id=customer_id)
         request_id = subject.open_request("erasure") or subject.receive("erasure", requested_by)
         self._record_erasure(subject, request_id, requested_by, "erased (erasure ledger)")
+        self._end_account(customer_id, requested_by)
         return True
+
+    def _end_account(self, customer_id: str, requested_by: str) -> None:
+        """No sign-in, no token of the subject works any more (idempotent)."""
+        if self.account_hooks is not None:
+            self.account_hooks.erase(customer_id, requested_by)
 
     def lgpd_requests(self, *, pseudonymous: bool) -> list[dict[str, Any]]:
         """Every data-subject request, oldest first, with its deadline and time to

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 
 from bench.append import bench_append
+from bench.auth import bench_auth
 from bench.config import BenchConfig
 from bench.http import bench_http
 from bench.reads import bench_reads
@@ -30,6 +31,7 @@ def _sections() -> dict[str, Section]:
         "search": bench_search,
         "scale": bench_scale,
         "cold": bench_cold,
+        "auth": bench_auth,
     }
 
 

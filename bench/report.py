@@ -256,6 +256,18 @@ ROWS = [
     Row("first get, cold, long history", "cold_get_ms", "ms"),
     Row("same, as the process's first command", "cold_reserve_first_in_process_ms", "ms"),
     Row("replay of that history, no snapshot", "cold_replay_no_snapshot_ms", "ms"),
+    # Accounts and sign-in (bench/auth.py)
+    Row("sign-in p50 (argon2id included)", "signin_p50_ms", "ms"),
+    Row("sign-in p95 (argon2id included)", "signin_p95_ms", "ms"),
+    Row(
+        "access-token verify CPU, EdDSA (ours)",
+        "verify_cpu_us_eddsa",
+        "us",
+        target=Target("verify_cpu_us_eddsa", 500, at_least=False),
+    ),
+    Row("access-token verify CPU, HS256 (dev)", "verify_cpu_us_hs256", "us"),
+    Row("access-token verify CPU, RS256 (IdP)", "verify_cpu_us_rs256", "us"),
+    Row("revocation check per request (Redis)", "revocation_check_ms", "ms"),
 ]
 
 

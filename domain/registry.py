@@ -6,6 +6,7 @@ subclass of `EcoAggregate` in `domain/` is listed, so a new aggregate cannot be 
 
 from __future__ import annotations
 
+from domain.account import Account
 from domain.base import EcoAggregate
 from domain.cart import Cart
 from domain.customer import Customer
@@ -35,4 +36,5 @@ AGGREGATES: tuple[type[EcoAggregate], ...] = (
     Invoice,
     ProductTaxes,
     Settlement,
+    Account,
 )

@@ -321,7 +321,12 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
         if embedded is not None:
             embedded.stop()
         raise
-    return Container(settings, database_url, redis_url, env, shop, client, embedded, search=search)
+    built = Container(settings, database_url, redis_url, env, shop, client, embedded, search=search)
+    if not read_only:  # sign-in accounts: built on first use (LGPD export and erasure too)
+        from infrastructure.accounts_wiring import install_accounts
+
+        install_accounts(built)
+    return built
 
 
 def _log_exists(database_url: str) -> bool:

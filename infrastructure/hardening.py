@@ -14,8 +14,9 @@ def insecure_defaults(settings: Any) -> list[str]:
     problems = []
     if settings.database_url is None or settings.redis_url is None:
         problems.append("embedded servers (set DATABASE_URL and REDIS_URL)")
-    if settings.jwt_secret is None and not settings.jwks_url:
-        problems.append("no ECOVAREJO_JWT_SECRET nor ECOVAREJO_JWKS_URL")
+    # No JWT secret nor JWKS is fine: our own Ed25519 keys sign and verify (accounts); the
+    # verifier ignores the HS256 secret in production (tokens from `ecovarejo token` are
+    # for development).
     if settings.jwt_secret is not None:
         secret = settings.jwt_secret.get_secret_value()
         if len(secret) < MIN_JWT_SECRET or "change-me" in secret.lower():

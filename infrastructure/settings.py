@@ -223,3 +223,45 @@ class Settings(BaseSettings, PaymentSettings, AfterSaleSettings, IntegrationEven
     def embedded(self) -> bool:
         """True when some server has to be started from the data dir."""
         return self.database_url is None or self.redis_url is None
+
+    # Accounts and sign-in (issue 25; docs/accounts.md) ----------------------------------------
+    access_token_ttl_s: int = Field(
+        default=900, ge=60, le=86400, validation_alias="ECOVAREJO_ACCESS_TOKEN_TTL_S"
+    )
+    refresh_token_ttl_s: int = Field(
+        default=30 * 86400, ge=300, le=366 * 86400, validation_alias="ECOVAREJO_REFRESH_TOKEN_TTL_S"
+    )
+    password_min_length: int = Field(
+        default=10, ge=8, le=128, validation_alias="ECOVAREJO_PASSWORD_MIN_LENGTH"
+    )
+    # argon2id cost (default: OWASP's first choice, m=19 MiB, t=2, p=1, so memory per sign-in
+    # in flight stays small); a hash made with other values is re-hashed at its next sign-in.
+    argon2_time_cost: int = Field(
+        default=2, ge=1, le=20, validation_alias="ECOVAREJO_ARGON2_TIME_COST"
+    )
+    argon2_memory_kib: int = Field(
+        default=19 * 1024,
+        ge=1024,
+        le=4 * 1024 * 1024,
+        validation_alias="ECOVAREJO_ARGON2_MEMORY_KIB",
+    )
+    argon2_parallelism: int = Field(
+        default=1, ge=1, le=16, validation_alias="ECOVAREJO_ARGON2_PARALLELISM"
+    )
+    signin_lock_after: int = Field(
+        default=10, ge=3, le=100, validation_alias="ECOVAREJO_SIGNIN_LOCK_AFTER"
+    )
+    signin_lock_s: int = Field(
+        default=900, ge=60, le=86400, validation_alias="ECOVAREJO_SIGNIN_LOCK_S"
+    )
+    # A failed sign-in answers no sooner than this after it began, whatever failed (unknown
+    # e-mail, wrong password, locked account): the work a known account adds stays hidden.
+    signin_failure_floor_ms: int = Field(
+        default=400, ge=0, le=5000, validation_alias="ECOVAREJO_SIGNIN_FAILURE_FLOOR_MS"
+    )
+    # Where links in account mails point (the storefront or the API).
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        pattern=r"^https?://[^\s]+$",
+        validation_alias="ECOVAREJO_PUBLIC_URL",
+    )

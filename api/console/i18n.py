@@ -157,6 +157,30 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "language": ("Idioma", "Language"),
 }
 
+# Signing in with an account (issue 25).
+_PAIRS.update(
+    {
+        "email": ("E-mail", "E-mail"),
+        "password": ("Senha", "Password"),
+        "totp_code": ("Código do autenticador", "Authenticator code"),
+        "or_paste": ("Ou, em desenvolvimento, cole um token", "Or, in development, paste a token"),
+        "bad_credentials": (
+            "E-mail, senha ou código incorretos.",
+            "Wrong e-mail, password or code.",
+        ),
+        "set_password": ("Escolha sua senha", "Choose your password"),
+        "password_set": ("Senha definida", "Password set"),
+        "totp_enrol": (
+            "Adicione este segredo ao seu aplicativo autenticador (TOTP) e guarde os códigos "
+            "de recuperação: eles não serão mostrados de novo.",
+            "Add this secret to your authenticator app (TOTP) and keep the recovery codes: "
+            "they will not be shown again.",
+        ),
+        "totp_secret": ("Segredo TOTP", "TOTP secret"),
+        "recovery_codes": ("Códigos de recuperação", "Recovery codes"),
+    }
+)
+
 MESSAGES: dict[str, dict[str, str]] = {
     lang: {key: pair[i] for key, pair in _PAIRS.items()} for i, lang in enumerate(LANGUAGES)
 }

@@ -1,5 +1,6 @@
-"""Signing in and out (a pasted JWT, or a dev login on the embedded default), the home
-page and the stylesheet."""
+"""Signing in and out (e-mail, password and, for staff, an authenticator code; a pasted
+JWT or a dev login only on the embedded default), setting a password from an invitation,
+the home page and the stylesheet."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ from typing import get_args
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import ROLES, AuthenticationError, Role, TokenVerifier, issue_token
 from api.console.hosts import is_own_host
+from api.console.i18n import MESSAGES
 from api.console.web import (
     PREFIX,
     SESSION_COOKIE,
     ConsoleContainer,
     Form,
+    language,
     render,
     secure,
     signed_in,
@@ -50,6 +54,11 @@ def dev_login_allowed(request: Request, container: Container) -> bool:
     # A loopback peer is not enough: a page of another site rebound to 127.0.0.1 (DNS
     # rebinding) comes from one too, naming its own site in Host.
     return embedded and _is_loopback(peer) and is_own_host(request, container.settings)
+
+
+def paste_login_allowed(container: Container) -> bool:
+    """A pasted JWT (from `ecovarejo token`, HS256): development only, never production."""
+    return not container.settings.production
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -95,27 +104,87 @@ async def login_page(request: Request, container: ConsoleContainer, next: str = 
         "login.html",
         next=_next(next),
         dev_login=dev_login_allowed(request, container),
+        paste_login=paste_login_allowed(container),
         roles=ROLES,
+    )
+
+
+def _login_refused(
+    request: Request, container: Container, message: str, status: int = 401
+) -> Response:
+    return render(
+        request,
+        "login.html",
+        status,
+        next=_next(request.query_params.get("next")),
+        dev_login=dev_login_allowed(request, container),
+        paste_login=paste_login_allowed(container),
+        roles=ROLES,
+        login_error=message,
     )
 
 
 @router.post("/login")
 async def login(request: Request, fields: Form, container: ConsoleContainer) -> Response:
+    if "email" in fields:
+        return await _password_login(request, fields, container)
+    if not paste_login_allowed(container):
+        return _login_refused(request, container, "sign in with your e-mail and password")
     verifier: TokenVerifier = request.app.state.verifier
     token = fields.get("token", "").strip()
     try:
         await verifier.verify_async(token)
     except AuthenticationError as error:
-        return render(
-            request,
-            "login.html",
-            401,
-            next=_next(fields.get("next")),
-            dev_login=dev_login_allowed(request, container),
-            roles=ROLES,
-            login_error=str(error),
-        )
+        return _login_refused(request, container, str(error))
     return _session(request, token, fields.get("next", ""))
+
+
+async def _password_login(
+    request: Request, fields: dict[str, str], container: Container
+) -> Response:
+    from application.signin import SignIn, ThrottledError
+    from domain.base import DomainError
+    from infrastructure.accounts_wiring import account_system
+
+    system = account_system(container)
+    address = request.client.host if request.client else "unknown"
+    attempt = SignIn(
+        fields.get("email", "")[:254],
+        fields.get("password", "")[:256],
+        address,
+        fields.get("code", "")[:20],
+    )
+    try:
+        pair = await run_in_threadpool(system.signin.sign_in, attempt)
+    except ThrottledError as error:
+        return _login_refused(request, container, str(error), 429)
+    except DomainError:
+        words = MESSAGES[language(request)]
+        return _login_refused(request, container, words["bad_credentials"])
+    return _session(request, pair.access_token, fields.get("next", ""))
+
+
+@router.get("/set-password")
+async def set_password_page(request: Request, token: str = "") -> Response:
+    return render(request, "set_password.html", token=token[:600], error="")
+
+
+@router.post("/set-password")
+async def set_password(request: Request, fields: Form, container: ConsoleContainer) -> Response:
+    """An invitation's (or a reset's) one-time link: the password, then staff see their
+    TOTP secret and recovery codes once."""
+    from domain.base import DomainError
+    from infrastructure.accounts_wiring import account_system
+
+    system = account_system(container)
+    token = fields.get("token", "")[:600]
+    try:
+        enrolment = await run_in_threadpool(
+            system.accounts.confirm_reset, token, fields.get("password", "")
+        )
+    except DomainError as error:
+        return render(request, "set_password.html", 422, token=token, error=str(error))
+    return render(request, "set_password.html", enrolment=enrolment, done=True)
 
 
 @router.post("/dev-login")
@@ -130,7 +199,20 @@ async def dev_login(request: Request, fields: Form, container: ConsoleContainer)
 
 
 @router.post("/logout")
-async def logout(request: Request, _: Form) -> Response:
+async def logout(request: Request, _: Form, container: ConsoleContainer) -> Response:
+    principal = await signed_in(request)
+    if principal is not None and principal.jti:  # our own token: revoke it and its family
+        from infrastructure.accounts_wiring import account_system
+
+        signin = account_system(container).signin
+        await run_in_threadpool(
+            signin.logout,
+            principal.sub,
+            principal.family,
+            principal.jti,
+            principal.expires_at,
+            request.client.host if request.client else "",
+        )
     response = RedirectResponse(f"{PREFIX}/login", 303)
     response.delete_cookie(SESSION_COOKIE, path=PREFIX)
     return response

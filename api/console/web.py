@@ -92,6 +92,19 @@ async def signed_in(request: Request) -> Principal | None:
         principal = await verifier.verify_async(token)
     except AuthenticationError:
         return None
+    if principal.jti:  # our own token: signed out, revoked family, deactivated, erased?
+        from infrastructure.account_store import access_revoked
+
+        container = container_of(request)
+        revoked = await access_revoked(
+            container.aredis.client(),
+            principal.sub,
+            principal.jti,
+            principal.family,
+            principal.issued_at,
+        )
+        if revoked:
+            return None
     update_metadata(actor=principal.actor)
     request.state.principal = principal
     return principal

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from api.routers import (
     analytics,
     audit,
+    auth,
     card_payments,
     carriers,
     carts,
@@ -40,4 +41,5 @@ API_ROUTERS: list[APIRouter] = [
     marketing.router,
     analytics.router,
     finance.router,
+    auth.router,
 ]

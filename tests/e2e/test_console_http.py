@@ -153,6 +153,8 @@ CONSOLE_MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/console/login"): PUBLIC,
     ("POST", "/console/dev-login"): PUBLIC,
     ("POST", "/console/logout"): PUBLIC,
+    ("GET", "/console/set-password"): PUBLIC,
+    ("POST", "/console/set-password"): PUBLIC,
     ("GET", "/console/static/console.css"): PUBLIC,
     ("GET", "/console/orders"): frozenset({"customer", "admin"}),
     ("GET", "/console/orders/{order_id}"): frozenset({"customer", "admin", "auditor"}),

@@ -110,6 +110,17 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/assets/{}"): PUBLIC,  # Swagger UI / ReDoc files (api/docs_offline.py)
     ("GET", "/redoc"): PUBLIC,
+    # Accounts and sign-in (docs/accounts.md): signing in needs no token.
+    ("POST", f"{API}/auth/register"): PUBLIC,
+    ("POST", f"{API}/auth/verify-email"): PUBLIC,
+    ("POST", f"{API}/auth/token"): PUBLIC,
+    ("POST", f"{API}/auth/refresh"): PUBLIC,
+    ("POST", f"{API}/auth/password-reset"): PUBLIC,
+    ("POST", f"{API}/auth/password-reset/confirm"): PUBLIC,
+    ("POST", f"{API}/auth/logout"): ANY_ROLE,
+    ("POST", f"{API}/auth/password"): ANY_ROLE,
+    ("POST", f"{API}/auth/accounts/{{}}/deactivate"): ADMIN,
+    ("GET", "/.well-known/jwks.json"): PUBLIC,
 }
 
 _PARAM = re.compile(r"\{[^}]*\}")
