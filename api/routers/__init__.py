@@ -8,6 +8,7 @@ from api.routers import (
     carts,
     customers,
     lgpd,
+    lists,
     marketing,
     orders,
     payments,
@@ -32,4 +33,5 @@ API_ROUTERS: list[APIRouter] = [
     lgpd.router,
     marketing.router,
     analytics.router,
+    lists.router,
 ]
