@@ -215,4 +215,3 @@ def _request(request: dict[str, Any]) -> dict[str, Any]:
         "deadline": (received + REQUEST_DEADLINE).isoformat(),
         "seconds_to_complete": (completed - received).total_seconds() if completed else None,
     }
-

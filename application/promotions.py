@@ -58,9 +58,7 @@ class PromotionCommands(CommandApp):
             raise AlreadyExistsError(f"promotion {promotion.code} exists already")
         return self._commit(promotion)
 
-    def deactivate_promotion(
-        self, code: str, expected_version: int | None = None
-    ) -> CommandResult:
+    def deactivate_promotion(self, code: str, expected_version: int | None = None) -> CommandResult:
         promotion = self.promotion(code)
         self._check_version(promotion, expected_version)
         promotion.deactivate()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from application.carts import CartCommands
 from application.catalog import CatalogCommands
+from application.catalog_import import CatalogImportCommands
 from application.checkout.payments import PaymentCommands
 from application.lgpd import DataSubjectCommands
 from application.promotions import PromotionCommands
@@ -22,5 +23,6 @@ class Shop(
     ReturnCommands,  # and the OrderCommands it builds on
     PaymentCommands,
     DataSubjectCommands,
+    CatalogImportCommands,  # catalog files (issue 26)
 ):
     pass

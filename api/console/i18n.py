@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from api.console.i18n_back_office import BACK_OFFICE_PAIRS
+
 LANGUAGES = ("pt", "en")
 DEFAULT = "pt"
 
@@ -156,6 +158,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "back_home": ("Voltar ao início", "Back to the console"),
     "language": ("Idioma", "Language"),
 }
+
+_PAIRS.update(BACK_OFFICE_PAIRS)  # the back office's words (issue 26)
 
 MESSAGES: dict[str, dict[str, str]] = {
     lang: {key: pair[i] for key, pair in _PAIRS.items()} for i, lang in enumerate(LANGUAGES)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.auth import ROLES, AuthenticationError, Role, TokenVerifier, issue_token
+from api.console.dashboard import back_office_home
 from api.console.web import (
     PREFIX,
     SESSION_COOKIE,
@@ -80,7 +81,8 @@ async def home(request: Request, container: ConsoleContainer) -> Response:
     if principal is None:
         return RedirectResponse(f"{PREFIX}/login", 303)
     pages = [(page, PREFIX + PAGE_PATHS[page]) for page in PAGES[principal.role]]
-    return render(request, "home.html", pages=pages)
+    office = back_office_home(container, principal) if principal.role == "admin" else {}
+    return render(request, "home.html", pages=pages, **office)
 
 
 @router.get("/login")

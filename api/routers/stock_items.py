@@ -99,9 +99,7 @@ def change_price(
 
 
 @router.get("/{sku}", dependencies=[Depends(consistent_with(StockItemsProjection.name))])
-async def get_stock_item(
-    sku: SkuPath, readers: ReadersDep, response: Response
-) -> StockItemPublic:
+async def get_stock_item(sku: SkuPath, readers: ReadersDep, response: Response) -> StockItemPublic:
     """A product with its stock (on hand, reserved, available), price and sustainability data.
     Public: anyone may read a product, archived ones too (old orders link to them)."""
     doc = await query(lambda: readers.stock_items.get(sku))
