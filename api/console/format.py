@@ -34,7 +34,7 @@ def money_text(value: Any, lang: str = "pt") -> str:
     """`{"amount": "1234.5"}`, a Decimal or a string → `R$ 1.234,50` (pt) / `R$1,234.50`."""
     if value is None:
         return DASH
-    amount = value.get("amount") if isinstance(value, dict) else value
+    amount = value.get("amount") if isinstance(value, dict) else getattr(value, "amount", value)
     try:
         number = Decimal(str(amount)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
