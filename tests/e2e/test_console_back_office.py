@@ -157,9 +157,7 @@ def test_bad_rows_name_line_and_field_and_nothing_is_applied(client, container):
     assert container.head_position() == before
 
 
-def test_files_over_the_limit_or_not_a_catalog_are_refused_with_a_clear_message(
-    client, container
-):
+def test_files_over_the_limit_or_not_a_catalog_are_refused_with_a_clear_message(client, container):
     sign_in(client, "admin")
     container.settings.catalog_import_max_bytes = 100
     page = upload(client, b"sku;name;category;price\n" + b"ECO-1;x;y;1\n" * 20)
