@@ -544,6 +544,7 @@ def _register_modules() -> None:
     import api.cli_embedded  # stop
     import api.cli_ops  # noqa: F401  backup, restore
     from api import (
+        cli_catalog,  # noqa: F401  catalog import/export
         cli_promotions,  # noqa: F401  promotions
         cli_sandbox,  # noqa: F401  sandbox pay
     )

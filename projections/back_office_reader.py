@@ -90,6 +90,10 @@ class BackOfficeReader:
     def product(self, sku: str) -> Doc | None:
         return self.docs.get(row_key("product", sku))
 
+    def skus(self) -> list[str]:
+        """Every product's SKU (archived ones too), sorted."""
+        return sorted(self.docs.members(index_of("product"), 0, -1))
+
     def categories(self) -> list[str]:
         return sorted({r["category"] for r in self._rows(index_of("product"), "product")})
 

@@ -87,9 +87,8 @@ def limit_of(container: Container) -> int:
 
 
 def _records(container: Container) -> list[dict[str, Any]]:
-    office = container.readers.back_office
-    skus = [r["sku"] for r in office._rows("products", "product")]
-    return [export_record(container.shop.stock_item(sku)) for sku in sorted(skus)]
+    skus = container.readers.back_office.skus()
+    return [export_record(container.shop.stock_item(sku)) for sku in skus]
 
 
 def _download(body: str, media_type: str, extension: str) -> Response:
