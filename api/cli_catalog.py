@@ -52,8 +52,8 @@ def import_file(
         )
         for change in summary["changes"]:
             typer.echo(f"  line {change['line']}: {change['action']} {change['sku']}")
-        for error in report.errors:
-            typer.echo(f"error: {error}", err=True)
+        for row_error in report.errors:
+            typer.echo(f"error: {row_error}", err=True)
         if report.errors:
             typer.echo("nothing was imported: fix the lines above and run again", err=True)
     if report.errors:
