@@ -17,6 +17,7 @@ from api.console.i18n import MESSAGES
 from api.console.web import PREFIX, language, query_string, render
 from application.decimal_text import parse_decimal
 from application.errors import VersionConflictError
+from application.event_store import CommandResult
 from domain.money import Money
 
 
@@ -86,7 +87,7 @@ def guarded(
     """Run `change` (which passes `form_version` as the expected version); a conflict is a
     409 page saying which version the form had and which the record has now."""
     try:
-        change()
+        result = change()
     except VersionConflictError:
         return render(
             request,
@@ -96,7 +97,16 @@ def guarded(
             current_version=current(),
             back=_back(request),
         )
+    caught_up(request, result)
     return None
+
+
+def caught_up(request: Request, result: Any) -> None:
+    """Read your writes: the page the browser is sent to next reads the read models, so
+    wait (a short, bounded while) until they hold this change."""
+    if isinstance(result, CommandResult):
+        container = request.app.state.container
+        container.wait_for_projections(result.position, container.settings.consistency_wait_s)
 
 
 def _back(request: Request) -> str:

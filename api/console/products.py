@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from api.auth import Principal
 from api.console.actions import (
+    caught_up,
     confirmed,
     decimal_field,
     done,
@@ -22,6 +23,7 @@ from api.console.actions import (
 )
 from api.console.web import ConsoleContainer, Form, query_string, render, role
 from api.schemas import SKU_PATTERN
+from application.event_store import CommandResult
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import Container
 from projections.back_office_reader import ProductFilter
@@ -84,7 +86,7 @@ def create_product(
     request: Request, fields: Form, container: ConsoleContainer, _: Admin
 ) -> Response:
     sku = text_field(fields, "sku", most=40).upper()
-    container.shop.register_stock_item(
+    result = container.shop.register_stock_item(
         sku=sku,
         name=text_field(fields, "name"),
         description=text_field(fields, "description", required=False, most=4000),
@@ -94,6 +96,7 @@ def create_product(
         sustainability=_sustainability(fields),
         weight_grams=int_field(fields, "weight_grams", least=1),
     )
+    caught_up(request, result)
     return done(f"/products/{sku}")
 
 
@@ -126,8 +129,8 @@ def _act(
 def edit_product(
     request: Request, sku: Sku, fields: Form, container: ConsoleContainer, _: Admin
 ) -> Response:
-    def act(version: int) -> None:
-        container.shop.edit_stock_item(
+    def act(version: int) -> CommandResult:
+        return container.shop.edit_stock_item(
             sku,
             name=text_field(fields, "name"),
             description=text_field(fields, "description", required=False, most=4000),
@@ -157,8 +160,8 @@ def receive_stock(
     quantity = int_field(fields, "quantity", least=1)
     reference = text_field(fields, "reference", required=False, most=100)
 
-    def act(version: int) -> None:
-        container.shop.receive_stock(sku, quantity, version, reference=reference)
+    def act(version: int) -> CommandResult:
+        return container.shop.receive_stock(sku, quantity, version, reference=reference)
 
     return _act(request, container, sku, fields, act)
 
@@ -170,8 +173,8 @@ def adjust_stock(
     delta = int_field(fields, "quantity_delta")
     reason = text_field(fields, "reason")
 
-    def act(version: int) -> None:
-        container.shop.adjust_stock(sku, delta, reason, expected_version=version)
+    def act(version: int) -> CommandResult:
+        return container.shop.adjust_stock(sku, delta, reason, expected_version=version)
 
     return _act(request, container, sku, fields, act)
 

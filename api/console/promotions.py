@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from api.auth import Principal
 from api.console.actions import (
+    caught_up,
     confirmed,
     decimal_field,
     done,
@@ -59,7 +60,7 @@ def launch(request: Request, fields: Form, container: ConsoleContainer, _: Admin
     if kind not in ("percent", "fixed"):
         raise HTTPException(422, "kind: percent or fixed")
     max_uses = fields.get("max_uses", "").strip()
-    container.shop.launch_promotion(
+    result = container.shop.launch_promotion(
         code=text_field(fields, "code", most=40),
         description=text_field(fields, "description", required=False),
         kind=kind,
@@ -69,6 +70,7 @@ def launch(request: Request, fields: Form, container: ConsoleContainer, _: Admin
         min_subtotal=money_field(fields, "min_subtotal") if fields.get("min_subtotal") else None,
         max_uses=int_field(fields, "max_uses", least=1) if max_uses else None,
     )
+    caught_up(request, result)
     return done("/promotions")
 
 

@@ -35,7 +35,8 @@ PRODUCTS = [
     ("ECO-SABAO", "Sabão vegetal", "higiene", "9.90", "0.2"),
 ]
 NAV = {
-    "admin": {"nav-orders", "nav-read-side", "nav-analytics", "nav-lgpd"},
+    "admin": {"nav-orders", "nav-read-side", "nav-analytics", "nav-lgpd"}
+    | {"nav-products", "nav-returns", "nav-promotions"},  # the back office (issue 26)
     "auditor": {"nav-audit", "nav-lgpd"},
     "customer": {"nav-orders"},
 }
