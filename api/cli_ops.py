@@ -34,6 +34,9 @@ def backup_command(
 ) -> None:
     """Back up the event store, the hash chain and the key store, consistently, to FILE.
     Read models are not backed up: restore rebuilds them."""
+    from api.cli_checks import check_parent_exists
+
+    check_parent_exists(file)
     with connected() as container:
         try:
             report = backup(container.database_url, file)
