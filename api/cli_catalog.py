@@ -64,8 +64,10 @@ def import_file(
 def export(
     format_: Annotated[str, typer.Option("--format", help="csv or jsonl")] = "csv",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="default: stdout")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines (as --format jsonl)")] = False,
 ) -> None:
     """Every product with its stock count; formula-looking cells are neutralised."""
+    format_ = "jsonl" if as_json else format_
     if format_ not in ("csv", "jsonl"):
         raise CliError(f"--format must be csv or jsonl, got {format_!r}")
     with connected(read_only=True) as container:
