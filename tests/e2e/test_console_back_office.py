@@ -183,3 +183,47 @@ def test_the_export_neutralises_formula_cells_and_reads_back_in(client, containe
     assert exported.text.startswith("\ufeffsku;name")
     lines = client.get("/console/catalog/export.jsonl").text.splitlines()
     assert '"name": "\'-2+3 ou =1+1"' in lines[0]
+
+
+def test_the_rates_table_is_edited_at_its_version_and_a_stale_form_changes_nothing(
+    client, container
+):
+    sign_in(client, "admin")
+    page = client.get("/console/shipping").text
+    table = re.search(
+        r'<textarea name="table" id="rates-json" rows="16">(.*?)</textarea>', page, re.S
+    )
+    assert table is not None
+    import html
+
+    form = {
+        "csrf": csrf_of(client, "/console/shipping"),
+        "version": version_on(page, "rates-form"),
+        "table": html.unescape(table.group(1)),
+        "free_standard_from": "249,90",
+    }
+    saved = client.post("/console/shipping", data=form)
+    assert saved.status_code == 200
+    assert 'value="249,90"' in saved.text
+    stale = client.post("/console/shipping", data={**form, "free_standard_from": "99"})
+    assert stale.status_code == 409
+    assert str(container.shop.rates_table().free_standard_from.amount) == "249.90"
+
+
+def test_cancelling_an_order_needs_its_confirmation(client, container):
+    from tests.checkout import place_order, register, settled, wait_until
+
+    register(container.shop, "ECO-1", 5)
+    order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
+    wait_until(lambda: settled(container.shop))
+    assert container.wait_for_projections(container.head_position())
+    sign_in(client, "admin", "caio-staff")
+    page = client.get(f"/console/orders/{order_id}").text
+    assert 'id="ship-form"' in page
+    form = {"csrf": csrf_of(client), "version": version_on(page, "cancel-form"), "reason": "x"}
+    refused = client.post(f"/console/orders/{order_id}/cancel", data=form)
+    assert refused.status_code == 422
+    cancelled = client.post(f"/console/orders/{order_id}/cancel", data={**form, "confirm": "yes"})
+    assert cancelled.status_code == 200
+    assert 'id="order-status">cancelado<' in cancelled.text
+    assert "pela loja" in cancelled.text
