@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import Admin, ReadersDep, ShopDep, consistent_with, query
+from api.deps import Admin, ContainerDep, ReadersDep, ShopDep, consistent_with, query
 from api.schemas_back_office import (
     CustomerList,
     CustomerRow,
@@ -27,7 +27,7 @@ from api.schemas_back_office import (
 from application.customers import CustomerNotFoundError
 from application.shop import Shop
 from projections.back_office import BackOfficeProjection
-from projections.back_office_reader import LOW_STOCK, ProductFilter
+from projections.back_office_reader import ProductFilter
 from projections.readers import Page
 
 router = APIRouter(
@@ -59,20 +59,23 @@ def _paged(found: Page, row: Any) -> dict[str, Any]:
 @router.get("/stock-items")
 async def list_products(
     readers: ReadersDep,
+    container: ContainerDep,
     _: Admin,
     status: Literal["active", "archived"] | None = None,
     category: Words = None,
     low_stock: bool = False,
-    low_stock_at: Annotated[int, Query(ge=0, le=1_000_000)] = LOW_STOCK,
+    low_stock_at: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
     q: Words = None,
     sort: ProductSort = "-created_at",
     page: PageNo = 1,
     size: Size = 20,
 ) -> ProductList:
     """Every product, archived ones included (`status=archived` finds them again);
-    `low_stock=true`: active ones with at most `low_stock_at` available; `q`: words in the
+    `low_stock=true`: active ones with at most `low_stock_at` available (default
+    ECOVAREJO_LOW_STOCK_AT); `q`: words in the
     SKU or name; `sort`: a field, `-` first for descending."""
-    where = ProductFilter(status, category, low_stock, low_stock_at, q)
+    at = container.settings.low_stock_at if low_stock_at is None else low_stock_at
+    where = ProductFilter(status, category, low_stock, at, q)
     key, descending = sort.lstrip("-"), sort.startswith("-")
     found = await query(lambda: readers.back_office.products(where, key, descending, page, size))
     return ProductList(**_paged(found, ProductRow))
