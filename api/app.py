@@ -123,7 +123,10 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
             verifier=verifier,
         )
     app.add_middleware(
-        RequestBodyGuard, max_bytes=settings.max_body_bytes, form_prefixes=("/console/",)
+        RequestBodyGuard,
+        max_bytes=settings.max_body_bytes,
+        form_prefixes=("/console/",),
+        own_limit_paths=("/console/catalog/import",),  # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES
     )
     app.add_middleware(InputTextGuard)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, routes=routes)

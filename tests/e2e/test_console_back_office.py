@@ -227,3 +227,29 @@ def test_cancelling_an_order_needs_its_confirmation(client, container):
     assert cancelled.status_code == 200
     assert 'id="order-status">cancelado<' in cancelled.text
     assert "pela loja" in cancelled.text
+
+
+def test_a_form_posted_twice_is_a_409_page_and_a_big_file_is_refused_before_reading(
+    client, container
+):
+    sign_in(client, "admin")
+    create_product(client)
+    before = container.head_position()
+    again = client.post("/console/products", data={"csrf": csrf_of(client), **NEW})
+    assert again.status_code == 409
+    assert again.headers["content-type"].startswith("text/html")
+    assert container.head_position() == before
+    big = upload(client, b"sku;name;category;price\n" + b"ECO-1;x;y;1\n" * 600_000)  # ~7 MB
+    assert big.status_code == 422
+    assert "ECOVAREJO_CATALOG_IMPORT_MAX_BYTES" in big.text
+    assert container.head_position() == before
+
+
+def test_a_catalog_larger_than_an_api_body_is_read_whole(client):
+    sign_in(client, "admin")
+    rows = "".join(f"ECO-{n:05d};Produto número {n};casa;{n},90;{n % 50}\n" for n in range(1500))
+    data = ("sku;name;category;price;stock\n" + rows).encode()
+    assert len(data) > 65_536  # ECOVAREJO_MAX_BODY_BYTES' default
+    page = upload(client, data)
+    assert page.status_code == 200, page.text[:300]
+    assert "1500 · 1500 criados" in page.text
