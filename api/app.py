@@ -140,6 +140,7 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
         RequestBodyGuard,
         max_bytes=settings.max_body_bytes,
         form_prefixes=("/console/", "/api/v1/auth/token"),  # OAuth2 takes a form (RFC 6749)
+        own_limit_paths=("/console/catalog/import",),  # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES
     )
     app.add_middleware(InputTextGuard)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, routes=routes)

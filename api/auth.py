@@ -107,6 +107,12 @@ class TokenVerifier:
                 issuer=self._issuer,
                 options={"require": required, "verify_aud": self._audience is not None},
             )
+        except jwt.InvalidSignatureError:
+            raise AuthenticationError("invalid token: signature verification failed") from None
+        except jwt.DecodeError:
+            # The decoder's own words ("'utf-8' codec can't decode byte 0xb7…") say nothing
+            # a client can act on and describe the parser: one message for every such token.
+            raise AuthenticationError("invalid token: malformed token") from None
         except jwt.PyJWTError as e:
             raise AuthenticationError(f"invalid token: {e}") from None
         except (ValueError, OverflowError, TypeError):  # e.g. "exp": Infinity

@@ -77,6 +77,9 @@ def serve(
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
     # would kill the process before the embedded servers are stopped.
     signal.signal(signal.SIGTERM, _exit_gracefully)
+    from api.cli_checks import check_port_free
+
+    check_port_free(host, port)  # one clear line, before claiming to serve
     settings = Settings()
     container = bootstrap(settings)
     log.info("serving on %s:%s", host, port, extra=servers_of(container))
@@ -363,9 +366,12 @@ def audit_trail(order_id: str, as_json: Annotated[bool, typer.Option("--json")] 
     for step in steps:
         mark = "↩ " if step["compensation"] else "  "
         typer.echo(
-            f"{step['position']:>8} {mark}{step['type']:<24} by {step['actor']:<34} "
+            f"{step['position']:>8} {step['timestamp'][:19].replace('T', ' ')}Z "
+            f"{mark}{step['type']:<24} by {step['actor']:<34} "
             f"caused by {step['causation_id'] or '-'}"
         )
+    if steps:
+        typer.echo("(position, time in UTC; ↩ marks a compensation: a step undone)")
 
 
 @lgpd_app.command("export")
@@ -379,8 +385,16 @@ def lgpd_export(
 
 
 @lgpd_app.command("erase")
-def lgpd_erase(customer_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Crypto-shred a customer's personal data (idempotent)."""
+def lgpd_erase(
+    customer_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="confirm without asking")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Crypto-shred a customer's personal data (idempotent). Irreversible: asks on a
+    terminal; elsewhere needs --yes."""
+    from api.cli_checks import confirm_irreversible
+
+    confirm_irreversible(f"erasing the personal data of {customer_id}", yes)
     with connected() as container:
         erasure = container.shop.erase_personal_data(customer_id, cli_actor())
     if as_json:
@@ -493,8 +507,16 @@ def _analytics(kind: str, limit: int, as_json: bool) -> None:
     if as_json:
         emit(found)
         return
+    if not found:
+        typer.echo(EMPTY_ANALYTICS.get(kind, "no data yet"))
     for row in found:
         typer.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+
+
+EMPTY_ANALYTICS = {
+    "customer": "no customer consenting to analytics has a confirmed order yet",
+    "product": "no product sold yet",
+}
 
 
 @analytics_app.command("sales")
@@ -544,6 +566,7 @@ def _register_modules() -> None:
     import api.cli_embedded  # stop
     import api.cli_ops  # noqa: F401  backup, restore
     from api import (
+        cli_catalog,  # noqa: F401  catalog import/export
         cli_finance,  # noqa: F401  finance reconcile
         cli_promotions,  # noqa: F401  promotions
         cli_sandbox,  # noqa: F401  sandbox pay

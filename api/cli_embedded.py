@@ -3,6 +3,7 @@ crashed `serve` left running. Refused while a process still uses them (unless --
 
 from __future__ import annotations
 
+import warnings
 from typing import Annotated
 
 import typer
@@ -23,7 +24,9 @@ def stop(
     Redis SHUTDOWN SAVE)."""
     data_dir = Settings().data_dir
     try:
-        stopped = stop_servers(data_dir, force=force)
+        with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set"
+            warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+            stopped = stop_servers(data_dir, force=force)
     except EmbeddedServersBusyError as e:
         raise CliError(str(e)) from None
     if as_json:

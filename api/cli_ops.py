@@ -46,8 +46,10 @@ def backup_command(
     """Back up the event store, the hash chain and the key store, consistently, to FILE.
     Read models are not backed up: restore rebuilds them. Neither the master key nor the
     erasure ledger is in the backup: the output says what must be kept with it."""
+    from api.cli_checks import check_parent_exists
     from infrastructure.key_wrappers import key_wrapper_of
 
+    check_parent_exists(file)
     with connected() as container:
         ensure_ledger(container.settings.erasure_ledger_path)  # the ledger is on record
         try:

@@ -126,7 +126,7 @@ def show(
         emit(document)
     else:
         for key, value in document.items():
-            typer.echo(f"{key}: {value}")
+            typer.echo(f"{key}: {_shown_value(value)}")
 
 
 @promotions_app.command("deactivate")
@@ -141,3 +141,14 @@ def deactivate(
         emit({"code": code.upper(), "active": False})
         return
     typer.echo(f"deactivated {code.upper()}")
+
+
+def _shown_value(value: object) -> str:
+    """Money as R$ 1.234,56, lists comma-separated, nothing as a dash: never a Python repr."""
+    from api.console.format import money_text
+
+    if isinstance(value, dict) and "amount" in value:
+        return money_text(value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "-"
+    return "-" if value is None else str(value)

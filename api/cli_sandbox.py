@@ -9,7 +9,8 @@ process, or to a running API with `--url`.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID
 
 import httpx
 import typer
@@ -43,7 +44,7 @@ def pay(
     except InvalidOperation:
         raise CliError(f"--amount must be a decimal, got {amount!r}") from None
     with connected() as container:
-        payment = container.shop.payment(pid)
+        payment = _payment_or_hint(container.shop, pid)
         if not payment.is_async:
             raise CliError(f"payment {pid} is a {payment.method} payment, not Pix or boleto")
         gateway = gateway_named(container.shop.gateways, payment.gateway)
@@ -74,3 +75,21 @@ def _post(url: str, headers: dict[str, str], body: bytes) -> str:
     if response.status_code != 200:
         raise CliError(f"{target} answered {response.status_code}: {response.text[:200]}")
     return str(response.json().get("outcome"))
+
+
+def _payment_or_hint(shop: Any, pid: UUID) -> Any:
+    """The payment; given an order id by mistake, say so and name its payment."""
+    from application.errors import OrderNotFoundError, PaymentNotFoundError
+    from domain.payment import payment_id_for_order
+
+    try:
+        return shop.payment(pid)
+    except PaymentNotFoundError:
+        try:
+            shop.order_of(pid)
+        except OrderNotFoundError:
+            raise CliError(f"no payment {pid}") from None
+        raise CliError(
+            f"{pid} is an order id; its payment is {payment_id_for_order(pid)}: "
+            f"ecovarejo sandbox pay {payment_id_for_order(pid)}"
+        ) from None

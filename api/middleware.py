@@ -93,13 +93,22 @@ class RequestBodyGuard:
     from memory. Under `form_prefixes` (the console's HTML forms) bodies are url-encoded
     forms, which those routes check themselves."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, form_prefixes: Iterable[str] = ()):
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        form_prefixes: Iterable[str] = (),
+        own_limit_paths: Iterable[str] = (),
+    ):
         self.app = app
         self.max_bytes = max_bytes
         self.form_prefixes = tuple(form_prefixes)
+        # Uploads whose route sets and checks its own, larger limit before reading (the
+        # console's catalog import): streamed to it, not held here.
+        self.own_limit_paths = frozenset(own_limit_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.own_limit_paths:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -19,11 +19,12 @@ from application.shipping import ShippingCommands
 from domain.base import InvalidInputError, now
 from domain.card import Address, CardDetails
 from domain.cart import Cart, CartLine
+from domain.customer import SubjectErasedError
 from domain.installments import MAX_INSTALLMENTS, InvalidInstallmentsError
 from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod, price_order
 from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice, TokenCardPayment
-from domain.personal import PersonalData
+from domain.personal import DataSubject, PersonalData
 from domain.shipping import ShippingOption
 from domain.stock_item import InsufficientStockError, StockItem
 
@@ -128,6 +129,23 @@ class CartCommands(PromotionCommands, ShippingCommands):
         net = sum((line.net for line in lines), Money.zero())
         return self.rates_table().quote(postal_code, self.parcel_grams(cart), net)
 
+    def cart_net(self, cart_id: UUID, customer_id: str) -> Money:
+        """The cart's subtotal after its coupon: what the free-shipping threshold is
+        compared with."""
+        cart = self.cart_of(cart_id, customer_id)
+        return sum((line.net for line in self._order_lines(cart)), Money.zero())
+
+    def _check_not_erased(self, customer_id: str) -> None:
+        """One rule for an erased subject (docs/back-office.md): no new personal data under
+        that account, a profile (PUT /customers/me) or an order's address alike; 409
+        `subject-erased`. The person may sign up again as a new customer."""
+        subject: DataSubject | None = self.find(DataSubject.create_id(customer_id))
+        if subject is not None and subject.erased:
+            raise SubjectErasedError(
+                f"the personal data of {customer_id} was erased (LGPD); this account takes "
+                "no new personal data: sign up again as a new customer"
+            )
+
     def checkout(
         self,
         cart_id: UUID,
@@ -144,6 +162,7 @@ class CartCommands(PromotionCommands, ShippingCommands):
         choice = CardPayment(payment) if isinstance(payment, CardDetails) else payment
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_not_empty()
+        self._check_not_erased(customer_id)
         if isinstance(choice, CardPayment):
             check_raw_card_allowed(self.gateways, self.raw_cards_allowed)
             choice.card.check(now())

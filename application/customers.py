@@ -14,12 +14,27 @@ from uuid import uuid4
 from application.commands import CommandApp
 from application.event_store import CommandResult
 from application.ports import Notification
-from domain.base import NotFoundError
+from domain.base import InvalidInputError, NotFoundError
 from domain.card import Address
 from domain.customer import PURPOSES, Customer, Profile, check_purpose
 from domain.personal import DataSubject
 
 CONSENT_TEXT_VERSION = "2026-11"  # the version of the consent texts the front end shows
+
+
+class OutdatedConsentTextError(InvalidInputError):
+    """A grant to a consent text other than the current one (issue 26: refused, never
+    recorded silently as consent to text the customer may not have read)."""
+
+
+def check_consent_text(text_version: str) -> str:
+    """The text a grant is to: the current one (given, or by default); any other → 422."""
+    if text_version and text_version != CONSENT_TEXT_VERSION:
+        raise OutdatedConsentTextError(
+            f"text_version {text_version!r} is not the current consent text "
+            f"({CONSENT_TEXT_VERSION!r}): show the current text and grant again"
+        )
+    return CONSENT_TEXT_VERSION
 
 
 class CustomerNotFoundError(NotFoundError):

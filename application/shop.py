@@ -10,6 +10,7 @@ from __future__ import annotations
 from application.card_actions import CardAuthenticationCommands
 from application.carts import CartCommands
 from application.catalog import CatalogCommands
+from application.catalog_import import CatalogImportCommands
 from application.checkout.payments import PaymentCommands
 from application.invoices import InvoiceCommands
 from application.labels import LabelCommands
@@ -28,5 +29,6 @@ class Shop(
     CardAuthenticationCommands,  # 3-D Secure, on the PaymentCommands
     PaymentCommands,
     DataSubjectCommands,
+    CatalogImportCommands,  # catalog files (issue 26)
 ):
     pass

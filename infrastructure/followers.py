@@ -42,6 +42,7 @@ from infrastructure.saga_partitions import (
     tracking_name,
 )
 from projections.analytics import AnalyticsProjection
+from projections.back_office import BackOfficeProjection
 from projections.base import Batch, Projector, ReadStore
 from projections.carts import CartsProjection
 from projections.catalog import StockItemsProjection
@@ -237,6 +238,7 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel(CartsProjection.name, CartsProjection, "redis", READ_MODELS_RUNNER),
         ReadModel(OrdersProjection.name, OrdersProjection, "redis", READ_MODELS_RUNNER),
         ReadModel(AnalyticsProjection.name, AnalyticsProjection, "redis", READ_MODELS_RUNNER),
+        ReadModel(BackOfficeProjection.name, BackOfficeProjection, "redis", READ_MODELS_RUNNER),
         ReadModel(SearchProjection.name, SearchProjection, "search", SearchProjection.name),
     )
 }

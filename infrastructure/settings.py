@@ -201,6 +201,25 @@ class Settings(BaseSettings, PaymentSettings, AfterSaleSettings, IntegrationEven
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return value
 
+    # The back office (issue 26): the zone times are shown in (with the zone named), the
+    # stock at or below which a product is "low", the largest catalog file an import takes.
+    timezone: str = Field(default="America/Sao_Paulo", validation_alias="ECOVAREJO_TIMEZONE")
+    low_stock_at: int = Field(default=5, ge=0, validation_alias="ECOVAREJO_LOW_STOCK_AT")
+    catalog_import_max_bytes: int = Field(
+        default=5_000_000, ge=1, validation_alias="ECOVAREJO_CATALOG_IMPORT_MAX_BYTES"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"ECOVAREJO_TIMEZONE: unknown time zone {value!r}") from None
+        return value
+
     # Production refuses insecure defaults at start (compose sets it): see insecure_defaults.
     production: bool = Field(default=False, validation_alias="ECOVAREJO_PRODUCTION")
 

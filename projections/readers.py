@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from application.errors import (
     CartNotFoundError,
@@ -31,6 +31,9 @@ from projections.orders import (
     payment_key,
 )
 from projections.search import MAX_PAGE_SIZE, SearchIndex, SearchQuery, SearchResult
+
+if TYPE_CHECKING:
+    from projections.back_office_reader import BackOfficeReader
 
 Doc = dict[str, Any]
 ORDER_STATUSES = ("pending", "confirmed", "shipped", "cancelled")
@@ -275,3 +278,9 @@ class Readers:
     @property
     def analytics(self) -> AnalyticsReader:
         return AnalyticsReader(self.open("analytics"))
+
+    @property
+    def back_office(self) -> BackOfficeReader:
+        from projections.back_office_reader import BackOfficeReader
+
+        return BackOfficeReader(self.open("back_office"))

@@ -11,7 +11,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.console import analytics, audit, lgpd, orders, read_side, session
+from api.console import (
+    analytics,
+    audit,
+    catalog,
+    lgpd,
+    order_actions,
+    orders,
+    products,
+    promotions,
+    queues,
+    read_side,
+    session,
+)
 from api.console.hosts import own_host
 from api.console.web import PREFIX, SignInRequired, query_string, render
 from api.errors import _domain_status
@@ -24,6 +36,12 @@ ROUTERS = [
     read_side.router,
     analytics.router,
     lgpd.router,
+    # the back office (issue 26)
+    products.router,
+    catalog.router,
+    queues.router,
+    promotions.router,
+    order_actions.router,
 ]
 Handler = Callable[[Request, Any], Awaitable[Response]]
 

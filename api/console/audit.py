@@ -28,7 +28,7 @@ from infrastructure.event_log import EventLog
 router = APIRouter()
 Auditor = Annotated[Principal, role("auditor")]
 # Who may watch a job: the roles that may start it.
-JOB_ROLES = {"verify": ("auditor",), "rebuild": ("admin",)}
+JOB_ROLES = {"verify": ("auditor",), "rebuild": ("admin",), "import": ("admin",)}
 
 
 @router.get("/audit")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from api.console.i18n_back_office import BACK_OFFICE_PAIRS
+
 LANGUAGES = ("pt", "en")
 DEFAULT = "pt"
 
@@ -180,6 +182,7 @@ _PAIRS.update(
         "recovery_codes": ("Códigos de recuperação", "Recovery codes"),
     }
 )
+_PAIRS.update(BACK_OFFICE_PAIRS)  # the back office's words (issue 26)
 
 MESSAGES: dict[str, dict[str, str]] = {
     lang: {key: pair[i] for key, pair in _PAIRS.items()} for i, lang in enumerate(LANGUAGES)

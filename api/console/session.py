@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import ROLES, AuthenticationError, Role, TokenVerifier, issue_token
+from api.console.dashboard import back_office_home
 from api.console.hosts import is_own_host
 from api.console.i18n import MESSAGES
 from api.console.web import (
@@ -94,7 +95,8 @@ async def home(request: Request, container: ConsoleContainer) -> Response:
     if principal is None:
         return RedirectResponse(f"{PREFIX}/login", 303)
     pages = [(page, PREFIX + PAGE_PATHS[page]) for page in PAGES[principal.role]]
-    return render(request, "home.html", pages=pages)
+    office = back_office_home(container, principal) if principal.role == "admin" else {}
+    return render(request, "home.html", pages=pages, **office)
 
 
 @router.get("/login")

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from api.auth import PII_SCOPE, AuthenticationError, Principal, Role, TokenVerifier
+from api.console.format import FILTERS
 from api.console.i18n import LANGUAGES, MESSAGES, pick
 from api.text import text_problem
 from domain.base import current_metadata, update_metadata
@@ -40,6 +41,7 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+templates.filters.update(FILTERS)  # money, when, word, cep, cpf… (api/console/format.py)
 
 
 disclosures = logging.getLogger("ecovarejo.disclosure")

@@ -13,6 +13,7 @@ from api.routers import (
     finance,
     fiscal,
     lgpd,
+    lists,
     marketing,
     orders,
     payments,
@@ -42,4 +43,5 @@ API_ROUTERS: list[APIRouter] = [
     analytics.router,
     finance.router,
     auth.router,
+    lists.router,
 ]

@@ -24,7 +24,7 @@ from api.schemas_customers import (
     Purpose,
     RecommendationsPublic,
 )
-from application.customers import CONSENT_TEXT_VERSION
+from application.customers import CONSENT_TEXT_VERSION, check_consent_text
 from application.portability import portable_package
 from domain.card import Address
 from domain.customer import Profile
@@ -88,7 +88,8 @@ def put_consent(
     purpose: Purpose, body: ConsentUpdate, shop: ShopDep, customer: Customer
 ) -> ConsentPublic:
     """Grant (`granted: true`, to the text version shown) or withdraw a consent."""
-    version = body.text_version or CONSENT_TEXT_VERSION
+    # A grant must be to the current text (422 otherwise); a withdrawal ends any.
+    version = check_consent_text(body.text_version) if body.granted else CONSENT_TEXT_VERSION
     shop.set_consent(customer.sub, purpose, body.granted, version)
     return ConsentPublic(**shop.consents_of(customer.sub)[purpose])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -27,8 +28,19 @@ class ShippingOptionPublic(Schema):
     carbon_footprint_kg: str
 
 
+class FreeShippingPublic(Schema):
+    """When standard shipping is free: from `free_from`, compared with the subtotal AFTER
+    the coupon's discount (what the goods cost the customer), so a coupon can take an order
+    under the threshold. `missing` is what the cart lacks (0.00 when it is free already)."""
+
+    free_from: MoneyModel
+    applies_to: Literal["subtotal_after_discount"] = "subtotal_after_discount"
+    missing: MoneyModel
+
+
 class ShippingQuotePublic(Schema):
     options: list[ShippingOptionPublic]
+    free_shipping: FreeShippingPublic | None = None
 
 
 class RatesTablePublic(Schema):
@@ -65,7 +77,18 @@ def quote_shipping(
                 carbon_footprint_kg=str(o.carbon_footprint_kg),
             )
             for o in options
-        ]
+        ],
+        free_shipping=_free_shipping(shop, cart_id, customer.sub),
+    )
+
+
+def _free_shipping(shop: ShopDep, cart_id: UUID, customer_id: str) -> FreeShippingPublic:
+    threshold = shop.rates_table().free_standard_from
+    net = shop.cart_net(cart_id, customer_id)
+    missing = max(threshold.amount - net.amount, Decimal(0))
+    return FreeShippingPublic(
+        free_from=MoneyModel(amount=str(threshold.amount)),
+        missing=MoneyModel(amount=f"{missing:.2f}"),
     )
 
 

@@ -35,7 +35,8 @@ PRODUCTS = [
     ("ECO-SABAO", "Sabão vegetal", "higiene", "9.90", "0.2"),
 ]
 NAV = {
-    "admin": {"nav-orders", "nav-read-side", "nav-analytics", "nav-lgpd"},
+    "admin": {"nav-orders", "nav-read-side", "nav-analytics", "nav-lgpd"}
+    | {"nav-products", "nav-returns", "nav-promotions"},  # the back office (issue 26)
     "auditor": {"nav-audit", "nav-lgpd"},
     "customer": {"nav-orders"},
 }
@@ -168,7 +169,7 @@ def test_an_admin_follows_an_order_from_checkout_to_shipment_in_its_timeline(
     [row] = browser.find_elements(By.CSS_SELECTOR, "tr.order-row")
     follow(browser, row.find_element(By.TAG_NAME, "a"))
     assert browser.current_url == f"{base_url}/console/orders/{orders.shipped}"
-    assert browser.find_element(By.ID, "order-status").text == "shipped"
+    assert browser.find_element(By.ID, "order-status").text == "enviado"  # pt-BR (issue 26)
     assert "ECO-GARRAFA" in browser.find_element(By.ID, "lines").text
     assert "R$" in browser.find_element(By.ID, "totals").text
     assert "BR123456789" in browser.find_element(By.ID, "order-facts").text
@@ -196,7 +197,7 @@ def test_an_admin_follows_an_order_from_checkout_to_shipment_in_its_timeline(
 def test_a_cancelled_orders_compensations_are_marked_in_its_timeline(browser, base_url, orders):
     sign_in(browser, base_url, "admin")
     browser.get(f"{base_url}/console/orders/{orders.cancelled}")
-    assert browser.find_element(By.ID, "order-status").text == "cancelled"
+    assert browser.find_element(By.ID, "order-status").text == "cancelado"
     marked = {
         e.get_attribute("data-type")
         for e in browser.find_elements(By.CSS_SELECTOR, "#timeline li.compensation")
@@ -216,7 +217,7 @@ def test_a_customer_sees_only_their_own_orders_and_anothers_order_is_a_404_page(
     assert all("ana" in r.text for r in rows)
     assert not browser.find_elements(By.ID, "filter-customer")
     browser.get(f"{base_url}/console/orders/{orders.shipped}")
-    assert browser.find_element(By.ID, "order-status").text == "shipped"
+    assert browser.find_element(By.ID, "order-status").text == "enviado"
     assert not browser.find_elements(By.ID, "timeline")  # the log's internals are not theirs
     browser.get(f"{base_url}/console/orders/{orders.cancelled}")  # bruno's
     assert browser.find_element(By.ID, "error-code").text.startswith("404")
@@ -249,7 +250,7 @@ def test_an_admin_retries_a_parked_event_until_it_goes_through(
     sign_in(browser, base_url, "admin")
     follow(browser, browser.find_element(By.ID, "nav-read-side"))
     follower = browser.find_element(By.ID, "follower-stock_items").text
-    assert "running" in follower
+    assert "em execução" in follower
     row_id = f"parked-stock_items-{position}"
     assert topic in browser.find_element(By.ID, row_id).text
     browser.save_screenshot(str(screenshots / "read-side.png"))

@@ -77,7 +77,7 @@ def test_audit_verify_exits_1_naming_the_tampered_position(container, env):
 
 
 def test_lgpd_erase_through_the_cli_is_idempotent(container, env):
-    assert run("lgpd", "erase", "ghost", env=env).stdout.strip() == (
+    assert run("lgpd", "erase", "ghost", "--yes", env=env).stdout.strip() == (
         "nothing is held about ghost; nothing to erase"
     )
 

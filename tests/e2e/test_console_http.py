@@ -170,8 +170,42 @@ CONSOLE_MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/console/lgpd"): frozenset({"admin", "auditor"}),
     ("GET", "/console/lgpd/export"): frozenset({"admin"}),
     ("POST", "/console/lgpd/erase"): frozenset({"admin"}),
+    # the back office (issue 26): admins only
+    **{
+        (method, f"/console{path}"): frozenset({"admin"})
+        for method, path in (
+            ("GET", "/products"),
+            ("GET", "/products/new"),
+            ("POST", "/products"),
+            ("GET", "/products/{sku}"),
+            ("POST", "/products/{sku}/edit"),
+            ("POST", "/products/{sku}/price"),
+            ("POST", "/products/{sku}/receive"),
+            ("POST", "/products/{sku}/adjust"),
+            ("POST", "/products/{sku}/archive"),
+            ("GET", "/catalog/import"),
+            ("POST", "/catalog/import"),
+            ("GET", "/catalog/export.csv"),
+            ("GET", "/catalog/export.jsonl"),
+            ("GET", "/returns"),
+            ("POST", "/returns/{return_id}/approve"),
+            ("POST", "/returns/{return_id}/reject"),
+            ("POST", "/returns/{return_id}/receive"),
+            ("GET", "/payments"),
+            ("GET", "/webhooks"),
+            ("GET", "/customers"),
+            ("GET", "/promotions"),
+            ("POST", "/promotions"),
+            ("POST", "/promotions/{code}/deactivate"),
+            ("GET", "/shipping"),
+            ("POST", "/shipping"),
+            ("POST", "/orders/{order_id}/ship"),
+            ("POST", "/orders/{order_id}/cancel"),
+        )
+    },
 }
 FILL = {"order_id": str(uuid.UUID(int=7)), "position": "1", "job_id": "0" * 32, "name": "nope"}
+FILL |= {"sku": "NOPE-1", "return_id": str(uuid.UUID(int=8)), "code": "NOPE"}  # issue 26
 
 
 def console_routes(app) -> list[tuple[str, str]]:

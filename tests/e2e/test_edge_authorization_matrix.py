@@ -97,6 +97,13 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", f"{API}/customers/{{}}/recommendations"): CUSTOMER_OR_ADMIN,
     ("GET", f"{API}/lgpd/requests"): Access(frozenset({"admin", "auditor"})),
     ("POST", f"{API}/marketing/sends"): ADMIN,
+    # The back office's lists and work queues (issue 26).
+    ("GET", f"{API}/stock-items"): ADMIN,
+    ("GET", f"{API}/returns"): ADMIN,
+    ("GET", f"{API}/promotions"): ADMIN,
+    ("GET", f"{API}/payments"): ADMIN,
+    ("GET", f"{API}/webhook-deliveries"): ADMIN,
+    ("GET", f"{API}/customers"): ADMIN,
     # DESIGN.md names no analytics route: analysts' read models are for admins.
     ("GET", f"{API}/analytics/*"): ADMIN,
     ("GET", "/health"): PUBLIC,
