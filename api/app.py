@@ -37,6 +37,7 @@ from domain.base import EventMetadata, event_context
 from infrastructure import tracing
 from infrastructure.bootstrap import Container, jwt_secret
 from infrastructure.settings import Settings
+from infrastructure.stored_documents import StoredDocuments
 
 _CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 CORS_REQUEST_HEADERS = [
@@ -162,6 +163,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.verifier = verifier
     app.state.metrics = edge_metrics(container)
+    app.state.stored = StoredDocuments(container.aredis)
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")

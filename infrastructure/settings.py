@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infrastructure.cache_settings import CacheSettings
 from infrastructure.payment_settings import PaymentSettings
 
 
@@ -18,7 +19,7 @@ def default_data_dir() -> Path:
     return Path(base) / "ecovarejo"
 
 
-class Settings(BaseSettings, PaymentSettings):
+class Settings(BaseSettings, PaymentSettings, CacheSettings):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")

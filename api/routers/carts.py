@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Response, status
 
 from api.deps import Customer, ExpectedVersion, ReadersDep, ShopDep, consistent_with, query
+from api.etag import set_etag, tagged
 from api.schemas import (
     SKU_PATTERN,
     AddressModel,
@@ -38,7 +39,7 @@ class CartCreate(Schema):
 
 
 def _answer(response: Response, result: CommandResult) -> CartCommandResult:
-    response.headers["ETag"] = f'"{result.version}"'
+    set_etag(response, result.version)
     return CartCommandResult(
         cart_id=result.aggregate_id,
         version=result.version,
@@ -106,7 +107,7 @@ async def get_cart(
 ) -> CartPublic:
     """The cart with its lines, their prices and its total in BRL."""
     doc = await query(lambda: readers.carts.get(cart_id, Viewer(customer.sub)))
-    response.headers["ETag"] = f'"{doc["version"]}"'
+    set_etag(response, doc["version"])
     return CartPublic.from_doc(doc)
 
 
@@ -148,8 +149,9 @@ def checkout(
         shipping_method=body.shipping_method,
     )
     response.headers["Location"] = f"/api/v1/orders/{result.aggregate_id}"
-    return CheckoutAccepted(
+    accepted = CheckoutAccepted(
         order_id=result.aggregate_id,
         version=result.version,
         consistency_token=result.consistency_token,
     )
+    return tagged(response, accepted)

@@ -18,6 +18,7 @@ from api.deps import (
     require,
     viewer_of,
 )
+from api.etag import set_etag
 from api.schemas import (
     OrderCancel,
     OrderCommandResult,
@@ -35,7 +36,7 @@ CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
 
 
 def _answer(response: Response, result: CommandResult) -> OrderCommandResult:
-    response.headers["ETag"] = f'"{result.version}"'
+    set_etag(response, result.version)
     return OrderCommandResult(
         order_id=result.aggregate_id,
         version=result.version,
@@ -82,7 +83,7 @@ async def get_order(
     Customers see only their own.
     """
     doc = await query(lambda: readers.orders.get(order_id, viewer_of(principal)))
-    response.headers["ETag"] = f'"{doc["version"]}"'
+    set_etag(response, doc["version"])
     return OrderPublic.from_doc(doc)
 
 

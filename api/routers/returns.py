@@ -19,6 +19,7 @@ from api.deps import (
     consistent_with,
     require,
 )
+from api.etag import set_etag
 from api.schemas import CommandAccepted, MoneyModel, Schema, Sku, Words
 from application.event_store import CommandResult
 from projections.orders import OrdersProjection, return_key
@@ -64,7 +65,7 @@ class ReturnPublic(Schema):
 
 
 def _accepted(response: Response, result: CommandResult) -> ReturnAccepted:
-    response.headers["ETag"] = f'"{result.version}"'
+    set_etag(response, result.version)
     return ReturnAccepted(
         return_id=result.aggregate_id,
         version=result.version,
@@ -138,5 +139,5 @@ def get_return(
     doc = container.view(OrdersProjection.name).get(return_key(return_id))
     if doc is None or (principal.role != "admin" and doc["customer_id"] != principal.sub):
         raise HTTPException(404, f"no return {return_id}")
-    response.headers["ETag"] = f'"{doc["version"]}"'
+    set_etag(response, doc["version"])
     return ReturnPublic.from_doc(doc)
