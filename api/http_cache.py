@@ -37,8 +37,19 @@ class CachePolicy:
         )
 
 
-def is_anonymous(request: Request) -> bool:
-    return "authorization" not in request.headers and "cookie" not in request.headers
+@dataclass(frozen=True)
+class Conditional:
+    """What of a request decides how its catalog answer is cached: who asks (anonymous or
+    not) and which representation the client holds already."""
+
+    anonymous: bool
+    if_none_match: str | None
+
+    @classmethod
+    def of(cls, request: Request) -> Conditional:
+        headers = request.headers
+        anonymous = "authorization" not in headers and "cookie" not in headers
+        return cls(anonymous, headers.get("if-none-match"))
 
 
 def content_tag(body: bytes) -> str:
@@ -67,15 +78,17 @@ def none_match(header: str | None, etag: str) -> bool:
     return False
 
 
-def cached_answer(request: Request, body: bytes, etag: str, policy: CachePolicy | None) -> Response:
+def cached_answer(
+    asked: Conditional, body: bytes, etag: str, policy: CachePolicy | None
+) -> Response:
     """The stored JSON `body` as the answer (200), or 304 when the client holds it.
     `policy` None: a personal answer (never stored by a shared cache)."""
-    public = policy is not None and is_anonymous(request)
+    public = policy is not None and asked.anonymous
     headers = {
         "ETag": etag,
         "Cache-Control": policy.public() if public and policy else NO_STORE,
         "Vary": VARY,
     }
-    if none_match(request.headers.get("if-none-match"), etag):
+    if none_match(asked.if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=JSON, headers=headers)

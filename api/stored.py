@@ -4,12 +4,13 @@ JSON they are written in, and the caching policies of the catalog's kinds of ans
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
 
-from api.http_cache import CachePolicy
+from api.http_cache import CachePolicy, Conditional
 from infrastructure.settings import Settings
 from infrastructure.stored_documents import StoredDocuments
 
@@ -38,16 +39,32 @@ async def get_stored(request: Request) -> StoredDocuments:
 StoredDep = Annotated[StoredDocuments, Depends(get_stored)]
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.container.settings
-    return settings
+async def get_conditional(request: Request) -> Conditional:
+    return Conditional.of(request)
 
 
-def product_policy(request: Request) -> CachePolicy:
-    settings = _settings(request)
-    return CachePolicy(settings.cache_product_max_age_s, settings.cache_stale_while_revalidate_s)
+ConditionalDep = Annotated[Conditional, Depends(get_conditional)]
 
 
-def search_policy(request: Request) -> CachePolicy:
-    settings = _settings(request)
-    return CachePolicy(settings.cache_search_max_age_s, settings.cache_stale_while_revalidate_s)
+@dataclass(frozen=True)
+class Policies:
+    """The caching policies of the catalog's kinds of answer (from the settings)."""
+
+    product: CachePolicy
+    search: CachePolicy
+
+    @classmethod
+    def of(cls, settings: Settings) -> Policies:
+        swr = settings.cache_stale_while_revalidate_s
+        return cls(
+            CachePolicy(settings.cache_product_max_age_s, swr),
+            CachePolicy(settings.cache_search_max_age_s, swr),
+        )
+
+
+async def get_policies(request: Request) -> Policies:
+    policies: Policies = request.app.state.cache_policies
+    return policies
+
+
+PoliciesDep = Annotated[Policies, Depends(get_policies)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 
 from api.deps import Admin, ExpectedVersion, ReadersDep, ShopDep, consistent_with, query
 from api.etag import set_etag, version_tag
@@ -19,7 +19,7 @@ from api.schemas import (
     StockItemPatch,
     StockItemPublic,
 )
-from api.stored import StoredDep, canonical, product_policy, stored_version
+from api.stored import ConditionalDep, PoliciesDep, StoredDep, canonical, stored_version
 from application.event_store import CommandResult
 from projections.catalog import StockItemsProjection, public_stock_key
 
@@ -108,7 +108,11 @@ def change_price(
     dependencies=[Depends(consistent_with(StockItemsProjection.name))],
 )
 async def get_stock_item(
-    sku: SkuPath, request: Request, stored: StoredDep, readers: ReadersDep
+    sku: SkuPath,
+    stored: StoredDep,
+    asked: ConditionalDep,
+    policies: PoliciesDep,
+    readers: ReadersDep,
 ) -> Response:
     """A product with its stock (on hand, reserved, available), price and sustainability data.
     Public: anyone may read a product, archived ones too (old orders link to them). The
@@ -118,7 +122,7 @@ async def get_stock_item(
         doc = await query(lambda: readers.stock_items.get(sku))
         body = canonical(StockItemPublic.from_doc(doc).model_dump(mode="json"))
     etag = version_tag(stored_version(body))
-    return cached_answer(request, body, etag, product_policy(request))
+    return cached_answer(asked, body, etag, policies.product)
 
 
 @router.patch("/{sku}")
