@@ -26,6 +26,7 @@ from api.query_guard import refuse_unknown_query_parameters
 from api.ratelimit import RateLimiter, RateLimitMiddleware
 from api.routers import API_ROUTERS, health
 from api.routes import RouteTable
+from api.search_cache import search_cache
 from api.stored import Policies
 from api.tracing import TracingMiddleware
 from infrastructure import tracing
@@ -135,6 +136,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.metrics = edge_metrics(container)
     app.state.stored = StoredDocuments(container.aredis)
     app.state.cache_policies = Policies.of(container.settings)
+    app.state.search_cache = search_cache(container, app.state.metrics.registry)
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
