@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
+from api import owned_reads
 from api.auth import Principal
 from api.deps import (
     Admin,
@@ -27,6 +28,7 @@ from api.schemas import (
     OrderShip,
     OrderSummary,
 )
+from api.stored import StoredDep
 from application.event_store import CommandResult
 from domain.order import OrderStatus
 from projections.orders import OrdersProjection
@@ -77,12 +79,12 @@ async def list_orders(
 
 @router.get("/{order_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])
 async def get_order(
-    order_id: UUID, readers: ReadersDep, principal: CustomerOrAdmin, response: Response
+    order_id: UUID, stored: StoredDep, principal: CustomerOrAdmin, response: Response
 ) -> OrderPublic:
     """An order: lines, totals, status, cancellation reason, payment and carbon footprint.
     Customers see only their own.
     """
-    doc = await query(lambda: readers.orders.get(order_id, viewer_of(principal)))
+    doc = await owned_reads.order(stored, order_id, viewer_of(principal))
     set_etag(response, doc["version"])
     return OrderPublic.from_doc(doc)
 
