@@ -4,7 +4,8 @@ through the real app (1 uvicorn worker, rate limits off, every middleware on; an
 a storefront asks, and the stock item also signed in), next to `/health` of the same app, to
 a bare FastAPI route (`bench/bare.py`) and to a plain FastAPI + redis.asyncio route
 (`bench/plain.py`, via `bench/reads_lean.py`) served the same way in the same minute.
-wrk is a C load generator: it costs far less CPU per request than the Python one, so on 2 cores the server, not the client, is what is measured."""
+wrk is a C load generator: it costs far less CPU per request than the Python one, so on
+2 cores the server, not the client, is what is measured."""
 
 from __future__ import annotations
 
