@@ -9,6 +9,8 @@ security headers and the ids; after the answer is sent, the metrics and the acce
 
 from __future__ import annotations
 
+import os
+import random
 import re
 import time
 import uuid
@@ -133,6 +135,15 @@ class Edge:
         return scope
 
 
+# Ids name requests, they guard nothing: a generator seeded once from the OS, instead of an
+# `os.urandom` system call per uuid4 (two a request, a measurable share of a small one).
+_RANDOM = random.Random(os.urandom(32))
+
+
+def _new_id() -> str:
+    return str(uuid.UUID(int=_RANDOM.getrandbits(128), version=4))
+
+
 def _ids(scope: Scope) -> tuple[str, str]:
     """The caller's X-Correlation-ID when well formed (else a new one), and a request id."""
     given = ""
@@ -140,5 +151,5 @@ def _ids(scope: Scope) -> tuple[str, str]:
         if name == b"x-correlation-id":
             given = value.decode("latin-1")
             break
-    correlation_id = given if _CORRELATION.match(given) else str(uuid.uuid4())
-    return correlation_id, str(uuid.uuid4())
+    correlation_id = given if _CORRELATION.match(given) else _new_id()
+    return correlation_id, _new_id()
