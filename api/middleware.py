@@ -1,12 +1,12 @@
-"""Pure ASGI middlewares of the edge: security headers, the request body guard (413 / 415)
-and the last-resort error guard (a problem+json 500, never a stack trace)."""
+"""Pure ASGI middlewares of the edge: the request body and text guards (413 / 415 / 422),
+the last-resort error guard (a problem+json 500, never a stack trace), CORS and `Allow`.
+The security headers, forwarded addresses, ids, metrics and access log are `api.edge`."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Iterable
-from ipaddress import IPv4Network, IPv6Network, ip_address
 from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem, unexpected_problem
-from api.routes import UNMATCHED, RouteTable
+from api.routes import RouteTable, template_of
 from api.text import first_text_problem, text_problem
 
 log = logging.getLogger("ecovarejo.edge")
@@ -42,40 +42,6 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 HSTS = "max-age=31536000; includeSubDomains"
-
-
-class SecurityHeadersMiddleware:
-    """Adds the security headers to every response (a route's own values win)."""
-
-    def __init__(self, app: ASGIApp, docs_paths: Iterable[str] = ()):
-        self.app = app
-        self.docs_paths = frozenset(p for p in docs_paths if p)
-
-    def _headers_for(self, scope: Scope) -> dict[str, str]:
-        headers = {
-            **SECURITY_HEADERS,
-            "Content-Security-Policy": DOCS_CSP if scope["path"] in self.docs_paths else API_CSP,
-            "Cache-Control": "no-store",
-        }
-        if scope.get("scheme") == "https":
-            headers["Strict-Transport-Security"] = HSTS
-        return headers
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        extra = self._headers_for(scope)
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in extra.items():
-                    if name not in headers:
-                        headers.append(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 def is_json(content_type: str | None) -> bool:
@@ -260,9 +226,8 @@ class ServerErrorGuard:
     """The last resort: an exception nothing handled becomes a problem+json 500 (logged with
     the route template and correlation id, not the request), never a stack trace."""
 
-    def __init__(self, app: ASGIApp, routes: RouteTable):
+    def __init__(self, app: ASGIApp):
         self.app = app
-        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -278,67 +243,12 @@ class ServerErrorGuard:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as error:
-            route = self.routes.match(scope["method"], scope["path"])
-            template = route.template if route else UNMATCHED
+            template = template_of(scope)
             if started:
                 log.exception("unhandled error on %s %s", scope["method"], template)
                 raise
             response = unexpected_problem(error, f"{scope['method']} {template}", log)
             await response(scope, receive, send)
-
-
-class VersionETagMiddleware:
-    """Every successful JSON answer that names an aggregate `version` carries it as its
-    `ETag` (a route's own ETag wins), so each command response and each aggregate read can be
-    the base of an `If-Match`."""
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start: Message | None = None
-        chunks: list[bytes] = []
-
-        async def send_with_etag(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                if _wants_etag(message):
-                    start = message
-                    return
-                await send(message)
-            elif start is not None and message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    await _send_with_version(start, b"".join(chunks), send)
-            else:
-                await send(message)
-
-        await self.app(scope, receive, send_with_etag)
-
-
-def _wants_etag(start: Message) -> bool:
-    headers = Headers(raw=start.get("headers", []))
-    return (
-        200 <= start["status"] < 300
-        and "etag" not in headers
-        and is_json(headers.get("content-type"))
-    )
-
-
-async def _send_with_version(start: Message, body: bytes, send: Send) -> None:
-    version = None
-    if body.startswith(b"{") and b'"version"' in body:
-        try:
-            version = json.loads(body).get("version")
-        except ValueError:
-            version = None
-    if isinstance(version, int) and not isinstance(version, bool):
-        MutableHeaders(scope=start).append("ETag", f'"{version}"')
-    await send(start)
-    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 class ProblemCORSMiddleware(CORSMiddleware):
@@ -351,40 +261,6 @@ class ProblemCORSMiddleware(CORSMiddleware):
         headers = {k: v for k, v in response.headers.items() if k.lower().startswith("access-")}
         detail = bytes(response.body).decode("utf-8", "replace")
         return problem(response.status_code, detail, kind="cors-refused", headers=headers)
-
-
-class TrustedProxyMiddleware:
-    """The client's address behind proxies we trust (ECOVAREJO_TRUSTED_PROXIES; none by
-    default): only when the peer is one of them is `X-Forwarded-For` read, from the right,
-    skipping trusted hops; the first untrusted address is the client (and `X-Forwarded-Proto`
-    its scheme). Anyone else's forwarded headers are ignored, so they cannot pick the address
-    the anonymous rate limit counts against."""
-
-    def __init__(self, app: ASGIApp, networks: Iterable[IPv4Network | IPv6Network] = ()):
-        self.app = app
-        self.networks = tuple(networks)
-
-    def _trusted(self, host: str) -> bool:
-        try:
-            address = ip_address(host.strip())
-        except ValueError:
-            return False
-        return any(address in network for network in self.networks)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client = scope.get("client")
-        if scope["type"] == "http" and self.networks and client and self._trusted(client[0]):
-            headers = Headers(scope=scope)
-            hops = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
-            host = client[0]
-            while hops and self._trusted(host):
-                host = hops.pop()
-            if host != client[0]:
-                scope = {**scope, "client": (host, 0)}
-                proto = headers.get("x-forwarded-proto", "").strip().lower()
-                if proto in ("http", "https"):
-                    scope["scheme"] = proto
-        await self.app(scope, receive, send)
 
 
 class AllowMiddleware:
@@ -400,16 +276,17 @@ class AllowMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        allowed = self.routes.allowed(scope["path"])
-        if scope["method"] == "OPTIONS" and allowed:
+        if scope["method"] == "OPTIONS" and (allowed := self.routes.allowed(scope["path"])):
             headers = {"Allow": ", ".join(allowed)}
             await Response(status_code=204, headers=headers)(scope, receive, send)
             return
 
         async def send_with_allow(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 405 and allowed:
-                headers = MutableHeaders(scope=message)
-                headers["Allow"] = ", ".join(allowed)
+            # The full list is only looked up for a 405 (the edge matched the route once).
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                allowed = self.routes.allowed(scope["path"])
+                if allowed:
+                    MutableHeaders(scope=message)["Allow"] = ", ".join(allowed)
             await send(message)
 
         await self.app(scope, receive, send_with_allow)

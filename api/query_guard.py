@@ -43,7 +43,9 @@ def declared_query_parameters(route: APIRoute) -> frozenset[str]:
     return _allowed[key]
 
 
-def refuse_unknown_query_parameters(request: Request) -> None:
+async def refuse_unknown_query_parameters(request: Request) -> None:
+    # async: no I/O here, and FastAPI would hand a plain `def` to the thread pool on every
+    # request of the app (it is an app-wide dependency), costing more than the check itself.
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not request.query_params:
         return

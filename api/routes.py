@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 UNMATCHED = "unmatched"
+ROUTE_KEY = "ecovarejo.route"  # where the edge keeps the route it matched (api/edge.py)
 
 
 @dataclass(frozen=True)
@@ -72,3 +75,14 @@ class RouteTable:
                     return entry.info
                 partial = partial or entry.info
         return partial
+
+
+def route_of(scope: MutableMapping[str, Any]) -> RouteInfo | None:
+    """The route the edge matched for this request, once (None: no route has the path)."""
+    route = scope.get(ROUTE_KEY)
+    return route if isinstance(route, RouteInfo) else None
+
+
+def template_of(scope: MutableMapping[str, Any]) -> str:
+    route = route_of(scope)
+    return route.template if route else UNMATCHED

@@ -7,23 +7,21 @@ from __future__ import annotations
 from opentelemetry import propagate, trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.routes import UNMATCHED, RouteTable
+from api.routes import template_of
 from domain.base import current_metadata
 from infrastructure.tracing import tracer
 
 
 class TracingMiddleware:
-    def __init__(self, app: ASGIApp, routes: RouteTable):
+    def __init__(self, app: ASGIApp):
         self.app = app
-        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         method = scope["method"]
-        route = self.routes.match(method, scope["path"])
-        template = route.template if route else UNMATCHED
+        template = template_of(scope)  # matched once, by the edge
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         parent = propagate.extract({k: v for k, v in headers.items() if k == "traceparent"})
         attributes = {

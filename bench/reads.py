@@ -1,9 +1,11 @@
 """Catalog reads, the load a storefront makes most, measured with wrk (32 connections,
 2 threads, keep-alive): `GET /api/v1/stock-items/{sku}` and `GET /api/v1/products/search`
-through the real app (1 uvicorn worker, rate limits off, every middleware on), next to
-`/health` of the same app and to a bare FastAPI route (`bench/bare.py`) served the same
-way in the same minute. wrk is a C load generator: it costs far less CPU per request than
-the Python one, so on 2 cores the server, not the client, is what is measured."""
+through the real app (1 uvicorn worker, rate limits off, every middleware on; anonymous, as
+a storefront asks, and the stock item also signed in), next to `/health` of the same app, to
+a bare FastAPI route (`bench/bare.py`) and to a plain FastAPI + redis.asyncio route
+(`bench/plain.py`, via `bench/reads_lean.py`) served the same way in the same minute.
+wrk is a C load generator: it costs far less CPU per request than the Python one, so on
+2 cores the server, not the client, is what is measured."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import subprocess
 from bench.config import BenchConfig
 from bench.http import running, token
 from bench.processes import free_port, start, wait_healthy
+from bench.reads_lean import lean_reads, plain_baseline, summarize_lean
 from bench.report import Results, log
 from bench.seed import seed_products
 from bench.servers import Section, Servers
@@ -25,7 +28,6 @@ from infrastructure.projection_admin import rebuild
 
 CONNECTIONS = 32
 THREADS = 2
-SEARCH = "/api/v1/products/search?q=garrafa"
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -36,10 +38,12 @@ def require_wrk() -> str:
     return found
 
 
-def wrk(url: str, seconds: float, headers: dict[str, str]) -> dict[str, float]:
+def wrk(
+    url: str, seconds: float, headers: dict[str, str], script: str | None = None
+) -> dict[str, float]:
     """Requests per second, p99 latency and non-2xx answers of one wrk run."""
     argv = [require_wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s"]
-    argv += ["--latency", "--timeout", "10s"]
+    argv += ["--latency", "--timeout", "10s", *(["-s", script] if script else [])]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]
     out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
@@ -55,11 +59,17 @@ def wrk(url: str, seconds: float, headers: dict[str, str]) -> dict[str, float]:
     }
 
 
-def _measure(
-    results: Results, key: str, url: str, seconds: float, headers: dict[str, str]
+def measure(
+    results: Results,
+    key: str,
+    url: str,
+    seconds: float,
+    headers: dict[str, str],
+    script: str | None = None,
 ) -> None:
-    wrk(url, 1, headers)  # warm-up: connections, caches, the first import of anything
-    answer = wrk(url, seconds, headers)
+    if script is None:  # a scripted run is cold on purpose
+        wrk(url, 1, headers)  # warm-up: connections, caches, the first import of anything
+    answer = wrk(url, seconds, headers, script)
     for figure, value in answer.items():
         results.add(f"reads_{key}_{figure}", value)
     rps, p99, errors = answer["rps"], answer["p99_ms"], answer["errors"]
@@ -73,7 +83,7 @@ def _bare(section: Section, seconds: float, results: Results) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_healthy(bare, base)
-        _measure(results, "bare", f"{base}/bare", seconds, {})
+        measure(results, "bare", f"{base}/bare", seconds, {})
     finally:
         bare.stop()
 
@@ -96,16 +106,15 @@ def bench_reads(config: BenchConfig, servers: Servers, results: Results) -> None
     for run in range(config.runs):
         log(f"reads run {run + 1}")
         _bare(section, seconds, results)
+        plain_baseline(section, sku, seconds, results)
         with running(section, workers=1) as system:
             system.caught_up()
             base = system.base_url
-            _measure(results, "health", f"{base}/health", seconds, {})
-            _measure(results, "stock_item", f"{base}/api/v1/stock-items/{sku}", seconds, auth)
-            _measure(results, "search", f"{base}{SEARCH}", seconds, auth)
-    for key in ("bare", "health", "stock_item", "search"):
+            measure(results, "health", f"{base}/health", seconds, {})
+            lean_reads(base, sku, seconds, auth, results)
+    for key in ("bare", "health"):
         for figure in ("rps", "p99_ms", "errors"):
             results.summarize(f"reads_{key}_{figure}")
     bare_rps = results.get("reads_bare_rps")
-    for key in ("health", "stock_item", "search"):
-        results.set(f"reads_{key}_ratio", ratio(results.get(f"reads_{key}_rps"), bare_rps))
-
+    results.set("reads_health_ratio", ratio(results.get("reads_health_rps"), bare_rps))
+    summarize_lean(results)

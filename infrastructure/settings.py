@@ -10,6 +10,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infrastructure.aftersale_settings import AfterSaleSettings
+from infrastructure.cache_settings import CacheSettings
 from infrastructure.integration_settings import IntegrationEventSettings
 from infrastructure.payment_settings import PaymentSettings
 
@@ -20,7 +21,9 @@ def default_data_dir() -> Path:
     return Path(base) / "ecovarejo"
 
 
-class Settings(BaseSettings, PaymentSettings, AfterSaleSettings, IntegrationEventSettings):
+class Settings(
+    BaseSettings, PaymentSettings, AfterSaleSettings, IntegrationEventSettings, CacheSettings
+):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")

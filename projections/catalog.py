@@ -1,4 +1,6 @@
-"""Stock-item view: one document per SKU, for `GET /stock-items/{sku}`."""
+"""Stock-item view: one document per SKU, and beside it the public document
+(`GET /stock-items/{sku}`'s answer, stored as canonical JSON so the edge returns its bytes
+without parsing, validating and serializing it again)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,35 @@ from projections.base import Change, DocumentProjection, Put
 
 def stock_key(sku: str) -> str:
     return f"stock:{sku}"
+
+
+def public_stock_key(sku: str) -> str:
+    return f"stock-public:{sku}"
+
+
+# The fields of the public document, exactly those of the API's `StockItemPublic` (a
+# contract test checks that every stored public document validates against it unchanged).
+PUBLIC_FIELDS = (
+    "sku",
+    "name",
+    "description",
+    "category",
+    "price",
+    "on_hand",
+    "reserved",
+    "available",
+    "certifications",
+    "carbon_footprint_kg",
+    "weight_grams",
+    "archived",
+    "version",
+)
+
+
+def stored(doc: dict[str, Any]) -> list[Change]:
+    """The stock item's document and its public document, written together."""
+    public = {name: doc[name] for name in PUBLIC_FIELDS}
+    return [Put(stock_key(doc["sku"]), doc), Put(public_stock_key(doc["sku"]), public)]
 
 
 def sku_key(stock_item_id: object) -> str:
@@ -33,7 +64,7 @@ class StockItemsProjection(DocumentProjection):
         doc.update(fields or {})
         doc["available"] = doc["on_hand"] - doc["reserved"]
         doc["version"] = event.originator_version
-        return [Put(stock_key(doc["sku"]), doc)]
+        return stored(doc)
 
     @singledispatchmethod
     def evolve(self, domain_event: Any) -> list[Change]:
@@ -59,10 +90,7 @@ class StockItemsProjection(DocumentProjection):
             "archived": False,
             "version": event.originator_version,
         }
-        return [
-            Put(stock_key(event.sku), doc),
-            Put(sku_key(event.originator_id), {"sku": event.sku}),
-        ]
+        return [*stored(doc), Put(sku_key(event.originator_id), {"sku": event.sku})]
 
     @evolve.register
     def _received(self, event: StockItem.Received) -> list[Change]:

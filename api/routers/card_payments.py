@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.auth import Principal
 from api.deps import Admin, ReadersDep, ShopDep, consistent_with, query, require
+from api.etag import set_etag
 from api.schemas import (
     AuthenticationConfirm,
     AuthenticationResult,
@@ -113,7 +114,7 @@ async def confirm_authentication(
         raise HTTPException(503, f"try again: {error}", {"Retry-After": "5"}) from None
     payment = await run_in_threadpool(shop.payment, payment_id, own)
     if result is not None:
-        response.headers["ETag"] = f'"{result.version}"'
+        set_etag(response, result.version)
     return AuthenticationResult(
         payment_id=payment_id,
         status=payment.status,

@@ -11,6 +11,7 @@ from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Admin, ExpectedVersion, ShopDep
+from api.etag import set_etag
 from api.openapi import problem
 from api.schemas import OrderCommandResult, Schema
 from application.carriers import CarrierSignatureError, UnreadableCarrierWebhookError
@@ -42,7 +43,7 @@ def buy_label(
     with the label's tracking code. 409: not confirmed, no carrier configured, or the
     carrier refused (its reason); 503: the carrier did not answer (nothing bought)."""
     result = shop.ship_with_label(order_id, body.service_id, expected_version)
-    response.headers["ETag"] = f'"{result.version}"'
+    set_etag(response, result.version)
     return OrderCommandResult(
         order_id=result.aggregate_id,
         version=result.version,

@@ -7,7 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from api.deps import Customer, ExpectedVersion, ReadersDep, ShopDep, consistent_with, query
+from api import owned_reads
+from api.deps import Customer, ExpectedVersion, ShopDep, consistent_with
+from api.etag import set_etag, tagged
 from api.schemas import (
     SKU_PATTERN,
     AddressModel,
@@ -23,6 +25,7 @@ from api.schemas import (
     PixModel,
     Schema,
 )
+from api.stored import StoredDep
 from application.event_store import CommandResult
 from domain.card import Address, CardDetails
 from domain.cpf import Cpf
@@ -45,7 +48,7 @@ class CartCreate(Schema):
 
 
 def _answer(response: Response, result: CommandResult) -> CartCommandResult:
-    response.headers["ETag"] = f'"{result.version}"'
+    set_etag(response, result.version)
     return CartCommandResult(
         cart_id=result.aggregate_id,
         version=result.version,
@@ -109,11 +112,11 @@ def remove_item(
 
 @router.get("/{cart_id}", dependencies=[Depends(consistent_with(CartsProjection.name))])
 async def get_cart(
-    cart_id: UUID, readers: ReadersDep, customer: Customer, response: Response
+    cart_id: UUID, stored: StoredDep, customer: Customer, response: Response
 ) -> CartPublic:
     """The cart with its lines, their prices and its total in BRL."""
-    doc = await query(lambda: readers.carts.get(cart_id, Viewer(customer.sub)))
-    response.headers["ETag"] = f'"{doc["version"]}"'
+    doc = await owned_reads.cart(stored, cart_id, Viewer(customer.sub))
+    set_etag(response, doc["version"])
     return CartPublic.from_doc(doc)
 
 
@@ -159,8 +162,9 @@ def checkout(
         shipping_method=body.shipping_method,
     )
     response.headers["Location"] = f"/api/v1/orders/{result.aggregate_id}"
-    return CheckoutAccepted(
+    accepted = CheckoutAccepted(
         order_id=result.aggregate_id,
         version=result.version,
         consistency_token=result.consistency_token,
     )
+    return tagged(response, accepted)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, st
 
 from api.auth import Principal
 from api.deps import Customer, ReadersDep, ShopDep, require
+from api.etag import tagged
 from api.openapi import problem
 from api.routers.products import get_search, hit_public
 from api.schemas import AddressModel, ErasureAccepted
@@ -168,18 +169,20 @@ def correct_personal_data(
     body: PersonalDataCorrection,
     shop: ShopDep,
     principal: CustomerOrAdmin,
+    response: Response,
 ) -> CorrectionAccepted:
     """Correct profile fields: a rectification event (the old values stay only as
     ciphertext under the same key). 409 once the subject was erased."""
     _check_self_or_admin(principal, customer_id)
     changes = body.model_dump(exclude_none=True)
     result, fields = shop.rectify_personal_data(customer_id, changes, principal.actor)
-    return CorrectionAccepted(
+    accepted = CorrectionAccepted(
         customer_id=customer_id,
         corrected=fields,
         version=result.version,
         consistency_token=result.consistency_token,
     )
+    return tagged(response, accepted)
 
 
 @router.delete("/{customer_id}/personal-data", status_code=status.HTTP_202_ACCEPTED)

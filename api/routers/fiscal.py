@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Response
 from pydantic import Field, StringConstraints
 
 from api.deps import Admin, ShopDep
+from api.etag import set_etag
 from api.schemas import Schema, Sku
 
 router = APIRouter(tags=["stock-items"])
@@ -47,7 +48,7 @@ def _public(shop: ShopDep, sku: str, response: Response) -> ProductTaxesPublic:
     taxes = shop.product_taxes(sku)
     if taxes is None:
         raise HTTPException(404, f"no fiscal data for {sku}")
-    response.headers["ETag"] = f'"{taxes.version}"'
+    set_etag(response, taxes.version)
     return ProductTaxesPublic(
         sku=taxes.sku, ncm=taxes.ncm, origin=taxes.origin, cfop=taxes.cfop, version=taxes.version
     )

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
+from api import owned_reads
 from api.auth import Principal
 from api.deps import (
     Admin,
@@ -19,6 +20,7 @@ from api.deps import (
     require,
     viewer_of,
 )
+from api.etag import set_etag
 from api.schemas import (
     OrderCancel,
     OrderCommandResult,
@@ -29,6 +31,7 @@ from api.schemas import (
     OrderTrack,
     OrderTrackResult,
 )
+from api.stored import StoredDep
 from application.event_store import CommandResult
 from domain.base import now
 from domain.order import OrderStatus
@@ -39,7 +42,7 @@ CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
 
 
 def _answer(response: Response, result: CommandResult) -> OrderCommandResult:
-    response.headers["ETag"] = f'"{result.version}"'
+    set_etag(response, result.version)
     return OrderCommandResult(
         order_id=result.aggregate_id,
         version=result.version,
@@ -80,13 +83,13 @@ async def list_orders(
 
 @router.get("/{order_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])
 async def get_order(
-    order_id: UUID, readers: ReadersDep, principal: CustomerOrAdmin, response: Response
+    order_id: UUID, stored: StoredDep, principal: CustomerOrAdmin, response: Response
 ) -> OrderPublic:
     """An order: lines, totals, status, cancellation reason, payment and carbon footprint.
     Customers see only their own.
     """
-    doc = await query(lambda: readers.orders.get(order_id, viewer_of(principal)))
-    response.headers["ETag"] = f'"{doc["version"]}"'
+    doc = await owned_reads.order(stored, order_id, viewer_of(principal))
+    set_etag(response, doc["version"])
     return OrderPublic.from_doc(doc)
 
 
@@ -119,7 +122,9 @@ def ship_order(
 
 
 @router.post("/{order_id}/tracking", status_code=status.HTTP_200_OK)
-def track_order(order_id: UUID, body: OrderTrack, shop: ShopDep, _: Admin) -> OrderTrackResult:
+def track_order(
+    order_id: UUID, body: OrderTrack, shop: ShopDep, _: Admin, response: Response
+) -> OrderTrackResult:
     """A step of the parcel (in transit, out for delivery, delivered, delivery failed,
     returned to sender) as the carrier reported it; `delivered` starts the withdrawal and
     defect windows. A report older than the newest, a repeat or one after a final step is
@@ -128,6 +133,7 @@ def track_order(order_id: UUID, body: OrderTrack, shop: ShopDep, _: Admin) -> Or
     result = shop.track_order(order_id, body.step.value, at.astimezone(UTC), body.detail)
     if result is None:
         return OrderTrackResult(order_id=order_id, applied=False)
+    set_etag(response, result.version)
     return OrderTrackResult(
         order_id=order_id,
         applied=True,

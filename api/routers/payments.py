@@ -15,9 +15,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 
+from api import owned_reads
 from api.auth import Principal
-from api.deps import ReadersDep, ShopDep, consistent_with, query, require, viewer_of
+from api.deps import ShopDep, consistent_with, require, viewer_of
 from api.schemas import PaymentPublic, WebhookAccepted
+from api.stored import StoredDep
 from application.ports import GatewayError, InvalidWebhookError, MalformedWebhookError
 from projections.orders import OrdersProjection
 
@@ -28,12 +30,12 @@ Provider = Annotated[str, Path(pattern=r"^[a-z]{2,20}$", description="sandbox, s
 
 @router.get("/{payment_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])
 async def get_payment(
-    payment_id: UUID, readers: ReadersDep, principal: CustomerOrAdmin
+    payment_id: UUID, stored: StoredDep, principal: CustomerOrAdmin
 ) -> PaymentPublic:
     """A payment: amount, status, gateway, card brand and last four digits (never the card
     number).
     """
-    doc = await query(lambda: readers.orders.payment(payment_id, viewer_of(principal)))
+    doc = await owned_reads.payment(stored, payment_id, viewer_of(principal))
     return PaymentPublic.from_doc(doc)
 
 

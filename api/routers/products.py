@@ -6,17 +6,20 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from api.deps import ReadersDep, consistent_with
 from api.deps import query as query_in_pool
+from api.http_cache import cached_answer, content_tag
 from api.schemas import (
     MoneyModel,
     ProductFacetsPublic,
     ProductHitPublic,
     ProductSearchPublic,
 )
+from api.search_cache import SearchCache, cache_key, normalized
+from api.stored import ConditionalDep, PoliciesDep, canonical
 from projections.search import (
     MAX_PAGE_SIZE,
     InvalidSearchQueryError,
@@ -44,6 +47,14 @@ async def get_search(request: Request) -> SearchStore:
 
 
 SearchDep = Annotated[SearchStore, Depends(get_search)]
+
+
+async def get_search_cache(request: Request) -> SearchCache | None:
+    cache: SearchCache | None = getattr(request.app.state, "search_cache", None)
+    return cache
+
+
+SearchCacheDep = Annotated[SearchCache | None, Depends(get_search_cache)]
 
 
 async def known_parameters_only(request: Request) -> None:
@@ -87,6 +98,8 @@ def _public(result: SearchResult) -> ProductSearchPublic:
 
 @router.get(
     "/search",
+    response_model=ProductSearchPublic,
+    responses={304: {"description": "If-None-Match names the current answer"}},
     # Public: a storefront lets anyone browse. Archived products are not listed.
     dependencies=[
         Depends(known_parameters_only),
@@ -96,6 +109,9 @@ def _public(result: SearchResult) -> ProductSearchPublic:
 )
 async def search_products(
     readers: ReadersDep,
+    asked: ConditionalDep,
+    policies: PoliciesDep,
+    cache: SearchCacheDep,
     q: Annotated[str | None, Query(max_length=200, description="words to find")] = None,
     category: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
     certification: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
@@ -107,21 +123,33 @@ async def search_products(
     ] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
-) -> ProductSearchPublic:
+    x_consistency_token: Annotated[str | None, Header()] = None,
+) -> Response:
     """Most relevant first when `q` is given, else by SKU. Facets count the products that
-    match the whole query."""
+    match the whole query. Anonymous answers are cacheable and come from the search-results
+    cache when it holds the same (normalized) query."""
     try:
-        query = SearchQuery(
-            q=q,
-            category=category,
-            certification=certification,
-            min_price=Decimal(min_price) if min_price is not None else None,
-            max_price=Decimal(max_price) if max_price is not None else None,
-            page=page,
-            size=size,
+        query = normalized(
+            SearchQuery(
+                q=q,
+                category=category,
+                certification=certification,
+                min_price=Decimal(min_price) if min_price is not None else None,
+                max_price=Decimal(max_price) if max_price is not None else None,
+                page=page,
+                size=size,
+            )
         )
     except InvalidSearchQueryError as error:
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("query",), "msg": str(error)}]
         ) from None
-    return _public(await query_in_pool(lambda: readers.search.search(query)))
+    cacheable = cache is not None and asked.anonymous and x_consistency_token is None
+    key = cache_key(query, await cache.generation()) if cache and cacheable else None
+    body = await cache.get(key) if cache and key else None
+    if body is None:
+        result = await query_in_pool(lambda: readers.search.search(query))
+        body = canonical(_public(result).model_dump(mode="json"))
+        if cache and key:
+            await cache.put(key, body)
+    return cached_answer(asked, body, content_tag(body), policies.search)

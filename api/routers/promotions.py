@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from api.deps import Admin, Customer, ExpectedVersion, ShopDep
+from api.etag import set_etag
 from api.schemas import Amount, CartCommandResult, CommandAccepted, MoneyModel, Schema
 from domain.money import Money
 from domain.promotion import CODE_PATTERN, Promotion
@@ -79,7 +80,7 @@ class CouponApply(Schema):
 def _promotion_answer(
     response: Response, code: str, version: int, token: str
 ) -> PromotionCommandResult:
-    response.headers["ETag"] = f'"{version}"'
+    set_etag(response, version)
     return PromotionCommandResult(code=code, version=version, consistency_token=token)
 
 
@@ -111,7 +112,7 @@ def create_promotion(
 def get_promotion(code: Code, shop: ShopDep, admin: Admin, response: Response) -> PromotionPublic:
     """A promotion (admin): its terms, whether it is active, and how many uses are taken."""
     promotion = shop.promotion(code)
-    response.headers["ETag"] = f'"{promotion.version}"'
+    set_etag(response, promotion.version)
     return PromotionPublic.of(promotion)
 
 
@@ -127,7 +128,7 @@ def deactivate_promotion(
 
 
 def _cart_answer(response: Response, cart_id: UUID, version: int, token: str) -> CartCommandResult:
-    response.headers["ETag"] = f'"{version}"'
+    set_etag(response, version)
     return CartCommandResult(cart_id=cart_id, version=version, consistency_token=token)
 
 

@@ -20,6 +20,7 @@ from api.deps import (
     consistent_with,
     require,
 )
+from api.etag import set_etag
 from api.schemas import CommandAccepted, MoneyModel, Schema, Sku, Words
 from application.event_store import CommandResult
 from domain.delivery import ReturnKind
@@ -70,7 +71,7 @@ class ReturnPublic(Schema):
 
 
 def _accepted(response: Response, result: CommandResult) -> ReturnAccepted:
-    response.headers["ETag"] = f'"{result.version}"'
+    set_etag(response, result.version)
     return ReturnAccepted(
         return_id=result.aggregate_id,
         version=result.version,
@@ -148,5 +149,5 @@ def get_return(
     doc = container.view(OrdersProjection.name).get(return_key(return_id))
     if doc is None or (principal.role != "admin" and doc["customer_id"] != principal.sub):
         raise HTTPException(404, f"no return {return_id}")
-    response.headers["ETag"] = f'"{doc["version"]}"'
+    set_etag(response, doc["version"])
     return ReturnPublic.from_doc(with_words(doc, container.readers.words))

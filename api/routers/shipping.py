@@ -6,10 +6,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import Field, StringConstraints
 
 from api.deps import Admin, Customer, ExpectedVersion, ShopDep
+from api.etag import tagged
 from api.schemas import CommandAccepted, MoneyModel, Schema
 from domain.shipping import RatesTable
 
@@ -93,20 +94,25 @@ def _free_shipping(shop: ShopDep, cart_id: UUID, customer_id: str) -> FreeShippi
 
 
 @router.get("/shipping/rates")
-def get_rates(shop: ShopDep, admin: Admin) -> RatesTableRead:
+def get_rates(shop: ShopDep, admin: Admin, response: Response) -> RatesTableRead:
     """The shipping rates table (admin): prices by region and weight band for standard and
     express, and the free-shipping threshold.
     """
     table, version = shop.rates_in_force()
-    return RatesTableRead(**table.to_dict(), version=version)
+    return tagged(response, RatesTableRead(**table.to_dict(), version=version))
 
 
 @router.put("/shipping/rates")
 def replace_rates(
-    body: RatesTablePublic, shop: ShopDep, admin: Admin, expected_version: ExpectedVersion
+    body: RatesTablePublic,
+    shop: ShopDep,
+    admin: Admin,
+    expected_version: ExpectedVersion,
+    response: Response,
 ) -> CommandAccepted:
     """Replace the whole table (every region needs a price per band for both methods);
     with If-Match, only if the table in force is still at that version ("0": the defaults)."""
     table = RatesTable.from_dict(body.model_dump())
     result = shop.replace_shipping_rates(table, expected_version)
-    return CommandAccepted(version=result.version, consistency_token=result.consistency_token)
+    accepted = CommandAccepted(version=result.version, consistency_token=result.consistency_token)
+    return tagged(response, accepted)

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response, status
 
 from api.deps import Admin, ExpectedVersion, ReadersDep, ShopDep, consistent_with, query
+from api.etag import set_etag, version_tag
+from api.http_cache import cached_answer
 from api.schemas import (
     SKU_PATTERN,
     AdjustmentCreate,
@@ -17,15 +19,16 @@ from api.schemas import (
     StockItemPatch,
     StockItemPublic,
 )
+from api.stored import ConditionalDep, PoliciesDep, StoredDep, canonical, stored_version
 from application.event_store import CommandResult
-from projections.catalog import StockItemsProjection
+from projections.catalog import StockItemsProjection, public_stock_key
 
 router = APIRouter(prefix="/stock-items", tags=["stock items"])
 SkuPath = Annotated[str, Path(pattern=SKU_PATTERN, description="the product's SKU")]
 
 
 def _answer(response: Response, sku: str, result: CommandResult) -> StockItemCommandResult:
-    response.headers["ETag"] = f'"{result.version}"'
+    set_etag(response, result.version)
     return StockItemCommandResult(
         sku=sku, version=result.version, consistency_token=result.consistency_token
     )
@@ -98,13 +101,28 @@ def change_price(
     return _answer(response, sku, result)
 
 
-@router.get("/{sku}", dependencies=[Depends(consistent_with(StockItemsProjection.name))])
-async def get_stock_item(sku: SkuPath, readers: ReadersDep, response: Response) -> StockItemPublic:
+@router.get(
+    "/{sku}",
+    response_model=StockItemPublic,
+    responses={304: {"description": "If-None-Match names the current version"}},
+    dependencies=[Depends(consistent_with(StockItemsProjection.name))],
+)
+async def get_stock_item(
+    sku: SkuPath,
+    stored: StoredDep,
+    asked: ConditionalDep,
+    policies: PoliciesDep,
+    readers: ReadersDep,
+) -> Response:
     """A product with its stock (on hand, reserved, available), price and sustainability data.
-    Public: anyone may read a product, archived ones too (old orders link to them)."""
-    doc = await query(lambda: readers.stock_items.get(sku))
-    response.headers["ETag"] = f'"{doc["version"]}"'
-    return StockItemPublic.from_doc(doc)
+    Public: anyone may read a product, archived ones too (old orders link to them). The
+    answer is the stored public document as is; anonymous answers are cacheable."""
+    body = await stored.raw(StockItemsProjection.name, public_stock_key(sku))
+    if body is None:  # a generation built before public documents were stored
+        doc = await query(lambda: readers.stock_items.get(sku))
+        body = canonical(StockItemPublic.from_doc(doc).model_dump(mode="json"))
+    etag = version_tag(stored_version(body))
+    return cached_answer(asked, body, etag, policies.product)
 
 
 @router.patch("/{sku}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Iterator
 
 import hypothesis
@@ -193,7 +194,15 @@ def steer(case: schemathesis.Case) -> None:
     sandbox card, no stale If-Match), so that scenarios get past 404/409/422 into orders,
     payments, cancellations and shipments. (Invalid bodies for these operations are the
     first phase's work.)"""
+    # Scenarios share one system: what one scenario did must not change what the same steps
+    # answer in the next (hypothesis replays prefixes and calls a changed answer flaky data
+    # generation). So each generated Idempotency-Key and each new SKU is used once.
+    headers = case.headers or {}
+    for name in [k for k in headers if k.lower() == "idempotency-key"]:
+        headers[name] = uuid.uuid4().hex
     body = case.body if isinstance(case.body, dict) else None
+    if body is not None and case.operation.path == f"{API}/stock-items" and "sku" in body:
+        body["sku"] = f"FUZZ-{uuid.uuid4().hex[:12].upper()}"
     if body is None or not case.operation.path.endswith(("/items", "/checkout")):
         return
     stale = ("if-match", "x-consistency-token")
