@@ -134,12 +134,14 @@ def test_a_case_sensitive_filter_is_not_answered_from_another_cases_entry(api, a
 
 
 def test_every_route_has_its_caching_headers(api, catalog):
-    """The table: the public catalog reads (and the console's stylesheet) are `public` to
+    """The table: the public catalog reads (the console's stylesheet, our JWKS) are `public` to
     anonymous callers; every other route and method answers `no-store`."""
     public = {
         ("GET", f"{API}/stock-items/{{sku}}"): PRODUCT_CACHE,
         ("GET", SEARCH): SEARCH_CACHE,
         ("GET", "/console/static/console.css"): "public, max-age=3600",  # a static asset
+        # our public signing keys: verifiers may keep them a while (rotation keeps old keys)
+        ("GET", "/.well-known/jwks.json"): "public, max-age=300",
     }
     table: dict[tuple[str, str], str] = {}
     for route in iter_route_contexts(api.app.routes):
