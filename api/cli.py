@@ -451,7 +451,7 @@ def projections_rebuild(
 ) -> None:
     """Replay the log into a new generation and swap it in; reads go on meanwhile."""
     from infrastructure.bootstrap import REBUILDABLE
-    from infrastructure.projection_admin import rebuild
+    from infrastructure.projection_admin import rebuild_many
 
     if all_ == (name is not None):
         raise CliError("give a projection NAME or --all")
@@ -459,17 +459,15 @@ def projections_rebuild(
     unknown = [n for n in names if n not in REBUILDABLE]
     if unknown:
         raise CliError(f"unknown projection {unknown[0]!r}; known: {', '.join(REBUILDABLE)}")
-    reports = []
     with connected() as container:
         show = sys.stdout.isatty() and not as_json
         with Progress(disable=not show, transient=True) as bar:
-            for projection in names:
-                task = bar.add_task(f"rebuilding {projection}", total=None)
+            task = bar.add_task(f"rebuilding {', '.join(names)}", total=None)
 
-                def advance(position: int, head: int, task: Any = task) -> None:
-                    bar.update(task, completed=position, total=head)
+            def advance(position: int, head: int) -> None:
+                bar.update(task, completed=position, total=head)
 
-                reports.append(rebuild(container, projection, advance))
+            reports = rebuild_many(container, names, advance)  # one pass over the log
     if as_json:
         emit([r.as_dict() for r in reports] if all_ else reports[0].as_dict())
         return

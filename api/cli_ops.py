@@ -59,7 +59,7 @@ def restore_command(
     from infrastructure.bootstrap import REBUILDABLE
     from infrastructure.erasure_ledger import ErasureLedger
     from infrastructure.key_wrappers import key_wrapper_of
-    from infrastructure.projection_admin import rebuild
+    from infrastructure.projection_admin import rebuild_many
 
     if not file.is_file():
         raise CliError(f"{file} does not exist")
@@ -86,7 +86,7 @@ def restore_command(
             )
         except BackupError as e:
             raise CliError(str(e)) from None
-        rebuilt = {name: rebuild(container, name).events for name in REBUILDABLE}
+        rebuilt = {r.projection: r.events for r in rebuild_many(container, list(REBUILDABLE))}
         log = EventLog(container.database_url)
         log.extend_chain_fully()  # events the backup held but had not chained yet
         report = log.verify_chain()
