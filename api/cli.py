@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__" and sys.argv[1:2] == ["replay"]:
+    # `python -m api.cli replay --all`: the lean path (api/cli_lean.py), before the imports
+    # below; it returns only when the command is for the full CLI.
+    from api.cli_lean import run_lean
+
+    run_lean(sys.argv[2:])
+
 import getpass
 import importlib
 import importlib.util
 import json
 import logging
 import signal
-import sys
 import tempfile
 import threading
 import uuid

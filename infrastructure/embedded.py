@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-import redis
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +144,8 @@ def stop_redis(data_dir: Path) -> bool:
     if process is not None and "redis" not in process.name():
         process = None  # a stale pid file naming a recycled pid
     alive = False
+    import redis  # here: the lean replay attaches to PostgreSQL only
+
     with contextlib.suppress(redis.RedisError):
         client = redis.Redis(unix_socket_path=str(directory / "redis.sock"))
         alive = bool(client.ping())
@@ -229,6 +230,8 @@ class EmbeddedRedis:
     def _alive(self) -> bool:
         if not self.socket.exists():
             return False
+        import redis
+
         try:
             return bool(redis.Redis(unix_socket_path=str(self.socket)).ping())
         except redis.RedisError:
