@@ -76,6 +76,9 @@ class Settings(BaseSettings, PaymentSettings):
     )
     worker_threads: int = Field(default=4, ge=1, le=64, validation_alias="ECOVAREJO_WORKER_THREADS")
     pool_size: int = Field(default=5, ge=1, le=100, validation_alias="ECOVAREJO_DB_POOL_SIZE")
+    # One subscription per worker for every follower it holds (infrastructure/feed.py); off:
+    # one subscription per follower, as before issue 24 (for comparison).
+    shared_feed: bool = Field(default=True, validation_alias="ECOVAREJO_SHARED_FEED")
     cors_origins: list[str] = Field(default=[], validation_alias="ECOVAREJO_CORS_ORIGINS")
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, validation_alias=AliasChoices("ECOVAREJO_MAX_BODY_BYTES")
