@@ -174,6 +174,9 @@ class WorkerFeed:
                 backoff = 0.1
             except Exception as error:  # the database went away: the followers wait
                 log.warning("the worker feed failed (%s); reading again", error)
+                app, self._app = self._app, None  # a fresh pool next time
+                if app is not None:
+                    app.close()
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
 
