@@ -262,7 +262,10 @@ def profile(shared_feed: bool, count: int) -> dict[str, Any]:
                     for k in sorted(after)
                     if after.get(k, 0) - cpu.get(k, 0) > 0
                 },
-                "cpu_share_by_layer": {k: round(v / total_busy, 3) for k, v in busy.most_common()},
+                "cpu_share_by_layer": {
+                    k: round(v / total_busy, 3)
+                    for k, v in sorted(busy.items(), key=lambda kv: -kv[1])
+                },
             }
         finally:
             container.close()
