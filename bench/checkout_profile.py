@@ -15,7 +15,7 @@ with its consistency token every 10 ms until the saga has decided. Per checkout:
   pool, each follower, the feed, dramatiq, wakers, leases, chain keeper), and by layer
   from a sampling of every thread's stack every 2 ms (the innermost frame of a known
   package: edge, application and domain, projections, infrastructure, eventsourcing,
-  psycopg, redis, dramatiq; waits are not counted).
+  psycopg, redis, dramatiq), charged with the CPU ticks each thread used (`Sampler`).
 
 Run once with the worker feed (`ECOVAREJO_SHARED_FEED`, default on) and once without to
 compare; `PROFILE_FEED=both` does both in one run. Prints JSON.
@@ -61,7 +61,6 @@ LAYERS = (  # (path fragment, layer): the innermost frame that matches names the
     ("/infrastructure/", "infrastructure"),
     ("/bench/", "client"),
 )
-WAITS = {"wait", "get", "select", "poll", "notifies", "sleep", "_wait_for_tstate_lock", "recv"}
 
 
 class Counters:
@@ -100,11 +99,15 @@ class Counters:
 
 
 class Sampler:
-    """Which layer each running thread is in, every `interval` seconds."""
+    """Which layer the CPU goes to: every `interval` seconds, each thread whose CPU time
+    (in clock ticks, from /proc) advanced since the last look is charged those ticks, to
+    the layer of the innermost frame of a known package in its stack. Threads that wait
+    (in C, where Python cannot tell) gain no ticks and are not charged."""
 
-    def __init__(self, interval: float = 0.002):
+    def __init__(self, interval: float = 0.01):
         self.interval = interval
         self.layers: collections.Counter[str] = collections.Counter()
+        self._ticks: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="profile-sampler", daemon=True)
 
@@ -119,14 +122,19 @@ class Sampler:
     def _run(self) -> None:
         me = threading.get_ident()
         while not self._stop.wait(self.interval):
-            for ident, frame in sys._current_frames().items():
-                if ident != me:
-                    self.layers[self._layer(frame)] += 1
+            frames = sys._current_frames()
+            for thread in threading.enumerate():
+                if thread.ident == me or thread.native_id is None or thread.ident is None:
+                    continue
+                ticks = _ticks(thread.native_id)
+                ran = ticks - self._ticks.get(thread.native_id, ticks)
+                self._ticks[thread.native_id] = ticks
+                frame = frames.get(thread.ident)
+                if ran > 0 and frame is not None:
+                    self.layers[self._layer(frame)] += ran
 
     @staticmethod
     def _layer(frame: Any) -> str:
-        if frame.f_code.co_name in WAITS:
-            return "waiting"
         while frame is not None:
             filename = frame.f_code.co_filename
             for fragment, layer in LAYERS:
@@ -134,6 +142,14 @@ class Sampler:
                     return layer
             frame = frame.f_back
         return "other"
+
+
+def _ticks(native_id: int) -> int:
+    try:
+        fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
 
 
 def thread_cpu() -> dict[str, float]:
@@ -239,7 +255,7 @@ def profile(shared_feed: bool, count: int) -> dict[str, Any]:
             after = thread_cpu()
             feed = container.feed
             per = 1 / count
-            busy = {k: v for k, v in sampler.layers.items() if k != "waiting"}
+            busy = dict(sampler.layers)
             total_busy = sum(busy.values()) or 1
             return {
                 "shared_feed": shared_feed,
