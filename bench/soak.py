@@ -8,6 +8,7 @@ embedded ones in a temporary directory. For `SOAK_MINUTES` (default 30):
   back-to-back runs of `SOAK_WRK_S` seconds (default 60);
 - steady checkouts: `SOAK_BUYERS` (default 8) closed-loop buyers, each on its own SKU:
   cart, checkout, then `GET /orders/{id}` until the saga has decided (bench/loadgen.py);
+  every confirmed order shipped within about 10 s, as an admin would (`Shipper`);
 - the RSS of every process (the server and its children) sampled every `SOAK_SAMPLE_S`
   (default 30) seconds.
 
@@ -115,6 +116,56 @@ def catalog_reads(base_url: str, skus: list[str], until: float, seconds: float) 
     return totals
 
 
+class Shipper:
+    """Ships every confirmed order about every `interval` seconds, as an admin would (so
+    stock items' reservations are released and payments captured, as in real use: a soak
+    that never ships grows every stock item by its open reservations)."""
+
+    def __init__(self, container: Any, interval: float = 10.0):
+        from eventsourcing.utils import get_topic
+
+        from domain.order import Order
+
+        self.container = container
+        self.interval = interval
+        self.topic = get_topic(Order.Confirmed)
+        self.position = container.head_position()
+        self.shipped = 0
+        self.retried = 0  # lost a version race with the saga: shipped on a later round
+        self.pending: list[Any] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="shipper", daemon=True)
+
+    def __enter__(self) -> Shipper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        from domain.base import EventMetadata, event_context
+
+        with event_context(EventMetadata("admin:soak", "soak-shipping", "soak")):
+            while not self._stop.wait(self.interval):
+                self._round()
+
+    def _round(self) -> None:
+        recorder = self.container.shop.recorder
+        while batch := recorder.select_notifications(self.position + 1, 1000, topics=[self.topic]):
+            self.pending += [n.originator_id for n in batch]
+            self.position = batch[-1].id
+        waiting, self.pending = self.pending, []
+        for order_id in waiting:
+            try:
+                self.container.shop.ship_order(order_id, "soak", f"SOAK{self.shipped}")
+                self.shipped += 1
+            except Exception:  # a version race with the saga: next round
+                self.retried += 1
+                self.pending.append(order_id)
+
+
 def soak() -> dict[str, Any]:
     minutes = setting("SOAK_MINUTES", 30)
     buyers = int(setting("SOAK_BUYERS", 8))
@@ -144,7 +195,8 @@ def soak() -> dict[str, Any]:
                 ),
                 daemon=True,
             )
-            with RssSampler(server.process.pid, setting("SOAK_SAMPLE_S", 30)) as rss:
+            shipper = Shipper(container)
+            with RssSampler(server.process.pid, setting("SOAK_SAMPLE_S", 30)) as rss, shipper:
                 reader.start()
                 checkouts = loadgen(
                     {
@@ -185,6 +237,8 @@ def soak() -> dict[str, Any]:
         "checkouts_per_s": round(checkouts["per_s"], 1),
         "checkout_outcomes": statuses_seen,
         "checkout_errors": errors,
+        "shipped": shipper.shipped,
+        "ship_retries": shipper.retried,
         "catalog_reads": reads,
         "read_errors": reads.get("errors", 0),
         "caught_up": caught_up,
