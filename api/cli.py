@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__" and sys.argv[1:2] == ["replay"]:
+    # `python -m api.cli replay --all`: the lean path (api/cli_lean.py), before the imports
+    # below; it returns only when the command is for the full CLI.
+    from api.cli_lean import run_lean
+
+    run_lean(sys.argv[2:])
+
 import getpass
 import importlib
 import importlib.util
 import json
 import logging
 import signal
-import sys
 import tempfile
 import threading
 import uuid
@@ -465,7 +473,7 @@ def projections_rebuild(
 ) -> None:
     """Replay the log into a new generation and swap it in; reads go on meanwhile."""
     from infrastructure.bootstrap import REBUILDABLE
-    from infrastructure.projection_admin import rebuild
+    from infrastructure.projection_admin import rebuild_many
 
     if all_ == (name is not None):
         raise CliError("give a projection NAME or --all")
@@ -473,17 +481,15 @@ def projections_rebuild(
     unknown = [n for n in names if n not in REBUILDABLE]
     if unknown:
         raise CliError(f"unknown projection {unknown[0]!r}; known: {', '.join(REBUILDABLE)}")
-    reports = []
     with connected() as container:
         show = sys.stdout.isatty() and not as_json
         with Progress(disable=not show, transient=True) as bar:
-            for projection in names:
-                task = bar.add_task(f"rebuilding {projection}", total=None)
+            task = bar.add_task(f"rebuilding {', '.join(names)}", total=None)
 
-                def advance(position: int, head: int, task: Any = task) -> None:
-                    bar.update(task, completed=position, total=head)
+            def advance(position: int, head: int) -> None:
+                bar.update(task, completed=position, total=head)
 
-                reports.append(rebuild(container, projection, advance))
+            reports = rebuild_many(container, names, advance)  # one pass over the log
     if as_json:
         emit([r.as_dict() for r in reports] if all_ else reports[0].as_dict())
         return

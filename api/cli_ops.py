@@ -126,7 +126,7 @@ def _restore(
     from infrastructure.bootstrap import REBUILDABLE
     from infrastructure.erasure_ledger import ErasureLedger
     from infrastructure.key_wrappers import key_wrapper_of
-    from infrastructure.projection_admin import rebuild
+    from infrastructure.projection_admin import rebuild_many
 
     with connected() as container:
         _refuse_if_processing(container)
@@ -157,7 +157,7 @@ def _restore(
             raise CliError(str(e)) from None
         committed.append(True)
         completed = complete_erasures(container.shop, [entry.subject for entry in erased])
-        rebuilt = {name: rebuild(container, name).events for name in REBUILDABLE}
+        rebuilt = {r.projection: r.events for r in rebuild_many(container, list(REBUILDABLE))}
         log = EventLog(container.database_url)
         log.extend_chain_fully()  # events the backup held but had not chained yet
         report = log.verify_chain()

@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
     Mapper,
     Recording,
     StoredEvent,
+    Transcoder,
     Transcoding,
 )
 from eventsourcing.utils import Environment
@@ -33,6 +34,7 @@ from application.keys import (
     key_service_failure,
     key_store_from,
 )
+from application.transcoder import OrjsonTranscoder
 from domain.base import UnreadableEvent
 from domain.money import Money
 from domain.order import OrderLine, PaymentMethod
@@ -185,6 +187,15 @@ class EventStoreApp(Application[UUID]):
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON transcoding, decoded with orjson (application/transcoder.py),
+        unless the environment names another transcoder (`TRANSCODER_TOPIC`)."""
+        if self.env.get("TRANSCODER_TOPIC"):
+            return super().construct_transcoder()
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -37,7 +37,7 @@ def token(sub: str, role: str) -> str:
     return issue_token(JWT_SECRET, sub, role, 3600)  # type: ignore[arg-type]
 
 
-def loadgen(spec: dict[str, Any]) -> dict[str, Any]:
+def loadgen(spec: dict[str, Any], timeout: float = LOADGEN_TIMEOUT_S) -> dict[str, Any]:
     """Run the load generator in its own process; its JSON answer."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec_file:
         json.dump(spec, spec_file)
@@ -45,7 +45,7 @@ def loadgen(spec: dict[str, Any]) -> dict[str, Any]:
         done = subprocess.run(
             [sys.executable, "-m", "bench.loadgen", spec_file.name],
             capture_output=True,
-            timeout=LOADGEN_TIMEOUT_S,
+            timeout=timeout,
             check=True,
             cwd=Path(__file__).resolve().parent.parent,
         )

@@ -39,10 +39,14 @@ def require_wrk() -> str:
 
 
 def wrk(
-    url: str, seconds: float, headers: dict[str, str], script: str | None = None
+    url: str,
+    seconds: float,
+    headers: dict[str, str],
+    script: str | None = None,
+    connections: int = CONNECTIONS,
 ) -> dict[str, float]:
     """Requests per second, p99 latency and non-2xx answers of one wrk run."""
-    argv = [require_wrk(), f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s"]
+    argv = [require_wrk(), f"-t{THREADS}", f"-c{connections}", f"-d{max(1, round(seconds))}s"]
     argv += ["--latency", "--timeout", "10s", *(["-s", script] if script else [])]
     for name, value in headers.items():
         argv += ["-H", f"{name}: {value}"]

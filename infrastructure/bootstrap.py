@@ -29,11 +29,13 @@ from infrastructure.embedded import EmbeddedServers
 from infrastructure.erasure_ledger import ErasureLedger, reapply_erasures
 from infrastructure.event_log import ChainKeeper, EventLog, install_chain
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
+from infrastructure.feed import FeedRunner, WorkerFeed
 from infrastructure.fiscal.focus_nfe import FocusNfe
 from infrastructure.followers import (
     READ_MODELS,
     REDIS_READ_MODELS,
     RUNNERS,
+    Runner,
     effects_tracking,
     runners_for,
 )
@@ -154,6 +156,7 @@ class Container:
     search: SearchStore | None = None
     chain_keeper: ChainKeeper | None = None
     leases: Leases | None = None
+    feed: WorkerFeed | None = None  # the worker's one subscription, once a runner uses it
     aredis: LoopRedis = field(init=False)
 
     def __post_init__(self) -> None:
@@ -218,12 +221,21 @@ class Container:
             runner = RUNNERS[name]
             self.supervisors[name] = Supervisor(
                 name,
-                lambda: runner.make(self),
+                lambda: self._make_runner(runner),
                 restart_on=(GenerationMovedError,),
                 publish=publisher(self.redis),
                 leased=leased,
             ).start()
         return self.supervisors[name]
+
+    def _make_runner(self, runner: Runner) -> Any:
+        """The runner on this process's one feed when it can be fed (and the setting is on),
+        else the registry's own runner (its own subscription)."""
+        if runner.feed is None or not self.settings.shared_feed:
+            return runner.make(self)
+        if self.feed is None:
+            self.feed = WorkerFeed(self.follower_env)
+        return FeedRunner(self.feed, runner.feed(self))
 
     def stop_runner(self, name: str) -> None:
         supervisor = self.supervisors.pop(name, None)
@@ -254,6 +266,8 @@ class Container:
             for supervisor in self.supervisors.values():
                 supervisor.stop()
             self.supervisors.clear()
+            if self.feed is not None:
+                self.feed.stop()
             if self.chain_keeper is not None:
                 self.chain_keeper.stop()
             if self.worker is not None:

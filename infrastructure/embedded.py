@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-import redis
 
 from infrastructure.private_files import UMASK, data_dir_mode, private_dir, tighten
 
@@ -147,6 +146,8 @@ def stop_redis(data_dir: Path) -> bool:
     if process is not None and "redis" not in process.name():
         process = None  # a stale pid file naming a recycled pid
     alive = False
+    import redis  # here: the lean replay attaches to PostgreSQL only
+
     with contextlib.suppress(redis.RedisError):
         client = redis.Redis(unix_socket_path=str(directory / "redis.sock"))
         alive = bool(client.ping())
@@ -231,6 +232,8 @@ class EmbeddedRedis:
     def _alive(self) -> bool:
         if not self.socket.exists():
             return False
+        import redis
+
         try:
             return bool(redis.Redis(unix_socket_path=str(self.socket)).ping())
         except redis.RedisError:

@@ -64,24 +64,44 @@ class GaplessSubscription(PostgresSubscription):
         try:
             with self._recorder.datastore.get_connection() as conn:
                 conn.execute(SQL("LISTEN {0}").format(Identifier(self._recorder.channel_name)))
-                self._has_been_notified.set()  # whatever committed before LISTEN
-                reread_at = time.monotonic() + self.REREAD_S
-                follow_ups: list[float] = []
-                while not self._has_been_stopped and not self._thread_error:
-                    now = time.monotonic()
-                    for _ in conn.notifies(timeout=0.05, stop_after=1):
-                        self._has_been_notified.set()
-                        follow_ups = [now + delay for delay in self.FOLLOW_UPS_S]
-                    if follow_ups and now >= follow_ups[0]:
-                        follow_ups.pop(0)
-                        self._has_been_notified.set()
-                    if now >= reread_at:
-                        self._has_been_notified.set()
-                        reread_at = now + self.REREAD_S
+                try:
+                    self._wait_for_notifies(conn)
+                finally:
+                    _stop_listening(conn)
         except BaseException as error:
             if self._thread_error is None:
                 self._thread_error = error
             self.stop()
+
+    def _wait_for_notifies(self, conn: Any) -> None:
+        self._has_been_notified.set()  # whatever committed before LISTEN
+        reread_at = time.monotonic() + self.REREAD_S
+        follow_ups: list[float] = []
+        while not self._has_been_stopped and not self._thread_error:
+            now = time.monotonic()
+            for _ in conn.notifies(timeout=0.05, stop_after=1):
+                self._has_been_notified.set()
+                follow_ups = [now + delay for delay in self.FOLLOW_UPS_S]
+            if follow_ups and now >= follow_ups[0]:
+                follow_ups.pop(0)
+                self._has_been_notified.set()
+            if now >= reread_at:
+                self._has_been_notified.set()
+                reread_at = now + self.REREAD_S
+
+
+def _stop_listening(conn: Any) -> None:
+    """The connection goes back to the pool: UNLISTEN, and drop what it queued. Still
+    listening, every later NOTIFY would be queued on it in psycopg's backlog, which nothing
+    reads: memory that grows with every append for as long as the process lives (found by
+    issue 24's soak: each subscription stopped, on a restart or a lease change, left one)."""
+    try:
+        conn.execute("UNLISTEN *")
+    except Exception:  # a broken connection: the pool discards it
+        return
+    backlog = getattr(conn, "_notifies_backlog", None)
+    if backlog:
+        backlog.clear()
 
 
 class Waker:

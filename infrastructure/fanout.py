@@ -69,6 +69,12 @@ class FanOut(Projection[Positions]):
         for _, _, batch in self.members:
             batch.flush()
 
+    def flush_pending(self) -> None:
+        """Write what is waiting (a follower of the worker's feed with nothing queued)."""
+        for _, _, batch in self.members:
+            if batch.pending:
+                batch.flush()
+
     def _flush_before_failing(self) -> None:
         """Write what every member (the failing one included: its failing event is not in
         its batch) has done so far, so a restart repeats as little as possible."""

@@ -27,11 +27,12 @@ from eventsourcing.utils import Environment, get_topic
 
 from application.checkout.effects import EFFECT_EVENTS, PAYMENT_TIMEOUT, EffectDispatcher
 from application.checkout.policy import CheckoutSaga
-from application.event_store import LogFollower
+from application.event_store import APP_NAME, LogFollower
 from application.integration_events import PUBLIC_TOPICS
 from application.keys import ReadModelSealer, key_store_from
 from application.shop import Shop
 from infrastructure.fanout import FanOut, FanOutRunner
+from infrastructure.feed import Follower
 from infrastructure.integration_publisher import NAME as INTEGRATION_EVENTS
 from infrastructure.integration_publisher import make_runner as _integration_events_runner
 from infrastructure.redis_views import RedisDocumentView, RedisParking, active_generation
@@ -39,6 +40,7 @@ from infrastructure.saga_partitions import (
     SAGA_PARTITIONS,
     SagaPartitionRunner,
     partition_name,
+    saga_partition_follower,
     tracking_name,
 )
 from projections.analytics import AnalyticsProjection
@@ -162,11 +164,14 @@ class Process:
 @dataclass(frozen=True)
 class Runner:
     """The unit a worker starts and stops (and that a lease would own): `make` builds the
-    library runner for `followers`; a supervisor restarts it when it fails."""
+    library runner for `followers`; a supervisor restarts it when it fails. `feed`, when
+    given, builds the same follower for the worker's one feed (infrastructure/feed.py),
+    which a worker uses instead of `make`'s own subscription."""
 
     name: str
     followers: tuple[str, ...]
     make: Callable[[Resources], BaseProjectionRunner[Any]]
+    feed: Callable[[Resources], Follower] | None = None
 
 
 def _search(res: Resources) -> SearchStore:
@@ -212,18 +217,71 @@ def _saga_runner(k: int) -> Callable[[Resources], BaseProjectionRunner[Any]]:
     return make
 
 
-def _effects_runner(res: Resources) -> BaseProjectionRunner[Any]:
+def _effect_dispatcher(res: Resources) -> tuple[EffectDispatcher, TrackingRecorder]:
+    """The one dispatcher of the effects table, on its own runner or on the worker's feed."""
     if res.actors is None:
         raise LookupError("the effect dispatcher needs the dramatiq actors (a worker)")
     tracking = effects_tracking(res)
     delays = {PAYMENT_TIMEOUT: res.settings.payment_timeout_s}
-    dispatcher = EffectDispatcher(tracking, res.actors, delays, res.settings.effect_features)
+    features = res.settings.effect_features
+    return EffectDispatcher(tracking, res.actors, delays, features), tracking
+
+
+def _effects_runner(res: Resources) -> BaseProjectionRunner[Any]:
+    dispatcher, tracking = _effect_dispatcher(res)
     return BaseProjectionRunner(
         projection=dispatcher,
         application_class=Shop,
         tracking_recorder=tracking,
         topics=EFFECT_TOPICS,
         env=res.follower_env,
+    )
+
+
+# --- the same followers, on the worker's one feed ------------------------------------------
+
+
+def _fanout_follower(name: str, fanout: FanOut) -> Follower:
+    return Follower(
+        name,
+        fanout,
+        lambda: fanout.view.max_tracking_id(APP_NAME) or 0,
+        tolerant=True,  # parks what it cannot read
+    )
+
+
+def _read_models_follower(res: Resources) -> Follower:
+    members = []
+    for model in READ_MODELS.values():
+        if model.runner == READ_MODELS_RUNNER:
+            batch = Batch(model.open(res, live=True), LIVE_BATCH)
+            members.append((model.name, model.projector_on(res, batch), batch))
+    return _fanout_follower(READ_MODELS_RUNNER, FanOut(members))
+
+
+def _single_follower(name: str) -> Callable[[Resources], Follower]:
+    def make(res: Resources) -> Follower:
+        model = READ_MODELS[name]
+        batch = Batch(model.open(res, live=True), LIVE_BATCH)
+        return _fanout_follower(name, FanOut([(name, model.projector_on(res, batch), batch)]))
+
+    return make
+
+
+def _saga_follower(k: int) -> Callable[[Resources], Follower]:
+    def make(res: Resources) -> Follower:
+        return saga_partition_follower(k, res.follower_env)
+
+    return make
+
+
+def _effects_follower(res: Resources) -> Follower:
+    dispatcher, tracking = _effect_dispatcher(res)
+    return Follower(
+        "effects",
+        dispatcher,
+        lambda: tracking.max_tracking_id(APP_NAME) or 0,
+        topics=frozenset(EFFECT_TOPICS),
     )
 
 
@@ -273,13 +331,19 @@ RUNNERS: dict[str, Runner] = {
             READ_MODELS_RUNNER,
             tuple(n for n, m in READ_MODELS.items() if m.runner == READ_MODELS_RUNNER),
             _read_models_runner,
+            _read_models_follower,
         ),
-        Runner(SearchProjection.name, (SearchProjection.name,), _single_runner("product_search")),
+        Runner(
+            SearchProjection.name,
+            (SearchProjection.name,),
+            _single_runner("product_search"),
+            _single_follower("product_search"),
+        ),
         *(
-            Runner(partition_name(k), (partition_name(k),), _saga_runner(k))
+            Runner(partition_name(k), (partition_name(k),), _saga_runner(k), _saga_follower(k))
             for k in range(SAGA_PARTITIONS)
         ),
-        Runner("effects", ("effects",), _effects_runner),
+        Runner("effects", ("effects",), _effects_runner, _effects_follower),
         Runner(INTEGRATION_EVENTS, (INTEGRATION_EVENTS,), _integration_events_runner),
     )
 }

@@ -34,6 +34,7 @@ from infrastructure.erasure_ledger import ErasureLedger
 
 KEYS_TABLE = "ecovarejo_subject_keys"
 CACHE_TTL_S = 5.0  # another process may still decrypt for this long after an erasure
+CACHE_MAX = 10_000  # subjects' keys cached at most: one entry per customer seen would grow
 MASTER_KEY_FILE = "master-key"
 
 _CREATE = """
@@ -208,6 +209,17 @@ def _pool_and_cache(
         return _shared[conninfo]
 
 
+def _evict(cache: dict[str, tuple[bytes, float]], now: float) -> None:
+    """Drop expired keys (and, if the cache is still full, the older half): without it,
+    every customer ever seen would stay in memory (issue 24's soak)."""
+    with _shared_lock:
+        for subject in [s for s, (_, expires) in cache.items() if expires <= now]:
+            cache.pop(subject, None)
+        if len(cache) >= CACHE_MAX:
+            for subject in list(cache)[: len(cache) // 2]:
+                cache.pop(subject, None)
+
+
 def forget_cached_keys() -> None:
     """Drop every unwrapped key this process holds (after a rotation)."""
     with _shared_lock:
@@ -235,7 +247,10 @@ class PostgresKeyStore:
 
     def _remember(self, subject: str, key: bytes) -> bytes:
         if subject not in _destroyed:
-            self._cache[subject] = (key, time.monotonic() + CACHE_TTL_S)
+            now = time.monotonic()
+            if len(self._cache) >= CACHE_MAX:
+                _evict(self._cache, now)
+            self._cache[subject] = (key, now + CACHE_TTL_S)
         return key
 
     def _current(self, key_id: str) -> None:

@@ -14,6 +14,7 @@ import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -28,7 +29,9 @@ from infrastructure.keys import (
     set_up_key_tables,
 )
 from infrastructure.settings import Settings
-from infrastructure.vault_transit import VaultTransitKey
+
+if TYPE_CHECKING:  # httpx only where Vault is used (the lean replay does not import it)
+    from infrastructure.vault_transit import VaultTransitKey
 
 
 class MasterKeyError(Exception):

@@ -29,19 +29,27 @@ class FileNotifier:
     """The embedded default's outbox: one JSON line per notification. Like a real receiver
     it ignores a key it has already taken, so a repeat after a crash is not written twice."""
 
+    RECENT_KEYS = 50_000  # a repeat after a crash comes within moments, not after this many
+
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
-        self._keys: set[str] | None = None
+        self._keys: dict[str, None] | None = None  # the latest keys, oldest first
 
-    def _seen(self) -> set[str]:
+    def _seen(self) -> dict[str, None]:
         if self._keys is None:
-            self._keys = set()
+            self._keys = {}
             if self.path.exists():
-                for line in self.path.read_text(encoding="utf-8").splitlines():
+                for line in self.path.read_text(encoding="utf-8").splitlines()[-self.RECENT_KEYS :]:
                     with contextlib.suppress(ValueError, KeyError):
-                        self._keys.add(json.loads(line)["key"])
+                        self._keys[json.loads(line)["key"]] = None
         return self._keys
+
+    def _remember(self, key: str) -> None:
+        keys = self._seen()
+        keys[key] = None
+        while len(keys) > self.RECENT_KEYS:  # bounded: every order ever would grow forever
+            del keys[next(iter(keys))]
 
     def send(self, notification: Notification) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,7 +62,7 @@ class FileNotifier:
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 out.flush()
                 os.fsync(out.fileno())
-            self._seen().add(notification.key)
+            self._remember(notification.key)
 
 
 class SmtpNotifier:

@@ -171,17 +171,34 @@ def rebuild(
 ) -> RebuildReport:
     """Replay the whole log into a new generation of `name`, then swap it in atomically.
     Readers use the old generation until the swap; the live runner moves over by itself."""
-    model = READ_MODELS[name]
+    return rebuild_many(container, [name], progress, batch)[0]
+
+
+def rebuild_many(
+    container: Resources, names: list[str], progress: Progress | None = None, batch: int = 1000
+) -> list[RebuildReport]:
+    """Rebuild several read models in ONE pass over the log: each event read and decoded
+    once and handed to every model's projector, each writing its own new generation; then
+    each is swapped in (atomically, one by one) and its older generations dropped. The
+    reports share the pass's events and seconds."""
+    models = [READ_MODELS[name] for name in dict.fromkeys(names)]
     started = time.perf_counter()
     generation = f"g{time.time_ns()}"
-    previous = model.active_generation(container)
-    store = Batch(model.open(container, generation), batch, fresh=True)
-    events = replay_into(container, [model.projector_on(container, store)], [store], progress)
-    model.activate(container, generation)
-    for old in model.generations(container):
-        if old not in (generation, previous):
-            model.drop(container, old)
-    return RebuildReport(name, generation, previous, events, time.perf_counter() - started)
+    previous = [model.active_generation(container) for model in models]
+    stores = [Batch(model.open(container, generation), batch, fresh=True) for model in models]
+    projectors = [
+        model.projector_on(container, store) for model, store in zip(models, stores, strict=True)
+    ]
+    events = replay_into(container, projectors, stores, progress)
+    seconds = time.perf_counter() - started
+    reports = []
+    for model, before in zip(models, previous, strict=True):
+        model.activate(container, generation)
+        for old in model.generations(container):
+            if old not in (generation, before):
+                model.drop(container, old)
+        reports.append(RebuildReport(model.name, generation, before, events, seconds))
+    return reports
 
 
 def replay_into(

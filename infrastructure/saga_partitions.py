@@ -38,6 +38,7 @@ from application.checkout.policy import CheckoutSaga
 from application.event_store import APP_NAME
 from application.shop import Shop
 from infrastructure.event_store import ParallelAppends, partition_of
+from infrastructure.feed import Follower
 
 SAGA_PARTITIONS = 4
 PARTITION_ENV = "SAGA_PARTITION"  # "k/n" in a feed's environment
@@ -139,6 +140,35 @@ def conninfo_of(env: dict[str, str]) -> str:
         port=env["POSTGRES_PORT"],
         user=env["POSTGRES_USER"],
         password=env.get("POSTGRES_PASSWORD", ""),
+    )
+
+
+def saga_partition_follower(k: int, env: dict[str, str]) -> Follower:
+    """Partition k of the saga on the worker's feed: the saga, its position and its locks
+    as `SagaPartitionRunner` has them, without a subscription of its own."""
+    saga = CheckoutSaga(env=BaseProjectionRunner._construct_env(CheckoutSaga.name, env))
+    saga.tracking_name = tracking_name(k)
+    locks = AdvisoryItemLocks(conninfo_of(env))
+    saga.shared_locks = locks.holding
+    position = PartitionPosition(saga.recorder, tracking_name(k))
+
+    def open_() -> None:
+        saga.__enter__()
+
+    def close() -> None:
+        try:
+            saga.__exit__(None, None, None)
+        finally:
+            locks.close()
+
+    return Follower(
+        partition_name(k),
+        saga,
+        lambda: position.max_tracking_id(APP_NAME) or 0,
+        topics=frozenset(CheckoutSaga.topics),
+        partition=(k, SAGA_PARTITIONS),
+        enter=open_,
+        exit=close,
     )
 
 

@@ -81,6 +81,9 @@ class Settings(
     )
     worker_threads: int = Field(default=4, ge=1, le=64, validation_alias="ECOVAREJO_WORKER_THREADS")
     pool_size: int = Field(default=5, ge=1, le=100, validation_alias="ECOVAREJO_DB_POOL_SIZE")
+    # One subscription per worker for every follower it holds (infrastructure/feed.py); off:
+    # one subscription per follower, as before issue 24 (for comparison).
+    shared_feed: bool = Field(default=True, validation_alias="ECOVAREJO_SHARED_FEED")
     cors_origins: list[str] = Field(default=[], validation_alias="ECOVAREJO_CORS_ORIGINS")
     # Host names the console answers to (JSON list; "*" any); unset: localhost names on the
     # embedded default, any otherwise (api/console/hosts.py).

@@ -1,0 +1,82 @@
+"""One feed per worker: a worker that holds every follower (the read models, the four saga
+partitions, the effects) reads the log through ONE subscription and decodes each event once,
+each follower still keeping its own position."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import psycopg
+
+from application.checkout.policy import CheckoutSaga
+from infrastructure.bootstrap import RUNNERS
+from infrastructure.event_store import partition_of
+from infrastructure.projection_admin import statuses
+from infrastructure.saga_partitions import SAGA_FOLLOWERS, SAGA_PARTITIONS, tracking_name
+from tests.checkout import (
+    DECLINED,
+    check_invariants,
+    check_out,
+    fill_cart,
+    register,
+    settled,
+    wait_until,
+)
+
+
+def listening_backends(database_url: str) -> int:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND query ILIKE 'LISTEN %'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def caught_up(container) -> bool:
+    return all(s.lag == 0 for s in statuses(container))
+
+
+def test_a_worker_holding_every_saga_partition_decodes_each_event_once(container):
+    wait_until(
+        lambda: (
+            container.feed is not None and sorted(container.feed.followers()) == sorted(RUNNERS)
+        ),
+        what="this worker to run every follower on its feed",
+    )
+    register(container.shop, "ECO-1", 4)
+    register(container.shop, "ECO-2", 50)
+    carts = [fill_cart(container.shop, {"ECO-1": 1, "ECO-2": 2}, f"c{i}") for i in range(6)]
+    for index, cart in enumerate(carts):  # the last ones find no ECO-1 left
+        check_out(container.shop, cart, DECLINED if index % 3 == 2 else "4242424242424242")
+    wait_until(lambda: settled(container.shop), timeout=60, what="every order to settle")
+    wait_until(lambda: caught_up(container), timeout=30, what="every follower at the head")
+    check_invariants(container.shop)
+
+    feed = container.feed
+    assert feed is not None, "the worker's followers run on its one feed"
+    log = container.shop.recorder.select_notifications(1, 10_000)
+    head = container.head_position()
+    assert len(log) == head  # no gaps in this log: positions count events
+    assert feed.reads == head  # the log read once, by one subscription
+    assert feed.decodes == head  # and each event decoded once, for every follower
+    assert listening_backends(container.database_url) == 1  # one LISTEN, not seven
+
+    # Each partition still keeps its own position, at its own last event.
+    saga_events = [n for n in log if n.topic in CheckoutSaga.topics]
+    per_partition = Counter(partition_of(n.originator_id, SAGA_PARTITIONS) for n in saga_events)
+    assert sum(per_partition.values()) >= 8  # six placed, outcomes of those with stock
+    assert len(per_partition) >= 2  # spread over partitions
+    recorder = container.shop.recorder
+    with psycopg.connect(container.database_url, autocommit=True) as conn:
+        rows = dict(
+            conn.execute(
+                "SELECT application_name, max(notification_id) FROM ecovarejo_tracking "
+                "GROUP BY application_name"
+            ).fetchall()
+        )
+    for k, follower in enumerate(SAGA_FOLLOWERS):
+        own = [n.id for n in saga_events if partition_of(n.originator_id, SAGA_PARTITIONS) == k]
+        if own:
+            assert rows[tracking_name(k)] == max(own), follower
+    assert recorder.max_notification_id() == head
