@@ -43,8 +43,9 @@ from eventsourcing.persistence import Notification, Tracking
 
 from application.event_store import APP_NAME, LogFollower
 from domain.base import UnreadableEvent
+from infrastructure import tracing
 from infrastructure.event_store import partition_of
-from infrastructure.fanout import _drained
+from infrastructure.fanout import FanOut, _drained
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +289,7 @@ class FeedRunner:
     def run_forever(self, timeout: float | None = None) -> None:
         assert self._attached is not None, "enter the runner first"
         deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
-        process = self.follower.projection.process_event
+        process = _traced(self.follower.projection).process_event
         idle = getattr(self.follower.projection, "flush_pending", None)
         events = self._attached.queue
         while not self.is_interrupted.is_set():
@@ -312,3 +313,10 @@ class FeedRunner:
         attached = self._attached
         return attached is None or (attached.queue.empty() and self.feed.drained())
 
+
+def _traced(projection: Any) -> Any:
+    """The follower's projection with each event in a span, as on its own runner (read
+    models open one per read model inside their fan-out already)."""
+    if not tracing.enabled() or isinstance(projection, FanOut):
+        return projection
+    return tracing.TracedProjection(projection)

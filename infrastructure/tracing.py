@@ -113,7 +113,7 @@ def span_for_event(follower: str, event: Any) -> Iterator[None]:
         yield
 
 
-class _TracedProjection:
+class TracedProjection:
     """Stands in for a runner's projection: the same object, with each event in a span."""
 
     def __init__(self, projection: Any):
@@ -132,8 +132,8 @@ class _TracedProjection:
 
 def _traced_loop(subscription: Any, projection: Any, is_stopping: Any, runner: Any) -> None:
     # The library's runner loop (one place every follower passes through), with the
-    # projection seen through _TracedProjection.
-    _state["loop"](subscription, _TracedProjection(projection), is_stopping, runner)
+    # projection seen through TracedProjection.
+    _state["loop"](subscription, TracedProjection(projection), is_stopping, runner)
 
 
 class TracingMiddleware(dramatiq.Middleware):
@@ -182,4 +182,11 @@ class TracingMiddleware(dramatiq.Middleware):
     after_skip_message = after_process_message
 
 
-__all__ = ["SpanExporter", "TracingMiddleware", "enabled", "install", "span_for_event"]
+__all__ = [
+    "SpanExporter",
+    "TracedProjection",
+    "TracingMiddleware",
+    "enabled",
+    "install",
+    "span_for_event",
+]

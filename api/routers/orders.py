@@ -7,11 +7,13 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from api import owned_reads
 from api.auth import Principal
 from api.deps import (
     Admin,
+    ContainerDep,
     ExpectedVersion,
     ReadersDep,
     ShopDep,
@@ -36,6 +38,7 @@ from application.event_store import CommandResult
 from domain.base import now
 from domain.order import OrderStatus
 from projections.orders import OrdersProjection
+from projections.readers import with_words
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
@@ -83,12 +86,18 @@ async def list_orders(
 
 @router.get("/{order_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])
 async def get_order(
-    order_id: UUID, stored: StoredDep, principal: CustomerOrAdmin, response: Response
+    order_id: UUID,
+    stored: StoredDep,
+    container: ContainerDep,
+    principal: CustomerOrAdmin,
+    response: Response,
 ) -> OrderPublic:
     """An order: lines, totals, status, cancellation reason, payment and carbon footprint.
     Customers see only their own.
     """
     doc = await owned_reads.order(stored, order_id, viewer_of(principal))
+    if doc.get("cancellation_detail"):  # the customer's words, sealed: opened for the caller
+        doc = await run_in_threadpool(with_words, doc, container.readers.words)
     set_etag(response, doc["version"])
     return OrderPublic.from_doc(doc)
 

@@ -61,6 +61,7 @@ def test_backup_more_writes_restore_into_a_fresh_data_dir_gives_the_backup_state
     before = {name: snapshot(container.redis, name) for name in REDIS_PROJECTIONS}
 
     file = tmp_path / "backups" / "eco.backup"
+    file.parent.mkdir()  # backup refuses a missing parent directory
     made = run("backup", str(file), "--json", env=env_of(settings))
     assert made.returncode == 0, made.stderr
     report = json.loads(made.stdout)

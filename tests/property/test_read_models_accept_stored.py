@@ -27,11 +27,19 @@ from api.routers.returns import ReturnPublic
 from api.schemas import (
     AnalyticsRows,
     CartPublic,
+    InvoicePublic,
     OrderPublic,
     OrderSummary,
     PaymentPublic,
     Schema,
     StockItemPublic,
+)
+from api.schemas_back_office import (
+    PaymentRow,
+    ProductRow,
+    PromotionRow,
+    ReturnRow,
+    WebhookDeliveryRow,
 )
 from application.event_store import APP_NAME
 from domain.base import DomainError
@@ -42,6 +50,7 @@ from domain.payment_choice import BoletoPayment, PixPayment
 from infrastructure.followers import READ_MODELS
 from infrastructure.payments import SandboxGateway
 from projections.analytics import AnalyticsProjection
+from projections.back_office import BackOfficeProjection
 from projections.base import Projector
 from projections.carts import CartsProjection
 from projections.catalog import StockItemsProjection
@@ -69,12 +78,17 @@ INTERNAL: Check = lambda doc: None  # noqa: E731 (bookkeeping no route answers w
 # Each read model kept in Redis: the response schema of every kind of document it stores,
 # by key prefix (documents no route answers with are marked internal).
 DOCUMENTS: dict[type[Projector], dict[str, Check]] = {
-    StockItemsProjection: {"stock:": schemas(StockItemPublic), "stock-id:": INTERNAL},
+    StockItemsProjection: {
+        "stock:": schemas(StockItemPublic),
+        "stock-public:": schemas(StockItemPublic),  # served as its stored bytes
+        "stock-id:": INTERNAL,
+    },
     CartsProjection: {"cart:": schemas(CartPublic), "carts-with:": INTERNAL, "sku-of:": INTERNAL},
     OrdersProjection: {
         "order:": schemas(OrderPublic, OrderSummary),
         "payment:": schemas(PaymentPublic),
         "return:": schemas(ReturnPublic),
+        "invoice:": schemas(InvoicePublic),
         "words:": INTERNAL,
         "subject:": INTERNAL,
     },
@@ -85,6 +99,17 @@ DOCUMENTS: dict[type[Projector], dict[str, Check]] = {
         "order:": INTERNAL,
         "consent:": INTERNAL,
         "": INTERNAL,
+    },
+    BackOfficeProjection: {
+        "product:": schemas(ProductRow),
+        "return:": schemas(ReturnRow),
+        "promotion:": schemas(PromotionRow),
+        "payment:": schemas(PaymentRow),
+        "webhook:": schemas(WebhookDeliveryRow),
+        "customer:": INTERNAL,  # names and e-mails are added at read time (admins only)
+        "product-id:": INTERNAL,
+        "promotion-id:": INTERNAL,
+        "customer-id:": INTERNAL,
     },
 }
 
