@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from application.decimal_text import parse_decimal
+from application.spreadsheet import neutralised
 from domain.base import InvalidInputError
 from domain.money import Money
 
@@ -34,7 +35,6 @@ COLUMNS = (
     "biodegradable",
 )
 REQUIRED = ("sku", "name", "category", "price")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TRUE_WORDS = frozenset({"1", "true", "yes", "sim", "s", "x", "verdadeiro"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "nao", "não", "n", "falso"})
 MAX_ROWS = 50_000
@@ -70,9 +70,7 @@ class CatalogRow:
 def neutralise(value: Any) -> Any:
     """A text cell a spreadsheet would run as a formula gets a leading `'` (OWASP CSV
     injection); numbers and other text are unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    return neutralised(value) if isinstance(value, str) else value
 
 
 def looks_like_formula(text: str) -> bool:

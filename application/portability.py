@@ -9,6 +9,8 @@ import json
 import zipfile
 from typing import Any
 
+from application.spreadsheet import neutralised
+
 KINDS = (
     "profile",
     "addresses",
@@ -31,17 +33,6 @@ def rows_of(document: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     if kind == "consents":
         return [{"purpose": purpose, **held} for purpose, held in value.items()]
     return list(value)
-
-
-# A spreadsheet opening the CSV reads a cell starting with one of these as a formula
-# (`=HYPERLINK(…)` in a name, `+55…` in a phone): such a cell is written behind a quote
-# mark, as OWASP's "CSV Injection" advice says, so it shows as the text it is.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralised(text: str) -> str:
-    """`text` as a spreadsheet will show it, never run it."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _cell(value: Any) -> str:

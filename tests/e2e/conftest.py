@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.auth import issue_token
 from infrastructure.bootstrap import Container
+from infrastructure.keys import generate_master_key
+from infrastructure.settings import Settings
 from tests.conftest import JWT_SECRET
 
 Auth = Callable[..., dict[str, str]]
@@ -48,3 +50,16 @@ def product(client: TestClient, auth: Auth) -> dict:
     response = client.post("/api/v1/stock-items", json=PRODUCT, headers=auth("admin", "adm"))
     assert response.status_code == 201, response.text
     return {**PRODUCT, **response.json()}
+
+
+def configured(database_url: str, redis_url: str, tmp_path: object, **extra: object) -> Settings:
+    """The e2e system on the test servers in its own data dir, with `extra` settings (a
+    provider's fake, a feature turned on) by their environment names."""
+    return Settings(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        ECOVAREJO_DATA_DIR=tmp_path,
+        ECOVAREJO_JWT_SECRET=JWT_SECRET,
+        ECOVAREJO_MASTER_KEY=generate_master_key(),
+        **extra,
+    )

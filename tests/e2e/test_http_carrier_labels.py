@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.keys import generate_master_key
 from infrastructure.settings import Settings
-from tests.conftest import JWT_SECRET
+from tests.e2e.conftest import configured
 from tests.e2e.test_http_checkout import ADDRESS, cart_with, payment, settle
 from tests.e2e.test_http_delivery_and_withdrawal import wait_for
 from tests.fakes.melhor_envio import FakeMelhorEnvio
@@ -31,12 +30,10 @@ def carrier_server() -> Iterator[FakeMelhorEnvio]:
 def settings(
     database_url: str, redis_url: str, tmp_path: Path, carrier_server: FakeMelhorEnvio
 ) -> Settings:
-    return Settings(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        ECOVAREJO_DATA_DIR=tmp_path,
-        ECOVAREJO_JWT_SECRET=JWT_SECRET,
-        ECOVAREJO_MASTER_KEY=generate_master_key(),
+    return configured(
+        database_url,
+        redis_url,
+        tmp_path,
         ECOVAREJO_CARRIER="melhorenvio",
         ECOVAREJO_MELHORENVIO_TOKEN=carrier_server.token,
         ECOVAREJO_MELHORENVIO_WEBHOOK_SECRET=carrier_server.secret,

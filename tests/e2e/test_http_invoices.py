@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 
 from domain.invoice import check_access_key
-from infrastructure.keys import generate_master_key
 from infrastructure.settings import Settings
-from tests.conftest import JWT_SECRET
-from tests.e2e.conftest import PRODUCT
+from tests.e2e.conftest import PRODUCT, configured
 from tests.e2e.test_http_checkout import ADDRESS, cart_with, payment, settle
 from tests.e2e.test_http_delivery_and_withdrawal import wait_for
 from tests.fakes.focus_nfe import FakeFocusNfe
@@ -34,12 +32,10 @@ def fiscal_server() -> Iterator[FakeFocusNfe]:
 def settings(
     database_url: str, redis_url: str, tmp_path: Path, fiscal_server: FakeFocusNfe
 ) -> Settings:
-    return Settings(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        ECOVAREJO_DATA_DIR=tmp_path,
-        ECOVAREJO_JWT_SECRET=JWT_SECRET,
-        ECOVAREJO_MASTER_KEY=generate_master_key(),
+    return configured(
+        database_url,
+        redis_url,
+        tmp_path,
         ECOVAREJO_FISCAL_PROVIDER="focusnfe",
         ECOVAREJO_FOCUSNFE_TOKEN=fiscal_server.token,
         ECOVAREJO_FOCUSNFE_API_BASE=fiscal_server.url,
