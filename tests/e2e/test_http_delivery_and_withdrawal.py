@@ -34,7 +34,12 @@ def shipped(client, auth) -> dict:
     ship = {"carrier": "Correios", "tracking_code": "BR123"}
     response = client.post(f"{API}/orders/{order_id}/ship", json=ship, headers=auth("admin"))
     assert response.status_code == 202, response.text
-    return wait_for(client, auth, f"/orders/{order_id}", lambda o: o["status"] == "shipped")
+    return wait_for(  # shipped, and the capture done (a refund waits for it: 409 meanwhile)
+        client,
+        auth,
+        f"/orders/{order_id}",
+        lambda o: o["status"] == "shipped" and o["payment"]["status"] == "captured",
+    )
 
 
 def track(client, auth, order_id: str, step: str, at: datetime):

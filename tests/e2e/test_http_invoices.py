@@ -102,13 +102,19 @@ def test_a_received_return_gets_a_return_nfe_referring_to_the_sale(
     sale = invoice_when(client, auth, order_id, lambda i: i["status"] == "issued")
     ship = {"carrier": "Correios", "tracking_code": "BR1"}
     client.post(f"{API}/orders/{order_id}/ship", json=ship, headers=auth("admin"))
-    wait_for(client, auth, f"/orders/{order_id}", lambda o: o["status"] == "shipped")
+    wait_for(  # shipped, and the capture done: a refund waits for it (409 meanwhile)
+        client,
+        auth,
+        f"/orders/{order_id}",
+        lambda o: o["status"] == "shipped" and o["payment"]["status"] == "captured",
+    )
     line = {"sku": PRODUCT["sku"], "quantity": 1}
     return_id = client.post(
         f"{API}/orders/{order_id}/returns", json={"lines": [line]}, headers=auth(sub="ana")
     ).json()["return_id"]
     for step in ("approve", "receive"):
-        client.post(f"{API}/returns/{return_id}/{step}", headers=auth("admin"))
+        done = client.post(f"{API}/returns/{return_id}/{step}", headers=auth("admin"))
+        assert done.status_code == 202, done.text
     back = invoice_when(client, auth, order_id, lambda i: i["status"] == "issued", "return")
     assert back["return_id"] == return_id
     sent = fiscal_server.notes[back["invoice_id"]]["request"]
