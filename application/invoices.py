@@ -134,7 +134,8 @@ class InvoiceCommands(OrderCommands):
                     status.access_key, status.number, status.series, status.danfe_url, status.taxes
                 )
             else:
-                changed = invoice.record_failure(status.message or status.state)
+                reason = without_recipient(status.message or status.state, document.recipient)
+                changed = invoice.record_failure(reason)
         return self._commit(invoice) if changed or invoice.pending_events else None
 
     def _document(
@@ -183,3 +184,16 @@ class InvoiceCommands(OrderCommands):
             refers_to=refers_to,
             nature="Devolução de venda" if returning else "Venda de mercadoria",
         )
+
+
+def without_recipient(message: str, recipient: FiscalRecipient) -> str:
+    """A provider's or the SEFAZ's refusal, as kept in the log (in clear, for an admin): the
+    recipient's name, CPF and address may be echoed in it and are personal data, so they
+    are masked before it is stored."""
+    cpf = recipient.cpf
+    personal = [recipient.name, recipient.line1, cpf]
+    if len(cpf) == 11:
+        personal.append(f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}")
+    for value in sorted((v for v in personal if len(v) >= 3), key=len, reverse=True):
+        message = message.replace(value, "***")
+    return message
