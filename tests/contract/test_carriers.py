@@ -28,9 +28,8 @@ SENDER = {"name": "EcoVarejo", "address": "Rua A 1", "city": "São Paulo", "stat
 
 @pytest.fixture
 def fake() -> Iterator[FakeMelhorEnvio]:
-    server = FakeMelhorEnvio().start()
-    yield server
-    server.stop()
+    with FakeMelhorEnvio() as server:
+        yield server
 
 
 @pytest.fixture

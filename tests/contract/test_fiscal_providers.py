@@ -26,9 +26,8 @@ def sale(reference: str = "ref-1", recipient: FiscalRecipient = ANA) -> FiscalDo
 
 @pytest.fixture
 def fake() -> Iterator[FakeFocusNfe]:
-    server = FakeFocusNfe().start()
-    yield server
-    server.stop()
+    with FakeFocusNfe() as server:
+        yield server
 
 
 @pytest.fixture

@@ -33,16 +33,14 @@ RAW_CARD = {"card_number": APPROVED, "expiry": "12/39", "cvc": "123", "holder": 
 
 @pytest.fixture
 def stripe() -> Iterator[FakeStripe]:
-    fake = FakeStripe().start()
-    yield fake
-    fake.stop()
+    with FakeStripe() as fake:
+        yield fake
 
 
 @pytest.fixture
 def mercadopago() -> Iterator[FakeMercadoPago]:
-    fake = FakeMercadoPago().start()
-    yield fake
-    fake.stop()
+    with FakeMercadoPago() as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -21,9 +21,8 @@ API = "/api/v1"
 
 @pytest.fixture
 def carrier_server() -> Iterator[FakeMelhorEnvio]:
-    server = FakeMelhorEnvio().start()
-    yield server
-    server.stop()
+    with FakeMelhorEnvio() as server:
+        yield server
 
 
 @pytest.fixture

@@ -23,9 +23,8 @@ PROFILE = {"name": "Ana Souza", "email": "ana@example.com", "phone": "", "cpf": 
 
 @pytest.fixture
 def fiscal_server() -> Iterator[FakeFocusNfe]:
-    server = FakeFocusNfe().start()
-    yield server
-    server.stop()
+    with FakeFocusNfe() as server:
+        yield server
 
 
 @pytest.fixture
