@@ -457,7 +457,6 @@ class OrderTrack(Schema):
 
     step: DeliveryStep
     at: AwareDatetime | None = None  # now, if not given
-    detail: Annotated[str, StringConstraints(max_length=200)] = ""
 
 
 class OrderTrackResult(Schema):

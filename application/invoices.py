@@ -23,7 +23,7 @@ from domain.base import now
 from domain.customer import Customer
 from domain.invoice import CANCEL_WINDOW, Invoice, InvoiceStatus
 from domain.money import Money
-from domain.order import Order
+from domain.order import CANCELLED, Order
 from domain.product_taxes import ProductTaxes
 from domain.returns import Return
 
@@ -53,9 +53,16 @@ class InvoiceCommands(OrderCommands):
         invoice = self._invoice(order.id)
         if invoice.status is not InvoiceStatus.REQUESTED:
             return None
+        cancelled = order.status == CANCELLED
+        if cancelled and invoice.pending_events:
+            return None  # never asked for: a cancelled order gets none
         lines = [(line.sku, line.quantity) for line in order.lines]
         document = self._document(order, invoice.reference, lines)
-        return self._settle_invoice(invoice, document)
+        result = self._settle_invoice(invoice, document)
+        if cancelled and invoice.status is InvoiceStatus.ISSUED:
+            # asked for before the cancellation and authorized after it: cancel it too
+            return self.cancel_invoice(order.id) or result
+        return result
 
     def issue_return_invoice(self, return_id: UUID) -> CommandResult | None:
         if self.fiscal is None:
@@ -190,8 +197,8 @@ def without_recipient(message: str, recipient: FiscalRecipient) -> str:
     """A provider's or the SEFAZ's refusal, as kept in the log (in clear, for an admin): the
     recipient's name, CPF and address may be echoed in it and are personal data, so they
     are masked before it is stored."""
-    cpf = recipient.cpf
-    personal = [recipient.name, recipient.line1, cpf]
+    cpf, cep = recipient.cpf, recipient.postal_code.replace("-", "")
+    personal = [recipient.name, recipient.line1, cpf, cep, f"{cep[:5]}-{cep[5:]}"]
     if len(cpf) == 11:
         personal.append(f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}")
     for value in sorted((v for v in personal if len(v) >= 3), key=len, reverse=True):

@@ -69,7 +69,7 @@ class LabelCommands(OrderCommands):
             if error.retryable:
                 raise CarrierUnavailableError(str(error)) from None
             raise CarrierRefusedError(str(error)) from None
-        order.record_label(label.label_id, label.service, label.label_url)
+        order.record_label(label.label_id, label.service)
         return self._ship(order, f"{label.carrier} {label.service}", label.tracking_code)
 
     def apply_carrier_webhook(

@@ -63,13 +63,11 @@ class OrderCommands(CommandApp):
         payment.request_capture(order.totals.total)
         return self._commit(order, *items, payment)
 
-    def track_order(
-        self, order_id: UUID, step: str, at: datetime, detail: str = ""
-    ) -> CommandResult | None:
+    def track_order(self, order_id: UUID, step: str, at: datetime) -> CommandResult | None:
         """A carrier's (or an admin's) report on the parcel; None when it changes nothing
         (out of order, a repeat, after delivery): recorded by the caller, never a regression."""
         order = self.order_of(order_id)
-        if not order.track(step, at, detail):
+        if not order.track(step, at):
             return None
         return self._commit(order)
 

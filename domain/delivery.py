@@ -4,7 +4,9 @@ a shopper may send things back (Código de Defesa do Consumidor).
 - *Withdrawal* (direito de arrependimento, CDC art. 49): 7 days **from receipt**, no reason
   needed; everything paid comes back, the original shipping included.
 - *Defect* (vício do produto, CDC art. 26): 30 days for non-durable goods, 90 for durable
-  ones, counted from receipt; the shop decides on repair, replacement or refund.
+  ones, counted from receipt; the shop decides on repair, replacement or refund. Products do
+  not say yet whether they are durable, so every defect return gets the durable window: the
+  longer one never gives a shopper less than the law.
 
 Until a delivery is recorded (a carrier's tracking update, or an admin marking the order
 delivered), the withdrawal window counts from shipment: the shop that does not record
@@ -39,13 +41,10 @@ class ReturnWindows:
     """How long after receipt each kind of return may be asked for (settings)."""
 
     withdrawal: timedelta = timedelta(days=7)
-    defect: timedelta = timedelta(days=30)
-    defect_durable: timedelta = timedelta(days=90)
+    defect: timedelta = timedelta(days=90)
 
-    def closes(self, kind: ReturnKind, start: datetime, durable: bool = False) -> datetime:
-        if kind is ReturnKind.WITHDRAWAL:
-            return start + self.withdrawal
-        return start + (self.defect_durable if durable else self.defect)
+    def closes(self, kind: ReturnKind, start: datetime) -> datetime:
+        return start + (self.withdrawal if kind is ReturnKind.WITHDRAWAL else self.defect)
 
 
 DEFAULT_WINDOWS = ReturnWindows()

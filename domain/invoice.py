@@ -151,9 +151,10 @@ class Invoice(EcoAggregate):
         return True
 
     def record_failure(self, reason: str) -> bool:
+        reason = reason[:500]
         if self.status is not InvoiceStatus.REQUESTED or self.failure == reason:
             return False
-        self._failed(reason=reason[:500])
+        self._failed(reason=reason)
         return True
 
     def request_cancel(self, justification: str) -> bool:

@@ -274,14 +274,12 @@ class Order(EcoAggregate):
 
         step: str  # a DeliveryStep
         at: datetime
-        detail: str
 
     class LabelBought(EcoAggregate.Event):
         """A carrier's label for the parcel: its id at the carrier, the service, the link."""
 
-        label_id: str
+        label_id: str  # its link (a PDF with the recipient's address) is asked for by id
         service: str
-        label_url: str
 
     class ReturnOpened(EcoAggregate.Event):
         class_version = 2
@@ -393,7 +391,6 @@ class Order(EcoAggregate):
         self.shipped_at: datetime | None = None
         self.delivered_at: datetime | None = None
         self.label_id: str | None = None
-        self.label_url: str | None = None
         self.tracking: list[tuple[str, datetime]] = []  # (step, at) as the carrier said
         self.shipping_refund_held = Money.zero()  # in an open or received withdrawal
         self.open_shipping_refunds: dict[str, Money] = {}
@@ -535,11 +532,11 @@ class Order(EcoAggregate):
             return_id=return_id, lines=lines, shipping_refund=shipping_refund or Money.zero()
         )
 
-    def record_label(self, label_id: str, service: str, label_url: str) -> None:
+    def record_label(self, label_id: str, service: str) -> None:
         self.check_status(CONFIRMED, action="buy a label for")
-        self._label_bought(label_id=label_id, service=service, label_url=label_url)
+        self._label_bought(label_id=label_id, service=service)
 
-    def track(self, step: str, at: datetime, detail: str = "") -> bool:
+    def track(self, step: str, at: datetime) -> bool:
         """A carrier's report: recorded when it moves the parcel on, else ignored (a
         report older than the newest, a repeat, anything after a final step)."""
         self.check_status(
@@ -553,7 +550,7 @@ class Order(EcoAggregate):
         assert self.shipped_at is not None
         if at < self.shipped_at - CLOCK_SKEW or not step_applies(self.tracking, known, at):
             return False
-        self._tracking_updated(step=known.value, at=at.astimezone(UTC), detail=detail[:200])
+        self._tracking_updated(step=known.value, at=at.astimezone(UTC))
         return True
 
     def close_return(self, return_id: UUID) -> None:
@@ -616,11 +613,11 @@ class Order(EcoAggregate):
         self.cancellation_detail = detail
 
     @event(LabelBought)
-    def _label_bought(self, label_id: str, service: str, label_url: str) -> None:
-        self.label_id, self.label_url = label_id, label_url
+    def _label_bought(self, label_id: str, service: str) -> None:
+        self.label_id = label_id
 
     @event(TrackingUpdated)
-    def _tracking_updated(self, step: str, at: datetime, detail: str) -> None:
+    def _tracking_updated(self, step: str, at: datetime) -> None:
         self.tracking.append((step, at))
         if step == DeliveryStep.DELIVERED and self.status == OrderStatus.SHIPPED:
             self.status = OrderStatus.DELIVERED

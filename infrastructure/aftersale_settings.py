@@ -44,10 +44,9 @@ class AfterSaleSettings(BaseModel):
     withdrawal_days: int = Field(
         default=7, ge=7, le=90, validation_alias="ECOVAREJO_WITHDRAWAL_DAYS"
     )
-    defect_days: int = Field(default=30, ge=30, le=365, validation_alias="ECOVAREJO_DEFECT_DAYS")
-    defect_durable_days: int = Field(
-        default=90, ge=90, le=365, validation_alias="ECOVAREJO_DEFECT_DURABLE_DAYS"
-    )
+    # The durable goods' 90 days (CDC art. 26 II) for every defect: products do not say yet
+    # whether they are durable, and the longer window never gives less than the law.
+    defect_days: int = Field(default=90, ge=90, le=365, validation_alias="ECOVAREJO_DEFECT_DAYS")
 
     fiscal_provider: str | None = Field(default=None, validation_alias="ECOVAREJO_FISCAL_PROVIDER")
     focusnfe_token: SecretStr | None = Field(
@@ -98,9 +97,9 @@ class AfterSaleSettings(BaseModel):
 
     @property
     def return_windows(self) -> ReturnWindows:
-        """The legal minimums (7, 30, 90 days) are the floor: a shop may give more, never less."""
+        """The legal minimums (7 days; 90 for a defect, as for durable goods) are the floor:
+        a shop may give more, never less."""
         return ReturnWindows(
             withdrawal=timedelta(days=self.withdrawal_days),
             defect=timedelta(days=self.defect_days),
-            defect_durable=timedelta(days=self.defect_durable_days),
         )

@@ -19,6 +19,7 @@ from application.errors import (
     StockItemNotFoundError,
 )
 from domain.base import NotFoundError
+from domain.order import OrderStatus
 from domain.personal import WordsSealer, opened_words
 from projections.analytics import rows
 from projections.carts import cart_key
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from projections.back_office_reader import BackOfficeReader
 
 Doc = dict[str, Any]
-ORDER_STATUSES = ("pending", "confirmed", "shipped", "cancelled")
+ORDER_STATUSES = tuple(status.value for status in OrderStatus)
 
 
 class Documents(Protocol):
@@ -189,7 +190,7 @@ class AnalyticsReader:
         return rows(self.docs, kind, limit)
 
 
-BOUGHT = frozenset({"confirmed", "shipped", "partially_returned", "returned"})
+BOUGHT = frozenset({"confirmed", "shipped", "delivered", "partially_returned", "returned"})
 HISTORY = 50  # the customer's newest orders a recommendation looks at
 
 

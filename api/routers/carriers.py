@@ -22,7 +22,7 @@ CarrierName = Annotated[str, Path(pattern=r"^[a-z]{2,20}$")]
 
 
 class LabelCreate(Schema):
-    service_id: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,20}$")]
+    service_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}$")]  # its quote's `id`
 
 
 class CarrierWebhookAccepted(Schema):

@@ -139,7 +139,7 @@ def track_order(
     defect windows. A report older than the newest, a repeat or one after a final step is
     answered `applied: false` and changes nothing; 409 for an order not shipped."""
     at = body.at or now()
-    result = shop.track_order(order_id, body.step.value, at.astimezone(UTC), body.detail)
+    result = shop.track_order(order_id, body.step.value, at.astimezone(UTC))
     if result is None:
         return OrderTrackResult(order_id=order_id, applied=False)
     set_etag(response, result.version)

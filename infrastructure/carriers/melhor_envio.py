@@ -233,7 +233,7 @@ class MelhorEnvio:
             tags = [t.get("tag") for t in data.get("tags") or [] if isinstance(t, dict)]
         except (ValueError, KeyError, TypeError, AttributeError):
             raise UnreadableCarrierWebhookError("not a Melhor Envio webhook") from None
-        step = STEPS.get(event)
+        step = STEPS.get(event) if isinstance(event, str) else None
         if step is None:
             return None
         at = _local_time(data.get(STEP_TIME[step]) or data.get("updated_at"))
