@@ -153,10 +153,18 @@ class TokenVerifier:
             )
 
     async def verify_async(self, token: str) -> Principal:
-        """`verify`, off the event loop when it may have to fetch the IdP's keys."""
-        if self._jwks is None:
+        """`verify`, off the event loop when it may have to fetch keys: the IdP's, or our
+        own (read from PostgreSQL when their cache is stale or a token names a new kid)."""
+        if self._jwks is None and (self._own_keys is None or not _names_own_key(token)):
             return self.verify(token)
         return await anyio.to_thread.run_sync(self.verify, token)
+
+
+def _names_own_key(token: str) -> bool:
+    try:
+        return bool(jwt.get_unverified_header(token).get("alg") == "EdDSA")
+    except jwt.PyJWTError:
+        return False  # `verify` refuses it, with no I/O
 
 
 def _scopes(claims: dict[str, Any]) -> frozenset[str]:

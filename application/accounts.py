@@ -138,6 +138,8 @@ class Accounts:
         address already registered gets a mail saying so instead."""
         email = check_email(email)
         check_password(password, self.policy.password_min_length)
+        # argon2 on every path: the time would otherwise tell whether the address is known
+        password_hash = self.passwords.hash(password)
         existing = self.by_email(email)
         if existing is not None:
             if existing.active:
@@ -154,7 +156,6 @@ class Accounts:
         customer_id = str(uuid4())
         if not self.index.claim(email, customer_id):
             return  # registered concurrently by someone else: the same answer
-        password_hash = self.passwords.hash(password)
         with self.acting(f"customer:{customer_id}"):
             account = Account(
                 customer_id=customer_id,
@@ -163,8 +164,17 @@ class Accounts:
                 scopes=[],
             )
             account.set_password(password_hash, "set")
-        self.app.save(account)
+        self._save_claimed(account)
         self.send_verification(account)
+
+    def _save_claimed(self, account: Account) -> None:
+        """Save a new account whose e-mail was just claimed; a failed save gives the claim
+        back, or the address would point at no account for ever."""
+        try:
+            self.app.save(account)
+        except BaseException:
+            self.index.release(account.customer_id)
+            raise
 
     def send_verification(self, account: Account) -> None:
         link = self._link("verify", account)
@@ -284,7 +294,7 @@ class Accounts:
                     role=role,
                     scopes=scopes,
                 )
-            self.app.save(account)
+            self._save_claimed(account)
         elif not account.staff or account.password_hash is not None:
             raise InviteRefusedError("this e-mail has an account already")
         else:  # invited before and not yet accepted: a new link, with this role
