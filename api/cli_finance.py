@@ -52,7 +52,15 @@ def _fetched(gateways: list[Any], provider: str, start: date, end: date) -> list
         if hasattr(gateway, "settlement_rows"):
             return lines_of(provider, gateway.settlement_rows(since, until))
         if hasattr(gateway, "ledger"):  # the sandbox's acquirers
-            rows = [r for g in gateways if provider_of(g) == provider for r in g.ledger()]
+            # Only what moved money settles: authorizations, voids, 3-D Secure challenges
+            # are operations of the sandbox's ledger, not lines of a statement.
+            rows = [
+                r
+                for g in gateways
+                if provider_of(g) == provider
+                for r in g.ledger()
+                if r.get("op") in ("capture", "refund")
+            ]
             return lines_of(provider, rows)
     raise CliError(f"{provider} gives no report through its API here: pass --file")
 

@@ -120,7 +120,8 @@ def reconcile(
         if line.kind == "payout":
             report.payouts.append(_line(line))
             continue
-        if line.kind == "fee":
+        if line.kind == "fee":  # a fee on its own line carries it as its amount (Stripe)
+            report.fees = report.fees + line.amount
             continue
         candidates = by_key.get((line.kind, line.reference)) or by_key.get(
             (line.kind, line.source_id), []

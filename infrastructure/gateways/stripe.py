@@ -205,10 +205,11 @@ class StripeGateway:
         while True:
             path = f"/v1/balance_transactions?{urlencode(query)}"
             page = self._checked(*self._api.call("GET", path))
-            rows += [row for row in page.get("data") or [] if isinstance(row, dict)]
-            if not page.get("has_more") or not rows:
+            found = [row for row in page.get("data") or [] if isinstance(row, dict)]
+            rows += found
+            if not page.get("has_more") or not found:
                 return rows
-            query["starting_after"] = str(rows[-1]["id"])
+            query["starting_after"] = str(found[-1]["id"])
 
     def _dispute(self, event: dict[str, Any]) -> GatewayNotification:
         """`charge.dispute.created|updated|closed` carry the Dispute (docs.stripe.com/api/

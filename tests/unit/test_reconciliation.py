@@ -167,3 +167,13 @@ def test_an_unreadable_row_is_a_line_to_list_and_a_file_of_nothing_is_refused():
     for garbage in ('{"nope": 1}', '[{"x": 1}]', "[1, 2]"):
         with pytest.raises(UnreadableReportError):
             parse_report("stripe", garbage)
+
+
+def test_a_fee_on_its_own_line_counts_in_the_fees_and_the_net():
+    """Stripe lists some fees as balance transactions of their own (category `fee`): the
+    money is their amount, and their `fee` field is 0."""
+    books = [book("capture", "p1", "pi_1", "100.00")]
+    lines = [line("t1", "capture", "100.00", fee="4.38", src="pi_1"), line("f1", "fee", "3.00")]
+    report = reconcile("stripe", *NOV, lines, books)
+    assert report.fees == Money.brl("7.38")
+    assert report.totals["net"] == Money.brl("92.62")
