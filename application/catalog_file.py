@@ -20,6 +20,7 @@ from application.decimal_text import parse_decimal
 from application.spreadsheet import neutralised
 from domain.base import InvalidInputError
 from domain.money import Money
+from domain.text import text_problem
 
 COLUMNS = (
     "sku",
@@ -153,7 +154,7 @@ def _json_lines(text: str) -> list[tuple[int, dict[str, Any]]]:
             continue
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past any product
             found.append((number, {"__error__": "not a JSON object"}))
             continue
         if not isinstance(value, dict):
@@ -169,7 +170,11 @@ def _json_lines(text: str) -> list[tuple[int, dict[str, Any]]]:
 
 def _text(raw: dict[str, Any], name: str, errors: list[RowError], line: int, most: int) -> str:
     value = raw.get(name)
+    if isinstance(value, dict | list):
+        errors.append(RowError(line, name, "a text, not a list or an object"))
+        return ""
     text = "" if value is None else str(value).strip()
+    problem = text_problem(text, multiline=name == "description")
     if name in REQUIRED and not text:
         errors.append(RowError(line, name, "required"))
     elif len(text) > most:
@@ -177,8 +182,8 @@ def _text(raw: dict[str, Any], name: str, errors: list[RowError], line: int, mos
     elif looks_like_formula(text):
         message = f"starts with {text[0]!r}: looks like a spreadsheet formula"
         errors.append(RowError(line, name, message))
-    elif not text.isprintable() and name != "description":
-        errors.append(RowError(line, name, "control characters are not allowed"))
+    elif problem:  # NUL, lone surrogates, controls: the rule of every text that enters
+        errors.append(RowError(line, name, f"not allowed: {problem}"))
     return text
 
 

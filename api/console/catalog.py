@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.auth import Principal
@@ -62,10 +63,14 @@ async def run_import(request: Request, container: ConsoleContainer, principal: A
         data, filename, dry_run = await _upload(request, container)
         limit = container.settings.catalog_import_max_bytes
         if dry_run:
-            report = container.shop.import_catalog(data, filename, dry_run=True, max_bytes=limit)
+            report = await run_in_threadpool(
+                container.shop.import_catalog, data, filename, dry_run=True, max_bytes=limit
+            )
             return render(request, "catalog_import.html", max_bytes=limit, report=report.as_dict())
         # Checked first (nothing applied if any row is bad), then applied as a job.
-        check = container.shop.import_catalog(data, filename, dry_run=True, max_bytes=limit)
+        check = await run_in_threadpool(
+            container.shop.import_catalog, data, filename, dry_run=True, max_bytes=limit
+        )
     except CatalogFileRefused as error:
         return render(
             request, "catalog_import.html", 422, max_bytes=limit_of(container), refused=str(error)

@@ -95,7 +95,11 @@ async def home(request: Request, container: ConsoleContainer) -> Response:
     if principal is None:
         return RedirectResponse(f"{PREFIX}/login", 303)
     pages = [(page, PREFIX + PAGE_PATHS[page]) for page in PAGES[principal.role]]
-    office = back_office_home(container, principal) if principal.role == "admin" else {}
+    office = (  # reads Redis and the log: off the event loop
+        await run_in_threadpool(back_office_home, container, principal)
+        if principal.role == "admin"
+        else {}
+    )
     return render(request, "home.html", pages=pages, **office)
 
 

@@ -125,3 +125,29 @@ def test_exports_neutralise_formula_cells_and_keep_numbers():
     rows, errors = read(csv_text.encode("utf-8"))  # what was exported imports again
     assert errors == []
     assert (rows[0].name, str(rows[0].price.amount)) == ("'+55 11", "1234.50")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "a\\u0000b"),
+        ("description", "a\\ud800b"),
+        ("name", "tab\\u0007bell"),
+        ("category", {"a": 1}),
+    ],
+)
+def test_hostile_or_shapeless_text_in_json_lines_is_refused_by_line_and_field(field, value):
+    import json
+
+    row = {"sku": "ECO-1", "name": "Copo", "category": "casa", "price": "9,90"}
+    row[field] = value
+    line = json.dumps(row).replace("\\\\u", "\\u").encode()
+    rows, errors = read(line, "c.jsonl")
+    assert rows == []
+    assert [(e.line, e.field) for e in errors] == [(1, field)]
+
+
+def test_a_json_line_nested_past_any_product_is_a_refused_line_not_a_crash():
+    rows, errors = read(b'{"sku": ' + b"[" * 100_000 + b"\n", "c.jsonl")
+    assert rows == []
+    assert [e.line for e in errors] == [1]
