@@ -38,9 +38,13 @@ PUBLIC_FIELDS = (
 )
 
 
+PUBLIC_DEFAULTS: dict[str, Any] = {"weight_grams": 500, "archived": False}
+
+
 def stored(doc: dict[str, Any]) -> list[Change]:
     """The stock item's document and its public document, written together."""
-    public = {name: doc[name] for name in PUBLIC_FIELDS}
+    # Documents written before weight and archiving existed lack them: the API's defaults.
+    public = {name: doc.get(name, PUBLIC_DEFAULTS.get(name)) for name in PUBLIC_FIELDS}
     return [Put(stock_key(doc["sku"]), doc), Put(public_stock_key(doc["sku"]), public)]
 
 

@@ -7,7 +7,6 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
-from starlette.concurrency import run_in_threadpool
 
 from api import owned_reads
 from api.auth import Principal
@@ -38,7 +37,6 @@ from application.event_store import CommandResult
 from domain.base import now
 from domain.order import OrderStatus
 from projections.orders import OrdersProjection
-from projections.readers import with_words
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
@@ -95,9 +93,7 @@ async def get_order(
     """An order: lines, totals, status, cancellation reason, payment and carbon footprint.
     Customers see only their own.
     """
-    doc = await owned_reads.order(stored, order_id, viewer_of(principal))
-    if doc.get("cancellation_detail"):  # the customer's words, sealed: opened for the caller
-        doc = await run_in_threadpool(with_words, doc, container.readers.words)
+    doc = await owned_reads.order(stored, order_id, viewer_of(principal), container.readers.words)
     set_etag(response, doc["version"])
     return OrderPublic.from_doc(doc)
 
