@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.test_edge_hostile_input import signed
-from tests.e2e.test_http_checkout import ADDRESS, cart_with, payment
+from tests.e2e.test_http_checkout import ADDRESS, payment
 
 API = "/api/v1"
 
@@ -22,11 +22,17 @@ def test_a_signed_token_with_a_time_claim_of_ten_to_the_400_is_a_401(client, cla
 def test_installments_that_are_not_a_json_integer_are_422_and_place_no_order(
     client, auth, product, installments
 ):
-    cart_id = cart_with(client, auth)
+    cart_id = client.post(f"{API}/carts", json={}, headers=auth(sub="ana")).json()["cart_id"]
+    added = client.post(
+        f"{API}/carts/{cart_id}/items", json={"sku": "ECO-0100", "quantity": 2}, headers=auth(sub="ana")
+    )
+    assert added.status_code == 200, added.text
     body = {"shipping_address": ADDRESS, "payment": {**payment(), "installments": installments}}
     response = client.post(f"{API}/carts/{cart_id}/checkout", json=body, headers=auth(sub="ana"))
     assert response.status_code == 422, response.text
-    cart = client.get(f"{API}/carts/{cart_id}", headers=auth(sub="ana")).json()
+    # Read our own write: without the token the cart may not be projected yet (a 404).
+    token = {"X-Consistency-Token": added.json()["consistency_token"]}
+    cart = client.get(f"{API}/carts/{cart_id}", headers=auth(sub="ana", **token)).json()
     assert cart["status"] == "open"
     accepted = {**body, "payment": {**payment(), "installments": 3}}
     again = client.post(f"{API}/carts/{cart_id}/checkout", json=accepted, headers=auth(sub="ana"))
