@@ -102,6 +102,17 @@ def order_when(client, auth, order_id: str, done, timeout_s: float = 20) -> dict
     raise AssertionError(f"order {order_id} never got there: {body}")
 
 
+def cart_of(client, auth, cart_id: str, sub: str = "bia", timeout_s: float = 20) -> dict:
+    """The cart's read model once it is projected (a GET without a token may race it)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = client.get(f"{API}/carts/{cart_id}", headers=auth(sub=sub)).json()
+        if "cart_id" in body:
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"cart {cart_id} never projected: {body}")
+
+
 def placed(client, auth, payment: dict) -> dict:
     _, response = check_out(client, auth, payment)
     assert response.status_code == 202, response.text
@@ -141,8 +152,7 @@ def test_a_card_number_is_refused_when_a_real_provider_tokenizes_and_nothing_is_
     cart_id, response = check_out(client, auth, {"method": "card", **RAW_CARD})
     assert response.status_code == 422, response.text
     assert "card_token" in response.json()["detail"]
-    cart = client.get(f"{API}/carts/{cart_id}", headers=auth(sub="bia")).json()
-    assert cart["status"] == "open"
+    assert cart_of(client, auth, cart_id)["status"] == "open"
     assert not [r for r in stripe.requests if APPROVED.encode() in r.raw]
     assert client.post(f"{API}/payments/sandbox/tokens", json=RAW_CARD).status_code == 404
 

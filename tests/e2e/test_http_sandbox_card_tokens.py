@@ -10,6 +10,7 @@ from tests.e2e.test_http_card_tokens_and_3ds import (
     RAW_CARD,
     THREE_DS,
     available,
+    cart_of,
     check_out,
     order_when,
     placed,
@@ -74,7 +75,7 @@ def test_in_production_mode_no_card_number_reaches_the_api(client, auth, product
     cart_id, response = check_out(client, auth, {"method": "card", **RAW_CARD})
     assert response.status_code == 422, response.text
     assert "card_token" in response.json()["detail"]
-    assert client.get(f"{API}/carts/{cart_id}", headers=auth(sub="bia")).json()["status"] == "open"
+    assert cart_of(client, auth, cart_id)["status"] == "open"
     assert client.post(f"{API}/payments/sandbox/tokens", json=RAW_CARD).status_code == 404
     assert client.get(f"{API}/payments/config").json()["card"]["raw_card_fields"] is False
     assert available(client, auth) == 10
