@@ -27,8 +27,9 @@ from api.middleware import (
 from api.openapi import install_openapi
 from api.query_guard import refuse_unknown_query_parameters
 from api.ratelimit import RateLimiter, RateLimitMiddleware
-from api.routers import API_ROUTERS, health
+from api.routers import API_ROUTERS, health, product_images
 from api.routers import auth as auth_routes
+from api.routers.product_images import image_upload_limits
 from api.routes import RouteTable
 from api.search_cache import search_cache
 from api.stored import Policies
@@ -68,6 +69,7 @@ def _verifier(settings: Settings, container: Container | None = None) -> TokenVe
 
         def own_keys(kid: str) -> Any:
             return account_system(container).signing_keys.public_key(kid)
+
     return TokenVerifier(
         secret,
         settings.jwks_url,
@@ -112,6 +114,7 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
             max_bytes=settings.max_body_bytes,
             form_prefixes=("/console/", "/api/v1/auth/token"),  # OAuth2 takes a form (RFC 6749)
             own_limit_paths=("/console/catalog/import",),  # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES
+            upload_limits=image_upload_limits(settings),  # ECOVAREJO_IMAGE_MAX_BYTES
         ),
         *(
             [
@@ -162,6 +165,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(health.router, prefix=prefix)
         app.include_router(metrics.router, prefix=prefix)
     app.include_router(auth_routes.wellknown)  # /.well-known/jwks.json
+    app.include_router(product_images.media)  # /media/{key}: the local store's images
     install_console(app)
     install_openapi(app)
     install_offline_docs(app)  # /docs and /redoc without a CDN (api/docs_offline.py)
