@@ -128,6 +128,17 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", f"{API}/auth/password"): ANY_ROLE,
     ("POST", f"{API}/auth/accounts/{{}}/deactivate"): ADMIN,
     ("GET", "/.well-known/jwks.json"): PUBLIC,
+    # Product images and reviews (issue 28, docs/catalog-media-and-reviews.md).
+    ("POST", f"{API}/products/{{}}/images"): ADMIN,
+    ("GET", f"{API}/products/{{}}/images"): PUBLIC,
+    ("DELETE", f"{API}/products/{{}}/images/{{}}"): ADMIN,
+    ("GET", "/media/images/{}"): PUBLIC,
+    ("GET", f"{API}/products/{{}}/reviews"): PUBLIC,
+    ("POST", f"{API}/products/{{}}/reviews"): CUSTOMER,
+    ("POST", f"{API}/products/{{}}/reviews/{{}}/reports"): CUSTOMER,
+    ("GET", f"{API}/reviews"): ADMIN,
+    ("POST", f"{API}/reviews/{{}}/approve"): ADMIN,
+    ("POST", f"{API}/reviews/{{}}/reject"): ADMIN,
 }
 
 _PARAM = re.compile(r"\{[^}]*\}")
