@@ -12,6 +12,7 @@ from bench.append import bench_append
 from bench.auth import bench_auth
 from bench.config import BenchConfig
 from bench.http import bench_http
+from bench.images import bench_images
 from bench.reads import bench_reads
 from bench.readside import bench_readside
 from bench.report import Results, log, table
@@ -32,6 +33,7 @@ def _sections() -> dict[str, Section]:
         "scale": bench_scale,
         "cold": bench_cold,
         "auth": bench_auth,
+        "images": bench_images,  # issue 28
     }
 
 

@@ -324,6 +324,10 @@ ROWS = [
     Row("access-token verify CPU, HS256 (dev)", "verify_cpu_us_hs256", "us"),
     Row("access-token verify CPU, RS256 (IdP)", "verify_cpu_us_rs256", "us"),
     Row("revocation check per request (Redis)", "revocation_check_ms", "ms"),
+    # Product images (bench/images.py)
+    Row("image check + 6 renditions p50 (2000x1500 JPEG)", "image_prepare_p50_ms", "ms"),
+    Row("image check + 6 renditions p95 (2000x1500 JPEG)", "image_prepare_p95_ms", "ms"),
+    Row("image uploads with renditions, stored and recorded", "image_uploads_per_s", "/s"),
 ]
 
 
