@@ -22,6 +22,7 @@ from api.console import (
     promotions,
     queues,
     read_side,
+    reviews,
     session,
 )
 from api.console.hosts import own_host
@@ -42,6 +43,7 @@ ROUTERS = [
     queues.router,
     promotions.router,
     order_actions.router,
+    reviews.router,  # reviews moderation (issue 28)
 ]
 Handler = Callable[[Request, Any], Awaitable[Response]]
 
