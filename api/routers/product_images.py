@@ -115,7 +115,16 @@ def _object(container: Container, key: str) -> bytes | None:
     return catalog_media(container).store.get(key)
 
 
-@media.get("/media/images/{name}", include_in_schema=True)
+@media.get(
+    "/media/images/{name}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the rendition's bytes",
+            "content": {"image/webp": {}, "image/jpeg": {}},
+        }
+    },
+)
 async def media_file(
     name: Annotated[str, Path(pattern=r"^[0-9a-f]{64}\.(webp|jpeg)$")],
     container: ContainerDep,
