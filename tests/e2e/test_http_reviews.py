@@ -129,6 +129,9 @@ def test_after_the_reviewers_erasure_the_review_stays_as_cliente(client, auth, p
     delivered(client, auth)
     review_id = review(client, auth, product_id, rating=4).json()["review_id"]
     client.post(f"{API}/reviews/{review_id}/approve", headers=auth("admin", "adm"))
+    exported = client.get(f"{API}/customers/ana/personal-data", headers=auth(sub="ana")).json()
+    [held] = exported["reviews"]  # LGPD access: the review and its words are hers
+    assert (held["id"], held["author"]) == (review_id, {"text": "Ana"})
     erased = client.delete(f"{API}/customers/ana/personal-data", headers=auth(sub="ana"))
     assert erased.status_code == 202, erased.text
     for _ in range(100):
