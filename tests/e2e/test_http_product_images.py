@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 
+import psycopg
 from PIL import Image
 
 from application.product_images import IMMUTABLE
@@ -65,6 +66,18 @@ def test_an_uploaded_photo_is_served_in_six_renditions_without_its_gps_position(
     assert listed.status_code == 200, listed.text
     assert listed.json()["items"] == [image]
     assert len(stored_files(container)) == 6
+    [event] = stored_events(container, "ProductMedia.ImageAdded")
+    assert len(event) < 4_000  # references, not the megabytes of the renditions
+    for rendition in image["renditions"]:
+        assert rendition["url"].removeprefix("/media/").encode() in event
+
+
+def stored_events(container, topic: str) -> list[bytes]:
+    with psycopg.connect(container.database_url) as conn:
+        rows = conn.execute(
+            "SELECT state FROM ecovarejo_events WHERE topic LIKE %s", (f"%:{topic}",)
+        ).fetchall()
+    return [bytes(row[0]) for row in rows]
 
 
 def test_the_same_photo_twice_is_a_conflict_and_an_unknown_product_not_found(client, auth, product):
@@ -102,6 +115,7 @@ def test_bad_uploads_are_refused_with_a_clear_problem_and_nothing_is_stored(
     )
     assert not_admin.status_code == 403
     assert stored_files(container) == []
+    assert stored_events(container, "ProductMedia.ImageAdded") == []
     listed = client.get(f"{API}/products/{product_id}/images").json()
     assert listed["items"] == []
 
