@@ -6,8 +6,10 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -17,13 +19,17 @@ from eventsourcing.utils import Environment
 
 from application.carriers import Carrier
 from application.checkout.effects import EffectDispatcher
+from application.checkout.payments import PaymentDeadlines
 from application.checkout.policy import CheckoutSaga
+from application.customers import email_of
+from application.event_store import EventStore
 from application.fiscal import FiscalProvider
 from application.keys import KeyWrapper, KeyWrapperUnavailableError, ReadModelSealer
-from application.lgpd import complete_erasures
+from application.lgpd import AccountHooks, complete_erasures
 from application.ports import Notifier
-from application.shop import Shop
+from application.services import Services, ServiceSettings, build
 from infrastructure import tracing
+from infrastructure.accounts_wiring import LazyAccountHooks, install_accounts
 from infrastructure.carriers.melhor_envio import MelhorEnvio
 from infrastructure.embedded import EmbeddedServers
 from infrastructure.erasure_ledger import ErasureLedger, reapply_erasures
@@ -147,7 +153,7 @@ class Container:
     database_url: str
     redis_url: str
     env: dict[str, str]
-    shop: Shop
+    services: Services
     redis: redis.Redis
     embedded: EmbeddedServers | None = None
     supervisors: dict[str, Supervisor] = field(default_factory=dict)
@@ -179,7 +185,7 @@ class Container:
         return Readers(
             self.view,
             (lambda: active_index(search)) if search is not None else None,
-            ReadModelSealer(self.shop.keys),
+            ReadModelSealer(self.services.store.keys),
         )
 
     async def position_async(self, name: str) -> int:
@@ -208,7 +214,7 @@ class Container:
         return True
 
     def head_position(self) -> int:
-        return self.shop.recorder.max_notification_id() or 0
+        return self.services.store.recorder.max_notification_id() or 0
 
     def effects_tracking(self) -> TrackingRecorder:
         return effects_tracking(self)
@@ -251,7 +257,7 @@ class Container:
         from infrastructure.actors import Actors, make_broker
 
         broker = make_broker(self.settings.broker_url or self.redis_url)
-        self.actors = Actors(broker, self.shop, self.settings.broker_queue)
+        self.actors = Actors(broker, self.services, self.settings.broker_queue)
         self.worker = self.actors.worker(self.settings.worker_threads)
         self.worker.start()
         for name in runners if runners is not None else [r.name for r in runners_for(self)]:
@@ -275,7 +281,7 @@ class Container:
                 self.worker.broker.close()
             if self.search is not None:
                 self.search.close()
-            self.shop.close()
+            self.services.store.close()
             self.redis.close()
         finally:  # whatever failed above, leave no embedded server behind
             if self.embedded is not None:
@@ -318,28 +324,34 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
         client.ping()
         if read_only and not _log_exists(database_url):
             read_only = False  # a fresh system: nothing to read without the tables
+        event_log = EventLog(database_url)
+        hooks = None if read_only else LazyAccountHooks()
         if read_only:
             env = {**env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
             env["CREATE_TABLE"] = "n"
-            shop = Shop(env=env)  # reads only: no gateway, no notifier
+            # reads only: no gateway, no notifier
+            services = build(EventStore(env=env), event_log=event_log)
             search = make_search_store(settings, database_url, read_only=True)
+            again = 0
         else:
-            shop, search = _set_up(settings, env, database_url, client, master_key)
-        shop.event_log = EventLog(database_url)
-        if not read_only and shop.erasures_found_again:
+            with setup_lock(database_url):  # the store's tables are made on first use too
+                again = set_up(settings, env, database_url, master_key)
+                services = _services(settings, env, client, event_log, hooks)
+                search = make_search_store(settings, database_url)
+        if again:
             # A dump or backup from before an erasure was loaded by other means than
             # `ecovarejo restore`: the keys are destroyed again; record the rest too.
             entries = ErasureLedger(settings.erasure_ledger_path).entries()
-            complete_erasures(shop, [e.subject for e in entries])
+            complete_erasures(services.data_subjects, [e.subject for e in entries])
     except Exception:
         if embedded is not None:
             embedded.stop()
         raise
-    built = Container(settings, database_url, redis_url, env, shop, client, embedded, search=search)
-    if not read_only:  # sign-in accounts: built on first use (LGPD export and erasure too)
-        from infrastructure.accounts_wiring import install_accounts
-
-        install_accounts(built)
+    built = Container(
+        settings, database_url, redis_url, env, services, client, embedded, search=search
+    )
+    if hooks is not None:  # sign-in accounts: built on first use (LGPD export and erasure too)
+        install_accounts(built, hooks)
     return built
 
 
@@ -349,41 +361,66 @@ def _log_exists(database_url: str) -> bool:
     return row is not None and row[0] is not None
 
 
-def _set_up(
+@contextmanager
+def setup_lock(database_url: str) -> Iterator[None]:
+    """Processes starting together (API replicas, a worker, the CLI) would race on CREATE
+    statements ("tuple concurrently updated"): one sets up at a time."""
+    with psycopg.connect(database_url, autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(7200)")
+        yield  # released with the connection
+
+
+def set_up(
+    settings: Settings, env: dict[str, str], database_url: str, master_key: KeyWrapper
+) -> int:
+    """Create what is missing (tables, triggers, the chain); check the master key; destroy
+    again the data keys the erasure ledger names (their number). Under `setup_lock`."""
+    _create_tables(env)
+    try:
+        check_master_key(database_url, master_key)
+    except MasterKeyError as e:
+        raise ConfigurationError(str(e)) from None
+    # A dump loaded by hand may bring back keys that erasures destroyed: not for long.
+    again = reapply_erasures(database_url, ErasureLedger(settings.erasure_ledger_path))
+    if again:
+        log.warning("destroyed again %d data keys the erasure ledger names", again)
+    install_immutability_guard(database_url)
+    install_chain(database_url)
+    return again
+
+
+def service_settings(settings: Settings) -> ServiceSettings:
+    """What the services take from the settings, read once."""
+    return ServiceSettings(
+        deadlines=PaymentDeadlines(
+            pix_expiry_s=settings.pix_expiry_s,
+            boleto_days=settings.boleto_days,
+            authentication_expiry_s=settings.authentication_expiry_s,
+        ),
+        interest_free_installments=settings.interest_free_installments,
+        raw_cards_allowed=not settings.production,  # card numbers: sandbox, dev only
+        return_windows=settings.return_windows,
+        ship_from_postal_code=settings.sender["postal_code"],
+        invoice_on=settings.invoice_on,
+    )
+
+
+def _services(
     settings: Settings,
     env: dict[str, str],
-    database_url: str,
     client: redis.Redis,
-    master_key: KeyWrapper,
-) -> tuple[Shop, SearchStore]:
-    """Create what is missing (tables, triggers, the search store), one process at a time."""
-    with psycopg.connect(database_url, autocommit=True) as lock:
-        # Processes starting together (API replicas, a worker, the CLI) would race on
-        # CREATE statements ("tuple concurrently updated"): one sets up at a time.
-        lock.execute("SELECT pg_advisory_lock(7200)")
-        _create_tables(env)
-        try:
-            check_master_key(database_url, master_key)
-        except MasterKeyError as e:
-            raise ConfigurationError(str(e)) from None
-        # A dump loaded by hand may bring back keys that erasures destroyed: not for long.
-        again = reapply_erasures(database_url, ErasureLedger(settings.erasure_ledger_path))
-        if again:
-            log.warning("destroyed again %d data keys the erasure ledger names", again)
-        install_immutability_guard(database_url)
-        install_chain(database_url)
-        gateways = build_gateways(settings, client, settings.data_dir)
-        shop = Shop(env=env, gateways=gateways)
-        shop.erasures_found_again = again  # the whole erasures are recorded once it is wired
+    event_log: EventLog,
+    hooks: AccountHooks | None,
+) -> Services:
+    store = EventStore(env=env)
+    return build(
+        store,
+        gateways=build_gateways(settings, client, settings.data_dir),
         # The notifier decrypts a customer's e-mail only when it sends to them.
-        shop.notifier = make_notifier(settings, client, shop.email_of)
-        shop.pix_expiry_s, shop.boleto_days = settings.pix_expiry_s, settings.boleto_days
-        shop.carrier = make_carrier(settings)
-        shop.ship_from_postal_code = settings.sender["postal_code"]
-        shop.return_windows = settings.return_windows
-        shop.fiscal, shop.invoice_on = make_fiscal_provider(settings), settings.invoice_on
-        shop.interest_free_installments = settings.interest_free_installments
-        shop.authentication_expiry_s = settings.authentication_expiry_s
-        shop.raw_cards_allowed = not settings.production  # card numbers: sandbox, dev only
-        search = make_search_store(settings, database_url)
-    return shop, search
+        notifier=make_notifier(settings, client, partial(email_of, store)),
+        carrier=make_carrier(settings),
+        fiscal=make_fiscal_provider(settings),
+        event_log=event_log,
+        account_hooks=hooks,
+        settings=service_settings(settings),
+    )

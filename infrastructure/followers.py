@@ -27,10 +27,9 @@ from eventsourcing.utils import Environment, get_topic
 
 from application.checkout.effects import EFFECT_EVENTS, PAYMENT_TIMEOUT, EffectDispatcher
 from application.checkout.policy import CheckoutSaga
-from application.event_store import APP_NAME, LogFollower
+from application.event_store import APP_NAME, EventStore, LogFollower
 from application.integration_events import PUBLIC_TOPICS
 from application.keys import ReadModelSealer, key_store_from
-from application.shop import Shop
 from infrastructure.fanout import FanOut, FanOutRunner
 from infrastructure.feed import Follower
 from infrastructure.integration_publisher import NAME as INTEGRATION_EVENTS
@@ -79,7 +78,7 @@ def with_sealer(projector: Projector, res: Resources) -> Projector:
     """A projector that keeps someone's words gets the sealer of the key store, so that
     they reach its read model only sealed under that person's key (issue 21)."""
     if hasattr(type(projector), "sealer"):
-        env = Environment(Shop.name, res.follower_env)  # its keys are ECOVAREJO_…
+        env = Environment(EventStore.name, res.follower_env)  # its keys are ECOVAREJO_…
         projector.sealer = ReadModelSealer(key_store_from(env))  # type: ignore[attr-defined]
     return projector
 
@@ -231,7 +230,7 @@ def _effects_runner(res: Resources) -> BaseProjectionRunner[Any]:
     dispatcher, tracking = _effect_dispatcher(res)
     return BaseProjectionRunner(
         projection=dispatcher,
-        application_class=Shop,
+        application_class=EventStore,
         tracking_recorder=tracking,
         topics=EFFECT_TOPICS,
         env=res.follower_env,

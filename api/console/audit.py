@@ -89,13 +89,13 @@ def history(
 ) -> Response:
     if as_of and version is not None:
         raise HTTPException(422, "give as_of or version, not both")
-    shop = container.shop
-    assert shop.event_log is not None
+    services = container.services
+    assert services.event_log is not None
     reveal = reveals_personal_data(principal)
-    full = replay(shop.mapper, shop.event_log, aggregate_id, reveal=False)
+    full = replay(services.store.mapper, services.event_log, aggregate_id, reveal=False)
     result = replay(
-        shop.mapper,
-        shop.event_log,
+        services.store.mapper,
+        services.event_log,
         aggregate_id,
         as_of=_instant(as_of),
         version=version,
