@@ -30,6 +30,7 @@ from application.checkout.policy import CheckoutSaga
 from application.event_store import APP_NAME, EventStore, LogFollower
 from application.integration_events import PUBLIC_TOPICS
 from application.keys import ReadModelSealer, key_store_from
+from infrastructure import redis_keys
 from infrastructure.fanout import FanOut, FanOutRunner
 from infrastructure.feed import Follower
 from infrastructure.integration_publisher import NAME as INTEGRATION_EVENTS
@@ -65,7 +66,9 @@ class Resources(Protocol):
     search: SearchStore | None
     database_url: str
     settings: Settings
-    actors: Any
+
+    @property
+    def actors(self) -> Any: ...  # the effects' sender, in a process that runs effects
 
     @property
     def follower_env(self) -> dict[str, str]: ...
@@ -116,7 +119,7 @@ class ReadModel:
     def activate(self, res: Resources, generation: str) -> None:
         """Swap readers (and live runners) to `generation`, in one atomic step."""
         if self.store == "redis":
-            res.redis.set(f"ev:{self.name}:active", generation)
+            res.redis.set(redis_keys.active_key(self.name), generation)
         else:
             _search(res).activate(generation)
 
@@ -124,7 +127,10 @@ class ReadModel:
         if self.store == "search":
             return _search(res).generations()
         return sorted(
-            {k.decode().split(":")[2] for k in res.redis.scan_iter(match=f"ev:{self.name}:g*:*")}
+            {
+                redis_keys.generation_of(k.decode())
+                for k in res.redis.scan_iter(match=redis_keys.generations_pattern(self.name))
+            }
         )
 
     def drop(self, res: Resources, generation: str) -> None:
@@ -134,7 +140,9 @@ class ReadModel:
             self.parking(res, generation).drop()
             return
         batch: list[bytes] = []
-        for key in res.redis.scan_iter(match=f"ev:{self.name}:{generation}:*", count=1000):
+        for key in res.redis.scan_iter(
+            match=redis_keys.generation_prefix(self.name, generation) + "*", count=1000
+        ):
             batch.append(key)
             if len(batch) >= 1000:
                 res.redis.delete(*batch)
