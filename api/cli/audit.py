@@ -9,6 +9,7 @@ import typer
 
 from api.cli.common import CliError, Commands, cli_actor, connected, emit, parse_instant, parse_uuid
 from api.cli.lean import write_rows
+from application.operations.chain import verify_chain
 from infrastructure.event_log import EventLog
 
 commands = Commands()
@@ -91,29 +92,11 @@ def replay(
 def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Recompute the stream links and the global chain; exit 1 naming the first bad position."""
     with connected(read_only=True) as container:
-        report = EventLog(container.database_url).verify_chain()
+        report = verify_chain(EventLog(container.database_url))
     if as_json:
-        emit(
-            {
-                "ok": report.ok,
-                "checked": report.checked,
-                "first_bad_position": report.first_bad_position,
-                "problem": report.problem,
-                "globally_chained_to": report.globally_chained_to,
-                "not_yet_global": report.not_yet_global,
-            }
-        )
-    elif report.ok:
-        typer.echo(
-            f"ok: {report.checked} events, chain intact (global chain up to position "
-            f"{report.globally_chained_to}; {report.not_yet_global} newer events not chained "
-            "yet: a worker chains them within about a second)"
-        )
+        emit(report.as_dict())
     else:
-        typer.echo(
-            f"BROKEN at position {report.first_bad_position}: {report.problem} "
-            f"({report.checked} events verified before it)"
-        )
+        typer.echo(report.summary())
     if not report.ok:
         raise typer.Exit(1)
 

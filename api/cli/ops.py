@@ -10,6 +10,7 @@ import typer
 
 from api.cli.common import CliError, Commands, connected, emit
 from application.lgpd import complete_erasures
+from application.operations.chain import verify_chain
 from infrastructure.backup import (
     BackupError,
     MasterKeyMismatchError,
@@ -163,7 +164,7 @@ def _restore(
         rebuilt = {r.projection: r.events for r in rebuild_many(container, list(REBUILDABLE))}
         log = EventLog(container.database_url)
         log.extend_chain_fully()  # events the backup held but had not chained yet
-        report = log.verify_chain()
+        report = verify_chain(log)
     return {
         "restored": str(file),
         "backup_created_at": manifest["created_at"],
