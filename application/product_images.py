@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from application.errors import VersionConflictError
-from application.event_store import CommandResult, EventStoreApp, result_of
+from application.event_store import CommandResult, EventStore, result_of
 from application.image_renditions import DEFAULT_MAX_PIXELS, PreparedImage, prepare
 from application.product_ref import check_product_exists
 from domain.product_media import ProductImage, ProductMedia, Rendition, check_alt
@@ -50,17 +50,17 @@ class AddedImage:
 
 class ImageService:
     def __init__(
-        self, app: EventStoreApp, store: ObjectStore, *, max_pixels: int = DEFAULT_MAX_PIXELS
+        self, store: EventStore, objects: ObjectStore, *, max_pixels: int = DEFAULT_MAX_PIXELS
     ) -> None:
-        self.app = app
         self.store = store
+        self.objects = objects
         self.max_pixels = max_pixels
 
     def add_image(
         self, product_id: UUID, data: bytes, content_type: str | None, alt: str
     ) -> AddedImage:
         """Check, re-encode, store the renditions, then record the image."""
-        check_product_exists(self.app.repository, product_id)
+        check_product_exists(self.store.repository, product_id)
         alt = check_alt(alt)
         media = self.media(product_id) or ProductMedia(product_id=product_id)
         prepared = prepare(data, content_type, max_pixels=self.max_pixels)
@@ -74,19 +74,18 @@ class ImageService:
         may name the same content)."""
         media = self.media(product_id)
         if media is None:
-            check_product_exists(self.app.repository, product_id)
+            check_product_exists(self.store.repository, product_id)
             media = ProductMedia(product_id=product_id)
         media.remove_image(image_id)
         return self._commit(media)
 
     def media(self, product_id: UUID) -> ProductMedia | None:
-        found = self.app.find(ProductMedia.create_id(product_id))
-        return found if isinstance(found, ProductMedia) else None
+        return self.store.load(ProductMedia, ProductMedia.create_id(product_id))
 
     def _stored(self, prepared: PreparedImage, alt: str) -> ProductImage:
         renditions = []
         for r in prepared.renditions:
-            self.store.put(r.key, r.data, r.content_type)
+            self.objects.put(r.key, r.data, r.content_type)
             renditions.append(Rendition(r.format, r.width, r.height, r.key, len(r.data)))
         return ProductImage(
             image_id=prepared.image_id,
@@ -98,7 +97,7 @@ class ImageService:
 
     def _commit(self, media: ProductMedia) -> CommandResult:
         try:
-            recordings = self.app.save(media)
+            recordings = self.store.save(media)
         except IntegrityError:
             raise VersionConflictError(
                 f"the images of product {media.product_id} changed concurrently; retry"

@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from application.errors import VersionConflictError
-from application.event_store import CommandResult, EventStoreApp, result_of
+from application.event_store import CommandResult, EventStore, result_of
 from application.product_ref import check_product_exists, product_of_sku
 from domain.base import DomainError, NotFoundError
 from domain.order import Order
@@ -67,19 +67,19 @@ class ReviewService:
 
     def __init__(
         self,
-        app: EventStoreApp,
+        store: EventStore,
         orders_of: Callable[[str], Iterable[UUID]],
         profile_name: Callable[[str], str | None],
     ) -> None:
-        self.app = app
+        self.store = store
         self.orders_of = orders_of
         self.profile_name = profile_name
 
     # Commands -----------------------------------------------------------------------------
     def submit(self, product_id: UUID, customer_id: str, draft: ReviewDraft) -> Reviewed:
-        check_product_exists(self.app.repository, product_id)
+        check_product_exists(self.store.repository, product_id)
         review_id = Review.create_id(product_id, customer_id)
-        if self.app.find(review_id) is not None:
+        if self.store.load(Review, review_id) is not None:
             raise AlreadyReviewedError("you reviewed this product already (one review each)")
         order, sku = self._delivered_purchase(product_id, customer_id, draft.order_id)
         author = draft.author_name
@@ -114,13 +114,8 @@ class ReviewService:
 
     # Reads and checks ---------------------------------------------------------------------
     def review(self, review_id: UUID, expected_version: int | None = None) -> Review:
-        found = self.app.find(review_id)
-        if not isinstance(found, Review):
-            raise ReviewNotFoundError(f"no review {review_id}")
-        if expected_version is not None and found.version != expected_version:
-            raise VersionConflictError(
-                f"version is {found.version}, not {expected_version} (If-Match)"
-            )
+        found = self.store.load(Review, review_id, ReviewNotFoundError(f"no review {review_id}"))
+        self.store.check_version(found, expected_version)
         return found
 
     def _delivered_purchase(
@@ -129,10 +124,8 @@ class ReviewService:
         """The customer's delivered order with a line of the product, and that line's SKU."""
         candidates = [order_id] if order_id is not None else list(self.orders_of(customer_id))
         for candidate in candidates:
-            order = self.app.find(candidate)
-            if not isinstance(order, Order) or order.customer_id != customer_id:
-                continue
-            if order.delivered_at is None:
+            order = self.store.load(Order, candidate, owner=customer_id)
+            if order is None or order.delivered_at is None:
                 continue
             for line in order.lines:
                 if product_of_sku(line.sku) == product_id:
@@ -148,7 +141,7 @@ class ReviewService:
 
     def _commit(self, review: Review) -> Reviewed:
         try:
-            recordings = self.app.save(review)
+            recordings = self.store.save(review)
         except IntegrityError:
             if review.version == 1:  # two submissions raced: the other won
                 raise AlreadyReviewedError("you reviewed this product already") from None

@@ -42,7 +42,7 @@ def bench_images(config: BenchConfig, servers: Servers, results: Results) -> Non
     section = servers.section("images")
     container = bootstrap(section.settings())
     try:
-        container.shop.register_stock_item(
+        container.services.catalog.register_stock_item(
             sku=SKU,
             name="Camiseta de algodão orgânico",
             description="bench",

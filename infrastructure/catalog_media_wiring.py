@@ -25,7 +25,7 @@ class Container(Protocol):
     """What of the bootstrap's container this needs (not imported: no import cycle)."""
 
     settings: Settings
-    shop: Any
+    services: Any
 
     def view(self, projection: str) -> Any: ...
 
@@ -58,17 +58,17 @@ class CatalogMedia:
     reviews: ReviewService
 
 
-def _orders_of(shop: Any) -> Any:
+def _orders_of(services: Any) -> Any:
     def orders_of(customer_id: str) -> list[Any]:
-        event_log = getattr(shop, "event_log", None)
+        event_log = getattr(services, "event_log", None)
         return [] if event_log is None else event_log.aggregates_of_customer(customer_id)
 
     return orders_of
 
 
-def _profile_name(shop: Any) -> Any:
+def _profile_name(services: Any) -> Any:
     def name_of(customer_id: str) -> str | None:
-        customer = shop.customer(customer_id)
+        customer = services.customers.customer(customer_id)
         profile = None if customer is None else customer.profile
         if profile is None or profile.value is None:
             return None
@@ -82,12 +82,12 @@ def catalog_media(container: Container) -> CatalogMedia:
     """The services, built once per container."""
     built: CatalogMedia | None = getattr(container, _ATTRIBUTE, None)
     if built is None:
-        settings, shop = container.settings, container.shop
+        settings, services = container.settings, container.services
         store = object_store_of(settings)
         built = CatalogMedia(
             store=store,
-            images=ImageService(shop, store, max_pixels=settings.image_max_pixels),
-            reviews=ReviewService(shop, _orders_of(shop), _profile_name(shop)),
+            images=ImageService(services.store, store, max_pixels=settings.image_max_pixels),
+            reviews=ReviewService(services.store, _orders_of(services), _profile_name(services)),
         )
         setattr(container, _ATTRIBUTE, built)
     return built
@@ -96,7 +96,7 @@ def catalog_media(container: Container) -> CatalogMedia:
 def reviews_reader(container: Container) -> ReviewsReader:
     return ReviewsReader(
         container.view(ReviewsProjection.name),
-        ReadModelSealer(container.shop.keys),
+        ReadModelSealer(container.services.store.keys),
         container.settings.reviews_after_erasure,
     )
 

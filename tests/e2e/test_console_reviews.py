@@ -14,12 +14,12 @@ from tests.e2e.test_console_http import sign_in
 
 
 def pending_review(container) -> str:
-    shop = container.shop
-    register(shop, "ECO-1", 10, "49.90")
-    order_id = check_out(shop, fill_cart(shop, {"ECO-1": 1}, customer="ana"))
-    wait_until(lambda: settled(shop), what="the order settled")
-    shop.ship_order(order_id, "Correios", "BR1")
-    shop.track_order(order_id, "delivered", datetime.now(tz=UTC))
+    services = container.services
+    register(services, "ECO-1", 10, "49.90")
+    order_id = check_out(services, fill_cart(services, {"ECO-1": 1}, customer="ana"))
+    wait_until(lambda: settled(services), what="the order settled")
+    services.orders.ship_order(order_id, "Correios", "BR1")
+    services.orders.track_order(order_id, "delivered", datetime.now(tz=UTC))
     draft = ReviewDraft(rating=2, title="Encolheu", body="Encolheu na primeira lavagem")
     done = catalog_media(container).reviews.submit(product_of_sku("ECO-1"), "ana", draft)
     container.wait_for_projections(done.result.position)

@@ -44,9 +44,9 @@ class ScannedLog:
         self.world = world
 
     def aggregates_of_customer(self, customer_id: str) -> list:
-        shop, ids = self.world.shop, []
-        for n in shop.recorder.select_notifications(1, 10_000):
-            event = shop.mapper.to_domain_event(n)
+        services, ids = self.world.services, []
+        for n in services.store.recorder.select_notifications(1, 10_000):
+            event = services.store.mapper.to_domain_event(n)
             if getattr(event, "customer_id", None) == customer_id:
                 ids.append(event.originator_id)
         return list(dict.fromkeys(ids))
@@ -54,32 +54,33 @@ class ScannedLog:
 
 def service(world, names: dict[str, str] | None = None) -> ReviewService:
     """Reviews over the world's shop, as the wiring builds them."""
-    world.shop.event_log = ScannedLog(world)
-    return ReviewService(world.shop, world.shop.event_log.aggregates_of_customer, (names or {}).get)
+    log = ScannedLog(world)
+    world.services.data_subjects.event_log = log  # the erasure asks it too
+    return ReviewService(world.services.store, log.aggregates_of_customer, (names or {}).get)
 
 
 def delivered_order(world):
     order_id = shipped_order(world)
-    world.shop.track_order(order_id, "delivered", datetime.now(tz=UTC))
+    world.services.orders.track_order(order_id, "delivered", datetime.now(tz=UTC))
     return order_id
 
 
 def project(world, store: MemoryStore | None = None, since: int = 0) -> MemoryStore:
     store = store or MemoryStore()
     projector = ReviewsProjection(store)
-    projector.sealer = ReadModelSealer(world.shop.keys)
-    for n in world.shop.recorder.select_notifications(since + 1, 10_000):
-        event = world.shop.mapper.to_domain_event(n)
+    projector.sealer = ReadModelSealer(world.services.store.keys)
+    for n in world.services.store.recorder.select_notifications(since + 1, 10_000):
+        event = world.services.store.mapper.to_domain_event(n)
         projector.process_event(event, Tracking("EcoVarejo", n.id))
     return store
 
 
 # Who may review -----------------------------------------------------------------------------
 def test_a_product_never_bought_cannot_be_reviewed(world):
-    register(world.shop, "ECO-1", 10, "30.00")
+    register(world.services, "ECO-1", 10, "30.00")
     with pytest.raises(NotAVerifiedBuyerError, match="delivered may review"):
         service(world).submit(ECO_1, "ana", ReviewDraft(rating=5))
-    assert world.shop.find(Review.create_id(ECO_1, "ana")) is None
+    assert world.services.store.load(Review, Review.create_id(ECO_1, "ana")) is None
 
 
 def test_a_shipped_order_not_yet_delivered_does_not_make_a_verified_buyer(world):
@@ -129,7 +130,7 @@ def test_bad_ratings_and_words_are_refused_and_nothing_is_saved(world, draft, me
     delivered_order(world)
     with pytest.raises(InvalidReviewError, match=message):
         service(world).submit(ECO_1, "ana", draft)
-    assert world.shop.find(Review.create_id(ECO_1, "ana")) is None
+    assert world.services.store.load(Review, Review.create_id(ECO_1, "ana")) is None
 
 
 # Moderation and reports -----------------------------------------------------------------------
@@ -182,11 +183,11 @@ def test_the_average_is_rounded_half_up_to_one_place():
 # The read model ---------------------------------------------------------------------------------
 def two_buyers_reviewed(world) -> ReviewService:
     delivered_order(world)  # ana: ECO-1, ECO-2, ECO-3
-    cart = fill_cart(world.shop, {"ECO-1": 1}, customer="bia")
-    order_id = check_out(world.shop, cart)
+    cart = fill_cart(world.services, {"ECO-1": 1}, customer="bia")
+    order_id = check_out(world.services, cart)
     world.settle()
-    world.shop.ship_order(order_id, "Correios", "BR2")
-    world.shop.track_order(order_id, "delivered", datetime.now(tz=UTC))
+    world.services.orders.ship_order(order_id, "Correios", "BR2")
+    world.services.orders.track_order(order_id, "delivered", datetime.now(tz=UTC))
     reviews = service(world, {"ana": "Ana Souza", "bia": "Bia Lima"})
     first = reviews.submit(ECO_1, "ana", ReviewDraft(rating=5, title="Ótima", body="Macia"))
     second = reviews.submit(ECO_1, "bia", ReviewDraft(rating=2, body="Encolheu"))
@@ -198,7 +199,7 @@ def two_buyers_reviewed(world) -> ReviewService:
 def test_the_product_shows_its_approved_reviews_average_and_count_per_star(world):
     two_buyers_reviewed(world)
     store = project(world)
-    reader = ReviewsReader(store, ReadModelSealer(world.shop.keys))
+    reader = ReviewsReader(store, ReadModelSealer(world.services.store.keys))
     assert reader.rating(ECO_1) == {
         "rating_average": "3.5",
         "rating_count": 2,
@@ -217,20 +218,20 @@ def test_the_product_shows_its_approved_reviews_average_and_count_per_star(world
 def test_after_an_erasure_the_review_reads_as_cliente_or_goes_and_a_rebuild_agrees(world):
     two_buyers_reviewed(world)
     live = project(world)
-    before = world.shop.recorder.max_notification_id()
-    world.shop.erase_personal_data("ana", "ana")
+    before = world.services.store.recorder.max_notification_id()
+    world.services.data_subjects.erase_personal_data("ana", "ana")
     project(world, live, since=before)
     rebuilt = project(world)
     assert rebuilt.docs == live.docs
     assert rebuilt.indexes == live.indexes
 
-    keep = ReviewsReader(live, ReadModelSealer(world.shop.keys), "keep")
+    keep = ReviewsReader(live, ReadModelSealer(world.services.store.keys), "keep")
     assert [(r["author_name"], r["title"], r["body"]) for r in keep.page(ECO_1).items] == [
         ("Bia", None, "Encolheu"),
         ("Cliente", None, None),
     ]
     assert keep.rating(ECO_1)["rating_count"] == 2
-    remove = ReviewsReader(live, ReadModelSealer(world.shop.keys), "remove")
+    remove = ReviewsReader(live, ReadModelSealer(world.services.store.keys), "remove")
     assert [r["author_name"] for r in remove.page(ECO_1).items] == ["Bia"]
     assert remove.page(ECO_1).total == 1
     assert remove.rating(ECO_1)["rating_average"] == "2.0"
