@@ -13,6 +13,7 @@ from infrastructure.aftersale_settings import AfterSaleSettings
 from infrastructure.cache_settings import CacheSettings
 from infrastructure.integration_settings import IntegrationEventSettings
 from infrastructure.payment_settings import PaymentSettings
+from infrastructure.search_settings import SearchSettings
 
 
 def default_data_dir() -> Path:
@@ -22,7 +23,12 @@ def default_data_dir() -> Path:
 
 
 class Settings(
-    BaseSettings, PaymentSettings, AfterSaleSettings, IntegrationEventSettings, CacheSettings
+    BaseSettings,
+    PaymentSettings,
+    AfterSaleSettings,
+    IntegrationEventSettings,
+    CacheSettings,
+    SearchSettings,
 ):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
