@@ -403,6 +403,8 @@ class PostgresSearchIndex(SearchIndex):
         words = fold_words(self.fold(query.q)).split() if query.q is not None else []
         if query.q is not None and not words:
             where.append(sql.SQL("FALSE"))  # only signs: no word to find
+        tsquery: sql.Composable
+        rank: sql.Composable
         if words:
             tsquery = sql.SQL(", ({}) AS query(tsq)").format(_tsquery(words, self.synonyms))
             where.append(sql.SQL("document @@ tsq"))

@@ -111,7 +111,8 @@ def suggests(query: str, entry: str) -> bool:
         return True
     if len(query) < SUGGEST_FUZZY_MIN_LENGTH or entry[:1] != query[:1]:
         return False
-    return any(within_one_edit(query, entry[:n]) for n in (len(query) - 1, len(query), len(query) + 1))
+    lengths = (len(query) - 1, len(query), len(query) + 1)
+    return any(within_one_edit(query, entry[:n]) for n in lengths)
 
 
 @dataclass(frozen=True)
