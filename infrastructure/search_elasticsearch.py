@@ -377,14 +377,18 @@ def suggest_body(query: SuggestQuery) -> dict[str, Any]:
     }
 
 
-def parse_suggest_response(response: dict[str, Any]) -> list[Suggestion]:
+def parse_suggest_response(response: dict[str, Any], folded: str) -> list[Suggestion]:
+    """One suggestion per product; those whose matched input (`text`) starts with the query
+    itself before those found by forgiving a typo, each group in Elasticsearch's order."""
     options = [
         option
         for entry in response.get("suggest", {}).get(SUGGESTER, [])
         for option in entry.get("options", [])
     ]
+    exact = [o for o in options if str(o.get("text", "")).startswith(folded)]
+    typos = [o for o in options if not str(o.get("text", "")).startswith(folded)]
     found: dict[str, Suggestion] = {}
-    for option in options:
+    for option in [*exact, *typos]:
         source = option["_source"]
         found.setdefault(option["_id"], Suggestion(sku=source["sku"], name=source["name"]))
     return list(found.values())
@@ -501,7 +505,7 @@ class ElasticsearchSearchIndex(SearchIndex):
         if not query.folded:
             return []
         response = self.client.search(index=self.index, body=suggest_body(query))
-        return parse_suggest_response(dict(response.body))
+        return parse_suggest_response(dict(response.body), query.folded)
 
 
 class ElasticsearchSearchStore:

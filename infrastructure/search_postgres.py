@@ -406,7 +406,7 @@ class PostgresSearchIndex(SearchIndex):
         tsquery: sql.Composable
         rank: sql.Composable
         if words:
-            tsquery = sql.SQL(", ({}) AS query(tsq)").format(_tsquery(words, self.synonyms))
+            tsquery = sql.SQL(", (SELECT {}) AS query(tsq)").format(_tsquery(words, self.synonyms))
             where.append(sql.SQL("document @@ tsq"))
             rank = sql.SQL("ts_rank(document, tsq)")
         else:
