@@ -85,7 +85,7 @@ def test_synonyms_parse_from_a_setting_folded():
 
 @pytest.mark.parametrize("text", ["camiseta,camisa;camisa,blusa", "copo reutilizavel,caneca"])
 def test_a_word_in_two_groups_or_a_phrase_is_refused(text):
-    with pytest.raises(ValueError, match="two synonym groups|a synonym is one word"):
+    with pytest.raises(ValueError, match=r"two synonym groups|a synonym is one word"):
         Synonyms.parse(text)
 
 
