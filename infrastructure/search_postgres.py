@@ -221,6 +221,11 @@ WHERE p.id IN (
   AND NOT p.id = ANY(%(exact)s)
 ORDER BY p.name COLLATE "C", p.sku COLLATE "C" LIMIT %(size)s
 """
+_SUGGEST_WRITE = """
+WITH gone AS (DELETE FROM {suggest} WHERE id = %(id)s AND NOT entry = ANY(%(entries)s::text[]))
+INSERT INTO {suggest} (entry, id) SELECT unnest(%(entries)s::text[]), %(id)s
+ON CONFLICT DO NOTHING
+"""
 # Without fuzzystrmatch: the same candidates, checked in Python.
 _SUGGEST_CANDIDATES = """
 SELECT s.entry, p.id, p.sku, p.name FROM {suggest} AS s JOIN {products} AS p USING (id)
@@ -336,21 +341,22 @@ class PostgresSearchIndex(SearchIndex):
     def _write_suggestions(
         self, cur: psycopg.Cursor[Any], upserts: list[Document], removals: list[tuple[str]]
     ) -> None:
-        """Each product's entries replaced by those of its current name."""
-        ids = [(doc["id"],) for doc in upserts] + removals
-        if ids:
+        """Each product's entries made those of its current name, in one statement each
+        that changes nothing when the name did not change (most writes move stock only)."""
+        if removals:
             delete = sql.SQL("DELETE FROM {suggest} WHERE id = %s")
-            cur.executemany(delete.format(suggest=self.suggest_table), ids)
-        entries = [
-            (entry, doc["id"])
-            for doc in upserts
-            for entry in indexed({"name": str(doc["name"]).replace("\x00", "")}).suggest
-        ]
-        if entries:
-            insert = sql.SQL(
-                "INSERT INTO {suggest} (entry, id) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+            cur.executemany(delete.format(suggest=self.suggest_table), removals)
+        if upserts:
+            cur.executemany(
+                sql.SQL(_SUGGEST_WRITE).format(suggest=self.suggest_table),
+                [
+                    {
+                        "id": doc["id"],
+                        "entries": indexed({"name": str(doc["name"]).replace("\x00", "")}).suggest,
+                    }
+                    for doc in upserts
+                ],
             )
-            cur.executemany(insert.format(suggest=self.suggest_table), entries)
 
     def _check_still_active(self, conn: psycopg.Connection[Any]) -> None:
         # FOR SHARE: once a generation has been activated, an `activate` waits for this
