@@ -58,7 +58,6 @@ from projections.search_document import (
     SUGGEST_FUZZY_MIN_LENGTH,
     Synonyms,
     fold_key,
-    fold_words,
     given,
     indexed,
     price_range_key,
@@ -204,23 +203,26 @@ _ORDERS = {
     "score": "score DESC NULLS LAST",
 }
 
-# Suggestions: exact prefixes (an index range), then one typo among the entries that share
-# the first letter. `%(prefix)s` holds only [a-z0-9 ] (folded words), so LIKE needs no escape.
+# Suggestions: exact prefixes, then one typo among the entries that share the first letter.
+# Both are ranges of the primary key (`entry` in byte order): a prefix `p` of folded words
+# ([a-z0-9 ] only) is `[p, p + "~")`, as "~" sorts after them all. A range, not LIKE, so a
+# prepared statement's generic plan still uses the index.
 _SUGGEST_EXACT = """
 SELECT p.id, p.sku, p.name FROM {products} AS p
-WHERE p.id IN (SELECT id FROM {suggest} WHERE entry LIKE %(prefix)s)
+WHERE p.id IN (SELECT id FROM {suggest} WHERE entry >= %(low)s AND entry < %(high)s)
 ORDER BY p.name COLLATE "C", p.sku COLLATE "C" LIMIT %(size)s
 """
 _SUGGEST_TYPO = """
 SELECT p.id, p.sku, p.name FROM {products} AS p
 WHERE p.id IN (
-    SELECT id FROM {suggest} WHERE entry LIKE %(first)s
+    SELECT id FROM {suggest} WHERE entry >= %(first)s AND entry < %(first_high)s
       AND (levenshtein_less_equal(left(entry, %(shorter)s), %(q)s, 1) <= 1
            OR levenshtein_less_equal(left(entry, %(same)s), %(q)s, 1) <= 1
            OR levenshtein_less_equal(left(entry, %(longer)s), %(q)s, 1) <= 1))
   AND NOT p.id = ANY(%(exact)s)
 ORDER BY p.name COLLATE "C", p.sku COLLATE "C" LIMIT %(size)s
 """
+_AFTER_WORDS = "~"
 _SUGGEST_WRITE = """
 WITH gone AS (DELETE FROM {suggest} WHERE id = %(id)s AND NOT entry = ANY(%(entries)s::text[]))
 INSERT INTO {suggest} (entry, id) SELECT unnest(%(entries)s::text[]), %(id)s
@@ -229,7 +231,7 @@ ON CONFLICT DO NOTHING
 # Without fuzzystrmatch: the same candidates, checked in Python.
 _SUGGEST_CANDIDATES = """
 SELECT s.entry, p.id, p.sku, p.name FROM {suggest} AS s JOIN {products} AS p USING (id)
-WHERE s.entry LIKE %(first)s AND NOT p.id = ANY(%(exact)s)
+WHERE s.entry >= %(first)s AND s.entry < %(first_high)s AND NOT p.id = ANY(%(exact)s)
 """
 
 
@@ -406,9 +408,9 @@ class PostgresSearchIndex(SearchIndex):
 
     def search(self, query: SearchQuery) -> SearchResult:
         where, params = self._filters(query)
-        words = fold_words(self.fold(query.q)).split() if query.q is not None else []
-        if query.q is not None and not words:
-            where.append(sql.SQL("FALSE"))  # only signs: no word to find
+        # Split on spaces only: PostgreSQL's parser reads each token as it read the
+        # document (`ECO-1` stays `eco` and `-1`, as `to_tsvector` indexed it).
+        words = fold_key(self.fold(query.q)).split() if query.q is not None else []
         tsquery: sql.Composable
         rank: sql.Composable
         if words:
@@ -465,12 +467,13 @@ class PostgresSearchIndex(SearchIndex):
         if not q:
             return []
         tables = {"products": self.table, "suggest": self.suggest_table}
-        params: dict[str, Any] = {"prefix": q + "%", "size": query.size}
+        params: dict[str, Any] = {"low": q, "high": q + _AFTER_WORDS, "size": query.size}
         with self.pool.connection() as conn:
             exact = conn.execute(sql.SQL(_SUGGEST_EXACT).format(**tables), params).fetchall()
             if len(exact) >= query.size or len(q) < SUGGEST_FUZZY_MIN_LENGTH:
                 return [Suggestion(sku=sku, name=name) for _id, sku, name in exact]
-            params.update(first=q[0] + "%", q=q, exact=[row[0] for row in exact])
+            params.update(first=q[0], first_high=q[0] + _AFTER_WORDS, q=q)
+            params["exact"] = [row[0] for row in exact]
             params["size"] = query.size - len(exact)
             typos = self._typos(conn, tables, params)
         return [Suggestion(sku=sku, name=name) for _id, sku, name in [*exact, *typos]]
