@@ -204,34 +204,55 @@ _ORDERS = {
 }
 
 # Suggestions: exact prefixes, then one typo among the entries that share the first letter.
-# Both are ranges of the primary key (`entry` in byte order): a prefix `p` of folded words
-# ([a-z0-9 ] only) is `[p, p + "~")`, as "~" sorts after them all. A range, not LIKE, so a
-# prepared statement's generic plan still uses the index.
+# Both walk the primary key (`entry` in byte order) and stop after `limit` rows: a prefix
+# `p` of folded words ([a-z0-9 ] only) is the range `[p, p + "~")`, as "~" sorts after them
+# all (a range, not LIKE, so a prepared statement's generic plan still uses the index).
+# Products come in the order of their first matching entry; a product matching by several
+# entries is counted once, in Python, which asks for more rows when duplicates left it short.
 _SUGGEST_EXACT = """
-SELECT p.id, p.sku, p.name FROM {products} AS p
-WHERE p.id IN (SELECT id FROM {suggest} WHERE entry >= %(low)s AND entry < %(high)s)
-ORDER BY p.name COLLATE "C", p.sku COLLATE "C" LIMIT %(size)s
+SELECT s.entry, p.id, p.sku, p.name
+FROM (SELECT entry, id FROM {suggest} WHERE entry >= %(low)s AND entry < %(high)s
+      ORDER BY entry, id LIMIT %(limit)s) AS s
+JOIN {products} AS p USING (id)
+ORDER BY s.entry, s.id
 """
+# One edit spoils one half of the query at most: a match starts with the query's first half
+# (an index range), or holds its second half where it would be after an edit in the first
+# (one place back, the same, one on). Cheap tests that spare most rows the Levenshtein
+# distance.
 _SUGGEST_TYPO = """
-SELECT p.id, p.sku, p.name FROM {products} AS p
-WHERE p.id IN (
-    SELECT id FROM {suggest} WHERE entry >= %(first)s AND entry < %(first_high)s
-      AND (levenshtein_less_equal(left(entry, %(shorter)s), %(q)s, 1) <= 1
-           OR levenshtein_less_equal(left(entry, %(same)s), %(q)s, 1) <= 1
-           OR levenshtein_less_equal(left(entry, %(longer)s), %(q)s, 1) <= 1))
-  AND NOT p.id = ANY(%(exact)s)
-ORDER BY p.name COLLATE "C", p.sku COLLATE "C" LIMIT %(size)s
+SELECT s.entry, p.id, p.sku, p.name
+FROM (SELECT entry, id FROM {suggest}
+      WHERE entry >= %(first)s AND entry < %(first_high)s
+        AND ((entry >= %(head)s AND entry < %(head_high)s)
+             OR substr(entry, %(at_shorter)s, %(tail_length)s) = %(tail)s
+             OR substr(entry, %(at_same)s, %(tail_length)s) = %(tail)s
+             OR substr(entry, %(at_longer)s, %(tail_length)s) = %(tail)s)
+        AND (levenshtein_less_equal(left(entry, %(shorter)s), %(q)s, 1) <= 1
+             OR levenshtein_less_equal(left(entry, %(same)s), %(q)s, 1) <= 1
+             OR levenshtein_less_equal(left(entry, %(longer)s), %(q)s, 1) <= 1)
+      ORDER BY entry, id LIMIT %(limit)s) AS s
+JOIN {products} AS p USING (id)
+ORDER BY s.entry, s.id
+"""
+# Without fuzzystrmatch: the same candidates, checked in Python.
+_SUGGEST_CANDIDATES = """
+SELECT s.entry, p.id, p.sku, p.name
+FROM (SELECT entry, id FROM {suggest}
+      WHERE entry >= %(first)s AND entry < %(first_high)s
+        AND ((entry >= %(head)s AND entry < %(head_high)s)
+             OR substr(entry, %(at_shorter)s, %(tail_length)s) = %(tail)s
+             OR substr(entry, %(at_same)s, %(tail_length)s) = %(tail)s
+             OR substr(entry, %(at_longer)s, %(tail_length)s) = %(tail)s)
+      ORDER BY entry, id) AS s
+JOIN {products} AS p USING (id)
+ORDER BY s.entry, s.id
 """
 _AFTER_WORDS = "~"
 _SUGGEST_WRITE = """
 WITH gone AS (DELETE FROM {suggest} WHERE id = %(id)s AND NOT entry = ANY(%(entries)s::text[]))
 INSERT INTO {suggest} (entry, id) SELECT unnest(%(entries)s::text[]), %(id)s
 ON CONFLICT DO NOTHING
-"""
-# Without fuzzystrmatch: the same candidates, checked in Python.
-_SUGGEST_CANDIDATES = """
-SELECT s.entry, p.id, p.sku, p.name FROM {suggest} AS s JOIN {products} AS p USING (id)
-WHERE s.entry >= %(first)s AND s.entry < %(first_high)s AND NOT p.id = ANY(%(exact)s)
 """
 
 
@@ -467,36 +488,66 @@ class PostgresSearchIndex(SearchIndex):
         if not q:
             return []
         tables = {"products": self.table, "suggest": self.suggest_table}
-        params: dict[str, Any] = {"low": q, "high": q + _AFTER_WORDS, "size": query.size}
+        found: dict[str, Suggestion] = {}
         with self.pool.connection() as conn:
-            exact = conn.execute(sql.SQL(_SUGGEST_EXACT).format(**tables), params).fetchall()
-            if len(exact) >= query.size or len(q) < SUGGEST_FUZZY_MIN_LENGTH:
-                return [Suggestion(sku=sku, name=name) for _id, sku, name in exact]
-            params.update(first=q[0], first_high=q[0] + _AFTER_WORDS, q=q)
-            params["exact"] = [row[0] for row in exact]
-            params["size"] = query.size - len(exact)
-            typos = self._typos(conn, tables, params)
-        return [Suggestion(sku=sku, name=name) for _id, sku, name in [*exact, *typos]]
+            exact = {"low": q, "high": q + _AFTER_WORDS}
+            self._collect(conn, sql.SQL(_SUGGEST_EXACT).format(**tables), exact, found, query)
+            if len(found) < query.size and len(q) >= SUGGEST_FUZZY_MIN_LENGTH:
+                self._collect_typos(conn, tables, q, found, query)
+        return list(found.values())[: query.size]
 
-    def _typos(
+    @staticmethod
+    def _collect(
+        conn: psycopg.Connection[Any],
+        statement: sql.Composed,
+        params: dict[str, Any],
+        found: dict[str, Suggestion],
+        query: SuggestQuery,
+    ) -> None:
+        """Add products in entry order until `query.size` are found or rows run out."""
+        limit = query.size * 4
+        while True:
+            rows = conn.execute(statement, {**params, "limit": limit}).fetchall()
+            for _entry, product_id, sku, name in rows:
+                found.setdefault(str(product_id), Suggestion(sku=str(sku), name=str(name)))
+            if len(found) >= query.size or len(rows) < limit:
+                return
+            limit *= 4  # duplicates (one product, several entries) left it short
+
+    def _collect_typos(
         self,
         conn: psycopg.Connection[Any],
         tables: dict[str, sql.Identifier],
-        params: dict[str, Any],
-    ) -> list[tuple[str, str, str]]:
-        q = params["q"]
-        if self.levenshtein:
-            params.update(shorter=len(q) - 1, same=len(q), longer=len(q) + 1)
-            rows = conn.execute(sql.SQL(_SUGGEST_TYPO).format(**tables), params).fetchall()
-            return [(str(i), str(sku), str(name)) for i, sku, name in rows]
-        candidates = conn.execute(sql.SQL(_SUGGEST_CANDIDATES).format(**tables), params)
-        found = {
-            str(i): (str(i), str(sku), str(name))
-            for entry, i, sku, name in candidates.fetchall()
-            if suggests(q, entry)
+        q: str,
+        found: dict[str, Suggestion],
+        query: SuggestQuery,
+    ) -> None:
+        half = len(q) // 2
+        params: dict[str, Any] = {
+            "first": q[0],
+            "first_high": q[0] + _AFTER_WORDS,
+            "head": q[:half],
+            "head_high": q[:half] + _AFTER_WORDS,
+            "tail": q[half:],
+            "tail_length": len(q) - half,
+            # 1-based: the second half after a deletion, a substitution, an insertion
+            "at_shorter": half,
+            "at_same": half + 1,
+            "at_longer": half + 2,
+            "q": q,
+            "shorter": len(q) - 1,
+            "same": len(q),
+            "longer": len(q) + 1,
         }
-        ordered = sorted(found.values(), key=lambda row: (row[2].encode(), row[1].encode()))
-        return ordered[: params["size"]]
+        if self.levenshtein:
+            self._collect(conn, sql.SQL(_SUGGEST_TYPO).format(**tables), params, found, query)
+            return
+        rows = conn.execute(sql.SQL(_SUGGEST_CANDIDATES).format(**tables), params).fetchall()
+        for entry, product_id, sku, name in rows:
+            if len(found) >= query.size:
+                return
+            if suggests(q, str(entry)):
+                found.setdefault(str(product_id), Suggestion(sku=str(sku), name=str(name)))
 
 
 def _hit(item: dict[str, Any]) -> ProductHit:

@@ -205,7 +205,8 @@ class SearchIndex(ReadStore, ABC):
     @abstractmethod
     def suggest(self, query: SuggestQuery) -> list[Suggestion]:
         """Products whose name (or a word-suffix of it) starts with the folded query, one
-        edit forgiven (`search_document.suggests`): exact prefixes first, then by name."""
+        edit forgiven (`search_document.suggests`), each once, exact prefixes first (within
+        each group, PostgreSQL orders by the matched text, Elasticsearch by its score)."""
 
 
 class SearchStore(Protocol):
