@@ -68,6 +68,7 @@ def _verifier(settings: Settings, container: Container | None = None) -> TokenVe
 
         def own_keys(kid: str) -> Any:
             return account_system(container).signing_keys.public_key(kid)
+
     return TokenVerifier(
         secret,
         settings.jwks_url,
@@ -127,7 +128,7 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
         Middleware(
             IdempotencyMiddleware,
             store=IdempotencyStore.from_settings(
-                container.aredis, settings, SubjectKeySealer(container.shop.keys)
+                container.aredis, settings, SubjectKeySealer(container.services.store.keys)
             ),
             verifier=verifier,
             wait_s=settings.idempotency_wait_s,

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from application.shop import Shop
+from application.services import Services
 from bench.config import BenchConfig
 from bench.http import loadgen, running, token
 from bench.report import Results, log
@@ -108,12 +108,12 @@ def variant(i: int, size: int) -> StockItem:
     )
 
 
-def seed_variants(shop: Shop, products: int) -> int:
+def seed_variants(services: Services, products: int) -> int:
     """`products` x 3 stock items, saved a hundred per transaction."""
     items = [variant(i, size) for i in range(products) for size in range(len(VARIANTS))]
     with event_context(EventMetadata("system:bench", "bench-seed", "bench")):
         for chunk in chunks(items):
-            shop.save(*chunk)
+            services.store.save(*chunk)
     return len(items)
 
 
@@ -212,7 +212,7 @@ def _seeded(name: str, config: BenchConfig, servers: Servers, results: Results) 
     section = servers.section(name)
     container = bootstrap(section.settings())
     try:
-        documents = seed_variants(container.shop, config.products)
+        documents = seed_variants(container.services, config.products)
         results.set(f"{name}_products", config.products)
         results.set(f"{name}_documents", documents)
         reason = search_wired(container)

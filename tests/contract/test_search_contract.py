@@ -623,20 +623,20 @@ SHOP = [
 
 
 @pytest.fixture
-def shop(index: SearchIndex) -> list[dict]:
+def shop_documents(index: SearchIndex) -> list[dict]:
     index.upsert([dict(doc) for doc in SHOP], Tracking(APP_NAME, 1))
     return SHOP
 
 
-def test_sorts_newest_first_with_undated_products_last(index, shop):
+def test_sorts_newest_first_with_undated_products_last(index, shop_documents):
     assert skus(search(index, sort="newest")) == ["PRD-0002", "PRD-0003", "PRD-0001", "PRD-0004"]
 
 
-def test_sorts_best_rated_first_then_by_number_of_ratings(index, shop):
+def test_sorts_best_rated_first_then_by_number_of_ratings(index, shop_documents):
     assert skus(search(index, sort="rating")) == ["PRD-0002", "PRD-0001", "PRD-0003", "PRD-0004"]
 
 
-def test_sorts_by_sustainability_score_and_by_lowest_footprint(index, shop):
+def test_sorts_by_sustainability_score_and_by_lowest_footprint(index, shop_documents):
     assert skus(search(index, sort="score")) == ["PRD-0002", "PRD-0001", "PRD-0003", "PRD-0004"]
     assert skus(search(index, sort="footprint")) == [
         "PRD-0003",
@@ -646,7 +646,9 @@ def test_sorts_by_sustainability_score_and_by_lowest_footprint(index, shop):
     ]
 
 
-def test_a_hit_shows_stock_score_and_rating_with_defaults_for_an_older_document(index, shop):
+def test_a_hit_shows_stock_score_and_rating_with_defaults_for_an_older_document(
+    index, shop_documents
+):
     hits = {hit.sku: hit for hit in search(index).items}
     assert (hits["PRD-0001"].sustainability_score, hits["PRD-0001"].in_stock) == (72, True)
     assert hits["PRD-0001"].rating_average == Decimal("4.50")
@@ -656,7 +658,9 @@ def test_a_hit_shows_stock_score_and_rating_with_defaults_for_an_older_document(
     assert older.in_stock is False  # no unit available
 
 
-def test_a_document_hands_back_the_product_fields_it_was_given_and_no_defaults(index, shop):
+def test_a_document_hands_back_the_product_fields_it_was_given_and_no_defaults(
+    index, shop_documents
+):
     given = index.get(SHOP[0]["id"])
     assert given is not None
     assert given["category_path"] == ["vestuario", "camisetas"]
@@ -670,7 +674,7 @@ def test_a_document_hands_back_the_product_fields_it_was_given_and_no_defaults(i
 # In stock ---------------------------------------------------------------------------------
 
 
-def test_in_stock_leaves_out_products_without_a_unit_to_sell(index, shop):
+def test_in_stock_leaves_out_products_without_a_unit_to_sell(index, shop_documents):
     assert skus(search(index, in_stock=True)) == ["PRD-0001", "PRD-0003"]
     assert search(index).total == 4
 
@@ -689,14 +693,14 @@ def test_in_stock_follows_the_units_of_a_stock_item(index, catalog):
 # Category tree ----------------------------------------------------------------------------
 
 
-def test_a_parent_category_finds_and_counts_its_children(index, shop):
+def test_a_parent_category_finds_and_counts_its_children(index, shop_documents):
     result = search(index, category="Vestuário")
     assert skus(result) == ["PRD-0001", "PRD-0002", "PRD-0003"]
     assert result.facets["category"] == {"vestuario": 3, "camisetas": 2, "calcas": 1}
     assert skus(search(index, category="CAMISETAS")) == ["PRD-0001", "PRD-0003"]
 
 
-def test_a_document_without_a_path_counts_under_its_category(index, shop):
+def test_a_document_without_a_path_counts_under_its_category(index, shop_documents):
     assert search(index).facets["category"] == {
         "vestuario": 3,
         "camisetas": 2,
@@ -714,7 +718,7 @@ def test_counts_products_per_price_range_cheapest_first(index, catalog):
     assert list(facets) == ["-25", "25-50", "50-100", "100-200"]
 
 
-def test_a_price_at_a_bound_counts_in_the_range_it_opens(index, shop):
+def test_a_price_at_a_bound_counts_in_the_range_it_opens(index, shop_documents):
     index.upsert([product_doc(9, "Sacola", "50.00")], Tracking(APP_NAME, 2))
     assert search(index, category="vestuario").facets["price"] == {"50-100": 3, "100-200": 1}
     assert search(index, max_price=Decimal("50")).facets["price"] == {"25-50": 1, "50-100": 1}
