@@ -17,7 +17,7 @@ from bench.reads import bench_reads
 from bench.readside import bench_readside
 from bench.report import Results, log, table
 from bench.scale import bench_cold, bench_scale
-from bench.search import bench_search
+from bench.search import bench_search, bench_suggest
 from bench.servers import Servers, bench_servers
 
 Section = Callable[[BenchConfig, Servers, Results], None]
@@ -30,6 +30,7 @@ def _sections() -> dict[str, Section]:
         "reads": bench_reads,
         "readside": bench_readside,
         "search": bench_search,
+        "suggest": bench_suggest,
         "scale": bench_scale,
         "cold": bench_cold,
         "auth": bench_auth,

@@ -14,6 +14,7 @@ from infrastructure.cache_settings import CacheSettings
 from infrastructure.integration_settings import IntegrationEventSettings
 from infrastructure.media_settings import MediaSettings
 from infrastructure.payment_settings import PaymentSettings
+from infrastructure.search_settings import SearchSettings
 
 
 def default_data_dir() -> Path:
@@ -29,6 +30,7 @@ class Settings(
     IntegrationEventSettings,
     CacheSettings,
     MediaSettings,
+    SearchSettings,
 ):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 

@@ -46,6 +46,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", f"{API}/stock-items/{{}}/archive"): ADMIN,
     ("GET", f"{API}/stock-items/{{}}"): PUBLIC,
     ("GET", f"{API}/products/search"): PUBLIC,
+    ("GET", f"{API}/products/suggest"): PUBLIC,
     ("POST", f"{API}/carts"): CUSTOMER,
     ("POST", f"{API}/carts/{{}}/items"): CUSTOMER,
     ("PUT", f"{API}/carts/{{}}/items/{{}}"): CUSTOMER,
