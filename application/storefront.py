@@ -76,8 +76,7 @@ class Storefront:
         if item.archived:
             return BasketLine(sku, item.name, quantity, item.price, None, 0, "archived")
         if quantity > item.available:
-            short = BasketLine(sku, item.name, quantity, item.price, None, item.available, "short")
-            return short
+            return BasketLine(sku, item.name, quantity, item.price, None, item.available, "short")
         cart.add_item(sku, item.name, quantity, item.price)
         total = item.price.times(quantity)
         return BasketLine(sku, item.name, quantity, item.price, total, item.available)

@@ -39,10 +39,14 @@ def add_to_cart(client: TestClient, sku: str, quantity: int = 1) -> Any:
     )
 
 
-def register_and_sign_in(client: TestClient, email: str, next_path: str = f"{SHOP}/checkout") -> Any:
+def register_and_sign_in(
+    client: TestClient, email: str, next_path: str = f"{SHOP}/checkout"
+) -> Any:
     """Register on the sign-in page, open the mail's link, confirm, sign in."""
     page = client.get(f"{SHOP}/entrar", params={"next": next_path}).text
-    answer = post_form(client, f"{SHOP}/cadastro", page, email=email, password=PASSWORD, next=next_path)
+    answer = post_form(
+        client, f"{SHOP}/cadastro", page, email=email, password=PASSWORD, next=next_path
+    )
     assert answer.status_code == 200, answer.text
     system = account_system(client.app.state.container)  # type: ignore[attr-defined]
     mails = [m for m in system.outbox.mails() if m["kind"] == "verify_email"]
@@ -50,12 +54,12 @@ def register_and_sign_in(client: TestClient, email: str, next_path: str = f"{SHO
     assert link, mails[-1]["body"]
     opened = client.get(link.group(1))  # the mail's link -> the confirm page
     assert opened.status_code == 200, opened.text
-    confirmed = post_form(
-        client, f"{SHOP}/confirmar-email", opened.text, token=_token(opened.text)
-    )
+    confirmed = post_form(client, f"{SHOP}/confirmar-email", opened.text, token=_token(opened.text))
     assert confirmed.status_code == 303, confirmed.text
     page = client.get(f"{SHOP}/entrar").text
-    signed = post_form(client, f"{SHOP}/entrar", page, email=email, password=PASSWORD, next=next_path)
+    signed = post_form(
+        client, f"{SHOP}/entrar", page, email=email, password=PASSWORD, next=next_path
+    )
     assert signed.status_code == 303, signed.text
     return signed
 

@@ -62,9 +62,7 @@ def install_storefront(app: FastAPI) -> None:
         previous = cast(Handler, app.exception_handlers[kind])
         app.add_exception_handler(kind, _either(previous))
     if not any(getattr(r, "path", None) == "/" for r in app.router.routes):
-        app.add_api_route(
-            "/", lambda: RedirectResponse(PREFIX, 307), include_in_schema=False
-        )
+        app.add_api_route("/", lambda: RedirectResponse(PREFIX, 307), include_in_schema=False)
 
 
 def _either(previous: Handler) -> Handler:

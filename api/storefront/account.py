@@ -14,8 +14,8 @@ from api.storefront.web import (
     PREFIX,
     Fields,
     Form,
-    Shopper,
     ShopContainer,
+    Shopper,
     end_session,
     language,
     link,
@@ -43,7 +43,9 @@ async def account_page(
     shop = container.shop
     viewer = Viewer(principal.sub)
     orders = await run_in_threadpool(
-        lambda: container.readers.orders.page(viewer, customer_id=None, status=None, page=1, size=20)
+        lambda: container.readers.orders.page(
+            viewer, customer_id=None, status=None, page=1, size=20
+        )
     )
     addresses = await run_in_threadpool(shop.addresses_of, principal.sub)
     consents = await run_in_threadpool(shop.consents_of, principal.sub)

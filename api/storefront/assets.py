@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 HTMX_FILE = "htmx-2.0.4.min.js"
-HTMX_SHA384 = (
-    "1c67f3b687e8b5fb21705efef27e382502f6a099a8c150a13d3838f12fa3bd9a33b4f7efc03efd382fcb4ed1ba74ca7e"
-)
+HTMX_SHA384 = "1c67f3b687e8b5fb21705efef27e382502f6a099a8c150a13d3838f12fa3bd9a33b4f7efc03efd382fcb4ed1ba74ca7e"  # noqa: E501
 STATIC_PREFIX = "/loja/static/"
 IMMUTABLE = "public, max-age=31536000, immutable"
 TYPES = {

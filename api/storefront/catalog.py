@@ -11,9 +11,9 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.stored import Policies
 from api.storefront.i18n import WORDS
 from api.storefront.web import ShopContainer, language, render_public
-from api.stored import Policies
 from application.errors import StockItemNotFoundError
 from projections.catalog import StockItemsProjection, public_stock_key
 from projections.search import InvalidSearchQueryError, ProductHit, SearchQuery, SearchResult
@@ -68,7 +68,9 @@ async def home(request: Request, container: ShopContainer) -> Response:
     )
 
 
-def _price(value: str, name: str, problems: dict[str, str], words: dict[str, str]) -> Decimal | None:
+def _price(
+    value: str, name: str, problems: dict[str, str], words: dict[str, str]
+) -> Decimal | None:
     if not value:
         return None
     try:
@@ -139,7 +141,9 @@ async def search(request: Request, container: ShopContainer) -> Response:
     )
 
 
-async def product_doc(request: Request, container: ShopContainer, sku: str) -> dict[str, Any] | None:
+async def product_doc(
+    request: Request, container: ShopContainer, sku: str
+) -> dict[str, Any] | None:
     """The product's public document (the catalog API's bytes), or None."""
     raw = await request.app.state.stored.raw(StockItemsProjection.name, public_stock_key(sku))
     if raw is not None:

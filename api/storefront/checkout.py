@@ -20,8 +20,8 @@ from api.storefront.web import (
     PREFIX,
     Fields,
     Form,
-    Shopper,
     ShopContainer,
+    Shopper,
     language,
     link,
     pending,
@@ -98,8 +98,10 @@ async def checkout_page(
     pending(request).set[CART_COOKIE] = (f"{cart_id}.{basket.fingerprint(principal.sub)}", None)
     shop = container.shop
     addresses = await run_in_threadpool(shop.addresses_of, principal.sub)
-    chosen_id = address_id or request.query_params.get("endereco") or (
-        addresses[0]["address_id"] if addresses else None
+    chosen_id = (
+        address_id
+        or request.query_params.get("endereco")
+        or (addresses[0]["address_id"] if addresses else None)
     )
     chosen = next((a for a in addresses if a["address_id"] == chosen_id), None)
     totals: dict[str, Any] = {}
@@ -108,8 +110,11 @@ async def checkout_page(
     if chosen is not None:
         front = storefront(container)
         view = await run_in_threadpool(
-            front.price, list(basket.lines), basket.coupon if not coupon_error else None,
-            chosen["postal_code"], principal.sub,
+            front.price,
+            list(basket.lines),
+            basket.coupon if not coupon_error else None,
+            chosen["postal_code"],
+            principal.sub,
         )
         options = view.shipping
         for method in METHODS:
@@ -175,9 +180,7 @@ async def add_address(
     if address is None:
         return await checkout_page(request, container, principal, 422, fields)
     try:
-        address_id, _ = await run_in_threadpool(
-            container.shop.add_address, principal.sub, address
-        )
+        address_id, _ = await run_in_threadpool(container.shop.add_address, principal.sub, address)
     except DomainError as error:
         problem = problem_text(error, language(request))
         return await checkout_page(request, container, principal, 409, fields, problem)
@@ -211,7 +214,9 @@ def _choice(fields: Fields, raw: dict[str, str]) -> PaymentChoice | None:
 
 
 @router.post("/checkout/pagar")
-async def pay(request: Request, raw: Form, principal: Shopper, container: ShopContainer) -> Response:
+async def pay(
+    request: Request, raw: Form, principal: Shopper, container: ShopContainer
+) -> Response:
     lang = language(request)
     words = WORDS[lang]
     fields = Fields(raw, words)
@@ -223,11 +228,15 @@ async def pay(request: Request, raw: Form, principal: Shopper, container: ShopCo
         cart_id = UUID(raw.get("cart_id", "")[:40])
         version = int(raw.get("version", "")[:9])
     except ValueError:
-        return await checkout_page(request, container, principal, 422, fields, words["err_form_expired"])
+        return await checkout_page(
+            request, container, principal, 422, fields, words["err_form_expired"]
+        )
     choice = _choice(fields, raw)
     fields.values["method"] = raw.get("method", "")[:10]
     if choice is None or not fields.ok:
-        return await checkout_page(request, container, principal, 422, fields, address_id=address_id)
+        return await checkout_page(
+            request, container, principal, 422, fields, address_id=address_id
+        )
     front = storefront(container)
     shop = container.shop
     try:
@@ -240,7 +249,12 @@ async def pay(request: Request, raw: Form, principal: Shopper, container: ShopCo
         return _placed(request, order_id, None)
     except PriceChangedError:
         return await checkout_page(
-            request, container, principal, 409, fields, words["price_changed"],
+            request,
+            container,
+            principal,
+            409,
+            fields,
+            words["price_changed"],
             address_id=address_id,
         )
     except DomainError as error:
@@ -249,7 +263,7 @@ async def pay(request: Request, raw: Form, principal: Shopper, container: ShopCo
     return _placed(request, result.aggregate_id, result.consistency_token)
 
 
-def _placed(request: Request, order_id: UUID | None, token: int | None) -> Response:
+def _placed(request: Request, order_id: UUID | None, token: str | None) -> Response:
     cookies = pending(request)
     cookies.drop.extend([BASKET_COOKIE, CART_COOKIE])
     if order_id is None:

@@ -1,5 +1,7 @@
 """The storefront's words: Portuguese (Brazil) first, English available (`?lang=en`)."""
 
+# ruff: noqa: E501  (sentences read better whole than cut at 100 columns)
+
 from __future__ import annotations
 
 LANGUAGES = ("pt", "en")

@@ -19,7 +19,11 @@ def icon(size: int, maskable: bool = False) -> object:
         draw.rounded_rectangle((0, 0, size - 1, size - 1), radius=size // 6, fill=GREEN)
     inset = size // 4 if maskable else size // 6
     draw.ellipse((inset, inset, size - inset, size - inset), fill=LEAF)
-    draw.line((inset * 1.4, size - inset * 1.4, size - inset * 1.4, inset * 1.4), fill=GREEN, width=max(2, size // 24))
+    draw.line(
+        (inset * 1.4, size - inset * 1.4, size - inset * 1.4, inset * 1.4),
+        fill=GREEN,
+        width=max(2, size // 24),
+    )
     return image
 
 

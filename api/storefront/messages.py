@@ -25,7 +25,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "InvalidCepError": ("CEP inválido.", "Invalid CEP."),
     "CepNotServedError": ("Ainda não entregamos neste CEP.", "We do not deliver to this CEP yet."),
-    "ParcelTooHeavyError": ("O pacote passa do peso máximo.", "The parcel is over the weight limit."),
+    "ParcelTooHeavyError": (
+        "O pacote passa do peso máximo.",
+        "The parcel is over the weight limit.",
+    ),
     "InsufficientStockError": (
         "Um produto não tem mais a quantidade pedida.",
         "A product no longer has the quantity asked for.",

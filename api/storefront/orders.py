@@ -16,7 +16,17 @@ from api import owned_reads
 from api.deps import wait_for_read_model
 from api.storefront.i18n import WORDS
 from api.storefront.messages import problem_text
-from api.storefront.web import PREFIX, Fields, Form, Shopper, ShopContainer, language, link, redirect, render
+from api.storefront.web import (
+    PREFIX,
+    Fields,
+    Form,
+    ShopContainer,
+    Shopper,
+    language,
+    link,
+    redirect,
+    render,
+)
 from application.errors import OrderNotFoundError
 from domain.base import DomainError
 from infrastructure.bootstrap import Container
@@ -129,7 +139,9 @@ async def authenticate(
         await run_in_threadpool(answer)
     except Exception as error:  # the provider must be asked again: say so, keep the page
         problem = problem_text(error, language(request))
-        return redirect(request, link(f"{PREFIX}/pedidos/{order_id}", language(request), aviso=problem[:40]))
+        return redirect(
+            request, link(f"{PREFIX}/pedidos/{order_id}", language(request), aviso=problem[:40])
+        )
     return redirect(request, link(f"{PREFIX}/pedidos/{order_id}", language(request)))
 
 

@@ -142,9 +142,9 @@ async def _verified(request: Request, token: str) -> Principal | None:
 async def shopper(request: Request) -> Principal | None:
     """The signed-in shopper: the access-token cookie, else a refresh (the refresh token
     rotates, as docs/accounts.md asks of a web storefront), else nobody."""
-    cached = getattr(request.state, "shopper", False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request.state, "shopper"):
+        cached: Principal | None = request.state.shopper
+        return cached
     principal = None
     token = request.cookies.get(SESSION_COOKIE)
     if token:
@@ -236,9 +236,7 @@ async def read_form(request: Request, token_required: bool = True) -> dict[str, 
     if not same_origin(request):
         raise HTTPException(403, "this form was not sent from the shop")
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    if token_required and (
-        not cookie or not hmac.compare_digest(cookie.encode(), given.encode())
-    ):
+    if token_required and (not cookie or not hmac.compare_digest(cookie.encode(), given.encode())):
         raise HTTPException(403, "this form expired: open the page again and resend it")
     return fields
 
@@ -304,7 +302,7 @@ def finish(request: Request, response: Response, public: bool = False) -> Respon
             response.set_cookie(CSRF_COOKIE, csrf_token(request), **options)
         asked = request.query_params.get("lang")
         if asked in LANGUAGES and request.cookies.get(LANG_COOKIE) != asked:
-            response.set_cookie(LANG_COOKIE, asked, max_age=365 * 86400, **options)  # type: ignore[arg-type]
+            response.set_cookie(LANG_COOKIE, asked, max_age=365 * 86400, **options)
     return response
 
 
@@ -363,7 +361,9 @@ def render_public(
     proxies and CDNs may keep it: `public, max-age, stale-while-revalidate` and a strong
     ETag of its bytes (304 when the client holds them), as the catalog API."""
     lang = language(request, public=True)
-    body = page_html(request, template, lang, csrf="", csrf_field=CSRF_FIELD, personal=False, **context)
+    body = page_html(
+        request, template, lang, csrf="", csrf_field=CSRF_FIELD, personal=False, **context
+    )
     data = body.encode()
     etag = content_tag(data)
     headers = {
