@@ -9,6 +9,7 @@ import re
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.storefront.basket import basket_of
 from api.storefront.i18n import WORDS
 from api.storefront.messages import problem_text
 from api.storefront.web import (
@@ -142,7 +143,9 @@ async def verify(request: Request, raw: Form, container: ShopContainer) -> Respo
     except DomainError as error:
         return render(request, "verify.html", 422, token=token, error=str(error))
     lang = language(request)
-    return redirect(request, link(f"{PREFIX}/entrar", lang, aviso="verificado"))
+    # A shopper with a basket registered on the way to checkout: carry on there.
+    onward = f"{PREFIX}/checkout" if basket_of(request).lines else None
+    return redirect(request, link(f"{PREFIX}/entrar", lang, aviso="verificado", next=onward))
 
 
 @router.get("/senha")
