@@ -228,3 +228,85 @@ def test_an_unknown_page_or_product_is_a_404_page_not_a_problem_document(client)
     assert "text/html" in answer.headers["content-type"]
     assert client.get(f"{SHOP}/nada").status_code == 404
     assert client.get(f"{SHOP}/busca", params={"min": "abc", "pagina": "x"}).status_code == 200
+
+
+def _signed_in_with_basket(client, email: str) -> None:
+    _searchable(client, PRODUCT["sku"])
+    add_to_cart(client, PRODUCT["sku"])
+    register_and_sign_in(client, email)
+
+
+def test_a_price_changed_after_the_page_was_shown_is_said_and_nothing_is_charged(
+    client, product, auth
+):
+    _signed_in_with_basket(client, "preco@example.com.br")
+    pay_page = _checkout_to_order(client)
+    changed = client.put(
+        f"/api/v1/stock-items/{PRODUCT['sku']}/price",
+        json={"price": {"amount": "139.90", "currency": "BRL"}},
+        headers=auth("admin", "adm"),
+    )
+    assert changed.status_code == 200, changed.text
+    paid = post_form(
+        client,
+        f"{SHOP}/checkout/pagar",
+        pay_page,
+        **_pay_fields(pay_page),
+        method="pix",
+        shipping_method="standard",
+    )
+    assert paid.status_code == 409
+    assert "O preço mudou" in paid.text
+    assert client.get(f"{SHOP}/conta").text.count("/loja/pedidos/") == 0
+
+
+def test_a_coupon_deactivated_while_in_the_basket_is_said_at_checkout_and_left_out(
+    client, product, auth
+):
+    coupon = {
+        "code": "SOHOJE",
+        "description": "hoje",
+        "kind": "percent",
+        "value": "10",
+        "valid_from": "2020-01-01T00:00:00Z",
+        "valid_until": "2099-01-01T00:00:00Z",
+    }
+    assert (
+        client.post("/api/v1/promotions", json=coupon, headers=auth("admin", "adm")).status_code
+        == 201
+    )
+    _searchable(client, PRODUCT["sku"])
+    add_to_cart(client, PRODUCT["sku"])
+    cart = client.get(f"{SHOP}/carrinho").text
+    assert post_form(client, f"{SHOP}/carrinho/cupom", cart, coupon="SOHOJE").status_code == 200
+    client.post("/api/v1/promotions/SOHOJE/deactivate", headers=auth("admin", "adm"))
+    register_and_sign_in(client, "cupom@example.com.br")
+    page = client.get(f"{SHOP}/checkout")
+    assert page.status_code == 200
+    assert "Este cupom foi desativado" in page.text
+
+
+def test_a_bad_address_and_a_bad_cpf_are_said_and_what_was_typed_is_kept(client, product):
+    _signed_in_with_basket(client, "endereco@example.com.br")
+    page = client.get(f"{SHOP}/checkout").text
+    bad = post_form(
+        client,
+        f"{SHOP}/checkout/endereco",
+        page,
+        **{**ADDRESS, "state": "XX", "line1": "Rua\x07 1"},
+    )
+    assert bad.status_code == 422
+    assert "sigla do estado" in bad.text and "caracteres invisíveis" in bad.text
+    assert 'value="São Paulo"' in bad.text
+    pay_page = _checkout_to_order(client)
+    paid = post_form(
+        client,
+        f"{SHOP}/checkout/pagar",
+        pay_page,
+        **_pay_fields(pay_page),
+        method="boleto",
+        payer_cpf="111.111.111-11",
+        shipping_method="standard",
+    )
+    assert paid.status_code == 422
+    assert "CPF inválido" in paid.text and 'value="111.111.111-11"' in paid.text
