@@ -18,6 +18,7 @@ from bench.report import Results, log, table
 from bench.scale import bench_cold, bench_scale
 from bench.search import bench_search
 from bench.servers import Servers, bench_servers
+from bench.storefront import bench_storefront
 
 Section = Callable[[BenchConfig, Servers, Results], None]
 
@@ -32,6 +33,7 @@ def _sections() -> dict[str, Section]:
         "scale": bench_scale,
         "cold": bench_cold,
         "auth": bench_auth,
+        "storefront": bench_storefront,
     }
 
 

@@ -324,6 +324,21 @@ ROWS = [
     Row("access-token verify CPU, HS256 (dev)", "verify_cpu_us_hs256", "us"),
     Row("access-token verify CPU, RS256 (IdP)", "verify_cpu_us_rs256", "us"),
     Row("revocation check per request (Redis)", "revocation_check_ms", "ms"),
+    # The storefront's server time (bench/storefront.py), beside a bare FastAPI route
+    *[
+        Row(
+            f"storefront {page} {p}, 4 connections",
+            f"storefront_{page}_{p}_ms",
+            "ms",
+            f"storefront_bare_{p}_ms",
+            f"storefront_{page}_{p}_ms_ratio",
+            Target(f"storefront_{page}_p95_ms", 50, at_least=False)
+            if p == "p95" and page in ("product", "search")
+            else None,
+        )
+        for page in ("home", "search", "product", "cart")
+        for p in ("p50", "p95")
+    ],
 ]
 
 

@@ -34,6 +34,14 @@ def _chromium() -> str | None:
 
 
 def _scores(url: str, out: Path) -> dict[str, float]:
+    """One Lighthouse run (again once if Chromium fell over: it does on a starved machine)."""
+    try:
+        return _run(url, out)
+    except subprocess.CalledProcessError:
+        return _run(url, out)
+
+
+def _run(url: str, out: Path) -> dict[str, float]:
     chrome = _chromium()
     subprocess.run(
         [
@@ -58,14 +66,20 @@ def _scores(url: str, out: Path) -> dict[str, float]:
 def lighthouse() -> Path:
     in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     if not LIGHTHOUSE.exists() or _chromium() is None:
-        message = "lighthouse or chromium missing: run `make lighthouse` (npm ci in tools/lighthouse)"
+        message = (
+            "lighthouse or chromium missing: run `make lighthouse` (npm ci in tools/lighthouse)"
+        )
         (pytest.fail if in_ci else pytest.skip)(message)
     return LIGHTHOUSE
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
 def test_the_storefront_page_scores_90_or_more_in_every_lighthouse_category(
-    lighthouse, base_url, catalog, tmp_path, page  # noqa: F811
+    lighthouse,
+    base_url,
+    catalog,  # noqa: F811 (the fixture imported above)
+    tmp_path,
+    page,
 ):
     url = base_url + PAGES[page]
     runs = [_scores(url, tmp_path / "run-0.json")]
