@@ -5,6 +5,7 @@ are publicly cacheable, personal ones not; bad input is said on the page."""
 from __future__ import annotations
 
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -296,7 +297,8 @@ def test_a_bad_address_and_a_bad_cpf_are_said_and_what_was_typed_is_kept(client,
         **{**ADDRESS, "state": "XX", "line1": "Rua\x07 1"},
     )
     assert bad.status_code == 422
-    assert "sigla do estado" in bad.text and "caracteres invisíveis" in bad.text
+    assert "sigla do estado" in bad.text
+    assert "caracteres invisíveis" in bad.text
     assert 'value="São Paulo"' in bad.text
     pay_page = _checkout_to_order(client)
     paid = post_form(
@@ -309,4 +311,39 @@ def test_a_bad_address_and_a_bad_cpf_are_said_and_what_was_typed_is_kept(client,
         shipping_method="standard",
     )
     assert paid.status_code == 422
-    assert "CPF inválido" in paid.text and 'value="111.111.111-11"' in paid.text
+    assert "CPF inválido" in paid.text
+    assert 'value="111.111.111-11"' in paid.text
+
+
+PERSONAL = (
+    "/loja/checkout",
+    "/loja/conta",
+    "/loja/conta/meus-dados",
+    f"/loja/pedidos/{'0' * 8}-0000-4000-8000-{'0' * 12}",
+)
+
+
+@pytest.mark.parametrize("path", PERSONAL)
+def test_a_personal_page_sends_a_stranger_to_sign_in_and_a_bearer_token_is_no_session(
+    client, auth, path
+):
+    for headers in ({}, auth()):  # the storefront's session is its cookie, not a bearer
+        answer = client.get(path, headers=headers, follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/loja/entrar?next=")
+
+
+def test_another_shoppers_order_is_a_404_page(client, product):
+    _searchable(client, PRODUCT["sku"])
+    register_and_sign_in(client, "curiosa@example.com.br", next_path="/loja/conta")
+    answer = client.get(f"/loja/pedidos/{uuid.uuid4()}")
+    assert answer.status_code == 404
+    assert "text/html" in answer.headers["content-type"]
+
+
+def test_the_mail_links_and_the_root_lead_into_the_shop(client):
+    assert client.get("/", follow_redirects=False).headers["location"] == "/loja"
+    verify = client.get("/verify-email?token=abc", follow_redirects=False)
+    assert verify.headers["location"] == "/loja/confirmar-email?token=abc"
+    reset = client.get("/reset-password?token=abc", follow_redirects=False)
+    assert reset.headers["location"] == "/loja/senha?token=abc"
