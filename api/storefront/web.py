@@ -57,7 +57,8 @@ templates.filters.update(money=_money, number=number_text)
 templates.globals.update(asset=asset_url)
 
 
-def container_of(request: Request) -> Container:
+async def container_of(request: Request) -> Container:
+    # async: a plain `def` dependency would cost a thread-pool hand-off per request
     container: Container = request.app.state.container
     return container
 
@@ -128,7 +129,7 @@ async def _verified(request: Request, token: str) -> Principal | None:
         from infrastructure.account_store import access_revoked
 
         revoked = await access_revoked(
-            container_of(request).aredis.client(),
+            request.app.state.container.aredis.client(),
             principal.sub,
             principal.jti,
             principal.family,
@@ -161,7 +162,7 @@ async def _refreshed(request: Request, refresh_token: str) -> Principal | None:
     from domain.base import DomainError
     from infrastructure.accounts_wiring import account_system
 
-    container = container_of(request)
+    container: Container = request.app.state.container
     address = request.client.host if request.client else "unknown"
     try:
         pair = await run_in_threadpool(
