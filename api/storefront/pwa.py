@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from api.storefront.assets import ASSETS, BY_URL, IMMUTABLE, asset_url
-from api.storefront.web import PREFIX, render_public
+from api.storefront.web import PREFIX, STOREFRONT_CSP, render_public
 
 router = APIRouter()
 REVALIDATE = "public, max-age=0, must-revalidate"
@@ -19,7 +19,7 @@ def manifest() -> dict[str, object]:
         "short_name": "EcoVarejo",
         "lang": "pt-BR",
         "start_url": f"{PREFIX}?origem=app",
-        "scope": f"{PREFIX}/",
+        "scope": PREFIX,  # a prefix: /loja itself and every page under it
         "display": "standalone",
         "background_color": "#ffffff",
         "theme_color": "#1b5e20",
@@ -64,7 +64,13 @@ async def service_worker() -> Response:
     return Response(
         WORKER,
         media_type="text/javascript",
-        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": f"{PREFIX}/"},
+        headers={
+            "Cache-Control": "no-cache",
+            "Service-Worker-Allowed": PREFIX,
+            # A worker runs under its own script's CSP: the API's `default-src 'none'`
+            # would forbid it every fetch, and installing it would fail.
+            "Content-Security-Policy": STOREFRONT_CSP,
+        },
     )
 
 

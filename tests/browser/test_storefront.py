@@ -304,6 +304,36 @@ def test_a_shopper_pays_by_card_with_3d_secure_and_no_card_field_reaches_the_sho
     WebDriverWait(browser, 30).until(lambda b: status_of(b) == "confirmed")
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="KNOWN DEFECT (issue 30, reported): the worker registers but never installs in "
+    "headless Chromium although every precache URL answers 200; not found yet",
+)
+def test_the_service_worker_takes_the_shop_and_serves_a_seen_product_offline(
+    browser, base_url, catalog
+):
+    browser.delete_all_cookies()
+    browser.get(f"{base_url}{SHOP}")
+    scope = browser.execute_async_script(
+        "const done = arguments[0];"
+        "navigator.serviceWorker.ready.then(r => done(r.scope)).catch(e => done(String(e)));"
+    )
+    assert scope == f"{base_url}{SHOP}"
+    browser.get(f"{base_url}{SHOP}/produto/ECO-ESCOVA")  # seen once, with the worker in charge
+    browser.get(f"{base_url}{SHOP}")
+    cached = browser.execute_async_script(
+        "const done = arguments[0];caches.match(arguments[1]).then(r => done(Boolean(r)));",
+        f"{base_url}{SHOP}/produto/ECO-ESCOVA",
+    )
+    assert cached, "the product page seen is not kept for offline browsing"
+    personal = browser.execute_async_script(
+        "const done = arguments[0];caches.match(arguments[1]).then(r => done(Boolean(r)));",
+        f"{base_url}{SHOP}/carrinho",
+    )
+    browser.get(f"{base_url}{SHOP}/carrinho")
+    assert not personal
+
+
 def test_every_storefront_page_visited_fits_and_passes_axe(browser, base_url):
     for page in ("/privacidade", "/trocas-e-devolucoes", "/cookies", "/offline", "/nada"):
         browser.get(f"{base_url}{SHOP}{page}")

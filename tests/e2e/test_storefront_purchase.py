@@ -347,3 +347,22 @@ def test_the_mail_links_and_the_root_lead_into_the_shop(client):
     assert verify.headers["location"] == "/loja/confirmar-email?token=abc"
     reset = client.get("/reset-password?token=abc", follow_redirects=False)
     assert reset.headers["location"] == "/loja/senha?token=abc"
+
+
+def test_the_web_manifest_is_installable_and_its_icons_are_served(client):
+    manifest = client.get("/loja/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    body = manifest.json()
+    assert body["start_url"].startswith(body["scope"])
+    assert body["display"] == "standalone"
+    sizes = set()
+    for icon in body["icons"]:
+        answer = client.get(icon["src"])
+        assert answer.status_code == 200
+        assert answer.content.startswith(b"\x89PNG")
+        sizes.add(icon["sizes"])
+    assert {"192x192", "512x512"} <= sizes
+    worker = client.get("/loja/sw.js")
+    assert worker.headers["service-worker-allowed"] == "/loja"
+    assert "/loja/static/storefront." in worker.text  # this build's files to precache
+    assert "/loja/conta" not in worker.text.split("CATALOG")[1].split("\n")[0]

@@ -12,7 +12,7 @@
   // The service worker: static files and recently viewed catalog pages for offline use.
   var sw = document.body && document.body.getAttribute("data-sw");
   if (sw && "serviceWorker" in navigator) {
-    navigator.serviceWorker.register(sw, { scope: "/loja/" }).catch(function () {});
+    navigator.serviceWorker.register(sw, { scope: "/loja" }).catch(function () {});
   }
 
   // htmx's polling answer "HX-Refresh" reloads the page when the order moved on.
