@@ -15,12 +15,11 @@ from uuid import UUID
 
 from application.errors import StockItemNotFoundError, UnknownCouponError
 from application.event_store import CommandResult
-from application.shop import Shop
+from application.services import Services
 from domain.base import DomainError, InvalidInputError
 from domain.card import Address
 from domain.cart import Cart
 from domain.money import Money
-from domain.order import price_order
 from domain.payment_choice import PaymentChoice
 from domain.shipping import ShippingOption
 
@@ -65,12 +64,12 @@ class PricedBasket:
 class Storefront:
     """Basket pricing and checkout for the storefront, over the shop's own commands."""
 
-    def __init__(self, shop: Shop):
-        self.shop = shop
+    def __init__(self, services: Services):
+        self.services = services
 
     def _line(self, cart: Cart, sku: str, quantity: int) -> BasketLine:
         try:
-            item = self.shop.stock_item(sku)
+            item = self.services.catalog.stock_item(sku)
         except StockItemNotFoundError:
             return BasketLine(sku, sku, quantity, None, None, 0, "unknown")
         if item.archived:
@@ -96,17 +95,19 @@ class Storefront:
         discount, coupon_problem = Money.zero(), None
         if coupon and cart.lines:
             try:
-                promotion = self.shop.coupon(coupon)
-                discount = sum(self.shop.coupon_discounts(cart, promotion), Money.zero())
+                promotion = self.services.promotions.coupon(coupon)
+                discount = sum(
+                    self.services.promotions.coupon_discounts(cart, promotion), Money.zero()
+                )
             except (DomainError, UnknownCouponError) as error:
                 coupon_problem = error
         options: list[ShippingOption] = []
         shipping_problem = None
-        grams = self.shop.parcel_grams(cart) if cart.lines else 0
+        grams = self.services.shipping.parcel_grams(cart) if cart.lines else 0
         if postal_code and cart.lines:
             net = subtotal - discount
             try:
-                options = self.shop.rates_table().quote(postal_code, grams, net)
+                options = self.services.shipping.rates_table().quote(postal_code, grams, net)
             except DomainError as error:
                 shipping_problem = error
         return PricedBasket(
@@ -118,11 +119,13 @@ class Storefront:
     ) -> CommandResult:
         """A new cart of the customer's holding the basket (and its coupon, when it
         applies); refused as a whole by the first line that cannot be sold."""
-        result = self.shop.create_cart(customer_id)
+        result = self.services.checkout.create_cart(customer_id)
         for sku, quantity in lines:
-            result = self.shop.add_cart_item(result.aggregate_id, customer_id, sku, quantity)
+            result = self.services.checkout.add_cart_item(
+                result.aggregate_id, customer_id, sku, quantity
+            )
         if coupon:
-            result = self.shop.apply_coupon(result.aggregate_id, customer_id, coupon)
+            result = self.services.checkout.apply_coupon(result.aggregate_id, customer_id, coupon)
         return result
 
     def cart_total(
@@ -130,13 +133,13 @@ class Storefront:
     ) -> Money:
         """What checking the cart out would charge now (lines at today's prices, the
         coupon, shipping): compared with what the review page showed before paying."""
-        cart = self.shop.cart_of(cart_id, customer_id)
-        lines = self.shop._order_lines(cart)
-        net = sum((line.net for line in lines), Money.zero())
-        option = self.shop.rates_table().option(
-            shipping_method, postal_code, self.shop.parcel_grams(cart), net
+        checkout = self.services.checkout
+        cart = checkout.cart_of(cart_id, customer_id)
+        net = checkout.cart_net(cart_id, customer_id)  # today's prices, less the coupon
+        option = self.services.shipping.rates_table().option(
+            shipping_method, postal_code, self.services.shipping.parcel_grams(cart), net
         )
-        return price_order(lines, option.price).total
+        return net + option.price  # as `price_order`: subtotal - discount + shipping
 
     def pay(
         self,
@@ -150,14 +153,14 @@ class Storefront:
     ) -> CommandResult:
         """Check the cart out if the total is still the one shown; a second submit of the
         same page finds the cart checked out (`CartAlreadyCheckedOutError`)."""
-        cart = self.shop.cart_of(cart_id, customer_id)
+        cart = self.services.checkout.cart_of(cart_id, customer_id)
         cart.check_open()
         total = self.cart_total(cart_id, customer_id, address.postal_code, shipping_method)
         if str(total.amount) != shown_total:
             raise PriceChangedError(f"the total is now {total.amount} BRL, not {shown_total}")
-        return self.shop.checkout(
+        return self.services.checkout.checkout(
             cart_id, customer_id, address, payment, version, shipping_method=shipping_method
         )
 
     def order_of_cart(self, cart_id: UUID, customer_id: str) -> UUID | None:
-        return self.shop.cart_of(cart_id, customer_id).order_id
+        return self.services.checkout.cart_of(cart_id, customer_id).order_id

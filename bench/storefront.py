@@ -89,7 +89,7 @@ def bench_storefront(config: BenchConfig, servers: Servers, results: Results) ->
     )
     container = bootstrap(section.settings())
     try:
-        items = seed_products(container.shop, 200 if config.quick else 1_000)
+        items = seed_products(container.services, 200 if config.quick else 1_000)
         for name in (*READ_MODELS, "product_search"):
             rebuild(container, name)
     finally:

@@ -71,9 +71,9 @@ def _token(page: str) -> str:
 
 
 def pay_sandbox(client: TestClient, payment_id: str) -> None:
-    shop = client.app.state.container.shop  # type: ignore[attr-defined]
-    payment = shop.payment(payment_id)
-    gateway = next(g for g in shop.gateways if g.name == payment.gateway)
+    services = client.app.state.container.services  # type: ignore[attr-defined]
+    payment = services.payments.payment(payment_id)
+    gateway = next(g for g in services.payments.gateways if g.name == payment.gateway)
     headers, body = gateway.payer_webhook(gateway.charge(payment.charge_id))
     answer = client.post("/api/v1/payments/webhooks/sandbox", content=body, headers=headers)
     assert answer.status_code == 200, answer.text

@@ -40,15 +40,15 @@ async def account_page(
     fields: Fields | None = None,
     problem: str = "",
 ) -> Response:
-    shop = container.shop
+    services = container.services
     viewer = Viewer(principal.sub)
     orders = await run_in_threadpool(
         lambda: container.readers.orders.page(
             viewer, customer_id=None, status=None, page=1, size=20
         )
     )
-    addresses = await run_in_threadpool(shop.addresses_of, principal.sub)
-    consents = await run_in_threadpool(shop.consents_of, principal.sub)
+    addresses = await run_in_threadpool(services.customers.addresses_of, principal.sub)
+    consents = await run_in_threadpool(services.customers.consents_of, principal.sub)
     return render(
         request,
         "account.html",
@@ -79,7 +79,7 @@ async def add_address(
     if address is None:
         return await account_page(request, principal, container, 422, fields)
     try:
-        await run_in_threadpool(container.shop.add_address, principal.sub, address)
+        await run_in_threadpool(container.services.customers.add_address, principal.sub, address)
     except DomainError as error:
         problem = problem_text(error, language(request))
         return await account_page(request, principal, container, 409, fields, problem)
@@ -92,7 +92,9 @@ async def remove_address(
 ) -> Response:
     address_id = raw.get("address_id", "")[:80]
     try:
-        await run_in_threadpool(container.shop.remove_address, principal.sub, address_id)
+        await run_in_threadpool(
+            container.services.customers.remove_address, principal.sub, address_id
+        )
     except DomainError as error:
         problem = problem_text(error, language(request))
         return await account_page(request, principal, container, 404, None, problem)
@@ -105,11 +107,13 @@ async def consents(
 ) -> Response:
     """Each purpose as the API records it (`PUT /customers/me/consents/{purpose}`), with
     the version of the texts this page shows."""
-    shop = container.shop
+    services = container.services
 
     def save() -> None:
         for purpose in PURPOSES:
-            shop.set_consent(principal.sub, purpose, raw.get(purpose) == "on", CONSENT_TEXT_VERSION)
+            services.customers.set_consent(
+                principal.sub, purpose, raw.get(purpose) == "on", CONSENT_TEXT_VERSION
+            )
 
     await run_in_threadpool(save)
     return redirect(request, link(f"{PREFIX}/conta", language(request), aviso="salvo"))
@@ -121,7 +125,7 @@ async def download_my_data(
 ) -> Response:
     """Everything held about the shopper, as the API's export (the request is recorded)."""
     document = await run_in_threadpool(
-        container.shop.export_personal_data, principal.sub, principal.actor
+        container.services.data_subjects.export_personal_data, principal.sub, principal.actor
     )
     body = orjson.dumps(document, option=orjson.OPT_INDENT_2)
     return Response(
@@ -145,6 +149,8 @@ async def delete_account(
         fields.fail("confirm", words["delete_confirm"])
     if not fields.ok:
         return await account_page(request, principal, container, 422, fields)
-    await run_in_threadpool(container.shop.erase_personal_data, principal.sub, principal.actor)
+    await run_in_threadpool(
+        container.services.data_subjects.erase_personal_data, principal.sub, principal.actor
+    )
     end_session(request)
     return render(request, "deleted.html")

@@ -31,7 +31,7 @@ _SKU_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 
 
 def storefront(container: ShopContainer) -> Storefront:
-    return Storefront(container.shop)
+    return Storefront(container.services)
 
 
 async def priced(container: ShopContainer, basket: Basket, customer_id: str | None) -> PricedBasket:

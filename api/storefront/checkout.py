@@ -45,10 +45,16 @@ METHODS = ("standard", "express")
 
 
 def _payments(container: Container) -> dict[str, Any]:
-    shop = container.shop
-    gateway = card_gateway(shop.gateways)
-    raw = shop.raw_cards_allowed and gateway is not None and provider_of(gateway) == "sandbox"
-    return payments_config(shop.gateways, shop.interest_free_installments, raw)
+    services = container.services
+    gateway = card_gateway(services.payments.gateways)
+    raw = (
+        services.checkout.raw_cards_allowed
+        and gateway is not None
+        and provider_of(gateway) == "sandbox"
+    )
+    return payments_config(
+        services.payments.gateways, services.checkout.interest_free_installments, raw
+    )
 
 
 def _cart_of_basket(
@@ -62,7 +68,7 @@ def _cart_of_basket(
         cart_id, made_of = remembered.split(".")
         if made_of == fingerprint:
             try:
-                cart = container.shop.cart_of(UUID(cart_id), principal.sub)
+                cart = container.services.checkout.cart_of(UUID(cart_id), principal.sub)
                 if not cart.is_checked_out:
                     return cart.id, cart.version, None
             except (DomainError, ValueError):
@@ -96,8 +102,8 @@ async def checkout_page(
     except DomainError as error:  # sold out, archived, unknown: the cart page says which line
         return await cart_page(request, container, basket, 409, notice=problem_text(error, lang))
     pending(request).set[CART_COOKIE] = (f"{cart_id}.{basket.fingerprint(principal.sub)}", None)
-    shop = container.shop
-    addresses = await run_in_threadpool(shop.addresses_of, principal.sub)
+    services = container.services
+    addresses = await run_in_threadpool(services.customers.addresses_of, principal.sub)
     chosen_id = (
         address_id
         or request.query_params.get("endereco")
@@ -180,7 +186,9 @@ async def add_address(
     if address is None:
         return await checkout_page(request, container, principal, 422, fields)
     try:
-        address_id, _ = await run_in_threadpool(container.shop.add_address, principal.sub, address)
+        address_id, _ = await run_in_threadpool(
+            container.services.customers.add_address, principal.sub, address
+        )
     except DomainError as error:
         problem = problem_text(error, language(request))
         return await checkout_page(request, container, principal, 409, fields, problem)
@@ -238,9 +246,11 @@ async def pay(
             request, container, principal, 422, fields, address_id=address_id
         )
     front = storefront(container)
-    shop = container.shop
+    services = container.services
     try:
-        address = await run_in_threadpool(shop.saved_address, principal.sub, address_id)
+        address = await run_in_threadpool(
+            services.customers.saved_address, principal.sub, address_id
+        )
         result = await run_in_threadpool(
             front.pay, cart_id, principal.sub, address, choice, shipping, shown, version
         )

@@ -64,6 +64,10 @@ async def choose_cookies(request: Request, container: ShopContainer) -> Response
     principal = await shopper(request)
     if principal is not None:
         await run_in_threadpool(
-            container.shop.set_consent, principal.sub, "analytics", granted, CONSENT_TEXT_VERSION
+            container.services.customers.set_consent,
+            principal.sub,
+            "analytics",
+            granted,
+            CONSENT_TEXT_VERSION,
         )
     return redirect(request, link(f"{PREFIX}/cookies", language(request), aviso="salvo"))

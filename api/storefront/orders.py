@@ -126,14 +126,14 @@ async def authenticate(
         raise HTTPException(404, "nothing to authenticate")
     authorization_id = str(auth.get("redirect_url", "")).rstrip("/").rpartition("/")[2]
     passed = raw.get("authenticated") == "true"
-    shop = container.shop
+    services = container.services
 
     def answer() -> None:
-        for gateway in shop.gateways:
+        for gateway in services.payments.gateways:
             respond = getattr(gateway, "answer_challenge", None)
             if respond is not None and respond(authorization_id, passed):
                 break
-        shop.confirm_authentication(UUID(payment["payment_id"]), principal.sub, "")
+        services.payments.confirm_authentication(UUID(payment["payment_id"]), principal.sub, "")
 
     try:
         await run_in_threadpool(answer)
@@ -171,7 +171,13 @@ async def request_return(
     if fields.ok:
         try:
             await run_in_threadpool(
-                container.shop.request_return, order_id, principal.sub, lines, reason, None, kind
+                container.services.returns.request_return,
+                order_id,
+                principal.sub,
+                lines,
+                reason,
+                None,
+                kind,
             )
             return redirect(request, link(f"{PREFIX}/pedidos/{order_id}", lang, aviso="devolucao"))
         except DomainError as error:

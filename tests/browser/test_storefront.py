@@ -40,9 +40,9 @@ checked: dict[str, list[str]] = {}
 
 @pytest.fixture(scope="module")
 def catalog(system: Container) -> list[str]:
-    shop = system.shop
+    services = system.services
     for sku, name, category, price, co2, certifications in PRODUCTS:
-        shop.register_stock_item(
+        services.catalog.register_stock_item(
             sku=sku,
             name=name,
             description=f"{name}: feito para durar.",
@@ -57,7 +57,7 @@ def catalog(system: Container) -> list[str]:
             },
         )
     now = datetime.now(tz=UTC)
-    shop.launch_promotion(
+    services.promotions.launch_promotion(
         code="VERDE10",
         description="10% na primeira compra",
         kind="percent",
@@ -197,9 +197,9 @@ def give_address(browser: Any, keyboard: bool) -> None:
 
 def pay_sandbox(base_url: str, system: Container, payment_id: str) -> None:
     """The sandbox payer pays (what `ecovarejo sandbox pay --url` sends): a signed webhook."""
-    shop = system.shop
-    payment = shop.payment(uuid.UUID(payment_id))
-    gateway = next(g for g in shop.gateways if g.name == payment.gateway)
+    services = system.services
+    payment = services.payments.payment(uuid.UUID(payment_id))
+    gateway = next(g for g in services.payments.gateways if g.name == payment.gateway)
     headers, body = gateway.payer_webhook(gateway.charge(payment.charge_id))
     answer = httpx.post(
         f"{base_url}/api/v1/payments/webhooks/sandbox", content=body, headers=headers
@@ -244,8 +244,8 @@ def test_a_new_shopper_buys_by_pix_and_the_page_moves_on_by_itself_when_paid(
     browser.get(f"{base_url}{SHOP}/checkout")
     assert "/loja/carrinho" in browser.current_url
     # the parcel travels and arrives; the shopper withdraws within 7 days (CDC art. 49)
-    system.shop.ship_order(order_id, "correios", f"BR{width}XX")
-    system.shop.track_order(order_id, "delivered", datetime.now(tz=UTC))
+    system.services.orders.ship_order(order_id, "correios", f"BR{width}XX")
+    system.services.orders.track_order(order_id, "delivered", datetime.now(tz=UTC))
     browser.get(f"{base_url}{SHOP}/pedidos/{order_id}")
     WebDriverWait(browser, 20).until(lambda b: status_of(b) == "delivered" or b.refresh())
     check_page(browser, "order-delivered")
