@@ -33,6 +33,7 @@ from api.routers.product_images import image_upload_limits
 from api.routes import RouteTable
 from api.search_cache import search_cache
 from api.stored import Policies
+from api.storefront import install_storefront
 from api.tracing import TracingMiddleware
 from infrastructure import tracing
 from infrastructure.bootstrap import Container, jwt_secret
@@ -112,7 +113,8 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
         Middleware(
             RequestBodyGuard,
             max_bytes=settings.max_body_bytes,
-            form_prefixes=("/console/", "/api/v1/auth/token"),  # OAuth2 takes a form (RFC 6749)
+            # OAuth2 takes a form (RFC 6749); the console and the storefront post HTML forms
+            form_prefixes=("/console/", "/api/v1/auth/token", "/loja/"),
             own_limit_paths=("/console/catalog/import",),  # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES
             upload_limits=image_upload_limits(settings),  # ECOVAREJO_IMAGE_MAX_BYTES
         ),
@@ -167,6 +169,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(auth_routes.wellknown)  # /.well-known/jwks.json
     app.include_router(product_images.media)  # /media/{key}: the local store's images
     install_console(app)
+    install_storefront(app)  # /loja (api/storefront), after the console: its error pages
     install_openapi(app)
     install_offline_docs(app)  # /docs and /redoc without a CDN (api/docs_offline.py)
     auth_routes.install_oauth2_scheme(app)

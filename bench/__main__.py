@@ -19,6 +19,7 @@ from bench.report import Results, log, table
 from bench.scale import bench_cold, bench_scale
 from bench.search import bench_search, bench_suggest
 from bench.servers import Servers, bench_servers
+from bench.storefront import bench_storefront
 
 Section = Callable[[BenchConfig, Servers, Results], None]
 
@@ -35,6 +36,7 @@ def _sections() -> dict[str, Section]:
         "cold": bench_cold,
         "auth": bench_auth,
         "images": bench_images,  # issue 28
+        "storefront": bench_storefront,
     }
 
 

@@ -331,6 +331,21 @@ ROWS = [
     Row("image check + 6 renditions p50 (2000x1500 JPEG)", "image_prepare_p50_ms", "ms"),
     Row("image check + 6 renditions p95 (2000x1500 JPEG)", "image_prepare_p95_ms", "ms"),
     Row("image uploads with renditions, stored and recorded", "image_uploads_per_s", "/s"),
+    # The storefront's server time (bench/storefront.py), beside a bare FastAPI route
+    *[
+        Row(
+            f"storefront {page} {p}, 4 connections",
+            f"storefront_{page}_{p}_ms",
+            "ms",
+            f"storefront_bare_{p}_ms",
+            f"storefront_{page}_{p}_ms_ratio",
+            Target(f"storefront_{page}_p95_ms", 50, at_least=False)
+            if p == "p95" and page in ("product", "search")
+            else None,
+        )
+        for page in ("home", "search", "product", "cart")
+        for p in ("p50", "p95")
+    ],
 ]
 
 

@@ -292,6 +292,13 @@ class Settings(
     signin_failure_floor_ms: int = Field(
         default=400, ge=0, le=5000, validation_alias="ECOVAREJO_SIGNIN_FAILURE_FLOOR_MS"
     )
+    # The data protection officer (LGPD art. 41) the storefront's privacy policy names.
+    dpo_contact: str = Field(
+        default="dpo@ecovarejo.com.br",
+        min_length=3,
+        max_length=200,
+        validation_alias="ECOVAREJO_DPO_CONTACT",
+    )
     # Where links in account mails point (the storefront or the API).
     public_url: str = Field(
         default="http://127.0.0.1:8000",

@@ -143,6 +143,7 @@ MATRIX: dict[tuple[str, str], Access] = {
 }
 
 _PARAM = re.compile(r"\{[^}]*\}")
+STOREFRONT = ("/", "/verify-email", "/reset-password")  # redirects into /loja
 
 
 def shape(path: str) -> str:
@@ -162,10 +163,11 @@ def access_for(method: str, path: str) -> Access | None:
 def app_routes(app) -> list[tuple[str, str]]:
     """(method, path template) of every route the app serves; HEAD goes with GET. The
     console's HTML pages (cookie sessions, not bearer tokens) have their own matrix in
-    tests/e2e/test_console_http.py."""
+    tests/e2e/test_console_http.py, the storefront's in tests/e2e/test_storefront_purchase.py
+    (its pages, `/` and the account mails' links)."""
     found = set()
     for route in iter_route_contexts(app.routes):
-        if route.path_format.startswith("/console"):
+        if route.path_format.startswith(("/console", "/loja")) or route.path_format in STOREFRONT:
             continue
         for method in route.methods or ():
             if method != "HEAD":
