@@ -32,8 +32,11 @@ format: install
 # waits (polls, fsyncs, subprocesses), so two halve its time even on two cores.
 PYTEST_WORKERS ?= 2
 
+# Lighthouse's performance score depends on the CPU it gets: it runs after the suite, alone.
 test: install lint lighthouse-deps
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) \
+	  --ignore=tests/browser/test_storefront_lighthouse.py
+	$(BIN)/python -m pytest -q -p no:randomly tests/browser/test_storefront_lighthouse.py
 
 # Lighthouse for the storefront (npm, pinned in tools/lighthouse; Node 20 runs 12.2.3): the
 # test module skips without it locally and fails under CI=true.
