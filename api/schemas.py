@@ -343,6 +343,17 @@ class CheckoutAccepted(Schema):
     consistency_token: str
 
 
+class OrderPaymentCreate(Schema):
+    """Another try at paying an order whose payment failed: as checkout's `payment`."""
+
+    payment: PaymentModel
+
+
+class PaymentRetryAccepted(CommandAccepted):
+    order_id: UUID
+    payment_id: UUID
+
+
 class OrderCancel(Schema):
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
 
@@ -483,6 +494,16 @@ class DisputePage(Schema):
     items: list[DisputePublic]
 
 
+class PaymentRetryPublic(Schema):
+    """A failed payment left the order for another try: `POST /orders/{id}/payment`."""
+
+    attempt: int = Field(description="the number of the current attempt at paying (1: checkout)")
+    failure: CancellationReason | None = Field(
+        default=None, description="why the current attempt failed; null while one is under way"
+    )
+    retry_until: str = Field(description="the order is cancelled then unless a try is under way")
+
+
 class OrderPublic(Schema):
     order_id: UUID
     customer_id: str
@@ -504,6 +525,7 @@ class OrderPublic(Schema):
     returns: list[OrderReturnSummary] = []
     refunded_total: MoneyModel | None = None
     disputes: list[DisputeSummary] = []
+    payment_retry: PaymentRetryPublic | None = None
     history: list[HistoryStep]
     created_at: str
     version: int

@@ -7,11 +7,12 @@ from uuid import UUID
 
 from application.checkout.compensation import compensate
 from application.commands import CommandApp
-from application.errors import OrderNotFoundError
+from application.errors import OrderNotFoundError, RetryLaterError
 from application.event_store import CommandResult
 from application.ports import Notification
 from domain.order import PENDING, Order
-from domain.payment import Payment, payment_id_for_order
+from domain.base import now
+from domain.payment import Payment
 from domain.personal import DataSubject
 from domain.stock_item import StockItem
 
@@ -22,7 +23,8 @@ class OrderCommands(CommandApp):
         return self._owned(order_id, Order, customer_id, OrderNotFoundError(f"no order {order_id}"))
 
     def payment_of(self, order: Order) -> Payment | None:
-        payment: Payment | None = self.find(payment_id_for_order(order.id))
+        """The payment of the order's current attempt (the one that confirmed it, if any)."""
+        payment: Payment | None = self.find(order.current_payment_id)
         return payment
 
     def _line_items(self, order: Order) -> list[StockItem]:
@@ -71,12 +73,26 @@ class OrderCommands(CommandApp):
             return None
         return self._commit(order)
 
-    def expire_order(self, order_id: UUID) -> CommandResult | None:
-        """The saga timeout: a checkout still pending is cancelled as `payment_timeout`."""
+    def expire_order(self, order_id: UUID, attempt: str = "1") -> CommandResult | None:
+        """The saga timeout: a checkout still pending on the same try at paying
+        (`attempt`) is cancelled as `payment_timeout`."""
         order = self.order_of(order_id)
-        if order.status != PENDING:
+        if order.status != PENDING or order.payment_attempt != int(attempt):
             return None
         return self._commit(*compensate(order, "payment_timeout", "", self.find))
+
+    def close_payment_retry(self, order_id: UUID) -> CommandResult | None:
+        """The deadline a failed payment left: no other try under way -> the order is
+        cancelled for that failure and what it holds given back. A try under way decides
+        by itself (its failure after the deadline cancels)."""
+        order = self.order_of(order_id)
+        if order.retry_until is not None and order.retry_until > now():
+            raise RetryLaterError(f"order {order_id} waits for a payment until {order.retry_until}")
+        if not order.retry_lapsed(now()):
+            return None
+        reason = order.payment_failure
+        assert reason is not None
+        return self._commit(*compensate(order, reason, "", self.find))
 
     def notify_order(self, order_id: UUID, kind: str) -> None:
         order = self.order_of(order_id)

@@ -10,7 +10,7 @@ from application.event_store import CommandResult
 from application.orders import OrderCommands
 from domain.base import now
 from domain.delivery import DEFAULT_WINDOWS, ReturnKind, ReturnWindows
-from domain.payment import Payment, payment_id_for_order
+from domain.payment import Payment
 from domain.returns import Return, refund_reason
 
 
@@ -82,7 +82,7 @@ class ReturnCommands(OrderCommands):
         for item, line in zip(items, request.lines, strict=True):
             item.restock(order.id, line.quantity)
         payment: Payment = self._get(
-            payment_id_for_order(order.id), Payment, ReturnNotFoundError("no payment")
+            order.current_payment_id, Payment, ReturnNotFoundError("no payment")
         )
         if request.refund.is_positive:
             payment.request_refund(request.refund, refund_reason(request.id))

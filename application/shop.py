@@ -15,11 +15,13 @@ from application.checkout.payments import PaymentCommands
 from application.invoices import InvoiceCommands
 from application.labels import LabelCommands
 from application.lgpd import DataSubjectCommands
+from application.payment_retries import PaymentRetryCommands
 from application.promotions import PromotionCommands
 from application.returns import ReturnCommands
 
 
 class Shop(
+    PaymentRetryCommands,  # another try at paying (issue 27), on carts and orders
     CatalogCommands,
     CartCommands,
     PromotionCommands,

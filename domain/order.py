@@ -2,6 +2,12 @@
 
 Status runs `pending -> confirmed -> shipped`, or ends `cancelled` with a reason. The
 checkout saga moves a pending order on; an admin ships it; the customer or the saga cancels.
+
+A failed payment (declined, no gateway, expired) may leave the order `awaiting_payment`, its
+stock held, until a deadline (`PaymentFailed`); the shopper tries again with a new card, Pix
+or boleto (`PaymentRetried`: pending again, a new Payment per attempt); at the deadline with
+no try under way it is cancelled for the failure. The order points at its current attempt's
+payment (`current_payment_id`); earlier attempts never confirm it.
 `OrderStatus` and `CancellationReason` are the one list of both, used by the domain, the
 projections, the API schemas and the metrics.
 
@@ -30,6 +36,7 @@ from domain.delivery import (
     step_applies,
 )
 from domain.money import CENTS, Money
+from domain.payment import payment_id_for_order
 from domain.personal import UNKNOWN_SUBJECT, PersonalData, free_text
 from domain.returns import ReturnLine
 
@@ -95,6 +102,24 @@ class NotInOrderError(OrderError):
 
 class UnknownCancellationReasonError(OrderError):
     """A cancellation reason outside CANCELLATION_REASONS."""
+
+
+class PaymentAttemptPendingError(OrderError):
+    """Another try at paying while one is still under way (or the order needs none)."""
+
+
+class PaymentWindowClosedError(OrderError):
+    """Another try at paying after the deadline the failed payment left open."""
+
+
+# What a failed attempt at paying is called when the order is given up for it.
+PAYMENT_FAILURES = frozenset(
+    {
+        CancellationReason.PAYMENT_DECLINED,
+        CancellationReason.PAYMENT_FAILED,
+        CancellationReason.PAYMENT_EXPIRED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -257,6 +282,23 @@ class Order(EcoAggregate):
     class AwaitingAuthentication(EcoAggregate.Event):
         payment_id: UUID
 
+    class PaymentFailed(EcoAggregate.Event):
+        """The attempt `payment_id` was declined, failed or expired: the order waits for
+        another try (its stock held) until `retry_until`, then is cancelled for `reason`."""
+
+        payment_id: UUID
+        attempt: int
+        reason: str  # payment_declined | payment_failed | payment_expired
+        retry_until: datetime
+
+    class PaymentRetried(EcoAggregate.Event):
+        """The shopper tries again, with `payment_method` (a boleto's payer encrypted)."""
+
+        attempt: int
+        payment_id: UUID
+        payment_method: PaymentMethod
+        payer: PersonalData | None
+
     class Shipped(EcoAggregate.Event):
         class_version = 2
 
@@ -384,6 +426,9 @@ class Order(EcoAggregate):
         self.status = OrderStatus.PENDING
         self.stock_reserved = False
         self.payment_id: UUID | None = None
+        self.payment_attempt = 1
+        self.payment_failure: CancellationReason | None = None  # the current attempt failed
+        self.retry_until: datetime | None = None  # the deadline of the first failure
         self.cancellation_reason: CancellationReason | None = None
         self.cancellation_detail: PersonalData | None = None
         self.carrier: str | None = None
@@ -412,6 +457,82 @@ class Order(EcoAggregate):
         if reason not in CANCELLATION_REASONS:
             raise UnknownCancellationReasonError(f"unknown cancellation reason {reason!r}")
 
+    def check_no_payment_under_way(self) -> None:
+        if self.status != OrderStatus.AWAITING_PAYMENT or self.payment_failure is None:
+            under_way = (
+                "a payment is under way" if self.status in (PENDING, *WAITING) else self.status
+            )
+            raise PaymentAttemptPendingError(
+                f"order {self.id} takes no other payment now: {under_way}"
+            )
+
+    def check_retry_open(self, at: datetime) -> None:
+        assert self.retry_until is not None
+        if at >= self.retry_until:
+            raise PaymentWindowClosedError(
+                f"order {self.id} waited for another payment until "
+                f"{self.retry_until:%Y-%m-%d %H:%M} UTC; it is being cancelled"
+            )
+
+    # Payment attempts --------------------------------------------------------------------
+    @property
+    def current_payment_id(self) -> UUID:
+        """The payment of the current attempt (the only one that may hold the order's money)."""
+        return payment_id_for_order(self.id, self.payment_attempt)
+
+    def waits_for(self, payment_id: UUID) -> bool:
+        """Whether `payment_id` may still decide this order: it is the current attempt, not
+        failed already, and the order is waiting for its payment."""
+        return (
+            payment_id == self.current_payment_id
+            and self.payment_failure is None
+            and self.status in (PENDING, *WAITING)
+        )
+
+    def hold_for_retry(
+        self, payment_id: UUID, reason: str, window: timedelta, at: datetime
+    ) -> bool:
+        """The current attempt failed: the order waits for another try, its stock held, until
+        `window` after the first failure. False when no retry is possible (no window, or
+        past it): the caller cancels the order."""
+        self.check_status(PENDING, *WAITING, action="wait for another payment of")
+        failure = CancellationReason(reason)
+        if failure not in PAYMENT_FAILURES or payment_id != self.current_payment_id:
+            raise IllegalOrderTransitionError(f"{reason} of {payment_id} is not {self.id}'s")
+        until = self.retry_until or at + window
+        if window <= timedelta(0) or at >= until:
+            return False
+        self._payment_failed(
+            payment_id=payment_id,
+            attempt=self.payment_attempt,
+            reason=failure.value,
+            retry_until=until,
+        )
+        return True
+
+    def retry_payment(
+        self, payment_method: PaymentMethod, payer: PersonalData | None, at: datetime
+    ) -> UUID:
+        """Another try at paying, after a failed one and before the deadline; returns the
+        new attempt's payment id."""
+        self.check_no_payment_under_way()
+        self.check_retry_open(at)
+        attempt = self.payment_attempt + 1
+        payment_id = payment_id_for_order(self.id, attempt)
+        self._payment_retried(
+            attempt=attempt, payment_id=payment_id, payment_method=payment_method, payer=payer
+        )
+        return payment_id
+
+    def retry_lapsed(self, at: datetime) -> bool:
+        """The deadline passed with no other try under way: the order is to be cancelled."""
+        return (
+            self.status == OrderStatus.AWAITING_PAYMENT
+            and self.payment_failure is not None
+            and self.retry_until is not None
+            and at >= self.retry_until
+        )
+
     # Commands ----------------------------------------------------------------------------
     def mark_stock_reserved(self) -> None:
         self.check_status(PENDING, action="reserve stock for")
@@ -434,6 +555,8 @@ class Order(EcoAggregate):
 
     def confirm(self, payment_id: UUID) -> None:
         self.check_status(PENDING, *WAITING, action="confirm")
+        if self.payment_failure is not None:  # a failed attempt confirms nothing
+            raise IllegalOrderTransitionError(f"order {self.id} waits for another payment")
         if not self.stock_reserved:
             raise IllegalOrderTransitionError(f"order {self.id} has no stock reserved")
         self._confirmed(payment_id=payment_id)
@@ -594,6 +717,28 @@ class Order(EcoAggregate):
     def _awaiting_authentication(self, payment_id: UUID) -> None:
         self.status = OrderStatus.AWAITING_AUTHENTICATION
         self.payment_id = payment_id
+
+    @event(PaymentFailed)
+    def _payment_failed(
+        self, payment_id: UUID, attempt: int, reason: str, retry_until: datetime
+    ) -> None:
+        self.status = OrderStatus.AWAITING_PAYMENT
+        self.payment_failure = CancellationReason(reason)
+        self.retry_until = retry_until
+
+    @event(PaymentRetried)
+    def _payment_retried(
+        self,
+        attempt: int,
+        payment_id: UUID,
+        payment_method: PaymentMethod,
+        payer: PersonalData | None,
+    ) -> None:
+        # Pending again: the saga's steps for a new payment apply as on the first one.
+        self.status = OrderStatus.PENDING
+        self.payment_attempt, self.payment_id = attempt, payment_id
+        self.payment_method, self.payer = payment_method, payer
+        self.payment_failure = None
 
     @event(Confirmed)
     def _confirmed(self, payment_id: UUID) -> None:

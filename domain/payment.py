@@ -1,4 +1,5 @@
-"""Payment: one order's money, as the gateways saw it.
+"""Payment: one attempt at an order's money, as the gateways saw it (an order whose payment
+failed may try again: each try is a Payment of its own, `payment_id_for_order`).
 
 Only the gateway's token, the card brand and the last four digits are ever held: the card
 number, expiry and CVC never reach an event. Amounts never exceed what was authorized:
@@ -68,9 +69,13 @@ class AmountExceedsAuthorizationError(PaymentError):
     """Capturing or refunding more than was authorized or captured."""
 
 
-def payment_id_for_order(order_id: UUID) -> UUID:
-    """One payment per order, its id derived from the order id: the gateway idempotency key."""
-    return uuid5(PAYMENT_NAMESPACE, str(order_id))
+def payment_id_for_order(order_id: UUID, attempt: int = 1) -> UUID:
+    """One payment per attempt at paying an order, its id derived from the order id and the
+    attempt's number (the first keeps the id every order had before retries): the gateway
+    idempotency key. The order points at its current attempt (`Order.current_payment_id`)."""
+    if attempt == 1:
+        return uuid5(PAYMENT_NAMESPACE, str(order_id))
+    return uuid5(PAYMENT_NAMESPACE, f"{order_id}:attempt:{attempt}")
 
 
 class Payment(EcoAggregate):

@@ -29,6 +29,7 @@ from infrastructure.embedded import EmbeddedServers
 from infrastructure.erasure_ledger import ErasureLedger, reapply_erasures
 from infrastructure.event_log import ChainKeeper, EventLog, install_chain
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
+from infrastructure.saga_partitions import RETRY_ENV
 from infrastructure.feed import FeedRunner, WorkerFeed
 from infrastructure.fiscal.focus_nfe import FocusNfe
 from infrastructure.followers import (
@@ -313,6 +314,7 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
             **eventsourcing_env(database_url, settings.pool_size),
             **master_key.as_env(),
             "ECOVAREJO_ERASURE_LEDGER": str(settings.erasure_ledger_path),
+            RETRY_ENV: str(settings.payment_retry_s),  # the saga's, in every partition
         }
         client = redis.Redis.from_url(redis_url)
         client.ping()

@@ -114,9 +114,11 @@ class OrdersProjection(DocumentProjection):
         changes: list[Change] = [Put(payment_key(event.originator_id), payment)]
         order = self.view.get(order_key(payment["order_id"]))
         if order is not None:
-            changes += self._order_changes(
-                order, event, payment=_summary(payment), **(order_fields or {})
-            )
+            # The order shows its current attempt's payment; an earlier one's steps (money
+            # taken late and given back) are in its history and its refunds.
+            current = order.get("payment_id") in (None, payment["payment_id"])
+            summary = {"payment": _summary(payment)} if current else {}
+            changes += self._order_changes(order, event, **summary, **(order_fields or {}))
         return changes
 
     @singledispatchmethod
@@ -163,6 +165,7 @@ class OrdersProjection(DocumentProjection):
             "tracking": [],
             "invoices": [],
             "decline_reason": None,
+            "payment_retry": None,
             "returns": [],
             "refunded_total": Money.zero().to_dict(),
             "history": [_step(event)],
@@ -258,6 +261,28 @@ class OrdersProjection(DocumentProjection):
             event,
             status=OrderStatus.AWAITING_PAYMENT.value,
             payment_id=str(event.payment_id),
+        )
+
+    @evolve.register
+    def _payment_failed(self, event: Order.PaymentFailed) -> list[Change]:
+        retry = {
+            "attempt": event.attempt,
+            "failure": event.reason,
+            "retry_until": event.retry_until.isoformat(),
+        }
+        return self._on_order(
+            event, status=OrderStatus.AWAITING_PAYMENT.value, payment_retry=retry
+        )
+
+    @evolve.register
+    def _payment_retried(self, event: Order.PaymentRetried) -> list[Change]:
+        doc = self.view.get(order_key(event.originator_id)) or {}
+        retry = {**(doc.get("payment_retry") or {}), "attempt": event.attempt, "failure": None}
+        return self._on_order(
+            event,
+            status=OrderStatus.PENDING.value,
+            payment_id=str(event.payment_id),
+            payment_retry=retry,
         )
 
     @evolve.register

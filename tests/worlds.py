@@ -40,7 +40,11 @@ class World:
                 if notification.topic in self.saga.topics:
                     self.saga.process_event(event, Tracking(APP_NAME, notification.id))
                 for effect in effects_of(event, {PAYMENT_TIMEOUT: 0}):
-                    deadline = effect.action in ("expire_order", "expire_payment")
+                    deadline = effect.action in (
+                        "expire_order",
+                        "expire_payment",
+                        "close_payment_retry",
+                    )
                     queue = self.deadlines if deadline else self.effects
                     queue.append(effect)
                 self.position = notification.id
