@@ -68,6 +68,7 @@ def _verifier(settings: Settings, container: Container | None = None) -> TokenVe
 
         def own_keys(kid: str) -> Any:
             return account_system(container).signing_keys.public_key(kid)
+
     return TokenVerifier(
         secret,
         settings.jwks_url,

@@ -10,8 +10,8 @@ from application.commands import CommandApp
 from application.errors import OrderNotFoundError, RetryLaterError
 from application.event_store import CommandResult
 from application.ports import Notification
-from domain.order import PENDING, Order
 from domain.base import now
+from domain.order import PENDING, Order
 from domain.payment import Payment
 from domain.personal import DataSubject
 from domain.stock_item import StockItem

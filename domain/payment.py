@@ -192,6 +192,36 @@ class Payment(EcoAggregate):
     def create_id(order_id: UUID) -> UUID:
         return payment_id_for_order(order_id)
 
+    @classmethod
+    def for_attempt(
+        cls,
+        attempt: int,
+        order_id: UUID,
+        customer_id: str,
+        amount: Money,
+        token: str,
+        brand: str,
+        last4: str,
+        method: str = "card",
+        installments: int = 1,
+        payer: PersonalData | None = None,
+    ) -> Payment:
+        """The payment of the `attempt`-th try at paying `order_id`: its id says which (the
+        event is the same `Requested` as ever; the library's `_create` takes an explicit id)."""
+        return cls._create(
+            cls.Requested,
+            id=payment_id_for_order(order_id, attempt),
+            order_id=order_id,
+            customer_id=customer_id,
+            amount=amount,
+            token=token,
+            brand=brand,
+            last4=last4,
+            method=method,
+            installments=installments,
+            payer=payer,
+        )
+
     @event(Requested)
     def __init__(  # not keyword-only: the library treats keyword-only defaults as required
         self,

@@ -29,7 +29,6 @@ from infrastructure.embedded import EmbeddedServers
 from infrastructure.erasure_ledger import ErasureLedger, reapply_erasures
 from infrastructure.event_log import ChainKeeper, EventLog, install_chain
 from infrastructure.event_store import eventsourcing_env, install_immutability_guard
-from infrastructure.saga_partitions import RETRY_ENV
 from infrastructure.feed import FeedRunner, WorkerFeed
 from infrastructure.fiscal.focus_nfe import FocusNfe
 from infrastructure.followers import (
@@ -48,6 +47,7 @@ from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier,
 from infrastructure.projection_admin import publisher
 from infrastructure.redis_views import LoopRedis, RedisDocumentView, active_position
 from infrastructure.runners import Leases, Supervisor
+from infrastructure.saga_partitions import RETRY_ENV
 from infrastructure.settings import Settings
 from projections.base import GenerationMovedError
 from projections.readers import Readers

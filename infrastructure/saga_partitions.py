@@ -49,6 +49,8 @@ def configured(saga: CheckoutSaga, env: EnvType | None) -> CheckoutSaga:
     """The settings a saga takes from its process's environment."""
     saga.payment_retry_s = float((env or {}).get(RETRY_ENV) or 0)
     return saga
+
+
 ITEM_LOCK_CLASS = 7301  # advisory locks (7301, hashtext(aggregate id)) of contended items
 ITEM_LOCK_TIMEOUT = "30s"
 

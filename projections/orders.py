@@ -270,9 +270,7 @@ class OrdersProjection(DocumentProjection):
             "failure": event.reason,
             "retry_until": event.retry_until.isoformat(),
         }
-        return self._on_order(
-            event, status=OrderStatus.AWAITING_PAYMENT.value, payment_retry=retry
-        )
+        return self._on_order(event, status=OrderStatus.AWAITING_PAYMENT.value, payment_retry=retry)
 
     @evolve.register
     def _payment_retried(self, event: Order.PaymentRetried) -> list[Change]:

@@ -118,8 +118,8 @@ def metadata_for(actor: str, cause: Any) -> EventMetadata:
 def payment_for(order: Order) -> Payment:
     """The payment an order asks for, by its payment method."""
     method = order.payment_method
-    return Payment(
-        id=order.current_payment_id,  # one payment per attempt at paying
+    return Payment.for_attempt(  # one payment per attempt at paying
+        order.payment_attempt,
         order_id=order.id,
         customer_id=order.customer_id,
         amount=order.totals.total,
