@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     Tag,
@@ -117,6 +118,11 @@ class StockItemPatch(Schema):
     category: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
     weight_grams: WeightGrams | None = None
     sustainability: Sustainability | None = None
+    durable: StrictBool | None = Field(
+        default=None,
+        description="durable goods (a defect may be claimed for 90 days from delivery) or "
+        "not (30 days)",
+    )
 
 
 class ReceiptCreate(Schema):
@@ -163,6 +169,9 @@ class StockItemPublic(Schema):
     carbon_footprint_kg: str
     weight_grams: int = 500
     archived: bool = False
+    durable: bool | None = Field(
+        default=None, description="durable goods or not; null: not classified (taken as durable)"
+    )
     version: int
 
 

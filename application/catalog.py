@@ -72,8 +72,11 @@ class CatalogCommands(CommandApp):
         category: str | None = None,
         weight_grams: int | None = None,
         sustainability: Sustainability | Mapping[str, Any] | None = None,
+        durable: bool | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
+        """Change what is given; `durable` classifies the product as durable goods or not
+        (its defect window: 90 or 30 days from delivery)."""
         item = self.stock_item(sku)
         self._check_version(item, expected_version)
         item.edit(
@@ -83,6 +86,8 @@ class CatalogCommands(CommandApp):
             weight_grams=weight_grams,
             sustainability=sustainability,
         )
+        if durable is not None:
+            item.set_durable(durable)
         return self._commit(item)
 
     def archive_stock_item(self, sku: str, expected_version: int | None = None) -> CommandResult:

@@ -18,6 +18,7 @@ version 1: lines and payment method as plain dicts) are upcast when read.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -579,10 +580,15 @@ class Order(EcoAggregate):
         return opened + self.returned.get(sku, 0)
 
     def check_return_window(
-        self, kind: ReturnKind, at: datetime, windows: ReturnWindows = DEFAULT_WINDOWS
+        self,
+        kind: ReturnKind,
+        at: datetime,
+        windows: ReturnWindows = DEFAULT_WINDOWS,
+        non_durable: Collection[str] = (),
     ) -> None:
         """Withdrawal: 7 days from delivery (from shipment while no delivery is recorded);
-        defect: only after delivery, within its window. The refusal says which and why."""
+        defect: only after delivery, within the window of each product (`non_durable`: the
+        SKUs of non-durable goods, 30 days; the others 90). The refusal says which and why."""
         self.check_status(
             OrderStatus.SHIPPED,
             OrderStatus.DELIVERED,
@@ -595,9 +601,19 @@ class Order(EcoAggregate):
             raise ReturnWindowClosedError(
                 f"order {self.id} is not delivered yet: a defect return opens on delivery"
             )
+        since = "delivered" if self.delivered_at else "shipped"
+        if kind is ReturnKind.DEFECT and non_durable:
+            closes = windows.closes(kind, start, durable=False)
+            if at > closes:
+                raise ReturnWindowClosedError(
+                    f"order {self.id} was {since} on {start:%Y-%m-%d}: {', '.join(non_durable)} "
+                    f"{'is' if len(non_durable) == 1 else 'are'} not durable goods, whose "
+                    f"defect returns closed on {closes:%Y-%m-%d} "
+                    f"({(closes - start).days} days; durable goods have "
+                    f"{windows.defect.days})"
+                )
         closes = windows.closes(kind, start)
         if at > closes:
-            since = "delivered" if self.delivered_at else "shipped"
             raise ReturnWindowClosedError(
                 f"order {self.id} was {since} on {start:%Y-%m-%d}: {kind.value} returns "
                 f"closed on {closes:%Y-%m-%d} ({(closes - start).days} days)"
@@ -625,13 +641,15 @@ class Order(EcoAggregate):
         at: datetime,
         kind: ReturnKind = ReturnKind.WITHDRAWAL,
         windows: ReturnWindows = DEFAULT_WINDOWS,
+        non_durable: Collection[str] = (),
     ) -> list[ReturnLine]:
         """The lines of a return of `wanted` (sku, quantity) and the refund each is worth:
         its share of what is left of the line's net (what was paid for it, after discount,
         less the refunds of its units already out), by largest remainder (`refund_share`):
         whatever the order units come back in, the line's refunds add up to its net to the
         centavo and none is negative."""
-        self.check_return_window(kind, at, windows)
+        asked = {sku for sku, _ in wanted}
+        self.check_return_window(kind, at, windows, [sku for sku in non_durable if sku in asked])
         lines = []
         for sku, quantity in wanted:
             line = self.line(sku)

@@ -130,7 +130,9 @@ def test_bad_tries_are_refused_and_change_nothing(client, auth, product):
     not_yours = retry(client, auth, order_id, {"method": "pix"}, sub="outra")
     assert not_yours.status_code == 404
     by_admin = client.post(
-        f"{API}/orders/{order_id}/payment", json={"payment": {"method": "pix"}}, headers=auth(role="admin")
+        f"{API}/orders/{order_id}/payment",
+        json={"payment": {"method": "pix"}},
+        headers=auth(role="admin"),
     )
     assert by_admin.status_code == 403
     unchanged = client.get(f"{API}/orders/{order_id}", headers=auth(sub="bia")).json()
