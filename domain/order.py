@@ -105,6 +105,10 @@ class UnknownCancellationReasonError(OrderError):
     """A cancellation reason outside CANCELLATION_REASONS."""
 
 
+class LabelUnderWayError(OrderError):
+    """A label for another service is being bought for this order."""
+
+
 class PaymentAttemptPendingError(OrderError):
     """Another try at paying while one is still under way (or the order needs none)."""
 
@@ -318,6 +322,19 @@ class Order(EcoAggregate):
         step: str  # a DeliveryStep
         at: datetime
 
+    class LabelRequested(EcoAggregate.Event):
+        """A carrier's label is to be bought for the parcel: recorded before the carrier is
+        called, so a purchase cut short resumes instead of starting again."""
+
+        service: str  # the carrier's id of the service asked for
+
+    class LabelOpened(EcoAggregate.Event):
+        """The label is in the carrier's cart, not paid yet: its id there."""
+
+        label_id: str
+        carrier: str
+        service: str
+
     class LabelBought(EcoAggregate.Event):
         """A carrier's label for the parcel: its id at the carrier, the service, the link."""
 
@@ -437,6 +454,9 @@ class Order(EcoAggregate):
         self.shipped_at: datetime | None = None
         self.delivered_at: datetime | None = None
         self.label_id: str | None = None
+        self.label_service: str | None = None  # asked for (LabelRequested), bought or not
+        self.label_carrier = ""  # as the carrier named it when the label was opened
+        self.label_service_name = ""  # likewise (e.g. "SEDEX")
         self.tracking: list[tuple[str, datetime]] = []  # (step, at) as the carrier said
         self.shipping_refund_held = Money.zero()  # in an open or received withdrawal
         self.open_shipping_refunds: dict[str, Money] = {}
@@ -673,6 +693,25 @@ class Order(EcoAggregate):
             return_id=return_id, lines=lines, shipping_refund=shipping_refund or Money.zero()
         )
 
+    def request_label(self, service: str) -> bool:
+        """Record that a label of `service` is to be bought; False when it was recorded
+        already (a purchase to resume). Another service while one is under way: refused."""
+        self.check_status(CONFIRMED, action="buy a label for")
+        if self.label_service == service:
+            return False
+        if self.label_service is not None:
+            raise LabelUnderWayError(
+                f"a label of service {self.label_service} is being bought for order {self.id}"
+            )
+        self._label_requested(service=service)
+        return True
+
+    def open_label(self, label_id: str, carrier: str, service: str) -> None:
+        self.check_status(CONFIRMED, action="buy a label for")
+        if self.label_service is None or self.label_id is not None:
+            raise IllegalOrderTransitionError(f"order {self.id} has no label to open")
+        self._label_opened(label_id=label_id, carrier=carrier, service=service)
+
     def record_label(self, label_id: str, service: str) -> None:
         self.check_status(CONFIRMED, action="buy a label for")
         self._label_bought(label_id=label_id, service=service)
@@ -774,6 +813,15 @@ class Order(EcoAggregate):
         self.status = OrderStatus.CANCELLED
         self.cancellation_reason = CancellationReason(reason)
         self.cancellation_detail = detail
+
+    @event(LabelRequested)
+    def _label_requested(self, service: str) -> None:
+        self.label_service = service
+
+    @event(LabelOpened)
+    def _label_opened(self, label_id: str, carrier: str, service: str) -> None:
+        self.label_id, self.label_carrier = label_id, carrier
+        self.label_service_name = service
 
     @event(LabelBought)
     def _label_bought(self, label_id: str, service: str) -> None:

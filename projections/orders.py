@@ -564,6 +564,10 @@ class OrdersProjection(DocumentProjection):
         return changes
 
     @evolve.register
+    def _return_label(self, event: Return.LabelBought) -> list[Change]:
+        return self._on_return(event, return_tracking_code=event.tracking_code)
+
+    @evolve.register
     def _return_received(self, event: Return.Received) -> list[Change]:
         return self._on_return(event, status="received")
 

@@ -53,6 +53,10 @@ class Step:
 
 
 PAYMENT_TIMEOUT = "payment_timeout_s"
+LABEL_RESUME = "label_resume_s"
+# Delays a dispatcher is not given: a label purchase cut short is taken up again after this
+# long (the request that asked for it has long finished or failed by then).
+DEFAULT_DELAYS: dict[str, float] = {LABEL_RESUME: 120.0}
 
 # The payment deadline is a step of the saga like the others: placing an order schedules
 # its expiry; `expire_order` cancels it as payment_timeout if it is still pending then.
@@ -86,6 +90,8 @@ FEATURE_EFFECTS: dict[type, tuple[Step, ...]] = {
     Order.Cancelled: (Step("cancel_invoice", needs="fiscal"),),
     Return.Received: (Step("issue_return_invoice", needs="fiscal"),),
     Order.PaymentFailed: (Step("notify_order", ("payment_failed",)),),  # always
+    Order.LabelRequested: (Step("resume_label_purchase", delay=LABEL_RESUME),),
+    Return.LabelRequested: (Step("resume_return_label", delay=LABEL_RESUME),),
 }
 EFFECT_EVENTS: tuple[type, ...] = tuple(dict.fromkeys([*EFFECTS, *FEATURE_EFFECTS]))
 COMMANDS: tuple[str, ...] = tuple(
@@ -125,7 +131,7 @@ def effects_of(
 def _delay_of(step: Step, event: Any, delays: Mapping[str, float]) -> float:
     if step.until is not None:
         return max(0.0, (getattr(event, step.until) - now()).total_seconds())
-    return delays[step.delay] if step.delay else 0.0
+    return {**DEFAULT_DELAYS, **delays}[step.delay] if step.delay else 0.0
 
 
 def command_runner(app: Any, command: str) -> Callable[..., Any]:
