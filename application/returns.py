@@ -37,7 +37,8 @@ class ReturnCommands(OrderCommands):
         """Some units of some lines, as a withdrawal (7 days from delivery) or a defect
         (30 days from delivery for non-durable goods, 90 for durable ones): 409 outside the
         window, beyond what was bought, or for an order not shipped; 404 for someone else's
-        order. `expected_version` is the order's. A withdrawal of everything still with the shopper refunds shipping too."""
+        order. `expected_version` is the order's. A withdrawal of everything still with the
+        shopper refunds shipping too."""
         order = self.order_of(order_id, customer_id)
         self._check_version(order, expected_version)
         chosen = ReturnKind(kind)

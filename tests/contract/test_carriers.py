@@ -91,7 +91,7 @@ def test_a_reverse_label_goes_back_by_pac_or_sedex_for_a_parcel_sent_through_the
     assert (opened.carrier, opened.service) == ("Correios", "PAC")
     label = carrier.complete_label(opened.label_id)
     assert fake.orders[label.label_id]["reverse_of"] == sent.label_id
-    sent_to_cart = [r for r in fake.requests if r.path == "/api/v2/me/cart/return"][0].params
+    sent_to_cart = next(r for r in fake.requests if r.path == "/api/v2/me/cart/return").params
     assert sent_to_cart["new_sender_mail"] == "ana@example.com.br"
     assert [row["op"] for row in fake.ledger].count("purchase") == 2
     with pytest.raises(CarrierError) as jadlog:

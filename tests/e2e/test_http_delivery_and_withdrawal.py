@@ -137,9 +137,7 @@ def test_without_a_carrier_a_label_is_refused_and_the_order_can_be_shipped_by_ha
     assert hook.status_code == 401
 
 
-def test_a_product_is_classified_durable_or_not_and_anything_else_is_refused(
-    client, auth, product
-):
+def test_a_product_is_classified_durable_or_not_and_anything_else_is_refused(client, auth, product):
     path = f"{API}/stock-items/{product['sku']}"
     created = auth(**{"X-Consistency-Token": product["consistency_token"]})
     assert client.get(path, headers=created).json()["durable"] is None

@@ -159,11 +159,7 @@ class FakeMelhorEnvio(FakeProvider):
 
     def tracking(self, r: Request) -> tuple[int, dict[str, Any]]:
         return 200, {
-            i: {
-                k: v
-                for k, v in self.orders[i].items()
-                if k not in ("to", "service", "reverse_of")
-            }
+            i: {k: v for k, v in self.orders[i].items() if k not in ("to", "service", "reverse_of")}
             for i in r.params["orders"]
             if i in self.orders
         }
