@@ -169,9 +169,7 @@ class CartCommands(PromotionCommands, ShippingCommands):
         self._check_offered(choice.method)
         lines = self._order_lines(cart)
         net = sum((line.net for line in lines), Money.zero())
-        shipping = self.rates_table().option(
-            shipping_method, address.postal_code, self.parcel_grams(cart), net
-        )
+        shipping = self._shipping_for(cart, shipping_method, address.postal_code, net)
         # The cheap checks on the total first: a card never reaches a provider's tokenization
         # for an order we would refuse (installments over the limit, a part under R$ 5,00...).
         total = price_order(lines, shipping.price).total
@@ -194,6 +192,13 @@ class CartCommands(PromotionCommands, ShippingCommands):
         )
         cart.check_out(order.id)
         return self._commit(order, cart)
+
+    def _shipping_for(
+        self, cart: Cart, method: str, postal_code: str, net: Money
+    ) -> ShippingOption:
+        """The shipping checkout charges: the rates table's price (a carrier's quote shown
+        for the cart is charged instead: application/carrier_quotes.py)."""
+        return self.rates_table().option(method, postal_code, self.parcel_grams(cart), net)
 
     def _check_offered(self, method: str) -> None:
         if not any(method in getattr(g, "methods", {"card"}) for g in self.gateways):

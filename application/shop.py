@@ -8,6 +8,7 @@ edge) and return a `CommandResult`; aggregates that must change together are sav
 from __future__ import annotations
 
 from application.card_actions import CardAuthenticationCommands
+from application.carrier_quotes import CarrierQuoteCommands
 from application.carts import CartCommands
 from application.catalog import CatalogCommands
 from application.catalog_import import CatalogImportCommands
@@ -22,6 +23,7 @@ from application.returns import ReturnCommands
 
 class Shop(
     PaymentRetryCommands,  # another try at paying (issue 27), on carts and orders
+    CarrierQuoteCommands,  # the carrier's quote, charged at checkout (issue 27)
     CatalogCommands,
     CartCommands,
     PromotionCommands,

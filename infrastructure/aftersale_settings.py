@@ -41,6 +41,10 @@ class AfterSaleSettings(BaseModel):
     ship_from: str = Field(
         default=json.dumps(DEFAULT_SENDER), validation_alias="ECOVAREJO_SHIP_FROM"
     )
+    # How long a carrier's quote shown for a cart is charged as shown at checkout.
+    shipping_quote_valid_s: int = Field(
+        default=3600, ge=60, le=86400, validation_alias="ECOVAREJO_SHIPPING_QUOTE_VALID_S"
+    )
     withdrawal_days: int = Field(
         default=7, ge=7, le=90, validation_alias="ECOVAREJO_WITHDRAWAL_DAYS"
     )

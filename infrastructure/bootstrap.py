@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -383,6 +384,7 @@ def _set_up(
         shop.carrier = make_carrier(settings)
         shop.ship_from_postal_code = settings.sender["postal_code"]
         shop.return_windows = settings.return_windows
+        shop.quote_valid_for = timedelta(seconds=settings.shipping_quote_valid_s)
         shop.fiscal, shop.invoice_on = make_fiscal_provider(settings), settings.invoice_on
         shop.interest_free_installments = settings.interest_free_installments
         shop.authentication_expiry_s = settings.authentication_expiry_s

@@ -195,3 +195,48 @@ def test_a_withdrawal_gets_a_return_label_paid_by_the_shop(client, auth, product
     assert seen["return_tracking_code"] == body["tracking_code"]
     twice = client.post(f"{API}/returns/{return_id}/label", json={}, headers=auth("admin"))
     assert twice.status_code == 409
+
+
+def test_checkout_charges_the_carriers_quote_and_the_table_answers_when_it_is_down(
+    client, auth, product, carrier_server
+):
+    cart_id = cart_with(client, auth, quantity=1)  # 129.90: shipping is charged
+    quoted = client.post(
+        f"{API}/carts/{cart_id}/shipping-quote",
+        json={"postal_code": ADDRESS["postal_code"]},
+        headers=auth(sub="ana"),
+    )
+    assert quoted.status_code == 200, quoted.text
+    express = next(o for o in quoted.json()["options"] if o["method"] == "express")
+    assert (express["carrier"], express["service"], express["service_id"]) == (
+        "Correios",
+        "SEDEX",
+        "2",
+    )
+    placed = client.post(
+        f"{API}/carts/{cart_id}/checkout",
+        json={"shipping_address": ADDRESS, "payment": payment(), "shipping_method": "express"},
+        headers=auth(sub="ana"),
+    )
+    assert placed.status_code == 202, placed.text
+    order = settle(client, auth, placed.json()["order_id"])
+    assert order["totals"]["shipping"] == express["price"]
+
+    other = cart_with(client, auth, sub="bia", quantity=1)
+    carrier_server.faults.append("500")
+    fallback = client.post(
+        f"{API}/carts/{other}/shipping-quote",
+        json={"postal_code": ADDRESS["postal_code"]},
+        headers=auth(sub="bia"),
+    ).json()["options"]
+    assert all(o["carrier"] is None for o in fallback)  # the rates table's
+    standard = next(o for o in fallback if o["method"] == "standard")
+    placed = client.post(
+        f"{API}/carts/{other}/checkout",
+        json={"shipping_address": ADDRESS, "payment": payment()},
+        headers=auth(sub="bia"),
+    )
+    assert (
+        settle(client, auth, placed.json()["order_id"], sub="bia")["totals"]["shipping"]
+        == (standard["price"])
+    )
