@@ -104,9 +104,11 @@ def test_a_carrier_that_does_not_answer_leaves_the_table_to_quote_and_charge(wor
 def test_a_stale_quote_is_refused_and_nothing_changes(world, carrier):
     cart_id, customer = cart(world)
     world.shop.shipping_quote(cart_id, customer, CEP)
-    with event_context(EventMetadata(), Later(timedelta(hours=2))):
-        with pytest.raises(ShippingQuoteExpiredError, match="quote the shipping again"):
-            world.shop.checkout(cart_id, customer, ADDRESS, card())
+    with (
+        event_context(EventMetadata(), Later(timedelta(hours=2))),
+        pytest.raises(ShippingQuoteExpiredError, match="quote the shipping again"),
+    ):
+        world.shop.checkout(cart_id, customer, ADDRESS, card())
     assert not world.shop.cart_of(cart_id, customer).is_checked_out
 
 
