@@ -462,7 +462,9 @@ class InvoicePublic(Schema):
     """An NF-e of the order (the sale's, or a return's) as the fiscal provider issued it."""
 
     invoice_id: UUID
-    kind: Literal["sale", "return"]
+    kind: Literal["sale", "return", "reversal"] = Field(
+        description="reversal: the entry NF-e undoing a sale NF-e past the SEFAZ's 24 hours"
+    )
     return_id: UUID | None = None
     status: Literal["requested", "issued", "cancel_requested", "cancelled"]
     access_key: str | None = None
@@ -470,6 +472,9 @@ class InvoicePublic(Schema):
     danfe_url: str | None = None
     taxes: MoneyModel | None = None  # the approximate taxes it declares (Lei 12.741/2012)
     failure: str | None = None  # why it is not issued yet, for an admin to act on
+    cancel_refused: str | None = Field(
+        default=None, description="why the order's cancellation did not cancel it (too late)"
+    )
 
 
 class OrderTrack(Schema):

@@ -607,7 +607,16 @@ class OrdersProjection(DocumentProjection):
             "danfe_url": None,
             "taxes": None,
             "failure": None,
+            "cancel_refused": None,
         }
+        return self._put_invoice(invoice, event)
+
+    @evolve.register
+    def _invoice_kept(self, event: Invoice.CancelWindowClosed) -> list[Change]:
+        invoice = self.view.get(invoice_key(event.originator_id))
+        if invoice is None:
+            return []
+        invoice["cancel_refused"] = event.reason
         return self._put_invoice(invoice, event)
 
     @evolve.register
