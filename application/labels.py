@@ -100,11 +100,15 @@ class LabelCommands(OrderCommands):
     ) -> CommandResult:
         if order.label_id is None:
             assert order.label_service is not None
-            opened = _asking(
-                lambda: carrier.open_label(
-                    str(order.id), str(order.label_service), parcel, recipient
+            service_id = order.label_service
+            try:
+                opened = _asking(
+                    lambda: carrier.open_label(str(order.id), service_id, parcel, recipient)
                 )
-            )
+            except CarrierRefusedError as refusal:  # nothing in its cart: another may be asked
+                order.abandon_label(str(refusal))
+                self._commit(order)
+                raise
             order.open_label(opened.label_id, opened.carrier or carrier.name, opened.service)
             self._commit(order)
         label_id = order.label_id
@@ -184,9 +188,16 @@ class LabelCommands(OrderCommands):
             assert request.label_service is not None
             assert order.label_id is not None
             original, service = order.label_id, request.label_service
-            opened = _asking(
-                lambda: carrier.open_return_label(str(order.id), original, service, parcel, sender)
-            )
+            try:
+                opened = _asking(
+                    lambda: carrier.open_return_label(
+                        str(order.id), original, service, parcel, sender
+                    )
+                )
+            except CarrierRefusedError as refusal:
+                request.abandon_label(str(refusal))
+                self._commit(request)
+                raise
             request.open_label(opened.label_id)
             self._commit(request)
         label_id = request.label_id

@@ -335,6 +335,12 @@ class Order(EcoAggregate):
         carrier: str
         service: str
 
+    class LabelAbandoned(EcoAggregate.Event):
+        """The carrier refused the label asked for before any was in its cart (an unknown
+        service, a route it does not serve): another may be asked for."""
+
+        reason: str
+
     class LabelBought(EcoAggregate.Event):
         """A carrier's label for the parcel: its id at the carrier, the service, the link."""
 
@@ -706,6 +712,10 @@ class Order(EcoAggregate):
         self._label_requested(service=service)
         return True
 
+    def abandon_label(self, reason: str) -> None:
+        if self.label_service is not None and self.label_id is None:
+            self._label_abandoned(reason=reason[:500])
+
     def open_label(self, label_id: str, carrier: str, service: str) -> None:
         self.check_status(CONFIRMED, action="buy a label for")
         if self.label_service is None or self.label_id is not None:
@@ -817,6 +827,10 @@ class Order(EcoAggregate):
     @event(LabelRequested)
     def _label_requested(self, service: str) -> None:
         self.label_service = service
+
+    @event(LabelAbandoned)
+    def _label_abandoned(self, reason: str) -> None:
+        self.label_service = None
 
     @event(LabelOpened)
     def _label_opened(self, label_id: str, carrier: str, service: str) -> None:

@@ -114,6 +114,9 @@ class Return(EcoAggregate):
     class LabelOpened(EcoAggregate.Event):
         label_id: str  # in the carrier's cart, not paid yet
 
+    class LabelAbandoned(EcoAggregate.Event):
+        reason: str  # the carrier refused before any label was in its cart
+
     class LabelBought(EcoAggregate.Event):
         label_id: str
         tracking_code: str
@@ -211,6 +214,10 @@ class Return(EcoAggregate):
         self._label_requested(service=service)
         return True
 
+    def abandon_label(self, reason: str) -> None:
+        if self.label_service is not None and self.label_id is None:
+            self._label_abandoned(reason=reason[:500])
+
     def open_label(self, label_id: str) -> None:
         if self.label_service is None or self.label_id is not None:
             raise IllegalReturnTransitionError(f"return {self.id} has no label to open")
@@ -239,6 +246,10 @@ class Return(EcoAggregate):
     @event(LabelRequested)
     def _label_requested(self, service: str) -> None:
         self.label_service = service
+
+    @event(LabelAbandoned)
+    def _label_abandoned(self, reason: str) -> None:
+        self.label_service = None
 
     @event(LabelOpened)
     def _label_opened(self, label_id: str) -> None:

@@ -240,3 +240,19 @@ def test_checkout_charges_the_carriers_quote_and_the_table_answers_when_it_is_do
         settle(client, auth, placed.json()["order_id"], sub="bia")["totals"]["shipping"]
         == (standard["price"])
     )
+
+
+def test_a_service_the_carrier_refuses_leaves_the_order_free_to_ask_another(
+    client, auth, product, carrier_server
+):
+    order_id = confirmed(client, auth)
+    refused = client.post(
+        f"{API}/orders/{order_id}/label", json={"service_id": "99"}, headers=auth("admin")
+    )
+    assert refused.status_code == 409, refused.text
+    assert "invalid" in refused.json()["detail"]
+    assert carrier_server.orders == {}  # nothing in its cart
+    bought = client.post(
+        f"{API}/orders/{order_id}/label", json={"service_id": "1"}, headers=auth("admin")
+    )
+    assert bought.status_code == 202, bought.text

@@ -85,7 +85,12 @@ class FakeMelhorEnvio(FakeProvider):
         return 200, answer
 
     def cart(self, r: Request) -> tuple[int, dict[str, Any]]:
-        service = next(s for s in SERVICES if s["id"] == r.params["service"])
+        service = next((s for s in SERVICES if s["id"] == r.params.get("service")), None)
+        if service is None:  # the API's validation error (Laravel's shape)
+            return 422, {
+                "message": "The given data was invalid.",
+                "errors": {"service": ["O serviço selecionado é inválido."]},
+            }
         order_id = str(uuid.uuid4())
         self.orders[order_id] = {
             "id": order_id,
