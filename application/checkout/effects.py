@@ -90,6 +90,7 @@ FEATURE_EFFECTS: dict[type, tuple[Step, ...]] = {
     Order.Cancelled: (Step("cancel_invoice", needs="fiscal"),),
     Return.Received: (Step("issue_return_invoice", needs="fiscal"),),
     Order.PaymentFailed: (Step("notify_order", ("payment_failed",)),),  # always
+    Order.TrackingUpdated: (Step("notify_order", ("order_tracking",)),),  # each step
     Order.LabelRequested: (Step("resume_label_purchase", delay=LABEL_RESUME),),
     Return.LabelRequested: (Step("resume_return_label", delay=LABEL_RESUME),),
 }

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from application.checkout.effects import effects_of
 from domain.base import EventMetadata, event_context
 from domain.cpf import Cpf
 from domain.order import (
@@ -242,3 +243,28 @@ def test_payment_ids_per_attempt_are_stable_and_distinct():
     ids = {payment_id_for_order(order_id, n) for n in (1, 2, 3)}
     assert len(ids) == 3
     assert payment_id_for_order(order_id) == Payment.create_id(order_id)
+
+
+def test_the_shopper_is_told_of_a_failed_payment_and_of_each_step_of_the_parcel():
+    failed = Order.PaymentFailed(
+        originator_id=UUID(int=5),
+        originator_version=4,
+        timestamp=datetime.now(UTC),
+        payment_id=UUID(int=6),
+        attempt=1,
+        reason="payment_declined",
+        retry_until=datetime.now(UTC),
+    )
+    told = [(e.action, e.args[1:]) for e in effects_of(failed, {})]
+    assert ("notify_order", ("payment_failed",)) in told
+    assert ("close_payment_retry", ()) in told
+    step = Order.TrackingUpdated(
+        originator_id=UUID(int=5),
+        originator_version=9,
+        timestamp=datetime.now(UTC),
+        step="in_transit",
+        at=datetime.now(UTC),
+    )
+    assert [(e.action, e.args[1:]) for e in effects_of(step, {})] == [
+        ("notify_order", ("order_tracking",))
+    ]
