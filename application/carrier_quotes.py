@@ -11,21 +11,15 @@ The CO2 of each comes from the table's factor for the region (the carrier gives 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from decimal import Decimal
-from uuid import UUID
 
 from application.carriers import Carrier, CarrierError, CarrierQuote, Parcel
-from application.carts import CartCommands
-from domain.base import now
-from domain.cart import Cart
 from domain.money import Money
 from domain.shipping import (
     RatesTable,
     ShippingError,
     ShippingMethod,
     ShippingOption,
-    parse_cep,
 )
 
 log = logging.getLogger(__name__)
@@ -64,43 +58,14 @@ def _footprint(table: RatesTable, method: ShippingMethod, cep: str, grams: int) 
         return Decimal("0")
 
 
-class CarrierQuoteCommands(CartCommands):
-    carrier: Carrier | None = None  # bootstrap sets it from settings
-    ship_from_postal_code = "01310-100"
-    quote_valid_for = timedelta(hours=1)  # ECOVAREJO_SHIPPING_QUOTE_VALID_S
-
-    def shipping_quote(
-        self, cart_id: UUID, customer_id: str, postal_code: str
-    ) -> list[ShippingOption]:
-        """The carrier's quote (recorded on the cart: checkout charges it), or the rates
-        table's when no carrier is configured or it does not answer."""
-        if self.carrier is None:
-            return super().shipping_quote(cart_id, customer_id, postal_code)
-        cart = self.cart_of(cart_id, customer_id)
-        cart.check_not_empty()
-        cart.check_open()
-        cep = parse_cep(postal_code)
-        net = self.cart_net(cart_id, customer_id)
-        grams = self.parcel_grams(cart)
-        parcel = Parcel(self.ship_from_postal_code, cep, grams, net)
-        try:
-            quotes = self.carrier.quote(parcel)
-        except CarrierError as error:
-            log.warning("carrier quote failed, the rates table answers: %s", error)
-            return super().shipping_quote(cart_id, customer_id, postal_code)
-        options = carrier_options(quotes, net, self.rates_table(), cep, grams)
-        if not options:  # no service of the carrier goes there
-            return super().shipping_quote(cart_id, customer_id, postal_code)
-        cart.record_shipping_quote(cep, options, now())
-        self._commit(cart)
-        return options
-
-    def _shipping_for(
-        self, cart: Cart, method: str, postal_code: str, net: Money
-    ) -> ShippingOption:
-        """The carrier's quote shown for this cart and CEP, charged as shown; else the
-        rates table."""
-        quoted = cart.quoted_shipping(parse_cep(postal_code), method, now(), self.quote_valid_for)
-        if quoted is not None:
-            return quoted
-        return super()._shipping_for(cart, method, postal_code, net)
+def quote_from(carrier: Carrier, parcel: Parcel, table: RatesTable) -> list[ShippingOption]:
+    """The carrier's options for the parcel; none when it does not answer or serves none
+    of its services there (the rates table answers then)."""
+    try:
+        quotes = carrier.quote(parcel)
+    except CarrierError as error:
+        log.warning("carrier quote failed, the rates table answers: %s", error)
+        return []
+    return carrier_options(
+        quotes, parcel.declared_value, table, parcel.to_postal_code, parcel.weight_grams
+    )

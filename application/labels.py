@@ -24,8 +24,8 @@ from application.errors import (
     RetryLaterError,
     ReturnNotFoundError,
 )
-from application.event_store import CommandResult
-from application.orders import OrderCommands
+from application.event_store import CommandResult, EventStore
+from application.orders import OrderService
 from domain.customer import Customer
 from domain.money import Money
 from domain.order import CONFIRMED, Order
@@ -45,9 +45,18 @@ def _asking(call: Callable[[], T]) -> T:
         raise CarrierRefusedError(str(error)) from None
 
 
-class LabelCommands(OrderCommands):
-    carrier: Carrier | None = None  # bootstrap sets it from settings; None: ship by hand
-    ship_from_postal_code = "01310-100"
+class LabelService:
+    def __init__(
+        self,
+        store: EventStore,
+        orders: OrderService,
+        carrier: Carrier | None,  # None: no carrier configured, ship by hand
+        ship_from_postal_code: str = "01310-100",
+    ):
+        self.store = store
+        self.orders = orders
+        self.carrier = carrier
+        self.ship_from_postal_code = ship_from_postal_code
 
     def _carrier(self) -> Carrier:
         if self.carrier is None:
@@ -73,7 +82,7 @@ class LabelCommands(OrderCommands):
         )
 
     def _recipient_name(self, customer_id: str) -> str:
-        customer: Customer | None = self.find(Customer.create_id(customer_id))
+        customer = self.store.load(Customer, Customer.create_id(customer_id))
         profile = customer.profile.value if customer and customer.profile else None
         return (profile or {}).get("name") or "Cliente EcoVarejo"
 
@@ -86,13 +95,13 @@ class LabelCommands(OrderCommands):
         recorded as asked for before the carrier is called, and the carrier's id of the
         label before it is paid: a repeat (or `resume_label_purchase`) carries on with
         that label and never buys a second one."""
-        order = self.order_of(order_id)
-        self._check_version(order, expected_version)
+        order = self.orders.order_of(order_id)
+        self.store.check_version(order, expected_version)
         order.check_status(CONFIRMED, action="ship")
         parcel, recipient = self._parcel(order)
         carrier = self._carrier()
         if order.request_label(service_id):
-            self._commit(order)
+            self.store.commit(order)
         return self._finish_label(order, carrier, parcel, recipient)
 
     def _finish_label(
@@ -107,22 +116,24 @@ class LabelCommands(OrderCommands):
                 )
             except CarrierRefusedError as refusal:  # nothing in its cart: another may be asked
                 order.abandon_label(str(refusal))
-                self._commit(order)
+                self.store.commit(order)
                 raise
             order.open_label(opened.label_id, opened.carrier or carrier.name, opened.service)
-            self._commit(order)
+            self.store.commit(order)
         label_id = order.label_id
         assert label_id is not None
         label = _asking(lambda: carrier.complete_label(label_id))
         service = order.label_service_name
         order.record_label(label.label_id, service)
-        return self._ship(order, f"{order.label_carrier} {service}".strip(), label.tracking_code)
+        return self.orders.ship(
+            order, f"{order.label_carrier} {service}".strip(), label.tracking_code
+        )
 
     def resume_label_purchase(self, order_id: UUID) -> CommandResult | None:
         """A label asked for and not bought a while later (the process stopped midway):
         carried on with the label already in the carrier's cart, if any. Nothing if it was
         bought meanwhile or the order moved on; later again if the carrier is down."""
-        order = self.order_of(order_id)
+        order = self.orders.order_of(order_id)
         if order.status != CONFIRMED or order.label_service is None or self.carrier is None:
             return None
         try:
@@ -143,7 +154,7 @@ class LabelCommands(OrderCommands):
         a carrier's label. Recorded as asked for before the carrier is called, like a
         shipment's. The label's link (with the addresses) is handed back, never stored."""
         request = self._return_at(return_id, expected_version)
-        order = self.order_of(request.order_id)
+        order = self.orders.order_of(request.order_id)
         if order.label_id is None:
             raise CarrierRefusedError(
                 f"order {order.id} was not shipped with a carrier's label: send the shopper "
@@ -152,13 +163,13 @@ class LabelCommands(OrderCommands):
         parcel, sender = self._return_parcel(order, request)
         carrier = self._carrier()
         if request.request_label(service_id):
-            self._commit(request)
+            self.store.commit(request)
         return self._finish_return_label(request, order, carrier, parcel, sender)
 
     def _return_at(self, return_id: UUID, expected_version: int | None = None) -> Return:
         missing = ReturnNotFoundError(f"no return {return_id}")
-        request: Return = self._get(return_id, Return, missing)
-        self._check_version(request, expected_version)
+        request = self.store.load(Return, return_id, missing)
+        self.store.check_version(request, expected_version)
         return request
 
     def _return_parcel(self, order: Order, request: Return) -> tuple[Parcel, ReturnSender]:
@@ -166,7 +177,7 @@ class LabelCommands(OrderCommands):
         back = {ln.sku: ln.quantity for ln in request.lines}
         weight = sum(ln.weight_grams * back.get(ln.sku, 0) for ln in order.lines)
         value = sum((ln.refund for ln in request.lines), Money.zero())
-        customer: Customer | None = self.find(Customer.create_id(order.customer_id))
+        customer = self.store.load(Customer, Customer.create_id(order.customer_id))
         profile = (customer.profile.value if customer and customer.profile else None) or {}
         if not profile.get("email") or not profile.get("phone"):
             raise CarrierRefusedError(
@@ -196,15 +207,15 @@ class LabelCommands(OrderCommands):
                 )
             except CarrierRefusedError as refusal:
                 request.abandon_label(str(refusal))
-                self._commit(request)
+                self.store.commit(request)
                 raise
             request.open_label(opened.label_id)
-            self._commit(request)
+            self.store.commit(request)
         label_id = request.label_id
         assert label_id is not None
         label = _asking(lambda: carrier.complete_label(label_id))
         request.record_label(label.label_id, label.tracking_code)
-        return self._commit(request), label
+        return self.store.commit(request), label
 
     def resume_return_label(self, return_id: UUID) -> CommandResult | None:
         """A return label asked for and not bought a while later: carried on (never bought
@@ -214,7 +225,7 @@ class LabelCommands(OrderCommands):
             return None
         if self.carrier is None:
             return None
-        order = self.order_of(request.order_id)
+        order = self.orders.order_of(request.order_id)
         try:
             parcel, sender = self._return_parcel(order, request)
             result, _ = self._finish_return_label(request, order, self.carrier, parcel, sender)
@@ -236,7 +247,7 @@ class LabelCommands(OrderCommands):
         order = self._order_for(report)
         if order is None:
             return "unknown_label", None
-        result = self.track_order(order.id, report.step.value, report.at)
+        result = self.orders.track_order(order.id, report.step.value, report.at)
         return ("applied" if result else "ignored"), result
 
     def _order_for(self, report: TrackingReport) -> Order | None:
@@ -244,7 +255,7 @@ class LabelCommands(OrderCommands):
             order_id = UUID(report.order_ref)
         except ValueError:
             return None
-        order: Order | None = self.find(order_id)
-        if not isinstance(order, Order) or order.label_id != report.label_id:
+        order = self.store.load(Order, order_id)
+        if order is None or order.label_id != report.label_id:
             return None
         return order

@@ -12,11 +12,12 @@ from api import owned_reads
 from api.auth import Principal
 from api.deps import (
     Admin,
+    CheckoutDep,
     ContainerDep,
     Customer,
     ExpectedVersion,
+    OrdersDep,
     ReadersDep,
-    ShopDep,
     consistent_with,
     query,
     require,
@@ -106,13 +107,13 @@ async def get_order(
 def cancel_order(
     order_id: UUID,
     body: OrderCancel,
-    shop: ShopDep,
+    orders: OrdersDep,
     principal: CustomerOrAdmin,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> OrderCommandResult:
     """Cancel and compensate: reservations are released, the payment voided or refunded."""
-    result = shop.cancel_order(order_id, _own(principal), body.reason, expected_version)
+    result = orders.cancel_order(order_id, _own(principal), body.reason, expected_version)
     return _answer(response, result)
 
 
@@ -127,7 +128,7 @@ def cancel_order(
 def retry_payment(
     order_id: UUID,
     body: OrderPaymentCreate,
-    shop: ShopDep,
+    checkout: CheckoutDep,
     customer: Customer,
     response: Response,
     expected_version: ExpectedVersion,
@@ -135,7 +136,7 @@ def retry_payment(
     """Another try at paying an order whose payment was declined or expired (it waits,
     `awaiting_payment` with its stock held, until `payment_retry.retry_until`): a new card,
     Pix or boleto, taken as at checkout. Poll the order (with the consistency token)."""
-    result, payment_id = shop.retry_payment(
+    result, payment_id = checkout.retry_payment(
         order_id, customer.sub, payment_choice(body.payment), expected_version
     )
     set_etag(response, result.version)
@@ -151,26 +152,26 @@ def retry_payment(
 def ship_order(
     order_id: UUID,
     body: OrderShip,
-    shop: ShopDep,
+    orders: OrdersDep,
     _: Admin,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> OrderCommandResult:
     """Ship a confirmed order: its reservations leave stock and the payment is captured."""
-    result = shop.ship_order(order_id, body.carrier, body.tracking_code, expected_version)
+    result = orders.ship_order(order_id, body.carrier, body.tracking_code, expected_version)
     return _answer(response, result)
 
 
 @router.post("/{order_id}/tracking", status_code=status.HTTP_200_OK)
 def track_order(
-    order_id: UUID, body: OrderTrack, shop: ShopDep, _: Admin, response: Response
+    order_id: UUID, body: OrderTrack, orders: OrdersDep, _: Admin, response: Response
 ) -> OrderTrackResult:
     """A step of the parcel (in transit, out for delivery, delivered, delivery failed,
     returned to sender) as the carrier reported it; `delivered` starts the withdrawal and
     defect windows. A report older than the newest, a repeat or one after a final step is
     answered `applied: false` and changes nothing; 409 for an order not shipped."""
     at = body.at or now()
-    result = shop.track_order(order_id, body.step.value, at.astimezone(UTC))
+    result = orders.track_order(order_id, body.step.value, at.astimezone(UTC))
     if result is None:
         return OrderTrackResult(order_id=order_id, applied=False)
     set_etag(response, result.version)

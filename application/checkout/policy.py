@@ -27,7 +27,7 @@ position, so after a crash at any point no step is lost or done twice.
 Another try at paying (`payment_retry_s` > 0, ECOVAREJO_PAYMENT_RETRY_S): a declined,
 failed or expired attempt does not cancel the order; it waits, `awaiting_payment` with its
 stock held, until the deadline (`Order.PaymentFailed`); the shopper's new attempt is a new
-Payment (application/payment_retries.py) that the steps above treat like the first; the
+Payment (`CheckoutService.retry_payment`) that the steps above treat like the first; the
 deadline is an effect (`close_payment_retry`). Only the order's current attempt moves it:
 money an earlier attempt took late goes back.
 
@@ -71,8 +71,8 @@ from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic
 
 from application.checkout.compensation import compensate, reserve_for
-from application.event_store import EventStoreApp
-from domain.base import EventMetadata, event_context, now
+from application.event_store import EventStore
+from domain.base import EcoAggregate, EventMetadata, event_context, now
 from domain.order import CancellationReason, Order, OrderStatus
 from domain.payment import Payment
 from domain.promotion import Promotion
@@ -132,7 +132,7 @@ def payment_for(order: Order) -> Payment:
     )
 
 
-class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
+class CheckoutSaga(EventSourcedProjection[UUID], EventStore):
     topics = (
         get_topic(Order.Placed),
         get_topic(Payment.Authorized),
@@ -169,9 +169,9 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
         if isinstance(event, Order.Placed):
             lines, coupon = event.lines, event.coupon
         elif isinstance(event, Payment.Declined | Payment.Expired):  # compensations
-            payment = self.find(event.originator_id)
-            order = self.find(payment.order_id) if isinstance(payment, Payment) else None
-            if not isinstance(order, Order):
+            payment = self.load(Payment, event.originator_id)
+            order = self.load(Order, payment.order_id) if payment is not None else None
+            if order is None:
                 return []
             lines, coupon = order.lines, order.coupon
         else:
@@ -201,7 +201,12 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
         return recorded is not None and recorded >= tracking.notification_id
 
     def _load(self, aggregate_id: UUID) -> Any:
+        """What a step holds must exist (a missing one fails the step, retried)."""
         return self.repository.get(aggregate_id)
+
+    def _any(self, aggregate_id: UUID) -> Any:
+        """What compensation gives back, if it exists (a payment may not yet)."""
+        return self.load(EcoAggregate, aggregate_id)
 
     @singledispatchmethod
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
@@ -264,7 +269,7 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
         if order.hold_for_retry(payment.id, reason, window, now()):
             processing_event.collect_events(order)
             return
-        processing_event.collect_events(*compensate(order, reason, detail, self.find))
+        processing_event.collect_events(*compensate(order, reason, detail, self._any))
 
     @policy.register
     def wait_for_the_shopper(

@@ -140,7 +140,7 @@ def test_a_purchase_cut_short_resumes_with_the_same_label_and_never_pays_twice(
         assert again.status_code == 202, again.text
     else:  # the worker's `resume_label_purchase`, a while after the request
         with event_context(EventMetadata("system:effects")):
-            assert client.app.state.container.shop.resume_label_purchase(UUID(order_id))
+            assert client.app.state.container.services.labels.resume_label_purchase(UUID(order_id))
     wait_for(client, auth, f"/orders/{order_id}", lambda o: o["status"] == "shipped")
     assert list(carrier_server.orders) == [label_id]
     assert [row["op"] for row in carrier_server.ledger] == ["cart", "purchase"]

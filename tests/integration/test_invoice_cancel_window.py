@@ -48,29 +48,31 @@ def until_done(call: Callable[[], Any]) -> Any:
 
 def issued_order(world, fiscal: FakeFocusNfe) -> UUID:
     """A confirmed order whose sale NF-e the provider authorized."""
-    world.shop.fiscal = FocusNfe(fiscal.token, base_url=fiscal.url, timeout_s=1)
+    world.services.invoices.fiscal = FocusNfe(fiscal.token, base_url=fiscal.url, timeout_s=1)
     with event_context(META):
-        register(world.shop, "ECO-1", 10, "30.00")
-        world.shop.set_product_taxes("ECO-1", "0901.11.00", 0, "5102")
-        world.shop.update_profile("ana", Profile.parse("Ana Souza", "ana@example.com.br", cpf=CPF))
-        order_id = check_out(world.shop, fill_cart(world.shop, {"ECO-1": 2}, "ana"))
+        register(world.services, "ECO-1", 10, "30.00")
+        world.services.invoices.set_product_taxes("ECO-1", "0901.11.00", 0, "5102")
+        world.services.customers.update_profile(
+            "ana", Profile.parse("Ana Souza", "ana@example.com.br", cpf=CPF)
+        )
+        order_id = check_out(world.services, fill_cart(world.services, {"ECO-1": 2}, "ana"))
         world.settle()
-        until_done(lambda: world.shop.issue_invoice(order_id))
+        until_done(lambda: world.services.invoices.issue_invoice(order_id))
     assert sale(world, order_id).status is InvoiceStatus.ISSUED
     return order_id
 
 
 def sale(world, order_id: UUID) -> Invoice:
-    found: Invoice = world.shop.find(Invoice.create_id(order_id))
+    found: Invoice = world.services.store.load(Invoice, Invoice.create_id(order_id))
     return found
 
 
 def cancel(world, order_id: UUID, after: timedelta) -> None:
     with event_context(META):
-        world.shop.cancel_order(order_id, "ana", "")
+        world.services.orders.cancel_order(order_id, "ana", "")
         world.settle()
     with event_context(META, Later(after)):
-        until_done(lambda: world.shop.cancel_invoice(order_id))
+        until_done(lambda: world.services.invoices.cancel_invoice(order_id))
 
 
 def test_within_24_hours_the_sale_nfe_is_cancelled(world, fiscal):
@@ -87,12 +89,12 @@ def test_past_24_hours_the_refusal_is_recorded_and_an_entry_nfe_undoes_the_sale(
     assert kept.status is InvoiceStatus.ISSUED
     assert kept.cancel_refusal is not None
     assert "only within 24 hours" in kept.cancel_refusal
-    reversal: Invoice = world.shop.find(reversal_invoice_id(order_id))
+    reversal: Invoice = world.services.store.load(Invoice, reversal_invoice_id(order_id))
     assert (reversal.kind, reversal.status) == ("reversal", InvoiceStatus.ISSUED)
     sent = fiscal.notes[reversal.reference]["request"]
     assert sent["finalidade_emissao"] == 4
     assert sent["notas_referenciadas"] == [{"chave_nfe": kept.access_key}]
     assert [i["quantidade_comercial"] for i in sent["items"]] == [2]
     with event_context(META, Later(timedelta(hours=26))):  # the worker runs it again
-        until_done(lambda: world.shop.cancel_invoice(order_id))
+        until_done(lambda: world.services.invoices.cancel_invoice(order_id))
     assert [row["op"] for row in fiscal.ledger] == ["issue", "issue"]  # one entry NF-e

@@ -50,19 +50,19 @@ class Later:
 
 @pytest.fixture
 def carrier(world) -> StubCarrier:
-    world.shop.carrier = StubCarrier()
-    return world.shop.carrier
+    world.services.checkout.carrier = StubCarrier()
+    return world.services.checkout.carrier
 
 
 def cart(world, quantity: int = 1):
-    if world.shop.find(StockItem.create_id("ECO-1")) is None:
-        register(world.shop, "ECO-1", 10, "30.00")
-    return fill_cart(world.shop, {"ECO-1": quantity}, "ana")
+    if world.services.store.load(StockItem, StockItem.create_id("ECO-1")) is None:
+        register(world.services, "ECO-1", 10, "30.00")
+    return fill_cart(world.services, {"ECO-1": quantity}, "ana")
 
 
 def test_the_carriers_cheapest_is_standard_its_fastest_express(world, carrier):
     cart_id, customer = cart(world)
-    options = world.shop.shipping_quote(cart_id, customer, CEP)
+    options = world.services.checkout.shipping_quote(cart_id, customer, CEP)
     shown = [(o.method, o.price, o.days, o.carrier, o.service_id) for o in options]
     assert shown == [
         ("standard", Money.brl("19.87"), 5, "Jadlog", "3"),
@@ -74,53 +74,59 @@ def test_the_carriers_cheapest_is_standard_its_fastest_express(world, carrier):
 @pytest.mark.parametrize("method", ["standard", "express"])
 def test_checkout_charges_the_quote_shown(world, carrier, method):
     cart_id, customer = cart(world)
-    shown = {o.method: o.price for o in world.shop.shipping_quote(cart_id, customer, CEP)}
-    order_id = world.shop.checkout(
+    shown = {
+        o.method: o.price for o in world.services.checkout.shipping_quote(cart_id, customer, CEP)
+    }
+    order_id = world.services.checkout.checkout(
         cart_id, customer, ADDRESS, card(), shipping_method=method
     ).aggregate_id
-    order = world.shop.order_of(order_id)
+    order = world.services.orders.order_of(order_id)
     assert order.totals.shipping == shown[method]
     assert order.totals.total == Money.brl("30.00") + shown[method]
 
 
 def test_a_cart_changed_after_its_quote_is_priced_by_the_table(world, carrier):
     cart_id, customer = cart(world)
-    world.shop.shipping_quote(cart_id, customer, CEP)
-    world.shop.add_cart_item(cart_id, customer, "ECO-1", 1)
-    order_id = world.shop.checkout(cart_id, customer, ADDRESS, card()).aggregate_id
-    table = world.shop.rates_table().option("standard", CEP, 1000, Money.brl("60.00"))
-    assert world.shop.order_of(order_id).totals.shipping == table.price
+    world.services.checkout.shipping_quote(cart_id, customer, CEP)
+    world.services.checkout.add_cart_item(cart_id, customer, "ECO-1", 1)
+    order_id = world.services.checkout.checkout(cart_id, customer, ADDRESS, card()).aggregate_id
+    table = world.services.shipping.rates_table().option("standard", CEP, 1000, Money.brl("60.00"))
+    assert world.services.orders.order_of(order_id).totals.shipping == table.price
 
 
 def test_a_carrier_that_does_not_answer_leaves_the_table_to_quote_and_charge(world, carrier):
     cart_id, customer = cart(world)
     carrier.down = True
-    options = world.shop.shipping_quote(cart_id, customer, CEP)
+    options = world.services.checkout.shipping_quote(cart_id, customer, CEP)
     assert all(o.carrier == "" for o in options)
-    order_id = world.shop.checkout(cart_id, customer, ADDRESS, card()).aggregate_id
-    assert world.shop.order_of(order_id).totals.shipping == options[0].price
+    order_id = world.services.checkout.checkout(cart_id, customer, ADDRESS, card()).aggregate_id
+    assert world.services.orders.order_of(order_id).totals.shipping == options[0].price
 
 
 def test_a_stale_quote_is_refused_and_nothing_changes(world, carrier):
     cart_id, customer = cart(world)
-    world.shop.shipping_quote(cart_id, customer, CEP)
+    world.services.checkout.shipping_quote(cart_id, customer, CEP)
     with (
         event_context(EventMetadata(), Later(timedelta(hours=2))),
         pytest.raises(ShippingQuoteExpiredError, match="quote the shipping again"),
     ):
-        world.shop.checkout(cart_id, customer, ADDRESS, card())
-    assert not world.shop.cart_of(cart_id, customer).is_checked_out
+        world.services.checkout.checkout(cart_id, customer, ADDRESS, card())
+    assert not world.services.checkout.cart_of(cart_id, customer).is_checked_out
 
 
 def test_free_shipping_from_the_threshold_applies_to_the_carriers_standard(world, carrier):
     cart_id, customer = cart(world, quantity=7)  # 210.00
-    standard, express = world.shop.shipping_quote(cart_id, customer, CEP)
+    standard, express = world.services.checkout.shipping_quote(cart_id, customer, CEP)
     assert (standard.price, express.price) == (Money.zero(), Money.brl("41.10"))
 
 
 def test_a_method_the_carrier_did_not_offer_is_refused(world, carrier):
     carrier.quote = lambda parcel: [CarrierQuote("1", "Correios", "PAC", Money.brl("24.53"), 6)]
     cart_id, customer = cart(world)
-    assert [o.method for o in world.shop.shipping_quote(cart_id, customer, CEP)] == ["standard"]
+    assert [o.method for o in world.services.checkout.shipping_quote(cart_id, customer, CEP)] == [
+        "standard"
+    ]
     with pytest.raises(ShippingNotQuotedError):
-        world.shop.checkout(cart_id, customer, ADDRESS, card(), shipping_method="express")
+        world.services.checkout.checkout(
+            cart_id, customer, ADDRESS, card(), shipping_method="express"
+        )

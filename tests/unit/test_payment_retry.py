@@ -48,39 +48,39 @@ def retrying(world):
 
 def place(w, choice) -> tuple[UUID, str]:
     with event_context(META):
-        if w.shop.find(StockItem.create_id("ECO-1")) is None:
-            register(w.shop, "ECO-1", 10)
-        cart = fill_cart(w.shop, {"ECO-1": 2})
-        order_id = w.shop.checkout(cart[0], cart[1], ADDRESS, choice).aggregate_id
+        if w.services.store.load(StockItem, StockItem.create_id("ECO-1")) is None:
+            register(w.services, "ECO-1", 10)
+        cart = fill_cart(w.services, {"ECO-1": 2})
+        order_id = w.services.checkout.checkout(cart[0], cart[1], ADDRESS, choice).aggregate_id
         w.settle()
     return order_id, cart[1]
 
 
 def retry(w, order_id: UUID, customer: str, choice) -> UUID:
     with event_context(META):
-        _, payment_id = w.shop.retry_payment(order_id, customer, choice)
+        _, payment_id = w.services.checkout.retry_payment(order_id, customer, choice)
         w.settle()
     return payment_id
 
 
 def pay(w, payment_id: UUID) -> str:
-    payment = w.shop.payment(payment_id)
-    gateway = next(g for g in w.shop.gateways if g.name == payment.gateway)
+    payment = w.services.payments.payment(payment_id)
+    gateway = next(g for g in w.services.payments.gateways if g.name == payment.gateway)
     assert isinstance(gateway, SandboxGateway)
     headers, body = gateway.payer_webhook(gateway.charge(payment.charge_id))
     with event_context(META):
-        delivery = w.shop.receive_webhook("sandbox", headers, {}, body)
+        delivery = w.services.payments.receive_webhook("sandbox", headers, {}, body)
         w.settle()
     return delivery.outcome
 
 
 def available(w) -> int:
-    return w.shop.stock_item("ECO-1").available
+    return w.services.catalog.stock_item("ECO-1").available
 
 
 def test_a_declined_card_leaves_the_order_awaiting_payment_with_its_stock_held(retrying):
     order_id, _ = place(retrying, card(DECLINED))
-    order = retrying.shop.order_of(order_id)
+    order = retrying.services.orders.order_of(order_id)
     assert order.status == OrderStatus.AWAITING_PAYMENT
     assert order.payment_failure == "payment_declined"
     assert order.retry_until is not None
@@ -91,10 +91,10 @@ def test_a_declined_card_then_a_new_card_confirms_the_same_order(retrying):
     order_id, customer = place(retrying, card(DECLINED))
     payment_id = retry(retrying, order_id, customer, card(APPROVED))
     assert payment_id == payment_id_for_order(order_id, 2) != payment_id_for_order(order_id)
-    order = retrying.shop.order_of(order_id)
+    order = retrying.services.orders.order_of(order_id)
     assert (order.status, order.payment_id, order.payment_attempt) == ("confirmed", payment_id, 2)
-    assert retrying.shop.payment(payment_id_for_order(order_id)).status == "declined"
-    assert retrying.shop.payment(payment_id).status == "authorized"
+    assert retrying.services.payments.payment(payment_id_for_order(order_id)).status == "declined"
+    assert retrying.services.payments.payment(payment_id).status == "authorized"
     assert available(retrying) == 8
 
 
@@ -102,30 +102,30 @@ def test_a_declined_card_then_a_new_card_confirms_the_same_order(retrying):
 def test_a_declined_card_then_a_pix_or_boleto_paid_confirms_the_same_order(retrying, choice):
     order_id, customer = place(retrying, card(DECLINED))
     payment_id = retry(retrying, order_id, customer, choice)
-    assert retrying.shop.order_of(order_id).status == OrderStatus.AWAITING_PAYMENT
+    assert retrying.services.orders.order_of(order_id).status == OrderStatus.AWAITING_PAYMENT
     assert available(retrying) == 8
     assert pay(retrying, payment_id) == "applied"
-    assert retrying.shop.order_of(order_id).status == OrderStatus.CONFIRMED
+    assert retrying.services.orders.order_of(order_id).status == OrderStatus.CONFIRMED
 
 
 def test_a_second_try_while_one_is_under_way_is_refused(retrying):
     order_id, customer = place(retrying, card(DECLINED))
     retry(retrying, order_id, customer, PixPayment())  # issued: the payer has it
     with pytest.raises(PaymentAttemptPendingError), event_context(META):
-        retrying.shop.retry_payment(order_id, customer, card(APPROVED))
-    assert retrying.shop.order_of(order_id).payment_attempt == 2
+        retrying.services.checkout.retry_payment(order_id, customer, card(APPROVED))
+    assert retrying.services.orders.order_of(order_id).payment_attempt == 2
 
 
 def test_an_order_whose_payment_did_not_fail_takes_no_other_payment(retrying):
     order_id, customer = place(retrying, card(APPROVED))
     with pytest.raises(PaymentAttemptPendingError, match="confirmed"), event_context(META):
-        retrying.shop.retry_payment(order_id, customer, PixPayment())
+        retrying.services.checkout.retry_payment(order_id, customer, PixPayment())
 
 
 def test_someone_elses_order_is_not_found(retrying):
     order_id, _ = place(retrying, card(DECLINED))
     with pytest.raises(Exception, match="no order"), event_context(META):
-        retrying.shop.retry_payment(order_id, "someone-else", PixPayment())
+        retrying.services.checkout.retry_payment(order_id, "someone-else", PixPayment())
 
 
 def test_at_the_deadline_the_order_is_cancelled_for_its_failure_and_its_stock_released(
@@ -134,7 +134,7 @@ def test_at_the_deadline_the_order_is_cancelled_for_its_failure_and_its_stock_re
     order_id, _ = place(retrying, card(DECLINED))
     with event_context(META, LaterClock(timedelta(seconds=RETRY_S + 1))):
         retrying.settle(deadlines=True)
-    order = retrying.shop.order_of(order_id)
+    order = retrying.services.orders.order_of(order_id)
     assert (order.status, order.cancellation_reason) == ("cancelled", "payment_declined")
     assert available(retrying) == 10
 
@@ -145,16 +145,16 @@ def test_a_try_after_the_deadline_is_refused_with_the_deadline(retrying):
         pytest.raises(PaymentWindowClosedError, match="waited for another payment until"),
         event_context(META, LaterClock(timedelta(seconds=RETRY_S + 1))),
     ):
-        retrying.shop.retry_payment(order_id, customer, card(APPROVED))
+        retrying.services.checkout.retry_payment(order_id, customer, card(APPROVED))
 
 
 def test_a_second_decline_keeps_the_first_deadline(retrying):
     order_id, customer = place(retrying, card(DECLINED))
-    first = retrying.shop.order_of(order_id).retry_until
+    first = retrying.services.orders.order_of(order_id).retry_until
     with event_context(META, LaterClock(timedelta(minutes=10))):
-        retrying.shop.retry_payment(order_id, customer, card(DECLINED))
+        retrying.services.checkout.retry_payment(order_id, customer, card(DECLINED))
         retrying.settle()
-    order = retrying.shop.order_of(order_id)
+    order = retrying.services.orders.order_of(order_id)
     assert (order.status, order.payment_attempt) == ("awaiting_payment", 2)
     assert order.retry_until == first
 
@@ -163,9 +163,11 @@ def test_the_checkout_deadline_does_not_cancel_a_later_try(retrying):
     """The placement's `expire_order` (attempt 1) runs while attempt 2 is pending: nothing."""
     order_id, customer = place(retrying, card(DECLINED))
     with event_context(META):
-        retrying.shop.retry_payment(order_id, customer, card(APPROVED))  # not settled yet
-        assert retrying.shop.expire_order(order_id, "1") is None
-    assert retrying.shop.order_of(order_id).status == OrderStatus.PENDING
+        retrying.services.checkout.retry_payment(
+            order_id, customer, card(APPROVED)
+        )  # not settled yet
+        assert retrying.services.orders.expire_order(order_id, "1") is None
+    assert retrying.services.orders.order_of(order_id).status == OrderStatus.PENDING
 
 
 def test_an_expired_pix_leaves_the_order_for_another_try_and_its_late_payment_goes_back(
@@ -174,28 +176,28 @@ def test_an_expired_pix_leaves_the_order_for_another_try_and_its_late_payment_go
     order_id, customer = place(retrying, PixPayment())
     with event_context(META, LaterClock(timedelta(minutes=31))):
         retrying.settle(deadlines=True)
-    order = retrying.shop.order_of(order_id)
+    order = retrying.services.orders.order_of(order_id)
     assert (order.status, order.payment_failure) == ("awaiting_payment", "payment_expired")
     assert pay(retrying, payment_id_for_order(order_id)) == "applied"  # paid too late
-    assert retrying.shop.payment(payment_id_for_order(order_id)).status == "refunded"
-    assert retrying.shop.order_of(order_id).status == OrderStatus.AWAITING_PAYMENT
+    assert retrying.services.payments.payment(payment_id_for_order(order_id)).status == "refunded"
+    assert retrying.services.orders.order_of(order_id).status == OrderStatus.AWAITING_PAYMENT
     retry(retrying, order_id, customer, card(APPROVED))
-    assert retrying.shop.order_of(order_id).status == OrderStatus.CONFIRMED
+    assert retrying.services.orders.order_of(order_id).status == OrderStatus.CONFIRMED
 
 
 def test_a_cancellation_while_waiting_for_another_try_releases_the_stock(retrying):
     order_id, customer = place(retrying, card(DECLINED))
     with event_context(META):
-        retrying.shop.cancel_order(order_id, customer, "desisti")
+        retrying.services.orders.cancel_order(order_id, customer, "desisti")
         retrying.settle()
-    order = retrying.shop.order_of(order_id)
+    order = retrying.services.orders.order_of(order_id)
     assert (order.status, order.cancellation_reason) == ("cancelled", "customer_request")
     assert available(retrying) == 10
 
 
 def test_without_a_retry_window_a_decline_cancels_as_before(world):
     order_id, _ = place(world, card(DECLINED))
-    order = world.shop.order_of(order_id)
+    order = world.services.orders.order_of(order_id)
     assert (order.status, order.cancellation_reason) == ("cancelled", "payment_declined")
     assert available(world) == 10
 

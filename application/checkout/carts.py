@@ -1,21 +1,30 @@
-"""Cart commands (customers), checkout included."""
+"""The checkout service (customers): carts, and checking a cart out into a placed order,
+card, Pix or boleto. What happens next (the saga, the gateway calls) is in
+`application/checkout/policy.py`, `effects.py` and `payments.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import timedelta
 from uuid import UUID
 
 from application.card_tokens import accept_card_token, check_raw_card_allowed
+from application.carrier_quotes import quote_from
+from application.carriers import Carrier, Parcel
+from application.catalog import CatalogService
+from application.checkout.policy import payment_for
 from application.errors import (
     CartNotFoundError,
     GatewayUnavailableError,
+    OrderNotFoundError,
     StockItemNotFoundError,
     UnknownSkuError,
 )
-from application.event_store import CommandResult
-from application.gateways import join_tokens
-from application.ports import CardToken, GatewayError
-from application.promotions import PromotionCommands
-from application.shipping import ShippingCommands
+from application.event_store import CommandResult, EventStore
+from application.gateways import GatewayChain, join_tokens
+from application.ports import CardToken, GatewayError, PaymentGateway
+from application.promotions import PromotionService
+from application.shipping import ShippingService
 from domain.base import InvalidInputError, now
 from domain.card import Address, CardDetails
 from domain.cart import Cart, CartLine
@@ -25,7 +34,7 @@ from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod, price_order
 from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice, TokenCardPayment
 from domain.personal import DataSubject, PersonalData
-from domain.shipping import ShippingOption
+from domain.shipping import ShippingOption, parse_cep
 from domain.stock_item import InsufficientStockError, StockItem
 
 
@@ -33,19 +42,43 @@ class PaymentMethodNotOfferedError(InvalidInputError):
     """No gateway of the chain takes the chosen payment method."""
 
 
-class CartCommands(PromotionCommands, ShippingCommands):
-    interest_free_installments: int = 6
-    # Raw card fields for the sandbox: the bootstrap turns this off in production.
-    raw_cards_allowed: bool = True
+class CheckoutService:
+    def __init__(
+        self,
+        store: EventStore,
+        catalog: CatalogService,
+        promotions: PromotionService,
+        shipping: ShippingService,
+        gateways: Sequence[PaymentGateway],
+        *,
+        interest_free_installments: int = 6,
+        raw_cards_allowed: bool = True,  # raw card fields: the sandbox, never production
+        carrier: Carrier | None = None,  # quotes shipping when configured (carrier_quotes.py)
+        ship_from_postal_code: str = "01310-100",
+        quote_valid_for: timedelta = timedelta(hours=1),
+    ):
+        self.store = store
+        self.catalog = catalog
+        self.promotions = promotions
+        self.shipping = shipping
+        self.gateways: Sequence[PaymentGateway] = (
+            gateways if isinstance(gateways, GatewayChain) else list(gateways)
+        )
+        self.interest_free_installments = interest_free_installments
+        self.raw_cards_allowed = raw_cards_allowed
+        self.carrier = carrier
+        self.ship_from_postal_code = ship_from_postal_code
+        self.quote_valid_for = quote_valid_for
 
     def cart_of(self, cart_id: UUID, customer_id: str) -> Cart:
         """The customer's cart; someone else's cart is reported as not found."""
-        return self._owned(cart_id, Cart, customer_id, CartNotFoundError(f"no cart {cart_id}"))
+        missing = CartNotFoundError(f"no cart {cart_id}")
+        return self.store.load(Cart, cart_id, missing, owner=customer_id)
 
     def _in_stock(self, sku: str, quantity: int) -> StockItem:
         """The catalog item, if it is sold and `quantity` units are available right now."""
         try:
-            item = self.stock_item(sku)
+            item = self.catalog.stock_item(sku)
         except StockItemNotFoundError:
             raise UnknownSkuError(f"unknown SKU {sku}") from None
         item.check_not_archived()
@@ -56,12 +89,12 @@ class CartCommands(PromotionCommands, ShippingCommands):
     def _open_cart(self, cart_id: UUID, customer_id: str, expected_version: int | None) -> Cart:
         """The customer's cart, at the version the client saw, still open for changes."""
         cart = self.cart_of(cart_id, customer_id)
-        self._check_version(cart, expected_version)
+        self.store.check_version(cart, expected_version)
         cart.check_open()
         return cart
 
     def create_cart(self, customer_id: str) -> CommandResult:
-        return self._commit(Cart(customer_id=customer_id))
+        return self.store.commit(Cart(customer_id=customer_id))
 
     def add_cart_item(
         self,
@@ -75,8 +108,8 @@ class CartCommands(PromotionCommands, ShippingCommands):
         in_cart = cart.lines[sku].quantity if sku in cart.lines else 0
         item = self._in_stock(sku, in_cart + quantity)
         cart.add_item(sku, item.name, quantity, item.price)
-        self.reprice_coupon(cart)
-        return self._commit(cart)
+        self.promotions.reprice_coupon(cart)
+        return self.store.commit(cart)
 
     def change_cart_item(
         self,
@@ -90,44 +123,56 @@ class CartCommands(PromotionCommands, ShippingCommands):
         cart.check_has_line(sku)
         self._in_stock(sku, quantity)
         cart.change_quantity(sku, quantity)
-        self.reprice_coupon(cart)
-        return self._commit(cart)
+        self.promotions.reprice_coupon(cart)
+        return self.store.commit(cart)
 
     def remove_cart_item(
         self, cart_id: UUID, customer_id: str, sku: str, expected_version: int | None = None
     ) -> CommandResult:
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.remove_item(sku)
-        self.reprice_coupon(cart)
-        return self._commit(cart)
+        self.promotions.reprice_coupon(cart)
+        return self.store.commit(cart)
 
     def apply_coupon(
         self, cart_id: UUID, customer_id: str, code: str, expected_version: int | None = None
     ) -> CommandResult:
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_not_empty()
-        promotion = self.coupon(code)
-        discount = sum(self.coupon_discounts(cart, promotion), Money.zero())
+        promotion = self.promotions.coupon(code)
+        discount = sum(self.promotions.coupon_discounts(cart, promotion), Money.zero())
         cart.apply_coupon(promotion.code, discount)
-        return self._commit(cart)
+        return self.store.commit(cart)
 
     def remove_coupon(
         self, cart_id: UUID, customer_id: str, expected_version: int | None = None
     ) -> CommandResult:
         cart = self.cart_of(cart_id, customer_id)
-        self._check_version(cart, expected_version)
+        self.store.check_version(cart, expected_version)
         cart.remove_coupon()
-        return self._commit(cart)
+        return self.store.commit(cart)
 
     def shipping_quote(
         self, cart_id: UUID, customer_id: str, postal_code: str
     ) -> list[ShippingOption]:
-        """Standard and express for the cart as it is, to `postal_code`."""
+        """Standard and express for the cart as it is, to `postal_code`: the configured
+        carrier's quote (recorded on the cart: checkout charges it as shown), or the rates
+        table's when there is no carrier or it does not answer."""
         cart = self.cart_of(cart_id, customer_id)
         cart.check_not_empty()
         lines = self._order_lines(cart)
         net = sum((line.net for line in lines), Money.zero())
-        return self.rates_table().quote(postal_code, self.parcel_grams(cart), net)
+        grams = self.shipping.parcel_grams(cart)
+        if self.carrier is not None:
+            cart.check_open()
+            cep = parse_cep(postal_code)
+            parcel = Parcel(self.ship_from_postal_code, cep, grams, net)
+            options = quote_from(self.carrier, parcel, self.shipping.rates_table())
+            if options:
+                cart.record_shipping_quote(cep, options, now())
+                self.store.commit(cart)
+                return options
+        return self.shipping.rates_table().quote(postal_code, grams, net)
 
     def cart_net(self, cart_id: UUID, customer_id: str) -> Money:
         """The cart's subtotal after its coupon: what the free-shipping threshold is
@@ -139,7 +184,7 @@ class CartCommands(PromotionCommands, ShippingCommands):
         """One rule for an erased subject (docs/back-office.md): no new personal data under
         that account, a profile (PUT /customers/me) or an order's address alike; 409
         `subject-erased`. The person may sign up again as a new customer."""
-        subject: DataSubject | None = self.find(DataSubject.create_id(customer_id))
+        subject = self.store.load(DataSubject, DataSubject.create_id(customer_id))
         if subject is not None and subject.erased:
             raise SubjectErasedError(
                 f"the personal data of {customer_id} was erased (LGPD); this account takes "
@@ -191,14 +236,52 @@ class CartCommands(PromotionCommands, ShippingCommands):
             shipping_footprint_kg=shipping.carbon_footprint_kg,
         )
         cart.check_out(order.id)
-        return self._commit(order, cart)
+        return self.store.commit(order, cart)
 
     def _shipping_for(
         self, cart: Cart, method: str, postal_code: str, net: Money
     ) -> ShippingOption:
-        """The shipping checkout charges: the rates table's price (a carrier's quote shown
-        for the cart is charged instead: application/carrier_quotes.py)."""
-        return self.rates_table().option(method, postal_code, self.parcel_grams(cart), net)
+        """The shipping checkout charges: the carrier's quote shown for this cart and CEP,
+        as shown (409 once stale); else the rates table's price."""
+        cep = parse_cep(postal_code)
+        quoted = cart.quoted_shipping(cep, method, now(), self.quote_valid_for)
+        if quoted is not None:
+            return quoted
+        grams = self.shipping.parcel_grams(cart)
+        return self.shipping.rates_table().option(method, postal_code, grams, net)
+
+    # Another try at paying ------------------------------------------------------------------
+    def retry_payment(
+        self,
+        order_id: UUID,
+        customer_id: str,
+        payment: PaymentChoice | CardDetails,
+        expected_version: int | None = None,
+    ) -> tuple[CommandResult, UUID]:
+        """Another try at paying an order whose payment was declined, failed or expired
+        (it waits, `awaiting_payment` with its stock held, until a deadline): a new card, Pix
+        or boleto, checked as at checkout, a new Payment (docs/after-sale.md). Returns the
+        result and the new payment's id. 409 while a payment is under way or after the
+        deadline; 422 as at checkout."""
+        choice = CardPayment(payment) if isinstance(payment, CardDetails) else payment
+        missing = OrderNotFoundError(f"no order {order_id}")
+        order = self.store.load(Order, order_id, missing, owner=customer_id)
+        self.store.check_version(order, expected_version)
+        order.check_no_payment_under_way()
+        order.check_retry_open(now())
+        self._check_not_erased(customer_id)
+        if isinstance(choice, CardPayment):
+            check_raw_card_allowed(self.gateways, self.raw_cards_allowed)
+            choice.card.check(now())
+        self._check_offered(choice.method)
+        choice.check_total(order.totals.total, self.interest_free_installments)
+        payer = (
+            PersonalData(customer_id, {"cpf": choice.payer_cpf.digits})
+            if isinstance(choice, BoletoPayment)
+            else None
+        )
+        payment_id = order.retry_payment(self._payment_method(choice), payer, now())
+        return self.store.commit(order, payment_for(order)), payment_id
 
     def _check_offered(self, method: str) -> None:
         if not any(method in getattr(g, "methods", {"card"}) for g in self.gateways):
@@ -221,14 +304,14 @@ class CartCommands(PromotionCommands, ShippingCommands):
         coupon must still apply: 422 / 409 otherwise, nothing changed)."""
         discounts = [Money.zero()] * len(cart.lines)
         if cart.coupon is not None:
-            discounts = self.coupon_discounts(cart, self.coupon(cart.coupon))
+            discounts = self.promotions.coupon_discounts(cart, self.promotions.coupon(cart.coupon))
         return [
             self._order_line(line, discount)
             for line, discount in zip(cart.lines.values(), discounts, strict=True)
         ]
 
     def _order_line(self, line: CartLine, discount: Money) -> OrderLine:
-        item = self.stock_item(line.sku)
+        item = self.catalog.stock_item(line.sku)
         item.check_not_archived()
         return OrderLine(
             sku=line.sku,
