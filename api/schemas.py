@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     Tag,
@@ -117,6 +118,11 @@ class StockItemPatch(Schema):
     category: Annotated[str, StringConstraints(min_length=1, max_length=60)] | None = None
     weight_grams: WeightGrams | None = None
     sustainability: Sustainability | None = None
+    durable: StrictBool | None = Field(
+        default=None,
+        description="durable goods (a defect may be claimed for 90 days from delivery) or "
+        "not (30 days)",
+    )
 
 
 class ReceiptCreate(Schema):
@@ -163,6 +169,9 @@ class StockItemPublic(Schema):
     carbon_footprint_kg: str
     weight_grams: int = 500
     archived: bool = False
+    durable: bool | None = Field(
+        default=None, description="durable goods or not; null: not classified (taken as durable)"
+    )
     version: int
 
 
@@ -343,6 +352,17 @@ class CheckoutAccepted(Schema):
     consistency_token: str
 
 
+class OrderPaymentCreate(Schema):
+    """Another try at paying an order whose payment failed: as checkout's `payment`."""
+
+    payment: PaymentModel
+
+
+class PaymentRetryAccepted(CommandAccepted):
+    order_id: UUID
+    payment_id: UUID
+
+
 class OrderCancel(Schema):
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
 
@@ -442,7 +462,9 @@ class InvoicePublic(Schema):
     """An NF-e of the order (the sale's, or a return's) as the fiscal provider issued it."""
 
     invoice_id: UUID
-    kind: Literal["sale", "return"]
+    kind: Literal["sale", "return", "reversal"] = Field(
+        description="reversal: the entry NF-e undoing a sale NF-e past the SEFAZ's 24 hours"
+    )
     return_id: UUID | None = None
     status: Literal["requested", "issued", "cancel_requested", "cancelled"]
     access_key: str | None = None
@@ -450,6 +472,9 @@ class InvoicePublic(Schema):
     danfe_url: str | None = None
     taxes: MoneyModel | None = None  # the approximate taxes it declares (Lei 12.741/2012)
     failure: str | None = None  # why it is not issued yet, for an admin to act on
+    cancel_refused: str | None = Field(
+        default=None, description="why the order's cancellation did not cancel it (too late)"
+    )
 
 
 class OrderTrack(Schema):
@@ -483,6 +508,16 @@ class DisputePage(Schema):
     items: list[DisputePublic]
 
 
+class PaymentRetryPublic(Schema):
+    """A failed payment left the order for another try: `POST /orders/{id}/payment`."""
+
+    attempt: int = Field(description="the number of the current attempt at paying (1: checkout)")
+    failure: CancellationReason | None = Field(
+        default=None, description="why the current attempt failed; null while one is under way"
+    )
+    retry_until: str = Field(description="the order is cancelled then unless a try is under way")
+
+
 class OrderPublic(Schema):
     order_id: UUID
     customer_id: str
@@ -504,6 +539,7 @@ class OrderPublic(Schema):
     returns: list[OrderReturnSummary] = []
     refunded_total: MoneyModel | None = None
     disputes: list[DisputeSummary] = []
+    payment_retry: PaymentRetryPublic | None = None
     history: list[HistoryStep]
     created_at: str
     version: int

@@ -289,9 +289,13 @@ def trail(
     placed = mapped(mapper, order_notifications[0])
     if event_type(placed) != "Order.Placed":
         raise AggregateNotFoundError(f"{order_id} is not an order")
-    related = [*order_notifications, *log.aggregate_notifications(payment_id_for_order(order_id))]
-    # Returns are aggregates of their own, named by the order's ReturnOpened events.
     events: list[Any] = [mapped(mapper, n) for n in order_notifications[1:]]
+    # One payment per attempt at paying: the first, and one per PaymentRetried.
+    attempts = [1, *(e.attempt for e in events if event_type(e) == "Order.PaymentRetried")]
+    related = list(order_notifications)
+    for attempt in attempts:
+        related += log.aggregate_notifications(payment_id_for_order(order_id, attempt))
+    # Returns are aggregates of their own, named by the order's ReturnOpened events.
     return_ids = {e.return_id for e in events if event_type(e) == "Order.ReturnOpened"}
     for return_id in sorted(return_ids, key=str):
         related += log.aggregate_notifications(return_id)

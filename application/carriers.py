@@ -1,5 +1,9 @@
 """The carrier port: quotes across carriers, a label for a parcel, and the parcel's steps.
 
+A label is bought in two calls (`open_label`, then `complete_label`) so the application can
+record the carrier's id of it before any money moves: a crash in between resumes with that
+id and never buys twice.
+
 Adapters (infrastructure/carriers/) follow one provider's documented API; the shop's own
 rates table stays the embedded default and the fallback when no carrier is configured or
 the carrier does not answer. A label's recipient address goes to the carrier, which needs
@@ -54,6 +58,15 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class ReturnSender:
+    """The shopper sending a return back: how the carrier reaches them (personal data: sent
+    to the carrier, never stored here)."""
+
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
 class CarrierQuote:
     service_id: str  # the provider's id of the carrier's service
     carrier: str  # e.g. "Correios"
@@ -63,12 +76,21 @@ class CarrierQuote:
 
 
 @dataclass(frozen=True)
-class Label:
+class OpenedLabel:
+    """A label in the carrier's cart, not paid yet."""
+
     label_id: str
-    carrier: str
-    service: str
+    carrier: str  # e.g. "Correios"
+    service: str  # e.g. "SEDEX"
+
+
+@dataclass(frozen=True)
+class Label:
+    """A label paid and made: what the parcel travels under."""
+
+    label_id: str
     tracking_code: str
-    label_url: str
+    label_url: str  # a PDF with the addresses: handed on, never stored
 
 
 @dataclass(frozen=True)
@@ -87,9 +109,26 @@ class Carrier(Protocol):
 
     def quote(self, parcel: Parcel) -> list[CarrierQuote]: ...
 
-    def buy_label(
+    def open_label(
         self, order_ref: str, service_id: str, parcel: Parcel, recipient: Recipient
-    ) -> Label: ...
+    ) -> OpenedLabel:
+        """The label in the carrier's cart, nothing paid yet."""
+        ...
+
+    def open_return_label(
+        self,
+        order_ref: str,
+        original_label_id: str,
+        service_id: str,
+        parcel: Parcel,
+        sender: ReturnSender,
+    ) -> OpenedLabel:
+        """A reverse-logistics label back to the shop, paid by the shop, in the cart."""
+        ...
+
+    def complete_label(self, label_id: str) -> Label:
+        """Pay the label if it is not paid yet (a repeat never pays twice), and make it."""
+        ...
 
     def track(self, label_id: str, order_ref: str) -> TrackingReport | None: ...
 

@@ -81,8 +81,11 @@ class CatalogService:
         category: str | None = None,
         weight_grams: int | None = None,
         sustainability: Sustainability | Mapping[str, Any] | None = None,
+        durable: bool | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
+        """Change what is given; `durable` classifies the product as durable goods or not
+        (its defect window: 90 or 30 days from delivery)."""
         item = self.stock_item(sku)
         self.store.check_version(item, expected_version)
         item.edit(
@@ -92,6 +95,8 @@ class CatalogService:
             weight_grams=weight_grams,
             sustainability=sustainability,
         )
+        if durable is not None:
+            item.set_durable(durable)
         return self.store.commit(item)
 
     def archive_stock_item(self, sku: str, expected_version: int | None = None) -> CommandResult:

@@ -43,7 +43,7 @@ from domain.money import Money
 from domain.order import OrderLine, PaymentMethod
 from domain.product_media import ProductImage
 from domain.returns import ReturnLine
-from domain.shipping import RatesTable
+from domain.shipping import RatesTable, ShippingOption
 from domain.stock_item import StockItem, Sustainability
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,17 @@ class ReturnLineAsDict(Transcoding):
         return ReturnLine.from_dict(data)
 
 
+class ShippingOptionAsDict(Transcoding):
+    type = ShippingOption
+    name = "shipping_option"
+
+    def encode(self, obj: ShippingOption) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> ShippingOption:
+        return ShippingOption.from_dict(data)
+
+
 class SustainabilityAsDict(Transcoding):
     type = Sustainability
     name = "sustainability"
@@ -138,6 +149,7 @@ VALUE_TRANSCODINGS: tuple[Transcoding, ...] = (
     PaymentMethodAsDict(),
     RatesTableAsDict(),
     ProductImageAsDict(),
+    ShippingOptionAsDict(),
 )
 
 

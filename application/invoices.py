@@ -21,7 +21,7 @@ from application.fiscal import (
 from application.orders import OrderService
 from domain.base import now
 from domain.customer import Customer
-from domain.invoice import CANCEL_WINDOW, Invoice, InvoiceStatus
+from domain.invoice import CANCEL_WINDOW, Invoice, InvoiceStatus, reversal_invoice_id
 from domain.money import Money
 from domain.order import CANCELLED, Order
 from domain.product_taxes import ProductTaxes
@@ -90,8 +90,8 @@ class InvoiceService:
         return self._settle_invoice(invoice, document)
 
     def cancel_invoice(self, order_id: UUID) -> CommandResult | None:
-        """A cancelled order's NF-e, if issued within the last 24 h; older ones are left for
-        the shop's accountant (a note of estorno), and say so in the log of the worker."""
+        """A cancelled order's NF-e, if issued within the last 24 h; an older one stays
+        authorized, the refusal recorded on it, and an entry NF-e undoes it (`_reverse`)."""
         invoice = self.store.load(Invoice, Invoice.create_id(order_id))
         if self.fiscal is None or invoice is None:
             return None
@@ -99,8 +99,9 @@ class InvoiceService:
             # not issued (yet): asking again must not issue it for a cancelled order
             return self.store.commit(invoice) if invoice.record_failure("order cancelled") else None
         if invoice.status is InvoiceStatus.ISSUED:
-            if now() - invoice.modified_on > CANCEL_WINDOW:
-                return None
+            # Issued is its last event until then: its time is the authorization's.
+            if invoice.cancel_refusal is not None or now() - invoice.modified_on > CANCEL_WINDOW:
+                return self._reverse(invoice)
             invoice.request_cancel(CANCEL_JUSTIFICATION)
         if invoice.status is not InvoiceStatus.CANCEL_REQUESTED:
             return None
@@ -108,6 +109,28 @@ class InvoiceService:
         if status.state == "cancelled":
             invoice.record_cancelled()
         return self.store.commit(invoice)
+
+    def _reverse(self, sale: Invoice) -> CommandResult | None:
+        """Past the SEFAZ's 24 hours: why it stays authorized, recorded on it, and the entry
+        NF-e (finalidade 4, referring to the sale's key) for every line, the goods never
+        having left. Repeats are idempotent: one refusal, one entry NF-e."""
+        assert sale.access_key is not None
+        if sale.close_cancel_window(
+            f"authorized on {sale.modified_on:%Y-%m-%d %H:%M} UTC: the SEFAZ cancels an NF-e "
+            f"only within {CANCEL_WINDOW.total_seconds() / 3600:.0f} hours; an entry NF-e "
+            "referring to it undoes the sale"
+        ):
+            self.store.commit(sale)
+        order = self.orders.order_of(sale.order_id)
+        found = self.store.load(Invoice, reversal_invoice_id(order.id))
+        reversal = found or Invoice.request_reversal(order.id)
+        if reversal.status is not InvoiceStatus.REQUESTED:
+            return None
+        lines = [(line.sku, line.quantity) for line in order.lines]
+        document = self._document(
+            order, reversal.reference, lines, refers_to=sale.access_key, reversal=True
+        )
+        return self._settle_invoice(reversal, document)
 
     # ------------------------------------------------------------------------------------
     def return_of_id(self, return_id: UUID) -> Return:
@@ -159,6 +182,7 @@ class InvoiceService:
         reference: str,
         lines: list[tuple[str, int]],
         refers_to: str | None = None,
+        reversal: bool = False,
     ) -> FiscalDocument | str:
         """The document, or why it cannot be made (a reason the admin can act on)."""
         address = order.shipping_address.value
@@ -197,7 +221,13 @@ class InvoiceService:
             discount=Money.zero() if returning else order.totals.discount,
             is_return=returning,
             refers_to=refers_to,
-            nature="Devolução de venda" if returning else "Venda de mercadoria",
+            nature=(
+                "Anulação de venda"
+                if reversal
+                else "Devolução de venda"
+                if returning
+                else "Venda de mercadoria"
+            ),
         )
 
 

@@ -8,12 +8,12 @@ from uuid import UUID
 
 from application.catalog import CatalogService
 from application.checkout.compensation import compensate
-from application.errors import OrderNotFoundError
+from application.errors import OrderNotFoundError, RetryLaterError
 from application.event_store import CommandResult, EventStore
 from application.ports import Notification, Notifier
-from domain.base import EcoAggregate
+from domain.base import EcoAggregate, now
 from domain.order import PENDING, Order
-from domain.payment import CAPTURED, Payment, payment_id_for_order
+from domain.payment import CAPTURED, Payment
 from domain.personal import DataSubject
 from domain.stock_item import StockItem
 
@@ -31,7 +31,8 @@ class OrderService:
         return self.store.load(Order, order_id, missing, owner=customer_id)
 
     def payment_of(self, order: Order) -> Payment | None:
-        return self.store.load(Payment, payment_id_for_order(order.id))
+        """The payment of the order's current attempt (the one that confirmed it, if any)."""
+        return self.store.load(Payment, order.current_payment_id)
 
     def _line_items(self, order: Order) -> list[StockItem]:
         return [self.catalog.stock_item(line.sku) for line in order.lines]
@@ -80,12 +81,26 @@ class OrderService:
             return None
         return self.store.commit(order)
 
-    def expire_order(self, order_id: UUID) -> CommandResult | None:
-        """The saga timeout: a checkout still pending is cancelled as `payment_timeout`."""
+    def expire_order(self, order_id: UUID, attempt: str = "1") -> CommandResult | None:
+        """The saga timeout: a checkout still pending on the same try at paying
+        (`attempt`) is cancelled as `payment_timeout`."""
         order = self.order_of(order_id)
-        if order.status != PENDING:
+        if order.status != PENDING or order.payment_attempt != int(attempt):
             return None
         return self.store.commit(*compensate(order, "payment_timeout", "", self._any))
+
+    def close_payment_retry(self, order_id: UUID) -> CommandResult | None:
+        """The deadline a failed payment left: no other try under way -> the order is
+        cancelled for that failure and what it holds given back. A try under way decides
+        by itself (its failure after the deadline cancels)."""
+        order = self.order_of(order_id)
+        if order.retry_until is not None and order.retry_until > now():
+            raise RetryLaterError(f"order {order_id} waits for a payment until {order.retry_until}")
+        if not order.retry_lapsed(now()):
+            return None
+        reason = order.payment_failure
+        assert reason is not None
+        return self.store.commit(*compensate(order, reason, "", self._any))
 
     def notify_order(self, order_id: UUID, kind: str) -> None:
         order = self.order_of(order_id)

@@ -181,7 +181,7 @@ class PaymentGateway(Protocol):
 
 @dataclass(frozen=True)
 class Notification:
-    kind: str  # order_confirmed | order_cancelled | order_shipped
+    kind: str  # order_confirmed|_cancelled|_shipped|_tracking, payment_failed
     order_id: str
     customer_id: str
     detail: str

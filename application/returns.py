@@ -10,8 +10,9 @@ from application.event_store import CommandResult, EventStore
 from application.orders import OrderService
 from domain.base import now
 from domain.delivery import ReturnKind, ReturnWindows
-from domain.payment import Payment, payment_id_for_order
+from domain.payment import Payment
 from domain.returns import Return, refund_reason
+from domain.stock_item import StockItem
 
 
 class ReturnService:
@@ -37,13 +38,15 @@ class ReturnService:
         kind: str = ReturnKind.WITHDRAWAL,
     ) -> CommandResult:
         """Some units of some lines, as a withdrawal (7 days from delivery) or a defect
-        (30/90 days from delivery): 409 outside the window, beyond what was bought, or for
-        an order not shipped; 404 for someone else's order. `expected_version` is the
-        order's. A withdrawal of everything still with the shopper refunds shipping too."""
+        (30 days from delivery for non-durable goods, 90 for durable ones): 409 outside the
+        window, beyond what was bought, or for an order not shipped; 404 for someone else's
+        order. `expected_version` is the order's. A withdrawal of everything still with the
+        shopper refunds shipping too."""
         order = self.orders.order_of(order_id, customer_id)
         self.store.check_version(order, expected_version)
         chosen = ReturnKind(kind)
-        priced = order.quote_return(lines, now(), chosen, self.return_windows)
+        non_durable = sorted({sku for sku, _ in lines if self._is_non_durable(sku)})
+        priced = order.quote_return(lines, now(), chosen, self.return_windows, non_durable)
         shipping = order.shipping_refund_for(chosen, priced)
         request = Return.request(
             order_id=order.id,
@@ -56,6 +59,12 @@ class ReturnService:
         )
         order.open_return(request.id, request.lines, shipping)
         return self.store.commit(request, order)
+
+    def _is_non_durable(self, sku: str) -> bool:
+        """Classified as non-durable goods (a product never classified is taken as durable;
+        a SKU that is not in the catalog is refused by the order as not in it)."""
+        item = self.store.load(StockItem, StockItem.create_id(sku))
+        return isinstance(item, StockItem) and item.durable is False
 
     def approve_return(self, return_id: UUID, expected_version: int | None = None) -> CommandResult:
         request = self.return_of(return_id)
@@ -85,7 +94,7 @@ class ReturnService:
         for item, line in zip(items, request.lines, strict=True):
             item.restock(order.id, line.quantity)
         payment = self.store.load(
-            Payment, payment_id_for_order(order.id), ReturnNotFoundError("no payment")
+            Payment, order.current_payment_id, ReturnNotFoundError("no payment")
         )
         if request.refund.is_positive:
             payment.request_refund(request.refund, refund_reason(request.id))

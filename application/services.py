@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -58,6 +59,7 @@ class ServiceSettings:
     return_windows: ReturnWindows = DEFAULT_WINDOWS
     ship_from_postal_code: str = "01310-100"
     invoice_on: str = "confirmed"  # or "shipped"
+    shipping_quote_valid_for: timedelta = timedelta(hours=1)  # a carrier's quote, charged
 
 
 @dataclass
@@ -123,6 +125,9 @@ def build(
             gateways,
             interest_free_installments=settings.interest_free_installments,
             raw_cards_allowed=settings.raw_cards_allowed,
+            carrier=carrier,
+            ship_from_postal_code=settings.ship_from_postal_code,
+            quote_valid_for=settings.shipping_quote_valid_for,
         ),
         payments=PaymentService(store, gateways, settings.deadlines),
         orders=orders,
@@ -140,6 +145,7 @@ def command_table(services: Services) -> dict[str, Callable[..., Any]]:
     effects.py `COMMANDS`): the service method, by name. Written out, so that finding who
     carries out `expire_payment` is one search; a test checks it covers `COMMANDS`."""
     payments, orders, invoices = services.payments, services.orders, services.invoices
+    labels = services.labels
     table: dict[str, Callable[..., Any]] = {
         "authorize_payment": payments.authorize_payment,
         "capture_payment": payments.capture_payment,
@@ -149,6 +155,9 @@ def command_table(services: Services) -> dict[str, Callable[..., Any]]:
         "expire_payment": payments.expire_payment,
         "expire_authentication": payments.expire_authentication,
         "expire_order": orders.expire_order,
+        "close_payment_retry": orders.close_payment_retry,
+        "resume_label_purchase": labels.resume_label_purchase,
+        "resume_return_label": labels.resume_return_label,
         "notify_order": orders.notify_order,
         "issue_invoice": invoices.issue_invoice,
         "cancel_invoice": invoices.cancel_invoice,

@@ -6,12 +6,14 @@ A cart is checked out exactly once; after that it refuses every change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, InvalidInputError
 from domain.money import MAX_AMOUNT, Money, check_sku
+from domain.shipping import ShippingOption
 
 MAX_LINE_QUANTITY = 999
 MAX_LINES = 100
@@ -39,6 +41,14 @@ class ItemNotInCartError(CartError):
 
 class TooManyLinesError(CartError, InvalidInputError):
     """A cart holds at most MAX_LINES distinct SKUs."""
+
+
+class ShippingQuoteExpiredError(CartError):
+    """The carrier's quote shown for the cart is too old to be charged: quote again."""
+
+
+class ShippingNotQuotedError(CartError, InvalidInputError):
+    """A shipping method the carrier's quote for the cart did not offer."""
 
 
 class CartAboveMoneyLimitError(CartError, InvalidInputError):
@@ -88,6 +98,14 @@ class Cart(EcoAggregate):
     class CouponRemoved(EcoAggregate.Event):
         pass
 
+    class ShippingQuoted(EcoAggregate.Event):
+        """A carrier's quote shown to the shopper for the cart as it is (cleared by any
+        change of its lines or coupon): what checkout charges for that CEP."""
+
+        postal_code: str  # 8 digits
+        options: list[ShippingOption]
+        quoted_at: datetime
+
     @event(Created)
     def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id
@@ -95,6 +113,7 @@ class Cart(EcoAggregate):
         self.order_id: UUID | None = None
         self.coupon: str | None = None
         self.discount = Money.zero()
+        self.shipping_quote: tuple[str, list[ShippingOption], datetime] | None = None
 
     @property
     def is_checked_out(self) -> bool:
@@ -178,6 +197,33 @@ class Cart(EcoAggregate):
         if self.coupon is not None:
             self._coupon_removed()
 
+    def record_shipping_quote(
+        self, postal_code: str, options: list[ShippingOption], at: datetime
+    ) -> None:
+        self.check_open()
+        self._shipping_quoted(postal_code=postal_code, options=options, quoted_at=at)
+
+    def quoted_shipping(
+        self, postal_code: str, method: str, at: datetime, valid_for: timedelta
+    ) -> ShippingOption | None:
+        """The option shown for `postal_code` (8 digits) and `method`, if the cart was quoted
+        for that CEP as it is; None if it was not (the rates table prices it). A quote too
+        old, or without that method, is refused: the shopper quotes again."""
+        if self.shipping_quote is None or self.shipping_quote[0] != postal_code:
+            return None
+        _, options, quoted_at = self.shipping_quote
+        if at > quoted_at + valid_for:
+            raise ShippingQuoteExpiredError(
+                f"the shipping quote of {quoted_at:%H:%M} UTC has expired "
+                f"({int(valid_for.total_seconds() // 60)} minutes): quote the shipping again"
+            )
+        chosen = next((o for o in options if o.method == method), None)
+        if chosen is None:
+            raise ShippingNotQuotedError(
+                f"{method} was not offered for this cart to {postal_code}: choose one quoted"
+            )
+        return chosen
+
     def check_out(self, order_id: UUID) -> None:
         self.check_open()
         self.check_not_empty()
@@ -186,17 +232,20 @@ class Cart(EcoAggregate):
     # Mutators ----------------------------------------------------------------------------
     @event(ItemAdded)
     def _item_added(self, sku: str, name: str, quantity: int, unit_price: Money) -> None:
+        self.shipping_quote = None  # quoted for another parcel
         previous = self.lines.get(sku)
         total = quantity + (previous.quantity if previous else 0)
         self.lines[sku] = CartLine(sku, name, total, unit_price)
 
     @event(ItemQuantityChanged)
     def _item_quantity_changed(self, sku: str, quantity: int) -> None:
+        self.shipping_quote = None
         line = self.lines[sku]
         self.lines[sku] = CartLine(line.sku, line.name, quantity, line.unit_price)
 
     @event(ItemRemoved)
     def _item_removed(self, sku: str) -> None:
+        self.shipping_quote = None
         del self.lines[sku]
 
     @event(CheckedOut)
@@ -206,11 +255,20 @@ class Cart(EcoAggregate):
     @event(CouponApplied)
     def _coupon_applied(self, code: str, discount: Money) -> None:
         self.coupon, self.discount = code, discount
+        self.shipping_quote = None  # free shipping depends on the net
 
     @event(DiscountChanged)
     def _discount_changed(self, discount: Money) -> None:
         self.discount = discount
+        self.shipping_quote = None
 
     @event(CouponRemoved)
     def _coupon_removed(self) -> None:
         self.coupon, self.discount = None, Money.zero()
+        self.shipping_quote = None
+
+    @event(ShippingQuoted)
+    def _shipping_quoted(
+        self, postal_code: str, options: list[ShippingOption], quoted_at: datetime
+    ) -> None:
+        self.shipping_quote = (postal_code, options, quoted_at)

@@ -4,9 +4,9 @@ a shopper may send things back (Código de Defesa do Consumidor).
 - *Withdrawal* (direito de arrependimento, CDC art. 49): 7 days **from receipt**, no reason
   needed; everything paid comes back, the original shipping included.
 - *Defect* (vício do produto, CDC art. 26): 30 days for non-durable goods, 90 for durable
-  ones, counted from receipt; the shop decides on repair, replacement or refund. Products do
-  not say yet whether they are durable, so every defect return gets the durable window: the
-  longer one never gives a shopper less than the law.
+  ones, counted from receipt; the shop decides on repair, replacement or refund. A product
+  says whether it is durable (`StockItem.DurabilitySet`); one not classified yet gets the
+  durable window: the longer one never gives a shopper less than the law.
 
 Until a delivery is recorded (a carrier's tracking update, or an admin marking the order
 delivered), the withdrawal window counts from shipment: the shop that does not record
@@ -38,13 +38,17 @@ class ReturnKind(StrEnum):
 
 @dataclass(frozen=True)
 class ReturnWindows:
-    """How long after receipt each kind of return may be asked for (settings)."""
+    """How long after receipt each kind of return may be asked for (settings): a defect of
+    durable goods (`defect`) or of non-durable ones (`defect_non_durable`)."""
 
     withdrawal: timedelta = timedelta(days=7)
     defect: timedelta = timedelta(days=90)
+    defect_non_durable: timedelta = timedelta(days=30)
 
-    def closes(self, kind: ReturnKind, start: datetime) -> datetime:
-        return start + (self.withdrawal if kind is ReturnKind.WITHDRAWAL else self.defect)
+    def closes(self, kind: ReturnKind, start: datetime, durable: bool = True) -> datetime:
+        if kind is ReturnKind.WITHDRAWAL:
+            return start + self.withdrawal
+        return start + (self.defect if durable else self.defect_non_durable)
 
 
 DEFAULT_WINDOWS = ReturnWindows()

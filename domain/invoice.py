@@ -4,9 +4,10 @@ An NF-e is asked of the fiscal provider when the order is confirmed (or shipped:
 authorized by the SEFAZ through it, and identified by its 44-digit access key (chave de
 acesso), whose last digit checks the others (módulo 11). An authorized NF-e of an order
 cancelled before shipment is cancelled (the SEFAZ allows it within 24 hours of
-authorization); a received return gets its own NF-e of return (finalidade 4, devolução),
-referring to the sale's. The order is never blocked on any of this: an outage of the
-provider delays the document, never the sale.
+authorization); past them the refusal is recorded (`CancelWindowClosed`) and an entry NF-e
+(`reversal`) referring to the sale's undoes it. A received return gets its own NF-e of
+return (finalidade 4, devolução), referring to the sale's. The order is never blocked on
+any of this: an outage of the provider delays the document, never the sale.
 
 Status: requested -> issued -> cancel_requested -> cancelled. A request the provider
 refuses stays requested with the reason (`failure`) for an admin to act on.
@@ -31,6 +32,9 @@ CANCEL_WINDOW = timedelta(hours=24)  # SEFAZ: cancellation within 24 h of author
 class InvoiceKind(StrEnum):
     SALE = "sale"
     RETURN = "return"
+    # An entry NF-e undoing a sale NF-e the SEFAZ no longer cancels (past its 24 hours) of an
+    # order cancelled before shipment: the goods never left, the document refers to the sale's.
+    REVERSAL = "reversal"
 
 
 class InvoiceStatus(StrEnum):
@@ -89,6 +93,11 @@ def invoice_id(order_id: UUID, return_id: UUID | None = None) -> UUID:
     return uuid5(INVOICE_NAMESPACE, f"{order_id}:{return_id or 'sale'}")
 
 
+def reversal_invoice_id(order_id: UUID) -> UUID:
+    """The one entry NF-e that may undo an order's sale NF-e."""
+    return uuid5(INVOICE_NAMESPACE, f"{order_id}:reversal")
+
+
 class Invoice(EcoAggregate):
     class Requested(EcoAggregate.Created):
         order_id: UUID
@@ -111,6 +120,12 @@ class Invoice(EcoAggregate):
     class Cancelled(EcoAggregate.Event):
         pass
 
+    class CancelWindowClosed(EcoAggregate.Event):
+        """The order was cancelled after the SEFAZ's 24 hours: this NF-e stays authorized,
+        and why (an entry NF-e, `InvoiceKind.REVERSAL`, undoes it)."""
+
+        reason: str
+
     @staticmethod
     def create_id(order_id: UUID, return_id: UUID | None = None) -> UUID:
         return invoice_id(order_id, return_id)
@@ -120,6 +135,17 @@ class Invoice(EcoAggregate):
         kind = InvoiceKind.RETURN if return_id else InvoiceKind.SALE
         return cls(order_id=order_id, kind=kind.value, return_id=return_id)
 
+    @classmethod
+    def request_reversal(cls, order_id: UUID) -> Invoice:
+        """The entry NF-e undoing the sale's (its own id: the library's `_create`)."""
+        return cls._create(
+            cls.Requested,
+            id=reversal_invoice_id(order_id),
+            order_id=order_id,
+            kind=InvoiceKind.REVERSAL.value,
+            return_id=None,
+        )
+
     @event(Requested)
     def __init__(self, order_id: UUID, kind: str, return_id: UUID | None) -> None:
         self.order_id, self.kind, self.return_id = order_id, InvoiceKind(kind), return_id
@@ -128,6 +154,7 @@ class Invoice(EcoAggregate):
         self.danfe_url: str | None = None
         self.taxes = Money.zero()
         self.failure: str | None = None
+        self.cancel_refusal: str | None = None
 
     @property
     def reference(self) -> str:
@@ -164,6 +191,13 @@ class Invoice(EcoAggregate):
         self._cancel_requested(justification=justification)
         return True
 
+    def close_cancel_window(self, reason: str) -> bool:
+        """Too late for the SEFAZ to cancel it: recorded once, with the reason."""
+        if self.status is not InvoiceStatus.ISSUED or self.cancel_refusal is not None:
+            return False
+        self._cancel_window_closed(reason=reason[:500])
+        return True
+
     def record_cancelled(self) -> None:
         self.check_status(InvoiceStatus.CANCEL_REQUESTED, action="record the cancellation of")
         self._cancelled()
@@ -182,6 +216,10 @@ class Invoice(EcoAggregate):
     @event(CancelRequested)
     def _cancel_requested(self, justification: str) -> None:
         self.status = InvoiceStatus.CANCEL_REQUESTED
+
+    @event(CancelWindowClosed)
+    def _cancel_window_closed(self, reason: str) -> None:
+        self.cancel_refusal = reason
 
     @event(Cancelled)
     def _cancelled(self) -> None:

@@ -2,6 +2,12 @@
 
 Status runs `pending -> confirmed -> shipped`, or ends `cancelled` with a reason. The
 checkout saga moves a pending order on; an admin ships it; the customer or the saga cancels.
+
+A failed payment (declined, no gateway, expired) may leave the order `awaiting_payment`, its
+stock held, until a deadline (`PaymentFailed`); the shopper tries again with a new card, Pix
+or boleto (`PaymentRetried`: pending again, a new Payment per attempt); at the deadline with
+no try under way it is cancelled for the failure. The order points at its current attempt's
+payment (`current_payment_id`); earlier attempts never confirm it.
 `OrderStatus` and `CancellationReason` are the one list of both, used by the domain, the
 projections, the API schemas and the metrics.
 
@@ -12,6 +18,7 @@ version 1: lines and payment method as plain dicts) are upcast when read.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -30,6 +37,7 @@ from domain.delivery import (
     step_applies,
 )
 from domain.money import CENTS, Money
+from domain.payment import payment_id_for_order
 from domain.personal import UNKNOWN_SUBJECT, PersonalData, free_text
 from domain.returns import ReturnLine
 
@@ -95,6 +103,28 @@ class NotInOrderError(OrderError):
 
 class UnknownCancellationReasonError(OrderError):
     """A cancellation reason outside CANCELLATION_REASONS."""
+
+
+class LabelUnderWayError(OrderError):
+    """A label for another service is being bought for this order."""
+
+
+class PaymentAttemptPendingError(OrderError):
+    """Another try at paying while one is still under way (or the order needs none)."""
+
+
+class PaymentWindowClosedError(OrderError):
+    """Another try at paying after the deadline the failed payment left open."""
+
+
+# What a failed attempt at paying is called when the order is given up for it.
+PAYMENT_FAILURES = frozenset(
+    {
+        CancellationReason.PAYMENT_DECLINED,
+        CancellationReason.PAYMENT_FAILED,
+        CancellationReason.PAYMENT_EXPIRED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -257,6 +287,23 @@ class Order(EcoAggregate):
     class AwaitingAuthentication(EcoAggregate.Event):
         payment_id: UUID
 
+    class PaymentFailed(EcoAggregate.Event):
+        """The attempt `payment_id` was declined, failed or expired: the order waits for
+        another try (its stock held) until `retry_until`, then is cancelled for `reason`."""
+
+        payment_id: UUID
+        attempt: int
+        reason: str  # payment_declined | payment_failed | payment_expired
+        retry_until: datetime
+
+    class PaymentRetried(EcoAggregate.Event):
+        """The shopper tries again, with `payment_method` (a boleto's payer encrypted)."""
+
+        attempt: int
+        payment_id: UUID
+        payment_method: PaymentMethod
+        payer: PersonalData | None
+
     class Shipped(EcoAggregate.Event):
         class_version = 2
 
@@ -274,6 +321,25 @@ class Order(EcoAggregate):
 
         step: str  # a DeliveryStep
         at: datetime
+
+    class LabelRequested(EcoAggregate.Event):
+        """A carrier's label is to be bought for the parcel: recorded before the carrier is
+        called, so a purchase cut short resumes instead of starting again."""
+
+        service: str  # the carrier's id of the service asked for
+
+    class LabelOpened(EcoAggregate.Event):
+        """The label is in the carrier's cart, not paid yet: its id there."""
+
+        label_id: str
+        carrier: str
+        service: str
+
+    class LabelAbandoned(EcoAggregate.Event):
+        """The carrier refused the label asked for before any was in its cart (an unknown
+        service, a route it does not serve): another may be asked for."""
+
+        reason: str
 
     class LabelBought(EcoAggregate.Event):
         """A carrier's label for the parcel: its id at the carrier, the service, the link."""
@@ -384,6 +450,9 @@ class Order(EcoAggregate):
         self.status = OrderStatus.PENDING
         self.stock_reserved = False
         self.payment_id: UUID | None = None
+        self.payment_attempt = 1
+        self.payment_failure: CancellationReason | None = None  # the current attempt failed
+        self.retry_until: datetime | None = None  # the deadline of the first failure
         self.cancellation_reason: CancellationReason | None = None
         self.cancellation_detail: PersonalData | None = None
         self.carrier: str | None = None
@@ -391,6 +460,9 @@ class Order(EcoAggregate):
         self.shipped_at: datetime | None = None
         self.delivered_at: datetime | None = None
         self.label_id: str | None = None
+        self.label_service: str | None = None  # asked for (LabelRequested), bought or not
+        self.label_carrier = ""  # as the carrier named it when the label was opened
+        self.label_service_name = ""  # likewise (e.g. "SEDEX")
         self.tracking: list[tuple[str, datetime]] = []  # (step, at) as the carrier said
         self.shipping_refund_held = Money.zero()  # in an open or received withdrawal
         self.open_shipping_refunds: dict[str, Money] = {}
@@ -411,6 +483,82 @@ class Order(EcoAggregate):
     def check_reason(reason: str) -> None:
         if reason not in CANCELLATION_REASONS:
             raise UnknownCancellationReasonError(f"unknown cancellation reason {reason!r}")
+
+    def check_no_payment_under_way(self) -> None:
+        if self.status != OrderStatus.AWAITING_PAYMENT or self.payment_failure is None:
+            under_way = (
+                "a payment is under way" if self.status in (PENDING, *WAITING) else self.status
+            )
+            raise PaymentAttemptPendingError(
+                f"order {self.id} takes no other payment now: {under_way}"
+            )
+
+    def check_retry_open(self, at: datetime) -> None:
+        assert self.retry_until is not None
+        if at >= self.retry_until:
+            raise PaymentWindowClosedError(
+                f"order {self.id} waited for another payment until "
+                f"{self.retry_until:%Y-%m-%d %H:%M} UTC; it is being cancelled"
+            )
+
+    # Payment attempts --------------------------------------------------------------------
+    @property
+    def current_payment_id(self) -> UUID:
+        """The payment of the current attempt (the only one that may hold the order's money)."""
+        return payment_id_for_order(self.id, self.payment_attempt)
+
+    def waits_for(self, payment_id: UUID) -> bool:
+        """Whether `payment_id` may still decide this order: it is the current attempt, not
+        failed already, and the order is waiting for its payment."""
+        return (
+            payment_id == self.current_payment_id
+            and self.payment_failure is None
+            and self.status in (PENDING, *WAITING)
+        )
+
+    def hold_for_retry(
+        self, payment_id: UUID, reason: str, window: timedelta, at: datetime
+    ) -> bool:
+        """The current attempt failed: the order waits for another try, its stock held, until
+        `window` after the first failure. False when no retry is possible (no window, or
+        past it): the caller cancels the order."""
+        self.check_status(PENDING, *WAITING, action="wait for another payment of")
+        failure = CancellationReason(reason)
+        if failure not in PAYMENT_FAILURES or payment_id != self.current_payment_id:
+            raise IllegalOrderTransitionError(f"{reason} of {payment_id} is not {self.id}'s")
+        until = self.retry_until or at + window
+        if window <= timedelta(0) or at >= until:
+            return False
+        self._payment_failed(
+            payment_id=payment_id,
+            attempt=self.payment_attempt,
+            reason=failure.value,
+            retry_until=until,
+        )
+        return True
+
+    def retry_payment(
+        self, payment_method: PaymentMethod, payer: PersonalData | None, at: datetime
+    ) -> UUID:
+        """Another try at paying, after a failed one and before the deadline; returns the
+        new attempt's payment id."""
+        self.check_no_payment_under_way()
+        self.check_retry_open(at)
+        attempt = self.payment_attempt + 1
+        payment_id = payment_id_for_order(self.id, attempt)
+        self._payment_retried(
+            attempt=attempt, payment_id=payment_id, payment_method=payment_method, payer=payer
+        )
+        return payment_id
+
+    def retry_lapsed(self, at: datetime) -> bool:
+        """The deadline passed with no other try under way: the order is to be cancelled."""
+        return (
+            self.status == OrderStatus.AWAITING_PAYMENT
+            and self.payment_failure is not None
+            and self.retry_until is not None
+            and at >= self.retry_until
+        )
 
     # Commands ----------------------------------------------------------------------------
     def mark_stock_reserved(self) -> None:
@@ -434,6 +582,8 @@ class Order(EcoAggregate):
 
     def confirm(self, payment_id: UUID) -> None:
         self.check_status(PENDING, *WAITING, action="confirm")
+        if self.payment_failure is not None:  # a failed attempt confirms nothing
+            raise IllegalOrderTransitionError(f"order {self.id} waits for another payment")
         if not self.stock_reserved:
             raise IllegalOrderTransitionError(f"order {self.id} has no stock reserved")
         self._confirmed(payment_id=payment_id)
@@ -456,10 +606,15 @@ class Order(EcoAggregate):
         return opened + self.returned.get(sku, 0)
 
     def check_return_window(
-        self, kind: ReturnKind, at: datetime, windows: ReturnWindows = DEFAULT_WINDOWS
+        self,
+        kind: ReturnKind,
+        at: datetime,
+        windows: ReturnWindows = DEFAULT_WINDOWS,
+        non_durable: Collection[str] = (),
     ) -> None:
         """Withdrawal: 7 days from delivery (from shipment while no delivery is recorded);
-        defect: only after delivery, within its window. The refusal says which and why."""
+        defect: only after delivery, within the window of each product (`non_durable`: the
+        SKUs of non-durable goods, 30 days; the others 90). The refusal says which and why."""
         self.check_status(
             OrderStatus.SHIPPED,
             OrderStatus.DELIVERED,
@@ -472,9 +627,19 @@ class Order(EcoAggregate):
             raise ReturnWindowClosedError(
                 f"order {self.id} is not delivered yet: a defect return opens on delivery"
             )
+        since = "delivered" if self.delivered_at else "shipped"
+        if kind is ReturnKind.DEFECT and non_durable:
+            closes = windows.closes(kind, start, durable=False)
+            if at > closes:
+                raise ReturnWindowClosedError(
+                    f"order {self.id} was {since} on {start:%Y-%m-%d}: {', '.join(non_durable)} "
+                    f"{'is' if len(non_durable) == 1 else 'are'} not durable goods, whose "
+                    f"defect returns closed on {closes:%Y-%m-%d} "
+                    f"({(closes - start).days} days; durable goods have "
+                    f"{windows.defect.days})"
+                )
         closes = windows.closes(kind, start)
         if at > closes:
-            since = "delivered" if self.delivered_at else "shipped"
             raise ReturnWindowClosedError(
                 f"order {self.id} was {since} on {start:%Y-%m-%d}: {kind.value} returns "
                 f"closed on {closes:%Y-%m-%d} ({(closes - start).days} days)"
@@ -502,13 +667,15 @@ class Order(EcoAggregate):
         at: datetime,
         kind: ReturnKind = ReturnKind.WITHDRAWAL,
         windows: ReturnWindows = DEFAULT_WINDOWS,
+        non_durable: Collection[str] = (),
     ) -> list[ReturnLine]:
         """The lines of a return of `wanted` (sku, quantity) and the refund each is worth:
         its share of what is left of the line's net (what was paid for it, after discount,
         less the refunds of its units already out), by largest remainder (`refund_share`):
         whatever the order units come back in, the line's refunds add up to its net to the
         centavo and none is negative."""
-        self.check_return_window(kind, at, windows)
+        asked = {sku for sku, _ in wanted}
+        self.check_return_window(kind, at, windows, [sku for sku in non_durable if sku in asked])
         lines = []
         for sku, quantity in wanted:
             line = self.line(sku)
@@ -531,6 +698,29 @@ class Order(EcoAggregate):
         self._return_opened(
             return_id=return_id, lines=lines, shipping_refund=shipping_refund or Money.zero()
         )
+
+    def request_label(self, service: str) -> bool:
+        """Record that a label of `service` is to be bought; False when it was recorded
+        already (a purchase to resume). Another service while one is under way: refused."""
+        self.check_status(CONFIRMED, action="buy a label for")
+        if self.label_service == service:
+            return False
+        if self.label_service is not None:
+            raise LabelUnderWayError(
+                f"a label of service {self.label_service} is being bought for order {self.id}"
+            )
+        self._label_requested(service=service)
+        return True
+
+    def abandon_label(self, reason: str) -> None:
+        if self.label_service is not None and self.label_id is None:
+            self._label_abandoned(reason=reason[:500])
+
+    def open_label(self, label_id: str, carrier: str, service: str) -> None:
+        self.check_status(CONFIRMED, action="buy a label for")
+        if self.label_service is None or self.label_id is not None:
+            raise IllegalOrderTransitionError(f"order {self.id} has no label to open")
+        self._label_opened(label_id=label_id, carrier=carrier, service=service)
 
     def record_label(self, label_id: str, service: str) -> None:
         self.check_status(CONFIRMED, action="buy a label for")
@@ -595,6 +785,28 @@ class Order(EcoAggregate):
         self.status = OrderStatus.AWAITING_AUTHENTICATION
         self.payment_id = payment_id
 
+    @event(PaymentFailed)
+    def _payment_failed(
+        self, payment_id: UUID, attempt: int, reason: str, retry_until: datetime
+    ) -> None:
+        self.status = OrderStatus.AWAITING_PAYMENT
+        self.payment_failure = CancellationReason(reason)
+        self.retry_until = retry_until
+
+    @event(PaymentRetried)
+    def _payment_retried(
+        self,
+        attempt: int,
+        payment_id: UUID,
+        payment_method: PaymentMethod,
+        payer: PersonalData | None,
+    ) -> None:
+        # Pending again: the saga's steps for a new payment apply as on the first one.
+        self.status = OrderStatus.PENDING
+        self.payment_attempt, self.payment_id = attempt, payment_id
+        self.payment_method, self.payer = payment_method, payer
+        self.payment_failure = None
+
     @event(Confirmed)
     def _confirmed(self, payment_id: UUID) -> None:
         self.status = OrderStatus.CONFIRMED
@@ -611,6 +823,19 @@ class Order(EcoAggregate):
         self.status = OrderStatus.CANCELLED
         self.cancellation_reason = CancellationReason(reason)
         self.cancellation_detail = detail
+
+    @event(LabelRequested)
+    def _label_requested(self, service: str) -> None:
+        self.label_service = service
+
+    @event(LabelAbandoned)
+    def _label_abandoned(self, reason: str) -> None:
+        self.label_service = None
+
+    @event(LabelOpened)
+    def _label_opened(self, label_id: str, carrier: str, service: str) -> None:
+        self.label_id, self.label_carrier = label_id, carrier
+        self.label_service_name = service
 
     @event(LabelBought)
     def _label_bought(self, label_id: str, service: str) -> None:

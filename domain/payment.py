@@ -1,4 +1,5 @@
-"""Payment: one order's money, as the gateways saw it.
+"""Payment: one attempt at an order's money, as the gateways saw it (an order whose payment
+failed may try again: each try is a Payment of its own, `payment_id_for_order`).
 
 Only the gateway's token, the card brand and the last four digits are ever held: the card
 number, expiry and CVC never reach an event. Amounts never exceed what was authorized:
@@ -68,9 +69,13 @@ class AmountExceedsAuthorizationError(PaymentError):
     """Capturing or refunding more than was authorized or captured."""
 
 
-def payment_id_for_order(order_id: UUID) -> UUID:
-    """One payment per order, its id derived from the order id: the gateway idempotency key."""
-    return uuid5(PAYMENT_NAMESPACE, str(order_id))
+def payment_id_for_order(order_id: UUID, attempt: int = 1) -> UUID:
+    """One payment per attempt at paying an order, its id derived from the order id and the
+    attempt's number (the first keeps the id every order had before retries): the gateway
+    idempotency key. The order points at its current attempt (`Order.current_payment_id`)."""
+    if attempt == 1:
+        return uuid5(PAYMENT_NAMESPACE, str(order_id))
+    return uuid5(PAYMENT_NAMESPACE, f"{order_id}:attempt:{attempt}")
 
 
 class Payment(EcoAggregate):
@@ -186,6 +191,36 @@ class Payment(EcoAggregate):
     @staticmethod
     def create_id(order_id: UUID) -> UUID:
         return payment_id_for_order(order_id)
+
+    @classmethod
+    def for_attempt(
+        cls,
+        attempt: int,
+        order_id: UUID,
+        customer_id: str,
+        amount: Money,
+        token: str,
+        brand: str,
+        last4: str,
+        method: str = "card",
+        installments: int = 1,
+        payer: PersonalData | None = None,
+    ) -> Payment:
+        """The payment of the `attempt`-th try at paying `order_id`: its id says which (the
+        event is the same `Requested` as ever; the library's `_create` takes an explicit id)."""
+        return cls._create(
+            cls.Requested,
+            id=payment_id_for_order(order_id, attempt),
+            order_id=order_id,
+            customer_id=customer_id,
+            amount=amount,
+            token=token,
+            brand=brand,
+            last4=last4,
+            method=method,
+            installments=installments,
+            payer=payer,
+        )
 
     @event(Requested)
     def __init__(  # not keyword-only: the library treats keyword-only defaults as required

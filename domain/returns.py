@@ -105,6 +105,22 @@ class Return(EcoAggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["reason"] = free_text(UNKNOWN_SUBJECT, state["reason"])
 
+    class LabelRequested(EcoAggregate.Event):
+        """A reverse-logistics label, paid by the shop, is to be bought for the parcel
+        coming back: recorded before the carrier is called (a purchase cut short resumes)."""
+
+        service: str
+
+    class LabelOpened(EcoAggregate.Event):
+        label_id: str  # in the carrier's cart, not paid yet
+
+    class LabelAbandoned(EcoAggregate.Event):
+        reason: str  # the carrier refused before any label was in its cart
+
+    class LabelBought(EcoAggregate.Event):
+        label_id: str
+        tracking_code: str
+
     class Received(EcoAggregate.Event):
         pass
 
@@ -160,6 +176,9 @@ class Return(EcoAggregate):
         self.reason = reason
         self.status = ReturnStatus.REQUESTED
         self.rejection_reason: PersonalData | None = None
+        self.label_service: str | None = None
+        self.label_id: str | None = None
+        self.tracking_code: str | None = None  # once the return label is bought
 
     @property
     def refund(self) -> Money:
@@ -180,6 +199,34 @@ class Return(EcoAggregate):
         words = None if subject_erased else free_text(self.customer_id, reason)
         self._rejected(reason=words)
 
+    def request_label(self, service: str) -> bool:
+        """Record that a return label of `service` is to be bought; False when recorded
+        already (to resume). Only for an approved return, once."""
+        self.check_status(ReturnStatus.APPROVED, action="buy a return label for")
+        if self.tracking_code is not None:
+            raise IllegalReturnTransitionError(f"return {self.id} has its label already")
+        if self.label_service == service:
+            return False
+        if self.label_service is not None:
+            raise IllegalReturnTransitionError(
+                f"a label of service {self.label_service} is being bought for return {self.id}"
+            )
+        self._label_requested(service=service)
+        return True
+
+    def abandon_label(self, reason: str) -> None:
+        if self.label_service is not None and self.label_id is None:
+            self._label_abandoned(reason=reason[:500])
+
+    def open_label(self, label_id: str) -> None:
+        if self.label_service is None or self.label_id is not None:
+            raise IllegalReturnTransitionError(f"return {self.id} has no label to open")
+        self._label_opened(label_id=label_id)
+
+    def record_label(self, label_id: str, tracking_code: str) -> None:
+        if self.tracking_code is None:
+            self._label_bought(label_id=label_id, tracking_code=tracking_code)
+
     def receive(self) -> None:
         self.check_status(ReturnStatus.APPROVED, action="receive")
         self._received()
@@ -195,6 +242,22 @@ class Return(EcoAggregate):
     @event(Rejected)
     def _rejected(self, reason: PersonalData | None) -> None:
         self.status, self.rejection_reason = ReturnStatus.REJECTED, reason
+
+    @event(LabelRequested)
+    def _label_requested(self, service: str) -> None:
+        self.label_service = service
+
+    @event(LabelAbandoned)
+    def _label_abandoned(self, reason: str) -> None:
+        self.label_service = None
+
+    @event(LabelOpened)
+    def _label_opened(self, label_id: str) -> None:
+        self.label_id = label_id
+
+    @event(LabelBought)
+    def _label_bought(self, label_id: str, tracking_code: str) -> None:
+        self.label_id, self.tracking_code = label_id, tracking_code
 
     @event(Received)
     def _received(self) -> None:

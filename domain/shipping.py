@@ -65,10 +65,40 @@ class Rate:
 
 @dataclass(frozen=True)
 class ShippingOption:
+    """A way to ship the cart, as shown to the shopper: from the rates table, or from a
+    carrier's quote (`carrier`, its `service_id` and `service` name), which checkout then
+    charges as shown (`Cart.ShippingQuoted`)."""
+
     method: ShippingMethod
     price: Money
     days: int
     carbon_footprint_kg: Decimal
+    carrier: str = ""
+    service_id: str = ""
+    service: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method.value,
+            "price": self.price,
+            "days": self.days,
+            "carbon_footprint_kg": str(self.carbon_footprint_kg),
+            "carrier": self.carrier,
+            "service_id": self.service_id,
+            "service": self.service,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ShippingOption:
+        return cls(
+            method=ShippingMethod(data["method"]),
+            price=data["price"],
+            days=int(data["days"]),
+            carbon_footprint_kg=Decimal(str(data["carbon_footprint_kg"])),
+            carrier=str(data.get("carrier", "")),
+            service_id=str(data.get("service_id", "")),
+            service=str(data.get("service", "")),
+        )
 
 
 @dataclass(frozen=True)

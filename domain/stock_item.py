@@ -102,6 +102,11 @@ _SHARED = (str, int, bool, Decimal, UUID, datetime, Money, Sustainability, type(
 
 
 class StockItem(EcoAggregate):
+    # Durable goods or not (`DurabilitySet`); None until classified, when a defect gets the
+    # durable goods' longer window. A class default: snapshots older than the attribute
+    # read it as unclassified.
+    durable: bool | None = None
+
     class Registered(EcoAggregate.Created):
         class_version = 3
 
@@ -136,6 +141,12 @@ class StockItem(EcoAggregate):
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["sustainability"] = Sustainability.of(state["sustainability"])
+
+    class DurabilitySet(EcoAggregate.Event):
+        """Whether the product is durable goods (CDC art. 26: 90 days to claim a defect) or
+        not (30 days)."""
+
+        durable: bool
 
     class Archived(EcoAggregate.Event):
         pass
@@ -330,6 +341,11 @@ class StockItem(EcoAggregate):
         if new != old:
             self._details_edited(**new)
 
+    def set_durable(self, durable: bool) -> None:
+        """Classify the product as durable goods or not; nothing changes if it already is."""
+        if self.durable is not durable:
+            self._durability_set(durable=durable)
+
     def archive(self) -> None:
         if not self.archived:
             self._archived()
@@ -411,6 +427,10 @@ class StockItem(EcoAggregate):
     ) -> None:
         self.name, self.description, self.category = name, description, category
         self.weight_grams, self.sustainability = weight_grams, sustainability
+
+    @event(DurabilitySet)
+    def _durability_set(self, durable: bool) -> None:
+        self.durable = durable
 
     @event(Archived)
     def _archived(self) -> None:

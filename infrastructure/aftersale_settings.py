@@ -41,12 +41,19 @@ class AfterSaleSettings(BaseModel):
     ship_from: str = Field(
         default=json.dumps(DEFAULT_SENDER), validation_alias="ECOVAREJO_SHIP_FROM"
     )
+    # How long a carrier's quote shown for a cart is charged as shown at checkout.
+    shipping_quote_valid_s: int = Field(
+        default=3600, ge=60, le=86400, validation_alias="ECOVAREJO_SHIPPING_QUOTE_VALID_S"
+    )
     withdrawal_days: int = Field(
         default=7, ge=7, le=90, validation_alias="ECOVAREJO_WITHDRAWAL_DAYS"
     )
-    # The durable goods' 90 days (CDC art. 26 II) for every defect: products do not say yet
-    # whether they are durable, and the longer window never gives less than the law.
+    # A defect of durable goods (CDC art. 26 II: 90 days), also of products not classified
+    # yet (the longer window never gives less than the law), and of non-durable ones (26 I).
     defect_days: int = Field(default=90, ge=90, le=365, validation_alias="ECOVAREJO_DEFECT_DAYS")
+    non_durable_defect_days: int = Field(
+        default=30, ge=30, le=365, validation_alias="ECOVAREJO_NON_DURABLE_DEFECT_DAYS"
+    )
 
     fiscal_provider: str | None = Field(default=None, validation_alias="ECOVAREJO_FISCAL_PROVIDER")
     focusnfe_token: SecretStr | None = Field(
@@ -97,9 +104,10 @@ class AfterSaleSettings(BaseModel):
 
     @property
     def return_windows(self) -> ReturnWindows:
-        """The legal minimums (7 days; 90 for a defect, as for durable goods) are the floor:
-        a shop may give more, never less."""
+        """The legal minimums (7 days; 30 and 90 for a defect) are the floor: a shop may
+        give more, never less."""
         return ReturnWindows(
             withdrawal=timedelta(days=self.withdrawal_days),
             defect=timedelta(days=self.defect_days),
+            defect_non_durable=timedelta(days=self.non_durable_defect_days),
         )

@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -45,6 +46,7 @@ from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier,
 from infrastructure.processing import Processing
 from infrastructure.redis_views import LoopRedis, RedisDocumentView, active_position
 from infrastructure.runners import Leases, Supervisor
+from infrastructure.saga_partitions import RETRY_ENV
 from infrastructure.settings import Settings
 from infrastructure.setup import SetupRefusedError, log_exists, set_up, setup_lock
 from projections.readers import Readers
@@ -279,6 +281,7 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
             **eventsourcing_env(database_url, settings.pool_size),
             **master_key.as_env(),
             "ECOVAREJO_ERASURE_LEDGER": str(settings.erasure_ledger_path),
+            RETRY_ENV: str(settings.payment_retry_s),  # the saga's, in every partition
         }
         client = redis.Redis.from_url(redis_url)
         client.ping()
@@ -331,6 +334,7 @@ def service_settings(settings: Settings) -> ServiceSettings:
         return_windows=settings.return_windows,
         ship_from_postal_code=settings.sender["postal_code"],
         invoice_on=settings.invoice_on,
+        shipping_quote_valid_for=timedelta(seconds=settings.shipping_quote_valid_s),
     )
 
 

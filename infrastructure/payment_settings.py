@@ -66,6 +66,12 @@ class PaymentSettings(BaseModel):
         default=900, ge=1, le=86400, validation_alias="ECOVAREJO_AUTHENTICATION_EXPIRY_S"
     )
 
+    # How long a declined, failed or expired payment leaves the order, its stock held, for
+    # another try (POST /orders/{id}/payment); 0: the order is cancelled at once.
+    payment_retry_s: int = Field(
+        default=0, ge=0, le=7 * 86400, validation_alias="ECOVAREJO_PAYMENT_RETRY_S"
+    )
+
     @field_validator("gateways")
     @classmethod
     def _known_gateways(cls, value: str) -> str:

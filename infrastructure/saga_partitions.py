@@ -41,6 +41,15 @@ from infrastructure.feed import Follower
 
 SAGA_PARTITIONS = 4
 PARTITION_ENV = "SAGA_PARTITION"  # "k/n" in a feed's environment
+RETRY_ENV = "ECOVAREJO_PAYMENT_RETRY_S"  # settings.payment_retry_s, for every saga built
+
+
+def configured(saga: CheckoutSaga, env: EnvType | None) -> CheckoutSaga:
+    """The settings a saga takes from its process's environment."""
+    saga.payment_retry_s = float((env or {}).get(RETRY_ENV) or 0)
+    return saga
+
+
 ITEM_LOCK_CLASS = 7301  # advisory locks (7301, hashtext(aggregate id)) of contended items
 ITEM_LOCK_TIMEOUT = "30s"
 
@@ -146,6 +155,7 @@ def saga_partition_follower(k: int, env: dict[str, str]) -> Follower:
     """Partition k of the saga on the worker's feed: the saga, its position and its locks
     as `SagaPartitionRunner` has them, without a subscription of its own."""
     saga = CheckoutSaga(env=BaseProjectionRunner._construct_env(CheckoutSaga.name, env))
+    configured(saga, env)
     saga.tracking_name = tracking_name(k)
     locks = AdvisoryItemLocks(conninfo_of(env))
     saga.shared_locks = locks.holding
@@ -177,7 +187,9 @@ class SagaPartitionRunner(BaseProjectionRunner[EventStore]):
 
     def __init__(self, k: int, env: EnvType | None = None):
         feed_env = {**(env or {}), PARTITION_ENV: f"{k}/{SAGA_PARTITIONS}"}
-        self.projection = CheckoutSaga(env=self._construct_env(CheckoutSaga.name, env))
+        self.projection = configured(
+            CheckoutSaga(env=self._construct_env(CheckoutSaga.name, env)), env
+        )
         self.projection.tracking_name = tracking_name(k)
         self.locks = AdvisoryItemLocks(conninfo_of(dict(env or {})))
         self.projection.shared_locks = self.locks.holding

@@ -162,5 +162,9 @@ class CartsProjection(DocumentProjection):
         return self._update(event, discount=event.discount.to_dict())
 
     @evolve.register
+    def _shipping_quoted(self, event: Cart.ShippingQuoted) -> list[Change]:
+        return self._update(event)  # the cart's version (If-Match at checkout)
+
+    @evolve.register
     def _coupon_removed(self, event: Cart.CouponRemoved) -> list[Change]:
         return self._update(event, coupon=None, discount=Money.zero().to_dict())

@@ -34,16 +34,18 @@ PUBLIC_FIELDS = (
     "carbon_footprint_kg",
     "weight_grams",
     "archived",
+    "durable",
     "version",
 )
 
 
-PUBLIC_DEFAULTS: dict[str, Any] = {"weight_grams": 500, "archived": False}
+PUBLIC_DEFAULTS: dict[str, Any] = {"weight_grams": 500, "archived": False, "durable": None}
 
 
 def stored(doc: dict[str, Any]) -> list[Change]:
     """The stock item's document and its public document, written together."""
-    # Documents written before weight and archiving existed lack them: the API's defaults.
+    # Documents written before weight, archiving or durability existed lack them: the API's
+    # defaults.
     public = {name: doc.get(name, PUBLIC_DEFAULTS.get(name)) for name in PUBLIC_FIELDS}
     return [Put(stock_key(doc["sku"]), doc), Put(public_stock_key(doc["sku"]), public)]
 
@@ -133,6 +135,10 @@ class StockItemsProjection(DocumentProjection):
             "sustainability": sustainability,
         }
         return self._update(event, fields)
+
+    @evolve.register
+    def _durability_set(self, event: StockItem.DurabilitySet) -> list[Change]:
+        return self._update(event, {"durable": event.durable})
 
     @evolve.register
     def _archived(self, event: StockItem.Archived) -> list[Change]:

@@ -114,9 +114,11 @@ class OrdersProjection(DocumentProjection):
         changes: list[Change] = [Put(payment_key(event.originator_id), payment)]
         order = self.view.get(order_key(payment["order_id"]))
         if order is not None:
-            changes += self._order_changes(
-                order, event, payment=_summary(payment), **(order_fields or {})
-            )
+            # The order shows its current attempt's payment; an earlier one's steps (money
+            # taken late and given back) are in its history and its refunds.
+            current = order.get("payment_id") in (None, payment["payment_id"])
+            summary = {"payment": _summary(payment)} if current else {}
+            changes += self._order_changes(order, event, **summary, **(order_fields or {}))
         return changes
 
     @singledispatchmethod
@@ -163,6 +165,7 @@ class OrdersProjection(DocumentProjection):
             "tracking": [],
             "invoices": [],
             "decline_reason": None,
+            "payment_retry": None,
             "returns": [],
             "refunded_total": Money.zero().to_dict(),
             "history": [_step(event)],
@@ -258,6 +261,26 @@ class OrdersProjection(DocumentProjection):
             event,
             status=OrderStatus.AWAITING_PAYMENT.value,
             payment_id=str(event.payment_id),
+        )
+
+    @evolve.register
+    def _payment_failed(self, event: Order.PaymentFailed) -> list[Change]:
+        retry = {
+            "attempt": event.attempt,
+            "failure": event.reason,
+            "retry_until": event.retry_until.isoformat(),
+        }
+        return self._on_order(event, status=OrderStatus.AWAITING_PAYMENT.value, payment_retry=retry)
+
+    @evolve.register
+    def _payment_retried(self, event: Order.PaymentRetried) -> list[Change]:
+        doc = self.view.get(order_key(event.originator_id)) or {}
+        retry = {**(doc.get("payment_retry") or {}), "attempt": event.attempt, "failure": None}
+        return self._on_order(
+            event,
+            status=OrderStatus.PENDING.value,
+            payment_id=str(event.payment_id),
+            payment_retry=retry,
         )
 
     @evolve.register
@@ -541,6 +564,10 @@ class OrdersProjection(DocumentProjection):
         return changes
 
     @evolve.register
+    def _return_label(self, event: Return.LabelBought) -> list[Change]:
+        return self._on_return(event, return_tracking_code=event.tracking_code)
+
+    @evolve.register
     def _return_received(self, event: Return.Received) -> list[Change]:
         return self._on_return(event, status="received")
 
@@ -580,7 +607,16 @@ class OrdersProjection(DocumentProjection):
             "danfe_url": None,
             "taxes": None,
             "failure": None,
+            "cancel_refused": None,
         }
+        return self._put_invoice(invoice, event)
+
+    @evolve.register
+    def _invoice_kept(self, event: Invoice.CancelWindowClosed) -> list[Change]:
+        invoice = self.view.get(invoice_key(event.originator_id))
+        if invoice is None:
+            return []
+        invoice["cancel_refused"] = event.reason
         return self._put_invoice(invoice, event)
 
     @evolve.register

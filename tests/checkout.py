@@ -106,8 +106,15 @@ def check_invariants(services: Services, *, final: bool = True) -> None:
         assert item.available >= 0, item.sku
         assert item.on_hand >= 0, item.sku
     for order in found[Order]:
-        payment = payments.get(payment_id_for_order(order.id))
+        payment = payments.get(order.current_payment_id)  # its latest try at paying
+        earlier = [
+            payments.get(payment_id_for_order(order.id, n)) for n in range(1, order.payment_attempt)
+        ]
+        if final:  # an earlier try never keeps money: it failed, or gave back what came late
+            assert not any(p is not None and p.holds_money and not p.pending for p in earlier)
         holding = {sku for sku, item in items.items() if str(order.id) in item.reservations}
+        if order.payment_failure is not None and order.status != CANCELLED:
+            assert holding == {ln.sku for ln in order.lines}, "a retry holds its stock"
         if final:
             assert order.status in (CONFIRMED, CANCELLED, *KEPT), order.status
         if order.status == CANCELLED:

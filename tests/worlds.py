@@ -23,6 +23,8 @@ from application.services import Services, command_runner
 from infrastructure.memory import SharedMemoryFactory, memory_env
 from infrastructure.payments import sandbox_chain
 
+DEADLINES = ("expire_order", "expire_payment", "close_payment_retry")
+
 
 class World:
     def __init__(self, services: Services, saga: CheckoutSaga):
@@ -31,6 +33,7 @@ class World:
         self.position = services.store.recorder.max_notification_id() or 0
         self.effects: list[Effect] = []
         self.deadlines: list[Effect] = []
+        self.not_due: list[Effect] = []  # deadlines run too early: again at the next settle
 
     def pump(self) -> None:
         """Feed every new event to the saga, and queue the effects it asks for."""
@@ -40,7 +43,7 @@ class World:
                 if notification.topic in self.saga.topics:
                     self.saga.process_event(event, Tracking(APP_NAME, notification.id))
                 for effect in effects_of(event, {PAYMENT_TIMEOUT: 0}):
-                    deadline = effect.action in ("expire_order", "expire_payment")
+                    deadline = effect.action in DEADLINES
                     queue = self.deadlines if deadline else self.effects
                     queue.append(effect)
                 self.position = notification.id
@@ -48,6 +51,9 @@ class World:
     def settle(self, *, deadlines: bool = False) -> None:
         """Run the saga and every effect until nothing is left to do (payment deadlines
         too, with `deadlines`)."""
+        if deadlines:
+            self.deadlines += self.not_due
+            self.not_due = []
         self.pump()
         for _ in range(1000):
             if not self.effects and not (deadlines and self.deadlines):
@@ -56,7 +62,8 @@ class World:
             try:
                 command_runner(self.services, effect.action)(*effect.args)
             except RetryLaterError:
-                self.effects.append(effect)
+                due_later = effect.action in DEADLINES
+                (self.not_due if due_later else self.effects).append(effect)
             self.pump()
         raise AssertionError("effects never settled")
 

@@ -185,6 +185,36 @@ _PAIRS.update(
 )
 _PAIRS.update(BACK_OFFICE_PAIRS)  # the back office's words (issue 26)
 _PAIRS.update(REVIEW_PAIRS)  # reviews moderation (issue 28)
+# After the sale (issue 27): the parcel's steps, the NF-e, another try at paying.
+_PAIRS.update(
+    {
+        "tracking_history": ("Rastreamento", "Tracking"),
+        "step": ("Etapa", "Step"),
+        "at": ("Quando", "When"),
+        "no_tracking": ("Nenhuma etapa informada ainda.", "No step reported yet."),
+        "invoices": ("NF-e", "NF-e"),
+        "kind": ("Tipo", "Kind"),
+        "number": ("Número", "Number"),
+        "access_key": ("Chave de acesso", "Access key"),
+        "danfe": ("DANFE", "DANFE"),
+        "taxes": ("Tributos aproximados", "Approximate taxes"),
+        "invoice_note": ("Observação", "Note"),
+        "payment_retry": ("Nova tentativa de pagamento", "Another try at paying"),
+        "attempt": ("Tentativa", "Attempt"),
+        "retry_until": ("Prazo para pagar", "Pay by"),
+        "status_delivered": ("entregue", "delivered"),
+        "status_awaiting_authentication": ("aguardando autenticação", "awaiting authentication"),
+        "status_cancel_requested": ("cancelamento pedido", "cancellation asked"),
+        "step_in_transit": ("em trânsito", "in transit"),
+        "step_out_for_delivery": ("saiu para entrega", "out for delivery"),
+        "step_delivered": ("entregue", "delivered"),
+        "step_delivery_failed": ("entrega não realizada", "delivery failed"),
+        "step_returned_to_sender": ("devolvido ao remetente", "returned to sender"),
+        "invoice_sale": ("venda", "sale"),
+        "invoice_return": ("devolução", "return"),
+        "invoice_reversal": ("anulação (entrada)", "reversal (entry)"),
+    }
+)
 
 MESSAGES: dict[str, dict[str, str]] = {
     lang: {key: pair[i] for key, pair in _PAIRS.items()} for i, lang in enumerate(LANGUAGES)

@@ -29,6 +29,23 @@ class LabelCreate(Schema):
     service_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}$")]  # its quote's `id`
 
 
+class ReturnLabelCreate(Schema):
+    # Reverse logistics goes by the Correios' PAC (1) or SEDEX (2).
+    service_id: Literal["1", "2"] = "1"
+
+
+class ReturnLabelPublic(Schema):
+    """The link is the label to print (it holds the addresses): given here once, for the
+    shopper, and never stored; the carrier hands it out again by label id."""
+
+    return_id: UUID
+    label_id: str
+    tracking_code: str
+    label_url: str
+    version: int
+    consistency_token: str
+
+
 class CarrierWebhookAccepted(Schema):
     outcome: Literal["applied", "ignored", "unknown_label"]
     order_id: UUID | None = None
@@ -50,6 +67,31 @@ def buy_label(
     set_etag(response, result.version)
     return OrderCommandResult(
         order_id=result.aggregate_id,
+        version=result.version,
+        consistency_token=result.consistency_token,
+    )
+
+
+@router.post("/returns/{return_id}/label", status_code=status.HTTP_201_CREATED, tags=["returns"])
+def buy_return_label(
+    return_id: UUID,
+    body: ReturnLabelCreate,
+    labels: LabelsDep,
+    _: Admin,
+    response: Response,
+    expected_version: ExpectedVersion,
+) -> ReturnLabelPublic:
+    """A reverse-logistics label, paid by the shop, for an approved return of an order
+    shipped with the carrier's label. 409: not approved, labelled already, the order not
+    shipped with a label, the shopper's e-mail or phone unknown, or the carrier refused;
+    503: the carrier did not answer (asked again later, never bought twice)."""
+    result, label = labels.buy_return_label(return_id, body.service_id, expected_version)
+    set_etag(response, result.version)
+    return ReturnLabelPublic(
+        return_id=return_id,
+        label_id=label.label_id,
+        tracking_code=label.tracking_code,
+        label_url=label.label_url,
         version=result.version,
         consistency_token=result.consistency_token,
     )

@@ -16,32 +16,21 @@ from api.deps import (
     consistent_with,
 )
 from api.etag import set_etag, tagged
+from api.payment_input import payment_choice
 from api.schemas import (
     SKU_PATTERN,
     AddressModel,
-    BoletoModel,
-    CardModel,
-    CardTokenModel,
     CartCommandResult,
     CartItemCreate,
     CartItemUpdate,
     CartPublic,
     CheckoutAccepted,
     CheckoutCreate,
-    PixModel,
     Schema,
 )
 from api.stored import StoredDep
 from application.event_store import CommandResult
-from domain.card import Address, CardDetails
-from domain.cpf import Cpf
-from domain.payment_choice import (
-    BoletoPayment,
-    CardPayment,
-    PaymentChoice,
-    PixPayment,
-    TokenCardPayment,
-)
+from domain.card import Address
 from projections.carts import CartsProjection
 from projections.readers import Viewer
 
@@ -128,19 +117,6 @@ async def get_cart(
     doc = await owned_reads.cart(stored, cart_id, Viewer(customer.sub))
     set_etag(response, doc["version"])
     return CartPublic.from_doc(doc)
-
-
-def payment_choice(
-    model: CardTokenModel | CardModel | PixModel | BoletoModel,
-) -> PaymentChoice:
-    if isinstance(model, CardTokenModel):
-        return TokenCardPayment(model.card_token, model.installments)
-    if isinstance(model, PixModel):
-        return PixPayment()
-    if isinstance(model, BoletoModel):
-        return BoletoPayment(Cpf.parse(model.payer_cpf))
-    card = CardDetails(model.card_number, model.expiry, model.cvc, model.holder)
-    return CardPayment(card, model.installments)
 
 
 @router.post(

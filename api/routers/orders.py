@@ -12,7 +12,9 @@ from api import owned_reads
 from api.auth import Principal
 from api.deps import (
     Admin,
+    CheckoutDep,
     ContainerDep,
+    Customer,
     ExpectedVersion,
     OrdersDep,
     ReadersDep,
@@ -22,15 +24,18 @@ from api.deps import (
     viewer_of,
 )
 from api.etag import set_etag
+from api.payment_input import payment_choice
 from api.schemas import (
     OrderCancel,
     OrderCommandResult,
     OrderPage,
+    OrderPaymentCreate,
     OrderPublic,
     OrderShip,
     OrderSummary,
     OrderTrack,
     OrderTrackResult,
+    PaymentRetryAccepted,
 )
 from api.stored import StoredDep
 from application.event_store import CommandResult
@@ -110,6 +115,37 @@ def cancel_order(
     """Cancel and compensate: reservations are released, the payment voided or refunded."""
     result = orders.cancel_order(order_id, _own(principal), body.reason, expected_version)
     return _answer(response, result)
+
+
+@router.post(
+    "/{order_id}/payment",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        409: {"description": "a payment is under way, or the deadline passed"},
+        422: {"description": "invalid card, installments or CPF, as at checkout"},
+    },
+)
+def retry_payment(
+    order_id: UUID,
+    body: OrderPaymentCreate,
+    checkout: CheckoutDep,
+    customer: Customer,
+    response: Response,
+    expected_version: ExpectedVersion,
+) -> PaymentRetryAccepted:
+    """Another try at paying an order whose payment was declined or expired (it waits,
+    `awaiting_payment` with its stock held, until `payment_retry.retry_until`): a new card,
+    Pix or boleto, taken as at checkout. Poll the order (with the consistency token)."""
+    result, payment_id = checkout.retry_payment(
+        order_id, customer.sub, payment_choice(body.payment), expected_version
+    )
+    set_etag(response, result.version)
+    return PaymentRetryAccepted(
+        order_id=order_id,
+        payment_id=payment_id,
+        version=result.version,
+        consistency_token=result.consistency_token,
+    )
 
 
 @router.post("/{order_id}/ship", status_code=status.HTTP_202_ACCEPTED)

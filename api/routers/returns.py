@@ -67,6 +67,9 @@ class ReturnPublic(Schema):
     refund: MoneyModel
     reason: Words
     rejection_reason: Words | None
+    return_tracking_code: str | None = Field(
+        default=None, description="the reverse-logistics label's, once bought (shop-paid)"
+    )
     version: int
 
 

@@ -33,6 +33,14 @@ class ShippingOptionPublic(Schema):
     price: MoneyModel
     days: int
     carbon_footprint_kg: str
+    carrier: str | None = Field(
+        default=None,
+        description="the carrier's quote (charged at checkout as shown); null: the rates table",
+    )
+    service: str | None = None
+    service_id: str | None = Field(
+        default=None, description="for the label (POST /orders/{id}/label)"
+    )
 
 
 class FreeShippingPublic(Schema):
@@ -76,8 +84,10 @@ def quote_shipping(
     shipping: ShippingDep,
     customer: Customer,
 ) -> ShippingQuotePublic:
-    """Standard and express for the cart as it is. 422: malformed CEP, CEP outside the
-    rates table, parcel over the heaviest band."""
+    """Standard and express for the cart as it is: the configured carrier's quote (which
+    checkout then charges as shown, for this CEP, while the cart is unchanged and the quote
+    under an hour old), or the rates table's when there is no carrier or it does not
+    answer. 422: malformed CEP, CEP outside the rates table, parcel over the heaviest band."""
     options = checkout.shipping_quote(cart_id, customer.sub, body.postal_code)
     return ShippingQuotePublic(
         options=[
@@ -86,6 +96,9 @@ def quote_shipping(
                 price=MoneyModel(amount=str(o.price.amount)),
                 days=o.days,
                 carbon_footprint_kg=str(o.carbon_footprint_kg),
+                carrier=o.carrier or None,
+                service=o.service or None,
+                service_id=o.service_id or None,
             )
             for o in options
         ],

@@ -141,7 +141,8 @@ def edit_stock_item(
     response: Response,
     expected_version: ExpectedVersion,
 ) -> StockItemCommandResult:
-    """Change any of name, description, category, weight and sustainability data."""
+    """Change any of name, description, category, weight, sustainability data and whether
+    the product is durable goods (its defect window: 90 days from delivery, else 30)."""
     sustainability = body.sustainability.model_dump() if body.sustainability else None
     result = catalog.edit_stock_item(
         sku,
@@ -150,6 +151,7 @@ def edit_stock_item(
         category=body.category,
         weight_grams=body.weight_grams,
         sustainability=sustainability,
+        durable=body.durable,
         expected_version=expected_version,
     )
     return _answer(response, sku, result)

@@ -5,13 +5,18 @@ card, Pix or boleto. What happens next (the saga, the gateway calls) is in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from uuid import UUID
 
 from application.card_tokens import accept_card_token, check_raw_card_allowed
+from application.carrier_quotes import quote_from
+from application.carriers import Carrier, Parcel
 from application.catalog import CatalogService
+from application.checkout.policy import payment_for
 from application.errors import (
     CartNotFoundError,
     GatewayUnavailableError,
+    OrderNotFoundError,
     StockItemNotFoundError,
     UnknownSkuError,
 )
@@ -29,7 +34,7 @@ from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod, price_order
 from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice, TokenCardPayment
 from domain.personal import DataSubject, PersonalData
-from domain.shipping import ShippingOption
+from domain.shipping import ShippingOption, parse_cep
 from domain.stock_item import InsufficientStockError, StockItem
 
 
@@ -48,6 +53,9 @@ class CheckoutService:
         *,
         interest_free_installments: int = 6,
         raw_cards_allowed: bool = True,  # raw card fields: the sandbox, never production
+        carrier: Carrier | None = None,  # quotes shipping when configured (carrier_quotes.py)
+        ship_from_postal_code: str = "01310-100",
+        quote_valid_for: timedelta = timedelta(hours=1),
     ):
         self.store = store
         self.catalog = catalog
@@ -58,6 +66,9 @@ class CheckoutService:
         )
         self.interest_free_installments = interest_free_installments
         self.raw_cards_allowed = raw_cards_allowed
+        self.carrier = carrier
+        self.ship_from_postal_code = ship_from_postal_code
+        self.quote_valid_for = quote_valid_for
 
     def cart_of(self, cart_id: UUID, customer_id: str) -> Cart:
         """The customer's cart; someone else's cart is reported as not found."""
@@ -144,12 +155,24 @@ class CheckoutService:
     def shipping_quote(
         self, cart_id: UUID, customer_id: str, postal_code: str
     ) -> list[ShippingOption]:
-        """Standard and express for the cart as it is, to `postal_code`."""
+        """Standard and express for the cart as it is, to `postal_code`: the configured
+        carrier's quote (recorded on the cart: checkout charges it as shown), or the rates
+        table's when there is no carrier or it does not answer."""
         cart = self.cart_of(cart_id, customer_id)
         cart.check_not_empty()
         lines = self._order_lines(cart)
         net = sum((line.net for line in lines), Money.zero())
-        return self.shipping.rates_table().quote(postal_code, self.shipping.parcel_grams(cart), net)
+        grams = self.shipping.parcel_grams(cart)
+        if self.carrier is not None:
+            cart.check_open()
+            cep = parse_cep(postal_code)
+            parcel = Parcel(self.ship_from_postal_code, cep, grams, net)
+            options = quote_from(self.carrier, parcel, self.shipping.rates_table())
+            if options:
+                cart.record_shipping_quote(cep, options, now())
+                self.store.commit(cart)
+                return options
+        return self.shipping.rates_table().quote(postal_code, grams, net)
 
     def cart_net(self, cart_id: UUID, customer_id: str) -> Money:
         """The cart's subtotal after its coupon: what the free-shipping threshold is
@@ -191,9 +214,7 @@ class CheckoutService:
         self._check_offered(choice.method)
         lines = self._order_lines(cart)
         net = sum((line.net for line in lines), Money.zero())
-        shipping = self.shipping.rates_table().option(
-            shipping_method, address.postal_code, self.shipping.parcel_grams(cart), net
-        )
+        shipping = self._shipping_for(cart, shipping_method, address.postal_code, net)
         # The cheap checks on the total first: a card never reaches a provider's tokenization
         # for an order we would refuse (installments over the limit, a part under R$ 5,00...).
         total = price_order(lines, shipping.price).total
@@ -216,6 +237,51 @@ class CheckoutService:
         )
         cart.check_out(order.id)
         return self.store.commit(order, cart)
+
+    def _shipping_for(
+        self, cart: Cart, method: str, postal_code: str, net: Money
+    ) -> ShippingOption:
+        """The shipping checkout charges: the carrier's quote shown for this cart and CEP,
+        as shown (409 once stale); else the rates table's price."""
+        cep = parse_cep(postal_code)
+        quoted = cart.quoted_shipping(cep, method, now(), self.quote_valid_for)
+        if quoted is not None:
+            return quoted
+        grams = self.shipping.parcel_grams(cart)
+        return self.shipping.rates_table().option(method, postal_code, grams, net)
+
+    # Another try at paying ------------------------------------------------------------------
+    def retry_payment(
+        self,
+        order_id: UUID,
+        customer_id: str,
+        payment: PaymentChoice | CardDetails,
+        expected_version: int | None = None,
+    ) -> tuple[CommandResult, UUID]:
+        """Another try at paying an order whose payment was declined, failed or expired
+        (it waits, `awaiting_payment` with its stock held, until a deadline): a new card, Pix
+        or boleto, checked as at checkout, a new Payment (docs/after-sale.md). Returns the
+        result and the new payment's id. 409 while a payment is under way or after the
+        deadline; 422 as at checkout."""
+        choice = CardPayment(payment) if isinstance(payment, CardDetails) else payment
+        missing = OrderNotFoundError(f"no order {order_id}")
+        order = self.store.load(Order, order_id, missing, owner=customer_id)
+        self.store.check_version(order, expected_version)
+        order.check_no_payment_under_way()
+        order.check_retry_open(now())
+        self._check_not_erased(customer_id)
+        if isinstance(choice, CardPayment):
+            check_raw_card_allowed(self.gateways, self.raw_cards_allowed)
+            choice.card.check(now())
+        self._check_offered(choice.method)
+        choice.check_total(order.totals.total, self.interest_free_installments)
+        payer = (
+            PersonalData(customer_id, {"cpf": choice.payer_cpf.digits})
+            if isinstance(choice, BoletoPayment)
+            else None
+        )
+        payment_id = order.retry_payment(self._payment_method(choice), payer, now())
+        return self.store.commit(order, payment_for(order)), payment_id
 
     def _check_offered(self, method: str) -> None:
         if not any(method in getattr(g, "methods", {"card"}) for g in self.gateways):

@@ -9,7 +9,6 @@ from uuid import UUID
 
 from domain.base import EcoAggregate, now
 from domain.order import CancellationReason, Order
-from domain.payment import payment_id_for_order
 from domain.promotion import Promotion, PromotionError
 from domain.stock_item import InsufficientStockError, StockItem
 
@@ -53,7 +52,7 @@ def compensate(order: Order, reason: str, detail: str, find: Finder) -> list[Eco
         promotion: Promotion = find(Promotion.create_id(order.coupon))
         promotion.give_back_use(order.id)
         changed.append(promotion)
-    payment = find(payment_id_for_order(order.id))
+    payment = find(order.current_payment_id)  # earlier attempts failed: nothing held
     if payment is not None:
         payment.give_back(reason)
         changed.append(payment)

@@ -49,9 +49,14 @@ class Step:
     delay: str | None = None
     until: str | None = None  # or: wait until the instant in this field of the event
     needs: str | None = None  # only when the dispatcher has this feature on (settings)
+    fields: tuple[str, ...] = ()  # the event's fields passed after `extra`, as strings
 
 
 PAYMENT_TIMEOUT = "payment_timeout_s"
+LABEL_RESUME = "label_resume_s"
+# Delays a dispatcher is not given: a label purchase cut short is taken up again after this
+# long (the request that asked for it has long finished or failed by then).
+DEFAULT_DELAYS: dict[str, float] = {LABEL_RESUME: 120.0}
 
 # The payment deadline is a step of the saga like the others: placing an order schedules
 # its expiry; `expire_order` cancels it as payment_timeout if it is still pending then.
@@ -62,6 +67,10 @@ EFFECTS: dict[type, Step] = {
     Order.Confirmed: Step("notify_order", ("order_confirmed",)),
     Order.Cancelled: Step("notify_order", ("order_cancelled",)),
     Order.Shipped: Step("notify_order", ("order_shipped",)),
+    # A failed payment leaves the order for another try until its deadline (the command
+    # checks that none is under way then); each new try has the payment deadline again.
+    Order.PaymentFailed: Step("close_payment_retry", until="retry_until"),
+    Order.PaymentRetried: Step("expire_order", delay=PAYMENT_TIMEOUT, fields=("attempt",)),
     Payment.Requested: Step("authorize_payment"),
     Payment.CaptureRequested: Step("capture_payment"),
     Payment.VoidRequested: Step("void_payment"),
@@ -73,12 +82,17 @@ EFFECTS: dict[type, Step] = {
     # A card's 3-D Secure not finished by its deadline expires (the command checks).
     Payment.ActionRequired: Step("expire_authentication", until="expires_at"),
 }
-# Steps of a configured feature beside the ones above (several per event): the NF-e.
+# Steps beside the ones above (several per event): a configured feature's (`needs`: the
+# NF-e), or always (`needs` None).
 FEATURE_EFFECTS: dict[type, tuple[Step, ...]] = {
     Order.Confirmed: (Step("issue_invoice", needs="fiscal:confirmed"),),
     Order.Shipped: (Step("issue_invoice", needs="fiscal:shipped"),),
     Order.Cancelled: (Step("cancel_invoice", needs="fiscal"),),
     Return.Received: (Step("issue_return_invoice", needs="fiscal"),),
+    Order.PaymentFailed: (Step("notify_order", ("payment_failed",)),),  # always
+    Order.TrackingUpdated: (Step("notify_order", ("order_tracking",)),),  # each step
+    Order.LabelRequested: (Step("resume_label_purchase", delay=LABEL_RESUME),),
+    Return.LabelRequested: (Step("resume_return_label", delay=LABEL_RESUME),),
 }
 EFFECT_EVENTS: tuple[type, ...] = tuple(dict.fromkeys([*EFFECTS, *FEATURE_EFFECTS]))
 COMMANDS: tuple[str, ...] = tuple(
@@ -96,11 +110,17 @@ def effects_of(
     the steps of the `features` that are on."""
     first = EFFECTS.get(type(event))
     steps = [first] if first is not None else []
-    steps += [s for s in FEATURE_EFFECTS.get(type(event), ()) if s.needs in features]
+    steps += [
+        s for s in FEATURE_EFFECTS.get(type(event), ()) if s.needs is None or s.needs in features
+    ]
     return [
         Effect(
             action=step.command,
-            args=(str(event.originator_id), *step.extra),
+            args=(
+                str(event.originator_id),
+                *step.extra,
+                *(str(getattr(event, name)) for name in step.fields),
+            ),
             correlation_id=getattr(event, "correlation_id", ""),
             causation_id=f"event:{event.originator_id}:{event.originator_version}",
             delay_s=_delay_of(step, event, delays),
@@ -112,7 +132,7 @@ def effects_of(
 def _delay_of(step: Step, event: Any, delays: Mapping[str, float]) -> float:
     if step.until is not None:
         return max(0.0, (getattr(event, step.until) - now()).total_seconds())
-    return delays[step.delay] if step.delay else 0.0
+    return {**DEFAULT_DELAYS, **delays}[step.delay] if step.delay else 0.0
 
 
 class EffectDispatcher(Projection[TrackingRecorder]):

@@ -24,6 +24,13 @@ position, so after a crash at any point no step is lost or done twice.
                            awaiting_authentication until authorized, declined or expired
                            (`expire_authentication`, an effect)
 
+Another try at paying (`payment_retry_s` > 0, ECOVAREJO_PAYMENT_RETRY_S): a declined,
+failed or expired attempt does not cancel the order; it waits, `awaiting_payment` with its
+stock held, until the deadline (`Order.PaymentFailed`); the shopper's new attempt is a new
+Payment (`CheckoutService.retry_payment`) that the steps above treat like the first; the
+deadline is an effect (`close_payment_retry`). Only the order's current attempt moves it:
+money an earlier attempt took late goes back.
+
 Gateway calls, notifications and the deadline are side effects: the effect dispatcher sends
 them to dramatiq when it sees the events recorded here (checkout/effects.py).
 
@@ -52,6 +59,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import timedelta
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -64,8 +72,8 @@ from eventsourcing.utils import get_topic
 
 from application.checkout.compensation import compensate, reserve_for
 from application.event_store import EventStore
-from domain.base import EcoAggregate, EventMetadata, event_context
-from domain.order import WAITING, CancellationReason, Order, OrderStatus
+from domain.base import EcoAggregate, EventMetadata, event_context, now
+from domain.order import CancellationReason, Order, OrderStatus
 from domain.payment import Payment
 from domain.promotion import Promotion
 from domain.stock_item import StockItem
@@ -110,7 +118,8 @@ def metadata_for(actor: str, cause: Any) -> EventMetadata:
 def payment_for(order: Order) -> Payment:
     """The payment an order asks for, by its payment method."""
     method = order.payment_method
-    return Payment(
+    return Payment.for_attempt(  # one payment per attempt at paying
+        order.payment_attempt,
         order_id=order.id,
         customer_id=order.customer_id,
         amount=order.totals.total,
@@ -140,6 +149,8 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStore):
     # Locks shared with the other processes (the workers' partitions), taken after the
     # process's own: set by infrastructure (PostgreSQL advisory locks); none by default.
     shared_locks: Callable[[list[UUID]], AbstractContextManager[None]] | None = None
+    # How long a failed payment leaves the order for another try (0: cancelled at once).
+    payment_retry_s: float = 0.0
 
     def process_event(self, domain_event: DomainEventProtocol[UUID], tracking: Tracking) -> None:
         if self.tracking_name is not None:
@@ -221,10 +232,11 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStore):
     ) -> None:
         payment: Payment = self._load(event.originator_id)
         order: Order = self._load(payment.order_id)
-        if order.status in (OrderStatus.PENDING, OrderStatus.AWAITING_AUTHENTICATION):
+        if order.waits_for(payment.id) and order.status != OrderStatus.AWAITING_PAYMENT:
             order.confirm(payment.id)
             processing_event.collect_events(order)
-        elif order.status == OrderStatus.CANCELLED:
+        elif order.status == OrderStatus.CANCELLED or payment.id != order.current_payment_id:
+            # Given up, or an earlier attempt authorized after another was started.
             payment.give_back_unwanted(order.cancellation_reason or "order_cancelled")
             processing_event.collect_events(payment)
 
@@ -234,14 +246,30 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStore):
     ) -> None:
         payment: Payment = self._load(event.originator_id)
         order: Order = self._load(payment.order_id)
-        if order.status not in (OrderStatus.PENDING, OrderStatus.AWAITING_AUTHENTICATION):
+        if not order.waits_for(payment.id) or order.status == OrderStatus.AWAITING_PAYMENT:
             return
         reason = (
             CancellationReason.PAYMENT_FAILED
             if event.reason == "all_gateways_failed"
             else CancellationReason.PAYMENT_DECLINED
         )
-        processing_event.collect_events(*compensate(order, reason, event.reason, self._any))
+        self._fail_or_cancel(order, payment, reason, event.reason, processing_event)
+
+    def _fail_or_cancel(
+        self,
+        order: Order,
+        payment: Payment,
+        reason: CancellationReason,
+        detail: str,
+        processing_event: ProcessingEvent[UUID],
+    ) -> None:
+        """The current attempt failed: the order waits for another (within the retry
+        window), else it is cancelled and what it holds given back."""
+        window = timedelta(seconds=self.payment_retry_s)
+        if order.hold_for_retry(payment.id, reason, window, now()):
+            processing_event.collect_events(order)
+            return
+        processing_event.collect_events(*compensate(order, reason, detail, self._any))
 
     @policy.register
     def wait_for_the_shopper(
@@ -251,7 +279,7 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStore):
         `expire_authentication`); a cancelled order's authentication just runs out."""
         payment: Payment = self._load(event.originator_id)
         order: Order = self._load(payment.order_id)
-        if order.status == OrderStatus.PENDING:
+        if order.status == OrderStatus.PENDING and order.waits_for(payment.id):
             order.await_authentication(payment.id)
             processing_event.collect_events(order)
 
@@ -262,7 +290,7 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStore):
     ) -> None:
         payment: Payment = self._load(event.originator_id)
         order: Order = self._load(payment.order_id)
-        if order.status == OrderStatus.PENDING:
+        if order.status == OrderStatus.PENDING and order.waits_for(payment.id):
             order.await_payment(payment.id)
             processing_event.collect_events(order)
 
@@ -272,10 +300,12 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStore):
     ) -> None:
         payment: Payment = self._load(event.originator_id)
         order: Order = self._load(payment.order_id)
-        if order.status in (OrderStatus.PENDING, OrderStatus.AWAITING_PAYMENT):
+        if payment.pending is not None:
+            return  # paid after its expiry: the payment gives it back on its own
+        if order.waits_for(payment.id) and order.status != OrderStatus.AWAITING_AUTHENTICATION:
             order.confirm(payment.id)
             processing_event.collect_events(order)
-        elif order.status == OrderStatus.CANCELLED and payment.pending is None:
+        elif order.status == OrderStatus.CANCELLED or payment.id != order.current_payment_id:
             # Paid for an order given up meanwhile: the money goes back, flagged.
             payment.give_back_unwanted(order.cancellation_reason or "order_cancelled")
             processing_event.collect_events(payment)
@@ -286,7 +316,7 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStore):
     ) -> None:
         payment: Payment = self._load(event.originator_id)
         order: Order = self._load(payment.order_id)
-        if order.status not in (OrderStatus.PENDING, *WAITING):
+        if not order.waits_for(payment.id):
             return
         reason = CancellationReason.PAYMENT_EXPIRED
-        processing_event.collect_events(*compensate(order, reason, payment.method, self._any))
+        self._fail_or_cancel(order, payment, reason, payment.method, processing_event)

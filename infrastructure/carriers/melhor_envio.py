@@ -11,7 +11,17 @@ https://docs.melhorenvio.com.br/docs/webhooks):
 - a label is bought in four steps: `POST /api/v2/me/cart` (service, from, to, volumes,
   options with `tags: [{tag, url}]`) -> `{id, …}`; `POST /api/v2/me/shipment/checkout`
   `{orders: [id]}` pays it from the account's balance; `…/shipment/generate` makes it;
-  `…/shipment/print` `{mode: "public", orders: [id]}` -> `{url}`;
+  `…/shipment/print` `{mode: "public", orders: [id]}` -> `{url}`. No idempotency key is
+  documented: we keep the cart's id before paying and ask its status (`pending` until
+  paid) before paying, so a repeat never pays twice;
+- reverse logistics ("Inserir Logística Reversa no carrinho",
+  https://docs.melhorenvio.com.br/reference/inserir-logistica-reversa-no-carrinho): Correios
+  PAC or SEDEX (`service` 1 or 2) back from the shopper, for a parcel first sent through
+  Melhor Envio (its id as `order_id`), with the returning sender's `new_sender_mail` and
+  `new_sender_phone`, `insurance_value` and `package`; then paid, generated and printed as
+  any label. The stored copy of that page does not show the route's path: we use
+  `POST /api/v2/me/cart/return`, as public clients do — to be checked against the live
+  reference before production;
 - `POST /api/v2/me/shipment/tracking` `{orders: [id]}` -> `{id: {status, tracking,
   melhorenvio_tracking, posted_at, delivered_at, …}}`;
 - webhooks `{event: "order.posted" | "order.delivered" | "order.undelivered" | …,
@@ -39,8 +49,10 @@ from application.carriers import (
     CarrierQuote,
     CarrierSignatureError,
     Label,
+    OpenedLabel,
     Parcel,
     Recipient,
+    ReturnSender,
     TrackingReport,
     UnreadableCarrierWebhookError,
 )
@@ -163,9 +175,10 @@ class MelhorEnvio:
         except (KeyError, TypeError, ValueError, InvalidOperation):
             raise CarrierError("melhorenvio: a quote without its documented fields") from None
 
-    def buy_label(
+    def open_label(
         self, order_ref: str, service_id: str, parcel: Parcel, recipient: Recipient
-    ) -> Label:
+    ) -> OpenedLabel:
+        """The label in the cart (nothing paid yet), which `complete_label` pays."""
         to = {
             "name": recipient.name,
             "address": recipient.line1,
@@ -188,23 +201,65 @@ class MelhorEnvio:
                 },
             },
         )
+        return self._opened(cart, service_id)
+
+    def open_return_label(
+        self,
+        order_ref: str,
+        original_label_id: str,
+        service_id: str,
+        parcel: Parcel,
+        sender: ReturnSender,
+    ) -> OpenedLabel:
+        """A reverse-logistics label (Correios PAC or SEDEX) for a parcel first sent with
+        `original_label_id`, paid by the shop: in the cart, nothing paid yet."""
+        cart = self._object(
+            "/api/v2/me/cart/return",
+            {
+                "service": int(service_id),
+                "order_id": original_label_id,
+                "new_sender_mail": sender.email,
+                "new_sender_phone": sender.phone,
+                "insurance_value": parcel.declared_value.amount,
+                "package": self._package(parcel),
+                "options": {
+                    "own_hand": False,
+                    "receipt": False,
+                    "tags": [{"tag": order_ref, "url": None}],
+                },
+            },
+        )
+        return self._opened(cart, service_id)
+
+    @staticmethod
+    def _opened(cart: dict[str, Any], service_id: str) -> OpenedLabel:
         label_id = str(cart.get("id") or "")
         if not label_id:
             raise CarrierError("melhorenvio: the cart answer has no id")
-        self._call("/api/v2/me/shipment/checkout", {"orders": [label_id]})
-        self._call("/api/v2/me/shipment/generate", {"orders": [label_id]})
+        company, service = cart.get("company"), cart.get("service")
+        return OpenedLabel(
+            label_id=label_id,
+            carrier=str(company.get("name", "")) if isinstance(company, dict) else "",
+            service=str(service.get("name", service_id))
+            if isinstance(service, dict)
+            else service_id,
+        )
+
+    def complete_label(self, label_id: str) -> Label:
+        """Pay (only if still unpaid: asked first, so a repeat after a crash never buys it
+        twice), generate and print the label in the cart as `label_id`."""
+        state = self._state(label_id)
+        if state.get("status") == "pending":
+            self._call("/api/v2/me/shipment/checkout", {"orders": [label_id]})
+            state = {**state, "status": "released"}
+        if not (state.get("tracking") or state.get("melhorenvio_tracking")):
+            self._call("/api/v2/me/shipment/generate", {"orders": [label_id]})
+            state = self._state(label_id)
         printed = self._object(
             "/api/v2/me/shipment/print", {"mode": "public", "orders": [label_id]}
         )
-        state = self._state(label_id)
         code = state.get("tracking") or state.get("melhorenvio_tracking") or label_id
-        return Label(
-            label_id=label_id,
-            carrier=str(cart.get("company", {}).get("name", "Melhor Envio")),
-            service=str(cart.get("service", {}).get("name", service_id)),
-            tracking_code=str(code),
-            label_url=str(printed.get("url", "")),
-        )
+        return Label(label_id, tracking_code=str(code), label_url=str(printed.get("url", "")))
 
     def _state(self, label_id: str) -> dict[str, Any]:
         answer = self._object("/api/v2/me/shipment/tracking", {"orders": [label_id]})

@@ -48,6 +48,12 @@ class FocusNfe:
             base_url=base_url.rstrip("/"), auth=(token, ""), timeout=timeout_s
         )
 
+    def _absolute(self, path: str) -> str:
+        """`caminho_danfe` is a path on the API's host ("Como fazer o download das NF-es
+        emitidas", https://focusnfe.com.br/blog/como-fazer-o-download-das-nfes-emitidas/:
+        https://api.focusnfe.com.br/arquivos/CNPJ/MES/DANFEs/CHAVE.pdf): a link to open."""
+        return f"{self._client.base_url}".rstrip("/") + path if path.startswith("/") else path
+
     def _call(self, method: str, path: str, body: Any = None, **params: str) -> dict[str, Any]:
         try:
             response = self._client.request(
@@ -87,7 +93,7 @@ class FocusNfe:
             access_key=str(answer.get("chave_nfe") or ""),
             number=str(answer.get("numero") or ""),
             series=str(answer.get("serie") or ""),
-            danfe_url=str(answer.get("caminho_danfe") or ""),
+            danfe_url=self._absolute(str(answer.get("caminho_danfe") or "")),
             taxes=taxes_of(answer.get("valor_total_tributos") or "0"),
             message=str(answer.get("mensagem_sefaz") or ""),
         )

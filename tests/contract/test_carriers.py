@@ -14,6 +14,7 @@ from application.carriers import (
     CarrierSignatureError,
     Parcel,
     Recipient,
+    ReturnSender,
     UnreadableCarrierWebhookError,
 )
 from domain.delivery import DeliveryStep
@@ -46,25 +47,62 @@ def test_quotes_list_the_services_that_serve_the_route_with_price_and_days(carri
     ]  # Mini Envios does not take 1.2 kg
 
 
+def buy_label(carrier, order_ref: str, service_id: str):
+    return carrier.complete_label(carrier.open_label(order_ref, service_id, PARCEL, ANA).label_id)
+
+
 def test_a_label_is_bought_in_the_documented_steps_and_carries_our_order_as_a_tag(carrier, fake):
-    label = carrier.buy_label("order-1", "2", PARCEL, ANA)
+    opened = carrier.open_label("order-1", "2", PARCEL, ANA)
+    assert (opened.carrier, opened.service) == ("Correios", "SEDEX")
+    assert [row["op"] for row in fake.ledger] == ["cart"]  # nothing paid yet
+    label = carrier.complete_label(opened.label_id)
+    assert label.label_id == opened.label_id
     assert label.tracking_code.startswith("ME")
     assert label.label_url.endswith(label.label_id)
-    assert (label.carrier, label.service) == ("Correios", "SEDEX")
     assert [row["op"] for row in fake.ledger] == ["cart", "purchase"]
     assert fake.orders[label.label_id]["tags"] == [{"tag": "order-1", "url": None}]
     paths = [r.path for r in fake.requests]
     assert paths == [
         "/api/v2/me/cart",
+        "/api/v2/me/shipment/tracking",
         "/api/v2/me/shipment/checkout",
         "/api/v2/me/shipment/generate",
-        "/api/v2/me/shipment/print",
         "/api/v2/me/shipment/tracking",
+        "/api/v2/me/shipment/print",
     ]
 
 
+def test_completing_a_label_again_never_pays_for_it_twice(carrier, fake):
+    """A purchase cut short after the payment is completed again: asked first, not paid."""
+    opened = carrier.open_label("order-1", "1", PARCEL, ANA)
+    first = carrier.complete_label(opened.label_id)
+    again = carrier.complete_label(opened.label_id)
+    assert again.tracking_code == first.tracking_code
+    assert [row["op"] for row in fake.ledger] == ["cart", "purchase"]
+
+
+def test_a_reverse_label_goes_back_by_pac_or_sedex_for_a_parcel_sent_through_the_carrier(
+    carrier, fake
+):
+    sent = buy_label(carrier, "order-1", "3")
+    shopper = ReturnSender("ana@example.com.br", "81 99999-0000")
+    back = Parcel("90570-020", "01310-100", 500, Money.brl("60.00"))
+    opened = carrier.open_return_label("order-1", sent.label_id, "1", back, shopper)
+    assert (opened.carrier, opened.service) == ("Correios", "PAC")
+    label = carrier.complete_label(opened.label_id)
+    assert fake.orders[label.label_id]["reverse_of"] == sent.label_id
+    sent_to_cart = next(r for r in fake.requests if r.path == "/api/v2/me/cart/return").params
+    assert sent_to_cart["new_sender_mail"] == "ana@example.com.br"
+    assert [row["op"] for row in fake.ledger].count("purchase") == 2
+    with pytest.raises(CarrierError) as jadlog:
+        carrier.open_return_label("order-1", sent.label_id, "3", back, shopper)
+    assert not jadlog.value.retryable
+    with pytest.raises(CarrierError):
+        carrier.open_return_label("order-1", "no-such-label", "1", back, shopper)
+
+
 def test_a_signed_webhook_becomes_a_step_of_our_order_in_utc(carrier, fake):
-    label = carrier.buy_label("order-1", "1", PARCEL, ANA)
+    label = buy_label(carrier, "order-1", "1")
     at = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
     report = carrier.read_webhook(*lower(fake.webhook(label.label_id, "order.delivered", at)))
     assert report is not None
@@ -77,7 +115,7 @@ def test_a_signed_webhook_becomes_a_step_of_our_order_in_utc(carrier, fake):
 
 
 def test_forged_or_unreadable_webhooks_are_refused(carrier, fake):
-    label = carrier.buy_label("order-1", "1", PARCEL, ANA)
+    label = buy_label(carrier, "order-1", "1")
     headers, body = lower(fake.webhook(label.label_id, "order.delivered", datetime.now(UTC)))
     with pytest.raises(CarrierSignatureError):
         carrier.read_webhook(headers, body.replace(b"order-1", b"order-2"))

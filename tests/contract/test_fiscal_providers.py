@@ -41,6 +41,7 @@ def test_a_sale_is_authorized_with_a_valid_access_key_and_declared_taxes(provide
     assert check_access_key(status.access_key) == status.access_key.removeprefix("NFe")
     assert status.taxes == Money.brl("11.54")  # 13.45 % of 85.80
     assert status.danfe_url.endswith(".pdf")
+    assert status.danfe_url.startswith(f"{fake.url}/arquivos")  # a link on the API's host
     sent = fake.notes["ref-1"]["request"]
     assert (sent["finalidade_emissao"], sent["items"][0]["codigo_ncm"]) == (1, "09011100")
 

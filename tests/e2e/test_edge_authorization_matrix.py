@@ -72,6 +72,8 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", f"{API}/orders/{{}}/ship"): ADMIN,
     ("POST", f"{API}/orders/{{}}/tracking"): ADMIN,
     ("POST", f"{API}/orders/{{}}/label"): ADMIN,
+    ("POST", f"{API}/orders/{{}}/payment"): CUSTOMER,  # another try at paying (issue 27)
+    ("POST", f"{API}/returns/{{}}/label"): ADMIN,  # reverse logistics (issue 27)
     ("PUT", f"{API}/stock-items/{{}}/fiscal"): ADMIN,
     ("GET", f"{API}/stock-items/{{}}/fiscal"): ADMIN,
     ("GET", f"{API}/payments/{{}}"): CUSTOMER_OR_ADMIN,

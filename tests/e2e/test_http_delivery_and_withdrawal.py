@@ -135,3 +135,19 @@ def test_without_a_carrier_a_label_is_refused_and_the_order_can_be_shipped_by_ha
         headers={"Content-Type": "application/json"},
     )
     assert hook.status_code == 401
+
+
+def test_a_product_is_classified_durable_or_not_and_anything_else_is_refused(client, auth, product):
+    path = f"{API}/stock-items/{product['sku']}"
+    created = auth(**{"X-Consistency-Token": product["consistency_token"]})
+    assert client.get(path, headers=created).json()["durable"] is None
+    for bad in ("no", 0, None):
+        refused = client.patch(path, json={"durable": bad}, headers=auth("admin"))
+        assert refused.status_code == (200 if bad is None else 422), refused.text
+    answer = client.patch(path, json={"durable": False}, headers=auth("admin"))
+    assert answer.status_code == 200, answer.text
+    token = answer.json()["consistency_token"]
+    seen = client.get(path, headers=auth(**{"X-Consistency-Token": token})).json()
+    assert seen["durable"] is False
+    by_customer = client.patch(path, json={"durable": True}, headers=auth(sub="ana"))
+    assert by_customer.status_code == 403

@@ -6,6 +6,7 @@ outage never blocks the order."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from domain.invoice import check_access_key
 from infrastructure.settings import Settings
 from tests.e2e.conftest import PRODUCT, configured
+from tests.e2e.test_console_http import sign_in
 from tests.e2e.test_http_checkout import ADDRESS, cart_with, payment, settle
 from tests.e2e.test_http_delivery_and_withdrawal import wait_for
 from tests.fakes.focus_nfe import FakeFocusNfe
@@ -147,3 +149,24 @@ def test_an_ncm_that_does_not_exist_is_422_and_stores_nothing(client, auth, prod
         client.get(f"{API}/stock-items/{PRODUCT['sku']}/fiscal", headers=auth("admin")).status_code
         == 404
     )
+
+
+def test_the_console_order_page_shows_the_tracking_history_and_the_nfe(client, auth, product):
+    fiscal_data(client, auth)
+    order_id = confirmed_order(client, auth)
+    invoice = invoice_when(client, auth, order_id, lambda i: i["status"] == "issued")
+    ship = {"carrier": "Correios", "tracking_code": "BR123"}
+    client.post(f"{API}/orders/{order_id}/ship", json=ship, headers=auth("admin"))
+    wait_for(client, auth, f"/orders/{order_id}", lambda o: o["status"] == "shipped")
+    step = {"step": "in_transit", "at": datetime.now(tz=UTC).isoformat()}
+    client.post(f"{API}/orders/{order_id}/tracking", json=step, headers=auth("admin"))
+    wait_for(client, auth, f"/orders/{order_id}", lambda o: len(o["tracking"]) == 1)
+    sign_in(client, "admin")
+    page = client.get(f"/console/orders/{order_id}", params={"lang": "en"})
+    assert page.status_code == 200, page.text[:300]
+    tracking = page.text.split('id="tracking-history"', 1)[1].split("</table>", 1)[0]
+    assert "in transit" in tracking
+    nfe = page.text.split('id="invoices"', 1)[1].split("</table>", 1)[0]
+    assert invoice["access_key"] in nfe
+    assert f'href="{invoice["danfe_url"]}"' in nfe
+    assert invoice["danfe_url"].startswith("http")

@@ -51,7 +51,8 @@ class FakeProvider:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.requests: list[Request] = []
         self.ledger: list[dict[str, Any]] = []
-        self.faults: list[str] = []  # "500" | "timeout" | "malformed", consumed in order
+        # "500" | "timeout" | "malformed" | "pass" (answered as usual), consumed in order
+        self.faults: list[str] = []
         self.hang_s = 2.0
         self._idempotent: dict[str, tuple[bytes, int, dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -94,7 +95,7 @@ class FakeProvider:
                 time.sleep(self.hang_s)
             elif fault == "malformed":
                 return 200, b"<html>upstream proxy error</html>"
-            else:
+            elif fault != "pass":
                 return int(fault), b'{"error": "internal"}'
         for method, pattern, handler in self.routes:
             match = pattern.match(request.path)

@@ -6,6 +6,9 @@ etiquetas", "Impressão de etiquetas", "Rastreio de envios") and its webhook gui
 - `POST /api/v2/me/shipment/calculate` -> a JSON list of services; a route a service does
   not serve comes back as `{id, name, error}` (here: service 17, Mini Envios, above 300 g);
 - `POST /api/v2/me/cart` -> `{id, protocol, status: "pending", …}` (tags kept);
+  `POST /api/v2/me/cart/return` ("Inserir Logística Reversa no carrinho"): PAC or SEDEX
+  back from the shopper of a parcel sent through us (`order_id`), with the returning
+  sender's `new_sender_mail` and `new_sender_phone`;
   `…/shipment/checkout` -> `{purchase: {id, status: "paid", orders: […]}}`;
   `…/shipment/generate` -> `{id: {status: true, message}}`;
   `…/shipment/print` -> `{url}`; `…/shipment/tracking` -> `{id: {status, tracking, …}}`;
@@ -49,6 +52,7 @@ class FakeMelhorEnvio(FakeProvider):
         self.orders: dict[str, dict[str, Any]] = {}
         self.route("POST", "/api/v2/me/shipment/calculate", self.calculate)
         self.route("POST", "/api/v2/me/cart", self.cart)
+        self.route("POST", "/api/v2/me/cart/return", self.cart_return)
         self.route("POST", "/api/v2/me/shipment/checkout", self.checkout)
         self.route("POST", "/api/v2/me/shipment/generate", self.generate)
         self.route("POST", "/api/v2/me/shipment/print", self.print_labels)
@@ -81,7 +85,12 @@ class FakeMelhorEnvio(FakeProvider):
         return 200, answer
 
     def cart(self, r: Request) -> tuple[int, dict[str, Any]]:
-        service = next(s for s in SERVICES if s["id"] == r.params["service"])
+        service = next((s for s in SERVICES if s["id"] == r.params.get("service")), None)
+        if service is None:  # the API's validation error (Laravel's shape)
+            return 422, {
+                "message": "The given data was invalid.",
+                "errors": {"service": ["O serviço selecionado é inválido."]},
+            }
         order_id = str(uuid.uuid4())
         self.orders[order_id] = {
             "id": order_id,
@@ -101,6 +110,38 @@ class FakeMelhorEnvio(FakeProvider):
             "service": {"id": service["id"], "name": service["name"]},
             "company": {"name": service["company"]},
             "price": float(service["price"]),
+        }
+
+    def cart_return(self, r: Request) -> tuple[int, dict[str, Any]]:
+        """Reverse logistics of a parcel first sent through us: PAC or SEDEX only, the
+        original's id as `order_id`, the returning sender's e-mail and phone."""
+        original = self.orders.get(str(r.params.get("order_id")))
+        if r.params.get("service") not in (1, 2):
+            return 422, {"message": "Logística reversa: apenas PAC (1) ou SEDEX (2)"}
+        if original is None:
+            return 422, {"message": "O envio original não foi encontrado"}
+        if not r.params.get("new_sender_mail") or not r.params.get("new_sender_phone"):
+            return 422, {"message": "Dados de contato do remetente são obrigatórios"}
+        service = next(s for s in SERVICES if s["id"] == r.params["service"])
+        order_id = str(uuid.uuid4())
+        self.orders[order_id] = {
+            "id": order_id,
+            "protocol": f"REV-{order_id[:8]}",
+            "status": "pending",
+            "tracking": None,
+            "melhorenvio_tracking": None,
+            "tags": r.params.get("options", {}).get("tags", []),
+            "reverse_of": original["id"],
+            "to": original["to"],
+            "service": service,
+        }
+        self.ledger.append({"op": "cart", "id": order_id, "reverse": True})
+        return 201, {
+            "id": order_id,
+            "protocol": self.orders[order_id]["protocol"],
+            "status": "pending",
+            "service": {"id": service["id"], "name": service["name"]},
+            "company": {"name": service["company"]},
         }
 
     def checkout(self, r: Request) -> tuple[int, dict[str, Any]]:
@@ -123,7 +164,7 @@ class FakeMelhorEnvio(FakeProvider):
 
     def tracking(self, r: Request) -> tuple[int, dict[str, Any]]:
         return 200, {
-            i: {k: v for k, v in self.orders[i].items() if k not in ("to", "service")}
+            i: {k: v for k, v in self.orders[i].items() if k not in ("to", "service", "reverse_of")}
             for i in r.params["orders"]
             if i in self.orders
         }

@@ -1,9 +1,10 @@
 """Random sequences of coupon applications, checkouts (approved and declined cards),
-cancellations, shipments and returns, on the in-memory system (saga and effects run
-inline). After every step: refunds never exceed captures, the orders read model shows every
-refund as the order's `refunded_total`, a coupon is never used more
-than its limit, stock is never negative, and every order's total is subtotal - discount +
-shipping."""
+other tries at paying an order whose card was declined (approved or declined again, or
+the deadline passing), cancellations, shipments and returns, on the in-memory system
+(saga and effects run inline). After every step: refunds never exceed captures, the
+orders read model shows every refund of every try at paying as the order's
+`refunded_total`, a coupon is never used more than its limit, stock is never negative,
+and every order's total is subtotal - discount + shipping."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from domain.base import DomainError
+from domain.base import DomainError, EventMetadata, event_context
 from domain.money import Money
 from domain.order import Order, OrderStatus
 from domain.payment import Payment
@@ -28,6 +29,16 @@ from tests.checkout import ADDRESS, APPROVED, DECLINED, aggregates, card, check_
 from tests.worlds import memory_world
 
 SKUS = ["ECO-A", "ECO-B", "ECO-C"]
+
+
+class Later:
+    def __init__(self, delta: timedelta):
+        self.delta = delta
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.delta
+
+
 LIMIT = 3
 
 
@@ -36,6 +47,7 @@ class Commerce(RuleBasedStateMachine):
         super().__init__()
         self._worlds = memory_world()
         self.world = next(self._worlds)
+        self.world.saga.payment_retry_s = 3600  # a declined card leaves the order for a retry
         services = self.world.services
         for sku, price in zip(SKUS, ("30.00", "20.00", "15.50"), strict=True):
             register(services, sku, 6, price)
@@ -77,6 +89,25 @@ class Commerce(RuleBasedStateMachine):
             return
         self.orders.append(result.aggregate_id)
         self.world.settle(deadlines=True)
+
+    @rule(data=st.data(), approved=st.booleans())
+    def pay_again(self, data, approved):
+        if self.orders:
+            order = self.world.services.orders.order_of(data.draw(st.sampled_from(self.orders)))
+            number = APPROVED if approved else DECLINED
+            try:
+                self.world.services.checkout.retry_payment(
+                    order.id, order.customer_id, card(number)
+                )
+            except DomainError:
+                return
+            self.world.settle()
+
+    @rule()
+    def deadlines_pass(self):
+        """Every retry's deadline passes: the orders still waiting are cancelled."""
+        with event_context(EventMetadata("test"), Later(timedelta(hours=2))):
+            self.world.settle(deadlines=True)
 
     @rule(data=st.data())
     def cancel(self, data):
@@ -153,10 +184,15 @@ class Commerce(RuleBasedStateMachine):
                 event = services.store.mapper.to_domain_event(notification)
                 projector.process_event(event, Tracking("EcoVarejo", notification.id))
             position = batch[-1].id
-        for payment in aggregates(services)[Payment]:
-            doc = view.get(f"order:{payment.order_id}")
+        refunded: dict[uuid.UUID, Money] = {}
+        for payment in aggregates(services)[Payment]:  # one per try at paying an order
+            refunded[payment.order_id] = refunded.get(payment.order_id, Money.zero()) + (
+                payment.refunded
+            )
+        for order_id, total in refunded.items():
+            doc = view.get(f"order:{order_id}")
             assert doc is not None
-            assert Money.from_dict(doc["refunded_total"]) == payment.refunded
+            assert Money.from_dict(doc["refunded_total"]) == total
 
 
 TestCommerce = Commerce.TestCase

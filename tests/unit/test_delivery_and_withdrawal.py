@@ -1,17 +1,19 @@
 """After shipment: the carrier's reports move the order to `delivered`; the shopper may
 withdraw within 7 days of receipt (everything paid back, shipping included) or ask for a
-defect return within 90 days of it. In memory (the `world` fixture)."""
+defect return within 90 days of it (30 for non-durable goods). In memory (the `world` fixture)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from domain.base import EventMetadata, event_context
 from domain.money import Money
 from domain.order import IllegalOrderTransitionError, OrderStatus, ReturnWindowClosedError
 from domain.payment import payment_id_for_order
+from infrastructure.aftersale_settings import AfterSaleSettings
 from tests.checkout import check_invariants, check_out, fill_cart, register
 
 
@@ -126,3 +128,46 @@ def test_a_defect_return_waits_for_delivery_and_closes_after_ninety_days(world):
         world.services.returns.request_return(order_id, "ana", [("ECO-2", 1)], "", kind="defect")
     with later(1 + 91), pytest.raises(ReturnWindowClosedError, match="90 days"):
         world.services.returns.request_return(order_id, "ana", [("ECO-1", 1)], "", kind="defect")
+
+
+def test_a_non_durable_product_takes_defect_returns_for_thirty_days_and_says_so(world):
+    order_id = shipped_order(world)
+    world.services.catalog.edit_stock_item("ECO-1", durable=False)
+    world.services.catalog.edit_stock_item("ECO-2", durable=True)
+    world.services.orders.track_order(order_id, "delivered", days_from_now(1))
+    with later(1 + 29):
+        world.services.returns.request_return(order_id, "ana", [("ECO-1", 1)], "", kind="defect")
+    with later(1 + 31), pytest.raises(ReturnWindowClosedError) as refused:
+        world.services.returns.request_return(
+            order_id, "ana", [("ECO-1", 1), ("ECO-2", 1)], "", kind="defect"
+        )
+    message = str(refused.value)
+    assert "ECO-1 is not durable goods" in message
+    assert "30 days; durable goods have 90" in message
+    assert "ECO-2" not in message
+    with later(1 + 31):  # the durable one alone is still within its 90 days
+        world.services.returns.request_return(order_id, "ana", [("ECO-2", 1)], "", kind="defect")
+    assert len(world.services.orders.order_of(order_id).return_ids) == 2
+
+
+def test_a_product_not_classified_gets_the_durable_window(world):
+    order_id = shipped_order(world)
+    assert world.services.catalog.stock_item("ECO-1").durable is None
+    world.services.orders.track_order(order_id, "delivered", days_from_now(1))
+    with later(1 + 60):
+        world.services.returns.request_return(order_id, "ana", [("ECO-1", 1)], "", kind="defect")
+
+
+def test_classifying_a_product_again_the_same_way_records_nothing(world):
+    register(world.services, "ECO-9", 1)
+    first = world.services.catalog.edit_stock_item("ECO-9", durable=False)
+    again = world.services.catalog.edit_stock_item("ECO-9", durable=False)
+    assert first.version == again.version
+    assert world.services.catalog.stock_item("ECO-9").durable is False
+
+
+def test_the_windows_come_from_settings_and_never_go_below_the_law():
+    windows = AfterSaleSettings(ECOVAREJO_NON_DURABLE_DEFECT_DAYS=45).return_windows
+    assert (windows.defect.days, windows.defect_non_durable.days) == (90, 45)
+    with pytest.raises(ValidationError):
+        AfterSaleSettings(ECOVAREJO_NON_DURABLE_DEFECT_DAYS=29)
