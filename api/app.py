@@ -9,7 +9,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 
-from api import metrics
+from api import metrics, sandbox_provider
 from api.auth import TokenVerifier
 from api.console import install_console
 from api.docs_offline import install_offline_docs
@@ -68,6 +68,7 @@ def _verifier(settings: Settings, container: Container | None = None) -> TokenVe
 
         def own_keys(kid: str) -> Any:
             return account_system(container).signing_keys.public_key(kid)
+
     return TokenVerifier(
         secret,
         settings.jwks_url,
@@ -110,7 +111,8 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
         Middleware(
             RequestBodyGuard,
             max_bytes=settings.max_body_bytes,
-            form_prefixes=("/console/", "/api/v1/auth/token"),  # OAuth2 takes a form (RFC 6749)
+            # OAuth2 takes a form (RFC 6749); the sandbox's 3-D Secure page is a form
+            form_prefixes=("/console/", "/api/v1/auth/token", "/sandbox-provider/"),
             own_limit_paths=("/console/catalog/import",),  # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES
         ),
         *(
@@ -163,6 +165,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(metrics.router, prefix=prefix)
     app.include_router(auth_routes.wellknown)  # /.well-known/jwks.json
     install_console(app)
+    app.include_router(sandbox_provider.router)  # the sandbox's SDK and 3-D Secure page
     install_openapi(app)
     install_offline_docs(app)  # /docs and /redoc without a CDN (api/docs_offline.py)
     auth_routes.install_oauth2_scheme(app)

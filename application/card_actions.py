@@ -20,7 +20,7 @@ from uuid import UUID
 from application.checkout.payments import PaymentCommands
 from application.errors import RetryLaterError
 from application.event_store import CommandResult
-from application.ports import Authorization
+from application.ports import Authorization, CustomerAction
 from domain.base import InvalidInputError, now
 from domain.payment import AWAITING_ACTION, Payment
 
@@ -38,6 +38,20 @@ class CardAuthenticationCommands(PaymentCommands):
         elif answer.action is None:
             payment.decline(payment.gateway, answer.decline_reason or "authentication_failed")
         return answer.approved or answer.action is None
+
+    def authentication_action(
+        self, payment_id: UUID, customer_id: str | None
+    ) -> tuple[Payment, CustomerAction | None]:
+        """What the front end finishes 3-D Secure with (Stripe's client secret, the
+        challenge URL), read from the provider now: it is a credential for the provider's
+        payment, so it is never stored (not in an event, not in a read model). None once the
+        payment no longer waits, or the provider decided meanwhile (then confirm)."""
+        payment = self.payment(payment_id, customer_id)
+        if payment.status != AWAITING_ACTION:
+            return payment, None
+        assert payment.authorization_id is not None
+        answer = self._gateway(payment.gateway).authentication_result(payment.authorization_id)
+        return payment, answer.action
 
     def confirm_authentication(
         self, payment_id: UUID, customer_id: str | None, authorization_id: str = ""

@@ -54,11 +54,9 @@ class PaymentCommands(AsyncPaymentCommands):
             if answer.approved:
                 payment.authorize(gateway.name, answer.authorization_id, payment.amount)
             elif answer.action is not None:  # 3-D Secure: application/card_actions.py
-                payment.require_action(
+                payment.require_action(  # the action itself is asked for when needed
                     gateway.name,
                     answer.authorization_id,
-                    answer.action.client_secret,
-                    answer.action.redirect_url,
                     now() + timedelta(seconds=self.authentication_expiry_s),
                 )
             else:

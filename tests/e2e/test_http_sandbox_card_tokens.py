@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.e2e.test_http_card_tokens_and_3ds import (
     API,
+    authentication,
     APPROVED,
     RAW_CARD,
     THREE_DS,
@@ -51,9 +52,25 @@ def test_a_sandbox_token_checks_out_once(client, auth, product):
 def test_the_sandbox_challenge_plays_3ds_end_to_end(client, auth, product):
     order = placed(client, auth, {"method": "card", "card_token": sandbox_token(client, THREE_DS)})
     assert order["status"] == "awaiting_authentication"
-    challenge = order["payment"]["authentication"]["redirect_url"]
-    assert challenge.startswith(f"{API}/payments/sandbox/challenges/")
-    assert client.post(challenge, json={"authenticated": True}).status_code == 200
+    action = authentication(client, auth, order["payment"]["payment_id"])
+    challenge = action["redirect_url"]
+    assert challenge.startswith("/sandbox-provider/challenge/")
+    authorization_id = challenge.rsplit("/", 1)[1]
+    page = client.get(challenge, params={"return_to": f"/shop/orders/{order['order_id']}"})
+    assert page.status_code == 200, page.text
+    assert "script-src" not in page.headers["content-security-policy"]  # no script at all
+    assert "<script" not in page.text
+    answered = client.post(
+        challenge,
+        data={"authenticated": "true", "return_to": f"/shop/orders/{order['order_id']}"},
+        follow_redirects=False,
+    )
+    assert answered.status_code == 303, answered.text
+    assert answered.headers["location"] == f"/shop/orders/{order['order_id']}"
+    # a second answer does not change the first
+    client.post(
+        f"{API}/payments/sandbox/challenges/{authorization_id}", json={"authenticated": False}
+    )
     answer = client.post(
         f"{API}/payments/{order['payment']['payment_id']}/authentication",
         json={},
