@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from tests.e2e.test_http_card_tokens_and_3ds import (
     API,
-    authentication,
     APPROVED,
     RAW_CARD,
     THREE_DS,
+    authentication,
     available,
     cart_of,
     check_out,
@@ -86,9 +86,38 @@ def test_the_sandbox_challenge_plays_3ds_end_to_end(client, auth, product):
     )
 
 
+def test_the_sandbox_sdk_is_a_static_script_a_strict_csp_page_can_load(client):
+    config = client.get(f"{API}/payments/config").json()["card"]
+    assert config["sdk"] == "/sandbox-provider/v1/sandbox.js"
+    script = client.get(config["sdk"])
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert script.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert config["tokenization_url"] in script.text  # it posts the card there, not to a shop
+    assert "eval(" not in script.text
+    assert "innerHTML" not in script.text
+
+
+def test_the_sandbox_challenge_page_refuses_what_it_does_not_know(client, auth, product):
+    order = placed(client, auth, {"method": "card", "card_token": sandbox_token(client, THREE_DS)})
+    challenge = authentication(client, auth, order["payment"]["payment_id"])["redirect_url"]
+    assert client.get("/sandbox-provider/challenge/primary-nope").status_code == 404
+    elsewhere = client.post(
+        challenge,
+        data={"authenticated": "false", "return_to": "//evil.example/steal"},
+        follow_redirects=False,
+    )
+    assert elsewhere.status_code == 200  # never sent to another site: a page says how it went
+    assert "recusada" in elsewhere.text
+    assert client.post(challenge, data={"authenticated": "maybe"}).status_code == 422
+    assert client.post(challenge, json={"authenticated": True}).status_code == 415
+
+
 def test_in_production_mode_no_card_number_reaches_the_api(client, auth, product):
     # What the bootstrap does when ECOVAREJO_PRODUCTION=true (infrastructure/bootstrap.py).
     client.app.state.container.shop.raw_cards_allowed = False
+    for page in ("/sandbox-provider/v1/sandbox.js", "/sandbox-provider/challenge/primary-x"):
+        assert client.get(page).status_code == 404, page
     cart_id, response = check_out(client, auth, {"method": "card", **RAW_CARD})
     assert response.status_code == 422, response.text
     assert "card_token" in response.json()["detail"]

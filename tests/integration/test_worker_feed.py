@@ -45,8 +45,7 @@ def caught_up(container) -> bool:
 def test_a_worker_holding_every_saga_partition_decodes_each_event_once(container):
     wait_until(
         lambda: (
-            container.feed is not None
-            and sorted(container.feed.followers()) == sorted(ON_THE_FEED)
+            container.feed is not None and sorted(container.feed.followers()) == sorted(ON_THE_FEED)
         ),
         what="this worker to run every follower on its feed",
     )
