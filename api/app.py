@@ -113,7 +113,8 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
             max_bytes=settings.max_body_bytes,
             # OAuth2 takes a form (RFC 6749); the sandbox's 3-D Secure page is a form
             form_prefixes=("/console/", "/api/v1/auth/token", "/sandbox-provider/"),
-            own_limit_paths=("/console/catalog/import",),  # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES
+            # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES; a settlement report (api/console/finance.py)
+            own_limit_paths=("/console/catalog/import", "/console/reconciliation"),
         ),
         *(
             [
