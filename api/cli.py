@@ -507,6 +507,7 @@ def _analytics(kind: str, limit: int, as_json: bool) -> None:
 
 
 EMPTY_ANALYTICS = {
+    "finance": "no reconciliation recorded yet (ecovarejo finance reconcile --record)",
     "customer": "no customer consenting to analytics has a confirmed order yet",
     "product": "no product sold yet",
 }

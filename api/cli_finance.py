@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import CliError, app, connected, emit, parse_uuid
+from api.cli import CliError, _analytics, analytics_app, app, connected, emit, parse_uuid
 from api.cli_sandbox import sandbox_app
 from application.gateways import gateway_named
 from infrastructure.payment_settings import KNOWN_GATEWAYS
@@ -79,6 +79,16 @@ def _print(found: dict[str, Any]) -> None:
             ref = item.get("payment_id") or item.get("reference") or item.get("source_id")
             typer.echo(f"    {what} {ref} {item.get('amount')}")
     typer.echo("  totals: " + ", ".join(f"{k} {v}" for k, v in found["totals"].items()))
+
+
+@analytics_app.command("finance")
+def analytics_finance(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Per provider and period: gross, refunds, chargebacks, fees and net the provider
+    settled (recorded by `finance reconcile --record`), as GET /api/v1/analytics/finance."""
+    _analytics("finance", limit, as_json)
 
 
 @sandbox_app.command("dispute")

@@ -67,6 +67,8 @@ def _form_page(
         "reconciliation.html",
         status,
         providers=configured_providers(container.shop),
+        # the runs kept with "record" (GET /api/v1/analytics/finance): gross, fees, net
+        recorded=container.readers.analytics.rows("finance", 24),
         chosen={**defaults, **context.pop("chosen", {})},
         **context,
     )
@@ -132,9 +134,13 @@ async def reconciliation_run(request: Request, container: ConsoleContainer, _: A
             fields.get("record") == "yes",
         )
     except ReconciliationInputError as error:
-        return _form_page(request, container, 422, chosen=chosen, refused=str(error))
+        return await run_in_threadpool(
+            _form_page, request, container, 422, chosen=chosen, refused=str(error)
+        )
     found = report.to_dict()
     clean = not (
         found["missing_at_provider"] or found["missing_in_books"] or found["discrepancies"]
     )
-    return _form_page(request, container, chosen=chosen, report=found, clean=clean)
+    return await run_in_threadpool(
+        _form_page, request, container, chosen=chosen, report=found, clean=clean
+    )

@@ -71,6 +71,11 @@ STATUS_PAIRS: dict[str, tuple[str, str]] = {
 LABEL_PAIRS: dict[str, tuple[str, str]] = {
     # money (issue 29): disputes and reconciliation
     "disputes": ("Contestações", "Disputes"),
+    "chargebacks_by_day": ("Chargebacks por dia", "Chargebacks by day"),
+    "recorded_settlements": ("Conciliações registradas", "Recorded reconciliations"),
+    "period": ("Período", "Period"),
+    "matched": ("Conferidos", "Matched"),
+    "unresolved": ("Pendências", "Unresolved"),
     "disputes_help": (
         "Contestações (chargebacks) abertas, o prazo mais curto primeiro: responda com as "
         "provas no provedor antes do prazo, ou o dinheiro volta ao portador.",

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from uuid import UUID
 
+from domain.settlement import Settlement
 from tests.e2e.test_console_http import csrf_of, sign_in
 from tests.e2e.test_http_card_tokens_and_3ds import RAW_CARD, order_when, placed, wait_for
 
@@ -120,6 +122,28 @@ def test_an_uploaded_report_lists_its_unknown_duplicate_and_foreign_lines(
     missing = page.text.split('id="reconcile-missing-in-books"')[1].split("</table>")[0]
     assert "primary-not-ours" in missing
     assert 'id="total-settled_captured">R$ 259,80<' in page.text  # counted once
+
+    # Recorded: for the audit, who ran it and what it left unresolved, by id.
+    recorded = reconcile(
+        client,
+        {"provider": "sandbox", "start": today, "end": today, "record": "yes"},
+        ("ledger.csv", csv, "text/csv"),
+    )
+    assert recorded.status_code == 200, recorded.text
+    settlement = Settlement.create_id("sandbox", today, today)
+    (run,) = [
+        e
+        for e in container.shop.repository.event_store.get(settlement)
+        if isinstance(e, Settlement.Reconciled)
+    ]
+    assert run.actor == "admin:admin-1"
+    assert (run.gross.amount, run.matched, run.unresolved) == (Decimal("259.80"), 1, 3)
+    assert run.missing_in_books == ["primary-not-ours"]
+    assert sorted(p.split(":")[0] for p in run.discrepancies) == ["duplicate_line", "unknown_type"]
+    wait_for(
+        lambda: "recorded-settlements" in client.get("/console/reconciliation").text,
+        "the recorded run on the page",
+    )
 
 
 def test_bad_reconciliation_input_is_a_422_page_that_runs_nothing(client, auth, product):
