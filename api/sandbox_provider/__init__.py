@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -120,12 +121,17 @@ async def challenge_answered(
 ) -> Response:
     """The shopper's answer, then back to the shop (303), or a page saying how it went."""
     fields = await _form(request)
-    authenticated = fields.get("authenticated") == "true"
-    answer_challenge(shop, authorization_id, authenticated)
+    return await run_in_threadpool(_answered, shop, authorization_id, fields)
+
+
+def _answered(shop: Shop, authorization_id: str, fields: dict[str, str]) -> Response:
+    acquirer = sandbox_acquirer(shop, authorization_id)
+    acquirer.answer_challenge(authorization_id, fields.get("authenticated") == "true")
     back = same_site(fields.get("return_to", ""))
     if back:
         return RedirectResponse(back, 303)
-    decided = "authenticated" if authenticated else "failed"
+    held = acquirer.authentication_result(authorization_id).approved  # the first answer holds
+    decided = "authenticated" if held else "failed"
     return _page(authorization_id=authorization_id, decided=decided, return_to="")
 
 
