@@ -298,6 +298,10 @@ def test_a_confirmation_while_the_provider_is_down_is_503_and_changes_nothing(
         f"{API}/payments/{payment_id}/authentication", json={}, headers=auth(sub="bia")
     )
     assert down.status_code == 503, down.text
+    stripe.faults.append("500")  # the client secret is asked of Stripe: down, 503 too
+    unread = client.get(f"{API}/payments/{payment_id}/authentication", headers=auth(sub="bia"))
+    assert unread.status_code == 503, unread.text
+    assert unread.headers["retry-after"] == "5"
     still = client.post(
         f"{API}/payments/{payment_id}/authentication", json={}, headers=auth(sub="bia")
     )
