@@ -24,7 +24,20 @@ from api.auth import (
     bearer_token,
     principal_of,
 )
-from application.shop import Shop
+from application.audit import EventLog
+from application.catalog import CatalogService
+from application.checkout.carts import CheckoutService
+from application.checkout.payments import PaymentService
+from application.customers import CustomerService
+from application.event_store import EventStore
+from application.invoices import InvoiceService
+from application.labels import LabelService
+from application.lgpd import DataSubjectService
+from application.orders import OrderService
+from application.promotions import PromotionService
+from application.returns import ReturnService
+from application.services import Services
+from application.shipping import ShippingService
 from domain.base import update_metadata
 from infrastructure.bootstrap import Container
 from projections.readers import STAFF, Readers, Viewer
@@ -45,11 +58,80 @@ async def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def get_shop(container: ContainerDep) -> Shop:
-    return container.shop
+async def get_services(container: ContainerDep) -> Services:
+    return container.services
 
 
-ShopDep = Annotated[Shop, Depends(get_shop)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+# One alias per service (application/services.py): a route names the one it calls.
+
+
+async def get_store(services: ServicesDep) -> EventStore:
+    return services.store
+
+
+async def get_event_log(services: ServicesDep) -> EventLog | None:
+    return services.event_log
+
+
+async def get_catalog(services: ServicesDep) -> CatalogService:
+    return services.catalog
+
+
+async def get_promotions(services: ServicesDep) -> PromotionService:
+    return services.promotions
+
+
+async def get_shipping(services: ServicesDep) -> ShippingService:
+    return services.shipping
+
+
+async def get_checkout(services: ServicesDep) -> CheckoutService:
+    return services.checkout
+
+
+async def get_payments(services: ServicesDep) -> PaymentService:
+    return services.payments
+
+
+async def get_orders(services: ServicesDep) -> OrderService:
+    return services.orders
+
+
+async def get_labels(services: ServicesDep) -> LabelService:
+    return services.labels
+
+
+async def get_returns(services: ServicesDep) -> ReturnService:
+    return services.returns
+
+
+async def get_invoices(services: ServicesDep) -> InvoiceService:
+    return services.invoices
+
+
+async def get_customers(services: ServicesDep) -> CustomerService:
+    return services.customers
+
+
+async def get_data_subjects(services: ServicesDep) -> DataSubjectService:
+    return services.data_subjects
+
+
+StoreDep = Annotated[EventStore, Depends(get_store)]
+EventLogDep = Annotated[EventLog | None, Depends(get_event_log)]
+CatalogDep = Annotated[CatalogService, Depends(get_catalog)]
+PromotionsDep = Annotated[PromotionService, Depends(get_promotions)]
+ShippingDep = Annotated[ShippingService, Depends(get_shipping)]
+CheckoutDep = Annotated[CheckoutService, Depends(get_checkout)]
+PaymentsDep = Annotated[PaymentService, Depends(get_payments)]
+OrdersDep = Annotated[OrderService, Depends(get_orders)]
+LabelsDep = Annotated[LabelService, Depends(get_labels)]
+ReturnsDep = Annotated[ReturnService, Depends(get_returns)]
+InvoicesDep = Annotated[InvoiceService, Depends(get_invoices)]
+CustomersDep = Annotated[CustomerService, Depends(get_customers)]
+DataSubjectsDep = Annotated[DataSubjectService, Depends(get_data_subjects)]
 
 
 async def authenticate(

@@ -5,11 +5,13 @@ optionally recorded (the analytics' gross, fees and net)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from application.card_tokens import every_gateway, provider_of
-from application.ports import GatewayError
+from application.event_store import EventStore
+from application.ports import GatewayError, PaymentGateway
 from application.reconciliation import (
     Report,
     SettlementLine,
@@ -28,9 +30,9 @@ class ReconciliationInputError(Exception):
     unreadable report, a provider that gave none (a CLI error line; a 422 page)."""
 
 
-def configured_providers(shop: Any) -> list[str]:
+def configured_providers(gateways: Sequence[PaymentGateway]) -> list[str]:
     """The providers with a gateway built here (in the chain or merely configured)."""
-    found = {provider_of(g) for g in every_gateway(shop.gateways)}
+    found = {provider_of(g) for g in every_gateway(gateways)}
     return [p for p in KNOWN_GATEWAYS if p in found]
 
 
@@ -69,7 +71,13 @@ def fetched_lines(
 
 
 def run_reconciliation(
-    shop: Any, provider: str, start: date, end: date, text: str | None, record: bool = False
+    store: EventStore,
+    chain: Sequence[PaymentGateway],
+    provider: str,
+    start: date,
+    end: date,
+    text: str | None,
+    record: bool = False,
 ) -> Report:
     """Match the report (`text`, else fetched) to the books; with `record`, keep totals."""
     if provider not in KNOWN_GATEWAYS:
@@ -77,8 +85,8 @@ def run_reconciliation(
             f"the provider must be one of {', '.join(KNOWN_GATEWAYS)}, got {provider!r}"
         )
     check_range(start, end)
-    gateways = every_gateway(shop.gateways)
-    if provider not in configured_providers(shop):
+    gateways = every_gateway(chain)
+    if provider not in configured_providers(chain):
         raise ReconciliationInputError(
             f"{provider} is not configured (ECOVAREJO_GATEWAYS and its keys)"
         )
@@ -92,7 +100,7 @@ def run_reconciliation(
         raise ReconciliationInputError(str(error)) from None
     except GatewayError as error:
         raise ReconciliationInputError(f"{provider} did not give its report: {error}") from None
-    report = reconcile(provider, start, end, lines, books_of(shop, provider, start, end))
+    report = reconcile(provider, start, end, lines, books_of(store, chain, provider, start, end))
     if record:
-        record_settlement(shop, report)
+        record_settlement(store, report)
     return report

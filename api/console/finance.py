@@ -66,7 +66,7 @@ def _form_page(
         request,
         "reconciliation.html",
         status,
-        providers=configured_providers(container.shop),
+        providers=configured_providers(container.services.payments.gateways),
         # the runs kept with "record" (GET /api/v1/analytics/finance): gross, fees, net
         recorded=container.readers.analytics.rows("finance", 24),
         chosen={**defaults, **context.pop("chosen", {})},
@@ -126,7 +126,8 @@ async def reconciliation_run(request: Request, container: ConsoleContainer, _: A
         start, end = _day(chosen["start"], "from"), _day(chosen["end"], "to")
         report = await run_in_threadpool(
             run_reconciliation,
-            container.shop,
+            container.services.store,
+            container.services.payments.gateways,
             chosen["provider"],
             start,
             end,

@@ -19,7 +19,15 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import Principal
-from api.deps import Admin, ReadersDep, ShopDep, consistent_with, query, require
+from api.deps import (
+    Admin,
+    PaymentsDep,
+    ReadersDep,
+    ServicesDep,
+    consistent_with,
+    query,
+    require,
+)
 from api.etag import set_etag
 from api.sandbox_provider import answer_challenge, sandbox_tokenizes, sandbox_vault
 from api.schemas import (
@@ -54,19 +62,21 @@ async def list_open_disputes(readers: ReadersDep, _: Admin) -> DisputePage:
 
 
 @router.get("/config")
-async def get_payments_config(shop: ShopDep) -> PaymentsConfigPublic:
+async def get_payments_config(services: ServicesDep) -> PaymentsConfigPublic:
     """The payment methods offered and, for cards, the provider whose browser SDK makes the
     card token, with its public key (nothing secret)."""
-    raw_cards = sandbox_tokenizes(shop)
-    config = payments_config(shop.gateways, shop.interest_free_installments, raw_cards)
+    raw_cards = sandbox_tokenizes(services)
+    config = payments_config(
+        services.payments.gateways, services.checkout.interest_free_installments, raw_cards
+    )
     return PaymentsConfigPublic.model_validate(config)
 
 
 @router.post("/sandbox/tokens", status_code=status.HTTP_201_CREATED)
-def create_sandbox_token(body: SandboxCardCreate, shop: ShopDep) -> SandboxCardToken:
+def create_sandbox_token(body: SandboxCardCreate, services: ServicesDep) -> SandboxCardToken:
     """The sandbox's browser tokenization (what its SDK, `/sandbox-provider/v1/sandbox.js`,
     posts the card to): a test card in, a single-use card token out."""
-    vault = sandbox_vault(shop)
+    vault = sandbox_vault(services)
     card = CardDetails(body.card_number, body.expiry, body.cvc, body.holder)
     card.check(now())
     made = vault.tokenize(card.number, card.expiry, card.cvc, card.holder)
@@ -75,24 +85,24 @@ def create_sandbox_token(body: SandboxCardCreate, shop: ShopDep) -> SandboxCardT
 
 @router.post("/sandbox/challenges/{authorization_id}")
 def answer_sandbox_challenge(
-    authorization_id: AuthorizationId, body: SandboxChallengeAnswer, shop: ShopDep
+    authorization_id: AuthorizationId, body: SandboxChallengeAnswer, services: ServicesDep
 ) -> dict[str, Any]:
     """The sandbox issuer's 3-D Secure answer, for scripts (the shopper's is the page at
     `/sandbox-provider/challenge/{authorization_id}`)."""
-    sandbox_vault(shop)
-    answer_challenge(shop, authorization_id, body.authenticated)
+    sandbox_vault(services)
+    answer_challenge(services.payments.gateways, authorization_id, body.authenticated)
     return {"authorization_id": authorization_id, "authenticated": body.authenticated}
 
 
 @router.get("/{payment_id}/authentication")
 async def get_authentication_action(
-    payment_id: UUID, shop: ShopDep, principal: CustomerOrAdmin, response: Response
+    payment_id: UUID, payments: PaymentsDep, principal: CustomerOrAdmin, response: Response
 ) -> AuthenticationAction:
     """What finishes the shopper's 3-D Secure (client secret, challenge URL), asked of the
     provider now and never stored; `no-store`, for the payment's owner (or an admin)."""
     own = None if principal.role == "admin" else principal.sub
     try:
-        payment, action = await run_in_threadpool(shop.authentication_action, payment_id, own)
+        payment, action = await run_in_threadpool(payments.authentication_action, payment_id, own)
     except (GatewayError, RetryLaterError) as error:  # the provider must be asked: later
         raise HTTPException(503, f"try again: {error}", {"Retry-After": "5"}) from None
     response.headers["Cache-Control"] = "no-store"
@@ -109,7 +119,7 @@ async def get_authentication_action(
 async def confirm_authentication(
     payment_id: UUID,
     body: AuthenticationConfirm,
-    shop: ShopDep,
+    payments: PaymentsDep,
     principal: CustomerOrAdmin,
     response: Response,
 ) -> AuthenticationResult:
@@ -118,11 +128,11 @@ async def confirm_authentication(
     own = None if principal.role == "admin" else principal.sub
     try:
         result = await run_in_threadpool(
-            shop.confirm_authentication, payment_id, own, body.authorization_id
+            payments.confirm_authentication, payment_id, own, body.authorization_id
         )
     except (GatewayError, RetryLaterError) as error:  # the provider must be asked: later
         raise HTTPException(503, f"try again: {error}", {"Retry-After": "5"}) from None
-    payment = await run_in_threadpool(shop.payment, payment_id, own)
+    payment = await run_in_threadpool(payments.payment, payment_id, own)
     if result is not None:
         set_etag(response, result.version)
     return AuthenticationResult(

@@ -13,6 +13,7 @@ script at all), which answers the sandbox issuer and sends the shopper back to t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib.resources import files
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -22,10 +23,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from api.deps import ShopDep
+from api.deps import (
+    PaymentsDep,
+    ServicesDep,
+)
 from api.text import text_problem
 from application.card_tokens import card_gateway, provider_of
-from application.shop import Shop
+from application.ports import PaymentGateway
+from application.services import Services
 
 PREFIX = "/sandbox-provider"
 # The challenge page: its own stylesheet, a form posting to itself, nothing else.
@@ -42,31 +47,34 @@ AuthorizationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,120}$")]
 ReturnTo = Annotated[str, Query(max_length=500)]
 
 
-def sandbox_tokenizes(shop: Shop) -> bool:
+def sandbox_tokenizes(services: Services) -> bool:
     """The sandbox is the card provider, and this is not production."""
-    gateway = card_gateway(shop.gateways)
-    return shop.raw_cards_allowed and gateway is not None and provider_of(gateway) == "sandbox"
+    gateway = card_gateway(services.payments.gateways)
+    allowed = services.checkout.raw_cards_allowed
+    return allowed and gateway is not None and provider_of(gateway) == "sandbox"
 
 
-def sandbox_vault(shop: ShopDep) -> Any:
+def sandbox_vault(services: ServicesDep) -> Any:
     """The sandbox vault, while it is the card provider outside production; else 404."""
-    if not sandbox_tokenizes(shop):
+    if not sandbox_tokenizes(services):
         raise HTTPException(404, "the sandbox is not the card provider here")
-    return card_gateway(shop.gateways)
+    return card_gateway(services.payments.gateways)
 
 
-def sandbox_acquirer(shop: Shop, authorization_id: str) -> Any:
+def sandbox_acquirer(gateways: Sequence[PaymentGateway], authorization_id: str) -> Any:
     """The sandbox acquirer whose challenge this is; 404 when there is none."""
-    for gateway in shop.gateways:
+    for gateway in gateways:
         known = getattr(gateway, "has_challenge", None)
         if known is not None and known(authorization_id):
             return gateway
     raise HTTPException(404, f"no sandbox challenge {authorization_id}")
 
 
-def answer_challenge(shop: Shop, authorization_id: str, authenticated: bool) -> None:
+def answer_challenge(
+    gateways: Sequence[PaymentGateway], authorization_id: str, authenticated: bool
+) -> None:
     """The shopper passes (or fails) the sandbox issuer's challenge; the first answer holds."""
-    sandbox_acquirer(shop, authorization_id).answer_challenge(authorization_id, authenticated)
+    sandbox_acquirer(gateways, authorization_id).answer_challenge(authorization_id, authenticated)
 
 
 def same_site(return_to: str) -> str:
@@ -108,24 +116,26 @@ def _page(**values: Any) -> HTMLResponse:
 
 @router.get("/challenge/{authorization_id}")
 def challenge_page(
-    authorization_id: AuthorizationId, shop: ShopDep, return_to: ReturnTo = ""
+    authorization_id: AuthorizationId, payments: PaymentsDep, return_to: ReturnTo = ""
 ) -> HTMLResponse:
     """The sandbox issuer's 3-D Secure page (a payment's `redirect_url`)."""
-    sandbox_acquirer(shop, authorization_id)
+    sandbox_acquirer(payments.gateways, authorization_id)
     return _page(authorization_id=authorization_id, return_to=same_site(return_to))
 
 
 @router.post("/challenge/{authorization_id}")
 async def challenge_answered(
-    authorization_id: AuthorizationId, request: Request, shop: ShopDep
+    authorization_id: AuthorizationId, request: Request, payments: PaymentsDep
 ) -> Response:
     """The shopper's answer, then back to the shop (303), or a page saying how it went."""
     fields = await _form(request)
-    return await run_in_threadpool(_answered, shop, authorization_id, fields)
+    return await run_in_threadpool(_answered, payments.gateways, authorization_id, fields)
 
 
-def _answered(shop: Shop, authorization_id: str, fields: dict[str, str]) -> Response:
-    acquirer = sandbox_acquirer(shop, authorization_id)
+def _answered(
+    gateways: Sequence[PaymentGateway], authorization_id: str, fields: dict[str, str]
+) -> Response:
+    acquirer = sandbox_acquirer(gateways, authorization_id)
     acquirer.answer_challenge(authorization_id, fields.get("authenticated") == "true")
     back = same_site(fields.get("return_to", ""))
     if back:

@@ -65,7 +65,7 @@ def base_url(system: Container, received: list[dict[str, Any]]) -> Iterator[str]
     async def back(request: Request) -> HTMLResponse:
         return HTMLResponse("<p id='back'>de volta</p>")
 
-    shop = Starlette(
+    storefront = Starlette(
         routes=[
             Route("/test-shop/checkout", page, methods=["GET"]),
             Route("/test-shop/checkout", checkout, methods=["POST"]),
@@ -74,7 +74,9 @@ def base_url(system: Container, received: list[dict[str, Any]]) -> Iterator[str]
         ]
     )
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(shop, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(storefront, host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -113,7 +115,7 @@ def test_the_shop_form_submits_only_the_token_the_sandbox_sdk_made(
     (form,) = received
     assert set(form) == {"card_token", "installments"}  # nothing of the card
     assert form["card_token"].startswith("tok_")
-    vault = system.shop.gateways[0]
+    vault = system.services.payments.gateways[0]
     assert vault.accept_token(form["card_token"]).last4 == "4242"
 
 
@@ -132,7 +134,7 @@ def test_a_refused_card_shows_the_providers_error_and_submits_nothing(browser, b
 def test_the_sandbox_issuer_page_authenticates_and_sends_the_shopper_back(
     browser, base_url, system
 ):
-    primary = system.shop.gateways[0]
+    primary = system.services.payments.gateways[0]
     token = primary.tokenize(THREE_DS, "12/39", "123", "Ana").token
     waiting = primary.authorize(token, Money.brl("10.00"), key=str(uuid4()))
     assert waiting.action is not None

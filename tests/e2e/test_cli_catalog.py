@@ -38,7 +38,7 @@ def test_the_cli_imports_a_catalog_once_and_exports_it_neutralised(settings, con
     assert "2 created" in done.stdout
     again = run("catalog", "import", str(path), "--json", env=env)
     assert json.loads(again.stdout)["unchanged"] == 2
-    container.shop.edit_stock_item("ECO-1", name="=1+1")
+    container.services.catalog.edit_stock_item("ECO-1", name="=1+1")
     wait_until(lambda: len(container.readers.back_office.skus()) == 2, what="listed")
     exported = run("catalog", "export", env=env)
     assert exported.returncode == 0, exported.stderr

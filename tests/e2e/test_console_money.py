@@ -32,14 +32,14 @@ def captured_sandbox_payment(client, auth) -> dict:
 
 
 def dispute(container, order: dict, days: float) -> None:
-    shop = container.shop
-    payment = shop.payment(UUID(order["payment"]["payment_id"]))
-    gateway = next(g for g in shop.gateways if g.name == payment.gateway)
+    services = container.services
+    payment = services.payments.payment(UUID(order["payment"]["payment_id"]))
+    gateway = next(g for g in services.payments.gateways if g.name == payment.gateway)
     due = datetime.now(UTC) + timedelta(days=days)
     headers, body = gateway.dispute_webhook(
         payment.authorization_id, str(payment.id), payment.captured.amount, "opened", due
     )
-    assert shop.receive_webhook("sandbox", headers, {}, body).outcome == "applied"
+    assert services.payments.receive_webhook("sandbox", headers, {}, body).outcome == "applied"
 
 
 def test_open_disputes_are_listed_soonest_first_and_those_due_soon_called_out(
@@ -100,7 +100,9 @@ def test_an_uploaded_report_lists_its_unknown_duplicate_and_foreign_lines(
     client, auth, product, container
 ):
     captured_sandbox_payment(client, auth)
-    (row,) = [r for g in container.shop.gateways for r in g.ledger() if r["op"] == "capture"]
+    (row,) = [
+        r for g in container.services.payments.gateways for r in g.ledger() if r["op"] == "capture"
+    ]
     csv = (
         "key,op,amount,authorization_id\n"
         f"{row['key']},capture,{row['amount']},{row['authorization_id']}\n"
@@ -133,7 +135,7 @@ def test_an_uploaded_report_lists_its_unknown_duplicate_and_foreign_lines(
     settlement = Settlement.create_id("sandbox", today, today)
     (run,) = [
         e
-        for e in container.shop.repository.event_store.get(settlement)
+        for e in container.services.store.repository.event_store.get(settlement)
         if isinstance(e, Settlement.Reconciled)
     ]
     assert run.actor == "admin:admin-1"

@@ -115,7 +115,7 @@ def test_the_sandbox_challenge_page_refuses_what_it_does_not_know(client, auth, 
 
 def test_in_production_mode_no_card_number_reaches_the_api(client, auth, product):
     # What the bootstrap does when ECOVAREJO_PRODUCTION=true (infrastructure/bootstrap.py).
-    client.app.state.container.shop.raw_cards_allowed = False
+    client.app.state.container.services.checkout.raw_cards_allowed = False
     for page in ("/sandbox-provider/v1/sandbox.js", "/sandbox-provider/challenge/primary-x"):
         assert client.get(page).status_code == 404, page
     cart_id, response = check_out(client, auth, {"method": "card", **RAW_CARD})

@@ -16,15 +16,14 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import CliError, _analytics, analytics_app, app, connected, emit, parse_uuid
-from api.cli_sandbox import sandbox_app
+from api.cli.common import CliError, connected, emit, parse_uuid
+from api.cli.sandbox import sandbox_app
 from application.gateways import gateway_named
 from infrastructure.payment_settings import KNOWN_GATEWAYS
 from infrastructure.payments import SandboxGateway
 from infrastructure.reconciliation_run import ReconciliationInputError, run_reconciliation
 
 finance_app = typer.Typer(help="Money: reconciliation with the providers.", no_args_is_help=True)
-app.add_typer(finance_app, name="finance")
 
 
 def parse_day(value: str, option: str) -> date:
@@ -56,8 +55,11 @@ def reconcile_command(
         except (OSError, UnicodeDecodeError) as error:
             raise CliError(f"cannot read {file}: {type(error).__name__}") from None
     with connected() as container:
+        services = container.services
         try:
-            report = run_reconciliation(container.shop, provider, start, end, text, record)
+            report = run_reconciliation(
+                services.store, services.payments.gateways, provider, start, end, text, record
+            )
         except ReconciliationInputError as error:
             raise CliError(str(error)) from None
     found = report.to_dict()
@@ -81,16 +83,6 @@ def _print(found: dict[str, Any]) -> None:
     typer.echo("  totals: " + ", ".join(f"{k} {v}" for k, v in found["totals"].items()))
 
 
-@analytics_app.command("finance")
-def analytics_finance(
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Per provider and period: gross, refunds, chargebacks, fees and net the provider
-    settled (recorded by `finance reconcile --record`), as GET /api/v1/analytics/finance."""
-    _analytics("finance", limit, as_json)
-
-
 @sandbox_app.command("dispute")
 def sandbox_dispute(
     payment_id: Annotated[str, typer.Argument(help="a captured card payment on the sandbox")],
@@ -104,15 +96,15 @@ def sandbox_dispute(
         raise CliError(f"--outcome must be opened, won or lost, got {outcome!r}")
     pid = parse_uuid(payment_id, "PAYMENT_ID")
     with connected() as container:
-        payment = container.shop.payment(pid)
-        gateway = gateway_named(container.shop.gateways, payment.gateway)
+        payment = container.services.payments.payment(pid)
+        gateway = gateway_named(container.services.payments.gateways, payment.gateway)
         if not isinstance(gateway, SandboxGateway) or payment.authorization_id is None:
             raise CliError(f"payment {pid} is not a sandbox card payment")
         due = datetime.now(UTC) + timedelta(days=days) if outcome == "opened" else None
         headers, body = gateway.dispute_webhook(
             payment.authorization_id, str(pid), payment.captured.amount, outcome, due
         )
-        delivery = container.shop.receive_webhook("sandbox", headers, {}, body)
+        delivery = container.services.payments.receive_webhook("sandbox", headers, {}, body)
     if as_json:
         emit({"payment_id": str(pid), "dispute": outcome, "outcome": delivery.outcome})
     else:
