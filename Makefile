@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run worker test lint format bench soak screenshots clean
+.PHONY: install run worker test lint format bench soak screenshots lighthouse lighthouse-deps clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,12 +32,29 @@ format: install
 # waits (polls, fsyncs, subprocesses), so two halve its time even on two cores.
 PYTEST_WORKERS ?= 2
 
-test: install lint
+test: install lint lighthouse-deps
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-# The README's pictures of the console, taken by its browser tests (tests/browser).
+# Lighthouse for the storefront (npm, pinned in tools/lighthouse; Node 20 runs 12.2.3): the
+# test module skips without it locally and fails under CI=true.
+LIGHTHOUSE := tools/lighthouse/node_modules/.bin/lighthouse
+
+$(LIGHTHOUSE): tools/lighthouse/package.json tools/lighthouse/package-lock.json
+	cd tools/lighthouse && npm ci --no-audit --no-fund --silent
+	@touch $@
+
+lighthouse-deps:
+	@if command -v npm >/dev/null; then $(MAKE) --no-print-directory $(LIGHTHOUSE); \
+	  else echo "make: npm not found: the Lighthouse test will skip (fail under CI=true)"; fi
+
+lighthouse: install lighthouse-deps
+	$(BIN)/python -m pytest -q -s -p no:randomly tests/browser/test_storefront_lighthouse.py
+
+# The README's pictures of the console and the storefront, taken by the browser tests
+# (tests/browser: desktop and 390 px phone for the storefront).
 screenshots: install
-	ECOVAREJO_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/browser -q
+	ECOVAREJO_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/browser -q \
+	  --ignore=tests/browser/test_storefront_lighthouse.py
 
 bench: install
 	@command -v wrk >/dev/null || { echo "make bench: installing wrk (Debian package)"; \

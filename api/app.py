@@ -27,11 +27,13 @@ from api.middleware import (
 from api.openapi import install_openapi
 from api.query_guard import refuse_unknown_query_parameters
 from api.ratelimit import RateLimiter, RateLimitMiddleware
-from api.routers import API_ROUTERS, health
+from api.routers import API_ROUTERS, health, product_images
 from api.routers import auth as auth_routes
+from api.routers.product_images import image_upload_limits
 from api.routes import RouteTable
 from api.search_cache import search_cache
 from api.stored import Policies
+from api.storefront import install_storefront
 from api.tracing import TracingMiddleware
 from infrastructure import tracing
 from infrastructure.bootstrap import Container, jwt_secret
@@ -111,10 +113,12 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
         Middleware(
             RequestBodyGuard,
             max_bytes=settings.max_body_bytes,
-            # OAuth2 takes a form (RFC 6749); the sandbox's 3-D Secure page is a form
-            form_prefixes=("/console/", "/api/v1/auth/token", "/sandbox-provider/"),
+            # OAuth2 takes a form (RFC 6749); the console, the storefront and the sandbox's
+            # 3-D Secure page post HTML forms
+            form_prefixes=("/console/", "/api/v1/auth/token", "/loja/", "/sandbox-provider/"),
             # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES; a settlement report (api/console/finance.py)
             own_limit_paths=("/console/catalog/import", "/console/reconciliation"),
+            upload_limits=image_upload_limits(settings),  # ECOVAREJO_IMAGE_MAX_BYTES
         ),
         *(
             [
@@ -165,8 +169,10 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(health.router, prefix=prefix)
         app.include_router(metrics.router, prefix=prefix)
     app.include_router(auth_routes.wellknown)  # /.well-known/jwks.json
+    app.include_router(product_images.media)  # /media/{key}: the local store's images
     install_console(app)
     app.include_router(sandbox_provider.router)  # the sandbox's SDK and 3-D Secure page
+    install_storefront(app)  # /loja (api/storefront), after the console: its error pages
     install_openapi(app)
     install_offline_docs(app)  # /docs and /redoc without a CDN (api/docs_offline.py)
     auth_routes.install_oauth2_scheme(app)

@@ -70,6 +70,8 @@ KINDS = frozenset(
         "idempotency-in-progress",
         "idempotency-unavailable",
         "idempotent-answer-erased",
+        "not-a-verified-buyer",
+        "image-refused",
     }
 )
 
@@ -105,6 +107,9 @@ def _domain_status(error: DomainError) -> tuple[int, str]:
     for kind, status in SIGN_IN_STATUSES.items():
         if isinstance(error, kind):
             return status, _KINDS[status]
+    catalog_media = _catalog_media_status(error)
+    if catalog_media is not None:
+        return catalog_media
     if isinstance(error, GatewayUnavailableError):
         return 503, "payment-gateway-unavailable"
     if isinstance(error, CarrierUnavailableError):
@@ -118,6 +123,23 @@ def _domain_status(error: DomainError) -> tuple[int, str]:
     if isinstance(error, AlreadyExistsError):
         return 409, "already-exists"
     return 409, "business-rule"
+
+
+def _catalog_media_status(error: DomainError) -> tuple[int, str] | None:
+    """Images and reviews (issue 28): a file we do not decode is 415, one too large 413,
+    a review by someone who did not receive the product 403, a second review 409."""
+    from application.image_renditions import ImageRefusedError, ImageTooLargeError
+    from application.reviews import AlreadyReviewedError, NotAVerifiedBuyerError
+
+    if isinstance(error, ImageRefusedError):
+        return 415, "image-refused"
+    if isinstance(error, ImageTooLargeError):
+        return 413, "payload-too-large"
+    if isinstance(error, NotAVerifiedBuyerError):
+        return 403, "not-a-verified-buyer"
+    if isinstance(error, AlreadyReviewedError):
+        return 409, "already-exists"
+    return None
 
 
 def _kebab(name: str) -> str:

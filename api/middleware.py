@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable
 from urllib.parse import unquote_to_bytes
 
@@ -65,6 +66,7 @@ class RequestBodyGuard:
         max_bytes: int,
         form_prefixes: Iterable[str] = (),
         own_limit_paths: Iterable[str] = (),
+        upload_limits: Iterable[tuple[str, int]] = (),
     ):
         self.app = app
         self.max_bytes = max_bytes
@@ -72,24 +74,32 @@ class RequestBodyGuard:
         # Uploads whose route sets and checks its own, larger limit before reading (the
         # console's catalog import): streamed to it, not held here.
         self.own_limit_paths = frozenset(own_limit_paths)
+        # Multipart uploads (product images): paths matching a pattern take its larger
+        # limit here, still refused (413) before the body is read past it; the route
+        # checks the form itself.
+        self.upload_limits = [(re.compile(p), limit) for p, limit in upload_limits]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self.own_limit_paths:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        upload_limit = next((n for p, n in self.upload_limits if p.match(scope["path"])), None)
+        max_bytes = upload_limit or self.max_bytes
         declared = headers.get("content-length")
         if declared is not None and not declared.isdigit():
             await problem(400, "Content-Length must be a number")(scope, receive, send)
             return
-        if declared is not None and int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send)
+        if declared is not None and int(declared) > max_bytes:
+            await self._too_large(scope, receive, send, max_bytes)
             return
-        body = await self._read(receive)
+        body = await self._read(receive, max_bytes)
         if body is None:
-            await self._too_large(scope, receive, send)
+            await self._too_large(scope, receive, send, max_bytes)
             return
-        is_form = scope["path"].startswith(self.form_prefixes) if self.form_prefixes else False
+        is_form = upload_limit is not None or (
+            scope["path"].startswith(self.form_prefixes) if self.form_prefixes else False
+        )
         if body and scope["method"] in BODY_METHODS and not is_form:
             refusal = refuse_body(body, headers.get("content-type"))
             if refusal is not None:
@@ -97,7 +107,7 @@ class RequestBodyGuard:
                 return
         await self.app(scope, replay_body(body, receive), send)
 
-    async def _read(self, receive: Receive) -> bytes | None:
+    async def _read(self, receive: Receive, max_bytes: int) -> bytes | None:
         """The body, or None past the limit (the rest is not read)."""
         chunks: list[bytes] = []
         size = 0
@@ -107,14 +117,14 @@ class RequestBodyGuard:
                 return b"".join(chunks)
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"the body is larger than {self.max_bytes} bytes"
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+        detail = f"the body is larger than {max_bytes} bytes"
         response = problem(413, detail, headers={"Connection": "close"})
         await response(scope, receive, send)
 

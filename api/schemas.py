@@ -647,13 +647,20 @@ class ProductHitPublic(Schema):
     available: int
     certifications: list[str]
     carbon_footprint_kg: str
+    in_stock: bool
+    sustainability_score: int | None
+    rating_average: str | None
+    rating_count: int
 
 
 class ProductFacetsPublic(Schema):
-    """Counts over the products that match the whole query (text and filters)."""
+    """Counts over the products that match the whole query (text and filters). A product
+    counts under every category of its path; `price` counts per range (`"50-100"`: from 50
+    inclusive to 100 exclusive; `"500-"`: 500 and up), empty ranges left out."""
 
     category: dict[str, int]
     certification: dict[str, int]
+    price: dict[str, int]
 
 
 class ProductSearchPublic(Schema):

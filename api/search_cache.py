@@ -2,7 +2,9 @@
 every API process), keyed by the NORMALIZED query and the index generation.
 
 Normalizing: text is Unicode NFC with its whitespace collapsed; the words (`q`) are also
-lower-cased, as both search adapters match words regardless of case; numbers are parsed
+lower-cased, as both search adapters match words regardless of case, and the category and
+certification filters are folded (case and accents), as both adapters compare them folded;
+`sort` and `in_stock` are keyed as they are (every field of the query is); numbers are parsed
 (`10`, `10.0`, `010.00` are one price); parameter order and absent-vs-default do not
 count. The search then runs with that normalized query, so whatever one spelling of a query
 stored is exactly what every other spelling of it would have found: odd Unicode, case or
@@ -29,6 +31,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from infrastructure.bootstrap import Container
 from infrastructure.redis_views import LoopRedis
 from projections.search import SearchQuery
+from projections.search_document import fold_key
 
 _SPACES = re.compile(r"\s+")
 # How long a process trusts the index generation it read (a swap is seen within this).
@@ -42,14 +45,21 @@ def normal_text(text: str | None) -> str | None:
     return folded or None
 
 
+def folded(text: str | None) -> str | None:
+    """Category and certification filters ignore case and accents: one key for all."""
+    text = normal_text(text)
+    return fold_key(text) if text is not None else None
+
+
 def normalized(query: SearchQuery) -> SearchQuery:
-    """The query every spelling of it stands for (what runs, and what is keyed)."""
+    """The query every spelling of it stands for (what runs, and what is keyed). Every
+    field of the query is part of the key (`sort`, `in_stock` too): see `cache_key`."""
     q = normal_text(query.q)
     return replace(
         query,
         q=q.lower() if q else None,
-        category=normal_text(query.category),
-        certification=normal_text(query.certification),
+        category=folded(query.category),
+        certification=folded(query.certification),
         min_price=query.min_price.normalize() if query.min_price is not None else None,
         max_price=query.max_price.normalize() if query.max_price is not None else None,
     )

@@ -41,6 +41,7 @@ from application.transcoder import OrjsonTranscoder
 from domain.base import EcoAggregate, NotFoundError, UnreadableEvent
 from domain.money import Money
 from domain.order import OrderLine, PaymentMethod
+from domain.product_media import ProductImage
 from domain.returns import ReturnLine
 from domain.shipping import RatesTable
 from domain.stock_item import StockItem, Sustainability
@@ -96,6 +97,17 @@ class RatesTableAsDict(Transcoding):
         return RatesTable.from_dict(data)
 
 
+class ProductImageAsDict(Transcoding):
+    type = ProductImage
+    name = "product_image"
+
+    def encode(self, obj: ProductImage) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> ProductImage:
+        return ProductImage.from_dict(data)
+
+
 class ReturnLineAsDict(Transcoding):
     type = ReturnLine
     name = "return_line"
@@ -125,6 +137,7 @@ VALUE_TRANSCODINGS: tuple[Transcoding, ...] = (
     OrderLineAsDict(),
     PaymentMethodAsDict(),
     RatesTableAsDict(),
+    ProductImageAsDict(),
 )
 
 

@@ -138,6 +138,7 @@ class DataSubjectService:
             "orders": by_type["Order"],
             "payments": by_type["Payment"],
             "returns": by_type["Return"],
+            "reviews": by_type.get("Review", []),  # issue 28: their reviews, their words
             "coupon_uses": self._coupon_uses(customer_id),
             **({"account": account} if account is not None else {}),
             **({"unreadable": by_type["unreadable"]} if "unreadable" in by_type else {}),

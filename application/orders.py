@@ -13,7 +13,7 @@ from application.event_store import CommandResult, EventStore
 from application.ports import Notification, Notifier
 from domain.base import EcoAggregate
 from domain.order import PENDING, Order
-from domain.payment import Payment, payment_id_for_order
+from domain.payment import CAPTURED, Payment, payment_id_for_order
 from domain.personal import DataSubject
 from domain.stock_item import StockItem
 
@@ -68,7 +68,8 @@ class OrderService:
             item.commit(order.id)
         payment = self.payment_of(order)
         assert payment is not None  # a confirmed order has an authorized payment
-        payment.request_capture(order.totals.total)
+        if payment.status != CAPTURED:  # Pix and boleto were captured when paid
+            payment.request_capture(order.totals.total)
         return self.store.commit(order, *items, payment)
 
     def track_order(self, order_id: UUID, step: str, at: datetime) -> CommandResult | None:

@@ -19,6 +19,7 @@ KINDS = (
     "orders",
     "payments",
     "returns",
+    "reviews",
     "coupon_uses",
     "requests",
 )

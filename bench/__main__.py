@@ -12,12 +12,14 @@ from bench.append import bench_append
 from bench.auth import bench_auth
 from bench.config import BenchConfig
 from bench.http import bench_http
+from bench.images import bench_images
 from bench.reads import bench_reads
 from bench.readside import bench_readside
 from bench.report import Results, log, table
 from bench.scale import bench_cold, bench_scale
-from bench.search import bench_search
+from bench.search import bench_search, bench_suggest
 from bench.servers import Servers, bench_servers
+from bench.storefront import bench_storefront
 
 Section = Callable[[BenchConfig, Servers, Results], None]
 
@@ -29,9 +31,12 @@ def _sections() -> dict[str, Section]:
         "reads": bench_reads,
         "readside": bench_readside,
         "search": bench_search,
+        "suggest": bench_suggest,
         "scale": bench_scale,
         "cold": bench_cold,
         "auth": bench_auth,
+        "images": bench_images,  # issue 28
+        "storefront": bench_storefront,
     }
 
 

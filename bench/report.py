@@ -292,6 +292,9 @@ ROWS = [
     Row("search p95", "search_p95_ms", "ms", target=Target("search_p95_ms", 50, at_least=False)),
     Row("search p95, 4 clients", "search_load_p95_ms", "ms"),
     Row("search p95 (adapter, no HTTP)", "search_adapter_p95_ms", "ms"),
+    Row("suggest p95", "suggest_p95_ms", "ms", target=Target("suggest_p95_ms", 20, at_least=False)),
+    Row("suggest p95, 4 clients", "suggest_load_p95_ms", "ms"),
+    Row("suggest p95 (adapter, no HTTP)", "suggest_adapter_p95_ms", "ms"),
     Row("API peak RSS (all processes)", "api_peak_rss_mb", "MB"),
     Row("API peak RSS (one process)", "api_peak_rss_per_process_mb", "MB"),
     Row("worker peak RSS", "worker_peak_rss_mb", "MB"),
@@ -324,6 +327,25 @@ ROWS = [
     Row("access-token verify CPU, HS256 (dev)", "verify_cpu_us_hs256", "us"),
     Row("access-token verify CPU, RS256 (IdP)", "verify_cpu_us_rs256", "us"),
     Row("revocation check per request (Redis)", "revocation_check_ms", "ms"),
+    # Product images (bench/images.py)
+    Row("image check + 6 renditions p50 (2000x1500 JPEG)", "image_prepare_p50_ms", "ms"),
+    Row("image check + 6 renditions p95 (2000x1500 JPEG)", "image_prepare_p95_ms", "ms"),
+    Row("image uploads with renditions, stored and recorded", "image_uploads_per_s", "/s"),
+    # The storefront's server time (bench/storefront.py), beside a bare FastAPI route
+    *[
+        Row(
+            f"storefront {page} {p}, 4 connections",
+            f"storefront_{page}_{p}_ms",
+            "ms",
+            f"storefront_bare_{p}_ms",
+            f"storefront_{page}_{p}_ms_ratio",
+            Target(f"storefront_{page}_p95_ms", 50, at_least=False)
+            if p == "p95" and page in ("product", "search")
+            else None,
+        )
+        for page in ("home", "search", "product", "cart")
+        for p in ("p50", "p95")
+    ],
 ]
 
 

@@ -1,5 +1,11 @@
-"""Product search over >= 10k products: `GET /api/v1/products/search` through the real
-API (p50/p95/p99, one client and several), and the search adapter alone (no HTTP)."""
+"""Product search over 10k products x 3 variants: `GET /api/v1/products/search` through the
+real API (p50/p95/p99, one client and four), and the search adapter alone (no HTTP); and
+suggestions while typing, `GET /api/v1/products/suggest` (section `suggest`).
+
+Until products with variants exist, the index holds one document per stock item: each
+product is seeded as three stock items (sizes P, M, G: same words, prices a little apart),
+30k documents, the heavier case for the index. Queries mix the forgiving features: folded
+filters, sorts, `in_stock`, price ranges (every answer counts them)."""
 
 from __future__ import annotations
 
@@ -8,17 +14,23 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from application.services import Services
 from bench.config import BenchConfig
 from bench.http import loadgen, running, token
 from bench.report import Results, log
-from bench.seed import CATEGORIES, CERTIFICATIONS, seed_products
+from bench.seed import CATEGORIES, CERTIFICATIONS, chunks, product
 from bench.servers import Servers
 from bench.stats import latency_summary
+from domain.base import EventMetadata, event_context
+from domain.money import Money
+from domain.stock_item import StockItem
 from infrastructure.bootstrap import REDIS_PROJECTIONS, Container, bootstrap
 from infrastructure.projection_admin import rebuild
 
 SEARCH_PATH = "/api/v1/products/search"
+SUGGEST_PATH = "/api/v1/products/suggest"
 SEARCH_PROJECTION = "product_search"
+VARIANTS = ("P", "M", "G")
 QUERIES: list[dict[str, str]] = [
     {"q": "garrafa"},
     {"q": "café orgânico"},
@@ -32,6 +44,29 @@ QUERIES: list[dict[str, str]] = [
     {"q": "mochila", "min_price": "10.00", "page": "2"},
     {"category": CATEGORIES[3], "certification": CERTIFICATIONS[2], "size": "50"},
     {},
+    {"q": "CAMISETA", "sort": "price_asc"},
+    {"q": "camisa", "in_stock": "true"},  # a synonym of camiseta
+    {"category": "ESCRITÓRIO", "sort": "newest"},
+    {"certification": "organico brasil", "sort": "footprint", "in_stock": "true"},
+    {"q": "copo", "sort": "price_desc", "page": "3"},
+    {"sort": "score", "size": "50"},
+]
+# What a shopper has typed so far: prefixes, later words, and one typo.
+SUGGESTIONS = [
+    "g",
+    "gar",
+    "garrafa",
+    "camis",
+    "camisteta",
+    "org",
+    "organico",
+    "bambu",
+    "sabonte",
+    "moch",
+    "cadrno",
+    "toalha l",
+    "vela",
+    "biodegradavel",
 ]
 
 
@@ -55,6 +90,33 @@ def paths() -> list[str]:
     return [f"{SEARCH_PATH}?{urlencode(q)}" if q else SEARCH_PATH for q in QUERIES]
 
 
+def suggest_paths() -> list[str]:
+    return [f"{SUGGEST_PATH}?{urlencode({'q': q})}" for q in SUGGESTIONS]
+
+
+def variant(i: int, size: int) -> StockItem:
+    """Size `VARIANTS[size]` of product `i`: the product's words, its own SKU and price."""
+    base = product(i)
+    return StockItem.register(
+        sku=f"{base.sku}-{VARIANTS[size]}",
+        name=f"{base.name} {VARIANTS[size]}",
+        description=base.description,
+        category=base.category,
+        price=Money.brl(str(base.price.amount + size * 5)),
+        initial_quantity=(base.on_hand + size) % 50,
+        sustainability=base.sustainability,
+    )
+
+
+def seed_variants(services: Services, products: int) -> int:
+    """`products` x 3 stock items, saved a hundred per transaction."""
+    items = [variant(i, size) for i in range(products) for size in range(len(VARIANTS))]
+    with event_context(EventMetadata("system:bench", "bench-seed", "bench")):
+        for chunk in chunks(items):
+            services.store.save(*chunk)
+    return len(items)
+
+
 def _index(container: Container, results: Results) -> None:
     """Build every read model by rebuilds (batched), so the live runners start caught up."""
     for name in (*REDIS_PROJECTIONS, SEARCH_PROJECTION):
@@ -69,6 +131,8 @@ def _typed(name: str, value: str) -> Any:
         return int(value)
     if name in ("min_price", "max_price"):
         return Decimal(value)
+    if name == "in_stock":
+        return value == "true"
     return value
 
 
@@ -92,19 +156,40 @@ def _adapter(container: Container, results: Results, config: BenchConfig) -> Non
     results.set("search_adapter_slowest_p50_ms", medians[slowest])
 
 
-def _http(system: Any, config: BenchConfig, results: Results) -> None:
-    for key, concurrency in (("search", 1), ("search_load", config.search_concurrency)):
+def _suggest_adapter(container: Container, results: Results, config: BenchConfig) -> None:
+    from projections.search import SuggestQuery, active_index
+
+    assert container.search is not None
+    queries = [SuggestQuery(q=q) for q in SUGGESTIONS]
+    timings: list[float] = []
+    for i in range(config.search_queries):
+        started = time.perf_counter()
+        active_index(container.search).suggest(queries[i % len(queries)])
+        timings.append(time.perf_counter() - started)
+    summary = latency_summary(timings)
+    for p in ("p50", "p95", "p99"):
+        results.set(f"suggest_adapter_{p}_ms", summary[f"{p}_ms"])
+
+
+def _http(
+    system: Any,
+    config: BenchConfig,
+    results: Results,
+    runs: list[tuple[str, int]],
+    targets: list[str],
+) -> None:
+    for key, concurrency in runs:
         for run in range(config.runs):
             answer = loadgen(
                 {
                     "scenario": "get",
                     "base_url": system.base_url,
                     "concurrency": concurrency,
-                    "paths": paths(),
+                    "paths": targets,
                     "tokens": [token("bench-shopper", "customer")],
                     "seconds": 60,
                     "max_requests": config.search_queries,
-                    "warmup_requests": len(QUERIES),
+                    "warmup_requests": len(targets),
                 }
             )
             summary = latency_summary(answer["latencies"])
@@ -121,20 +206,44 @@ def _http(system: Any, config: BenchConfig, results: Results) -> None:
             results.summarize(f"{key}_{figure}")
 
 
-def bench_search(config: BenchConfig, servers: Servers, results: Results) -> None:
-    section = servers.section("search")
+def _seeded(name: str, config: BenchConfig, servers: Servers, results: Results) -> Any:
+    """A section's database with the catalog seeded and indexed; None if search is not
+    wired (recorded)."""
+    section = servers.section(name)
     container = bootstrap(section.settings())
     try:
-        seed_products(container.services, config.products)
-        results.set("search_products", config.products)
+        documents = seed_variants(container.services, config.products)
+        results.set(f"{name}_products", config.products)
+        results.set(f"{name}_documents", documents)
         reason = search_wired(container)
         if reason is not None:
-            results.set("search_p95_ms_missing", f"not measured: {reason}")
-            return
+            results.set(f"{name}_p95_ms_missing", f"not measured: {reason}")
+            return None, None
         _index(container, results)
-        _adapter(container, results, config)
+        if name == "search":
+            _adapter(container, results, config)
+        else:
+            _suggest_adapter(container, results, config)
     finally:
         container.close()
+    return section, documents
+
+
+def bench_search(config: BenchConfig, servers: Servers, results: Results) -> None:
+    section, _ = _seeded("search", config, servers, results)
+    if section is None:
+        return
+    runs = [("search", 1), ("search_load", config.search_concurrency)]
     with running(section, workers=1) as system:
         system.caught_up()
-        _http(system, config, results)
+        _http(system, config, results, runs, paths())
+
+
+def bench_suggest(config: BenchConfig, servers: Servers, results: Results) -> None:
+    section, _ = _seeded("suggest", config, servers, results)
+    if section is None:
+        return
+    runs = [("suggest", 1), ("suggest_load", config.search_concurrency)]
+    with running(section, workers=1) as system:
+        system.caught_up()
+        _http(system, config, results, runs, suggest_paths())

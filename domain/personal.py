@@ -188,8 +188,8 @@ PLACES = (
     Place(
         "read_models",
         "customers' words (cancellation detail, return reasons) on order/return documents, "
-        "sealed (`WordsSealer`; replaced by `erased` on PersonalDataErased); otherwise ids, "
-        "amounts, statuses",
+        "and reviews' author names, titles and words (issue 28), sealed (`WordsSealer`; "
+        "replaced by `erased` on PersonalDataErased); otherwise ids, amounts, statuses",
         SEALED,
     ),
     Place("idempotency_store", "customers' stored POST answers (an address saved)", SEALED),
@@ -206,6 +206,11 @@ PLACES = (
         SEALED,
     ),
     Place("search_index", "products only", NOTHING),
+    Place(
+        "object_store",
+        "product images uploaded by admins, re-encoded from their pixels (no EXIF or GPS)",
+        NOTHING,
+    ),
     Place(
         "outboxes", "notifications: customer id, order id, kind; e-mail looked up at send", NOTHING
     ),

@@ -14,9 +14,11 @@ from domain.invoice import Invoice
 from domain.order import Order
 from domain.payment import Payment
 from domain.personal import DataSubject
+from domain.product_media import ProductMedia
 from domain.product_taxes import ProductTaxes
 from domain.promotion import Promotion
 from domain.returns import Return
+from domain.review import Review
 from domain.settlement import Settlement
 from domain.shipping import ShippingRates
 from domain.stock_item import StockItem
@@ -37,4 +39,6 @@ AGGREGATES: tuple[type[EcoAggregate], ...] = (
     ProductTaxes,
     Settlement,
     Account,
+    ProductMedia,  # issue 28: images (object-store references)
+    Review,  # issue 28: reviews and ratings
 )

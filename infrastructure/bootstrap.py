@@ -68,11 +68,13 @@ def make_search_store(
     if settings.elasticsearch_url:
         from infrastructure.search_elasticsearch import ElasticsearchSearchStore
 
-        return ElasticsearchSearchStore(settings.elasticsearch_url)
+        return ElasticsearchSearchStore(settings.elasticsearch_url, synonyms=settings.synonyms())
     from infrastructure.search_postgres import PostgresSearchStore
 
     pool_size = 1 if read_only else min(settings.pool_size, 4)
-    return PostgresSearchStore(database_url, pool_size=pool_size, read_only=read_only)
+    return PostgresSearchStore(
+        database_url, pool_size=pool_size, read_only=read_only, synonyms=settings.synonyms()
+    )
 
 
 def make_carrier(settings: Settings) -> Carrier | None:

@@ -27,6 +27,7 @@ CUSTOMER_TOPICS = (
     "domain.order:Order.Placed",
     "domain.payment:Payment.Requested",
     "domain.returns:Return.Requested",
+    "domain.review:Review.Submitted",  # issue 28: their reviews (export, erasure)
 )
 # Events about the customer inside an aggregate that is not theirs (a promotion's uses):
 # exported one by one, never as the whole aggregate (which names other customers).

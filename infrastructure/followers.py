@@ -49,6 +49,8 @@ from projections.base import Batch, Projector, ReadStore
 from projections.carts import CartsProjection
 from projections.catalog import StockItemsProjection
 from projections.orders import OrdersProjection
+from projections.product_images import ProductImagesProjection
+from projections.reviews import ReviewsProjection
 from projections.search import SearchProjection
 
 if TYPE_CHECKING:
@@ -304,6 +306,10 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel(OrdersProjection.name, OrdersProjection, "redis", READ_MODELS_RUNNER),
         ReadModel(AnalyticsProjection.name, AnalyticsProjection, "redis", READ_MODELS_RUNNER),
         ReadModel(BackOfficeProjection.name, BackOfficeProjection, "redis", READ_MODELS_RUNNER),
+        ReadModel(ReviewsProjection.name, ReviewsProjection, "redis", READ_MODELS_RUNNER),
+        ReadModel(
+            ProductImagesProjection.name, ProductImagesProjection, "redis", READ_MODELS_RUNNER
+        ),
         ReadModel(SearchProjection.name, SearchProjection, "search", SearchProjection.name),
     )
 }

@@ -13,6 +13,19 @@ already has is refused (HTTP 409, ignored here): replays and reorders change not
 position is kept in a tracking document of the same index, written (also externally
 versioned) only after the documents succeeded. A crash in between leaves the documents ahead
 of the position; the runner then replays those events and their writes are refused as stale.
+
+Forgiving search, as the PostgreSQL adapter does it (both derive their values with
+`projections.search_document`): filters are terms on folded keys (`category_keys`,
+`certification_keys`) computed before indexing; sorts read derived fields (`score`,
+`rating`, `listed_at`, `footprint`) with missing values last; the price-range facet is a
+`range` aggregation; synonyms are a `synonym_graph` filter of the search analyzer (index
+settings: a change needs a new generation, i.e. a rebuild); suggestions are a `completion`
+field fed the name's folded word-suffixes and asked with `fuzzy: {fuzziness: 1}`.
+Documented at elastic.co: Elasticsearch reference, "Sort search results" (`missing`),
+"Range aggregation", "Synonym graph token filter", "Completion suggester" (fuzzy queries).
+
+An index created before these fields existed refuses the new ones (the mapping is strict):
+after upgrading, `ecovarejo projections rebuild product_search` makes a new generation.
 """
 
 from __future__ import annotations
@@ -32,8 +45,21 @@ from projections.search import (
     SearchIndex,
     SearchQuery,
     SearchResult,
+    Suggestion,
+    SuggestQuery,
     check_generation,
     is_removal,
+)
+from projections.search_document import (
+    DEFAULT_SYNONYMS,
+    PRICE_RANGES,
+    SUGGEST_FUZZY_MIN_LENGTH,
+    SUGGEST_MAX_INPUT_LENGTH,
+    Synonyms,
+    fold_key,
+    given,
+    indexed,
+    price_range_key,
 )
 
 ALIAS = "ecovarejo-products"
@@ -53,22 +79,72 @@ DOCUMENT_FIELDS = (
     "carbon_footprint_kg",
     "version",
 )
-HIT_FIELDS = ("sku", "name", "price", "available", "certifications", "carbon_footprint_kg")
+# Written and handed back as given (only those a document has): see `search_document.given`.
+PRODUCT_FIELDS = (
+    "sustainability_score",
+    "category_path",
+    "rating_average",
+    "rating_count",
+    "created_at",
+    "in_stock",
+)
+# Derived before indexing, for filters, sorts, facets and suggestions; never handed back.
+DERIVED_FIELDS = (
+    "category_facets",
+    "category_keys",
+    "certification_keys",
+    "score",
+    "rating",
+    "ratings",
+    "listed_at",
+    "stocked",
+    "footprint",
+    "suggest",
+)
+HIT_FIELDS = (
+    "sku",
+    "name",
+    "price",
+    "available",
+    "certifications",
+    "carbon_footprint_kg",
+    "stocked",
+    "score",
+    "rating",
+    "ratings",
+)
 SEARCH_FIELDS = ("name^3", "description", "category.text")
+SUGGESTER = "products"
+# `sort=` -> sort clauses; every order ends on the SKU, so pages are stable. Missing values
+# (an older document without a score, rating or creation time) sort last either way.
+_SORTS: dict[str, list[dict[str, Any]]] = {
+    "relevance": [],
+    "price_asc": [{"price": "asc"}],
+    "price_desc": [{"price": "desc"}],
+    "newest": [{"listed_at": {"order": "desc", "missing": "_last"}}],
+    "rating": [{"rating": {"order": "desc", "missing": "_last"}}, {"ratings": "desc"}],
+    "footprint": [{"footprint": {"order": "asc", "missing": "_last"}}],
+    "score": [{"score": {"order": "desc", "missing": "_last"}}],
+}
 
 _FOLDED_TEXT: dict[str, Any] = {
     "type": "text",
     "analyzer": "portuguese_folded",
+    "search_analyzer": "portuguese_folded_search",
     "fields": {"keyword": {"type": "keyword", "ignore_above": 256}},
 }
+_MONEY = {"type": "scaled_float", "scaling_factor": 100}
 
 
 def index_name(generation: str, alias: str = ALIAS) -> str:
     return f"{alias}-{check_generation(generation)}"
 
 
-def mapping() -> dict[str, Any]:
+def mapping(synonyms: Synonyms = DEFAULT_SYNONYMS) -> dict[str, Any]:
     """Settings and mappings of a generation's index (the body of `indices.create`)."""
+    folded = ["lowercase", "asciifolding"]
+    stemmed = ["portuguese_stop", "portuguese_stemmer"]
+    rules = synonyms.as_rules()
     return {
         "settings": {
             # One shard: a catalog is small, and one shard scores every product with the same
@@ -78,6 +154,12 @@ def mapping() -> dict[str, Any]:
                 "filter": {
                     "portuguese_stop": {"type": "stop", "stopwords": "_portuguese_"},
                     "portuguese_stemmer": {"type": "stemmer", "language": "light_portuguese"},
+                    # Query time only: a word of a group also finds the others.
+                    **(
+                        {"ecovarejo_synonyms": {"type": "synonym_graph", "synonyms": rules}}
+                        if rules
+                        else {}
+                    ),
                 },
                 "analyzer": {
                     # Folding before stop words and stemming, on indexing and on querying
@@ -85,13 +167,19 @@ def mapping() -> dict[str, Any]:
                     "portuguese_folded": {
                         "type": "custom",
                         "tokenizer": "standard",
-                        "filter": [
-                            "lowercase",
-                            "asciifolding",
-                            "portuguese_stop",
-                            "portuguese_stemmer",
-                        ],
-                    }
+                        "filter": [*folded, *stemmed],
+                    },
+                    "portuguese_folded_search": {
+                        "type": "custom",
+                        "tokenizer": "standard",
+                        "filter": [*folded, *(["ecovarejo_synonyms"] if rules else []), *stemmed],
+                    },
+                    # Suggestion inputs are folded words already; the query is folded alike.
+                    "suggest_folded": {
+                        "type": "custom",
+                        "tokenizer": "keyword",
+                        "filter": folded,
+                    },
                 },
             },
         },
@@ -106,13 +194,41 @@ def mapping() -> dict[str, Any]:
                 "description": _FOLDED_TEXT,
                 "category": {
                     "type": "keyword",
-                    "fields": {"text": {"type": "text", "analyzer": "portuguese_folded"}},
+                    "fields": {
+                        "text": {
+                            "type": "text",
+                            "analyzer": "portuguese_folded",
+                            "search_analyzer": "portuguese_folded_search",
+                        }
+                    },
                 },
-                "price": {"type": "scaled_float", "scaling_factor": 100},
+                "price": _MONEY,
                 "available": {"type": "integer"},
                 "certifications": {"type": "keyword"},
                 "carbon_footprint_kg": {"type": "keyword", "index": False},
                 "version": {"type": "integer"},
+                # As given by the catalog (stored, not searched).
+                "sustainability_score": {"type": "integer", "index": False},
+                "category_path": {"type": "keyword", "index": False},
+                "rating_average": {"type": "keyword", "index": False},
+                "rating_count": {"type": "integer", "index": False},
+                "created_at": {"type": "date", "index": False},
+                "in_stock": {"type": "boolean", "index": False},
+                # Derived (search_document.indexed).
+                "category_facets": {"type": "keyword"},
+                "category_keys": {"type": "keyword"},
+                "certification_keys": {"type": "keyword"},
+                "score": {"type": "integer"},
+                "rating": _MONEY,  # two places, as the average is kept
+                "ratings": {"type": "integer"},
+                "listed_at": {"type": "date"},
+                "stocked": {"type": "boolean"},
+                "footprint": {"type": "scaled_float", "scaling_factor": 1000},
+                "suggest": {
+                    "type": "completion",
+                    "analyzer": "suggest_folded",
+                    "max_input_length": SUGGEST_MAX_INPUT_LENGTH,
+                },
                 "application_name": {"type": "keyword"},
                 "position": {"type": "long"},
             },
@@ -126,7 +242,22 @@ def product_source(doc: Document) -> dict[str, Any]:
     source = {key: doc[key] for key in DOCUMENT_FIELDS}
     source["price"] = str(Decimal(str(doc["price"])).quantize(CENTS))
     source["certifications"] = list(doc["certifications"])
-    return {"kind": PRODUCT, **source}
+    derived = indexed(doc)
+    return {
+        "kind": PRODUCT,
+        **source,
+        **given(doc),
+        "category_facets": derived.category_path,
+        "category_keys": derived.category_keys,
+        "certification_keys": derived.certification_keys,
+        "score": derived.sustainability_score,
+        "rating": str(derived.rating_average) if derived.rating_average is not None else None,
+        "ratings": derived.rating_count,
+        "listed_at": derived.created_at,
+        "stocked": derived.in_stock,
+        "footprint": str(derived.footprint_kg) if derived.footprint_kg is not None else None,
+        "suggest": {"input": derived.suggest},
+    }
 
 
 def bulk_actions(docs: list[Document], position: int, index: str) -> list[dict[str, Any]]:
@@ -166,9 +297,11 @@ def tracking_action(tracking: Tracking, index: str) -> dict[str, Any]:
 def _filters(query: SearchQuery) -> list[dict[str, Any]]:
     filters: list[dict[str, Any]] = [{"term": {"kind": PRODUCT}}]
     if query.category is not None:
-        filters.append({"term": {"category": query.category}})
+        filters.append({"term": {"category_keys": fold_key(query.category)}})
     if query.certification is not None:
-        filters.append({"term": {"certifications": query.certification}})
+        filters.append({"term": {"certification_keys": fold_key(query.certification)}})
+    if query.in_stock:
+        filters.append({"term": {"stocked": True}})
     price: dict[str, str] = {}
     if query.min_price is not None:
         price["gte"] = str(query.min_price)  # a string: no float ever carries money
@@ -182,7 +315,7 @@ def _filters(query: SearchQuery) -> list[dict[str, Any]]:
 def search_body(query: SearchQuery) -> dict[str, Any]:
     """The `_search` body: text relevance, filters, facets of the filtered set, one page."""
     must: list[dict[str, Any]] = []
-    sort: list[dict[str, Any]] = [{"sku": "asc"}]
+    sort: list[dict[str, Any]] = [*_SORTS[query.sort], {"sku": "asc"}]
     if query.q is not None:
         # cross_fields + and: every word must appear, in any of the fields, as in the
         # PostgreSQL adapter's single tsvector. No fuzziness: `cafe` must not find `capa`.
@@ -196,12 +329,14 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
                 }
             }
         )
-        sort.insert(0, {"_score": "desc"})
+        if query.sort == "relevance":
+            sort.insert(0, {"_score": "desc"})
     return {
         "query": {"bool": {"must": must, "filter": _filters(query)}},
         "aggs": {
-            "category": {"terms": {"field": "category", "size": FACET_LIMIT}},
+            "category": {"terms": {"field": "category_facets", "size": FACET_LIMIT}},
             "certification": {"terms": {"field": "certifications", "size": FACET_LIMIT}},
+            "price": {"range": {"field": "price", "ranges": _price_ranges()}},
         },
         "sort": sort,
         "from": query.offset,
@@ -209,6 +344,54 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
         "track_total_hits": True,
         "_source": list(HIT_FIELDS),
     }
+
+
+def _price_ranges() -> list[dict[str, Any]]:
+    """`from` inclusive, `to` exclusive, as the PostgreSQL adapter buckets; whole reais, so
+    no fraction of money travels as a float."""
+    ranges = []
+    for low, high in PRICE_RANGES:
+        bucket: dict[str, Any] = {"key": price_range_key(low, high)}
+        if low is not None:
+            bucket["from"] = int(low)
+        if high is not None:
+            bucket["to"] = int(high)
+        ranges.append(bucket)
+    return ranges
+
+
+def suggest_body(query: SuggestQuery) -> dict[str, Any]:
+    """A completion suggester request: prefix of a folded word-suffix, one edit forgiven
+    (not in the first character; no transpositions, as `search_document.suggests`)."""
+    completion: dict[str, Any] = {"field": "suggest", "size": query.size}
+    if len(query.folded) >= SUGGEST_FUZZY_MIN_LENGTH:
+        completion["fuzzy"] = {
+            "fuzziness": 1,
+            "transpositions": False,
+            "prefix_length": 1,
+            "min_length": SUGGEST_FUZZY_MIN_LENGTH,
+        }
+    return {
+        "_source": ["sku", "name"],
+        "suggest": {SUGGESTER: {"prefix": query.folded, "completion": completion}},
+    }
+
+
+def parse_suggest_response(response: dict[str, Any], folded: str) -> list[Suggestion]:
+    """One suggestion per product; those whose matched input (`text`) starts with the query
+    itself before those found by forgiving a typo, each group in Elasticsearch's order."""
+    options = [
+        option
+        for entry in response.get("suggest", {}).get(SUGGESTER, [])
+        for option in entry.get("options", [])
+    ]
+    exact = [o for o in options if str(o.get("text", "")).startswith(folded)]
+    typos = [o for o in options if not str(o.get("text", "")).startswith(folded)]
+    found: dict[str, Suggestion] = {}
+    for option in [*exact, *typos]:
+        source = option["_source"]
+        found.setdefault(option["_id"], Suggestion(sku=source["sku"], name=source["name"]))
+    return list(found.values())
 
 
 def _price(value: Any) -> Decimal:
@@ -226,6 +409,10 @@ def parse_search_response(response: dict[str, Any]) -> SearchResult:
             available=int(source["available"]),
             certifications=list(source.get("certifications") or []),
             carbon_footprint_kg=str(source["carbon_footprint_kg"]),
+            in_stock=bool(source.get("stocked", int(source["available"]) > 0)),
+            sustainability_score=source.get("score"),
+            rating_average=_price(source["rating"]) if source.get("rating") is not None else None,
+            rating_count=int(source.get("ratings") or 0),
         )
         for source in (hit["_source"] for hit in hits["hits"])
     ]
@@ -234,8 +421,9 @@ def parse_search_response(response: dict[str, Any]) -> SearchResult:
         name: {
             str(bucket["key"]): int(bucket["doc_count"])
             for bucket in aggregations.get(name, {}).get("buckets", [])
+            if int(bucket["doc_count"]) > 0  # a range aggregation lists empty ranges too
         }
-        for name in ("category", "certification")
+        for name in ("category", "certification", "price")
     }
     return SearchResult(total=int(hits["total"]["value"]), items=items, facets=facets)
 
@@ -278,7 +466,7 @@ class ElasticsearchSearchIndex(SearchIndex):
         source = dict(body["_source"])
         if source.pop("kind", None) != PRODUCT:
             return None
-        return source
+        return {k: v for k, v in source.items() if k not in DERIVED_FIELDS}
 
     def upsert(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
         if self.active_index is not None and (active := self.active_index()) != self.index:
@@ -313,6 +501,12 @@ class ElasticsearchSearchIndex(SearchIndex):
         response = self.client.search(index=self.index, body=search_body(query))
         return parse_search_response(dict(response.body))
 
+    def suggest(self, query: SuggestQuery) -> list[Suggestion]:
+        if not query.folded:
+            return []
+        response = self.client.search(index=self.index, body=suggest_body(query))
+        return parse_suggest_response(dict(response.body), query.folded)
+
 
 class ElasticsearchSearchStore:
     """Generations are indices; the alias says which one readers read."""
@@ -323,8 +517,10 @@ class ElasticsearchSearchStore:
         *,
         alias: str = ALIAS,
         refresh: bool = True,
+        synonyms: Synonyms = DEFAULT_SYNONYMS,
     ):
         self.client = Elasticsearch(client) if isinstance(client, str) else client
+        self.synonyms = synonyms
         self._owns_client = isinstance(client, str)
         self.alias = alias
         self.refresh = refresh
@@ -351,7 +547,9 @@ class ElasticsearchSearchStore:
         if name not in self._opened:
             if not self.client.indices.exists(index=name):
                 # 400 resource_already_exists: another process created it first, fine.
-                self.client.options(ignore_status=400).indices.create(index=name, **mapping())
+                self.client.options(ignore_status=400).indices.create(
+                    index=name, **mapping(self.synonyms)
+                )
             self._opened.add(name)
         return ElasticsearchSearchIndex(
             self.client,

@@ -8,6 +8,16 @@ Where the `unaccent` extension cannot be installed, the plain `portuguese` confi
 used and text is folded in Python before it reaches PostgreSQL, on both the indexing and the
 query side, so the behaviour is the same.
 
+Filters compare case- and accent-folded keys (`category_keys`, `certification_keys`, from
+`projections.search_document`); a query word also matches its synonyms (one `tsquery` OR
+per word). Sorts have their own columns (`score`, `rating`, `listed_at`, `footprint`);
+documents lacking the catalog's product-level fields take the defaults of `indexed`, and
+those fields are stored as given (`product`), so `get` hands back what was written.
+Suggestions come from `search_suggest_<generation>`: one row per word-suffix of each name,
+folded, in byte order: a prefix is an index range; one typo is checked with
+`levenshtein_less_equal` (the `fuzzystrmatch` extension, or in Python where it is missing)
+on the rows that share the first letter.
+
 `search_generations` has one row per generation holding its log position: a write updates
 that row and the documents in one transaction, and only if the position is new. The
 active generation is the one row of `search_active`; `activate` swaps it in one statement.
@@ -26,6 +36,7 @@ import psycopg
 from eventsourcing.persistence import Tracking
 from psycopg import sql
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
 from projections.base import DEFAULT_GENERATION, GenerationMovedError
@@ -36,8 +47,21 @@ from projections.search import (
     SearchIndex,
     SearchQuery,
     SearchResult,
+    Suggestion,
+    SuggestQuery,
     check_generation,
     is_removal,
+)
+from projections.search_document import (
+    DEFAULT_SYNONYMS,
+    PRICE_RANGES,
+    SUGGEST_FUZZY_MIN_LENGTH,
+    Synonyms,
+    fold_key,
+    given,
+    indexed,
+    price_range_key,
+    suggests,
 )
 
 log = logging.getLogger(__name__)
@@ -73,32 +97,66 @@ CREATE TABLE IF NOT EXISTS {table} (
     certifications text[] NOT NULL,
     carbon_footprint_kg text NOT NULL,
     version integer NOT NULL,
-    document tsvector NOT NULL
+    document tsvector NOT NULL,
+    product jsonb NOT NULL,
+    category_facets text[] NOT NULL,
+    category_keys text[] NOT NULL,
+    certification_keys text[] NOT NULL,
+    score smallint,
+    rating numeric(5, 2),
+    rating_count integer NOT NULL,
+    listed_at timestamptz,
+    stocked boolean NOT NULL,
+    footprint numeric
 );
 CREATE INDEX IF NOT EXISTS {document_index} ON {table} USING gin (document);
-CREATE INDEX IF NOT EXISTS {certifications_index} ON {table} USING gin (certifications);
-CREATE INDEX IF NOT EXISTS {category_index} ON {table} (category);
+CREATE INDEX IF NOT EXISTS {category_index} ON {table} USING gin (category_keys);
+CREATE INDEX IF NOT EXISTS {certifications_index} ON {table} USING gin (certification_keys);
+CREATE TABLE IF NOT EXISTS {suggest_table} (
+    entry text COLLATE "C" NOT NULL,
+    id text NOT NULL,
+    PRIMARY KEY (entry, id)
+);
+CREATE INDEX IF NOT EXISTS {suggest_id_index} ON {suggest_table} (id);
+"""
+
+# A table of an older schema (no `stocked` column) is dropped and its position forgotten:
+# a read model is disposable, and the runner refills it from the log.
+_OUTDATED = """
+SELECT EXISTS (SELECT 1 FROM information_schema.tables
+               WHERE table_schema = current_schema() AND table_name = %(table)s)
+   AND NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_schema = current_schema() AND table_name = %(table)s
+                     AND column_name = 'stocked')
 """
 
 _UPSERT = """
 INSERT INTO {table} AS t (id, sku, name, description, category, price, available,
-                          certifications, carbon_footprint_kg, version, document)
+                          certifications, carbon_footprint_kg, version, document, product,
+                          category_facets, category_keys, certification_keys, score, rating,
+                          rating_count, listed_at, stocked, footprint)
 VALUES (%(id)s, %(sku)s, %(name)s, %(description)s, %(category)s, %(price)s, %(available)s,
         %(certifications)s, %(carbon_footprint_kg)s, %(version)s,
         setweight(to_tsvector(%(config)s::regconfig, %(name_text)s), 'A')
         || setweight(to_tsvector(%(config)s::regconfig, %(category_text)s), 'B')
-        || setweight(to_tsvector(%(config)s::regconfig, %(description_text)s), 'C'))
+        || setweight(to_tsvector(%(config)s::regconfig, %(description_text)s), 'C'),
+        %(product)s, %(category_facets)s, %(category_keys)s, %(certification_keys)s,
+        %(score)s, %(rating)s, %(rating_count)s, %(listed_at)s, %(stocked)s, %(footprint)s)
 ON CONFLICT (id) DO UPDATE SET
     sku = EXCLUDED.sku, name = EXCLUDED.name, description = EXCLUDED.description,
     category = EXCLUDED.category, price = EXCLUDED.price, available = EXCLUDED.available,
     certifications = EXCLUDED.certifications,
     carbon_footprint_kg = EXCLUDED.carbon_footprint_kg, version = EXCLUDED.version,
-    document = EXCLUDED.document
+    document = EXCLUDED.document, product = EXCLUDED.product,
+    category_facets = EXCLUDED.category_facets, category_keys = EXCLUDED.category_keys,
+    certification_keys = EXCLUDED.certification_keys, score = EXCLUDED.score,
+    rating = EXCLUDED.rating, rating_count = EXCLUDED.rating_count,
+    listed_at = EXCLUDED.listed_at, stocked = EXCLUDED.stocked, footprint = EXCLUDED.footprint
 """
 
 _GET = """
 SELECT id, sku, name, description, category, price::text AS price, available,
-       certifications, carbon_footprint_kg, version
+       certifications, carbon_footprint_kg, version, product
 FROM {table} WHERE id = %s
 """
 
@@ -106,28 +164,95 @@ FROM {table} WHERE id = %s
 # (and facet values by name) in byte order, as Elasticsearch sorts keywords.
 _SEARCH = """
 WITH hits AS (
-    SELECT sku, name, category, price, available, certifications, carbon_footprint_kg,
-           {rank} AS rank
-    FROM {table} WHERE {where}
+    SELECT sku, name, price, available, certifications, carbon_footprint_kg, category_facets,
+           stocked, score, rating, rating_count, listed_at, footprint, {rank} AS rank
+    FROM {table}{tsquery} WHERE {where}
 )
 SELECT
     (SELECT count(*) FROM hits) AS total,
     (SELECT coalesce(jsonb_agg(jsonb_build_object(
                 'sku', sku, 'name', name, 'price', price::text, 'available', available,
                 'certifications', to_jsonb(certifications),
-                'carbon_footprint_kg', carbon_footprint_kg)
-            ORDER BY rank DESC, sku COLLATE "C"), '[]'::jsonb)
-     FROM (SELECT * FROM hits ORDER BY rank DESC, sku COLLATE "C"
-           LIMIT %(limit)s OFFSET %(offset)s) AS page) AS items,
+                'carbon_footprint_kg', carbon_footprint_kg, 'in_stock', stocked,
+                'sustainability_score', score, 'rating_average', rating::text,
+                'rating_count', rating_count)
+            ORDER BY ord), '[]'::jsonb)
+     FROM (SELECT *, row_number() OVER (ORDER BY {order}) AS ord FROM hits
+           ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) AS page) AS items,
     (SELECT coalesce(jsonb_agg(jsonb_build_array(value, n)
             ORDER BY n DESC, value COLLATE "C"), '[]'::jsonb)
-     FROM (SELECT category AS value, count(*) AS n FROM hits GROUP BY category
-           ORDER BY n DESC, category COLLATE "C" LIMIT %(facet_limit)s) AS f) AS category,
+     FROM (SELECT c AS value, count(*) AS n FROM hits, unnest(category_facets) AS c
+           GROUP BY c ORDER BY n DESC, c COLLATE "C" LIMIT %(facet_limit)s) AS f) AS category,
     (SELECT coalesce(jsonb_agg(jsonb_build_array(value, n)
             ORDER BY n DESC, value COLLATE "C"), '[]'::jsonb)
      FROM (SELECT c AS value, count(*) AS n FROM hits, unnest(certifications) AS c
            GROUP BY c ORDER BY n DESC, c COLLATE "C" LIMIT %(facet_limit)s) AS f)
-        AS certification
+        AS certification,
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(bucket, n) ORDER BY bucket), '[]'::jsonb)
+     FROM (SELECT {bucket} AS bucket, count(*) AS n FROM hits GROUP BY 1) AS f) AS price
+"""
+
+# `sort=` -> ORDER BY; every order ends on the SKU (byte order), so pages are stable.
+_ORDERS = {
+    "relevance": "rank DESC",
+    "price_asc": "price ASC",
+    "price_desc": "price DESC",
+    "newest": "listed_at DESC NULLS LAST",
+    "rating": "rating DESC NULLS LAST, rating_count DESC",
+    "footprint": "footprint ASC NULLS LAST",
+    "score": "score DESC NULLS LAST",
+}
+
+# Suggestions: exact prefixes, then one typo among the entries that share the first letter.
+# Both walk the primary key (`entry` in byte order) and stop after `limit` rows: a prefix
+# `p` of folded words ([a-z0-9 ] only) is the range `[p, p + "~")`, as "~" sorts after them
+# all (a range, not LIKE, so a prepared statement's generic plan still uses the index).
+# Products come in the order of their first matching entry; a product matching by several
+# entries is counted once, in Python, which asks for more rows when duplicates left it short.
+_SUGGEST_EXACT = """
+SELECT s.entry, p.id, p.sku, p.name
+FROM (SELECT entry, id FROM {suggest} WHERE entry >= %(low)s AND entry < %(high)s
+      ORDER BY entry, id LIMIT %(limit)s) AS s
+JOIN {products} AS p USING (id)
+ORDER BY s.entry, s.id
+"""
+# One edit spoils one half of the query at most: a match starts with the query's first half
+# (an index range), or holds its second half where it would be after an edit in the first
+# (one place back, the same, one on). Cheap tests that spare most rows the Levenshtein
+# distance.
+_SUGGEST_TYPO = """
+SELECT s.entry, p.id, p.sku, p.name
+FROM (SELECT entry, id FROM {suggest}
+      WHERE entry >= %(first)s AND entry < %(first_high)s
+        AND ((entry >= %(head)s AND entry < %(head_high)s)
+             OR substr(entry, %(at_shorter)s, %(tail_length)s) = %(tail)s
+             OR substr(entry, %(at_same)s, %(tail_length)s) = %(tail)s
+             OR substr(entry, %(at_longer)s, %(tail_length)s) = %(tail)s)
+        AND (levenshtein_less_equal(left(entry, %(shorter)s), %(q)s, 1) <= 1
+             OR levenshtein_less_equal(left(entry, %(same)s), %(q)s, 1) <= 1
+             OR levenshtein_less_equal(left(entry, %(longer)s), %(q)s, 1) <= 1)
+      ORDER BY entry, id LIMIT %(limit)s) AS s
+JOIN {products} AS p USING (id)
+ORDER BY s.entry, s.id
+"""
+# Without fuzzystrmatch: the same candidates, checked in Python.
+_SUGGEST_CANDIDATES = """
+SELECT s.entry, p.id, p.sku, p.name
+FROM (SELECT entry, id FROM {suggest}
+      WHERE entry >= %(first)s AND entry < %(first_high)s
+        AND ((entry >= %(head)s AND entry < %(head_high)s)
+             OR substr(entry, %(at_shorter)s, %(tail_length)s) = %(tail)s
+             OR substr(entry, %(at_same)s, %(tail_length)s) = %(tail)s
+             OR substr(entry, %(at_longer)s, %(tail_length)s) = %(tail)s)
+      ORDER BY entry, id) AS s
+JOIN {products} AS p USING (id)
+ORDER BY s.entry, s.id
+"""
+_AFTER_WORDS = "~"
+_SUGGEST_WRITE = """
+WITH gone AS (DELETE FROM {suggest} WHERE id = %(id)s AND NOT entry = ANY(%(entries)s::text[]))
+INSERT INTO {suggest} (entry, id) SELECT unnest(%(entries)s::text[]), %(id)s
+ON CONFLICT DO NOTHING
 """
 
 
@@ -141,6 +266,35 @@ def _products_table(generation: str) -> sql.Identifier:
     return sql.Identifier(f"search_products_{generation}")
 
 
+def _suggest_table(generation: str) -> sql.Identifier:
+    return sql.Identifier(f"search_suggest_{generation}")
+
+
+def _price_bucket() -> sql.Composable:
+    """The index into `PRICE_RANGES` of a row's price."""
+    cases = [
+        sql.SQL("WHEN price < {} THEN {}").format(sql.Literal(high), sql.Literal(i))
+        for i, (_low, high) in enumerate(PRICE_RANGES)
+        if high is not None
+    ]
+    last = sql.Literal(len(PRICE_RANGES) - 1)
+    return sql.SQL("CASE {} ELSE {} END").format(sql.SQL(" ").join(cases), last)
+
+
+def _tsquery(words: list[str], synonyms: Synonyms) -> sql.Composable:
+    """Every word required; a word in a synonym group matches any word of the group."""
+    terms = [
+        sql.SQL("({})").format(
+            sql.SQL(" || ").join(
+                sql.SQL("plainto_tsquery(%(config)s::regconfig, {})").format(sql.Literal(w))
+                for w in synonyms.of_word(word)
+            )
+        )
+        for word in words
+    ]
+    return sql.SQL(" && ").join(terms)
+
+
 class PostgresSearchIndex(SearchIndex):
     """One generation's table. Thread-safe: every call takes its own pooled connection."""
 
@@ -152,20 +306,28 @@ class PostgresSearchIndex(SearchIndex):
         fold: Callable[[str], str],
         *,
         follow_active: bool = False,
+        synonyms: Synonyms = DEFAULT_SYNONYMS,
+        levenshtein: bool = True,
     ):
         self.pool = pool
         self.generation = check_generation(generation)
         self.table = _products_table(generation)
+        self.suggest_table = _suggest_table(generation)
         self.config = config
         self.fold = fold
         self.follow_active = follow_active
+        self.synonyms = synonyms
+        self.levenshtein = levenshtein
 
     def get(self, key: str) -> Document | None:
         product_id = key
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(sql.SQL(_GET).format(table=self.table), (product_id,))
             row = cur.fetchone()
-        return dict(row) if row is not None else None
+        if row is None:
+            return None
+        doc = dict(row)
+        return {**doc, **doc.pop("product")}
 
     def upsert(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
         with self.pool.connection() as conn, conn.transaction():
@@ -189,6 +351,7 @@ class PostgresSearchIndex(SearchIndex):
                         sql.SQL(_UPSERT).format(table=self.table),
                         [self._row(doc) for doc in upserts],
                     )
+                self._write_suggestions(cur, upserts, removals)
                 if removals:
                     delete = sql.SQL("DELETE FROM {table} WHERE id = %s")
                     cur.executemany(delete.format(table=self.table), removals)
@@ -196,6 +359,26 @@ class PostgresSearchIndex(SearchIndex):
                 "UPDATE search_generations SET notification_id = %s, application_name = %s"
                 " WHERE generation = %s",
                 (tracking.notification_id, tracking.application_name, self.generation),
+            )
+
+    def _write_suggestions(
+        self, cur: psycopg.Cursor[Any], upserts: list[Document], removals: list[tuple[str]]
+    ) -> None:
+        """Each product's entries made those of its current name, in one statement each
+        that changes nothing when the name did not change (most writes move stock only)."""
+        if removals:
+            delete = sql.SQL("DELETE FROM {suggest} WHERE id = %s")
+            cur.executemany(delete.format(suggest=self.suggest_table), removals)
+        if upserts:
+            cur.executemany(
+                sql.SQL(_SUGGEST_WRITE).format(suggest=self.suggest_table),
+                [
+                    {
+                        "id": doc["id"],
+                        "entries": indexed({"name": str(doc["name"]).replace("\x00", "")}).suggest,
+                    }
+                    for doc in upserts
+                ],
             )
 
     def _check_still_active(self, conn: psycopg.Connection[Any]) -> None:
@@ -212,8 +395,19 @@ class PostgresSearchIndex(SearchIndex):
         # PostgreSQL text cannot hold NUL; an event may (the edge refuses it, older data or
         # other writers may not), and a row it cannot store would stop the runner for good.
         doc = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in doc.items()}
+        derived = indexed(doc)
         return {
             **{key: doc[key] for key in ("id", "sku", "name", "description", "category")},
+            "product": Jsonb(given(doc)),
+            "category_facets": [c.replace("\x00", "") for c in derived.category_path],
+            "category_keys": [c.replace("\x00", "") for c in derived.category_keys],
+            "certification_keys": [c.replace("\x00", "") for c in derived.certification_keys],
+            "score": derived.sustainability_score,
+            "rating": derived.rating_average,
+            "rating_count": derived.rating_count,
+            "listed_at": derived.created_at,
+            "stocked": derived.in_stock,
+            "footprint": derived.footprint_kg,
             "price": Decimal(doc["price"]),
             "available": int(doc["available"]),
             "certifications": [c.replace("\x00", "") for c in doc["certifications"]],
@@ -235,50 +429,129 @@ class PostgresSearchIndex(SearchIndex):
 
     def search(self, query: SearchQuery) -> SearchResult:
         where, params = self._filters(query)
-        rank = (
-            sql.SQL("ts_rank(document, plainto_tsquery(%(config)s::regconfig, %(q)s))")
-            if query.q is not None
-            else sql.SQL("0")
-        )
+        # Split on spaces only: PostgreSQL's parser reads each token as it read the
+        # document (`ECO-1` stays `eco` and `-1`, as `to_tsvector` indexed it).
+        words = fold_key(self.fold(query.q)).split() if query.q is not None else []
+        tsquery: sql.Composable
+        rank: sql.Composable
+        if words:
+            tsquery = sql.SQL(", (SELECT {}) AS query(tsq)").format(_tsquery(words, self.synonyms))
+            where.append(sql.SQL("document @@ tsq"))
+            rank = sql.SQL("ts_rank(document, tsq)")
+        else:
+            tsquery, rank = sql.SQL(""), sql.SQL("0")
+        order = sql.SQL(_ORDERS[query.sort] + ', sku COLLATE "C"')
         statement = sql.SQL(_SEARCH).format(
-            table=self.table, where=sql.SQL(" AND ").join(where), rank=rank
+            table=self.table,
+            tsquery=tsquery,
+            where=sql.SQL(" AND ").join(where),
+            rank=rank,
+            order=order,
+            bucket=_price_bucket(),
         )
         params.update(limit=query.size, offset=query.offset, facet_limit=FACET_LIMIT)
         with self.pool.connection() as conn:
             row = conn.execute(statement, params).fetchone()
         assert row is not None  # an aggregate query always answers one row
-        total, items, categories, certifications = row
+        total, items, categories, certifications, prices = row
         return SearchResult(
             total=int(total),
             items=[_hit(item) for item in items],
             facets={
                 "category": {name: int(n) for name, n in categories},
                 "certification": {name: int(n) for name, n in certifications},
+                "price": {price_range_key(*PRICE_RANGES[b]): int(n) for b, n in prices},
             },
         )
 
     def _filters(self, query: SearchQuery) -> tuple[list[sql.Composable], dict[str, Any]]:
         where: list[sql.Composable] = [sql.SQL("TRUE")]
         params: dict[str, Any] = {"config": self.config}
-        if query.q is not None:
-            where.append(sql.SQL("document @@ plainto_tsquery(%(config)s::regconfig, %(q)s)"))
-            params["q"] = self.fold(query.q)
         if query.category is not None:
-            where.append(sql.SQL("category = %(category)s"))
-            params["category"] = query.category
+            where.append(sql.SQL("category_keys @> ARRAY[%(category)s]::text[]"))
+            params["category"] = fold_key(query.category)
         if query.certification is not None:
-            where.append(sql.SQL("certifications @> ARRAY[%(certification)s]::text[]"))
-            params["certification"] = query.certification
+            where.append(sql.SQL("certification_keys @> ARRAY[%(certification)s]::text[]"))
+            params["certification"] = fold_key(query.certification)
         if query.min_price is not None:
             where.append(sql.SQL("price >= %(min_price)s"))
             params["min_price"] = query.min_price
         if query.max_price is not None:
             where.append(sql.SQL("price <= %(max_price)s"))
             params["max_price"] = query.max_price
+        if query.in_stock:
+            where.append(sql.SQL("stocked"))
         return where, params
+
+    def suggest(self, query: SuggestQuery) -> list[Suggestion]:
+        q = query.folded
+        if not q:
+            return []
+        tables = {"products": self.table, "suggest": self.suggest_table}
+        found: dict[str, Suggestion] = {}
+        with self.pool.connection() as conn:
+            exact = {"low": q, "high": q + _AFTER_WORDS}
+            self._collect(conn, sql.SQL(_SUGGEST_EXACT).format(**tables), exact, found, query)
+            if len(found) < query.size and len(q) >= SUGGEST_FUZZY_MIN_LENGTH:
+                self._collect_typos(conn, tables, q, found, query)
+        return list(found.values())[: query.size]
+
+    @staticmethod
+    def _collect(
+        conn: psycopg.Connection[Any],
+        statement: sql.Composed,
+        params: dict[str, Any],
+        found: dict[str, Suggestion],
+        query: SuggestQuery,
+    ) -> None:
+        """Add products in entry order until `query.size` are found or rows run out."""
+        limit = query.size * 4
+        while True:
+            rows = conn.execute(statement, {**params, "limit": limit}).fetchall()
+            for _entry, product_id, sku, name in rows:
+                found.setdefault(str(product_id), Suggestion(sku=str(sku), name=str(name)))
+            if len(found) >= query.size or len(rows) < limit:
+                return
+            limit *= 4  # duplicates (one product, several entries) left it short
+
+    def _collect_typos(
+        self,
+        conn: psycopg.Connection[Any],
+        tables: dict[str, sql.Identifier],
+        q: str,
+        found: dict[str, Suggestion],
+        query: SuggestQuery,
+    ) -> None:
+        half = len(q) // 2
+        params: dict[str, Any] = {
+            "first": q[0],
+            "first_high": q[0] + _AFTER_WORDS,
+            "head": q[:half],
+            "head_high": q[:half] + _AFTER_WORDS,
+            "tail": q[half:],
+            "tail_length": len(q) - half,
+            # 1-based: the second half after a deletion, a substitution, an insertion
+            "at_shorter": half,
+            "at_same": half + 1,
+            "at_longer": half + 2,
+            "q": q,
+            "shorter": len(q) - 1,
+            "same": len(q),
+            "longer": len(q) + 1,
+        }
+        if self.levenshtein:
+            self._collect(conn, sql.SQL(_SUGGEST_TYPO).format(**tables), params, found, query)
+            return
+        rows = conn.execute(sql.SQL(_SUGGEST_CANDIDATES).format(**tables), params).fetchall()
+        for entry, product_id, sku, name in rows:
+            if len(found) >= query.size:
+                return
+            if suggests(q, str(entry)):
+                found.setdefault(str(product_id), Suggestion(sku=str(sku), name=str(name)))
 
 
 def _hit(item: dict[str, Any]) -> ProductHit:
+    rating = item.get("rating_average")
     return ProductHit(
         sku=item["sku"],
         name=item["name"],
@@ -286,6 +559,10 @@ def _hit(item: dict[str, Any]) -> ProductHit:
         available=int(item["available"]),
         certifications=list(item["certifications"]),
         carbon_footprint_kg=item["carbon_footprint_kg"],
+        in_stock=bool(item["in_stock"]),
+        sustainability_score=item.get("sustainability_score"),
+        rating_average=Decimal(rating) if rating is not None else None,
+        rating_count=int(item.get("rating_count") or 0),
     )
 
 
@@ -302,19 +579,24 @@ class PostgresSearchStore:
         *,
         pool_size: int = 4,
         use_unaccent: bool = True,
+        use_fuzzystrmatch: bool = True,
         read_only: bool = False,
+        synonyms: Synonyms = DEFAULT_SYNONYMS,
     ):
         """`use_unaccent=False` skips the extension and folds accents in Python, as happens
-        on a server where `unaccent` is missing or may not be installed. `read_only` (CLI
+        on a server where `unaccent` is missing or may not be installed; likewise
+        `use_fuzzystrmatch=False` checks suggestions' typos in Python. `read_only` (CLI
         reads): no DDL at all; what exists is used as it is."""
         self.pool = ConnectionPool(
             database_url, min_size=1, max_size=max(pool_size, 1), open=True, name="search"
         )
         self.read_only = read_only
+        self.synonyms = synonyms
         self._opened: set[str] = set()
         self._lock = threading.Lock()
         try:
             self.unaccent = self._existing_config() if read_only else self._setup(use_unaccent)
+            self.levenshtein = use_fuzzystrmatch and self._has_levenshtein(install=not read_only)
         except Exception:
             self.pool.close()
             raise
@@ -331,6 +613,17 @@ class PostgresSearchStore:
             if unaccent:
                 _create_config(conn)
         return unaccent
+
+    def _has_levenshtein(self, install: bool) -> bool:
+        if install:
+            with self.pool.connection() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+                _install_extension(conn, "fuzzystrmatch")
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM pg_extension WHERE extname = 'fuzzystrmatch'"
+            ).fetchone()
+        return row is not None
 
     def _existing_config(self) -> bool:
         with self.pool.connection() as conn:
@@ -351,7 +644,13 @@ class PostgresSearchStore:
                 self._create(generation)
                 self._opened.add(generation)
         return PostgresSearchIndex(
-            self.pool, generation, self.config, self.fold, follow_active=follow_active
+            self.pool,
+            generation,
+            self.config,
+            self.fold,
+            follow_active=follow_active,
+            synonyms=self.synonyms,
+            levenshtein=self.levenshtein,
         )
 
     def _create(self, generation: str) -> None:
@@ -359,11 +658,20 @@ class PostgresSearchStore:
         ddl = sql.SQL(_PRODUCTS).format(
             table=sql.Identifier(table),
             document_index=sql.Identifier(f"{table}_document"),
-            certifications_index=sql.Identifier(f"{table}_certifications"),
-            category_index=sql.Identifier(f"{table}_category"),
+            certifications_index=sql.Identifier(f"{table}_certkeys"),
+            category_index=sql.Identifier(f"{table}_catkeys"),
+            suggest_table=_suggest_table(generation),
+            suggest_id_index=sql.Identifier(f"search_suggest_{generation}_id"),
         )
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+            if conn.execute(_OUTDATED, {"table": table}).fetchone() == (True,):
+                log.warning("search table %s has an older schema: refilled from the log", table)
+                conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+                conn.execute(
+                    "UPDATE search_generations SET notification_id = NULL WHERE generation = %s",
+                    (generation,),
+                )
             conn.execute(ddl)
             conn.execute(
                 "INSERT INTO search_generations (generation) VALUES (%s)"
@@ -394,6 +702,7 @@ class PostgresSearchStore:
             if (active[0] if active else DEFAULT_GENERATION) == generation:
                 raise ValueError(f"search generation {generation!r} is active; activate another")
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_products_table(generation)))
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_suggest_table(generation)))
             conn.execute("DELETE FROM search_generations WHERE generation = %s", (generation,))
         with self._lock:
             self._opened.discard(generation)
@@ -411,11 +720,16 @@ class PostgresSearchStore:
 
 def _install_unaccent(conn: psycopg.Connection[Any]) -> bool:
     """Install `unaccent` if we may; without it search still works (folded in Python)."""
+    return _install_extension(conn, "unaccent")
+
+
+def _install_extension(conn: psycopg.Connection[Any], name: str) -> bool:
+    """Install a contrib extension if we may; without it the Python fallback does its work."""
     try:
         with conn.transaction():  # a savepoint: a refusal must not abort the setup
-            conn.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+            conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(name)))
     except psycopg.Error as error:
-        log.warning("unaccent is not available (%s); folding accents in Python", error)
+        log.warning("%s is not available (%s); doing its work in Python", name, error)
         return False
     return True
 

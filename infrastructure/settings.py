@@ -12,7 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from infrastructure.aftersale_settings import AfterSaleSettings
 from infrastructure.cache_settings import CacheSettings
 from infrastructure.integration_settings import IntegrationEventSettings
+from infrastructure.media_settings import MediaSettings
 from infrastructure.payment_settings import PaymentSettings
+from infrastructure.search_settings import SearchSettings
 
 
 def default_data_dir() -> Path:
@@ -22,7 +24,13 @@ def default_data_dir() -> Path:
 
 
 class Settings(
-    BaseSettings, PaymentSettings, AfterSaleSettings, IntegrationEventSettings, CacheSettings
+    BaseSettings,
+    PaymentSettings,
+    AfterSaleSettings,
+    IntegrationEventSettings,
+    CacheSettings,
+    MediaSettings,
+    SearchSettings,
 ):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
@@ -283,6 +291,13 @@ class Settings(
     # e-mail, wrong password, locked account): the work a known account adds stays hidden.
     signin_failure_floor_ms: int = Field(
         default=400, ge=0, le=5000, validation_alias="ECOVAREJO_SIGNIN_FAILURE_FLOOR_MS"
+    )
+    # The data protection officer (LGPD art. 41) the storefront's privacy policy names.
+    dpo_contact: str = Field(
+        default="dpo@ecovarejo.com.br",
+        min_length=3,
+        max_length=200,
+        validation_alias="ECOVAREJO_DPO_CONTACT",
     )
     # Where links in account mails point (the storefront or the API).
     public_url: str = Field(

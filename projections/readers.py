@@ -31,7 +31,14 @@ from projections.orders import (
     order_key,
     payment_key,
 )
-from projections.search import MAX_PAGE_SIZE, SearchIndex, SearchQuery, SearchResult
+from projections.search import (
+    MAX_PAGE_SIZE,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+    Suggestion,
+    SuggestQuery,
+)
 
 if TYPE_CHECKING:
     from projections.back_office_reader import BackOfficeReader
@@ -235,6 +242,9 @@ class SearchReader:
 
     def search(self, query: SearchQuery) -> SearchResult:
         return self.index.search(query)
+
+    def suggest(self, query: SuggestQuery) -> list[Suggestion]:
+        return self.index.suggest(query)
 
 
 class SearchUnavailableError(LookupError):

@@ -22,6 +22,13 @@ from eventsourcing.persistence import Tracking
 from domain.base import InvalidInputError
 from domain.stock_item import StockItem, Sustainability, footprint_of
 from projections.base import Change, Delete, Projector, Put, ReadStore
+from projections.search_document import (
+    DEFAULT_SORT,
+    SORTS,
+    SUGGEST_MAX_QUERY_LENGTH,
+    SUGGEST_MAX_SIZE,
+    fold_words,
+)
 
 Document = dict[str, Any]
 # A document `{"id": ..., REMOVED: True}` in a batch removes that product from the index
@@ -39,7 +46,9 @@ MAX_PAGE_SIZE = 100
 MAX_RESULT_WINDOW = 10_000
 # Facets list at most this many values each, most frequent first.
 FACET_LIMIT = 100
-FACETS = ("category", "certification")
+FACETS = ("category", "certification", "price")
+# Longer text is no search a shopper types: refused, not cut.
+MAX_QUERY_LENGTH = 200
 
 # At most 30 characters: PostgreSQL cuts identifiers at 63, and the longest name built from
 # a generation (`search_products_<generation>_certifications`) must stay whole.
@@ -74,11 +83,17 @@ class SearchQuery:
     max_price: Decimal | None = None
     page: int = 1
     size: int = 20
+    sort: str = DEFAULT_SORT
+    in_stock: bool = False  # True: only products with a unit to sell
 
     def __post_init__(self) -> None:
         # A blank text query is no text query: it matches everything rather than nothing.
         if self.q is not None and not self.q.strip():
             object.__setattr__(self, "q", None)
+        if self.q is not None and len(self.q) > MAX_QUERY_LENGTH:
+            raise InvalidSearchQueryError(f"q must be at most {MAX_QUERY_LENGTH} characters")
+        if self.sort not in SORTS:
+            raise InvalidSearchQueryError(f"sort must be one of: {', '.join(SORTS)}")
         if self.page < 1:
             raise InvalidSearchQueryError("page must be at least 1")
         if not 1 <= self.size <= MAX_PAGE_SIZE:
@@ -111,13 +126,49 @@ class ProductHit:
     available: int
     certifications: list[str]
     carbon_footprint_kg: str
+    in_stock: bool = True
+    sustainability_score: int | None = None
+    rating_average: Decimal | None = None
+    rating_count: int = 0
 
 
 @dataclass(frozen=True)
 class SearchResult:
     total: int
     items: list[ProductHit]
+    # category: a product counts under every category of its path (a parent's count
+    # includes its children's); price: ranges of `PRICE_RANGES` with at least one product.
     facets: dict[str, dict[str, int]] = field(default_factory=lambda: {name: {} for name in FACETS})
+
+
+class InvalidSuggestQueryError(InvalidInputError):
+    """A suggestion request that cannot be answered (too long, size out of range)."""
+
+
+@dataclass(frozen=True)
+class SuggestQuery:
+    """What a shopper has typed so far. Matching is on its folded words (`fold_words`)."""
+
+    q: str
+    size: int = 8
+
+    def __post_init__(self) -> None:
+        if len(self.q) > SUGGEST_MAX_QUERY_LENGTH:
+            raise InvalidSuggestQueryError(
+                f"q must be at most {SUGGEST_MAX_QUERY_LENGTH} characters"
+            )
+        if not 1 <= self.size <= SUGGEST_MAX_SIZE:
+            raise InvalidSuggestQueryError(f"size must be between 1 and {SUGGEST_MAX_SIZE}")
+
+    @property
+    def folded(self) -> str:
+        return fold_words(self.q)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    sku: str
+    name: str
 
 
 class SearchIndex(ReadStore, ABC):
@@ -150,6 +201,12 @@ class SearchIndex(ReadStore, ABC):
 
     @abstractmethod
     def search(self, query: SearchQuery) -> SearchResult: ...
+
+    @abstractmethod
+    def suggest(self, query: SuggestQuery) -> list[Suggestion]:
+        """Products whose name (or a word-suffix of it) starts with the folded query, one
+        edit forgiven (`search_document.suggests`), each once, exact prefixes first (within
+        each group, PostgreSQL orders by the matched text, Elasticsearch by its score)."""
 
 
 class SearchStore(Protocol):
@@ -202,6 +259,7 @@ def product_document(event: StockItem.Registered) -> Document:
         "certifications": [str(c) for c in sustainability.get("certifications", [])],
         "carbon_footprint_kg": str(footprint),
         "version": event.originator_version,
+        "created_at": event.timestamp.isoformat(),
     }
 
 

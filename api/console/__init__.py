@@ -23,6 +23,7 @@ from api.console import (
     promotions,
     queues,
     read_side,
+    reviews,
     session,
 )
 from api.console.hosts import own_host
@@ -44,6 +45,7 @@ ROUTERS = [
     promotions.router,
     order_actions.router,
     finance.router,  # disputes and reconciliation (issue 29)
+    reviews.router,  # reviews moderation (issue 28)
 ]
 Handler = Callable[[Request, Any], Awaitable[Response]]
 

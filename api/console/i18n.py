@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.console.i18n_back_office import BACK_OFFICE_PAIRS
+from api.console.i18n_reviews import REVIEW_PAIRS
 
 LANGUAGES = ("pt", "en")
 DEFAULT = "pt"
@@ -183,6 +184,7 @@ _PAIRS.update(
     }
 )
 _PAIRS.update(BACK_OFFICE_PAIRS)  # the back office's words (issue 26)
+_PAIRS.update(REVIEW_PAIRS)  # reviews moderation (issue 28)
 
 MESSAGES: dict[str, dict[str, str]] = {
     lang: {key: pair[i] for key, pair in _PAIRS.items()} for i, lang in enumerate(LANGUAGES)

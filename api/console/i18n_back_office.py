@@ -9,6 +9,7 @@ STATUS_PAIRS: dict[str, tuple[str, str]] = {
     "status_awaiting_payment": ("aguardando pagamento", "awaiting payment"),
     "status_confirmed": ("confirmado", "confirmed"),
     "status_shipped": ("enviado", "shipped"),
+    "status_delivered": ("entregue", "delivered"),
     "status_partially_returned": ("devolvido em parte", "partially returned"),
     "status_returned": ("devolvido", "returned"),
     "status_cancelled": ("cancelado", "cancelled"),

@@ -17,9 +17,11 @@ from api.routers import (
     marketing,
     orders,
     payments,
+    product_images,
     products,
     promotions,
     returns,
+    reviews,
     shipping,
     stock_items,
 )
@@ -28,6 +30,8 @@ API_ROUTERS: list[APIRouter] = [
     stock_items.router,
     fiscal.router,
     products.router,
+    product_images.router,  # issue 28
+    reviews.router,  # issue 28
     carts.router,
     promotions.router,
     shipping.router,

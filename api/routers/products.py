@@ -1,5 +1,5 @@
-"""Product search: full text, filters, price range and facets, for any signed-in user
-(any role)."""
+"""Product search (full text, filters, sorts, price range and facets) and suggestions
+while typing; public."""
 
 from __future__ import annotations
 
@@ -18,16 +18,26 @@ from api.schemas import (
     ProductHitPublic,
     ProductSearchPublic,
 )
+from api.schemas_search import SuggestionPublic, SuggestionsPublic
 from api.search_cache import SearchCache, cache_key, normalized
 from api.stored import ConditionalDep, PoliciesDep, canonical
 from projections.search import (
     MAX_PAGE_SIZE,
+    MAX_QUERY_LENGTH,
     InvalidSearchQueryError,
+    InvalidSuggestQueryError,
     ProductHit,
     SearchProjection,
     SearchQuery,
     SearchResult,
     SearchStore,
+    SuggestQuery,
+)
+from projections.search_document import (
+    DEFAULT_SORT,
+    SORTS,
+    SUGGEST_MAX_QUERY_LENGTH,
+    SUGGEST_MAX_SIZE,
 )
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -35,7 +45,17 @@ router = APIRouter(prefix="/products", tags=["products"])
 # A decimal amount in BRL, >= 0, at most two places: "-1" or "1e3" is a 422.
 PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"
 SEARCH_PARAMETERS = frozenset(
-    {"q", "category", "certification", "min_price", "max_price", "page", "size"}
+    {
+        "q",
+        "category",
+        "certification",
+        "min_price",
+        "max_price",
+        "page",
+        "size",
+        "sort",
+        "in_stock",
+    }
 )
 
 
@@ -82,6 +102,10 @@ def hit_public(hit: ProductHit) -> ProductHitPublic:
         available=hit.available,
         certifications=hit.certifications,
         carbon_footprint_kg=hit.carbon_footprint_kg,
+        in_stock=hit.in_stock,
+        sustainability_score=hit.sustainability_score,
+        rating_average=str(hit.rating_average) if hit.rating_average is not None else None,
+        rating_count=hit.rating_count,
     )
 
 
@@ -92,6 +116,7 @@ def _public(result: SearchResult) -> ProductSearchPublic:
         facets=ProductFacetsPublic(
             category=result.facets.get("category", {}),
             certification=result.facets.get("certification", {}),
+            price=result.facets.get("price", {}),
         ),
     )
 
@@ -112,7 +137,9 @@ async def search_products(
     asked: ConditionalDep,
     policies: PoliciesDep,
     cache: SearchCacheDep,
-    q: Annotated[str | None, Query(max_length=200, description="words to find")] = None,
+    q: Annotated[
+        str | None, Query(max_length=MAX_QUERY_LENGTH, description="words to find")
+    ] = None,
     category: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
     certification: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
     min_price: Annotated[
@@ -123,11 +150,23 @@ async def search_products(
     ] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    sort: Annotated[
+        str,
+        Query(
+            max_length=20,
+            description="relevance (by SKU without `q`), price_asc, price_desc, newest, "
+            "rating, footprint (lowest first) or score (highest first)",
+            json_schema_extra={"enum": list(SORTS)},
+        ),
+    ] = DEFAULT_SORT,
+    in_stock: Annotated[bool, Query(description="only products with a unit to sell")] = False,
     x_consistency_token: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """Most relevant first when `q` is given, else by SKU. Facets count the products that
-    match the whole query. Anonymous answers are cacheable and come from the search-results
-    cache when it holds the same (normalized) query."""
+    """Most relevant first when `q` is given, else by SKU, unless `sort` says otherwise.
+    Words, categories and certifications match regardless of case and accents; a word also
+    matches its synonyms. Facets count the products that match the whole query. Anonymous
+    answers are cacheable and come from the search-results cache when it holds the same
+    (normalized) query."""
     try:
         query = normalized(
             SearchQuery(
@@ -138,6 +177,8 @@ async def search_products(
                 max_price=Decimal(max_price) if max_price is not None else None,
                 page=page,
                 size=size,
+                sort=sort,
+                in_stock=in_stock,
             )
         )
     except InvalidSearchQueryError as error:
@@ -152,4 +193,38 @@ async def search_products(
         body = canonical(_public(result).model_dump(mode="json"))
         if cache and key:
             await cache.put(key, body)
+    return cached_answer(asked, body, content_tag(body), policies.search)
+
+
+@router.get(
+    "/suggest",
+    response_model=SuggestionsPublic,
+    responses={304: {"description": "If-None-Match names the current answer"}},
+    dependencies=[
+        Depends(get_search),
+        Depends(consistent_with(SearchProjection.name)),
+    ],
+)
+async def suggest_products(
+    readers: ReadersDep,
+    asked: ConditionalDep,
+    policies: PoliciesDep,
+    q: Annotated[
+        str,
+        Query(min_length=1, max_length=SUGGEST_MAX_QUERY_LENGTH, description="what was typed"),
+    ],
+    size: Annotated[int, Query(ge=1, le=SUGGEST_MAX_SIZE)] = 8,
+) -> Response:
+    """Products to complete what a shopper has typed: names (or a word of them onwards)
+    starting with `q`, case and accents ignored, one typo forgiven from four characters on
+    (`camisteta` finds Camiseta); exact prefixes first."""
+    try:
+        query = SuggestQuery(q=q, size=size)
+    except InvalidSuggestQueryError as error:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("query",), "msg": str(error)}]
+        ) from None
+    found = await query_in_pool(lambda: readers.search.suggest(query))
+    answer = SuggestionsPublic(items=[SuggestionPublic(sku=s.sku, name=s.name) for s in found])
+    body = canonical(answer.model_dump(mode="json"))
     return cached_answer(asked, body, content_tag(body), policies.search)

@@ -207,6 +207,8 @@ EVERY_PAGE = [
     "/console/shipping",
     "/console/products/new",
     "/console/returns?status=all",
+    "/console/reviews?queue=pending",
+    "/console/reviews?queue=reported",
     "/console/orders",
     "/console/read-side",
     "/console/analytics",

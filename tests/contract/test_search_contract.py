@@ -1,7 +1,7 @@
 """One behaviour suite for the product search port, run against every adapter.
 
-- PostgreSQL, always (a fresh real database per test), with the `unaccent` extension and
-  with its Python fallback.
+- PostgreSQL, always (a fresh real database per test), with the `unaccent` and
+  `fuzzystrmatch` extensions and with their Python fallbacks.
 - Elasticsearch, only when ELASTICSEARCH_URL points at a real cluster: none can run in this
   build environment, so without it those cases are skipped, not faked.
 - osmem-server, when that package is installed: an in-memory OpenSearch-compatible test
@@ -12,7 +12,9 @@
   cases are skipped on it because it mishandles stemmer filters.
 
 Every adapter is fed as production feeds it: real StockItem aggregates, their real events,
-through the real projector, at increasing log positions."""
+through the real projector, at increasing log positions. The catalog's product-level fields
+(category path, score, rating, creation time, in stock), which the projector of products
+with variants adds, are written as documents of the agreed shape (`product_doc`)."""
 
 from __future__ import annotations
 
@@ -33,10 +35,12 @@ from infrastructure.search_elasticsearch import ElasticsearchSearchStore
 from infrastructure.search_postgres import PostgresSearchStore
 from projections.base import GenerationMovedError
 from projections.search import (
+    InvalidSearchQueryError,
     SearchIndex,
     SearchProjection,
     SearchQuery,
     SearchStore,
+    SuggestQuery,
     active_index,
     live_index,
 )
@@ -154,14 +158,18 @@ def elasticsearch_store(client: Elasticsearch) -> Iterator[ElasticsearchSearchSt
     client.close()
 
 
-@pytest.fixture(params=["postgres", "postgres-without-unaccent", "elasticsearch", "osmem"])
+@pytest.fixture(params=["postgres", "postgres-without-extensions", "elasticsearch", "osmem"])
 def store(request) -> Iterator[SearchStore]:
     if request.param.startswith("postgres"):
+        # Without extensions: accents folded and suggestion typos checked in Python, as on
+        # a server where `unaccent` and `fuzzystrmatch` cannot be installed.
+        with_extensions = request.param == "postgres"
         built = PostgresSearchStore(
             request.getfixturevalue("database_url"),
-            use_unaccent=request.param == "postgres",
+            use_unaccent=with_extensions,
+            use_fuzzystrmatch=with_extensions,
         )
-        assert built.unaccent == (request.param == "postgres")
+        assert built.unaccent == built.levenshtein == with_extensions
         yield built
         built.close()
     elif request.param == "elasticsearch":
@@ -243,7 +251,7 @@ def test_finds_words_in_the_category(index, catalog):
 def test_a_query_that_matches_nothing_answers_empty_with_empty_facets(index, catalog):
     result = search(index, q="bicicleta")
     assert (result.total, result.items) == (0, [])
-    assert result.facets == {"category": {}, "certification": {}}
+    assert result.facets == {"category": {}, "certification": {}, "price": {}}
 
 
 # Filters --------------------------------------------------------------------------------
@@ -306,6 +314,7 @@ def test_counts_facets_over_the_filtered_set_only(index, catalog):
     assert result.facets == {
         "category": {"higiene": 2},
         "certification": {"Cruelty Free": 1, "FSC": 1},
+        "price": {"-25": 2},
     }
 
 
@@ -490,3 +499,277 @@ def test_a_new_generation_starts_empty_at_no_position(store):
 def test_refuses_to_activate_a_generation_that_does_not_exist(store):
     with pytest.raises(LookupError):
         store.activate("g9")
+
+
+# Forgiving filters and words ----------------------------------------------------------------
+
+
+def test_filters_by_category_regardless_of_case_and_accents(index, catalog):
+    for spelling in ("vestuario", "VESTUÁRIO", " Vestuário "):
+        assert skus(search(index, category=spelling)) == ["ECO-0003"], spelling
+
+
+def test_filters_by_certification_regardless_of_case_and_accents(index, catalog):
+    assert skus(search(index, certification="fair trade")) == ["ECO-0001", "ECO-0003"]
+    assert skus(search(index, certification="organico brasil")) == ["ECO-0001"]
+    assert search(index, certification="fair").total == 0  # a whole name, not a part
+
+
+@text_analysis
+def test_finds_camiseta_organica_in_any_case_and_without_accents(index, catalog):
+    assert skus(search(index, q="camiseta organica")) == ["ECO-0003"]
+    assert skus(search(index, q="CAMISETA")) == ["ECO-0003"]
+
+
+@text_analysis
+def test_finds_a_plural_by_its_stem(index, catalog):
+    assert skus(search(index, q="camisetas")) == ["ECO-0003"]
+    assert skus(search(index, q="garrafas termicas")) == ["ECO-0004"]
+
+
+@text_analysis
+def test_a_word_finds_its_synonyms(index, catalog):
+    assert skus(search(index, q="camisa")) == ["ECO-0003"]
+    assert skus(search(index, q="squeeze inox")) == ["ECO-0004"]
+    assert search(index, q="camisa bambu").total == 0  # still every word required
+
+
+@text_analysis
+def test_a_query_of_signs_only_finds_nothing(index, catalog):
+    assert search(index, q="?!").total == 0
+
+
+# Sorts ------------------------------------------------------------------------------------
+
+BY_PRICE = ["ECO-0005", "ECO-0002", "ECO-0001", "ECO-0003", "ECO-0004"]
+
+
+def test_sorts_by_price_both_ways(index, catalog):
+    assert skus(search(index, sort="price_asc")) == BY_PRICE
+    assert skus(search(index, sort="price_desc")) == BY_PRICE[::-1]
+
+
+def test_pages_in_price_order(index, catalog):
+    pages = [skus(search(index, sort="price_asc", page=p, size=2)) for p in (1, 2, 3)]
+    assert pages == [BY_PRICE[0:2], BY_PRICE[2:4], BY_PRICE[4:]]
+
+
+@text_analysis
+def test_sorts_the_matches_of_a_text_query_by_price(index, catalog):
+    assert skus(search(index, q="café", sort="price_asc")) == ["ECO-0002", "ECO-0001"]
+
+
+def test_an_unknown_sort_is_refused_naming_the_allowed_ones():
+    with pytest.raises(InvalidSearchQueryError, match="relevance, price_asc, price_desc"):
+        SearchQuery(sort="cheapest")
+
+
+def product_doc(number: int, name: str, price: str, **fields) -> dict:
+    """A product document of the agreed shape, as the catalog's projector writes it."""
+    return {
+        "id": f"00000000-0000-4000-8000-{number:012d}",
+        "sku": f"PRD-{number:04d}",
+        "name": name,
+        "description": "",
+        "category": fields.pop("category", "vestuário"),
+        "price": price,
+        "available": fields.pop("available", 5),
+        "certifications": fields.pop("certifications", []),
+        "carbon_footprint_kg": fields.pop("carbon_footprint_kg", "1.000"),
+        "version": 1,
+        **fields,
+    }
+
+
+SHOP = [
+    product_doc(
+        1,
+        "Camiseta Básica",
+        "59.90",
+        category_path=["vestuario", "camisetas"],
+        sustainability_score=72,
+        rating_average="4.5",
+        rating_count=10,
+        created_at="2026-11-01T10:00:00+00:00",
+        carbon_footprint_kg="2.100",
+        in_stock=True,
+    ),
+    product_doc(
+        2,
+        "Calça de Linho",
+        "189.00",
+        category_path=["vestuario", "calcas"],
+        sustainability_score=88,
+        rating_average="4.5",
+        rating_count=30,
+        created_at="2026-12-01T10:00:00+00:00",
+        carbon_footprint_kg="3.400",
+        in_stock=False,  # every variant sold out, though the document's units say 5
+    ),
+    product_doc(
+        3,
+        "Camiseta Listrada",
+        "69.90",
+        category_path=["vestuario", "camisetas"],
+        sustainability_score=40,
+        rating_average="3.9",
+        rating_count=4,
+        created_at="2026-11-15T10:00:00+00:00",
+        carbon_footprint_kg="0.900",
+    ),
+    # An older document: none of the product-level fields.
+    product_doc(4, "Caneca de Cerâmica", "35.00", category="casa", available=0),
+]
+
+
+@pytest.fixture
+def shop_documents(index: SearchIndex) -> list[dict]:
+    index.upsert([dict(doc) for doc in SHOP], Tracking(APP_NAME, 1))
+    return SHOP
+
+
+def test_sorts_newest_first_with_undated_products_last(index, shop_documents):
+    assert skus(search(index, sort="newest")) == ["PRD-0002", "PRD-0003", "PRD-0001", "PRD-0004"]
+
+
+def test_sorts_best_rated_first_then_by_number_of_ratings(index, shop_documents):
+    assert skus(search(index, sort="rating")) == ["PRD-0002", "PRD-0001", "PRD-0003", "PRD-0004"]
+
+
+def test_sorts_by_sustainability_score_and_by_lowest_footprint(index, shop_documents):
+    assert skus(search(index, sort="score")) == ["PRD-0002", "PRD-0001", "PRD-0003", "PRD-0004"]
+    assert skus(search(index, sort="footprint")) == [
+        "PRD-0003",
+        "PRD-0004",
+        "PRD-0001",
+        "PRD-0002",
+    ]
+
+
+def test_a_hit_shows_stock_score_and_rating_with_defaults_for_an_older_document(
+    index, shop_documents
+):
+    hits = {hit.sku: hit for hit in search(index).items}
+    assert (hits["PRD-0001"].sustainability_score, hits["PRD-0001"].in_stock) == (72, True)
+    assert hits["PRD-0001"].rating_average == Decimal("4.50")
+    assert hits["PRD-0001"].rating_count == 10
+    older = hits["PRD-0004"]
+    assert (older.sustainability_score, older.rating_average, older.rating_count) == (None, None, 0)
+    assert older.in_stock is False  # no unit available
+
+
+def test_a_document_hands_back_the_product_fields_it_was_given_and_no_defaults(
+    index, shop_documents
+):
+    given = index.get(SHOP[0]["id"])
+    assert given is not None
+    assert given["category_path"] == ["vestuario", "camisetas"]
+    assert (given["sustainability_score"], given["rating_count"]) == (72, 10)
+    assert given["in_stock"] is True
+    older = index.get(SHOP[3]["id"])
+    assert older is not None
+    assert not {"category_path", "in_stock", "sustainability_score"} & set(older)
+
+
+# In stock ---------------------------------------------------------------------------------
+
+
+def test_in_stock_leaves_out_products_without_a_unit_to_sell(index, shop_documents):
+    assert skus(search(index, in_stock=True)) == ["PRD-0001", "PRD-0003"]
+    assert search(index).total == 4
+
+
+def test_in_stock_follows_the_units_of_a_stock_item(index, catalog):
+    item = stock_item(*CATALOG[4])
+    item.collect_events()
+    item.adjust(-100, "inventário")
+    catalog.play(item)
+    assert "ECO-0005" not in skus(search(index, in_stock=True))
+    item.receive(3)
+    catalog.play(item)
+    assert "ECO-0005" in skus(search(index, in_stock=True))
+
+
+# Category tree ----------------------------------------------------------------------------
+
+
+def test_a_parent_category_finds_and_counts_its_children(index, shop_documents):
+    result = search(index, category="Vestuário")
+    assert skus(result) == ["PRD-0001", "PRD-0002", "PRD-0003"]
+    assert result.facets["category"] == {"vestuario": 3, "camisetas": 2, "calcas": 1}
+    assert skus(search(index, category="CAMISETAS")) == ["PRD-0001", "PRD-0003"]
+
+
+def test_a_document_without_a_path_counts_under_its_category(index, shop_documents):
+    assert search(index).facets["category"] == {
+        "vestuario": 3,
+        "camisetas": 2,
+        "calcas": 1,
+        "casa": 1,
+    }
+
+
+# Price ranges -----------------------------------------------------------------------------
+
+
+def test_counts_products_per_price_range_cheapest_first(index, catalog):
+    facets = search(index).facets["price"]
+    assert facets == {"-25": 2, "25-50": 1, "50-100": 1, "100-200": 1}
+    assert list(facets) == ["-25", "25-50", "50-100", "100-200"]
+
+
+def test_a_price_at_a_bound_counts_in_the_range_it_opens(index, shop_documents):
+    index.upsert([product_doc(9, "Sacola", "50.00")], Tracking(APP_NAME, 2))
+    assert search(index, category="vestuario").facets["price"] == {"50-100": 3, "100-200": 1}
+    assert search(index, max_price=Decimal("50")).facets["price"] == {"25-50": 1, "50-100": 1}
+
+
+# Suggestions ------------------------------------------------------------------------------
+
+
+def suggest(index: SearchIndex, q: str, size: int = 8) -> list[str]:
+    return [s.sku for s in index.suggest(SuggestQuery(q=q, size=size))]
+
+
+def test_suggests_names_starting_with_what_was_typed(index, catalog):
+    assert suggest(index, "camis") == ["ECO-0003"]
+    assert suggest(index, "CAMISETA") == ["ECO-0003"]
+    assert suggest(index, "Garrafa Tér") == ["ECO-0004"]
+
+
+def test_suggests_by_a_later_word_of_the_name(index, catalog):
+    assert set(suggest(index, "organ")) == {"ECO-0001", "ECO-0003"}
+    assert suggest(index, "bambu") == ["ECO-0005"]
+
+
+def test_forgives_one_typo(index, catalog):
+    assert suggest(index, "camisteta") == ["ECO-0003"]  # a letter too many
+    assert suggest(index, "garafa") == ["ECO-0004"]  # a letter missing
+    assert suggest(index, "sabonote") == ["ECO-0002"]  # a letter wrong
+
+
+def test_forgives_no_more_than_one_typo_nor_one_in_the_first_letter(index, catalog):
+    assert suggest(index, "camistetta") == []
+    assert suggest(index, "xamiseta") == []
+    assert suggest(index, "bicicleta") == []
+
+
+def test_lists_exact_prefixes_before_typos(index, catalog):
+    found = suggest(index, "organica")
+    assert found == ["ECO-0003", "ECO-0001"]  # `organica` exactly, then `organico`
+
+
+def test_answers_at_most_size_suggestions(index, catalog):
+    assert len(suggest(index, "c", size=2)) == 2
+
+
+def test_suggestions_follow_renames_and_archiving(index, catalog):
+    item = stock_item(*CATALOG[3])
+    item.collect_events()
+    item.edit(name="Squeeze de Alumínio")
+    catalog.play(item)
+    assert suggest(index, "garrafa") == []
+    assert suggest(index, "squeeze") == ["ECO-0004"]
+    item.archive()
+    catalog.play(item)
+    assert suggest(index, "squeeze") == []

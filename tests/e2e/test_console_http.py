@@ -205,11 +205,15 @@ CONSOLE_MATRIX: dict[tuple[str, str], frozenset[str]] = {
             ("GET", "/disputes"),
             ("GET", "/reconciliation"),
             ("POST", "/reconciliation"),
+            ("GET", "/reviews"),  # issue 28
+            ("POST", "/reviews/{review_id}/approve"),
+            ("POST", "/reviews/{review_id}/reject"),
         )
     },
 }
 FILL = {"order_id": str(uuid.UUID(int=7)), "position": "1", "job_id": "0" * 32, "name": "nope"}
 FILL |= {"sku": "NOPE-1", "return_id": str(uuid.UUID(int=8)), "code": "NOPE"}  # issue 26
+FILL |= {"review_id": str(uuid.UUID(int=9))}  # issue 28
 
 
 def console_routes(app) -> list[tuple[str, str]]:

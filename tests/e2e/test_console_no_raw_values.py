@@ -14,7 +14,10 @@ import pytest
 
 from api.console.i18n import MESSAGES
 from application.customers import CONSENT_TEXT_VERSION
+from application.product_ref import product_of_sku
+from application.reviews import ReviewDraft
 from domain.customer import Profile
+from infrastructure.catalog_media_wiring import catalog_media
 from tests.checkout import check_out, fill_cart, register, settled, wait_until
 from tests.e2e.test_console_http import sign_in
 
@@ -40,6 +43,8 @@ ADMIN_PAGES = [
     "/console/products/new",
     "/console/returns?status=all",
     "/console/returns?status=requested",
+    "/console/reviews?queue=pending",
+    "/console/reviews?queue=reported",
     "/console/promotions",
     "/console/payments?queue=flagged",
     "/console/payments?queue=awaiting",
@@ -85,6 +90,9 @@ def a_day_of_data(container) -> str:
     wait_until(lambda: settled(services), what="the order settled")
     services.orders.ship_order(order_id, "Correios", "BR123")
     services.returns.request_return(order_id, "ana", [("ECO-1", 1)], "veio riscado")
+    services.orders.track_order(order_id, "delivered", datetime.now(tz=UTC))  # issue 28
+    draft = ReviewDraft(rating=4, title="Boa", body="Veio bem embalada")
+    catalog_media(container).reviews.submit(product_of_sku("ECO-1"), "ana", draft)
     return str(order_id)
 
 

@@ -46,6 +46,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", f"{API}/stock-items/{{}}/archive"): ADMIN,
     ("GET", f"{API}/stock-items/{{}}"): PUBLIC,
     ("GET", f"{API}/products/search"): PUBLIC,
+    ("GET", f"{API}/products/suggest"): PUBLIC,
     ("POST", f"{API}/carts"): CUSTOMER,
     ("POST", f"{API}/carts/{{}}/items"): CUSTOMER,
     ("PUT", f"{API}/carts/{{}}/items/{{}}"): CUSTOMER,
@@ -134,9 +135,21 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", "/sandbox-provider/v1/sandbox.css"): PUBLIC,
     ("GET", "/sandbox-provider/challenge/{}"): PUBLIC,
     ("POST", "/sandbox-provider/challenge/{}"): PUBLIC,
+    # Product images and reviews (issue 28, docs/catalog-media-and-reviews.md).
+    ("POST", f"{API}/products/{{}}/images"): ADMIN,
+    ("GET", f"{API}/products/{{}}/images"): PUBLIC,
+    ("DELETE", f"{API}/products/{{}}/images/{{}}"): ADMIN,
+    ("GET", "/media/images/{}"): PUBLIC,
+    ("GET", f"{API}/products/{{}}/reviews"): PUBLIC,
+    ("POST", f"{API}/products/{{}}/reviews"): CUSTOMER,
+    ("POST", f"{API}/products/{{}}/reviews/{{}}/reports"): CUSTOMER,
+    ("GET", f"{API}/reviews"): ADMIN,
+    ("POST", f"{API}/reviews/{{}}/approve"): ADMIN,
+    ("POST", f"{API}/reviews/{{}}/reject"): ADMIN,
 }
 
 _PARAM = re.compile(r"\{[^}]*\}")
+STOREFRONT = ("/", "/verify-email", "/reset-password")  # redirects into /loja
 
 
 def shape(path: str) -> str:
@@ -156,10 +169,11 @@ def access_for(method: str, path: str) -> Access | None:
 def app_routes(app) -> list[tuple[str, str]]:
     """(method, path template) of every route the app serves; HEAD goes with GET. The
     console's HTML pages (cookie sessions, not bearer tokens) have their own matrix in
-    tests/e2e/test_console_http.py."""
+    tests/e2e/test_console_http.py, the storefront's in tests/e2e/test_storefront_purchase.py
+    (its pages, `/` and the account mails' links)."""
     found = set()
     for route in iter_route_contexts(app.routes):
-        if route.path_format.startswith("/console"):
+        if route.path_format.startswith(("/console", "/loja")) or route.path_format in STOREFRONT:
             continue
         for method in route.methods or ():
             if method != "HEAD":

@@ -11,6 +11,7 @@ import stat
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
@@ -20,11 +21,14 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from application.customers import CONSENT_TEXT_VERSION
+from application.product_ref import product_of_sku
+from application.reviews import ReviewDraft
 from domain.base import event_context
 from domain.card import Address
 from domain.customer import Profile
 from domain.personal import NOTHING, PLACE_NAMES, PLACES, REWRITTEN, SEALED
 from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.catalog_media_wiring import catalog_media, reviews_reader
 from infrastructure.settings import Settings
 from projections.readers import STAFF
 from tests.checkout import place_order, register, wait_until
@@ -37,7 +41,17 @@ EVA = "eva-leaves-nothing"
 NAME, EMAIL, CPF = "Evangelina Sumida", "evangelina.sumida@example.com", "529.982.247-25"
 STREET, STREET_BY_HTTP = "Travessa Sem Rastro 13", "Beco Idempotente 99"
 WORDS = "desisti porque minha vizinha Joaquina emprestou uma"
-NEEDLES = [NAME, EMAIL, CPF, CPF.replace(".", "").replace("-", ""), STREET, STREET_BY_HTTP, WORDS]
+REVIEW = "chegou no apartamento 42 da Rua das Hortensias"  # a review's words (issue 28)
+NEEDLES = [
+    NAME,
+    EMAIL,
+    CPF,
+    CPF.replace(".", "").replace("-", ""),
+    STREET,
+    STREET_BY_HTTP,
+    WORDS,
+    REVIEW,
+]
 PRODUCT = "Produto ECO-1"  # not personal: the positive control of every search
 
 
@@ -110,6 +124,7 @@ def hold_eva(system: Container) -> UUID:
     order = place_order(services, {"ECO-1": 2}, customer=EVA)
     wait_until(lambda: services.orders.order_of(order).status == "confirmed", what="the checkout")
     services.orders.cancel_order(order, EVA, WORDS)  # the customer's own words
+    review_delivered(system)
     with TestClient(create_app(system), raise_server_exceptions=False) as client:
         token = issue_token(JWT_SECRET, EVA, "customer", 600)
         answer = client.post(
@@ -127,6 +142,23 @@ def hold_eva(system: Container) -> UUID:
         assert answer.status_code == 201, answer.text
     settled(system)
     return order
+
+
+def review_delivered(system: Container) -> None:
+    """Eva receives a second order and reviews it, under her full name (issue 28)."""
+    services = system.services
+    order = place_order(services, {"ECO-1": 1}, customer=EVA)
+    wait_until(
+        lambda: services.orders.order_of(order).status == "confirmed", what="the second checkout"
+    )
+    with event_context(ADMIN):
+        services.orders.ship_order(order, "Correios", "BR1")
+        services.orders.track_order(order, "delivered", datetime.now(tz=UTC))
+    reviews = catalog_media(system).reviews
+    draft = ReviewDraft(rating=5, body=REVIEW, author_name=NAME)
+    done = reviews.submit(product_of_sku("ECO-1"), EVA, draft)
+    with event_context(ADMIN):
+        reviews.approve(done.review_id)
 
 
 def wait_for_redis_files(redis_dir: Path, needle: bytes, present: bool, timeout: float = 30.0):
@@ -163,6 +195,9 @@ def test_after_an_erasure_no_file_dump_or_redis_value_holds_the_subject(system, 
     assert PRODUCT.encode() in redis_values(client)
     assert WORDS.encode() not in redis_values(client)
     assert files_holding(redis_dir, WORDS.encode()) == []
+    reviewed = reviews_reader(system).page(product_of_sku("ECO-1")).items
+    assert [(r["author_name"], r["body"]) for r in reviewed] == [(NAME, REVIEW)]
+    assert REVIEW.encode() not in redis_values(client)  # sealed there
     before = pg_dump(system, tmp_path / "before.sql")
     assert PRODUCT.encode() in before
     assert EVA.encode() in before
@@ -175,6 +210,8 @@ def test_after_an_erasure_no_file_dump_or_redis_value_holds_the_subject(system, 
         )
     settled(system)
     assert shown_words(system, order) == {"erased": True}
+    reviewed = reviews_reader(system).page(product_of_sku("ECO-1")).items
+    assert [(r["author_name"], r["body"]) for r in reviewed] == [("Cliente", None)]
     checkpoint(system)
     after = pg_dump(system, tmp_path / "after.sql")
     values = redis_values(client)

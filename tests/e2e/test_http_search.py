@@ -50,6 +50,7 @@ CATALOG = [
     product("ECO-0202", "Sabonete de Argila", "higiene", "18.50", ["Cruelty Free"]),
     product("ECO-0203", "Camiseta de Algodão Orgânica", "vestuário", "89.90", ["GOTS"]),
     product("ECO-0204", "Escova de Dente de Bambu", "higiene", "12.00", ["FSC"]),
+    product("ECO-0205", "Bolsa de Lona Vegana", "Vestuário", "149.00", ["Vegano"]),
 ]
 
 
@@ -122,11 +123,16 @@ def test_finds_products_with_money_as_decimal_strings_and_facets(api, auth, cata
             "available": 10,
             "certifications": ["Orgânico Brasil", "Fair Trade"],
             "carbon_footprint_kg": "0.800",
+            "in_stock": True,
+            "sustainability_score": None,
+            "rating_average": None,
+            "rating_count": 0,
         }
     ]
     assert body["facets"] == {
         "category": {"alimentos": 1},
         "certification": {"Fair Trade": 1, "Orgânico Brasil": 1},
+        "price": {"25-50": 1},
     }
 
 
@@ -148,12 +154,13 @@ def test_filters_by_category_certification_and_price_range(api, auth, catalog):
 def test_pages_through_the_catalog(api, auth, catalog):
     first = search(api, auth, catalog, page=1, size=3).json()
     second = search(api, auth, catalog, page=2, size=3).json()
-    assert (first["total"], second["total"]) == (4, 4)
+    assert (first["total"], second["total"]) == (5, 5)
     assert [i["sku"] for i in first["items"] + second["items"]] == [
         "ECO-0201",
         "ECO-0202",
         "ECO-0203",
         "ECO-0204",
+        "ECO-0205",
     ]
 
 
@@ -220,3 +227,97 @@ def test_an_unreached_consistency_token_answers_503_with_retry_after(api, auth, 
 
 def test_a_malformed_consistency_token_is_a_bad_request(api, auth):
     assert search(api, auth, token="abc").status_code == 422
+
+
+# Search that forgives -------------------------------------------------------------------
+
+
+def skus_of(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [item["sku"] for item in response.json()["items"]]
+
+
+def test_finds_camiseta_organica_in_any_case_and_accent(api, auth, catalog):
+    assert skus_of(search(api, auth, catalog, q="camiseta organica")) == ["ECO-0203"]
+    assert skus_of(search(api, auth, catalog, q="CAMISETA")) == ["ECO-0203"]
+
+
+def test_filters_by_category_and_certification_regardless_of_case_and_accents(api, auth, catalog):
+    vestuario = search(api, auth, catalog, category="vestuario")
+    assert skus_of(vestuario) == ["ECO-0203", "ECO-0205"]
+    assert vestuario.json()["facets"]["category"] == {"vestuário": 1, "Vestuário": 1}
+    assert skus_of(search(api, auth, catalog, certification="vegano")) == ["ECO-0205"]
+
+
+def test_sorts_by_price_and_counts_price_ranges(api, auth, catalog):
+    cheapest = search(api, auth, catalog, sort="price_asc")
+    assert skus_of(cheapest) == ["ECO-0204", "ECO-0202", "ECO-0201", "ECO-0203", "ECO-0205"]
+    assert cheapest.json()["facets"]["price"] == {"-25": 2, "25-50": 1, "50-100": 1, "100-200": 1}
+    dearest = search(api, auth, catalog, sort="price_desc", q="orgânica")
+    assert skus_of(dearest) == ["ECO-0203", "ECO-0201"]
+
+
+def test_in_stock_leaves_out_a_product_whose_units_ran_out(api, auth, catalog):
+    adjusted = api.post(
+        f"{API}/stock-items/ECO-0202/adjustments",
+        json={"quantity_delta": -10, "reason": "avaria"},
+        headers=auth("admin", "adm"),
+    )
+    assert adjusted.status_code == 200, adjusted.text
+    token = adjusted.json()["consistency_token"]
+    found = search(api, auth, token, in_stock="true")
+    assert "ECO-0202" not in skus_of(found)
+    sabonete = search(api, auth, token, q="sabonete").json()["items"][0]
+    assert (sabonete["available"], sabonete["in_stock"]) == (0, False)
+
+
+def test_suggests_while_typing_forgiving_one_typo(api, auth, catalog):
+    search(api, auth, catalog)  # caught up
+    for typed in ("camis", "CAMISETA", "camisteta"):
+        response = api.get(f"{API}/products/suggest", params={"q": typed})
+        assert response.status_code == 200, response.text
+        assert response.json() == {
+            "items": [{"sku": "ECO-0203", "name": "Camiseta de Algodão Orgânica"}]
+        }
+        assert response.headers["cache-control"].startswith("public")
+    assert api.get(f"{API}/products/suggest", params={"q": "bicicleta"}).json() == {"items": []}
+
+
+def test_the_search_cache_keys_sort_and_in_stock(api, auth, catalog):
+    """Anonymous answers come from the cache: another sort or `in_stock` is another key."""
+    search(api, auth, catalog)  # caught up
+    asc = api.get(SEARCH, params={"sort": "price_asc"})
+    desc = api.get(SEARCH, params={"sort": "price_desc"})
+    assert skus_of(desc) == skus_of(asc)[::-1]
+    assert skus_of(api.get(SEARCH, params={"sort": "price_asc"})) == skus_of(asc)
+    all_items = api.get(SEARCH, params={"category": "Vestuário"})
+    folded = api.get(SEARCH, params={"category": "VESTUARIO"})
+    assert skus_of(folded) == skus_of(all_items) == ["ECO-0203", "ECO-0205"]
+
+
+def test_an_unknown_sort_is_refused_naming_the_allowed_ones(api):
+    response = api.get(SEARCH, params={"sort": "cheapest"})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "relevance, price_asc, price_desc, newest, rating, footprint, score" in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        (SEARCH, {"q": "camiseta " * 30}),  # longer than 200
+        (SEARCH, {"max_price": "123456789"}),  # beyond any price
+        (SEARCH, {"min_price": "100", "max_price": "10"}),
+        (SEARCH, {"in_stock": "sometimes"}),
+        (SEARCH, {"sort": ["price_asc", "newest"]}),
+        (f"{API}/products/suggest", {}),  # nothing typed
+        (f"{API}/products/suggest", {"q": ""}),
+        (f"{API}/products/suggest", {"q": "c" * 51}),
+        (f"{API}/products/suggest", {"q": "cam", "size": "21"}),
+        (f"{API}/products/suggest", {"q": "cam", "limit": "3"}),  # unknown parameter
+    ],
+)
+def test_refuses_bad_search_and_suggest_input_with_a_problem(api, path, params):
+    response = api.get(path, params=params)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")

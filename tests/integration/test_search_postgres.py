@@ -68,3 +68,52 @@ def test_processes_starting_together_set_the_schema_up_once(database_url):
     finally:
         for store in stores:
             store.close()
+
+
+OLDER_TABLE = """
+CREATE TABLE search_products_g1 (
+    id text PRIMARY KEY, sku text NOT NULL, name text NOT NULL, description text NOT NULL,
+    category text NOT NULL, price numeric(12, 2) NOT NULL, available integer NOT NULL,
+    certifications text[] NOT NULL, carbon_footprint_kg text NOT NULL, version integer NOT NULL,
+    document tsvector NOT NULL
+)
+"""
+
+
+def test_a_table_of_the_older_shape_is_refilled_from_the_log(database_url):
+    """Before search forgave, a generation's table had no folded keys: it is dropped and its
+    position forgotten, so the runner reads the log again from the start."""
+    PostgresSearchStore(database_url).close()  # the bookkeeping tables
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(OLDER_TABLE)
+        conn.execute(
+            "INSERT INTO search_products_g1 VALUES"
+            " ('p-0', 'OLD', 'Velho', '', 'casa', 1, 1, '{}', '1', 1, ''::tsvector)"
+        )
+        conn.execute(
+            "INSERT INTO search_generations (generation, notification_id) VALUES ('g1', 7)"
+        )
+    store = PostgresSearchStore(database_url)
+    try:
+        index = store.open("g1")
+        assert index.max_tracking_id(APP_NAME) is None
+        assert index.search(SearchQuery()).total == 0
+        index.upsert([DOC], Tracking(APP_NAME, 1))
+        assert [hit.sku for hit in index.search(SearchQuery(category="ALIMENTOS")).items] == [
+            "ECO-0001"
+        ]
+    finally:
+        store.close()
+
+
+def test_the_current_shape_is_kept_across_restarts(database_url):
+    store = PostgresSearchStore(database_url)
+    store.open("g1").upsert([DOC], Tracking(APP_NAME, 3))
+    store.close()
+    again = PostgresSearchStore(database_url)
+    try:
+        index = again.open("g1")
+        assert index.max_tracking_id(APP_NAME) == 3
+        assert index.search(SearchQuery()).total == 1
+    finally:
+        again.close()

@@ -41,6 +41,7 @@ from api.schemas_back_office import (
     ReturnRow,
     WebhookDeliveryRow,
 )
+from api.schemas_catalog_media import ImagePublic, ReviewStaff
 from application.event_store import APP_NAME
 from domain.base import DomainError
 from domain.cpf import Cpf
@@ -56,7 +57,10 @@ from projections.carts import CartsProjection
 from projections.catalog import StockItemsProjection
 from projections.memory import MemoryStore
 from projections.orders import OrdersProjection
+from projections.product_images import ProductImagesProjection
 from projections.readers import ANALYTICS_KINDS, AnalyticsReader
+from projections.reviews import ReviewsProjection
+from projections.reviews_reader import ReviewsReader, image_shown
 from tests.checkout import ADDRESS, APPROVED, DECLINED, card, register
 from tests.unit.test_pix_boleto_saga import META, LaterClock, event_context
 from tests.worlds import memory_world
@@ -110,6 +114,18 @@ DOCUMENTS: dict[type[Projector], dict[str, Check]] = {
         "product-id:": INTERNAL,
         "promotion-id:": INTERNAL,
         "customer-id:": INTERNAL,
+    },
+    # Issue 28: reviews are answered through their reader, images with their URLs.
+    ReviewsProjection: {
+        "review:": lambda doc: ReviewStaff.model_validate(ReviewsReader(MemoryStore()).staff(doc)),
+        "stars:": INTERNAL,  # read as the rating (domain.review.rating_summary)
+        "reviews-of:": INTERNAL,
+        "subject:": INTERNAL,
+    },
+    ProductImagesProjection: {
+        "images:": lambda doc: [
+            ImagePublic.model_validate(image_shown(i, str)) for i in doc["images"]
+        ],
     },
 }
 

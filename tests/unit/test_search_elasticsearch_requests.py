@@ -17,10 +17,18 @@ from infrastructure.search_elasticsearch import (
     index_name,
     mapping,
     parse_search_response,
+    parse_suggest_response,
     search_body,
+    suggest_body,
     tracking_action,
 )
-from projections.search import InvalidGenerationError, InvalidSearchQueryError, SearchQuery
+from projections.search import (
+    InvalidGenerationError,
+    InvalidSearchQueryError,
+    SearchQuery,
+    SuggestQuery,
+)
+from projections.search_document import Synonyms
 
 DOC = {
     "id": "0b7c4c3e-0000-5000-8000-000000000001",
@@ -148,16 +156,18 @@ def test_the_position_document_is_never_a_hit():
     assert {"term": {"kind": "product"}} in filters_of(body)
 
 
-def test_filters_are_exact_terms_and_a_price_range_of_decimal_strings():
+def test_filters_are_terms_on_folded_keys_and_a_price_range_of_decimal_strings():
     query = SearchQuery(
-        category="higiene",
-        certification="FSC",
+        category="Higiene",
+        certification="Orgânico Brasil",
         min_price=Decimal("10.5"),
         max_price=Decimal("99.90"),
+        in_stock=True,
     )
     assert filters_of(search_body(query))[1:] == [
-        {"term": {"category": "higiene"}},
-        {"term": {"certifications": "FSC"}},
+        {"term": {"category_keys": "higiene"}},
+        {"term": {"certification_keys": "organico brasil"}},
+        {"term": {"stocked": True}},
         {"range": {"price": {"gte": "10.5", "lte": "99.90"}}},
     ]
 
@@ -169,9 +179,116 @@ def test_an_open_price_range_has_one_bound():
 
 def test_facets_are_terms_aggregations_over_the_filtered_set():
     body = search_body(SearchQuery(category="casa"))
-    assert body["aggs"]["category"]["terms"]["field"] == "category"
+    assert body["aggs"]["category"]["terms"]["field"] == "category_facets"
     assert body["aggs"]["certification"]["terms"]["field"] == "certifications"
     assert "post_filter" not in body  # filters apply to the facets too
+
+
+def test_the_price_facet_is_a_range_aggregation_in_whole_reais():
+    ranges = search_body(SearchQuery())["aggs"]["price"]["range"]["ranges"]
+    assert ranges[0] == {"key": "-25", "to": 25}
+    assert ranges[2] == {"key": "50-100", "from": 50, "to": 100}
+    assert ranges[-1] == {"key": "500-", "from": 500}
+    assert all(isinstance(v, int) for r in ranges for k, v in r.items() if k != "key")
+
+
+@pytest.mark.parametrize(
+    ("sort", "clauses"),
+    [
+        ("price_asc", [{"price": "asc"}]),
+        ("price_desc", [{"price": "desc"}]),
+        ("newest", [{"listed_at": {"order": "desc", "missing": "_last"}}]),
+        ("rating", [{"rating": {"order": "desc", "missing": "_last"}}, {"ratings": "desc"}]),
+        ("footprint", [{"footprint": {"order": "asc", "missing": "_last"}}]),
+        ("score", [{"score": {"order": "desc", "missing": "_last"}}]),
+    ],
+)
+def test_each_sort_ends_on_the_sku_and_puts_missing_values_last(sort, clauses):
+    assert search_body(SearchQuery(q="camiseta", sort=sort))["sort"] == [*clauses, {"sku": "asc"}]
+
+
+def test_synonyms_apply_at_query_time_only():
+    analysis = mapping(Synonyms.of([("camiseta", "camisa")]))["settings"]["analysis"]
+    assert analysis["filter"]["ecovarejo_synonyms"] == {
+        "type": "synonym_graph",
+        "synonyms": ["camiseta, camisa"],
+    }
+    assert "ecovarejo_synonyms" in analysis["analyzer"]["portuguese_folded_search"]["filter"]
+    assert "ecovarejo_synonyms" not in analysis["analyzer"]["portuguese_folded"]["filter"]
+    name = mapping()["mappings"]["properties"]["name"]
+    assert (name["analyzer"], name["search_analyzer"]) == (
+        "portuguese_folded",
+        "portuguese_folded_search",
+    )
+
+
+def test_no_synonyms_means_no_synonym_filter():
+    analysis = mapping(Synonyms())["settings"]["analysis"]
+    assert "ecovarejo_synonyms" not in analysis["filter"]
+    assert "ecovarejo_synonyms" not in analysis["analyzer"]["portuguese_folded_search"]["filter"]
+
+
+# Suggestions ----------------------------------------------------------------------------
+
+
+def test_a_document_feeds_the_completion_field_its_folded_word_suffixes():
+    (action,) = bulk_actions([{**DOC, "name": "Camiseta de Algodão"}], 1, "i")
+    assert action["_source"]["suggest"] == {
+        "input": ["camiseta de algodao", "de algodao", "algodao"]
+    }
+    suggest = mapping()["mappings"]["properties"]["suggest"]
+    assert (suggest["type"], suggest["analyzer"]) == ("completion", "suggest_folded")
+
+
+def test_suggestions_forgive_one_edit_but_not_in_the_first_letter_nor_a_short_query():
+    body = suggest_body(SuggestQuery(q="Camisteta", size=5))
+    completion = body["suggest"]["products"]["completion"]
+    assert body["suggest"]["products"]["prefix"] == "camisteta"
+    assert completion["size"] == 5
+    assert completion["fuzzy"] == {
+        "fuzziness": 1,
+        "transpositions": False,
+        "prefix_length": 1,
+        "min_length": 4,
+    }
+    assert "fuzzy" not in suggest_body(SuggestQuery(q="cam"))["suggest"]["products"]["completion"]
+
+
+def test_suggestions_list_exact_prefixes_first_and_each_product_once():
+    def option(id_, text, sku):
+        return {"_id": id_, "text": text, "_source": {"sku": sku, "name": sku.lower()}}
+
+    response = {
+        "suggest": {
+            "products": [
+                {
+                    "options": [
+                        option("1", "organico em graos", "ECO-1"),
+                        option("2", "organica", "ECO-2"),
+                        option("1", "organico", "ECO-1"),
+                    ]
+                }
+            ]
+        }
+    }
+    found = parse_suggest_response(response, "organica")
+    assert [s.sku for s in found] == ["ECO-2", "ECO-1"]
+
+
+# Product-level fields -------------------------------------------------------------------
+
+
+def test_a_document_keeps_the_product_fields_given_and_derives_defaults_apart():
+    (action,) = bulk_actions([DOC], 1, "i")
+    source = action["_source"]
+    assert not {"category_path", "sustainability_score", "in_stock"} & set(source)
+    assert (source["category_facets"], source["category_keys"]) == (["alimentos"], ["alimentos"])
+    assert (source["stocked"], source["score"], source["listed_at"]) == (True, None, None)
+    full = {**DOC, "category_path": ["casa", "cozinha"], "sustainability_score": 81}
+    (action,) = bulk_actions([full], 1, "i")
+    assert action["_source"]["category_path"] == ["casa", "cozinha"]
+    assert action["_source"]["category_facets"] == ["casa", "cozinha"]
+    assert action["_source"]["score"] == 81
 
 
 def test_pages_with_from_and_size_and_counts_every_hit():
@@ -236,7 +353,11 @@ def test_a_response_becomes_hits_with_decimal_prices_and_facets_in_order():
     assert hit.price == Decimal("39.90")
     assert str(hit.price) == "39.90"
     assert (hit.sku, hit.available, hit.certifications) == ("ECO-0001", 50, ["Fair Trade"])
-    assert result.facets == {"category": {"higiene": 7}, "certification": {"FSC": 5, "B Corp": 1}}
+    assert result.facets == {
+        "category": {"higiene": 7},
+        "certification": {"FSC": 5, "B Corp": 1},
+        "price": {},
+    }
     assert list(result.facets["certification"]) == ["FSC", "B Corp"]
 
 
@@ -264,3 +385,18 @@ def test_the_first_activation_only_adds_the_alias():
 def test_activating_the_active_generation_again_keeps_it():
     actions = alias_actions([f"{ALIAS}-g1"], f"{ALIAS}-g1")
     assert actions == [{"add": {"index": f"{ALIAS}-g1", "alias": ALIAS}}]
+
+
+def test_empty_price_ranges_are_left_out_of_the_facet():
+    response = {
+        "hits": {"total": {"value": 0, "relation": "eq"}, "hits": []},
+        "aggregations": {
+            "price": {
+                "buckets": [
+                    {"key": "-25", "to": 25.0, "doc_count": 0},
+                    {"key": "25-50", "from": 25.0, "to": 50.0, "doc_count": 3},
+                ]
+            }
+        },
+    }
+    assert parse_search_response(response).facets["price"] == {"25-50": 3}

@@ -1,0 +1,173 @@
+"""Catalog pages: home, search with facets, sort and paging, and the product page. The
+same for every visitor, so a shared cache may keep them (`render_public`): nothing
+personal is on them, the add-to-cart form included (see `web.same_origin`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.stored import Policies
+from api.storefront.i18n import WORDS
+from api.storefront.web import ShopContainer, language, render_public
+from application.errors import StockItemNotFoundError
+from projections.catalog import StockItemsProjection, public_stock_key
+from projections.search import InvalidSearchQueryError, ProductHit, SearchQuery, SearchResult
+
+router = APIRouter()
+PAGE_SIZE = 12
+HOME_SIZE = 100
+SORTS = ("relevance", "price_asc", "price_desc", "co2")
+MAX_QUERY = 200
+
+
+def _policies(request: Request) -> Policies:
+    policies: Policies = request.app.state.cache_policies
+    return policies
+
+
+def _hit(hit: ProductHit) -> dict[str, Any]:
+    """A search hit as the product card partial reads it (extra read-model fields, such
+    as images or ratings, appear here when the read model has them)."""
+    fields = dict(getattr(hit, "__dict__", {}))
+    return {**fields, "price": {"amount": str(hit.price)}}
+
+
+def _sorted(items: list[ProductHit], sort: str) -> list[ProductHit]:
+    if sort == "price_asc":
+        return sorted(items, key=lambda h: h.price)
+    if sort == "price_desc":
+        return sorted(items, key=lambda h: h.price, reverse=True)
+    if sort == "co2":
+        return sorted(items, key=lambda h: Decimal(h.carbon_footprint_kg or "0"))
+    return items
+
+
+async def _search(container: ShopContainer, query: SearchQuery) -> SearchResult:
+    search = container.readers.search
+    return await run_in_threadpool(search.search, query)
+
+
+@router.get("")
+async def home(request: Request, container: ShopContainer) -> Response:
+    result = await _search(container, SearchQuery(size=HOME_SIZE))
+    items = [h for h in result.items if h.available > 0]
+    policy = _policies(request).search
+    return render_public(
+        request,
+        "home.html",
+        policy.max_age_s,
+        policy.stale_while_revalidate_s,
+        featured=[_hit(h) for h in items[:4]],
+        sustainable=[_hit(h) for h in _sorted(items, "co2")[:4]],
+        categories=sorted(result.facets.get("category", {}).items()),
+    )
+
+
+def _price(
+    value: str, name: str, problems: dict[str, str], words: dict[str, str]
+) -> Decimal | None:
+    if not value:
+        return None
+    try:
+        number = Decimal(value.replace(",", "."))
+    except InvalidOperation:
+        number = Decimal(-1)
+    if not number.is_finite() or number < 0 or number > Decimal("99999999"):
+        problems[name] = words["err_generic"].format(detail=value[:20])
+        return None
+    return number.quantize(Decimal("0.01"))
+
+
+def _int(value: str, default: int) -> int:
+    return int(value) if value.isdigit() and len(value) < 6 else default
+
+
+@router.get("/busca")
+async def search(request: Request, container: ShopContainer) -> Response:
+    """`q`, `categoria`, `certificacao`, `min`, `max`, `ordem`, `pagina`: what cannot be
+    read is said on the page and left out of the search, never a 4xx/5xx."""
+    words = WORDS[language(request, public=True)]
+    params = request.query_params
+    q = params.get("q", "")[:MAX_QUERY]
+    problems: dict[str, str] = {}
+    category = params.get("categoria", "")[:60] or None
+    certification = params.get("certificacao", "")[:60] or None
+    min_price = _price(params.get("min", "")[:20], "min", problems, words)
+    max_price = _price(params.get("max", "")[:20], "max", problems, words)
+    sort = params.get("ordem", "relevance")
+    sort = sort if sort in SORTS else "relevance"
+    page = max(1, min(_int(params.get("pagina", ""), 1), 800))
+    try:
+        query = SearchQuery(
+            q=q or None,
+            category=category,
+            certification=certification,
+            min_price=min_price,
+            max_price=max_price,
+            page=page,
+            size=PAGE_SIZE,
+        )
+    except InvalidSearchQueryError as error:
+        problems["q"] = words["err_generic"].format(detail=str(error))
+        query = SearchQuery(page=1, size=PAGE_SIZE)
+    result = await _search(container, query)
+    pages = max(1, -(-result.total // PAGE_SIZE))
+    policy = _policies(request).search
+    return render_public(
+        request,
+        "search.html",
+        policy.max_age_s,
+        policy.stale_while_revalidate_s,
+        q=q,
+        items=[_hit(h) for h in _sorted(list(result.items), sort)],
+        total=result.total,
+        facets=result.facets,
+        chosen={
+            "categoria": category or "",
+            "certificacao": certification or "",
+            "min": params.get("min", "")[:20],
+            "max": params.get("max", "")[:20],
+            "ordem": sort,
+        },
+        sorts=SORTS,
+        page=page,
+        pages=pages,
+        problems=problems,
+    )
+
+
+async def product_doc(
+    request: Request, container: ShopContainer, sku: str
+) -> dict[str, Any] | None:
+    """The product's public document (the catalog API's bytes), or None."""
+    raw = await request.app.state.stored.raw(StockItemsProjection.name, public_stock_key(sku))
+    if raw is not None:
+        doc: dict[str, Any] = orjson.loads(raw)
+        return doc
+    try:
+        return await run_in_threadpool(container.readers.stock_items.get, sku)
+    except StockItemNotFoundError:
+        return None
+
+
+@router.get("/produto/{sku}")
+async def product(request: Request, sku: str, container: ShopContainer) -> Response:
+    doc = await product_doc(request, container, sku[:40]) if len(sku) <= 40 else None
+    if doc is None:
+        from fastapi import HTTPException
+
+        raise HTTPException(404, "no such product")
+    policy = _policies(request).product
+    return render_public(
+        request,
+        "product.html",
+        policy.max_age_s,
+        policy.stale_while_revalidate_s,
+        product=doc,
+        added=request.query_params.get("adicionado") == "1",
+    )

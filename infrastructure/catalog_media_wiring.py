@@ -1,0 +1,106 @@
+"""Wiring of product images and reviews (issue 28): the object store the settings name,
+the two services and the two readers, built on first use in a process from the container
+(the API, the CLI, the bench). Nothing here runs unless images or reviews are used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from application.keys import ReadModelSealer
+from application.product_images import ImageService, ObjectStore
+from application.reviews import ReviewService
+from infrastructure.object_stores import LocalObjectStore, S3ObjectStore
+from infrastructure.private_files import private_dir
+from infrastructure.settings import Settings
+from projections.product_images import ProductImagesProjection
+from projections.reviews import ReviewsProjection
+from projections.reviews_reader import ProductImagesReader, ReviewsReader
+
+MEDIA_DIR = "media"
+_ATTRIBUTE = "_catalog_media_wiring"
+
+
+class Container(Protocol):
+    """What of the bootstrap's container this needs (not imported: no import cycle)."""
+
+    settings: Settings
+    services: Any
+
+    def view(self, projection: str) -> Any: ...
+
+
+class MissingSettingError(Exception):
+    """The object store's settings are incomplete."""
+
+
+def object_store_of(settings: Settings) -> ObjectStore:
+    """`ECOVAREJO_OBJECT_STORE=s3`: the bucket; else files under the data dir's `media/`."""
+    if settings.object_store == "s3":
+        if not settings.s3_bucket:
+            raise MissingSettingError("ECOVAREJO_OBJECT_STORE=s3 needs ECOVAREJO_S3_BUCKET")
+        secret = settings.s3_secret_access_key
+        return S3ObjectStore(
+            settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret else None,
+            public_url=settings.media_public_url,
+        )
+    return LocalObjectStore(private_dir(settings.data_dir / MEDIA_DIR))
+
+
+@dataclass
+class CatalogMedia:
+    store: ObjectStore
+    images: ImageService
+    reviews: ReviewService
+
+
+def _orders_of(services: Any) -> Any:
+    def orders_of(customer_id: str) -> list[Any]:
+        event_log = getattr(services, "event_log", None)
+        return [] if event_log is None else event_log.aggregates_of_customer(customer_id)
+
+    return orders_of
+
+
+def _profile_name(services: Any) -> Any:
+    def name_of(customer_id: str) -> str | None:
+        customer = services.customers.customer(customer_id)
+        profile = None if customer is None else customer.profile
+        if profile is None or profile.value is None:
+            return None
+        name = profile.value.get("name")
+        return str(name) if name else None
+
+    return name_of
+
+
+def catalog_media(container: Container) -> CatalogMedia:
+    """The services, built once per container."""
+    built: CatalogMedia | None = getattr(container, _ATTRIBUTE, None)
+    if built is None:
+        settings, services = container.settings, container.services
+        store = object_store_of(settings)
+        built = CatalogMedia(
+            store=store,
+            images=ImageService(services.store, store, max_pixels=settings.image_max_pixels),
+            reviews=ReviewService(services.store, _orders_of(services), _profile_name(services)),
+        )
+        setattr(container, _ATTRIBUTE, built)
+    return built
+
+
+def reviews_reader(container: Container) -> ReviewsReader:
+    return ReviewsReader(
+        container.view(ReviewsProjection.name),
+        ReadModelSealer(container.services.store.keys),
+        container.settings.reviews_after_erasure,
+    )
+
+
+def images_reader(container: Container) -> ProductImagesReader:
+    store = catalog_media(container).store
+    return ProductImagesReader(container.view(ProductImagesProjection.name), store.url)

@@ -1,0 +1,343 @@
+"""The storefront in headless Chromium, as new shoppers use it: on a 1280 px desktop and on
+a 390 px phone (keyboard only there), search, open a product, add it to the cart, apply a
+coupon, register on the way to checkout (the link from the mail), give an address, pay by
+Pix — the sandbox payer pays, and the order page moves on by itself — then see the order
+delivered and ask for a withdrawal; another pays by boleto, another by card with 3-D
+Secure through the sandbox's tokenization. Every page visited fits both widths and axe-core
+finds no serious or critical violation on it."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from domain.money import Money
+from infrastructure.accounts_wiring import account_system
+from infrastructure.bootstrap import Container
+from projections.search import SearchQuery
+from tests.checkout import wait_until
+
+SHOP = "/loja"
+PASSWORD = "verde-bambu-2026-sol"
+SERIOUS = ("serious", "critical")
+WIDTHS = (1280, 390)
+PRODUCTS = [
+    ("ECO-GARRAFA", "Garrafa térmica de inox", "casa", "129.90", "3.200", ["B Corp"]),
+    ("ECO-ESCOVA", "Escova de dentes de bambu", "higiene", "14.90", "0.150", ["FSC"]),
+    ("ECO-SACOLA", "Sacola de algodão orgânico", "moda", "39.90", "0.900", ["GOTS"]),
+]
+checked: dict[str, list[str]] = {}
+
+
+@pytest.fixture(scope="module")
+def catalog(system: Container) -> list[str]:
+    services = system.services
+    for sku, name, category, price, co2, certifications in PRODUCTS:
+        services.catalog.register_stock_item(
+            sku=sku,
+            name=name,
+            description=f"{name}: feito para durar.",
+            category=category,
+            price=Money.brl(price),
+            initial_quantity=50,
+            sustainability={
+                "carbon_footprint_kg": co2,
+                "certifications": certifications,
+                "recyclable": True,
+                "biodegradable": False,
+            },
+        )
+    now = datetime.now(tz=UTC)
+    services.promotions.launch_promotion(
+        code="VERDE10",
+        description="10% na primeira compra",
+        kind="percent",
+        value=Decimal("10"),
+        valid_from=now - timedelta(days=1),
+        valid_until=now + timedelta(days=30),
+    )
+    wait_until(
+        lambda: system.readers.search.search(SearchQuery()).total >= len(PRODUCTS),
+        what="the products in search",
+    )
+    return [p[0] for p in PRODUCTS]
+
+
+def check_page(browser: Any, name: str, screenshots: Any = None) -> None:
+    """Fits 1280 px and 390 px without sideways scrolling; axe-core: nothing serious."""
+    from axe_selenium_python import Axe
+
+    current = browser.get_window_size()
+    problems = []
+    for width in WIDTHS:
+        browser.set_window_size(width, 900)
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth"
+        )
+        if overflow > 0:
+            problems.append(f"{width}px: the page scrolls sideways by {overflow}px")
+        if screenshots is not None and name in ("home", "product", "cart", "order-pix"):
+            kind = "desktop" if width > 400 else "phone"
+            browser.save_screenshot(str(screenshots / f"storefront-{name}-{kind}.png"))
+    browser.set_window_size(current["width"], current["height"])
+    axe = Axe(browser)
+    axe.inject()
+    for violation in axe.run()["violations"]:
+        if violation["impact"] in SERIOUS:
+            targets = [n["target"] for n in violation["nodes"]][:3]
+            why = violation["nodes"][0].get("failureSummary", "")[:300]
+            problems.append(f"axe {violation['id']} ({violation['impact']}): {targets} {why}")
+    checked[name] = problems
+
+
+def press(browser: Any, element: Any, keyboard: bool) -> None:
+    """Activate a link or button (by keyboard: Enter on the focused element)."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    if keyboard:
+        element.send_keys(Keys.ENTER)
+    else:
+        element.click()
+    WebDriverWait(browser, 20).until(lambda _: _gone(page))
+
+
+def _gone(element: Any) -> bool:
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        element.is_enabled()
+    except WebDriverException:
+        return True
+    return False
+
+
+def type_into(browser: Any, field_id: str, text: str) -> Any:
+    element = browser.find_element(By.ID, field_id)
+    element.clear()
+    element.send_keys(text)
+    return element
+
+
+def submit_of(browser: Any, form_selector: str) -> Any:
+    return browser.find_element(By.CSS_SELECTOR, f"{form_selector} button[type=submit]")
+
+
+def register_through_checkout(
+    browser: Any, base_url: str, system: Container, email: str, keyboard: bool
+) -> None:
+    """From the cart: checkout asks to sign in; register, open the mail's link, confirm,
+    sign in; back at checkout."""
+    press(browser, browser.find_element(By.LINK_TEXT, "Finalizar compra"), keyboard)
+    assert "/loja/entrar" in browser.current_url
+    check_page(browser, "sign-in")
+    type_into(browser, "r-email", email)
+    type_into(browser, "r-password", PASSWORD)
+    press(browser, submit_of(browser, "form[action^='/loja/cadastro']"), keyboard)
+    assert browser.find_element(By.ID, "registered").is_displayed()
+    mails = [m for m in account_system(system).outbox.mails() if m["kind"] == "verify_email"]
+    link = re.search(r"(/verify-email\?token=\S+)", mails[-1]["body"]).group(1)  # type: ignore[union-attr]
+    browser.get(base_url + link)
+    check_page(browser, "verify")
+    press(browser, browser.find_element(By.ID, "verify"), keyboard)
+    type_into(browser, "f-email", email)
+    type_into(browser, "f-password", PASSWORD)
+    next_field = browser.find_element(
+        By.CSS_SELECTOR, "form[action^='/loja/entrar'] input[name=next]"
+    )
+    assert next_field.get_attribute("value") == "/loja/checkout"
+    press(browser, submit_of(browser, "form[action^='/loja/entrar']"), keyboard)
+    assert browser.current_url.endswith("/loja/checkout"), browser.current_url
+
+
+def fill_basket(browser: Any, base_url: str, keyboard: bool, screenshots: Any) -> None:
+    browser.get(f"{base_url}{SHOP}")
+    check_page(browser, "home", screenshots)
+    search = type_into(browser, "busca-q", "garrafa")
+    page = browser.find_element(By.TAG_NAME, "html")
+    search.send_keys(Keys.ENTER)
+    WebDriverWait(browser, 20).until(lambda _: _gone(page))
+    check_page(browser, "search")
+    assert "Garrafa térmica de inox" in browser.page_source
+    press(browser, browser.find_element(By.LINK_TEXT, "Garrafa térmica de inox"), keyboard)
+    check_page(browser, "product", screenshots)
+    type_into(browser, "quantity", "2")
+    add = submit_of(browser, "form.add")
+    add.send_keys(Keys.ENTER) if keyboard else add.click()
+    # htmx answers in place: the confirmation and a link to the cart, no page load
+    WebDriverWait(browser, 20).until(lambda b: "Adicionado" in b.find_element(By.ID, "added").text)
+    press(browser, browser.find_element(By.CSS_SELECTOR, "#added a"), keyboard)
+    assert "/loja/carrinho" in browser.current_url
+    type_into(browser, "f-coupon", "verde10")
+    press(browser, submit_of(browser, "form[action^='/loja/carrinho/cupom']"), keyboard)
+    assert "Cupom VERDE10 aplicado" in browser.page_source
+    check_page(browser, "cart", screenshots)
+
+
+def give_address(browser: Any, keyboard: bool) -> None:
+    check_page(browser, "checkout-address")
+    for field, value in (
+        ("f-postal_code", "01310-100"),
+        ("f-line1", "Av. Paulista 1000"),
+        ("f-city", "São Paulo"),
+        ("f-state", "SP"),
+    ):
+        type_into(browser, field, value)
+    press(browser, submit_of(browser, "#address-form"), keyboard)
+    assert browser.find_element(By.ID, "pay-form")
+    check_page(browser, "checkout")
+
+
+def pay_sandbox(base_url: str, system: Container, payment_id: str) -> None:
+    """The sandbox payer pays (what `ecovarejo sandbox pay --url` sends): a signed webhook."""
+    services = system.services
+    payment = services.payments.payment(uuid.UUID(payment_id))
+    gateway = next(g for g in services.payments.gateways if g.name == payment.gateway)
+    headers, body = gateway.payer_webhook(gateway.charge(payment.charge_id))
+    answer = httpx.post(
+        f"{base_url}/api/v1/payments/webhooks/sandbox", content=body, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def status_of(browser: Any) -> str:
+    return str(browser.find_element(By.ID, "order-status").get_attribute("data-status"))
+
+
+def order_id_of(browser: Any) -> uuid.UUID:
+    found = re.search(r"/pedidos/([0-9a-f-]{36})", browser.current_url)
+    assert found, browser.current_url
+    return uuid.UUID(found.group(1))
+
+
+@pytest.mark.parametrize(("width", "keyboard"), [(1280, False), (390, True)])
+def test_a_new_shopper_buys_by_pix_and_the_page_moves_on_by_itself_when_paid(
+    browser, base_url, system, catalog, screenshots, width, keyboard
+):
+    browser.delete_all_cookies()
+    browser.set_window_size(width, 900)
+    fill_basket(browser, base_url, keyboard, screenshots if width == 1280 else None)
+    register_through_checkout(browser, base_url, system, f"pix-{width}@example.com.br", keyboard)
+    give_address(browser, keyboard)
+    assert browser.find_element(By.ID, "m-pix").is_selected()
+    press(browser, browser.find_element(By.ID, "pay"), keyboard)
+    WebDriverWait(browser, 20).until(lambda b: "pix-qr" in b.page_source)
+    order_id = order_id_of(browser)
+    check_page(browser, "order-pix", screenshots if width == 1280 else None)
+    assert status_of(browser) == "awaiting_payment"
+    assert browser.find_element(By.ID, "pix-code").get_attribute("value").startswith("000201")
+    pay_sandbox(
+        base_url, system, browser.find_element(By.ID, "payment-id").get_attribute("textContent")
+    )
+    # nobody touches the page: htmx polls and reloads it once the payment is in
+    WebDriverWait(browser, 30).until(lambda b: status_of(b) == "confirmed")
+    assert "Pagamento confirmado" in browser.page_source
+    # the back button after paying: the checkout has no basket left, no second order
+    browser.back()
+    browser.get(f"{base_url}{SHOP}/checkout")
+    assert "/loja/carrinho" in browser.current_url
+    # the parcel travels and arrives; the shopper withdraws within 7 days (CDC art. 49)
+    system.services.orders.ship_order(order_id, "correios", f"BR{width}XX")
+    system.services.orders.track_order(order_id, "delivered", datetime.now(tz=UTC))
+    browser.get(f"{base_url}{SHOP}/pedidos/{order_id}")
+    WebDriverWait(browser, 20).until(lambda b: status_of(b) == "delivered" or b.refresh())
+    check_page(browser, "order-delivered")
+    type_into(browser, "f-reason", "Mudei de ideia")
+    press(browser, submit_of(browser, "#return-form"), keyboard)
+    assert "Pedido de devolução registrado" in browser.page_source
+    browser.get(f"{base_url}{SHOP}/conta")
+    check_page(browser, "account")
+    assert browser.page_source.count("/loja/pedidos/") == 1
+
+
+def test_a_shopper_pays_by_boleto_and_prints_it(browser, base_url, system, catalog):
+    browser.delete_all_cookies()
+    browser.set_window_size(1280, 900)
+    fill_basket(browser, base_url, False, None)
+    register_through_checkout(browser, base_url, system, "boleto@example.com.br", False)
+    give_address(browser, False)
+    browser.find_element(By.ID, "m-boleto").click()
+    press(browser, browser.find_element(By.ID, "pay"), False)
+    assert "CPF" in browser.page_source  # no CPF: said on the page, nothing placed
+    browser.find_element(By.ID, "m-boleto").click()
+    type_into(browser, "f-payer_cpf", "529.982.247-25")
+    press(browser, browser.find_element(By.ID, "pay"), False)
+    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.ID, "boleto-line"))
+    assert re.fullmatch(r"[0-9 .]{47,60}", browser.find_element(By.ID, "boleto-line").text)
+    check_page(browser, "order-boleto")
+    press(browser, browser.find_element(By.LINK_TEXT, "Imprimir boleto"), False)
+    check_page(browser, "boleto")
+
+
+def test_a_shopper_pays_by_card_with_3d_secure_and_no_card_field_reaches_the_shop(
+    browser, base_url, system, catalog
+):
+    browser.delete_all_cookies()
+    browser.set_window_size(1280, 900)
+    fill_basket(browser, base_url, False, None)
+    register_through_checkout(browser, base_url, system, "cartao@example.com.br", False)
+    give_address(browser, False)
+    for field in ("c-number", "c-expiry", "c-cvc", "c-holder"):  # never posted to us
+        assert browser.find_element(By.ID, field).get_attribute("name") in (None, "")
+    browser.find_element(By.ID, "m-card").click()
+    type_into(browser, "c-number", "4000002500003155")  # the sandbox's 3-D Secure card
+    type_into(browser, "c-expiry", "12/39")
+    type_into(browser, "c-cvc", "123")
+    type_into(browser, "c-holder", "Ana Souza")
+    browser.find_element(By.ID, "pay").click()
+    WebDriverWait(browser, 30).until(
+        lambda b: (
+            "/pedidos/" in b.current_url
+            and b.find_elements(By.ID, "order-status")
+            and status_of(b) == "awaiting_authentication"
+        )
+    )
+    check_page(browser, "order-3ds")
+    press(browser, browser.find_element(By.ID, "authenticate"), False)
+    WebDriverWait(browser, 30).until(lambda b: status_of(b) == "confirmed")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="KNOWN DEFECT (issue 30, reported): the worker registers but never installs in "
+    "headless Chromium although every precache URL answers 200; not found yet",
+)
+def test_the_service_worker_takes_the_shop_and_serves_a_seen_product_offline(
+    browser, base_url, catalog
+):
+    browser.delete_all_cookies()
+    browser.get(f"{base_url}{SHOP}")
+    scope = browser.execute_async_script(
+        "const done = arguments[0];"
+        "navigator.serviceWorker.ready.then(r => done(r.scope)).catch(e => done(String(e)));"
+    )
+    assert scope == f"{base_url}{SHOP}"
+    browser.get(f"{base_url}{SHOP}/produto/ECO-ESCOVA")  # seen once, with the worker in charge
+    browser.get(f"{base_url}{SHOP}")
+    cached = browser.execute_async_script(
+        "const done = arguments[0];caches.match(arguments[1]).then(r => done(Boolean(r)));",
+        f"{base_url}{SHOP}/produto/ECO-ESCOVA",
+    )
+    assert cached, "the product page seen is not kept for offline browsing"
+    personal = browser.execute_async_script(
+        "const done = arguments[0];caches.match(arguments[1]).then(r => done(Boolean(r)));",
+        f"{base_url}{SHOP}/carrinho",
+    )
+    browser.get(f"{base_url}{SHOP}/carrinho")
+    assert not personal
+
+
+def test_every_storefront_page_visited_fits_and_passes_axe(browser, base_url):
+    for page in ("/privacidade", "/trocas-e-devolucoes", "/cookies", "/offline", "/nada"):
+        browser.get(f"{base_url}{SHOP}{page}")
+        check_page(browser, page)
+    problems = {name: found for name, found in checked.items() if found}
+    assert not problems, problems
+    assert {"home", "search", "product", "cart", "checkout", "order-pix"} <= set(checked)

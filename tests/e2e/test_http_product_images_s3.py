@@ -1,0 +1,70 @@
+"""Product images with `ECOVAREJO_OBJECT_STORE=s3`, against a real S3 API server
+(moto_server): the renditions round-trip through the bucket, each object with its type and
+the immutable cache header; without a public URL the API serves them from the bucket."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import boto3
+import pytest
+
+from application.product_images import IMMUTABLE
+from application.product_ref import product_of_sku
+from infrastructure.settings import Settings
+from tests.e2e.conftest import configured
+from tests.images import photo_with_gps
+from tests.s3_server import ACCESS_KEY, BUCKET, SECRET_KEY, s3_endpoint  # noqa: F401
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path, s3_endpoint: str) -> Settings:  # noqa: F811
+    return configured(
+        database_url,
+        redis_url,
+        tmp_path,
+        ECOVAREJO_OBJECT_STORE="s3",
+        ECOVAREJO_S3_BUCKET=BUCKET,
+        ECOVAREJO_S3_ENDPOINT_URL=s3_endpoint,
+        ECOVAREJO_S3_ACCESS_KEY_ID=ACCESS_KEY,
+        ECOVAREJO_S3_SECRET_ACCESS_KEY=SECRET_KEY,
+    )
+
+
+def test_an_image_round_trips_through_the_s3_server_with_its_renditions(
+    client,
+    auth,
+    product,
+    s3_endpoint,  # noqa: F811
+    settings,
+):
+    product_id = product_of_sku(product["sku"])
+    answer = client.post(
+        f"{API}/products/{product_id}/images",
+        files={"file": ("foto.jpg", photo_with_gps(), "image/jpeg")},
+        data={"alt": "Garrafa de inox na mesa"},
+        headers=auth("admin", "adm"),
+    )
+    assert answer.status_code == 201, answer.text
+    renditions = answer.json()["image"]["renditions"]
+    bucket = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
+    for rendition in renditions:
+        key = rendition["url"].removeprefix("/media/")
+        held = bucket.get_object(Bucket=BUCKET, Key=key)
+        data = held["Body"].read()
+        assert hashlib.sha256(data).hexdigest() in key
+        assert held["ContentType"] == f"image/{rendition['format']}"
+        assert held["CacheControl"] == IMMUTABLE
+        served = client.get(rendition["url"])  # through the API: the bucket is private
+        assert (served.status_code, served.content) == (200, data)
+        assert served.headers["cache-control"] == IMMUTABLE
+    assert not (settings.data_dir / "media").exists()  # nothing on the local disk

@@ -1,0 +1,368 @@
+"""The storefront over HTTP: a new shopper browses, fills a basket, registers on the way to
+checkout, pays by Pix (the sandbox payer pays) and sees the order confirmed; catalog pages
+are publicly cacheable, personal ones not; bad input is said on the page."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+
+from infrastructure.keys import generate_master_key
+from infrastructure.settings import Settings
+from tests.conftest import JWT_SECRET
+from tests.e2e.conftest import PRODUCT
+from tests.storefront import (
+    ORIGIN,
+    SHOP,
+    add_to_cart,
+    pay_sandbox,
+    post_form,
+    register_and_sign_in,
+    wait_for,
+)
+
+ADDRESS = {
+    "postal_code": "01310-100",
+    "line1": "Av. Paulista 1000",
+    "line2": "",
+    "city": "São Paulo",
+    "state": "SP",
+}
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        ECOVAREJO_DATA_DIR=tmp_path,
+        ECOVAREJO_JWT_SECRET=JWT_SECRET,
+        ECOVAREJO_PAYMENT_TIMEOUT_S=30,
+        ECOVAREJO_SANDBOX_WEBHOOK_SECRET="sandbox-secret-for-tests",
+        ECOVAREJO_MASTER_KEY=generate_master_key(),
+        argon2_time_cost=1,
+        argon2_memory_kib=8192,
+        signin_failure_floor_ms=0,
+    )
+
+
+def _searchable(client, sku: str) -> None:
+    wait_for(lambda: sku in client.get(f"{SHOP}/busca").text)
+
+
+def _checkout_to_order(client) -> str:
+    page = client.get(f"{SHOP}/checkout")
+    assert page.status_code == 200, page.text
+    saved = post_form(client, f"{SHOP}/checkout/endereco", page.text, **ADDRESS)
+    assert saved.status_code == 303, saved.text
+    page = client.get(saved.headers["location"])
+    assert 'id="pay-form"' in page.text, page.text
+    return page.text
+
+
+def _pay_fields(page: str) -> dict[str, str]:
+    names = ("cart_id", "version", "address_id", "total_standard", "total_express")
+    found = {}
+    for name in names:
+        match = re.search(rf'name="{name}" value="([^"]*)"', page)
+        if match:
+            found[name] = match.group(1)
+    return found
+
+
+def test_a_new_shopper_buys_by_pix_registering_on_the_way_and_the_order_moves_on_when_paid(
+    client, product
+):
+    _searchable(client, PRODUCT["sku"])
+    home = client.get(SHOP)
+    assert home.status_code == 200
+    assert PRODUCT["name"] in home.text
+    found = client.get(f"{SHOP}/busca", params={"q": "garrafa"})
+    assert PRODUCT["name"] in found.text
+    page = client.get(f"{SHOP}/produto/{PRODUCT['sku']}")
+    assert page.status_code == 200
+    assert "Adicionar ao carrinho" in page.text
+    assert add_to_cart(client, PRODUCT["sku"], 2).status_code == 303
+    cart = client.get(f"{SHOP}/carrinho")
+    assert "R$ 259,80" in cart.text  # 2 x 129,90, today's price
+    assert (
+        client.get(f"{SHOP}/checkout", follow_redirects=False)
+        .headers["location"]
+        .startswith(f"{SHOP}/entrar")
+    )
+    register_and_sign_in(client, "nova@example.com.br")
+    pay_page = _checkout_to_order(client)
+    paid = post_form(
+        client,
+        f"{SHOP}/checkout/pagar",
+        pay_page,
+        **_pay_fields(pay_page),
+        method="pix",
+        shipping_method="standard",
+    )
+    assert paid.status_code == 303, paid.text
+    order_url = paid.headers["location"]
+    order_page = wait_for(lambda: (p := client.get(order_url).text) and "pix-qr" in p and p)
+    assert "<svg" in order_page
+    assert "Pix copia e cola" in order_page
+    payment_id = re.search(r'id="payment-id">([^<]+)<', order_page).group(1)
+    status_url = (
+        re.search(r'hx-get="([^"]+situacao[^"]+)"', order_page).group(1).replace("&amp;", "&")
+    )
+    assert client.get(status_url).status_code == 204  # nothing new: htmx keeps polling
+    pay_sandbox(client, payment_id)
+    moved = wait_for(lambda: client.get(status_url).headers.get("hx-refresh") == "true")
+    assert moved
+    assert "Pagamento confirmado" in client.get(order_url).text
+    # the same page posted again (a double click, the back button): no second order
+    again = post_form(
+        client,
+        f"{SHOP}/checkout/pagar",
+        pay_page,
+        **_pay_fields(pay_page),
+        method="pix",
+        shipping_method="standard",
+    )
+    assert again.status_code == 303
+    assert again.headers["location"].split("?")[0] == order_url.split("?")[0]
+    account = client.get(f"{SHOP}/conta").text
+    assert account.count("/loja/pedidos/") == 1
+
+
+def test_catalog_pages_are_publicly_cacheable_with_an_etag_and_personal_pages_are_not(
+    client, product
+):
+    _searchable(client, PRODUCT["sku"])
+    page = client.get(f"{SHOP}/produto/{PRODUCT['sku']}")
+    assert page.headers["cache-control"].startswith("public, max-age=")
+    assert "stale-while-revalidate=" in page.headers["cache-control"]
+    again = client.get(
+        f"{SHOP}/produto/{PRODUCT['sku']}", headers={"If-None-Match": page.headers["etag"]}
+    )
+    assert again.status_code == 304
+    assert "set-cookie" not in page.headers
+    cart = client.get(f"{SHOP}/carrinho")
+    assert cart.headers["cache-control"] == "private, no-store"
+    assert "script-src 'self'" in cart.headers["content-security-policy"]
+    cookie = cart.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+
+
+def test_static_files_are_content_hashed_and_immutable(client):
+    home = client.get(SHOP).text
+    css = re.search(r'href="(/loja/static/storefront\.[0-9a-f]{12}\.css)"', home).group(1)
+    answer = client.get(css)
+    assert answer.status_code == 200
+    assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert client.get("/loja/static/storefront.000000000000.css").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("quantity", "shown"),
+    [
+        ("", "Preencha este campo"),
+        ("abc", "A quantidade deve ser"),
+        ("0", "A quantidade deve ser"),
+        ("9" * 20, "no máximo"),
+    ],
+)
+def test_a_bad_quantity_is_said_on_the_page_and_changes_nothing(client, product, quantity, shown):
+    answer = client.post(
+        f"{SHOP}/carrinho/itens", data={"sku": PRODUCT["sku"], "quantity": quantity}, headers=ORIGIN
+    )
+    assert answer.status_code == 422
+    assert shown in answer.text
+    assert "Seu carrinho está vazio" in answer.text
+
+
+def test_a_form_from_another_site_is_refused(client, product):
+    answer = client.post(
+        f"{SHOP}/carrinho/itens",
+        data={"sku": PRODUCT["sku"], "quantity": "1"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert answer.status_code == 403
+    assert "text/html" in answer.headers["content-type"]
+    cart = client.get(f"{SHOP}/carrinho")
+    forged = client.post(
+        f"{SHOP}/carrinho/cupom", data={"coupon": "X", "csrf": "wrong"}, headers=ORIGIN
+    )
+    assert forged.status_code == 403
+    assert cart.status_code == 200
+
+
+def test_an_unknown_coupon_and_a_bad_cep_are_said_and_what_was_typed_is_kept(client, product):
+    _searchable(client, PRODUCT["sku"])
+    add_to_cart(client, PRODUCT["sku"])
+    cart = client.get(f"{SHOP}/carrinho").text
+    answer = post_form(client, f"{SHOP}/carrinho/cupom", cart, coupon="NAOEXISTE")
+    assert answer.status_code == 422
+    assert "Cupom não encontrado" in answer.text
+    assert 'value="NAOEXISTE"' in answer.text
+    answer = post_form(client, f"{SHOP}/carrinho/frete", cart, cep="123\x01")
+    assert answer.status_code == 422
+    answer = post_form(client, f"{SHOP}/carrinho/frete", cart, cep="1234")
+    assert answer.status_code == 422
+    assert "CEP válido" in answer.text
+    assert 'value="1234"' in answer.text
+    answer = post_form(client, f"{SHOP}/carrinho/frete", cart, cep="01310-100")
+    assert answer.status_code == 200
+    assert "Normal:" in answer.text
+
+
+def test_a_product_archived_while_in_the_basket_is_said_and_checkout_waits(client, product, auth):
+    _searchable(client, PRODUCT["sku"])
+    add_to_cart(client, PRODUCT["sku"])
+    client.post(f"/api/v1/stock-items/{PRODUCT['sku']}/archive", headers=auth("admin", "adm"))
+    cart = client.get(f"{SHOP}/carrinho").text
+    assert "saiu de linha" in cart
+    assert f"{SHOP}/checkout" not in cart.split("</main>")[0].split("<main")[1]
+
+
+def test_an_unknown_page_or_product_is_a_404_page_not_a_problem_document(client):
+    answer = client.get(f"{SHOP}/produto/NAO-EXISTE")
+    assert answer.status_code == 404
+    assert "text/html" in answer.headers["content-type"]
+    assert client.get(f"{SHOP}/nada").status_code == 404
+    assert client.get(f"{SHOP}/busca", params={"min": "abc", "pagina": "x"}).status_code == 200
+
+
+def _signed_in_with_basket(client, email: str) -> None:
+    _searchable(client, PRODUCT["sku"])
+    add_to_cart(client, PRODUCT["sku"])
+    register_and_sign_in(client, email)
+
+
+def test_a_price_changed_after_the_page_was_shown_is_said_and_nothing_is_charged(
+    client, product, auth
+):
+    _signed_in_with_basket(client, "preco@example.com.br")
+    pay_page = _checkout_to_order(client)
+    changed = client.put(
+        f"/api/v1/stock-items/{PRODUCT['sku']}/price",
+        json={"price": {"amount": "139.90", "currency": "BRL"}},
+        headers=auth("admin", "adm"),
+    )
+    assert changed.status_code == 200, changed.text
+    paid = post_form(
+        client,
+        f"{SHOP}/checkout/pagar",
+        pay_page,
+        **_pay_fields(pay_page),
+        method="pix",
+        shipping_method="standard",
+    )
+    assert paid.status_code == 409
+    assert "O preço mudou" in paid.text
+    assert client.get(f"{SHOP}/conta").text.count("/loja/pedidos/") == 0
+
+
+def test_a_coupon_deactivated_while_in_the_basket_is_said_at_checkout_and_left_out(
+    client, product, auth
+):
+    coupon = {
+        "code": "SOHOJE",
+        "description": "hoje",
+        "kind": "percent",
+        "value": "10",
+        "valid_from": "2020-01-01T00:00:00Z",
+        "valid_until": "2099-01-01T00:00:00Z",
+    }
+    assert (
+        client.post("/api/v1/promotions", json=coupon, headers=auth("admin", "adm")).status_code
+        == 201
+    )
+    _searchable(client, PRODUCT["sku"])
+    add_to_cart(client, PRODUCT["sku"])
+    cart = client.get(f"{SHOP}/carrinho").text
+    assert post_form(client, f"{SHOP}/carrinho/cupom", cart, coupon="SOHOJE").status_code == 200
+    client.post("/api/v1/promotions/SOHOJE/deactivate", headers=auth("admin", "adm"))
+    register_and_sign_in(client, "cupom@example.com.br")
+    page = client.get(f"{SHOP}/checkout")
+    assert page.status_code == 200
+    assert "Este cupom foi desativado" in page.text
+
+
+def test_a_bad_address_and_a_bad_cpf_are_said_and_what_was_typed_is_kept(client, product):
+    _signed_in_with_basket(client, "endereco@example.com.br")
+    page = client.get(f"{SHOP}/checkout").text
+    bad = post_form(
+        client,
+        f"{SHOP}/checkout/endereco",
+        page,
+        **{**ADDRESS, "state": "XX", "line1": "Rua\x07 1"},
+    )
+    assert bad.status_code == 422
+    assert "sigla do estado" in bad.text
+    assert "caracteres invisíveis" in bad.text
+    assert 'value="São Paulo"' in bad.text
+    pay_page = _checkout_to_order(client)
+    paid = post_form(
+        client,
+        f"{SHOP}/checkout/pagar",
+        pay_page,
+        **_pay_fields(pay_page),
+        method="boleto",
+        payer_cpf="111.111.111-11",
+        shipping_method="standard",
+    )
+    assert paid.status_code == 422
+    assert "CPF inválido" in paid.text
+    assert 'value="111.111.111-11"' in paid.text
+
+
+PERSONAL = (
+    "/loja/checkout",
+    "/loja/conta",
+    "/loja/conta/meus-dados",
+    f"/loja/pedidos/{'0' * 8}-0000-4000-8000-{'0' * 12}",
+)
+
+
+@pytest.mark.parametrize("path", PERSONAL)
+def test_a_personal_page_sends_a_stranger_to_sign_in_and_a_bearer_token_is_no_session(
+    client, auth, path
+):
+    for headers in ({}, auth()):  # the storefront's session is its cookie, not a bearer
+        answer = client.get(path, headers=headers, follow_redirects=False)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/loja/entrar?next=")
+
+
+def test_another_shoppers_order_is_a_404_page(client, product):
+    _searchable(client, PRODUCT["sku"])
+    register_and_sign_in(client, "curiosa@example.com.br", next_path="/loja/conta")
+    answer = client.get(f"/loja/pedidos/{uuid.uuid4()}")
+    assert answer.status_code == 404
+    assert "text/html" in answer.headers["content-type"]
+
+
+def test_the_mail_links_and_the_root_lead_into_the_shop(client):
+    assert client.get("/", follow_redirects=False).headers["location"] == "/loja"
+    verify = client.get("/verify-email?token=abc", follow_redirects=False)
+    assert verify.headers["location"] == "/loja/confirmar-email?token=abc"
+    reset = client.get("/reset-password?token=abc", follow_redirects=False)
+    assert reset.headers["location"] == "/loja/senha?token=abc"
+
+
+def test_the_web_manifest_is_installable_and_its_icons_are_served(client):
+    manifest = client.get("/loja/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    body = manifest.json()
+    assert body["start_url"].startswith(body["scope"])
+    assert body["display"] == "standalone"
+    sizes = set()
+    for icon in body["icons"]:
+        answer = client.get(icon["src"])
+        assert answer.status_code == 200
+        assert answer.content.startswith(b"\x89PNG")
+        sizes.add(icon["sizes"])
+    assert {"192x192", "512x512"} <= sizes
+    worker = client.get("/loja/sw.js")
+    assert worker.headers["service-worker-allowed"] == "/loja"
+    assert "/loja/static/storefront." in worker.text  # this build's files to precache
+    assert "/loja/conta" not in worker.text.split("CATALOG")[1].split("\n")[0]

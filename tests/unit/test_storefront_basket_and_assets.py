@@ -1,0 +1,56 @@
+"""The storefront's basket cookie is read strictly, and its vendored files are what we
+pinned: htmx by its SHA-384, every static URL by its content."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from api.storefront.assets import ASSETS, HTMX_FILE, HTMX_SHA384, asset_url
+from api.storefront.basket import MAX_QUANTITY, Basket, parse
+
+
+def test_a_basket_survives_its_cookie():
+    basket = Basket((("ECO-0100", 2), ("ECO-0200", 1)), "VERDE10", "01310-100")
+    assert parse(basket.dump()) == basket
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "eco-0100*2~~",  # lower case is no SKU
+        "ECO-0100*0~~",
+        f"ECO-0100*{MAX_QUANTITY + 1}~~",
+        "ECO-0100*2",  # no coupon or CEP part
+        "ECO-0100*x~~",
+        "ECO-0100*2|~~",
+        "A" * 5000,
+    ],
+)
+def test_a_malformed_basket_cookie_is_an_empty_basket_not_an_error(cookie):
+    assert parse(cookie) == Basket()
+
+
+def test_a_bad_coupon_or_cep_in_the_cookie_is_dropped_and_the_lines_kept():
+    assert parse("ECO-0100*1~<script>~123") == Basket((("ECO-0100", 1),), None, None)
+
+
+def test_adding_more_caps_the_line_and_zero_removes_it():
+    basket = (
+        Basket().with_quantity("ECO-0100", 998, add=True).with_quantity("ECO-0100", 5, add=True)
+    )
+    assert basket.lines == (("ECO-0100", MAX_QUANTITY),)
+    assert basket.with_quantity("ECO-0100", 0).lines == ()
+
+
+def test_the_vendored_htmx_is_the_pinned_release():
+    body = ASSETS[HTMX_FILE].body
+    assert hashlib.sha384(body).hexdigest() == HTMX_SHA384
+
+
+def test_a_static_files_url_carries_its_content_hash():
+    for name, asset in ASSETS.items():
+        if name.endswith((".css", ".js", ".png")) and name != "sw.js":
+            digest = hashlib.sha256(asset.body).hexdigest()[:12]
+            assert digest in asset_url(name)
