@@ -9,7 +9,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 
-from api import metrics
+from api import metrics, sandbox_provider
 from api.auth import TokenVerifier
 from api.console import install_console
 from api.docs_offline import install_offline_docs
@@ -113,9 +113,11 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
         Middleware(
             RequestBodyGuard,
             max_bytes=settings.max_body_bytes,
-            # OAuth2 takes a form (RFC 6749); the console and the storefront post HTML forms
-            form_prefixes=("/console/", "/api/v1/auth/token", "/loja/"),
-            own_limit_paths=("/console/catalog/import",),  # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES
+            # OAuth2 takes a form (RFC 6749); the console, the storefront and the sandbox's
+            # 3-D Secure page post HTML forms
+            form_prefixes=("/console/", "/api/v1/auth/token", "/loja/", "/sandbox-provider/"),
+            # ECOVAREJO_CATALOG_IMPORT_MAX_BYTES; a settlement report (api/console/finance.py)
+            own_limit_paths=("/console/catalog/import", "/console/reconciliation"),
             upload_limits=image_upload_limits(settings),  # ECOVAREJO_IMAGE_MAX_BYTES
         ),
         *(
@@ -169,6 +171,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(auth_routes.wellknown)  # /.well-known/jwks.json
     app.include_router(product_images.media)  # /media/{key}: the local store's images
     install_console(app)
+    app.include_router(sandbox_provider.router)  # the sandbox's SDK and 3-D Secure page
     install_storefront(app)  # /loja (api/storefront), after the console: its error pages
     install_openapi(app)
     install_offline_docs(app)  # /docs and /redoc without a CDN (api/docs_offline.py)

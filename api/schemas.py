@@ -414,12 +414,10 @@ class BoletoPublic(Schema):
 
 
 class AuthenticationPublic(Schema):
-    """3-D Secure under way: finish it with the provider's SDK (`client_secret`: Stripe.js
-    `handleNextAction`; Mercado Pago's `creq`) or by sending the shopper to `redirect_url`,
-    then `POST /payments/{id}/authentication`; it expires at `expires_at`."""
+    """3-D Secure under way until `expires_at`: what to finish it with (the provider's
+    client secret, the challenge URL) is read from the provider on request, at
+    `GET /payments/{payment_id}/authentication`, never kept in a read model."""
 
-    client_secret: str
-    redirect_url: str
     expires_at: str
 
 
@@ -630,6 +628,20 @@ class AuthenticationConfirm(Schema):
     provider's intent/payment id, if the SDK gave one) must be this payment's."""
 
     authorization_id: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class AuthenticationAction(Schema):
+    """What the front end finishes 3-D Secure with, asked of the provider just now (never
+    stored): Stripe.js `handleNextAction({clientSecret})`, Mercado Pago's challenge
+    (`redirect_url` with `client_secret` as its `creq`), or the shopper sent to `redirect_url`
+    (the sandbox's challenge page). Both null once the provider no longer waits: then
+    `POST /payments/{id}/authentication` records the outcome."""
+
+    payment_id: UUID
+    status: str
+    client_secret: str | None = None
+    redirect_url: str | None = None
+    expires_at: str | None = None
 
 
 class AuthenticationResult(Schema):

@@ -253,6 +253,9 @@ def record_settlement(store: EventStore, report: Report) -> Settlement:
         totals["net"],
         len(report.matched),
         unresolved,
+        sorted({str(e["payment_id"]) for e in report.missing_at_provider}),
+        sorted({str(m["source_id"] or m["line_id"]) for m in report.missing_in_books}),
+        [f"{d['problem']}:{d['line_id']}" for d in report.discrepancies],
     )
     store.save(settlement)
     return settlement

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -105,13 +106,24 @@ class Payment(EcoAggregate):
         reason: str
 
     class ActionRequired(EcoAggregate.Event):
-        """The card needs the shopper (3-D Secure): what the front end finishes it with."""
+        """The card needs the shopper (3-D Secure) until `expires_at`. What the front end
+        finishes it with (Stripe's `client_secret`, the challenge URL, which may carry the
+        secret too) is a credential for the provider's payment: it is read from the provider
+        when the front end asks (`GET /payments/{id}/authentication`), never kept here."""
+
+        class_version = 2
 
         gateway: str
         authorization_id: str
-        client_secret: str
-        redirect_url: str
         expires_at: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 kept `client_secret` and `redirect_url` in clear: no longer read (the
+            stored v1 rows cannot be rewritten; the secret is worthless once the payment
+            is decided, which it is before any upgrade of a running shop completes)."""
+            state.pop("client_secret", None)
+            state.pop("redirect_url", None)
 
     class CaptureRequested(EcoAggregate.Event):
         amount: Money
@@ -310,22 +322,11 @@ class Payment(EcoAggregate):
         self.check_status(REQUESTED, AWAITING_ACTION, action="decline")
         self._declined(gateway=gateway, reason=reason)
 
-    def require_action(
-        self,
-        gateway: str,
-        authorization_id: str,
-        client_secret: str,
-        redirect_url: str,
-        expires_at: datetime,
-    ) -> None:
+    def require_action(self, gateway: str, authorization_id: str, expires_at: datetime) -> None:
         """The gateway waits for the shopper's authentication until `expires_at`."""
         self.check_status(REQUESTED, action="ask the shopper to authenticate")
         self._action_required(
-            gateway=gateway,
-            authorization_id=authorization_id,
-            client_secret=client_secret,
-            redirect_url=redirect_url,
-            expires_at=expires_at,
+            gateway=gateway, authorization_id=authorization_id, expires_at=expires_at
         )
 
     def check_same_authorization(self, authorization_id: str) -> None:
@@ -538,14 +539,7 @@ class Payment(EcoAggregate):
             self.status = REFUNDED
 
     @event(ActionRequired)
-    def _action_required(
-        self,
-        gateway: str,
-        authorization_id: str,
-        client_secret: str,
-        redirect_url: str,
-        expires_at: datetime,
-    ) -> None:
+    def _action_required(self, gateway: str, authorization_id: str, expires_at: datetime) -> None:
         self.status, self.gateway = AWAITING_ACTION, gateway
         self.authorization_id, self.expires_at = authorization_id, expires_at
 

@@ -199,6 +199,12 @@ PLACES = (
         REWRITTEN,
         hook=True,  # compacted once the read models hold the erasure
     ),
+    Place(
+        "card_intake",
+        "PagBank's encrypted card (the holder's name inside, readable by PagBank only) for at "
+        "most an hour in Redis, until its first charge replaces it with PagBank's card id",
+        SEALED,
+    ),
     Place("search_index", "products only", NOTHING),
     Place(
         "object_store",

@@ -8,6 +8,7 @@ the provider settled, the fees it kept, and the net paid out.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
@@ -25,6 +26,12 @@ class Settlement(EcoAggregate):
         end: str
 
     class Reconciled(EcoAggregate.Event):
+        """One run's totals and, for the audit, what it left unresolved, by id only: our
+        payment ids missing at the provider, the provider's ids missing in our books, and
+        each discrepancy as `problem:line id`."""
+
+        class_version = 2
+
         gross: Money
         refunds: Money
         chargebacks: Money
@@ -32,6 +39,16 @@ class Settlement(EcoAggregate):
         net: Money
         matched: int
         unresolved: int  # missing on either side, or a discrepancy
+        missing_at_provider: list[str]
+        missing_in_books: list[str]
+        discrepancies: list[str]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """v1 kept only the count of what was unresolved."""
+            state["missing_at_provider"] = []
+            state["missing_in_books"] = []
+            state["discrepancies"] = []
 
     @staticmethod
     def create_id(provider: str, start: str, end: str) -> UUID:
@@ -52,5 +69,8 @@ class Settlement(EcoAggregate):
         net: Money,
         matched: int,
         unresolved: int,
+        missing_at_provider: list[str],
+        missing_in_books: list[str],
+        discrepancies: list[str],
     ) -> None:
         self.runs += 1

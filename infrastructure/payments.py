@@ -56,7 +56,8 @@ TEST_CARDS = {
 SANDBOX_TOKEN = re.compile(r"tok_[0-9a-f]{24}")
 SANDBOX_PUBLIC_KEY = "pk_sandbox"  # nothing secret: as a provider's publishable key
 TOKENIZATION_PATH = "/api/v1/payments/sandbox/tokens"
-CHALLENGE_PATH = "/api/v1/payments/sandbox/challenges/"
+CHALLENGE_PATH = "/sandbox-provider/challenge/"  # the issuer's page (api/sandbox_provider)
+SDK_PATH = "/sandbox-provider/v1/sandbox.js"  # its browser SDK
 GATEWAY_NAMES = ("primary", "secondary", "tertiary")
 SIGNATURE_HEADER = "x-sandbox-signature"
 SANDBOX_BANK = "999"  # not a COMPE bank code: a sandbox boleto can never be paid for real
@@ -106,20 +107,35 @@ class SandboxGateway:
         return CardToken(token, card["brand"], card["last4"])
 
     def accept_token(self, token: str) -> CardToken:
-        """A token the sandbox's tokenization endpoint made (as a browser SDK would), used
-        once: a second checkout with it is refused like a real provider's."""
+        """A token the sandbox's tokenization endpoint made (as a browser SDK would) and no
+        payment used yet. Reading it does not use it up: as at Stripe (a ConfirmationToken is
+        used by the PaymentIntent confirmed with it) and Mercado Pago (a card token by the
+        payment created with it), the first authorization does (`_use_token`), so a
+        checkout refused after this check leaves the shopper's token good."""
         if SANDBOX_TOKEN.fullmatch(token) is None:
             raise UnusableCardTokenError("not a sandbox card token")
         try:
             card = self._card(token)
         except GatewayError:
             raise UnusableCardTokenError("the sandbox does not know this card token") from None
-        if not self._redis.set(f"sandbox:token-used:{token}", "1", nx=True):
+        if self._redis.exists(f"sandbox:token-used:{token}"):
             raise UnusableCardTokenError("this sandbox card token was used already")
         return CardToken(token, card["brand"], card["last4"])
 
+    def _use_token(self, token: str, key: str) -> bool:
+        """The token is spent by the payment `key` (the same payment again, on another
+        acquirer or after a crash, may go on); False if another payment spent it."""
+        used = f"sandbox:token-used:{token}"
+        if self._redis.set(used, key, nx=True):
+            return True
+        return self._redis.get(used) == key.encode()
+
     def public_config(self) -> dict[str, str]:
-        return {"public_key": SANDBOX_PUBLIC_KEY, "tokenization_url": TOKENIZATION_PATH}
+        return {
+            "public_key": SANDBOX_PUBLIC_KEY,
+            "sdk": SDK_PATH,
+            "tokenization_url": TOKENIZATION_PATH,
+        }
 
     def _card(self, token: str) -> dict[str, str]:
         raw = self._redis.get(f"sandbox:token:{token}")
@@ -153,6 +169,8 @@ class SandboxGateway:
             raise GatewayError("primary: processing error")
 
         def decide() -> dict[str, Any]:
+            if not self._use_token(token, key):
+                return {"op": "authorize", "approved": False, "reason": "card_token_used"}
             if card["behaviour"] in ("declined", "insufficient_funds"):
                 return {"op": "authorize", "approved": False, "reason": card["behaviour"]}
             if card["behaviour"] == "authentication_required":
@@ -186,12 +204,17 @@ class SandboxGateway:
         action = CustomerAction(f"{authorization_id}_secret", CHALLENGE_PATH + authorization_id)
         return Authorization(False, authorization_id, action=action)
 
+    def has_challenge(self, authorization_id: str) -> bool:
+        """This acquirer asked the shopper to authenticate `authorization_id`."""
+        if not authorization_id.startswith(self.name + "-"):
+            return False
+        key = authorization_id.removeprefix(self.name + "-")
+        raw = self._redis.get(f"sandbox:{self.name}:ops:authorize:{key}")
+        return raw is not None and json.loads(raw).get("op") == "challenge"
+
     def answer_challenge(self, authorization_id: str, authenticated: bool) -> bool:
         """The shopper passes (or fails) the sandbox's challenge; False if there is none."""
-        known = (
-            f"sandbox:{self.name}:ops:authorize:{authorization_id.removeprefix(self.name + '-')}"
-        )
-        if not authorization_id.startswith(self.name + "-") or not self._redis.exists(known):
+        if not self.has_challenge(authorization_id):
             return False
         outcome = "authenticated" if authenticated else "failed"
         self._redis.set(f"sandbox:challenge:{authorization_id}", outcome, nx=True)

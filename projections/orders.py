@@ -298,11 +298,9 @@ class OrdersProjection(DocumentProjection):
             event,
             status="awaiting_action",
             gateway=event.gateway,
-            authentication={
-                "client_secret": event.client_secret,
-                "redirect_url": event.redirect_url,
-                "expires_at": event.expires_at.isoformat(),
-            },
+            # Only the deadline: the client secret is read from the provider on request
+            # (GET /payments/{id}/authentication), never kept in a read model.
+            authentication={"expires_at": event.expires_at.isoformat()},
             version=event.originator_version,
         )
 

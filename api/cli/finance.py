@@ -10,7 +10,7 @@ totals to the centavo; exit 0 when everything matches, 1 when something does not
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,18 +18,10 @@ import typer
 
 from api.cli.common import CliError, connected, emit, parse_uuid
 from api.cli.sandbox import sandbox_app
-from application.card_tokens import every_gateway, provider_of
 from application.gateways import gateway_named
-from application.ports import GatewayError
-from application.reconciliation import (
-    SettlementLine,
-    books_of,
-    reconcile,
-    record_settlement,
-)
 from infrastructure.payment_settings import KNOWN_GATEWAYS
 from infrastructure.payments import SandboxGateway
-from infrastructure.settlement_reports import UnreadableReportError, lines_of, parse_report
+from infrastructure.reconciliation_run import ReconciliationInputError, run_reconciliation
 
 finance_app = typer.Typer(help="Money: reconciliation with the providers.", no_args_is_help=True)
 
@@ -39,29 +31,6 @@ def parse_day(value: str, option: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise CliError(f"{option} must be a date YYYY-MM-DD, got {value!r}") from None
-
-
-def _fetched(gateways: list[Any], provider: str, start: date, end: date) -> list[SettlementLine]:
-    """The report from the provider itself, where it offers one."""
-    since = datetime.combine(start, time(), UTC)
-    until = datetime.combine(end + timedelta(days=1), time(), UTC)
-    for gateway in gateways:
-        if provider_of(gateway) != provider:
-            continue
-        if hasattr(gateway, "settlement_rows"):
-            return lines_of(provider, gateway.settlement_rows(since, until))
-        if hasattr(gateway, "ledger"):  # the sandbox's acquirers
-            # Only what moved money settles: authorizations, voids, 3-D Secure challenges
-            # are operations of the sandbox's ledger, not lines of a statement.
-            rows = [
-                r
-                for g in gateways
-                if provider_of(g) == provider
-                for r in g.ledger()
-                if r.get("op") in ("capture", "refund")
-            ]
-            return lines_of(provider, rows)
-    raise CliError(f"{provider} gives no report through its API here: pass --file")
 
 
 @finance_app.command("reconcile")
@@ -78,11 +47,7 @@ def reconcile_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Match a provider's settled captures, refunds, chargebacks and fees to our books."""
-    if provider not in KNOWN_GATEWAYS:
-        raise CliError(f"--provider must be one of {', '.join(KNOWN_GATEWAYS)}, got {provider!r}")
     start, end = parse_day(from_, "--from"), parse_day(to, "--to")
-    if end < start:
-        raise CliError("--to is before --from")
     text = None
     if file is not None:
         try:
@@ -90,25 +55,13 @@ def reconcile_command(
         except (OSError, UnicodeDecodeError) as error:
             raise CliError(f"cannot read {file}: {type(error).__name__}") from None
     with connected() as container:
-        gateways = every_gateway(container.services.payments.gateways)
-        if not any(provider_of(g) == provider for g in gateways):
-            raise CliError(f"{provider} is not configured (ECOVAREJO_GATEWAYS and its keys)")
+        services = container.services
         try:
-            lines = (
-                parse_report(provider, text)
-                if text is not None
-                else _fetched(gateways, provider, start, end)
+            report = run_reconciliation(
+                services.store, services.payments.gateways, provider, start, end, text, record
             )
-        except UnreadableReportError as error:
+        except ReconciliationInputError as error:
             raise CliError(str(error)) from None
-        except GatewayError as error:
-            raise CliError(f"{provider} did not give its report: {error}") from None
-        books = books_of(
-            container.services.store, container.services.payments.gateways, provider, start, end
-        )
-        report = reconcile(provider, start, end, lines, books)
-        if record:
-            record_settlement(container.services.store, report)
     found = report.to_dict()
     if as_json:
         emit(found)

@@ -119,6 +119,7 @@ def _analytics(kind: str, limit: int, as_json: bool) -> None:
 
 
 EMPTY_ANALYTICS = {
+    "finance": "no reconciliation recorded yet (ecovarejo finance reconcile --record)",
     "customer": "no customer consenting to analytics has a confirmed order yet",
     "product": "no product sold yet",
 }
@@ -164,3 +165,13 @@ def analytics_customers(
 ) -> None:
     """Per customer, only those who consent to analytics (orders confirmed while it held)."""
     _analytics("customer", limit, as_json)
+
+
+@analytics_app.command("finance")
+def analytics_finance(
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Per provider and period: gross, refunds, chargebacks, fees and net the provider
+    settled (recorded by `finance reconcile --record`), as GET /api/v1/analytics/finance."""
+    _analytics("finance", limit, as_json)

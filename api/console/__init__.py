@@ -15,6 +15,7 @@ from api.console import (
     analytics,
     audit,
     catalog,
+    finance,
     lgpd,
     order_actions,
     orders,
@@ -43,6 +44,7 @@ ROUTERS = [
     queues.router,
     promotions.router,
     order_actions.router,
+    finance.router,  # disputes and reconciliation (issue 29)
     reviews.router,  # reviews moderation (issue 28)
 ]
 Handler = Callable[[Request, Any], Awaitable[Response]]

@@ -19,6 +19,7 @@ router = APIRouter()
 CHARTS = (
     # (title, rows kind, value field, how many, oldest first)
     ("sales_by_day", "sales:day", "revenue", 30, True),
+    ("chargebacks_by_day", "sales:day", "chargebacks", 30, True),  # disputes lost (issue 29)
     ("sales_by_category", "sales:category", "revenue", 12, False),
     ("co2_by_category", "co2:category", "kg", 12, False),
     ("top_products", "product", "units", 10, False),
@@ -36,8 +37,11 @@ def analytics(
     charts = []
     for title, kind, field, limit, chronological in CHARTS:
         found = analytics_rows(kind, limit)
-        bars = [(str(r["key"]), Decimal(r.get(field, "0"))) for r in found]
+        bars = [(str(r["key"]), Decimal(r.get(field) or "0")) for r in found]
+        if not any(value for _, value in bars):
+            bars = []  # nothing to draw (no chargeback in the days shown)
         # Days oldest first; the others by the value drawn, largest first.
         bars = bars[::-1] if chronological else sorted(bars, key=lambda bar: -bar[1])
-        charts.append((title, kind, Markup(bar_chart(bars, words[title])) if bars else None))  # noqa: S704
+        name = "chargebacks:day" if field == "chargebacks" else kind  # the figure's own id
+        charts.append((title, name, Markup(bar_chart(bars, words[title])) if bars else None))  # noqa: S704
     return render(request, "analytics.html", charts=charts)

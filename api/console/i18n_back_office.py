@@ -70,6 +70,70 @@ STATUS_PAIRS: dict[str, tuple[str, str]] = {
 }
 
 LABEL_PAIRS: dict[str, tuple[str, str]] = {
+    # money (issue 29): disputes and reconciliation
+    "disputes": ("Contestações", "Disputes"),
+    "chargebacks_by_day": ("Chargebacks por dia", "Chargebacks by day"),
+    "recorded_settlements": ("Conciliações registradas", "Recorded reconciliations"),
+    "period": ("Período", "Period"),
+    "matched": ("Conferidos", "Matched"),
+    "unresolved": ("Pendências", "Unresolved"),
+    "disputes_help": (
+        "Contestações (chargebacks) abertas, o prazo mais curto primeiro: responda com as "
+        "provas no provedor antes do prazo, ou o dinheiro volta ao portador.",
+        "Open disputes (chargebacks), the soonest deadline first: answer with evidence at "
+        "the provider before the deadline, or the money goes back to the cardholder.",
+    ),
+    "disputes_due_soon": (
+        "com provas devidas em menos de 2 dias",
+        "with evidence due in less than 2 days",
+    ),
+    "dispute": ("Contestação", "Dispute"),
+    "evidence_due_by": ("Provas até", "Evidence due by"),
+    "time_left": ("Falta", "Time left"),
+    "no_deadline": ("sem prazo informado", "no deadline given"),
+    "overdue": ("vencido", "overdue"),
+    "reconciliation": ("Conciliação", "Reconciliation"),
+    "reconciliation_help": (
+        "O extrato do provedor (buscado na API dele, ou o arquivo no formato documentado) "
+        "contra nossos registros: capturas, reembolsos e chargebacks um a um, tarifas e "
+        "totais ao centavo.",
+        "The provider's report (fetched from its API, or its file in the documented shape) "
+        "against our books: captures, refunds and chargebacks one to one, fees, and totals "
+        "to the centavo.",
+    ),
+    "provider": ("Provedor", "Provider"),
+    "date_from": ("De", "From"),
+    "date_to": ("Até", "To"),
+    "settlement_file": (
+        "Arquivo do extrato (vazio: buscar no provedor)",
+        "Report file (empty: fetch from the provider)",
+    ),
+    "record_totals": (
+        "Registrar os totais (análises financeiras)",
+        "Record the totals (finance analytics)",
+    ),
+    "reconcile": ("Conciliar", "Reconcile"),
+    "reconcile_clean": ("Tudo confere.", "Everything matches."),
+    "reconcile_unresolved": ("Há pendências (abaixo).", "Something does not match (below)."),
+    "reconcile_matched": ("Conferidos", "Matched"),
+    "reconcile_missing_at_provider": ("Faltam no provedor", "Missing at the provider"),
+    "reconcile_missing_in_books": ("Faltam nos nossos registros", "Missing in our books"),
+    "reconcile_discrepancies": ("Divergências", "Discrepancies"),
+    "totals": ("Totais", "Totals"),
+    "total_books_captured": ("Capturado (nossos registros)", "Captured (our books)"),
+    "total_books_refunded": ("Reembolsado (nossos registros)", "Refunded (our books)"),
+    "total_books_chargebacks": ("Chargebacks (nossos registros)", "Chargebacks (our books)"),
+    "total_settled_captured": ("Bruto liquidado", "Gross settled"),
+    "total_settled_refunded": ("Reembolsos liquidados", "Refunds settled"),
+    "total_settled_chargebacks": ("Chargebacks liquidados", "Chargebacks settled"),
+    "total_fees": ("Tarifas", "Fees"),
+    "total_net": ("Líquido", "Net"),
+    "kind": ("Tipo", "Kind"),
+    "provider_id": ("Id no provedor", "Provider's id"),
+    "fee": ("Tarifa", "Fee"),
+    "problem": ("Problema", "Problem"),
+    "books": ("nossos registros:", "our books:"),
+    "payouts": ("Repasses", "Payouts"),
     "back_office": ("Retaguarda", "Back office"),
     "products": ("Produtos", "Products"),
     "promotions": ("Cupons", "Coupons"),
@@ -154,7 +218,6 @@ LABEL_PAIRS: dict[str, tuple[str, str]] = {
     "method": ("Forma", "Method"),
     "expires": ("Expira em", "Expires"),
     "flagged": ("Divergências", "Mismatches"),
-    "provider": ("Provedor", "Provider"),
     "outcome": ("Resultado", "Outcome"),
     "registered": ("Cadastrado em", "Registered"),
     "consents": ("Consentimentos", "Consents"),

@@ -29,7 +29,9 @@ from api.deps import (
     require,
 )
 from api.etag import set_etag
+from api.sandbox_provider import answer_challenge, sandbox_tokenizes, sandbox_vault
 from api.schemas import (
+    AuthenticationAction,
     AuthenticationConfirm,
     AuthenticationResult,
     DisputePage,
@@ -39,10 +41,9 @@ from api.schemas import (
     SandboxCardToken,
     SandboxChallengeAnswer,
 )
-from application.card_tokens import card_gateway, payments_config, provider_of
+from application.card_tokens import payments_config
 from application.errors import RetryLaterError
 from application.ports import GatewayError
-from application.services import Services
 from domain.base import now
 from domain.card import CardDetails
 from projections.orders import OrdersProjection
@@ -64,34 +65,18 @@ async def list_open_disputes(readers: ReadersDep, _: Admin) -> DisputePage:
 async def get_payments_config(services: ServicesDep) -> PaymentsConfigPublic:
     """The payment methods offered and, for cards, the provider whose browser SDK makes the
     card token, with its public key (nothing secret)."""
+    raw_cards = sandbox_tokenizes(services)
     config = payments_config(
-        services.payments.gateways,
-        services.checkout.interest_free_installments,
-        _sandbox_raw(services),
+        services.payments.gateways, services.checkout.interest_free_installments, raw_cards
     )
     return PaymentsConfigPublic.model_validate(config)
 
 
-def _sandbox_raw(services: Services) -> bool:
-    gateway = card_gateway(services.payments.gateways)
-    return (
-        services.checkout.raw_cards_allowed
-        and gateway is not None
-        and provider_of(gateway) == "sandbox"
-    )
-
-
-def _sandbox(services: Services) -> Any:
-    """The sandbox vault, while it is the card provider outside production; else 404."""
-    if not _sandbox_raw(services):
-        raise HTTPException(404, "the sandbox does not tokenize cards here")
-    return card_gateway(services.payments.gateways)
-
-
 @router.post("/sandbox/tokens", status_code=status.HTTP_201_CREATED)
 def create_sandbox_token(body: SandboxCardCreate, services: ServicesDep) -> SandboxCardToken:
-    """The sandbox's browser tokenization: a test card in, a single-use card token out."""
-    vault = _sandbox(services)
+    """The sandbox's browser tokenization (what its SDK, `/sandbox-provider/v1/sandbox.js`,
+    posts the card to): a test card in, a single-use card token out."""
+    vault = sandbox_vault(services)
     card = CardDetails(body.card_number, body.expiry, body.cvc, body.holder)
     card.check(now())
     made = vault.tokenize(card.number, card.expiry, card.cvc, card.holder)
@@ -102,13 +87,32 @@ def create_sandbox_token(body: SandboxCardCreate, services: ServicesDep) -> Sand
 def answer_sandbox_challenge(
     authorization_id: AuthorizationId, body: SandboxChallengeAnswer, services: ServicesDep
 ) -> dict[str, Any]:
-    """The sandbox issuer's 3-D Secure page: the shopper passes or fails the challenge."""
-    _sandbox(services)
-    for gateway in services.payments.gateways:
-        answer = getattr(gateway, "answer_challenge", None)
-        if answer is not None and answer(authorization_id, body.authenticated):
-            return {"authorization_id": authorization_id, "authenticated": body.authenticated}
-    raise HTTPException(404, f"no sandbox challenge {authorization_id}")
+    """The sandbox issuer's 3-D Secure answer, for scripts (the shopper's is the page at
+    `/sandbox-provider/challenge/{authorization_id}`)."""
+    sandbox_vault(services)
+    answer_challenge(services.payments.gateways, authorization_id, body.authenticated)
+    return {"authorization_id": authorization_id, "authenticated": body.authenticated}
+
+
+@router.get("/{payment_id}/authentication")
+async def get_authentication_action(
+    payment_id: UUID, payments: PaymentsDep, principal: CustomerOrAdmin, response: Response
+) -> AuthenticationAction:
+    """What finishes the shopper's 3-D Secure (client secret, challenge URL), asked of the
+    provider now and never stored; `no-store`, for the payment's owner (or an admin)."""
+    own = None if principal.role == "admin" else principal.sub
+    try:
+        payment, action = await run_in_threadpool(payments.authentication_action, payment_id, own)
+    except (GatewayError, RetryLaterError) as error:  # the provider must be asked: later
+        raise HTTPException(503, f"try again: {error}", {"Retry-After": "5"}) from None
+    response.headers["Cache-Control"] = "no-store"
+    return AuthenticationAction(
+        payment_id=payment_id,
+        status=payment.status,
+        client_secret=(action.client_secret or None) if action else None,
+        redirect_url=(action.redirect_url or None) if action else None,
+        expires_at=payment.expires_at.isoformat() if action and payment.expires_at else None,
+    )
 
 
 @router.post("/{payment_id}/authentication")

@@ -124,11 +124,15 @@ async def authenticate(
     auth = payment.get("authentication") or {}
     if not doc or not auth:
         raise HTTPException(404, "nothing to authenticate")
-    authorization_id = str(auth.get("redirect_url", "")).rstrip("/").rpartition("/")[2]
     passed = raw.get("authenticated") == "true"
     services = container.services
 
     def answer() -> None:
+        # The challenge URL is asked of the provider, never kept in the order's read model.
+        payment_id = UUID(payment["payment_id"])
+        _, action = services.payments.authentication_action(payment_id, principal.sub)
+        redirect_url = action.redirect_url if action else ""
+        authorization_id = redirect_url.rstrip("/").rpartition("/")[2]
         for gateway in services.payments.gateways:
             respond = getattr(gateway, "answer_challenge", None)
             if respond is not None and respond(authorization_id, passed):

@@ -29,7 +29,13 @@ from application.checkout import webhooks
 from application.errors import PaymentNotFoundError, RetryLaterError
 from application.event_store import CommandResult, EventStore
 from application.gateways import GatewayChain, gateway_named, token_for
-from application.ports import Authorization, GatewayError, Payer, PaymentGateway
+from application.ports import (
+    Authorization,
+    CustomerAction,
+    GatewayError,
+    Payer,
+    PaymentGateway,
+)
 from domain.base import EcoAggregate, InvalidInputError, now
 from domain.boleto import boleto_deadline
 from domain.payment import AWAITING_ACTION, ISSUED, REQUESTED, Payment
@@ -102,11 +108,9 @@ class PaymentService:
             if answer.approved:
                 payment.authorize(gateway.name, answer.authorization_id, payment.amount)
             elif answer.action is not None:  # 3-D Secure: below
-                payment.require_action(
+                payment.require_action(  # the action itself is asked for when needed
                     gateway.name,
                     answer.authorization_id,
-                    answer.action.client_secret,
-                    answer.action.redirect_url,
                     now() + timedelta(seconds=self.deadlines.authentication_expiry_s),
                 )
             else:
@@ -248,6 +252,20 @@ class PaymentService:
         elif answer.action is None:
             payment.decline(payment.gateway, answer.decline_reason or "authentication_failed")
         return answer.approved or answer.action is None
+
+    def authentication_action(
+        self, payment_id: UUID, customer_id: str | None
+    ) -> tuple[Payment, CustomerAction | None]:
+        """What the front end finishes 3-D Secure with (Stripe's client secret, the
+        challenge URL), read from the provider now: it is a credential for the provider's
+        payment, so it is never stored (not in an event, not in a read model). None once the
+        payment no longer waits, or the provider decided meanwhile (then confirm)."""
+        payment = self.payment(payment_id, customer_id)
+        if payment.status != AWAITING_ACTION:
+            return payment, None
+        assert payment.authorization_id is not None
+        answer = self._gateway(payment.gateway).authentication_result(payment.authorization_id)
+        return payment, answer.action
 
     def confirm_authentication(
         self, payment_id: UUID, customer_id: str | None, authorization_id: str = ""

@@ -23,10 +23,13 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+import redis
 
 from application.ports import (
     UNREADABLE,
@@ -44,7 +47,61 @@ from domain.money import Money
 from infrastructure.gateways.http import JsonApi, cents, field
 
 ENCRYPTED = re.compile(r"[A-Za-z0-9+/]{300,1400}={0,2}")  # RSA-2048..4096, base64
+INTAKE = re.compile(r"intake_[0-9a-f]{32}")
+INTAKE_TTL_S = 3600  # the checkout's card, until its first charge (the saga's is ~1 minute)
 STATUSES = {"PAID": "paid", "DECLINED": "failed", "CANCELED": "expired"}
+
+
+class CardIntake:
+    """The encrypted card between the checkout (API) and its first charge (worker), never
+    in the event log: `PagSeguro.encryptCard` holds the card number AND its security code,
+    which may not be kept after the authorization, even encrypted (PCI DSS 3.3.1), and the
+    log is never rewritten. So the checkout keeps the blob here under a random handle (the
+    handle is what the payment records), for at most INTAKE_TTL_S; the first charge sends
+    it with `store: true` and PagBank answers its own card token (`payment_method.card.id`,
+    "Criar e pagar pedido com token PagBank", developer.pagbank.com.br/reference/
+    criar-pagar-pedido-com-token-pagbank: made even when the charge is declined, usable only
+    by our account), which replaces the blob: a retry, or another PagBank acquirer of the
+    chain, charges the card id. PagBank documents no other way to exchange the blob (its
+    `/tokens/cards` appears only in community threads, behind a separate permission).
+
+    In Redis (`pagseguro:intake:<handle>`), shared by API and workers; without a client, in
+    this process's memory (contract tests, which run one process)."""
+
+    def __init__(self, client: redis.Redis | None = None, ttl_s: int = INTAKE_TTL_S):
+        self._redis, self._ttl_s = client, ttl_s
+        self._memory: dict[str, str] = {}
+
+    def _set(self, handle: str, value: dict[str, Any], keep_ttl: bool = False) -> None:
+        raw = json.dumps(value)
+        if self._redis is None:
+            self._memory[handle] = raw
+        elif keep_ttl:
+            self._redis.set(f"pagseguro:intake:{handle}", raw, keepttl=True)
+        else:
+            self._redis.set(f"pagseguro:intake:{handle}", raw, ex=self._ttl_s)
+
+    def keep(self, encrypted: str) -> str:
+        handle = "intake_" + secrets.token_hex(16)
+        self._set(handle, {"encrypted": encrypted})
+        return handle
+
+    def card(self, handle: str) -> dict[str, Any] | None:
+        """`{encrypted}` before the first charge, `{card_id, key, charge}` after; None once
+        expired."""
+        if self._redis is None:
+            raw: Any = self._memory.get(handle)
+        else:
+            raw = self._redis.get(f"pagseguro:intake:{handle}")
+        return None if raw is None else dict(json.loads(raw))
+
+    def exchanged(self, handle: str, card_id: str, key: str, charge: dict[str, Any]) -> None:
+        """PagBank's card token replaces the encrypted card (which is gone for good), with
+        the charge's answer for the payment `key`: a retry of that very charge (a crash
+        before it was recorded) gets the same answer, as PagBank's idempotency would give,
+        without the blob its key was first sent with."""
+        answer = {k: charge.get(k) for k in ("id", "status", "payment_response")}
+        self._set(handle, {"card_id": card_id, "key": key, "charge": answer}, keep_ttl=True)
 
 
 def pagseguro_signature(token: str, body: bytes) -> str:
@@ -63,9 +120,11 @@ class PagSeguroGateway:
         timeout_s: float,
         name: str = "pagseguro",
         public_key: str = "",
+        intake: CardIntake | None = None,
     ):
         self.name = name
         self._public_key = public_key
+        self._intake = intake or CardIntake()
         # PagBank signs notifications with the account token itself; a separate secret may be
         # configured when notifications reach us through a relay that re-signs them.
         self._webhook_secret = webhook_secret or token
@@ -89,30 +148,62 @@ class PagSeguroGateway:
     def accept_token(self, token: str) -> CardToken:
         """A card encrypted in the shopper's browser by PagBank's SDK (`PagSeguro.encryptCard`
         with the account's public key: RSA, base64): only PagBank can read it, so it is
-        checked for its shape here and by PagBank when charged. PagBank tells the brand and
-        last digits only in the charge's answer: none are known before."""
+        checked for its shape here and by PagBank when charged. It is kept in the intake,
+        never in the log: the payment records the intake's handle (see CardIntake). PagBank
+        tells the brand and last digits only in the charge's answer: none are known before."""
         if ENCRYPTED.fullmatch(token) is None:
             raise UnusableCardTokenError("not a PagBank encrypted card")
-        return CardToken(token, "", "")
+        return CardToken(self._intake.keep(token), "", "")
+
+    def _card(self, token: str, key: str) -> dict[str, Any] | None:
+        """What the charge names the card by: PagBank's card id once a charge made one,
+        else the encrypted card, stored at PagBank by this charge (`store: true`). A bare
+        blob is a payment recorded before the intake existed."""
+        if INTAKE.fullmatch(token) is None:
+            return {"encrypted": token, "store": True} if ENCRYPTED.fullmatch(token) else None
+        kept = self._intake.card(token)
+        if kept is None:
+            return None
+        if kept.get("key") == key:
+            return {"answered": kept["charge"]}  # this very charge was answered already
+        if "card_id" in kept:
+            return {"id": kept["card_id"]}
+        return {"encrypted": kept["encrypted"], "store": True}
 
     def authorize(
         self, token: str, amount: Money, key: str, installments: int = 1
     ) -> Authorization:
+        card = self._card(token, key)
+        if card is None:  # the intake's hour passed before any charge: the shopper retries
+            return Authorization(False, decline_reason="card_token_expired")
+        if "answered" in card:
+            return self._decision(card["answered"])
+        store = bool(card.pop("store", False))
+        method: dict[str, Any] = {
+            "type": "CREDIT_CARD",
+            "installments": installments,
+            "capture": False,
+            "card": card,
+        }
+        if store:
+            method["store"] = True
         charge = self._post(
             "/charges",
             {
                 "reference_id": key,
                 "description": f"Pedido EcoVarejo {key[:8]}",
                 "amount": {"value": cents(amount.amount), "currency": "BRL"},
-                "payment_method": {
-                    "type": "CREDIT_CARD",
-                    "installments": installments,
-                    "capture": False,
-                    "card": {"encrypted": token},
-                },
+                "payment_method": method,
             },
             f"authorize:{key}",
         )
+        card_id = ((charge.get("payment_method") or {}).get("card") or {}).get("id")
+        if INTAKE.fullmatch(token) and card_id:
+            self._intake.exchanged(token, str(card_id), key, charge)
+        return self._decision(charge)
+
+    @staticmethod
+    def _decision(charge: dict[str, Any]) -> Authorization:
         status = field(charge, "status")
         if status == "AUTHORIZED":
             return Authorization(True, str(field(charge, "id")))

@@ -15,7 +15,7 @@ import redis
 from application.gateways import GatewayChain
 from application.ports import PaymentGateway
 from infrastructure.gateways.mercadopago import MercadoPagoGateway
-from infrastructure.gateways.pagseguro import PagSeguroGateway
+from infrastructure.gateways.pagseguro import CardIntake, PagSeguroGateway
 from infrastructure.gateways.stripe import StripeGateway
 from infrastructure.payment_settings import PaymentSettings
 from infrastructure.payments import sandbox_chain
@@ -90,6 +90,7 @@ def _pagseguro(s: PaymentSettings, client: redis.Redis, data_dir: object) -> lis
             s.pagseguro_api_base,
             s.gateway_timeout_s,
             public_key=s.pagseguro_public_key,
+            intake=CardIntake(client),  # the encrypted card until its first charge
         )
     ]
 

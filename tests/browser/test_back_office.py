@@ -213,6 +213,8 @@ EVERY_PAGE = [
     "/console/read-side",
     "/console/analytics",
     "/console/lgpd",
+    "/console/disputes",
+    "/console/reconciliation",
     "/console/catalog/import",
     "/console/products?lang=en",
     "/console?lang=en",

@@ -568,3 +568,42 @@ def test_the_settlement_report_names_our_reference_and_the_providers_id(name):
         assert (refund.kind, refund.amount) == ("refund", Money.brl("10.00"))
     finally:
         made.fake.stop()
+
+
+# PagBank's encrypted card: kept out of the log, exchanged for PagBank's card id -------------
+def test_pagbanks_encrypted_card_is_held_apart_and_exchanged_for_its_card_id_at_the_charge():
+    """The payment records a handle, never the blob; the first charge stores the card at
+    PagBank (`store: true`) and its card id replaces the blob; a repeat of that charge gets
+    the same answer without PagBank, another charge names the card by its id alone."""
+    made = make("pagseguro")
+    try:
+        blob = browser_token(made)
+        handle = made.gateway.accept_token(blob).token
+        assert handle.startswith("intake_")
+        assert blob[:32] not in handle
+        key = str(uuid4())
+        first = made.gateway.authorize(handle, Money.brl("30.00"), key=key)
+        assert first.approved
+        assert made.gateway.authorize(handle, Money.brl("30.00"), key=key) == first
+        (charged,) = [r for r in made.fake.requests if r.path == "/charges"]
+        assert charged.params["payment_method"]["store"] is True
+        (card_id,) = made.fake.stored_cards
+
+        again = made.gateway.authorize(handle, Money.brl("12.00"), key=str(uuid4()))
+        assert again.approved
+        assert again.authorization_id != first.authorization_id
+        second = [r for r in made.fake.requests if r.path == "/charges"][-1]
+        assert second.params["payment_method"]["card"] == {"id": card_id}
+        assert blob.encode() not in second.raw
+    finally:
+        made.fake.stop()
+
+
+def test_an_expired_pagbank_intake_declines_instead_of_charging_nothing():
+    made = make("pagseguro")
+    try:
+        answer = made.gateway.authorize("intake_" + "0" * 32, Money.brl("10.00"), str(uuid4()))
+        assert (answer.approved, answer.decline_reason) == (False, "card_token_expired")
+        assert [r for r in made.fake.requests if r.path == "/charges"] == []
+    finally:
+        made.fake.stop()

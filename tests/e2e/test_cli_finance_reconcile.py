@@ -117,6 +117,11 @@ def test_a_month_with_one_missing_capture_and_one_unknown_line_reports_exactly_t
         "747.12",
     )
     assert (row["matched"], row["unresolved"]) == (3, 0)
+    listed = run("analytics", "finance", "--json", env=env_of(settings, stripe))
+    assert listed.returncode == 0, listed.stderr
+    assert [(r["gross"], r["fees"], r["net"]) for r in json.loads(listed.stdout)] == [
+        ("779.40", "32.28", "747.12")
+    ]
 
     stripe.hidden_balance.add(intents[1])  # Stripe never settled this capture
     stripe.extra_balance.append(

@@ -201,6 +201,10 @@ CONSOLE_MATRIX: dict[tuple[str, str], frozenset[str]] = {
             ("POST", "/shipping"),
             ("POST", "/orders/{order_id}/ship"),
             ("POST", "/orders/{order_id}/cancel"),
+            # money (issue 29)
+            ("GET", "/disputes"),
+            ("GET", "/reconciliation"),
+            ("POST", "/reconciliation"),
             ("GET", "/reviews"),  # issue 28
             ("POST", "/reviews/{review_id}/approve"),
             ("POST", "/reviews/{review_id}/reject"),

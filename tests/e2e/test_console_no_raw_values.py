@@ -57,6 +57,8 @@ ADMIN_PAGES = [
     "/console/read-side",
     "/console/analytics",
     "/console/lgpd",
+    "/console/disputes",
+    "/console/reconciliation",
 ]
 AUDITOR_PAGES = ["/console/audit", "/console/lgpd", "/console/orders/{order_id}"]
 

@@ -85,6 +85,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", f"{API}/payments/sandbox/tokens"): PUBLIC,
     ("POST", f"{API}/payments/sandbox/challenges/{{}}"): PUBLIC,
     ("POST", f"{API}/payments/{{}}/authentication"): CUSTOMER_OR_ADMIN,
+    ("GET", f"{API}/payments/{{}}/authentication"): CUSTOMER_OR_ADMIN,
     ("GET", f"{API}/audit/aggregates/{{}}/events"): AUDITOR,
     ("GET", f"{API}/customers/{{}}/personal-data"): CUSTOMER_OR_ADMIN,
     ("DELETE", f"{API}/customers/{{}}/personal-data"): CUSTOMER_OR_ADMIN,
@@ -131,6 +132,11 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("POST", f"{API}/auth/password"): ANY_ROLE,
     ("POST", f"{API}/auth/accounts/{{}}/deactivate"): ADMIN,
     ("GET", "/.well-known/jwks.json"): PUBLIC,
+    # The sandbox provider's own site (sandbox mode only): its SDK and issuer page.
+    ("GET", "/sandbox-provider/v1/sandbox.js"): PUBLIC,
+    ("GET", "/sandbox-provider/v1/sandbox.css"): PUBLIC,
+    ("GET", "/sandbox-provider/challenge/{}"): PUBLIC,
+    ("POST", "/sandbox-provider/challenge/{}"): PUBLIC,
     # Product images and reviews (issue 28, docs/catalog-media-and-reviews.md).
     ("POST", f"{API}/products/{{}}/images"): ADMIN,
     ("GET", f"{API}/products/{{}}/images"): PUBLIC,

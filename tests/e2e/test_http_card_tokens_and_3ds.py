@@ -129,6 +129,18 @@ def deliver(client, headers: dict[str, str], body: bytes):
     return client.post(f"{API}/payments/webhooks/stripe", content=body, headers=headers)
 
 
+def authentication(client, auth, payment_id: str, sub: str = "bia") -> dict:
+    """What finishes 3-D Secure, asked of the provider by the API just now (never stored)."""
+    answer = client.get(f"{API}/payments/{payment_id}/authentication", headers=auth(sub=sub))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    return dict(answer.json())
+
+
+def intent_of(client, auth, payment_id: str) -> str:
+    return str(authentication(client, auth, payment_id)["client_secret"]).split("_secret_")[0]
+
+
 def wait_for(predicate, what: str, timeout_s: float = 20) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -162,11 +174,18 @@ def test_a_stripe_card_with_3ds_is_authenticated_then_captured(client, auth, pro
     order = placed(client, auth, {"method": "card", "card_token": token, "installments": 2})
     assert order["status"] == "awaiting_authentication", order
     payment = order["payment"]
-    assert payment["authentication"]["client_secret"].startswith("pi_")
+    assert set(payment["authentication"]) == {"expires_at"}  # no secret in a read model
+    action = authentication(client, auth, payment["payment_id"])
+    assert action["client_secret"].startswith("pi_")
+    assert action["expires_at"] == payment["authentication"]["expires_at"]
     assert (payment["brand"], payment["last4"]) == ("visa", "3155")
     assert available(client, auth) == 8  # held while the shopper authenticates
+    someone_else = client.get(
+        f"{API}/payments/{payment['payment_id']}/authentication", headers=auth(sub="eve")
+    )
+    assert someone_else.status_code == 404
 
-    intent_id = payment["authentication"]["client_secret"].split("_secret_")[0]
+    intent_id = action["client_secret"].split("_secret_")[0]
     stripe.authenticate(intent_id, ok=True)  # Stripe.js handleNextAction, in the browser
     confirmed = client.post(
         f"{API}/payments/{payment['payment_id']}/authentication",
@@ -207,7 +226,7 @@ def test_a_3ds_result_comes_by_webhook_and_one_for_another_intent_is_ignored(
 ):
     order = placed(client, auth, {"method": "card", "card_token": stripe.stripe_js_card(THREE_DS)})
     payment_id = order["payment"]["payment_id"]
-    intent_id = order["payment"]["authentication"]["client_secret"].split("_secret_")[0]
+    intent_id = intent_of(client, auth, order["payment"]["payment_id"])
     other = {"id": "pi_someoneelse", "amount": 25980, "metadata": {"payment_id": payment_id}}
     headers, body = stripe.webhook("payment_intent.amount_capturable_updated", other)
     ignored = deliver(client, headers, body)
@@ -228,7 +247,7 @@ def test_a_3ds_result_comes_by_webhook_and_one_for_another_intent_is_ignored(
 
 def test_a_failed_3ds_cancels_the_order_as_declined(client, auth, product, stripe):
     order = placed(client, auth, {"method": "card", "card_token": stripe.stripe_js_card(THREE_DS)})
-    intent_id = order["payment"]["authentication"]["client_secret"].split("_secret_")[0]
+    intent_id = intent_of(client, auth, order["payment"]["payment_id"])
     stripe.authenticate(intent_id, ok=False)
     answer = client.post(
         f"{API}/payments/{order['payment']['payment_id']}/authentication",
@@ -279,6 +298,10 @@ def test_a_confirmation_while_the_provider_is_down_is_503_and_changes_nothing(
         f"{API}/payments/{payment_id}/authentication", json={}, headers=auth(sub="bia")
     )
     assert down.status_code == 503, down.text
+    stripe.faults.append("500")  # the client secret is asked of Stripe: down, 503 too
+    unread = client.get(f"{API}/payments/{payment_id}/authentication", headers=auth(sub="bia"))
+    assert unread.status_code == 503, unread.text
+    assert unread.headers["retry-after"] == "5"
     still = client.post(
         f"{API}/payments/{payment_id}/authentication", json={}, headers=auth(sub="bia")
     )

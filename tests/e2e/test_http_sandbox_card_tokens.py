@@ -9,6 +9,7 @@ from tests.e2e.test_http_card_tokens_and_3ds import (
     APPROVED,
     RAW_CARD,
     THREE_DS,
+    authentication,
     available,
     cart_of,
     check_out,
@@ -51,9 +52,25 @@ def test_a_sandbox_token_checks_out_once(client, auth, product):
 def test_the_sandbox_challenge_plays_3ds_end_to_end(client, auth, product):
     order = placed(client, auth, {"method": "card", "card_token": sandbox_token(client, THREE_DS)})
     assert order["status"] == "awaiting_authentication"
-    challenge = order["payment"]["authentication"]["redirect_url"]
-    assert challenge.startswith(f"{API}/payments/sandbox/challenges/")
-    assert client.post(challenge, json={"authenticated": True}).status_code == 200
+    action = authentication(client, auth, order["payment"]["payment_id"])
+    challenge = action["redirect_url"]
+    assert challenge.startswith("/sandbox-provider/challenge/")
+    authorization_id = challenge.rsplit("/", 1)[1]
+    page = client.get(challenge, params={"return_to": f"/shop/orders/{order['order_id']}"})
+    assert page.status_code == 200, page.text
+    assert "script-src" not in page.headers["content-security-policy"]  # no script at all
+    assert "<script" not in page.text
+    answered = client.post(
+        challenge,
+        data={"authenticated": "true", "return_to": f"/shop/orders/{order['order_id']}"},
+        follow_redirects=False,
+    )
+    assert answered.status_code == 303, answered.text
+    assert answered.headers["location"] == f"/shop/orders/{order['order_id']}"
+    # a second answer does not change the first
+    client.post(
+        f"{API}/payments/sandbox/challenges/{authorization_id}", json={"authenticated": False}
+    )
     answer = client.post(
         f"{API}/payments/{order['payment']['payment_id']}/authentication",
         json={},
@@ -69,9 +86,38 @@ def test_the_sandbox_challenge_plays_3ds_end_to_end(client, auth, product):
     )
 
 
+def test_the_sandbox_sdk_is_a_static_script_a_strict_csp_page_can_load(client):
+    config = client.get(f"{API}/payments/config").json()["card"]
+    assert config["sdk"] == "/sandbox-provider/v1/sandbox.js"
+    script = client.get(config["sdk"])
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert script.headers["cross-origin-resource-policy"] == "cross-origin"
+    assert config["tokenization_url"] in script.text  # it posts the card there, not to a shop
+    assert "eval(" not in script.text
+    assert "innerHTML" not in script.text
+
+
+def test_the_sandbox_challenge_page_refuses_what_it_does_not_know(client, auth, product):
+    order = placed(client, auth, {"method": "card", "card_token": sandbox_token(client, THREE_DS)})
+    challenge = authentication(client, auth, order["payment"]["payment_id"])["redirect_url"]
+    assert client.get("/sandbox-provider/challenge/primary-nope").status_code == 404
+    elsewhere = client.post(
+        challenge,
+        data={"authenticated": "false", "return_to": "//evil.example/steal"},
+        follow_redirects=False,
+    )
+    assert elsewhere.status_code == 200  # never sent to another site: a page says how it went
+    assert "recusada" in elsewhere.text
+    assert client.post(challenge, data={"authenticated": "maybe"}).status_code == 422
+    assert client.post(challenge, json={"authenticated": True}).status_code == 415
+
+
 def test_in_production_mode_no_card_number_reaches_the_api(client, auth, product):
     # What the bootstrap does when ECOVAREJO_PRODUCTION=true (infrastructure/bootstrap.py).
     client.app.state.container.services.checkout.raw_cards_allowed = False
+    for page in ("/sandbox-provider/v1/sandbox.js", "/sandbox-provider/challenge/primary-x"):
+        assert client.get(page).status_code == 404, page
     cart_id, response = check_out(client, auth, {"method": "card", **RAW_CARD})
     assert response.status_code == 422, response.text
     assert "card_token" in response.json()["detail"]

@@ -10,6 +10,11 @@
   CREDIT_CARD, installments, capture: false, card: {encrypted}}` -> the charge `{id: "CHAR_…",
   reference_id, status: AUTHORIZED | DECLINED, amount {value, currency}, payment_response
   {code, message}}` (declines answer 201 with status DECLINED, as the reference shows).
+- `payment_method.store: true` ("Criar e pagar pedido com token PagBank",
+  developer.pagbank.com.br/reference/criar-pagar-pedido-com-token-pagbank): PagBank keeps
+  the card and answers its token in `payment_method.card.id` (even when the charge is
+  declined); a later charge names the card by `card: {id}` alone. A token is usable only by
+  the account that made it.
 - `POST /charges/{id}/capture` `{amount: {value}}` -> status PAID; `POST
   /charges/{id}/cancel` -> status CANCELED (voids an authorized charge, refunds a paid one).
 - `POST /orders` with `qr_codes` (Pix: `qr_codes[0].text` is the BR Code) or with a BOLETO
@@ -49,6 +54,7 @@ class FakePagSeguro(FakeProvider):
         self.token = token
         self.route("GET", r"/charges/(?P<id>[^/]+)", self.read_charge)
         self.charges: dict[str, dict[str, Any]] = {}
+        self.stored_cards: dict[str, list[str]] = {}  # PagBank's card tokens (store: true)
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.route("POST", "/charges", self.charge)
         self.route("POST", r"/charges/(?P<id>[^/]+)/capture", self.capture)
@@ -77,11 +83,21 @@ class FakePagSeguro(FakeProvider):
         except (ValueError, TypeError):
             return None
 
+    def _card_of(self, method: dict[str, Any]) -> list[str] | None:
+        given = method.get("card") or {}
+        if "id" in given:
+            return self.stored_cards.get(str(given["id"]))
+        return self._decrypt(given.get("encrypted", ""))
+
     def charge(self, r: Request) -> tuple[int, dict[str, Any]]:
         method = r.params["payment_method"]
-        card = self._decrypt(method.get("card", {}).get("encrypted", ""))
+        card = self._card_of(method)
         if card is None:
             return 400, {"error_messages": [{"code": "40002", "description": "invalid card"}]}
+        card_id = (method.get("card") or {}).get("id")
+        if method.get("store") is True and card_id is None:
+            card_id = f"CARD_{secrets.token_hex(16).upper()}"
+            self.stored_cards[card_id] = card
         behaviour = TEST_CARDS.get(card[0], "approved")
         if behaviour == "processing_error":
             return 502, {"error_messages": [{"code": "50000"}]}
@@ -92,7 +108,12 @@ class FakePagSeguro(FakeProvider):
             "payment_method": {
                 "type": "CREDIT_CARD",
                 "installments": method.get("installments"),
-                "card": {"brand": "visa", "first_digits": card[0][:6], "last_digits": card[0][-4:]},
+                "card": {
+                    "brand": "visa",
+                    "first_digits": card[0][:6],
+                    "last_digits": card[0][-4:],
+                    **({"id": card_id} if card_id else {}),
+                },
             },
         }
         if behaviour == "approved":

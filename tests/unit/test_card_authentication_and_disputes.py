@@ -23,7 +23,7 @@ def card_payment(amount: str = "100.00") -> Payment:
 
 def waiting() -> Payment:
     payment = card_payment()
-    payment.require_action("stripe", "pi_1", "pi_1_secret", "", DUE)
+    payment.require_action("stripe", "pi_1", DUE)
     return payment
 
 
@@ -59,7 +59,7 @@ def test_a_failed_or_abandoned_authentication_declines_or_expires():
     abandoned.expire()
     assert abandoned.status == "expired"
     with pytest.raises(IllegalPaymentTransitionError):  # only a requested payment asks
-        captured().require_action("stripe", "pi", "", "", DUE)
+        captured().require_action("stripe", "pi", DUE)
 
 
 def test_the_order_waits_for_authentication_then_confirms_or_is_cancelled():
