@@ -133,6 +133,10 @@ def test_a_case_sensitive_filter_is_not_answered_from_another_cases_entry(api, a
     assert upper == signed_in  # whatever the store finds for it, not the other entry
 
 
+STOREFRONT_PAGE = "public, max-age=300, stale-while-revalidate=60"
+STOREFRONT_LEGAL = "public, max-age=3600, stale-while-revalidate=3600"
+
+
 def test_every_route_has_its_caching_headers(api, catalog):
     """The table: the public catalog reads (the console's stylesheet, our JWKS) are `public` to
     anonymous callers; every other route and method answers `no-store`."""
@@ -145,6 +149,16 @@ def test_every_route_has_its_caching_headers(api, catalog):
         # the sandbox provider's SDK and its stylesheet (sandbox mode only), as a provider's
         ("GET", "/sandbox-provider/v1/sandbox.js"): "public, max-age=300",
         ("GET", "/sandbox-provider/v1/sandbox.css"): "public, max-age=300",
+        # the storefront's public pages: a CDN may keep them (docs/storefront.md)
+        ("GET", "/"): STOREFRONT_PAGE,
+        ("GET", "/loja"): STOREFRONT_PAGE,
+        ("GET", "/loja/busca"): STOREFRONT_PAGE,
+        ("GET", "/loja/produto/{sku}"): "public, max-age=1800, stale-while-revalidate=60",
+        ("GET", "/loja/privacidade"): STOREFRONT_LEGAL,
+        ("GET", "/loja/trocas-e-devolucoes"): STOREFRONT_LEGAL,
+        ("GET", "/loja/offline"): "public, max-age=3600, stale-while-revalidate=86400",
+        ("GET", "/loja/manifest.webmanifest"): "public, max-age=0, must-revalidate",
+        ("GET", "/loja/sw.js"): "no-cache",  # a service worker is always checked for updates
     }
     table: dict[tuple[str, str], str] = {}
     for route in iter_route_contexts(api.app.routes):
@@ -157,10 +171,14 @@ def test_every_route_has_its_caching_headers(api, catalog):
             response = api.request(method, path)
             assert response.status_code < 500, (method, template, response.text)
             table[(method, template)] = response.headers.get("cache-control", "")
-    for key, cache_control in table.items():
-        if key in public:
-            assert cache_control == public[key], key
-        else:
-            assert "no-store" in cache_control, key
-            assert "public" not in cache_control, key
+    wrong = {
+        key: cache_control
+        for key, cache_control in table.items()
+        if (cache_control != public[key] if key in public else not _private(cache_control))
+    }
+    assert not wrong, "\n".join(f"{k}: {v}" for k, v in wrong.items())
     assert set(public) <= set(table)
+
+
+def _private(cache_control: str) -> bool:
+    return "no-store" in cache_control and "public" not in cache_control
