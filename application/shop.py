@@ -15,6 +15,7 @@ from application.checkout.payments import PaymentCommands
 from application.invoices import InvoiceCommands
 from application.labels import LabelCommands
 from application.lgpd import DataSubjectCommands
+from application.products import ProductCommands
 from application.promotions import PromotionCommands
 from application.returns import ReturnCommands
 
@@ -30,5 +31,6 @@ class Shop(
     PaymentCommands,
     DataSubjectCommands,
     CatalogImportCommands,  # catalog files (issue 26)
+    ProductCommands,  # products, variants, categories, certifications (issue 28)
 ):
     pass

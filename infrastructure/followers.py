@@ -49,6 +49,7 @@ from projections.base import Batch, Projector, ReadStore
 from projections.carts import CartsProjection
 from projections.catalog import StockItemsProjection
 from projections.orders import OrdersProjection
+from projections.products import ProductsProjection
 from projections.search import SearchProjection
 
 if TYPE_CHECKING:
@@ -297,6 +298,7 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel(OrdersProjection.name, OrdersProjection, "redis", READ_MODELS_RUNNER),
         ReadModel(AnalyticsProjection.name, AnalyticsProjection, "redis", READ_MODELS_RUNNER),
         ReadModel(BackOfficeProjection.name, BackOfficeProjection, "redis", READ_MODELS_RUNNER),
+        ReadModel(ProductsProjection.name, ProductsProjection, "redis", READ_MODELS_RUNNER),
         ReadModel(SearchProjection.name, SearchProjection, "search", SearchProjection.name),
     )
 }
