@@ -29,6 +29,7 @@ from api.query_guard import refuse_unknown_query_parameters
 from api.ratelimit import RateLimiter, RateLimitMiddleware
 from api.routers import API_ROUTERS, health
 from api.routers import auth as auth_routes
+from api.routers import catalog as catalog_routes
 from api.routes import RouteTable
 from api.search_cache import search_cache
 from api.stored import Policies
@@ -68,6 +69,7 @@ def _verifier(settings: Settings, container: Container | None = None) -> TokenVe
 
         def own_keys(kid: str) -> Any:
             return account_system(container).signing_keys.public_key(kid)
+
     return TokenVerifier(
         secret,
         settings.jwks_url,
@@ -162,6 +164,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(health.router, prefix=prefix)
         app.include_router(metrics.router, prefix=prefix)
     app.include_router(auth_routes.wellknown)  # /.well-known/jwks.json
+    app.include_router(catalog_routes.sitemap_router)  # /sitemap.xml, where crawlers look
     install_console(app)
     install_openapi(app)
     install_offline_docs(app)  # /docs and /redoc without a CDN (api/docs_offline.py)

@@ -17,8 +17,8 @@ from uuid import UUID
 from application.commands import CommandApp
 from application.errors import AlreadyExistsError
 from application.event_store import CommandResult
-from domain.base import now
-from domain.category import CategoryTree
+from domain.base import Clock, SystemClock
+from domain.category import CategoryNotFoundError, CategoryTree, InvalidCategoryError
 from domain.money import Money
 from domain.product import (
     Certification,
@@ -56,29 +56,32 @@ class ProductInput:
     attributes: tuple[tuple[str, str], ...] = ()
 
 
-def today() -> date:
-    return now().date()
-
-
 def variant_name(product_name: str, options: Iterable[tuple[str, str]]) -> str:
     """What a cart or an order line shows: the product and the variant's option values."""
     values = " / ".join(value for _, value in options)
     return f"{product_name} — {values}" if values else product_name
 
 
-def variant_sustainability(product: Product) -> Sustainability:
+def variant_sustainability(product: Product, today: date) -> Sustainability:
     """What a variant's stock item carries for search facets and orders' CO2: the product's
     footprint and the names of its certifications valid today."""
     profile = product.profile
     return Sustainability(
         carbon_footprint_kg=profile.carbon_footprint_kg,
-        certifications=tuple(c.name for c in product.valid_certifications(today())),
+        certifications=tuple(c.name for c in product.valid_certifications(today)),
         recyclable=profile.recyclable_percent >= 50,
         biodegradable=profile.packaging == "compostable",
     )
 
 
 class ProductCommands(CommandApp):
+    # Which day it is for certificates (replaceable, like the accounts' clock).
+    catalog_clock: Clock = SystemClock()
+
+    def catalog_today(self) -> date:
+        """Today, in UTC: a certificate valid until today still counts."""
+        return self.catalog_clock.now().date()
+
     # Categories ---------------------------------------------------------------------------
     def category_tree(self) -> CategoryTree:
         found = self.find(CategoryTree.create_id())
@@ -102,10 +105,30 @@ class ProductCommands(CommandApp):
         tree.move(slug, parent)
         return self._commit(tree)
 
+    def change_category(
+        self,
+        slug: str,
+        *,
+        new_slug: str | None = None,
+        name: str | None = None,
+        parent: str | None = None,
+        moves: bool = False,
+    ) -> CommandResult:
+        """Rename and/or move (`moves`: to `parent`, None being the root), in one commit:
+        either both apply or neither."""
+        tree = self.category_tree()
+        if moves:
+            tree.move(slug, parent)
+        tree.rename(slug, new_slug=new_slug, name=name)
+        return self._commit(tree)
+
     def _category(self, slug: str | None) -> tuple[UUID | None, str]:
         if slug is None:
             return None, ""
-        category = self.category_tree().by_slug(slug)
+        try:
+            category = self.category_tree().by_slug(slug)
+        except CategoryNotFoundError:  # named in a body: invalid input, not a missing page
+            raise InvalidCategoryError(f"no category {slug!r}") from None
         return category.category_id, category.name
 
     # Products -----------------------------------------------------------------------------
@@ -137,7 +160,7 @@ class ProductCommands(CommandApp):
                 category=category_name,
                 price=v.price,
                 initial_quantity=v.initial_quantity,
-                sustainability=variant_sustainability(product),
+                sustainability=variant_sustainability(product, self.catalog_today()),
                 weight_grams=v.weight_grams,
                 product_id=product.id,
                 gtin=v.gtin,
@@ -191,7 +214,7 @@ class ProductCommands(CommandApp):
     ) -> CommandResult:
         product = self.product(product_id)
         self._check_version(product, expected_version)
-        product.add_certification(certification, today())
+        product.add_certification(certification, self.catalog_today())
         return self._commit(product, *self._variants_in_step(product))
 
     def lapse_certifications(self, product_ids: Iterable[UUID]) -> list[CommandResult]:
@@ -201,7 +224,7 @@ class ProductCommands(CommandApp):
         results = []
         for product_id in product_ids:
             product = self.product(product_id)
-            if product.lapse_certifications(today()):
+            if product.lapse_certifications(self.catalog_today()):
                 results.append(self._commit(product, *self._variants_in_step(product)))
         return results
 
@@ -216,7 +239,7 @@ class ProductCommands(CommandApp):
                 name=variant_name(product.name, variant.options),
                 description=product.description,
                 category=category_name,
-                sustainability=variant_sustainability(product),
+                sustainability=variant_sustainability(product, self.catalog_today()),
             )
             items.append(item)
         return items

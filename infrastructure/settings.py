@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infrastructure.aftersale_settings import AfterSaleSettings
 from infrastructure.cache_settings import CacheSettings
+from infrastructure.catalog_settings import CatalogSettings
 from infrastructure.integration_settings import IntegrationEventSettings
 from infrastructure.payment_settings import PaymentSettings
 
@@ -22,7 +23,12 @@ def default_data_dir() -> Path:
 
 
 class Settings(
-    BaseSettings, PaymentSettings, AfterSaleSettings, IntegrationEventSettings, CacheSettings
+    BaseSettings,
+    PaymentSettings,
+    AfterSaleSettings,
+    IntegrationEventSettings,
+    CacheSettings,
+    CatalogSettings,
 ):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 

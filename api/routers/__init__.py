@@ -9,6 +9,7 @@ from api.routers import (
     card_payments,
     carriers,
     carts,
+    catalog,
     customers,
     finance,
     fiscal,
@@ -27,7 +28,8 @@ from api.routers import (
 API_ROUTERS: list[APIRouter] = [
     stock_items.router,
     fiscal.router,
-    products.router,
+    products.router,  # before catalog: /products/search is not a product's slug
+    catalog.router,
     carts.router,
     promotions.router,
     shipping.router,
