@@ -83,6 +83,10 @@ class ProductPatch(Schema):
     sustainability: SustainabilityProfileModel | None = None
 
 
+class GtinUpdate(Schema):
+    gtin: Gtin | Literal[""]
+
+
 class CertificationCreate(Schema):
     name: Annotated[SingleLine, StringConstraints(min_length=1, max_length=60)]
     issuer: Short

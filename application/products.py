@@ -228,6 +228,15 @@ class ProductCommands(CommandApp):
                 results.append(self._commit(product, *self._variants_in_step(product)))
         return results
 
+    def change_gtin(
+        self, sku: str, gtin: str, expected_version: int | None = None
+    ) -> CommandResult:
+        """A variant's barcode ("" removes it); a wrong check digit is refused."""
+        item = self.stock_item(sku)
+        self._check_version(item, expected_version)
+        item.change_gtin(gtin)
+        return self._commit(item)
+
     def _variants_in_step(
         self, product: Product, category_name: str | None = None
     ) -> list[StockItem]:

@@ -17,6 +17,7 @@ from api.deps import Admin, ContainerDep, ExpectedVersion, ReadersDep, ShopDep, 
 from api.deps import query as query_in_pool
 from api.etag import set_etag
 from api.http_cache import cached_answer, content_tag
+from api.schemas import SKU_PATTERN, StockItemCommandResult
 from api.schemas_catalog import (
     CategoriesPublic,
     CategoryCommandResult,
@@ -25,6 +26,7 @@ from api.schemas_catalog import (
     CategorySlug,
     CertificationCreate,
     ExpiredCertificationsPublic,
+    GtinUpdate,
     LapseResult,
     ProductCommandResult,
     ProductCreate,
@@ -259,4 +261,21 @@ async def sitemap(readers: ReadersDep, container: ContainerDep) -> Response:
         body,
         media_type="application/xml",
         headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+@router.put("/stock-items/{sku}/gtin")
+def change_gtin(
+    sku: Annotated[str, Path(pattern=SKU_PATTERN)],
+    body: GtinUpdate,
+    shop: ShopDep,
+    _: Admin,
+    response: Response,
+    expected_version: ExpectedVersion,
+) -> StockItemCommandResult:
+    """Set a variant's barcode (admin; `""` removes it). A wrong check digit is 422."""
+    result = shop.change_gtin(sku, body.gtin, expected_version)
+    set_etag(response, result.version)
+    return StockItemCommandResult(
+        sku=sku, version=result.version, consistency_token=result.consistency_token
     )
