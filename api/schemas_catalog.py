@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
@@ -143,3 +144,49 @@ class CategoriesPublic(Schema):
 
 class ExpiredCertificationsPublic(Schema):
     items: list[dict[str, Any]]
+
+
+class VariantPublic(Schema):
+    sku: str
+    options: dict[str, str]
+    price: MoneyModel
+    available: int
+    gtin: str
+    weight_grams: int
+    archived: bool
+
+
+class CertificationPublic(Schema):
+    name: str
+    issuer: str | None
+    number: str | None
+    valid_until: date | None
+    evidence: bool = Field(description="issuer, number and date given (old bare names: false)")
+    expired: bool
+    counts: bool = Field(description="counts in the score and the facets")
+
+
+class ProductPublic(Schema):
+    product_id: str
+    slug: str
+    name: str
+    description: str
+    meta_description: str
+    category_path: list[str]
+    attributes: dict[str, str]
+    option_names: list[str]
+    variants: list[VariantPublic]
+    price_min: MoneyModel | None
+    price_max: MoneyModel | None
+    available: int
+    in_stock: bool
+    sustainability: SustainabilityProfileModel
+    certifications: list[CertificationPublic]
+    sustainability_score: Annotated[int, Field(ge=0, le=100)]
+    rating_average: Decimal | None
+    rating_count: int
+    archived: bool
+    legacy: bool = Field(description="a stock item registered before products: one variant")
+    created_at: datetime
+    updated_at: datetime
+    version: int

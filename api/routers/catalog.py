@@ -31,6 +31,7 @@ from api.schemas_catalog import (
     ProductCommandResult,
     ProductCreate,
     ProductPatch,
+    ProductPublic,
     SustainabilityProfileModel,
 )
 from api.stored import ConditionalDep, PoliciesDep, canonical
@@ -171,6 +172,7 @@ async def expired_certifications(
 
 @router.get(
     "/products/{id_or_slug}",
+    response_model=ProductPublic,
     responses={304: {"description": "If-None-Match names the current answer"}},
     dependencies=[Depends(consistent_with(PRODUCTS))],
 )

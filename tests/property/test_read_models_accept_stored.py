@@ -41,6 +41,7 @@ from api.schemas_back_office import (
     ReturnRow,
     WebhookDeliveryRow,
 )
+from api.schemas_catalog import ProductPublic
 from application.event_store import APP_NAME
 from domain.base import DomainError
 from domain.cpf import Cpf
@@ -56,6 +57,8 @@ from projections.carts import CartsProjection
 from projections.catalog import StockItemsProjection
 from projections.memory import MemoryStore
 from projections.orders import OrdersProjection
+from projections.product_reader import public_product
+from projections.products import ProductsProjection
 from projections.readers import ANALYTICS_KINDS, AnalyticsReader
 from tests.checkout import ADDRESS, APPROVED, DECLINED, card, register
 from tests.unit.test_pix_boleto_saga import META, LaterClock, event_context
@@ -71,6 +74,11 @@ def schemas(*models: type[Schema]) -> Check:
             model.from_doc(doc)  # as the routes read it: a refusal here is a 500 there
 
     return check
+
+
+def product_answer(doc: dict[str, Any]) -> None:
+    """As `GET /products/{id}` reads it: through the reader, on any day."""
+    ProductPublic.model_validate(public_product(doc, None, datetime.now(tz=UTC).date()))
 
 
 INTERNAL: Check = lambda doc: None  # noqa: E731 (bookkeeping no route answers with)
@@ -110,6 +118,12 @@ DOCUMENTS: dict[type[Projector], dict[str, Check]] = {
         "product-id:": INTERNAL,
         "promotion-id:": INTERNAL,
         "customer-id:": INTERNAL,
+    },
+    ProductsProjection: {
+        "product:": product_answer,
+        "product-slug:": INTERNAL,
+        "product-variant:": INTERNAL,
+        "categories": INTERNAL,  # assembled into the tree by the reader
     },
 }
 
