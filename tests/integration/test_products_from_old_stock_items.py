@@ -94,7 +94,7 @@ def test_old_stock_items_are_single_variant_products_in_the_read_model(old_syste
         ("FSC", False),
         ("Vegano", False),
     ]
-    # 40 × (10 - 0.4)/10 = 38.4, biodegradable: 15 × 100% = 15; packaging unknown.
+    # 40 x (10 - 0.4)/10 = 38.4, biodegradable: 15 x 100% = 15; packaging unknown.
     assert mug["sustainability_score"] == 53
     brush = products.get(str(BRUSH), TODAY)
     assert (brush["variants"][0]["available"], brush["slug"]) == (17, "escova-de-bambu-eco-0042")
