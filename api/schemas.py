@@ -164,6 +164,10 @@ class StockItemPublic(Schema):
     weight_grams: int = 500
     archived: bool = False
     version: int
+    # The product this SKU is a variant of (GET /products/{product_id}) and its barcode;
+    # documents stored before products lack them until a rebuild or the item's next change.
+    product_id: str | None = None
+    gtin: str = ""
 
 
 class CartItemCreate(Schema):

@@ -35,15 +35,19 @@ PUBLIC_FIELDS = (
     "weight_grams",
     "archived",
     "version",
+    "product_id",
+    "gtin",
 )
 
 
-PUBLIC_DEFAULTS: dict[str, Any] = {"weight_grams": 500, "archived": False}
+PUBLIC_DEFAULTS: dict[str, Any] = {"weight_grams": 500, "archived": False, "gtin": ""}
 
 
 def stored(doc: dict[str, Any]) -> list[Change]:
     """The stock item's document and its public document, written together."""
-    # Documents written before weight and archiving existed lack them: the API's defaults.
+    # Documents written before weight, archiving and products existed lack them: the API's
+    # defaults (a stock item of old is its own single-variant product).
+    doc.setdefault("product_id", str(StockItem.create_id(doc["sku"])))
     public = {name: doc.get(name, PUBLIC_DEFAULTS.get(name)) for name in PUBLIC_FIELDS}
     return [Put(stock_key(doc["sku"]), doc), Put(public_stock_key(doc["sku"]), public)]
 
@@ -93,6 +97,8 @@ class StockItemsProjection(DocumentProjection):
             "weight_grams": event.weight_grams,
             "archived": False,
             "version": event.originator_version,
+            "product_id": str(event.product_id),
+            "gtin": event.gtin,
         }
         return [*stored(doc), Put(sku_key(event.originator_id), {"sku": event.sku})]
 
@@ -133,6 +139,10 @@ class StockItemsProjection(DocumentProjection):
             "sustainability": sustainability,
         }
         return self._update(event, fields)
+
+    @evolve.register
+    def _gtin_changed(self, event: StockItem.GtinChanged) -> list[Change]:
+        return self._update(event, {"gtin": event.gtin})
 
     @evolve.register
     def _archived(self, event: StockItem.Archived) -> list[Change]:

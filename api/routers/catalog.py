@@ -148,8 +148,8 @@ def add_certification(
 
 @router.post("/certifications/lapse")
 def lapse_certifications(shop: ShopDep, readers: ReadersDep, _: Admin) -> LapseResult:
-    """The daily sweep (admin; the worker and `ecovarejo catalog lapse-certifications` run
-    the same): certificates past their date stop counting in the score and the facets."""
+    """The daily sweep (admin; `ecovarejo catalog lapse-certifications` runs the same, from
+    cron): certificates past their date stop counting in the score and the facets."""
     results = shop.lapse_certifications(readers.products.certified_ids())
     return LapseResult(
         lapsed_products=[str(r.aggregate_id) for r in results],

@@ -96,6 +96,8 @@ def test_a_product_in_4_sizes_and_2_colours_is_created_read_and_bought_in_two_va
     item = read(client, "/stock-items/CAM-ORG-M-AZUL", token)
     assert item["name"] == "Camiseta de algodão orgânico — M / azul"
     assert item["category"] == "Camisetas"
+    assert (item["product_id"], item["gtin"]) == (created["product_id"], "")
+    assert read(client, "/stock-items/CAM-ORG-P-AZUL", token)["gtin"] == GTINS["CAM-ORG-P-AZUL"]
 
     cart = client.post(f"{API}/carts", json={}, headers=auth(sub="ana")).json()["cart_id"]
     for sku, quantity in (("CAM-ORG-M-AZUL", 2), ("CAM-ORG-GG-CRU", 1)):
