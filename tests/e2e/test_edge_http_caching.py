@@ -142,6 +142,7 @@ def test_every_route_has_its_caching_headers(api, catalog):
         ("GET", "/console/static/console.css"): "public, max-age=3600",  # a static asset
         # our public signing keys: verifiers may keep them a while (rotation keeps old keys)
         ("GET", "/.well-known/jwks.json"): "public, max-age=300",
+        ("GET", "/sitemap.xml"): "public, max-age=3600",  # for crawlers (issue 28)
     }
     table: dict[tuple[str, str], str] = {}
     for route in iter_route_contexts(api.app.routes):
