@@ -129,7 +129,7 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
         Middleware(
             IdempotencyMiddleware,
             store=IdempotencyStore.from_settings(
-                container.aredis, settings, SubjectKeySealer(container.shop.keys)
+                container.aredis, settings, SubjectKeySealer(container.services.store.keys)
             ),
             verifier=verifier,
             wait_s=settings.idempotency_wait_s,

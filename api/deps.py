@@ -24,7 +24,21 @@ from api.auth import (
     bearer_token,
     principal_of,
 )
-from application.shop import Shop
+from application.audit import EventLog
+from application.catalog import CatalogService
+from application.checkout.carts import CheckoutService
+from application.checkout.payments import PaymentService
+from application.customers import CustomerService
+from application.event_store import EventStore
+from application.invoices import InvoiceService
+from application.labels import LabelService
+from application.lgpd import DataSubjectService
+from application.orders import OrderService
+from application.products import ProductService
+from application.promotions import PromotionService
+from application.returns import ReturnService
+from application.services import Services
+from application.shipping import ShippingService
 from domain.base import update_metadata
 from infrastructure.bootstrap import Container
 from projections.readers import STAFF, Readers, Viewer
@@ -45,11 +59,111 @@ async def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-async def get_shop(container: ContainerDep) -> Shop:
-    return container.shop
+async def get_services(container: ContainerDep) -> Services:
+    return container.services
 
 
-ShopDep = Annotated[Shop, Depends(get_shop)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+# One alias per service (application/services.py): a route names the one it calls.
+
+
+async def get_store(
+    store: StoreDep,
+) -> EventStore:
+    return store
+
+
+async def get_event_log(
+    event_log: EventLogDep,
+) -> EventLog | None:
+    return event_log
+
+
+async def get_catalog(
+    catalog: CatalogDep,
+) -> CatalogService:
+    return catalog
+
+
+async def get_products(services: ServicesDep) -> ProductService:
+    return services.products
+
+
+async def get_promotions(
+    promotions: PromotionsDep,
+) -> PromotionService:
+    return promotions
+
+
+async def get_shipping(
+    shipping: ShippingDep,
+) -> ShippingService:
+    return shipping
+
+
+async def get_checkout(
+    checkout: CheckoutDep,
+) -> CheckoutService:
+    return checkout
+
+
+async def get_payments(
+    payments: PaymentsDep,
+) -> PaymentService:
+    return payments
+
+
+async def get_orders(
+    orders: OrdersDep,
+) -> OrderService:
+    return orders
+
+
+async def get_labels(
+    labels: LabelsDep,
+) -> LabelService:
+    return labels
+
+
+async def get_returns(
+    returns: ReturnsDep,
+) -> ReturnService:
+    return returns
+
+
+async def get_invoices(
+    invoices: InvoicesDep,
+) -> InvoiceService:
+    return invoices
+
+
+async def get_customers(
+    customers: CustomersDep,
+) -> CustomerService:
+    return customers
+
+
+async def get_data_subjects(
+    data_subjects: DataSubjectsDep,
+) -> DataSubjectService:
+    return data_subjects
+
+
+StoreDep = Annotated[EventStore, Depends(get_store)]
+EventLogDep = Annotated[EventLog | None, Depends(get_event_log)]
+CatalogDep = Annotated[CatalogService, Depends(get_catalog)]
+ProductsDep = Annotated[ProductService, Depends(get_products)]
+PromotionsDep = Annotated[PromotionService, Depends(get_promotions)]
+ShippingDep = Annotated[ShippingService, Depends(get_shipping)]
+CheckoutDep = Annotated[CheckoutService, Depends(get_checkout)]
+PaymentsDep = Annotated[PaymentService, Depends(get_payments)]
+OrdersDep = Annotated[OrderService, Depends(get_orders)]
+LabelsDep = Annotated[LabelService, Depends(get_labels)]
+ReturnsDep = Annotated[ReturnService, Depends(get_returns)]
+InvoicesDep = Annotated[InvoiceService, Depends(get_invoices)]
+CustomersDep = Annotated[CustomerService, Depends(get_customers)]
+DataSubjectsDep = Annotated[DataSubjectService, Depends(get_data_subjects)]
 
 
 async def authenticate(

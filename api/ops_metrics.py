@@ -150,7 +150,7 @@ class OpsCollector(Collector):
         now = datetime.now(tz=UTC)
         ages = [
             (now - datetime.fromisoformat(r["received_at"])).total_seconds()
-            for r in self.container.shop.lgpd_requests(pseudonymous=True)
+            for r in self.container.services.data_subjects.lgpd_requests(pseudonymous=True)
             if r["completed_at"] is None
         ]
         yield GaugeMetricFamily(

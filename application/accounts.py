@@ -18,7 +18,7 @@ from uuid import uuid4
 import pyotp
 
 from application.account_ports import EmailIndex, InvalidLinkError, Links, Mailer, TokenStore
-from application.commands import CommandApp
+from application.event_store import EventStore
 from application.passwords import Passwords, check_password
 from domain.account import Account, check_role
 from domain.base import (
@@ -66,7 +66,7 @@ def recovery_hash(code: str) -> str:
 class Accounts:
     def __init__(
         self,
-        app: CommandApp,
+        app: EventStore,
         *,
         index: EmailIndex,
         tokens: TokenStore,
@@ -96,8 +96,7 @@ class Accounts:
             yield
 
     def account(self, customer_id: str) -> Account | None:
-        found = self.app.find(Account.create_id(customer_id))
-        return found if isinstance(found, Account) else None
+        return self.app.load(Account, Account.create_id(customer_id))
 
     def by_email(self, email: str) -> Account | None:
         customer_id = self.index.find(email)

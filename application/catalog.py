@@ -1,18 +1,27 @@
-"""Catalog and inventory commands (admins)."""
+"""Catalog and inventory (admins): the catalog service, catalog files included."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from application.commands import CommandApp
-from application.errors import AlreadyExistsError
-from application.event_store import CommandResult
-from domain.money import Money
+from application.catalog_file import CatalogRow
+from application.catalog_import import ImportReport, Progress, RowChange, apply, import_file, plan
+from application.errors import AlreadyExistsError, StockItemNotFoundError
+from application.event_store import CommandResult, EventStore
+from domain.money import Money, check_sku
 from domain.stock_item import DEFAULT_WEIGHT_GRAMS, StockItem, Sustainability
 
 
-class CatalogCommands(CommandApp):
+class CatalogService:
+    def __init__(self, store: EventStore):
+        self.store = store
+
+    def stock_item(self, sku: str) -> StockItem:
+        check_sku(sku)
+        missing = StockItemNotFoundError(f"no stock item {sku}")
+        return self.store.load(StockItem, StockItem.create_id(sku), missing)
+
     def register_stock_item(
         self,
         *,
@@ -35,33 +44,33 @@ class CatalogCommands(CommandApp):
             sustainability=sustainability,
             weight_grams=weight_grams,
         )
-        if item.id in self.repository:
+        if item.id in self.store.repository:
             raise AlreadyExistsError(f"stock item {sku} is already registered")
-        return self._commit(item)
+        return self.store.commit(item)
 
     def receive_stock(
         self, sku: str, quantity: int, expected_version: int | None = None, *, reference: str = ""
     ) -> CommandResult:
         item = self.stock_item(sku)
-        self._check_version(item, expected_version)
+        self.store.check_version(item, expected_version)
         item.receive(quantity, reference)
-        return self._commit(item)
+        return self.store.commit(item)
 
     def adjust_stock(
         self, sku: str, quantity_delta: int, reason: str, expected_version: int | None = None
     ) -> CommandResult:
         item = self.stock_item(sku)
-        self._check_version(item, expected_version)
+        self.store.check_version(item, expected_version)
         item.adjust(quantity_delta, reason)
-        return self._commit(item)
+        return self.store.commit(item)
 
     def change_price(
         self, sku: str, price: Money, expected_version: int | None = None
     ) -> CommandResult:
         item = self.stock_item(sku)
-        self._check_version(item, expected_version)
+        self.store.check_version(item, expected_version)
         item.change_price(price)
-        return self._commit(item)
+        return self.store.commit(item)
 
     def edit_stock_item(
         self,
@@ -75,7 +84,7 @@ class CatalogCommands(CommandApp):
         expected_version: int | None = None,
     ) -> CommandResult:
         item = self.stock_item(sku)
-        self._check_version(item, expected_version)
+        self.store.check_version(item, expected_version)
         item.edit(
             name=name,
             description=description,
@@ -83,11 +92,33 @@ class CatalogCommands(CommandApp):
             weight_grams=weight_grams,
             sustainability=sustainability,
         )
-        return self._commit(item)
+        return self.store.commit(item)
 
     def archive_stock_item(self, sku: str, expected_version: int | None = None) -> CommandResult:
         """Out of search and refused in carts; still readable by SKU and in old orders."""
         item = self.stock_item(sku)
-        self._check_version(item, expected_version)
+        self.store.check_version(item, expected_version)
         item.archive()
-        return self._commit(item)
+        return self.store.commit(item)
+
+    # Catalog files (application/catalog_import.py) ----------------------------------------
+    def plan_row(self, row: CatalogRow) -> RowChange:
+        return plan(self, row)
+
+    def apply_row(self, row: CatalogRow) -> RowChange:
+        return apply(self, row)
+
+    def import_catalog(
+        self,
+        data: bytes,
+        filename: str,
+        *,
+        dry_run: bool,
+        max_bytes: int,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Read, check every row, then (unless `dry_run` or any error) apply row by row.
+        `CatalogFileRefused` when the file is not a catalog at all."""
+        return import_file(
+            self, data, filename, dry_run=dry_run, max_bytes=max_bytes, progress=progress
+        )

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from application.catalog_file import CatalogRow, RowError, parse, records
-from application.commands import CommandApp
 from application.errors import StockItemNotFoundError
 from domain.base import DomainError
 from domain.stock_item import StockItem, Sustainability
+
+if TYPE_CHECKING:
+    from application.catalog import CatalogService
 
 Progress = Callable[[int, int], None]
 
@@ -76,71 +78,73 @@ def differences(item: StockItem, row: CatalogRow) -> list[str]:
     return changed
 
 
-class CatalogImportCommands(CommandApp):
-    def _existing(self, sku: str) -> StockItem | None:
-        try:
-            return self.stock_item(sku)
-        except StockItemNotFoundError:
-            return None
+def _existing(catalog: CatalogService, sku: str) -> StockItem | None:
+    try:
+        return catalog.stock_item(sku)
+    except StockItemNotFoundError:
+        return None
 
-    def plan_row(self, row: CatalogRow) -> RowChange:
-        item = self._existing(row.sku)
-        if item is None:
-            return RowChange(row.line, row.sku, "create", ["everything"])
-        changed = [f for f in differences(item, row) if f != "archived"]
-        return RowChange(row.line, row.sku, "update" if changed else "unchanged", changed)
 
-    def apply_row(self, row: CatalogRow) -> RowChange:
-        """The row's product, created or changed in one commit."""
-        item = self._existing(row.sku)
-        if item is None:
-            self.register_stock_item(  # type: ignore[attr-defined]
-                sku=row.sku,
-                name=row.name,
-                description=row.description,
-                category=row.category,
-                price=row.price,
-                initial_quantity=row.stock or 0,
-                sustainability=row.sustainability,
-                weight_grams=row.weight_grams,
-            )
-            return RowChange(row.line, row.sku, "create", ["everything"])
-        changed = [f for f in differences(item, row) if f != "archived"]
-        if not changed:
-            return RowChange(row.line, row.sku, "unchanged")
-        item.edit(
+def plan(catalog: CatalogService, row: CatalogRow) -> RowChange:
+    """What applying the row would change (a dry run)."""
+    item = _existing(catalog, row.sku)
+    if item is None:
+        return RowChange(row.line, row.sku, "create", ["everything"])
+    changed = [f for f in differences(item, row) if f != "archived"]
+    return RowChange(row.line, row.sku, "update" if changed else "unchanged", changed)
+
+
+def apply(catalog: CatalogService, row: CatalogRow) -> RowChange:
+    """The row's product, created or changed in one commit."""
+    item = _existing(catalog, row.sku)
+    if item is None:
+        catalog.register_stock_item(
+            sku=row.sku,
             name=row.name,
             description=row.description,
             category=row.category,
-            weight_grams=row.weight_grams,
+            price=row.price,
+            initial_quantity=row.stock or 0,
             sustainability=row.sustainability,
+            weight_grams=row.weight_grams,
         )
-        item.change_price(row.price)
-        if row.stock is not None and row.stock != item.on_hand:
-            item.adjust(row.stock - item.on_hand, f"catalog import, line {row.line}")
-        self._commit(item)
-        return RowChange(row.line, row.sku, "update", changed)
+        return RowChange(row.line, row.sku, "create", ["everything"])
+    changed = [f for f in differences(item, row) if f != "archived"]
+    if not changed:
+        return RowChange(row.line, row.sku, "unchanged")
+    item.edit(
+        name=row.name,
+        description=row.description,
+        category=row.category,
+        weight_grams=row.weight_grams,
+        sustainability=row.sustainability,
+    )
+    item.change_price(row.price)
+    if row.stock is not None and row.stock != item.on_hand:
+        item.adjust(row.stock - item.on_hand, f"catalog import, line {row.line}")
+    catalog.store.commit(item)
+    return RowChange(row.line, row.sku, "update", changed)
 
-    def import_catalog(
-        self,
-        data: bytes,
-        filename: str,
-        *,
-        dry_run: bool,
-        max_bytes: int,
-        progress: Progress | None = None,
-    ) -> ImportReport:
-        """Read, check every row, then (unless `dry_run` or any error) apply row by row.
-        `CatalogFileRefused` when the file is not a catalog at all."""
-        rows, errors = parse(records(data, filename, max_bytes))
-        report = ImportReport(dry_run, rows=len(rows) + len({e.line for e in errors}))
-        report.errors = errors
-        step = self.plan_row if dry_run or errors else self.apply_row
-        for done, row in enumerate(rows, start=1):
-            try:
-                report.changes.append(step(row))
-            except DomainError as error:  # e.g. a stock count below what is reserved
-                report.errors.append(RowError(row.line, "row", str(error)))
-            if progress is not None and (done % 25 == 0 or done == len(rows)):
-                progress(done, len(rows))
-        return report
+
+def import_file(
+    catalog: CatalogService,
+    data: bytes,
+    filename: str,
+    *,
+    dry_run: bool,
+    max_bytes: int,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Read, check every row, then (unless `dry_run` or any error) apply row by row."""
+    rows, errors = parse(records(data, filename, max_bytes))
+    report = ImportReport(dry_run, rows=len(rows) + len({e.line for e in errors}))
+    report.errors = errors
+    step = plan if dry_run or errors else apply
+    for done, row in enumerate(rows, start=1):
+        try:
+            report.changes.append(step(catalog, row))
+        except DomainError as error:  # e.g. a stock count below what is reserved
+            report.errors.append(RowError(row.line, "row", str(error)))
+        if progress is not None and (done % 25 == 0 or done == len(rows)):
+            progress(done, len(rows))
+    return report

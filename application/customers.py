@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
-from application.commands import CommandApp
-from application.event_store import CommandResult
-from application.ports import Notification
+from application.catalog import CatalogService
+from application.event_store import CommandResult, EventStore
+from application.ports import Notification, Notifier
 from domain.base import InvalidInputError, NotFoundError
 from domain.card import Address
 from domain.customer import PURPOSES, Customer, Profile, check_purpose
@@ -48,10 +48,24 @@ class MarketingSend:
     skipped: int  # customers without the marketing_email consent, erased, or with no e-mail
 
 
-class CustomerCommands(CommandApp):
+def email_of(store: EventStore, customer_id: str) -> str | None:
+    """The customer's e-mail, decrypted now; None when erased or never given. (What the
+    notifier asks, before the customer service exists: it sends the service's mail.)"""
+    customer = store.load(Customer, Customer.create_id(customer_id))
+    if customer is None or customer.forgotten or customer.profile is None:
+        return None
+    value = customer.profile.value
+    return None if value is None else value.get("email") or None
+
+
+class CustomerService:
+    def __init__(self, store: EventStore, catalog: CatalogService, notifier: Notifier | None):
+        self.store = store
+        self.catalog = catalog
+        self.notifier = notifier
+
     def customer(self, customer_id: str) -> Customer | None:
-        found: Customer | None = self.find(Customer.create_id(customer_id))
-        return found
+        return self.store.load(Customer, Customer.create_id(customer_id))
 
     def _customer_or_new(self, customer_id: str) -> Customer:
         return self.customer(customer_id) or Customer(customer_id=customer_id)
@@ -66,7 +80,7 @@ class CustomerCommands(CommandApp):
     def update_profile(self, customer_id: str, profile: Profile) -> CommandResult:
         customer = self._customer_or_new(customer_id)
         customer.update_profile(profile)
-        return self._commit(customer)
+        return self.store.commit(customer)
 
     def addresses_of(self, customer_id: str) -> list[dict[str, Any]]:
         customer = self.customer(customer_id)
@@ -77,14 +91,14 @@ class CustomerCommands(CommandApp):
     def add_address(self, customer_id: str, address: Address) -> tuple[str, CommandResult]:
         customer = self._customer_or_new(customer_id)
         address_id = customer.add_address(address)
-        return address_id, self._commit(customer)
+        return address_id, self.store.commit(customer)
 
     def remove_address(self, customer_id: str, address_id: str) -> CommandResult:
         customer = self.customer(customer_id)
         if customer is None:
             raise CustomerNotFoundError(f"no address {address_id}")
         customer.remove_address(address_id)
-        return self._commit(customer)
+        return self.store.commit(customer)
 
     def saved_address(self, customer_id: str, address_id: str) -> Address:
         """A saved address of the customer, for checkout (404 if not theirs)."""
@@ -111,7 +125,7 @@ class CustomerCommands(CommandApp):
         check_purpose(purpose)
         customer = self._customer_or_new(customer_id)
         changed = customer.grant(purpose, text_version) if granted else customer.withdraw(purpose)
-        return self._commit(customer) if changed else None
+        return self.store.commit(customer) if changed else None
 
     def has_consent(self, customer_id: str, purpose: str) -> bool:
         customer = self.customer(customer_id)
@@ -119,14 +133,10 @@ class CustomerCommands(CommandApp):
 
     def email_of(self, customer_id: str) -> str | None:
         """The customer's e-mail, decrypted now; None when erased or never given."""
-        customer = self.customer(customer_id)
-        if customer is None or customer.forgotten or customer.profile is None:
-            return None
-        value = customer.profile.value
-        return None if value is None else value.get("email") or None
+        return email_of(self.store, customer_id)
 
     def is_erased(self, customer_id: str) -> bool:
-        subject: DataSubject | None = self.find(DataSubject.create_id(customer_id))
+        subject = self.store.load(DataSubject, DataSubject.create_id(customer_id))
         return subject is not None and subject.erased
 
     def customer_ids(self) -> list[str]:
@@ -137,9 +147,9 @@ class CustomerCommands(CommandApp):
         ids: list[str] = []
         start = 1
         while True:
-            batch = self.recorder.select_notifications(start, 500, topics=[topic])
+            batch = self.store.recorder.select_notifications(start, 500, topics=[topic])
             for notification in batch:
-                registered: Any = self.mapper.to_domain_event(notification)
+                registered: Any = self.store.mapper.to_domain_event(notification)
                 ids.append(registered.customer_id)
             if len(batch) < 500:
                 return ids
@@ -170,7 +180,7 @@ class CustomerCommands(CommandApp):
         return MarketingSend(kind, sent, skipped)
 
     def send_back_in_stock(self, sku: str) -> MarketingSend:
-        item = self.stock_item(sku)
+        item = self.catalog.stock_item(sku)
         return self.send_marketing(
             "back_in_stock",
             f"{item.name} voltou ao estoque",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.errors import AlreadyExistsError
-from application.shop import Shop
+from application.services import Services
 from domain.money import Money
 
 # sku, name, category, price, quantity, kg CO2e, certifications, recyclable, biodegradable
@@ -265,12 +265,12 @@ PRODUCTS: list[tuple[str, str, str, str, int, str, list[str], bool, bool]] = [
 ]
 
 
-def seed(shop: Shop) -> tuple[int, int]:
+def seed(services: Services) -> tuple[int, int]:
     """Register every demo product not registered yet; returns (added, already there)."""
     added = existing = 0
     for sku, name, category, price, qty, co2, certs, recyclable, biodegradable in PRODUCTS:
         try:
-            shop.register_stock_item(
+            services.catalog.register_stock_item(
                 sku=sku,
                 name=name,
                 description=f"{name}: produto sustentável da EcoVarejo.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast, overload
 from uuid import UUID
 
 from eventsourcing.application import (
@@ -19,6 +19,7 @@ from eventsourcing.application import (
     Repository,
 )
 from eventsourcing.persistence import (
+    IntegrityError,
     JSONTranscoder,
     Mapper,
     Recording,
@@ -28,14 +29,16 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
+from application.errors import VersionConflictError
 from application.keys import (
+    KeyStore,
     PersonalDataAsCiphertext,
     SecretAsCiphertext,
     key_service_failure,
     key_store_from,
 )
 from application.transcoder import OrjsonTranscoder
-from domain.base import UnreadableEvent
+from domain.base import EcoAggregate, NotFoundError, UnreadableEvent
 from domain.money import Money
 from domain.order import OrderLine, PaymentMethod
 from domain.product import Certification, SustainabilityProfile, Variant
@@ -44,6 +47,7 @@ from domain.shipping import RatesTable
 from domain.stock_item import StockItem, Sustainability
 
 log = logging.getLogger(__name__)
+A = TypeVar("A", bound=EcoAggregate)
 
 APP_NAME = "EcoVarejo"
 SNAPSHOT_EVERY = 200  # events of one stock item between snapshots
@@ -218,13 +222,6 @@ class EventStoreApp(Application[UUID]):
             else:  # an earlier event of this save: that version is read back
                 self.take_snapshot(event.originator_id, version=event.originator_version)
 
-    def find(self, aggregate_id: UUID) -> Any:
-        """The aggregate, or None if it was never created."""
-        try:
-            return self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-
     def construct_transcoder(self) -> Transcoder:
         """The library's JSON transcoding, decoded with orjson (application/transcoder.py),
         unless the environment names another transcoder (`TRANSCODER_TOPIC`)."""
@@ -290,3 +287,65 @@ class CommandResult:
 def result_of(aggregate: Any, recordings: list[Recording[UUID]]) -> CommandResult:
     position = max((r.notification.id for r in recordings), default=0)
     return CommandResult(aggregate.id, aggregate.version, position)
+
+
+class EventStore(EventStoreApp):
+    """The one event-store object every service works over: the single log, one way to
+    load an aggregate (`load`), the client's version check and the commit. Services
+    (application/services.py) hold it; they never subclass it."""
+
+    @overload
+    def load(
+        self, kind: type[A], aggregate_id: UUID, missing: None = None, *, owner: str | None = None
+    ) -> A | None: ...
+
+    @overload
+    def load(
+        self, kind: type[A], aggregate_id: UUID, missing: NotFoundError, *, owner: str | None = None
+    ) -> A: ...
+
+    def load(
+        self,
+        kind: type[A],
+        aggregate_id: UUID,
+        missing: NotFoundError | None = None,
+        *,
+        owner: str | None = None,
+    ) -> A | None:
+        """The aggregate of `kind` with that id. Not there (never created, another kind,
+        or, with `owner`, another customer's): `missing` is raised, or None returned when
+        no error is given. Someone else's aggregate reads exactly like one that does not
+        exist."""
+        try:
+            found: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            found = None
+        if not isinstance(found, kind) or (
+            owner is not None and getattr(found, "customer_id", None) != owner
+        ):
+            if missing is not None:
+                raise missing from None
+            return None
+        return found
+
+    @staticmethod
+    def check_version(aggregate: EcoAggregate | None, expected_version: int | None) -> None:
+        """The client's If-Match against the aggregate (one not yet created is version 0)."""
+        version = 0 if aggregate is None else aggregate.version
+        if expected_version is not None and version != expected_version:
+            raise VersionConflictError(f"version is {version}, not {expected_version} (If-Match)")
+
+    def commit(self, primary: EcoAggregate, *others: EcoAggregate) -> CommandResult:
+        """Save `primary` and `others` in one transaction; report on `primary`."""
+        try:
+            recordings = self.save(primary, *others)
+        except IntegrityError:
+            raise VersionConflictError(
+                f"{type(primary).__name__} {primary.id} was changed concurrently; retry"
+            ) from None
+        return result_of(primary, recordings)
+
+    @property
+    def keys(self) -> KeyStore:
+        """The key store the personal-data transcodings use (the subjects' data keys)."""
+        return key_store_from(cast(Environment, self.env))

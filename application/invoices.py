@@ -9,7 +9,7 @@ from collections.abc import Callable
 from uuid import UUID
 
 from application.errors import RetryLaterError
-from application.event_store import CommandResult
+from application.event_store import CommandResult, EventStore
 from application.fiscal import (
     FiscalDocument,
     FiscalError,
@@ -18,7 +18,7 @@ from application.fiscal import (
     FiscalRecipient,
     FiscalStatus,
 )
-from application.orders import OrderCommands
+from application.orders import OrderService
 from domain.base import now
 from domain.customer import Customer
 from domain.invoice import CANCEL_WINDOW, Invoice, InvoiceStatus
@@ -30,26 +30,34 @@ from domain.returns import Return
 CANCEL_JUSTIFICATION = "Pedido cancelado antes do envio da mercadoria"
 
 
-class InvoiceCommands(OrderCommands):
-    fiscal: FiscalProvider | None = None  # bootstrap sets it; None: no NF-e is issued
-    invoice_on = "confirmed"  # or "shipped"
+class InvoiceService:
+    def __init__(
+        self,
+        store: EventStore,
+        orders: OrderService,
+        fiscal: FiscalProvider | None,  # None: no NF-e is issued
+        invoice_on: str = "confirmed",  # or "shipped"
+    ):
+        self.store = store
+        self.orders = orders
+        self.fiscal = fiscal
+        self.invoice_on = invoice_on
 
     def set_product_taxes(self, sku: str, ncm: str, origin: int, cfop: str) -> CommandResult | None:
-        self.stock_item(sku)  # 404 for an unknown SKU
-        taxes: ProductTaxes | None = self.find(ProductTaxes.create_id(sku))
+        self.orders.catalog.stock_item(sku)  # 404 for an unknown SKU
+        taxes = self.product_taxes(sku)
         if taxes is None:
-            return self._commit(ProductTaxes.define(sku, ncm, origin, cfop))
-        return self._commit(taxes) if taxes.change(ncm, origin, cfop) else None
+            return self.store.commit(ProductTaxes.define(sku, ncm, origin, cfop))
+        return self.store.commit(taxes) if taxes.change(ncm, origin, cfop) else None
 
     def product_taxes(self, sku: str) -> ProductTaxes | None:
-        found: ProductTaxes | None = self.find(ProductTaxes.create_id(sku))
-        return found
+        return self.store.load(ProductTaxes, ProductTaxes.create_id(sku))
 
     def issue_invoice(self, order_id: UUID) -> CommandResult | None:
         """Run when the order is confirmed or shipped, as `invoice_on` says (effects table)."""
         if self.fiscal is None:
             return None
-        order = self.order_of(order_id)
+        order = self.orders.order_of(order_id)
         invoice = self._invoice(order.id)
         if invoice.status is not InvoiceStatus.REQUESTED:
             return None
@@ -68,12 +76,12 @@ class InvoiceCommands(OrderCommands):
         if self.fiscal is None:
             return None
         request: Return = self.return_of_id(return_id)
-        sale: Invoice | None = self.find(Invoice.create_id(request.order_id))
+        sale = self.store.load(Invoice, Invoice.create_id(request.order_id))
         if sale is None:
             return None  # no NF-e of the sale (none configured then): none of its return
         if sale.access_key is None:
             raise RetryLaterError(f"the sale NF-e of {request.order_id} is not issued yet")
-        order = self.order_of(request.order_id)
+        order = self.orders.order_of(request.order_id)
         invoice = self._invoice(order.id, request.id)
         if invoice.status is not InvoiceStatus.REQUESTED:
             return None
@@ -84,12 +92,12 @@ class InvoiceCommands(OrderCommands):
     def cancel_invoice(self, order_id: UUID) -> CommandResult | None:
         """A cancelled order's NF-e, if issued within the last 24 h; older ones are left for
         the shop's accountant (a note of estorno), and say so in the log of the worker."""
-        invoice: Invoice | None = self.find(Invoice.create_id(order_id))
+        invoice = self.store.load(Invoice, Invoice.create_id(order_id))
         if self.fiscal is None or invoice is None:
             return None
         if invoice.status is InvoiceStatus.REQUESTED:
             # not issued (yet): asking again must not issue it for a cancelled order
-            return self._commit(invoice) if invoice.record_failure("order cancelled") else None
+            return self.store.commit(invoice) if invoice.record_failure("order cancelled") else None
         if invoice.status is InvoiceStatus.ISSUED:
             if now() - invoice.modified_on > CANCEL_WINDOW:
                 return None
@@ -99,17 +107,17 @@ class InvoiceCommands(OrderCommands):
         status = self._ask(lambda f: f.cancel(invoice.reference, CANCEL_JUSTIFICATION))
         if status.state == "cancelled":
             invoice.record_cancelled()
-        return self._commit(invoice)
+        return self.store.commit(invoice)
 
     # ------------------------------------------------------------------------------------
     def return_of_id(self, return_id: UUID) -> Return:
-        found: Return | None = self.find(return_id)
-        if not isinstance(found, Return):
+        found = self.store.load(Return, return_id)
+        if found is None:
             raise RetryLaterError(f"no return {return_id} yet")
         return found
 
     def _invoice(self, order_id: UUID, return_id: UUID | None = None) -> Invoice:
-        found: Invoice | None = self.find(Invoice.create_id(order_id, return_id))
+        found = self.store.load(Invoice, Invoice.create_id(order_id, return_id))
         return found or Invoice.request(order_id, return_id)
 
     def _ask(self, call: Callable[[FiscalProvider], FiscalStatus]) -> FiscalStatus:
@@ -134,7 +142,7 @@ class InvoiceCommands(OrderCommands):
             status = self._ask(lambda f: f.issue(document))
             if status.state == "processing":
                 if invoice.pending_events:  # a new request: keep it, then ask again later
-                    self._commit(invoice)
+                    self.store.commit(invoice)
                 raise RetryLaterError(f"NF-e {invoice.reference} is being authorized")
             if status.state == "authorized":
                 changed = invoice.record_issued(
@@ -143,7 +151,7 @@ class InvoiceCommands(OrderCommands):
             else:
                 reason = without_recipient(status.message or status.state, document.recipient)
                 changed = invoice.record_failure(reason)
-        return self._commit(invoice) if changed or invoice.pending_events else None
+        return self.store.commit(invoice) if changed or invoice.pending_events else None
 
     def _document(
         self,
@@ -156,7 +164,7 @@ class InvoiceCommands(OrderCommands):
         address = order.shipping_address.value
         if address is None:
             return "the customer's data was erased"
-        customer: Customer | None = self.find(Customer.create_id(order.customer_id))
+        customer = self.store.load(Customer, Customer.create_id(order.customer_id))
         profile = (customer.profile.value if customer and customer.profile else None) or {}
         payer = order.payer.value if order.payer is not None else None
         cpf = (

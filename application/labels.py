@@ -15,15 +15,24 @@ from application.carriers import (
     TrackingReport,
 )
 from application.errors import CarrierRefusedError, CarrierUnavailableError
-from application.event_store import CommandResult
-from application.orders import OrderCommands
+from application.event_store import CommandResult, EventStore
+from application.orders import OrderService
 from domain.customer import Customer
 from domain.order import CONFIRMED, Order
 
 
-class LabelCommands(OrderCommands):
-    carrier: Carrier | None = None  # bootstrap sets it from settings; None: ship by hand
-    ship_from_postal_code = "01310-100"
+class LabelService:
+    def __init__(
+        self,
+        store: EventStore,
+        orders: OrderService,
+        carrier: Carrier | None,  # None: no carrier configured, ship by hand
+        ship_from_postal_code: str = "01310-100",
+    ):
+        self.store = store
+        self.orders = orders
+        self.carrier = carrier
+        self.ship_from_postal_code = ship_from_postal_code
 
     def _carrier(self) -> Carrier:
         if self.carrier is None:
@@ -49,7 +58,7 @@ class LabelCommands(OrderCommands):
         )
 
     def _recipient_name(self, customer_id: str) -> str:
-        customer: Customer | None = self.find(Customer.create_id(customer_id))
+        customer = self.store.load(Customer, Customer.create_id(customer_id))
         profile = customer.profile.value if customer and customer.profile else None
         return (profile or {}).get("name") or "Cliente EcoVarejo"
 
@@ -59,8 +68,8 @@ class LabelCommands(OrderCommands):
         """Buy the carrier's label for a confirmed order and ship it. 409 if the order is
         not confirmed (checked before anything is bought) or the carrier refuses; 503 if it
         does not answer."""
-        order = self.order_of(order_id)
-        self._check_version(order, expected_version)
+        order = self.orders.order_of(order_id)
+        self.store.check_version(order, expected_version)
         order.check_status(CONFIRMED, action="ship")
         parcel, recipient = self._parcel(order)
         try:
@@ -70,7 +79,7 @@ class LabelCommands(OrderCommands):
                 raise CarrierUnavailableError(str(error)) from None
             raise CarrierRefusedError(str(error)) from None
         order.record_label(label.label_id, label.service)
-        return self._ship(order, f"{label.carrier} {label.service}", label.tracking_code)
+        return self.orders.ship(order, f"{label.carrier} {label.service}", label.tracking_code)
 
     def apply_carrier_webhook(
         self, headers: Mapping[str, str], body: bytes
@@ -83,7 +92,7 @@ class LabelCommands(OrderCommands):
         order = self._order_for(report)
         if order is None:
             return "unknown_label", None
-        result = self.track_order(order.id, report.step.value, report.at)
+        result = self.orders.track_order(order.id, report.step.value, report.at)
         return ("applied" if result else "ignored"), result
 
     def _order_for(self, report: TrackingReport) -> Order | None:
@@ -91,7 +100,7 @@ class LabelCommands(OrderCommands):
             order_id = UUID(report.order_ref)
         except ValueError:
             return None
-        order: Order | None = self.find(order_id)
-        if not isinstance(order, Order) or order.label_id != report.label_id:
+        order = self.store.load(Order, order_id)
+        if order is None or order.label_id != report.label_id:
             return None
         return order

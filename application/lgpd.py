@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
 from uuid import UUID, uuid4
 
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import get_topic
 
 from application.audit import EventLog, plain, state_of
-from application.customers import CustomerCommands, CustomerNotFoundError
-from application.event_store import CommandResult
-from application.keys import KeyStore, key_store_from
+from application.customers import CustomerNotFoundError, CustomerService
+from application.event_store import CommandResult, EventStore
+from application.keys import KeyStore
 from domain.base import EventMetadata, event_context
-from domain.customer import SubjectErasedError
+from domain.customer import Customer, SubjectErasedError
 from domain.personal import REQUEST_DEADLINE, DataSubject
 from domain.promotion import Promotion
 
@@ -50,20 +50,28 @@ class AccountHooks(Protocol):
     def erase(self, customer_id: str, requested_by: str) -> bool: ...
 
 
-class DataSubjectCommands(CustomerCommands):
-    event_log: EventLog | None = None  # set by the wiring: the raw log reader
-    # Set by the wiring at start: data keys the erasure ledger destroyed again (a dump or
-    # backup from before an erasure, loaded by hand); their erasures are then completed.
-    erasures_found_again: int = 0
-    account_hooks: AccountHooks | None = None  # set by the wiring: accounts
+class DataSubjectService:
+    def __init__(
+        self,
+        store: EventStore,
+        customers: CustomerService,
+        event_log: EventLog | None,
+        account_hooks: AccountHooks | None = None,
+    ):
+        self.store = store
+        self.customers = customers
+        self.event_log = event_log  # the raw log reader (PostgreSQL only)
+        self.account_hooks = account_hooks  # the subject's sign-in account, if any
 
     @property
     def keys(self) -> KeyStore:
-        return key_store_from(cast(Environment, self.env))
+        return self.store.keys
+
+    def customer(self, customer_id: str) -> Customer | None:
+        return self.customers.customer(customer_id)
 
     def _subject(self, customer_id: str) -> DataSubject | None:
-        subject: DataSubject | None = self.find(DataSubject.create_id(customer_id))
-        return subject
+        return self.store.load(DataSubject, DataSubject.create_id(customer_id))
 
     def _held(self, customer_id: str) -> list[dict[str, Any]]:
         assert self.event_log is not None
@@ -73,7 +81,7 @@ class DataSubjectCommands(CustomerCommands):
         """One aggregate held about the subject; one whose stored events this code cannot
         read is listed as such (the subject learns it exists) rather than failing the rest."""
         try:
-            return state_of(self.repository.get(aggregate_id))
+            return state_of(self.store.repository.get(aggregate_id))
         except Exception as error:
             return {"id": str(aggregate_id), "type": "unreadable", "error": type(error).__name__}
 
@@ -84,9 +92,9 @@ class DataSubjectCommands(CustomerCommands):
         uses = []
         promotions: dict[UUID, Promotion | None] = {}
         for notification in self.event_log.records_of_customer(customer_id):
-            held: Any = self.mapper.to_domain_event(notification)
+            held: Any = self.store.mapper.to_domain_event(notification)
             if held.originator_id not in promotions:
-                promotions[held.originator_id] = self.find(held.originator_id)
+                promotions[held.originator_id] = self.store.load(Promotion, held.originator_id)
             promotion = promotions[held.originator_id]
             uses.append(
                 {
@@ -124,8 +132,8 @@ class DataSubjectCommands(CustomerCommands):
             "held": True,
             "erased": subject.erased,
             "profile": customer.profile if customer is not None else None,
-            "addresses": self.addresses_of(customer_id),
-            "consents": self.consents_of(customer_id),
+            "addresses": self.customers.addresses_of(customer_id),
+            "consents": self.customers.consents_of(customer_id),
             "carts": by_type["Cart"],
             "orders": by_type["Order"],
             "payments": by_type["Payment"],
@@ -135,7 +143,7 @@ class DataSubjectCommands(CustomerCommands):
             **({"unreadable": by_type["unreadable"]} if "unreadable" in by_type else {}),
         }
         subject.complete(request_id, "delivered")
-        self.save(subject)
+        self.store.save(subject)
         document["requests"] = [_request(r) for r in subject.requests.values()]
         return cast(dict[str, Any], plain(document))
 
@@ -153,7 +161,7 @@ class DataSubjectCommands(CustomerCommands):
         request_id = subject.receive("correction", requested_by)
         fields = customer.rectify(changes, requested_by)
         subject.complete(request_id, f"rectified: {', '.join(fields) or 'nothing changed'}")
-        return self._commit(customer, subject), fields
+        return self.store.commit(customer, subject), fields
 
     def erase_personal_data(self, customer_id: str, requested_by: str) -> Erasure:
         """Destroy the customer's data key, so every encrypted copy of their personal data
@@ -176,7 +184,7 @@ class DataSubjectCommands(CustomerCommands):
             self._end_account(customer_id, requested_by)
             return Erasure(customer_id, "already_erased")
         request_id = subject.open_request("erasure") or subject.receive("erasure", requested_by)
-        self.save(subject)  # received: on record before anything is destroyed
+        self.store.save(subject)  # received: on record before anything is destroyed
         self.keys.destroy(customer_id)
         self._record_erasure(subject, request_id, requested_by, "erased")
         self._end_account(customer_id, requested_by)
@@ -193,9 +201,9 @@ class DataSubjectCommands(CustomerCommands):
         subject.complete(request_id, outcome)
         if customer is not None:
             customer.forget(requested_by)
-            self.save(subject, customer)
+            self.store.save(subject, customer)
         else:
-            self.save(subject)
+            self.store.save(subject)
 
     def complete_erasure(self, customer_id: str, requested_by: str) -> bool:
         """An erasure the erasure ledger holds but the log does not (a backup taken before
@@ -230,9 +238,11 @@ class DataSubjectCommands(CustomerCommands):
         requests: dict[str, dict[str, Any]] = {}
         start = 1
         while True:
-            batch = self.recorder.select_notifications(start, 1000, topics=list(REQUEST_TOPICS))
+            batch = self.store.recorder.select_notifications(
+                start, 1000, topics=list(REQUEST_TOPICS)
+            )
             for notification in batch:
-                event: Any = self.mapper.to_domain_event(notification)
+                event: Any = self.store.mapper.to_domain_event(notification)
                 if isinstance(event, DataSubject.Registered):
                     subjects[event.originator_id] = event.customer_id
                 elif isinstance(event, DataSubject.RequestReceived):
@@ -254,7 +264,8 @@ class DataSubjectCommands(CustomerCommands):
     def _pseudonym(self, customer_id: str) -> str:
         """Stable for a master key, meaningless without it (it changes when rotated)."""
         # The local master key, or a secret the KMS derives (infrastructure/vault_transit).
-        secret = (self.env.get("PSEUDONYM_SECRET") or self.env.get("MASTER_KEY") or "").encode()
+        env = self.store.env
+        secret = (env.get("PSEUDONYM_SECRET") or env.get("MASTER_KEY") or "").encode()
         digest = hmac.new(secret, b"pseudonym:" + customer_id.encode(), hashlib.sha256)
         return "subject-" + digest.hexdigest()[:16]
 
@@ -274,7 +285,7 @@ def _request(request: dict[str, Any]) -> dict[str, Any]:
 LEDGER_ACTOR = "system:erasure-ledger"
 
 
-def complete_erasures(commands: DataSubjectCommands, subjects: list[str]) -> list[str]:
+def complete_erasures(commands: DataSubjectService, subjects: list[str]) -> list[str]:
     """Record the whole erasure of every subject the erasure ledger names and the log does
     not show as erased (a backup or dump from before the erasure, loaded); those recorded."""
     done = []

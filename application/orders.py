@@ -3,30 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from uuid import UUID
 
+from application.catalog import CatalogService
 from application.checkout.compensation import compensate
-from application.commands import CommandApp
 from application.errors import OrderNotFoundError
-from application.event_store import CommandResult
-from application.ports import Notification
+from application.event_store import CommandResult, EventStore
+from application.ports import Notification, Notifier
+from domain.base import EcoAggregate
 from domain.order import PENDING, Order
 from domain.payment import Payment, payment_id_for_order
 from domain.personal import DataSubject
 from domain.stock_item import StockItem
 
 
-class OrderCommands(CommandApp):
+class OrderService:
+    def __init__(self, store: EventStore, catalog: CatalogService, notifier: Notifier | None):
+        self.store = store
+        self.catalog = catalog
+        self.notifier = notifier
+        self._any = partial(store.load, EcoAggregate)  # what compensation reads
+
     def order_of(self, order_id: UUID, customer_id: str | None = None) -> Order:
         """The order; with `customer_id`, only if it is that customer's (else not found)."""
-        return self._owned(order_id, Order, customer_id, OrderNotFoundError(f"no order {order_id}"))
+        missing = OrderNotFoundError(f"no order {order_id}")
+        return self.store.load(Order, order_id, missing, owner=customer_id)
 
     def payment_of(self, order: Order) -> Payment | None:
-        payment: Payment | None = self.find(payment_id_for_order(order.id))
-        return payment
+        return self.store.load(Payment, payment_id_for_order(order.id))
 
     def _line_items(self, order: Order) -> list[StockItem]:
-        return [self.stock_item(line.sku) for line in order.lines]
+        return [self.catalog.stock_item(line.sku) for line in order.lines]
 
     def cancel_order(
         self,
@@ -37,9 +45,9 @@ class OrderCommands(CommandApp):
     ) -> CommandResult:
         """A customer (their own order) or an admin (`customer_id=None`) cancels."""
         order = self.order_of(order_id, customer_id)
-        self._check_version(order, expected_version)
+        self.store.check_version(order, expected_version)
         reason = "customer_request" if customer_id is not None else "admin_request"
-        return self._commit(*compensate(order, reason, detail, self.find))
+        return self.store.commit(*compensate(order, reason, detail, self._any))
 
     def ship_order(
         self,
@@ -50,10 +58,10 @@ class OrderCommands(CommandApp):
     ) -> CommandResult:
         """The parcel left: reservations leave the warehouse and the payment is captured."""
         order = self.order_of(order_id)
-        self._check_version(order, expected_version)
-        return self._ship(order, carrier, tracking_code)
+        self.store.check_version(order, expected_version)
+        return self.ship(order, carrier, tracking_code)
 
-    def _ship(self, order: Order, carrier: str, tracking_code: str) -> CommandResult:
+    def ship(self, order: Order, carrier: str, tracking_code: str) -> CommandResult:
         order.ship(carrier, tracking_code)
         items = self._line_items(order)
         for item in items:
@@ -61,7 +69,7 @@ class OrderCommands(CommandApp):
         payment = self.payment_of(order)
         assert payment is not None  # a confirmed order has an authorized payment
         payment.request_capture(order.totals.total)
-        return self._commit(order, *items, payment)
+        return self.store.commit(order, *items, payment)
 
     def track_order(self, order_id: UUID, step: str, at: datetime) -> CommandResult | None:
         """A carrier's (or an admin's) report on the parcel; None when it changes nothing
@@ -69,18 +77,18 @@ class OrderCommands(CommandApp):
         order = self.order_of(order_id)
         if not order.track(step, at):
             return None
-        return self._commit(order)
+        return self.store.commit(order)
 
     def expire_order(self, order_id: UUID) -> CommandResult | None:
         """The saga timeout: a checkout still pending is cancelled as `payment_timeout`."""
         order = self.order_of(order_id)
         if order.status != PENDING:
             return None
-        return self._commit(*compensate(order, "payment_timeout", "", self.find))
+        return self.store.commit(*compensate(order, "payment_timeout", "", self._any))
 
     def notify_order(self, order_id: UUID, kind: str) -> None:
         order = self.order_of(order_id)
-        subject: DataSubject | None = self.find(DataSubject.create_id(order.customer_id))
+        subject = self.store.load(DataSubject, DataSubject.create_id(order.customer_id))
         if subject is not None and subject.erased:
             return  # nothing is sent to an erased data subject
         if self.notifier is not None:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from uuid import UUID
 
-from application.commands import CommandApp
+from application.catalog import CatalogService
 from application.errors import AlreadyExistsError
-from application.event_store import CommandResult
+from application.event_store import CommandResult, EventStore
 from domain.base import Clock, SystemClock
 from domain.category import CategoryNotFoundError, CategoryTree, InvalidCategoryError
 from domain.money import Money
@@ -74,36 +74,42 @@ def variant_sustainability(product: Product, today: date) -> Sustainability:
     )
 
 
-class ProductCommands(CommandApp):
-    # Which day it is for certificates (replaceable, like the accounts' clock).
-    catalog_clock: Clock = SystemClock()
+class ProductService:
+    """Products and their variants, the category tree, certificates. Variants' stock items
+    are the catalog's (`catalog.stock_item`); `clock` says which day it is for
+    certificates (replaceable, like the accounts' clock)."""
+
+    def __init__(self, store: EventStore, catalog: CatalogService, clock: Clock | None = None):
+        self.store = store
+        self.catalog = catalog
+        self.clock: Clock = clock or SystemClock()
 
     def catalog_today(self) -> date:
         """Today, in UTC: a certificate valid until today still counts."""
-        return self.catalog_clock.now().date()
+        return self.clock.now().date()
 
     # Categories ---------------------------------------------------------------------------
     def category_tree(self) -> CategoryTree:
-        found = self.find(CategoryTree.create_id())
-        return found if isinstance(found, CategoryTree) else CategoryTree.start()
+        found = self.store.load(CategoryTree, CategoryTree.create_id())
+        return found if found is not None else CategoryTree.start()
 
     def add_category(self, slug: str, name: str, parent: str | None = None) -> CommandResult:
         tree = self.category_tree()
         tree.add(slug, name, parent)
-        return self._commit(tree)
+        return self.store.commit(tree)
 
     def rename_category(
         self, slug: str, *, new_slug: str | None = None, name: str | None = None
     ) -> CommandResult:
         tree = self.category_tree()
         tree.rename(slug, new_slug=new_slug, name=name)
-        return self._commit(tree)
+        return self.store.commit(tree)
 
     def move_category(self, slug: str, parent: str | None) -> CommandResult:
         """Under `parent` (a slug), or to the root with None."""
         tree = self.category_tree()
         tree.move(slug, parent)
-        return self._commit(tree)
+        return self.store.commit(tree)
 
     def change_category(
         self,
@@ -120,7 +126,7 @@ class ProductCommands(CommandApp):
         if moves:
             tree.move(slug, parent)
         tree.rename(slug, new_slug=new_slug, name=name)
-        return self._commit(tree)
+        return self.store.commit(tree)
 
     def _category(self, slug: str | None) -> tuple[UUID | None, str]:
         if slug is None:
@@ -133,7 +139,9 @@ class ProductCommands(CommandApp):
 
     # Products -----------------------------------------------------------------------------
     def product(self, product_id: UUID) -> Product:
-        return self._get(product_id, Product, ProductNotFoundError(f"no product {product_id}"))
+        return self.store.load(
+            Product, product_id, ProductNotFoundError(f"no product {product_id}")
+        )
 
     def create_product(self, spec: ProductInput) -> CommandResult:
         category_id, category_name = self._category(spec.category)
@@ -167,19 +175,19 @@ class ProductCommands(CommandApp):
             )
             for v, variant in zip(spec.variants, product.variants, strict=True)
         ]
-        return self._commit(product, *items)
+        return self.store.commit(product, *items)
 
     def _check_new(
         self, product: Product, variants: Sequence[VariantInput], option_names: tuple[str, ...]
     ) -> None:
-        if product.id in self.repository:
+        if product.id in self.store.repository:
             raise AlreadyExistsError(f"a product with the slug {product.slug!r} exists")
         for variant in variants:
             if set(variant.options) - set(option_names):
                 raise InvalidProductError(
                     f"{variant.sku}: options other than {', '.join(option_names) or '(none)'}"
                 )
-            if StockItem.create_id(variant.sku) in self.repository:
+            if StockItem.create_id(variant.sku) in self.store.repository:
                 raise AlreadyExistsError(f"stock item {variant.sku} is already registered")
 
     def edit_product(
@@ -195,7 +203,7 @@ class ProductCommands(CommandApp):
         expected_version: int | None = None,
     ) -> CommandResult:
         product = self.product(product_id)
-        self._check_version(product, expected_version)
+        self.store.check_version(product, expected_version)
         product.edit(
             name=name,
             description=description,
@@ -207,15 +215,15 @@ class ProductCommands(CommandApp):
         if category is not None:
             category_id, category_name = self._category(category)
             product.recategorize(category_id)
-        return self._commit(product, *self._variants_in_step(product, category_name))
+        return self.store.commit(product, *self._variants_in_step(product, category_name))
 
     def add_certification(
         self, product_id: UUID, certification: Certification, expected_version: int | None = None
     ) -> CommandResult:
         product = self.product(product_id)
-        self._check_version(product, expected_version)
+        self.store.check_version(product, expected_version)
         product.add_certification(certification, self.catalog_today())
-        return self._commit(product, *self._variants_in_step(product))
+        return self.store.commit(product, *self._variants_in_step(product))
 
     def lapse_certifications(self, product_ids: Iterable[UUID]) -> list[CommandResult]:
         """The daily sweep: each certificate past its date is recorded as lapsed and leaves
@@ -225,17 +233,17 @@ class ProductCommands(CommandApp):
         for product_id in product_ids:
             product = self.product(product_id)
             if product.lapse_certifications(self.catalog_today()):
-                results.append(self._commit(product, *self._variants_in_step(product)))
+                results.append(self.store.commit(product, *self._variants_in_step(product)))
         return results
 
     def change_gtin(
         self, sku: str, gtin: str, expected_version: int | None = None
     ) -> CommandResult:
         """A variant's barcode ("" removes it); a wrong check digit is refused."""
-        item = self.stock_item(sku)
-        self._check_version(item, expected_version)
+        item = self.catalog.stock_item(sku)
+        self.store.check_version(item, expected_version)
         item.change_gtin(gtin)
-        return self._commit(item)
+        return self.store.commit(item)
 
     def _variants_in_step(
         self, product: Product, category_name: str | None = None
@@ -243,7 +251,7 @@ class ProductCommands(CommandApp):
         """The variants' stock items, edited to repeat what they show of the product."""
         items = []
         for variant in product.variants:
-            item = self.stock_item(variant.sku)
+            item = self.catalog.stock_item(variant.sku)
             item.edit(
                 name=variant_name(product.name, variant.options),
                 description=product.description,

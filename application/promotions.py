@@ -8,19 +8,23 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from application.commands import CommandApp
+from application.catalog import CatalogService
 from application.errors import AlreadyExistsError, PromotionNotFoundError, UnknownCouponError
-from application.event_store import CommandResult
+from application.event_store import CommandResult, EventStore
 from domain.base import now
 from domain.cart import Cart
 from domain.money import Money
 from domain.promotion import PricedLine, Promotion, PromotionError, normalize_code
 
 
-class PromotionCommands(CommandApp):
+class PromotionService:
+    def __init__(self, store: EventStore, catalog: CatalogService):
+        self.store = store
+        self.catalog = catalog
+
     def promotion(self, code: str) -> Promotion:
         missing = PromotionNotFoundError(f"no promotion {normalize_code(code)}")
-        return self._get(Promotion.create_id(code), Promotion, missing)
+        return self.store.load(Promotion, Promotion.create_id(code), missing)
 
     def coupon(self, code: str) -> Promotion:
         try:
@@ -54,20 +58,20 @@ class PromotionCommands(CommandApp):
             max_uses_per_customer=max_uses_per_customer,
             categories=categories,
         )
-        if self.find(promotion.id) is not None:
+        if self.store.load(Promotion, promotion.id) is not None:
             raise AlreadyExistsError(f"promotion {promotion.code} exists already")
-        return self._commit(promotion)
+        return self.store.commit(promotion)
 
     def deactivate_promotion(self, code: str, expected_version: int | None = None) -> CommandResult:
         promotion = self.promotion(code)
-        self._check_version(promotion, expected_version)
+        self.store.check_version(promotion, expected_version)
         promotion.deactivate()
-        return self._commit(promotion)
+        return self.store.commit(promotion)
 
     # Carts --------------------------------------------------------------------------------
     def priced_lines(self, cart: Cart) -> list[PricedLine]:
         """The cart's lines at today's prices (what checkout charges), with categories."""
-        items = [(line, self.stock_item(line.sku)) for line in cart.lines.values()]
+        items = [(line, self.catalog.stock_item(line.sku)) for line in cart.lines.values()]
         return [
             PricedLine(line.sku, item.category, item.price.times(line.quantity))
             for line, item in items

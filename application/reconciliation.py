@@ -16,7 +16,7 @@ are listed. What is left is listed, never guessed:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -25,6 +25,8 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from application.card_tokens import every_gateway, provider_of
+from application.event_store import EventStore
+from application.ports import PaymentGateway
 from domain.money import Money
 from domain.payment import Payment
 from domain.settlement import Settlement
@@ -189,7 +191,13 @@ BOOK_EVENTS = (
 )
 
 
-def books_of(app: Any, provider: str, start: date, end: date) -> list[BookEntry]:
+def books_of(
+    store: EventStore,
+    gateways: Sequence[PaymentGateway],
+    provider: str,
+    start: date,
+    end: date,
+) -> list[BookEntry]:
     """Our side: the money each payment at `provider` moved from `start` to `end`
     (inclusive, UTC), read from the log (the whole log is read: which gateway holds a
     payment is known from its authorization, maybe older than the range)."""
@@ -197,12 +205,12 @@ def books_of(app: Any, provider: str, start: date, end: date) -> list[BookEntry]
     at_gateway: dict[UUID, tuple[str, str]] = {}  # payment -> (gateway, authorization id)
     entries: list[BookEntry] = []
     position = 0
-    while batch := app.recorder.select_notifications(position + 1, 500, topics=topics):
+    while batch := store.recorder.select_notifications(position + 1, 500, topics=topics):
         for notification in batch:
-            event = app.mapper.to_domain_event(notification)
+            event = store.mapper.to_domain_event(notification)
             _book(event, at_gateway, entries)
         position = batch[-1].id
-    owned = {g.name for g in every_gateway(app.gateways) if provider_of(g) == provider}
+    owned = {g.name for g in every_gateway(gateways) if provider_of(g) == provider}
     first, last = start, end
     return [
         e
@@ -230,11 +238,11 @@ def _book(event: Any, at_gateway: dict[UUID, tuple[str, str]], entries: list[Boo
     entries.append(BookEntry(kind, str(pid), authorization, event.amount, event.timestamp))
 
 
-def record_settlement(app: Any, report: Report) -> Settlement:
+def record_settlement(store: EventStore, report: Report) -> Settlement:
     """Keep the reconciliation's totals as a fact (the analytics' gross, fees and net)."""
     start, end = report.start.isoformat(), report.end.isoformat()
-    found = app.find(Settlement.create_id(report.provider, start, end))
-    settlement = found if isinstance(found, Settlement) else Settlement(report.provider, start, end)
+    found = store.load(Settlement, Settlement.create_id(report.provider, start, end))
+    settlement = found or Settlement(report.provider, start, end)
     totals = report.totals
     unresolved = len(report.missing_at_provider + report.missing_in_books + report.discrepancies)
     settlement.record(
@@ -246,5 +254,5 @@ def record_settlement(app: Any, report: Report) -> Settlement:
         len(report.matched),
         unresolved,
     )
-    app.save(settlement)
+    store.save(settlement)
     return settlement

@@ -53,7 +53,7 @@ def bench_auth(config: BenchConfig, servers: Servers, results: Results) -> None:
             account = system.accounts.account(customer_id)
             assert account is not None
             account.verify_email()
-            container.shop.save(account)
+            container.services.store.save(account)
         rounds = 2 if config.quick else 5
         times: list[float] = []
         token = ""

@@ -99,7 +99,7 @@ def bench_reads(config: BenchConfig, servers: Servers, results: Results) -> None
     )
     container = bootstrap(section.settings())
     try:
-        items = seed_products(container.shop, 200 if config.quick else 1_000)
+        items = seed_products(container.services, 200 if config.quick else 1_000)
         sku = items[0].sku
         for name in READ_MODELS:
             rebuild(container, name)

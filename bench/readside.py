@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def seed(container: Container, config: BenchConfig) -> int:
     started = time.perf_counter()
-    items = seed_products(container.shop, config.seed_stock_items)
-    seed_orders(container.shop, items[1].sku, config.seed_orders)
+    items = seed_products(container.services, config.seed_stock_items)
+    seed_orders(container.services, items[1].sku, config.seed_orders)
     missing = config.seed_events - container.head_position()
-    seed_receipts(container.shop, items, max(missing, 0))
+    seed_receipts(container.services, items, max(missing, 0))
     head = container.head_position()
     log(f"seeded {head:,} events in {time.perf_counter() - started:.1f}s")
     return head

@@ -163,15 +163,15 @@ def _append_history(container: Any, events: int) -> None:
     from domain.base import EventMetadata, event_context
     from domain.stock_item import StockItem
 
-    shop = container.shop
+    services = container.services
     item_id = StockItem.create_id(COLD_SKU)
     started = time.monotonic()
     with event_context(EventMetadata("admin:bench", "bench-setup", "bench")):
-        item = shop.repository.get(item_id)
+        item = services.store.repository.get(item_id)
         while item.version < events:
             for _ in range(min(SAVE_EVERY, events - item.version)):
                 item.receive(1)
-            shop.save(item)
+            services.store.save(item)
     log(f"cold: {events:,} events on {COLD_SKU} in {time.monotonic() - started:.1f}s")
 
 
@@ -201,29 +201,31 @@ def _measure(pipe: Connection, env: dict[str, str], warm: bool) -> None:
 
     container = bootstrap(Settings(**env))  # type: ignore[arg-type]
     try:
-        shop = container.shop
+        services = container.services
         item_id = StockItem.create_id(COLD_SKU)
         figures: dict[str, float] = {}
         with event_context(EventMetadata("admin:bench", "bench", "bench")):
             if not warm:  # the very first command of the process: every one-time cost in it
                 before = time.perf_counter()
-                item = shop.repository.get(item_id)
+                item = services.store.repository.get(item_id)
                 item.reserve(uuid4(), 1)
-                shop.save(item)
+                services.store.save(item)
                 pipe.send({"cold_reserve_first_in_process_ms": _ms(before)})
                 return
-            shop.receive_stock(WARM_SKU, 1)  # a process that has served one other command
+            services.catalog.receive_stock(
+                WARM_SKU, 1
+            )  # a process that has served one other command
             before = time.perf_counter()
-            shop.repository.get(item_id)
+            services.store.repository.get(item_id)
             figures["cold_get_ms"] = _ms(before)
-            shop.repository.cache.clear()  # the reservation reads cold as well
+            services.store.repository.cache.clear()  # the reservation reads cold as well
             before = time.perf_counter()
-            item = shop.repository.get(item_id)
+            item = services.store.repository.get(item_id)
             item.reserve(uuid4(), 1)
-            shop.save(item)
+            services.store.save(item)
             figures["cold_reserve_ms"] = _ms(before)
         before = time.perf_counter()
-        project_aggregate(None, shop.repository.event_store.get(item_id))
+        project_aggregate(None, services.store.repository.event_store.get(item_id))
         figures["cold_replay_no_snapshot_ms"] = _ms(before)
         pipe.send(figures)
     finally:

@@ -125,7 +125,7 @@ def bench_search(config: BenchConfig, servers: Servers, results: Results) -> Non
     section = servers.section("search")
     container = bootstrap(section.settings())
     try:
-        seed_products(container.shop, config.products)
+        seed_products(container.services, config.products)
         results.set("search_products", config.products)
         reason = search_wired(container)
         if reason is not None:

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from typing import TypeVar
 
-from application.shop import Shop
+from application.services import Services
 from domain.base import EventMetadata, event_context
 from domain.card import Address, CardDetails
 from domain.money import Money
@@ -55,7 +55,7 @@ def register(container: Container, skus: list[str], quantity: int = 0) -> None:
     """Plain stock items, registered one command each (as an admin would)."""
     with event_context(EventMetadata("admin:bench", "bench-setup", "bench")):
         for sku in skus:
-            container.shop.register_stock_item(
+            container.services.catalog.register_stock_item(
                 sku=sku,
                 name=f"Produto {sku}",
                 description="bench",
@@ -66,16 +66,16 @@ def register(container: Container, skus: list[str], quantity: int = 0) -> None:
             )
 
 
-def seed_products(shop: Shop, count: int) -> list[StockItem]:
+def seed_products(services: Services, count: int) -> list[StockItem]:
     """`count` stock items, one Registered event each."""
     items = [product(i) for i in range(count)]
     with event_context(EventMetadata("system:bench", "bench-seed", "bench")):
         for chunk in chunks(items):
-            shop.save(*chunk)
+            services.store.save(*chunk)
     return items
 
 
-def seed_receipts(shop: Shop, items: list[StockItem], events: int) -> int:
+def seed_receipts(services: Services, items: list[StockItem], events: int) -> int:
     """Stock receipts spread over `items` until `events` more events are in the log."""
     written = 0
     with event_context(EventMetadata("system:bench", "bench-seed", "bench")):
@@ -84,12 +84,12 @@ def seed_receipts(shop: Shop, items: list[StockItem], events: int) -> int:
                 break
             for item in chunk:
                 item.receive(1)
-            shop.save(*chunk)
+            services.store.save(*chunk)
             written += len(chunk)
     return written
 
 
-def seed_orders(shop: Shop, sku: str, count: int) -> None:
+def seed_orders(services: Services, sku: str, count: int) -> None:
     """Carts checked out into orders (no saga running: they stay pending). They bring
     encrypted personal data into the log, as real orders do."""
     address = Address("Rua das Flores 10", "apto 2", "Recife", "PE", "50010-000")
@@ -97,6 +97,6 @@ def seed_orders(shop: Shop, sku: str, count: int) -> None:
     for i in range(count):
         customer = f"bench-customer-{i}"
         with event_context(EventMetadata(f"customer:{customer}", f"bench-{i}", "bench")):
-            cart_id = shop.create_cart(customer).aggregate_id
-            shop.add_cart_item(cart_id, customer, sku, 1)
-            shop.checkout(cart_id, customer, address, card)
+            cart_id = services.checkout.create_cart(customer).aggregate_id
+            services.checkout.add_cart_item(cart_id, customer, sku, 1)
+            services.checkout.checkout(cart_id, customer, address, card)

@@ -153,14 +153,14 @@ class Shipper:
                 self._round()
 
     def _round(self) -> None:
-        recorder = self.container.shop.recorder
+        recorder = self.container.services.store.recorder
         while batch := recorder.select_notifications(self.position + 1, 1000, topics=[self.topic]):
             self.pending += [n.originator_id for n in batch]
             self.position = batch[-1].id
         waiting, self.pending = self.pending, []
         for order_id in waiting:
             try:
-                self.container.shop.ship_order(order_id, "soak", f"SOAK{self.shipped}")
+                self.container.services.orders.ship_order(order_id, "soak", f"SOAK{self.shipped}")
                 self.shipped += 1
             except Exception:  # a version race with the saga: next round
                 self.retried += 1
@@ -176,7 +176,7 @@ def soak() -> dict[str, Any]:
         container = bootstrap(section.settings())
         skus = [f"SOAK-{i}" for i in range(buyers)]
         register(container, skus, quantity=1_000_000)
-        seed_products(container.shop, 200)
+        seed_products(container.services, 200)
         port = free_port()
         server = start(
             "serve", ["-m", "api.cli", "serve", "--port", str(port), "--worker"], section
@@ -223,7 +223,7 @@ def soak() -> dict[str, Any]:
             try:
                 from tests.checkout import check_invariants
 
-                check_invariants(container.shop, final=False)
+                check_invariants(container.services, final=False)
             except AssertionError as broken:
                 invariants = f"broken: {broken}"
         finally:

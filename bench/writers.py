@@ -70,9 +70,9 @@ def event_sql(conn: Any, waker: Any) -> Callable[[], None]:
 
 def _operation(kind: str, sku: str, container: Any, conn: Any) -> Callable[[], None]:
     if kind == "app":
-        return lambda: container.shop.receive_stock(sku, 1)
+        return lambda: container.services.catalog.receive_stock(sku, 1)
     if kind == "events":
-        return event_sql(conn, container.shop.recorder.waker)
+        return event_sql(conn, container.services.store.recorder.waker)
     return lambda: conn.execute(RAW_INSERT, (RAW_PAYLOAD,))
 
 

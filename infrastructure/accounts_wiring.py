@@ -25,7 +25,7 @@ class Container(Protocol):
     """What of the bootstrap's container this needs (not imported: bootstrap imports this)."""
 
     settings: Settings
-    shop: Any
+    services: Any
     env: dict[str, str]
     database_url: str
     redis: Any
@@ -65,10 +65,10 @@ def account_system(container: Container) -> AccountSystem:
     if found is not None:
         return found
     settings = container.settings
-    keys = key_store_from(Environment(container.shop.name, cast(Any, container.env)))
+    keys = key_store_from(Environment(container.services.store.name, cast(Any, container.env)))
     outbox = outbox_of(settings)
     accounts = Accounts(
-        container.shop,
+        container.services.store,
         index=PostgresEmailIndex(container.database_url, keys),
         tokens=RedisTokenStore(container.redis),
         links=Links(keys.key_for(LINKS_KEY_SUBJECT)),
@@ -95,25 +95,31 @@ def account_system(container: Container) -> AccountSystem:
 
 
 class LazyAccountHooks:
-    """What LGPD requests need of accounts (export, erasure), built only when asked."""
+    """What LGPD requests need of accounts (export, erasure), built only when asked: the
+    data-subject service is given these hooks when it is built, before the container that
+    the account system is made from exists (`install_accounts` binds it)."""
 
-    def __init__(self, container: Container):
-        self.container = container
+    def __init__(self) -> None:
+        self.container: Container | None = None
 
     def export(self, customer_id: str) -> dict[str, Any] | None:
+        if self.container is None:  # not bound yet (erasures completed at start): none
+            return None
         return account_system(self.container).accounts.export(customer_id)
 
     def erase(self, customer_id: str, requested_by: str) -> bool:
+        if self.container is None:  # not bound yet: as before accounts are installed
+            return False
         system = account_system(self.container)
         system.outbox.purge_subject(customer_id)  # mails kept before SMTP was configured
         return system.accounts.erase(customer_id, requested_by)
 
 
-def install_accounts(container: Container) -> None:
+def install_accounts(container: Container, hooks: LazyAccountHooks) -> None:
     """The tables now (a restore needs them in its target), the rest on first use."""
     from infrastructure.account_store import create_index_table
     from infrastructure.signing_keys import create_signing_keys_table
 
     create_index_table(container.database_url)
     create_signing_keys_table(container.database_url)
-    container.shop.account_hooks = LazyAccountHooks(container)
+    hooks.container = container

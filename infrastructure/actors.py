@@ -1,7 +1,8 @@
 """dramatiq: the broker, the actors, and the sender the effect dispatcher uses.
 
 Actors hold no business logic: they parse their arguments, open the event context (actor
-`system:worker`, the correlation id carried by the effect) and call the application.
+`system:worker`, the correlation id carried by the effect) and call the service method the
+command table names (application/services.py `command_table`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 import dramatiq
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications
 
-from application.checkout.effects import COMMANDS, Effect, command_runner
+from application.checkout.effects import COMMANDS, Effect
 from application.errors import RetryLaterError
-from application.shop import Shop
+from application.services import Services, command_runner
 from domain.base import EventMetadata, event_context
 from infrastructure import tracing
 
@@ -49,13 +50,13 @@ def make_broker(url: str) -> dramatiq.Broker:
 class Actors:
     """The actors of one broker, bound to one application; also the `EffectSender`."""
 
-    def __init__(self, broker: dramatiq.Broker, shop: Shop, queue: str = QUEUE):
+    def __init__(self, broker: dramatiq.Broker, services: Services, queue: str = QUEUE):
         self.broker = broker
         self.queue = queue
         self.actors: dict[str, dramatiq.Actor[Any, Any]] = {}
         for name in COMMANDS:  # one actor per command of the effects table
             self.actors[name] = dramatiq.Actor(
-                self._run(name, command_runner(shop, name)),
+                self._run(name, command_runner(services, name)),
                 broker=broker,
                 actor_name=name,
                 queue_name=queue,

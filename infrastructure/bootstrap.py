@@ -8,47 +8,45 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-import psycopg
 import redis
-from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
-from eventsourcing.utils import Environment
+from eventsourcing.persistence import TrackingRecorder
 
 from application.carriers import Carrier
-from application.checkout.effects import EffectDispatcher
-from application.checkout.policy import CheckoutSaga
+from application.checkout.payments import PaymentDeadlines
+from application.customers import email_of
+from application.event_store import EventStore
 from application.fiscal import FiscalProvider
-from application.keys import KeyWrapper, KeyWrapperUnavailableError, ReadModelSealer
-from application.lgpd import complete_erasures
+from application.keys import KeyWrapperUnavailableError, ReadModelSealer
+from application.lgpd import AccountHooks, complete_erasures
 from application.ports import Notifier
-from application.shop import Shop
+from application.services import Services, ServiceSettings, build
 from infrastructure import tracing
+from infrastructure.accounts_wiring import LazyAccountHooks, install_accounts
 from infrastructure.carriers.melhor_envio import MelhorEnvio
 from infrastructure.embedded import EmbeddedServers
-from infrastructure.erasure_ledger import ErasureLedger, reapply_erasures
-from infrastructure.event_log import ChainKeeper, EventLog, install_chain
-from infrastructure.event_store import eventsourcing_env, install_immutability_guard
-from infrastructure.feed import FeedRunner, WorkerFeed
+from infrastructure.erasure_ledger import ErasureLedger
+from infrastructure.event_log import ChainKeeper, EventLog
+from infrastructure.event_store import eventsourcing_env
+from infrastructure.feed import WorkerFeed
 from infrastructure.fiscal.focus_nfe import FocusNfe
 from infrastructure.followers import (
     READ_MODELS,
     REDIS_READ_MODELS,
     RUNNERS,
-    Runner,
     effects_tracking,
-    runners_for,
 )
 from infrastructure.gateways.registry import build_gateways
-from infrastructure.integration_publisher import publisher_tracking
 from infrastructure.key_wrappers import key_wrapper_of
-from infrastructure.master_key import MasterKeyError, check_master_key
+from infrastructure.master_key import MasterKeyError
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
-from infrastructure.projection_admin import publisher
+from infrastructure.processing import Processing
 from infrastructure.redis_views import LoopRedis, RedisDocumentView, active_position
 from infrastructure.runners import Leases, Supervisor
 from infrastructure.settings import Settings
-from projections.base import GenerationMovedError
+from infrastructure.setup import SetupRefusedError, log_exists, set_up, setup_lock
 from projections.readers import Readers
 from projections.search import SearchStore, active_index
 
@@ -147,20 +145,50 @@ class Container:
     database_url: str
     redis_url: str
     env: dict[str, str]
-    shop: Shop
+    services: Services
     redis: redis.Redis
     embedded: EmbeddedServers | None = None
-    supervisors: dict[str, Supervisor] = field(default_factory=dict)
-    worker: Any = None  # a dramatiq.Worker, in processes that run the actors
-    actors: Any = None  # infrastructure.actors.Actors, in processes that run effects
     search: SearchStore | None = None
-    chain_keeper: ChainKeeper | None = None
-    leases: Leases | None = None
-    feed: WorkerFeed | None = None  # the worker's one subscription, once a runner uses it
     aredis: LoopRedis = field(init=False)
+    processing: Processing = field(init=False)  # the runners' and workers' life cycle
 
     def __post_init__(self) -> None:
         self.aredis = LoopRedis(self.redis_url)
+        self.processing = Processing(self)
+
+    # What runs in this process (infrastructure/processing.py), for its many callers.
+    @property
+    def supervisors(self) -> dict[str, Supervisor]:
+        return self.processing.supervisors
+
+    @property
+    def actors(self) -> Any:
+        return self.processing.actors
+
+    @property
+    def feed(self) -> WorkerFeed | None:
+        return self.processing.feed
+
+    @property
+    def chain_keeper(self) -> ChainKeeper | None:
+        return self.processing.chain_keeper
+
+    @property
+    def leases(self) -> Leases | None:
+        return self.processing.leases
+
+    @property
+    def worker(self) -> Any:
+        return self.processing.worker
+
+    def start_processing(self, runners: list[str] | None = None) -> None:
+        self.processing.start(runners)
+
+    def start_runner(self, name: str, *, leased: bool = False) -> Supervisor:
+        return self.processing.start_runner(name, leased=leased)
+
+    def stop_runner(self, name: str) -> None:
+        self.processing.stop_runner(name)
 
     @property
     def follower_env(self) -> dict[str, str]:
@@ -179,7 +207,7 @@ class Container:
         return Readers(
             self.view,
             (lambda: active_index(search)) if search is not None else None,
-            ReadModelSealer(self.shop.keys),
+            ReadModelSealer(self.services.store.keys),
         )
 
     async def position_async(self, name: str) -> int:
@@ -208,85 +236,21 @@ class Container:
         return True
 
     def head_position(self) -> int:
-        return self.shop.recorder.max_notification_id() or 0
+        return self.services.store.recorder.max_notification_id() or 0
 
     def effects_tracking(self) -> TrackingRecorder:
         return effects_tracking(self)
 
-    # Runners (the registry's; each one started and stopped on its own) -------------------
-    def start_runner(self, name: str, *, leased: bool = False) -> Supervisor:
-        """Run the registry's runner `name` in this process (supervised), once. `leased`:
-        on standby until this worker's `Leases` hands it the runner's lease."""
-        if name not in self.supervisors:
-            runner = RUNNERS[name]
-            self.supervisors[name] = Supervisor(
-                name,
-                lambda: self._make_runner(runner),
-                restart_on=(GenerationMovedError,),
-                publish=publisher(self.redis),
-                leased=leased,
-            ).start()
-        return self.supervisors[name]
-
-    def _make_runner(self, runner: Runner) -> Any:
-        """The runner on this process's one feed when it can be fed (and the setting is on),
-        else the registry's own runner (its own subscription)."""
-        if runner.feed is None or not self.settings.shared_feed:
-            return runner.make(self)
-        if self.feed is None:
-            self.feed = WorkerFeed(self.follower_env)
-        return FeedRunner(self.feed, runner.feed(self))
-
-    def stop_runner(self, name: str) -> None:
-        supervisor = self.supervisors.pop(name, None)
-        if supervisor is not None:
-            supervisor.stop()
-
-    def start_processing(self, runners: list[str] | None = None) -> None:
-        """Run the dramatiq workers and the runners (by default every runner this
-        configuration can run) in this process. Every worker supervises every runner; the
-        leases decide which one runs where."""
-        if self.worker is not None:
-            return
-        from infrastructure.actors import Actors, make_broker
-
-        broker = make_broker(self.settings.broker_url or self.redis_url)
-        self.actors = Actors(broker, self.shop, self.settings.broker_queue)
-        self.worker = self.actors.worker(self.settings.worker_threads)
-        self.worker.start()
-        for name in runners if runners is not None else [r.name for r in runners_for(self)]:
-            self.start_runner(name, leased=True)
-        self.leases = Leases(self.database_url, list(self.supervisors.values())).start()
-        self.chain_keeper = ChainKeeper(self.database_url).start()
-
     def close(self) -> None:
         try:
-            if self.leases is not None:
-                self.leases.stop()
-            for supervisor in self.supervisors.values():
-                supervisor.stop()
-            self.supervisors.clear()
-            if self.feed is not None:
-                self.feed.stop()
-            if self.chain_keeper is not None:
-                self.chain_keeper.stop()
-            if self.worker is not None:
-                self.worker.stop(timeout=5000)
-                self.worker.broker.close()
+            self.processing.stop()
             if self.search is not None:
                 self.search.close()
-            self.shop.close()
+            self.services.store.close()
             self.redis.close()
         finally:  # whatever failed above, leave no embedded server behind
             if self.embedded is not None:
                 self.embedded.stop()
-
-
-def _create_tables(env: dict[str, str]) -> None:
-    """The events table and the saga's tracking table, and the effect dispatcher's."""
-    CheckoutSaga(env=env).close()
-    InfrastructureFactory.construct(Environment(EffectDispatcher.name, env)).tracking_recorder()
-    publisher_tracking(env)  # the integration-event publisher's (infrastructure/followers.py)
 
 
 def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> Container:
@@ -316,74 +280,74 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
         }
         client = redis.Redis.from_url(redis_url)
         client.ping()
-        if read_only and not _log_exists(database_url):
+        if read_only and not log_exists(database_url):
             read_only = False  # a fresh system: nothing to read without the tables
+        event_log = EventLog(database_url)
+        hooks = None if read_only else LazyAccountHooks()
         if read_only:
             env = {**env, "POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
             env["CREATE_TABLE"] = "n"
-            shop = Shop(env=env)  # reads only: no gateway, no notifier
+            # reads only: no gateway, no notifier
+            services = build(EventStore(env=env), event_log=event_log)
             search = make_search_store(settings, database_url, read_only=True)
+            again = 0
         else:
-            shop, search = _set_up(settings, env, database_url, client, master_key)
-        shop.event_log = EventLog(database_url)
-        if not read_only and shop.erasures_found_again:
+            with setup_lock(database_url):  # the store's tables are made on first use too
+                try:
+                    again = set_up(settings, env, database_url, master_key)
+                except SetupRefusedError as e:
+                    raise ConfigurationError(str(e)) from None
+                services = _services(settings, env, client, event_log, hooks)
+                search = make_search_store(settings, database_url)
+        if again:
             # A dump or backup from before an erasure was loaded by other means than
             # `ecovarejo restore`: the keys are destroyed again; record the rest too.
             entries = ErasureLedger(settings.erasure_ledger_path).entries()
-            complete_erasures(shop, [e.subject for e in entries])
+            complete_erasures(services.data_subjects, [e.subject for e in entries])
     except Exception:
         if embedded is not None:
             embedded.stop()
         raise
-    built = Container(settings, database_url, redis_url, env, shop, client, embedded, search=search)
-    if not read_only:  # sign-in accounts: built on first use (LGPD export and erasure too)
-        from infrastructure.accounts_wiring import install_accounts
-
-        install_accounts(built)
+    built = Container(
+        settings, database_url, redis_url, env, services, client, embedded, search=search
+    )
+    if hooks is not None:  # sign-in accounts: built on first use (LGPD export and erasure too)
+        install_accounts(built, hooks)
     return built
 
 
-def _log_exists(database_url: str) -> bool:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        row = conn.execute("SELECT to_regclass('ecovarejo_events')").fetchone()
-    return row is not None and row[0] is not None
+def service_settings(settings: Settings) -> ServiceSettings:
+    """What the services take from the settings, read once."""
+    return ServiceSettings(
+        deadlines=PaymentDeadlines(
+            pix_expiry_s=settings.pix_expiry_s,
+            boleto_days=settings.boleto_days,
+            authentication_expiry_s=settings.authentication_expiry_s,
+        ),
+        interest_free_installments=settings.interest_free_installments,
+        raw_cards_allowed=not settings.production,  # card numbers: sandbox, dev only
+        return_windows=settings.return_windows,
+        ship_from_postal_code=settings.sender["postal_code"],
+        invoice_on=settings.invoice_on,
+    )
 
 
-def _set_up(
+def _services(
     settings: Settings,
     env: dict[str, str],
-    database_url: str,
     client: redis.Redis,
-    master_key: KeyWrapper,
-) -> tuple[Shop, SearchStore]:
-    """Create what is missing (tables, triggers, the search store), one process at a time."""
-    with psycopg.connect(database_url, autocommit=True) as lock:
-        # Processes starting together (API replicas, a worker, the CLI) would race on
-        # CREATE statements ("tuple concurrently updated"): one sets up at a time.
-        lock.execute("SELECT pg_advisory_lock(7200)")
-        _create_tables(env)
-        try:
-            check_master_key(database_url, master_key)
-        except MasterKeyError as e:
-            raise ConfigurationError(str(e)) from None
-        # A dump loaded by hand may bring back keys that erasures destroyed: not for long.
-        again = reapply_erasures(database_url, ErasureLedger(settings.erasure_ledger_path))
-        if again:
-            log.warning("destroyed again %d data keys the erasure ledger names", again)
-        install_immutability_guard(database_url)
-        install_chain(database_url)
-        gateways = build_gateways(settings, client, settings.data_dir)
-        shop = Shop(env=env, gateways=gateways)
-        shop.erasures_found_again = again  # the whole erasures are recorded once it is wired
+    event_log: EventLog,
+    hooks: AccountHooks | None,
+) -> Services:
+    store = EventStore(env=env)
+    return build(
+        store,
+        gateways=build_gateways(settings, client, settings.data_dir),
         # The notifier decrypts a customer's e-mail only when it sends to them.
-        shop.notifier = make_notifier(settings, client, shop.email_of)
-        shop.pix_expiry_s, shop.boleto_days = settings.pix_expiry_s, settings.boleto_days
-        shop.carrier = make_carrier(settings)
-        shop.ship_from_postal_code = settings.sender["postal_code"]
-        shop.return_windows = settings.return_windows
-        shop.fiscal, shop.invoice_on = make_fiscal_provider(settings), settings.invoice_on
-        shop.interest_free_installments = settings.interest_free_installments
-        shop.authentication_expiry_s = settings.authentication_expiry_s
-        shop.raw_cards_allowed = not settings.production  # card numbers: sandbox, dev only
-        search = make_search_store(settings, database_url)
-    return shop, search
+        notifier=make_notifier(settings, client, partial(email_of, store)),
+        carrier=make_carrier(settings),
+        fiscal=make_fiscal_provider(settings),
+        event_log=event_log,
+        account_hooks=hooks,
+        settings=service_settings(settings),
+    )

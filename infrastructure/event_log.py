@@ -8,12 +8,13 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import Notification
+
+from application.operations.chain import ChainReport
 
 log = logging.getLogger(__name__)
 
@@ -89,19 +90,6 @@ def link(
 
 def global_link(previous: bytes, stream_link: bytes) -> bytes:
     return hashlib.sha256(previous + stream_link).digest()
-
-
-@dataclass(frozen=True)
-class ChainReport:
-    checked: int
-    first_bad_position: int | None
-    problem: str = ""
-    globally_chained_to: int = 0  # the global chain's head
-    not_yet_global: int = 0  # events after it, not chained yet (the chaining follower's lag)
-
-    @property
-    def ok(self) -> bool:
-        return self.first_bad_position is None
 
 
 class EventLog:

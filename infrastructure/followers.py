@@ -27,10 +27,10 @@ from eventsourcing.utils import Environment, get_topic
 
 from application.checkout.effects import EFFECT_EVENTS, PAYMENT_TIMEOUT, EffectDispatcher
 from application.checkout.policy import CheckoutSaga
-from application.event_store import APP_NAME, LogFollower
+from application.event_store import APP_NAME, EventStore, LogFollower
 from application.integration_events import PUBLIC_TOPICS
 from application.keys import ReadModelSealer, key_store_from
-from application.shop import Shop
+from infrastructure import redis_keys
 from infrastructure.fanout import FanOut, FanOutRunner
 from infrastructure.feed import Follower
 from infrastructure.integration_publisher import NAME as INTEGRATION_EVENTS
@@ -67,7 +67,9 @@ class Resources(Protocol):
     search: SearchStore | None
     database_url: str
     settings: Settings
-    actors: Any
+
+    @property
+    def actors(self) -> Any: ...  # the effects' sender, in a process that runs effects
 
     @property
     def follower_env(self) -> dict[str, str]: ...
@@ -80,7 +82,7 @@ def with_sealer(projector: Projector, res: Resources) -> Projector:
     """A projector that keeps someone's words gets the sealer of the key store, so that
     they reach its read model only sealed under that person's key (issue 21)."""
     if hasattr(type(projector), "sealer"):
-        env = Environment(Shop.name, res.follower_env)  # its keys are ECOVAREJO_…
+        env = Environment(EventStore.name, res.follower_env)  # its keys are ECOVAREJO_…
         projector.sealer = ReadModelSealer(key_store_from(env))  # type: ignore[attr-defined]
     return projector
 
@@ -118,7 +120,7 @@ class ReadModel:
     def activate(self, res: Resources, generation: str) -> None:
         """Swap readers (and live runners) to `generation`, in one atomic step."""
         if self.store == "redis":
-            res.redis.set(f"ev:{self.name}:active", generation)
+            res.redis.set(redis_keys.active_key(self.name), generation)
         else:
             _search(res).activate(generation)
 
@@ -126,7 +128,10 @@ class ReadModel:
         if self.store == "search":
             return _search(res).generations()
         return sorted(
-            {k.decode().split(":")[2] for k in res.redis.scan_iter(match=f"ev:{self.name}:g*:*")}
+            {
+                redis_keys.generation_of(k.decode())
+                for k in res.redis.scan_iter(match=redis_keys.generations_pattern(self.name))
+            }
         )
 
     def drop(self, res: Resources, generation: str) -> None:
@@ -136,7 +141,9 @@ class ReadModel:
             self.parking(res, generation).drop()
             return
         batch: list[bytes] = []
-        for key in res.redis.scan_iter(match=f"ev:{self.name}:{generation}:*", count=1000):
+        for key in res.redis.scan_iter(
+            match=redis_keys.generation_prefix(self.name, generation) + "*", count=1000
+        ):
             batch.append(key)
             if len(batch) >= 1000:
                 res.redis.delete(*batch)
@@ -232,7 +239,7 @@ def _effects_runner(res: Resources) -> BaseProjectionRunner[Any]:
     dispatcher, tracking = _effect_dispatcher(res)
     return BaseProjectionRunner(
         projection=dispatcher,
-        application_class=Shop,
+        application_class=EventStore,
         tracking_recorder=tracking,
         topics=EFFECT_TOPICS,
         env=res.follower_env,

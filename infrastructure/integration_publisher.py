@@ -29,8 +29,8 @@ from eventsourcing.persistence import InfrastructureFactory, Tracking, TrackingR
 from eventsourcing.projection import BaseProjectionRunner, Projection
 from eventsourcing.utils import Environment
 
+from application.event_store import EventStore
 from application.integration_events import PUBLIC_TOPICS, cloud_events
-from application.shop import Shop
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class AmqpExchange:
 class ShopLookup:
     """What the mappings need from the write side's repository."""
 
-    def __init__(self, app: Shop):
+    def __init__(self, app: EventStore):
         self.app = app
 
     def order_of_payment(self, payment_id: UUID) -> UUID:
@@ -117,7 +117,7 @@ class IntegrationEventPublisher(Projection[TrackingRecorder]):
         self.stopping = threading.Event()
         self._bound = threading.Event()
 
-    def bind(self, app: Shop, stopping: threading.Event) -> None:
+    def bind(self, app: EventStore, stopping: threading.Event) -> None:
         """The runner's application (for lookups) and its stop signal, once it exists."""
         self.lookup, self.stopping = ShopLookup(app), stopping
         self._bound.set()
@@ -188,7 +188,7 @@ def make_runner(res: Any) -> BaseProjectionRunner[Any]:
     publisher = IntegrationEventPublisher(tracking, exchange)
     runner = PublisherRunner(
         projection=publisher,
-        application_class=Shop,
+        application_class=EventStore,
         tracking_recorder=tracking,
         topics=PUBLIC_TOPICS,
         env=res.follower_env,

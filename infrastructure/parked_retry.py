@@ -66,12 +66,12 @@ def retry_parked(container: Any, name: str, position: int) -> RetryOutcome:
     view = RedisDocumentView(container.redis, name, follow_active=False)
     parking = model.parking(container, view.generation)
     entry = _entry(parking, view, position)
-    shop = container.shop
-    found = shop.recorder.select_notifications(position, 1)
+    services = container.services
+    found = services.store.recorder.select_notifications(position, 1)
     if not found or found[0].id != position:
         raise AggregateNotFoundError(f"no event at position {position}")
     try:
-        event = shop.mapper.to_domain_event(found[0])
+        event = services.store.mapper.to_domain_event(found[0])
         if isinstance(event, UnreadableEvent):
             raise ValueError(event.error)
         changes = with_sealer(model.projector(view), container).evolve(event)

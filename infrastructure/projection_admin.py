@@ -23,15 +23,12 @@ from infrastructure.followers import (
     process_available,
     runner_of,
 )
+from infrastructure.redis_keys import generation_prefix, status_key
 from infrastructure.redis_views import active_generation
 from infrastructure.runners import RunnerStatus
 from projections.base import Batch, Projector
 
 STATUS_TTL_S = 15
-
-
-def status_key(name: str) -> str:
-    return f"ev:status:{name}"
 
 
 def publisher(client: redis.Redis) -> Callable[[RunnerStatus], None]:
@@ -233,7 +230,7 @@ def replay_into(
 def snapshot(client: Any, name: str) -> dict[str, bytes]:
     """The active generation's keys (without the generation prefix) and their bytes."""
     generation = active_generation(client, name)
-    prefix = f"ev:{name}:{generation}:"
+    prefix = generation_prefix(name, generation)
     found: dict[str, bytes] = {}
     for key in sorted(client.scan_iter(match=prefix + "*", count=1000)):
         short = key.decode()[len(prefix) :]

@@ -26,6 +26,12 @@ import redis.asyncio as aioredis
 from eventsourcing.persistence import Tracking
 from redis.commands.core import AsyncScript
 
+from infrastructure.redis_keys import (
+    active_key,
+    generation_prefix,
+    parked_key,
+    position_key,
+)
 from projections.base import (
     DEFAULT_GENERATION,
     Change,
@@ -60,10 +66,6 @@ def dumps(doc: Any) -> str:
     """Canonical JSON: the same document always gives the same bytes (keys sorted, compact,
     UTF-8; orjson, ~5x faster than json.dumps with the same options)."""
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
-
-
-def active_key(projection: str) -> str:
-    return f"ev:{projection}:active"
 
 
 def active_generation(client: redis.Redis, projection: str) -> str:
@@ -107,8 +109,8 @@ class RedisDocumentView(ReadStore):
         self.projection = projection
         self.generation = generation or active_generation(client, projection)
         self.follow_active = follow_active
-        self.prefix = f"ev:{projection}:{self.generation}:"
-        self.position_key = self.prefix + "position"
+        self.prefix = generation_prefix(projection, self.generation)
+        self.position_key = position_key(projection, self.generation)
         self._apply = client.register_script(_APPLY)
 
     def key(self, key: str) -> str:
@@ -174,7 +176,7 @@ class RedisParking:
 
     def __init__(self, client: redis.Redis, projection: str, generation: str):
         self.client = client
-        self.key = f"ev:{projection}:{generation}:parked"
+        self.key = parked_key(projection, generation)
 
     def count_failure(self, position: int) -> int:
         key = f"{self.key}:failures:{position}"
@@ -233,5 +235,5 @@ async def active_position(client: aioredis.Redis, projection: str) -> int:
     if isinstance(generation, bytes):
         generation = generation.decode()
     name = generation or DEFAULT_GENERATION
-    raw = await client.get(f"ev:{projection}:{name}:position")
+    raw = await client.get(position_key(projection, name))
     return int(raw) if raw else 0

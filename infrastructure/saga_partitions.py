@@ -35,8 +35,7 @@ from eventsourcing.projection import BaseProjectionRunner
 from eventsourcing.utils import EnvType
 
 from application.checkout.policy import CheckoutSaga
-from application.event_store import APP_NAME
-from application.shop import Shop
+from application.event_store import APP_NAME, EventStore
 from infrastructure.event_store import ParallelAppends, partition_of
 from infrastructure.feed import Follower
 
@@ -63,7 +62,7 @@ def saga_partition_of(aggregate_id: Any) -> int:
     return partition_of(aggregate_id, SAGA_PARTITIONS)
 
 
-class SagaFeed(Shop):
+class SagaFeed(EventStore):
     """The log as one saga partition reads it: its recorder selects the partition's events
     (the partition is `SAGA_PARTITION` in its environment)."""
 
@@ -172,7 +171,7 @@ def saga_partition_follower(k: int, env: dict[str, str]) -> Follower:
     )
 
 
-class SagaPartitionRunner(BaseProjectionRunner[Shop]):
+class SagaPartitionRunner(BaseProjectionRunner[EventStore]):
     """The library's runner for one partition of the saga (its own saga instance, feed and
     position), like `EventSourcedProjectionRunner` for the whole saga."""
 

@@ -9,7 +9,8 @@ sees a 404 because of it, and after the swap no read is answered from the old ge
 
 from __future__ import annotations
 
-from infrastructure.redis_views import LoopRedis, active_key
+from infrastructure.redis_keys import active_key, document_key
+from infrastructure.redis_views import LoopRedis
 from projections.base import DEFAULT_GENERATION
 
 # A rebuild keeps the generation it replaced; a reader racing more swaps than this in a row
@@ -32,12 +33,12 @@ class StoredDocuments:
         pointer = active_key(projection)
         generation = self.generation(projection)
         for _ in range(MAX_ATTEMPTS):
-            active, raw = await client.mget(pointer, f"ev:{projection}:{generation}:{key}")
+            active, raw = await client.mget(pointer, document_key(projection, generation, key))
             named = _text(active) or DEFAULT_GENERATION
             if named == generation:
                 return _bytes(raw)
             generation = self.generations[projection] = named
-        return _bytes(await client.get(f"ev:{projection}:{generation}:{key}"))
+        return _bytes(await client.get(document_key(projection, generation, key)))
 
 
 def _text(value: bytes | str | None) -> str | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from application.shop import Shop
+from application.services import Services
 from domain.card import Address, CardDetails
 from domain.cart import Cart
 from domain.money import Money
@@ -29,8 +29,8 @@ def card(number: str = APPROVED) -> CardDetails:
     return CardDetails(number, "12/39", "123", "Ana Souza")
 
 
-def register(shop: Shop, sku: str, quantity: int, price: str = "50.00") -> None:
-    shop.register_stock_item(
+def register(services: Services, sku: str, quantity: int, price: str = "50.00") -> None:
+    services.catalog.register_stock_item(
         sku=sku,
         name=f"Produto {sku}",
         description="",
@@ -41,22 +41,24 @@ def register(shop: Shop, sku: str, quantity: int, price: str = "50.00") -> None:
     )
 
 
-def fill_cart(shop: Shop, items: dict[str, int], customer: str | None = None) -> tuple[UUID, str]:
+def fill_cart(
+    services: Services, items: dict[str, int], customer: str | None = None
+) -> tuple[UUID, str]:
     customer = customer or f"cliente-{uuid.uuid4().hex[:8]}"
-    cart_id = shop.create_cart(customer).aggregate_id
+    cart_id = services.checkout.create_cart(customer).aggregate_id
     for sku, quantity in items.items():
-        shop.add_cart_item(cart_id, customer, sku, quantity)
+        services.checkout.add_cart_item(cart_id, customer, sku, quantity)
     return cart_id, customer
 
 
-def check_out(shop: Shop, cart: tuple[UUID, str], number: str = APPROVED) -> UUID:
-    return shop.checkout(cart[0], cart[1], ADDRESS, card(number)).aggregate_id
+def check_out(services: Services, cart: tuple[UUID, str], number: str = APPROVED) -> UUID:
+    return services.checkout.checkout(cart[0], cart[1], ADDRESS, card(number)).aggregate_id
 
 
 def place_order(
-    shop: Shop, items: dict[str, int], number: str = APPROVED, customer: str | None = None
+    services: Services, items: dict[str, int], number: str = APPROVED, customer: str | None = None
 ) -> UUID:
-    return check_out(shop, fill_cart(shop, items, customer), number)
+    return check_out(services, fill_cart(services, items, customer), number)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
@@ -67,22 +69,22 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str =
         time.sleep(0.05)
 
 
-def aggregates(shop: Shop) -> dict[type, list[Any]]:
+def aggregates(services: Services) -> dict[type, list[Any]]:
     """Every aggregate in the log, by class, read back from the event store."""
     ids: dict[type, set[UUID]] = {Order: set(), Payment: set(), StockItem: set(), Cart: set()}
     position = 0
-    while batch := shop.recorder.select_notifications(start=position + 1, limit=1000):
+    while batch := services.store.recorder.select_notifications(start=position + 1, limit=1000):
         for notification in batch:
             for cls in ids:
                 if notification.topic.startswith(f"{cls.__module__}:{cls.__qualname__}."):
                     ids[cls].add(notification.originator_id)
         position = batch[-1].id
-    return {cls: [shop.repository.get(i) for i in found] for cls, found in ids.items()}
+    return {cls: [services.store.repository.get(i) for i in found] for cls, found in ids.items()}
 
 
-def settled(shop: Shop) -> bool:
+def settled(services: Services) -> bool:
     """No order pending, no payment undecided, no money movement requested but not done."""
-    found = aggregates(shop)
+    found = aggregates(services)
     return all(o.status != PENDING for o in found[Order]) and all(
         p.pending is None and p.status != "requested" for p in found[Payment]
     )
@@ -91,11 +93,11 @@ def settled(shop: Shop) -> bool:
 KEPT = (SHIPPED, OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED)  # shipped, maybe returned
 
 
-def check_invariants(shop: Shop, *, final: bool = True) -> None:
+def check_invariants(services: Services, *, final: bool = True) -> None:
     """The saga's promises (DESIGN.md): stock never negative nor oversold; a cancelled order
     holds no stock and no money; captured money equals shipped totals; with `final`, every
     order has reached confirmed, shipped or cancelled."""
-    found = aggregates(shop)
+    found = aggregates(services)
     items = {i.sku: i for i in found[StockItem]}
     payments = {p.id: p for p in found[Payment]}
     captured = Money.zero()
@@ -133,7 +135,7 @@ def check_invariants(shop: Shop, *, final: bool = True) -> None:
         assert captured == shipped_total
 
 
-def catalog_with_variants(shop: Shop) -> None:
+def catalog_with_variants(services: Services) -> None:
     """A category tree (moved and renamed once), a product in two variants with a
     certificate, beside the stock items `register` makes (issue 28)."""
     from datetime import date
@@ -142,12 +144,14 @@ def catalog_with_variants(shop: Shop) -> None:
     from application.products import ProductInput, VariantInput
     from domain.product import Certification, SustainabilityProfile
 
-    shop.add_category("casa", "Casa")
-    shop.add_category("cozinha", "Cozinha", "casa")
-    shop.add_category("loucas", "Louças")
-    shop.move_category("loucas", "cozinha")
-    shop.rename_category("loucas", new_slug="loucas-e-canecas", name="Louças e canecas")
-    product = shop.create_product(
+    services.products.add_category("casa", "Casa")
+    services.products.add_category("cozinha", "Cozinha", "casa")
+    services.products.add_category("loucas", "Louças")
+    services.products.move_category("loucas", "cozinha")
+    services.products.rename_category(
+        "loucas", new_slug="loucas-e-canecas", name="Louças e canecas"
+    )
+    product = services.products.create_product(
         ProductInput(
             slug="caneca-esmaltada",
             name="Caneca esmaltada",
@@ -161,6 +165,6 @@ def catalog_with_variants(shop: Shop) -> None:
             category="loucas-e-canecas",
         )
     )
-    shop.add_certification(
+    services.products.add_certification(
         product.aggregate_id, Certification("FSC", "FSC Brasil", "FSC-C0001", date(2099, 1, 1))
     )

@@ -15,28 +15,28 @@ from typing import Any
 import fakeredis
 from eventsourcing.persistence import Tracking
 
-from application.checkout.effects import PAYMENT_TIMEOUT, Effect, command_runner, effects_of
+from application.checkout.effects import PAYMENT_TIMEOUT, Effect, effects_of
 from application.checkout.policy import CheckoutSaga
 from application.errors import RetryLaterError
 from application.event_store import APP_NAME
-from application.shop import Shop
+from application.services import Services, command_runner
 from infrastructure.memory import SharedMemoryFactory, memory_env
 from infrastructure.payments import sandbox_chain
 
 
 class World:
-    def __init__(self, shop: Shop, saga: CheckoutSaga):
-        self.shop = shop
+    def __init__(self, services: Services, saga: CheckoutSaga):
+        self.services = services
         self.saga = saga
-        self.position = shop.recorder.max_notification_id() or 0
+        self.position = services.store.recorder.max_notification_id() or 0
         self.effects: list[Effect] = []
         self.deadlines: list[Effect] = []
 
     def pump(self) -> None:
         """Feed every new event to the saga, and queue the effects it asks for."""
-        while batch := self.shop.recorder.select_notifications(self.position + 1, 100):
+        while batch := self.services.store.recorder.select_notifications(self.position + 1, 100):
             for notification in batch:
-                event = self.shop.mapper.to_domain_event(notification)
+                event = self.services.store.mapper.to_domain_event(notification)
                 if notification.topic in self.saga.topics:
                     self.saga.process_event(event, Tracking(APP_NAME, notification.id))
                 for effect in effects_of(event, {PAYMENT_TIMEOUT: 0}):
@@ -54,7 +54,7 @@ class World:
                 return
             effect = self.effects.pop(0) if self.effects else self.deadlines.pop(0)
             try:
-                command_runner(self.shop, effect.action)(*effect.args)
+                command_runner(self.services, effect.action)(*effect.args)
             except RetryLaterError:
                 self.effects.append(effect)
             self.pump()
@@ -64,8 +64,10 @@ class World:
 def memory_world() -> Iterator[World]:
     store = f"test-{uuid.uuid4().hex}"
     env = memory_env(store)
-    shop = Shop(env=env, gateways=sandbox_chain(fakeredis.FakeRedis(), "sandbox-secret"))
-    yield World(shop, CheckoutSaga(env=env))
+    services = Services.open(
+        env=env, gateways=sandbox_chain(fakeredis.FakeRedis(), "sandbox-secret")
+    )
+    yield World(services, CheckoutSaga(env=env))
     SharedMemoryFactory.drop(store)
 
 
@@ -73,8 +75,8 @@ def postgres_world(request: Any) -> Iterator[World]:
     from infrastructure.bootstrap import bootstrap
 
     container = bootstrap(request.getfixturevalue("settings"))  # no runners: driven inline
-    container.shop.notifier = None
+    container.services.orders.notifier = None
     try:
-        yield World(container.shop, CheckoutSaga(env=container.env))
+        yield World(container.services, CheckoutSaga(env=container.env))
     finally:
         container.close()

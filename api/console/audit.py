@@ -23,6 +23,7 @@ from api.console.web import (
     role,
 )
 from application.audit import replay
+from application.operations.chain import verify_chain
 from infrastructure.event_log import EventLog
 
 router = APIRouter()
@@ -41,15 +42,7 @@ def verify(_fields: Form, container: ConsoleContainer, principal: Auditor) -> Re
     log = EventLog(container.database_url)
 
     def work(progress: Progress) -> dict[str, Any]:
-        report = log.verify_chain(progress=progress)
-        return {
-            "ok": report.ok,
-            "checked": report.checked,
-            "first_bad_position": report.first_bad_position,
-            "problem": report.problem,
-            "globally_chained_to": report.globally_chained_to,
-            "not_yet_global": report.not_yet_global,
-        }
+        return verify_chain(log, progress).as_dict()
 
     job_id = Jobs(container.redis).start("verify", "audit chain", "auditor", work, principal.actor)
     return RedirectResponse(f"{PREFIX}/jobs/{job_id}", 303)
@@ -89,13 +82,13 @@ def history(
 ) -> Response:
     if as_of and version is not None:
         raise HTTPException(422, "give as_of or version, not both")
-    shop = container.shop
-    assert shop.event_log is not None
+    services = container.services
+    assert services.event_log is not None
     reveal = reveals_personal_data(principal)
-    full = replay(shop.mapper, shop.event_log, aggregate_id, reveal=False)
+    full = replay(services.store.mapper, services.event_log, aggregate_id, reveal=False)
     result = replay(
-        shop.mapper,
-        shop.event_log,
+        services.store.mapper,
+        services.event_log,
         aggregate_id,
         as_of=_instant(as_of),
         version=version,

@@ -64,12 +64,16 @@ async def run_import(request: Request, container: ConsoleContainer, principal: A
         limit = container.settings.catalog_import_max_bytes
         if dry_run:
             report = await run_in_threadpool(
-                container.shop.import_catalog, data, filename, dry_run=True, max_bytes=limit
+                container.services.catalog.import_catalog,
+                data,
+                filename,
+                dry_run=True,
+                max_bytes=limit,
             )
             return render(request, "catalog_import.html", max_bytes=limit, report=report.as_dict())
         # Checked first (nothing applied if any row is bad), then applied as a job.
         check = await run_in_threadpool(
-            container.shop.import_catalog, data, filename, dry_run=True, max_bytes=limit
+            container.services.catalog.import_catalog, data, filename, dry_run=True, max_bytes=limit
         )
     except CatalogFileRefused as error:
         return render(
@@ -79,7 +83,7 @@ async def run_import(request: Request, container: ConsoleContainer, principal: A
         return render(request, "catalog_import.html", 422, max_bytes=limit, report=check.as_dict())
 
     def work(progress: Progress) -> dict[str, Any]:
-        return container.shop.import_catalog(
+        return container.services.catalog.import_catalog(
             data, filename, dry_run=False, max_bytes=limit, progress=progress
         ).as_dict()
 
@@ -93,7 +97,7 @@ def limit_of(container: Container) -> int:
 
 def _records(container: Container) -> list[dict[str, Any]]:
     skus = container.readers.back_office.skus()
-    return [export_record(container.shop.stock_item(sku)) for sku in skus]
+    return [export_record(container.services.catalog.stock_item(sku)) for sku in skus]
 
 
 def _download(body: str, media_type: str, extension: str) -> Response:

@@ -50,7 +50,9 @@ def waiting(container: Container, principal: Principal) -> list[Waiting]:
     office = container.readers.back_office
     orders = container.readers.orders
     parked = sum(len(f.parked) for f in statuses(container))
-    near = [r for r in _requests(container.shop, principal) if r["urgency"] in ("near", "overdue")]
+    near = [
+        r for r in _requests(container.services, principal) if r["urgency"] in ("near", "overdue")
+    ]
     low = office.products(
         ProductFilter(low_stock=True, low_stock_at=container.settings.low_stock_at)
     )

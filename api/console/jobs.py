@@ -15,6 +15,7 @@ from typing import Any
 import redis
 
 from domain.base import EventMetadata, event_context
+from infrastructure.redis_keys import job_key
 
 log = logging.getLogger("ecovarejo.console")
 JOB_TTL_S = 3600
@@ -23,7 +24,7 @@ Work = Callable[[Progress], dict[str, Any]]
 
 
 def _key(job_id: str) -> str:
-    return f"ev:console:job:{job_id}"
+    return job_key(job_id)
 
 
 class Jobs:

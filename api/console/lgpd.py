@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from api.auth import Principal
 from api.console.web import ConsoleContainer, Form, render, role
-from application.shop import Shop
+from application.services import Services
 from domain.base import now as clock_now
 
 router = APIRouter()
@@ -22,11 +22,11 @@ CustomerId = Annotated[str, Query(min_length=1, max_length=200)]
 NEAR_DEADLINE = timedelta(days=3)
 
 
-def _requests(shop: Shop, principal: Principal) -> list[dict[str, Any]]:
+def _requests(services: Services, principal: Principal) -> list[dict[str, Any]]:
     """The register (as `GET /lgpd/requests`), newest first, each with how urgent it is."""
     now = clock_now()
     found = []
-    for item in shop.lgpd_requests(pseudonymous=principal.role != "admin"):
+    for item in services.data_subjects.lgpd_requests(pseudonymous=principal.role != "admin"):
         deadline = datetime.fromisoformat(item["deadline"])
         urgency = (
             "done"
@@ -42,7 +42,7 @@ def _requests(shop: Shop, principal: Principal) -> list[dict[str, Any]]:
 
 
 def _page(request: Request, container: Any, principal: Principal, **extra: Any) -> Response:
-    requests = _requests(container.shop, principal)
+    requests = _requests(container.services, principal)
     return render(request, "lgpd.html", requests=requests, **extra)
 
 
@@ -60,7 +60,7 @@ def export(
     request: Request, customer_id: CustomerId, container: ConsoleContainer, principal: Admin
 ) -> Response:
     """Everything held about the subject; the request is recorded as an event."""
-    document = container.shop.export_personal_data(customer_id, principal.actor)
+    document = container.services.data_subjects.export_personal_data(customer_id, principal.actor)
     text = json.dumps(document, ensure_ascii=False, indent=2, default=str)
     return _page(request, container, principal, customer_id=customer_id, export=text)
 
@@ -74,5 +74,5 @@ def erase(
         raise HTTPException(422, "customer_id must be 1 to 200 characters")
     if fields.get("confirm") != "yes":
         raise HTTPException(422, "tick the confirmation: an erasure cannot be undone")
-    erasure = container.shop.erase_personal_data(customer_id, principal.actor)
+    erasure = container.services.data_subjects.erase_personal_data(customer_id, principal.actor)
     return _page(request, container, principal, customer_id=customer_id, erasure=erasure.message)

@@ -27,8 +27,8 @@ def ship(
     conflict = guarded(
         request,
         form_version,
-        lambda: int(container.shop.order_of(order_id).version),
-        lambda: container.shop.ship_order(order_id, carrier, tracking, form_version),
+        lambda: int(container.services.orders.order_of(order_id).version),
+        lambda: container.services.orders.ship_order(order_id, carrier, tracking, form_version),
     )
     return conflict or done(f"/orders/{order_id}")
 
@@ -43,7 +43,7 @@ def cancel(
     conflict = guarded(
         request,
         form_version,
-        lambda: int(container.shop.order_of(order_id).version),
-        lambda: container.shop.cancel_order(order_id, None, detail, form_version),
+        lambda: int(container.services.orders.order_of(order_id).version),
+        lambda: container.services.orders.cancel_order(order_id, None, detail, form_version),
     )
     return conflict or done(f"/orders/{order_id}")

@@ -130,10 +130,10 @@ def show_order(
             payment = container.readers.orders.payment(doc["payment_id"], viewer)
     steps = None
     if principal.role in ("admin", "auditor"):
-        shop = container.shop
-        assert shop.event_log is not None
+        services = container.services
+        assert services.event_log is not None
         reveal = reveals_personal_data(principal)
-        steps = trail(shop.mapper, shop.event_log, order_id, reveal=reveal)
+        steps = trail(services.store.mapper, services.event_log, order_id, reveal=reveal)
         log_disclosure(principal, str(order_id))
     return render(request, "order.html", order_id=order_id, order=doc, payment=payment, steps=steps)
 
@@ -146,11 +146,11 @@ def raw_event(
 ) -> Response:
     """One event of the log as auditors read it: position, metadata and data (personal
     data masked for auditors without `auditor:pii`, as in the API)."""
-    shop = container.shop
-    found = shop.recorder.select_notifications(position, 1)
+    services = container.services
+    found = services.store.recorder.select_notifications(position, 1)
     if not found or found[0].id != position:
         raise HTTPException(404, f"no event at position {position}")
-    event = mapped(shop.mapper, found[0])
+    event = mapped(services.store.mapper, found[0])
     reveal = reveals_personal_data(principal)
     if reveal and holds_personal_data(vars(event)):
         log_disclosure(principal, str(event.originator_id))

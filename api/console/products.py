@@ -86,7 +86,7 @@ def create_product(
     request: Request, fields: Form, container: ConsoleContainer, _: Admin
 ) -> Response:
     sku = text_field(fields, "sku", most=40).upper()
-    result = container.shop.register_stock_item(
+    result = container.services.catalog.register_stock_item(
         sku=sku,
         name=text_field(fields, "name"),
         description=text_field(fields, "description", required=False, most=4000),
@@ -103,7 +103,7 @@ def create_product(
 def _item(container: Container, sku: str) -> StockItem:
     """The aggregate itself (not the read model): the form shows, and sends back, the
     version the record has now."""
-    return container.shop.stock_item(sku)
+    return container.services.catalog.stock_item(sku)
 
 
 @router.get("/products/{sku}")
@@ -130,7 +130,7 @@ def edit_product(
     request: Request, sku: Sku, fields: Form, container: ConsoleContainer, _: Admin
 ) -> Response:
     def act(version: int) -> CommandResult:
-        return container.shop.edit_stock_item(
+        return container.services.catalog.edit_stock_item(
             sku,
             name=text_field(fields, "name"),
             description=text_field(fields, "description", required=False, most=4000),
@@ -149,7 +149,11 @@ def change_price(
 ) -> Response:
     price = money_field(fields, "price")
     return _act(
-        request, container, sku, fields, lambda v: container.shop.change_price(sku, price, v)
+        request,
+        container,
+        sku,
+        fields,
+        lambda v: container.services.catalog.change_price(sku, price, v),
     )
 
 
@@ -161,7 +165,7 @@ def receive_stock(
     reference = text_field(fields, "reference", required=False, most=100)
 
     def act(version: int) -> CommandResult:
-        return container.shop.receive_stock(sku, quantity, version, reference=reference)
+        return container.services.catalog.receive_stock(sku, quantity, version, reference=reference)
 
     return _act(request, container, sku, fields, act)
 
@@ -174,7 +178,7 @@ def adjust_stock(
     reason = text_field(fields, "reason")
 
     def act(version: int) -> CommandResult:
-        return container.shop.adjust_stock(sku, delta, reason, expected_version=version)
+        return container.services.catalog.adjust_stock(sku, delta, reason, expected_version=version)
 
     return _act(request, container, sku, fields, act)
 
@@ -185,5 +189,9 @@ def archive_product(
 ) -> Response:
     confirmed(request, fields)
     return _act(
-        request, container, sku, fields, lambda v: container.shop.archive_stock_item(sku, v)
+        request,
+        container,
+        sku,
+        fields,
+        lambda v: container.services.catalog.archive_stock_item(sku, v),
     )

@@ -60,7 +60,7 @@ def launch(request: Request, fields: Form, container: ConsoleContainer, _: Admin
     if kind not in ("percent", "fixed"):
         raise HTTPException(422, "kind: percent or fixed")
     max_uses = fields.get("max_uses", "").strip()
-    result = container.shop.launch_promotion(
+    result = container.services.promotions.launch_promotion(
         code=text_field(fields, "code", most=40),
         description=text_field(fields, "description", required=False),
         kind=kind,
@@ -83,15 +83,15 @@ def deactivate(
     conflict = guarded(
         request,
         form_version,
-        lambda: int(container.shop.promotion(code).version),
-        lambda: container.shop.deactivate_promotion(code, form_version),
+        lambda: int(container.services.promotions.promotion(code).version),
+        lambda: container.services.promotions.deactivate_promotion(code, form_version),
     )
     return conflict or done("/promotions")
 
 
 @router.get("/shipping")
 def shipping(request: Request, container: ConsoleContainer, _: Admin) -> Response:
-    table, version = container.shop.rates_in_force()
+    table, version = container.services.shipping.rates_in_force()
     as_dict = table.to_dict()
     return render(
         request,
@@ -119,7 +119,7 @@ def replace_rates(
     conflict = guarded(
         request,
         form_version,
-        lambda: container.shop.rates_in_force()[1],
-        lambda: container.shop.replace_shipping_rates(table, form_version),
+        lambda: container.services.shipping.rates_in_force()[1],
+        lambda: container.services.shipping.replace_shipping_rates(table, form_version),
     )
     return conflict or done("/shipping")

@@ -61,7 +61,7 @@ def _decide(
     form_version = version_field(fields)
 
     def current() -> int:
-        return int(container.shop.return_of(return_id).version)
+        return int(container.services.returns.return_of(return_id).version)
 
     conflict = guarded(request, form_version, current, lambda: act(form_version))
     return conflict or done("/returns", status=back_to)
@@ -71,7 +71,7 @@ def _decide(
 def approve_return(
     request: Request, return_id: UUID, fields: Form, container: ConsoleContainer, _: Admin
 ) -> Response:
-    act = lambda v: container.shop.approve_return(return_id, v)  # noqa: E731
+    act = lambda v: container.services.returns.approve_return(return_id, v)  # noqa: E731
     return _decide(request, container, return_id, fields, act, "requested")
 
 
@@ -81,7 +81,7 @@ def reject_return(
 ) -> Response:
     confirmed(request, fields)
     reason = text_field(fields, "reason", required=False, most=500)
-    act = lambda v: container.shop.reject_return(return_id, reason, v)  # noqa: E731
+    act = lambda v: container.services.returns.reject_return(return_id, reason, v)  # noqa: E731
     return _decide(request, container, return_id, fields, act, "requested")
 
 
@@ -89,7 +89,7 @@ def reject_return(
 def receive_return(
     request: Request, return_id: UUID, fields: Form, container: ConsoleContainer, _: Admin
 ) -> Response:
-    act = lambda v: container.shop.receive_return(return_id, v)  # noqa: E731
+    act = lambda v: container.services.returns.receive_return(return_id, v)  # noqa: E731
     return _decide(request, container, return_id, fields, act, "approved")
 
 
@@ -124,7 +124,7 @@ def customers_list(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
     found = container.readers.back_office.customers(None, page, PAGE_SIZE)
-    rows = [_with_profile(container.shop, r) for r in found.items]
+    rows = [_with_profile(container.services, r) for r in found.items]
     pages = max(1, -(-found.total // PAGE_SIZE))
     return render(
         request,

@@ -12,7 +12,11 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 
 from api.auth import PII_SCOPE, Principal
-from api.deps import ShopDep, require
+from api.deps import (
+    EventLogDep,
+    StoreDep,
+    require,
+)
 from api.schemas import AuditEvent
 from application.audit import replay
 from domain.base import current_metadata
@@ -23,13 +27,15 @@ disclosures = logging.getLogger("ecovarejo.disclosure")
 
 
 @router.get("/aggregates/{aggregate_id}/events")
-def aggregate_events(aggregate_id: UUID, shop: ShopDep, auditor: Auditor) -> list[AuditEvent]:
+def aggregate_events(
+    aggregate_id: UUID, event_log: EventLogDep, store: StoreDep, auditor: Auditor
+) -> list[AuditEvent]:
     """Every event of the aggregate, oldest first, as stored. Personal data shows which
     fields are held, masked (`"***"`, `"masked": true`), or `{"erased": true}`; with the
     `auditor:pii` scope it is decrypted, and the access is logged."""
-    assert shop.event_log is not None
+    assert event_log is not None
     reveal = PII_SCOPE in auditor.scopes
-    found = replay(shop.mapper, shop.event_log, aggregate_id, reveal=reveal)
+    found = replay(store.mapper, event_log, aggregate_id, reveal=reveal)
     if reveal and found.personal:
         disclosures.warning(
             "personal data disclosed",

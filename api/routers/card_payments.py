@@ -19,7 +19,15 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import Principal
-from api.deps import Admin, ReadersDep, ShopDep, consistent_with, query, require
+from api.deps import (
+    Admin,
+    PaymentsDep,
+    ReadersDep,
+    ServicesDep,
+    consistent_with,
+    query,
+    require,
+)
 from api.etag import set_etag
 from api.schemas import (
     AuthenticationConfirm,
@@ -34,7 +42,7 @@ from api.schemas import (
 from application.card_tokens import card_gateway, payments_config, provider_of
 from application.errors import RetryLaterError
 from application.ports import GatewayError
-from application.shop import Shop
+from application.services import Services
 from domain.base import now
 from domain.card import CardDetails
 from projections.orders import OrdersProjection
@@ -53,29 +61,37 @@ async def list_open_disputes(readers: ReadersDep, _: Admin) -> DisputePage:
 
 
 @router.get("/config")
-async def get_payments_config(shop: ShopDep) -> PaymentsConfigPublic:
+async def get_payments_config(services: ServicesDep) -> PaymentsConfigPublic:
     """The payment methods offered and, for cards, the provider whose browser SDK makes the
     card token, with its public key (nothing secret)."""
-    config = payments_config(shop.gateways, shop.interest_free_installments, _sandbox_raw(shop))
+    config = payments_config(
+        services.payments.gateways,
+        services.checkout.interest_free_installments,
+        _sandbox_raw(services),
+    )
     return PaymentsConfigPublic.model_validate(config)
 
 
-def _sandbox_raw(shop: Shop) -> bool:
-    gateway = card_gateway(shop.gateways)
-    return shop.raw_cards_allowed and gateway is not None and provider_of(gateway) == "sandbox"
+def _sandbox_raw(services: Services) -> bool:
+    gateway = card_gateway(services.payments.gateways)
+    return (
+        services.checkout.raw_cards_allowed
+        and gateway is not None
+        and provider_of(gateway) == "sandbox"
+    )
 
 
-def _sandbox(shop: Shop) -> Any:
+def _sandbox(services: Services) -> Any:
     """The sandbox vault, while it is the card provider outside production; else 404."""
-    if not _sandbox_raw(shop):
+    if not _sandbox_raw(services):
         raise HTTPException(404, "the sandbox does not tokenize cards here")
-    return card_gateway(shop.gateways)
+    return card_gateway(services.payments.gateways)
 
 
 @router.post("/sandbox/tokens", status_code=status.HTTP_201_CREATED)
-def create_sandbox_token(body: SandboxCardCreate, shop: ShopDep) -> SandboxCardToken:
+def create_sandbox_token(body: SandboxCardCreate, services: ServicesDep) -> SandboxCardToken:
     """The sandbox's browser tokenization: a test card in, a single-use card token out."""
-    vault = _sandbox(shop)
+    vault = _sandbox(services)
     card = CardDetails(body.card_number, body.expiry, body.cvc, body.holder)
     card.check(now())
     made = vault.tokenize(card.number, card.expiry, card.cvc, card.holder)
@@ -84,11 +100,11 @@ def create_sandbox_token(body: SandboxCardCreate, shop: ShopDep) -> SandboxCardT
 
 @router.post("/sandbox/challenges/{authorization_id}")
 def answer_sandbox_challenge(
-    authorization_id: AuthorizationId, body: SandboxChallengeAnswer, shop: ShopDep
+    authorization_id: AuthorizationId, body: SandboxChallengeAnswer, services: ServicesDep
 ) -> dict[str, Any]:
     """The sandbox issuer's 3-D Secure page: the shopper passes or fails the challenge."""
-    _sandbox(shop)
-    for gateway in shop.gateways:
+    _sandbox(services)
+    for gateway in services.payments.gateways:
         answer = getattr(gateway, "answer_challenge", None)
         if answer is not None and answer(authorization_id, body.authenticated):
             return {"authorization_id": authorization_id, "authenticated": body.authenticated}
@@ -99,7 +115,7 @@ def answer_sandbox_challenge(
 async def confirm_authentication(
     payment_id: UUID,
     body: AuthenticationConfirm,
-    shop: ShopDep,
+    payments: PaymentsDep,
     principal: CustomerOrAdmin,
     response: Response,
 ) -> AuthenticationResult:
@@ -108,11 +124,11 @@ async def confirm_authentication(
     own = None if principal.role == "admin" else principal.sub
     try:
         result = await run_in_threadpool(
-            shop.confirm_authentication, payment_id, own, body.authorization_id
+            payments.confirm_authentication, payment_id, own, body.authorization_id
         )
     except (GatewayError, RetryLaterError) as error:  # the provider must be asked: later
         raise HTTPException(503, f"try again: {error}", {"Retry-After": "5"}) from None
-    payment = await run_in_threadpool(shop.payment, payment_id, own)
+    payment = await run_in_threadpool(payments.payment, payment_id, own)
     if result is not None:
         set_etag(response, result.version)
     return AuthenticationResult(

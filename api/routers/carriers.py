@@ -10,7 +10,11 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Admin, ExpectedVersion, ShopDep
+from api.deps import (
+    Admin,
+    ExpectedVersion,
+    LabelsDep,
+)
 from api.etag import set_etag
 from api.openapi import problem
 from api.schemas import OrderCommandResult, Schema
@@ -34,7 +38,7 @@ class CarrierWebhookAccepted(Schema):
 def buy_label(
     order_id: UUID,
     body: LabelCreate,
-    shop: ShopDep,
+    labels: LabelsDep,
     _: Admin,
     response: Response,
     expected_version: ExpectedVersion,
@@ -42,7 +46,7 @@ def buy_label(
     """Buy the configured carrier's label (`service_id` from its quote) and ship the order
     with the label's tracking code. 409: not confirmed, no carrier configured, or the
     carrier refused (its reason); 503: the carrier did not answer (nothing bought)."""
-    result = shop.ship_with_label(order_id, body.service_id, expected_version)
+    result = labels.ship_with_label(order_id, body.service_id, expected_version)
     set_etag(response, result.version)
     return OrderCommandResult(
         order_id=result.aggregate_id,
@@ -57,18 +61,20 @@ def buy_label(
     responses={401: problem("the signature does not verify, or no such carrier is configured")},
 )
 async def receive_carrier_webhook(
-    carrier: CarrierName, request: Request, shop: ShopDep
+    carrier: CarrierName,
+    request: Request,
+    labels: LabelsDep,
 ) -> CarrierWebhookAccepted:
     """A carrier's signed report on a parcel: 401 if the signature does not verify, 422 if
     signed but unreadable; 401 too for a carrier that is not the configured one (no secret of
     ours can verify it). A report for a label we do not know, an older one or a repeat is
     answered and changes nothing."""
-    if shop.carrier is None or shop.carrier.name != carrier:
+    if labels.carrier is None or labels.carrier.name != carrier:
         raise HTTPException(401, f"webhook refused: no carrier {carrier!r} is configured")
     body = await request.body()
     try:
         outcome, result = await run_in_threadpool(
-            shop.apply_carrier_webhook, dict(request.headers), body
+            labels.apply_carrier_webhook, dict(request.headers), body
         )
     except CarrierSignatureError as error:
         raise HTTPException(401, f"webhook refused: {error}") from None

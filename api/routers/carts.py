@@ -8,7 +8,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Response, status
 
 from api import owned_reads
-from api.deps import Customer, ExpectedVersion, ShopDep, consistent_with
+from api.deps import (
+    CheckoutDep,
+    Customer,
+    CustomersDep,
+    ExpectedVersion,
+    consistent_with,
+)
 from api.etag import set_etag, tagged
 from api.schemas import (
     SKU_PATTERN,
@@ -58,10 +64,10 @@ def _answer(response: Response, result: CommandResult) -> CartCommandResult:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_cart(
-    shop: ShopDep, customer: Customer, response: Response, body: CartCreate | None = None
+    checkout: CheckoutDep, customer: Customer, response: Response, body: CartCreate | None = None
 ) -> CartCommandResult:
     """Open an empty cart for the calling customer."""
-    result = shop.create_cart(customer.sub)
+    result = checkout.create_cart(customer.sub)
     response.headers["Location"] = f"/api/v1/carts/{result.aggregate_id}"
     return _answer(response, result)
 
@@ -70,7 +76,7 @@ def create_cart(
 def add_item(
     cart_id: UUID,
     body: CartItemCreate,
-    shop: ShopDep,
+    checkout: CheckoutDep,
     customer: Customer,
     response: Response,
     expected_version: ExpectedVersion,
@@ -78,7 +84,9 @@ def add_item(
     """Add units of a product to the cart (or more of one already in it); refused beyond what
     is available.
     """
-    result = shop.add_cart_item(cart_id, customer.sub, body.sku, body.quantity, expected_version)
+    result = checkout.add_cart_item(
+        cart_id, customer.sub, body.sku, body.quantity, expected_version
+    )
     return _answer(response, result)
 
 
@@ -87,13 +95,13 @@ def change_item(
     cart_id: UUID,
     sku: SkuPath,
     body: CartItemUpdate,
-    shop: ShopDep,
+    checkout: CheckoutDep,
     customer: Customer,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> CartCommandResult:
     """Set the quantity of a line of the cart."""
-    result = shop.change_cart_item(cart_id, customer.sub, sku, body.quantity, expected_version)
+    result = checkout.change_cart_item(cart_id, customer.sub, sku, body.quantity, expected_version)
     return _answer(response, result)
 
 
@@ -101,13 +109,15 @@ def change_item(
 def remove_item(
     cart_id: UUID,
     sku: SkuPath,
-    shop: ShopDep,
+    checkout: CheckoutDep,
     customer: Customer,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> CartCommandResult:
     """Remove a line from the cart."""
-    return _answer(response, shop.remove_cart_item(cart_id, customer.sub, sku, expected_version))
+    return _answer(
+        response, checkout.remove_cart_item(cart_id, customer.sub, sku, expected_version)
+    )
 
 
 @router.get("/{cart_id}", dependencies=[Depends(consistent_with(CartsProjection.name))])
@@ -144,17 +154,18 @@ def payment_choice(
 def checkout(
     cart_id: UUID,
     body: CheckoutCreate,
-    shop: ShopDep,
+    checkout: CheckoutDep,
+    customers: CustomersDep,
     customer: Customer,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> CheckoutAccepted:
     """Place the order; the checkout saga reserves stock and takes the payment. Poll
     `GET /orders/{order_id}` (with the consistency token) for the outcome."""
-    result = shop.checkout(
+    result = checkout.checkout(
         cart_id,
         customer.sub,
-        shop.saved_address(customer.sub, str(body.shipping_address_id))
+        customers.saved_address(customer.sub, str(body.shipping_address_id))
         if body.shipping_address_id is not None
         else Address(**cast(AddressModel, body.shipping_address).model_dump()),
         payment_choice(body.payment),

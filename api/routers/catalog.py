@@ -13,7 +13,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Admin, ContainerDep, ExpectedVersion, ReadersDep, ShopDep, consistent_with
+from api.deps import (
+    Admin,
+    ContainerDep,
+    ExpectedVersion,
+    ProductsDep,
+    ReadersDep,
+    consistent_with,
+)
 from api.deps import query as query_in_pool
 from api.etag import set_etag
 from api.http_cache import cached_answer, content_tag
@@ -74,12 +81,12 @@ def _category_answer(result: CommandResult) -> CategoryCommandResult:
 # Products -----------------------------------------------------------------------------------
 @router.post("/products", status_code=status.HTTP_201_CREATED)
 def create_product(
-    body: ProductCreate, shop: ShopDep, _: Admin, response: Response
+    body: ProductCreate, products: ProductsDep, _: Admin, response: Response
 ) -> ProductCommandResult:
     """Create a product with its variants (admin): one stock item per variant, all in one
     commit. 409 if the slug or a SKU exists; 422 for a GTIN whose check digit is wrong, an
     unknown category, or variants whose options do not match `options`."""
-    result = shop.create_product(
+    result = products.create_product(
         ProductInput(
             slug=body.slug,
             name=body.name,
@@ -110,14 +117,14 @@ def create_product(
 def edit_product(
     product_id: UUID,
     body: ProductPatch,
-    shop: ShopDep,
+    products: ProductsDep,
     _: Admin,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> ProductCommandResult:
     """Change what is given (admin); the variants' stock items follow (names, category,
     sustainability) in the same commit."""
-    result = shop.edit_product(
+    result = products.edit_product(
         product_id,
         name=body.name,
         description=body.description,
@@ -127,14 +134,14 @@ def edit_product(
         category=body.category,
         expected_version=expected_version,
     )
-    return _product_answer(response, shop.product(product_id).slug, result)
+    return _product_answer(response, products.product(product_id).slug, result)
 
 
 @router.post("/products/{product_id}/certifications", status_code=status.HTTP_201_CREATED)
 def add_certification(
     product_id: UUID,
     body: CertificationCreate,
-    shop: ShopDep,
+    products: ProductsDep,
     _: Admin,
     response: Response,
     expected_version: ExpectedVersion,
@@ -142,15 +149,15 @@ def add_certification(
     """Record a certificate with its evidence (admin); one already expired is 422, the same
     name and number twice 409."""
     certification = Certification(body.name, body.issuer, body.number, body.valid_until)
-    result = shop.add_certification(product_id, certification, expected_version)
-    return _product_answer(response, shop.product(product_id).slug, result)
+    result = products.add_certification(product_id, certification, expected_version)
+    return _product_answer(response, products.product(product_id).slug, result)
 
 
 @router.post("/certifications/lapse")
-def lapse_certifications(shop: ShopDep, readers: ReadersDep, _: Admin) -> LapseResult:
+def lapse_certifications(products: ProductsDep, readers: ReadersDep, _: Admin) -> LapseResult:
     """The daily sweep (admin; `ecovarejo catalog lapse-certifications` runs the same, from
     cron): certificates past their date stop counting in the score and the facets."""
-    results = shop.lapse_certifications(readers.products.certified_ids())
+    results = products.lapse_certifications(readers.products.certified_ids())
     return LapseResult(
         lapsed_products=[str(r.aggregate_id) for r in results],
         consistency_token=max((r.consistency_token for r in results), key=int, default=None),
@@ -162,10 +169,10 @@ def lapse_certifications(shop: ShopDep, readers: ReadersDep, _: Admin) -> LapseR
     dependencies=[Depends(consistent_with(PRODUCTS))],
 )
 async def expired_certifications(
-    readers: ReadersDep, shop: ShopDep, _: Admin
+    readers: ReadersDep, products: ProductsDep, _: Admin
 ) -> ExpiredCertificationsPublic:
     """For the back office: every certificate past its date, lapsed or not yet swept."""
-    today = shop.catalog_today()
+    today = products.catalog_today()
     items = await query_in_pool(lambda: readers.products.expired_certifications(today))
     return ExpiredCertificationsPublic(items=items)
 
@@ -179,13 +186,13 @@ async def expired_certifications(
 async def get_product(
     id_or_slug: IdOrSlug,
     readers: ReadersDep,
-    shop: ShopDep,
+    products: ProductsDep,
     asked: ConditionalDep,
     policies: PoliciesDep,
 ) -> Response:
     """A product with its variants (public): price range, availability, category path,
     certifications (each says whether it still counts), sustainability score, rating."""
-    today = shop.catalog_today()
+    today = products.catalog_today()
     doc = await query_in_pool(lambda: readers.products.get(id_or_slug, today))
     body = canonical(doc)
     return cached_answer(asked, body, content_tag(body), policies.product)
@@ -205,7 +212,7 @@ async def get_product_jsonld(
 ) -> Response:
     """The product as a schema.org JSON-LD `Product` with its offers (and `aggregateRating`
     once it has ratings), for the storefront to embed in its page (public)."""
-    today = container.shop.catalog_today()
+    today = container.services.products.catalog_today()
     doc = await query_in_pool(lambda: readers.products.get(id_or_slug, today))
     body = canonical(product_jsonld(doc, container.settings.storefront_url))
     answer = cached_answer(asked, body, content_tag(body), policies.product)
@@ -226,18 +233,18 @@ async def list_categories(readers: ReadersDep) -> CategoriesPublic:
 
 
 @router.post("/categories", status_code=status.HTTP_201_CREATED)
-def add_category(body: CategoryCreate, shop: ShopDep, _: Admin) -> CategoryCommandResult:
+def add_category(body: CategoryCreate, products: ProductsDep, _: Admin) -> CategoryCommandResult:
     """Add a category (admin), at the root or under `parent`. 409 if the slug is taken."""
-    return _category_answer(shop.add_category(body.slug, body.name, body.parent))
+    return _category_answer(products.add_category(body.slug, body.name, body.parent))
 
 
 @router.patch("/categories/{slug}")
 def change_category(
-    slug: Annotated[CategorySlug, Path()], body: CategoryPatch, shop: ShopDep, _: Admin
+    slug: Annotated[CategorySlug, Path()], body: CategoryPatch, products: ProductsDep, _: Admin
 ) -> CategoryCommandResult:
     """Rename (`slug`, `name`) and/or move (`parent`; null: to the root) a category (admin).
     Moving it under itself or one of its own descendants is 422, and nothing changes."""
-    result = shop.change_category(
+    result = products.change_category(
         slug, new_slug=body.slug, name=body.name, parent=body.parent, moves=body.moves()
     )
     return _category_answer(result)
@@ -270,13 +277,13 @@ async def sitemap(readers: ReadersDep, container: ContainerDep) -> Response:
 def change_gtin(
     sku: Annotated[str, Path(pattern=SKU_PATTERN)],
     body: GtinUpdate,
-    shop: ShopDep,
+    products: ProductsDep,
     _: Admin,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> StockItemCommandResult:
     """Set a variant's barcode (admin; `""` removes it). A wrong check digit is 422."""
-    result = shop.change_gtin(sku, body.gtin, expected_version)
+    result = products.change_gtin(sku, body.gtin, expected_version)
     set_etag(response, result.version)
     return StockItemCommandResult(
         sku=sku, version=result.version, consistency_token=result.consistency_token

@@ -8,7 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
 from api.auth import Principal
-from api.deps import Customer, ReadersDep, ShopDep, require
+from api.deps import (
+    Customer,
+    CustomersDep,
+    DataSubjectsDep,
+    ReadersDep,
+    require,
+)
 from api.etag import tagged
 from api.openapi import problem
 from api.routers.products import get_search, hit_public
@@ -43,56 +49,58 @@ def _check_self_or_admin(principal: Principal, customer_id: str) -> None:
 
 # The customer's own records ---------------------------------------------------------------
 @router.get("/me", responses={404: problem("no profile yet: PUT one first")})
-def get_profile(shop: ShopDep, customer: Customer) -> ProfilePublic:
+def get_profile(customers: CustomersDep, customer: Customer) -> ProfilePublic:
     """The caller's profile, decrypted (or `erased: true`); 404 before the first PUT."""
-    return ProfilePublic(**shop.profile_of(customer.sub))
+    return ProfilePublic(**customers.profile_of(customer.sub))
 
 
 @router.put("/me")
-def put_profile(body: ProfileUpdate, shop: ShopDep, customer: Customer) -> ProfilePublic:
+def put_profile(body: ProfileUpdate, customers: CustomersDep, customer: Customer) -> ProfilePublic:
     """Create or replace the profile. The CPF is checked by its check digits; the phone is
     stored as +55DDDNUMBER. Every field is stored only encrypted with the customer's key."""
-    shop.update_profile(customer.sub, Profile.parse(body.name, body.email, body.phone, body.cpf))
-    return ProfilePublic(**shop.profile_of(customer.sub))
+    customers.update_profile(
+        customer.sub, Profile.parse(body.name, body.email, body.phone, body.cpf)
+    )
+    return ProfilePublic(**customers.profile_of(customer.sub))
 
 
 @router.get("/me/addresses")
-def list_addresses(shop: ShopDep, customer: Customer) -> AddressList:
+def list_addresses(customers: CustomersDep, customer: Customer) -> AddressList:
     """The caller's saved addresses, decrypted (empty once erased)."""
-    return AddressList(items=[AddressPublic(**a) for a in shop.addresses_of(customer.sub)])
+    return AddressList(items=[AddressPublic(**a) for a in customers.addresses_of(customer.sub)])
 
 
 @router.post("/me/addresses", status_code=status.HTTP_201_CREATED)
 def add_address(
-    body: AddressModel, shop: ShopDep, customer: Customer, response: Response
+    body: AddressModel, customers: CustomersDep, customer: Customer, response: Response
 ) -> AddressPublic:
     """Save an address; checkout may then send `shipping_address_id`."""
-    address_id, _ = shop.add_address(customer.sub, Address(**body.model_dump()))
+    address_id, _ = customers.add_address(customer.sub, Address(**body.model_dump()))
     response.headers["Location"] = f"/api/v1/customers/me/addresses/{address_id}"
     return AddressPublic(address_id=address_id, **body.model_dump())
 
 
 @router.delete("/me/addresses/{address_id}", status_code=status.HTTP_204_NO_CONTENT)
-def remove_address(address_id: AddressId, shop: ShopDep, customer: Customer) -> None:
+def remove_address(address_id: AddressId, customers: CustomersDep, customer: Customer) -> None:
     """Remove a saved address (404 if it is not the caller's)."""
-    shop.remove_address(customer.sub, address_id)
+    customers.remove_address(customer.sub, address_id)
 
 
 @router.get("/me/consents")
-def list_consents(shop: ShopDep, customer: Customer) -> dict[str, ConsentPublic]:
+def list_consents(customers: CustomersDep, customer: Customer) -> dict[str, ConsentPublic]:
     """Each purpose, granted or not, with the text version, when and by whom."""
-    return {p: ConsentPublic(**c) for p, c in shop.consents_of(customer.sub).items()}
+    return {p: ConsentPublic(**c) for p, c in customers.consents_of(customer.sub).items()}
 
 
 @router.put("/me/consents/{purpose}")
 def put_consent(
-    purpose: Purpose, body: ConsentUpdate, shop: ShopDep, customer: Customer
+    purpose: Purpose, body: ConsentUpdate, customers: CustomersDep, customer: Customer
 ) -> ConsentPublic:
     """Grant (`granted: true`, to the text version shown) or withdraw a consent."""
     # A grant must be to the current text (422 otherwise); a withdrawal ends any.
     version = check_consent_text(body.text_version) if body.granted else CONSENT_TEXT_VERSION
-    shop.set_consent(customer.sub, purpose, body.granted, version)
-    return ConsentPublic(**shop.consents_of(customer.sub)[purpose])
+    customers.set_consent(customer.sub, purpose, body.granted, version)
+    return ConsentPublic(**customers.consents_of(customer.sub)[purpose])
 
 
 # Personalization ---------------------------------------------------------------------------
@@ -100,9 +108,9 @@ Limit = Annotated[int, Query(ge=1, le=50)]
 
 
 def _recommendations(
-    customer_id: str, shop: ShopDep, readers: ReadersDep, limit: int
+    customer_id: str, customers: CustomersDep, readers: ReadersDep, limit: int
 ) -> RecommendationsPublic:
-    if not shop.has_consent(customer_id, "personalization"):
+    if not customers.has_consent(customer_id, "personalization"):
         return RecommendationsPublic(
             customer_id=customer_id, personalized=False, based_on=[], items=[]
         )
@@ -117,25 +125,25 @@ def _recommendations(
 
 @router.get("/me/recommendations", dependencies=[Depends(get_search)])
 def my_recommendations(
-    shop: ShopDep, readers: ReadersDep, customer: Customer, limit: Limit = 10
+    customers: CustomersDep, readers: ReadersDep, customer: Customer, limit: Limit = 10
 ) -> RecommendationsPublic:
     """Products from the categories the caller bought, not bought yet and in stock, only
     with the `personalization` consent (read at each request: a withdrawal applies to the
     next one); without it, `personalized: false` and no items. Nothing is stored for it."""
-    return _recommendations(customer.sub, shop, readers, limit)
+    return _recommendations(customer.sub, customers, readers, limit)
 
 
 @router.get("/{customer_id}/recommendations", dependencies=[Depends(get_search)])
 def recommendations(
     customer_id: CustomerId,
-    shop: ShopDep,
+    customers: CustomersDep,
     readers: ReadersDep,
     principal: CustomerOrAdmin,
     limit: Limit = 10,
 ) -> RecommendationsPublic:
     """As `/customers/me/recommendations`, for the customer themself or an admin."""
     _check_self_or_admin(principal, customer_id)
-    return _recommendations(customer_id, shop, readers, limit)
+    return _recommendations(customer_id, customers, readers, limit)
 
 
 # Data-subject requests ---------------------------------------------------------------------
@@ -145,7 +153,7 @@ def recommendations(
 )
 def export_personal_data(
     customer_id: CustomerId,
-    shop: ShopDep,
+    data_subjects: DataSubjectsDep,
     principal: CustomerOrAdmin,
     format: Annotated[Literal["json", "portable"], Query()] = "json",
 ) -> Any:
@@ -154,8 +162,8 @@ def export_personal_data(
     CSV per kind of record. The request is recorded (access or portability)."""
     _check_self_or_admin(principal, customer_id)
     if format == "json":
-        return shop.export_personal_data(customer_id, principal.actor)
-    document = shop.export_personal_data(customer_id, principal.actor, kind="portability")
+        return data_subjects.export_personal_data(customer_id, principal.actor)
+    document = data_subjects.export_personal_data(customer_id, principal.actor, kind="portability")
     return Response(
         portable_package(document),
         media_type="application/zip",
@@ -167,7 +175,7 @@ def export_personal_data(
 def correct_personal_data(
     customer_id: CustomerId,
     body: PersonalDataCorrection,
-    shop: ShopDep,
+    data_subjects: DataSubjectsDep,
     principal: CustomerOrAdmin,
     response: Response,
 ) -> CorrectionAccepted:
@@ -175,7 +183,7 @@ def correct_personal_data(
     ciphertext under the same key). 409 once the subject was erased."""
     _check_self_or_admin(principal, customer_id)
     changes = body.model_dump(exclude_none=True)
-    result, fields = shop.rectify_personal_data(customer_id, changes, principal.actor)
+    result, fields = data_subjects.rectify_personal_data(customer_id, changes, principal.actor)
     accepted = CorrectionAccepted(
         customer_id=customer_id,
         corrected=fields,
@@ -187,10 +195,10 @@ def correct_personal_data(
 
 @router.delete("/{customer_id}/personal-data", status_code=status.HTTP_202_ACCEPTED)
 def erase_personal_data(
-    customer_id: CustomerId, shop: ShopDep, principal: CustomerOrAdmin
+    customer_id: CustomerId, data_subjects: DataSubjectsDep, principal: CustomerOrAdmin
 ) -> ErasureAccepted:
     """Crypto-shred the subject's personal data: their key is destroyed, so every copy in
     the log reads as erased; consents end, the address book empties. Idempotent."""
     _check_self_or_admin(principal, customer_id)
-    erasure = shop.erase_personal_data(customer_id, principal.actor)
+    erasure = data_subjects.erase_personal_data(customer_id, principal.actor)
     return ErasureAccepted(customer_id=customer_id, status=erasure.status, detail=erasure.message)

@@ -7,7 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import Field, StringConstraints
 
-from api.deps import Admin, ShopDep
+from api.deps import (
+    Admin,
+    InvoicesDep,
+)
 from api.etag import set_etag
 from api.schemas import Schema, Sku
 
@@ -30,22 +33,24 @@ class ProductTaxesPublic(Schema):
 
 @router.put("/stock-items/{sku}/fiscal")
 def set_product_taxes(
-    sku: Sku, body: ProductTaxesUpdate, shop: ShopDep, _: Admin, response: Response
+    sku: Sku, body: ProductTaxesUpdate, invoices: InvoicesDep, _: Admin, response: Response
 ) -> ProductTaxesPublic:
     """The product's NCM (8 digits of an existing chapter, else 422), ICMS origin and the
     CFOP of a sale (5102 within the state by default). 404 for an unknown SKU."""
-    shop.set_product_taxes(sku, body.ncm, body.origin, body.cfop)
-    return _public(shop, sku, response)
+    invoices.set_product_taxes(sku, body.ncm, body.origin, body.cfop)
+    return _public(invoices, sku, response)
 
 
 @router.get("/stock-items/{sku}/fiscal")
-def get_product_taxes(sku: Sku, shop: ShopDep, _: Admin, response: Response) -> ProductTaxesPublic:
+def get_product_taxes(
+    sku: Sku, invoices: InvoicesDep, _: Admin, response: Response
+) -> ProductTaxesPublic:
     """404 until the product's fiscal data is set."""
-    return _public(shop, sku, response)
+    return _public(invoices, sku, response)
 
 
-def _public(shop: ShopDep, sku: str, response: Response) -> ProductTaxesPublic:
-    taxes = shop.product_taxes(sku)
+def _public(invoices: InvoicesDep, sku: str, response: Response) -> ProductTaxesPublic:
+    taxes = invoices.product_taxes(sku)
     if taxes is None:
         raise HTTPException(404, f"no fiscal data for {sku}")
     set_etag(response, taxes.version)

@@ -7,7 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.auth import Principal
-from api.deps import ShopDep, require
+from api.deps import (
+    DataSubjectsDep,
+    require,
+)
 from api.schemas_customers import LgpdRequestList, LgpdRequestPublic
 
 router = APIRouter(prefix="/lgpd", tags=["customers and data subjects (LGPD)"])
@@ -15,8 +18,8 @@ AdminOrAuditor = Annotated[Principal, Depends(require("admin", "auditor"))]
 
 
 @router.get("/requests")
-def list_requests(shop: ShopDep, principal: AdminOrAuditor) -> LgpdRequestList:
+def list_requests(data_subjects: DataSubjectsDep, principal: AdminOrAuditor) -> LgpdRequestList:
     """Every data-subject request, oldest first: received, completed, the 15-day deadline
     and the time it took."""
-    items = shop.lgpd_requests(pseudonymous=principal.role != "admin")
+    items = data_subjects.lgpd_requests(pseudonymous=principal.role != "admin")
     return LgpdRequestList(items=[LgpdRequestPublic(**i) for i in items])

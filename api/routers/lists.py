@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import Admin, ContainerDep, ReadersDep, ShopDep, consistent_with, query
+from api.deps import Admin, ContainerDep, ReadersDep, ServicesDep, consistent_with, query
 from api.schemas_back_office import (
     CustomerList,
     CustomerRow,
@@ -25,7 +25,7 @@ from api.schemas_back_office import (
     WebhookDeliveryRow,
 )
 from application.customers import CustomerNotFoundError
-from application.shop import Shop
+from application.services import Services
 from projections.back_office import BackOfficeProjection
 from projections.back_office_reader import ProductFilter
 from projections.readers import Page
@@ -136,12 +136,12 @@ async def list_webhook_deliveries(
     return WebhookDeliveryList(**_paged(found, WebhookDeliveryRow))
 
 
-def _with_profile(shop: Shop, row: dict[str, Any]) -> dict[str, Any]:
+def _with_profile(services: Services, row: dict[str, Any]) -> dict[str, Any]:
     """An admin's row: the name and e-mail decrypted (none once erased or never given)."""
     if row["erased"]:
         return row
     try:
-        profile = shop.profile_of(row["customer_id"])
+        profile = services.customers.profile_of(row["customer_id"])
     except CustomerNotFoundError:
         return row
     return {**row, "name": profile.get("name"), "email": profile.get("email")}
@@ -150,7 +150,7 @@ def _with_profile(shop: Shop, row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/customers")
 async def list_customers(
     readers: ReadersDep,
-    shop: ShopDep,
+    services: ServicesDep,
     _: Admin,
     erased: bool | None = None,
     page: PageNo = 1,
@@ -160,7 +160,7 @@ async def list_customers(
 
     def read() -> Page:
         found = readers.back_office.customers(erased, page, size)
-        rows = [_with_profile(shop, r) for r in found.items]
+        rows = [_with_profile(services, r) for r in found.items]
         return Page(rows, found.total, found.page, found.size)
 
     return CustomerList(**_paged(await query(read), CustomerRow))

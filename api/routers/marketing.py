@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from api.deps import Admin, ShopDep
+from api.deps import (
+    Admin,
+    CustomersDep,
+)
 from api.openapi import problem
 from api.schemas_customers import MarketingSendCreate, MarketingSendReport
 
@@ -12,15 +15,15 @@ router = APIRouter(prefix="/marketing", tags=["customers and data subjects (LGPD
 
 
 @router.post("/sends", responses={404: problem("no product with that sku")})
-def send(body: MarketingSendCreate, shop: ShopDep, _: Admin) -> MarketingSendReport:
+def send(body: MarketingSendCreate, customers: CustomersDep, _: Admin) -> MarketingSendReport:
     """A newsletter (`subject`, `body`) or a back-in-stock alert (`sku`); says how many
     customers it skipped for want of the `marketing_email` consent."""
     if body.kind == "back_in_stock":
         if body.sku is None:
             raise HTTPException(422, "back_in_stock needs the sku")
-        done = shop.send_back_in_stock(body.sku)
+        done = customers.send_back_in_stock(body.sku)
     else:
         if body.subject is None:
             raise HTTPException(422, "a newsletter needs a subject")
-        done = shop.send_marketing("newsletter", body.subject, body.body)
+        done = customers.send_marketing("newsletter", body.subject, body.body)
     return MarketingSendReport(kind=done.kind, sent=done.sent, skipped=done.skipped)

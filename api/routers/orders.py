@@ -14,8 +14,8 @@ from api.deps import (
     Admin,
     ContainerDep,
     ExpectedVersion,
+    OrdersDep,
     ReadersDep,
-    ShopDep,
     consistent_with,
     query,
     require,
@@ -102,13 +102,13 @@ async def get_order(
 def cancel_order(
     order_id: UUID,
     body: OrderCancel,
-    shop: ShopDep,
+    orders: OrdersDep,
     principal: CustomerOrAdmin,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> OrderCommandResult:
     """Cancel and compensate: reservations are released, the payment voided or refunded."""
-    result = shop.cancel_order(order_id, _own(principal), body.reason, expected_version)
+    result = orders.cancel_order(order_id, _own(principal), body.reason, expected_version)
     return _answer(response, result)
 
 
@@ -116,26 +116,26 @@ def cancel_order(
 def ship_order(
     order_id: UUID,
     body: OrderShip,
-    shop: ShopDep,
+    orders: OrdersDep,
     _: Admin,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> OrderCommandResult:
     """Ship a confirmed order: its reservations leave stock and the payment is captured."""
-    result = shop.ship_order(order_id, body.carrier, body.tracking_code, expected_version)
+    result = orders.ship_order(order_id, body.carrier, body.tracking_code, expected_version)
     return _answer(response, result)
 
 
 @router.post("/{order_id}/tracking", status_code=status.HTTP_200_OK)
 def track_order(
-    order_id: UUID, body: OrderTrack, shop: ShopDep, _: Admin, response: Response
+    order_id: UUID, body: OrderTrack, orders: OrdersDep, _: Admin, response: Response
 ) -> OrderTrackResult:
     """A step of the parcel (in transit, out for delivery, delivered, delivery failed,
     returned to sender) as the carrier reported it; `delivered` starts the withdrawal and
     defect windows. A report older than the newest, a repeat or one after a final step is
     answered `applied: false` and changes nothing; 409 for an order not shipped."""
     at = body.at or now()
-    result = shop.track_order(order_id, body.step.value, at.astimezone(UTC))
+    result = orders.track_order(order_id, body.step.value, at.astimezone(UTC))
     if result is None:
         return OrderTrackResult(order_id=order_id, applied=False)
     set_etag(response, result.version)

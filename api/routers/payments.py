@@ -17,7 +17,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from api import owned_reads
 from api.auth import Principal
-from api.deps import ShopDep, consistent_with, require, viewer_of
+from api.deps import (
+    PaymentsDep,
+    consistent_with,
+    require,
+    viewer_of,
+)
 from api.schemas import PaymentPublic, WebhookAccepted
 from api.stored import StoredDep
 from application.ports import GatewayError, InvalidWebhookError, MalformedWebhookError
@@ -40,14 +45,22 @@ async def get_payment(
 
 
 @router.post("/webhooks/{gateway}", status_code=200)
-async def receive_webhook(gateway: Provider, request: Request, shop: ShopDep) -> WebhookAccepted:
+async def receive_webhook(
+    gateway: Provider,
+    request: Request,
+    payments: PaymentsDep,
+) -> WebhookAccepted:
     """A payment provider's signed notification (Pix paid, boleto paid or expired). Verified by
     the provider's signature, recorded once.
     """
     body = await request.body()
     try:
         delivery = await run_in_threadpool(
-            shop.receive_webhook, gateway, dict(request.headers), dict(request.query_params), body
+            payments.receive_webhook,
+            gateway,
+            dict(request.headers),
+            dict(request.query_params),
+            body,
         )
     except InvalidWebhookError as error:
         raise HTTPException(401, f"webhook refused: {error}") from None

@@ -10,7 +10,13 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from api.deps import Admin, Customer, ExpectedVersion, ShopDep
+from api.deps import (
+    Admin,
+    CheckoutDep,
+    Customer,
+    ExpectedVersion,
+    PromotionsDep,
+)
 from api.etag import set_etag
 from api.schemas import Amount, CartCommandResult, CommandAccepted, MoneyModel, Schema
 from domain.money import Money
@@ -86,12 +92,12 @@ def _promotion_answer(
 
 @router.post("/promotions", status_code=status.HTTP_201_CREATED)
 def create_promotion(
-    body: PromotionCreate, shop: ShopDep, admin: Admin, response: Response
+    body: PromotionCreate, promotions: PromotionsDep, admin: Admin, response: Response
 ) -> PromotionCommandResult:
     """Launch a promotion (admin): a coupon code with a percent or fixed BRL discount, its
     validity window, minimum subtotal, eligible categories and use limits.
     """
-    result = shop.launch_promotion(
+    result = promotions.launch_promotion(
         code=body.code,
         description=body.description,
         kind=body.kind,
@@ -109,21 +115,27 @@ def create_promotion(
 
 
 @router.get("/promotions/{code}")
-def get_promotion(code: Code, shop: ShopDep, admin: Admin, response: Response) -> PromotionPublic:
+def get_promotion(
+    code: Code, promotions: PromotionsDep, admin: Admin, response: Response
+) -> PromotionPublic:
     """A promotion (admin): its terms, whether it is active, and how many uses are taken."""
-    promotion = shop.promotion(code)
+    promotion = promotions.promotion(code)
     set_etag(response, promotion.version)
     return PromotionPublic.of(promotion)
 
 
 @router.post("/promotions/{code}/deactivate")
 def deactivate_promotion(
-    code: Code, shop: ShopDep, admin: Admin, response: Response, expected_version: ExpectedVersion
+    code: Code,
+    promotions: PromotionsDep,
+    admin: Admin,
+    response: Response,
+    expected_version: ExpectedVersion,
 ) -> PromotionCommandResult:
     """Stop a promotion (admin): no cart can apply it and no new order can use it; orders
     already placed keep their discount.
     """
-    result = shop.deactivate_promotion(code, expected_version)
+    result = promotions.deactivate_promotion(code, expected_version)
     return _promotion_answer(response, code.upper(), result.version, result.consistency_token)
 
 
@@ -136,7 +148,7 @@ def _cart_answer(response: Response, cart_id: UUID, version: int, token: str) ->
 def apply_coupon(
     cart_id: UUID,
     body: CouponApply,
-    shop: ShopDep,
+    checkout: CheckoutDep,
     customer: Customer,
     response: Response,
     expected_version: ExpectedVersion,
@@ -145,18 +157,18 @@ def apply_coupon(
     `code` when the coupon does not apply (unknown-coupon, coupon-expired, coupon-inactive,
     coupon-not-yet-valid, coupon-below-minimum, coupon-not-eligible); 409 when its uses are
     taken (coupon-limit-reached, coupon-customer-limit-reached)."""
-    result = shop.apply_coupon(cart_id, customer.sub, body.code, expected_version)
+    result = checkout.apply_coupon(cart_id, customer.sub, body.code, expected_version)
     return _cart_answer(response, cart_id, result.version, result.consistency_token)
 
 
 @router.delete("/carts/{cart_id}/coupon", tags=["carts"])
 def remove_coupon(
     cart_id: UUID,
-    shop: ShopDep,
+    checkout: CheckoutDep,
     customer: Customer,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> CartCommandResult:
     """Take the coupon off the cart; the cart's totals no longer include its discount."""
-    result = shop.remove_coupon(cart_id, customer.sub, expected_version)
+    result = checkout.remove_coupon(cart_id, customer.sub, expected_version)
     return _cart_answer(response, cart_id, result.version, result.consistency_token)

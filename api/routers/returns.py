@@ -16,7 +16,7 @@ from api.deps import (
     ContainerDep,
     Customer,
     ExpectedVersion,
-    ShopDep,
+    ReturnsDep,
     consistent_with,
     require,
 )
@@ -83,7 +83,7 @@ def _accepted(response: Response, result: CommandResult) -> ReturnAccepted:
 def request_return(
     order_id: UUID,
     body: ReturnCreate,
-    shop: ShopDep,
+    returns: ReturnsDep,
     customer: Customer,
     response: Response,
     expected_version: ExpectedVersion,
@@ -94,7 +94,7 @@ def request_return(
     units than bought (or already being returned), or the order is not at the If-Match
     version; 404: not your order."""
     lines = [(line.sku, line.quantity) for line in body.lines]
-    result = shop.request_return(
+    result = returns.request_return(
         order_id, customer.sub, lines, body.reason, expected_version, kind=body.kind
     )
     response.headers["Location"] = f"/api/v1/returns/{result.aggregate_id}"
@@ -104,19 +104,19 @@ def request_return(
 @router.post("/returns/{return_id}/approve", status_code=status.HTTP_202_ACCEPTED)
 def approve_return(
     return_id: UUID,
-    shop: ShopDep,
+    returns: ReturnsDep,
     admin: Admin,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> ReturnAccepted:
     """Approve a return request (admin); the refund follows when the goods are marked received."""
-    return _accepted(response, shop.approve_return(return_id, expected_version))
+    return _accepted(response, returns.approve_return(return_id, expected_version))
 
 
 @router.post("/returns/{return_id}/reject", status_code=status.HTTP_202_ACCEPTED)
 def reject_return(
     return_id: UUID,
-    shop: ShopDep,
+    returns: ReturnsDep,
     admin: Admin,
     response: Response,
     expected_version: ExpectedVersion,
@@ -124,19 +124,19 @@ def reject_return(
 ) -> ReturnAccepted:
     """Reject a return request (admin), optionally saying why; nothing is refunded."""
     reason = body.reason if body else ""
-    return _accepted(response, shop.reject_return(return_id, reason, expected_version))
+    return _accepted(response, returns.reject_return(return_id, reason, expected_version))
 
 
 @router.post("/returns/{return_id}/receive", status_code=status.HTTP_202_ACCEPTED)
 def receive_return(
     return_id: UUID,
-    shop: ShopDep,
+    returns: ReturnsDep,
     admin: Admin,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> ReturnAccepted:
     """Restocks the units and refunds their share through the gateway that captured."""
-    return _accepted(response, shop.receive_return(return_id, expected_version))
+    return _accepted(response, returns.receive_return(return_id, expected_version))
 
 
 @router.get("/returns/{return_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])

@@ -9,7 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 from pydantic import Field, StringConstraints
 
-from api.deps import Admin, Customer, ExpectedVersion, ShopDep
+from api.deps import (
+    Admin,
+    CheckoutDep,
+    Customer,
+    ExpectedVersion,
+    ShippingDep,
+)
 from api.etag import tagged
 from api.schemas import CommandAccepted, MoneyModel, Schema
 from domain.shipping import RatesTable
@@ -64,11 +70,15 @@ class RatesTableRead(RatesTablePublic):
 
 @router.post("/carts/{cart_id}/shipping-quote", tags=["carts"])
 def quote_shipping(
-    cart_id: UUID, body: ShippingQuoteCreate, shop: ShopDep, customer: Customer
+    cart_id: UUID,
+    body: ShippingQuoteCreate,
+    checkout: CheckoutDep,
+    shipping: ShippingDep,
+    customer: Customer,
 ) -> ShippingQuotePublic:
     """Standard and express for the cart as it is. 422: malformed CEP, CEP outside the
     rates table, parcel over the heaviest band."""
-    options = shop.shipping_quote(cart_id, customer.sub, body.postal_code)
+    options = checkout.shipping_quote(cart_id, customer.sub, body.postal_code)
     return ShippingQuotePublic(
         options=[
             ShippingOptionPublic(
@@ -79,13 +89,15 @@ def quote_shipping(
             )
             for o in options
         ],
-        free_shipping=_free_shipping(shop, cart_id, customer.sub),
+        free_shipping=_free_shipping(shipping, checkout, cart_id, customer.sub),
     )
 
 
-def _free_shipping(shop: ShopDep, cart_id: UUID, customer_id: str) -> FreeShippingPublic:
-    threshold = shop.rates_table().free_standard_from
-    net = shop.cart_net(cart_id, customer_id)
+def _free_shipping(
+    shipping: ShippingDep, checkout: CheckoutDep, cart_id: UUID, customer_id: str
+) -> FreeShippingPublic:
+    threshold = shipping.rates_table().free_standard_from
+    net = checkout.cart_net(cart_id, customer_id)
     missing = max(threshold.amount - net.amount, Decimal(0))
     return FreeShippingPublic(
         free_from=MoneyModel(amount=str(threshold.amount)),
@@ -94,18 +106,18 @@ def _free_shipping(shop: ShopDep, cart_id: UUID, customer_id: str) -> FreeShippi
 
 
 @router.get("/shipping/rates")
-def get_rates(shop: ShopDep, admin: Admin, response: Response) -> RatesTableRead:
+def get_rates(shipping: ShippingDep, admin: Admin, response: Response) -> RatesTableRead:
     """The shipping rates table (admin): prices by region and weight band for standard and
     express, and the free-shipping threshold.
     """
-    table, version = shop.rates_in_force()
+    table, version = shipping.rates_in_force()
     return tagged(response, RatesTableRead(**table.to_dict(), version=version))
 
 
 @router.put("/shipping/rates")
 def replace_rates(
     body: RatesTablePublic,
-    shop: ShopDep,
+    shipping: ShippingDep,
     admin: Admin,
     expected_version: ExpectedVersion,
     response: Response,
@@ -113,6 +125,6 @@ def replace_rates(
     """Replace the whole table (every region needs a price per band for both methods);
     with If-Match, only if the table in force is still at that version ("0": the defaults)."""
     table = RatesTable.from_dict(body.model_dump())
-    result = shop.replace_shipping_rates(table, expected_version)
+    result = shipping.replace_shipping_rates(table, expected_version)
     accepted = CommandAccepted(version=result.version, consistency_token=result.consistency_token)
     return tagged(response, accepted)

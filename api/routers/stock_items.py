@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from api.deps import Admin, ExpectedVersion, ReadersDep, ShopDep, consistent_with, query
+from api.deps import (
+    Admin,
+    CatalogDep,
+    ExpectedVersion,
+    ReadersDep,
+    consistent_with,
+    query,
+)
 from api.etag import set_etag, version_tag
 from api.http_cache import cached_answer
 from api.schemas import (
@@ -36,10 +43,10 @@ def _answer(response: Response, sku: str, result: CommandResult) -> StockItemCom
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def register_stock_item(
-    body: StockItemCreate, shop: ShopDep, _: Admin, response: Response
+    body: StockItemCreate, catalog: CatalogDep, _: Admin, response: Response
 ) -> StockItemCommandResult:
     """Register a product and its opening stock (admin). 409 if the SKU exists."""
-    result = shop.register_stock_item(
+    result = catalog.register_stock_item(
         sku=body.sku,
         name=body.name,
         description=body.description,
@@ -57,7 +64,7 @@ def register_stock_item(
 def receive_stock(
     sku: SkuPath,
     body: ReceiptCreate,
-    shop: ShopDep,
+    catalog: CatalogDep,
     _: Admin,
     response: Response,
     expected_version: ExpectedVersion,
@@ -65,7 +72,7 @@ def receive_stock(
     """Record goods received from a supplier (admin), with the invoice / nota fiscal number as
     `reference`.
     """
-    result = shop.receive_stock(sku, body.quantity, expected_version, reference=body.reference)
+    result = catalog.receive_stock(sku, body.quantity, expected_version, reference=body.reference)
     return _answer(response, sku, result)
 
 
@@ -73,7 +80,7 @@ def receive_stock(
 def adjust_stock(
     sku: SkuPath,
     body: AdjustmentCreate,
-    shop: ShopDep,
+    catalog: CatalogDep,
     _: Admin,
     response: Response,
     expected_version: ExpectedVersion,
@@ -81,7 +88,7 @@ def adjust_stock(
     """Correct the stock on hand up or down with a reason (admin), e.g. breakage or a count;
     never below what is reserved.
     """
-    result = shop.adjust_stock(sku, body.quantity_delta, body.reason, expected_version)
+    result = catalog.adjust_stock(sku, body.quantity_delta, body.reason, expected_version)
     return _answer(response, sku, result)
 
 
@@ -89,7 +96,7 @@ def adjust_stock(
 def change_price(
     sku: SkuPath,
     body: PriceUpdate,
-    shop: ShopDep,
+    catalog: CatalogDep,
     _: Admin,
     response: Response,
     expected_version: ExpectedVersion,
@@ -97,7 +104,7 @@ def change_price(
     """Set a product's price (admin). Carts show the new price; orders keep the price they were
     placed at.
     """
-    result = shop.change_price(sku, body.price.to_money(), expected_version)
+    result = catalog.change_price(sku, body.price.to_money(), expected_version)
     return _answer(response, sku, result)
 
 
@@ -129,14 +136,14 @@ async def get_stock_item(
 def edit_stock_item(
     sku: SkuPath,
     body: StockItemPatch,
-    shop: ShopDep,
+    catalog: CatalogDep,
     _: Admin,
     response: Response,
     expected_version: ExpectedVersion,
 ) -> StockItemCommandResult:
     """Change any of name, description, category, weight and sustainability data."""
     sustainability = body.sustainability.model_dump() if body.sustainability else None
-    result = shop.edit_stock_item(
+    result = catalog.edit_stock_item(
         sku,
         name=body.name,
         description=body.description,
@@ -150,7 +157,11 @@ def edit_stock_item(
 
 @router.post("/{sku}/archive")
 def archive_stock_item(
-    sku: SkuPath, shop: ShopDep, _: Admin, response: Response, expected_version: ExpectedVersion
+    sku: SkuPath,
+    catalog: CatalogDep,
+    _: Admin,
+    response: Response,
+    expected_version: ExpectedVersion,
 ) -> StockItemCommandResult:
     """No longer sold: refused in carts and at checkout; still readable by SKU."""
-    return _answer(response, sku, shop.archive_stock_item(sku, expected_version))
+    return _answer(response, sku, catalog.archive_stock_item(sku, expected_version))

@@ -2,7 +2,8 @@
 and the dispatcher that hands them to the workers.
 
 `EFFECTS` is the only place an effect is named. The dispatcher reads it to send; the workers
-(infrastructure/actors.py) read it to know which application command each message runs. A
+(infrastructure/actors.py) run the service method `application/services.py` `command_table`
+names for each. A
 command takes the aggregate id first, then the step's extra arguments (all strings).
 
 The dispatcher follows the log like a projector. For each event it sends the effects it
@@ -12,10 +13,9 @@ checks state first and uses idempotency keys), so a repeat after a crash is harm
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
-from uuid import UUID
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import Projection
@@ -113,16 +113,6 @@ def _delay_of(step: Step, event: Any, delays: Mapping[str, float]) -> float:
     if step.until is not None:
         return max(0.0, (getattr(event, step.until) - now()).total_seconds())
     return delays[step.delay] if step.delay else 0.0
-
-
-def command_runner(app: Any, command: str) -> Callable[..., Any]:
-    """The application call a worker makes for `command`: the id parsed, the rest as is."""
-    method = getattr(app, command)
-
-    def run(aggregate_id: str, *extra: str) -> Any:
-        return method(UUID(aggregate_id), *extra)
-
-    return run
 
 
 class EffectDispatcher(Projection[TrackingRecorder]):

@@ -63,8 +63,8 @@ from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic
 
 from application.checkout.compensation import compensate, reserve_for
-from application.event_store import EventStoreApp
-from domain.base import EventMetadata, event_context
+from application.event_store import EventStore
+from domain.base import EcoAggregate, EventMetadata, event_context
 from domain.order import WAITING, CancellationReason, Order, OrderStatus
 from domain.payment import Payment
 from domain.promotion import Promotion
@@ -123,7 +123,7 @@ def payment_for(order: Order) -> Payment:
     )
 
 
-class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
+class CheckoutSaga(EventSourcedProjection[UUID], EventStore):
     topics = (
         get_topic(Order.Placed),
         get_topic(Payment.Authorized),
@@ -158,9 +158,9 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
         if isinstance(event, Order.Placed):
             lines, coupon = event.lines, event.coupon
         elif isinstance(event, Payment.Declined | Payment.Expired):  # compensations
-            payment = self.find(event.originator_id)
-            order = self.find(payment.order_id) if isinstance(payment, Payment) else None
-            if not isinstance(order, Order):
+            payment = self.load(Payment, event.originator_id)
+            order = self.load(Order, payment.order_id) if payment is not None else None
+            if order is None:
                 return []
             lines, coupon = order.lines, order.coupon
         else:
@@ -190,7 +190,12 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
         return recorded is not None and recorded >= tracking.notification_id
 
     def _load(self, aggregate_id: UUID) -> Any:
+        """What a step holds must exist (a missing one fails the step, retried)."""
         return self.repository.get(aggregate_id)
+
+    def _any(self, aggregate_id: UUID) -> Any:
+        """What compensation gives back, if it exists (a payment may not yet)."""
+        return self.load(EcoAggregate, aggregate_id)
 
     @singledispatchmethod
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
@@ -236,7 +241,7 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
             if event.reason == "all_gateways_failed"
             else CancellationReason.PAYMENT_DECLINED
         )
-        processing_event.collect_events(*compensate(order, reason, event.reason, self.find))
+        processing_event.collect_events(*compensate(order, reason, event.reason, self._any))
 
     @policy.register
     def wait_for_the_shopper(
@@ -284,4 +289,4 @@ class CheckoutSaga(EventSourcedProjection[UUID], EventStoreApp):
         if order.status not in (OrderStatus.PENDING, *WAITING):
             return
         reason = CancellationReason.PAYMENT_EXPIRED
-        processing_event.collect_events(*compensate(order, reason, payment.method, self.find))
+        processing_event.collect_events(*compensate(order, reason, payment.method, self._any))

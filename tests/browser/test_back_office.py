@@ -153,14 +153,16 @@ def test_a_shops_day_in_the_back_office(
 
     # A customer's order arrives; the home page says one order waits to ship.
     order_id = customer_orders(base_url, "BEMVINDO")
-    wait_until(lambda: system.shop.order_of(order_id).status == CONFIRMED, what="confirmed")
+    wait_until(
+        lambda: system.services.orders.order_of(order_id).status == CONFIRMED, what="confirmed"
+    )
     assert system.wait_for_projections(system.head_position(), timeout=30)
     browser.get(f"{base_url}/console")
     follow(browser, browser.find_element(By.CSS_SELECTOR, "#waiting-to_ship a"))
     follow(browser, browser.find_element(By.CSS_SELECTOR, f"a[href='/console/orders/{order_id}']"))
     check_page(browser, "order-to-ship")
     submit(browser, "ship-form", **{"ship-tracking": "BR123456789BR"})
-    assert system.shop.order_of(order_id).status == SHIPPED
+    assert system.services.orders.order_of(order_id).status == SHIPPED
     assert browser.find_element(By.ID, "tracking").text == "BR123456789BR"
 
     # The customer asks for a return; approve it, then receive the parcel.

@@ -66,10 +66,10 @@ def _as(actor: str) -> Any:
 
 @pytest.fixture(scope="module")
 def orders(system: Container, base_url: str) -> Shop:
-    shop = system.shop
+    services = system.services
     with _as("admin:adm-1"):
         for sku, name, category, price, kg in PRODUCTS:
-            shop.register_stock_item(
+            services.catalog.register_stock_item(
                 sku=sku,
                 name=name,
                 description="",
@@ -86,8 +86,8 @@ def orders(system: Container, base_url: str) -> Shop:
         ("bruno", {"ECO-GARRAFA": 2}),
     ]:
         with _as(f"customer:{customer}"):
-            placed.append(place_order(shop, items, customer=customer))
-    wait_until(lambda: settled(shop), what="the saga to settle the orders")
+            placed.append(place_order(services, items, customer=customer))
+    wait_until(lambda: settled(services), what="the saga to settle the orders")
     admin = {"Authorization": f"Bearer {token('admin', 'adm-1')}"}
     with httpx.Client(base_url=base_url, headers=admin) as api:
         shipped = api.post(
@@ -97,9 +97,9 @@ def orders(system: Container, base_url: str) -> Shop:
         assert shipped.status_code == 202, shipped.text
         cancelled = api.post(f"/api/v1/orders/{placed[3]}/cancel", json={"reason": "teste"})
         assert cancelled.status_code == 202, cancelled.text
-    wait_until(lambda: settled(shop), what="the compensation")
+    wait_until(lambda: settled(services), what="the compensation")
     assert system.wait_for_projections(system.head_position(), timeout=30)
-    assert shop.order_of(placed[1]).status == CONFIRMED
+    assert services.orders.order_of(placed[1]).status == CONFIRMED
     return Shop(shipped=placed[0], cancelled=placed[3], confirmed=placed[1])
 
 

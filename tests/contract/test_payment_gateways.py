@@ -422,13 +422,13 @@ def test_a_processing_error_fails_over_and_money_moves_where_it_was_authorized()
     test card with `processing_error`, the chain moves on to PagSeguro, which authorizes.
     Reconfigured to Mercado Pago alone, the capture still goes to PagSeguro."""
     from application.gateways import GatewayChain, join_tokens
-    from application.shop import Shop
+    from application.services import Services
     from domain.base import EventMetadata, event_context
     from domain.payment import Payment
 
     stripe, pagseguro, mercadopago = make("stripe"), make("pagseguro"), make("mercadopago")
     try:
-        shop = Shop(env={}, gateways=GatewayChain([stripe.gateway, pagseguro.gateway]))
+        services = Services.open(env={}, gateways=GatewayChain([stripe.gateway, pagseguro.gateway]))
         # 4000000000000119 is Stripe's processing-error card; at PagSeguro the card is an
         # ordinary one that approves.
         tokens = {"stripe": tokenize(stripe, PROCESSING), "pagseguro": tokenize(pagseguro)}
@@ -442,9 +442,9 @@ def test_a_processing_error_fails_over_and_money_moves_where_it_was_authorized()
                 last4="0119",
                 installments=2,
             )
-            shop.save(payment)
-            shop.authorize_payment(payment.id)
-            authorized = shop.payment(payment.id)
+            services.store.save(payment)
+            services.payments.authorize_payment(payment.id)
+            authorized = services.payments.payment(payment.id)
             assert (authorized.status, authorized.gateway) == ("authorized", "pagseguro")
             assert authorized.abandoned_gateways == ["stripe"]
             assert (
@@ -454,11 +454,13 @@ def test_a_processing_error_fails_over_and_money_moves_where_it_was_authorized()
                 == 2
             )
 
-            shop.gateways = GatewayChain([mercadopago.gateway], [stripe.gateway, pagseguro.gateway])
+            services.payments.gateways = GatewayChain(
+                [mercadopago.gateway], [stripe.gateway, pagseguro.gateway]
+            )
             authorized.request_capture(authorized.authorized)
-            shop.save(authorized)
-            shop.capture_payment(payment.id)
-            assert shop.payment(payment.id).status == "captured"
+            services.store.save(authorized)
+            services.payments.capture_payment(payment.id)
+            assert services.payments.payment(payment.id).status == "captured"
             assert len(pagseguro.fake.moved("capture")) == 1
             assert mercadopago.fake.ledger == []
     finally:

@@ -27,13 +27,13 @@ def assert_matches_model(body: bytes) -> None:
 
 
 def test_every_stored_stock_item_document_is_its_response_model_exactly(container):
-    shop = container.shop
-    register(shop, "ECO-1", 10)
-    register(shop, "ECO-2", 0, price="0.10")
-    shop.receive_stock("ECO-2", 5)
-    shop.adjust_stock("ECO-1", -2, "avaria")
-    shop.change_price("ECO-1", Money(Decimal("1234.50"), "BRL"))
-    shop.edit_stock_item(
+    services = container.services
+    register(services, "ECO-1", 10)
+    register(services, "ECO-2", 0, price="0.10")
+    services.catalog.receive_stock("ECO-2", 5)
+    services.catalog.adjust_stock("ECO-1", -2, "avaria")
+    services.catalog.change_price("ECO-1", Money(Decimal("1234.50"), "BRL"))
+    services.catalog.edit_stock_item(
         "ECO-2",
         name="Nome novo, com “aspas” e \\ barra",
         description="descrição",
@@ -41,7 +41,7 @@ def test_every_stored_stock_item_document_is_its_response_model_exactly(containe
         weight_grams=1200,
         sustainability={"carbon_footprint_kg": "0.250", "certifications": ["FSC", "GOTS"]},
     )
-    shop.archive_stock_item("ECO-1")
+    services.catalog.archive_stock_item("ECO-1")
     assert container.wait_for_projections(container.head_position(), timeout=30)
     live = public_documents(container)
     assert len(live) == 2

@@ -49,6 +49,10 @@ PRODUCT = {
 def product(client: TestClient, auth: Auth) -> dict:
     response = client.post("/api/v1/stock-items", json=PRODUCT, headers=auth("admin", "adm"))
     assert response.status_code == 201, response.text
+    # Wait until the catalog's read model has it: tests read stock right away.
+    token = {"X-Consistency-Token": response.json()["consistency_token"]}
+    seen = client.get(f"/api/v1/stock-items/{PRODUCT['sku']}", headers=auth(**token))
+    assert seen.status_code == 200, seen.text
     return {**PRODUCT, **response.json()}
 
 

@@ -25,8 +25,8 @@ def env(settings):
 
 
 def test_replay_prints_events_and_state_as_one_json_document(container, env):
-    register(container.shop, "ECO-1", 10)
-    container.shop.receive_stock("ECO-1", 4)
+    register(container.services, "ECO-1", 10)
+    container.services.catalog.receive_stock("ECO-1", 4)
     result = run("replay", str(StockItem.create_id("ECO-1")), "--version", "1", "--json", env=env)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
@@ -35,8 +35,8 @@ def test_replay_prints_events_and_state_as_one_json_document(container, env):
 
 
 def test_replay_all_streams_json_lines(container, env):
-    register(container.shop, "ECO-1", 10)
-    container.shop.receive_stock("ECO-1", 4)
+    register(container.services, "ECO-1", 10)
+    container.services.catalog.receive_stock("ECO-1", 4)
     result = run("replay", "--all", "--since", "1", "--json", env=env)
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(line["position"], line["type"]) for line in lines] == [(2, "StockItem.Received")]
@@ -55,7 +55,7 @@ def test_replay_all_streams_json_lines(container, env):
     ],
 )
 def test_bad_input_is_a_one_line_error_and_exit_2(container, env, args, message):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     item = str(StockItem.create_id("ECO-1"))
     result = run(*[a.replace("{item}", item) for a in args], env=env)
     assert result.returncode == 2
@@ -65,8 +65,8 @@ def test_bad_input_is_a_one_line_error_and_exit_2(container, env, args, message)
 
 
 def test_audit_verify_exits_1_naming_the_tampered_position(container, env):
-    register(container.shop, "ECO-1", 10)
-    container.shop.receive_stock("ECO-1", 4)
+    register(container.services, "ECO-1", 10)
+    container.services.catalog.receive_stock("ECO-1", 4)
     assert run("audit", "verify", env=env).returncode == 0
     with psycopg.connect(container.database_url, autocommit=True) as conn:
         conn.execute("ALTER TABLE ecovarejo_events DISABLE TRIGGER USER")
@@ -124,7 +124,7 @@ def test_personal_data_requests_are_for_the_subject_or_an_admin(client, auth, pr
 
 
 def test_projections_status_and_rebuild_from_the_cli(container, env):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     assert container.wait_for_projections(container.head_position())
     status = json.loads(run("projections", "status", "--json", env=env).stdout)
     assert {s["name"] for s in status} >= {"stock_items", "carts", "orders", "saga.p0", "effects"}

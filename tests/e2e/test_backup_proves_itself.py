@@ -36,14 +36,14 @@ def system(settings: Settings) -> Iterator[Container]:
 def good(system: Container, settings: Settings, tmp_path: Path) -> Path:
     """A backup of two chained events; a third event is written after it."""
     with event_context(ADMIN):
-        register(system.shop, "ECO-1", 5, price="50.00")
-        register(system.shop, "ECO-2", 5, price="12.50")
+        register(system.services, "ECO-1", 5, price="50.00")
+        register(system.services, "ECO-2", 5, price="12.50")
     EventLog(system.database_url).extend_chain_fully()
     file = tmp_path / "good.backup"
     made = run("backup", str(file), "--json", env=env_of(settings))
     assert made.returncode == 0, made.stderr
     with event_context(ADMIN):
-        register(system.shop, "ECO-3", 5)
+        register(system.services, "ECO-3", 5)
     return file
 
 

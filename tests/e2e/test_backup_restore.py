@@ -47,16 +47,16 @@ def env_of(settings) -> dict[str, str]:
 def test_backup_more_writes_restore_into_a_fresh_data_dir_gives_the_backup_state(
     settings, container, tmp_path
 ):
-    shop = container.shop
+    services = container.services
     with event_context(ADMIN):
-        register(shop, "ECO-1", 20)
-        register(shop, "ECO-2", 5, price="12.50")
-    kept = place_order(shop, {"ECO-1": 2, "ECO-2": 1}, customer="ana")
-    place_order(shop, {"ECO-1": 1}, DECLINED, customer="bia")
-    place_order(shop, {"ECO-2": 1}, customer="caio")
-    wait_until(lambda: shop.order_of(kept).status == "confirmed", what="the checkout")
+        register(services, "ECO-1", 20)
+        register(services, "ECO-2", 5, price="12.50")
+    kept = place_order(services, {"ECO-1": 2, "ECO-2": 1}, customer="ana")
+    place_order(services, {"ECO-1": 1}, DECLINED, customer="bia")
+    place_order(services, {"ECO-2": 1}, customer="caio")
+    wait_until(lambda: services.orders.order_of(kept).status == "confirmed", what="the checkout")
     with event_context(ADMIN):
-        shop.erase_personal_data("caio", "admin:ops")
+        services.data_subjects.erase_personal_data("caio", "admin:ops")
     head = settled(container)
     before = {name: snapshot(container.redis, name) for name in REDIS_PROJECTIONS}
 
@@ -71,7 +71,7 @@ def test_backup_more_writes_restore_into_a_fresh_data_dir_gives_the_backup_state
     assert not any(t.startswith("search_") for t in report["tables"])
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
 
-    place_order(shop, {"ECO-1": 3}, customer="davi")  # written after the backup
+    place_order(services, {"ECO-1": 3}, customer="davi")  # written after the backup
     assert settled(container) > head
 
     fresh = tmp_path / "fresh-data-dir"
@@ -105,8 +105,8 @@ def test_backup_more_writes_restore_into_a_fresh_data_dir_gives_the_backup_state
         for name in REDIS_PROJECTIONS:
             assert snapshot(other.redis, name) == before[name], name
         with event_context(ADMIN):
-            ana = other.shop.export_personal_data("ana", "admin:ops")
-            caio = other.shop.export_personal_data("caio", "admin:ops")
+            ana = other.services.data_subjects.export_personal_data("ana", "admin:ops")
+            caio = other.services.data_subjects.export_personal_data("caio", "admin:ops")
         assert "Rua das Flores 10" in json.dumps(ana, ensure_ascii=False)
         assert "Rua das Flores 10" not in json.dumps(caio, ensure_ascii=False)
     finally:
@@ -115,7 +115,7 @@ def test_backup_more_writes_restore_into_a_fresh_data_dir_gives_the_backup_state
 
 def test_restore_refuses_what_is_not_a_backup_and_changes_nothing(settings, container, tmp_path):
     with event_context(ADMIN):
-        register(container.shop, "ECO-1", 1)
+        register(container.services, "ECO-1", 1)
     junk = tmp_path / "junk.backup"
     junk.write_text("not a backup")
     for args, message in (
@@ -147,11 +147,11 @@ def test_force_replaces_a_stopped_system_with_the_backup(settings, tmp_path):
     system = bootstrap(settings)  # nothing processing: the operator stopped API and workers
     try:
         with event_context(ADMIN):
-            register(system.shop, "ECO-1", 1)
+            register(system.services, "ECO-1", 1)
         file = tmp_path / "one.backup"
         assert run("backup", str(file), env=env_of(settings)).returncode == 0
         with event_context(ADMIN):
-            register(system.shop, "ECO-2", 1)
+            register(system.services, "ECO-2", 1)
         refused = run("restore", str(file), env=env_of(settings))
         assert refused.returncode == 2
         assert "give --force to replace it" in refused.stderr
@@ -164,7 +164,7 @@ def test_force_replaces_a_stopped_system_with_the_backup(settings, tmp_path):
         assert any("ECO-1" in key for key in items)
         assert not any("ECO-2" in key for key in items)
         with event_context(ADMIN):
-            register(system.shop, "ECO-3", 1)  # the log goes on after the restored ids
+            register(system.services, "ECO-3", 1)  # the log goes on after the restored ids
         assert system.head_position() == 2
         assert EventLog(system.database_url).verify_chain().ok  # the chain goes on too
     finally:

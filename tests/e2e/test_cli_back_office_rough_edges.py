@@ -64,9 +64,9 @@ def test_stop_prints_no_platformdirs_warning(tmp_path):
 def test_the_audit_trail_has_times_and_a_legend_and_sandbox_pay_names_the_payment(
     settings, container
 ):
-    register(container.shop, "ECO-1", 5)
-    order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
-    wait_until(lambda: settled(container.shop))
+    register(container.services, "ECO-1", 5)
+    order_id = place_order(container.services, {"ECO-1": 1}, customer="ana")
+    wait_until(lambda: settled(container.services))
     env = cli_env(settings)
     trail = run("audit", "trail", str(order_id), env=env).stdout
     assert "↩ marks a compensation" in trail

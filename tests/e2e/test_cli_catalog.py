@@ -38,7 +38,7 @@ def test_the_cli_imports_a_catalog_once_and_exports_it_neutralised(settings, con
     assert "2 created" in done.stdout
     again = run("catalog", "import", str(path), "--json", env=env)
     assert json.loads(again.stdout)["unchanged"] == 2
-    container.shop.edit_stock_item("ECO-1", name="=1+1")
+    container.services.catalog.edit_stock_item("ECO-1", name="=1+1")
     wait_until(lambda: len(container.readers.back_office.skus()) == 2, what="listed")
     exported = run("catalog", "export", env=env)
     assert exported.returncode == 0, exported.stderr
@@ -68,7 +68,7 @@ def test_the_certification_sweep_runs_from_the_cli_and_lapses_nothing_still_vali
 ):
     from tests.checkout import catalog_with_variants
 
-    catalog_with_variants(container.shop)  # its certificate is valid until 2099
+    catalog_with_variants(container.services)  # its certificate is valid until 2099
     wait_until(lambda: container.readers.products.certified_ids() != [], what="projected")
     swept = run("catalog", "lapse-certifications", "--json", env=cli_env(settings))
     assert swept.returncode == 0, swept.stderr

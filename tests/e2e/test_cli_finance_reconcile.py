@@ -46,19 +46,22 @@ def captured(client, auth, stripe, count: int) -> list[str]:  # noqa: F811
             headers=auth("admin", "adm"),
         )
         wait_for(lambda n=n: len(stripe.moved("capture")) == n + 1, "the capture")
-    shop = client.app.state.container.shop
+    services = client.app.state.container.services
     wait_for(
-        lambda: all(p.status == "captured" for p in (shop.payment(pid) for pid in _payments(shop))),
+        lambda: all(
+            p.status == "captured"
+            for p in (services.payments.payment(pid) for pid in _payments(services))
+        ),
         "the captures to be recorded",
     )
     return [row["id"] for row in stripe.moved("capture")]
 
 
-def _payments(shop) -> list:
+def _payments(services) -> list:
     from domain.payment import Payment
 
     position, found = 0, set()
-    while batch := shop.recorder.select_notifications(position + 1, 500):
+    while batch := services.store.recorder.select_notifications(position + 1, 500):
         found |= {
             n.originator_id for n in batch if n.topic.startswith(Payment.__module__ + ":Payment.")
         }

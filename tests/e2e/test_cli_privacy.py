@@ -30,9 +30,9 @@ def wrapped_keys(database_url: str) -> list[tuple]:
 
 
 def test_rotation_with_a_wrong_current_key_is_a_one_line_error_and_changes_nothing(container, env):
-    register(container.shop, "ECO-1", 10)
-    container.shop.create_cart("ana")
-    container.shop.keys.key_for("ana")
+    register(container.services, "ECO-1", 10)
+    container.services.checkout.create_cart("ana")
+    container.services.store.keys.key_for("ana")
     before = wrapped_keys(container.database_url)
     key_file = container.settings.data_dir / MASTER_KEY_FILE
     key_before = key_file.read_text()
@@ -45,8 +45,8 @@ def test_rotation_with_a_wrong_current_key_is_a_one_line_error_and_changes_nothi
 
 
 def test_rotation_rewraps_every_key_and_replaces_the_key_file(container, env, tmp_path):
-    container.shop.keys.key_for("ana")
-    container.shop.keys.key_for("bia")
+    container.services.store.keys.key_for("ana")
+    container.services.store.keys.key_for("bia")
     before = wrapped_keys(container.database_url)
     result = run("keys", "rotate", "--json", env=env)
     assert result.returncode == 0, result.stderr
@@ -55,7 +55,7 @@ def test_rotation_rewraps_every_key_and_replaces_the_key_file(container, env, tm
     after = wrapped_keys(container.database_url)
     assert [r[2] for r in after] == [report["new_master_key_id"]] * 2
     assert all(a[1] != b[1] for a, b in zip(after, before, strict=True))
-    assert container.shop.keys.existing_key("ana") is not None  # the live store follows
+    assert container.services.store.keys.existing_key("ana") is not None  # the live store follows
     bad = tmp_path / "bad-key"
     bad.write_text("nope")
     refused = run("keys", "rotate", "--new-key-file", str(bad), env=env)
@@ -67,12 +67,12 @@ def test_rotation_rewraps_every_key_and_replaces_the_key_file(container, env, tm
 def test_lgpd_requests_and_marketing_sends_from_the_cli(container, env):
     from domain.customer import Profile
 
-    shop = container.shop
+    services = container.services
     for sub in ("ana", "bia"):
-        shop.update_profile(sub, Profile.parse(sub.title(), f"{sub}@example.com.br"))
-    shop.set_consent("ana", "marketing_email", True, "v1")
-    shop.export_personal_data("ana", "customer:ana")
-    shop.erase_personal_data("bia", "admin:root")
+        services.customers.update_profile(sub, Profile.parse(sub.title(), f"{sub}@example.com.br"))
+    services.customers.set_consent("ana", "marketing_email", True, "v1")
+    services.data_subjects.export_personal_data("ana", "customer:ana")
+    services.data_subjects.erase_personal_data("bia", "admin:root")
     listed = run("lgpd", "requests", "--json", env=env)
     assert listed.returncode == 0, listed.stderr
     items = json.loads(listed.stdout)
@@ -84,7 +84,7 @@ def test_lgpd_requests_and_marketing_sends_from_the_cli(container, env):
     sent = run("marketing", "send", "newsletter", "--subject", "Oi", "--json", env=env)
     assert sent.returncode == 0, sent.stderr
     assert json.loads(sent.stdout) == {"kind": "newsletter", "sent": 1, "skipped": 1}
-    register(shop, "ECO-9", 1)
+    register(services, "ECO-9", 1)
     alert = run("marketing", "send", "back-in-stock", "--sku", "ECO-9", env=env)
     assert "sent to 1 customers; skipped 1" in alert.stdout
     unknown = run("marketing", "send", "back-in-stock", "--sku", "ECO-404", env=env)

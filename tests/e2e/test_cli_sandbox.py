@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from uuid import UUID, uuid4
 
-from application.shop import Shop
-from domain.base import EventMetadata, event_context
+from application.services import Services
+from domain.base import EcoAggregate, EventMetadata, event_context
 from domain.order import OrderStatus
 from domain.payment import ISSUED, payment_id_for_order
 from domain.payment_choice import PixPayment
@@ -34,34 +34,42 @@ def until(check, timeout_s: float = 20):
     raise AssertionError("timed out")
 
 
-def pix_order(shop: Shop) -> UUID:
+def pix_order(services: Services) -> UUID:
     with event_context(EventMetadata("test", "cli-sandbox", "")):
-        if shop.find(StockItem.create_id("ECO-PIX")) is None:
-            register(shop, "ECO-PIX", 5)
-        cart_id, customer = fill_cart(shop, {"ECO-PIX": 1})
-        return shop.checkout(cart_id, customer, ADDRESS, PixPayment()).aggregate_id
+        if services.store.load(EcoAggregate, StockItem.create_id("ECO-PIX")) is None:
+            register(services, "ECO-PIX", 5)
+        cart_id, customer = fill_cart(services, {"ECO-PIX": 1})
+        return services.checkout.checkout(cart_id, customer, ADDRESS, PixPayment()).aggregate_id
 
 
 def test_sandbox_pay_confirms_a_pix_order_and_expire_cancels_another(container, settings):
-    shop = container.shop
-    order_id = pix_order(shop)
+    services = container.services
+    order_id = pix_order(services)
     payment_id = payment_id_for_order(order_id)
-    until(lambda: shop.find(payment_id) is not None and shop.payment(payment_id).status == ISSUED)
+    until(
+        lambda: (
+            services.store.load(EcoAggregate, payment_id) is not None
+            and services.payments.payment(payment_id).status == ISSUED
+        )
+    )
     paid = run("sandbox", "pay", str(payment_id), env=env_of(settings))
     assert paid.returncode == 0, paid.stderr
     assert paid.stdout.strip() == f"paid {payment_id}: applied"
-    until(lambda: shop.order_of(order_id).status == OrderStatus.CONFIRMED)
+    until(lambda: services.orders.order_of(order_id).status == OrderStatus.CONFIRMED)
 
-    second = pix_order(shop)
+    second = pix_order(services)
     second_payment = payment_id_for_order(second)
     until(
         lambda: (
-            shop.find(second_payment) is not None and shop.payment(second_payment).status == ISSUED
+            services.store.load(EcoAggregate, second_payment) is not None
+            and services.payments.payment(second_payment).status == ISSUED
         )
     )
     expired = run("sandbox", "pay", str(second_payment), "--expire", env=env_of(settings))
     assert expired.returncode == 0, expired.stderr
-    order = until(lambda: (o := shop.order_of(second)).status == OrderStatus.CANCELLED and o)
+    order = until(
+        lambda: (o := services.orders.order_of(second)).status == OrderStatus.CANCELLED and o
+    )
     assert order.cancellation_reason == "payment_expired"
 
 
@@ -74,13 +82,15 @@ def test_sandbox_pay_refuses_bad_input_with_one_line(container, settings):
     assert unknown.returncode == 2
     assert unknown.stderr.strip().startswith("error: no payment")
     with event_context(EventMetadata("test", "cli-sandbox", "")):
-        register(container.shop, "ECO-CARD", 5)
-        cart_id, customer = fill_cart(container.shop, {"ECO-CARD": 1})
+        register(container.services, "ECO-CARD", 5)
+        cart_id, customer = fill_cart(container.services, {"ECO-CARD": 1})
         from tests.checkout import card
 
-        order_id = container.shop.checkout(cart_id, customer, ADDRESS, card(APPROVED)).aggregate_id
+        order_id = container.services.checkout.checkout(
+            cart_id, customer, ADDRESS, card(APPROVED)
+        ).aggregate_id
     payment_id = payment_id_for_order(order_id)
-    until(lambda: container.shop.find(payment_id) is not None)
+    until(lambda: container.services.store.load(EcoAggregate, payment_id) is not None)
     by_card = run("sandbox", "pay", str(payment_id), env=env)
     assert by_card.returncode == 2
     assert "is a card payment, not Pix or boleto" in by_card.stderr

@@ -32,7 +32,9 @@ def wrapped(database_url: str) -> list[bytes]:
 def test_a_system_moves_into_vault_and_rotates_there(settings, vault):
     local = bootstrap(settings)
     try:
-        local.shop.update_profile("ana", Profile.parse("Ana Souza", "ana.souza@example.com.br"))
+        local.services.customers.update_profile(
+            "ana", Profile.parse("Ana Souza", "ana.souza@example.com.br")
+        )
     finally:
         local.close()
     env = clean_env(
@@ -75,6 +77,6 @@ def test_a_system_moves_into_vault_and_rotates_there(settings, vault):
         )
     )
     try:
-        assert in_vault.shop.profile_of("ana")["email"] == "ana.souza@example.com.br"
+        assert in_vault.services.customers.profile_of("ana")["email"] == "ana.souza@example.com.br"
     finally:
         in_vault.close()

@@ -90,7 +90,7 @@ def test_cart_coupon_quote_checkout_ship_return_and_refund(client, auth, contain
         headers=admin,
     )
     assert shipped.status_code == 202
-    wait_until(lambda: settled(container.shop), what="the capture")
+    wait_until(lambda: settled(container.services), what="the capture")
 
     wanted = {
         "lines": [{"sku": "ECO-A", "quantity": 2}, {"sku": "ECO-C", "quantity": 1}],
@@ -114,8 +114,11 @@ def test_cart_coupon_quote_checkout_ship_return_and_refund(client, auth, contain
         headers={**admin, "If-Match": approved.headers["etag"]},
     )
     assert received.status_code == 202
-    wait_until(lambda: settled(container.shop), what="the refund")
-    wait_until(lambda: container.shop.return_of(return_id).status == "refunded", what="refunded")
+    wait_until(lambda: settled(container.services), what="the refund")
+    wait_until(
+        lambda: container.services.returns.return_of(return_id).status == "refunded",
+        what="refunded",
+    )
     assert container.wait_for_projections(container.head_position(), timeout=20)
 
     view = client.get(f"{API}/returns/{return_id}", headers=ana).json()
@@ -129,7 +132,7 @@ def test_cart_coupon_quote_checkout_ship_return_and_refund(client, auth, contain
     assert pay["status"] == "captured"
     refunds = [
         row
-        for gw in container.shop.gateways
+        for gw in container.services.payments.gateways
         if hasattr(gw, "ledger")
         for row in gw.ledger()
         if row.get("op") == "refund"
@@ -143,7 +146,7 @@ def test_cart_coupon_quote_checkout_ship_return_and_refund(client, auth, contain
         f"{API}/audit/aggregates/{order_id}/events", headers=auth("auditor", "aud")
     ).json()
     assert [e["type"] for e in trail][-2:] == ["Order.ReturnOpened", "Order.ItemsReturned"]
-    check_invariants(container.shop)
+    check_invariants(container.services)
 
     live = {name: snapshot(container.redis, name) for name in REDIS_PROJECTIONS}
     for name in REDIS_PROJECTIONS:

@@ -70,7 +70,7 @@ def test_a_stale_form_is_a_409_that_explains_and_changes_nothing(client, contain
     assert second.status_code == 409
     assert 'id="conflict"' in second.text
     assert f"versão {stale}" in second.text
-    assert str(container.shop.stock_item("ECO-9000").price.amount) == "10.00"
+    assert str(container.services.catalog.stock_item("ECO-9000").price.amount) == "10.00"
 
 
 def test_archiving_needs_its_confirmation_and_events_carry_the_staff_member(
@@ -84,14 +84,14 @@ def test_archiving_needs_its_confirmation_and_events_carry_the_staff_member(
         "/console/products/ECO-9000/archive", data={"csrf": csrf, "version": version}
     )
     assert refused.status_code == 422
-    assert container.shop.stock_item("ECO-9000").archived is False
+    assert container.services.catalog.stock_item("ECO-9000").archived is False
     archived = client.post(
         "/console/products/ECO-9000/archive",
         data={"csrf": csrf, "version": version, "confirm": "yes"},
     )
     assert archived.status_code == 200
-    assert container.shop.stock_item("ECO-9000").archived is True
-    item_id = container.shop.stock_item("ECO-9000").id
+    assert container.services.catalog.stock_item("ECO-9000").archived is True
+    item_id = container.services.catalog.stock_item("ECO-9000").id
     events = client.get(
         f"{API}/audit/aggregates/{item_id}/events", headers=auth("auditor", "aud")
     ).json()
@@ -128,7 +128,7 @@ def test_a_latin1_semicolon_csv_is_dry_run_then_imported_and_again_changes_nothi
     from tests.checkout import wait_until
 
     wait_until(lambda: "ECO-2" in [r["sku"] for r in _skus(container)], what="import")
-    item = container.shop.stock_item("ECO-2")
+    item = container.services.catalog.stock_item("ECO-2")
     assert (item.name, str(item.price.amount), item.on_hand) == ("Caneca térmica", "1234.50", 5)
     again = upload(client, CSV_LATIN1)
     assert "0 criados · 0 alterados · 2 sem mudança" in again.text
@@ -172,8 +172,8 @@ def test_files_over_the_limit_or_not_a_catalog_are_refused_with_a_clear_message(
 def test_the_export_neutralises_formula_cells_and_reads_back_in(client, container):
     from tests.checkout import register, wait_until
 
-    register(container.shop, "ECO-7", 2)
-    container.shop.edit_stock_item("ECO-7", name="-2+3 ou =1+1")
+    register(container.services, "ECO-7", 2)
+    container.services.catalog.edit_stock_item("ECO-7", name="-2+3 ou =1+1")
     sign_in(client, "admin")
     wait_until(lambda: bool(_skus(container)), what="the product listed")
     exported = client.get("/console/catalog/export.csv")
@@ -207,15 +207,15 @@ def test_the_rates_table_is_edited_at_its_version_and_a_stale_form_changes_nothi
     assert 'value="249,90"' in saved.text
     stale = client.post("/console/shipping", data={**form, "free_standard_from": "99"})
     assert stale.status_code == 409
-    assert str(container.shop.rates_table().free_standard_from.amount) == "249.90"
+    assert str(container.services.shipping.rates_table().free_standard_from.amount) == "249.90"
 
 
 def test_cancelling_an_order_needs_its_confirmation(client, container):
     from tests.checkout import place_order, register, settled, wait_until
 
-    register(container.shop, "ECO-1", 5)
-    order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
-    wait_until(lambda: settled(container.shop))
+    register(container.services, "ECO-1", 5)
+    order_id = place_order(container.services, {"ECO-1": 1}, customer="ana")
+    wait_until(lambda: settled(container.services))
     assert container.wait_for_projections(container.head_position())
     sign_in(client, "admin", "caio-staff")
     page = client.get(f"/console/orders/{order_id}").text

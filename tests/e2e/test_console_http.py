@@ -83,9 +83,9 @@ def test_a_forged_form_post_is_a_403_page_and_changes_nothing(client, container)
 
 
 def test_bad_input_gets_the_apis_status_codes_as_pages(client, container):
-    register(container.shop, "ECO-1", 5)
-    order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
-    wait_until(lambda: settled(container.shop))
+    register(container.services, "ECO-1", 5)
+    order_id = place_order(container.services, {"ECO-1": 1}, customer="ana")
+    wait_until(lambda: settled(container.services))
     assert container.wait_for_projections(container.head_position())
     sign_in(client, "customer", "bruno")
     assert client.get(f"/console/orders/{order_id}").status_code == 404  # not yours
@@ -256,9 +256,9 @@ def test_every_console_route_answers_each_role_as_its_matrix_says(client):
 
 
 def test_an_admin_exports_and_erases_a_subject_and_an_auditor_sees_no_such_forms(client, container):
-    register(container.shop, "ECO-1", 5)
-    place_order(container.shop, {"ECO-1": 1}, customer="ana")
-    wait_until(lambda: settled(container.shop))
+    register(container.services, "ECO-1", 5)
+    place_order(container.services, {"ECO-1": 1}, customer="ana")
+    wait_until(lambda: settled(container.services))
     sign_in(client, "admin")
     exported = client.get("/console/lgpd/export?customer_id=ana")
     assert exported.status_code == 200
@@ -292,10 +292,10 @@ def test_an_admin_exports_and_erases_a_subject_and_an_auditor_sees_no_such_forms
 def test_auditors_see_personal_data_masked_unless_their_token_has_the_pii_scope(
     client, container, caplog
 ):
-    register(container.shop, "ECO-1", 5)
-    order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
-    wait_until(lambda: settled(container.shop))
-    placed = container.shop.event_log.aggregate_notifications(order_id)[0].id
+    register(container.services, "ECO-1", 5)
+    order_id = place_order(container.services, {"ECO-1": 1}, customer="ana")
+    wait_until(lambda: settled(container.services))
+    placed = container.services.event_log.aggregate_notifications(order_id)[0].id
     pages = [f"/console/audit/history?aggregate_id={order_id}", f"/console/events/{placed}.json"]
     sign_in(client, "auditor")
     for page in pages:

@@ -63,11 +63,11 @@ def visible_text(page: str) -> str:
 
 
 def a_day_of_data(container) -> str:
-    shop = container.shop
-    register(shop, "ECO-1", 10, "1234.50")
-    register(shop, "ECO-2", 2, "19.90")
-    shop.archive_stock_item("ECO-2")
-    shop.launch_promotion(
+    services = container.services
+    register(services, "ECO-1", 10, "1234.50")
+    register(services, "ECO-2", 2, "19.90")
+    services.catalog.archive_stock_item("ECO-2")
+    services.promotions.launch_promotion(
         code="DEZ",
         description="10 % off",
         kind="percent",
@@ -75,14 +75,14 @@ def a_day_of_data(container) -> str:
         valid_from=datetime.now(tz=UTC) - timedelta(days=1),
         valid_until=datetime.now(tz=UTC) + timedelta(days=9),
     )
-    shop.update_profile("ana", Profile.parse("Ana Souza", "ana@example.com.br"))
-    shop.set_consent("ana", "analytics", True, CONSENT_TEXT_VERSION)
-    cart = fill_cart(shop, {"ECO-1": 2}, customer="ana")
-    shop.apply_coupon(cart[0], cart[1], "DEZ")
-    order_id = check_out(shop, cart)
-    wait_until(lambda: settled(shop), what="the order settled")
-    shop.ship_order(order_id, "Correios", "BR123")
-    shop.request_return(order_id, "ana", [("ECO-1", 1)], "veio riscado")
+    services.customers.update_profile("ana", Profile.parse("Ana Souza", "ana@example.com.br"))
+    services.customers.set_consent("ana", "analytics", True, CONSENT_TEXT_VERSION)
+    cart = fill_cart(services, {"ECO-1": 2}, customer="ana")
+    services.checkout.apply_coupon(cart[0], cart[1], "DEZ")
+    order_id = check_out(services, cart)
+    wait_until(lambda: settled(services), what="the order settled")
+    services.orders.ship_order(order_id, "Correios", "BR123")
+    services.returns.request_return(order_id, "ana", [("ECO-1", 1)], "veio riscado")
     return str(order_id)
 
 

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import issue_token
+from domain.base import EcoAggregate
 from domain.order import OrderStatus
 from domain.payment import CAPTURED, ISSUED, payment_id_for_order
 from tests.conftest import JWT_SECRET
@@ -16,18 +17,23 @@ from tests.e2e.test_cli_sandbox import env_of, pix_order, until
 
 
 def test_sandbox_pay_twice_refunds_the_second_payment_and_flags_it(container, settings):
-    shop = container.shop
-    order_id = pix_order(shop)
+    services = container.services
+    order_id = pix_order(services)
     payment_id = payment_id_for_order(order_id)
-    until(lambda: shop.find(payment_id) is not None and shop.payment(payment_id).status == ISSUED)
+    until(
+        lambda: (
+            services.store.load(EcoAggregate, payment_id) is not None
+            and services.payments.payment(payment_id).status == ISSUED
+        )
+    )
     first = run("sandbox", "pay", str(payment_id), env=env_of(settings))
     assert first.stdout.strip() == f"paid {payment_id}: applied", first.stderr
     second = run("sandbox", "pay", str(payment_id), env=env_of(settings))
     assert second.stdout.strip() == f"paid {payment_id}: extra_payment", second.stderr
-    payment = until(lambda: (p := shop.payment(payment_id)).extra_refunded and p)
+    payment = until(lambda: (p := services.payments.payment(payment_id)).extra_refunded and p)
     assert list(payment.extra_refunded.values()) == [payment.amount]
     assert (payment.status, payment.captured) == (CAPTURED, payment.amount)
-    until(lambda: shop.order_of(order_id).status == OrderStatus.CONFIRMED)
+    until(lambda: services.orders.order_of(order_id).status == OrderStatus.CONFIRMED)
     admin = {"Authorization": f"Bearer {issue_token(JWT_SECRET, 'adm', 'admin', 600)}"}
     with TestClient(create_app(container)) as client:
         view = until(

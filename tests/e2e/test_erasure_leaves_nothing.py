@@ -100,16 +100,16 @@ def checkpoint(system: Container) -> None:
 
 
 def hold_eva(system: Container) -> UUID:
-    shop = system.shop
+    services = system.services
     with event_context(ADMIN):
-        register(shop, "ECO-1", 20)
-    shop.update_profile(EVA, Profile.parse(NAME, EMAIL, "", CPF))
-    shop.add_address(EVA, Address(STREET, "", "Recife", "PE", "50000-000", "BR"))
+        register(services, "ECO-1", 20)
+    services.customers.update_profile(EVA, Profile.parse(NAME, EMAIL, "", CPF))
+    services.customers.add_address(EVA, Address(STREET, "", "Recife", "PE", "50000-000", "BR"))
     for purpose in ("personalization", "analytics", "marketing_email"):
-        shop.set_consent(EVA, purpose, True, CONSENT_TEXT_VERSION)
-    order = place_order(shop, {"ECO-1": 2}, customer=EVA)
-    wait_until(lambda: shop.order_of(order).status == "confirmed", what="the checkout")
-    shop.cancel_order(order, EVA, WORDS)  # the customer's own words
+        services.customers.set_consent(EVA, purpose, True, CONSENT_TEXT_VERSION)
+    order = place_order(services, {"ECO-1": 2}, customer=EVA)
+    wait_until(lambda: services.orders.order_of(order).status == "confirmed", what="the checkout")
+    services.orders.cancel_order(order, EVA, WORDS)  # the customer's own words
     with TestClient(create_app(system), raise_server_exceptions=False) as client:
         token = issue_token(JWT_SECRET, EVA, "customer", 600)
         answer = client.post(
@@ -170,7 +170,9 @@ def test_after_an_erasure_no_file_dump_or_redis_value_holds_the_subject(system, 
     assert files_holding(data_dir / "postgres", PRODUCT.encode())  # the table files
 
     with event_context(ADMIN):
-        assert system.shop.erase_personal_data(EVA, "admin:ops").status == "erased"
+        assert (
+            system.services.data_subjects.erase_personal_data(EVA, "admin:ops").status == "erased"
+        )
     settled(system)
     assert shown_words(system, order) == {"erased": True}
     checkpoint(system)

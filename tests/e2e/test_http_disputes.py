@@ -85,10 +85,12 @@ def test_a_dispute_opened_then_lost_refunds_the_order_in_the_books(client, auth,
     assert deliver(client, *stripe.dispute(intent)).json()["outcome"] == "ignored"  # late
 
     # The audit trail, the LGPD export and the analytics carry it.
-    shop = client.app.state.container.shop
-    steps = [s["type"] for s in trail(shop.mapper, shop.event_log, UUID(order["order_id"]))]
+    services = client.app.state.container.services
+    steps = [
+        s["type"] for s in trail(services.store.mapper, services.event_log, UUID(order["order_id"]))
+    ]
     assert steps[-2:] == ["Payment.DisputeOpened", "Payment.DisputeLost"]
-    (exported,) = shop.export_personal_data("bia", "admin:adm")["payments"]
+    (exported,) = services.data_subjects.export_personal_data("bia", "admin:adm")["payments"]
     assert exported["disputes"] == {"dp_fake1": "lost"}
     wait_for(
         lambda: any(

@@ -77,9 +77,9 @@ def awaiting(client, auth, payment: dict) -> dict:
 
 
 def sandbox_webhook(client, payment_id: str, **options) -> tuple[dict[str, str], bytes]:
-    shop = client.app.state.container.shop
-    payment = shop.payment(payment_id)
-    gateway = next(g for g in shop.gateways if g.name == payment.gateway)
+    services = client.app.state.container.services
+    payment = services.payments.payment(payment_id)
+    gateway = next(g for g in services.payments.gateways if g.name == payment.gateway)
     return gateway.payer_webhook(gateway.charge(payment.charge_id), **options)
 
 
@@ -156,7 +156,9 @@ def test_the_same_webhook_delivered_five_times_confirms_once(client, auth, produ
     confirmed = order_when(client, auth, order["order_id"], lambda o: o["status"] == "confirmed")
     kinds = [step["type"] for step in confirmed["history"]]
     assert kinds.count("Order.Confirmed") == 1
-    events = client.app.state.container.shop.events.get(confirmed["payment"]["payment_id"])
+    events = client.app.state.container.services.store.events.get(
+        confirmed["payment"]["payment_id"]
+    )
     assert [type(e).__name__ for e in events].count("Paid") == 1
 
 
@@ -192,8 +194,8 @@ def test_a_webhook_with_another_amount_is_flagged_and_does_not_confirm(client, a
 
 
 def test_a_webhook_for_an_unknown_payment_is_accepted(client):
-    shop = client.app.state.container.shop
-    gateway = shop.gateways[0]
+    services = client.app.state.container.services
+    gateway = services.payments.gateways[0]
     headers, body = gateway.payer_webhook(
         {"charge_id": "x", "reference": "00000000-0000-0000-0000-000000000000", "amount": "5.00"}
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from domain.base import SystemClock
 from tests.accounts import SettableClock
 from tests.e2e.test_http_checkout import ADDRESS, payment, settle
 
@@ -194,7 +195,7 @@ def test_an_expired_certification_drops_out_of_the_score_and_the_facets(client, 
 
     clock = SettableClock()
     clock.advance(2 * 86400)
-    container.shop.catalog_clock = clock
+    container.services.products.clock = clock  # test only: two days later
     try:
         product = read(client, f"/products/{product_id}")  # past its date: it already drops
         assert product["sustainability_score"] == 59
@@ -213,7 +214,7 @@ def test_an_expired_certification_drops_out_of_the_score_and_the_facets(client, 
             ("camiseta-organica", "CU-820093")
         ]
     finally:
-        del container.shop.catalog_clock
+        container.services.products.clock = SystemClock()
 
 
 def test_json_ld_and_the_sitemap_describe_the_product_for_search_engines(client, auth):

@@ -71,7 +71,7 @@ def test_the_sandbox_challenge_plays_3ds_end_to_end(client, auth, product):
 
 def test_in_production_mode_no_card_number_reaches_the_api(client, auth, product):
     # What the bootstrap does when ECOVAREJO_PRODUCTION=true (infrastructure/bootstrap.py).
-    client.app.state.container.shop.raw_cards_allowed = False
+    client.app.state.container.services.checkout.raw_cards_allowed = False
     cart_id, response = check_out(client, auth, {"method": "card", **RAW_CARD})
     assert response.status_code == 422, response.text
     assert "card_token" in response.json()["detail"]

@@ -24,7 +24,9 @@ def test_installments_that_are_not_a_json_integer_are_422_and_place_no_order(
 ):
     cart_id = client.post(f"{API}/carts", json={}, headers=auth(sub="ana")).json()["cart_id"]
     added = client.post(
-        f"{API}/carts/{cart_id}/items", json={"sku": "ECO-0100", "quantity": 2}, headers=auth(sub="ana")
+        f"{API}/carts/{cart_id}/items",
+        json={"sku": "ECO-0100", "quantity": 2},
+        headers=auth(sub="ana"),
     )
     assert added.status_code == 200, added.text
     body = {"shipping_address": ADDRESS, "payment": {**payment(), "installments": installments}}

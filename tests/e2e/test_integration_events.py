@@ -110,16 +110,16 @@ def running(settings: Settings) -> Container:
 
 
 def checkout(container: Container, customer: str, quantity: int = 1) -> uuid.UUID:
-    shop = container.shop
-    shop.update_profile(
+    services = container.services
+    services.customers.update_profile(
         customer,
         Profile.parse(f"Fulana Sigilosa {TAG}", f"fulana.{TAG}@example.com.br", "", "52998224725"),
     )
-    cart_id = shop.create_cart(customer).aggregate_id
-    shop.add_cart_item(cart_id, customer, "ECO-1", quantity)
+    cart_id = services.checkout.create_cart(customer).aggregate_id
+    services.checkout.add_cart_item(cart_id, customer, "ECO-1", quantity)
     address = Address(f"Rua Sigilosa {TAG}", "", f"Cidade{TAG}", "PE", "50010-000")
     card = CardDetails("4242424242424242", "12/39", "123", "Titular Do Cartao")
-    return shop.checkout(cart_id, customer, address, card).aggregate_id
+    return services.checkout.checkout(cart_id, customer, address, card).aggregate_id
 
 
 def check_contract(events: list[dict[str, Any]]) -> None:
@@ -157,19 +157,22 @@ def test_orders_placed_paid_cancelled_and_erased_reach_a_bound_queue_as_cloudeve
 ) -> None:
     container = running(broker_settings)
     try:
-        shop = container.shop
-        register(shop, "ECO-1", 7)  # 7 → 6 → 5 → 3: below 5 once, "stock low" once
+        services = container.services
+        register(services, "ECO-1", 7)  # 7 → 6 → 5 → 3: below 5 once, "stock low" once
         shipped = checkout(container, f"ana-{TAG}")
         cancelled = checkout(container, f"bia-{TAG}")
         erased = checkout(container, f"caio-{TAG}", quantity=2)
-        wait_until(lambda: settled(shop), what="the checkouts", timeout=60)
-        shop.ship_order(shipped, "Correios", "BR123456789BR")
-        wait_until(lambda: settled(shop), what="the capture", timeout=60)
-        shop.track_order(shipped, "in_transit", datetime.now(tz=UTC))  # not published
-        shop.track_order(shipped, "delivered", datetime.now(tz=UTC))
-        shop.cancel_order(cancelled, f"bia-{TAG}", f"mudei de ideia {TAG}")
+        wait_until(lambda: settled(services), what="the checkouts", timeout=60)
+        services.orders.ship_order(shipped, "Correios", "BR123456789BR")
+        wait_until(lambda: settled(services), what="the capture", timeout=60)
+        services.orders.track_order(shipped, "in_transit", datetime.now(tz=UTC))  # not published
+        services.orders.track_order(shipped, "delivered", datetime.now(tz=UTC))
+        services.orders.cancel_order(cancelled, f"bia-{TAG}", f"mudei de ideia {TAG}")
         with event_context(ADMIN):
-            assert shop.erase_personal_data(f"caio-{TAG}", "admin:ops").status == "erased"
+            assert (
+                services.data_subjects.erase_personal_data(f"caio-{TAG}", "admin:ops").status
+                == "erased"
+            )
         events = subscriber.until(
             {
                 ("payment.captured", str(shipped)),
@@ -208,9 +211,9 @@ def test_a_publisher_restart_neither_loses_nor_reorders_events(
 ) -> None:
     first = running(broker_settings)
     try:
-        register(first.shop, "ECO-1", 50)
+        register(first.services, "ECO-1", 50)
         before = checkout(first, f"dora-{TAG}")
-        wait_until(lambda: settled(first.shop), what="the first checkout", timeout=60)
+        wait_until(lambda: settled(first.services), what="the first checkout", timeout=60)
         subscriber.until({("order.confirmed", str(before))})
     finally:
         first.close()  # the publisher (and every follower) stops
@@ -222,9 +225,9 @@ def test_a_publisher_restart_neither_loses_nor_reorders_events(
     assert not any(e["subject"] == str(during) for e in subscriber.drain())
     second = running(broker_settings)
     try:
-        wait_until(lambda: settled(second.shop), what="the second checkout", timeout=60)
+        wait_until(lambda: settled(second.services), what="the second checkout", timeout=60)
         after = checkout(second, f"fabi-{TAG}")
-        wait_until(lambda: settled(second.shop), what="the third checkout", timeout=60)
+        wait_until(lambda: settled(second.services), what="the third checkout", timeout=60)
         events = subscriber.until(
             {(t, str(o)) for o in (during, after) for t in ("order.placed", "order.confirmed")}
         )
@@ -255,10 +258,12 @@ def test_a_broker_that_is_down_parks_the_publisher_without_holding_up_checkouts(
     )
     container = running(down)
     try:
-        register(container.shop, "ECO-1", 10)
+        register(container.services, "ECO-1", 10)
         order_id = checkout(container, f"gil-{TAG}")
-        wait_until(lambda: settled(container.shop), what="the checkout, broker or not", timeout=60)
-        assert container.shop.order_of(order_id).status == "confirmed"
+        wait_until(
+            lambda: settled(container.services), what="the checkout, broker or not", timeout=60
+        )
+        assert container.services.orders.order_of(order_id).status == "confirmed"
 
         def publisher() -> Any:
             return next(s for s in statuses(container) if s.name == "integration_events")

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from api.cli_lean import parse
+from api.cli.lean import parse
 from tests.checkout import check_out, fill_cart, register, settled, wait_until
 from tests.e2e.test_cli import clean_env, run
 
@@ -59,11 +59,11 @@ def test_only_a_well_formed_replay_all_takes_the_lean_path(argv, parsed):
 
 
 def test_the_lean_stream_is_the_full_clis_stream_byte_for_byte(container, env):
-    register(container.shop, "ECO-1", 10)
-    container.shop.receive_stock("ECO-1", 4)
+    register(container.services, "ECO-1", 10)
+    container.services.catalog.receive_stock("ECO-1", 4)
     for i in range(2):
-        check_out(container.shop, fill_cart(container.shop, {"ECO-1": 1}, f"c{i}"))
-    wait_until(lambda: settled(container.shop))
+        check_out(container.services, fill_cart(container.services, {"ECO-1": 1}, f"c{i}"))
+    wait_until(lambda: settled(container.services))
     for args in (
         ("--all", "--json"),
         ("--all",),
@@ -82,10 +82,10 @@ def test_the_lean_stream_is_the_full_clis_stream_byte_for_byte(container, env):
 
 
 def test_the_lean_path_imports_nothing_of_the_edge(container, env):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     probe = (
         "import sys\n"
-        "from api.cli_lean import run_lean\n"
+        "from api.cli.lean import run_lean\n"
         "try:\n"
         "    run_lean(['--all', '--json'])\n"
         "except SystemExit as done:\n"

@@ -84,7 +84,7 @@ def test_an_open_data_subject_request_shows_its_age(client, container):
 
     subject = DataSubject(customer_id="ana")
     subject.receive("erasure", "customer:ana")  # received; the process died before the rest
-    container.shop.save(subject)
+    container.services.store.save(subject)
     age = value(samples(client), "ecovarejo_lgpd_request_oldest_open_age_seconds")
     assert age is not None
     assert 0 < age < 60

@@ -31,15 +31,15 @@ STREET = "Rua do Esquecimento 77"
 
 
 def make_eva(system: Container) -> None:
-    shop = system.shop
+    services = system.services
     with event_context(ADMIN):
-        register(shop, "ECO-1", 20)
-    shop.update_profile(EVA, Profile.parse(NAME, EMAIL, "", CPF))
-    shop.add_address(EVA, Address(STREET, "", "Recife", "PE", "50000-000", "BR"))
+        register(services, "ECO-1", 20)
+    services.customers.update_profile(EVA, Profile.parse(NAME, EMAIL, "", CPF))
+    services.customers.add_address(EVA, Address(STREET, "", "Recife", "PE", "50000-000", "BR"))
     for purpose in ("personalization", "analytics"):
-        shop.set_consent(EVA, purpose, True, CONSENT_TEXT_VERSION)
-    order = place_order(shop, {"ECO-1": 2}, customer=EVA)
-    wait_until(lambda: shop.order_of(order).status == "confirmed", what="the checkout")
+        services.customers.set_consent(EVA, purpose, True, CONSENT_TEXT_VERSION)
+    order = place_order(services, {"ECO-1": 2}, customer=EVA)
+    wait_until(lambda: services.orders.order_of(order).status == "confirmed", what="the checkout")
 
 
 def erased_everywhere(settings: Settings) -> None:
@@ -47,16 +47,18 @@ def erased_everywhere(settings: Settings) -> None:
     system = bootstrap(settings)
     try:
         with event_context(ADMIN):
-            export = system.shop.export_personal_data(EVA, "admin:ops")
+            export = system.services.data_subjects.export_personal_data(EVA, "admin:ops")
         text = json.dumps(export, ensure_ascii=False)
         assert export["erased"] is True
         for needle in (NAME, EMAIL, CPF, STREET):
             assert needle not in text
-        assert not any(c["granted"] for c in system.shop.consents_of(EVA).values())
-        assert not system.shop.has_consent(EVA, "personalization")  # no recommendations
+        assert not any(c["granted"] for c in system.services.customers.consents_of(EVA).values())
+        assert not system.services.customers.has_consent(
+            EVA, "personalization"
+        )  # no recommendations
         customers = system.readers.analytics.rows("customer")
         assert not any(EVA in json.dumps(row) for row in customers)
-        requests = system.shop.lgpd_requests(pseudonymous=False)
+        requests = system.services.data_subjects.lgpd_requests(pseudonymous=False)
         assert any(r["subject"] == EVA and r["type"] == "erasure" for r in requests)
     finally:
         system.close()
@@ -77,7 +79,10 @@ def eva_backup(settings: Settings, tmp_path: Path) -> Path:
         assert made.returncode == 0, made.stderr
         (tmp_path / "backup-output.txt").write_text(made.stdout)
         with event_context(ADMIN):
-            assert system.shop.erase_personal_data(EVA, "admin:ops").status == "erased"
+            assert (
+                system.services.data_subjects.erase_personal_data(EVA, "admin:ops").status
+                == "erased"
+            )
         settled(system)
     finally:
         system.close()

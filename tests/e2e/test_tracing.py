@@ -63,7 +63,7 @@ def spans_of(exporter: InMemorySpanExporter, trace_id: str, names: set[str], tim
 
 def test_a_checkouts_spans_form_one_tree_from_the_request_to_the_actors(traced_client, spans, auth):
     with event_context(EventMetadata("admin:ops")):
-        register(traced_client.app.state.container.shop, "ECO-1", 5)
+        register(traced_client.app.state.container.services, "ECO-1", 5)
     order_id, trace_id = checkout(traced_client, auth, "4242424242424242")
     expected = {
         f"POST {API}/carts/{{cart_id}}/checkout",
@@ -106,5 +106,5 @@ def test_without_an_otlp_endpoint_nothing_is_traced(settings, monkeypatch, conta
         response = client.post(f"{API}/carts", json={}, headers=auth(sub="ana"))
     assert "traceparent" not in response.headers
     cart_id = UUID(response.json()["cart_id"])
-    event = next(iter(container.shop.repository.event_store.get(cart_id)))
+    event = next(iter(container.services.store.repository.event_store.get(cart_id)))
     assert not hasattr(event, "trace_parent")

@@ -101,12 +101,12 @@ def test_two_workers_share_the_followers_and_one_takes_over_when_the_other_is_ki
             what="both workers to hold an equal share of the followers",
         )
         only_owners_run(container, holders(), seconds=3)
-        register(container.shop, "ECO-1", 5)
-        register(container.shop, "ECO-2", 40)
-        carts = [fill_cart(container.shop, {"ECO-1": 1, "ECO-2": 2}) for _ in range(10)]
+        register(container.services, "ECO-1", 5)
+        register(container.services, "ECO-2", 40)
+        carts = [fill_cart(container.services, {"ECO-1": 1, "ECO-2": 2}) for _ in range(10)]
         pay_with = [DECLINED if index % 4 == 3 else APPROVED for index in range(len(carts))]
         for cart, number in zip(carts[:5], pay_with[:5], strict=True):
-            check_out(container.shop, cart, number)
+            check_out(container.services, cart, number)
         workers[0].send_signal(signal.SIGKILL)  # mid-run: one worker dies for good
         workers[0].wait()
         killed_at = time.monotonic()
@@ -118,14 +118,14 @@ def test_two_workers_share_the_followers_and_one_takes_over_when_the_other_is_ki
         )
         assert time.monotonic() - killed_at < 10
         for cart, number in zip(carts[5:], pay_with[5:], strict=True):
-            check_out(container.shop, cart, number)
-        wait_until(lambda: settled(container.shop), timeout=90, what="every order to settle")
-        check_invariants(container.shop, final=True)
-        found = aggregates(container.shop)
+            check_out(container.services, cart, number)
+        wait_until(lambda: settled(container.services), timeout=90, what="every order to settle")
+        check_invariants(container.services, final=True)
+        found = aggregates(container.services)
         confirmed = [o for o in found[Order] if o.status == "confirmed"]
         assert 0 < len(confirmed) <= 5  # five units of ECO-1: never oversold
         for item in found[StockItem]:  # one reservation per order and item
-            events = container.shop.repository.event_store.get(item.id)
+            events = container.services.store.repository.event_store.get(item.id)
             reserved = Counter(e.order_id for e in events if isinstance(e, StockItem.Reserved))
             assert max(reserved.values(), default=1) == 1
         ledger = [

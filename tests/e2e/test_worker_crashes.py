@@ -55,13 +55,13 @@ def test_killing_the_worker_at_random_points_loses_and_doubles_nothing(settings)
     container = bootstrap(settings)  # this process only writes commands; the worker reacts
     worker = spawn_worker(settings)
     try:
-        register(container.shop, "ECO-1", 6)
-        register(container.shop, "ECO-2", 50)
-        carts = [fill_cart(container.shop, {"ECO-1": 1, "ECO-2": 2}) for _ in range(12)]
+        register(container.services, "ECO-1", 6)
+        register(container.services, "ECO-2", 50)
+        carts = [fill_cart(container.services, {"ECO-1": 1, "ECO-2": 2}) for _ in range(12)]
         kills = 0
         for index, cart in enumerate(carts):
             check_out(
-                container.shop, cart, rng.choice([APPROVED, APPROVED, DECLINED, PRIMARY_FAILS])
+                container.services, cart, rng.choice([APPROVED, APPROVED, DECLINED, PRIMARY_FAILS])
             )
             time.sleep(rng.uniform(0.0, 0.4))
             if index % 3 == 2:  # four kills while checkouts arrive
@@ -76,20 +76,21 @@ def test_killing_the_worker_at_random_points_loses_and_doubles_nothing(settings)
             kills += 1
             worker = spawn_worker(settings)
         assert kills == 7
-        wait_until(lambda: settled(container.shop), timeout=120, what="every order to settle")
-        check_invariants(container.shop, final=True)
-        found = aggregates(container.shop)
+        wait_until(lambda: settled(container.services), timeout=120, what="every order to settle")
+        check_invariants(container.services, final=True)
+        found = aggregates(container.services)
         # Six units of ECO-1 for twelve orders: never more than six confirmed.
         confirmed = [o for o in found[Order] if o.status == "confirmed"]
         assert 0 < len(confirmed) <= 6
         # No doubled events: one reservation per order and item, one final event per order.
         for item in found[StockItem]:
-            events = container.shop.repository.event_store.get(item.id)
+            events = container.services.store.repository.event_store.get(item.id)
             reserved = Counter(e.order_id for e in events if isinstance(e, StockItem.Reserved))
             assert max(reserved.values(), default=1) == 1
         for order in found[Order]:
             kinds = Counter(
-                type(e).__name__ for e in container.shop.repository.event_store.get(order.id)
+                type(e).__name__
+                for e in container.services.store.repository.event_store.get(order.id)
             )
             assert kinds["Confirmed"] + kinds["Cancelled"] in (1, 2)  # confirmed, then cancelled
             assert kinds["Confirmed"] <= 1

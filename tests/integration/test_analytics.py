@@ -6,15 +6,15 @@ from tests.checkout import DECLINED, check_out, fill_cart, register, settled, wa
 
 
 def test_sales_co2_and_top_products_count_confirmed_orders_only(container):
-    shop = container.shop
-    register(shop, "ECO-1", 10, price="10.00")  # category casa, 1.5 kg CO2 each
-    register(shop, "ECO-2", 10, price="25.00")
-    kept = check_out(shop, fill_cart(shop, {"ECO-1": 2, "ECO-2": 1}))
-    check_out(shop, fill_cart(shop, {"ECO-1": 1}), DECLINED)
-    taken_back = check_out(shop, fill_cart(shop, {"ECO-2": 3}, "bia"))
-    wait_until(lambda: settled(shop))
-    shop.cancel_order(taken_back, "bia", "desisti")
-    wait_until(lambda: settled(shop))
+    services = container.services
+    register(services, "ECO-1", 10, price="10.00")  # category casa, 1.5 kg CO2 each
+    register(services, "ECO-2", 10, price="25.00")
+    kept = check_out(services, fill_cart(services, {"ECO-1": 2, "ECO-2": 1}))
+    check_out(services, fill_cart(services, {"ECO-1": 1}), DECLINED)
+    taken_back = check_out(services, fill_cart(services, {"ECO-2": 3}, "bia"))
+    wait_until(lambda: settled(services))
+    services.orders.cancel_order(taken_back, "bia", "desisti")
+    wait_until(lambda: settled(services))
     assert container.wait_for_projections(container.head_position())
     rows = container.readers.analytics.rows
     [day] = rows("sales:day")

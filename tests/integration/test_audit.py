@@ -26,41 +26,52 @@ class Clock:
 
 
 def test_replay_as_of_reproduces_the_state_at_that_moment(container):
-    shop = container.shop
+    services = container.services
     for hours, action in (
-        (0, lambda: register(shop, "ECO-1", 10)),
-        (1, lambda: shop.receive_stock("ECO-1", 5)),
-        (2, lambda: shop.receive_stock("ECO-1", 7)),
+        (0, lambda: register(services, "ECO-1", 10)),
+        (1, lambda: services.catalog.receive_stock("ECO-1", 5)),
+        (2, lambda: services.catalog.receive_stock("ECO-1", 7)),
     ):
         with event_context(EventMetadata("admin:ana"), Clock(T0 + timedelta(hours=hours))):
             action()
     item_id = StockItem.create_id("ECO-1")
-    at = replay(shop.mapper, shop.event_log, item_id, as_of=T0 + timedelta(hours=1, minutes=30))
+    at = replay(
+        services.store.mapper,
+        services.event_log,
+        item_id,
+        as_of=T0 + timedelta(hours=1, minutes=30),
+    )
     assert at.state["on_hand"] == 15
     assert [e["version"] for e in at.events] == [1, 2]
-    assert replay(shop.mapper, shop.event_log, item_id, version=1).state["on_hand"] == 10
-    assert replay(shop.mapper, shop.event_log, item_id).state["on_hand"] == 22
+    assert (
+        replay(services.store.mapper, services.event_log, item_id, version=1).state["on_hand"] == 10
+    )
+    assert replay(services.store.mapper, services.event_log, item_id).state["on_hand"] == 22
 
 
 def test_replay_refuses_points_outside_the_history(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     item_id = StockItem.create_id("ECO-1")
     with pytest.raises(InvalidReplayError):
-        replay(container.shop.mapper, container.shop.event_log, item_id, version=2)
+        replay(container.services.store.mapper, container.services.event_log, item_id, version=2)
     with pytest.raises(InvalidReplayError):
         replay(
-            container.shop.mapper,
-            container.shop.event_log,
+            container.services.store.mapper,
+            container.services.event_log,
             item_id,
             as_of=datetime(2000, 1, 1, tzinfo=UTC),
         )
     with pytest.raises(AggregateNotFoundError):
-        replay(container.shop.mapper, container.shop.event_log, StockItem.create_id("ECO-X"))
+        replay(
+            container.services.store.mapper,
+            container.services.event_log,
+            StockItem.create_id("ECO-X"),
+        )
 
 
 def test_the_chain_verifies_on_a_clean_log(container):
-    register(container.shop, "ECO-1", 10)
-    container.shop.receive_stock("ECO-1", 1)
+    register(container.services, "ECO-1", 10)
+    container.services.catalog.receive_stock("ECO-1", 1)
     report = chain_all(container.database_url).verify_chain()
     assert (report.ok, report.checked) == (True, 2)
 
@@ -103,10 +114,10 @@ def tamper(database_url: str, statement: str) -> None:
 def test_verify_names_the_first_position_altered_behind_the_applications_back(
     container, statement, problem
 ):
-    register(container.shop, "ECO-1", 10)
-    container.shop.receive_stock("ECO-1", 1)
-    container.shop.receive_stock("ECO-1", 5)
-    container.shop.receive_stock("ECO-1", 2)
+    register(container.services, "ECO-1", 10)
+    container.services.catalog.receive_stock("ECO-1", 1)
+    container.services.catalog.receive_stock("ECO-1", 5)
+    container.services.catalog.receive_stock("ECO-1", 2)
     chain_all(container.database_url)
     tamper(container.database_url, statement)
     report = EventLog(container.database_url).verify_chain()
@@ -116,12 +127,12 @@ def test_verify_names_the_first_position_altered_behind_the_applications_back(
 
 
 def test_verify_detects_an_event_slipped_in_among_chained_ones(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     with psycopg.connect(container.database_url, autocommit=True) as conn:
         conn.execute(
             "SELECT nextval(pg_get_serial_sequence('ecovarejo_events', 'notification_id'))"
         )  # a position left free, as a rolled-back append does
-    container.shop.receive_stock("ECO-1", 1)
+    container.services.catalog.receive_stock("ECO-1", 1)
     chain_all(container.database_url)
     tamper(
         container.database_url,
@@ -136,9 +147,9 @@ def test_verify_detects_an_event_slipped_in_among_chained_ones(container):
 
 def test_events_appended_since_the_chain_last_ran_are_reported_then_chained(container):
     container.chain_keeper.stop()  # the test decides when the chain advances
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     log = chain_all(container.database_url)
-    container.shop.receive_stock("ECO-1", 1)
+    container.services.catalog.receive_stock("ECO-1", 1)
     report = log.verify_chain()
     assert (report.ok, report.globally_chained_to, report.not_yet_global) == (True, 1, 1)
     chain_all(container.database_url)
@@ -149,12 +160,15 @@ def test_events_appended_since_the_chain_last_ran_are_reported_then_chained(cont
 
 
 def test_the_whole_log_streams_in_order_in_batches(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     for _ in range(30):
-        container.shop.receive_stock("ECO-1", 1)
+        container.services.catalog.receive_stock("ECO-1", 1)
     rows = list(
         stream(
-            container.shop.mapper, container.shop.recorder.select_notifications, since=5, batch=7
+            container.services.store.mapper,
+            container.services.store.recorder.select_notifications,
+            since=5,
+            batch=7,
         )
     )
     assert [r["position"] for r in rows] == list(range(6, 32))
@@ -162,10 +176,10 @@ def test_the_whole_log_streams_in_order_in_batches(container):
 
 
 def test_an_order_trail_shows_steps_and_compensations_across_aggregates(container):
-    register(container.shop, "ECO-1", 10)
-    order_id = place_order(container.shop, {"ECO-1": 2}, DECLINED)
-    wait_until(lambda: settled(container.shop))
-    steps = trail(container.shop.mapper, container.shop.event_log, order_id)
+    register(container.services, "ECO-1", 10)
+    order_id = place_order(container.services, {"ECO-1": 2}, DECLINED)
+    wait_until(lambda: settled(container.services))
+    steps = trail(container.services.store.mapper, container.services.event_log, order_id)
     assert [s["type"] for s in steps] == [
         "Order.Placed",
         "Order.StockReserved",
@@ -183,9 +197,9 @@ def test_an_order_trail_shows_steps_and_compensations_across_aggregates(containe
 
 
 def test_the_global_chain_catches_an_aggregates_last_event_deleted_with_its_link(container):
-    register(container.shop, "ECO-1", 10)
-    container.shop.receive_stock("ECO-1", 1)
-    container.shop.receive_stock("ECO-1", 5)
+    register(container.services, "ECO-1", 10)
+    container.services.catalog.receive_stock("ECO-1", 1)
+    container.services.catalog.receive_stock("ECO-1", 5)
     log = chain_all(container.database_url)
     with psycopg.connect(container.database_url, autocommit=True) as conn:
         for table in ("ecovarejo_events", "ecovarejo_chain_links"):
@@ -199,10 +213,10 @@ def test_the_global_chain_catches_an_aggregates_last_event_deleted_with_its_link
 
 def test_verify_reports_how_far_the_global_chain_has_come(container):
     container.chain_keeper.stop()  # the test decides when the chain advances
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     log = chain_all(container.database_url)
-    container.shop.receive_stock("ECO-1", 1)
-    container.shop.receive_stock("ECO-1", 2)
+    container.services.catalog.receive_stock("ECO-1", 1)
+    container.services.catalog.receive_stock("ECO-1", 2)
     report = log.verify_chain()
     assert (report.ok, report.globally_chained_to, report.not_yet_global) == (True, 1, 2)
     chain_all(container.database_url)
@@ -211,18 +225,18 @@ def test_verify_reports_how_far_the_global_chain_has_come(container):
 
 
 def test_an_order_trail_follows_its_returns_to_the_refund(container):
-    register(container.shop, "ECO-1", 10)
-    order_id = place_order(container.shop, {"ECO-1": 2}, customer="ana")
-    wait_until(lambda: settled(container.shop))
-    container.shop.ship_order(order_id, "Correios", "BR1")
-    wait_until(lambda: settled(container.shop))
-    requested = container.shop.request_return(order_id, "ana", [("ECO-1", 1)], "grande")
+    register(container.services, "ECO-1", 10)
+    order_id = place_order(container.services, {"ECO-1": 2}, customer="ana")
+    wait_until(lambda: settled(container.services))
+    container.services.orders.ship_order(order_id, "Correios", "BR1")
+    wait_until(lambda: settled(container.services))
+    requested = container.services.returns.request_return(order_id, "ana", [("ECO-1", 1)], "grande")
     return_id = requested.aggregate_id
-    container.shop.approve_return(return_id)
-    container.shop.receive_return(return_id)
-    wait_until(lambda: settled(container.shop))
-    wait_until(lambda: container.shop.repository.get(return_id).status == "refunded")
-    steps = trail(container.shop.mapper, container.shop.event_log, order_id)
+    container.services.returns.approve_return(return_id)
+    container.services.returns.receive_return(return_id)
+    wait_until(lambda: settled(container.services))
+    wait_until(lambda: container.services.store.repository.get(return_id).status == "refunded")
+    steps = trail(container.services.store.mapper, container.services.event_log, order_id)
     kinds = [s["type"] for s in steps]
     after_shipment = kinds[kinds.index("Order.Shipped") :]
     for kind in ("Return.Requested", "Return.Approved", "Return.Received", "Return.Refunded"):

@@ -33,11 +33,11 @@ def test_a_cut_or_tampered_backup_is_refused_and_the_system_keeps_its_events(set
     system = bootstrap(settings)
     try:
         with event_context(ADMIN):
-            register(system.shop, "ECO-1", 1)
+            register(system.services, "ECO-1", 1)
         good = tmp_path / "good.backup"
         backup(system.database_url, good)
         with event_context(ADMIN):
-            register(system.shop, "ECO-2", 1)
+            register(system.services, "ECO-2", 1)
         cut = tmp_path / "cut.backup"
         cut.write_bytes(good.read_bytes()[:-64])
         odd_rows = _with_manifest(
@@ -58,7 +58,7 @@ def test_force_empties_the_tables_the_backup_does_not_know(settings, tmp_path):
     system = bootstrap(settings)
     try:
         with event_context(ADMIN):
-            register(system.shop, "ECO-1", 1)
+            register(system.services, "ECO-1", 1)
         file = tmp_path / "one.backup"
         backup(system.database_url, file)
         with psycopg.connect(system.database_url, autocommit=True) as conn:

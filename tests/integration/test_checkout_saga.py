@@ -9,7 +9,7 @@ import pytest
 
 from application.errors import VersionConflictError
 from application.ports import Authorization, GatewayError
-from domain.base import EventMetadata, event_context
+from domain.base import EcoAggregate, EventMetadata, event_context
 from domain.order import IllegalOrderTransitionError, Order
 from domain.payment import Payment, payment_id_for_order
 from domain.stock_item import StockItem
@@ -30,113 +30,113 @@ from tests.checkout import (
 
 def final_order(container, order_id) -> Order:
     wait_until(
-        lambda: container.shop.order_of(order_id).status != "pending",
+        lambda: container.services.orders.order_of(order_id).status != "pending",
         what=f"order {order_id} to leave pending",
     )
-    wait_until(lambda: settled(container.shop), what="payments to settle")
-    return container.shop.order_of(order_id)
+    wait_until(lambda: settled(container.services), what="payments to settle")
+    return container.services.orders.order_of(order_id)
 
 
 def test_an_approved_card_confirms_the_order_and_holds_the_stock(container):
-    register(container.shop, "ECO-1", 10)
-    order = final_order(container, place_order(container.shop, {"ECO-1": 3}))
+    register(container.services, "ECO-1", 10)
+    order = final_order(container, place_order(container.services, {"ECO-1": 3}))
     assert order.status == "confirmed"
-    item = container.shop.stock_item("ECO-1")
+    item = container.services.catalog.stock_item("ECO-1")
     assert (item.reserved, item.available) == (3, 7)
-    payment = container.shop.payment(payment_id_for_order(order.id))
+    payment = container.services.payments.payment(payment_id_for_order(order.id))
     assert (payment.status, payment.gateway, payment.authorized) == (
         "authorized",
         "primary",
         order.totals.total,
     )
-    check_invariants(container.shop)
+    check_invariants(container.services)
 
 
 @pytest.mark.parametrize("number", [DECLINED, NO_FUNDS])
 def test_a_declined_card_cancels_the_order_and_gives_the_stock_back(container, number):
-    register(container.shop, "ECO-1", 10)
-    order = final_order(container, place_order(container.shop, {"ECO-1": 3}, number))
+    register(container.services, "ECO-1", 10)
+    order = final_order(container, place_order(container.services, {"ECO-1": 3}, number))
     assert (order.status, order.cancellation_reason) == ("cancelled", "payment_declined")
-    assert container.shop.stock_item("ECO-1").available == 10
-    check_invariants(container.shop)
+    assert container.services.catalog.stock_item("ECO-1").available == 10
+    check_invariants(container.services)
 
 
 def test_a_primary_processing_error_fails_over_to_the_secondary(container):
-    register(container.shop, "ECO-1", 10)
-    order = final_order(container, place_order(container.shop, {"ECO-1": 1}, PRIMARY_FAILS))
+    register(container.services, "ECO-1", 10)
+    order = final_order(container, place_order(container.services, {"ECO-1": 1}, PRIMARY_FAILS))
     assert order.status == "confirmed"
-    payment = container.shop.payment(payment_id_for_order(order.id))
+    payment = container.services.payments.payment(payment_id_for_order(order.id))
     assert payment.gateway == "secondary"
     assert payment.abandoned_gateways == ["primary"]
-    events = container.shop.repository.event_store.get(payment.id)
+    events = container.services.store.repository.event_store.get(payment.id)
     assert [type(e).__name__ for e in events] == ["Requested", "GatewayFailed", "Authorized"]
 
 
 def test_not_enough_stock_cancels_without_holding_anything(container):
-    register(container.shop, "ECO-1", 5)
-    register(container.shop, "ECO-2", 5)
+    register(container.services, "ECO-1", 5)
+    register(container.services, "ECO-2", 5)
     carts = [
-        fill_cart(container.shop, {"ECO-1": 2, "ECO-2": 5}),
-        fill_cart(container.shop, {"ECO-1": 2, "ECO-2": 1}),
+        fill_cart(container.services, {"ECO-1": 2, "ECO-2": 5}),
+        fill_cart(container.services, {"ECO-1": 2, "ECO-2": 1}),
     ]
-    first, second = (check_out(container.shop, cart) for cart in carts)
+    first, second = (check_out(container.services, cart) for cart in carts)
     assert final_order(container, first).status == "confirmed"
     order = final_order(container, second)
     assert (order.status, order.cancellation_reason) == ("cancelled", "insufficient_stock")
-    assert container.shop.stock_item("ECO-1").reservations.keys() == {str(first)}
-    assert container.shop.find(payment_id_for_order(second)) is None
-    check_invariants(container.shop)
+    assert container.services.catalog.stock_item("ECO-1").reservations.keys() == {str(first)}
+    assert container.services.store.load(EcoAggregate, payment_id_for_order(second)) is None
+    check_invariants(container.services)
 
 
 def test_cancelling_a_confirmed_order_voids_the_payment_and_releases_stock(container):
-    register(container.shop, "ECO-1", 10)
-    order_id = place_order(container.shop, {"ECO-1": 4}, customer="ana")
+    register(container.services, "ECO-1", 10)
+    order_id = place_order(container.services, {"ECO-1": 4}, customer="ana")
     final_order(container, order_id)
-    container.shop.cancel_order(order_id, "ana", "mudei de ideia")
-    wait_until(lambda: settled(container.shop), what="the void")
-    payment = container.shop.payment(payment_id_for_order(order_id))
+    container.services.orders.cancel_order(order_id, "ana", "mudei de ideia")
+    wait_until(lambda: settled(container.services), what="the void")
+    payment = container.services.payments.payment(payment_id_for_order(order_id))
     assert payment.status == "voided"
-    assert container.shop.stock_item("ECO-1").available == 10
-    order = container.shop.order_of(order_id)
+    assert container.services.catalog.stock_item("ECO-1").available == 10
+    order = container.services.orders.order_of(order_id)
     assert (order.status, order.cancellation_reason) == ("cancelled", "customer_request")
-    check_invariants(container.shop)
+    check_invariants(container.services)
 
 
 def test_shipping_captures_the_payment_and_commits_the_stock(container):
-    register(container.shop, "ECO-1", 10)
-    order_id = place_order(container.shop, {"ECO-1": 4})
+    register(container.services, "ECO-1", 10)
+    order_id = place_order(container.services, {"ECO-1": 4})
     final_order(container, order_id)
-    container.shop.ship_order(order_id, "Correios", "BR123456789")
-    wait_until(lambda: settled(container.shop), what="the capture")
-    payment = container.shop.payment(payment_id_for_order(order_id))
+    container.services.orders.ship_order(order_id, "Correios", "BR123456789")
+    wait_until(lambda: settled(container.services), what="the capture")
+    payment = container.services.payments.payment(payment_id_for_order(order_id))
     assert payment.status == "captured"
-    item = container.shop.stock_item("ECO-1")
+    item = container.services.catalog.stock_item("ECO-1")
     assert (item.on_hand, item.reserved) == (6, 0)
-    check_invariants(container.shop)
+    check_invariants(container.services)
     with pytest.raises(IllegalOrderTransitionError):
-        container.shop.cancel_order(order_id, None, "tarde demais")
+        container.services.orders.cancel_order(order_id, None, "tarde demais")
 
 
 def test_a_cancelled_order_cannot_be_shipped(container):
-    register(container.shop, "ECO-1", 10)
-    order_id = place_order(container.shop, {"ECO-1": 1}, DECLINED)
+    register(container.services, "ECO-1", 10)
+    order_id = place_order(container.services, {"ECO-1": 1}, DECLINED)
     final_order(container, order_id)
     with pytest.raises(IllegalOrderTransitionError):
-        container.shop.ship_order(order_id, "Correios", "X")
+        container.services.orders.ship_order(order_id, "Correios", "X")
 
 
 def test_concurrent_checkouts_never_oversell(container):
     """Ten customers race for three units: exactly three orders are confirmed."""
-    register(container.shop, "ECO-1", 3)
-    carts = [fill_cart(container.shop, {"ECO-1": 1}) for _ in range(10)]
+    register(container.services, "ECO-1", 3)
+    carts = [fill_cart(container.services, {"ECO-1": 1}) for _ in range(10)]
     with ThreadPoolExecutor(max_workers=10) as pool:
-        orders = list(pool.map(lambda cart: check_out(container.shop, cart), carts))
-    wait_until(lambda: settled(container.shop), timeout=30, what="all checkouts")
-    statuses = [container.shop.order_of(o).status for o in orders]
+        orders = list(pool.map(lambda cart: check_out(container.services, cart), carts))
+    wait_until(lambda: settled(container.services), timeout=30, what="all checkouts")
+    statuses = [container.services.orders.order_of(o).status for o in orders]
     assert statuses.count("confirmed") == 3
     assert statuses.count("cancelled") == 7
-    assert container.shop.stock_item("ECO-1").available == 0
-    check_invariants(container.shop)
+    assert container.services.catalog.stock_item("ECO-1").available == 0
+    check_invariants(container.services)
 
 
 class SlowGateway(SandboxGateway):
@@ -156,39 +156,44 @@ def test_an_undecided_payment_times_out_and_a_late_authorization_is_voided(setti
 
     settings.payment_timeout_s = 0.5
     container = bootstrap(settings)
-    container.shop.gateways = [SlowGateway("primary", container.redis, delay=2.0)]
+    container.services.payments.gateways = [SlowGateway("primary", container.redis, delay=2.0)]
     container.start_processing()
     try:
-        register(container.shop, "ECO-1", 10)
-        order_id = place_order(container.shop, {"ECO-1": 2})
-        wait_until(lambda: container.shop.order_of(order_id).status == "cancelled", timeout=10)
-        order = container.shop.order_of(order_id)
-        assert order.cancellation_reason == "payment_timeout"
-        assert container.shop.stock_item("ECO-1").available == 10
+        register(container.services, "ECO-1", 10)
+        order_id = place_order(container.services, {"ECO-1": 2})
         wait_until(
-            lambda: container.shop.payment(payment_id_for_order(order_id)).status == "voided",
+            lambda: container.services.orders.order_of(order_id).status == "cancelled", timeout=10
+        )
+        order = container.services.orders.order_of(order_id)
+        assert order.cancellation_reason == "payment_timeout"
+        assert container.services.catalog.stock_item("ECO-1").available == 10
+        wait_until(
+            lambda: (
+                container.services.payments.payment(payment_id_for_order(order_id)).status
+                == "voided"
+            ),
             timeout=15,
             what="the late authorization to be voided",
         )
-        check_invariants(container.shop)
+        check_invariants(container.services)
     finally:
         container.close()
 
 
 def test_a_concurrent_change_to_an_order_surfaces_as_a_conflict(container):
-    register(container.shop, "ECO-1", 10)
-    order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
+    register(container.services, "ECO-1", 10)
+    order_id = place_order(container.services, {"ECO-1": 1}, customer="ana")
     final_order(container, order_id)
     with pytest.raises(VersionConflictError):
-        container.shop.cancel_order(order_id, "ana", "", expected_version=1)
+        container.services.orders.cancel_order(order_id, "ana", "", expected_version=1)
 
 
 def test_every_step_is_recorded_with_the_checkout_correlation_id(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     with event_context(EventMetadata("customer:ana", "checkout-42", "request:1")):
-        order_id = place_order(container.shop, {"ECO-1": 1}, customer="ana")
+        order_id = place_order(container.services, {"ECO-1": 1}, customer="ana")
     final_order(container, order_id)
-    store = container.shop.repository.event_store
+    store = container.services.store.repository.event_store
     steps = [
         *store.get(order_id),
         *store.get(payment_id_for_order(order_id)),
@@ -225,10 +230,10 @@ def test_a_garbled_answer_is_retried_then_failed_over(settings):
     from infrastructure.bootstrap import bootstrap
 
     container = bootstrap(settings)  # no workers: this test drives the payment by hand
-    shop = container.shop
+    services = container.services
     try:
-        register(shop, "ECO-1", 10)
-        order = shop.order_of(place_order(shop, {"ECO-1": 1}))
+        register(services, "ECO-1", 10)
+        order = services.orders.order_of(place_order(services, {"ECO-1": 1}))
         payment = Payment(
             order_id=order.id,
             customer_id=order.customer_id,
@@ -237,18 +242,18 @@ def test_a_garbled_answer_is_retried_then_failed_over(settings):
             brand="visa",
             last4="4242",
         )
-        shop.save(payment)
-        shop.gateways = [
+        services.store.save(payment)
+        services.payments.gateways = [
             GarbledGateway("primary", container.redis, failures=5),
             GarbledGateway("secondary", container.redis, failures=1),
             GarbledGateway("tertiary", container.redis, failures=0),
         ]
         with pytest.raises(RetryLaterError):  # primary garbled: retried later
-            shop.authorize_payment(payment.id)
+            services.payments.authorize_payment(payment.id)
         with pytest.raises(RetryLaterError):  # primary again: abandoned; secondary garbled
-            shop.authorize_payment(payment.id)
-        shop.authorize_payment(payment.id)  # secondary answers
-        settled_payment = shop.payment(payment.id)
+            services.payments.authorize_payment(payment.id)
+        services.payments.authorize_payment(payment.id)  # secondary answers
+        settled_payment = services.payments.payment(payment.id)
         assert (settled_payment.status, settled_payment.gateway) == ("authorized", "secondary")
         assert settled_payment.abandoned_gateways == ["primary"]
         assert settled_payment.gateway_failures == {"primary": 2, "secondary": 1}
@@ -260,17 +265,17 @@ def test_when_no_gateway_answers_the_order_is_compensated_as_payment_failed(sett
     from infrastructure.bootstrap import bootstrap
 
     container = bootstrap(settings)
-    container.shop.gateways = [
+    container.services.payments.gateways = [
         GarbledGateway(name, container.redis, failures=99)
         for name in ("primary", "secondary", "tertiary")
     ]
     container.start_processing()
     try:
-        register(container.shop, "ECO-1", 10)
-        order = final_order(container, place_order(container.shop, {"ECO-1": 3}))
+        register(container.services, "ECO-1", 10)
+        order = final_order(container, place_order(container.services, {"ECO-1": 3}))
         assert (order.status, order.cancellation_reason) == ("cancelled", "payment_failed")
-        assert container.shop.stock_item("ECO-1").available == 10
-        check_invariants(container.shop)
+        assert container.services.catalog.stock_item("ECO-1").available == 10
+        check_invariants(container.services)
     finally:
         container.close()
 
@@ -297,15 +302,17 @@ def test_a_card_checkout_refused_on_its_total_never_reaches_a_providers_tokeniza
     from tests.checkout import ADDRESS, card
 
     container = bootstrap(settings)  # no workers: nothing is placed
-    shop = container.shop
-    shop.gateways = [CountingGateway("primary", container.redis)]
+    services = container.services
+    services.payments.gateways = [CountingGateway("primary", container.redis)]
     try:
         with event_context(EventMetadata("test", "corr-f17", "")):
-            register(shop, "ECO-T", 5, price=price)
-            cart_id, customer = fill_cart(shop, {"ECO-T": 1})
+            register(services, "ECO-T", 5, price=price)
+            cart_id, customer = fill_cart(services, {"ECO-T": 1})
             with pytest.raises(InvalidInstallmentsError):
-                shop.checkout(cart_id, customer, ADDRESS, CardPayment(card(), installments))
-        assert shop.gateways[0].tokenized == 0
-        assert not shop.cart_of(cart_id, customer).is_checked_out
+                services.checkout.checkout(
+                    cart_id, customer, ADDRESS, CardPayment(card(), installments)
+                )
+        assert services.payments.gateways[0].tokenized == 0
+        assert not services.checkout.cart_of(cart_id, customer).is_checked_out
     finally:
         container.close()

@@ -45,20 +45,20 @@ def personal_values() -> dict[str, str]:
 
 
 def checkout(container, values: dict[str, str], customer: str = "ana"):
-    shop = container.shop
-    shop.update_profile(
+    services = container.services
+    services.customers.update_profile(
         customer, Profile.parse(values["name"], values["email"], "(11) 91234-5678", values["cpf"])
     )
     saved = Address(values["street"], "casa", values["city"], "SP", "01310-100")
-    shop.add_address(customer, saved)
-    shop.set_consent(customer, "marketing_email", True, "v1")
-    cart_id = shop.create_cart(customer).aggregate_id
-    shop.add_cart_item(cart_id, customer, "ECO-1", 1)
+    services.customers.add_address(customer, saved)
+    services.customers.set_consent(customer, "marketing_email", True, "v1")
+    cart_id = services.checkout.create_cart(customer).aggregate_id
+    services.checkout.add_cart_item(cart_id, customer, "ECO-1", 1)
     address = Address(values["street"], "", values["city"], "PE", "50010-000")
-    order_id = shop.checkout(
+    order_id = services.checkout.checkout(
         cart_id, customer, address, CardDetails("4242424242424242", "12/39", "123", "X Y")
     ).aggregate_id
-    wait_until(lambda: settled(shop), what="the checkout")
+    wait_until(lambda: settled(services), what="the checkout")
     return order_id
 
 
@@ -111,7 +111,7 @@ def encodings(raw: bytes) -> list[bytes]:
 def test_no_personal_value_is_in_plaintext_in_a_dump_redis_or_any_data_file(
     container, servers, tmp_path
 ):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     values = personal_values()
     checkout(container, values)
     dump = pg_dump(container.database_url, tmp_path / "dump.sql")
@@ -138,10 +138,10 @@ def test_no_personal_value_is_in_plaintext_in_a_dump_redis_or_any_data_file(
 
 
 def test_a_dump_holds_no_data_key_and_opens_only_with_the_master_key(container, servers, tmp_path):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     values = personal_values()
     order_id = checkout(container, values)
-    data_key = PostgresKeyStore.from_env(container.shop.env).existing_key("ana")  # type: ignore[arg-type]
+    data_key = PostgresKeyStore.from_env(container.services.store.env).existing_key("ana")  # type: ignore[arg-type]
     assert data_key is not None
     dump_path = tmp_path / "dump.sql"
     dump = pg_dump(container.database_url, dump_path)
@@ -163,7 +163,10 @@ def test_a_dump_holds_no_data_key_and_opens_only_with_the_master_key(container, 
         settings_for(restored, container.redis_url, stranger, ECOVAREJO_MASTER_KEY=key_text)
     )
     try:
-        assert again.shop.order_of(order_id).shipping_address.value["line1"] == values["street"]
+        assert (
+            again.services.orders.order_of(order_id).shipping_address.value["line1"]
+            == values["street"]
+        )
     finally:
         again.close()
 
@@ -171,7 +174,7 @@ def test_a_dump_holds_no_data_key_and_opens_only_with_the_master_key(container, 
 def test_after_rotation_and_destroying_the_old_key_an_older_dump_opens_nothing(
     container, servers, tmp_path
 ):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     values = personal_values()
     order_id = checkout(container, values)
     old_dump = tmp_path / "before.sql"
@@ -183,7 +186,10 @@ def test_after_rotation_and_destroying_the_old_key_an_older_dump_opens_nothing(
     new_key = master_key_of(container.settings)  # the old key is gone from the data dir
     assert new_key.key_id == done.new_id != old_key.key_id
     # The live system reads on with the new key (the store re-reads the key file).
-    assert container.shop.order_of(order_id).shipping_address.value["line1"] == values["street"]
+    assert (
+        container.services.orders.order_of(order_id).shipping_address.value["line1"]
+        == values["street"]
+    )
     # The dump from before the rotation: the new key unwraps none of its data keys.
     restored = restore(servers.database_url, old_dump)
     with psycopg.connect(restored) as conn:
@@ -225,7 +231,7 @@ def test_plaintext_keys_of_the_first_version_are_wrapped_on_start(
             [(wrapped,)] = conn.execute("SELECT wrapped_key FROM ecovarejo_subject_keys").fetchall()
         assert "data_key" not in columns
         assert legacy not in bytes(wrapped)
-        store = PostgresKeyStore.from_env(built.shop.env)  # type: ignore[arg-type]
+        store = PostgresKeyStore.from_env(built.services.store.env)  # type: ignore[arg-type]
         assert store.existing_key("old") == legacy
     finally:
         built.close()

@@ -38,15 +38,15 @@ def key_rows(database_url: str, subject: str) -> int:
 
 
 def test_restoring_a_backup_taken_before_an_erasure_erases_again(container, servers, tmp_path):
-    shop = container.shop
-    register(shop, "ECO-1", 10)
+    services = container.services
+    register(services, "ECO-1", 10)
     values = personal_values()
     order_id = checkout(container, values, customer="ana")
     checkout(container, personal_values(), customer="bia")
     file = tmp_path / "before-erasure.backup"
     backup(container.database_url, file)
     with event_context(ADMIN):
-        assert shop.erase_personal_data("ana", "admin:ops").status == "erased"
+        assert services.data_subjects.erase_personal_data("ana", "admin:ops").status == "erased"
     ledger = ErasureLedger(container.settings.erasure_ledger_path)
     assert ledger.path.parent == container.settings.data_dir.resolve()  # beside the master key
     assert [e.subject for e in ledger.entries()] == ["ana"]
@@ -60,9 +60,9 @@ def test_restoring_a_backup_taken_before_an_erasure_erases_again(container, serv
         assert manifest["erasures_reapplied"] == 1
         assert key_rows(target, "ana") == 0
         assert key_rows(target, "bia") == 1
-        assert system.shop.order_of(order_id).shipping_address.value is None
+        assert system.services.orders.order_of(order_id).shipping_address.value is None
         with event_context(ADMIN):
-            exported = system.shop.export_personal_data("ana", "admin:ops")
+            exported = system.services.data_subjects.export_personal_data("ana", "admin:ops")
         assert values["street"] not in str(exported)
         assert values["email"] not in str(exported)
     finally:
@@ -75,7 +75,7 @@ def test_restoring_a_backup_taken_before_an_erasure_erases_again(container, serv
     try:
         assert restore(target, file, master_key_id=key_id)["erasures_reapplied"] == 0
         assert key_rows(target, "ana") == 1
-        address = system.shop.order_of(order_id).shipping_address.value
+        address = system.services.orders.order_of(order_id).shipping_address.value
         assert address is not None
         assert address["line1"] == values["street"]
     finally:
@@ -83,24 +83,27 @@ def test_restoring_a_backup_taken_before_an_erasure_erases_again(container, serv
     again = bootstrap(settings_for(target, container.redis_url, container.settings.data_dir))
     try:
         assert key_rows(target, "ana") == 0
-        assert again.shop.order_of(order_id).shipping_address.value is None
+        assert again.services.orders.order_of(order_id).shipping_address.value is None
         # ... and the rest of the erasure is recorded again: the log says erased, the
         # request is on the register (issue 21)
         with event_context(ADMIN):
-            assert again.shop.export_personal_data("ana", "admin:ops")["erased"] is True
-        register_ = again.shop.lgpd_requests(pseudonymous=False)
+            assert (
+                again.services.data_subjects.export_personal_data("ana", "admin:ops")["erased"]
+                is True
+            )
+        register_ = again.services.data_subjects.lgpd_requests(pseudonymous=False)
         assert [r["type"] for r in register_ if r["subject"] == "ana"].count("erasure") >= 1
     finally:
         again.close()
 
 
 def test_a_key_made_after_the_erasure_is_not_destroyed_by_the_ledger(container):
-    store = container.shop.keys
+    store = container.services.store.keys
     values = personal_values()
     profile = Profile.parse(values["name"], values["email"], "(11) 91234-5678", values["cpf"])
-    container.shop.update_profile("caio", profile)
+    container.services.customers.update_profile("caio", profile)
     with event_context(ADMIN):
-        container.shop.erase_personal_data("caio", "admin:ops")
+        container.services.data_subjects.erase_personal_data("caio", "admin:ops")
     fresh = store.key_for("caio")  # the same subject id, a new key, after the erasure
     ledger = ErasureLedger(container.settings.erasure_ledger_path)
     assert len(ledger.entries()) == 1

@@ -8,7 +8,8 @@ import psycopg
 import pytest
 
 from application.errors import AlreadyExistsError, VersionConflictError
-from application.shop import Shop
+from application.event_store import EventStore
+from application.services import Services
 from domain.base import EventMetadata, event_context
 from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod
@@ -17,8 +18,8 @@ from domain.stock_item import StockItem
 from tests.checkout import wait_until
 
 
-def register(shop: Shop, sku: str = "ECO-1", quantity: int = 10) -> None:
-    shop.register_stock_item(
+def register(services: Services, sku: str = "ECO-1", quantity: int = 10) -> None:
+    services.catalog.register_stock_item(
         sku=sku,
         name="Café Orgânico",
         description="",
@@ -39,10 +40,10 @@ def test_events_round_trip_exactly(container):
             payment_method=PaymentMethod(last4="4242"),
         )
         original = order.pending_events[0]
-        container.shop.save(order)
-    [stored] = container.shop.repository.event_store.get(order.id)
+        container.services.store.save(order)
+    [stored] = container.services.store.repository.event_store.get(order.id)
     assert stored == original
-    loaded = container.shop.repository.get(order.id)
+    loaded = container.services.store.repository.get(order.id)
     assert loaded.totals.total == Money.brl("148.60")
     assert loaded.lines[0].unit_price == Money.brl("42.90")
     assert loaded.carbon_footprint_kg == Decimal("5.400")
@@ -56,7 +57,7 @@ def test_events_round_trip_exactly(container):
 
 
 def test_postgres_refuses_to_update_delete_or_truncate_events(container):
-    register(container.shop)
+    register(container.services)
     for statement in (
         "UPDATE ecovarejo_events SET topic = 'forged'",
         "DELETE FROM ecovarejo_events",
@@ -71,42 +72,44 @@ def test_postgres_refuses_to_update_delete_or_truncate_events(container):
 
 
 def test_concurrent_change_surfaces_as_a_version_conflict(container):
-    register(container.shop)
-    other = Shop(env=container.env)
+    register(container.services)
+    other = EventStore(env=container.env)
     try:
-        mine = container.shop.repository.get(StockItem.create_id("ECO-1"))
+        mine = container.services.store.repository.get(StockItem.create_id("ECO-1"))
         theirs = other.repository.get(StockItem.create_id("ECO-1"))
         theirs.receive(5)
         other.save(theirs)
         mine.receive(1)
         with pytest.raises(VersionConflictError):
-            container.shop._commit(mine)
+            container.services.store.commit(mine)
     finally:
         other.close()
-    assert container.shop.stock_item("ECO-1").on_hand == 15
+    assert container.services.catalog.stock_item("ECO-1").on_hand == 15
 
 
 def test_if_match_mismatch_is_a_conflict_and_changes_nothing(container):
-    register(container.shop)
+    register(container.services)
     with pytest.raises(VersionConflictError):
-        container.shop.receive_stock("ECO-1", 5, expected_version=7)
-    assert container.shop.stock_item("ECO-1").version == 1
+        container.services.catalog.receive_stock("ECO-1", 5, expected_version=7)
+    assert container.services.catalog.stock_item("ECO-1").version == 1
 
 
 def test_refuses_registering_a_sku_twice(container):
-    register(container.shop)
+    register(container.services)
     with pytest.raises(AlreadyExistsError):
-        register(container.shop)
+        register(container.services)
 
 
 def test_one_log_orders_all_aggregates(container):
-    register(container.shop, "ECO-1")
-    cart = container.shop.create_cart("c1")
-    register(container.shop, "ECO-2")
+    register(container.services, "ECO-1")
+    cart = container.services.checkout.create_cart("c1")
+    register(container.services, "ECO-2")
     # Readers see events below the oldest transaction in flight: the container's followers
     # write too, so the third event may show a moment after its commit.
-    wait_until(lambda: len(container.shop.recorder.select_notifications(start=1, limit=10)) == 3)
-    notifications = container.shop.recorder.select_notifications(start=1, limit=10)
+    wait_until(
+        lambda: len(container.services.store.recorder.select_notifications(start=1, limit=10)) == 3
+    )
+    notifications = container.services.store.recorder.select_notifications(start=1, limit=10)
     assert [n.id for n in notifications] == [1, 2, 3]
     assert cart.position == 2
 
@@ -137,12 +140,12 @@ def test_stock_items_are_snapshotted_and_a_fresh_process_reads_them_from_the_sna
 ):
     from application.event_store import SNAPSHOT_EVERY
 
-    shop = container.shop
-    register(shop, "ECO-1", 0)
+    services = container.services
+    register(services, "ECO-1", 0)
     for _ in range(SNAPSHOT_EVERY + 5):
-        shop.receive_stock("ECO-1", 1)
+        services.catalog.receive_stock("ECO-1", 1)
     item_id = StockItem.create_id("ECO-1")
-    fresh = Shop(env={**container.env, "CREATE_TABLE": "n"})  # a new process: empty cache
+    fresh = EventStore(env={**container.env, "CREATE_TABLE": "n"})  # a new process: empty cache
     try:
         assert fresh.snapshots is not None
         [snapshot] = fresh.snapshots.get(item_id, desc=True, limit=1)

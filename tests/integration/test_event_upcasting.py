@@ -30,7 +30,7 @@ def old_rows(settings):
     system = bootstrap(settings)
     rows = json.loads(FIXTURE.read_text())["rows"]
     # Through the recorder (positions, chain) but below the mapper: the bytes as stored.
-    system.shop.recorder.insert_events(
+    system.services.store.recorder.insert_events(
         [
             StoredEvent(
                 UUID(row["originator_id"]),
@@ -58,25 +58,25 @@ def test_old_rows_are_stored_exactly_as_the_fixture_holds_them(old_rows, setting
 
 def test_a_v1_receipt_reads_as_v2_with_no_reference(old_rows):
     system, _ = old_rows
-    events = list(system.shop.repository.event_store.get(ITEM))
+    events = list(system.services.store.repository.event_store.get(ITEM))
     received = events[1]
     assert isinstance(received, StockItem.Received)
     assert (received.quantity, received.reference) == (7, "")
-    item = system.shop.stock_item("ECO-0042")
+    item = system.services.catalog.stock_item("ECO-0042")
     assert item.on_hand == 17
 
 
 def test_new_receipts_are_written_as_v2_and_both_read_side_by_side(old_rows, settings):
     system, _ = old_rows
     with event_context(EventMetadata("admin:ops")):
-        system.shop.receive_stock("ECO-0042", 3, reference="NF-000123")
+        system.services.catalog.receive_stock("ECO-0042", 3, reference="NF-000123")
     with psycopg.connect(settings.database_url) as conn:
         (state,) = conn.execute(
             "SELECT state FROM ecovarejo_events WHERE originator_version = 3"
         ).fetchone()
     written = json.loads(bytes(state))
     assert (written["class_version"], written["reference"]) == (2, "NF-000123")
-    assert system.shop.stock_item("ECO-0042").on_hand == 20
+    assert system.services.catalog.stock_item("ECO-0042").on_hand == 20
     assert EventLog(settings.database_url).verify_chain().ok
     rebuild(system, "stock_items")
     document = system.view("stock_items").get(stock_key("ECO-0042"))
@@ -87,8 +87,8 @@ def test_new_receipts_are_written_as_v2_and_both_read_side_by_side(old_rows, set
 def test_replay_shows_an_old_event_as_stored_and_as_read_today(old_rows):
     system, _ = old_rows
     with event_context(EventMetadata("admin:ops")):
-        system.shop.receive_stock("ECO-0042", 1, reference="NF-9")
-    events = replay(system.shop.mapper, system.shop.event_log, ITEM).events
+        system.services.catalog.receive_stock("ECO-0042", 1, reference="NF-9")
+    events = replay(system.services.store.mapper, system.services.event_log, ITEM).events
     old, new = events[1], events[2]
     assert old["data"] == {"quantity": 7, "reference": ""}
     assert old["stored"] == {"class_version": 1, "data": {"quantity": 7}}
@@ -100,5 +100,5 @@ def test_replay_shows_an_old_event_as_stored_and_as_read_today(old_rows):
 def test_a_reference_with_control_characters_is_refused(old_rows):
     system, _ = old_rows
     with pytest.raises(InvalidReferenceError), event_context(EventMetadata("admin:ops")):
-        system.shop.receive_stock("ECO-0042", 1, reference="NF\x00")
-    assert system.shop.stock_item("ECO-0042").on_hand == 17
+        system.services.catalog.receive_stock("ECO-0042", 1, reference="NF\x00")
+    assert system.services.catalog.stock_item("ECO-0042").on_hand == 17

@@ -64,7 +64,7 @@ def test_a_swap_under_concurrent_readers_never_misses_and_never_reads_the_old_on
 
 
 def test_real_rebuilds_under_readers_answer_every_read(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     assert container.wait_for_projections(container.head_position(), timeout=30)
     stored = StoredDocuments(container.aredis)
     missing: list[int] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 import redis
 
+from domain.base import EcoAggregate
 from domain.card import Address, CardDetails
 from domain.personal import DataSubject
 from infrastructure.event_log import EventLog
@@ -17,14 +18,14 @@ CARD = "4242424242424242"
 
 
 def checkout_with_personal_data(container, customer: str = "ana"):
-    shop = container.shop
-    cart_id = shop.create_cart(customer).aggregate_id
-    shop.add_cart_item(cart_id, customer, "ECO-1", 1)
+    services = container.services
+    cart_id = services.checkout.create_cart(customer).aggregate_id
+    services.checkout.add_cart_item(cart_id, customer, "ECO-1", 1)
     address = Address(STREET, "fundos", "Olinda", "PE", POSTAL)
-    order_id = shop.checkout(
+    order_id = services.checkout.checkout(
         cart_id, customer, address, CardDetails(CARD, "12/39", "987", HOLDER)
     ).aggregate_id
-    wait_until(lambda: settled(shop), what="the checkout")
+    wait_until(lambda: settled(services), what="the checkout")
     return order_id
 
 
@@ -75,10 +76,10 @@ def found_in_redis(redis_url: str, needle: str) -> list[str]:
 
 
 def test_personal_data_is_stored_only_encrypted_and_export_decrypts_it(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     checkout_with_personal_data(container)
     assert found_in_postgres(container.database_url, STREET) == []
-    exported = container.shop.export_personal_data("ana", "customer:ana")
+    exported = container.services.data_subjects.export_personal_data("ana", "customer:ana")
     [order] = exported["orders"]
     assert order["shipping_address"]["line1"] == STREET
     assert order["shipping_address"]["postal_code"] == POSTAL
@@ -87,7 +88,7 @@ def test_personal_data_is_stored_only_encrypted_and_export_decrypts_it(container
 
 
 def test_card_numbers_and_holders_never_reach_postgres_or_redis(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     checkout_with_personal_data(container)
     for needle in (CARD, HOLDER):
         assert found_in_postgres(container.database_url, needle) == []
@@ -95,19 +96,22 @@ def test_card_numbers_and_holders_never_reach_postgres_or_redis(container):
 
 
 def test_after_erasure_no_plaintext_personal_value_exists_anywhere(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     order_id = checkout_with_personal_data(container)
-    assert container.shop.erase_personal_data("ana", "customer:ana").status == "erased"
+    assert (
+        container.services.data_subjects.erase_personal_data("ana", "customer:ana").status
+        == "erased"
+    )
     # The search itself works: what is stored in plaintext is found.
     assert "ecovarejo_events.state" in found_in_postgres(container.database_url, "Produto ECO-1")
     assert found_in_redis(container.redis_url, "Produto ECO-1") != []
     for needle in (STREET, POSTAL, "fundos", HOLDER, CARD):
         assert found_in_postgres(container.database_url, needle) == [], needle
         assert found_in_redis(container.redis_url, needle) == [], needle
-    order = container.shop.order_of(order_id)
+    order = container.services.orders.order_of(order_id)
     assert order.shipping_address.erased
     assert order.totals.total.amount > 0  # orders and totals stay intact
-    exported = container.shop.export_personal_data("ana", "admin:root")
+    exported = container.services.data_subjects.export_personal_data("ana", "admin:root")
     assert exported["orders"][0]["shipping_address"] == {"erased": True}
     assert exported["erased"] is True
     assert EventLog(container.database_url).verify_chain().ok
@@ -116,24 +120,24 @@ def test_after_erasure_no_plaintext_personal_value_exists_anywhere(container):
 def test_a_fresh_application_cannot_read_erased_data_back(container, settings):
     from infrastructure.bootstrap import bootstrap
 
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     order_id = checkout_with_personal_data(container)
-    container.shop.erase_personal_data("ana", "customer:ana")
+    container.services.data_subjects.erase_personal_data("ana", "customer:ana")
     rebuilt = bootstrap(settings)  # as a rebuild or another process would read the log
     try:
-        assert rebuilt.shop.order_of(order_id).shipping_address.value is None
+        assert rebuilt.services.orders.order_of(order_id).shipping_address.value is None
     finally:
         rebuilt.close()
 
 
 def test_erasure_is_idempotent_and_says_so(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     checkout_with_personal_data(container)
-    shop = container.shop
-    assert shop.erase_personal_data("ana", "admin:x").status == "erased"
-    assert shop.erase_personal_data("ana", "admin:x").status == "already_erased"
-    assert shop.erase_personal_data("nobody", "admin:x").status == "unknown"
-    subject = shop.repository.get(DataSubject.create_id("ana"))
-    kinds = [type(e).__name__ for e in shop.repository.event_store.get(subject.id)]
+    services = container.services
+    assert services.data_subjects.erase_personal_data("ana", "admin:x").status == "erased"
+    assert services.data_subjects.erase_personal_data("ana", "admin:x").status == "already_erased"
+    assert services.data_subjects.erase_personal_data("nobody", "admin:x").status == "unknown"
+    subject = services.store.repository.get(DataSubject.create_id("ana"))
+    kinds = [type(e).__name__ for e in services.store.repository.event_store.get(subject.id)]
     assert kinds.count("PersonalDataErased") == 1
-    assert shop.find(DataSubject.create_id("nobody")) is None
+    assert services.store.load(EcoAggregate, DataSubject.create_id("nobody")) is None

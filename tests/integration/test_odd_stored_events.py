@@ -20,10 +20,10 @@ LOOKALIKE = 'x","customer_id":"ana'
 
 
 def plant_odd_events(container) -> uuid.UUID:
-    shop = container.shop
+    services = container.services
     with event_context(EventMetadata(f"customer:{EVIL}", "corr\x00", "request:\x00")):
-        shop.create_cart(EVIL)
-    shop.create_cart(LOOKALIKE)
+        services.checkout.create_cart(EVIL)
+    services.checkout.create_cart(LOOKALIKE)
     corrupt = uuid.uuid4()
     with psycopg.connect(container.database_url) as conn:
         conn.execute(
@@ -35,40 +35,41 @@ def plant_odd_events(container) -> uuid.UUID:
 
 
 def test_every_other_customers_export_and_erasure_work_beside_odd_events(container):
-    shop = container.shop
-    register(shop, "ECO-1", 10)
+    services = container.services
+    register(services, "ECO-1", 10)
     ana_order = checkout_with_personal_data(container, "ana")
-    bia_cart = shop.create_cart("bia").aggregate_id
+    bia_cart = services.checkout.create_cart("bia").aggregate_id
     plant_odd_events(container)
 
-    ana = shop.export_personal_data("ana", "admin:root")
+    ana = services.data_subjects.export_personal_data("ana", "admin:root")
     assert [o["id"] for o in ana["orders"]] == [str(ana_order)]
     assert ana["orders"][0]["shipping_address"]["line1"] == STREET
     assert [c["customer_id"] for c in ana["carts"]] == ["ana"]  # not the look-alike's
-    bia = shop.export_personal_data("bia", "customer:bia")
+    bia = services.data_subjects.export_personal_data("bia", "customer:bia")
     assert [c["id"] for c in bia["carts"]] == [str(bia_cart)]
 
-    assert shop.erase_personal_data("bia", "customer:bia").status == "erased"
-    assert shop.erase_personal_data("ana", "admin:root").status == "erased"
-    assert shop.export_personal_data("ana", "admin:root")["orders"][0]["shipping_address"] == {
-        "erased": True
-    }
+    assert services.data_subjects.erase_personal_data("bia", "customer:bia").status == "erased"
+    assert services.data_subjects.erase_personal_data("ana", "admin:root").status == "erased"
+    assert services.data_subjects.export_personal_data("ana", "admin:root")["orders"][0][
+        "shipping_address"
+    ] == {"erased": True}
     # Even the odd subjects' own rights work (below the edge: the edge refuses such ids).
-    assert [c["customer_id"] for c in shop.export_personal_data(EVIL, "admin:root")["carts"]] == [
-        EVIL
-    ]
-    assert shop.export_personal_data(LOOKALIKE, "admin:root")["carts"][0]["customer_id"] == (
-        LOOKALIKE
-    )
-    assert shop.erase_personal_data("nobody", "admin:root").status == "unknown"
+    assert [
+        c["customer_id"]
+        for c in services.data_subjects.export_personal_data(EVIL, "admin:root")["carts"]
+    ] == [EVIL]
+    assert services.data_subjects.export_personal_data(LOOKALIKE, "admin:root")["carts"][0][
+        "customer_id"
+    ] == (LOOKALIKE)
+    assert services.data_subjects.erase_personal_data("nobody", "admin:root").status == "unknown"
 
 
 def test_the_replay_stream_shows_an_unreadable_event_and_goes_on(container):
-    shop = container.shop
-    register(shop, "ECO-1", 10)
+    services = container.services
+    register(services, "ECO-1", 10)
     corrupt = plant_odd_events(container)
-    shop.create_cart("after")
-    rows = list(stream(shop.mapper, shop.recorder.select_notifications))
+    services.checkout.create_cart("after")
+    rows = list(stream(services.store.mapper, services.store.recorder.select_notifications))
     unreadable = [r for r in rows if r["type"] == "unreadable"]
     assert [r["aggregate_id"] for r in unreadable] == [str(corrupt)]
     assert rows[-1]["type"] == "Cart.Created"

@@ -31,10 +31,10 @@ class CountingFollower(LogFollower):
 def test_one_pass_over_the_log_rebuilds_every_read_model_as_separate_rebuilds_do(
     container, monkeypatch
 ):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     for i in range(2):
-        check_out(container.shop, fill_cart(container.shop, {"ECO-1": 1}, f"c{i}"))
-    wait_until(lambda: settled(container.shop))
+        check_out(container.services, fill_cart(container.services, {"ECO-1": 1}, f"c{i}"))
+    wait_until(lambda: settled(container.services))
     one_by_one = {}
     for name in REDIS_PROJECTIONS:
         rebuild(container, name)

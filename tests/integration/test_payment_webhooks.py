@@ -51,14 +51,14 @@ def new_payment(container: Container, method: str = "pix", amount: str = "89.90"
         method=method,
         payer=payer,
     )
-    container.shop.save(payment)
-    container.shop.issue_charge(payment.id)
+    container.services.store.save(payment)
+    container.services.payments.issue_charge(payment.id)
     return payment.id
 
 
 def pay(container: Container, payment_id: UUID, **options) -> tuple[dict[str, str], bytes]:
-    payment = container.shop.payment(payment_id)
-    sandbox = next(g for g in container.shop.gateways if g.name == payment.gateway)
+    payment = container.services.payments.payment(payment_id)
+    sandbox = next(g for g in container.services.payments.gateways if g.name == payment.gateway)
     assert isinstance(sandbox, SandboxGateway)
     charge = sandbox.charge(payment.charge_id)
     assert charge is not None
@@ -67,22 +67,25 @@ def pay(container: Container, payment_id: UUID, **options) -> tuple[dict[str, st
 
 def test_a_pix_charge_is_a_valid_br_code_and_a_signed_payment_captures_it(system):
     pid = new_payment(system)
-    payment = system.shop.payment(pid)
+    payment = system.services.payments.payment(pid)
     assert payment.status == ISSUED
     assert check_br_code(payment.pix_copy_paste)["54"] == "89.90"
     assert timedelta(minutes=29) < payment.expires_at - now() <= timedelta(minutes=30)
     headers, body = pay(system, pid)
-    delivery = system.shop.receive_webhook("sandbox", headers, {}, body)
+    delivery = system.services.payments.receive_webhook("sandbox", headers, {}, body)
     assert delivery.outcome == "applied"
-    assert system.shop.payment(pid).status == CAPTURED
+    assert system.services.payments.payment(pid).status == CAPTURED
 
 
 def test_the_same_webhook_delivered_five_times_changes_the_payment_once(system):
     pid = new_payment(system)
     headers, body = pay(system, pid)
-    outcomes = [system.shop.receive_webhook("sandbox", headers, {}, body).outcome for _ in range(5)]
+    outcomes = [
+        system.services.payments.receive_webhook("sandbox", headers, {}, body).outcome
+        for _ in range(5)
+    ]
     assert outcomes == ["applied"] * 5
-    kinds = [type(e).__name__ for e in system.shop.events.get(pid)]
+    kinds = [type(e).__name__ for e in system.services.store.events.get(pid)]
     assert kinds.count("Paid") == 1
 
 
@@ -96,43 +99,43 @@ def test_a_forged_webhook_is_refused_and_changes_nothing(system, forge):
         del headers["x-sandbox-signature"]
     else:
         body = body.replace(b"89.90", b"0.01")
-    version = system.shop.payment(pid).version
+    version = system.services.payments.payment(pid).version
     with pytest.raises(InvalidWebhookError):
-        system.shop.receive_webhook("sandbox", headers, {}, body)
-    assert system.shop.payment(pid).version == version
+        system.services.payments.receive_webhook("sandbox", headers, {}, body)
+    assert system.services.payments.payment(pid).version == version
     event_id = json.loads(body)["id"]
     with pytest.raises(AggregateNotFoundError):
-        system.shop.repository.get(WebhookDelivery.create_id("sandbox", event_id))
+        system.services.store.repository.get(WebhookDelivery.create_id("sandbox", event_id))
 
 
 def test_a_webhook_for_an_unknown_payment_is_accepted_and_recorded(system):
-    sandbox = system.shop.gateways[0]
+    sandbox = system.services.payments.gateways[0]
     assert isinstance(sandbox, SandboxGateway)
     charge = {"charge_id": "elsewhere", "reference": str(uuid4()), "amount": "10.00"}
     headers, body = sandbox.payer_webhook(charge)
-    delivery = system.shop.receive_webhook("sandbox", headers, {}, body)
+    delivery = system.services.payments.receive_webhook("sandbox", headers, {}, body)
     assert delivery.outcome == "unknown_payment"
-    assert system.shop.repository.get(delivery.id).outcome == "unknown_payment"
+    assert system.services.store.repository.get(delivery.id).outcome == "unknown_payment"
 
 
 def test_a_notification_naming_another_charge_of_ours_is_recorded_and_not_applied(system):
     pid = new_payment(system)
-    sandbox = system.shop.gateways[0]
+    sandbox = system.services.payments.gateways[0]
     assert isinstance(sandbox, SandboxGateway)
     charge = {"charge_id": "sandbox-pix-elsewhere", "reference": str(pid), "amount": "89.90"}
     headers, body = sandbox.payer_webhook(charge)
-    delivery = system.shop.receive_webhook("sandbox", headers, {}, body)
+    delivery = system.services.payments.receive_webhook("sandbox", headers, {}, body)
     assert delivery.outcome == "unknown_payment"
-    assert system.shop.payment(pid).status == ISSUED
+    assert system.services.payments.payment(pid).status == ISSUED
 
 
 def test_a_notification_of_another_provider_echoing_our_reference_is_not_applied(system):
     pid = new_payment(system)  # issued by the sandbox
-    shop, token = system.shop, "pagbank-token"
-    shop.gateways = GatewayChain(
-        [*shop.gateways, PagSeguroGateway(token, "", "http://127.0.0.1:9", 1)]
+    services, token = system.services, "pagbank-token"
+    services.payments.gateways = GatewayChain(
+        [*services.payments.gateways, PagSeguroGateway(token, "", "http://127.0.0.1:9", 1)]
     )
-    payment = shop.payment(pid)
+    payment = services.payments.payment(pid)
     charge = {
         "id": payment.charge_id,
         "reference_id": str(pid),
@@ -141,16 +144,22 @@ def test_a_notification_of_another_provider_echoing_our_reference_is_not_applied
     }
     body = json.dumps(charge).encode()
     headers = {"x-authenticity-token": hashlib.sha256(f"{token}-".encode() + body).hexdigest()}
-    assert shop.receive_webhook("pagseguro", headers, {}, body).outcome == "unknown_payment"
-    assert shop.payment(pid).version == payment.version
-    assert shop.payment(pid).status == ISSUED
+    assert (
+        services.payments.receive_webhook("pagseguro", headers, {}, body).outcome
+        == "unknown_payment"
+    )
+    assert services.payments.payment(pid).version == payment.version
+    assert services.payments.payment(pid).status == ISSUED
 
 
 def test_a_payment_of_another_amount_is_flagged_and_not_applied(system):
     pid = new_payment(system)
     headers, body = pay(system, pid, amount=Money.brl("80.00").amount)
-    assert system.shop.receive_webhook("sandbox", headers, {}, body).outcome == "amount_mismatch"
-    payment = system.shop.payment(pid)
+    assert (
+        system.services.payments.receive_webhook("sandbox", headers, {}, body).outcome
+        == "amount_mismatch"
+    )
+    payment = system.services.payments.payment(pid)
     assert payment.status == ISSUED
     assert len(payment.flags) == 1
 
@@ -158,21 +167,23 @@ def test_a_payment_of_another_amount_is_flagged_and_not_applied(system):
 def test_a_payment_after_expiry_is_recorded_and_refunded_at_the_gateway(system):
     pid = new_payment(system)
     headers, body = pay(system, pid, expire=True)
-    system.shop.receive_webhook("sandbox", headers, {}, body)
-    assert system.shop.payment(pid).status == EXPIRED
+    system.services.payments.receive_webhook("sandbox", headers, {}, body)
+    assert system.services.payments.payment(pid).status == EXPIRED
     headers, body = pay(system, pid)
-    assert system.shop.receive_webhook("sandbox", headers, {}, body).outcome == "applied"
-    payment = system.shop.payment(pid)
+    assert (
+        system.services.payments.receive_webhook("sandbox", headers, {}, body).outcome == "applied"
+    )
+    payment = system.services.payments.payment(pid)
     assert (payment.status, payment.pending) == (CAPTURED, "refund")
-    system.shop.refund_payment(pid)
-    assert system.shop.payment(pid).status == REFUNDED
-    sandbox = next(g for g in system.shop.gateways if g.name == payment.gateway)
+    system.services.payments.refund_payment(pid)
+    assert system.services.payments.payment(pid).status == REFUNDED
+    sandbox = next(g for g in system.services.payments.gateways if g.name == payment.gateway)
     assert [row["op"] for row in sandbox.ledger()] == ["issue", "refund"]
 
 
 def test_a_boleto_has_a_valid_line_due_in_three_days_and_its_cpf_is_encrypted(system):
     pid = new_payment(system, "boleto", "120.00")
-    payment = system.shop.payment(pid)
+    payment = system.services.payments.payment(pid)
     check_digitable_line(payment.boleto_line)
     assert payment.boleto_line[-10:] == "0000012000"
     assert 2 <= (payment.expires_at - now()).days <= 3
@@ -183,9 +194,9 @@ def test_a_boleto_has_a_valid_line_due_in_three_days_and_its_cpf_is_encrypted(sy
 
 def test_the_raw_body_of_a_webhook_is_not_stored(system):
     token = "pagbank-token"
-    shop = system.shop
-    shop.gateways = GatewayChain(
-        [*shop.gateways, PagSeguroGateway(token, "", "http://127.0.0.1:9", 1)]
+    services = system.services
+    services.payments.gateways = GatewayChain(
+        [*services.payments.gateways, PagSeguroGateway(token, "", "http://127.0.0.1:9", 1)]
     )
     charge = {
         "id": "CHAR_9",
@@ -196,7 +207,10 @@ def test_the_raw_body_of_a_webhook_is_not_stored(system):
     }
     body = json.dumps(charge).encode()
     headers = {"x-authenticity-token": hashlib.sha256(f"{token}-".encode() + body).hexdigest()}
-    assert shop.receive_webhook("pagseguro", headers, {}, body).outcome == "unknown_payment"
+    assert (
+        services.payments.receive_webhook("pagseguro", headers, {}, body).outcome
+        == "unknown_payment"
+    )
     with psycopg.connect(system.database_url) as conn:
         stored = b"".join(bytes(r[0]) for r in conn.execute("SELECT state FROM ecovarejo_events"))
     assert b"Joana" not in stored

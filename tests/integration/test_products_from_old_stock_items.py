@@ -41,8 +41,8 @@ def stored(row: dict) -> StoredEvent:
 @pytest.fixture
 def old_system(settings):
     system = bootstrap(settings)
-    system.shop.recorder.insert_events([stored(r) for r in V1["rows"] + V3["rows"]])
-    system.shop.snapshots.recorder.insert_events([stored(r) for r in V3["snapshots"]])
+    system.services.store.recorder.insert_events([stored(r) for r in V1["rows"] + V3["rows"]])
+    system.services.store.snapshots.recorder.insert_events([stored(r) for r in V3["snapshots"]])
     yield system
     system.close()
 
@@ -55,20 +55,20 @@ def test_the_fixture_rows_predate_products(old_system):
 
 def test_an_old_registration_reads_as_a_variant_of_its_own_product(old_system):
     for item_id in (BRUSH, MUG):
-        registered = next(iter(old_system.shop.repository.event_store.get(item_id)))
+        registered = next(iter(old_system.services.store.repository.event_store.get(item_id)))
         assert isinstance(registered, StockItem.Registered)
         assert (registered.product_id, registered.gtin) == (item_id, "")
 
 
 def test_an_old_snapshot_loads_with_its_own_product_and_no_gtin(old_system):
-    item = old_system.shop.stock_item("ECO-0077")
+    item = old_system.services.catalog.stock_item("ECO-0077")
     assert item.variant_of is None  # read from the old snapshot (events would say MUG)
     assert (item.version, item.on_hand, item.price) == (3, 15, Money(Decimal("42.50")))
     assert (item.product_id, item.gtin) == (MUG, "")
     with event_context(EventMetadata("admin:ops")):
-        old_system.shop.receive_stock("ECO-0077", 1)
-        old_system.shop.change_gtin("ECO-0077", "7891000315507")
-    item = old_system.shop.stock_item("ECO-0077")
+        old_system.services.catalog.receive_stock("ECO-0077", 1)
+        old_system.services.products.change_gtin("ECO-0077", "7891000315507")
+    item = old_system.services.catalog.stock_item("ECO-0077")
     assert (item.on_hand, item.gtin, item.product_id) == (16, "7891000315507", MUG)
 
 
@@ -101,11 +101,11 @@ def test_old_stock_items_are_single_variant_products_in_the_read_model(old_syste
 
 
 def test_old_items_and_new_products_live_side_by_side_in_one_tree(old_system):
-    shop = old_system.shop
+    services = old_system.services
     with event_context(EventMetadata("admin:ops")):
-        shop.add_category("cozinha", "Cozinha")
-        shop.add_category("canecas", "Canecas", "cozinha")
-        shop.create_product(
+        services.products.add_category("cozinha", "Cozinha")
+        services.products.add_category("canecas", "Canecas", "cozinha")
+        services.products.create_product(
             ProductInput(
                 slug="caneca-esmaltada",
                 name="Caneca esmaltada",

@@ -6,8 +6,8 @@ import redis
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import BaseProjectionRunner
 
-from application.event_store import APP_NAME
-from application.shop import Shop
+from application.event_store import APP_NAME, EventStore
+from application.services import Services
 from domain.money import Money
 from domain.stock_item import StockItem
 from infrastructure.redis_views import RedisDocumentView
@@ -16,8 +16,8 @@ from projections.base import Put
 from projections.catalog import StockItemsProjection, stock_key
 
 
-def register(shop: Shop, sku: str, quantity: int = 10) -> int:
-    return shop.register_stock_item(
+def register(services: Services, sku: str, quantity: int = 10) -> int:
+    return services.catalog.register_stock_item(
         sku=sku,
         name=f"Produto {sku}",
         description="",
@@ -29,8 +29,8 @@ def register(shop: Shop, sku: str, quantity: int = 10) -> int:
 
 
 def test_views_answer_after_commands(container):
-    register(container.shop, "ECO-1", 10)
-    last = container.shop.receive_stock("ECO-1", 5).position
+    register(container.services, "ECO-1", 10)
+    last = container.services.catalog.receive_stock("ECO-1", 5).position
     assert container.wait_for_projections(last)
     doc = container.view("stock_items").get(stock_key("ECO-1"))
     assert (doc["on_hand"], doc["available"], doc["version"]) == (15, 15, 2)
@@ -63,15 +63,15 @@ class FlakyStockProjection(StockItemsProjection):
 
 
 def test_a_failing_event_is_retried_with_backoff_and_never_skipped(container):
-    register(container.shop, "ECO-1", 10)
-    container.shop.receive_stock("ECO-1", 5)
-    last = register(container.shop, "ECO-2", 1)
+    register(container.services, "ECO-1", 10)
+    container.services.catalog.receive_stock("ECO-1", 5)
+    last = register(container.services, "ECO-2", 1)
 
     def make_runner():
         view = RedisDocumentView(redis.Redis.from_url(container.redis_url), "flaky")
         return BaseProjectionRunner(
             projection=FlakyStockProjection(view),
-            application_class=Shop,
+            application_class=EventStore,
             tracking_recorder=view,
             topics=(),
             env=container.follower_env,
@@ -102,10 +102,10 @@ def test_a_subscription_sees_an_event_committed_before_its_listen_was_in_place(c
             time.sleep(0.5)  # the first read is done, LISTEN is not yet in place
             super()._listen()
 
-    subscription = SlowToListen(recorder=container.shop.recorder)
+    subscription = SlowToListen(recorder=container.services.store.recorder)
     try:
         time.sleep(0.2)
-        register(container.shop, "ECO-1")  # its NOTIFY goes to no one
+        register(container.services, "ECO-1")  # its NOTIFY goes to no one
         received: list[int] = []
         reader = threading.Thread(target=lambda: received.append(next(subscription).id))
         reader.start()

@@ -10,13 +10,13 @@ from tests.unit.test_coupons_at_checkout import buy_with_coupon, count_outcomes,
 
 
 def test_thirty_buyers_race_on_the_running_system(container):
-    shop = container.shop
-    register(shop, "ECO-1", 100)
-    launch(shop, "DEZ", max_uses=10)
+    services = container.services
+    register(services, "ECO-1", 100)
+    launch(services, "DEZ", max_uses=10)
     with ThreadPoolExecutor(max_workers=10) as pool:
-        outcomes = list(pool.map(lambda _: buy_with_coupon(shop, "DEZ"), range(30)))
-    wait_until(lambda: settled(shop), what="every checkout to settle")
-    confirmed, unavailable = count_outcomes(shop, "DEZ")
+        outcomes = list(pool.map(lambda _: buy_with_coupon(services, "DEZ"), range(30)))
+    wait_until(lambda: settled(services), what="every checkout to settle")
+    confirmed, unavailable = count_outcomes(services, "DEZ")
     assert (confirmed, unavailable + outcomes.count("refused")) == (10, 20)
-    assert shop.promotion("DEZ").use_count == 10
-    check_invariants(shop)
+    assert services.promotions.promotion("DEZ").use_count == 10
+    check_invariants(services)

@@ -15,18 +15,18 @@ from tests.checkout import register
 
 
 def test_a_read_only_container_reads_while_a_writer_holds_the_log_lock(container, settings):
-    register(container.shop, "ECO-1", 10)
-    container.shop.receive_stock("ECO-1", 5)
+    register(container.services, "ECO-1", 10)
+    container.services.catalog.receive_stock("ECO-1", 5)
     done = threading.Event()
     found: dict[str, object] = {}
 
     def read() -> None:
         reader = bootstrap(settings, read_only=True)
         try:
-            select = reader.shop.recorder.select_notifications
-            found["events"] = [row["type"] for row in stream(reader.shop.mapper, select)]
+            select = reader.services.store.recorder.select_notifications
+            found["events"] = [row["type"] for row in stream(reader.services.store.mapper, select)]
             found["followers"] = {s.name for s in statuses(reader)}
-            found["chain"] = reader.shop.event_log.verify_chain().ok  # type: ignore[union-attr]
+            found["chain"] = reader.services.event_log.verify_chain().ok  # type: ignore[union-attr]
         finally:
             reader.close()
             done.set()

@@ -29,11 +29,13 @@ def caught_up(container) -> bool:
 
 
 def test_a_rebuild_restores_every_answer_after_redis_is_flushed(container):
-    register(container.shop, "ECO-1", 10)
-    catalog_with_variants(container.shop)
+    register(container.services, "ECO-1", 10)
+    catalog_with_variants(container.services)
     for i in range(3):
-        check_out(container.shop, fill_cart(container.shop, {"ECO-1": 1, "CAN-AZ": 1}, f"c{i}"))
-    wait_until(lambda: settled(container.shop))
+        check_out(
+            container.services, fill_cart(container.services, {"ECO-1": 1, "CAN-AZ": 1}, f"c{i}")
+        )
+    wait_until(lambda: settled(container.services))
     assert caught_up(container)
     before = {name: snapshot(container.redis, name) for name in REDIS_PROJECTIONS}
     for supervisor in container.supervisors.values():
@@ -49,11 +51,11 @@ def test_a_rebuild_restores_every_answer_after_redis_is_flushed(container):
 
 
 def test_rebuilding_twice_gives_byte_identical_read_models(container):
-    register(container.shop, "ECO-1", 10)
-    catalog_with_variants(container.shop)
-    cart = fill_cart(container.shop, {"ECO-1": 2, "CAN-BR": 1})
-    check_out(container.shop, cart)
-    wait_until(lambda: settled(container.shop))
+    register(container.services, "ECO-1", 10)
+    catalog_with_variants(container.services)
+    cart = fill_cart(container.services, {"ECO-1": 2, "CAN-BR": 1})
+    check_out(container.services, cart)
+    wait_until(lambda: settled(container.services))
     first = {}
     for name in REDIS_PROJECTIONS:
         rebuild(container, name)
@@ -64,7 +66,7 @@ def test_rebuilding_twice_gives_byte_identical_read_models(container):
 
 
 def test_readers_see_the_old_generation_until_the_swap_and_the_runner_follows(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     assert caught_up(container)
     old = active_generation(container.redis, "stock_items")
     seen_during: list[str] = []
@@ -76,7 +78,9 @@ def test_readers_see_the_old_generation_until_the_swap_and_the_runner_follows(co
     report = rebuild(container, "stock_items", progress)
     assert set(seen_during) == {old}
     assert active_generation(container.redis, "stock_items") == report.generation != old
-    container.shop.receive_stock("ECO-1", 5)  # the live runner now writes the new generation
+    container.services.catalog.receive_stock(
+        "ECO-1", 5
+    )  # the live runner now writes the new generation
     assert caught_up(container)
     assert container.view("stock_items").get(stock_key("ECO-1"))["on_hand"] == 15
 
@@ -84,9 +88,9 @@ def test_readers_see_the_old_generation_until_the_swap_and_the_runner_follows(co
 def test_a_search_rebuild_swaps_in_an_index_that_answers_the_same(container):
     from projections.search import SearchQuery, active_index
 
-    register(container.shop, "ECO-1", 10)
-    register(container.shop, "ECO-2", 5)
-    container.shop.receive_stock("ECO-2", 1)
+    register(container.services, "ECO-1", 10)
+    register(container.services, "ECO-2", 5)
+    container.services.catalog.receive_stock("ECO-2", 1)
     assert caught_up(container)
     query = SearchQuery(q="produto")
     before = active_index(container.search).search(query)
@@ -95,14 +99,16 @@ def test_a_search_rebuild_swaps_in_an_index_that_answers_the_same(container):
     assert (report.events, report.previous_generation) == (3, old)
     assert container.search.active_generation() == report.generation
     assert active_index(container.search).search(query) == before
-    container.shop.receive_stock("ECO-1", 2)  # the live runner follows the new generation
+    container.services.catalog.receive_stock(
+        "ECO-1", 2
+    )  # the live runner follows the new generation
     assert caught_up(container)
     [hit] = active_index(container.search).search(SearchQuery(q="ECO-1")).items
     assert hit.available == 12
 
 
 def test_status_shows_position_head_lag_and_running_runners(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     assert caught_up(container)
     wait_until(lambda: all(s.state == "running" for s in statuses(container)))
     found = {s.name: s for s in statuses(container)}
@@ -113,14 +119,14 @@ def test_status_shows_position_head_lag_and_running_runners(container):
 
 
 def test_an_unreadable_event_is_parked_with_its_position_not_skipped_silently(container):
-    register(container.shop, "ECO-1", 10)
+    register(container.services, "ECO-1", 10)
     with psycopg.connect(container.database_url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, "
             "state) VALUES (gen_random_uuid(), 1, 'domain.gone:Gone.Happened', "
             "'{}'::bytea)"
         )
-    container.shop.receive_stock("ECO-1", 1)
+    container.services.catalog.receive_stock("ECO-1", 1)
     assert caught_up(container)
     found = {s.name: s for s in statuses(container)}
     parked = found["stock_items"].parked
@@ -137,13 +143,13 @@ def test_no_event_is_skipped_under_concurrent_writers(container):
     writers, commands = 12, 60  # appends commit in parallel (no table lock)
     skus = [f"ECO-{i}" for i in range(writers)]
     for sku in skus:
-        register(container.shop, sku, 1000)
+        register(container.services, sku, 1000)
     barrier = threading.Barrier(writers)
 
     def writer(sku: str) -> None:
         barrier.wait()
         for _ in range(commands):
-            container.shop.receive_stock(sku, 1)
+            container.services.catalog.receive_stock(sku, 1)
 
     with ThreadPoolExecutor(max_workers=writers) as pool:
         list(pool.map(writer, skus))

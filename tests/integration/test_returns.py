@@ -8,12 +8,14 @@ from tests.unit.test_returns import shipped_order
 
 def test_the_lgpd_export_holds_the_customers_returns_and_coupon_uses_but_not_others(world):
     order_id = shipped_order(world, coupon="DEZ")
-    cart = fill_cart(world.shop, {"ECO-2": 1}, customer="bia")
-    world.shop.apply_coupon(cart[0], cart[1], "DEZ")
-    theirs = check_out(world.shop, cart)
+    cart = fill_cart(world.services, {"ECO-2": 1}, customer="bia")
+    world.services.checkout.apply_coupon(cart[0], cart[1], "DEZ")
+    theirs = check_out(world.services, cart)
     world.settle()
-    return_id = world.shop.request_return(order_id, "ana", [("ECO-1", 1)], "veio riscada")
-    exported = world.shop.export_personal_data("ana", "customer:ana")
+    return_id = world.services.returns.request_return(
+        order_id, "ana", [("ECO-1", 1)], "veio riscada"
+    )
+    exported = world.services.data_subjects.export_personal_data("ana", "customer:ana")
     [held] = exported["returns"]
     assert (held["id"], held["order_id"], held["status"]) == (
         str(return_id.aggregate_id),

@@ -37,8 +37,8 @@ def system(settings):
 
 def test_each_saga_partition_reads_the_events_of_its_own_aggregates_only(system):
     for index in range(12):
-        register(system.shop, f"ECO-{index}", 5)
-    everything = system.shop.recorder.select_notifications(1, 1000)
+        register(system.services, f"ECO-{index}", 5)
+    everything = system.services.store.recorder.select_notifications(1, 1000)
     seen: list[int] = []
     for k in range(SAGA_PARTITIONS):
         feed = SagaFeed(env={**system.follower_env, PARTITION_ENV: f"{k}/{SAGA_PARTITIONS}"})
@@ -54,17 +54,19 @@ def test_each_saga_partition_reads_the_events_of_its_own_aggregates_only(system)
 
 def placed_event(system, order_id):
     topic = get_topic(Order.Placed)
-    for notification in system.shop.recorder.select_notifications(1, 1000, topics=[topic]):
+    for notification in system.services.store.recorder.select_notifications(
+        1, 1000, topics=[topic]
+    ):
         if notification.originator_id == order_id:
-            return system.shop.mapper.to_domain_event(notification), notification.id
+            return system.services.store.mapper.to_domain_event(notification), notification.id
     raise AssertionError(f"no Placed event for {order_id}")
 
 
 def test_a_saga_step_that_loses_a_race_on_a_stock_item_runs_again_on_a_fresh_read(
     system, monkeypatch
 ):
-    register(system.shop, "ECO-1", 10)
-    order_id = place_order(system.shop, {"ECO-1": 2})
+    register(system.services, "ECO-1", 10)
+    order_id = place_order(system.services, {"ECO-1": 2})
     event, position = placed_event(system, order_id)
     saga = CheckoutSaga(env=system.follower_env)
     saga.tracking_name = tracking_name(saga_partition_of(order_id))
@@ -73,15 +75,15 @@ def test_a_saga_step_that_loses_a_race_on_a_stock_item_runs_again_on_a_fresh_rea
     def load_then_race(aggregate_id):
         found = load(aggregate_id)
         if isinstance(found, StockItem) and not raced:  # a receipt lands after the read
-            raced.append(system.shop.receive_stock("ECO-1", 5))
+            raced.append(system.services.catalog.receive_stock("ECO-1", 5))
         return found
 
     monkeypatch.setattr(saga, "_load", load_then_race)
     try:
         saga.process_event(event, Tracking(APP_NAME, position))
         assert raced  # the first run did lose the race
-        assert system.shop.order_of(order_id).stock_reserved
-        item = system.shop.stock_item("ECO-1")
+        assert system.services.orders.order_of(order_id).stock_reserved
+        item = system.services.catalog.stock_item("ECO-1")
         assert (item.reserved, item.available) == (2, 13)  # both changes, neither lost
         assert saga.recorder.max_tracking_id(saga.tracking_name) == position
         assert saga.recorder.max_tracking_id(APP_NAME) is None  # the partition's own row
@@ -92,7 +94,7 @@ def test_a_saga_step_that_loses_a_race_on_a_stock_item_runs_again_on_a_fresh_rea
         with pytest.raises(IntegrityError):
             saga.process_event(event, Tracking(APP_NAME, position))
         assert time.monotonic() - started < 0.5
-        assert system.shop.stock_item("ECO-1").reserved == 2
+        assert system.services.catalog.stock_item("ECO-1").reserved == 2
     finally:
         saga.close()
 
@@ -101,8 +103,8 @@ def test_a_saga_step_that_loses_a_race_on_a_stock_item_runs_again_on_a_fresh_rea
 def test_steps_of_two_partitions_on_one_stock_item_take_turns_instead_of_racing(
     system, caplog, where
 ):
-    register(system.shop, "ECO-1", 10)
-    orders = [place_order(system.shop, {"ECO-1": 1}) for _ in range(2)]
+    register(system.services, "ECO-1", 10)
+    orders = [place_order(system.services, {"ECO-1": 1}) for _ in range(2)]
     sagas, locks = [], []
     for index in range(len(orders)):
         saga = CheckoutSaga(env=system.follower_env)
@@ -134,8 +136,8 @@ def test_steps_of_two_partitions_on_one_stock_item_take_turns_instead_of_racing(
             thread.start()
         for thread in threads:
             thread.join(10)
-        assert all(system.shop.order_of(order).stock_reserved for order in orders)
-        assert system.shop.stock_item("ECO-1").reserved == 2
+        assert all(system.services.orders.order_of(order).stock_reserved for order in orders)
+        assert system.services.catalog.stock_item("ECO-1").reserved == 2
         assert "lost a version race" not in caplog.text  # the second waited for the first
     finally:
         for saga in sagas:

@@ -30,7 +30,7 @@ def test_a_stopped_subscription_leaves_no_listening_connection_behind(container,
         handed_back.append(conn)
 
     monkeypatch.setattr(event_store, "_stop_listening", recording)
-    recorder = container.shop.recorder
+    recorder = container.services.store.recorder
     subscription = recorder.subscribe(gt=None)
     with subscription:
         time.sleep(0.3)  # LISTEN is in place
@@ -45,7 +45,7 @@ def test_a_stopped_subscription_leaves_no_listening_connection_behind(container,
 
 
 def test_stopping_listening_drops_what_the_connection_queued(container):
-    channel = container.shop.recorder.channel_name
+    channel = container.services.store.recorder.channel_name
     with psycopg.connect(container.database_url, autocommit=True) as conn:
         conn.execute(f"LISTEN {channel}")
         with psycopg.connect(container.database_url, autocommit=True) as other:

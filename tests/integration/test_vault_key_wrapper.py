@@ -58,15 +58,18 @@ def system(database_url, redis_url, tmp_path, vault):
 def test_personal_data_round_trips_with_vault_and_a_dump_alone_opens_nothing(
     system, vault, servers, tmp_path
 ):
-    register(system.shop, "ECO-1", 10)
+    register(system.services, "ECO-1", 10)
     values = personal_values()
     order_id = checkout(system, values)
-    assert system.shop.order_of(order_id).shipping_address.value["line1"] == values["street"]
-    assert system.shop.profile_of("ana")["email"] == values["email"]
+    assert (
+        system.services.orders.order_of(order_id).shipping_address.value["line1"]
+        == values["street"]
+    )
+    assert system.services.customers.profile_of("ana")["email"] == values["email"]
     assert not (system.settings.data_dir / MASTER_KEY_FILE).exists()  # no local master key
     assert any(r.path.endswith("/encrypt/ecovarejo") for r in vault.requests)
 
-    data_key = PostgresKeyStore.from_env(system.shop.env).existing_key("ana")  # type: ignore[arg-type]
+    data_key = PostgresKeyStore.from_env(system.services.store.env).existing_key("ana")  # type: ignore[arg-type]
     assert data_key is not None
     dump_path = tmp_path / "dump.sql"
     dump = pg_dump(system.database_url, dump_path)
@@ -91,7 +94,7 @@ def test_personal_data_round_trips_with_vault_and_a_dump_alone_opens_nothing(
 def test_rotation_rewraps_every_key_and_retiring_closes_dumps_from_before(
     system, vault, servers, tmp_path
 ):
-    register(system.shop, "ECO-1", 10)
+    register(system.services, "ECO-1", 10)
     values = personal_values()
     order_id = checkout(system, values)
     before = tmp_path / "before.sql"
@@ -109,7 +112,10 @@ def test_rotation_rewraps_every_key_and_retiring_closes_dumps_from_before(
     assert wrapped
     assert all(w.startswith(b"vault:v2:") for w in wrapped)
     # The live system reads on.
-    assert system.shop.order_of(order_id).shipping_address.value["line1"] == values["street"]
+    assert (
+        system.services.orders.order_of(order_id).shipping_address.value["line1"]
+        == values["street"]
+    )
     # The dump from before: Vault refuses its version-1 wrapped keys now.
     restored = restore(servers.database_url, before)
     with psycopg.connect(restored) as conn:
@@ -132,7 +138,7 @@ def test_an_unreachable_vault_or_a_refused_token_stops_the_start_with_the_fix(
 
 def test_a_system_wrapped_by_a_local_key_does_not_start_with_vault(settings, vault, tmp_path):
     local = bootstrap(settings)
-    local.shop.keys.key_for("ana")
+    local.services.store.keys.key_for("ana")
     local.close()
     with pytest.raises(ConfigurationError, match="not the one that wraps"):
         bootstrap(vault_settings(settings.database_url, settings.redis_url, tmp_path, vault))
@@ -140,7 +146,7 @@ def test_a_system_wrapped_by_a_local_key_does_not_start_with_vault(settings, vau
 
 def test_rotation_refuses_a_vault_key_that_is_not_the_one_on_record(settings, vault):
     local = bootstrap(settings)
-    local.shop.keys.key_for("ana")
+    local.services.store.keys.key_for("ana")
     local.close()
     with pytest.raises(MasterKeyError, match="nothing changed"):
         rotate_in_kms(

@@ -45,23 +45,22 @@ def caught_up(container) -> bool:
 def test_a_worker_holding_every_saga_partition_decodes_each_event_once(container):
     wait_until(
         lambda: (
-            container.feed is not None
-            and sorted(container.feed.followers()) == sorted(ON_THE_FEED)
+            container.feed is not None and sorted(container.feed.followers()) == sorted(ON_THE_FEED)
         ),
         what="this worker to run every follower on its feed",
     )
-    register(container.shop, "ECO-1", 4)
-    register(container.shop, "ECO-2", 50)
-    carts = [fill_cart(container.shop, {"ECO-1": 1, "ECO-2": 2}, f"c{i}") for i in range(6)]
+    register(container.services, "ECO-1", 4)
+    register(container.services, "ECO-2", 50)
+    carts = [fill_cart(container.services, {"ECO-1": 1, "ECO-2": 2}, f"c{i}") for i in range(6)]
     for index, cart in enumerate(carts):  # the last ones find no ECO-1 left
-        check_out(container.shop, cart, DECLINED if index % 3 == 2 else "4242424242424242")
-    wait_until(lambda: settled(container.shop), timeout=60, what="every order to settle")
+        check_out(container.services, cart, DECLINED if index % 3 == 2 else "4242424242424242")
+    wait_until(lambda: settled(container.services), timeout=60, what="every order to settle")
     wait_until(lambda: caught_up(container), timeout=30, what="every follower at the head")
-    check_invariants(container.shop)
+    check_invariants(container.services)
 
     feed = container.feed
     assert feed is not None, "the worker's followers run on its one feed"
-    log = container.shop.recorder.select_notifications(1, 10_000)
+    log = container.services.store.recorder.select_notifications(1, 10_000)
     head = container.head_position()
     assert len(log) == head  # no gaps in this log: positions count events
     assert feed.reads == head  # the log read once, by one subscription
@@ -73,7 +72,7 @@ def test_a_worker_holding_every_saga_partition_decodes_each_event_once(container
     per_partition = Counter(partition_of(n.originator_id, SAGA_PARTITIONS) for n in saga_events)
     assert sum(per_partition.values()) >= 8  # six placed, outcomes of those with stock
     assert len(per_partition) >= 2  # spread over partitions
-    recorder = container.shop.recorder
+    recorder = container.services.store.recorder
     with psycopg.connect(container.database_url, autocommit=True) as conn:
         rows = dict(
             conn.execute(

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from application.checkout.effects import PAYMENT_TIMEOUT, Effect, command_runner, effects_of
+from application.checkout.effects import PAYMENT_TIMEOUT, Effect, effects_of
 from application.checkout.policy import CheckoutSaga
 from application.errors import RetryLaterError
 from application.event_store import APP_NAME
-from application.shop import Shop
+from application.services import Services, command_runner
 from domain.base import DomainError
 from infrastructure.event_store import eventsourcing_env
 from infrastructure.keys import LocalMasterKey, generate_master_key
@@ -46,16 +46,16 @@ class SynchronousWorld:
     """The saga run inline on every new event; effects queued for the rules to run."""
 
     def __init__(self, env: dict[str, str], client: redis.Redis):
-        self.shop = Shop(env=env, gateways=sandbox_chain(client))
+        self.services = Services.open(env=env, gateways=sandbox_chain(client))
         self.saga = CheckoutSaga(env=env)
         self.position = 0
         self.effects: list[Effect] = []
         self.timeouts: list[Effect] = []
 
     def pump(self) -> None:
-        while batch := self.shop.recorder.select_notifications(self.position + 1, 100):
+        while batch := self.services.store.recorder.select_notifications(self.position + 1, 100):
             for notification in batch:
-                event = self.shop.mapper.to_domain_event(notification)
+                event = self.services.store.mapper.to_domain_event(notification)
                 if notification.topic in self.saga.topics:
                     self.saga.process_event(event, Tracking(APP_NAME, notification.id))
                 for effect in effects_of(event, {PAYMENT_TIMEOUT: 0}):
@@ -65,13 +65,13 @@ class SynchronousWorld:
 
     def run(self, effect: Effect) -> None:
         try:
-            command_runner(self.shop, effect.action)(*effect.args)
+            command_runner(self.services, effect.action)(*effect.args)
         except RetryLaterError:
             self.effects.append(effect)
         self.pump()
 
     def close(self) -> None:
-        self.shop.close()
+        self.services.store.close()
         self.saga.close()
 
 
@@ -91,7 +91,7 @@ class CheckoutMachine(RuleBasedStateMachine):
             self.redis,
         )
         for sku in SKUS:
-            register(self.world.shop, sku, 3)
+            register(self.world.services, sku, 3)
         self.world.pump()
         self.orders: list[uuid.UUID] = []
 
@@ -102,15 +102,15 @@ class CheckoutMachine(RuleBasedStateMachine):
     )
     def checkout(self, skus: list[str], quantity: int, number: str) -> None:
         try:
-            cart = fill_cart(self.world.shop, dict.fromkeys(skus, quantity))
+            cart = fill_cart(self.world.services, dict.fromkeys(skus, quantity))
         except DomainError:
             return  # not enough available to even fill the cart
-        self.orders.append(check_out(self.world.shop, cart, number))
+        self.orders.append(check_out(self.world.services, cart, number))
         self.world.pump()
 
     @rule(sku=st.sampled_from(SKUS), quantity=st.integers(1, 3))
     def receive_stock(self, sku: str, quantity: int) -> None:
-        self.world.shop.receive_stock(sku, quantity)
+        self.world.services.catalog.receive_stock(sku, quantity)
         self.world.pump()
 
     @rule(data=st.data())
@@ -129,21 +129,25 @@ class CheckoutMachine(RuleBasedStateMachine):
     def cancel(self, data: st.DataObject, by_admin: bool) -> None:
         if self.orders:
             order_id = data.draw(st.sampled_from(self.orders))
-            order = self.world.shop.order_of(order_id)
+            order = self.world.services.orders.order_of(order_id)
             with contextlib.suppress(DomainError):
-                self.world.shop.cancel_order(order_id, None if by_admin else order.customer_id, "")
+                self.world.services.orders.cancel_order(
+                    order_id, None if by_admin else order.customer_id, ""
+                )
             self.world.pump()
 
     @rule(data=st.data())
     def ship(self, data: st.DataObject) -> None:
         if self.orders:
             with contextlib.suppress(DomainError):
-                self.world.shop.ship_order(data.draw(st.sampled_from(self.orders)), "Correios", "X")
+                self.world.services.orders.ship_order(
+                    data.draw(st.sampled_from(self.orders)), "Correios", "X"
+                )
             self.world.pump()
 
     @invariant()
     def promises_hold_at_every_step(self) -> None:
-        check_invariants(self.world.shop, final=False)
+        check_invariants(self.world.services, final=False)
 
     def teardown(self) -> None:
         try:
@@ -154,7 +158,7 @@ class CheckoutMachine(RuleBasedStateMachine):
                     self.world.run(self.world.timeouts.pop(0))
                 else:
                     break
-            check_invariants(self.world.shop, final=True)
+            check_invariants(self.world.services, final=True)
         finally:
             self.world.close()
             self.redis.close()

@@ -36,11 +36,11 @@ class Commerce(RuleBasedStateMachine):
         super().__init__()
         self._worlds = memory_world()
         self.world = next(self._worlds)
-        shop = self.world.shop
+        services = self.world.services
         for sku, price in zip(SKUS, ("30.00", "20.00", "15.50"), strict=True):
-            register(shop, sku, 6, price)
+            register(services, sku, 6, price)
         now = datetime.now(tz=UTC)
-        shop.launch_promotion(
+        services.promotions.launch_promotion(
             code="LIM",
             description="",
             kind="percent",
@@ -61,16 +61,18 @@ class Commerce(RuleBasedStateMachine):
         method=st.sampled_from(["standard", "express"]),
     )
     def check_out(self, items, coupon, approved, method):
-        shop = self.world.shop
+        services = self.world.services
         customer = f"c-{uuid.uuid4().hex[:6]}"
         try:
-            cart_id = shop.create_cart(customer).aggregate_id
+            cart_id = services.checkout.create_cart(customer).aggregate_id
             for sku, quantity in items.items():
-                shop.add_cart_item(cart_id, customer, sku, quantity)
+                services.checkout.add_cart_item(cart_id, customer, sku, quantity)
             if coupon:
-                shop.apply_coupon(cart_id, customer, "LIM")
+                services.checkout.apply_coupon(cart_id, customer, "LIM")
             number = APPROVED if approved else DECLINED
-            result = shop.checkout(cart_id, customer, ADDRESS, card(number), shipping_method=method)
+            result = services.checkout.checkout(
+                cart_id, customer, ADDRESS, card(number), shipping_method=method
+            )
         except DomainError:
             return
         self.orders.append(result.aggregate_id)
@@ -81,7 +83,7 @@ class Commerce(RuleBasedStateMachine):
         if self.orders:
             order_id = data.draw(st.sampled_from(self.orders))
             try:
-                self.world.shop.cancel_order(order_id, None, "")
+                self.world.services.orders.cancel_order(order_id, None, "")
             except DomainError:
                 return
             self.world.settle()
@@ -91,7 +93,7 @@ class Commerce(RuleBasedStateMachine):
         if self.orders:
             order_id = data.draw(st.sampled_from(self.orders))
             try:
-                self.world.shop.ship_order(order_id, "Correios", "X")
+                self.world.services.orders.ship_order(order_id, "Correios", "X")
             except DomainError:
                 return
             self.world.settle()
@@ -100,25 +102,27 @@ class Commerce(RuleBasedStateMachine):
     def give_back(self, data, receive):
         if not self.orders:
             return
-        shop = self.world.shop
-        order = shop.order_of(data.draw(st.sampled_from(self.orders)))
+        services = self.world.services
+        order = services.orders.order_of(data.draw(st.sampled_from(self.orders)))
         wanted = [
             (line.sku, data.draw(st.integers(1, line.quantity)))
             for line in order.lines
             if data.draw(st.booleans())
         ]
         try:
-            return_id = shop.request_return(order.id, order.customer_id, wanted, "").aggregate_id
-            shop.approve_return(return_id)
+            return_id = services.returns.request_return(
+                order.id, order.customer_id, wanted, ""
+            ).aggregate_id
+            services.returns.approve_return(return_id)
             if receive:
-                shop.receive_return(return_id)
+                services.returns.receive_return(return_id)
         except DomainError:
             return
         self.world.settle()
 
     @invariant()
     def books_balance(self):
-        found = aggregates(self.world.shop)
+        found = aggregates(self.world.services)
         for payment in found[Payment]:
             assert payment.refunded <= payment.captured
         for order in found[Order]:
@@ -128,28 +132,28 @@ class Commerce(RuleBasedStateMachine):
             assert order.refunded_total <= totals.total
             if order.status in (OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED):
                 assert order.refunded_total.is_positive or totals.subtotal == totals.discount
-        promotion: Promotion = self.world.shop.promotion("LIM")
+        promotion: Promotion = self.world.services.promotions.promotion("LIM")
         assert promotion.use_count <= LIMIT
         holding = [o for o in found[Order] if o.coupon and o.status != OrderStatus.CANCELLED]
         assert promotion.use_count == len(holding)  # every compensation gave its use back
         for item in found[StockItem]:
             assert item.available >= 0
-        check_invariants(self.world.shop, final=False)
+        check_invariants(self.world.services, final=False)
 
     @invariant()
     def every_refund_shows_on_its_order(self):
         """Whatever path refunded it (a return, a cancellation after capture), the order's
         read model shows as `refunded_total` exactly what its payment gave back."""
-        shop = self.world.shop
+        services = self.world.services
         view = MemoryStore()
         projector = OrdersProjection(view)
         position = 0
-        while batch := shop.recorder.select_notifications(start=position + 1, limit=1000):
+        while batch := services.store.recorder.select_notifications(start=position + 1, limit=1000):
             for notification in batch:
-                event = shop.mapper.to_domain_event(notification)
+                event = services.store.mapper.to_domain_event(notification)
                 projector.process_event(event, Tracking("EcoVarejo", notification.id))
             position = batch[-1].id
-        for payment in aggregates(shop)[Payment]:
+        for payment in aggregates(services)[Payment]:
             doc = view.get(f"order:{payment.order_id}")
             assert doc is not None
             assert Money.from_dict(doc["refunded_total"]) == payment.refunded

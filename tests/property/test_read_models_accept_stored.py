@@ -146,12 +146,12 @@ class ReadModels(RuleBasedStateMachine):
         super().__init__()
         self._worlds = memory_world()
         self.world = next(self._worlds)
-        shop = self.world.shop
+        services = self.world.services
         for sku, price in zip(SKUS, ("10.00", "20.00", "15.50"), strict=True):
-            register(shop, sku, 5000, price)
+            register(services, sku, 5000, price)
         now = datetime.now(tz=UTC)
         for code, kind, value in (("FIX", "fixed", "39.98"), ("DEZ", "percent", "10")):
-            shop.launch_promotion(
+            services.promotions.launch_promotion(
                 code=code,
                 description="",
                 kind=kind,
@@ -168,13 +168,13 @@ class ReadModels(RuleBasedStateMachine):
         self._worlds.close()
 
     def _cart(self, items: dict[str, int], coupon: str | None) -> tuple[uuid.UUID, str]:
-        shop = self.world.shop
+        services = self.world.services
         customer = f"c-{uuid.uuid4().hex[:6]}"
-        cart_id = shop.create_cart(customer).aggregate_id
+        cart_id = services.checkout.create_cart(customer).aggregate_id
         for sku, quantity in items.items():
-            shop.add_cart_item(cart_id, customer, sku, quantity)
+            services.checkout.add_cart_item(cart_id, customer, sku, quantity)
         if coupon:
-            shop.apply_coupon(cart_id, customer, coupon)
+            services.checkout.apply_coupon(cart_id, customer, coupon)
         return cart_id, customer
 
     @rule(
@@ -185,14 +185,16 @@ class ReadModels(RuleBasedStateMachine):
         ship=st.booleans(),
     )
     def check_out_by_card(self, items, coupon, approved, ship):
-        shop = self.world.shop
+        services = self.world.services
         try:
             cart_id, customer = self._cart(items, coupon)
             number = APPROVED if approved else DECLINED
-            order_id = shop.checkout(cart_id, customer, ADDRESS, card(number)).aggregate_id
+            order_id = services.checkout.checkout(
+                cart_id, customer, ADDRESS, card(number)
+            ).aggregate_id
             self.world.settle()
             if ship:
-                shop.ship_order(order_id, "Correios", "BR1")
+                services.orders.ship_order(order_id, "Correios", "BR1")
                 self.world.settle()
         except DomainError:
             return
@@ -212,7 +214,7 @@ class ReadModels(RuleBasedStateMachine):
     )
     def change_a_price(self, sku, cents):
         try:
-            self.world.shop.change_price(sku, Money(Decimal(cents) / 100))
+            self.world.services.catalog.change_price(sku, Money(Decimal(cents) / 100))
         except DomainError:
             return
 
@@ -224,11 +226,11 @@ class ReadModels(RuleBasedStateMachine):
         coupon=st.booleans(),
     )
     def pay_by_pix_or_boleto(self, units, method, pays, late, coupon):
-        shop = self.world.shop
+        services = self.world.services
         choice = PixPayment() if method == "pix" else BoletoPayment(Cpf.parse("52998224725"))
         try:
             cart_id, customer = self._cart({SKUS[0]: units}, "FIX" if coupon else None)
-            order_id = shop.checkout(cart_id, customer, ADDRESS, choice).aggregate_id
+            order_id = services.checkout.checkout(cart_id, customer, ADDRESS, choice).aggregate_id
         except DomainError:
             return
         self.orders.append(order_id)
@@ -236,13 +238,13 @@ class ReadModels(RuleBasedStateMachine):
         if late:
             with event_context(META, LaterClock(timedelta(hours=100))):
                 self.world.settle(deadlines=True)
-        payment = shop.payment(payment_id_for_order(order_id))
-        gateway = next((g for g in shop.gateways if g.name == payment.gateway), None)
+        payment = services.payments.payment(payment_id_for_order(order_id))
+        gateway = next((g for g in services.payments.gateways if g.name == payment.gateway), None)
         if not isinstance(gateway, SandboxGateway) or not payment.charge_id:
             return
         for _ in range(pays):
             headers, body = gateway.payer_webhook(gateway.charge(payment.charge_id))
-            shop.receive_webhook("sandbox", headers, {}, body)
+            services.payments.receive_webhook("sandbox", headers, {}, body)
             self.world.settle()
 
     @rule(data=st.data(), words=st.text(max_size=30))
@@ -250,7 +252,7 @@ class ReadModels(RuleBasedStateMachine):
         if self.orders:
             order_id = data.draw(st.sampled_from(self.orders))
             try:
-                self.world.shop.cancel_order(order_id, None, words.replace("\x00", ""))
+                self.world.services.orders.cancel_order(order_id, None, words.replace("\x00", ""))
             except DomainError:
                 return
             self.world.settle()
@@ -259,17 +261,19 @@ class ReadModels(RuleBasedStateMachine):
     def return_one_unit(self, data, outcome):
         if not self.orders:
             return
-        shop = self.world.shop
-        order = shop.order_of(data.draw(st.sampled_from(self.orders)))
+        services = self.world.services
+        order = services.orders.order_of(data.draw(st.sampled_from(self.orders)))
         line = data.draw(st.sampled_from(order.lines))
         try:
             wanted = [(line.sku, 1)]
-            return_id = shop.request_return(order.id, order.customer_id, wanted, "quebrou")
+            return_id = services.returns.request_return(
+                order.id, order.customer_id, wanted, "quebrou"
+            )
             if outcome == "reject":
-                shop.reject_return(return_id.aggregate_id, "fora do prazo")
+                services.returns.reject_return(return_id.aggregate_id, "fora do prazo")
             elif outcome == "receive":
-                shop.approve_return(return_id.aggregate_id)
-                shop.receive_return(return_id.aggregate_id)
+                services.returns.approve_return(return_id.aggregate_id)
+                services.returns.receive_return(return_id.aggregate_id)
         except DomainError:
             return
         self.world.settle()
@@ -279,24 +283,26 @@ class ReadModels(RuleBasedStateMachine):
         """Where rounding bites: every unit of a line back on its own, each received."""
         if not self.orders:
             return
-        shop = self.world.shop
-        order = shop.order_of(data.draw(st.sampled_from(self.orders)))
+        services = self.world.services
+        order = services.orders.order_of(data.draw(st.sampled_from(self.orders)))
         line = data.draw(st.sampled_from(order.lines))
         for _ in range(line.quantity):
             try:
-                result = shop.request_return(order.id, order.customer_id, [(line.sku, 1)], "")
-                shop.approve_return(result.aggregate_id)
-                shop.receive_return(result.aggregate_id)
+                result = services.returns.request_return(
+                    order.id, order.customer_id, [(line.sku, 1)], ""
+                )
+                services.returns.approve_return(result.aggregate_id)
+                services.returns.receive_return(result.aggregate_id)
             except DomainError:
                 return
             self.world.settle()
 
     @invariant()
     def read_models_accept_what_projectors_store(self):
-        shop = self.world.shop
-        while batch := shop.recorder.select_notifications(self.position + 1, 200):
+        services = self.world.services
+        while batch := services.store.recorder.select_notifications(self.position + 1, 200):
             for notification in batch:
-                event = shop.mapper.to_domain_event(notification)
+                event = services.store.mapper.to_domain_event(notification)
                 for projector in self.projectors.values():
                     projector.process_event(event, Tracking(APP_NAME, notification.id))
                 self.position = notification.id
@@ -325,19 +331,21 @@ def test_a_coupon_order_returned_one_unit_at_a_time_stays_readable():
     its own; the order and its returns were refused by their schemas (-0.01) before."""
     machine = ReadModels()
     try:
-        shop = machine.world.shop
+        services = machine.world.services
         cart_id, customer = machine._cart({"ECO-A": 4}, "FIX")
-        order_id = shop.checkout(cart_id, customer, ADDRESS, card(APPROVED)).aggregate_id
+        order_id = services.checkout.checkout(
+            cart_id, customer, ADDRESS, card(APPROVED)
+        ).aggregate_id
         machine.world.settle()
-        shop.ship_order(order_id, "Correios", "BR1")
+        services.orders.ship_order(order_id, "Correios", "BR1")
         machine.world.settle()
         machine.orders.append(order_id)
         for _ in range(4):
-            result = shop.request_return(order_id, customer, [("ECO-A", 1)], "")
-            shop.approve_return(result.aggregate_id)
-            shop.receive_return(result.aggregate_id)
+            result = services.returns.request_return(order_id, customer, [("ECO-A", 1)], "")
+            services.returns.approve_return(result.aggregate_id)
+            services.returns.receive_return(result.aggregate_id)
             machine.world.settle()
-        order = shop.order_of(order_id)
+        order = services.orders.order_of(order_id)
         # the goods' 0.02, and the shipping with the last unit (a whole withdrawal)
         assert order.refunded_total == Money.brl("0.02") + order.totals.shipping
         machine.read_models_accept_what_projectors_store()
@@ -351,15 +359,17 @@ def test_a_price_raised_under_an_open_cart_leaves_it_readable_above_the_limit():
     longer be read). Now the line and the cart say they are above the limit."""
     machine = ReadModels()
     try:
-        shop = machine.world.shop
+        services = machine.world.services
         cart_id, _ = machine._cart({"ECO-A": 999, "ECO-B": 1}, "FIX")
-        shop.change_price("ECO-A", Money(Decimal("9999999.99")))
+        services.catalog.change_price("ECO-A", Money(Decimal("9999999.99")))
         machine.read_models_accept_what_projectors_store()
         cart = machine.stores[CartsProjection].get(f"cart:{cart_id}")
         assert cart is not None
         assert cart["above_money_limit"] is True
         assert cart["total"] is None
-        shop.change_price("ECO-A", Money(Decimal("0.01")))  # below the coupon: total not < 0
+        services.catalog.change_price(
+            "ECO-A", Money(Decimal("0.01"))
+        )  # below the coupon: total not < 0
         machine.read_models_accept_what_projectors_store()
         cart = machine.stores[CartsProjection].get(f"cart:{cart_id}")
         assert cart is not None

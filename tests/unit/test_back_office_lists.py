@@ -16,8 +16,8 @@ from tests.unit.test_returns import shipped_order
 def project(world) -> BackOfficeReader:
     store = MemoryStore()
     projector = BackOfficeProjection(store)
-    for notification in world.shop.recorder.select_notifications(1, 10_000):
-        event = world.shop.mapper.to_domain_event(notification)
+    for notification in world.services.store.recorder.select_notifications(1, 10_000):
+        event = world.services.store.mapper.to_domain_event(notification)
         projector.process_event(event, Tracking("EcoVarejo", notification.id))
     return BackOfficeReader(store)
 
@@ -25,10 +25,10 @@ def project(world) -> BackOfficeReader:
 def test_products_are_listed_with_archived_ones_filtered_by_status_category_stock_and_words(
     world,
 ):
-    register(world.shop, "CAN-1", 3, "12.00")
-    register(world.shop, "CAN-2", 40, "8.00")
-    world.shop.archive_stock_item("CAN-2")
-    world.shop.change_price("CAN-1", Money.brl("13.50"))
+    register(world.services, "CAN-1", 3, "12.00")
+    register(world.services, "CAN-2", 40, "8.00")
+    world.services.catalog.archive_stock_item("CAN-2")
+    world.services.catalog.change_price("CAN-1", Money.brl("13.50"))
     reader = project(world)
 
     everything = reader.products(ProductFilter())
@@ -48,11 +48,11 @@ def test_products_are_listed_with_archived_ones_filtered_by_status_category_stoc
 
 def test_returns_move_between_status_queues_and_coupon_uses_are_counted(world):
     order_id = shipped_order(world, coupon="DEZ")
-    result = world.shop.request_return(order_id, "ana", [("ECO-1", 1)], "defeito")
+    result = world.services.returns.request_return(order_id, "ana", [("ECO-1", 1)], "defeito")
     reader = project(world)
     assert [r["return_id"] for r in reader.returns("requested").items] == [str(result.aggregate_id)]
     assert "reason" not in reader.returns("requested").items[0]  # the customer's words stay out
-    world.shop.approve_return(result.aggregate_id)
+    world.services.returns.approve_return(result.aggregate_id)
     reader = project(world)
     assert reader.returns("requested").total == 0
     assert reader.returns("approved").total == 1
@@ -60,5 +60,5 @@ def test_returns_move_between_status_queues_and_coupon_uses_are_counted(world):
     promotion = reader.promotion("DEZ")
     assert promotion is not None
     assert (promotion["uses"], promotion["active"]) == (1, True)
-    world.shop.deactivate_promotion("DEZ")
+    world.services.promotions.deactivate_promotion("DEZ")
     assert project(world).promotions(active=False).items[0]["code"] == "DEZ"

@@ -35,22 +35,24 @@ from tests.checkout import (
 NOW = datetime.now(tz=UTC)
 
 
-def launch(shop, code="BEMVINDO10", kind="percent", value="10", **terms):
+def launch(services, code="BEMVINDO10", kind="percent", value="10", **terms):
     terms.setdefault("valid_from", NOW - timedelta(days=1))
     terms.setdefault("valid_until", NOW + timedelta(days=30))
-    shop.launch_promotion(code=code, description="", kind=kind, value=Decimal(value), **terms)
+    services.promotions.launch_promotion(
+        code=code, description="", kind=kind, value=Decimal(value), **terms
+    )
 
 
 def test_a_percent_coupon_is_split_over_the_lines_and_charged(world):
-    register(world.shop, "ECO-1", 10, "33.33")
-    register(world.shop, "ECO-2", 10, "10.00")
-    launch(world.shop)
-    cart = fill_cart(world.shop, {"ECO-1": 1, "ECO-2": 2})
-    world.shop.apply_coupon(cart[0], cart[1], "bemvindo10")
-    assert world.shop.cart_of(*cart).discount == Money.brl("5.33")
-    order_id = check_out(world.shop, cart)
+    register(world.services, "ECO-1", 10, "33.33")
+    register(world.services, "ECO-2", 10, "10.00")
+    launch(world.services)
+    cart = fill_cart(world.services, {"ECO-1": 1, "ECO-2": 2})
+    world.services.checkout.apply_coupon(cart[0], cart[1], "bemvindo10")
+    assert world.services.checkout.cart_of(*cart).discount == Money.brl("5.33")
+    order_id = check_out(world.services, cart)
     world.settle()
-    order = world.shop.order_of(order_id)
+    order = world.services.orders.order_of(order_id)
     assert order.status is OrderStatus.CONFIRMED
     assert order.coupon == "BEMVINDO10"
     assert [line.discount for line in order.lines] == [Money.brl("3.33"), Money.brl("2.00")]
@@ -58,28 +60,28 @@ def test_a_percent_coupon_is_split_over_the_lines_and_charged(world):
     assert (
         order.totals.total == order.totals.subtotal - order.totals.discount + order.totals.shipping
     )
-    assert world.shop.promotion("BEMVINDO10").use_count == 1
+    assert world.services.promotions.promotion("BEMVINDO10").use_count == 1
 
 
 def test_a_fixed_coupon_never_takes_off_more_than_the_cart(world):
-    register(world.shop, "ECO-1", 10, "8.00")
-    launch(world.shop, "MENOS15", "fixed", "15.00")
-    cart = fill_cart(world.shop, {"ECO-1": 1})
-    world.shop.apply_coupon(cart[0], cart[1], "MENOS15")
-    assert world.shop.cart_of(*cart).discount == Money.brl("8.00")
+    register(world.services, "ECO-1", 10, "8.00")
+    launch(world.services, "MENOS15", "fixed", "15.00")
+    cart = fill_cart(world.services, {"ECO-1": 1})
+    world.services.checkout.apply_coupon(cart[0], cart[1], "MENOS15")
+    assert world.services.checkout.cart_of(*cart).discount == Money.brl("8.00")
 
 
 def test_removing_lines_reprices_the_discount(world):
-    register(world.shop, "ECO-1", 10, "100.00")
-    register(world.shop, "ECO-2", 10, "50.00")
-    launch(world.shop, min_subtotal=Money.brl("120.00"))
-    cart = fill_cart(world.shop, {"ECO-1": 1, "ECO-2": 1})
-    world.shop.apply_coupon(cart[0], cart[1], "BEMVINDO10")
-    assert world.shop.cart_of(*cart).discount == Money.brl("15.00")
-    world.shop.remove_cart_item(cart[0], cart[1], "ECO-2")
-    assert world.shop.cart_of(*cart).discount == Money.zero()  # below the minimum now
+    register(world.services, "ECO-1", 10, "100.00")
+    register(world.services, "ECO-2", 10, "50.00")
+    launch(world.services, min_subtotal=Money.brl("120.00"))
+    cart = fill_cart(world.services, {"ECO-1": 1, "ECO-2": 1})
+    world.services.checkout.apply_coupon(cart[0], cart[1], "BEMVINDO10")
+    assert world.services.checkout.cart_of(*cart).discount == Money.brl("15.00")
+    world.services.checkout.remove_cart_item(cart[0], cart[1], "ECO-2")
+    assert world.services.checkout.cart_of(*cart).discount == Money.zero()  # below the minimum now
     with pytest.raises(CouponBelowMinimumError):
-        check_out(world.shop, cart)
+        check_out(world.services, cart)
 
 
 @pytest.mark.parametrize(
@@ -94,58 +96,58 @@ def test_removing_lines_reprices_the_discount(world):
     ],
 )
 def test_a_coupon_that_does_not_apply_is_refused_with_its_reason(world, terms, error):
-    register(world.shop, "ECO-1", 10)
-    launch(world.shop, **terms)
-    cart = fill_cart(world.shop, {"ECO-1": 1})
+    register(world.services, "ECO-1", 10)
+    launch(world.services, **terms)
+    cart = fill_cart(world.services, {"ECO-1": 1})
     with pytest.raises(error):
-        world.shop.apply_coupon(cart[0], cart[1], "BEMVINDO10")
-    assert world.shop.cart_of(*cart).coupon is None
+        world.services.checkout.apply_coupon(cart[0], cart[1], "BEMVINDO10")
+    assert world.services.checkout.cart_of(*cart).coupon is None
 
 
 def test_unknown_inactive_and_used_up_coupons_and_checked_out_carts_are_refused(world):
-    register(world.shop, "ECO-1", 10)
-    launch(world.shop, "UMAVEZ", max_uses=1)
-    launch(world.shop, "DESLIGADO")
-    world.shop.deactivate_promotion("DESLIGADO")
-    cart = fill_cart(world.shop, {"ECO-1": 1})
+    register(world.services, "ECO-1", 10)
+    launch(world.services, "UMAVEZ", max_uses=1)
+    launch(world.services, "DESLIGADO")
+    world.services.promotions.deactivate_promotion("DESLIGADO")
+    cart = fill_cart(world.services, {"ECO-1": 1})
     with pytest.raises(UnknownCouponError):
-        world.shop.apply_coupon(cart[0], cart[1], "NAOEXISTE")
+        world.services.checkout.apply_coupon(cart[0], cart[1], "NAOEXISTE")
     with pytest.raises(CouponInactiveError):
-        world.shop.apply_coupon(cart[0], cart[1], "DESLIGADO")
-    world.shop.apply_coupon(cart[0], cart[1], "UMAVEZ")
-    check_out(world.shop, cart)
+        world.services.checkout.apply_coupon(cart[0], cart[1], "DESLIGADO")
+    world.services.checkout.apply_coupon(cart[0], cart[1], "UMAVEZ")
+    check_out(world.services, cart)
     world.settle()
     with pytest.raises(CartAlreadyCheckedOutError):
-        world.shop.apply_coupon(cart[0], cart[1], "UMAVEZ")
-    other = fill_cart(world.shop, {"ECO-1": 1})
+        world.services.checkout.apply_coupon(cart[0], cart[1], "UMAVEZ")
+    other = fill_cart(world.services, {"ECO-1": 1})
     with pytest.raises(CouponLimitReachedError):
-        world.shop.apply_coupon(other[0], other[1], "UMAVEZ")
+        world.services.checkout.apply_coupon(other[0], other[1], "UMAVEZ")
 
 
 def test_a_declined_payment_gives_the_coupon_use_back(world):
-    register(world.shop, "ECO-1", 10)
-    launch(world.shop, "UMAVEZ", max_uses=1)
-    cart = fill_cart(world.shop, {"ECO-1": 1})
-    world.shop.apply_coupon(cart[0], cart[1], "UMAVEZ")
-    order_id = check_out(world.shop, cart, DECLINED)
+    register(world.services, "ECO-1", 10)
+    launch(world.services, "UMAVEZ", max_uses=1)
+    cart = fill_cart(world.services, {"ECO-1": 1})
+    world.services.checkout.apply_coupon(cart[0], cart[1], "UMAVEZ")
+    order_id = check_out(world.services, cart, DECLINED)
     world.settle()
-    assert world.shop.order_of(order_id).status is OrderStatus.CANCELLED
-    assert world.shop.promotion("UMAVEZ").use_count == 0
-    check_invariants(world.shop)
+    assert world.services.orders.order_of(order_id).status is OrderStatus.CANCELLED
+    assert world.services.promotions.promotion("UMAVEZ").use_count == 0
+    check_invariants(world.services)
 
 
-def buy_with_coupon(shop, code: str) -> str:
+def buy_with_coupon(services, code: str) -> str:
     """One buyer: a cart, the coupon, checkout. 'refused' if the coupon was refused first."""
-    cart = fill_cart(shop, {"ECO-1": 1})
+    cart = fill_cart(services, {"ECO-1": 1})
     try:
-        shop.apply_coupon(cart[0], cart[1], code)
-        return str(check_out(shop, cart))
+        services.checkout.apply_coupon(cart[0], cart[1], code)
+        return str(check_out(services, cart))
     except PromotionError:
         return "refused"
 
 
-def count_outcomes(shop, code: str) -> tuple[int, int]:
-    found = aggregates(shop)
+def count_outcomes(services, code: str) -> tuple[int, int]:
+    found = aggregates(services)
     with_coupon = [o for o in found[Order] if o.coupon == code]
     confirmed = [o for o in with_coupon if o.status is OrderStatus.CONFIRMED]
     unavailable = [
@@ -157,13 +159,13 @@ def count_outcomes(shop, code: str) -> tuple[int, int]:
 
 
 def test_thirty_buyers_race_for_ten_uses_and_exactly_ten_get_them(world):
-    register(world.shop, "ECO-1", 100)
-    launch(world.shop, "DEZ", max_uses=10)
+    register(world.services, "ECO-1", 100)
+    launch(world.services, "DEZ", max_uses=10)
     with ThreadPoolExecutor(max_workers=10) as pool:
-        outcomes = list(pool.map(lambda _: buy_with_coupon(world.shop, "DEZ"), range(30)))
+        outcomes = list(pool.map(lambda _: buy_with_coupon(world.services, "DEZ"), range(30)))
     world.settle()
-    confirmed, unavailable = count_outcomes(world.shop, "DEZ")
+    confirmed, unavailable = count_outcomes(world.services, "DEZ")
     assert confirmed == 10
     assert unavailable + outcomes.count("refused") == 20
-    assert world.shop.promotion("DEZ").use_count == 10
-    check_invariants(world.shop)
+    assert world.services.promotions.promotion("DEZ").use_count == 10
+    check_invariants(world.services)

@@ -22,17 +22,17 @@ CHOICES = [PixPayment(), BoletoPayment(Cpf.parse("529.982.247-25"))]
 
 
 def payment_of(world, order_id) -> Payment:
-    return world.shop.payment(payment_id_for_order(order_id))
+    return world.services.payments.payment(payment_id_for_order(order_id))
 
 
 def ledger(world, payment: Payment) -> list[dict]:
-    gateway = next(g for g in world.shop.gateways if g.name == payment.gateway)
+    gateway = next(g for g in world.services.payments.gateways if g.name == payment.gateway)
     assert isinstance(gateway, SandboxGateway)
     return gateway.ledger()
 
 
 def kinds(world, payment: Payment) -> list[str]:
-    return [type(e).__name__ for e in world.shop.events.get(payment.id)]
+    return [type(e).__name__ for e in world.services.store.events.get(payment.id)]
 
 
 @pytest.mark.parametrize("choice", CHOICES, ids=["pix", "boleto"])
@@ -48,17 +48,20 @@ def test_a_charge_paid_twice_refunds_the_second_payment_and_flags_it(world, choi
     assert kinds(world, payment).count("ExtraPaymentReceived") == 1
     refunds = [row for row in ledger(world, payment) if row["op"] == "refund"]
     assert [Money.brl(row["amount"]) for row in refunds] == [payment.amount]
-    assert world.shop.order_of(order_id).status == OrderStatus.CONFIRMED
+    assert world.services.orders.order_of(order_id).status == OrderStatus.CONFIRMED
 
 
 def test_the_same_extra_delivery_repeated_changes_nothing_twice(world):
     order_id = place(world, PixPayment())
     webhook(world, order_id)
-    payment = world.shop.payment(payment_id_for_order(order_id))
-    gateway = next(g for g in world.shop.gateways if g.name == payment.gateway)
+    payment = world.services.payments.payment(payment_id_for_order(order_id))
+    gateway = next(g for g in world.services.payments.gateways if g.name == payment.gateway)
     headers, body = gateway.payer_webhook(gateway.charge(payment.charge_id))
     with event_context(META):
-        outcomes = [world.shop.receive_webhook("sandbox", headers, {}, body).outcome for _ in "ab"]
+        outcomes = [
+            world.services.payments.receive_webhook("sandbox", headers, {}, body).outcome
+            for _ in "ab"
+        ]
         world.settle()
     assert outcomes == ["extra_payment", "extra_payment"]
     payment = payment_of(world, order_id)
@@ -90,13 +93,15 @@ def test_a_payment_after_expiry_is_refunded_and_flagged_and_a_second_one_too(wor
     assert payment.extra_payments == {}
     assert len(payment.extra_refunded) == 1
     assert len([row for row in ledger(world, payment) if row["op"] == "refund"]) == 2
-    assert world.shop.order_of(order_id).status == OrderStatus.CANCELLED
+    assert world.services.orders.order_of(order_id).status == OrderStatus.CANCELLED
 
 
 def test_a_payment_for_an_order_the_customer_cancelled_is_refunded_and_flagged(world):
     order_id = place(world, PixPayment())
     with event_context(META):
-        world.shop.cancel_order(order_id, world.shop.order_of(order_id).customer_id, "")
+        world.services.orders.cancel_order(
+            order_id, world.services.orders.order_of(order_id).customer_id, ""
+        )
         world.settle()
     assert webhook(world, order_id).outcome == "applied"
     payment = payment_of(world, order_id)

@@ -83,14 +83,14 @@ def test_events_are_encoded_by_the_library_itself_so_stored_bytes_do_not_change(
 
 
 def test_every_event_of_two_checkouts_reads_the_same_through_both_transcoders(world):
-    register(world.shop, "ECO-1", 10)
-    register(world.shop, "ECO-2", 5, "12.34")
-    place_order(world.shop, {"ECO-1": 2, "ECO-2": 1})
-    place_order(world.shop, {"ECO-1": 1}, DECLINED)
+    register(world.services, "ECO-1", 10)
+    register(world.services, "ECO-2", 5, "12.34")
+    place_order(world.services, {"ECO-1": 2, "ECO-2": 1})
+    place_order(world.services, {"ECO-1": 1}, DECLINED)
     world.settle()
-    library, fast = both(world.shop)
+    library, fast = both(world.services.store)
     slow_mapper, fast_mapper = Mapper(transcoder=library), Mapper(transcoder=fast)
-    notifications = world.shop.recorder.select_notifications(1, 1000)
+    notifications = world.services.store.recorder.select_notifications(1, 1000)
     assert len({n.topic for n in notifications}) >= 12  # carts, orders, payments, stock
     for notification in notifications:
         assert fast.decode(notification.state) == library.decode(notification.state)

@@ -34,12 +34,12 @@ class Later:
 
 
 def shipped_order(world, coupon: str | None = None):
-    register(world.shop, "ECO-1", 10, "30.00")
-    register(world.shop, "ECO-2", 10, "20.00")
-    register(world.shop, "ECO-3", 10, "10.00")
-    cart = fill_cart(world.shop, {"ECO-1": 2, "ECO-2": 1, "ECO-3": 3}, customer="ana")
+    register(world.services, "ECO-1", 10, "30.00")
+    register(world.services, "ECO-2", 10, "20.00")
+    register(world.services, "ECO-3", 10, "10.00")
+    cart = fill_cart(world.services, {"ECO-1": 2, "ECO-2": 1, "ECO-3": 3}, customer="ana")
     if coupon:
-        world.shop.launch_promotion(
+        world.services.promotions.launch_promotion(
             code=coupon,
             description="",
             kind="percent",
@@ -47,100 +47,106 @@ def shipped_order(world, coupon: str | None = None):
             valid_from=datetime.now(tz=UTC) - timedelta(days=1),
             valid_until=datetime.now(tz=UTC) + timedelta(days=1),
         )
-        world.shop.apply_coupon(cart[0], cart[1], coupon)
-    order_id = check_out(world.shop, cart)
+        world.services.checkout.apply_coupon(cart[0], cart[1], coupon)
+    order_id = check_out(world.services, cart)
     world.settle()
-    world.shop.ship_order(order_id, "Correios", "BR1")
+    world.services.orders.ship_order(order_id, "Correios", "BR1")
     world.settle()
     return order_id
 
 
 def test_returning_two_of_three_lines_refunds_their_share_after_discount(world):
     order_id = shipped_order(world, coupon="DEZ")  # 60 + 20 + 30 = 110, 10 % off
-    result = world.shop.request_return(order_id, "ana", [("ECO-1", 2), ("ECO-3", 1)], "defeito")
+    result = world.services.returns.request_return(
+        order_id, "ana", [("ECO-1", 2), ("ECO-3", 1)], "defeito"
+    )
     return_id = result.aggregate_id
-    world.shop.approve_return(return_id)
-    world.shop.receive_return(return_id)
+    world.services.returns.approve_return(return_id)
+    world.services.returns.receive_return(return_id)
     world.settle()
-    request = world.shop.return_of(return_id)
+    request = world.services.returns.return_of(return_id)
     assert request.status is ReturnStatus.REFUNDED
     assert [line.refund for line in request.lines] == [Money.brl("54.00"), Money.brl("9.00")]
-    order = world.shop.order_of(order_id)
+    order = world.services.orders.order_of(order_id)
     assert order.status is OrderStatus.PARTIALLY_RETURNED
     assert order.refunded_total == Money.brl("63.00")
-    payment = world.shop.payment(payment_id_for_order(order_id))
+    payment = world.services.payments.payment(payment_id_for_order(order_id))
     assert (payment.status, payment.refunded) == ("captured", Money.brl("63.00"))
-    assert world.shop.stock_item("ECO-1").on_hand == 10
-    assert world.shop.stock_item("ECO-3").on_hand == 8
-    check_invariants(world.shop)
+    assert world.services.catalog.stock_item("ECO-1").on_hand == 10
+    assert world.services.catalog.stock_item("ECO-3").on_hand == 8
+    check_invariants(world.services)
 
 
 def test_returning_everything_refunds_exactly_what_was_paid(world):
     order_id = shipped_order(world, coupon="DEZ")
-    first = world.shop.request_return(order_id, "ana", [("ECO-3", 1)], "").aggregate_id
-    world.shop.approve_return(first)
-    world.shop.receive_return(first)
+    first = world.services.returns.request_return(order_id, "ana", [("ECO-3", 1)], "").aggregate_id
+    world.services.returns.approve_return(first)
+    world.services.returns.receive_return(first)
     world.settle()
     rest = [("ECO-1", 2), ("ECO-2", 1), ("ECO-3", 2)]
-    second = world.shop.request_return(order_id, "ana", rest, "").aggregate_id
-    world.shop.approve_return(second)
-    world.shop.receive_return(second)
+    second = world.services.returns.request_return(order_id, "ana", rest, "").aggregate_id
+    world.services.returns.approve_return(second)
+    world.services.returns.receive_return(second)
     world.settle()
-    order = world.shop.order_of(order_id)
-    payment = world.shop.payment(payment_id_for_order(order_id))
+    order = world.services.orders.order_of(order_id)
+    payment = world.services.payments.payment(payment_id_for_order(order_id))
     assert order.status is OrderStatus.RETURNED
     # A withdrawal of everything refunds everything paid, the shipping included (CDC art. 49).
     assert order.refunded_total == order.totals.total == payment.refunded
-    check_invariants(world.shop)
+    check_invariants(world.services)
 
 
 def test_returns_refused_late_beyond_the_purchase_unshipped_or_not_yours(world):
     order_id = shipped_order(world)
     with event_context(EventMetadata(), Later(days=8)), pytest.raises(ReturnWindowClosedError):
-        world.shop.request_return(order_id, "ana", [("ECO-1", 1)], "")
+        world.services.returns.request_return(order_id, "ana", [("ECO-1", 1)], "")
     with pytest.raises(ReturnExceedsPurchaseError):
-        world.shop.request_return(order_id, "ana", [("ECO-1", 3)], "")
+        world.services.returns.request_return(order_id, "ana", [("ECO-1", 3)], "")
     with pytest.raises(OrderNotFoundError):
-        world.shop.request_return(order_id, "bia", [("ECO-1", 1)], "")
-    world.shop.request_return(order_id, "ana", [("ECO-1", 2)], "")
+        world.services.returns.request_return(order_id, "bia", [("ECO-1", 1)], "")
+    world.services.returns.request_return(order_id, "ana", [("ECO-1", 2)], "")
     with pytest.raises(ReturnExceedsPurchaseError):  # both units are being returned already
-        world.shop.request_return(order_id, "ana", [("ECO-1", 1)], "")
-    unshipped = check_out(world.shop, fill_cart(world.shop, {"ECO-2": 1}, customer="ana"))
+        world.services.returns.request_return(order_id, "ana", [("ECO-1", 1)], "")
+    unshipped = check_out(world.services, fill_cart(world.services, {"ECO-2": 1}, customer="ana"))
     world.settle()
     with pytest.raises(IllegalOrderTransitionError):
-        world.shop.request_return(unshipped, "ana", [("ECO-2", 1)], "")
+        world.services.returns.request_return(unshipped, "ana", [("ECO-2", 1)], "")
 
 
 def test_a_rejected_return_frees_its_units_and_cannot_be_approved(world):
     order_id = shipped_order(world)
-    return_id = world.shop.request_return(order_id, "ana", [("ECO-2", 1)], "").aggregate_id
-    world.shop.reject_return(return_id, "usado")
+    return_id = world.services.returns.request_return(
+        order_id, "ana", [("ECO-2", 1)], ""
+    ).aggregate_id
+    world.services.returns.reject_return(return_id, "usado")
     with pytest.raises(IllegalReturnTransitionError):
-        world.shop.approve_return(return_id)
-    world.shop.request_return(order_id, "ana", [("ECO-2", 1)], "")  # free again
+        world.services.returns.approve_return(return_id)
+    world.services.returns.request_return(order_id, "ana", [("ECO-2", 1)], "")  # free again
 
 
 def test_return_commands_on_a_version_no_longer_current_are_refused_and_change_nothing(world):
     order_id = shipped_order(world)
-    seen = world.shop.order_of(order_id).version
-    return_id = world.shop.request_return(order_id, "ana", [("ECO-2", 1)], "", seen).aggregate_id
+    seen = world.services.orders.order_of(order_id).version
+    return_id = world.services.returns.request_return(
+        order_id, "ana", [("ECO-2", 1)], "", seen
+    ).aggregate_id
     with pytest.raises(VersionConflictError):  # the order moved on with that request
-        world.shop.request_return(order_id, "ana", [("ECO-3", 1)], "", seen)
+        world.services.returns.request_return(order_id, "ana", [("ECO-3", 1)], "", seen)
     for command in (
-        lambda: world.shop.approve_return(return_id, expected_version=2),
-        lambda: world.shop.reject_return(return_id, "usado", expected_version=2),
-        lambda: world.shop.receive_return(return_id, expected_version=2),
+        lambda: world.services.returns.approve_return(return_id, expected_version=2),
+        lambda: world.services.returns.reject_return(return_id, "usado", expected_version=2),
+        lambda: world.services.returns.receive_return(return_id, expected_version=2),
     ):
         with pytest.raises(VersionConflictError):
             command()
-    assert world.shop.return_of(return_id).status is ReturnStatus.REQUESTED
-    assert list(world.shop.order_of(order_id).open_returns) == [str(return_id)]
-    world.shop.approve_return(return_id, expected_version=1)
-    world.shop.receive_return(return_id, expected_version=2)
+    assert world.services.returns.return_of(return_id).status is ReturnStatus.REQUESTED
+    assert list(world.services.orders.order_of(order_id).open_returns) == [str(return_id)]
+    world.services.returns.approve_return(return_id, expected_version=1)
+    world.services.returns.receive_return(return_id, expected_version=2)
 
 
 def test_the_payment_itself_refuses_a_refund_over_what_is_left_of_the_capture(world):
     order_id = shipped_order(world)
-    payment = world.shop.payment(payment_id_for_order(order_id))
+    payment = world.services.payments.payment(payment_id_for_order(order_id))
     with pytest.raises(AmountExceedsAuthorizationError):
         payment.request_refund(payment.captured + Money.brl("0.01"), "too much")

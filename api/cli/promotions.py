@@ -8,14 +8,13 @@ from typing import Annotated
 
 import typer
 
-from api.cli import CliError, app, connected, emit, parse_instant
+from api.cli.common import CliError, connected, emit, parse_instant
 from api.text import text_problem
 from domain.base import now
 from domain.money import Money
 from domain.promotion import Promotion
 
 promotions_app = typer.Typer(help="Promotions and coupon codes (admin).", no_args_is_help=True)
-app.add_typer(promotions_app, name="promotions")
 
 
 def _decimal(value: str, what: str) -> Decimal:
@@ -95,7 +94,7 @@ def create(
     minimum = Money.brl(_decimal(_text(min_subtotal, "--min-subtotal"), "--min-subtotal"))
     categories = [_text(c, "--category") for c in category or []]
     with connected() as container:
-        container.shop.launch_promotion(
+        container.services.promotions.launch_promotion(
             code=code,
             description=description,
             kind=_text(kind, "--kind"),
@@ -107,7 +106,7 @@ def create(
             max_uses_per_customer=max_uses_per_customer,
             categories=categories,
         )
-        promotion = container.shop.promotion(code)
+        promotion = container.services.promotions.promotion(code)
     if as_json:
         emit(_document(promotion))
     else:
@@ -121,7 +120,7 @@ def show(
 ) -> None:
     """A promotion's terms and how many uses it has."""
     with connected() as container:
-        document = _document(container.shop.promotion(_text(code, "code")))
+        document = _document(container.services.promotions.promotion(_text(code, "code")))
     if as_json:
         emit(document)
     else:
@@ -136,7 +135,7 @@ def deactivate(
 ) -> None:
     """Stop a promotion: no cart can apply it and no new order can use it."""
     with connected() as container:
-        container.shop.deactivate_promotion(_text(code, "code"))
+        container.services.promotions.deactivate_promotion(_text(code, "code"))
     if as_json:
         emit({"code": code.upper(), "active": False})
         return

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import CliError, app, connected, emit
+from api.cli.common import CliError, Commands, connected, emit
 from application.lgpd import complete_erasures
+from application.operations.chain import verify_chain
 from infrastructure.backup import (
     BackupError,
     MasterKeyMismatchError,
@@ -23,6 +24,7 @@ from infrastructure.key_custody import custody_of, ensure_ledger
 from infrastructure.keys import MASTER_KEY_FILE
 from infrastructure.settings import Settings
 
+commands = Commands()
 LIVE_S = 15.0  # a runner heartbeat this recent means a worker or API is processing
 
 
@@ -38,7 +40,7 @@ def _refuse_if_processing(container: Any) -> None:
             )
 
 
-@app.command("backup")
+@commands.command("backup")
 def backup_command(
     file: Annotated[Path, typer.Argument(help="the backup file to write (must not exist)")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -46,7 +48,7 @@ def backup_command(
     """Back up the event store, the hash chain and the key store, consistently, to FILE.
     Read models are not backed up: restore rebuilds them. Neither the master key nor the
     erasure ledger is in the backup: the output says what must be kept with it."""
-    from api.cli_checks import check_parent_exists
+    from api.cli.checks import check_parent_exists
     from infrastructure.key_wrappers import key_wrapper_of
 
     check_parent_exists(file)
@@ -69,7 +71,7 @@ def backup_command(
         typer.echo(line)
 
 
-@app.command("restore")
+@commands.command("restore")
 def restore_command(
     file: Annotated[Path, typer.Argument(help="a file written by `ecovarejo backup`")],
     force: Annotated[
@@ -135,7 +137,7 @@ def _restore(
                 "this system already holds events; restore into an empty one, "
                 "or give --force to replace it"
             )
-        _ = container.shop.keys  # the key store's table exists before rows go into it
+        _ = container.services.store.keys  # the key store's table exists before rows go into it
         erased = ErasureLedger(container.settings.erasure_ledger_path).entries()
         try:
             manifest = restore(
@@ -156,11 +158,13 @@ def _restore(
         except BackupError as e:
             raise CliError(str(e)) from None
         committed.append(True)
-        completed = complete_erasures(container.shop, [entry.subject for entry in erased])
+        completed = complete_erasures(
+            container.services.data_subjects, [entry.subject for entry in erased]
+        )
         rebuilt = {r.projection: r.events for r in rebuild_many(container, list(REBUILDABLE))}
         log = EventLog(container.database_url)
         log.extend_chain_fully()  # events the backup held but had not chained yet
-        report = log.verify_chain()
+        report = verify_chain(log)
     return {
         "restored": str(file),
         "backup_created_at": manifest["created_at"],

@@ -15,14 +15,13 @@ from uuid import UUID
 import httpx
 import typer
 
-from api.cli import CliError, app, connected, emit, parse_uuid
+from api.cli.common import CliError, connected, emit, parse_uuid
 from application.gateways import gateway_named
 from infrastructure.payments import SandboxGateway
 
 sandbox_app = typer.Typer(
     help="The sandbox gateway's payer, for demos and tests.", no_args_is_help=True
 )
-app.add_typer(sandbox_app, name="sandbox")
 
 
 @sandbox_app.command("pay")
@@ -44,17 +43,17 @@ def pay(
     except InvalidOperation:
         raise CliError(f"--amount must be a decimal, got {amount!r}") from None
     with connected() as container:
-        payment = _payment_or_hint(container.shop, pid)
+        payment = _payment_or_hint(container.services, pid)
         if not payment.is_async:
             raise CliError(f"payment {pid} is a {payment.method} payment, not Pix or boleto")
-        gateway = gateway_named(container.shop.gateways, payment.gateway)
+        gateway = gateway_named(container.services.payments.gateways, payment.gateway)
         charge = gateway.charge(payment.charge_id) if isinstance(gateway, SandboxGateway) else None
         if charge is None or not isinstance(gateway, SandboxGateway):
             where = payment.gateway or "no gateway yet"
             raise CliError(f"payment {pid} has no sandbox charge to pay ({where})")
         headers, body = gateway.payer_webhook(charge, expire=expire, amount=paid)
         if url is None:
-            delivery = container.shop.receive_webhook("sandbox", headers, {}, body)
+            delivery = container.services.payments.receive_webhook("sandbox", headers, {}, body)
             outcome = delivery.outcome
         else:
             outcome = _post(url, headers, body)
@@ -77,16 +76,16 @@ def _post(url: str, headers: dict[str, str], body: bytes) -> str:
     return str(response.json().get("outcome"))
 
 
-def _payment_or_hint(shop: Any, pid: UUID) -> Any:
+def _payment_or_hint(services: Any, pid: UUID) -> Any:
     """The payment; given an order id by mistake, say so and name its payment."""
     from application.errors import OrderNotFoundError, PaymentNotFoundError
     from domain.payment import payment_id_for_order
 
     try:
-        return shop.payment(pid)
+        return services.payments.payment(pid)
     except PaymentNotFoundError:
         try:
-            shop.order_of(pid)
+            services.orders.order_of(pid)
         except OrderNotFoundError:
             raise CliError(f"no payment {pid}") from None
         raise CliError(

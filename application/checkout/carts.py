@@ -1,21 +1,25 @@
-"""Cart commands (customers), checkout included."""
+"""The checkout service (customers): carts, and checking a cart out into a placed order,
+card, Pix or boleto. What happens next (the saga, the gateway calls) is in
+`application/checkout/policy.py`, `effects.py` and `payments.py`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from application.card_tokens import accept_card_token, check_raw_card_allowed
+from application.catalog import CatalogService
 from application.errors import (
     CartNotFoundError,
     GatewayUnavailableError,
     StockItemNotFoundError,
     UnknownSkuError,
 )
-from application.event_store import CommandResult
-from application.gateways import join_tokens
-from application.ports import CardToken, GatewayError
-from application.promotions import PromotionCommands
-from application.shipping import ShippingCommands
+from application.event_store import CommandResult, EventStore
+from application.gateways import GatewayChain, join_tokens
+from application.ports import CardToken, GatewayError, PaymentGateway
+from application.promotions import PromotionService
+from application.shipping import ShippingService
 from domain.base import InvalidInputError, now
 from domain.card import Address, CardDetails
 from domain.cart import Cart, CartLine
@@ -33,19 +37,37 @@ class PaymentMethodNotOfferedError(InvalidInputError):
     """No gateway of the chain takes the chosen payment method."""
 
 
-class CartCommands(PromotionCommands, ShippingCommands):
-    interest_free_installments: int = 6
-    # Raw card fields for the sandbox: the bootstrap turns this off in production.
-    raw_cards_allowed: bool = True
+class CheckoutService:
+    def __init__(
+        self,
+        store: EventStore,
+        catalog: CatalogService,
+        promotions: PromotionService,
+        shipping: ShippingService,
+        gateways: Sequence[PaymentGateway],
+        *,
+        interest_free_installments: int = 6,
+        raw_cards_allowed: bool = True,  # raw card fields: the sandbox, never production
+    ):
+        self.store = store
+        self.catalog = catalog
+        self.promotions = promotions
+        self.shipping = shipping
+        self.gateways: Sequence[PaymentGateway] = (
+            gateways if isinstance(gateways, GatewayChain) else list(gateways)
+        )
+        self.interest_free_installments = interest_free_installments
+        self.raw_cards_allowed = raw_cards_allowed
 
     def cart_of(self, cart_id: UUID, customer_id: str) -> Cart:
         """The customer's cart; someone else's cart is reported as not found."""
-        return self._owned(cart_id, Cart, customer_id, CartNotFoundError(f"no cart {cart_id}"))
+        missing = CartNotFoundError(f"no cart {cart_id}")
+        return self.store.load(Cart, cart_id, missing, owner=customer_id)
 
     def _in_stock(self, sku: str, quantity: int) -> StockItem:
         """The catalog item, if it is sold and `quantity` units are available right now."""
         try:
-            item = self.stock_item(sku)
+            item = self.catalog.stock_item(sku)
         except StockItemNotFoundError:
             raise UnknownSkuError(f"unknown SKU {sku}") from None
         item.check_not_archived()
@@ -56,12 +78,12 @@ class CartCommands(PromotionCommands, ShippingCommands):
     def _open_cart(self, cart_id: UUID, customer_id: str, expected_version: int | None) -> Cart:
         """The customer's cart, at the version the client saw, still open for changes."""
         cart = self.cart_of(cart_id, customer_id)
-        self._check_version(cart, expected_version)
+        self.store.check_version(cart, expected_version)
         cart.check_open()
         return cart
 
     def create_cart(self, customer_id: str) -> CommandResult:
-        return self._commit(Cart(customer_id=customer_id))
+        return self.store.commit(Cart(customer_id=customer_id))
 
     def add_cart_item(
         self,
@@ -75,8 +97,8 @@ class CartCommands(PromotionCommands, ShippingCommands):
         in_cart = cart.lines[sku].quantity if sku in cart.lines else 0
         item = self._in_stock(sku, in_cart + quantity)
         cart.add_item(sku, item.name, quantity, item.price)
-        self.reprice_coupon(cart)
-        return self._commit(cart)
+        self.promotions.reprice_coupon(cart)
+        return self.store.commit(cart)
 
     def change_cart_item(
         self,
@@ -90,34 +112,34 @@ class CartCommands(PromotionCommands, ShippingCommands):
         cart.check_has_line(sku)
         self._in_stock(sku, quantity)
         cart.change_quantity(sku, quantity)
-        self.reprice_coupon(cart)
-        return self._commit(cart)
+        self.promotions.reprice_coupon(cart)
+        return self.store.commit(cart)
 
     def remove_cart_item(
         self, cart_id: UUID, customer_id: str, sku: str, expected_version: int | None = None
     ) -> CommandResult:
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.remove_item(sku)
-        self.reprice_coupon(cart)
-        return self._commit(cart)
+        self.promotions.reprice_coupon(cart)
+        return self.store.commit(cart)
 
     def apply_coupon(
         self, cart_id: UUID, customer_id: str, code: str, expected_version: int | None = None
     ) -> CommandResult:
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_not_empty()
-        promotion = self.coupon(code)
-        discount = sum(self.coupon_discounts(cart, promotion), Money.zero())
+        promotion = self.promotions.coupon(code)
+        discount = sum(self.promotions.coupon_discounts(cart, promotion), Money.zero())
         cart.apply_coupon(promotion.code, discount)
-        return self._commit(cart)
+        return self.store.commit(cart)
 
     def remove_coupon(
         self, cart_id: UUID, customer_id: str, expected_version: int | None = None
     ) -> CommandResult:
         cart = self.cart_of(cart_id, customer_id)
-        self._check_version(cart, expected_version)
+        self.store.check_version(cart, expected_version)
         cart.remove_coupon()
-        return self._commit(cart)
+        return self.store.commit(cart)
 
     def shipping_quote(
         self, cart_id: UUID, customer_id: str, postal_code: str
@@ -127,7 +149,7 @@ class CartCommands(PromotionCommands, ShippingCommands):
         cart.check_not_empty()
         lines = self._order_lines(cart)
         net = sum((line.net for line in lines), Money.zero())
-        return self.rates_table().quote(postal_code, self.parcel_grams(cart), net)
+        return self.shipping.rates_table().quote(postal_code, self.shipping.parcel_grams(cart), net)
 
     def cart_net(self, cart_id: UUID, customer_id: str) -> Money:
         """The cart's subtotal after its coupon: what the free-shipping threshold is
@@ -139,7 +161,7 @@ class CartCommands(PromotionCommands, ShippingCommands):
         """One rule for an erased subject (docs/back-office.md): no new personal data under
         that account, a profile (PUT /customers/me) or an order's address alike; 409
         `subject-erased`. The person may sign up again as a new customer."""
-        subject: DataSubject | None = self.find(DataSubject.create_id(customer_id))
+        subject = self.store.load(DataSubject, DataSubject.create_id(customer_id))
         if subject is not None and subject.erased:
             raise SubjectErasedError(
                 f"the personal data of {customer_id} was erased (LGPD); this account takes "
@@ -169,8 +191,8 @@ class CartCommands(PromotionCommands, ShippingCommands):
         self._check_offered(choice.method)
         lines = self._order_lines(cart)
         net = sum((line.net for line in lines), Money.zero())
-        shipping = self.rates_table().option(
-            shipping_method, address.postal_code, self.parcel_grams(cart), net
+        shipping = self.shipping.rates_table().option(
+            shipping_method, address.postal_code, self.shipping.parcel_grams(cart), net
         )
         # The cheap checks on the total first: a card never reaches a provider's tokenization
         # for an order we would refuse (installments over the limit, a part under R$ 5,00...).
@@ -193,7 +215,7 @@ class CartCommands(PromotionCommands, ShippingCommands):
             shipping_footprint_kg=shipping.carbon_footprint_kg,
         )
         cart.check_out(order.id)
-        return self._commit(order, cart)
+        return self.store.commit(order, cart)
 
     def _check_offered(self, method: str) -> None:
         if not any(method in getattr(g, "methods", {"card"}) for g in self.gateways):
@@ -216,14 +238,14 @@ class CartCommands(PromotionCommands, ShippingCommands):
         coupon must still apply: 422 / 409 otherwise, nothing changed)."""
         discounts = [Money.zero()] * len(cart.lines)
         if cart.coupon is not None:
-            discounts = self.coupon_discounts(cart, self.coupon(cart.coupon))
+            discounts = self.promotions.coupon_discounts(cart, self.promotions.coupon(cart.coupon))
         return [
             self._order_line(line, discount)
             for line, discount in zip(cart.lines.values(), discounts, strict=True)
         ]
 
     def _order_line(self, line: CartLine, discount: Money) -> OrderLine:
-        item = self.stock_item(line.sku)
+        item = self.catalog.stock_item(line.sku)
         item.check_not_archived()
         return OrderLine(
             sku=line.sku,

@@ -1,7 +1,7 @@
 """`ecovarejo users ...` (staff accounts), `ecovarejo mail outbox` (the embedded default's
 account mails) and `ecovarejo keys rotate-signing` (our token-signing keys).
 
-Registered by `api/cli.py` through `install`; self-contained like api/cli_privacy.py."""
+Installed by `api/cli/root.py` through `install`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli_privacy import cli_actor, connected, emit, fail
+from api.cli.common import cli_actor, connected, emit, fail
 from domain.account import STAFF_ROLES, STAFF_SCOPES
 
 users_app = typer.Typer(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from api.cli import CliError
+from api.cli.common import CliError
 
 
 def check_port_free(host: str, port: int) -> None:

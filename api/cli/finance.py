@@ -16,8 +16,8 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import CliError, app, connected, emit, parse_uuid
-from api.cli_sandbox import sandbox_app
+from api.cli.common import CliError, connected, emit, parse_uuid
+from api.cli.sandbox import sandbox_app
 from application.card_tokens import every_gateway, provider_of
 from application.gateways import gateway_named
 from application.ports import GatewayError
@@ -32,7 +32,6 @@ from infrastructure.payments import SandboxGateway
 from infrastructure.settlement_reports import UnreadableReportError, lines_of, parse_report
 
 finance_app = typer.Typer(help="Money: reconciliation with the providers.", no_args_is_help=True)
-app.add_typer(finance_app, name="finance")
 
 
 def parse_day(value: str, option: str) -> date:
@@ -91,7 +90,7 @@ def reconcile_command(
         except (OSError, UnicodeDecodeError) as error:
             raise CliError(f"cannot read {file}: {type(error).__name__}") from None
     with connected() as container:
-        gateways = every_gateway(container.shop.gateways)
+        gateways = every_gateway(container.services.payments.gateways)
         if not any(provider_of(g) == provider for g in gateways):
             raise CliError(f"{provider} is not configured (ECOVAREJO_GATEWAYS and its keys)")
         try:
@@ -104,10 +103,12 @@ def reconcile_command(
             raise CliError(str(error)) from None
         except GatewayError as error:
             raise CliError(f"{provider} did not give its report: {error}") from None
-        books = books_of(container.shop, provider, start, end)
+        books = books_of(
+            container.services.store, container.services.payments.gateways, provider, start, end
+        )
         report = reconcile(provider, start, end, lines, books)
         if record:
-            record_settlement(container.shop, report)
+            record_settlement(container.services.store, report)
     found = report.to_dict()
     if as_json:
         emit(found)
@@ -142,15 +143,15 @@ def sandbox_dispute(
         raise CliError(f"--outcome must be opened, won or lost, got {outcome!r}")
     pid = parse_uuid(payment_id, "PAYMENT_ID")
     with connected() as container:
-        payment = container.shop.payment(pid)
-        gateway = gateway_named(container.shop.gateways, payment.gateway)
+        payment = container.services.payments.payment(pid)
+        gateway = gateway_named(container.services.payments.gateways, payment.gateway)
         if not isinstance(gateway, SandboxGateway) or payment.authorization_id is None:
             raise CliError(f"payment {pid} is not a sandbox card payment")
         due = datetime.now(UTC) + timedelta(days=days) if outcome == "opened" else None
         headers, body = gateway.dispute_webhook(
             payment.authorization_id, str(pid), payment.captured.amount, outcome, due
         )
-        delivery = container.shop.receive_webhook("sandbox", headers, {}, body)
+        delivery = container.services.payments.receive_webhook("sandbox", headers, {}, body)
     if as_json:
         emit({"payment_id": str(pid), "dispute": outcome, "outcome": delivery.outcome})
     else:

@@ -8,12 +8,14 @@ from typing import Annotated
 
 import typer
 
-from api.cli import CliError, app, emit
+from api.cli.common import CliError, Commands, emit
 from infrastructure.embedded import EmbeddedServersBusyError, stop_servers
 from infrastructure.settings import Settings
 
+commands = Commands()
 
-@app.command()
+
+@commands.command()
 def stop(
     force: Annotated[
         bool, typer.Option("--force", help="stop them even while a process uses them")

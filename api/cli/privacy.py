@@ -1,51 +1,20 @@
 """`ecovarejo keys ...` (the master key) and the LGPD request log (`ecovarejo lgpd requests`).
 
-Registered by `api/cli.py` through `install`. Self-contained (it does not import `api.cli`,
-which runs as `__main__` under `python -m api.cli`): errors are a one-line message, exit 2.
+Installed by `api/cli/root.py` through `install`; errors are a one-line message, exit 2.
 """
 
 from __future__ import annotations
 
-import getpass
-import json
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from api.cli.common import connected, emit, fail
 from application.keys import KeyWrapperUnavailableError
-from domain.base import EventMetadata, event_context
-from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.key_wrappers import key_wrapper_of
 from infrastructure.master_key import MasterKeyError, master_key_of, rotate
 from infrastructure.settings import Settings
-
-
-def fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
-
-
-def emit(document: Any) -> None:
-    typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
-
-
-def cli_actor() -> str:
-    return f"system:cli:{getpass.getuser()}"
-
-
-@contextmanager
-def connected() -> Iterator[Container]:
-    container = bootstrap(Settings())
-    try:
-        with event_context(EventMetadata(cli_actor(), f"cli:{uuid.uuid4()}", "cli")):
-            yield container
-    finally:
-        container.close()
-
 
 keys_app = typer.Typer(
     help="The master key that wraps every customer's data key.", no_args_is_help=True
@@ -215,7 +184,7 @@ def _rotate_in_vault(
 def lgpd_requests(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every data-subject request: received, completed, the 15-day deadline, time taken."""
     with connected() as container:
-        items = container.shop.lgpd_requests(pseudonymous=False)
+        items = container.services.data_subjects.lgpd_requests(pseudonymous=False)
     if as_json:
         emit(items)
         return
@@ -257,7 +226,10 @@ def send_newsletter(
     if not subject.strip():
         fail("--subject must not be empty")
     with connected() as container:
-        _report(container.shop.send_marketing("newsletter", subject.strip(), body), as_json)
+        _report(
+            container.services.customers.send_marketing("newsletter", subject.strip(), body),
+            as_json,
+        )
 
 
 @send_app.command("back-in-stock")
@@ -267,7 +239,7 @@ def send_back_in_stock(
 ) -> None:
     """Tell consenting customers a product is available again."""
     with connected() as container:
-        _report(container.shop.send_back_in_stock(sku), as_json)
+        _report(container.services.customers.send_back_in_stock(sku), as_json)
 
 
 def install(app: typer.Typer, lgpd_app: typer.Typer) -> None:

@@ -9,13 +9,12 @@ from typing import Annotated
 
 import typer
 
-from api.cli import CliError, app, connected, emit
+from api.cli.common import CliError, connected, emit
 from application.catalog_file import CatalogFileRefused, export_record, to_csv, to_json_lines
 
 catalog_app = typer.Typer(
     help="The catalog and its stock levels as CSV or JSON lines (admin).", no_args_is_help=True
 )
-app.add_typer(catalog_app, name="catalog")
 
 
 @catalog_app.command("import")
@@ -36,7 +35,7 @@ def import_file(
                 "(ECOVAREJO_CATALOG_IMPORT_MAX_BYTES)"
             )
         try:
-            report = container.shop.import_catalog(
+            report = container.services.catalog.import_catalog(
                 file.read_bytes(), file.name, dry_run=dry_run, max_bytes=limit
             )
         except CatalogFileRefused as error:
@@ -72,7 +71,7 @@ def export(
         raise CliError(f"--format must be csv or jsonl, got {format_!r}")
     with connected(read_only=True) as container:
         skus = container.readers.back_office.skus()
-        records = [export_record(container.shop.stock_item(sku)) for sku in skus]
+        records = [export_record(container.services.catalog.stock_item(sku)) for sku in skus]
     text = to_csv(records) if format_ == "csv" else to_json_lines(records)
     if output is None:
         sys.stdout.write(text)
@@ -87,7 +86,9 @@ def lapse_certifications(as_json: Annotated[bool, typer.Option("--json")] = Fals
     """The daily sweep (run it from cron): certificates past their valid-until date are
     recorded as lapsed and stop counting in the score and the search facets."""
     with connected() as container:
-        results = container.shop.lapse_certifications(container.readers.products.certified_ids())
+        results = container.services.products.lapse_certifications(
+            container.readers.products.certified_ids()
+        )
     lapsed = [str(r.aggregate_id) for r in results]
     if as_json:
         emit({"lapsed_products": lapsed})

@@ -151,6 +151,6 @@ def main() -> None:
     """The `ecovarejo` entry point: the lean replay when it applies, else the full CLI."""
     if sys.argv[1:2] == ["replay"]:
         run_lean(sys.argv[2:])
-    from api.cli import main as full
+    from api.cli.root import main as full
 
     full()

@@ -1,0 +1,6 @@
+"""Operator use cases, shared by the CLI, the console and HTTP: each written once here, over
+a port the infrastructure implements (the edge never spells them out itself).
+
+- `chain`: verify the tamper-evidence chain; its report, as a document, once.
+- `read_side`: the followers' status, rebuilding read models, retrying a parked event.
+"""

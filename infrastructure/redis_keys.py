@@ -1,0 +1,55 @@
+"""The Redis key layout of the read side, spelled once.
+
+    ev:<read model>:active                      the active generation's name
+    ev:<read model>:<generation>:<key>          a document (or an index) of that generation
+    ev:<read model>:<generation>:position       the log position the generation has reached
+    ev:<read model>:<generation>:parked         the events it parked (and :failures:<pos>)
+    ev:status:<runner>                          a runner's published status (with a TTL)
+    ev:console:job:<id>                         a console job's progress (with a TTL)
+
+Every module that reads or writes these keys (redis_views, stored_documents, followers,
+projection_admin) builds them here, so a change of layout is a change of this module.
+"""
+
+from __future__ import annotations
+
+ROOT = "ev"
+
+
+def active_key(read_model: str) -> str:
+    return f"{ROOT}:{read_model}:active"
+
+
+def generation_prefix(read_model: str, generation: str) -> str:
+    """What every key of one generation starts with."""
+    return f"{ROOT}:{read_model}:{generation}:"
+
+
+def document_key(read_model: str, generation: str, key: str) -> str:
+    return generation_prefix(read_model, generation) + key
+
+
+def position_key(read_model: str, generation: str) -> str:
+    return document_key(read_model, generation, "position")
+
+
+def parked_key(read_model: str, generation: str) -> str:
+    return document_key(read_model, generation, "parked")
+
+
+def generations_pattern(read_model: str) -> str:
+    """A SCAN pattern matching the keys of every generation (named `g…`)."""
+    return f"{ROOT}:{read_model}:g*:*"
+
+
+def generation_of(key: str) -> str:
+    """The generation a document key belongs to."""
+    return key.split(":")[2]
+
+
+def status_key(runner: str) -> str:
+    return f"{ROOT}:status:{runner}"
+
+
+def job_key(job_id: str) -> str:
+    return f"{ROOT}:console:job:{job_id}"
