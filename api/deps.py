@@ -68,86 +68,60 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 # One alias per service (application/services.py): a route names the one it calls.
 
 
-async def get_store(
-    store: StoreDep,
-) -> EventStore:
-    return store
+async def get_store(services: ServicesDep) -> EventStore:
+    return services.store
 
 
-async def get_event_log(
-    event_log: EventLogDep,
-) -> EventLog | None:
-    return event_log
+async def get_event_log(services: ServicesDep) -> EventLog | None:
+    return services.event_log
 
 
-async def get_catalog(
-    catalog: CatalogDep,
-) -> CatalogService:
-    return catalog
+async def get_catalog(services: ServicesDep) -> CatalogService:
+    return services.catalog
 
 
 async def get_products(services: ServicesDep) -> ProductService:
     return services.products
 
 
-async def get_promotions(
-    promotions: PromotionsDep,
-) -> PromotionService:
-    return promotions
+async def get_promotions(services: ServicesDep) -> PromotionService:
+    return services.promotions
 
 
-async def get_shipping(
-    shipping: ShippingDep,
-) -> ShippingService:
-    return shipping
+async def get_shipping(services: ServicesDep) -> ShippingService:
+    return services.shipping
 
 
-async def get_checkout(
-    checkout: CheckoutDep,
-) -> CheckoutService:
-    return checkout
+async def get_checkout(services: ServicesDep) -> CheckoutService:
+    return services.checkout
 
 
-async def get_payments(
-    payments: PaymentsDep,
-) -> PaymentService:
-    return payments
+async def get_payments(services: ServicesDep) -> PaymentService:
+    return services.payments
 
 
-async def get_orders(
-    orders: OrdersDep,
-) -> OrderService:
-    return orders
+async def get_orders(services: ServicesDep) -> OrderService:
+    return services.orders
 
 
-async def get_labels(
-    labels: LabelsDep,
-) -> LabelService:
-    return labels
+async def get_labels(services: ServicesDep) -> LabelService:
+    return services.labels
 
 
-async def get_returns(
-    returns: ReturnsDep,
-) -> ReturnService:
-    return returns
+async def get_returns(services: ServicesDep) -> ReturnService:
+    return services.returns
 
 
-async def get_invoices(
-    invoices: InvoicesDep,
-) -> InvoiceService:
-    return invoices
+async def get_invoices(services: ServicesDep) -> InvoiceService:
+    return services.invoices
 
 
-async def get_customers(
-    customers: CustomersDep,
-) -> CustomerService:
-    return customers
+async def get_customers(services: ServicesDep) -> CustomerService:
+    return services.customers
 
 
-async def get_data_subjects(
-    data_subjects: DataSubjectsDep,
-) -> DataSubjectService:
-    return data_subjects
+async def get_data_subjects(services: ServicesDep) -> DataSubjectService:
+    return services.data_subjects
 
 
 StoreDep = Annotated[EventStore, Depends(get_store)]
