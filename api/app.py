@@ -29,6 +29,7 @@ from api.query_guard import refuse_unknown_query_parameters
 from api.ratelimit import RateLimiter, RateLimitMiddleware
 from api.routers import API_ROUTERS, health, product_images
 from api.routers import auth as auth_routes
+from api.routers import catalog as catalog_routes
 from api.routers.product_images import image_upload_limits
 from api.routes import RouteTable
 from api.search_cache import search_cache
@@ -170,6 +171,7 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(metrics.router, prefix=prefix)
     app.include_router(auth_routes.wellknown)  # /.well-known/jwks.json
     app.include_router(product_images.media)  # /media/{key}: the local store's images
+    app.include_router(catalog_routes.sitemap_router)  # /sitemap.xml, where crawlers look
     install_console(app)
     app.include_router(sandbox_provider.router)  # the sandbox's SDK and 3-D Secure page
     install_storefront(app)  # /loja (api/storefront), after the console: its error pages

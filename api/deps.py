@@ -34,6 +34,7 @@ from application.invoices import InvoiceService
 from application.labels import LabelService
 from application.lgpd import DataSubjectService
 from application.orders import OrderService
+from application.products import ProductService
 from application.promotions import PromotionService
 from application.returns import ReturnService
 from application.services import Services
@@ -79,6 +80,10 @@ async def get_catalog(services: ServicesDep) -> CatalogService:
     return services.catalog
 
 
+async def get_products(services: ServicesDep) -> ProductService:
+    return services.products
+
+
 async def get_promotions(services: ServicesDep) -> PromotionService:
     return services.promotions
 
@@ -122,6 +127,7 @@ async def get_data_subjects(services: ServicesDep) -> DataSubjectService:
 StoreDep = Annotated[EventStore, Depends(get_store)]
 EventLogDep = Annotated[EventLog | None, Depends(get_event_log)]
 CatalogDep = Annotated[CatalogService, Depends(get_catalog)]
+ProductsDep = Annotated[ProductService, Depends(get_products)]
 PromotionsDep = Annotated[PromotionService, Depends(get_promotions)]
 ShippingDep = Annotated[ShippingService, Depends(get_shipping)]
 CheckoutDep = Annotated[CheckoutService, Depends(get_checkout)]

@@ -173,6 +173,10 @@ class StockItemPublic(Schema):
         default=None, description="durable goods or not; null: not classified (taken as durable)"
     )
     version: int
+    # The product this SKU is a variant of (GET /products/{product_id}) and its barcode;
+    # documents stored before products lack them until a rebuild or the item's next change.
+    product_id: str | None = None
+    gtin: str = ""
 
 
 class CartItemCreate(Schema):

@@ -41,6 +41,7 @@ from application.transcoder import OrjsonTranscoder
 from domain.base import EcoAggregate, NotFoundError, UnreadableEvent
 from domain.money import Money
 from domain.order import OrderLine, PaymentMethod
+from domain.product import Certification, SustainabilityProfile, Variant
 from domain.product_media import ProductImage
 from domain.returns import ReturnLine
 from domain.shipping import RatesTable, ShippingOption
@@ -141,7 +142,43 @@ class SustainabilityAsDict(Transcoding):
         return Sustainability.of(data)
 
 
+class VariantAsDict(Transcoding):
+    type = Variant
+    name = "variant"
+
+    def encode(self, obj: Variant) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> Variant:
+        return Variant.from_dict(data)
+
+
+class SustainabilityProfileAsDict(Transcoding):
+    type = SustainabilityProfile
+    name = "sustainability_profile"
+
+    def encode(self, obj: SustainabilityProfile) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> SustainabilityProfile:
+        return SustainabilityProfile.from_dict(data)
+
+
+class CertificationAsDict(Transcoding):
+    type = Certification
+    name = "certification"
+
+    def encode(self, obj: Certification) -> dict[str, Any]:
+        return obj.to_dict()
+
+    def decode(self, data: dict[str, Any]) -> Certification:
+        return Certification.from_dict(data)
+
+
 VALUE_TRANSCODINGS: tuple[Transcoding, ...] = (
+    VariantAsDict(),
+    SustainabilityProfileAsDict(),
+    CertificationAsDict(),
     SustainabilityAsDict(),
     ReturnLineAsDict(),
     MoneyAsDict(),

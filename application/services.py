@@ -43,6 +43,7 @@ from application.labels import LabelService
 from application.lgpd import AccountHooks, DataSubjectService
 from application.orders import OrderService
 from application.ports import Notifier, PaymentGateway
+from application.products import ProductService
 from application.promotions import PromotionService
 from application.returns import ReturnService
 from application.shipping import ShippingService
@@ -76,6 +77,7 @@ class Services:
     invoices: InvoiceService
     customers: CustomerService
     data_subjects: DataSubjectService
+    products: ProductService  # products, variants, categories, certificates (issue 28)
     event_log: EventLog | None = None  # the raw log reader (PostgreSQL only): audit, LGPD
     commands: dict[str, Callable[..., Any]] = field(init=False)
 
@@ -136,6 +138,7 @@ def build(
         invoices=InvoiceService(store, orders, fiscal, settings.invoice_on),
         customers=customers,
         data_subjects=DataSubjectService(store, customers, event_log, account_hooks),
+        products=ProductService(store, catalog),
         event_log=event_log,
     )
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 from domain.account import Account
 from domain.base import EcoAggregate
 from domain.cart import Cart
+from domain.category import CategoryTree
 from domain.customer import Customer
 from domain.invoice import Invoice
 from domain.order import Order
 from domain.payment import Payment
 from domain.personal import DataSubject
+from domain.product import Product
 from domain.product_media import ProductMedia
 from domain.product_taxes import ProductTaxes
 from domain.promotion import Promotion
@@ -41,4 +43,6 @@ AGGREGATES: tuple[type[EcoAggregate], ...] = (
     Account,
     ProductMedia,  # issue 28: images (object-store references)
     Review,  # issue 28: reviews and ratings
+    Product,
+    CategoryTree,
 )

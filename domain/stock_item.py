@@ -19,6 +19,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, InvalidInputError
+from domain.gtin import check_gtin
 from domain.money import Money, check_sku
 
 SKU_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/sku")
@@ -106,9 +107,20 @@ class StockItem(EcoAggregate):
     # durable goods' longer window. A class default: snapshots older than the attribute
     # read it as unclassified.
     durable: bool | None = None
+    # v2 state (snapshots) holds `variant_of` and `gtin`; older snapshots are upcast.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot taken before products: its own product (`product_id`), no GTIN."""
+        state["variant_of"] = None
+        state["gtin"] = ""
 
     class Registered(EcoAggregate.Created):
-        class_version = 3
+        """v4 adds `product_id` (the product this SKU is a variant of) and `gtin` (its
+        barcode, "" for none); see docs/catalog.md."""
+
+        class_version = 4
 
         sku: str
         name: str
@@ -118,6 +130,8 @@ class StockItem(EcoAggregate):
         initial_quantity: int
         sustainability: Sustainability
         weight_grams: int
+        product_id: UUID
+        gtin: str
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -128,6 +142,12 @@ class StockItem(EcoAggregate):
         def upcast_v2_v3(state: dict[str, Any]) -> None:
             """v2 held the sustainability data as a dict."""
             state["sustainability"] = Sustainability.of(state["sustainability"])
+
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            """Before products, a stock item was a single-variant product: its own."""
+            state["product_id"] = state["originator_id"]
+            state["gtin"] = ""
 
     class DetailsEdited(EcoAggregate.Event):
         class_version = 2
@@ -174,6 +194,9 @@ class StockItem(EcoAggregate):
     class PriceChanged(EcoAggregate.Event):
         price: Money
 
+    class GtinChanged(EcoAggregate.Event):
+        gtin: str
+
     class Reserved(EcoAggregate.Event):
         order_id: UUID
         quantity: int
@@ -202,11 +225,15 @@ class StockItem(EcoAggregate):
         initial_quantity: int,
         sustainability: Sustainability | Mapping[str, Any],
         weight_grams: int = DEFAULT_WEIGHT_GRAMS,
+        product_id: UUID | None = None,
+        gtin: str = "",
     ) -> StockItem:
+        """`product_id`: the product this SKU is a variant of; none, its own product."""
         check_sku(sku)
         cls.check_price(price)
         cls.check_quantity(initial_quantity, allow_zero=True)
         cls.check_weight(weight_grams)
+        check_gtin(gtin)
         return cls(
             sku=sku,
             name=name,
@@ -216,6 +243,8 @@ class StockItem(EcoAggregate):
             initial_quantity=initial_quantity,
             sustainability=Sustainability.of(sustainability),
             weight_grams=weight_grams,
+            product_id=product_id or cls.create_id(sku),
+            gtin=gtin,
         )
 
     @event(Registered)
@@ -230,8 +259,12 @@ class StockItem(EcoAggregate):
         initial_quantity: int,
         sustainability: Sustainability,
         weight_grams: int,
+        product_id: UUID,
+        gtin: str,
     ) -> None:
         self.sku = sku
+        self.variant_of: UUID | None = product_id
+        self.gtin = gtin
         self.name = name
         self.description = description
         self.category = category
@@ -252,6 +285,11 @@ class StockItem(EcoAggregate):
                 value = copy.deepcopy(value, memo)
             clone.__dict__[name] = value
         return clone
+
+    @property
+    def product_id(self) -> UUID:
+        """The product this SKU is a variant of (its own id for a single-variant one)."""
+        return self.variant_of or self.id
 
     @property
     def reserved(self) -> int:
@@ -346,6 +384,11 @@ class StockItem(EcoAggregate):
         if self.durable is not durable:
             self._durability_set(durable=durable)
 
+    def change_gtin(self, gtin: str) -> None:
+        check_gtin(gtin)
+        if gtin != self.gtin:
+            self._gtin_changed(gtin=gtin)
+
     def archive(self) -> None:
         if not self.archived:
             self._archived()
@@ -431,6 +474,10 @@ class StockItem(EcoAggregate):
     @event(DurabilitySet)
     def _durability_set(self, durable: bool) -> None:
         self.durable = durable
+
+    @event(GtinChanged)
+    def _gtin_changed(self, gtin: str) -> None:
+        self.gtin = gtin
 
     @event(Archived)
     def _archived(self) -> None:

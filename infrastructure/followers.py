@@ -50,6 +50,7 @@ from projections.carts import CartsProjection
 from projections.catalog import StockItemsProjection
 from projections.orders import OrdersProjection
 from projections.product_images import ProductImagesProjection
+from projections.products import ProductsProjection
 from projections.reviews import ReviewsProjection
 from projections.search import SearchProjection
 
@@ -310,6 +311,7 @@ READ_MODELS: dict[str, ReadModel] = {
         ReadModel(
             ProductImagesProjection.name, ProductImagesProjection, "redis", READ_MODELS_RUNNER
         ),
+        ReadModel(ProductsProjection.name, ProductsProjection, "redis", READ_MODELS_RUNNER),
         ReadModel(SearchProjection.name, SearchProjection, "search", SearchProjection.name),
     )
 }

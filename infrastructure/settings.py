@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infrastructure.aftersale_settings import AfterSaleSettings
 from infrastructure.cache_settings import CacheSettings
+from infrastructure.catalog_settings import CatalogSettings
 from infrastructure.integration_settings import IntegrationEventSettings
 from infrastructure.media_settings import MediaSettings
 from infrastructure.payment_settings import PaymentSettings
@@ -31,6 +32,7 @@ class Settings(
     CacheSettings,
     MediaSettings,
     SearchSettings,
+    CatalogSettings,
 ):
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 

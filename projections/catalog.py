@@ -36,16 +36,24 @@ PUBLIC_FIELDS = (
     "archived",
     "durable",
     "version",
+    "product_id",
+    "gtin",
 )
 
 
-PUBLIC_DEFAULTS: dict[str, Any] = {"weight_grams": 500, "archived": False, "durable": None}
+PUBLIC_DEFAULTS: dict[str, Any] = {
+    "weight_grams": 500,
+    "archived": False,
+    "durable": None,
+    "gtin": "",
+}
 
 
 def stored(doc: dict[str, Any]) -> list[Change]:
     """The stock item's document and its public document, written together."""
-    # Documents written before weight, archiving or durability existed lack them: the API's
-    # defaults.
+    # Documents written before weight, archiving, durability and products existed lack
+    # them: the API's defaults (a stock item of old is its own single-variant product).
+    doc.setdefault("product_id", str(StockItem.create_id(doc["sku"])))
     public = {name: doc.get(name, PUBLIC_DEFAULTS.get(name)) for name in PUBLIC_FIELDS}
     return [Put(stock_key(doc["sku"]), doc), Put(public_stock_key(doc["sku"]), public)]
 
@@ -95,6 +103,8 @@ class StockItemsProjection(DocumentProjection):
             "weight_grams": event.weight_grams,
             "archived": False,
             "version": event.originator_version,
+            "product_id": str(event.product_id),
+            "gtin": event.gtin,
         }
         return [*stored(doc), Put(sku_key(event.originator_id), {"sku": event.sku})]
 
@@ -139,6 +149,9 @@ class StockItemsProjection(DocumentProjection):
     @evolve.register
     def _durability_set(self, event: StockItem.DurabilitySet) -> list[Change]:
         return self._update(event, {"durable": event.durable})
+
+    def _gtin_changed(self, event: StockItem.GtinChanged) -> list[Change]:
+        return self._update(event, {"gtin": event.gtin})
 
     @evolve.register
     def _archived(self, event: StockItem.Archived) -> list[Change]:

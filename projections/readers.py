@@ -42,6 +42,7 @@ from projections.search import (
 
 if TYPE_CHECKING:
     from projections.back_office_reader import BackOfficeReader
+    from projections.product_reader import ProductsReader
 
 Doc = dict[str, Any]
 ORDER_STATUSES = tuple(status.value for status in OrderStatus)
@@ -295,3 +296,9 @@ class Readers:
         from projections.back_office_reader import BackOfficeReader
 
         return BackOfficeReader(self.open("back_office"))
+
+    @property
+    def products(self) -> ProductsReader:
+        from projections.product_reader import ProductsReader
+
+        return ProductsReader(self.open("products"))

@@ -140,3 +140,38 @@ def check_invariants(services: Services, *, final: bool = True) -> None:
             captured += payment.captured - payment.refunded
     if final:
         assert captured == shipped_total
+
+
+def catalog_with_variants(services: Services) -> None:
+    """A category tree (moved and renamed once), a product in two variants with a
+    certificate, beside the stock items `register` makes (issue 28)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from application.products import ProductInput, VariantInput
+    from domain.product import Certification, SustainabilityProfile
+
+    services.products.add_category("casa", "Casa")
+    services.products.add_category("cozinha", "Cozinha", "casa")
+    services.products.add_category("loucas", "Louças")
+    services.products.move_category("loucas", "cozinha")
+    services.products.rename_category(
+        "loucas", new_slug="loucas-e-canecas", name="Louças e canecas"
+    )
+    product = services.products.create_product(
+        ProductInput(
+            slug="caneca-esmaltada",
+            name="Caneca esmaltada",
+            description="Aço esmaltado, 300 ml",
+            option_names=("cor",),
+            variants=[
+                VariantInput("CAN-BR", {"cor": "branca"}, Money.brl("59.00"), 4, gtin="96385074"),
+                VariantInput("CAN-AZ", {"cor": "azul"}, Money.brl("61.00"), 2),
+            ],
+            profile=SustainabilityProfile(Decimal("0.8"), 90, "recycled"),
+            category="loucas-e-canecas",
+        )
+    )
+    services.products.add_certification(
+        product.aggregate_id, Certification("FSC", "FSC Brasil", "FSC-C0001", date(2099, 1, 1))
+    )

@@ -79,3 +79,20 @@ def export(
         if not output.parent.is_dir():
             raise CliError(f"no directory {output.parent}")
         output.write_text(text, encoding="utf-8")
+
+
+@catalog_app.command("lapse-certifications")
+def lapse_certifications(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The daily sweep (run it from cron): certificates past their valid-until date are
+    recorded as lapsed and stop counting in the score and the search facets."""
+    with connected() as container:
+        results = container.services.products.lapse_certifications(
+            container.readers.products.certified_ids()
+        )
+    lapsed = [str(r.aggregate_id) for r in results]
+    if as_json:
+        emit({"lapsed_products": lapsed})
+    else:
+        typer.echo(f"{len(lapsed)} products had certificates lapse")
+        for product_id in lapsed:
+            typer.echo(f"  {product_id}")

@@ -9,6 +9,7 @@ from api.routers import (
     card_payments,
     carriers,
     carts,
+    catalog,
     customers,
     finance,
     fiscal,
@@ -32,6 +33,8 @@ API_ROUTERS: list[APIRouter] = [
     products.router,
     product_images.router,  # issue 28
     reviews.router,  # issue 28
+    products.router,  # before catalog: /products/search is not a product's slug
+    catalog.router,
     carts.router,
     promotions.router,
     shipping.router,

@@ -61,3 +61,15 @@ def test_a_bad_file_changes_nothing_and_names_each_line(settings, container, tmp
     missing = run("catalog", "import", str(tmp_path / "nada.csv"), env=env)
     assert missing.returncode == 2
     assert missing.stderr.startswith("error: no file")
+
+
+def test_the_certification_sweep_runs_from_the_cli_and_lapses_nothing_still_valid(
+    settings, container
+):
+    from tests.checkout import catalog_with_variants
+
+    catalog_with_variants(container.services)  # its certificate is valid until 2099
+    wait_until(lambda: container.readers.products.certified_ids() != [], what="projected")
+    swept = run("catalog", "lapse-certifications", "--json", env=cli_env(settings))
+    assert swept.returncode == 0, swept.stderr
+    assert json.loads(swept.stdout) == {"lapsed_products": []}

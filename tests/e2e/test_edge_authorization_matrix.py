@@ -148,6 +148,19 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", f"{API}/reviews"): ADMIN,
     ("POST", f"{API}/reviews/{{}}/approve"): ADMIN,
     ("POST", f"{API}/reviews/{{}}/reject"): ADMIN,
+    # The catalog (issue 28): products with variants, categories, certificates, pages.
+    ("POST", f"{API}/products"): ADMIN,
+    ("PATCH", f"{API}/products/{{}}"): ADMIN,
+    ("GET", f"{API}/products/{{}}"): PUBLIC,
+    ("GET", f"{API}/products/{{}}/jsonld"): PUBLIC,
+    ("POST", f"{API}/products/{{}}/certifications"): ADMIN,
+    ("POST", f"{API}/certifications/lapse"): ADMIN,
+    ("GET", f"{API}/certifications/expired"): ADMIN,
+    ("GET", f"{API}/categories"): PUBLIC,
+    ("POST", f"{API}/categories"): ADMIN,
+    ("PATCH", f"{API}/categories/{{}}"): ADMIN,
+    ("PUT", f"{API}/stock-items/{{}}/gtin"): ADMIN,
+    ("GET", "/sitemap.xml"): PUBLIC,
 }
 
 _PARAM = re.compile(r"\{[^}]*\}")

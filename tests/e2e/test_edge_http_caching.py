@@ -159,6 +159,7 @@ def test_every_route_has_its_caching_headers(api, catalog):
         ("GET", "/loja/offline"): "public, max-age=3600, stale-while-revalidate=86400",
         ("GET", "/loja/manifest.webmanifest"): "public, max-age=0, must-revalidate",
         ("GET", "/loja/sw.js"): "no-cache",  # a service worker is always checked for updates
+        ("GET", "/sitemap.xml"): "public, max-age=3600",  # for crawlers (issue 28)
     }
     table: dict[tuple[str, str], str] = {}
     for route in iter_route_contexts(api.app.routes):

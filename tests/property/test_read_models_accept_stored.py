@@ -41,6 +41,7 @@ from api.schemas_back_office import (
     ReturnRow,
     WebhookDeliveryRow,
 )
+from api.schemas_catalog import ProductPublic
 from api.schemas_catalog_media import ImagePublic, ReviewStaff
 from application.event_store import APP_NAME
 from domain.base import DomainError
@@ -58,6 +59,8 @@ from projections.catalog import StockItemsProjection
 from projections.memory import MemoryStore
 from projections.orders import OrdersProjection
 from projections.product_images import ProductImagesProjection
+from projections.product_reader import public_product
+from projections.products import ProductsProjection
 from projections.readers import ANALYTICS_KINDS, AnalyticsReader
 from projections.reviews import ReviewsProjection
 from projections.reviews_reader import ReviewsReader, image_shown
@@ -75,6 +78,11 @@ def schemas(*models: type[Schema]) -> Check:
             model.from_doc(doc)  # as the routes read it: a refusal here is a 500 there
 
     return check
+
+
+def product_answer(doc: dict[str, Any]) -> None:
+    """As `GET /products/{id}` reads it: through the reader, on any day."""
+    ProductPublic.model_validate(public_product(doc, None, datetime.now(tz=UTC).date()))
 
 
 INTERNAL: Check = lambda doc: None  # noqa: E731 (bookkeeping no route answers with)
@@ -126,6 +134,12 @@ DOCUMENTS: dict[type[Projector], dict[str, Check]] = {
         "images:": lambda doc: [
             ImagePublic.model_validate(image_shown(i, str)) for i in doc["images"]
         ],
+    },
+    ProductsProjection: {
+        "product:": product_answer,
+        "product-slug:": INTERNAL,
+        "product-variant:": INTERNAL,
+        "categories": INTERNAL,  # assembled into the tree by the reader
     },
 }
 

@@ -32,7 +32,7 @@ def test_every_command_of_the_effects_table_is_carried_out_by_a_named_service_me
 
 def test_every_service_works_over_the_one_event_store(services):
     areas = [v for k, v in vars(services).items() if k not in ("store", "commands", "event_log")]
-    assert len(areas) == 11
+    assert len(areas) == 12  # eleven areas of issue 22, and products (issue 28)
     assert all(area.store is services.store for area in areas)
 
 
