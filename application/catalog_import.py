@@ -5,19 +5,39 @@ the report lists every error (line and field) and a dry run lists what would cha
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from application.catalog_file import CatalogRow, RowError, parse, records
 from application.errors import StockItemNotFoundError
+from application.event_store import CommandResult, EventStore
 from domain.base import DomainError
+from domain.money import Money
 from domain.stock_item import StockItem, Sustainability
 
-if TYPE_CHECKING:
-    from application.catalog import CatalogService
-
 Progress = Callable[[int, int], None]
+
+
+class CatalogService(Protocol):
+    """What a catalog file needs of the catalog service (application/catalog.py)."""
+
+    store: EventStore
+
+    def stock_item(self, sku: str) -> StockItem: ...
+
+    def register_stock_item(
+        self,
+        *,
+        sku: str,
+        name: str,
+        description: str,
+        category: str,
+        price: Money,
+        initial_quantity: int,
+        sustainability: Sustainability | Mapping[str, Any],
+        weight_grams: int = ...,
+    ) -> CommandResult: ...
 
 
 @dataclass
