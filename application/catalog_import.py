@@ -5,7 +5,7 @@ the report lists every error (line and field) and a dry run lists what would cha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -13,7 +13,6 @@ from application.catalog_file import CatalogRow, RowError, parse, records
 from application.errors import StockItemNotFoundError
 from application.event_store import CommandResult, EventStore
 from domain.base import DomainError
-from domain.money import Money
 from domain.stock_item import StockItem, Sustainability
 
 Progress = Callable[[int, int], None]
@@ -26,18 +25,8 @@ class CatalogService(Protocol):
 
     def stock_item(self, sku: str) -> StockItem: ...
 
-    def register_stock_item(
-        self,
-        *,
-        sku: str,
-        name: str,
-        description: str,
-        category: str,
-        price: Money,
-        initial_quantity: int,
-        sustainability: Sustainability | Mapping[str, Any],
-        weight_grams: int = ...,
-    ) -> CommandResult: ...
+    @property
+    def register_stock_item(self) -> Callable[..., CommandResult]: ...
 
 
 @dataclass
