@@ -107,7 +107,7 @@ class OpsCollector(Collector):
         yield family
 
     def _followers(self) -> Iterator[Metric]:
-        from infrastructure.projection_admin import statuses
+        from application.operations.read_side import status as followers_of
 
         parked = GaugeMetricFamily(
             "ecovarejo_projection_parked_events",
@@ -125,7 +125,7 @@ class OpsCollector(Collector):
             f"younger than {HEARTBEAT_S:.0f} s",
             labels=["follower"],
         )
-        for status in statuses(self.container):
+        for status in followers_of(self.container.read_side):
             if status.kind == "process":
                 lag.add_metric([status.name], status.lag)
             else:

@@ -7,17 +7,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from application.catalog_file import CatalogRow, RowError, parse, records
 from application.errors import StockItemNotFoundError
+from application.event_store import CommandResult, EventStore
 from domain.base import DomainError
 from domain.stock_item import StockItem, Sustainability
 
-if TYPE_CHECKING:
-    from application.catalog import CatalogService
-
 Progress = Callable[[int, int], None]
+
+
+class CatalogService(Protocol):
+    """What a catalog file needs of the catalog service (application/catalog.py)."""
+
+    store: EventStore
+
+    def stock_item(self, sku: str) -> StockItem: ...
+
+    @property
+    def register_stock_item(self) -> Callable[..., CommandResult]: ...
 
 
 @dataclass

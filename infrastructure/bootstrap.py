@@ -44,6 +44,7 @@ from infrastructure.key_wrappers import key_wrapper_of
 from infrastructure.master_key import MasterKeyError
 from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
 from infrastructure.processing import Processing
+from infrastructure.projection_admin import ReadSideAdmin
 from infrastructure.redis_views import LoopRedis, RedisDocumentView, active_position
 from infrastructure.runners import Leases, Supervisor
 from infrastructure.saga_partitions import RETRY_ENV
@@ -184,6 +185,11 @@ class Container:
     @property
     def worker(self) -> Any:
         return self.processing.worker
+
+    @property
+    def read_side(self) -> ReadSideAdmin:
+        """The read side as operators act on it (application/operations/read_side.py)."""
+        return ReadSideAdmin(self)
 
     def start_processing(self, runners: list[str] | None = None) -> None:
         self.processing.start(runners)

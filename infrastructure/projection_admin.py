@@ -23,6 +23,7 @@ from infrastructure.followers import (
     process_available,
     runner_of,
 )
+from infrastructure.parked_retry import RetryOutcome, retry_parked
 from infrastructure.redis_keys import generation_prefix, status_key
 from infrastructure.redis_views import active_generation
 from infrastructure.runners import RunnerStatus
@@ -248,3 +249,22 @@ def snapshot(client: Any, name: str) -> dict[str, bytes]:
                 sorted((k.decode(), v.decode()) for k, v in client.hgetall(key).items())
             ).encode()
     return found
+
+
+class ReadSideAdmin:
+    """The read side as operators act on it (application/operations/read_side.py's port),
+    over this process's wiring."""
+
+    rebuildable: tuple[str, ...] = tuple(READ_MODELS)
+
+    def __init__(self, container: Admin):
+        self.container = container
+
+    def statuses(self) -> list[FollowerStatus]:
+        return statuses(self.container)
+
+    def rebuild(self, names: list[str], progress: Progress | None = None) -> list[RebuildReport]:
+        return rebuild_many(self.container, names, progress)
+
+    def retry_parked(self, name: str, position: int) -> RetryOutcome:
+        return retry_parked(self.container, name, position)

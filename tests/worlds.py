@@ -82,7 +82,7 @@ def postgres_world(request: Any) -> Iterator[World]:
     from infrastructure.bootstrap import bootstrap
 
     container = bootstrap(request.getfixturevalue("settings"))  # no runners: driven inline
-    container.services.orders.notifier = None
+    container.services.orders.notifier = container.services.customers.notifier = None
     try:
         yield World(container.services, CheckoutSaga(env=container.env))
     finally:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from api.cli.common import CliError, Commands, cli_actor, connected, emit, parse_instant, parse_uuid
-from api.cli.lean import write_rows
+from api.cli.rows import write_rows
 from application.operations.chain import verify_chain
 from infrastructure.event_log import EventLog
 

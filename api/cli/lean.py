@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from api.cli.rows import write_rows
+
 FLAGS = {"--all", "--json"}
 VALUED = {"--since", "--type"}
 
@@ -119,25 +121,6 @@ def replay_all(since: int, type_: str | None, as_json: bool) -> bool:
             return False  # nothing written yet: the full CLI says what is wrong
         raise
     return True
-
-
-def write_rows(rows: Iterator[dict[str, Any]], as_json: bool) -> None:
-    if as_json:
-        import orjson  # a third of json.dumps' time per row, the same JSON
-
-        sys.stdout.flush()
-        write_bytes = sys.stdout.buffer.write
-        for row in rows:
-            write_bytes(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
-        sys.stdout.buffer.flush()
-        return
-    write = sys.stdout.write
-    for row in rows:
-        write(
-            f"{row['position']:>8} {row.get('timestamp', '')} {row['type']:<28} "
-            f"{row['aggregate_id']} v{row['version']} {row.get('actor', '')}\n"
-        )
-    sys.stdout.flush()
 
 
 def run_lean(argv: Sequence[str]) -> None:

@@ -125,10 +125,10 @@ def restore_command(
 def _restore(
     file: Path, force: bool, settings: Settings, made_key: bool, committed: list[bool]
 ) -> dict[str, Any]:
+    from application.operations.read_side import rebuild
     from infrastructure.bootstrap import REBUILDABLE
     from infrastructure.erasure_ledger import ErasureLedger
     from infrastructure.key_wrappers import key_wrapper_of
-    from infrastructure.projection_admin import rebuild_many
 
     with connected() as container:
         _refuse_if_processing(container)
@@ -161,7 +161,8 @@ def _restore(
         completed = complete_erasures(
             container.services.data_subjects, [entry.subject for entry in erased]
         )
-        rebuilt = {r.projection: r.events for r in rebuild_many(container, list(REBUILDABLE))}
+        reports = rebuild(container.read_side, list(REBUILDABLE))
+        rebuilt = {r.projection: r.events for r in reports}
         log = EventLog(container.database_url)
         log.extend_chain_fully()  # events the backup held but had not chained yet
         report = verify_chain(log)

@@ -20,12 +20,12 @@ projections_app = typer.Typer(
 @projections_app.command("status")
 def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Each follower of the log: position, head, lag, runner state, parked events."""
+    from application.operations.read_side import status
     from infrastructure.followers import runner_of
-    from infrastructure.projection_admin import statuses
     from infrastructure.runners import lease_holders
 
     with connected(read_only=True) as container:
-        found = statuses(container)
+        found = status(container.read_side)
         # Leases are held per runner (the four Redis read models share one).
         held = lease_holders(container.database_url, sorted({runner_of(s.name) for s in found}))
         owners = {s.name: held[runner_of(s.name)] for s in found if runner_of(s.name) in held}
@@ -72,15 +72,13 @@ def projections_rebuild(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Replay the log into a new generation and swap it in; reads go on meanwhile."""
+    from application.operations.read_side import check_rebuildable, rebuild
     from infrastructure.bootstrap import REBUILDABLE
-    from infrastructure.projection_admin import rebuild_many
 
     if all_ == (name is not None):
         raise CliError("give a projection NAME or --all")
     names = list(REBUILDABLE) if all_ else [str(name)]
-    unknown = [n for n in names if n not in REBUILDABLE]
-    if unknown:
-        raise CliError(f"unknown projection {unknown[0]!r}; known: {', '.join(REBUILDABLE)}")
+    check_rebuildable(names, REBUILDABLE)  # before connecting: a one-line error, exit 2
     with connected() as container:
         show = sys.stdout.isatty() and not as_json
         with Progress(disable=not show, transient=True) as bar:
@@ -89,7 +87,7 @@ def projections_rebuild(
             def advance(position: int, head: int) -> None:
                 bar.update(task, completed=position, total=head)
 
-            reports = rebuild_many(container, names, advance)  # one pass over the log
+            reports = rebuild(container.read_side, names, advance)  # one pass over the log
     if as_json:
         emit([r.as_dict() for r in reports] if all_ else reports[0].as_dict())
         return

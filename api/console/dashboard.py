@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from api.auth import Principal
 from api.console.lgpd import _requests
+from application.operations.read_side import status
 from infrastructure.bootstrap import Container
-from infrastructure.projection_admin import statuses
 from projections.back_office import WEBHOOKS_NOT_APPLIED
 from projections.back_office_reader import ProductFilter
 from projections.orders import OrdersProjection, order_index, order_key
@@ -49,7 +49,7 @@ def waiting(container: Container, principal: Principal) -> list[Waiting]:
     """Every queue with something in it, in the order a shop works them."""
     office = container.readers.back_office
     orders = container.readers.orders
-    parked = sum(len(f.parked) for f in statuses(container))
+    parked = sum(len(f.parked) for f in status(container.read_side))
     near = [
         r for r in _requests(container.services, principal) if r["urgency"] in ("near", "overdue")
     ]

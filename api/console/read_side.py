@@ -11,10 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 from api.auth import Principal
 from api.console.jobs import Jobs, Progress
 from api.console.web import PREFIX, ConsoleContainer, Form, query_string, render, role
+from application.operations.read_side import rebuild, retry_parked, status
 from infrastructure.bootstrap import REBUILDABLE, REDIS_PROJECTIONS
 from infrastructure.followers import runner_of
-from infrastructure.parked_retry import retry_parked
-from infrastructure.projection_admin import rebuild, runner_status, statuses
+from infrastructure.projection_admin import runner_status
 
 router = APIRouter()
 Admin = Annotated[Principal, role("admin")]
@@ -36,7 +36,7 @@ def read_side(
     ok: bool | None = None,
     error: str | None = None,
 ) -> Response:
-    followers = [(f, _owner(container, f)) for f in statuses(container)]
+    followers = [(f, _owner(container, f)) for f in status(container.read_side)]
     return render(
         request,
         "read_side.html",
@@ -57,7 +57,7 @@ def retry(
     container: ConsoleContainer,
     _: Admin,
 ) -> Response:
-    outcome = retry_parked(container, name, position)
+    outcome = retry_parked(container.read_side, name, position)
     notice = query_string(retried=position, ok=str(outcome.ok).lower(), error=outcome.error)
     return RedirectResponse(f"{PREFIX}/read-side?{notice}", 303)
 
@@ -70,7 +70,7 @@ def start_rebuild(
         raise HTTPException(404, f"no projection {name!r} to rebuild")
 
     def work(progress: Progress) -> dict[str, Any]:
-        return rebuild(container, name, progress).as_dict()
+        return rebuild(container.read_side, [name], progress)[0].as_dict()
 
     job_id = Jobs(container.redis).start("rebuild", name, "admin", work, principal.actor)
     return RedirectResponse(f"{PREFIX}/jobs/{job_id}", 303)

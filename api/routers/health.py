@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.deps import ContainerDep, IsOperator
-from infrastructure.projection_admin import statuses
+from application.operations.read_side import status
 
 router = APIRouter(tags=["operations"])
 
@@ -35,7 +35,7 @@ def ready(container: ContainerDep, operator: IsOperator) -> JSONResponse:
     except Exception as e:
         checks["redis"] = {"ok": False, "error": type(e).__name__}
     if all(check["ok"] for check in checks.values()):
-        for follower in statuses(container):
+        for follower in status(container.read_side):
             checks[f"projection:{follower.name}"] = {
                 "ok": follower.state == "running",
                 "state": follower.state,

@@ -49,15 +49,15 @@ def new_cart(client: TestClient, auth, sub: str = "cliente-1") -> str:
     return response.json()["cart_id"]
 
 
-def slow(monkeypatch, services, name: str, seconds: float) -> None:
+def slow(monkeypatch, service, name: str, seconds: float) -> None:
     """Make one command take a while, to hold a second copy of its request waiting."""
-    command = getattr(services, name)
+    command = getattr(service, name)
 
     def slowed(*args: object, **kwargs: object) -> object:
         time.sleep(seconds)
         return command(*args, **kwargs)
 
-    monkeypatch.setattr(services, name, slowed)
+    monkeypatch.setattr(service, name, slowed)
 
 
 def test_a_repeated_post_gets_the_first_answer_and_runs_nothing(client, auth):
@@ -114,7 +114,7 @@ def test_copies_arriving_together_run_the_command_once(
 ):
     cart_id = new_cart(client, auth)
     if command_s:  # every copy surely arrives while the first still runs
-        slow(monkeypatch, client.app.state.container.services, "add_cart_item", command_s)
+        slow(monkeypatch, client.app.state.container.services.checkout, "add_cart_item", command_s)
     events = head(client)
     copies = 6
     barrier = threading.Barrier(copies)
@@ -147,7 +147,7 @@ def test_copies_arriving_together_run_the_command_once(
 
 def test_a_copy_that_waits_too_long_for_the_first_is_409(make_client, auth, monkeypatch):
     client = make_client(idempotency_wait_s=0.2)
-    slow(monkeypatch, client.app.state.container.services, "create_cart", 1.0)
+    slow(monkeypatch, client.app.state.container.services.checkout, "create_cart", 1.0)
     answers: dict[str, object] = {}
 
     def first() -> None:
@@ -168,12 +168,12 @@ def test_a_copy_that_waits_too_long_for_the_first_is_409(make_client, auth, monk
 
 
 def test_a_server_error_is_not_kept_so_a_retry_runs(client, auth, monkeypatch):
-    services = client.app.state.container.services
-    create_cart = services.checkout.create_cart
-    monkeypatch.setattr(services, "create_cart", lambda *_: 1 / 0)
+    checkout = client.app.state.container.services.checkout
+    create_cart = checkout.create_cart
+    monkeypatch.setattr(checkout, "create_cart", lambda *_: 1 / 0)
     failed = client.post(f"{API}/carts", json={}, headers=keyed(auth(), "retry-me"))
     assert failed.status_code == 500
-    monkeypatch.setattr(services, "create_cart", create_cart)
+    monkeypatch.setattr(checkout, "create_cart", create_cart)
     retried = client.post(f"{API}/carts", json={}, headers=keyed(auth(), "retry-me"))
     assert retried.status_code == 201
     assert "idempotent-replayed" not in retried.headers

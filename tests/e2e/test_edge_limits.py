@@ -233,7 +233,7 @@ def test_an_unexpected_error_is_a_500_problem_without_details(client, auth, monk
     def explode(*_: object) -> None:
         raise RuntimeError("secret detail 4242424242424242")
 
-    monkeypatch.setattr(client.app.state.container.services, "create_cart", explode)
+    monkeypatch.setattr(client.app.state.container.services.checkout, "create_cart", explode)
     response = client.post(f"{API}/carts", json={}, headers={**auth(), "X-Correlation-ID": "c-1"})
     body = assert_problem(response, 500, "internal-error")
     assert "secret" not in response.text

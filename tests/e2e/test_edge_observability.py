@@ -190,7 +190,7 @@ def test_an_unexpected_error_is_logged_with_its_correlation_id_and_no_card(
     def explode(*_: object) -> None:
         raise RuntimeError("card 4242424242424242 went wrong")
 
-    monkeypatch.setattr(client.app.state.container.services, "create_cart", explode)
+    monkeypatch.setattr(client.app.state.container.services.checkout, "create_cart", explode)
     try:
         headers = {**auth(), "X-Correlation-ID": "corr-500"}
         assert client.post(f"{API}/carts", json={}, headers=headers).status_code == 500
