@@ -1,9 +1,9 @@
 """Which product a SKU belongs to, and whether a product exists: in ONE place.
 
-Until products with variants land (issue 28, item 1), a stock item is a single-variant
-product whose `product_id` is its StockItem id. Images and reviews are keyed by product id
-and ask only these two functions; the products work repoints them (a variant's
-`StockItem.product_id`, the `Product` aggregate) without touching images or reviews.
+A SKU is a variant: its stock item records the product it belongs to (`product_id`). A
+stock item registered before products existed is its own single-variant product, whose id
+is the stock item's (the upcast of `StockItem.Registered`). Images and reviews are keyed by
+product id and ask only these two functions.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.base import NotFoundError
+from domain.product import Product
 from domain.stock_item import StockItem
 
 
@@ -21,17 +22,31 @@ class ProductNotFoundError(NotFoundError):
     """No product with that id."""
 
 
-def product_of_sku(sku: str) -> UUID:
-    """The product the SKU is a variant of (today: the single-variant product of its stock
-    item, whose id is the stock item's)."""
+def _get(repository: Any, aggregate_id: UUID) -> Any:
+    try:
+        return repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        return None
+
+
+def own_product_id(sku: str) -> UUID:
+    """The id of a stock item that is its own single-variant product (registered alone,
+    with `POST /stock-items`, or before products existed)."""
     return StockItem.create_id(sku)
 
 
+def product_of_sku(repository: Any, sku: str) -> UUID:
+    """The product the SKU is a variant of (a SKU never registered: its would-be own)."""
+    item = _get(repository, StockItem.create_id(sku))
+    return item.product_id if isinstance(item, StockItem) else StockItem.create_id(sku)
+
+
 def check_product_exists(repository: Any, product_id: UUID) -> None:
-    """404 unless `product_id` names a product (today: a stock item)."""
-    try:
-        found = repository.get(product_id)
-    except AggregateNotFoundError:
-        found = None
-    if not isinstance(found, StockItem):
-        raise ProductNotFoundError(f"no product {product_id}")
+    """404 unless `product_id` names a product: a `Product`, or a stock item that is its
+    own single-variant product (a variant's stock item id is not a product id)."""
+    found = _get(repository, product_id)
+    if isinstance(found, Product):
+        return
+    if isinstance(found, StockItem) and found.product_id == found.id:
+        return
+    raise ProductNotFoundError(f"no product {product_id}")

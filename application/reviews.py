@@ -128,7 +128,7 @@ class ReviewService:
             if order is None or order.delivered_at is None:
                 continue
             for line in order.lines:
-                if product_of_sku(line.sku) == product_id:
+                if product_of_sku(self.store.repository, line.sku) == product_id:
                     return order, line.sku
         raise NotAVerifiedBuyerError(
             "only a customer whose order with this product was delivered may review it"

@@ -14,7 +14,7 @@ import pytest
 
 from api.console.i18n import MESSAGES
 from application.customers import CONSENT_TEXT_VERSION
-from application.product_ref import product_of_sku
+from application.product_ref import own_product_id
 from application.reviews import ReviewDraft
 from domain.customer import Profile
 from infrastructure.catalog_media_wiring import catalog_media
@@ -92,7 +92,7 @@ def a_day_of_data(container) -> str:
     services.returns.request_return(order_id, "ana", [("ECO-1", 1)], "veio riscado")
     services.orders.track_order(order_id, "delivered", datetime.now(tz=UTC))  # issue 28
     draft = ReviewDraft(rating=4, title="Boa", body="Veio bem embalada")
-    catalog_media(container).reviews.submit(product_of_sku("ECO-1"), "ana", draft)
+    catalog_media(container).reviews.submit(own_product_id("ECO-1"), "ana", draft)
     return str(order_id)
 
 

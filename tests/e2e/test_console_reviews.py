@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from application.product_ref import product_of_sku
+from application.product_ref import own_product_id
 from application.reviews import ReviewDraft
 from infrastructure.catalog_media_wiring import catalog_media
 from tests.checkout import check_out, fill_cart, register, settled, wait_until
@@ -21,7 +21,7 @@ def pending_review(container) -> str:
     services.orders.ship_order(order_id, "Correios", "BR1")
     services.orders.track_order(order_id, "delivered", datetime.now(tz=UTC))
     draft = ReviewDraft(rating=2, title="Encolheu", body="Encolheu na primeira lavagem")
-    done = catalog_media(container).reviews.submit(product_of_sku("ECO-1"), "ana", draft)
+    done = catalog_media(container).reviews.submit(own_product_id("ECO-1"), "ana", draft)
     container.wait_for_projections(done.result.position)
     return str(done.review_id)
 

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from application.customers import CONSENT_TEXT_VERSION
-from application.product_ref import product_of_sku
+from application.product_ref import own_product_id
 from application.reviews import ReviewDraft
 from domain.base import event_context
 from domain.card import Address
@@ -156,7 +156,7 @@ def review_delivered(system: Container) -> None:
         services.orders.track_order(order, "delivered", datetime.now(tz=UTC))
     reviews = catalog_media(system).reviews
     draft = ReviewDraft(rating=5, body=REVIEW, author_name=NAME)
-    done = reviews.submit(product_of_sku("ECO-1"), EVA, draft)
+    done = reviews.submit(own_product_id("ECO-1"), EVA, draft)
     with event_context(ADMIN):
         reviews.approve(done.review_id)
 
@@ -195,7 +195,7 @@ def test_after_an_erasure_no_file_dump_or_redis_value_holds_the_subject(system, 
     assert PRODUCT.encode() in redis_values(client)
     assert WORDS.encode() not in redis_values(client)
     assert files_holding(redis_dir, WORDS.encode()) == []
-    reviewed = reviews_reader(system).page(product_of_sku("ECO-1")).items
+    reviewed = reviews_reader(system).page(own_product_id("ECO-1")).items
     assert [(r["author_name"], r["body"]) for r in reviewed] == [(NAME, REVIEW)]
     assert REVIEW.encode() not in redis_values(client)  # sealed there
     before = pg_dump(system, tmp_path / "before.sql")
@@ -210,7 +210,7 @@ def test_after_an_erasure_no_file_dump_or_redis_value_holds_the_subject(system, 
         )
     settled(system)
     assert shown_words(system, order) == {"erased": True}
-    reviewed = reviews_reader(system).page(product_of_sku("ECO-1")).items
+    reviewed = reviews_reader(system).page(own_product_id("ECO-1")).items
     assert [(r["author_name"], r["body"]) for r in reviewed] == [("Cliente", None)]
     checkpoint(system)
     after = pg_dump(system, tmp_path / "after.sql")

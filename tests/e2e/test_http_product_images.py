@@ -13,7 +13,7 @@ import psycopg
 from PIL import Image
 
 from application.product_images import IMMUTABLE
-from application.product_ref import product_of_sku
+from application.product_ref import own_product_id
 from tests.images import SVG_WITH_SCRIPT, photo, photo_with_gps, png_bomb
 
 API = "/api/v1"
@@ -37,7 +37,7 @@ def stored_files(container) -> list:
 def test_an_uploaded_photo_is_served_in_six_renditions_without_its_gps_position(
     client, auth, product, container
 ):
-    product_id = product_of_sku(product["sku"])
+    product_id = own_product_id(product["sku"])
     answer = upload(client, auth, product_id, photo_with_gps(), "image/jpeg", "Garrafa de inox")
     assert answer.status_code == 201, answer.text
     image = answer.json()["image"]
@@ -81,19 +81,19 @@ def stored_events(container, topic: str) -> list[bytes]:
 
 
 def test_the_same_photo_twice_is_a_conflict_and_an_unknown_product_not_found(client, auth, product):
-    product_id = product_of_sku(product["sku"])
+    product_id = own_product_id(product["sku"])
     data = photo(900, 600)
     assert upload(client, auth, product_id, data, "image/jpeg").status_code == 201
     again = upload(client, auth, product_id, data, "image/jpeg")
     assert again.status_code == 409, again.text
-    unknown = upload(client, auth, product_of_sku("NOPE-1"), data, "image/jpeg")
+    unknown = upload(client, auth, own_product_id("NOPE-1"), data, "image/jpeg")
     assert unknown.status_code == 404, unknown.text
 
 
 def test_bad_uploads_are_refused_with_a_clear_problem_and_nothing_is_stored(
     client, auth, product, container
 ):
-    product_id = product_of_sku(product["sku"])
+    product_id = own_product_id(product["sku"])
     cases = {
         "a png saying it is a jpeg": (photo(300, 300, "PNG"), "image/jpeg", 415, "image-refused"),
         "svg with script": (SVG_WITH_SCRIPT, "image/svg+xml", 415, "image-refused"),
@@ -121,7 +121,7 @@ def test_bad_uploads_are_refused_with_a_clear_problem_and_nothing_is_stored(
 
 
 def test_a_30_mb_upload_is_refused_from_its_length_before_it_is_read(client, auth, product):
-    product_id = product_of_sku(product["sku"])
+    product_id = own_product_id(product["sku"])
     sent = []
 
     def body():  # a generator: the refusal comes before most of it is ever asked for
@@ -143,7 +143,7 @@ def test_a_30_mb_upload_is_refused_from_its_length_before_it_is_read(client, aut
 
 
 def test_a_chunked_upload_past_the_limit_is_refused_once_the_limit_is_passed(client, auth, product):
-    product_id = product_of_sku(product["sku"])
+    product_id = own_product_id(product["sku"])
 
     def body():  # no Content-Length: sent chunked
         for _ in range(30):

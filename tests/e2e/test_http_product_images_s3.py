@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from application.product_images import IMMUTABLE
-from application.product_ref import product_of_sku
+from application.product_ref import own_product_id
 from infrastructure.settings import Settings
 from tests.e2e.conftest import configured
 from tests.images import photo_with_gps
@@ -41,7 +41,7 @@ def test_an_image_round_trips_through_the_s3_server_with_its_renditions(
     s3_endpoint,  # noqa: F811
     settings,
 ):
-    product_id = product_of_sku(product["sku"])
+    product_id = own_product_id(product["sku"])
     answer = client.post(
         f"{API}/products/{product_id}/images",
         files={"file": ("foto.jpg", photo_with_gps(), "image/jpeg")},

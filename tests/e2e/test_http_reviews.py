@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from application.product_ref import product_of_sku
+from application.product_ref import own_product_id
 from tests.e2e.test_http_delivery_and_withdrawal import shipped, track
 
 API = "/api/v1"
@@ -42,7 +42,7 @@ def reviews_of(client, product_id, token: str) -> dict:
 def test_a_delivered_buyer_reviews_once_and_the_approved_review_shows_in_the_rating(
     client, auth, product
 ):
-    product_id = product_of_sku(product["sku"])
+    product_id = own_product_id(product["sku"])
     never_bought = review(client, auth, product_id, sub="bia")
     assert never_bought.status_code == 403, never_bought.text
     assert never_bought.json()["type"].endswith("not-a-verified-buyer")
@@ -88,7 +88,7 @@ def test_a_delivered_buyer_reviews_once_and_the_approved_review_shows_in_the_rat
 
 
 def test_a_reported_review_is_taken_down_with_a_reason(client, auth, product):
-    product_id = product_of_sku(product["sku"])
+    product_id = own_product_id(product["sku"])
     delivered(client, auth)
     review_id = review(client, auth, product_id, rating=3).json()["review_id"]
     client.post(f"{API}/reviews/{review_id}/approve", headers=auth("admin", "adm"))
@@ -116,7 +116,7 @@ def test_a_reported_review_is_taken_down_with_a_reason(client, auth, product):
 def test_control_characters_or_ten_thousand_characters_are_422_and_nothing_is_saved(
     client, auth, product
 ):
-    product_id = product_of_sku(product["sku"])
+    product_id = own_product_id(product["sku"])
     delivered(client, auth)
     for bad in ({"body": "ok\u0007beep"}, {"body": "x" * 10_000}, {"title": "a\nb"}, {"rating": 6}):
         answer = review(client, auth, product_id, **bad)
@@ -125,7 +125,7 @@ def test_control_characters_or_ten_thousand_characters_are_422_and_nothing_is_sa
 
 
 def test_after_the_reviewers_erasure_the_review_stays_as_cliente(client, auth, product):
-    product_id = product_of_sku(product["sku"])
+    product_id = own_product_id(product["sku"])
     delivered(client, auth)
     review_id = review(client, auth, product_id, rating=4).json()["review_id"]
     client.post(f"{API}/reviews/{review_id}/approve", headers=auth("admin", "adm"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from application.product_ref import product_of_sku
+from application.product_ref import own_product_id
 from infrastructure.settings import Settings
 from tests.e2e.conftest import configured
 from tests.e2e.test_http_reviews import API, delivered, review
@@ -20,7 +20,7 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
 
 
 def test_after_the_reviewers_erasure_the_review_and_its_stars_are_gone(client, auth, product):
-    product_id = product_of_sku(product["sku"])
+    product_id = own_product_id(product["sku"])
     delivered(client, auth)
     review_id = review(client, auth, product_id, rating=2).json()["review_id"]
     approved = client.post(f"{API}/reviews/{review_id}/approve", headers=auth("admin", "adm"))

@@ -12,7 +12,7 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from application.keys import ReadModelSealer
-from application.product_ref import ProductNotFoundError, product_of_sku
+from application.product_ref import ProductNotFoundError, own_product_id, product_of_sku
 from application.reviews import (
     AlreadyReviewedError,
     NotAVerifiedBuyerError,
@@ -33,7 +33,7 @@ from projections.reviews_reader import ReviewsReader
 from tests.checkout import check_out, fill_cart, register
 from tests.unit.test_returns import shipped_order
 
-ECO_1 = product_of_sku("ECO-1")
+ECO_1 = own_product_id("ECO-1")
 
 
 class ScannedLog:
@@ -112,7 +112,7 @@ def test_someone_elses_delivered_order_does_not_count(world):
 
 def test_an_unknown_product_is_not_found(world):
     with pytest.raises(ProductNotFoundError):
-        service(world).submit(product_of_sku("NOPE-1"), "ana", ReviewDraft(rating=5))
+        service(world).submit(own_product_id("NOPE-1"), "ana", ReviewDraft(rating=5))
 
 
 @pytest.mark.parametrize(
@@ -235,3 +235,21 @@ def test_after_an_erasure_the_review_reads_as_cliente_or_goes_and_a_rebuild_agre
     assert [r["author_name"] for r in remove.page(ECO_1).items] == ["Bia"]
     assert remove.page(ECO_1).total == 1
     assert remove.rating(ECO_1)["rating_average"] == "2.0"
+
+
+# Products with variants (issue 28): a buyer of one variant reviews the product --------------
+def test_a_buyer_of_one_variant_reviews_the_product_and_a_variants_id_is_no_product(world):
+    from tests.checkout import catalog_with_variants
+
+    catalog_with_variants(world.services)
+    product_id = product_of_sku(world.services.store.repository, "CAN-AZ")
+    assert product_id == product_of_sku(world.services.store.repository, "CAN-BR")
+    assert product_id != own_product_id("CAN-AZ")
+    order_id = check_out(world.services, fill_cart(world.services, {"CAN-AZ": 1}, "ana"))
+    world.settle()
+    world.services.orders.ship_order(order_id, "Correios", "BR1")
+    world.services.orders.track_order(order_id, "delivered", datetime.now(tz=UTC))
+    done = service(world).submit(product_id, "ana", ReviewDraft(rating=4))
+    assert service(world).review(done.review_id).sku == "CAN-AZ"
+    with pytest.raises(ProductNotFoundError):
+        service(world).submit(own_product_id("CAN-AZ"), "ana", ReviewDraft(rating=4))
