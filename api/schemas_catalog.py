@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints
 
 from api.schemas import Kilograms, LongText, MoneyModel, Schema, SingleLine, Sku, Text, WeightGrams
+from api.schemas_catalog_media import ImagePublic
 from domain.sustainability_score import PACKAGING_KINDS
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=100)]
@@ -185,6 +186,8 @@ class ProductPublic(Schema):
     sustainability_score: Annotated[int, Field(ge=0, le=100)]
     rating_average: Decimal | None
     rating_count: int
+    rating_stars: dict[str, int] = Field(default_factory=dict, description="approved, by star")
+    images: list[ImagePublic] = Field(default_factory=list)
     archived: bool
     legacy: bool = Field(description="a stock item registered before products: one variant")
     created_at: datetime

@@ -15,7 +15,7 @@ from infrastructure.private_files import private_dir
 from infrastructure.settings import Settings
 from projections.product_images import ProductImagesProjection
 from projections.reviews import ReviewsProjection
-from projections.reviews_reader import ProductImagesReader, ReviewsReader
+from projections.reviews_reader import ProductImagesReader, ReviewsReader, product_fields
 
 MEDIA_DIR = "media"
 _ATTRIBUTE = "_catalog_media_wiring"
@@ -104,3 +104,10 @@ def reviews_reader(container: Container) -> ReviewsReader:
 def images_reader(container: Container) -> ProductImagesReader:
     store = catalog_media(container).store
     return ProductImagesReader(container.view(ProductImagesProjection.name), store.url)
+
+
+def with_media(container: Container, product: dict[str, Any]) -> dict[str, Any]:
+    """A product document with its rating (count per star) and images, from their own read
+    models (reviews and images are keyed by product id)."""
+    pid = product["product_id"]
+    return {**product, **product_fields(reviews_reader(container), images_reader(container), pid)}

@@ -45,6 +45,7 @@ from api.stored import ConditionalDep, PoliciesDep, canonical
 from application.event_store import CommandResult
 from application.products import ProductInput, VariantInput
 from domain.product import Certification, SustainabilityProfile
+from infrastructure.catalog_media_wiring import with_media
 from projections.product_pages import product_jsonld, sitemap_xml
 from projections.products import ProductsProjection
 
@@ -186,14 +187,17 @@ async def expired_certifications(
 async def get_product(
     id_or_slug: IdOrSlug,
     readers: ReadersDep,
-    products: ProductsDep,
+    container: ContainerDep,
     asked: ConditionalDep,
     policies: PoliciesDep,
 ) -> Response:
     """A product with its variants (public): price range, availability, category path,
-    certifications (each says whether it still counts), sustainability score, rating."""
-    today = products.catalog_today()
-    doc = await query_in_pool(lambda: readers.products.get(id_or_slug, today))
+    certifications (each says whether it still counts), sustainability score, rating and
+    images."""
+    today = container.services.products.catalog_today()
+    doc = await query_in_pool(
+        lambda: with_media(container, readers.products.get(id_or_slug, today))
+    )
     body = canonical(doc)
     return cached_answer(asked, body, content_tag(body), policies.product)
 
@@ -213,7 +217,9 @@ async def get_product_jsonld(
     """The product as a schema.org JSON-LD `Product` with its offers (and `aggregateRating`
     once it has ratings), for the storefront to embed in its page (public)."""
     today = container.services.products.catalog_today()
-    doc = await query_in_pool(lambda: readers.products.get(id_or_slug, today))
+    doc = await query_in_pool(
+        lambda: with_media(container, readers.products.get(id_or_slug, today))
+    )
     body = canonical(product_jsonld(doc, container.settings.storefront_url))
     answer = cached_answer(asked, body, content_tag(body), policies.product)
     answer.media_type = "application/ld+json"
