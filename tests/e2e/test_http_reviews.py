@@ -83,7 +83,8 @@ def test_a_delivered_buyer_reviews_once_and_the_approved_review_shows_in_the_rat
     # The product itself shows its rating (the reviews' read model is already past it).
     page = client.get(f"{API}/products/{product_id}").json()
     assert (page["rating_average"], page["rating_count"]) == ("5.0", 1), page
-    assert page["rating_stars"]["5"] == 1 and page["images"] == []
+    assert page["rating_stars"]["5"] == 1
+    assert page["images"] == []
     [item] = shown["items"]
     assert item["author_name"] == "Ana"  # the profile's first name
     assert item["body"] == "Não vaza, mantém o café quente."
