@@ -15,6 +15,8 @@ from api.stored import Policies
 from api.storefront.i18n import WORDS
 from api.storefront.web import ShopContainer, language, render_public
 from application.errors import StockItemNotFoundError
+from domain.product import ProductNotFoundError
+from infrastructure.catalog_media_wiring import with_media
 from projections.catalog import StockItemsProjection, public_stock_key
 from projections.search import InvalidSearchQueryError, ProductHit, SearchQuery, SearchResult
 
@@ -155,6 +157,20 @@ async def product_doc(
         return None
 
 
+def product_family(container: Any, doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The product this SKU is a variant of, with its other variants, rating and images
+    (None while the products read model has not got it yet)."""
+    product_id = doc.get("product_id")
+    if not product_id:
+        return None
+    today = container.services.products.catalog_today()
+    try:
+        found = container.readers.products.get(str(product_id), today)
+    except ProductNotFoundError:
+        return None
+    return with_media(container, found)
+
+
 @router.get("/produto/{sku}")
 async def product(request: Request, sku: str, container: ShopContainer) -> Response:
     doc = await product_doc(request, container, sku[:40]) if len(sku) <= 40 else None
@@ -162,6 +178,7 @@ async def product(request: Request, sku: str, container: ShopContainer) -> Respo
         from fastapi import HTTPException
 
         raise HTTPException(404, "no such product")
+    family = await run_in_threadpool(product_family, container, doc)
     policy = _policies(request).product
     return render_public(
         request,
@@ -169,5 +186,6 @@ async def product(request: Request, sku: str, container: ShopContainer) -> Respo
         policy.max_age_s,
         policy.stale_while_revalidate_s,
         product=doc,
+        family=family,
         added=request.query_params.get("adicionado") == "1",
     )

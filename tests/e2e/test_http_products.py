@@ -287,3 +287,15 @@ def test_bad_product_input_is_refused_and_nothing_is_stored(client, auth):
         f"{API}/products/{product_id}/certifications", json=certificate, headers=admin(auth)
     )
     assert expired.status_code == 422, expired.text
+
+
+def test_the_storefront_page_of_a_variant_links_the_products_other_variants(client, auth):
+    shop_tree(client, auth)
+    token = post(client, auth, "/products", SHIRT)["consistency_token"]
+    read(client, "/stock-items/CAM-ORG-M-AZUL", token)  # both read models are past it
+    read(client, "/products/camiseta-organica", token)
+    page = client.get("/loja/produto/CAM-ORG-M-AZUL")
+    assert page.status_code == 200, page.text
+    assert '<strong aria-current="page">M / azul</strong>' in page.text
+    assert 'href="/loja/produto/CAM-ORG-GG-CRU"' in page.text
+    assert page.text.count('<li><a href="/loja/produto/CAM-ORG-') == 7  # the seven others
