@@ -8,7 +8,7 @@ its valid-until date stops counting here at once, before the daily sweep records
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from domain.product import ProductNotFoundError
@@ -22,10 +22,12 @@ from projections.products import (
     score_of,
     slug_key,
 )
-from projections.readers import Documents
 
 Doc = dict[str, Any]
 VARIANT_FIELDS = ("sku", "options", "price", "available", "gtin", "weight_grams", "archived")
+
+if TYPE_CHECKING:  # readers builds this reader: a type only, no import cycle
+    from projections.readers import Documents
 
 
 def _public_certification(c: Doc, today: str) -> Doc:
