@@ -36,7 +36,9 @@ PRODUCTS = [
 ]
 NAV = {
     "admin": {"nav-orders", "nav-read-side", "nav-analytics", "nav-lgpd"}
-    | {"nav-products", "nav-returns", "nav-promotions"},  # the back office (issue 26)
+    | {"nav-products", "nav-returns", "nav-promotions"}  # the back office (issue 26)
+    | {"nav-reviews"}  # reviews' moderation (issue 28)
+    | {"nav-disputes", "nav-reconciliation"},  # the money pages (issue 29)
     "auditor": {"nav-audit", "nav-lgpd"},
     "customer": {"nav-orders"},
 }

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -208,7 +209,11 @@ def pay_sandbox(base_url: str, system: Container, payment_id: str) -> None:
 
 
 def status_of(browser: Any) -> str:
-    return str(browser.find_element(By.ID, "order-status").get_attribute("data-status"))
+    """The order's status on the page; "" while htmx swaps the element being read."""
+    try:
+        return str(browser.find_element(By.ID, "order-status").get_attribute("data-status"))
+    except (StaleElementReferenceException, NoSuchElementException):
+        return ""
 
 
 def order_id_of(browser: Any) -> uuid.UUID:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -7,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import issue_token
+from application.errors import StockItemNotFoundError
 from infrastructure.bootstrap import Container
 from infrastructure.keys import generate_master_key
 from infrastructure.settings import Settings
@@ -49,10 +51,16 @@ PRODUCT = {
 def product(client: TestClient, auth: Auth) -> dict:
     response = client.post("/api/v1/stock-items", json=PRODUCT, headers=auth("admin", "adm"))
     assert response.status_code == 201, response.text
-    # Wait until the catalog's read model has it: tests read stock right away.
-    token = {"X-Consistency-Token": response.json()["consistency_token"]}
-    seen = client.get(f"/api/v1/stock-items/{PRODUCT['sku']}", headers=auth(**token))
-    assert seen.status_code == 200, seen.text
+    # Wait until the catalog's read model has it (tests read stock right away), through the
+    # reader, not HTTP: tests count the requests they make.
+    readers = client.app.state.container.readers
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            readers.stock_items.get(PRODUCT["sku"])
+            break
+        except StockItemNotFoundError:
+            time.sleep(0.02)
     return {**PRODUCT, **response.json()}
 
 
