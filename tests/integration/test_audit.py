@@ -10,6 +10,7 @@ import pytest
 from application.audit import replay, stream, trail
 from application.errors import AggregateNotFoundError, InvalidReplayError
 from domain.base import EventMetadata, event_context
+from domain.order import OrderStatus
 from domain.stock_item import StockItem
 from infrastructure.event_log import EventLog
 from tests.checkout import DECLINED, place_order, register, settled, wait_until
@@ -228,6 +229,8 @@ def test_an_order_trail_follows_its_returns_to_the_refund(container):
     register(container.services, "ECO-1", 10)
     order_id = place_order(container.services, {"ECO-1": 2}, customer="ana")
     wait_until(lambda: settled(container.services))
+    confirmed = OrderStatus.CONFIRMED
+    wait_until(lambda: container.services.orders.order_of(order_id).status == confirmed)
     container.services.orders.ship_order(order_id, "Correios", "BR1")
     wait_until(lambda: settled(container.services))
     requested = container.services.returns.request_return(order_id, "ana", [("ECO-1", 1)], "grande")
