@@ -145,3 +145,18 @@ class RssSampler:
             self._stop.set()
             self._thread.join()
             self._sample()
+
+
+@contextlib.contextmanager
+def bare_app(section: Section) -> Iterator[str]:
+    """The bare FastAPI route (`bench/bare.py`) under the same uvicorn as the API: the
+    baseline a read's figures are a ratio of. Yields its base URL."""
+    port = free_port()
+    argv = ["-m", "bench.serve", "--port", str(port), "--app", "bench.bare:create_bare_app"]
+    bare = start("bare", argv, section)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(bare, base)
+        yield base
+    finally:
+        bare.stop()

@@ -16,7 +16,7 @@ import subprocess
 
 from bench.config import BenchConfig
 from bench.http import running, token
-from bench.processes import free_port, start, wait_healthy
+from bench.processes import bare_app
 from bench.reads_lean import lean_reads, plain_baseline, summarize_lean
 from bench.report import Results, log
 from bench.seed import seed_products
@@ -81,15 +81,8 @@ def measure(
 
 
 def _bare(section: Section, seconds: float, results: Results) -> None:
-    port = free_port()
-    argv = ["-m", "bench.serve", "--port", str(port), "--app", "bench.bare:create_bare_app"]
-    bare = start("bare", argv, section)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(bare, base)
+    with bare_app(section) as base:
         measure(results, "bare", f"{base}/bare", seconds, {})
-    finally:
-        bare.stop()
 
 
 def bench_reads(config: BenchConfig, servers: Servers, results: Results) -> None:

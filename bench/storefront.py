@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.config import BenchConfig
 from bench.http import running
-from bench.processes import free_port, start, wait_healthy
+from bench.processes import bare_app
 from bench.reads import THREADS, require_wrk
 from bench.report import Results, log
 from bench.seed import seed_products
@@ -71,15 +71,8 @@ def _measure(results: Results, key: str, url: str, seconds: float, headers: dict
 
 
 def _bare(section: Section, seconds: float, results: Results) -> None:
-    port = free_port()
-    argv = ["-m", "bench.serve", "--port", str(port), "--app", "bench.bare:create_bare_app"]
-    bare = start("bare", argv, section)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(bare, base)
+    with bare_app(section) as base:
         _measure(results, "bare", f"{base}/bare", seconds, {})
-    finally:
-        bare.stop()
 
 
 def bench_storefront(config: BenchConfig, servers: Servers, results: Results) -> None:

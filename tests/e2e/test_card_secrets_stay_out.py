@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.keys import generate_master_key
 from infrastructure.settings import Settings
-from tests.conftest import JWT_SECRET
+from tests.e2e.conftest import configured
 from tests.e2e.test_http_card_tokens_and_3ds import (
     API,
     APPROVED,
@@ -53,13 +52,11 @@ def settings(
     stripe: FakeStripe,
     pagseguro: FakePagSeguro,
 ) -> Settings:
-    return Settings(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        ECOVAREJO_DATA_DIR=tmp_path,
-        ECOVAREJO_JWT_SECRET=JWT_SECRET,
+    return configured(
+        database_url,
+        redis_url,
+        tmp_path,
         ECOVAREJO_PAYMENT_TIMEOUT_S=30,
-        ECOVAREJO_MASTER_KEY=generate_master_key(),
         ECOVAREJO_GATEWAYS=chain,
         ECOVAREJO_STRIPE_API_KEY=stripe.api_key,
         ECOVAREJO_STRIPE_WEBHOOK_SECRET=stripe.webhook_secret,

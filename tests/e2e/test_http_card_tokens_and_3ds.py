@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.keys import generate_master_key
 from infrastructure.settings import Settings
-from tests.conftest import JWT_SECRET
-from tests.e2e.conftest import PRODUCT
+from tests.e2e.conftest import PRODUCT, configured
 from tests.fakes.mercadopago import FakeMercadoPago
 from tests.fakes.stripe import FakeStripe
 
@@ -57,13 +55,11 @@ def settings(
     stripe: FakeStripe,
     mercadopago: FakeMercadoPago,
 ) -> Settings:
-    return Settings(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        ECOVAREJO_DATA_DIR=tmp_path,
-        ECOVAREJO_JWT_SECRET=JWT_SECRET,
+    return configured(
+        database_url,
+        redis_url,
+        tmp_path,
         ECOVAREJO_PAYMENT_TIMEOUT_S=30,
-        ECOVAREJO_MASTER_KEY=generate_master_key(),
         ECOVAREJO_GATEWAYS=chain,
         ECOVAREJO_AUTHENTICATION_EXPIRY_S=3,
         ECOVAREJO_STRIPE_API_KEY=stripe.api_key,

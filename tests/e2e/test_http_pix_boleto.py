@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.keys import generate_master_key
 from infrastructure.settings import Settings
-from tests.conftest import JWT_SECRET
-from tests.e2e.conftest import PRODUCT
+from tests.e2e.conftest import PRODUCT, configured
 
 API = "/api/v1"
 ADDRESS = {
@@ -33,15 +31,13 @@ def pix_expiry_s() -> int:
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path, pix_expiry_s: int) -> Settings:
-    return Settings(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        ECOVAREJO_DATA_DIR=tmp_path,
-        ECOVAREJO_JWT_SECRET=JWT_SECRET,
+    return configured(
+        database_url,
+        redis_url,
+        tmp_path,
         ECOVAREJO_PAYMENT_TIMEOUT_S=30,
         ECOVAREJO_PIX_EXPIRY_S=pix_expiry_s,
         ECOVAREJO_SANDBOX_WEBHOOK_SECRET="sandbox-secret-for-tests",
-        ECOVAREJO_MASTER_KEY=generate_master_key(),
     )
 
 

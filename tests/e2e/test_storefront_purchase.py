@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.keys import generate_master_key
 from infrastructure.settings import Settings
-from tests.conftest import JWT_SECRET
-from tests.e2e.conftest import PRODUCT
+from tests.e2e.conftest import PRODUCT, configured
 from tests.storefront import (
     ORIGIN,
     SHOP,
@@ -35,14 +33,12 @@ ADDRESS = {
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        ECOVAREJO_DATA_DIR=tmp_path,
-        ECOVAREJO_JWT_SECRET=JWT_SECRET,
+    return configured(
+        database_url,
+        redis_url,
+        tmp_path,
         ECOVAREJO_PAYMENT_TIMEOUT_S=30,
         ECOVAREJO_SANDBOX_WEBHOOK_SECRET="sandbox-secret-for-tests",
-        ECOVAREJO_MASTER_KEY=generate_master_key(),
         argon2_time_cost=1,
         argon2_memory_kib=8192,
         signin_failure_floor_ms=0,
