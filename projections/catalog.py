@@ -150,6 +150,7 @@ class StockItemsProjection(DocumentProjection):
     def _durability_set(self, event: StockItem.DurabilitySet) -> list[Change]:
         return self._update(event, {"durable": event.durable})
 
+    @evolve.register
     def _gtin_changed(self, event: StockItem.GtinChanged) -> list[Change]:
         return self._update(event, {"gtin": event.gtin})
 

@@ -299,3 +299,15 @@ def test_the_storefront_page_of_a_variant_links_the_products_other_variants(clie
     assert '<strong aria-current="page">M / azul</strong>' in page.text
     assert 'href="/loja/produto/CAM-ORG-GG-CRU"' in page.text
     assert page.text.count('<li><a href="/loja/produto/CAM-ORG-') == 7  # the seven others
+
+
+def test_a_changed_gtin_reaches_the_stock_item_and_the_product(client, auth, product):
+    changed = client.put(
+        f"{API}/stock-items/{product['sku']}/gtin", json={"gtin": "96385074"}, headers=admin(auth)
+    )
+    assert changed.status_code == 200, changed.text
+    token = changed.json()["consistency_token"]
+    stock = read(client, f"/stock-items/{product['sku']}", token)
+    assert stock["gtin"] == "96385074"
+    [variant] = read(client, f"/products/{stock['product_id']}", token)["variants"]
+    assert variant["gtin"] == "96385074"
