@@ -24,6 +24,7 @@ from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, InvalidInputError
 from domain.money import Money
+from domain.text import outside_text
 
 INVOICE_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/invoice")
 CANCEL_WINDOW = timedelta(hours=24)  # SEFAZ: cancellation within 24 h of authorization
@@ -178,7 +179,7 @@ class Invoice(EcoAggregate):
         return True
 
     def record_failure(self, reason: str) -> bool:
-        reason = reason[:500]
+        reason = outside_text(reason)
         if self.status is not InvoiceStatus.REQUESTED or self.failure == reason:
             return False
         self._failed(reason=reason)
@@ -195,7 +196,7 @@ class Invoice(EcoAggregate):
         """Too late for the SEFAZ to cancel it: recorded once, with the reason."""
         if self.status is not InvoiceStatus.ISSUED or self.cancel_refusal is not None:
             return False
-        self._cancel_window_closed(reason=reason[:500])
+        self._cancel_window_closed(reason=outside_text(reason))
         return True
 
     def record_cancelled(self) -> None:

@@ -40,6 +40,7 @@ from domain.money import CENTS, Money
 from domain.payment import payment_id_for_order
 from domain.personal import UNKNOWN_SUBJECT, PersonalData, free_text
 from domain.returns import ReturnLine
+from domain.text import outside_text
 
 ORDER_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/order")
 FREE_SHIPPING_FROM = Money.brl("199.00")
@@ -714,7 +715,7 @@ class Order(EcoAggregate):
 
     def abandon_label(self, reason: str) -> None:
         if self.label_service is not None and self.label_id is None:
-            self._label_abandoned(reason=reason[:500])
+            self._label_abandoned(reason=outside_text(reason))
 
     def open_label(self, label_id: str, carrier: str, service: str) -> None:
         self.check_status(CONFIRMED, action="buy a label for")

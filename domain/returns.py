@@ -23,6 +23,7 @@ from domain.base import DomainError, EcoAggregate, InvalidInputError
 from domain.delivery import ReturnKind
 from domain.money import Money
 from domain.personal import UNKNOWN_SUBJECT, PersonalData, free_text
+from domain.text import outside_text
 
 REFUND_REASON_PREFIX = "return:"
 
@@ -216,7 +217,7 @@ class Return(EcoAggregate):
 
     def abandon_label(self, reason: str) -> None:
         if self.label_service is not None and self.label_id is None:
-            self._label_abandoned(reason=reason[:500])
+            self._label_abandoned(reason=outside_text(reason))
 
     def open_label(self, label_id: str) -> None:
         if self.label_service is None or self.label_id is not None:

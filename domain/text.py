@@ -60,3 +60,10 @@ def single_line(value: str) -> str:
     if found:
         raise ValueError(found)
     return value
+
+
+def outside_text(value: str, limit: int = 500) -> str:
+    """Text an outside system wrote (a carrier's or a fiscal provider's refusal) made fit to
+    record: what the rule above refuses becomes U+FFFD, and it is cut at `limit`. We cannot
+    refuse it (it is not our caller's input) and must not fail to store it."""
+    return _NEVER.sub("\ufffd", value[:limit])

@@ -69,3 +69,15 @@ def test_a_refused_service_is_given_up_and_another_may_be_asked_for():
         "Order.LabelRequested",
         "Order.LabelOpened",
     ]
+
+
+def test_a_carriers_refusal_with_nul_or_a_lone_surrogate_is_recorded_cleaned_and_cut():
+    from application.transcoder import OrjsonTranscoder
+
+    order = confirmed()
+    order.request_label("99")
+    order.abandon_label("melhorenvio: bad\x00 \ud800 data" + "x" * 1000)
+    [*_, abandoned] = order.collect_events()
+    assert abandoned.reason.startswith("melhorenvio: bad\ufffd \ufffd data")
+    assert len(abandoned.reason) == 500
+    OrjsonTranscoder().encode({"reason": abandoned.reason})  # storable: it raised before
