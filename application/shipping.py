@@ -5,8 +5,7 @@ from __future__ import annotations
 from application.catalog import CatalogService
 from application.event_store import CommandResult, EventStore
 from domain.cart import Cart
-from domain.money import Money
-from domain.shipping import DEFAULT_RATES, RatesTable, ShippingOption, ShippingRates
+from domain.shipping import DEFAULT_RATES, RatesTable, ShippingRates
 
 
 class ShippingService:
@@ -39,8 +38,3 @@ class ShippingService:
             self.catalog.stock_item(line.sku).weight_grams * line.quantity
             for line in cart.lines.values()
         )
-
-    def shipping_options(self, cart: Cart, postal_code: str, net: Money) -> list[ShippingOption]:
-        """Standard and express to `postal_code` for the cart's parcel; standard is free
-        from the table's threshold (on the subtotal net of the coupon)."""
-        return self.rates_table().quote(postal_code, self.parcel_grams(cart), net)

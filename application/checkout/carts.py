@@ -156,23 +156,24 @@ class CheckoutService:
         self, cart_id: UUID, customer_id: str, postal_code: str
     ) -> list[ShippingOption]:
         """Standard and express for the cart as it is, to `postal_code`: the configured
-        carrier's quote (recorded on the cart: checkout charges it as shown), or the rates
-        table's when there is no carrier or it does not answer."""
+        carrier's quote, or the rates table's when there is no carrier or it does not answer.
+        With a carrier, what is shown is recorded on the cart (the table's fallback too, so
+        an older carrier quote never outlives it): checkout charges it as shown."""
         cart = self.cart_of(cart_id, customer_id)
         cart.check_not_empty()
         lines = self._order_lines(cart)
         net = sum((line.net for line in lines), Money.zero())
-        grams = self.shipping.parcel_grams(cart)
-        if self.carrier is not None:
-            cart.check_open()
-            cep = parse_cep(postal_code)
-            parcel = Parcel(self.ship_from_postal_code, cep, grams, net)
-            options = quote_from(self.carrier, parcel, self.shipping.rates_table())
-            if options:
-                cart.record_shipping_quote(cep, options, now())
-                self.store.commit(cart)
-                return options
-        return self.shipping.rates_table().quote(postal_code, grams, net)
+        grams = parcel_grams(lines)
+        table = self.shipping.rates_table()
+        if self.carrier is None:
+            return table.quote(postal_code, grams, net)
+        cart.check_open()
+        cep = parse_cep(postal_code)
+        parcel = Parcel(self.ship_from_postal_code, cep, grams, net)
+        options = quote_from(self.carrier, parcel, table) or table.quote(postal_code, grams, net)
+        cart.record_shipping_quote(cep, options, now())
+        self.store.commit(cart)
+        return options
 
     def cart_net(self, cart_id: UUID, customer_id: str) -> Money:
         """The cart's subtotal after its coupon: what the free-shipping threshold is
@@ -207,14 +208,10 @@ class CheckoutService:
         choice = CardPayment(payment) if isinstance(payment, CardDetails) else payment
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_not_empty()
-        self._check_not_erased(customer_id)
-        if isinstance(choice, CardPayment):
-            check_raw_card_allowed(self.gateways, self.raw_cards_allowed)
-            choice.card.check(now())
-        self._check_offered(choice.method)
+        self._check_payment_choice(choice, customer_id)
         lines = self._order_lines(cart)
         net = sum((line.net for line in lines), Money.zero())
-        shipping = self._shipping_for(cart, shipping_method, address.postal_code, net)
+        shipping = self._shipping_for(cart, shipping_method, address.postal_code, lines, net)
         # The cheap checks on the total first: a card never reaches a provider's tokenization
         # for an order we would refuse (installments over the limit, a part under R$ 5,00...).
         total = price_order(lines, shipping.price).total
@@ -226,11 +223,7 @@ class CheckoutService:
             shipping_address=PersonalData(customer_id, address.to_dict()),
             payment_method=self._payment_method(choice),
             coupon=cart.coupon,
-            payer=(
-                PersonalData(customer_id, {"cpf": choice.payer_cpf.digits})
-                if isinstance(choice, BoletoPayment)
-                else None
-            ),
+            payer=payer_of(choice, customer_id),
             shipping_method=shipping.method.value,
             shipping=shipping.price,
             shipping_footprint_kg=shipping.carbon_footprint_kg,
@@ -239,16 +232,15 @@ class CheckoutService:
         return self.store.commit(order, cart)
 
     def _shipping_for(
-        self, cart: Cart, method: str, postal_code: str, net: Money
+        self, cart: Cart, method: str, postal_code: str, lines: list[OrderLine], net: Money
     ) -> ShippingOption:
-        """The shipping checkout charges: the carrier's quote shown for this cart and CEP,
-        as shown (409 once stale); else the rates table's price."""
+        """The shipping checkout charges: the quote shown for this cart and CEP, as shown
+        (409 once stale); else the rates table's price."""
         cep = parse_cep(postal_code)
         quoted = cart.quoted_shipping(cep, method, now(), self.quote_valid_for)
         if quoted is not None:
             return quoted
-        grams = self.shipping.parcel_grams(cart)
-        return self.shipping.rates_table().option(method, postal_code, grams, net)
+        return self.shipping.rates_table().option(method, postal_code, parcel_grams(lines), net)
 
     # Another try at paying ------------------------------------------------------------------
     def retry_payment(
@@ -269,19 +261,21 @@ class CheckoutService:
         self.store.check_version(order, expected_version)
         order.check_no_payment_under_way()
         order.check_retry_open(now())
+        self._check_payment_choice(choice, customer_id)
+        choice.check_total(order.totals.total, self.interest_free_installments)
+        payer = payer_of(choice, customer_id)
+        payment_id = order.retry_payment(self._payment_method(choice), payer, now())
+        return self.store.commit(order, payment_for(order)), payment_id
+
+    def _check_payment_choice(self, choice: PaymentChoice, customer_id: str) -> None:
+        """What checkout and another try at paying both check before any total: the
+        subject not erased, a raw card only where allowed and not expired, a method a
+        configured gateway takes."""
         self._check_not_erased(customer_id)
         if isinstance(choice, CardPayment):
             check_raw_card_allowed(self.gateways, self.raw_cards_allowed)
             choice.card.check(now())
         self._check_offered(choice.method)
-        choice.check_total(order.totals.total, self.interest_free_installments)
-        payer = (
-            PersonalData(customer_id, {"cpf": choice.payer_cpf.digits})
-            if isinstance(choice, BoletoPayment)
-            else None
-        )
-        payment_id = order.retry_payment(self._payment_method(choice), payer, now())
-        return self.store.commit(order, payment_for(order)), payment_id
 
     def _check_offered(self, method: str) -> None:
         if not any(method in getattr(g, "methods", {"card"}) for g in self.gateways):
@@ -334,3 +328,15 @@ class CheckoutService:
         except GatewayError:
             raise GatewayUnavailableError("the sandbox could not take the card") from None
         return CardToken(join_tokens({"sandbox": made.token}), made.brand, made.last4)
+
+
+def parcel_grams(lines: list[OrderLine]) -> int:
+    """The parcel's weight: each line's unit weight (from its stock item) times quantity."""
+    return sum(line.weight_grams * line.quantity for line in lines)
+
+
+def payer_of(choice: PaymentChoice, customer_id: str) -> PersonalData | None:
+    """A boleto payer's CPF, encrypted under the customer's key; no payer otherwise."""
+    if isinstance(choice, BoletoPayment):
+        return PersonalData(customer_id, {"cpf": choice.payer_cpf.digits})
+    return None

@@ -130,3 +130,15 @@ def test_a_method_the_carrier_did_not_offer_is_refused(world, carrier):
         world.services.checkout.checkout(
             cart_id, customer, ADDRESS, card(), shipping_method="express"
         )
+
+
+def test_a_table_quote_after_an_outage_replaces_an_older_carrier_quote(world, carrier):
+    cart_id, customer = cart(world)
+    world.services.checkout.shipping_quote(cart_id, customer, CEP)
+    carrier.down = True
+    with event_context(EventMetadata(), Later(timedelta(hours=2))):
+        shown = world.services.checkout.shipping_quote(cart_id, customer, CEP)
+        order_id = world.services.checkout.checkout(cart_id, customer, ADDRESS, card())
+    assert shown[0].carrier == ""  # the rates table's
+    order = world.services.orders.order_of(order_id.aggregate_id)
+    assert order.totals.shipping == shown[0].price  # charged as shown, not 409 "quote again"
