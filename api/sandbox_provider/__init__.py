@@ -150,7 +150,7 @@ async def _form(request: Request) -> dict[str, str]:
     if kind != "application/x-www-form-urlencoded":
         raise HTTPException(415, "the challenge page posts a form")
     try:
-        parsed = parse_qs((await request.body()).decode("utf-8"), max_num_fields=5)
+        parsed = parse_qs((await request.body()).decode("utf-8"), max_num_fields=5, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise HTTPException(422, "the form is not valid") from None
     if parsed.get("authenticated", [""])[0] not in ("true", "false"):

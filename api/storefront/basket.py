@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from fastapi import Request
 
-from api.storefront.web import pending
+from api.storefront.web import digits_only, pending
 
 BASKET_COOKIE = "ev_shop_basket"
 MAX_LINES = 50
@@ -61,7 +61,11 @@ def parse(value: str | None) -> Basket:
     lines: dict[str, int] = {}
     for item in raw_lines.split("|") if raw_lines else []:
         sku, _, quantity = item.partition("*")
-        if not _SKU.match(sku) or not quantity.isdigit() or not 1 <= int(quantity) <= MAX_QUANTITY:
+        if (
+            not _SKU.match(sku)
+            or not digits_only(quantity)
+            or not 1 <= int(quantity) <= MAX_QUANTITY
+        ):
             return Basket()
         lines[sku] = int(quantity)
     return Basket(

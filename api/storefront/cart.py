@@ -17,6 +17,7 @@ from api.storefront.web import (
     Fields,
     Form,
     ShopContainer,
+    digits_only,
     language,
     link,
     read_form,
@@ -74,7 +75,7 @@ async def show_cart(request: Request, container: ShopContainer) -> Response:
 
 def _quantity(fields: Fields, name: str = "quantity") -> int:
     raw = fields.text(name, 4)
-    if fields.ok and raw.isdigit() and 0 <= int(raw) <= MAX_QUANTITY:
+    if fields.ok and digits_only(raw) and 0 <= int(raw) <= MAX_QUANTITY:
         return int(raw)
     fields.fail(name, fields.words["err_quantity"])
     return 0
@@ -153,7 +154,7 @@ async def shipping_quote(request: Request, raw: Form, container: ShopContainer) 
     cep = fields.text("cep", 9).replace(" ", "")
     basket = basket_of(request)
     digits = cep.replace("-", "")
-    if fields.ok and not (digits.isdigit() and len(digits) == 8):
+    if fields.ok and not (digits_only(digits) and len(digits) == 8):
         fields.fail("cep", words["err_cep"])
     if not fields.ok:
         return await cart_page(request, container, basket, 422, fields)

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.stored import Policies
 from api.storefront.i18n import WORDS
-from api.storefront.web import ShopContainer, language, render_public
+from api.storefront.web import ShopContainer, digits_only, language, render_public
 from application.errors import StockItemNotFoundError
 from domain.product import ProductNotFoundError
 from infrastructure.catalog_media_wiring import with_media
@@ -86,7 +86,7 @@ def _price(
 
 
 def _int(value: str, default: int) -> int:
-    return int(value) if value.isdigit() and len(value) < 6 else default
+    return int(value) if digits_only(value) and len(value) < 6 else default
 
 
 @router.get("/busca")

@@ -22,6 +22,7 @@ from api.storefront.web import (
     Form,
     ShopContainer,
     Shopper,
+    digits_only,
     language,
     link,
     pending,
@@ -164,7 +165,7 @@ def _address(fields: Fields) -> Address | None:
     state = fields.text("state", 2).upper()
     cep = fields.text("postal_code", 9).replace(" ", "")
     digits = cep.replace("-", "")
-    if "postal_code" not in fields.errors and not (digits.isdigit() and len(digits) == 8):
+    if "postal_code" not in fields.errors and not (digits_only(digits) and len(digits) == 8):
         fields.fail("postal_code", fields.words["err_cep"])
     if "state" not in fields.errors and state not in BRAZILIAN_STATES:
         fields.fail("state", fields.words["err_state"])
@@ -212,7 +213,7 @@ def _choice(fields: Fields, raw: dict[str, str]) -> PaymentChoice | None:
     if method == "card":
         token = fields.text("card_token", 200)
         installments = raw.get("installments", "1")
-        if not fields.ok or not installments.isdigit() or len(installments) > 2:
+        if not fields.ok or not digits_only(installments) or len(installments) > 2:
             fields.errors.pop("card_token", None)
             fields.fail("method", words["err_card_token"])
             return None

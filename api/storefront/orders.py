@@ -22,6 +22,7 @@ from api.storefront.web import (
     Form,
     ShopContainer,
     Shopper,
+    digits_only,
     language,
     link,
     redirect,
@@ -48,7 +49,7 @@ def pix_svg(copy_paste: str, title: str) -> str:
 async def _order(
     request: Request, container: Container, order_id: UUID, sub: str, token: str | None = None
 ) -> dict[str, Any] | None:
-    if token and token.isdigit() and len(token) < 19:
+    if token and digits_only(token) and len(token) < 19:
         try:
             await wait_for_read_model(container, OrdersProjection.name, token)
         except HTTPException:
@@ -165,7 +166,7 @@ async def request_return(
     lines: list[tuple[str, int]] = []
     for line in doc.get("lines", []):
         wanted = raw.get(f"qty_{line['sku']}", "0")
-        if not wanted.isdigit() or int(wanted) > int(line["quantity"]):
+        if not digits_only(wanted) or int(wanted) > int(line["quantity"]):
             fields.fail(f"qty_{line['sku']}", words["err_quantity"])
         elif int(wanted) > 0:
             lines.append((line["sku"], int(wanted)))

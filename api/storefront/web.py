@@ -227,7 +227,7 @@ async def read_form(request: Request, token_required: bool = True) -> dict[str, 
         raise HTTPException(415, "send the form from the shop's page")
     try:
         text = (await request.body()).decode("utf-8")
-        parsed = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+        parsed = parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise HTTPException(422, "the form could not be read") from None
     if len(text) > MAX_BODY_CHARS or any(len(v) != 1 for v in parsed.values()):
@@ -375,3 +375,8 @@ def render_public(
     if none_match(request.headers.get("if-none-match"), etag):
         return finish(request, Response(status_code=304, headers=headers), public=True)
     return finish(request, HTMLResponse(data, headers=headers), public=True)
+
+
+def digits_only(value: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes "²" and "①", which `int` refuses."""
+    return value.isascii() and value.isdigit()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.storefront import (
     ORIGIN,
     SHOP,
     add_to_cart,
+    csrf_of,
     pay_sandbox,
     post_form,
     register_and_sign_in,
@@ -164,6 +166,8 @@ def test_static_files_are_content_hashed_and_immutable(client):
         ("abc", "A quantidade deve ser"),
         ("0", "A quantidade deve ser"),
         ("9" * 20, "no máximo"),
+        ("²", "A quantidade deve ser"),  # str.isdigit says yes, int() refuses: was a 500
+        ("①", "A quantidade deve ser"),
     ],
 )
 def test_a_bad_quantity_is_said_on_the_page_and_changes_nothing(client, product, quantity, shown):
@@ -309,6 +313,25 @@ def test_a_bad_address_and_a_bad_cpf_are_said_and_what_was_typed_is_kept(client,
     assert paid.status_code == 422
     assert "CPF inválido" in paid.text
     assert 'value="111.111.111-11"' in paid.text
+
+
+@pytest.mark.parametrize(
+    ("encoded", "shown"),
+    [
+        ("Avenida Hostil%00", "caracteres invisíveis"),
+        ("Avenida Hostil%ED%A0%80", ""),
+    ],  # NUL; a lone surrogate
+)
+def test_hostile_text_in_a_form_is_refused_and_no_address_is_kept(client, product, encoded, shown):
+    _signed_in_with_basket(client, f"hostil{len(shown)}@example.com.br")
+    page = client.get(f"{SHOP}/checkout").text
+    fields = {**ADDRESS, "line1": "LINE1", "csrf": csrf_of(page)}
+    body = urlencode(fields).replace("LINE1", encoded).encode()
+    kind = {"content-type": "application/x-www-form-urlencoded", **ORIGIN}
+    answer = client.post(f"{SHOP}/checkout/endereco", content=body, headers=kind)
+    assert answer.status_code == 422, answer.text
+    assert shown in answer.text
+    assert "Avenida Hostil" not in client.get(f"{SHOP}/conta").text  # nothing was kept
 
 
 PERSONAL = (
