@@ -127,9 +127,9 @@ def _domain_status(error: DomainError) -> tuple[int, str]:
 
 def _catalog_media_status(error: DomainError) -> tuple[int, str] | None:
     """Images and reviews (issue 28): a file we do not decode is 415, one too large 413,
-    a review by someone who did not receive the product 403, a second review 409."""
+    a review by someone who did not receive the product 403."""
     from application.image_renditions import ImageRefusedError, ImageTooLargeError
-    from application.reviews import AlreadyReviewedError, NotAVerifiedBuyerError
+    from application.reviews import NotAVerifiedBuyerError
 
     if isinstance(error, ImageRefusedError):
         return 415, "image-refused"
@@ -137,8 +137,6 @@ def _catalog_media_status(error: DomainError) -> tuple[int, str] | None:
         return 413, "payload-too-large"
     if isinstance(error, NotAVerifiedBuyerError):
         return 403, "not-a-verified-buyer"
-    if isinstance(error, AlreadyReviewedError):
-        return 409, "already-exists"
     return None
 
 

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from application.errors import VersionConflictError
+from application.errors import AlreadyExistsError, VersionConflictError
 from application.event_store import CommandResult, EventStore, result_of
 from application.product_ref import check_product_exists, product_of_sku
 from domain.base import DomainError, NotFoundError
@@ -28,7 +28,7 @@ class NotAVerifiedBuyerError(DomainError):
     """Only a customer whose order with this product was delivered may review it (403)."""
 
 
-class AlreadyReviewedError(DomainError):
+class AlreadyReviewedError(AlreadyExistsError):
     """One review per customer and product (409)."""
 
 

@@ -15,7 +15,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.base import DomainError, EcoAggregate, InvalidInputError
+from domain.base import DomainError, EcoAggregate, InvalidInputError, NotFoundError
 from domain.text import text_problem
 
 MEDIA_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/product-media")
@@ -40,7 +40,7 @@ class TooManyImagesError(ProductMediaError):
     """A product shows at most MAX_IMAGES images."""
 
 
-class ImageNotFoundError(ProductMediaError):
+class ImageNotFoundError(ProductMediaError, NotFoundError):
     """The product has no image with that id."""
 
 

@@ -88,6 +88,11 @@ def test_the_same_photo_twice_is_a_conflict_and_an_unknown_product_not_found(cli
     assert again.status_code == 409, again.text
     unknown = upload(client, auth, own_product_id("NOPE-1"), data, "image/jpeg")
     assert unknown.status_code == 404, unknown.text
+    gone = client.delete(
+        f"{API}/products/{product_id}/images/{'0' * 64}", headers=auth("admin", "adm")
+    )
+    assert gone.status_code == 404, gone.text  # not a 409 "business rule"
+    assert gone.json()["type"].endswith("not-found")
 
 
 def test_bad_uploads_are_refused_with_a_clear_problem_and_nothing_is_stored(
