@@ -101,7 +101,7 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _domain_status(error: DomainError) -> tuple[int, str]:
+def domain_status(error: DomainError) -> tuple[int, str]:
     from application.signin import SIGN_IN_STATUSES
 
     for kind, status in SIGN_IN_STATUSES.items():
@@ -166,7 +166,7 @@ def unexpected_problem(error: Exception, where: str, logger: logging.Logger = lo
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, error: DomainError) -> JSONResponse:
-        status, kind = _domain_status(error)
+        status, kind = domain_status(error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         if retry_after := getattr(error, "retry_after_s", None):
             headers = {"Retry-After": str(retry_after)}

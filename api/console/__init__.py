@@ -28,7 +28,7 @@ from api.console import (
 )
 from api.console.hosts import own_host
 from api.console.web import PREFIX, SignInRequired, query_string, render
-from api.errors import _domain_status
+from api.errors import domain_status
 from domain.base import DomainError
 
 ROUTERS = [
@@ -72,7 +72,7 @@ def _console_status(error: Exception) -> tuple[int, str, list[str]]:
         ]
         return 422, "the request is not valid", problems
     if isinstance(error, DomainError):
-        return _domain_status(error)[0], str(error), []
+        return domain_status(error)[0], str(error), []
     return 500, "an unexpected error occurred; it has been logged", []
 
 

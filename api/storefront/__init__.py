@@ -15,7 +15,8 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.storefront import account, cart, catalog, checkout, legal, orders, pwa, session
-from api.storefront.web import PREFIX, SignInFirst, link, redirect, render
+from api.storefront.messages import problem_text
+from api.storefront.web import PREFIX, SignInFirst, language, link, redirect, render
 from domain.base import DomainError
 
 ROUTERS = [
@@ -36,15 +37,15 @@ def is_storefront(request: Request) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
-def _status(error: Exception) -> tuple[int, str]:
+def _status(error: Exception, lang: str) -> tuple[int, str]:
     if isinstance(error, StarletteHTTPException):
         return error.status_code, str(error.detail)
     if isinstance(error, RequestValidationError):
         return 422, "the address of this page is not valid"
     if isinstance(error, DomainError):
-        from api.errors import _domain_status
+        from api.errors import domain_status
 
-        return _domain_status(error)[0], str(error)
+        return domain_status(error)[0], problem_text(error, lang)
     return 500, "an unexpected error occurred; it has been logged"
 
 
@@ -69,7 +70,7 @@ def _either(previous: Handler) -> Handler:
     async def handle(request: Request, error: Any) -> Response:
         if not is_storefront(request):
             return await previous(request, error)
-        status, detail = _status(error)
+        status, detail = _status(error, language(request))
         if status >= 500:
             await previous(request, error)  # logged as the API logs it
         return render(request, "error.html", status, code=status, detail=detail)

@@ -7,7 +7,6 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.storefront.checkout import _address
 from api.storefront.i18n import WORDS
 from api.storefront.messages import problem_text
 from api.storefront.web import (
@@ -16,6 +15,7 @@ from api.storefront.web import (
     Form,
     ShopContainer,
     Shopper,
+    address_from,
     end_session,
     language,
     link,
@@ -75,7 +75,7 @@ async def add_address(
     request: Request, raw: Form, principal: Shopper, container: ShopContainer
 ) -> Response:
     fields = Fields(raw, WORDS[language(request)])
-    address = _address(fields)
+    address = address_from(fields, language(request))
     if address is None:
         return await account_page(request, principal, container, 422, fields)
     try:

@@ -22,6 +22,7 @@ from api.storefront.web import (
     Form,
     ShopContainer,
     Shopper,
+    address_from,
     digits_only,
     language,
     link,
@@ -33,7 +34,7 @@ from application.card_tokens import card_gateway, payments_config, provider_of
 from application.errors import UnknownCouponError
 from application.storefront import PriceChangedError
 from domain.base import DomainError
-from domain.card import BRAZILIAN_STATES, Address
+from domain.card import BRAZILIAN_STATES
 from domain.cart import CartAlreadyCheckedOutError
 from domain.cpf import Cpf
 from domain.payment_choice import BoletoPayment, PaymentChoice, PixPayment, TokenCardPayment
@@ -158,32 +159,12 @@ async def show_checkout(request: Request, principal: Shopper, container: ShopCon
     return await checkout_page(request, container, principal)
 
 
-def _address(fields: Fields) -> Address | None:
-    line1 = fields.text("line1", 120)
-    line2 = fields.text("line2", 120, required=False)
-    city = fields.text("city", 80)
-    state = fields.text("state", 2).upper()
-    cep = fields.text("postal_code", 9).replace(" ", "")
-    digits = cep.replace("-", "")
-    if "postal_code" not in fields.errors and not (digits_only(digits) and len(digits) == 8):
-        fields.fail("postal_code", fields.words["err_cep"])
-    if "state" not in fields.errors and state not in BRAZILIAN_STATES:
-        fields.fail("state", fields.words["err_state"])
-    if not fields.ok:
-        return None
-    try:
-        return Address(line1, line2, city, state, f"{digits[:5]}-{digits[5:]}")
-    except DomainError as error:
-        fields.fail("line1", str(error))
-        return None
-
-
 @router.post("/checkout/endereco")
 async def add_address(
     request: Request, raw: Form, principal: Shopper, container: ShopContainer
 ) -> Response:
     fields = Fields(raw, WORDS[language(request)])
-    address = _address(fields)
+    address = address_from(fields, language(request))
     if address is None:
         return await checkout_page(request, container, principal, 422, fields)
     try:

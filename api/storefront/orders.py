@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import owned_reads
 from api.deps import wait_for_read_model
+from api.sandbox_provider import answer_challenge
 from api.storefront.i18n import WORDS
 from api.storefront.messages import problem_text
 from api.storefront.web import (
@@ -134,15 +135,12 @@ async def authenticate(
         _, action = services.payments.authentication_action(payment_id, principal.sub)
         redirect_url = action.redirect_url if action else ""
         authorization_id = redirect_url.rstrip("/").rpartition("/")[2]
-        for gateway in services.payments.gateways:
-            respond = getattr(gateway, "answer_challenge", None)
-            if respond is not None and respond(authorization_id, passed):
-                break
-        services.payments.confirm_authentication(UUID(payment["payment_id"]), principal.sub, "")
+        answer_challenge(services.payments.gateways, authorization_id, passed)
+        services.payments.confirm_authentication(payment_id, principal.sub, "")
 
     try:
         await run_in_threadpool(answer)
-    except Exception as error:  # the provider must be asked again: say so, keep the page
+    except DomainError as error:  # the provider must be asked again: say so, keep the page
         problem = problem_text(error, language(request))
         return redirect(
             request, link(f"{PREFIX}/pedidos/{order_id}", language(request), aviso=problem[:40])

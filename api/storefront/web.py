@@ -21,8 +21,10 @@ from api.console.format import money_text, number_text
 from api.http_cache import NO_STORE, content_tag, none_match
 from api.storefront.assets import asset_url
 from api.storefront.i18n import LANGUAGES, WORDS
+from api.storefront.messages import problem_text
 from api.text import text_problem
-from domain.base import update_metadata
+from domain.base import DomainError, update_metadata
+from domain.card import BRAZILIAN_STATES, Address
 from infrastructure.bootstrap import Container
 
 PREFIX = "/loja"
@@ -380,3 +382,24 @@ def render_public(
 def digits_only(value: str) -> bool:
     """ASCII digits only: `str.isdigit` also takes "²" and "①", which `int` refuses."""
     return value.isascii() and value.isdigit()
+
+
+def address_from(fields: Fields, lang: str) -> Address | None:
+    """The address of a form (checkout's or the account's), each problem said at its field."""
+    line1 = fields.text("line1", 120)
+    line2 = fields.text("line2", 120, required=False)
+    city = fields.text("city", 80)
+    state = fields.text("state", 2).upper()
+    cep = fields.text("postal_code", 9).replace(" ", "")
+    digits = cep.replace("-", "")
+    if "postal_code" not in fields.errors and not (digits_only(digits) and len(digits) == 8):
+        fields.fail("postal_code", fields.words["err_cep"])
+    if "state" not in fields.errors and state not in BRAZILIAN_STATES:
+        fields.fail("state", fields.words["err_state"])
+    if not fields.ok:
+        return None
+    try:
+        return Address(line1, line2, city, state, f"{digits[:5]}-{digits[5:]}")
+    except DomainError as error:
+        fields.fail("line1", problem_text(error, lang))
+        return None
