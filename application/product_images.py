@@ -60,7 +60,7 @@ class ImageService:
         self, product_id: UUID, data: bytes, content_type: str | None, alt: str
     ) -> AddedImage:
         """Check, re-encode, store the renditions, then record the image."""
-        check_product_exists(self.store.repository, product_id)
+        check_product_exists(self.store, product_id)
         alt = check_alt(alt)
         media = self.media(product_id) or ProductMedia(product_id=product_id)
         prepared = prepare(data, content_type, max_pixels=self.max_pixels)
@@ -74,7 +74,7 @@ class ImageService:
         may name the same content)."""
         media = self.media(product_id)
         if media is None:
-            check_product_exists(self.store.repository, product_id)
+            check_product_exists(self.store, product_id)
             media = ProductMedia(product_id=product_id)
         media.remove_image(image_id)
         return self._commit(media)

@@ -8,11 +8,9 @@ product id and ask only these two functions.
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
+from application.event_store import EventStore
 from domain.base import NotFoundError
 from domain.product import Product
 from domain.stock_item import StockItem
@@ -22,31 +20,23 @@ class ProductNotFoundError(NotFoundError):
     """No product with that id."""
 
 
-def _get(repository: Any, aggregate_id: UUID) -> Any:
-    try:
-        return repository.get(aggregate_id)
-    except AggregateNotFoundError:
-        return None
-
-
 def own_product_id(sku: str) -> UUID:
     """The id of a stock item that is its own single-variant product (registered alone,
     with `POST /stock-items`, or before products existed)."""
     return StockItem.create_id(sku)
 
 
-def product_of_sku(repository: Any, sku: str) -> UUID:
+def product_of_sku(store: EventStore, sku: str) -> UUID:
     """The product the SKU is a variant of (a SKU never registered: its would-be own)."""
-    item = _get(repository, StockItem.create_id(sku))
-    return item.product_id if isinstance(item, StockItem) else StockItem.create_id(sku)
+    item = store.load(StockItem, own_product_id(sku))
+    return own_product_id(sku) if item is None else item.product_id
 
 
-def check_product_exists(repository: Any, product_id: UUID) -> None:
+def check_product_exists(store: EventStore, product_id: UUID) -> None:
     """404 unless `product_id` names a product: a `Product`, or a stock item that is its
     own single-variant product (a variant's stock item id is not a product id)."""
-    found = _get(repository, product_id)
-    if isinstance(found, Product):
+    if store.load(Product, product_id) is not None:
         return
-    if isinstance(found, StockItem) and found.product_id == found.id:
-        return
-    raise ProductNotFoundError(f"no product {product_id}")
+    item = store.load(StockItem, product_id)
+    if item is None or item.product_id != item.id:
+        raise ProductNotFoundError(f"no product {product_id}")

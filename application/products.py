@@ -160,6 +160,7 @@ class ProductService:
             profile=spec.profile,
         )
         self._check_new(product, spec.variants, spec.option_names)
+        sustainability = variant_sustainability(product, self.catalog_today())
         items = [
             StockItem.register(
                 sku=v.sku,
@@ -168,7 +169,7 @@ class ProductService:
                 category=category_name,
                 price=v.price,
                 initial_quantity=v.initial_quantity,
-                sustainability=variant_sustainability(product, self.catalog_today()),
+                sustainability=sustainability,
                 weight_grams=v.weight_grams,
                 product_id=product.id,
                 gtin=v.gtin,
@@ -250,13 +251,14 @@ class ProductService:
     ) -> list[StockItem]:
         """The variants' stock items, edited to repeat what they show of the product."""
         items = []
+        sustainability = variant_sustainability(product, self.catalog_today())
         for variant in product.variants:
             item = self.catalog.stock_item(variant.sku)
             item.edit(
                 name=variant_name(product.name, variant.options),
                 description=product.description,
                 category=category_name,
-                sustainability=variant_sustainability(product, self.catalog_today()),
+                sustainability=sustainability,
             )
             items.append(item)
         return items

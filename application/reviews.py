@@ -77,7 +77,7 @@ class ReviewService:
 
     # Commands -----------------------------------------------------------------------------
     def submit(self, product_id: UUID, customer_id: str, draft: ReviewDraft) -> Reviewed:
-        check_product_exists(self.store.repository, product_id)
+        check_product_exists(self.store, product_id)
         review_id = Review.create_id(product_id, customer_id)
         if self.store.load(Review, review_id) is not None:
             raise AlreadyReviewedError("you reviewed this product already (one review each)")
@@ -123,12 +123,15 @@ class ReviewService:
     ) -> tuple[Order, str]:
         """The customer's delivered order with a line of the product, and that line's SKU."""
         candidates = [order_id] if order_id is not None else list(self.orders_of(customer_id))
+        products: dict[str, UUID] = {}  # a SKU's product, looked up once per SKU
         for candidate in candidates:
             order = self.store.load(Order, candidate, owner=customer_id)
             if order is None or order.delivered_at is None:
                 continue
             for line in order.lines:
-                if product_of_sku(self.store.repository, line.sku) == product_id:
+                if line.sku not in products:
+                    products[line.sku] = product_of_sku(self.store, line.sku)
+                if products[line.sku] == product_id:
                     return order, line.sku
         raise NotAVerifiedBuyerError(
             "only a customer whose order with this product was delivered may review it"

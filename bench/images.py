@@ -62,7 +62,7 @@ def bench_images(config: BenchConfig, servers: Servers, results: Results) -> Non
         results.set("image_prepare_p50_ms", round(statistics.median(times), 1))
         results.set("image_prepare_p95_ms", round(percentile(times, 95), 1))
         images = catalog_media(container).images
-        product_id = product_of_sku(container.services.store.repository, SKU)
+        product_id = product_of_sku(container.services.store, SKU)
         start = time.perf_counter()
         for i, data in enumerate(photos[:count]):
             images.add_image(product_id, data, "image/jpeg", f"Foto {i} da camiseta")

@@ -16,6 +16,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, InvalidInputError, NotFoundError
+from domain.text import text_problem
 
 TREE_ID = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/category-tree")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -117,8 +118,9 @@ class CategoryTree(EcoAggregate):
     def check_name(name: str) -> None:
         if not isinstance(name, str) or not 1 <= len(name.strip()) <= MAX_NAME:
             raise InvalidCategoryError(f"a category name is 1 to {MAX_NAME} characters")
-        if not name.isprintable():
-            raise InvalidCategoryError("a category name is printable text on one line")
+        problem = text_problem(name)
+        if problem:
+            raise InvalidCategoryError(f"a category name: {problem}")
 
     def check_slug_free(self, slug: str, but: UUID | None = None) -> None:
         check_slug(slug)

@@ -26,6 +26,7 @@ from domain.base import DomainError, EcoAggregate, InvalidInputError, NotFoundEr
 from domain.category import SLUG
 from domain.money import check_sku
 from domain.sustainability_score import PACKAGING_KINDS, sustainability_score
+from domain.text import text_problem
 
 PRODUCT_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/product")
 MAX_SLUG = 100
@@ -58,8 +59,9 @@ class CertificationAlreadyListedError(ProductError):
 def _short(value: object, what: str, limit: int = MAX_SHORT) -> str:
     if not isinstance(value, str) or not 1 <= len(value.strip()) <= limit:
         raise InvalidProductError(f"{what} is 1 to {limit} characters")
-    if not value.isprintable():
-        raise InvalidProductError(f"{what} is printable text on one line")
+    problem = text_problem(value)
+    if problem:
+        raise InvalidProductError(f"{what}: {problem}")
     return value.strip()
 
 
@@ -264,8 +266,9 @@ class Product(EcoAggregate):
     def check_description(description: str) -> str:
         if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
             raise InvalidProductError(f"a description is at most {MAX_DESCRIPTION} characters")
-        if any(not (c.isprintable() or c in "\n\t") for c in description):
-            raise InvalidProductError("a description is printable text (lines allowed)")
+        problem = text_problem(description, multiline=True)
+        if problem:
+            raise InvalidProductError(f"a description: {problem}")
         return description
 
     @staticmethod

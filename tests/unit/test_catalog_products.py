@@ -176,6 +176,8 @@ def shirt(**change) -> Product:
         {"slug": "Camiseta"},
         {"name": "x" * 121},
         {"name": "Cami\x1bseta"},
+        {"name": "Cami\nseta"},
+        {"name": "Cami\ud800seta"},
         {"description": "a\x00b"},
         {"description": "x" * 5001},
         {"meta_description": "x" * 161},
@@ -200,6 +202,12 @@ def shirt(**change) -> Product:
 def test_a_product_that_breaks_a_rule_is_not_created(change):
     with pytest.raises(InvalidProductError):
         shirt(**change)
+
+
+@pytest.mark.parametrize("name", ["Camiseta\xa0orgânica", "Camiseta 👩\u200d🔬", "Cami\u00adseta"])
+def test_the_edges_text_rule_is_the_products_text_that_passes_there_is_kept(name):
+    # NBSP, a ZWJ sequence, a soft hyphen: the edge (domain/text.py) takes them, so must we.
+    assert shirt(name=name, description="linha 1\r\nlinha 2").name == name
 
 
 def test_a_certificate_counts_until_its_date_and_lapses_once():

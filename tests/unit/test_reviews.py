@@ -242,8 +242,8 @@ def test_a_buyer_of_one_variant_reviews_the_product_and_a_variants_id_is_no_prod
     from tests.checkout import catalog_with_variants
 
     catalog_with_variants(world.services)
-    product_id = product_of_sku(world.services.store.repository, "CAN-AZ")
-    assert product_id == product_of_sku(world.services.store.repository, "CAN-BR")
+    product_id = product_of_sku(world.services.store, "CAN-AZ")
+    assert product_id == product_of_sku(world.services.store, "CAN-BR")
     assert product_id != own_product_id("CAN-AZ")
     order_id = check_out(world.services, fill_cart(world.services, {"CAN-AZ": 1}, "ana"))
     world.settle()
