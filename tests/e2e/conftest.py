@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -12,6 +11,7 @@ from application.errors import StockItemNotFoundError
 from infrastructure.bootstrap import Container
 from infrastructure.keys import generate_master_key
 from infrastructure.settings import Settings
+from tests.checkout import wait_until
 from tests.conftest import JWT_SECRET
 
 Auth = Callable[..., dict[str, str]]
@@ -54,13 +54,14 @@ def product(client: TestClient, auth: Auth) -> dict:
     # Wait until the catalog's read model has it (tests read stock right away), through the
     # reader, not HTTP: tests count the requests they make.
     readers = client.app.state.container.readers
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def projected() -> bool:
         try:
-            readers.stock_items.get(PRODUCT["sku"])
-            break
+            return bool(readers.stock_items.get(PRODUCT["sku"]))
         except StockItemNotFoundError:
-            time.sleep(0.02)
+            return False
+
+    wait_until(projected, what=f"{PRODUCT['sku']} in the stock_items read model")
     return {**PRODUCT, **response.json()}
 
 

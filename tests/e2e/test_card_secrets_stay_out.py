@@ -18,18 +18,15 @@ from tests.e2e.test_http_card_tokens_and_3ds import (
     APPROVED,
     THREE_DS,
     authentication,
+    chain,  # noqa: F401 (a fixture: Stripe alone)
     order_when,
     placed,
+    stripe,  # noqa: F401 (a fixture: Stripe's fake)
+    stripe_settings,
 )
 from tests.fakes.pagseguro import FakePagSeguro
 from tests.fakes.stripe import FakeStripe
 from tests.integration.test_lgpd import found_in_postgres, found_in_redis
-
-
-@pytest.fixture
-def stripe() -> Iterator[FakeStripe]:
-    with FakeStripe() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -39,29 +36,19 @@ def pagseguro() -> Iterator[FakePagSeguro]:
 
 
 @pytest.fixture
-def chain() -> str:
-    return "stripe"
-
-
-@pytest.fixture
 def settings(
     database_url: str,
     redis_url: str,
     tmp_path: Path,
-    chain: str,
-    stripe: FakeStripe,
+    chain: str,  # noqa: F811 (the fixture imported above)
+    stripe: FakeStripe,  # noqa: F811
     pagseguro: FakePagSeguro,
 ) -> Settings:
     return configured(
         database_url,
         redis_url,
         tmp_path,
-        ECOVAREJO_PAYMENT_TIMEOUT_S=30,
-        ECOVAREJO_GATEWAYS=chain,
-        ECOVAREJO_STRIPE_API_KEY=stripe.api_key,
-        ECOVAREJO_STRIPE_WEBHOOK_SECRET=stripe.webhook_secret,
-        ECOVAREJO_STRIPE_API_BASE=stripe.url,
-        ECOVAREJO_STRIPE_PUBLISHABLE_KEY=stripe.publishable_key,
+        **stripe_settings(stripe, chain),
         ECOVAREJO_PAGSEGURO_TOKEN=pagseguro.token,
         ECOVAREJO_PAGSEGURO_API_BASE=pagseguro.url,
         ECOVAREJO_PAGSEGURO_PUBLIC_KEY="pagbank-public-key",
@@ -73,7 +60,12 @@ def nowhere(container, needle: str) -> None:
     assert found_in_redis(container.redis_url, needle) == [], needle
 
 
-def test_stripes_client_secret_is_read_from_stripe_and_kept_nowhere(client, auth, product, stripe):
+def test_stripes_client_secret_is_read_from_stripe_and_kept_nowhere(
+    client,
+    auth,
+    product,
+    stripe,  # noqa: F811 (the fixture imported above)
+):
     order = placed(client, auth, {"method": "card", "card_token": stripe.stripe_js_card(THREE_DS)})
     payment_id = order["payment"]["payment_id"]
     secret = authentication(client, auth, payment_id)["client_secret"]

@@ -46,6 +46,18 @@ def chain() -> str:
     return "stripe"  # a test parametrized with its own chain overrides this
 
 
+def stripe_settings(stripe: FakeStripe, chain: str) -> dict[str, object]:
+    """The gateway chain with Stripe's fake, as the settings of a card test name it."""
+    return {
+        "ECOVAREJO_PAYMENT_TIMEOUT_S": 30,
+        "ECOVAREJO_GATEWAYS": chain,
+        "ECOVAREJO_STRIPE_API_KEY": stripe.api_key,
+        "ECOVAREJO_STRIPE_WEBHOOK_SECRET": stripe.webhook_secret,
+        "ECOVAREJO_STRIPE_API_BASE": stripe.url,
+        "ECOVAREJO_STRIPE_PUBLISHABLE_KEY": stripe.publishable_key,
+    }
+
+
 @pytest.fixture
 def settings(
     database_url: str,
@@ -59,13 +71,8 @@ def settings(
         database_url,
         redis_url,
         tmp_path,
-        ECOVAREJO_PAYMENT_TIMEOUT_S=30,
-        ECOVAREJO_GATEWAYS=chain,
+        **stripe_settings(stripe, chain),
         ECOVAREJO_AUTHENTICATION_EXPIRY_S=3,
-        ECOVAREJO_STRIPE_API_KEY=stripe.api_key,
-        ECOVAREJO_STRIPE_WEBHOOK_SECRET=stripe.webhook_secret,
-        ECOVAREJO_STRIPE_API_BASE=stripe.url,
-        ECOVAREJO_STRIPE_PUBLISHABLE_KEY=stripe.publishable_key,
         ECOVAREJO_MERCADOPAGO_ACCESS_TOKEN=mercadopago.access_token,
         ECOVAREJO_MERCADOPAGO_WEBHOOK_SECRET=mercadopago.webhook_secret,
         ECOVAREJO_MERCADOPAGO_API_BASE=mercadopago.url,

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from infrastructure.settings import Settings
-from tests.e2e.conftest import PRODUCT, configured
+from tests.checkout import wait_until
+from tests.e2e.conftest import configured
 from tests.e2e.test_http_pix_boleto import (
-    ADDRESS,
     available,
+    check_out,
     deliver,
     order_when,
     sandbox_webhook,
@@ -47,17 +48,7 @@ def settings(database_url: str, redis_url: str, tmp_path: Path, retry_s: int) ->
 
 
 def declined_order(client, auth) -> dict:
-    cart_id = client.post(f"{API}/carts", json={}, headers=auth(sub="bia")).json()["cart_id"]
-    client.post(
-        f"{API}/carts/{cart_id}/items",
-        json={"sku": PRODUCT["sku"], "quantity": 2},
-        headers=auth(sub="bia"),
-    )
-    placed = client.post(
-        f"{API}/carts/{cart_id}/checkout",
-        json={"shipping_address": ADDRESS, "payment": DECLINED_CARD},
-        headers=auth(sub="bia"),
-    )
+    placed = check_out(client, auth, DECLINED_CARD)
     assert placed.status_code == 202, placed.text
     order_id = placed.json()["order_id"]
     return order_when(
@@ -149,7 +140,4 @@ def test_at_the_deadline_the_order_is_cancelled_and_its_stock_released(
     assert cancelled["cancellation_reason"] == "payment_declined"
     late = retry(client, auth, order["order_id"], {"method": "pix"})
     assert late.status_code == 409
-    for _ in range(100):
-        if available(client, auth) == 10:
-            break
-    assert available(client, auth) == 10
+    wait_until(lambda: available(client, auth) == 10, what="the held stock released")

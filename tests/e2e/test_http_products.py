@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.base import SystemClock
 from tests.accounts import SettableClock
+from tests.checkout import wait_until
 from tests.e2e.test_http_checkout import ADDRESS, payment, settle
 
 API = "/api/v1"
@@ -120,10 +121,11 @@ def test_a_product_in_4_sizes_and_2_colours_is_created_read_and_bought_in_two_va
         "CAM-ORG-M-AZUL": "Camiseta de algodão orgânico — M / azul",
         "CAM-ORG-GG-CRU": "Camiseta de algodão orgânico — GG / cru",
     }
-    for _ in range(100):  # the reservations reach the product's variants
-        bought = read(client, "/products/camiseta-organica")
-        if bought["available"] == 37:
-            break
+    wait_until(  # the reservations reach the product's variants
+        lambda: read(client, "/products/camiseta-organica")["available"] == 37,
+        what="the reservations on the product",
+    )
+    bought = read(client, "/products/camiseta-organica")
     stock = {v["sku"]: v["available"] for v in bought["variants"]}
     assert (stock["CAM-ORG-M-AZUL"], stock["CAM-ORG-GG-CRU"], stock["CAM-ORG-P-AZUL"]) == (3, 4, 5)
 

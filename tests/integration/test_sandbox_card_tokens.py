@@ -18,9 +18,9 @@ APPROVED, PROCESSING = "4242424242424242", "4000000000000119"
 
 @pytest.fixture
 def acquirers(redis_url: str):
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    return sandbox_chain(client, "secret")
+    client = redis.Redis.from_url(redis_url)  # the redis_url fixture flushed it already
+    yield sandbox_chain(client, "secret")
+    client.close()
 
 
 def test_reading_a_token_does_not_spend_it_and_the_first_authorization_does(acquirers):
