@@ -7,6 +7,7 @@ carries a basket cookie (priced from the event store on every view, as a shopper
 from __future__ import annotations
 
 import dataclasses
+import functools
 import subprocess
 import tempfile
 from pathlib import Path
@@ -35,7 +36,9 @@ end
 PAGES = ("home", "search", "product", "cart")
 
 
+@functools.cache
 def _script() -> str:
+    """wrk's Lua script, written once per run (wrk reads it from a file)."""
     path = Path(tempfile.mkdtemp(prefix="bench-wrk-")) / "percentiles.lua"
     path.write_text(PERCENTILES)
     return str(path)

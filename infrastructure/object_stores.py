@@ -45,6 +45,7 @@ class LocalObjectStore:
     def __init__(self, root: Path, url_prefix: str = LOCAL_PREFIX) -> None:
         self.root = root
         self.url_prefix = url_prefix
+        self._folders: set[Path] = set()  # made private once per process, not per file
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -53,8 +54,10 @@ class LocalObjectStore:
         path = self._path(key)
         if path.exists():
             return  # content-addressed: the same key holds the same bytes
-        private_dir(self.root)
-        private_dir(path.parent)
+        if path.parent not in self._folders:
+            private_dir(self.root)
+            private_dir(path.parent)
+            self._folders.add(path.parent)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
         try:
             os.fchmod(fd, FILE_MODE)

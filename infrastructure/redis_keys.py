@@ -6,6 +6,7 @@
     ev:<read model>:<generation>:parked         the events it parked (and :failures:<pos>)
     ev:status:<runner>                          a runner's published status (with a TTL)
     ev:console:job:<id>                         a console job's progress (with a TTL)
+    pagseguro:intake:<handle>                   a PagBank encrypted card until charged (TTL)
 
 Every module that reads or writes these keys (redis_views, stored_documents, followers,
 projection_admin) builds them here, so a change of layout is a change of this module.
@@ -53,3 +54,8 @@ def status_key(runner: str) -> str:
 
 def job_key(job_id: str) -> str:
     return f"{ROOT}:console:job:{job_id}"
+
+
+def card_intake_key(handle: str) -> str:
+    """PagBank's `encryptCard` blob between checkout and the first charge (a TTL)."""
+    return f"pagseguro:intake:{handle}"

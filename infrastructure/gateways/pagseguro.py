@@ -45,6 +45,7 @@ from application.ports import (
 )
 from domain.money import Money
 from infrastructure.gateways.http import JsonApi, cents, field
+from infrastructure.redis_keys import card_intake_key
 
 ENCRYPTED = re.compile(r"[A-Za-z0-9+/]{300,1400}={0,2}")  # RSA-2048..4096, base64
 INTAKE = re.compile(r"intake_[0-9a-f]{32}")
@@ -77,9 +78,9 @@ class CardIntake:
         if self._redis is None:
             self._memory[handle] = raw
         elif keep_ttl:
-            self._redis.set(f"pagseguro:intake:{handle}", raw, keepttl=True)
+            self._redis.set(card_intake_key(handle), raw, keepttl=True)
         else:
-            self._redis.set(f"pagseguro:intake:{handle}", raw, ex=self._ttl_s)
+            self._redis.set(card_intake_key(handle), raw, ex=self._ttl_s)
 
     def keep(self, encrypted: str) -> str:
         handle = "intake_" + secrets.token_hex(16)
@@ -92,7 +93,7 @@ class CardIntake:
         if self._redis is None:
             raw: Any = self._memory.get(handle)
         else:
-            raw = self._redis.get(f"pagseguro:intake:{handle}")
+            raw = self._redis.get(card_intake_key(handle))
         return None if raw is None else dict(json.loads(raw))
 
     def exchanged(self, handle: str, card_id: str, key: str, charge: dict[str, Any]) -> None:
