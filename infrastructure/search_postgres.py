@@ -595,30 +595,31 @@ class PostgresSearchStore:
         self._opened: set[str] = set()
         self._lock = threading.Lock()
         try:
-            self.unaccent = self._existing_config() if read_only else self._setup(use_unaccent)
-            self.levenshtein = use_fuzzystrmatch and self._has_levenshtein(install=not read_only)
+            if read_only:
+                self.unaccent = self._existing_config()
+                self.levenshtein = use_fuzzystrmatch and self._has_levenshtein()
+            else:
+                self.unaccent, self.levenshtein = self._setup(use_unaccent, use_fuzzystrmatch)
         except Exception:
             self.pool.close()
             raise
         self.config = CONFIG_WITH_UNACCENT if self.unaccent else CONFIG_WITHOUT_UNACCENT
         self.fold: Callable[[str], str] = _identity if self.unaccent else fold_accents
 
-    def _setup(self, use_unaccent: bool) -> bool:
-        """Create the bookkeeping tables and the accent-folding text search configuration;
-        True if the `unaccent` extension is there to do the folding."""
+    def _setup(self, use_unaccent: bool, use_fuzzystrmatch: bool) -> tuple[bool, bool]:
+        """Create the bookkeeping tables, the accent-folding text search configuration and
+        the typo distance, in one locked transaction; whether `unaccent` does the folding
+        and `fuzzystrmatch` the distance (else Python does)."""
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
             conn.execute(_SETUP)
             unaccent = use_unaccent and _install_unaccent(conn)
             if unaccent:
                 _create_config(conn)
-        return unaccent
+            levenshtein = use_fuzzystrmatch and _install_extension(conn, "fuzzystrmatch")
+        return unaccent, levenshtein
 
-    def _has_levenshtein(self, install: bool) -> bool:
-        if install:
-            with self.pool.connection() as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
-                _install_extension(conn, "fuzzystrmatch")
+    def _has_levenshtein(self) -> bool:
         with self.pool.connection() as conn:
             row = conn.execute(
                 "SELECT 1 FROM pg_extension WHERE extname = 'fuzzystrmatch'"
