@@ -14,7 +14,7 @@ from api.auth import Principal
 from api.console.web import (
     ConsoleContainer,
     log_disclosure,
-    query_string,
+    pager,
     render,
     reveals_personal_data,
     role,
@@ -97,18 +97,14 @@ def list_orders(
         "until": until.isoformat() if until else None,
         "customer_id": customer_id if principal.role == "admin" else None,
     }
-    pages = max(1, -(-total // PAGE_SIZE))
     return render(
         request,
         "orders.html",
         orders=docs,
         total=total,
-        page=page,
-        pages=pages,
         statuses=STATUSES,
         filters=filters,
-        previous_link=f"?{query_string(**filters, page=page - 1)}" if page > 1 else None,
-        next_link=f"?{query_string(**filters, page=page + 1)}" if page < pages else None,
+        **pager(total, page, PAGE_SIZE, **filters),
     )
 
 

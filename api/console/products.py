@@ -21,7 +21,7 @@ from api.console.actions import (
     text_field,
     version_field,
 )
-from api.console.web import ConsoleContainer, Form, query_string, render, role
+from api.console.web import ConsoleContainer, Form, pager, render, role
 from api.schemas import SKU_PATTERN
 from application.event_store import CommandResult
 from domain.stock_item import StockItem
@@ -50,19 +50,15 @@ def list_products(
     where = ProductFilter(status or None, category or None, bool(low_stock), at, q or None)
     found = reader.products(where, "name", False, page, PAGE_SIZE)
     filters = {"status": status, "category": category, "low_stock": low_stock, "q": q}
-    pages = max(1, -(-found.total // PAGE_SIZE))
     return render(
         request,
         "products.html",
         products=found.items,
         total=found.total,
-        page=page,
-        pages=pages,
         filters=filters,
         categories=reader.categories(),
         low_stock_at=at,
-        previous_link=f"?{query_string(**filters, page=page - 1)}" if page > 1 else None,
-        next_link=f"?{query_string(**filters, page=page + 1)}" if page < pages else None,
+        **pager(found.total, page, PAGE_SIZE, **filters),
     )
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from api.auth import Principal
 from api.console.actions import confirmed, done, guarded, text_field, version_field
-from api.console.web import ConsoleContainer, Form, query_string, render, role
+from api.console.web import ConsoleContainer, Form, pager, render, role
 from api.routers.lists import _with_profile
 from infrastructure.bootstrap import Container
 from projections.back_office import RETURN_STATUSES
@@ -34,7 +34,6 @@ def returns_queue(
     found = container.readers.back_office.returns(
         None if status == "all" else status, page, PAGE_SIZE
     )
-    pages = max(1, -(-found.total // PAGE_SIZE))
     return render(
         request,
         "returns.html",
@@ -42,10 +41,8 @@ def returns_queue(
         total=found.total,
         current_status=status,
         statuses=(*RETURN_STATUSES, "all"),
-        page=page,
-        pages=pages,
         done=request.query_params.get("done"),
-        next_link=f"?{query_string(status=status, page=page + 1)}" if page < pages else None,
+        **pager(found.total, page, PAGE_SIZE, status=status),
     )
 
 
@@ -125,13 +122,10 @@ def customers_list(
 ) -> Response:
     found = container.readers.back_office.customers(None, page, PAGE_SIZE)
     rows = [_with_profile(container.services, r) for r in found.items]
-    pages = max(1, -(-found.total // PAGE_SIZE))
     return render(
         request,
         "customers.html",
         customers=rows,
         total=found.total,
-        page=page,
-        pages=pages,
-        next_link=f"?{query_string(page=page + 1)}" if page < pages else None,
+        **pager(found.total, page, PAGE_SIZE),
     )

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from api.auth import Principal
 from api.console.actions import confirmed, done, guarded, text_field, version_field
-from api.console.web import ConsoleContainer, Form, query_string, render, role
+from api.console.web import ConsoleContainer, Form, pager, render, role
 from infrastructure.bootstrap import Container
 from infrastructure.catalog_media_wiring import catalog_media, reviews_reader
 from projections.reviews import QUEUES
@@ -33,7 +33,6 @@ def reviews_queue(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
     found = reviews_reader(container).queue(queue, page, PAGE_SIZE)
-    pages = max(1, -(-found.total // PAGE_SIZE))
     return render(
         request,
         "reviews.html",
@@ -41,10 +40,8 @@ def reviews_queue(
         total=found.total,
         queue=queue,
         queues=tuple(QUEUES),
-        page=page,
-        pages=pages,
         done=request.query_params.get("done"),
-        next_link=f"?{query_string(queue=queue, page=page + 1)}" if page < pages else None,
+        **pager(found.total, page, PAGE_SIZE, queue=queue),
     )
 
 

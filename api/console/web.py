@@ -222,3 +222,15 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 def query_string(**params: Any) -> str:
     return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def pager(total: int, page: int, size: int, **query: Any) -> dict[str, Any]:
+    """A list page's paging: its number, how many there are, and the links either side
+    (keeping the list's filters `query`)."""
+    pages = max(1, -(-total // size))
+    return {
+        "page": page,
+        "pages": pages,
+        "previous_link": f"?{query_string(**query, page=page - 1)}" if page > 1 else None,
+        "next_link": f"?{query_string(**query, page=page + 1)}" if page < pages else None,
+    }
