@@ -17,7 +17,6 @@ from application.errors import StockItemNotFoundError, UnknownCouponError
 from application.event_store import CommandResult
 from application.services import Services
 from domain.base import DomainError, InvalidInputError
-from domain.card import Address
 from domain.cart import Cart
 from domain.money import Money
 from domain.payment_choice import PaymentChoice
@@ -145,14 +144,16 @@ class Storefront:
         self,
         cart_id: UUID,
         customer_id: str,
-        address: Address,
+        address_id: str,
         payment: PaymentChoice,
         shipping_method: str,
         shown_total: str,
         version: int,
     ) -> CommandResult:
-        """Check the cart out if the total is still the one shown; a second submit of the
-        same page finds the cart checked out (`CartAlreadyCheckedOutError`)."""
+        """Check the cart out to the saved address `address_id` if the total is still the
+        one shown; a second submit of the same page finds the cart checked out
+        (`CartAlreadyCheckedOutError`)."""
+        address = self.services.customers.saved_address(customer_id, address_id)
         cart = self.services.checkout.cart_of(cart_id, customer_id)
         cart.check_open()
         total = self.cart_total(cart_id, customer_id, address.postal_code, shipping_method)

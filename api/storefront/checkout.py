@@ -228,13 +228,9 @@ async def pay(
             request, container, principal, 422, fields, address_id=address_id
         )
     front = storefront(container)
-    services = container.services
     try:
-        address = await run_in_threadpool(
-            services.customers.saved_address, principal.sub, address_id
-        )
         result = await run_in_threadpool(
-            front.pay, cart_id, principal.sub, address, choice, shipping, shown, version
+            front.pay, cart_id, principal.sub, address_id, choice, shipping, shown, version
         )
     except CartAlreadyCheckedOutError:  # a second click, or the back button after paying
         order_id = await run_in_threadpool(front.order_of_cart, cart_id, principal.sub)
