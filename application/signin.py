@@ -108,6 +108,21 @@ class SignInService:
         self.accounts.app.save(account)
         return self._issue(account, family)
 
+    def change_password(self, customer_id: str, current: str, new: str) -> None:
+        """`Accounts.change_password`, throttled per account like a sign-in: an access
+        token (stolen, or a session left open) must not let anyone try current passwords
+        at the API's rate limit."""
+        keys = [f"password:{self.accounts.index.blind(customer_id)}"]
+        wait = self.throttle.wait_s(keys, self.accounts.now())
+        if wait > 0:
+            raise ThrottledError(wait)
+        try:
+            self.accounts.change_password(customer_id, current, new)
+        except InvalidCredentialsError:
+            self.throttle.failed(keys, self.accounts.now())
+            raise
+        self.throttle.succeeded(keys)
+
     def _lookup(self, email: str) -> Account | None:
         try:
             return self.accounts.by_email(email)

@@ -219,11 +219,13 @@ def password_reset_confirm(body: PasswordResetConfirm, system: Accounts) -> Pass
     responses={
         401: problem("the current password is not right"),
         404: problem("the token's subject has no account with a password here"),
+        429: problem("too many wrong current passwords; wait before trying again"),
     },
 )
 def change_password(body: PasswordChange, principal: AnyUser, system: Accounts) -> SignedOut:
-    """Change the password (the current one is needed); every session is signed out."""
-    system.accounts.change_password(principal.sub, body.current_password, body.new_password)
+    """Change the password (the current one is needed); every session is signed out.
+    Wrong current passwords are throttled per account, with growing waits (429)."""
+    system.signin.change_password(principal.sub, body.current_password, body.new_password)
     return SignedOut()
 
 

@@ -9,6 +9,7 @@ from infrastructure.settings import Settings
 from tests.accounts import (
     API,
     PASSWORD,
+    SettableClock,
     api,
     bearer,
     cheap,
@@ -123,6 +124,31 @@ def test_changing_the_password_needs_the_current_one(fast: Settings) -> None:
         wrong = {"current_password": "not-the-password", "new_password": "outra-senha-longa-77"}
         assert client.post(f"{API}/auth/password", json=wrong, headers=headers).status_code == 401
         right = {"current_password": PASSWORD, "new_password": "outra-senha-longa-77"}
+        changed = client.post(f"{API}/auth/password", json=right, headers=headers)
+        assert changed.status_code == 200, changed.text
+        sign_in(client, EMAIL, "outra-senha-longa-77")
+
+
+def test_wrong_current_passwords_are_throttled_and_the_right_one_then_waits_too(
+    fast: Settings,
+) -> None:
+    with api(fast) as (client, _, system):
+        clock = SettableClock()  # the throttle's time: no real waits, no race with it
+        system.accounts.clock = clock
+        register_and_verify(client, system, EMAIL)
+        headers = bearer(sign_in(client, EMAIL)["access_token"])
+        wrong = {"current_password": "not-the-password", "new_password": "outra-senha-longa-77"}
+        answers = [
+            client.post(f"{API}/auth/password", json=wrong, headers=headers) for _ in range(4)
+        ]
+        assert [a.status_code for a in answers] == [401, 401, 401, 429]
+        assert answers[-1].headers["Retry-After"] == "1"
+        # Throttled means not even looked at: the right password waits as well ...
+        right = {"current_password": PASSWORD, "new_password": "outra-senha-longa-77"}
+        held = client.post(f"{API}/auth/password", json=right, headers=headers)
+        assert held.status_code == 429
+        # ... and is taken once the delay has passed.
+        clock.advance(1)
         changed = client.post(f"{API}/auth/password", json=right, headers=headers)
         assert changed.status_code == 200, changed.text
         sign_in(client, EMAIL, "outra-senha-longa-77")
