@@ -13,10 +13,12 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 from typing import Any
 
 import psycopg
 import redis
+from psycopg_pool import ConnectionPool
 
 from application.keys import KeyStore
 
@@ -42,17 +44,33 @@ def create_index_table(database_url: str) -> None:
             conn.execute("SELECT pg_advisory_unlock(7225)")
 
 
+# One small pool per database and process: a sign-in or registration looks the index up at
+# least once, and a new connection each time cost more than the query (TLS, auth, backend).
+_pools: dict[str, ConnectionPool[Any]] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(database_url: str) -> ConnectionPool[Any]:
+    with _pools_lock:
+        if database_url not in _pools:
+            _pools[database_url] = ConnectionPool(
+                database_url, min_size=0, max_size=4, kwargs={"autocommit": True}, open=True
+            )
+        return _pools[database_url]
+
+
 class PostgresEmailIndex:
     def __init__(self, database_url: str, keys: KeyStore):
         self.database_url = database_url
         self._key = keys.key_for(INDEX_KEY_SUBJECT)
         create_index_table(database_url)
+        self.pool = _pool(database_url)
 
     def blind(self, text: str) -> str:
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
 
     def find(self, email: str) -> str | None:
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
+        with self.pool.connection() as conn:
             row = conn.execute(
                 "SELECT customer_id FROM ecovarejo_account_emails WHERE blind_index = %s",
                 (self.blind(normalised(email)),),
@@ -60,7 +78,7 @@ class PostgresEmailIndex:
         return str(row[0]) if row else None
 
     def claim(self, email: str, customer_id: str) -> bool:
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
+        with self.pool.connection() as conn:
             cursor = conn.execute(
                 "INSERT INTO ecovarejo_account_emails (blind_index, customer_id) VALUES (%s, %s) "
                 "ON CONFLICT DO NOTHING",
@@ -69,7 +87,7 @@ class PostgresEmailIndex:
             return cursor.rowcount == 1
 
     def release(self, customer_id: str) -> None:
-        with psycopg.connect(self.database_url, autocommit=True) as conn:
+        with self.pool.connection() as conn:
             conn.execute(
                 "DELETE FROM ecovarejo_account_emails WHERE customer_id = %s", (customer_id,)
             )
