@@ -14,6 +14,7 @@ script at all), which answers the sandbox issuer and sends the shopper back to t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from importlib.resources import files
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -87,9 +88,14 @@ def same_site(return_to: str) -> str:
 router = APIRouter(prefix=PREFIX, include_in_schema=False, dependencies=[Depends(sandbox_vault)])
 
 
+@cache  # two small files that change only with a release: read once per process
+def _static_bytes(name: str) -> bytes:
+    return (STATIC / name).read_bytes()
+
+
 def _static(name: str, media_type: str) -> Response:
     return Response(
-        (STATIC / name).read_bytes(),
+        _static_bytes(name),
         media_type=media_type,
         headers={
             "Cache-Control": "public, max-age=300",
