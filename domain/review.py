@@ -21,7 +21,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate, InvalidInputError
-from domain.personal import PersonalData
+from domain.personal import UNKNOWN_SUBJECT, PersonalData, free_text
 from domain.text import text_problem
 
 REVIEW_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/review")
@@ -107,8 +107,16 @@ class Review(EcoAggregate):
         rating: int
 
     class Rejected(EcoAggregate.Event):
+        class_version = 2
+
         product_id: UUID
-        reason: str  # the moderator's words, shown to the author
+        # The moderator's words about the author's review, encrypted with the author's key
+        # (v2: they may quote the review); None when the author is erased.
+        reason: PersonalData | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["reason"] = free_text(UNKNOWN_SUBJECT, state["reason"])
 
     class Reported(EcoAggregate.Event):
         product_id: UUID
@@ -174,7 +182,7 @@ class Review(EcoAggregate):
         self.author = author
         self.status = ReviewStatus.PENDING
         self.reporters: set[str] = set()
-        self.rejection_reason: str | None = None
+        self.rejection_reason: PersonalData | None = None
 
     # Guards -------------------------------------------------------------------------------
     def check_moderatable(self) -> None:
@@ -206,7 +214,8 @@ class Review(EcoAggregate):
         text = check_text("reason", reason, MAX_REJECTION_REASON, multiline=True)
         if not text:
             raise InvalidReviewError("reason: say why the review is rejected")
-        self._rejected(product_id=self.product_id, reason=text)
+        words = None if self.author.erased else free_text(self.customer_id, text)
+        self._rejected(product_id=self.product_id, reason=words)
 
     def report(self, reporter_id: str, reason: str) -> None:
         self.check_shown()
@@ -219,7 +228,7 @@ class Review(EcoAggregate):
         self.status = ReviewStatus.APPROVED
 
     @event(Rejected)
-    def _rejected(self, product_id: UUID, reason: str) -> None:
+    def _rejected(self, product_id: UUID, reason: PersonalData | None) -> None:
         self.status = ReviewStatus.REJECTED
         self.rejection_reason = reason
 

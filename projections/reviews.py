@@ -137,7 +137,9 @@ class ReviewsProjection(DocumentProjection):
     @evolve.register
     def _rejected(self, event: Review.Rejected) -> list[Change]:
         doc, changes = self._moderated(
-            event, status=ReviewStatus.REJECTED.value, rejection_reason=event.reason
+            event,
+            status=ReviewStatus.REJECTED.value,
+            rejection_reason=self._words(event.reason),
         )
         return [Put(review_key(doc["review_id"]), doc), *changes] if doc else []
 

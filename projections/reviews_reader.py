@@ -101,7 +101,7 @@ class ReviewsReader:
             "author_erased": doc["erased"],
             "reports": doc["reports"],
             "moderated_at": doc["moderated_at"],
-            "rejection_reason": doc["rejection_reason"],
+            "rejection_reason": _text(opened_words(doc["rejection_reason"], self.words)),
             "version": doc["version"],
         }
 

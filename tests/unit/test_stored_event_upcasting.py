@@ -16,12 +16,14 @@ from domain.money import Money
 from domain.order import Order, OrderLine, OrderStatus, PaymentMethod
 from domain.personal import PersonalData, words_of
 from domain.returns import Return, ReturnStatus
+from domain.review import Review, ReviewStatus
 from domain.stock_item import Sustainability
 from infrastructure.memory import memory_env
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 ROWS = json.loads((FIXTURES / "stored_events_v1.json").read_text())
 RETURN_ROWS = json.loads((FIXTURES / "stored_events_v1_returns.json").read_text())["rows"]
+REVIEW_ROWS = json.loads((FIXTURES / "stored_events_v1_reviews.json").read_text())["rows"]
 
 
 def stored(row: dict) -> StoredEvent:
@@ -150,6 +152,41 @@ def test_new_cancellation_details_and_return_reasons_are_stored_only_encrypted()
     assert [words_of(read[1].detail), words_of(read[2].reason), words_of(read[3].reason)] == [
         {"erased": True}
     ] * 3
+
+
+def test_version_1_review_rejection_reasons_read_as_words_of_no_named_subject():
+    m = mapper()
+    submitted, rejected = (m.to_domain_event(stored(r)) for r in REVIEW_ROWS)
+    reason = "cita o telefone da autora, 81 99999-0000"
+    assert rejected.reason == PersonalData("", {"text": reason})
+    review = rejected.mutate(submitted.mutate(None))
+    assert review.status is ReviewStatus.REJECTED
+    assert words_of(review.rejection_reason) == reason
+
+
+def test_new_review_rejection_reasons_are_stored_only_encrypted_and_erased_with_the_author():
+    app = EventStoreApp(env=memory_env("review-words"))
+    m = Mapper(transcoder=app.construct_transcoder())
+    review = Review.submit(
+        product_id=UUID(int=7),
+        customer_id="c9",
+        order_id=UUID(int=8),
+        sku="CAM-P-AZ",
+        rating=2,
+        author="Ana",
+        title="Não gostei",
+        words="Rasgou",
+    )
+    review.reject("cita o telefone da autora, 81 99999-0000")
+    rows = [m.to_stored_event(e) for e in review.collect_events()]
+    assert not [r for r in rows if b"99999" in r.state or b"telefone" in r.state]
+    assert words_of(m.to_domain_event(rows[1]).reason) == "cita o telefone da autora, 81 99999-0000"
+    key_store_from(app.env).destroy("c9")  # erasure
+    assert words_of(m.to_domain_event(rows[1]).reason) == {"erased": True}
+    # A moderator rejecting an erased author's review keeps no words about them.
+    erased = m.to_domain_event(rows[0]).mutate(None)
+    erased.reject("outra razão")
+    assert erased.rejection_reason is None
 
 
 def test_a_customer_whose_data_was_erased_has_no_new_words_kept():
