@@ -28,7 +28,7 @@ import os
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from application.operations.chain import ChainReport
 from domain.base import now
 from infrastructure.backup_proof import (
     CHAIN_TABLES,
@@ -330,3 +331,60 @@ def _move_sequences(conn: psycopg.Connection[Any], table: str) -> None:
                 tab=sql.Identifier(table),
             )
         )
+
+
+class SystemRestore:
+    """The `RestoreTarget` port of application/operations/backup.py over a connected system
+    (the container): its runners' heartbeats, its database, its erasure ledger, its services."""
+
+    LIVE_S = 15.0  # a runner heartbeat this recent means a worker or API is processing
+
+    def __init__(self, container: Any) -> None:
+        self.container = container
+        self.read_side = container.read_side
+
+    def processing_host(self) -> tuple[str, str] | None:
+        import time
+
+        from infrastructure.followers import RUNNERS
+        from infrastructure.projection_admin import runner_status
+
+        for name in RUNNERS:  # runners publish their status under the registry's runner names
+            status = runner_status(self.container.redis, name)
+            fresh = time.time() - status.get("updated_at", 0) < self.LIVE_S
+            if status.get("state") == "running" and fresh:
+                return name, str(status.get("host"))
+        return None
+
+    def holds_events(self) -> bool:
+        return not is_empty(self.container.database_url)
+
+    def erasures_on_record(self) -> list[Erased]:
+        from infrastructure.erasure_ledger import ErasureLedger
+
+        return ErasureLedger(self.container.settings.erasure_ledger_path).entries()
+
+    def load(self, file: Path, *, force: bool, erased: Sequence[Any]) -> dict[str, Any]:
+        from infrastructure.key_wrappers import key_wrapper_of
+
+        _ = self.container.services.store.keys  # the key store's table exists before its rows
+        return restore(
+            self.container.database_url,
+            file,
+            force=force,
+            master_key_id=key_wrapper_of(self.container.settings).key_id,
+            erased=list(erased),
+        )
+
+    def complete_erasures(self, subjects: list[str]) -> list[Any]:
+        from application.lgpd import complete_erasures
+
+        return complete_erasures(self.container.services.data_subjects, subjects)
+
+    def chain_fully_verified(self) -> ChainReport:
+        from application.operations.chain import verify_chain
+        from infrastructure.event_log import EventLog
+
+        log = EventLog(self.container.database_url)
+        log.extend_chain_fully()  # events the backup held but had not chained yet
+        return verify_chain(log)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from application.keys import KeyWrapper, KeyWrapperUnavailableError, WrongMasterKeyError
+from application.operations.keys import LocalRotated, MovedIntoVault, VaultRotated
 from infrastructure.keys import (
     MASTER_KEY_FILE,
     LocalMasterKey,
@@ -204,3 +205,40 @@ def move_into_kms(database_url: str, current: LocalMasterKey, kms: KeyWrapper) -
         raise MasterKeyError(f"{e}; nothing changed") from None
     forget_cached_keys()
     return Rotation(count, current.key_id, kms.key_id, None)
+
+
+class MasterKeys:
+    """The `MasterKeys` port of application/operations/keys.py over this module: the master
+    key the settings name, the key store at `database_url`, and (for a move into Vault) the
+    Transit key, built by the caller before it connects."""
+
+    def __init__(
+        self, settings: Settings, database_url: str, vault: VaultTransitKey | None = None
+    ) -> None:
+        self.settings = settings
+        self.database_url = database_url
+        self.vault = vault
+
+    def rotate_local(self, new_key_text: str | None) -> LocalRotated:
+        done = rotate(self.database_url, master_key_of(self.settings), new_key_text)
+        return LocalRotated(done.keys, done.old_id, done.new_id, done.new_key_path)
+
+    def move_into_vault(self) -> MovedIntoVault:
+        assert self.vault is not None, "the caller builds the Transit key first"
+        done = move_into_kms(self.database_url, master_key_of(self.settings), self.vault)
+        return MovedIntoVault(done.keys, done.old_id, done.new_id)
+
+    def rotate_in_vault(self, retire: bool) -> VaultRotated:
+        from infrastructure.key_wrappers import key_wrapper_of
+        from infrastructure.vault_transit import VaultTransitKey
+
+        kms = key_wrapper_of(self.settings)
+        assert isinstance(kms, VaultTransitKey)
+        done = rotate_in_kms(self.database_url, kms, retire=retire)
+        retire_command = (
+            f"vault write {kms.mount}/keys/{kms.key_name}/config "
+            f"min_decryption_version={done.new_version}"
+        )
+        return VaultRotated(
+            done.keys, done.key_id, done.old_version, done.new_version, done.retired, retire_command
+        )

@@ -2,42 +2,25 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from api.cli.common import CliError, Commands, connected, emit
-from application.lgpd import complete_erasures
-from application.operations.chain import verify_chain
+from application.operations.backup import RestoreRefusedError, restore_backup
 from infrastructure.backup import (
     BackupError,
     MasterKeyMismatchError,
+    SystemRestore,
     backup,
-    is_empty,
     read_manifest,
-    restore,
 )
-from infrastructure.event_log import EventLog
 from infrastructure.key_custody import custody_of, ensure_ledger
 from infrastructure.keys import MASTER_KEY_FILE
 from infrastructure.settings import Settings
 
 commands = Commands()
-LIVE_S = 15.0  # a runner heartbeat this recent means a worker or API is processing
-
-
-def _refuse_if_processing(container: Any) -> None:
-    from infrastructure.followers import RUNNERS
-    from infrastructure.projection_admin import runner_status
-
-    for name in RUNNERS:  # runners publish their status under the registry's runner names
-        status = runner_status(container.redis, name)
-        if status.get("state") == "running" and time.time() - status.get("updated_at", 0) < LIVE_S:
-            raise CliError(
-                f"{name} is running on {status.get('host')}: stop the API and workers first"
-            )
 
 
 @commands.command("backup")
@@ -125,28 +108,16 @@ def restore_command(
 def _restore(
     file: Path, force: bool, settings: Settings, made_key: bool, committed: list[bool]
 ) -> dict[str, Any]:
-    from application.operations.read_side import rebuild
-    from infrastructure.bootstrap import REBUILDABLE
-    from infrastructure.erasure_ledger import ErasureLedger
-    from infrastructure.key_wrappers import key_wrapper_of
-
     with connected() as container:
-        _refuse_if_processing(container)
-        if not force and not is_empty(container.database_url):
-            raise CliError(
-                "this system already holds events; restore into an empty one, "
-                "or give --force to replace it"
-            )
-        _ = container.services.store.keys  # the key store's table exists before rows go into it
-        erased = ErasureLedger(container.settings.erasure_ledger_path).entries()
         try:
-            manifest = restore(
-                container.database_url,
+            return restore_backup(
+                SystemRestore(container),
                 file,
                 force=force,
-                master_key_id=key_wrapper_of(container.settings).key_id,
-                erased=erased,
+                on_committed=lambda: committed.append(True),
             )
+        except RestoreRefusedError as e:
+            raise CliError(str(e)) from None
         except MasterKeyMismatchError as e:
             if made_key:
                 raise CliError(
@@ -157,28 +128,6 @@ def _restore(
             raise CliError(str(e)) from None
         except BackupError as e:
             raise CliError(str(e)) from None
-        committed.append(True)
-        completed = complete_erasures(
-            container.services.data_subjects, [entry.subject for entry in erased]
-        )
-        reports = rebuild(container.read_side, list(REBUILDABLE))
-        rebuilt = {r.projection: r.events for r in reports}
-        log = EventLog(container.database_url)
-        log.extend_chain_fully()  # events the backup held but had not chained yet
-        report = verify_chain(log)
-    return {
-        "restored": str(file),
-        "backup_created_at": manifest["created_at"],
-        "head": manifest["head"],
-        "tables": {t: spec["rows"] for t, spec in manifest["tables"].items()},
-        "rebuilt": rebuilt,
-        "erasures_reapplied": manifest["erasures_reapplied"],
-        "erasures_on_record": len(erased),
-        "erasures_completed": len(completed),
-        "chain_ok": report.ok,
-        "chain_checked": report.checked,
-        "first_bad_position": report.first_bad_position,
-    }
 
 
 def _report(file: Path, result: dict[str, Any], as_json: bool) -> None:

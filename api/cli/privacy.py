@@ -5,6 +5,7 @@ Installed by `api/cli/root.py` through `install`; errors are a one-line message,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,8 +13,13 @@ import typer
 
 from api.cli.common import connected, emit, fail
 from application.keys import KeyWrapperUnavailableError
-from infrastructure.key_wrappers import key_wrapper_of
-from infrastructure.master_key import MasterKeyError, master_key_of, rotate
+from application.operations.keys import (
+    RotationRefusedError,
+    RotationRequest,
+    check_rotation,
+    rotate_master_key,
+)
+from infrastructure.master_key import MasterKeyError, MasterKeys
 from infrastructure.settings import Settings
 
 keys_app = typer.Typer(
@@ -62,123 +68,42 @@ def keys_rotate(
     stop opening once retired (--retire-old-versions, or min_decryption_version in Vault).
     --to-vault moves a system from the local master key into Vault."""
     settings = Settings()
-    if to_vault:
-        _move_into_vault(settings, new_key_file, retire_old_versions, as_json)
-        return
-    if settings.key_wrapper == "vault":
-        _rotate_in_vault(settings, new_key_file, retire_old_versions, as_json)
-        return
-    if retire_old_versions:
-        fail(
-            "--retire-old-versions is for ECOVAREJO_KEY_WRAPPER=vault; a local master key "
-            "retires by destroying every copy of the old key"
-        )
-    new_text = None
-    if new_key_file is not None:
+    request = RotationRequest(
+        wrapper=settings.key_wrapper,
+        new_key_file_given=new_key_file is not None,
+        retire_old_versions=retire_old_versions,
+        to_vault=to_vault,
+        vault_configured=settings.vault_addr is not None and settings.vault_token is not None,
+    )
+    try:
+        check_rotation(request)
+    except RotationRefusedError as e:
+        fail(str(e))
+    if request.kind == "local" and new_key_file is not None:
         try:
-            new_text = new_key_file.read_text()
+            request = replace(request, new_key_text=new_key_file.read_text())
         except OSError as e:
             fail(f"cannot read --new-key-file: {e.strerror}")
+    vault = _vault_to_move_into(settings) if request.kind == "to_vault" else None
     with connected() as container:  # refuses a current key that is not the one on record
         try:
-            done = rotate(container.database_url, master_key_of(settings), new_text)
+            done = rotate_master_key(MasterKeys(settings, container.database_url, vault), request)
         except MasterKeyError as e:
             fail(str(e))
     if as_json:
-        emit(
-            {
-                "keys": done.keys,
-                "old_master_key_id": done.old_id,
-                "new_master_key_id": done.new_id,
-                "new_key_path": str(done.new_key_path) if done.new_key_path else None,
-            }
-        )
-        return
-    where = (
-        f"the new key replaced {done.new_key_path}"
-        if done.new_key_path
-        else "set ECOVAREJO_MASTER_KEY to the new key and restart every process"
-    )
-    typer.echo(
-        f"re-wrapped {done.keys} data keys: master key {done.old_id} -> {done.new_id}; "
-        f"{where}; now destroy every copy of the old key"
-    )
+        emit(done.as_dict())
+    else:
+        typer.echo(done.summary())
 
 
-def _move_into_vault(
-    settings: Settings, new_key_file: Path | None, retire: bool, as_json: bool
-) -> None:
-    from infrastructure.master_key import move_into_kms
+def _vault_to_move_into(settings: Settings) -> Any:
+    """The Transit key a `--to-vault` moves into, checked usable before connecting."""
     from infrastructure.vault_transit import VaultTransitKey
 
-    if settings.key_wrapper != "local":
-        fail("--to-vault runs with the local master key still in use (ECOVAREJO_KEY_WRAPPER=local)")
-    if new_key_file is not None or retire:
-        fail("--to-vault takes neither --new-key-file nor --retire-old-versions")
-    if settings.vault_addr is None or settings.vault_token is None:
-        fail(
-            "--to-vault needs ECOVAREJO_VAULT_ADDR and ECOVAREJO_VAULT_TOKEN (and the Transit key)"
-        )
     try:
-        kms = VaultTransitKey.from_settings(settings)
+        return VaultTransitKey.from_settings(settings)
     except KeyWrapperUnavailableError as e:
         fail(str(e))
-    with connected() as container:  # refuses a local key that is not the one on record
-        try:
-            done = move_into_kms(container.database_url, master_key_of(settings), kms)
-        except MasterKeyError as e:
-            fail(str(e))
-    if as_json:
-        emit(
-            {"keys": done.keys, "old_master_key_id": done.old_id, "new_master_key_id": done.new_id}
-        )
-        return
-    typer.echo(
-        f"re-wrapped {done.keys} data keys: master key {done.old_id} -> {done.new_id}; set "
-        "ECOVAREJO_KEY_WRAPPER=vault, restart every process, then destroy every copy of the "
-        "old master key (and the data dir's master-key file)"
-    )
-
-
-def _rotate_in_vault(
-    settings: Settings, new_key_file: Path | None, retire: bool, as_json: bool
-) -> None:
-    from infrastructure.master_key import rotate_in_kms
-    from infrastructure.vault_transit import VaultTransitKey
-
-    if new_key_file is not None:
-        fail(
-            "with ECOVAREJO_KEY_WRAPPER=vault the new key version is made in Vault; "
-            "--new-key-file is for a local master key"
-        )
-    with connected() as container:  # refuses a Vault key that is not the one on record
-        kms = key_wrapper_of(settings)
-        assert isinstance(kms, VaultTransitKey)
-        try:
-            done = rotate_in_kms(container.database_url, kms, retire=retire)
-        except MasterKeyError as e:
-            fail(str(e))
-    if as_json:
-        emit(
-            {
-                "keys": done.keys,
-                "key_id": done.key_id,
-                "old_version": done.old_version,
-                "new_version": done.new_version,
-                "old_versions_retired": done.retired,
-            }
-        )
-        return
-    after = (
-        f"versions below {done.new_version} no longer decrypt"
-        if done.retired
-        else f"retire the old versions with `vault write {kms.mount}/keys/{kms.key_name}/config "
-        f"min_decryption_version={done.new_version}` (or rerun with --retire-old-versions)"
-    )
-    typer.echo(
-        f"re-wrapped {done.keys} data keys: {done.key_id} version {done.old_version} -> "
-        f"{done.new_version}; {after}"
-    )
 
 
 def lgpd_requests(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
