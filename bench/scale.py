@@ -110,6 +110,7 @@ def _checkout(base_url: str, config: BenchConfig, skus: list[str]) -> dict[str, 
             "max_requests": config.checkout_under_load,
             "warmup_requests": 2 * concurrency,
             "warmup_s": 60,
+            "order_wait_s": config.order_wait_s,
         }
     )
 

@@ -5,6 +5,11 @@ active generation is named by `ev:<projection>:active`. A Lua script applies a b
 changes and advances the position only if the position is new, so a change and its
 position commit together and a repeated event is applied once.
 
+A live view of a read model whose documents clients wait on (`Projector.announced`: the
+orders') also PUBLISHes, in the same script, the position on each written document's
+channel (`redis_keys.changed_channel`), so a request waiting for that document to change is
+woken by the write itself (`StoredDocuments.changes`), not by polling.
+
 Rebuilds write a new generation and then swap the pointer. A live runner names the
 generation it read from; if the pointer has moved, the script refuses and the runner
 restarts on the new generation from that generation's position: nothing is lost.
@@ -28,6 +33,7 @@ from redis.commands.core import AsyncScript
 
 from infrastructure.redis_keys import (
     active_key,
+    changed_channel,
     generation_prefix,
     parked_key,
     position_key,
@@ -56,6 +62,9 @@ local position = tonumber(ARGV[1])
 if position <= current then return 0 end
 for _, op in ipairs(cjson.decode(ARGV[2])) do redis.call(unpack(op)) end
 redis.call('SET', KEYS[1], ARGV[1])
+if ARGV[5] then
+  for _, channel in ipairs(cjson.decode(ARGV[5])) do redis.call('PUBLISH', channel, ARGV[1]) end
+end
 return 1
 """
 
@@ -104,8 +113,12 @@ class RedisDocumentView(ReadStore):
         generation: str | None = None,
         *,
         follow_active: bool = True,
+        announce: tuple[str, ...] = (),
     ):
         self.client = client
+        # Key prefixes whose writes are announced (a live view only: a rebuild's new
+        # generation has no readers waiting on it).
+        self.announce = announce if follow_active else ()
         self.projection = projection
         self.generation = generation or active_generation(client, projection)
         self.follow_active = follow_active
@@ -148,17 +161,28 @@ class RedisDocumentView(ReadStore):
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
         expected = self.generation if self.follow_active else ""
         ops = [self.op(c) for c in changes if not isinstance(c, Compact)]
+        args: list[str | int] = [tracking.notification_id, dumps(ops), expected, DEFAULT_GENERATION]
+        channels = self._channels(changes)
+        if channels:
+            args.append(dumps(channels))
         try:
-            self._apply(
-                keys=[self.position_key, active_key(self.projection)],
-                args=[tracking.notification_id, dumps(ops), expected, DEFAULT_GENERATION],
-            )
+            self._apply(keys=[self.position_key, active_key(self.projection)], args=args)
         except redis.ResponseError as error:
             if "GENERATION_MOVED" in str(error):
                 raise GenerationMovedError(str(error)) from None
             raise
         if len(ops) < len(changes):  # now that the write is in; in the background
             threading.Thread(target=compact_persistence, args=(self.client,), daemon=True).start()
+
+    def _channels(self, changes: list[Change]) -> list[str]:
+        """The channels of the announced documents this write changes."""
+        if not self.announce:
+            return []
+        return [
+            changed_channel(self.projection, c.key)
+            for c in changes
+            if isinstance(c, Put | Delete) and c.key.startswith(self.announce)
+        ]
 
     def max_tracking_id(self, application_name: str) -> int | None:
         raw = self.client.get(self.position_key)

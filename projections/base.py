@@ -240,6 +240,9 @@ class Projector(Projection[ReadStore]):
     always the log position. Failing events go to `parking`."""
 
     name: str = ""
+    # Key prefixes of documents clients wait on (`GET /orders/{id}?wait=`): a live Redis
+    # view announces their writes on pub/sub (infrastructure/redis_views).
+    announced: tuple[str, ...] = ()
 
     def __init__(self, view: ReadStore, parking: Parking | None = None):
         super().__init__(view)
