@@ -220,7 +220,8 @@ async def checkout(
 
 def profile(shared_feed: bool, count: int, wait_s: float = ORDER_WAIT_S) -> dict[str, Any]:
     from api.app import create_app
-    from infrastructure.bootstrap import RUNNERS, bootstrap
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.followers import runners_for
 
     with bench_servers() as servers:
         section = servers.section("profile")
@@ -228,10 +229,11 @@ def profile(shared_feed: bool, count: int, wait_s: float = ORDER_WAIT_S) -> dict
         container = bootstrap(settings)
         register(container, ["PROFILE-1"], quantity=1_000_000)
         container.start_processing()
-        deadline = time.monotonic() + 60
-        while sorted(container.leases.held() if container.leases else []) != sorted(RUNNERS):
+        runners = sorted(r.name for r in runners_for(container))  # no broker: no publisher
+        deadline = time.monotonic() + 120
+        while (held := sorted(container.leases.held() if container.leases else [])) != runners:
             if time.monotonic() > deadline:
-                raise RuntimeError("the followers did not start")
+                raise RuntimeError(f"the followers did not start: {held} of {runners}")
             time.sleep(0.1)
         app = create_app(container)
         headers = {"Authorization": f"Bearer {token('profile-buyer', 'customer')}"}
