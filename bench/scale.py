@@ -121,13 +121,14 @@ def _cpu(procs: list[Managed]) -> float:
 
 
 def _wait_for_leases(container: Any, workers: int, timeout: float = 60) -> None:
-    """Until the workers share the followers this configuration runs (without a broker,
-    no integration-event publisher)."""
-    followers = [f for runner in runners_for(container) for f in runner.followers]
+    """Until the workers share the runners this configuration runs (a lease is a
+    runner's: `read_models` holds every Redis read model; without a broker there is no
+    integration-event publisher)."""
+    runners = [runner.name for runner in runners_for(container)]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        held = lease_holders(container.database_url, followers)
-        if len(held) == len(followers) and len(set(held.values())) == workers:
+        held = lease_holders(container.database_url, runners)
+        if len(held) == len(runners) and len(set(held.values())) == workers:
             return
         time.sleep(0.2)
     raise RuntimeError(f"the {workers} workers did not share the followers in {timeout}s")
