@@ -36,8 +36,8 @@ async def order(
 ) -> Doc:
     """The order, with the customer's sealed words opened for the caller as the order
     reader does (`with_words`); off the event loop only when there are words to open (the
-    key store may be asked). With `wait` (seconds), an order still `pending` (or not yet
-    in the read model) is answered once decided, or as it is when the wait runs out."""
+    key store may be asked). With `wait` (seconds), an order still `pending` is answered
+    once decided, or as it is when the wait runs out."""
     key = order_key(order_id)
     if wait > 0:
         doc = await _decided(stored, key, viewer, wait)
@@ -52,14 +52,18 @@ async def order(
 async def _decided(stored: StoredDocuments, key: str, viewer: Viewer, wait: float) -> Doc | None:
     """Read the order until the saga has decided it, for at most `wait` seconds: each read
     after the first is woken by the read model's write of the order (pub/sub), or after
-    RECHECK_S in case a message was lost. Someone else's order is answered at once."""
+    RECHECK_S in case a message was lost."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     async with stored.changes.watching(OrdersProjection.name, key) as watch:
         while True:
             doc = await _load(stored, OrdersProjection.name, key)
-            if doc is not None and (
-                doc.get("status") != OrderStatus.PENDING.value or not _mine(doc, viewer)
+            # Missing (send the consistency token to be sure it is there), decided, or
+            # someone else's: answered at once.
+            if (
+                doc is None
+                or doc.get("status") != OrderStatus.PENDING.value
+                or not _mine(doc, viewer)
             ):
                 return doc
             left = deadline - loop.time()
