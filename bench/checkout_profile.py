@@ -4,11 +4,13 @@ dramatiq actors in threads, on embedded servers (or DATABASE_URL / REDIS_URL).
 
 A client does `PROFILE_CHECKOUTS` (default 40) checkouts one after the other, as the
 checkout bench's client does: create a cart, add an item, check out, then GET the order
-with its consistency token every 10 ms until the saga has decided. Per checkout:
+with its consistency token and `?wait=10` until the saga has decided (the server answers
+once it is); `PROFILE_WAIT_S=0` makes the client poll every 10 ms instead, as before the
+server-side wait, and `PROFILE_WAIT_S=both` runs both clients. Per checkout:
 
 - events appended (the log's head), PostgreSQL transactions (pg_stat_database, every
   backend of the database), statements sent by this process (psycopg cursors), Redis
-  commands (INFO commandstats), the client's polls;
+  commands (INFO commandstats), the client's reads of the order;
 - wake-ups: NOTIFYs sent by the wakers, reads of the log by subscriptions, and (with the
   worker feed) notifications read and events decoded;
 - CPU: the process's, and per thread group (from /proc: the API's event loop and thread
@@ -40,7 +42,7 @@ import psycopg
 import redis
 
 from bench.http import token
-from bench.loadgen import ADDRESS, CARD
+from bench.loadgen import ADDRESS, CARD, ORDER_WAIT_S, settle
 from bench.seed import register
 from bench.servers import bench_servers
 
@@ -195,8 +197,10 @@ def redis_calls(client: redis.Redis) -> int:
     return sum(int(v["calls"]) for v in stats.values() if isinstance(v, dict))
 
 
-async def checkout(client: httpx.AsyncClient, sku: str, headers: dict[str, str]) -> int:
-    """One checkout as the bench's client does it; the number of polls."""
+async def checkout(
+    client: httpx.AsyncClient, sku: str, headers: dict[str, str], wait_s: float
+) -> int:
+    """One checkout as the bench's client does it; the number of reads of the order."""
     cart = (await client.post("/api/v1/carts", json={}, headers=headers)).json()["cart_id"]
     item = {"sku": sku, "quantity": 1}
     (
@@ -206,19 +210,18 @@ async def checkout(client: httpx.AsyncClient, sku: str, headers: dict[str, str])
     placed = await client.post(f"/api/v1/carts/{cart}/checkout", json=body, headers=headers)
     placed.raise_for_status()
     answer = placed.json()
-    poll = {**headers, "X-Consistency-Token": answer["consistency_token"]}
-    polls = 0
-    while True:
-        polls += 1
-        got = await client.get(f"/api/v1/orders/{answer['order_id']}", headers=poll)
-        if got.status_code == 200 and got.json()["status"] != "pending":
-            return polls
-        await asyncio.sleep(0.01)
+    status, reads = await settle(
+        client, answer["order_id"], answer["consistency_token"], headers, wait_s
+    )
+    if status == "timeout":
+        raise RuntimeError(f"order {answer['order_id']} was not decided")
+    return reads
 
 
-def profile(shared_feed: bool, count: int) -> dict[str, Any]:
+def profile(shared_feed: bool, count: int, wait_s: float = ORDER_WAIT_S) -> dict[str, Any]:
     from api.app import create_app
-    from infrastructure.bootstrap import RUNNERS, bootstrap
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.followers import runners_for
 
     with bench_servers() as servers:
         section = servers.section("profile")
@@ -226,10 +229,11 @@ def profile(shared_feed: bool, count: int) -> dict[str, Any]:
         container = bootstrap(settings)
         register(container, ["PROFILE-1"], quantity=1_000_000)
         container.start_processing()
-        deadline = time.monotonic() + 60
-        while sorted(container.leases.held() if container.leases else []) != sorted(RUNNERS):
+        runners = sorted(r.name for r in runners_for(container))  # no broker: no publisher
+        deadline = time.monotonic() + 120
+        while (held := sorted(container.leases.held() if container.leases else [])) != runners:
             if time.monotonic() > deadline:
-                raise RuntimeError("the followers did not start")
+                raise RuntimeError(f"the followers did not start: {held} of {runners}")
             time.sleep(0.1)
         app = create_app(container)
         headers = {"Authorization": f"Bearer {token('profile-buyer', 'customer')}"}
@@ -238,7 +242,7 @@ def profile(shared_feed: bool, count: int) -> dict[str, Any]:
         async def run(n: int) -> int:
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-                return sum([await checkout(client, "PROFILE-1", headers) for _ in range(n)])
+                return sum([await checkout(client, "PROFILE-1", headers, wait_s) for _ in range(n)])
 
         try:
             asyncio.run(run(10))  # warm-up: caches, prepared statements, imports
@@ -259,6 +263,7 @@ def profile(shared_feed: bool, count: int) -> dict[str, Any]:
             total_busy = sum(busy.values()) or 1
             return {
                 "shared_feed": shared_feed,
+                "order_wait_s": wait_s,
                 "checkouts": count,
                 "seconds_per_checkout": round(elapsed * per, 4),
                 "events": (container.head_position() - head) * per,
@@ -267,7 +272,7 @@ def profile(shared_feed: bool, count: int) -> dict[str, Any]:
                 ),
                 "statements_sent": round(counters.values["statements"] * per, 1),
                 "redis_commands": round((redis_calls(container.redis) - calls) * per, 1),
-                "client_polls": round(polls * per, 1),
+                "order_reads": round(polls * per, 1),  # the client's GETs of the order
                 "notifies_sent": round(counters.values["notifies"] * per, 1),
                 "log_reads": round(counters.values["log_reads"] * per, 1),
                 "feed_reads": feed.reads if feed else None,
@@ -290,8 +295,10 @@ def profile(shared_feed: bool, count: int) -> dict[str, Any]:
 def main() -> None:
     count = int(os.environ.get("PROFILE_CHECKOUTS") or 40)
     which = os.environ.get("PROFILE_FEED", "on")
-    runs = {"on": [True], "off": [False], "both": [False, True]}[which]
-    print(json.dumps([profile(feed, count) for feed in runs], indent=2))
+    feeds = {"on": [True], "off": [False], "both": [False, True]}[which]
+    asked = os.environ.get("PROFILE_WAIT_S", str(ORDER_WAIT_S))
+    waits = [0.0, ORDER_WAIT_S] if asked == "both" else [float(asked)]
+    print(json.dumps([profile(f, count, w) for f in feeds for w in waits], indent=2))
 
 
 if __name__ == "__main__":

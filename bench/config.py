@@ -1,7 +1,9 @@
 """Sizes and durations of a benchmark run, from the environment.
 
 `BENCH_QUICK=1` shrinks everything for a smoke run; `BENCH_RUNS=N` overrides the number of
-repetitions whose median (and min-max spread) is reported."""
+repetitions whose median (and min-max spread) is reported. `BENCH_ORDER_WAIT_S` is how long
+the checkout client asks `GET /orders/{id}` to wait for the decision (`?wait=`, default 10);
+0 makes it poll every 10 ms instead, as it did before the server-side wait."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ class BenchConfig:
     checkout_sequential: int
     checkout_concurrency: int
     checkout_under_load: int
+    order_wait_s: float
     seed_events: int
     seed_stock_items: int
     seed_orders: int
@@ -47,6 +50,7 @@ class BenchConfig:
             checkout_sequential=5 if quick else 30,
             checkout_concurrency=8,
             checkout_under_load=16 if quick else 80,
+            order_wait_s=float(os.environ.get("BENCH_ORDER_WAIT_S", "10")),
             seed_events=5_000 if quick else 100_000,
             seed_stock_items=200 if quick else 1_000,
             seed_orders=10 if quick else 200,

@@ -157,7 +157,9 @@ def bench_commands(system: System, config: BenchConfig, results: Results, worker
     results.summarize(f"http_command_rps_ratio_{suffix}")
 
 
-def _checkout(system: System, concurrency: int, count: int, skus: list[str]) -> dict[str, Any]:
+def _checkout(
+    system: System, config: BenchConfig, concurrency: int, count: int, skus: list[str]
+) -> dict[str, Any]:
     return loadgen(
         {
             "scenario": "checkout",
@@ -169,6 +171,7 @@ def _checkout(system: System, concurrency: int, count: int, skus: list[str]) -> 
             "max_requests": count,
             "warmup_requests": 2 * concurrency,
             "warmup_s": 60,
+            "order_wait_s": config.order_wait_s,
         }
     )
 
@@ -182,7 +185,7 @@ def bench_checkout(system: System, config: BenchConfig, results: Results) -> Non
             ("checkout", 1, config.checkout_sequential),
             ("checkout_load", config.checkout_concurrency, config.checkout_under_load),
         ):
-            answer = _checkout(system, concurrency, count, skus)
+            answer = _checkout(system, config, concurrency, count, skus)
             latency = latency_summary(answer["latencies"])
             for p in ("p50", "p95", "p99"):
                 results.add(f"{key}_{p}_ms", latency[f"{p}_ms"])

@@ -6,7 +6,10 @@ Scenarios:
   post      each client POSTs `body` to its own path (`paths[i]`) in a loop
   get       each client GETs `paths` round-robin
   checkout  each client, in a loop: a cart with one item (untimed), then timed: POST
-            checkout -> poll GET /orders/{id} until the read model says confirmed
+            checkout -> GET /orders/{id} with the consistency token and `?wait=` (the
+            spec's `order_wait_s`, default 10) until the order is decided, as a real
+            client would; with `order_wait_s` 0, a poll every 10 ms instead (the client
+            before the server-side wait)
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from typing import Any
 
 import httpx
 
-POLL_INTERVAL_S = 0.01
+POLL_INTERVAL_S = 0.01  # the polling client's (order_wait_s 0)
+ORDER_WAIT_S = 10.0  # what the client asks the server to wait for the decision
 SETTLE_TIMEOUT_S = 30.0
 ADDRESS = {
     "line1": "Rua das Flores 10",
@@ -92,20 +96,32 @@ async def _fill_cart(client: httpx.AsyncClient, sku: str, headers: dict[str, str
     return cart_id
 
 
-async def _settle(
-    client: httpx.AsyncClient, order_id: str, token: str, headers: dict[str, str]
-) -> str:
-    """Poll the order's read model until the saga has decided; its final status."""
+async def settle(
+    client: httpx.AsyncClient,
+    order_id: str,
+    token: str,
+    headers: dict[str, str],
+    wait_s: float = ORDER_WAIT_S,
+) -> tuple[str, int]:
+    """Ask for the order until the saga has decided: its final status and the number of
+    requests. With `wait_s`, the server holds each answer until the decision (one request,
+    as a rule); with 0, a poll every POLL_INTERVAL_S."""
     give_up = time.perf_counter() + SETTLE_TIMEOUT_S
     poll_headers = {**headers, "X-Consistency-Token": token}
+    params = {"wait": wait_s} if wait_s > 0 else None
+    asked = 0
     while time.perf_counter() < give_up:
-        response = await client.get(f"/api/v1/orders/{order_id}", headers=poll_headers)
+        asked += 1
+        response = await client.get(
+            f"/api/v1/orders/{order_id}", headers=poll_headers, params=params
+        )
         if response.status_code == 200:
             status = str(response.json()["status"])
             if status != "pending":
-                return status
-        await asyncio.sleep(POLL_INTERVAL_S)
-    return "timeout"
+                return status, asked
+        if wait_s <= 0:
+            await asyncio.sleep(POLL_INTERVAL_S)
+    return "timeout", asked
 
 
 async def _checkout_loop(
@@ -123,8 +139,12 @@ async def _checkout_loop(
             )
             placed.raise_for_status()
             answer = placed.json()
-            outcome = await _settle(
-                client, answer["order_id"], answer["consistency_token"], headers
+            outcome, _ = await settle(
+                client,
+                answer["order_id"],
+                answer["consistency_token"],
+                headers,
+                float(spec.get("order_wait_s", ORDER_WAIT_S)),
             )
             tally.latencies.append(time.perf_counter() - before)
         except httpx.HTTPError as error:

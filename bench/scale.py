@@ -30,7 +30,8 @@ from bench.report import Results, log
 from bench.seed import register
 from bench.servers import Section, Servers
 from bench.stats import latency_summary
-from infrastructure.bootstrap import FOLLOWERS, bootstrap
+from infrastructure.bootstrap import bootstrap
+from infrastructure.followers import runners_for
 from infrastructure.runners import lease_holders
 
 COLD_SKU = "BENCH-HOT-1"
@@ -55,7 +56,7 @@ def _checkouts(config: BenchConfig, section: Section, results: Results, workers:
     try:
         base_url = f"http://127.0.0.1:{port}"
         wait_healthy(api, base_url)
-        _wait_for_leases(section.database_url, workers)
+        _wait_for_leases(container, workers)
         skus = [f"BENCH-S{i}" for i in range(config.checkout_concurrency)]
         register(container, skus, quantity=1_000_000)
         if not container.wait_for_projections(container.head_position(), 120):
@@ -110,6 +111,7 @@ def _checkout(base_url: str, config: BenchConfig, skus: list[str]) -> dict[str, 
             "max_requests": config.checkout_under_load,
             "warmup_requests": 2 * concurrency,
             "warmup_s": 60,
+            "order_wait_s": config.order_wait_s,
         }
     )
 
@@ -118,11 +120,15 @@ def _cpu(procs: list[Managed]) -> float:
     return sum(p.cpu_seconds() for p in procs)
 
 
-def _wait_for_leases(database_url: str, workers: int, timeout: float = 60) -> None:
+def _wait_for_leases(container: Any, workers: int, timeout: float = 60) -> None:
+    """Until the workers share the runners this configuration runs (a lease is a
+    runner's: `read_models` holds every Redis read model; without a broker there is no
+    integration-event publisher)."""
+    runners = [runner.name for runner in runners_for(container)]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        held = lease_holders(database_url, FOLLOWERS)
-        if len(held) == len(FOLLOWERS) and len(set(held.values())) == workers:
+        held = lease_holders(container.database_url, runners)
+        if len(held) == len(runners) and len(set(held.values())) == workers:
             return
         time.sleep(0.2)
     raise RuntimeError(f"the {workers} workers did not share the followers in {timeout}s")

@@ -21,8 +21,9 @@ from typing import Any
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import BaseProjectionRunner, Projection
 
+from infrastructure.redis_views import RedisDocumentView
 from infrastructure.tracing import span_for_event
-from projections.base import APPLICATION, Batch, Projector
+from projections.base import APPLICATION, Batch, Change, Projector
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +67,32 @@ class FanOut(Projection[Positions]):
             self.flush()
 
     def flush(self) -> None:
+        """Write every member's batch: the Redis read models' together, in one script
+        call (one round trip per drained read of the log, not one per read model)."""
+        together: list[Batch] = []
+        writes: list[tuple[RedisDocumentView, list[Change], Tracking]] = []
         for _, _, batch in self.members:
-            batch.flush()
+            store, write = batch.store, batch.pending_write()
+            if (
+                write is not None
+                and isinstance(store, RedisDocumentView)
+                and (not writes or writes[0][0].client is store.client)
+            ):
+                together.append(batch)
+                writes.append((store, *write))
+            else:
+                batch.flush()
+        if len(together) == 1:
+            together[0].flush()
+        elif together:
+            RedisDocumentView.apply_together(writes)
+            for batch in together:
+                batch.written()
 
     def flush_pending(self) -> None:
         """Write what is waiting (a follower of the worker's feed with nothing queued)."""
-        for _, _, batch in self.members:
-            if batch.pending:
-                batch.flush()
+        if any(batch.pending for _, _, batch in self.members):
+            self.flush()
 
     def _flush_before_failing(self) -> None:
         """Write what every member (the failing one included: its failing event is not in

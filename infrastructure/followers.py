@@ -109,7 +109,10 @@ class ReadModel:
         """A generation (by default the active one). `live`: writes are refused once it is
         no longer the active generation (`GenerationMovedError`), for runners."""
         if self.store == "redis":
-            return RedisDocumentView(res.redis, self.name, generation, follow_active=live)
+            announce = self.projector.announced
+            return RedisDocumentView(
+                res.redis, self.name, generation, follow_active=live, announce=announce
+            )
         store = _search(res)
         return store.open(generation or store.active_generation(), follow_active=live)
 

@@ -4,6 +4,7 @@
     ev:<read model>:<generation>:<key>          a document (or an index) of that generation
     ev:<read model>:<generation>:position       the log position the generation has reached
     ev:<read model>:<generation>:parked         the events it parked (and :failures:<pos>)
+    ev:<read model>:changed:<key>               pub/sub: a document was written (its position)
     ev:status:<runner>                          a runner's published status (with a TTL)
     ev:console:job:<id>                         a console job's progress (with a TTL)
     pagseguro:intake:<handle>                   a PagBank encrypted card until charged (TTL)
@@ -46,6 +47,12 @@ def generations_pattern(read_model: str) -> str:
 def generation_of(key: str) -> str:
     """The generation a document key belongs to."""
     return key.split(":")[2]
+
+
+def changed_channel(read_model: str, key: str) -> str:
+    """The pub/sub channel a live read model announces a document's writes on (whatever
+    the generation: readers follow the active one)."""
+    return f"{ROOT}:{read_model}:changed:{key}"
 
 
 def status_key(runner: str) -> str:

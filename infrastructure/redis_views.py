@@ -5,6 +5,11 @@ active generation is named by `ev:<projection>:active`. A Lua script applies a b
 changes and advances the position only if the position is new, so a change and its
 position commit together and a repeated event is applied once.
 
+A live view of a read model whose documents clients wait on (`Projector.announced`: the
+orders') also PUBLISHes, in the same script, the position on each written document's
+channel (`redis_keys.changed_channel`), so a request waiting for that document to change is
+woken by the write itself (`StoredDocuments.changes`), not by polling.
+
 Rebuilds write a new generation and then swap the pointer. A live runner names the
 generation it read from; if the pointer has moved, the script refuses and the runner
 restarts on the new generation from that generation's position: nothing is lost.
@@ -28,6 +33,7 @@ from redis.commands.core import AsyncScript
 
 from infrastructure.redis_keys import (
     active_key,
+    changed_channel,
     generation_prefix,
     parked_key,
     position_key,
@@ -56,7 +62,39 @@ local position = tonumber(ARGV[1])
 if position <= current then return 0 end
 for _, op in ipairs(cjson.decode(ARGV[2])) do redis.call(unpack(op)) end
 redis.call('SET', KEYS[1], ARGV[1])
+if ARGV[5] then
+  for _, channel in ipairs(cjson.decode(ARGV[5])) do redis.call('PUBLISH', channel, ARGV[1]) end
+end
 return 1
+"""
+
+# Several read models' writes in one script (the worker's read models after each drained
+# read of the log): every generation checked first, then each model's changes, position
+# and announcements as `_APPLY` does them. KEYS: a position key and an active key per
+# model; ARGV: five per model (position, ops, expected generation, default, channels).
+_APPLY_MANY = """
+local models = #KEYS / 2
+for i = 1, models do
+  local a = (i - 1) * 5
+  if ARGV[a + 3] ~= '' then
+    local active = redis.call('GET', KEYS[2 * i]) or ARGV[a + 4]
+    if active ~= ARGV[a + 3] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
+  end
+end
+local applied = 0
+for i = 1, models do
+  local a = (i - 1) * 5
+  local current = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
+  if tonumber(ARGV[a + 1]) > current then
+    for _, op in ipairs(cjson.decode(ARGV[a + 2])) do redis.call(unpack(op)) end
+    redis.call('SET', KEYS[2 * i - 1], ARGV[a + 1])
+    for _, channel in ipairs(cjson.decode(ARGV[a + 5])) do
+      redis.call('PUBLISH', channel, ARGV[a + 1])
+    end
+    applied = applied + 1
+  end
+end
+return applied
 """
 
 FAILURES_TTL_S = 86400
@@ -104,8 +142,12 @@ class RedisDocumentView(ReadStore):
         generation: str | None = None,
         *,
         follow_active: bool = True,
+        announce: tuple[str, ...] = (),
     ):
         self.client = client
+        # Key prefixes whose writes are announced (a live view only: a rebuild's new
+        # generation has no readers waiting on it).
+        self.announce = announce if follow_active else ()
         self.projection = projection
         self.generation = generation or active_generation(client, projection)
         self.follow_active = follow_active
@@ -148,17 +190,55 @@ class RedisDocumentView(ReadStore):
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
         expected = self.generation if self.follow_active else ""
         ops = [self.op(c) for c in changes if not isinstance(c, Compact)]
+        args: list[str | int] = [tracking.notification_id, dumps(ops), expected, DEFAULT_GENERATION]
+        channels = self._channels(changes)
+        if channels:
+            args.append(dumps(channels))
         try:
-            self._apply(
-                keys=[self.position_key, active_key(self.projection)],
-                args=[tracking.notification_id, dumps(ops), expected, DEFAULT_GENERATION],
-            )
+            self._apply(keys=[self.position_key, active_key(self.projection)], args=args)
         except redis.ResponseError as error:
             if "GENERATION_MOVED" in str(error):
                 raise GenerationMovedError(str(error)) from None
             raise
         if len(ops) < len(changes):  # now that the write is in; in the background
             threading.Thread(target=compact_persistence, args=(self.client,), daemon=True).start()
+
+    @staticmethod
+    def apply_together(writes: list[tuple[RedisDocumentView, list[Change], Tracking]]) -> None:
+        """Several views' writes (on one client) in ONE script call: one round trip for
+        all of them instead of one each; each view's changes still go in with its position
+        only. A moved generation refuses the whole call (`GenerationMovedError`)."""
+        if not writes:
+            return
+        client = writes[0][0].client
+        keys: list[str] = []
+        args: list[str | int] = []
+        compacts = False
+        for view, changes, tracking in writes:
+            ops = [view.op(c) for c in changes if not isinstance(c, Compact)]
+            compacts = compacts or len(ops) < len(changes)
+            expected = view.generation if view.follow_active else ""
+            keys += [view.position_key, active_key(view.projection)]
+            args += [tracking.notification_id, dumps(ops), expected, DEFAULT_GENERATION]
+            args.append(dumps(view._channels(changes)))
+        try:
+            _apply_many(client)(keys=keys, args=args)
+        except redis.ResponseError as error:
+            if "GENERATION_MOVED" in str(error):
+                raise GenerationMovedError(str(error)) from None
+            raise
+        if compacts:  # now that the writes are in; in the background
+            threading.Thread(target=compact_persistence, args=(client,), daemon=True).start()
+
+    def _channels(self, changes: list[Change]) -> list[str]:
+        """The channels of the announced documents this write changes."""
+        if not self.announce:
+            return []
+        return [
+            changed_channel(self.projection, c.key)
+            for c in changes
+            if isinstance(c, Put | Delete) and c.key.startswith(self.announce)
+        ]
 
     def max_tracking_id(self, application_name: str) -> int | None:
         raw = self.client.get(self.position_key)
@@ -167,6 +247,17 @@ class RedisDocumentView(ReadStore):
     def parked(self) -> list[dict[str, Any]]:
         """This generation's parked events, by position."""
         return RedisParking(self.client, self.projection, self.generation).parked()
+
+
+_SCRIPTS: weakref.WeakKeyDictionary[redis.Redis, Any] = weakref.WeakKeyDictionary()
+
+
+def _apply_many(client: redis.Redis) -> Any:
+    """`_APPLY_MANY` registered on `client` once (run by EVALSHA, loaded when missing)."""
+    script = _SCRIPTS.get(client)
+    if script is None:
+        script = _SCRIPTS[client] = client.register_script(_APPLY_MANY)
+    return script
 
 
 class RedisParking:

@@ -209,9 +209,21 @@ class Batch(ReadStore):
         return self._events
 
     def flush(self) -> None:
+        write = self.pending_write()
+        if write is not None:
+            self.store.apply(*write)
+        self.written()
+
+    def pending_write(self) -> tuple[list[Change], Tracking] | None:
+        """What `flush` would write (None: nothing), for a caller that writes several
+        batches in one step (then `written`)."""
+        if not self._events:
+            return None
+        return [*self._writes.values(), *self._indexes], Tracking(APPLICATION, self._position)
+
+    def written(self) -> None:
+        """The pending write is in the store: start the next batch."""
         if self._events:
-            changes = [*self._writes.values(), *self._indexes]
-            self.store.apply(changes, Tracking(APPLICATION, self._position))
             self._recorded = self._position
         if not self.fresh:
             self._docs.clear()
@@ -240,6 +252,9 @@ class Projector(Projection[ReadStore]):
     always the log position. Failing events go to `parking`."""
 
     name: str = ""
+    # Key prefixes of documents clients wait on (`GET /orders/{id}?wait=`): a live Redis
+    # view announces their writes on pub/sub (infrastructure/redis_views).
+    announced: tuple[str, ...] = ()
 
     def __init__(self, view: ReadStore, parking: Parking | None = None):
         super().__init__(view)

@@ -83,6 +83,7 @@ def _step(event: Any) -> dict[str, str]:
 
 class OrdersProjection(DocumentProjection):
     name = "orders"
+    announced = ("order:",)  # a client may wait for its order's decision
     sealer: WordsSealer | None = None  # set by the wiring (infrastructure/followers)
 
     def _order_changes(self, doc: dict[str, Any], event: Any, **fields: Any) -> list[Change]:

@@ -87,6 +87,9 @@ async def list_orders(
     )
 
 
+MAX_WAIT_S = 10  # the longest a read of an order may be held for its decision
+
+
 @router.get("/{order_id}", dependencies=[Depends(consistent_with(OrdersProjection.name))])
 async def get_order(
     order_id: UUID,
@@ -94,11 +97,27 @@ async def get_order(
     container: ContainerDep,
     principal: CustomerOrAdmin,
     response: Response,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_S,
+            description=(
+                "Seconds (at most 10) to hold the answer while the order is `pending` (the "
+                "checkout has not decided it yet): answered as soon as it is decided, or as "
+                "it is when the wait runs out (still `pending`: ask again). In place of "
+                "polling after a checkout; 0 (the default) answers at once."
+            ),
+        ),
+    ] = 0,
 ) -> OrderPublic:
     """An order: lines, totals, status, cancellation reason, payment and carbon footprint.
-    Customers see only their own.
+    Customers see only their own. After a checkout, send its consistency token and `wait`
+    to be answered once the order is decided (confirmed, awaiting payment or
+    authentication, or cancelled) instead of polling.
     """
-    doc = await owned_reads.order(stored, order_id, viewer_of(principal), container.readers.words)
+    viewer = viewer_of(principal)
+    doc = await owned_reads.order(stored, order_id, viewer, container.readers.words, wait)
     set_etag(response, doc["version"])
     return OrderPublic.from_doc(doc)
 
