@@ -18,8 +18,10 @@ folded, in byte order: a prefix is an index range; one typo is checked with
 `levenshtein_less_equal` (the `fuzzystrmatch` extension, or in Python where it is missing)
 on the rows that share the first letter.
 
-`search_generations` has one row per generation holding its log position: a write updates
-that row and the documents in one transaction, and only if the position is new. The
+The projector's state documents (`projections.search.STATE_PREFIX` keys) live in
+`search_state_<generation>` (key, jsonb). `search_generations` has one row per generation
+holding its log position: a write updates that row, the documents and the state in one
+transaction, and only if the position is new. The
 active generation is the one row of `search_active`; `activate` swaps it in one statement.
 """
 
@@ -51,6 +53,7 @@ from projections.search import (
     SuggestQuery,
     check_generation,
     is_removal,
+    is_state_key,
 )
 from projections.search_document import (
     DEFAULT_SYNONYMS,
@@ -118,16 +121,28 @@ CREATE TABLE IF NOT EXISTS {suggest_table} (
     PRIMARY KEY (entry, id)
 );
 CREATE INDEX IF NOT EXISTS {suggest_id_index} ON {suggest_table} (id);
+CREATE TABLE IF NOT EXISTS {state_table} (
+    key text PRIMARY KEY,
+    doc jsonb NOT NULL
+);
 """
 
-# A table of an older schema (no `stocked` column) is dropped and its position forgotten:
-# a read model is disposable, and the runner refills it from the log.
+# A table of an older schema (no `stocked` column, or no state table beside it: built
+# before the projector folded products, reviews and the category tree) is dropped and its
+# position forgotten: a read model is disposable, and the runner refills it from the log.
 _OUTDATED = """
 SELECT EXISTS (SELECT 1 FROM information_schema.tables
                WHERE table_schema = current_schema() AND table_name = %(table)s)
-   AND NOT EXISTS (SELECT 1 FROM information_schema.columns
-                   WHERE table_schema = current_schema() AND table_name = %(table)s
-                     AND column_name = 'stocked')
+   AND (NOT EXISTS (SELECT 1 FROM information_schema.columns
+                    WHERE table_schema = current_schema() AND table_name = %(table)s
+                      AND column_name = 'stocked')
+        OR NOT EXISTS (SELECT 1 FROM information_schema.tables
+                       WHERE table_schema = current_schema() AND table_name = %(state)s))
+"""
+_STATE_GET = "SELECT doc FROM {state} WHERE key = %s"
+_STATE_PUT = """
+INSERT INTO {state} (key, doc) VALUES (%s, %s)
+ON CONFLICT (key) DO UPDATE SET doc = EXCLUDED.doc
 """
 
 _UPSERT = """
@@ -270,6 +285,10 @@ def _suggest_table(generation: str) -> sql.Identifier:
     return sql.Identifier(f"search_suggest_{generation}")
 
 
+def _state_table(generation: str) -> sql.Identifier:
+    return sql.Identifier(f"search_state_{generation}")
+
+
 def _price_bucket() -> sql.Composable:
     """The index into `PRICE_RANGES` of a row's price."""
     cases = [
@@ -313,6 +332,7 @@ class PostgresSearchIndex(SearchIndex):
         self.generation = check_generation(generation)
         self.table = _products_table(generation)
         self.suggest_table = _suggest_table(generation)
+        self.state_table = _state_table(generation)
         self.config = config
         self.fold = fold
         self.follow_active = follow_active
@@ -320,6 +340,11 @@ class PostgresSearchIndex(SearchIndex):
         self.levenshtein = levenshtein
 
     def get(self, key: str) -> Document | None:
+        if is_state_key(key):
+            with self.pool.connection() as conn:
+                found = conn.execute(sql.SQL(_STATE_GET).format(state=self.state_table), (key,))
+                state = found.fetchone()
+            return dict(state[0]) if state is not None else None
         product_id = key
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(sql.SQL(_GET).format(table=self.table), (product_id,))
@@ -329,7 +354,12 @@ class PostgresSearchIndex(SearchIndex):
         doc = dict(row)
         return {**doc, **doc.pop("product")}
 
-    def upsert(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
+    def upsert(
+        self,
+        docs_to_upsert: list[Document],
+        tracking: Tracking,
+        states: dict[str, Document | None] | None = None,
+    ) -> None:
         with self.pool.connection() as conn, conn.transaction():
             if self.follow_active:
                 self._check_still_active(conn)
@@ -355,6 +385,7 @@ class PostgresSearchIndex(SearchIndex):
                 if removals:
                     delete = sql.SQL("DELETE FROM {table} WHERE id = %s")
                     cur.executemany(delete.format(table=self.table), removals)
+                self._write_states(cur, states or {})
             conn.execute(
                 "UPDATE search_generations SET notification_id = %s, application_name = %s"
                 " WHERE generation = %s",
@@ -380,6 +411,16 @@ class PostgresSearchIndex(SearchIndex):
                     for doc in upserts
                 ],
             )
+
+    def _write_states(self, cur: psycopg.Cursor[Any], states: dict[str, Document | None]) -> None:
+        """The projector's own state, in the transaction of the documents it shaped."""
+        puts = [(key, Jsonb(doc)) for key, doc in states.items() if doc is not None]
+        gone = [(key,) for key, doc in states.items() if doc is None]
+        if puts:
+            cur.executemany(sql.SQL(_STATE_PUT).format(state=self.state_table), puts)
+        if gone:
+            delete = sql.SQL("DELETE FROM {state} WHERE key = %s")
+            cur.executemany(delete.format(state=self.state_table), gone)
 
     def _check_still_active(self, conn: psycopg.Connection[Any]) -> None:
         # FOR SHARE: once a generation has been activated, an `activate` waits for this
@@ -663,12 +704,15 @@ class PostgresSearchStore:
             category_index=sql.Identifier(f"{table}_catkeys"),
             suggest_table=_suggest_table(generation),
             suggest_id_index=sql.Identifier(f"search_suggest_{generation}_id"),
+            state_table=_state_table(generation),
         )
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
-            if conn.execute(_OUTDATED, {"table": table}).fetchone() == (True,):
+            outdated = {"table": table, "state": f"search_state_{generation}"}
+            if conn.execute(_OUTDATED, outdated).fetchone() == (True,):
                 log.warning("search table %s has an older schema: refilled from the log", table)
                 conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+                conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_suggest_table(generation)))
                 conn.execute(
                     "UPDATE search_generations SET notification_id = NULL WHERE generation = %s",
                     (generation,),
@@ -704,6 +748,7 @@ class PostgresSearchStore:
                 raise ValueError(f"search generation {generation!r} is active; activate another")
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_products_table(generation)))
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_suggest_table(generation)))
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_state_table(generation)))
             conn.execute("DELETE FROM search_generations WHERE generation = %s", (generation,))
         with self._lock:
             self._opened.discard(generation)
