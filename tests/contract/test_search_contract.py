@@ -400,6 +400,29 @@ def test_an_archived_product_leaves_results_and_facets(index, catalog):
     assert index.get(str(item.id)) is None
 
 
+def test_the_unfiltered_facets_follow_every_change_as_a_filtered_count_does(index, catalog):
+    """PostgreSQL keeps the whole catalog's facets as documents are written; they must
+    answer what counting the hits answers (a filter every product passes counts them)."""
+    cafe, camiseta, garrafa = (stock_item(*CATALOG[i]) for i in (0, 2, 3))
+    for item in (cafe, camiseta, garrafa):
+        item.collect_events()  # registered already, by the catalog fixture
+    cafe.change_price(Money.brl("250.00"))
+    camiseta.edit(
+        name="Camiseta de Algodão Orgânica",
+        description="Malha macia",
+        category="Vestuário",
+        weight_grams=200,
+        sustainability={"carbon_footprint_kg": "1.250", "certifications": ["GOTS", "Vegano"]},
+    )
+    garrafa.archive()
+    catalog.play(cafe, camiseta, garrafa)
+    everything, counted = search(index), search(index, min_price=Decimal("0"))
+    assert (everything.total, everything.facets) == (counted.total, counted.facets)
+    assert everything.facets["price"]["200-500"] == 1
+    assert everything.facets["certification"]["Vegano"] == 1
+    assert "B Corp" not in everything.facets["certification"]  # the archived one's
+
+
 def test_keeps_a_document_per_aggregate_id_with_the_sku_as_a_field(index, catalog):
     doc = index.get(str(StockItem.create_id("ECO-0002")))
     assert doc is not None
