@@ -24,6 +24,12 @@ field fed the name's folded word-suffixes and asked with `fuzzy: {fuzziness: 1}`
 Documented at elastic.co: Elasticsearch reference, "Sort search results" (`missing`),
 "Range aggregation", "Synonym graph token filter", "Completion suggester" (fuzzy queries).
 
+The projector's state documents (`projections.search.STATE_PREFIX` keys: products, the
+category tree, approved reviews) are documents of `kind: state` whose body is an object
+neither indexed nor parsed, written in the same bulk request as the product documents with
+the same external version, so a replay's writes are refused alike; searches filter on
+`kind: product` and never see them.
+
 An index created before these fields existed refuses the new ones (the mapping is strict):
 after upgrading, `ecovarejo projections rebuild product_search` makes a new generation.
 """
