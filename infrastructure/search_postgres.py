@@ -235,6 +235,20 @@ SELECT
      FROM (SELECT token, count(*) AS n FROM {table}{tsquery}, unnest(facets) AS token
            WHERE {where} GROUP BY token) AS f) AS facets
 """
+# With words, matching and ranking are the cost: each row is matched and ranked once, into
+# the hits, and both the page and the facets are taken from them.
+_SEARCH_WORDS = """
+WITH hits AS MATERIALIZED (
+    SELECT sku, name, price, available, certifications, carbon_footprint_kg, stocked, score,
+           rating, rating_count, listed_at, footprint, facets, ts_rank(document, tsq) AS rank
+    FROM {table}{tsquery} WHERE {where}
+)
+SELECT
+    {page} AS items,
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(token, n)), '[]'::jsonb)
+     FROM (SELECT token, count(*) AS n FROM hits, unnest(facets) AS token
+           GROUP BY token) AS f) AS facets
+"""
 # No words and no filter (a shopper's first look): the facets of the whole generation are
 # kept as documents are written (`search_facets_<generation>`), so nothing is counted.
 _SEARCH_ALL = """
@@ -577,27 +591,42 @@ class PostgresSearchIndex(SearchIndex):
         # document (`ECO-1` stays `eco` and `-1`, as `to_tsvector` indexed it).
         words = fold_key(self.fold(query.q)).split() if query.q is not None else []
         tsquery: sql.Composable = sql.SQL("")
-        rank: sql.Composable = sql.SQL("0")
         if words:
             tsquery = sql.SQL(", (SELECT {}) AS query(tsq)").format(_tsquery(words, self.synonyms))
             where.append(sql.SQL("document @@ tsq"))
-            rank = sql.SQL("ts_rank(document, tsq)")
         # Without words every rank is 0: order by the SKU alone, which its index serves.
         ordering = _ORDERS[query.sort] + ", " if words or query.sort != "relevance" else ""
         order = sql.SQL(ordering + 'sku COLLATE "C"')
-        page = sql.SQL(_PAGE).format(
-            table=self.table,
-            tsquery=tsquery,
-            where=sql.SQL(" AND ").join(where),
-            rank=rank,
-            order=order,
-        )
-        if len(where) == 1:  # `TRUE` alone: no words, no filter
-            statement = sql.SQL(_SEARCH_ALL).format(page=page, facets=self.facets_table)
-        else:
-            statement = sql.SQL(_SEARCH).format(
-                table=self.table, tsquery=tsquery, where=sql.SQL(" AND ").join(where), page=page
+        if words:  # matched and ranked once, into the hits; page and facets from them
+            statement = sql.SQL(_SEARCH_WORDS).format(
+                table=self.table,
+                tsquery=tsquery,
+                where=sql.SQL(" AND ").join(where),
+                page=sql.SQL(_PAGE).format(
+                    table=sql.Identifier("hits"),
+                    tsquery=sql.SQL(""),
+                    where=sql.SQL("TRUE"),
+                    rank=sql.SQL("rank"),
+                    order=order,
+                ),
             )
+        else:  # the page straight from the table, through the sort's index
+            page = sql.SQL(_PAGE).format(
+                table=self.table,
+                tsquery=tsquery,
+                where=sql.SQL(" AND ").join(where),
+                rank=sql.SQL("0"),
+                order=order,
+            )
+            if len(where) == 1:  # `TRUE` alone: no words, no filter
+                statement = sql.SQL(_SEARCH_ALL).format(page=page, facets=self.facets_table)
+            else:
+                statement = sql.SQL(_SEARCH).format(
+                    table=self.table,
+                    tsquery=tsquery,
+                    where=sql.SQL(" AND ").join(where),
+                    page=page,
+                )
         params.update(limit=query.size, offset=query.offset)
         with self.pool.connection() as conn:
             row = conn.execute(statement, params).fetchone()
