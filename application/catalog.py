@@ -6,7 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from application.catalog_file import CatalogRow
-from application.catalog_import import ImportReport, Progress, RowChange, apply, import_file, plan
+from application.catalog_import import (
+    ImportReport,
+    ProductMaker,
+    Progress,
+    RowChange,
+    apply,
+    import_file,
+    plan,
+)
 from application.errors import AlreadyExistsError, StockItemNotFoundError
 from application.event_store import CommandResult, EventStore
 from domain.money import Money, check_sku
@@ -16,6 +24,9 @@ from domain.stock_item import DEFAULT_WEIGHT_GRAMS, StockItem, Sustainability
 class CatalogService:
     def __init__(self, store: EventStore):
         self.store = store
+        # Set by the wiring (application/services.py): the product service, so a catalog
+        # file can create products with their variants (it is built on this service).
+        self.products: ProductMaker | None = None
 
     def stock_item(self, sku: str) -> StockItem:
         check_sku(sku)
@@ -122,8 +133,14 @@ class CatalogService:
         max_bytes: int,
         progress: Progress | None = None,
     ) -> ImportReport:
-        """Read, check every row, then (unless `dry_run` or any error) apply row by row.
-        `CatalogFileRefused` when the file is not a catalog at all."""
+        """Read and check every row, then (unless `dry_run` or any error) save the whole
+        file in one commit. `CatalogFileRefused` when the file is not a catalog at all."""
         return import_file(
-            self, data, filename, dry_run=dry_run, max_bytes=max_bytes, progress=progress
+            self,
+            data,
+            filename,
+            dry_run=dry_run,
+            max_bytes=max_bytes,
+            progress=progress,
+            products=self.products,
         )

@@ -35,6 +35,10 @@ COLUMNS = (
     "recyclable",
     "biodegradable",
 )
+# An import also reads a variant's product (its slug: rows that name the same product are
+# its variants) and option values (`tamanho=P|cor=azul`, `|` as between certifications);
+# an export writes stock items.
+IMPORT_COLUMNS = (*COLUMNS, "product", "options")
 REQUIRED = ("sku", "name", "category", "price")
 TRUE_WORDS = frozenset({"1", "true", "yes", "sim", "s", "x", "verdadeiro"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "nao", "não", "n", "falso"})
@@ -66,6 +70,25 @@ class CatalogRow:
     description: str = ""
     weight_grams: int = 500
     sustainability: dict[str, Any] = field(default_factory=dict)
+    product: str = ""  # the slug of the product this SKU is a variant of; "" for none
+    options: tuple[tuple[str, str], ...] = ()  # the variant's option values, in order
+
+
+def _options(raw: dict[str, Any], errors: list[RowError], line: int) -> tuple[tuple[str, str], ...]:
+    """`tamanho=P|cor=azul` -> (("tamanho", "P"), ("cor", "azul"))."""
+    text = _text(raw, "options", errors, line, 400)
+    pairs = []
+    for part in (p.strip() for p in text.split("|")):
+        if not part:
+            continue
+        name, equals, value = part.partition("=")
+        if not equals or not name.strip() or not value.strip():
+            errors.append(RowError(line, "options", f"{part!r}: write name=value|name=value"))
+            continue
+        pairs.append((name.strip(), value.strip()))
+    if len({n for n, _ in pairs}) != len(pairs):
+        errors.append(RowError(line, "options", "each option once"))
+    return tuple(pairs)
 
 
 def neutralise(value: Any) -> Any:
@@ -131,9 +154,9 @@ def _csv(text: str) -> list[tuple[int, dict[str, Any]]]:
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise CatalogFileRefused(
-            f"the header (line 1) lacks {', '.join(missing)}; columns: {', '.join(COLUMNS)}"
+            f"the header (line 1) lacks {', '.join(missing)}; columns: {', '.join(IMPORT_COLUMNS)}"
         )
-    unknown = [n for n in names if n not in COLUMNS]
+    unknown = [n for n in names if n not in IMPORT_COLUMNS]
     if unknown:
         raise CatalogFileRefused(f"unknown columns in line 1: {', '.join(unknown)}")
     found = []
@@ -160,7 +183,7 @@ def _json_lines(text: str) -> list[tuple[int, dict[str, Any]]]:
         if not isinstance(value, dict):
             found.append((number, {"__error__": "not a JSON object"}))
             continue
-        unknown = [k for k in value if k not in COLUMNS]
+        unknown = [k for k in value if k not in IMPORT_COLUMNS]
         if unknown:
             found.append((number, {"__error__": f"unknown fields {', '.join(unknown)}"}))
             continue
@@ -245,6 +268,10 @@ def parse_row(line: int, raw: dict[str, Any]) -> CatalogRow | list[RowError]:
         "recyclable": _flag(raw, "recyclable", errors, line),
         "biodegradable": _flag(raw, "biodegradable", errors, line),
     }
+    product = _text(raw, "product", errors, line, 100).lower()
+    options = _options(raw, errors, line)
+    if options and not product:
+        errors.append(RowError(line, "options", "options belong to a variant: name its product"))
     if errors or price is None:
         return errors
     return CatalogRow(
@@ -257,6 +284,8 @@ def parse_row(line: int, raw: dict[str, Any]) -> CatalogRow | list[RowError]:
         description,
         weight if weight is not None else 500,
         sustainability,
+        product,
+        options,
     )
 
 

@@ -1,10 +1,42 @@
-"""The demo catalog `ecovarejo seed` loads: sustainable products, BRL prices, CO2 figures."""
+"""The demo catalog `ecovarejo seed` loads: sustainable products, BRL prices, CO2 figures,
+and a product sold in variants (a T-shirt in four sizes and two colours) under a category
+tree, as the seeds' own example has it."""
 
 from __future__ import annotations
 
+from contextlib import suppress
+from decimal import Decimal
+
 from application.errors import AlreadyExistsError
+from application.products import ProductInput, VariantInput
 from application.services import Services
+from domain.category import CategorySlugTakenError
 from domain.money import Money
+from domain.product import SustainabilityProfile
+
+# slug, name, parent slug
+CATEGORIES = (("vestuario", "Vestuário", None), ("camisetas", "Camisetas", "vestuario"))
+SIZES = ("P", "M", "G", "GG")
+COLOURS = ("azul", "cru")
+SHIRT = ProductInput(
+    slug="camiseta-algodao-organico",
+    name="Camiseta de Algodão Orgânico",
+    description="Malha de algodão orgânico certificado, tingimento natural.",
+    option_names=("tamanho", "cor"),
+    variants=[
+        VariantInput(
+            f"ECO-CAM-{size}-{colour[:2].upper()}",
+            {"tamanho": size, "cor": colour},
+            Money.brl("89.90" if size == "GG" else "79.90"),
+            20,
+            weight_grams=200,
+        )
+        for size in SIZES
+        for colour in COLOURS
+    ],
+    profile=SustainabilityProfile(Decimal("2.100"), 80, "compostable"),
+    category="camisetas",
+)
 
 # sku, name, category, price, quantity, kg CO2e, certifications, recyclable, biodegradable
 PRODUCTS: list[tuple[str, str, str, str, int, str, list[str], bool, bool]] = [
@@ -287,4 +319,12 @@ def seed(services: Services) -> tuple[int, int]:
             added += 1
         except AlreadyExistsError:
             existing += 1
+    for slug, name, parent in CATEGORIES:
+        with suppress(CategorySlugTakenError):  # seeded before
+            services.products.add_category(slug, name, parent)
+    try:
+        services.products.create_product(SHIRT)
+        added += 1
+    except AlreadyExistsError:
+        existing += 1
     return added, existing

@@ -17,7 +17,7 @@ from uuid import UUID
 from application.catalog import CatalogService
 from application.errors import AlreadyExistsError
 from application.event_store import CommandResult, EventStore
-from domain.base import Clock, SystemClock
+from domain.base import Clock, EcoAggregate, SystemClock
 from domain.category import CategoryNotFoundError, CategoryTree, InvalidCategoryError
 from domain.money import Money
 from domain.product import (
@@ -144,6 +144,12 @@ class ProductService:
         )
 
     def create_product(self, spec: ProductInput) -> CommandResult:
+        product, *items = self.new_product(spec)
+        return self.store.commit(product, *items)
+
+    def new_product(self, spec: ProductInput) -> list[EcoAggregate]:
+        """The product and its variants' stock items, checked and not yet saved (a catalog
+        import saves every product of a file in one commit)."""
         category_id, category_name = self._category(spec.category)
         product = Product.create(
             slug=spec.slug,
@@ -176,7 +182,7 @@ class ProductService:
             )
             for v, variant in zip(spec.variants, product.variants, strict=True)
         ]
-        return self.store.commit(product, *items)
+        return [product, *items]
 
     def _check_new(
         self, product: Product, variants: Sequence[VariantInput], option_names: tuple[str, ...]

@@ -114,6 +114,8 @@ def build(
     shipping = ShippingService(store, catalog)
     orders = OrderService(store, catalog, notifier)
     customers = CustomerService(store, catalog, notifier)
+    products = ProductService(store, catalog)
+    catalog.products = products  # catalog files create products with their variants
     return Services(
         store=store,
         catalog=catalog,
@@ -138,7 +140,7 @@ def build(
         invoices=InvoiceService(store, orders, fiscal, settings.invoice_on),
         customers=customers,
         data_subjects=DataSubjectService(store, customers, event_log, account_hooks),
-        products=ProductService(store, catalog),
+        products=products,
         event_log=event_log,
     )
 

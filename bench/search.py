@@ -2,10 +2,11 @@
 real API (p50/p95/p99, one client and four), and the search adapter alone (no HTTP); and
 suggestions while typing, `GET /api/v1/products/suggest` (section `suggest`).
 
-Until products with variants exist, the index holds one document per stock item: each
-product is seeded as three stock items (sizes P, M, G: same words, prices a little apart),
-30k documents, the heavier case for the index. Queries mix the forgiving features: folded
-filters, sorts, `in_stock`, price ranges (every answer counts them)."""
+Each product is a `Product` with three variants (sizes P, M, G: same words, prices a little
+apart), filed under one of seven categories of a tree (children of `loja`), so the index
+holds 30k documents (one per variant) carrying the product's category path and score, as
+the search projector folds them. Queries mix the forgiving features: folded filters,
+sorts, `in_stock`, price ranges (every answer counts them)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
+from uuid import UUID
 
 from application.services import Services
 from bench.config import BenchConfig
@@ -21,8 +23,10 @@ from bench.report import Results, log
 from bench.seed import CATEGORIES, CERTIFICATIONS, chunks, product
 from bench.servers import Servers
 from bench.stats import latency_summary
-from domain.base import EventMetadata, event_context
+from domain.base import EcoAggregate, EventMetadata, event_context
+from domain.category import CategoryTree
 from domain.money import Money
+from domain.product import Product, SustainabilityProfile, Variant
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import REDIS_PROJECTIONS, Container, bootstrap
 from infrastructure.projection_admin import rebuild
@@ -94,7 +98,7 @@ def suggest_paths() -> list[str]:
     return [f"{SUGGEST_PATH}?{urlencode({'q': q})}" for q in SUGGESTIONS]
 
 
-def variant(i: int, size: int) -> StockItem:
+def variant(i: int, size: int, product_id: UUID) -> StockItem:
     """Size `VARIANTS[size]` of product `i`: the product's words, its own SKU and price."""
     base = product(i)
     return StockItem.register(
@@ -105,16 +109,42 @@ def variant(i: int, size: int) -> StockItem:
         price=Money.brl(str(base.price.amount + size * 5)),
         initial_quantity=(base.on_hand + size) % 50,
         sustainability=base.sustainability,
+        product_id=product_id,
     )
 
 
+def with_variants(i: int, categories: dict[str, UUID]) -> list[EcoAggregate]:
+    """Product `i` and the stock items of its three variants."""
+    base = product(i)
+    made = Product.create(
+        slug=f"bench-p{i:06d}",
+        name=base.name,
+        description=base.description,
+        category_id=categories[base.category],
+        option_names=("tamanho",),
+        variants=tuple(Variant(f"{base.sku}-{size}", (("tamanho", size),)) for size in VARIANTS),
+        profile=SustainabilityProfile(
+            base.sustainability.carbon_footprint_kg,
+            100 if base.sustainability.recyclable else 0,
+            "unknown",
+        ),
+    )
+    return [made, *(variant(i, size, made.id) for size in range(len(VARIANTS)))]
+
+
 def seed_variants(services: Services, products: int) -> int:
-    """`products` x 3 stock items, saved a hundred per transaction."""
-    items = [variant(i, size) for i in range(products) for size in range(len(VARIANTS))]
+    """A category tree and `products` products x 3 variants, saved a hundred aggregates per
+    transaction; the number of variants (index documents)."""
+    tree = CategoryTree.start()
+    tree.add("loja", "Loja")
+    categories = {slug: tree.add(slug, slug.capitalize(), "loja") for slug in CATEGORIES}
+    aggregates: list[EcoAggregate] = [tree]
+    for i in range(products):
+        aggregates += with_variants(i, categories)
     with event_context(EventMetadata("system:bench", "bench-seed", "bench")):
-        for chunk in chunks(items):
+        for chunk in chunks(aggregates):
             services.store.save(*chunk)
-    return len(items)
+    return products * len(VARIANTS)
 
 
 def _index(container: Container, results: Results) -> None:

@@ -1,24 +1,34 @@
 """Wiring of product images and reviews (issue 28): the object store the settings name,
 the two services and the two readers, built on first use in a process from the container
-(the API, the CLI, the bench). Nothing here runs unless images or reviews are used."""
+(the API, the CLI, the bench). Nothing here runs unless images or reviews are used.
+
+The readers are built once per container and kept while their read models' active
+generations stay the same: a request asks Redis for both generations in one round trip and
+gets new readers only after a rebuild swapped one in."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import redis
+
 from application.keys import ReadModelSealer
 from application.product_images import ImageService, ObjectStore
 from application.reviews import ReviewService
 from infrastructure.object_stores import LocalObjectStore, S3ObjectStore
 from infrastructure.private_files import private_dir
+from infrastructure.redis_keys import active_key
+from infrastructure.redis_views import RedisDocumentView
 from infrastructure.settings import Settings
+from projections.base import DEFAULT_GENERATION
 from projections.product_images import ProductImagesProjection
 from projections.reviews import ReviewsProjection
 from projections.reviews_reader import ProductImagesReader, ReviewsReader, product_fields
 
 MEDIA_DIR = "media"
 _ATTRIBUTE = "_catalog_media_wiring"
+_READERS = "_catalog_media_readers"
 
 
 class Container(Protocol):
@@ -26,6 +36,7 @@ class Container(Protocol):
 
     settings: Settings
     services: Any
+    redis: redis.Redis
 
     def view(self, projection: str) -> Any: ...
 
@@ -93,21 +104,55 @@ def catalog_media(container: Container) -> CatalogMedia:
     return built
 
 
-def reviews_reader(container: Container) -> ReviewsReader:
-    return ReviewsReader(
-        container.view(ReviewsProjection.name),
-        ReadModelSealer(container.services.store.keys),
-        container.settings.reviews_after_erasure,
+@dataclass(frozen=True)
+class MediaReaders:
+    """The reviews and images readers, over the generations they were built on."""
+
+    generations: tuple[str, str]
+    reviews: ReviewsReader
+    images: ProductImagesReader
+
+
+def media_readers(container: Container) -> MediaReaders:
+    """The container's readers, rebuilt only when a rebuild swapped a generation in (one
+    MGET of both active generations per call; the readers' sealer and views are reused)."""
+    names = (ReviewsProjection.name, ProductImagesProjection.name)
+    raw: list[bytes | None] = container.redis.mget([active_key(n) for n in names])  # type: ignore[assignment]
+    generations = (
+        (raw[0] or DEFAULT_GENERATION.encode()).decode(),
+        (raw[1] or DEFAULT_GENERATION.encode()).decode(),
     )
+    built: MediaReaders | None = getattr(container, _READERS, None)
+    if built is not None and built.generations == generations:
+        return built
+    settings = container.settings
+    views = [
+        RedisDocumentView(container.redis, name, generation, follow_active=False)
+        for name, generation in zip(names, generations, strict=True)
+    ]
+    built = MediaReaders(
+        generations=generations,
+        reviews=ReviewsReader(
+            views[0],
+            ReadModelSealer(container.services.store.keys),
+            settings.reviews_after_erasure,
+        ),
+        images=ProductImagesReader(views[1], catalog_media(container).store.url),
+    )
+    setattr(container, _READERS, built)
+    return built
+
+
+def reviews_reader(container: Container) -> ReviewsReader:
+    return media_readers(container).reviews
 
 
 def images_reader(container: Container) -> ProductImagesReader:
-    store = catalog_media(container).store
-    return ProductImagesReader(container.view(ProductImagesProjection.name), store.url)
+    return media_readers(container).images
 
 
 def with_media(container: Container, product: dict[str, Any]) -> dict[str, Any]:
     """A product document with its rating (count per star) and images, from their own read
     models (reviews and images are keyed by product id)."""
-    pid = product["product_id"]
-    return {**product, **product_fields(reviews_reader(container), images_reader(container), pid)}
+    readers = media_readers(container)
+    return {**product, **product_fields(readers.reviews, readers.images, product["product_id"])}

@@ -24,6 +24,12 @@ field fed the name's folded word-suffixes and asked with `fuzzy: {fuzziness: 1}`
 Documented at elastic.co: Elasticsearch reference, "Sort search results" (`missing`),
 "Range aggregation", "Synonym graph token filter", "Completion suggester" (fuzzy queries).
 
+The projector's state documents (`projections.search.STATE_PREFIX` keys: products, the
+category tree, approved reviews) are documents of `kind: state` whose body is an object
+neither indexed nor parsed, written in the same bulk request as the product documents with
+the same external version, so a replay's writes are refused alike; searches filter on
+`kind: product` and never see them.
+
 An index created before these fields existed refuses the new ones (the mapping is strict):
 after upgrading, `ecovarejo projections rebuild product_search` makes a new generation.
 """
@@ -49,6 +55,7 @@ from projections.search import (
     SuggestQuery,
     check_generation,
     is_removal,
+    is_state_key,
 )
 from projections.search_document import (
     DEFAULT_SYNONYMS,
@@ -66,6 +73,7 @@ ALIAS = "ecovarejo-products"
 TRACKING_ID = "tracking:product_search"
 PRODUCT = "product"
 TRACKING = "tracking"
+STATE = "state"  # the projector's own state documents (`projections.search.STATE_PREFIX`)
 CENTS = Decimal("0.01")
 DOCUMENT_FIELDS = (
     "id",
@@ -187,7 +195,9 @@ def mapping(synonyms: Synonyms = DEFAULT_SYNONYMS) -> dict[str, Any]:
             # Strict: a field the projector did not mean to send is an error, not a new field.
             "dynamic": "strict",
             "properties": {
-                "kind": {"type": "keyword"},  # product | tracking
+                "kind": {"type": "keyword"},  # product | tracking | state
+                # A state document's body: kept in `_source`, neither indexed nor parsed.
+                "state": {"type": "object", "enabled": False},
                 "id": {"type": "keyword"},
                 "sku": {"type": "keyword"},
                 "name": _FOLDED_TEXT,
@@ -258,6 +268,26 @@ def product_source(doc: Document) -> dict[str, Any]:
         "footprint": str(derived.footprint_kg) if derived.footprint_kg is not None else None,
         "suggest": {"input": derived.suggest},
     }
+
+
+def state_actions(
+    states: dict[str, Document | None], position: int, index: str
+) -> list[dict[str, Any]]:
+    """The projector's state documents, externally versioned like the products (a replay's
+    write is refused as stale); a None state is deleted."""
+    return [
+        {"_op_type": "delete", "_index": index, "_id": key}
+        if doc is None
+        else {
+            "_op_type": "index",
+            "_index": index,
+            "_id": key,
+            "version": position,
+            "version_type": "external",
+            "_source": {"kind": STATE, "state": doc},
+        }
+        for key, doc in states.items()
+    ]
 
 
 def bulk_actions(docs: list[Document], position: int, index: str) -> list[dict[str, Any]]:
@@ -464,21 +494,33 @@ class ElasticsearchSearchIndex(SearchIndex):
         if not body.get("found"):
             return None
         source = dict(body["_source"])
-        if source.pop("kind", None) != PRODUCT:
+        kind = source.pop("kind", None)
+        if kind == STATE and is_state_key(key):
+            return dict(source["state"])
+        if kind != PRODUCT:
             return None
         return {k: v for k, v in source.items() if k not in DERIVED_FIELDS}
 
-    def upsert(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
+    def upsert(
+        self,
+        docs_to_upsert: list[Document],
+        tracking: Tracking,
+        states: dict[str, Document | None] | None = None,
+    ) -> None:
         if self.active_index is not None and (active := self.active_index()) != self.index:
             raise GenerationMovedError(f"search index moved to {active}")
         recorded = self.max_tracking_id(tracking.application_name)
         if recorded is not None and tracking.notification_id <= recorded:
             return  # already applied; the versions would refuse it anyway
-        if docs_to_upsert:
+        actions = [
+            *bulk_actions(docs_to_upsert, tracking.notification_id, self.index),
+            *state_actions(states or {}, tracking.notification_id, self.index),
+        ]
+        if actions:
             # 409 = a document already holds this position or a later one: a replay.
             helpers.bulk(
                 self.client,
-                bulk_actions(docs_to_upsert, tracking.notification_id, self.index),
+                actions,
                 ignore_status=(404, 409),
                 refresh=self.refresh,
             )

@@ -18,8 +18,10 @@ folded, in byte order: a prefix is an index range; one typo is checked with
 `levenshtein_less_equal` (the `fuzzystrmatch` extension, or in Python where it is missing)
 on the rows that share the first letter.
 
-`search_generations` has one row per generation holding its log position: a write updates
-that row and the documents in one transaction, and only if the position is new. The
+The projector's state documents (`projections.search.STATE_PREFIX` keys) live in
+`search_state_<generation>` (key, jsonb). `search_generations` has one row per generation
+holding its log position: a write updates that row, the documents and the state in one
+transaction, and only if the position is new. The
 active generation is the one row of `search_active`; `activate` swaps it in one statement.
 """
 
@@ -28,8 +30,9 @@ from __future__ import annotations
 import logging
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import psycopg
@@ -51,6 +54,7 @@ from projections.search import (
     SuggestQuery,
     check_generation,
     is_removal,
+    is_state_key,
 )
 from projections.search_document import (
     DEFAULT_SYNONYMS,
@@ -65,6 +69,7 @@ from projections.search_document import (
 )
 
 log = logging.getLogger(__name__)
+_CENTS = Decimal("0.01")
 
 CONFIG_WITH_UNACCENT = "ecovarejo_pt"
 CONFIG_WITHOUT_UNACCENT = "portuguese"
@@ -100,6 +105,7 @@ CREATE TABLE IF NOT EXISTS {table} (
     document tsvector NOT NULL,
     product jsonb NOT NULL,
     category_facets text[] NOT NULL,
+    facets text[] NOT NULL,
     category_keys text[] NOT NULL,
     certification_keys text[] NOT NULL,
     score smallint,
@@ -118,29 +124,67 @@ CREATE TABLE IF NOT EXISTS {suggest_table} (
     PRIMARY KEY (entry, id)
 );
 CREATE INDEX IF NOT EXISTS {suggest_id_index} ON {suggest_table} (id);
+CREATE INDEX IF NOT EXISTS {sku_index} ON {table} (sku COLLATE "C");
+CREATE INDEX IF NOT EXISTS {price_index} ON {table} (price, sku COLLATE "C");
+CREATE INDEX IF NOT EXISTS {price_desc_index} ON {table} (price DESC, sku COLLATE "C");
+CREATE INDEX IF NOT EXISTS {score_index} ON {table} (score DESC NULLS LAST, sku COLLATE "C");
+CREATE INDEX IF NOT EXISTS {rating_index}
+    ON {table} (rating DESC NULLS LAST, rating_count DESC, sku COLLATE "C");
+CREATE INDEX IF NOT EXISTS {listed_index} ON {table} (listed_at DESC NULLS LAST, sku COLLATE "C");
+CREATE INDEX IF NOT EXISTS {footprint_index} ON {table} (footprint NULLS LAST, sku COLLATE "C");
+CREATE TABLE IF NOT EXISTS {state_table} (
+    key text PRIMARY KEY,
+    doc jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {facets_table} (
+    value text COLLATE "C" PRIMARY KEY,
+    n bigint NOT NULL
+);
 """
+# Index names: the table's name and a suffix (at most 46 + 10 characters of PostgreSQL's 63).
+_SORT_INDEXES = {
+    "sku_index": "sku",
+    "price_index": "price",
+    "price_desc_index": "price_desc",
+    "score_index": "score",
+    "rating_index": "rating",
+    "listed_index": "listed",
+    "footprint_index": "footprint",
+}
 
-# A table of an older schema (no `stocked` column) is dropped and its position forgotten:
-# a read model is disposable, and the runner refills it from the log.
+# A table of an older schema (no `facets` column, or no state or facets table beside it:
+# built before the projector folded products, reviews and the category tree, or before
+# facets were counted as documents are written) is dropped and its position forgotten: a
+# read model is disposable, and the runner refills it from the log.
 _OUTDATED = """
 SELECT EXISTS (SELECT 1 FROM information_schema.tables
                WHERE table_schema = current_schema() AND table_name = %(table)s)
-   AND NOT EXISTS (SELECT 1 FROM information_schema.columns
-                   WHERE table_schema = current_schema() AND table_name = %(table)s
-                     AND column_name = 'stocked')
+   AND (NOT EXISTS (SELECT 1 FROM information_schema.columns
+                    WHERE table_schema = current_schema() AND table_name = %(table)s
+                      AND column_name = 'facets')
+        OR NOT EXISTS (SELECT 1 FROM information_schema.tables
+                       WHERE table_schema = current_schema() AND table_name = %(state)s)
+        OR NOT EXISTS (SELECT 1 FROM information_schema.tables
+                       WHERE table_schema = current_schema() AND table_name = %(facets)s))
+"""
+_STATE_GET = "SELECT doc FROM {state} WHERE key = %s"
+_STATE_PUT = """
+INSERT INTO {state} (key, doc) VALUES (%s, %s)
+ON CONFLICT (key) DO UPDATE SET doc = EXCLUDED.doc
 """
 
 _UPSERT = """
 INSERT INTO {table} AS t (id, sku, name, description, category, price, available,
                           certifications, carbon_footprint_kg, version, document, product,
-                          category_facets, category_keys, certification_keys, score, rating,
+                          category_facets, facets, category_keys, certification_keys, score,
+                          rating,
                           rating_count, listed_at, stocked, footprint)
 VALUES (%(id)s, %(sku)s, %(name)s, %(description)s, %(category)s, %(price)s, %(available)s,
         %(certifications)s, %(carbon_footprint_kg)s, %(version)s,
         setweight(to_tsvector(%(config)s::regconfig, %(name_text)s), 'A')
         || setweight(to_tsvector(%(config)s::regconfig, %(category_text)s), 'B')
         || setweight(to_tsvector(%(config)s::regconfig, %(description_text)s), 'C'),
-        %(product)s, %(category_facets)s, %(category_keys)s, %(certification_keys)s,
+        %(product)s, %(category_facets)s, %(facets)s, %(category_keys)s, %(certification_keys)s,
         %(score)s, %(rating)s, %(rating_count)s, %(listed_at)s, %(stocked)s, %(footprint)s)
 ON CONFLICT (id) DO UPDATE SET
     sku = EXCLUDED.sku, name = EXCLUDED.name, description = EXCLUDED.description,
@@ -148,7 +192,8 @@ ON CONFLICT (id) DO UPDATE SET
     certifications = EXCLUDED.certifications,
     carbon_footprint_kg = EXCLUDED.carbon_footprint_kg, version = EXCLUDED.version,
     document = EXCLUDED.document, product = EXCLUDED.product,
-    category_facets = EXCLUDED.category_facets, category_keys = EXCLUDED.category_keys,
+    category_facets = EXCLUDED.category_facets, facets = EXCLUDED.facets,
+    category_keys = EXCLUDED.category_keys,
     certification_keys = EXCLUDED.certification_keys, score = EXCLUDED.score,
     rating = EXCLUDED.rating, rating_count = EXCLUDED.rating_count,
     listed_at = EXCLUDED.listed_at, stocked = EXCLUDED.stocked, footprint = EXCLUDED.footprint
@@ -162,39 +207,65 @@ FROM {table} WHERE id = %s
 
 # One statement, so total, page and facets come from one snapshot. Ties are broken by SKU
 # (and facet values by name) in byte order, as Elasticsearch sorts keywords.
+#
+# The page is read from the table itself, so `ORDER BY … LIMIT` walks the sort's index and
+# stops after the page; the facets are counted over the hits' facet columns only.
+_PAGE = """
+(SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'sku', sku, 'name', name, 'price', price::text, 'available', available,
+            'certifications', to_jsonb(certifications),
+            'carbon_footprint_kg', carbon_footprint_kg, 'in_stock', stocked,
+            'sustainability_score', score, 'rating_average', rating::text,
+            'rating_count', rating_count)
+        ORDER BY ord), '[]'::jsonb)
+ FROM (SELECT *, row_number() OVER (ORDER BY {order}) AS ord
+       FROM (SELECT sku, name, price, available, certifications, carbon_footprint_kg, stocked,
+                    score, rating, rating_count, listed_at, footprint, {rank} AS rank
+             FROM {table}{tsquery} WHERE {where}
+             ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) AS hit) AS page)
+"""
+# Facets are counted in one pass: each document carries its facet values as tokens
+# (`facet_tokens`: `c:<category>`, `x:<certification>`, `p:<price bucket>`), and one
+# grouped query counts the tokens of the hits. Every document has exactly one price token,
+# so the total is the sum of the price counts.
 _SEARCH = """
-WITH hits AS (
-    SELECT sku, name, price, available, certifications, carbon_footprint_kg, category_facets,
-           stocked, score, rating, rating_count, listed_at, footprint, {rank} AS rank
+SELECT
+    {page} AS items,
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(token, n)), '[]'::jsonb)
+     FROM (SELECT token, count(*) AS n FROM {table}{tsquery}, unnest(facets) AS token
+           WHERE {where} GROUP BY token) AS f) AS facets
+"""
+# With words, matching and ranking are the cost: each row is matched and ranked once, into
+# the hits, and both the page and the facets are taken from them.
+_SEARCH_WORDS = """
+WITH hits AS MATERIALIZED (
+    SELECT sku, name, price, available, certifications, carbon_footprint_kg, stocked, score,
+           rating, rating_count, listed_at, footprint, facets, ts_rank(document, tsq) AS rank
     FROM {table}{tsquery} WHERE {where}
 )
 SELECT
-    (SELECT count(*) FROM hits) AS total,
-    (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                'sku', sku, 'name', name, 'price', price::text, 'available', available,
-                'certifications', to_jsonb(certifications),
-                'carbon_footprint_kg', carbon_footprint_kg, 'in_stock', stocked,
-                'sustainability_score', score, 'rating_average', rating::text,
-                'rating_count', rating_count)
-            ORDER BY ord), '[]'::jsonb)
-     FROM (SELECT *, row_number() OVER (ORDER BY {order}) AS ord FROM hits
-           ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s) AS page) AS items,
-    (SELECT coalesce(jsonb_agg(jsonb_build_array(value, n)
-            ORDER BY n DESC, value COLLATE "C"), '[]'::jsonb)
-     FROM (SELECT c AS value, count(*) AS n FROM hits, unnest(category_facets) AS c
-           GROUP BY c ORDER BY n DESC, c COLLATE "C" LIMIT %(facet_limit)s) AS f) AS category,
-    (SELECT coalesce(jsonb_agg(jsonb_build_array(value, n)
-            ORDER BY n DESC, value COLLATE "C"), '[]'::jsonb)
-     FROM (SELECT c AS value, count(*) AS n FROM hits, unnest(certifications) AS c
-           GROUP BY c ORDER BY n DESC, c COLLATE "C" LIMIT %(facet_limit)s) AS f)
-        AS certification,
-    (SELECT coalesce(jsonb_agg(jsonb_build_array(bucket, n) ORDER BY bucket), '[]'::jsonb)
-     FROM (SELECT {bucket} AS bucket, count(*) AS n FROM hits GROUP BY 1) AS f) AS price
+    {page} AS items,
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(token, n)), '[]'::jsonb)
+     FROM (SELECT token, count(*) AS n FROM hits, unnest(facets) AS token
+           GROUP BY token) AS f) AS facets
+"""
+# No words and no filter (a shopper's first look): the facets of the whole generation are
+# kept as documents are written (`search_facets_<generation>`), so nothing is counted.
+_SEARCH_ALL = """
+SELECT
+    {page} AS items,
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(value, n)), '[]'::jsonb) FROM {facets})
+        AS facets
+"""
+_FACETS_OLD = "SELECT facets FROM {table} WHERE id = ANY(%s::text[])"
+_FACETS_ADD = """
+INSERT INTO {facets} AS f (value, n) VALUES (%s, %s)
+ON CONFLICT (value) DO UPDATE SET n = f.n + EXCLUDED.n
 """
 
 # `sort=` -> ORDER BY; every order ends on the SKU (byte order), so pages are stable.
 _ORDERS = {
-    "relevance": "rank DESC",
+    "relevance": "rank DESC",  # without words: by SKU alone (see `search`)
     "price_asc": "price ASC",
     "price_desc": "price DESC",
     "newest": "listed_at DESC NULLS LAST",
@@ -270,15 +341,55 @@ def _suggest_table(generation: str) -> sql.Identifier:
     return sql.Identifier(f"search_suggest_{generation}")
 
 
-def _price_bucket() -> sql.Composable:
-    """The index into `PRICE_RANGES` of a row's price."""
-    cases = [
-        sql.SQL("WHEN price < {} THEN {}").format(sql.Literal(high), sql.Literal(i))
-        for i, (_low, high) in enumerate(PRICE_RANGES)
-        if high is not None
+def _state_table(generation: str) -> sql.Identifier:
+    return sql.Identifier(f"search_state_{generation}")
+
+
+def _facets_table(generation: str) -> sql.Identifier:
+    return sql.Identifier(f"search_facets_{generation}")
+
+
+def _bucket_of(price: Decimal) -> int:
+    """The index into `PRICE_RANGES` of a price (from inclusive, to exclusive), taken on
+    the stored price (`numeric(12, 2)`: cents, half away from zero)."""
+    price = price.quantize(_CENTS, rounding=ROUND_HALF_UP)
+    for i, (_low, high) in enumerate(PRICE_RANGES):
+        if high is not None and price < high:
+            return i
+    return len(PRICE_RANGES) - 1
+
+
+def facet_tokens(
+    category_facets: list[str], certifications: list[str], price: Decimal
+) -> list[str]:
+    """What one document counts for in the facets, each array element once (as the
+    facets have always counted them), and exactly one price bucket."""
+    return [
+        *(f"c:{c}" for c in category_facets),
+        *(f"x:{c}" for c in certifications),
+        f"p:{_bucket_of(price)}",
     ]
-    last = sql.Literal(len(PRICE_RANGES) - 1)
-    return sql.SQL("CASE {} ELSE {} END").format(sql.SQL(" ").join(cases), last)
+
+
+def _top(counts: dict[str, int]) -> dict[str, int]:
+    """Most frequent first, ties by value in byte order (code point order is UTF-8's byte
+    order), at most `FACET_LIMIT`."""
+    ranked = sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+    return dict(ranked[:FACET_LIMIT])
+
+
+def facets_of(tokens: list[list[Any]]) -> tuple[int, dict[str, dict[str, int]]]:
+    """The total and the three facets from counted tokens."""
+    groups: dict[str, dict[str, int]] = {"c": {}, "x": {}, "p": {}}
+    for token, n in tokens:
+        kind, _, value = str(token).partition(":")
+        groups[kind][value] = int(n)
+    prices = sorted((int(bucket), n) for bucket, n in groups["p"].items())
+    return sum(groups["p"].values()), {
+        "category": _top(groups["c"]),
+        "certification": _top(groups["x"]),
+        "price": {price_range_key(*PRICE_RANGES[bucket]): n for bucket, n in prices},
+    }
 
 
 def _tsquery(words: list[str], synonyms: Synonyms) -> sql.Composable:
@@ -313,6 +424,8 @@ class PostgresSearchIndex(SearchIndex):
         self.generation = check_generation(generation)
         self.table = _products_table(generation)
         self.suggest_table = _suggest_table(generation)
+        self.state_table = _state_table(generation)
+        self.facets_table = _facets_table(generation)
         self.config = config
         self.fold = fold
         self.follow_active = follow_active
@@ -320,6 +433,11 @@ class PostgresSearchIndex(SearchIndex):
         self.levenshtein = levenshtein
 
     def get(self, key: str) -> Document | None:
+        if is_state_key(key):
+            with self.pool.connection() as conn:
+                found = conn.execute(sql.SQL(_STATE_GET).format(state=self.state_table), (key,))
+                state = found.fetchone()
+            return dict(state[0]) if state is not None else None
         product_id = key
         with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             cur.execute(sql.SQL(_GET).format(table=self.table), (product_id,))
@@ -329,7 +447,12 @@ class PostgresSearchIndex(SearchIndex):
         doc = dict(row)
         return {**doc, **doc.pop("product")}
 
-    def upsert(self, docs_to_upsert: list[Document], tracking: Tracking) -> None:
+    def upsert(
+        self,
+        docs_to_upsert: list[Document],
+        tracking: Tracking,
+        states: dict[str, Document | None] | None = None,
+    ) -> None:
         with self.pool.connection() as conn, conn.transaction():
             if self.follow_active:
                 self._check_still_active(conn)
@@ -345,16 +468,16 @@ class PostgresSearchIndex(SearchIndex):
                 return  # already applied: a replay changes nothing
             upserts = [doc for doc in docs_to_upsert if not is_removal(doc)]
             removals = [(doc["id"],) for doc in docs_to_upsert if is_removal(doc)]
+            rows = [self._row(doc) for doc in upserts]
             with conn.cursor() as cur:
-                if upserts:
-                    cur.executemany(
-                        sql.SQL(_UPSERT).format(table=self.table),
-                        [self._row(doc) for doc in upserts],
-                    )
+                self._count_facets(cur, rows, [doc["id"] for doc in docs_to_upsert])
+                if rows:
+                    cur.executemany(sql.SQL(_UPSERT).format(table=self.table), rows)
                 self._write_suggestions(cur, upserts, removals)
                 if removals:
                     delete = sql.SQL("DELETE FROM {table} WHERE id = %s")
                     cur.executemany(delete.format(table=self.table), removals)
+                self._write_states(cur, states or {})
             conn.execute(
                 "UPDATE search_generations SET notification_id = %s, application_name = %s"
                 " WHERE generation = %s",
@@ -381,6 +504,37 @@ class PostgresSearchIndex(SearchIndex):
                 ],
             )
 
+    def _count_facets(
+        self, cur: psycopg.Cursor[Any], rows: list[dict[str, Any]], ids: list[str]
+    ) -> None:
+        """Move the generation's facet counts from what the written (or removed) documents
+        counted for to what they count for now, before they are written. Most writes move
+        stock only: their counts cancel out and nothing is written."""
+        if not ids:
+            return
+        delta: Counter[str] = Counter()
+        cur.execute(sql.SQL(_FACETS_OLD).format(table=self.table), (ids,))
+        for (tokens,) in cur.fetchall():
+            delta.subtract(tokens)
+        for row in rows:
+            delta.update(row["facets"])
+        moved = [(token, n) for token, n in delta.items() if n]
+        if not moved:
+            return
+        cur.executemany(sql.SQL(_FACETS_ADD).format(facets=self.facets_table), moved)
+        if any(n < 0 for _token, n in moved):
+            cur.execute(sql.SQL("DELETE FROM {} WHERE n = 0").format(self.facets_table))
+
+    def _write_states(self, cur: psycopg.Cursor[Any], states: dict[str, Document | None]) -> None:
+        """The projector's own state, in the transaction of the documents it shaped."""
+        puts = [(key, Jsonb(doc)) for key, doc in states.items() if doc is not None]
+        gone = [(key,) for key, doc in states.items() if doc is None]
+        if puts:
+            cur.executemany(sql.SQL(_STATE_PUT).format(state=self.state_table), puts)
+        if gone:
+            delete = sql.SQL("DELETE FROM {state} WHERE key = %s")
+            cur.executemany(delete.format(state=self.state_table), gone)
+
     def _check_still_active(self, conn: psycopg.Connection[Any]) -> None:
         # FOR SHARE: once a generation has been activated, an `activate` waits for this
         # write to commit, so no write to the old generation commits after the swap. (Before
@@ -396,10 +550,14 @@ class PostgresSearchIndex(SearchIndex):
         # other writers may not), and a row it cannot store would stop the runner for good.
         doc = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in doc.items()}
         derived = indexed(doc)
+        category_facets = [c.replace("\x00", "") for c in derived.category_path]
+        certifications = [c.replace("\x00", "") for c in doc["certifications"]]
+        price = Decimal(doc["price"])
         return {
             **{key: doc[key] for key in ("id", "sku", "name", "description", "category")},
             "product": Jsonb(given(doc)),
-            "category_facets": [c.replace("\x00", "") for c in derived.category_path],
+            "category_facets": category_facets,
+            "facets": facet_tokens(category_facets, certifications, price),
             "category_keys": [c.replace("\x00", "") for c in derived.category_keys],
             "certification_keys": [c.replace("\x00", "") for c in derived.certification_keys],
             "score": derived.sustainability_score,
@@ -408,9 +566,9 @@ class PostgresSearchIndex(SearchIndex):
             "listed_at": derived.created_at,
             "stocked": derived.in_stock,
             "footprint": derived.footprint_kg,
-            "price": Decimal(doc["price"]),
+            "price": price,
             "available": int(doc["available"]),
-            "certifications": [c.replace("\x00", "") for c in doc["certifications"]],
+            "certifications": certifications,
             "carbon_footprint_kg": doc["carbon_footprint_kg"],
             "version": int(doc["version"]),
             "config": self.config,
@@ -432,37 +590,50 @@ class PostgresSearchIndex(SearchIndex):
         # Split on spaces only: PostgreSQL's parser reads each token as it read the
         # document (`ECO-1` stays `eco` and `-1`, as `to_tsvector` indexed it).
         words = fold_key(self.fold(query.q)).split() if query.q is not None else []
-        tsquery: sql.Composable
-        rank: sql.Composable
+        tsquery: sql.Composable = sql.SQL("")
         if words:
             tsquery = sql.SQL(", (SELECT {}) AS query(tsq)").format(_tsquery(words, self.synonyms))
             where.append(sql.SQL("document @@ tsq"))
-            rank = sql.SQL("ts_rank(document, tsq)")
-        else:
-            tsquery, rank = sql.SQL(""), sql.SQL("0")
-        order = sql.SQL(_ORDERS[query.sort] + ', sku COLLATE "C"')
-        statement = sql.SQL(_SEARCH).format(
-            table=self.table,
-            tsquery=tsquery,
-            where=sql.SQL(" AND ").join(where),
-            rank=rank,
-            order=order,
-            bucket=_price_bucket(),
-        )
-        params.update(limit=query.size, offset=query.offset, facet_limit=FACET_LIMIT)
+        # Without words every rank is 0: order by the SKU alone, which its index serves.
+        ordering = _ORDERS[query.sort] + ", " if words or query.sort != "relevance" else ""
+        order = sql.SQL(ordering + 'sku COLLATE "C"')
+        if words:  # matched and ranked once, into the hits; page and facets from them
+            statement = sql.SQL(_SEARCH_WORDS).format(
+                table=self.table,
+                tsquery=tsquery,
+                where=sql.SQL(" AND ").join(where),
+                page=sql.SQL(_PAGE).format(
+                    table=sql.Identifier("hits"),
+                    tsquery=sql.SQL(""),
+                    where=sql.SQL("TRUE"),
+                    rank=sql.SQL("rank"),
+                    order=order,
+                ),
+            )
+        else:  # the page straight from the table, through the sort's index
+            page = sql.SQL(_PAGE).format(
+                table=self.table,
+                tsquery=tsquery,
+                where=sql.SQL(" AND ").join(where),
+                rank=sql.SQL("0"),
+                order=order,
+            )
+            if len(where) == 1:  # `TRUE` alone: no words, no filter
+                statement = sql.SQL(_SEARCH_ALL).format(page=page, facets=self.facets_table)
+            else:
+                statement = sql.SQL(_SEARCH).format(
+                    table=self.table,
+                    tsquery=tsquery,
+                    where=sql.SQL(" AND ").join(where),
+                    page=page,
+                )
+        params.update(limit=query.size, offset=query.offset)
         with self.pool.connection() as conn:
             row = conn.execute(statement, params).fetchone()
         assert row is not None  # an aggregate query always answers one row
-        total, items, categories, certifications, prices = row
-        return SearchResult(
-            total=int(total),
-            items=[_hit(item) for item in items],
-            facets={
-                "category": {name: int(n) for name, n in categories},
-                "certification": {name: int(n) for name, n in certifications},
-                "price": {price_range_key(*PRICE_RANGES[b]): int(n) for b, n in prices},
-            },
-        )
+        items, tokens = row
+        total, facets = facets_of(tokens)
+        return SearchResult(total=total, items=[_hit(item) for item in items], facets=facets)
 
     def _filters(self, query: SearchQuery) -> tuple[list[sql.Composable], dict[str, Any]]:
         where: list[sql.Composable] = [sql.SQL("TRUE")]
@@ -663,12 +834,22 @@ class PostgresSearchStore:
             category_index=sql.Identifier(f"{table}_catkeys"),
             suggest_table=_suggest_table(generation),
             suggest_id_index=sql.Identifier(f"search_suggest_{generation}_id"),
+            state_table=_state_table(generation),
+            facets_table=_facets_table(generation),
+            **{name: sql.Identifier(f"{table}_{suffix}") for name, suffix in _SORT_INDEXES.items()},
         )
         with self.pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
-            if conn.execute(_OUTDATED, {"table": table}).fetchone() == (True,):
+            outdated = {
+                "table": table,
+                "state": f"search_state_{generation}",
+                "facets": f"search_facets_{generation}",
+            }
+            if conn.execute(_OUTDATED, outdated).fetchone() == (True,):
                 log.warning("search table %s has an older schema: refilled from the log", table)
                 conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(table)))
+                for stale in (_suggest_table, _state_table, _facets_table):
+                    conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stale(generation)))
                 conn.execute(
                     "UPDATE search_generations SET notification_id = NULL WHERE generation = %s",
                     (generation,),
@@ -704,6 +885,8 @@ class PostgresSearchStore:
                 raise ValueError(f"search generation {generation!r} is active; activate another")
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_products_table(generation)))
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_suggest_table(generation)))
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_state_table(generation)))
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_facets_table(generation)))
             conn.execute("DELETE FROM search_generations WHERE generation = %s", (generation,))
         with self._lock:
             self._opened.discard(generation)

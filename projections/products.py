@@ -283,7 +283,7 @@ class ProductsProjection(DocumentProjection):
         if doc is None or not doc["legacy"]:  # a variant's details follow its product
             return self._variant(event, weight_grams=event.weight_grams)
         before = _shallow(doc)
-        doc.update(_legacy_fields(event, event.sustainability))
+        doc.update(legacy_fields(event, event.sustainability))
         doc["variants"][0]["weight_grams"] = event.weight_grams
         doc["version"] = event.originator_version
         doc["updated_at"] = event.timestamp.isoformat()
@@ -358,7 +358,7 @@ def _shallow(doc: Doc) -> Doc:
 _COUNTED = ("category_id", "legacy_category")
 
 
-def _legacy_fields(event: StockItem.Event, value: Any) -> Doc:
+def legacy_fields(event: StockItem.Event, value: Any) -> Doc:
     sustainability = Sustainability.of(value)
     return {
         "name": getattr(event, "name", ""),
@@ -395,7 +395,7 @@ def _legacy(event: StockItem.Registered, variant: Doc) -> Doc:
     return {
         "product_id": str(event.originator_id),
         "slug": f"{slugify(event.name, 60)}-{slugify(event.sku, 39)}",
-        **_legacy_fields(event, event.sustainability),
+        **legacy_fields(event, event.sustainability),
         "category_id": None,
         "attributes": [],
         "option_names": [],

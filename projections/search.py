@@ -6,6 +6,13 @@ id is the one key every event can reach. A `SearchIndex` writes documents togeth
 log position they came from and answers `SearchQuery`s. Indexes live in generations; a
 `SearchStore` names the active one, so a rebuild fills a new generation and swaps it in
 while readers keep reading the old one.
+
+The product-level fields of a document (`category_path`, `sustainability_score`,
+`rating_average`, `rating_count`) come from other aggregates' events: the `Product` of the
+variant (or the stock item of old that is its own product), the `CategoryTree` and the
+moderated `Review`s. The projector keeps what it needs of them as *state* documents in the
+same index (keys starting `state:`, never searched), written in the same atomic step as the
+product documents and the position, so a rebuild folds the same events into the same bytes.
 """
 
 from __future__ import annotations
@@ -16,12 +23,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import singledispatchmethod
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.persistence import Tracking
 
 from domain.base import InvalidInputError
+from domain.category import CategoryTree
+from domain.product import Product
+from domain.review import Review, rating_summary
 from domain.stock_item import StockItem, Sustainability, footprint_of
 from projections.base import Change, Delete, Projector, Put, ReadStore
+from projections.products import category_path, legacy_fields, score_of
 from projections.search_document import (
     DEFAULT_SORT,
     SORTS,
@@ -38,6 +50,15 @@ REMOVED = "_removed"
 
 def is_removal(doc: Document) -> bool:
     return bool(doc.get(REMOVED))
+
+
+# Keys of the projector's own state (products, the category tree, approved reviews): kept
+# in the index beside the product documents, written with them, never searched.
+STATE_PREFIX = "state:"
+
+
+def is_state_key(key: str) -> bool:
+    return key.startswith(STATE_PREFIX)
 
 
 MAX_PAGE_SIZE = 100
@@ -181,23 +202,33 @@ class SearchIndex(ReadStore, ABC):
 
     @abstractmethod
     def get(self, key: str) -> Document | None:
-        """The product document stored under the aggregate id, or None."""
+        """The product document stored under the aggregate id, or the state document under
+        a `state:` key, or None."""
 
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
         docs: list[Document] = []
+        states: dict[str, Document | None] = {}
         for change in changes:
-            if isinstance(change, Put):
+            if isinstance(change, Put | Delete) and is_state_key(change.key):
+                states[change.key] = change.doc if isinstance(change, Put) else None
+            elif isinstance(change, Put):
                 docs.append(change.doc)
             elif isinstance(change, Delete):  # the adapters' removal marker
                 docs.append({"id": change.key, REMOVED: True})
             else:
                 raise TypeError("a search index stores product documents only (Put, Delete)")
-        self.upsert(docs, tracking)
+        self.upsert(docs, tracking, states)
 
     @abstractmethod
-    def upsert(self, docs: list[Document], tracking: Tracking) -> None:
-        """Upsert `docs` (distinct ids) and advance the position to `tracking`, once: a
-        position at or below the recorded one changes nothing."""
+    def upsert(
+        self,
+        docs: list[Document],
+        tracking: Tracking,
+        states: dict[str, Document | None] | None = None,
+    ) -> None:
+        """Upsert `docs` (distinct ids) and the projector's `states` (None: deleted) and
+        advance the position to `tracking`, once: a position at or below the recorded one
+        changes nothing."""
 
     @abstractmethod
     def search(self, query: SearchQuery) -> SearchResult: ...
@@ -263,6 +294,59 @@ def product_document(event: StockItem.Registered) -> Document:
     }
 
 
+# The product-level fields the projector sets on every variant's document (the rest of
+# `search_document.PRODUCT_FIELDS` are derived by the index when absent).
+FOLDED_FIELDS = ("category_path", "sustainability_score", "rating_average", "rating_count")
+TREE = STATE_PREFIX + "categories"
+
+
+def product_state_key(product_id: object) -> str:
+    return f"{STATE_PREFIX}product:{product_id}"
+
+
+# A category's products are listed in this many documents (by product id), so filing one
+# more product rewrites a short list, not every product of its category.
+MEMBER_SHARDS = 16
+
+
+def members_key(category_id: str, shard: int) -> str:
+    return f"{STATE_PREFIX}members:{category_id}:{shard}"
+
+
+def _shard(product_id: str) -> int:
+    return UUID(product_id).int % MEMBER_SHARDS
+
+
+def review_state_key(review_id: object) -> str:
+    return f"{STATE_PREFIX}review:{review_id}"
+
+
+def folded_fields(state: Document, tree: Document) -> Document:
+    """What a product gives each of its variants' documents: its category path (slugs from
+    the root), its score (certificates not lapsed) and the rating of its approved reviews.
+    A stock item of old keeps its free-text category (no path: the index derives it)."""
+    fields: Document = {"sustainability_score": score_of(state)}
+    path = category_path(tree, state) if state.get("category_id") else []
+    if path:
+        fields["category_path"] = path
+    rating = rating_summary(state["stars"])
+    if rating["rating_count"]:
+        fields["rating_average"] = rating["rating_average"]
+        fields["rating_count"] = rating["rating_count"]
+    return fields
+
+
+def _with_fields(doc: Document, fields: Document) -> Document:
+    for name in FOLDED_FIELDS:  # a field a product lost (its last rating) must go
+        doc.pop(name, None)
+    doc.update(fields)
+    return doc
+
+
+def _no_stars() -> dict[str, int]:
+    return {str(star): 0 for star in range(1, 6)}
+
+
 class SearchProjection(Projector):
     """Follows the whole log (no topic filter), so its position is the log's position and a
     consistency token from any command can be waited on; events it does not index still
@@ -281,14 +365,108 @@ class SearchProjection(Projector):
         doc["version"] = event.originator_version
         return [Put(doc["id"], doc)]
 
+    # Product-level state ------------------------------------------------------------------
+    def _tree(self) -> Document:
+        return self.view.get(TREE) or {"categories": {}}
+
+    def _refreshed(self, state: Document, tree: Document | None = None) -> list[Change]:
+        """Each of the product's variant documents with the product's fields as they are."""
+        fields = folded_fields(state, tree if tree is not None else self._tree())
+        changes: list[Change] = []
+        for item_id in state["items"]:
+            doc = self.view.get(item_id)
+            if doc is not None:
+                changes.append(Put(item_id, _with_fields(doc, fields)))
+        return changes
+
+    def _file(self, product_id: str, old: str | None, new: str | None) -> list[Change]:
+        """Move the product from the members of category `old` to those of `new`."""
+        changes: list[Change] = []
+        if old == new:
+            return changes
+        for category_id, keep in ((old, False), (new, True)):
+            if category_id is None:
+                continue
+            key = members_key(category_id, _shard(product_id))
+            members = self.view.get(key) or {"products": []}
+            listed = [p for p in members["products"] if p != product_id]
+            members["products"] = [*listed, product_id] if keep else listed
+            changes.append(Put(key, members) if members["products"] else Delete(key))
+        return changes
+
+    def _product(self, product_id: str, **fields: Any) -> list[Change]:
+        """Change the product's state and refresh its variants' documents."""
+        key = product_state_key(product_id)
+        state = self.view.get(key)
+        if state is None:
+            return []
+        before = state["category_id"]
+        state.update(fields)
+        return [
+            Put(key, state),
+            *self._file(product_id, before, state["category_id"]),
+            *self._refreshed(state),
+        ]
+
+    def _subtree(self, tree: Document, category_id: str) -> list[str]:
+        """The category and every category under it."""
+        categories = tree["categories"]
+        found, queue = [], [category_id]
+        while queue:
+            current = queue.pop()
+            found.append(current)
+            queue += [c for c, v in categories.items() if v["parent_id"] == current]
+        return found
+
+    def _filed_in(self, tree: Document, category_id: str) -> set[str]:
+        """Products whose path runs through the category: filed in it or under it."""
+        products: set[str] = set()
+        for found in self._subtree(tree, category_id):
+            for shard in range(MEMBER_SHARDS):
+                members = self.view.get(members_key(found, shard))
+                products.update(members["products"] if members else [])
+        return products
+
+    def _tree_changed(self, old: Document, new: Document, category_id: str) -> list[Change]:
+        """The new tree and the documents of every product whose path it changed (those
+        under the category before or after the change)."""
+        changes: list[Change] = [Put(TREE, new)]
+        affected = self._filed_in(old, category_id) | self._filed_in(new, category_id)
+        for product_id in sorted(affected):  # sorted: a rebuild writes in the same order
+            state = self.view.get(product_state_key(product_id))
+            if state is not None:
+                changes += self._refreshed(state, new)
+        return changes
+
     @singledispatchmethod
     def evolve(self, domain_event: Any) -> list[Change]:
         return []
 
+    # Stock items ----------------------------------------------------------------------------
     @evolve.register
     def _registered(self, event: StockItem.Registered) -> list[Change]:
         doc = product_document(event)
-        return [Put(doc["id"], doc)]
+        item_id = doc["id"]
+        product_id = str(event.product_id)
+        key = product_state_key(product_id)
+        state: Document | None
+        if event.product_id == event.originator_id:  # a stock item of old: its own product
+            legacy = legacy_fields(event, event.sustainability)
+            state = {
+                "items": [item_id],
+                "category_id": None,
+                "profile": legacy["profile"],
+                "certifications": legacy["certifications"],
+                "stars": _no_stars(),
+            }
+        else:
+            state = self.view.get(key)
+            if state is not None and item_id not in state["items"]:
+                state["items"] = [*state["items"], item_id]
+        if state is None:  # a variant of a product this index never saw: its own fields only
+            return [Put(item_id, doc)]
+        fields = folded_fields(state, self._tree())
+        return [Put(key, state), Put(item_id, _with_fields(doc, fields))]
 
     @evolve.register
     def _received(self, event: StockItem.Received) -> list[Change]:
@@ -318,15 +496,29 @@ class SearchProjection(Projector):
 
     @evolve.register
     def _details_edited(self, event: StockItem.DetailsEdited) -> list[Change]:
+        item_id = str(event.originator_id)
+        doc = self.view.get(item_id)
+        if doc is None:
+            return []
         sustainability: dict[str, Any] = Sustainability.of(event.sustainability).to_dict()
-        return self._update(
-            event,
+        doc.update(
             name=event.name,
             description=event.description,
             category=event.category,
             certifications=[str(c) for c in sustainability.get("certifications", [])],
             carbon_footprint_kg=str(footprint_of(sustainability)),
+            version=event.originator_version,
         )
+        # A stock item of old is its own product: its profile and category are this
+        # event's. (A variant's follow its product, whose own events carry them.)
+        key = product_state_key(item_id)
+        state = self.view.get(key)
+        if state is None:
+            return [Put(item_id, doc)]
+        legacy = legacy_fields(event, event.sustainability)
+        state.update(profile=legacy["profile"], certifications=legacy["certifications"])
+        fields = folded_fields(state, self._tree())
+        return [Put(key, state), Put(item_id, _with_fields(doc, fields))]
 
     @evolve.register
     def _restocked(self, event: StockItem.Restocked) -> list[Change]:
@@ -338,3 +530,110 @@ class SearchProjection(Projector):
         if self.view.get(str(event.originator_id)) is None:
             return []
         return [Delete(str(event.originator_id))]
+
+    # Products -------------------------------------------------------------------------------
+    @evolve.register
+    def _product_created(self, event: Product.Created) -> list[Change]:
+        product_id = str(event.originator_id)
+        state: Document = {
+            "items": [],
+            "category_id": str(event.category_id) if event.category_id else None,
+            "profile": event.profile.to_dict(),
+            "certifications": [],
+            "stars": _no_stars(),
+        }
+        return [
+            Put(product_state_key(product_id), state),
+            *self._file(product_id, None, state["category_id"]),
+        ]
+
+    @evolve.register
+    def _product_edited(self, event: Product.DetailsEdited) -> list[Change]:
+        return self._product(str(event.originator_id), profile=event.profile.to_dict())
+
+    @evolve.register
+    def _product_recategorized(self, event: Product.Recategorized) -> list[Change]:
+        category_id = str(event.category_id) if event.category_id else None
+        return self._product(str(event.originator_id), category_id=category_id)
+
+    @evolve.register
+    def _product_certified(self, event: Product.CertificationAdded) -> list[Change]:
+        state = self.view.get(product_state_key(event.originator_id))
+        if state is None:
+            return []
+        entry = {**event.certification.to_dict(), "lapsed": False, "evidence": True}
+        return self._product(
+            str(event.originator_id), certifications=[*state["certifications"], entry]
+        )
+
+    @evolve.register
+    def _product_lapsed(self, event: Product.CertificationLapsed) -> list[Change]:
+        state = self.view.get(product_state_key(event.originator_id))
+        if state is None:
+            return []
+        certifications = [
+            {**c, "lapsed": True} if (c["name"], c["number"]) == (event.name, event.number) else c
+            for c in state["certifications"]
+        ]
+        return self._product(str(event.originator_id), certifications=certifications)
+
+    # Reviews: an approved review counts in its product's rating until it is rejected ----------
+    def _stars(self, product_id: str, rating: int, step: int) -> list[Change]:
+        state = self.view.get(product_state_key(product_id))
+        if state is None:
+            return []
+        stars = dict(state["stars"])
+        stars[str(rating)] += step
+        return self._product(product_id, stars=stars)
+
+    @evolve.register
+    def _review_approved(self, event: Review.Approved) -> list[Change]:
+        key = review_state_key(event.originator_id)
+        if self.view.get(key) is not None:
+            return []
+        product_id = str(event.product_id)
+        return [
+            Put(key, {"product_id": product_id, "rating": event.rating}),
+            *self._stars(product_id, event.rating, +1),
+        ]
+
+    @evolve.register
+    def _review_rejected(self, event: Review.Rejected) -> list[Change]:
+        key = review_state_key(event.originator_id)
+        approved = self.view.get(key)
+        if approved is None:  # rejected while pending: it never counted
+            return []
+        return [Delete(key), *self._stars(approved["product_id"], approved["rating"], -1)]
+
+    # The category tree ----------------------------------------------------------------------
+    @evolve.register
+    def _category_added(self, event: CategoryTree.CategoryAdded) -> list[Change]:
+        old = self._tree()
+        new = {"categories": dict(old["categories"])}
+        category_id = str(event.category_id)
+        new["categories"][category_id] = {
+            "slug": event.slug,
+            "parent_id": str(event.parent_id) if event.parent_id else None,
+        }
+        return self._tree_changed(old, new, category_id)
+
+    @evolve.register
+    def _category_renamed(self, event: CategoryTree.CategoryRenamed) -> list[Change]:
+        old = self._tree()
+        category_id = str(event.category_id)
+        if category_id not in old["categories"]:
+            return []
+        new = {"categories": {**old["categories"]}}
+        new["categories"][category_id] = {**old["categories"][category_id], "slug": event.slug}
+        return self._tree_changed(old, new, category_id)
+
+    @evolve.register
+    def _category_moved(self, event: CategoryTree.CategoryMoved) -> list[Change]:
+        old = self._tree()
+        category_id = str(event.category_id)
+        if category_id not in old["categories"]:
+            return []
+        parent_id = str(event.parent_id) if event.parent_id else None
+        new = {"categories": {**old["categories"]}}
+        new["categories"][category_id] = {**old["categories"][category_id], "parent_id": parent_id}
+        return self._tree_changed(old, new, category_id)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -29,7 +30,10 @@ from eventsourcing.persistence import Tracking
 
 from application.event_store import APP_NAME
 from domain.cart import Cart
+from domain.category import CategoryTree
 from domain.money import Money
+from domain.product import Certification, Product, SustainabilityProfile, Variant
+from domain.review import Review
 from domain.stock_item import StockItem
 from infrastructure.search_elasticsearch import ElasticsearchSearchStore
 from infrastructure.search_postgres import PostgresSearchStore
@@ -394,6 +398,29 @@ def test_an_archived_product_leaves_results_and_facets(index, catalog):
     assert search(index).total == before.total - 1
     assert "ECO-0004" not in skus(search(index, size=50))
     assert index.get(str(item.id)) is None
+
+
+def test_the_unfiltered_facets_follow_every_change_as_a_filtered_count_does(index, catalog):
+    """PostgreSQL keeps the whole catalog's facets as documents are written; they must
+    answer what counting the hits answers (a filter every product passes counts them)."""
+    cafe, camiseta, garrafa = (stock_item(*CATALOG[i]) for i in (0, 2, 3))
+    for item in (cafe, camiseta, garrafa):
+        item.collect_events()  # registered already, by the catalog fixture
+    cafe.change_price(Money.brl("250.00"))
+    camiseta.edit(
+        name="Camiseta de Algodão Orgânica",
+        description="Malha macia",
+        category="Vestuário",
+        weight_grams=200,
+        sustainability={"carbon_footprint_kg": "1.250", "certifications": ["GOTS", "Vegano"]},
+    )
+    garrafa.archive()
+    catalog.play(cafe, camiseta, garrafa)
+    everything, counted = search(index), search(index, min_price=Decimal("0"))
+    assert (everything.total, everything.facets) == (counted.total, counted.facets)
+    assert everything.facets["price"]["200-500"] == 1
+    assert everything.facets["certification"]["Vegano"] == 1
+    assert "B Corp" not in everything.facets["certification"]  # the archived one's
 
 
 def test_keeps_a_document_per_aggregate_id_with_the_sku_as_a_field(index, catalog):
@@ -773,3 +800,115 @@ def test_suggestions_follow_renames_and_archiving(index, catalog):
     item.archive()
     catalog.play(item)
     assert suggest(index, "squeeze") == []
+
+
+# Products, the category tree and reviews folded into the variants' documents ----------------
+
+
+def camiseta_shop(feed: Feed) -> tuple[CategoryTree, Product, list[StockItem]]:
+    """Vestuário > Camisetas, and a T-shirt in two sizes filed under Camisetas."""
+    tree = CategoryTree.start()
+    tree.add("vestuario", "Vestuário")
+    camisetas = tree.add("camisetas", "Camisetas", "vestuario")
+    product = Product.create(
+        slug="camiseta-organica",
+        name="Camiseta Orgânica",
+        description="Algodão orgânico",
+        category_id=camisetas,
+        option_names=("Tamanho",),
+        variants=(Variant("CAM-P", (("Tamanho", "P"),)), Variant("CAM-M", (("Tamanho", "M"),))),
+        profile=SustainabilityProfile(Decimal("2"), 80, "compostable"),
+    )
+    items = [
+        StockItem.register(
+            sku=sku,
+            name=f"Camiseta Orgânica — {size}",
+            description="Algodão orgânico",
+            category="Camisetas",
+            price=Money.brl(price),
+            initial_quantity=5,
+            sustainability={"carbon_footprint_kg": "2", "certifications": []},
+            product_id=product.id,
+        )
+        for sku, size, price in (("CAM-P", "P", "59.90"), ("CAM-M", "M", "64.90"))
+    ]
+    feed.play(tree, product, *items)
+    return tree, product, items
+
+
+def review_of(product: Product, customer: str, rating: int) -> Review:
+    return Review.submit(
+        product_id=product.id,
+        customer_id=customer,
+        order_id=uuid.uuid4(),
+        sku="CAM-P",
+        rating=rating,
+        author="Ana",
+        title="",
+        words="",
+    )
+
+
+def test_a_products_variants_carry_its_category_path_score_and_rating(index):
+    feed = Feed(index)
+    _, product, items = camiseta_shop(feed)
+    found = search(index, category="VESTUARIO")
+    assert skus(found) == ["CAM-M", "CAM-P"]  # the parent finds its children's products
+    assert found.facets["category"] == {"camisetas": 2, "vestuario": 2}
+    assert {hit.sustainability_score for hit in found.items} == {32 + 12 + 15}
+    stored = index.get(str(items[0].id))
+    assert stored is not None
+    assert stored["category_path"] == ["vestuario", "camisetas"]
+    good, poor = review_of(product, "ana", 5), review_of(product, "bia", 2)
+    feed.play(good, poor)
+    good.approve()
+    poor.approve()
+    feed.play(good, poor)
+    poor.report("carla", "spam")  # reported: a moderator takes it down
+    poor.reject("spam")
+    feed.play(poor)
+    [hit] = [h for h in search(index, sort="rating").items if h.sku == "CAM-P"]
+    assert (hit.rating_average, hit.rating_count) == (Decimal("5.00"), 1)
+
+
+def test_a_certificate_raises_the_score_until_it_lapses(index):
+    feed = Feed(index)
+    _, product, _ = camiseta_shop(feed)
+    product.add_certification(
+        Certification("GOTS", "IBD", "GOTS-1", date(2030, 1, 1)), date(2026, 12, 7)
+    )
+    feed.play(product)
+    assert {h.sustainability_score for h in search(index).items} == {59 + 15}
+    product.lapse_certifications(date(2030, 1, 2))
+    feed.play(product)
+    assert {h.sustainability_score for h in search(index).items} == {59}
+
+
+def test_a_moved_category_carries_its_products_to_the_new_path(index):
+    feed = Feed(index)
+    tree, _, items = camiseta_shop(feed)
+    tree.add("promocoes", "Promoções")
+    tree.move("camisetas", "promocoes")
+    tree.rename("camisetas", new_slug="camisas")
+    feed.play(tree)
+    assert search(index, category="vestuario").total == 0
+    assert skus(search(index, category="promocoes")) == ["CAM-M", "CAM-P"]
+    stored = index.get(str(items[1].id))
+    assert stored is not None
+    assert stored["category_path"] == ["promocoes", "camisas"]
+
+
+def test_replaying_product_events_changes_nothing(index):
+    feed = Feed(index)
+    _, product, items = camiseta_shop(feed)
+    review = review_of(product, "ana", 4)
+    review.approve()
+    events = list(review.collect_events())
+    for event in events:
+        feed.replay(event, feed.position + 1)
+    before = index.get(str(items[0].id))
+    for event in events:  # delivered again at the positions already recorded
+        feed.replay(event, feed.position)
+    assert index.get(str(items[0].id)) == before
+    assert before is not None
+    assert before["rating_count"] == 1

@@ -50,9 +50,9 @@ def test_seed_loads_the_demo_catalog_once(settings):
     )
     first = run("seed", env=env)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip() == "seeded 24 products (0 were already there)"
+    assert first.stdout.strip() == "seeded 25 products (0 were already there)"
     second = run("seed", env=env)
-    assert second.stdout.strip() == "seeded 0 products (24 were already there)"
+    assert second.stdout.strip() == "seeded 0 products (25 were already there)"
 
 
 def test_bad_configuration_is_a_one_line_error(tmp_path):
