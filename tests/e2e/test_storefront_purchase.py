@@ -385,3 +385,22 @@ def test_the_web_manifest_is_installable_and_its_icons_are_served(client):
     assert worker.headers["service-worker-allowed"] == "/loja"
     assert "/loja/static/storefront." in worker.text  # this build's files to precache
     assert "/loja/conta" not in worker.text.split("CATALOG")[1].split("\n")[0]
+
+
+def test_the_search_page_sorts_the_whole_result_and_answers_a_typo_with_did_you_mean(
+    client, auth
+):
+    # 13 products: by SKU (the order without words) the dearest comes first, so a sort
+    # made within the page of 12 would leave the cheapest alone on page 2
+    for i in range(1, 14):
+        item = {**PRODUCT, "sku": f"ECO-S{i:02d}", "name": f"Vela de soja {i:02d}"}
+        item["price"] = {"amount": f"{200 - i}.00", "currency": "BRL"}
+        answer = client.post("/api/v1/stock-items", json=item, headers=auth("admin", "adm"))
+        assert answer.status_code == 201, answer.text
+    wait_for(lambda: "13 produto" in client.get(f"{SHOP}/busca", params={"q": "vela"}).text)
+    last = client.get(f"{SHOP}/busca", params={"q": "vela", "ordem": "price_asc", "pagina": 2})
+    assert re.findall(r"Vela de soja \d\d", last.text) == ["Vela de soja 01"], last.text
+    typo = client.get(f"{SHOP}/busca", params={"q": "velaa"})
+    assert typo.status_code == 200
+    assert 'id="did-you-mean"' in typo.text, typo.text
+    assert re.search(rf'href="{SHOP}/busca\?q=Vela\+de\+soja\+\d\d"', typo.text), typo.text
