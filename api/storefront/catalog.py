@@ -4,6 +4,7 @@ personal is on them, the add-to-cart form included (see `web.same_origin`)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -35,6 +36,7 @@ from projections.search import (
     SearchResult,
     SuggestQuery,
 )
+from projections.search_document import fold_key, fold_words, suggests
 
 router = APIRouter()
 PAGE_SIZE = 12
@@ -49,6 +51,7 @@ STORE_SORTS = {
     "co2": "footprint",
 }
 SUGGESTIONS = 4
+WORD = re.compile(r"\w+")
 MAX_QUERY = 200
 
 
@@ -81,16 +84,38 @@ async def _search(request: Request, query: SearchQuery) -> SearchResult:
     return await run_in_threadpool(lambda: readers.search.search(query))
 
 
-async def _suggest(request: Request, q: str) -> list[str]:
-    """Product names close to `q` (a variant's name without its options), each once."""
+async def _suggest(request: Request, q: str) -> tuple[str | None, list[str]]:
+    """For words that found nothing: the words corrected (each typo'd word replaced by the
+    word of a close product name it nearly starts), and the product names themselves (a
+    variant's name without its options), each once."""
     try:
         query = SuggestQuery(q=q[:SUGGEST_MAX_QUERY_LENGTH], size=SUGGESTIONS * 2)
     except InvalidSuggestQueryError:
-        return []
+        return None, []
     readers = shop_readers(request)
     found = await run_in_threadpool(lambda: readers.search.suggest(query))
-    names = dict.fromkeys(s.name.split(" — ")[0] for s in found)
-    return list(names)[:SUGGESTIONS]
+    names = list(dict.fromkeys(s.name.split(" — ")[0] for s in found))[:SUGGESTIONS]
+    return corrected(q, names), names
+
+
+def corrected(q: str, names: list[str]) -> str | None:
+    """`garafa termica` with `Garrafa térmica de inox` -> `garrafa térmica`; None when no
+    word changes. A word is kept when a name's word starts with it, else it takes the first
+    name word it starts with one edit forgiven (`search_document.suggests`)."""
+    known: dict[str, str] = {}
+    for name in names:
+        for word in WORD.findall(name):
+            known.setdefault(fold_key(word), word.lower())
+    words = []
+    for word in q.split():
+        folded = fold_words(word)
+        if not folded or any(k.startswith(folded) for k in known):
+            words.append(word)
+            continue
+        close = next((w for k, w in known.items() if suggests(folded, k)), word)
+        words.append(close)
+    better = " ".join(words)
+    return better if better != " ".join(q.split()) else None
 
 
 @router.get("")
@@ -170,11 +195,13 @@ async def search(request: Request) -> Response:
         result = await _search(request, query)
         # Nothing found for the words: maybe a typo. The suggestions forgive one edit
         # ("garafa" finds Garrafa); asked only then, so a page with results costs no more.
-        suggested = await _suggest(request, q) if q.strip() and result.total == 0 else []
+        nothing = bool(q.strip()) and result.total == 0
+        better, suggested = await _suggest(request, q) if nothing else (None, [])
         return {
             "q": q,
             "items": [_hit(h) for h in result.items],
             "suggested": suggested,
+            "better": better,
             "total": result.total,
             "facets": result.facets,
             "chosen": chosen,
