@@ -24,6 +24,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from api.app import create_app
+from api.storefront.account import ERASE_WORD
 from application.products import ProductInput, VariantInput
 from domain.money import Money
 from domain.product import ProductNotFoundError, SustainabilityProfile
@@ -372,6 +373,17 @@ def test_a_shopper_pays_by_card_with_3d_secure_and_no_card_field_reaches_the_sho
     check_page(browser, "order-3ds")
     press(browser, browser.find_element(By.ID, "authenticate"), False)
     WebDriverWait(browser, 30).until(lambda b: status_of(b) == "confirmed")
+    # then deletes the account: a wrong confirmation word is said, the right one erases
+    browser.get(f"{base_url}{SHOP}/conta")
+    type_into(browser, "f-confirm", "sim")
+    press(browser, submit_of(browser, "form[action^='/loja/conta/excluir']"), False)
+    assert browser.find_element(By.ID, "f-confirm").get_attribute("aria-invalid") == "true"
+    check_page(browser, "account-delete-refused")
+    type_into(browser, "f-confirm", ERASE_WORD)
+    press(browser, submit_of(browser, "form[action^='/loja/conta/excluir']"), False)
+    check_page(browser, "deleted")
+    browser.get(f"{base_url}{SHOP}/conta")
+    assert "/loja/entrar" in browser.current_url  # signed out
 
 
 def in_cache(browser: Any, url: str) -> bool:
@@ -423,9 +435,18 @@ def test_the_service_worker_takes_the_shop_and_serves_seen_catalog_pages_offline
 
 
 def test_every_storefront_page_visited_fits_and_passes_axe(browser, base_url):
-    for page in ("/privacidade", "/trocas-e-devolucoes", "/cookies", "/offline", "/nada"):
+    for page in (
+        "/privacidade",
+        "/trocas-e-devolucoes",
+        "/cookies",
+        "/offline",
+        "/nada",
+        "/senha",
+        "/busca?q=garrafa&lang=en",
+        "/busca?min=abc&max=-1",
+    ):
         browser.get(f"{base_url}{SHOP}{page}")
         check_page(browser, page)
     problems = {name: found for name, found in checked.items() if found}
     assert not problems, problems
-    assert {"home", "search", "product", "cart", "checkout", "order-pix"} <= set(checked)
+    assert {"home", "search", "product", "cart", "checkout", "order-pix", "deleted"} <= set(checked)
