@@ -403,3 +403,20 @@ def test_the_search_page_sorts_the_whole_result_and_answers_a_typo_with_did_you_
     assert 'id="did-you-mean"' in typo.text, typo.text
     assert f'href="{SHOP}/busca?q=vela">vela</a>' in typo.text  # the word it was meant to be
     assert re.search(rf'href="{SHOP}/busca\?q=Vela\+de\+soja\+\d\d"', typo.text)
+
+
+def test_a_new_price_shows_on_the_search_page_within_the_second_it_is_kept(client, product, auth):
+    _searchable(client, PRODUCT["sku"])
+    url = f"{SHOP}/busca?q=garrafa"
+    first = client.get(url)
+    assert "R$ 129,90" in first.text
+    assert client.get(url).content == first.content  # kept: every process answers the same
+    changed = client.put(
+        f"/api/v1/stock-items/{PRODUCT['sku']}/price",
+        json={"price": {"amount": "99.90", "currency": "BRL"}},
+        headers=auth("admin", "adm"),
+    )
+    assert changed.status_code == 200, changed.text
+    # the projection's lag plus at most the page's second in Redis, not the page's max-age
+    # (300 s): were the page kept as long as browsers may keep it, this would time out
+    wait_for(lambda: "R$ 99,90" in client.get(url).text, timeout_s=15)

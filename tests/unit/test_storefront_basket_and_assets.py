@@ -9,6 +9,7 @@ import pytest
 
 from api.storefront.assets import ASSETS, HTMX_FILE, HTMX_SHA384, asset_url
 from api.storefront.basket import MAX_QUANTITY, Basket, parse
+from api.storefront.catalog import corrected
 
 
 def test_a_basket_survives_its_cookie():
@@ -55,3 +56,18 @@ def test_a_static_files_url_carries_its_content_hash():
     for name in hashed:
         digest = hashlib.sha256(ASSETS[name].body).hexdigest()[:12]
         assert digest in asset_url(name)
+
+
+@pytest.mark.parametrize(
+    ("typed", "names", "meant"),
+    [
+        ("garafa", ["Garrafa térmica de inox"], "garrafa"),
+        ("garafa termca", ["Garrafa térmica de inox", "Garrafa de vidro"], "garrafa térmica"),
+        ("Garrafa termca", ["Garrafa térmica de inox"], "Garrafa térmica"),  # kept as typed
+        ("garrafa", ["Garrafa térmica de inox"], None),  # nothing to correct
+        ("xyzw", ["Garrafa térmica de inox"], None),  # nothing close
+        ("garafa", [], None),
+    ],
+)
+def test_a_typo_is_corrected_from_the_suggested_product_names(typed, names, meant):
+    assert corrected(typed, names) == meant
