@@ -4,9 +4,9 @@ filter by category, open a product and pick its other size, add it to the cart, 
 coupon, register on the way to checkout (the link from the mail), give an address, pay by
 Pix — the sandbox payer pays, and the order page moves on by itself — then see the order
 delivered and ask for a withdrawal; another pays by boleto, another by card with 3-D
-Secure through the sandbox's tokenization. The service worker keeps seen catalog pages for
-offline browsing, never a personal page. Every page visited fits both widths and axe-core
-finds no serious or critical violation on it."""
+Secure through the sandbox's tokenization (each on both widths). The service worker keeps
+seen catalog pages for offline browsing, never a personal page. Every page visited fits
+both widths and axe-core finds no serious or critical violation on it."""
 
 from __future__ import annotations
 
@@ -319,6 +319,7 @@ def test_a_new_shopper_buys_by_pix_and_the_page_moves_on_by_itself_when_paid(
     system.services.orders.track_order(order_id, "delivered", datetime.now(tz=UTC))
     browser.get(f"{base_url}{SHOP}/pedidos/{order_id}")
     WebDriverWait(browser, 20).until(lambda b: status_of(b) == "delivered" or b.refresh())
+    assert browser.find_elements(By.CSS_SELECTOR, "ol.tracking li")  # the parcel's steps
     check_page(browser, "order-delivered")
     type_into(browser, "f-reason", "Mudei de ideia")
     press(browser, submit_of(browser, "#return-form"), keyboard)
@@ -328,41 +329,53 @@ def test_a_new_shopper_buys_by_pix_and_the_page_moves_on_by_itself_when_paid(
     assert browser.page_source.count("/loja/pedidos/") == 1
 
 
-def test_a_shopper_pays_by_boleto_and_prints_it(browser, base_url, system, catalog):
+def pick(browser: Any, element_id: str, keyboard: bool) -> None:
+    """Choose a radio button (by keyboard: Space on it)."""
+    element = browser.find_element(By.ID, element_id)
+    element.send_keys(Keys.SPACE) if keyboard else element.click()
+    assert element.is_selected()
+
+
+@pytest.mark.parametrize(("width", "keyboard"), [(1280, False), (390, True)])
+def test_a_shopper_pays_by_boleto_and_prints_it(
+    browser, base_url, system, catalog, width, keyboard
+):
     browser.delete_all_cookies()
-    browser.set_window_size(1280, 900)
-    fill_basket(browser, base_url, False, None)
-    register_through_checkout(browser, base_url, system, "boleto@example.com.br", False)
-    give_address(browser, False)
-    browser.find_element(By.ID, "m-boleto").click()
-    press(browser, browser.find_element(By.ID, "pay"), False)
+    browser.set_window_size(width, 900)
+    fill_basket(browser, base_url, keyboard, None)
+    register_through_checkout(browser, base_url, system, f"boleto-{width}@example.com.br", keyboard)
+    give_address(browser, keyboard)
+    pick(browser, "m-boleto", keyboard)
+    press(browser, browser.find_element(By.ID, "pay"), keyboard)
     assert "CPF" in browser.page_source  # no CPF: said on the page, nothing placed
-    browser.find_element(By.ID, "m-boleto").click()
+    pick(browser, "m-boleto", keyboard)
     type_into(browser, "f-payer_cpf", "529.982.247-25")
-    press(browser, browser.find_element(By.ID, "pay"), False)
+    press(browser, browser.find_element(By.ID, "pay"), keyboard)
     WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.ID, "boleto-line"))
     assert re.fullmatch(r"[0-9 .]{47,60}", browser.find_element(By.ID, "boleto-line").text)
     check_page(browser, "order-boleto")
-    press(browser, browser.find_element(By.LINK_TEXT, "Imprimir boleto"), False)
+    press(browser, browser.find_element(By.LINK_TEXT, "Imprimir boleto"), keyboard)
     check_page(browser, "boleto")
 
 
+@pytest.mark.parametrize(("width", "keyboard"), [(1280, False), (390, True)])
 def test_a_shopper_pays_by_card_with_3d_secure_and_no_card_field_reaches_the_shop(
-    browser, base_url, system, catalog
+    browser, base_url, system, catalog, width, keyboard
 ):
     browser.delete_all_cookies()
-    browser.set_window_size(1280, 900)
-    fill_basket(browser, base_url, False, None)
-    register_through_checkout(browser, base_url, system, "cartao@example.com.br", False)
-    give_address(browser, False)
+    browser.set_window_size(width, 900)
+    fill_basket(browser, base_url, keyboard, None)
+    register_through_checkout(browser, base_url, system, f"cartao-{width}@example.com.br", keyboard)
+    give_address(browser, keyboard)
     for field in ("c-number", "c-expiry", "c-cvc", "c-holder"):  # never posted to us
         assert browser.find_element(By.ID, field).get_attribute("name") in (None, "")
-    browser.find_element(By.ID, "m-card").click()
+    pick(browser, "m-card", keyboard)
     type_into(browser, "c-number", "4000002500003155")  # the sandbox's 3-D Secure card
     type_into(browser, "c-expiry", "12/39")
     type_into(browser, "c-cvc", "123")
     type_into(browser, "c-holder", "Ana Souza")
-    browser.find_element(By.ID, "pay").click()
+    pay = browser.find_element(By.ID, "pay")
+    pay.send_keys(Keys.ENTER) if keyboard else pay.click()  # tokenized first, then posted
     WebDriverWait(browser, 30).until(
         lambda b: (
             "/pedidos/" in b.current_url
@@ -371,16 +384,16 @@ def test_a_shopper_pays_by_card_with_3d_secure_and_no_card_field_reaches_the_sho
         )
     )
     check_page(browser, "order-3ds")
-    press(browser, browser.find_element(By.ID, "authenticate"), False)
+    press(browser, browser.find_element(By.ID, "authenticate"), keyboard)
     WebDriverWait(browser, 30).until(lambda b: status_of(b) == "confirmed")
     # then deletes the account: a wrong confirmation word is said, the right one erases
     browser.get(f"{base_url}{SHOP}/conta")
     type_into(browser, "f-confirm", "sim")
-    press(browser, submit_of(browser, "form[action^='/loja/conta/excluir']"), False)
+    press(browser, submit_of(browser, "form[action^='/loja/conta/excluir']"), keyboard)
     assert browser.find_element(By.ID, "f-confirm").get_attribute("aria-invalid") == "true"
     check_page(browser, "account-delete-refused")
     type_into(browser, "f-confirm", ERASE_WORD)
-    press(browser, submit_of(browser, "form[action^='/loja/conta/excluir']"), False)
+    press(browser, submit_of(browser, "form[action^='/loja/conta/excluir']"), keyboard)
     check_page(browser, "deleted")
     browser.get(f"{base_url}{SHOP}/conta")
     assert "/loja/entrar" in browser.current_url  # signed out
