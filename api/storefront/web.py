@@ -5,9 +5,10 @@ pages public with an ETag, personal pages `private, no-store`)."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Annotated, Any
@@ -432,9 +433,31 @@ async def catalog_page(
     key = _page_key(request)
     data = await client.get(key)
     if not isinstance(data, bytes):
-        data = public_html(request, template, **await context())
-        await client.set(key, data, px=PAGE_CACHE_MS)
+
+        async def make() -> bytes:
+            made = public_html(request, template, **await context())
+            await client.set(key, made, px=PAGE_CACHE_MS)
+            return made
+
+        data = await _once(key, make)
     return public_answer(request, data, max_age_s, swr_s)
+
+
+# Pages being made by this process, by key: when the second ends, the requests that find
+# the page gone wait for the one making it instead of all searching at once (a burst of
+# identical searches on the thread pool, which stalled every page behind them).
+_making: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future[bytes]] = {}
+
+
+async def _once(key: str, make: Callable[[], Coroutine[Any, Any, bytes]]) -> bytes:
+    loop = asyncio.get_running_loop()
+    running = _making.get((loop, key))
+    if running is not None:
+        return await asyncio.shield(running)
+    task: asyncio.Task[bytes] = loop.create_task(make())
+    _making[(loop, key)] = task
+    task.add_done_callback(lambda _: _making.pop((loop, key), None))
+    return await asyncio.shield(task)
 
 
 def digits_only(value: str) -> bool:
