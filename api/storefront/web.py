@@ -439,7 +439,7 @@ async def catalog_page(
             await client.set(key, made, px=PAGE_CACHE_MS)
             return made
 
-        data = await _once(key, make)
+        data = await made_once(key, make)
     return public_answer(request, data, max_age_s, swr_s)
 
 
@@ -449,7 +449,9 @@ async def catalog_page(
 _making: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future[bytes]] = {}
 
 
-async def _once(key: str, make: Callable[[], Coroutine[Any, Any, bytes]]) -> bytes:
+async def made_once(key: str, make: Callable[[], Coroutine[Any, Any, bytes]]) -> bytes:
+    """`make()`'s page, made by one task of this event loop at a time for `key`; the
+    callers that come meanwhile get its bytes (or its error)."""
     loop = asyncio.get_running_loop()
     running = _making.get((loop, key))
     if running is not None:
