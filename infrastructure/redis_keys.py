@@ -8,6 +8,7 @@
     ev:status:<runner>                          a runner's published status (with a TTL)
     ev:console:job:<id>                         a console job's progress (with a TTL)
     pagseguro:intake:<handle>                   a PagBank encrypted card until charged (TTL)
+    ev:storefront:page:<digest>                 a rendered catalog page of the shop (TTL 1 s)
 
 Every module that reads or writes these keys (redis_views, stored_documents, followers,
 projection_admin) builds them here, so a change of layout is a change of this module.
@@ -66,3 +67,8 @@ def job_key(job_id: str) -> str:
 def card_intake_key(handle: str) -> str:
     """PagBank's `encryptCard` blob between checkout and the first charge (a TTL)."""
     return f"pagseguro:intake:{handle}"
+
+
+def storefront_page_key(digest: str) -> str:
+    """A storefront catalog page's bytes, by a digest of its URL (never the URL's text)."""
+    return f"{ROOT}:storefront:page:{digest}"

@@ -4,6 +4,7 @@ personal is on them, the add-to-cart form included (see `web.same_origin`)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -13,17 +14,44 @@ from starlette.concurrency import run_in_threadpool
 
 from api.stored import Policies
 from api.storefront.i18n import WORDS
-from api.storefront.web import ShopContainer, digits_only, language, render_public
+from api.storefront.web import (
+    ShopContainer,
+    catalog_page,
+    digits_only,
+    language,
+    render_public,
+    shop_readers,
+)
 from application.errors import StockItemNotFoundError
 from domain.product import ProductNotFoundError
 from infrastructure.catalog_media_wiring import with_media
 from projections.catalog import StockItemsProjection, public_stock_key
-from projections.search import InvalidSearchQueryError, ProductHit, SearchQuery, SearchResult
+from projections.readers import Readers
+from projections.search import (
+    SUGGEST_MAX_QUERY_LENGTH,
+    InvalidSearchQueryError,
+    InvalidSuggestQueryError,
+    ProductHit,
+    SearchQuery,
+    SearchResult,
+    SuggestQuery,
+)
+from projections.search_document import fold_key, fold_words, suggests
 
 router = APIRouter()
 PAGE_SIZE = 12
 HOME_SIZE = 100
 SORTS = ("relevance", "price_asc", "price_desc", "co2")
+# The page's sort names, as the search store calls them: the store sorts the whole result,
+# so page 2 continues page 1.
+STORE_SORTS = {
+    "relevance": "relevance",
+    "price_asc": "price_asc",
+    "price_desc": "price_desc",
+    "co2": "footprint",
+}
+SUGGESTIONS = 4
+WORD = re.compile(r"\w+")
 MAX_QUERY = 200
 
 
@@ -49,24 +77,61 @@ def _sorted(items: list[ProductHit], sort: str) -> list[ProductHit]:
     return items
 
 
-async def _search(container: ShopContainer, query: SearchQuery) -> SearchResult:
-    search = container.readers.search
-    return await run_in_threadpool(search.search, query)
+async def _search(request: Request, query: SearchQuery) -> SearchResult:
+    """One search, wholly in the thread pool: opening the search reader asks PostgreSQL
+    for the active index generation, a round trip that must not block the event loop."""
+    readers = shop_readers(request)
+    return await run_in_threadpool(lambda: readers.search.search(query))
+
+
+async def _suggest(request: Request, q: str) -> tuple[str | None, list[str]]:
+    """For words that found nothing: the words corrected (each typo'd word replaced by the
+    word of a close product name it nearly starts), and the product names themselves (a
+    variant's name without its options), each once."""
+    try:
+        query = SuggestQuery(q=q[:SUGGEST_MAX_QUERY_LENGTH], size=SUGGESTIONS * 2)
+    except InvalidSuggestQueryError:
+        return None, []
+    readers = shop_readers(request)
+    found = await run_in_threadpool(lambda: readers.search.suggest(query))
+    names = list(dict.fromkeys(s.name.split(" — ")[0] for s in found))[:SUGGESTIONS]
+    return corrected(q, names), names
+
+
+def corrected(q: str, names: list[str]) -> str | None:
+    """`garafa termica` with `Garrafa térmica de inox` -> `garrafa térmica`; None when no
+    word changes. A word is kept when a name's word starts with it, else it takes the first
+    name word it starts with one edit forgiven (`search_document.suggests`)."""
+    known: dict[str, str] = {}
+    for name in names:
+        for word in WORD.findall(name):
+            known.setdefault(fold_key(word), word.lower())
+    words = []
+    for word in q.split():
+        folded = fold_words(word)
+        if not folded or any(k.startswith(folded) for k in known):
+            words.append(word)
+            continue
+        close = next((w for k, w in known.items() if suggests(folded, k)), word)
+        words.append(close)
+    better = " ".join(words)
+    return better if better != " ".join(q.split()) else None
 
 
 @router.get("")
-async def home(request: Request, container: ShopContainer) -> Response:
-    result = await _search(container, SearchQuery(size=HOME_SIZE))
-    items = [h for h in result.items if h.available > 0]
+async def home(request: Request) -> Response:
+    async def context() -> dict[str, Any]:
+        result = await _search(request, SearchQuery(size=HOME_SIZE))
+        items = [h for h in result.items if h.available > 0]
+        return {
+            "featured": [_hit(h) for h in items[:4]],
+            "sustainable": [_hit(h) for h in _sorted(items, "co2")[:4]],
+            "categories": sorted(result.facets.get("category", {}).items()),
+        }
+
     policy = _policies(request).search
-    return render_public(
-        request,
-        "home.html",
-        policy.max_age_s,
-        policy.stale_while_revalidate_s,
-        featured=[_hit(h) for h in items[:4]],
-        sustainable=[_hit(h) for h in _sorted(items, "co2")[:4]],
-        categories=sorted(result.facets.get("category", {}).items()),
+    return await catalog_page(
+        request, "home.html", policy.max_age_s, policy.stale_while_revalidate_s, context
     )
 
 
@@ -90,7 +155,7 @@ def _int(value: str, default: int) -> int:
 
 
 @router.get("/busca")
-async def search(request: Request, container: ShopContainer) -> Response:
+async def search(request: Request) -> Response:
     """`q`, `categoria`, `certificacao`, `min`, `max`, `ordem`, `pagina`: what cannot be
     read is said on the page and left out of the search, never a 4xx/5xx."""
     words = WORDS[language(request, public=True)]
@@ -113,33 +178,42 @@ async def search(request: Request, container: ShopContainer) -> Response:
             max_price=max_price,
             page=page,
             size=PAGE_SIZE,
+            sort=STORE_SORTS[sort],
         )
     except InvalidSearchQueryError as error:
         problems["q"] = words["err_generic"].format(detail=str(error))
         query = SearchQuery(page=1, size=PAGE_SIZE)
-    result = await _search(container, query)
-    pages = max(1, -(-result.total // PAGE_SIZE))
+    chosen = {
+        "categoria": category or "",
+        "certificacao": certification or "",
+        "min": params.get("min", "")[:20],
+        "max": params.get("max", "")[:20],
+        "ordem": sort,
+    }
+
+    async def context() -> dict[str, Any]:
+        result = await _search(request, query)
+        # Nothing found for the words: maybe a typo. The suggestions forgive one edit
+        # ("garafa" finds Garrafa); asked only then, so a page with results costs no more.
+        nothing = bool(q.strip()) and result.total == 0
+        better, suggested = await _suggest(request, q) if nothing else (None, [])
+        return {
+            "q": q,
+            "items": [_hit(h) for h in result.items],
+            "suggested": suggested,
+            "better": better,
+            "total": result.total,
+            "facets": result.facets,
+            "chosen": chosen,
+            "sorts": SORTS,
+            "page": page,
+            "pages": max(1, -(-result.total // PAGE_SIZE)),
+            "problems": problems,
+        }
+
     policy = _policies(request).search
-    return render_public(
-        request,
-        "search.html",
-        policy.max_age_s,
-        policy.stale_while_revalidate_s,
-        q=q,
-        items=[_hit(h) for h in _sorted(list(result.items), sort)],
-        total=result.total,
-        facets=result.facets,
-        chosen={
-            "categoria": category or "",
-            "certificacao": certification or "",
-            "min": params.get("min", "")[:20],
-            "max": params.get("max", "")[:20],
-            "ordem": sort,
-        },
-        sorts=SORTS,
-        page=page,
-        pages=pages,
-        problems=problems,
+    return await catalog_page(
+        request, "search.html", policy.max_age_s, policy.stale_while_revalidate_s, context
     )
 
 
@@ -152,12 +226,13 @@ async def product_doc(
         doc: dict[str, Any] = orjson.loads(raw)
         return doc
     try:
-        return await run_in_threadpool(container.readers.stock_items.get, sku)
+        readers = shop_readers(request)
+        return await run_in_threadpool(readers.stock_items.get, sku)
     except StockItemNotFoundError:
         return None
 
 
-def product_family(container: Any, doc: dict[str, Any]) -> dict[str, Any] | None:
+def product_family(container: Any, readers: Readers, doc: dict[str, Any]) -> dict[str, Any] | None:
     """The product this SKU is a variant of, with its other variants, rating and images
     (None while the products read model has not got it yet)."""
     product_id = doc.get("product_id")
@@ -165,7 +240,7 @@ def product_family(container: Any, doc: dict[str, Any]) -> dict[str, Any] | None
         return None
     today = container.services.products.catalog_today()
     try:
-        found = container.readers.products.get(str(product_id), today)
+        found = readers.products.get(str(product_id), today)
     except ProductNotFoundError:
         return None
     return with_media(container, found)
@@ -178,7 +253,7 @@ async def product(request: Request, sku: str, container: ShopContainer) -> Respo
         from fastapi import HTTPException
 
         raise HTTPException(404, "no such product")
-    family = await run_in_threadpool(product_family, container, doc)
+    family = await run_in_threadpool(product_family, container, shop_readers(request), doc)
     policy = _policies(request).product
     return render_public(
         request,

@@ -5,9 +5,12 @@ pages public with an ETag, personal pages `private, no-store`)."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -26,6 +29,8 @@ from api.text import text_problem
 from domain.base import DomainError, update_metadata
 from domain.card import BRAZILIAN_STATES, Address
 from infrastructure.bootstrap import Container
+from infrastructure.redis_keys import storefront_page_key
+from projections.readers import Readers
 
 PREFIX = "/loja"
 SESSION_COOKIE = "ev_shop_session"
@@ -43,11 +48,15 @@ STOREFRONT_CSP = (
 MAX_FIELDS = 30
 MAX_BODY_CHARS = 20_000
 
+# Templates are package files that change only with a new deployment (a new process): no
+# `auto_reload`, else every page stats each template it includes (14 on a search page) to
+# see whether it changed.
 templates = Environment(
     loader=PackageLoader("api.storefront", "templates"),
     autoescape=select_autoescape(default=True),
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,
 )
 
 
@@ -66,6 +75,17 @@ async def container_of(request: Request) -> Container:
 
 
 ShopContainer = Annotated[Container, Depends(container_of)]
+
+
+def shop_readers(request: Request) -> Readers:
+    """The read models' readers, made once per app: `Container.readers` builds a new set,
+    key sealer included, each time it is read, and the readers already open the active
+    generation of their read model on every query (a rebuild's swap is still seen)."""
+    readers: Readers | None = getattr(request.app.state, "storefront_readers", None)
+    if readers is None:
+        readers = request.app.state.container.readers
+        request.app.state.storefront_readers = readers
+    return readers
 
 
 # Language -------------------------------------------------------------------------------
@@ -363,11 +383,18 @@ def render_public(
     """A catalog page: the same for every visitor (nothing personal on it), so browsers,
     proxies and CDNs may keep it: `public, max-age, stale-while-revalidate` and a strong
     ETag of its bytes (304 when the client holds them), as the catalog API."""
+    return public_answer(request, public_html(request, template, **context), max_age_s, swr_s)
+
+
+def public_html(request: Request, template: str, **context: Any) -> bytes:
     lang = language(request, public=True)
     body = page_html(
         request, template, lang, csrf="", csrf_field=CSRF_FIELD, personal=False, **context
     )
-    data = body.encode()
+    return body.encode()
+
+
+def public_answer(request: Request, data: bytes, max_age_s: int, swr_s: int) -> Response:
     etag = content_tag(data)
     headers = {
         "ETag": etag,
@@ -377,6 +404,62 @@ def render_public(
     if none_match(request.headers.get("if-none-match"), etag):
         return finish(request, Response(status_code=304, headers=headers), public=True)
     return finish(request, HTMLResponse(data, headers=headers), public=True)
+
+
+# A rendered search-backed page (home, search) is reused by every process for this long:
+# a popular page is searched and rendered about once a second instead of once a request,
+# and a change (a price, a new product, a rebuild's swap) shows within it. Far below the
+# pages' own `max-age`, which lets any browser or CDN keep them for minutes.
+PAGE_CACHE_MS = 1000
+
+
+def _page_key(request: Request) -> str:
+    """The page's URL decides all it shows (language included: public pages read no
+    cookie), so it is the key, as a digest."""
+    url = f"{request.url.path}?{request.url.query}".encode()
+    return storefront_page_key(blake2b(url, digest_size=16).hexdigest())
+
+
+async def catalog_page(
+    request: Request,
+    template: str,
+    max_age_s: int,
+    swr_s: int,
+    context: Callable[[], Awaitable[dict[str, Any]]],
+) -> Response:
+    """`render_public` through the shared page micro-cache: `context()` (the reads) and
+    the rendering run only when no process made this page within `PAGE_CACHE_MS`."""
+    client = request.app.state.container.aredis.client()
+    key = _page_key(request)
+    data = await client.get(key)
+    if not isinstance(data, bytes):
+
+        async def make() -> bytes:
+            made = public_html(request, template, **await context())
+            await client.set(key, made, px=PAGE_CACHE_MS)
+            return made
+
+        data = await made_once(key, make)
+    return public_answer(request, data, max_age_s, swr_s)
+
+
+# Pages being made by this process, by key: when the second ends, the requests that find
+# the page gone wait for the one making it instead of all searching at once (a burst of
+# identical searches on the thread pool, which stalled every page behind them).
+_making: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Future[bytes]] = {}
+
+
+async def made_once(key: str, make: Callable[[], Coroutine[Any, Any, bytes]]) -> bytes:
+    """`make()`'s page, made by one task of this event loop at a time for `key`; the
+    callers that come meanwhile get its bytes (or its error)."""
+    loop = asyncio.get_running_loop()
+    running = _making.get((loop, key))
+    if running is not None:
+        return await asyncio.shield(running)
+    task: asyncio.Task[bytes] = loop.create_task(make())
+    _making[(loop, key)] = task
+    task.add_done_callback(lambda _: _making.pop((loop, key), None))
+    return await asyncio.shield(task)
 
 
 def digits_only(value: str) -> bool:

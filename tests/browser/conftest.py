@@ -15,7 +15,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -70,11 +72,12 @@ def system(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module")
-def base_url(system: Container) -> Iterator[str]:
-    """The API and its console, served by uvicorn in a thread of this process."""
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """`app` served by uvicorn in a thread of this process, on a free port, until the block
+    ends (the service worker test stops it to see the shop offline)."""
     port = _free_port()
-    config = uvicorn.Config(create_app(system), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -83,9 +86,18 @@ def base_url(system: Container) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def base_url(system: Container) -> Iterator[str]:
+    """The API and its console, served by uvicorn in a thread of this process."""
+    with serving(create_app(system)) as url:
+        yield url
 
 
 def _chromium() -> tuple[str, str] | None:

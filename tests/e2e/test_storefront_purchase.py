@@ -385,3 +385,38 @@ def test_the_web_manifest_is_installable_and_its_icons_are_served(client):
     assert worker.headers["service-worker-allowed"] == "/loja"
     assert "/loja/static/storefront." in worker.text  # this build's files to precache
     assert "/loja/conta" not in worker.text.split("CATALOG")[1].split("\n")[0]
+
+
+def test_the_search_page_sorts_the_whole_result_and_answers_a_typo_with_did_you_mean(client, auth):
+    # 13 products: by SKU (the order without words) the dearest comes first, so a sort
+    # made within the page of 12 would leave the cheapest alone on page 2
+    for i in range(1, 14):
+        item = {**PRODUCT, "sku": f"ECO-S{i:02d}", "name": f"Vela de soja {i:02d}"}
+        item["price"] = {"amount": f"{200 - i}.00", "currency": "BRL"}
+        answer = client.post("/api/v1/stock-items", json=item, headers=auth("admin", "adm"))
+        assert answer.status_code == 201, answer.text
+    wait_for(lambda: "13 produto" in client.get(f"{SHOP}/busca", params={"q": "vela"}).text)
+    last = client.get(f"{SHOP}/busca", params={"q": "vela", "ordem": "price_asc", "pagina": 2})
+    assert re.findall(r"Vela de soja \d\d", last.text) == ["Vela de soja 01"], last.text
+    typo = client.get(f"{SHOP}/busca", params={"q": "velaa"})
+    assert typo.status_code == 200
+    assert 'id="did-you-mean"' in typo.text, typo.text
+    assert f'href="{SHOP}/busca?q=vela">vela</a>' in typo.text  # the word it was meant to be
+    assert re.search(rf'href="{SHOP}/busca\?q=Vela\+de\+soja\+\d\d"', typo.text)
+
+
+def test_a_new_price_shows_on_the_search_page_within_the_second_it_is_kept(client, product, auth):
+    _searchable(client, PRODUCT["sku"])
+    url = f"{SHOP}/busca?q=garrafa"
+    first = client.get(url)
+    assert "R$ 129,90" in first.text
+    assert client.get(url).content == first.content  # kept: every process answers the same
+    changed = client.put(
+        f"/api/v1/stock-items/{PRODUCT['sku']}/price",
+        json={"price": {"amount": "99.90", "currency": "BRL"}},
+        headers=auth("admin", "adm"),
+    )
+    assert changed.status_code == 200, changed.text
+    # the projection's lag plus at most the page's second in Redis, not the page's max-age
+    # (300 s): were the page kept as long as browsers may keep it, this would time out
+    wait_for(lambda: "R$ 99,90" in client.get(url).text, timeout_s=15)

@@ -3,12 +3,15 @@ pinned: htmx by its SHA-384, every static URL by its content."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import pytest
 
 from api.storefront.assets import ASSETS, HTMX_FILE, HTMX_SHA384, asset_url
 from api.storefront.basket import MAX_QUANTITY, Basket, parse
+from api.storefront.catalog import corrected
+from api.storefront.web import made_once
 
 
 def test_a_basket_survives_its_cookie():
@@ -55,3 +58,35 @@ def test_a_static_files_url_carries_its_content_hash():
     for name in hashed:
         digest = hashlib.sha256(ASSETS[name].body).hexdigest()[:12]
         assert digest in asset_url(name)
+
+
+@pytest.mark.parametrize(
+    ("typed", "names", "meant"),
+    [
+        ("garafa", ["Garrafa térmica de inox"], "garrafa"),
+        ("garafa termca", ["Garrafa térmica de inox", "Garrafa de vidro"], "garrafa térmica"),
+        ("Garrafa termca", ["Garrafa térmica de inox"], "Garrafa térmica"),  # kept as typed
+        ("garrafa", ["Garrafa térmica de inox"], None),  # nothing to correct
+        ("xyzw", ["Garrafa térmica de inox"], None),  # nothing close
+        ("garafa", [], None),
+    ],
+)
+def test_a_typo_is_corrected_from_the_suggested_product_names(typed, names, meant):
+    assert corrected(typed, names) == meant
+
+
+def test_a_page_asked_for_by_many_at_once_is_made_once_and_given_to_all():
+    made = []
+
+    async def make() -> bytes:
+        made.append(1)
+        await asyncio.sleep(0)  # the others arrive while it is being made
+        return b"<html>"
+
+    async def many() -> list[bytes]:
+        return list(await asyncio.gather(*(made_once("k", make) for _ in range(5))))
+
+    assert asyncio.run(many()) == [b"<html>"] * 5
+    assert made == [1]
+    assert asyncio.run(many()) == [b"<html>"] * 5  # made again once it was done
+    assert made == [1, 1]

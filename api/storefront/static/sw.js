@@ -38,10 +38,15 @@ self.addEventListener("fetch", function (event) {
   if (request.mode !== "navigate") { return; }
   if (CATALOG.test(url.pathname)) {
     event.respondWith(fetch(request).then(function (answer) {
+      // Only what the server calls public is kept: a personal page says `private, no-store`
+      // even if a path ever matched by mistake. waitUntil keeps the worker alive until the
+      // copy is stored (else the browser may stop it first and the page is never kept).
       var cc = answer.headers.get("Cache-Control") || "";
-      if (answer.ok && cc.indexOf("public") !== -1) {
+      if (answer.ok && /(^|,)\s*public\b/.test(cc) && cc.indexOf("no-store") === -1) {
         var copy = answer.clone();
-        caches.open(PAGES).then(function (cache) { return cache.put(request, copy).then(function () { return trim(cache); }); });
+        event.waitUntil(caches.open(PAGES).then(function (cache) {
+          return cache.put(request, copy).then(function () { return trim(cache); });
+        }));
       }
       return answer;
     }).catch(function () {
