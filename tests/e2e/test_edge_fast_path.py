@@ -68,7 +68,7 @@ def test_the_fast_path_answers_like_the_full_pipeline(api, full, auth, catalog):
 
 
 @pytest.mark.parametrize(
-    "url, headers",
+    ("url", "headers"),
     [
         (f"{API}/stock-items/eco-0201", {}),  # the route refuses the SKU: 422
         (f"{API}/stock-items/ECO-9999", {}),  # not stored: 404

@@ -21,10 +21,12 @@ def test_a_remembered_match_is_the_walks_answer():
     table = RouteTable(_app())
     for _ in range(2):  # asked, then remembered
         item = table.match("GET", "/items/ECO-1")
-        assert item is not None and item.template == "/items/{sku}"
+        assert item is not None
+        assert item.template == "/items/{sku}"
         assert table.match("GET", "/items/search") == item
         receipts = table.match("GET", "/items/ECO-1/receipts")  # only POST: the 405's route
-        assert receipts is not None and receipts.template == "/items/{sku}/receipts"
+        assert receipts is not None
+        assert receipts.template == "/items/{sku}/receipts"
         assert table.match("GET", "/nowhere") is None
 
 
