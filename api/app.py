@@ -40,6 +40,7 @@ from api.storefront import install_storefront
 from api.tracing import TracingMiddleware
 from infrastructure import tracing
 from infrastructure.bootstrap import Container, jwt_secret
+from infrastructure.lean_redis import LeanReaders
 from infrastructure.settings import Settings
 from infrastructure.stored_documents import StoredDocuments
 
@@ -188,7 +189,7 @@ def create_app(container: Container, *, fast_path: bool = True) -> FastAPI:
     app.state.container = container
     app.state.verifier = verifier
     app.state.metrics = edge_metrics(container)
-    app.state.stored = StoredDocuments(container.aredis)
+    app.state.stored = StoredDocuments(container.aredis, LeanReaders.of(container.aredis.url))
     app.state.cache_policies = Policies.of(container.settings)
     app.state.search_cache = search_cache(container, app.state.metrics.registry)
     install_error_handlers(app)

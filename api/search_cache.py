@@ -29,6 +29,7 @@ import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from infrastructure.bootstrap import Container
+from infrastructure.lean_redis import LeanReaders
 from infrastructure.redis_views import LoopRedis
 from projections.search import SearchQuery
 from projections.search_document import fold_key
@@ -101,9 +102,12 @@ class SearchCache:
         generation: Callable[[], str],
         ttl_s: int,
         metrics: SearchCacheMetrics,
+        lean: LeanReaders | None = None,
     ):
-        """`generation`: a blocking callable naming the active index generation."""
+        """`generation`: a blocking callable naming the active index generation; `lean`:
+        the pipelined reader for lookups (`infrastructure.lean_redis`), else redis-py."""
         self.aredis = aredis
+        self.lean = lean
         self._read_generation = generation
         self.ttl_s = ttl_s
         self.metrics = metrics
@@ -117,7 +121,8 @@ class SearchCache:
         return self._generation
 
     async def get(self, key: str) -> bytes | None:
-        found = await self.aredis.client().get(key)
+        reader = self.lean.reader() if self.lean is not None else self.aredis.client()
+        found = await reader.get(key)
         (self.metrics.hits if found is not None else self.metrics.misses).inc()
         return found if isinstance(found, bytes) else None
 
@@ -133,5 +138,9 @@ def search_cache(container: Container, registry: CollectorRegistry) -> SearchCac
         return None
     metrics = SearchCacheMetrics(registry)
     return SearchCache(
-        container.aredis, store.active_generation, settings.cache_search_max_age_s, metrics
+        container.aredis,
+        store.active_generation,
+        settings.cache_search_max_age_s,
+        metrics,
+        LeanReaders.of(container.aredis.url),
     )
