@@ -149,14 +149,20 @@ class LeanReader:
             await reply  # an error reply raises
         return protocol
 
+    async def _ask(self, command: bytes) -> Reply:
+        """The reply; a read that meets a lost connection (Redis closed an idle one, or
+        restarted) is asked once more on a new one, as redis-py retries."""
+        try:
+            return await (await self._connected()).send(command)
+        except redis.ConnectionError:
+            return await (await self._connected()).send(command)
+
     async def get(self, key: str) -> bytes | None:
-        protocol = await self._connected()
-        value = await protocol.send(_command(b"GET", key.encode()))
+        value = await self._ask(_command(b"GET", key.encode()))
         return value if isinstance(value, bytes) else None
 
     async def mget(self, *keys: str) -> list[bytes | None]:
-        protocol = await self._connected()
-        value = await protocol.send(_command(b"MGET", *(key.encode() for key in keys)))
+        value = await self._ask(_command(b"MGET", *(key.encode() for key in keys)))
         if not isinstance(value, list):
             raise redis.ResponseError("MGET did not answer an array")
         return value
