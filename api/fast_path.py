@@ -65,6 +65,7 @@ _JSON_HEADERS = [
 ]
 
 _PREPARED = "ecovarejo.fast_path.answer"
+RECENT_QUERIES = 4096  # search query strings whose parsed, normalized query is remembered
 
 Read = Callable[[Scope, Conditional], Awaitable[Answer | None]]
 
@@ -233,8 +234,19 @@ def search_read(readers: Readers, cache: SearchCache, policy: CachePolicy) -> Re
     store on a miss (and the cache filled), as the route does; a query the search refuses is
     the route's to answer (422)."""
 
+    recent: dict[bytes, SearchQuery | None] = {}  # query string → its search
+
     async def read(scope: Scope, asked: Conditional) -> Answer | None:
-        query = search_query(scope) if asked.anonymous else None
+        if not asked.anonymous:
+            return None
+        raw = scope["query_string"]
+        try:
+            query = recent[raw]
+        except KeyError:
+            query = search_query(scope)  # a function of the query string alone
+            if len(recent) >= RECENT_QUERIES:
+                recent.clear()
+            recent[raw] = query
         if query is None:
             return None
         body = await search_body(readers, cache, query)

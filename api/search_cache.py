@@ -22,7 +22,8 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import fields as dataclass_fields
+from dataclasses import replace
 from hashlib import blake2b
 
 import orjson
@@ -68,7 +69,10 @@ def normalized(query: SearchQuery) -> SearchQuery:
 
 def cache_key(query: SearchQuery, generation: str) -> str:
     """`query` must be normalized; the key holds a digest of it, never its text."""
-    fields = {k: (str(v) if v is not None else None) for k, v in asdict(query).items()}
+    # The fields one level deep (they are text, numbers and flags): what `asdict` gave,
+    # without its deep copy of each value.
+    named = ((f.name, getattr(query, f.name)) for f in dataclass_fields(query))
+    fields = {k: (str(v) if v is not None else None) for k, v in named}
     digest = blake2b(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS), digest_size=16)
     return f"search-cache:{generation}:{digest.hexdigest()}"
 
