@@ -15,6 +15,8 @@ from api.console import install_console
 from api.docs_offline import install_offline_docs
 from api.edge import Edge
 from api.errors import install_error_handlers
+from api.fast_path import FastPath, FastPathCounts, FastRead, search_read, stock_item_read
+from api.fast_path import health as health_fast
 from api.idempotency import IdempotencyMiddleware, IdempotencyStore, SubjectKeySealer
 from api.metrics import edge_metrics
 from api.middleware import (
@@ -26,7 +28,7 @@ from api.middleware import (
 )
 from api.openapi import install_openapi
 from api.query_guard import refuse_unknown_query_parameters
-from api.ratelimit import RateLimiter, RateLimitMiddleware
+from api.ratelimit import RateLimiter, RateLimitMiddleware, RateLimits
 from api.routers import API_ROUTERS, health, product_images
 from api.routers import auth as auth_routes
 from api.routers import catalog as catalog_routes
@@ -38,9 +40,11 @@ from api.storefront import install_storefront
 from api.tracing import TracingMiddleware
 from infrastructure import tracing
 from infrastructure.bootstrap import Container, jwt_secret
+from infrastructure.lean_redis import LeanReaders
 from infrastructure.settings import Settings
 from infrastructure.stored_documents import StoredDocuments
 
+GZIP_MINIMUM_SIZE = 1024
 CORS_REQUEST_HEADERS = [
     "Authorization",
     "Content-Type",
@@ -82,12 +86,41 @@ def _verifier(settings: Settings, container: Container | None = None) -> TokenVe
     )
 
 
-def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -> None:
+def _fast_reads(app: FastAPI) -> dict[str, FastRead]:
+    """The reads the fast path answers (api/fast_path.py), by route template."""
+    state = app.state
+    reads = {
+        "/health": FastRead(health_fast),
+        "/api/v1/health": FastRead(health_fast),
+        "/api/v1/stock-items/{sku}": FastRead(
+            stock_item_read(state.stored, state.cache_policies.product)
+        ),
+    }
+    if state.search_cache is not None:
+        read = search_read(state.container.readers, state.search_cache, state.cache_policies.search)
+        reads["/api/v1/products/search"] = FastRead(read, takes_query=True)
+    return reads
+
+
+def _install_edge(
+    app: FastAPI, container: Container, verifier: TokenVerifier, fast_path: bool
+) -> None:
     """The edge, OUTERMOST FIRST: the order a request takes is the order below (answers
     come back through it in reverse). The edge matches the route once and keeps it in the
     scope for everything after it; the routes set their own ETag (api/etag.py)."""
     settings = container.settings
     routes = RouteTable(app)
+    limits = (
+        RateLimits(RateLimiter.from_settings(container.aredis, settings), verifier)
+        if settings.ratelimit_enabled
+        else None
+    )
+    counts: FastPathCounts = app.state.fast_path
+    traced = tracing.enabled()
+
+    def fast(**options: Any) -> Middleware:
+        return Middleware(FastPath, reads=_fast_reads(app), limits=limits, counts=counts, **options)
+
     docs = [app.docs_url or "", f"{app.docs_url}/oauth2-redirect", app.redoc_url or ""]
     stack: list[Middleware] = [
         # proxies, route, ids and event context, security headers, metrics, access log
@@ -98,9 +131,13 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
             networks=settings.trusted_networks,
             docs_paths=docs,
         ),
+        # The hot public reads, answered here when nothing below has work to do for them
+        # (api/fast_path.py); behind the tracing layer when tracing is on.
+        *([fast(gzip_minimum_size=GZIP_MINIMUM_SIZE)] if fast_path and not traced else []),
         # Large JSON answers (lists, exports, the OpenAPI document) gzipped when asked for.
-        Middleware(GZipMiddleware, minimum_size=1024),
-        *([Middleware(TracingMiddleware)] if tracing.enabled() else []),  # off: not in it
+        Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE),
+        *([Middleware(TracingMiddleware)] if traced else []),  # off: not in it
+        *([fast()] if fast_path and traced else []),
         Middleware(
             ProblemCORSMiddleware,
             allow_origins=settings.cors_origins,
@@ -121,17 +158,7 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
             own_limit_paths=("/console/catalog/import", "/console/reconciliation"),
             upload_limits=image_upload_limits(settings),  # ECOVAREJO_IMAGE_MAX_BYTES
         ),
-        *(
-            [
-                Middleware(
-                    RateLimitMiddleware,
-                    limiter=RateLimiter.from_settings(container.aredis, settings),
-                    verifier=verifier,
-                )
-            ]
-            if settings.ratelimit_enabled
-            else []
-        ),
+        *([Middleware(RateLimitMiddleware, limits=limits)] if limits else []),
         Middleware(
             IdempotencyMiddleware,
             store=IdempotencyStore.from_settings(
@@ -146,7 +173,9 @@ def _install_edge(app: FastAPI, container: Container, verifier: TokenVerifier) -
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
 
 
-def create_app(container: Container) -> FastAPI:
+def create_app(container: Container, *, fast_path: bool = True) -> FastAPI:
+    """The app; `fast_path=False` leaves every request to the full pipeline (the fast path
+    answers the same: tests compare the two)."""
     app = FastAPI(
         title="EcoVarejo",
         version="1.0.0",
@@ -160,7 +189,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.verifier = verifier
     app.state.metrics = edge_metrics(container)
-    app.state.stored = StoredDocuments(container.aredis)
+    app.state.stored = StoredDocuments(container.aredis, LeanReaders.of(container.aredis.url))
     app.state.cache_policies = Policies.of(container.settings)
     app.state.search_cache = search_cache(container, app.state.metrics.registry)
     install_error_handlers(app)
@@ -181,5 +210,6 @@ def create_app(container: Container) -> FastAPI:
     app.add_api_route(  # where tools look for it first
         "/openapi.json", lambda: JSONResponse(app.openapi()), include_in_schema=False
     )
-    _install_edge(app, container, verifier)
+    app.state.fast_path = FastPathCounts()
+    _install_edge(app, container, verifier, fast_path)
     return app

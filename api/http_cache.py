@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from hashlib import blake2b
 
 from fastapi import Request, Response
@@ -17,6 +18,7 @@ from fastapi import Request, Response
 NO_STORE = "private, no-store"
 VARY = "Authorization, Accept-Encoding"
 JSON = "application/json"
+_NO_STORE, _VARY, _JSON = NO_STORE.encode(), VARY.encode(), JSON.encode()
 # entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE; etagc = %x21 / %x23-7E / obs-text
 _ETAG = re.compile(r'\s*(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
 # An If-None-Match longer than this is not looked into: answered in full (never a 5xx).
@@ -35,6 +37,10 @@ class CachePolicy:
             f"public, max-age={self.max_age_s}, "
             f"stale-while-revalidate={self.stale_while_revalidate_s}"
         )
+
+    @cached_property
+    def public_bytes(self) -> bytes:
+        return self.public().encode()
 
 
 @dataclass(frozen=True)
@@ -78,17 +84,45 @@ def none_match(header: str | None, etag: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Answer:
+    """An answer as ASGI sends it: status, raw headers (in order), body."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+def answer_parts(asked: Conditional, body: bytes, etag: str, policy: CachePolicy | None) -> Answer:
+    """The stored JSON `body` as the answer (200), or 304 with no body when the client holds
+    it. `policy` None: a personal answer (never stored by a shared cache). The headers are
+    the ones, in the order, a Starlette `Response` would send (the fast path sends them
+    itself: `api.fast_path`)."""
+    public = policy is not None and asked.anonymous
+    headers = [
+        (b"etag", etag.encode("latin-1")),
+        (b"cache-control", policy.public_bytes if public and policy else _NO_STORE),
+        (b"vary", _VARY),
+    ]
+    if none_match(asked.if_none_match, etag):
+        return Answer(304, headers, b"")
+    headers.append((b"content-length", str(len(body)).encode()))
+    headers.append((b"content-type", _JSON))
+    return Answer(200, headers, body)
+
+
+class _Sent(Response):
+    """A `Response` of ready parts (no header is derived again)."""
+
+    def __init__(self, answer: Answer):
+        self.status_code = answer.status
+        self.body = answer.body
+        self.background = None
+        self.raw_headers = answer.headers
+
+
 def cached_answer(
     asked: Conditional, body: bytes, etag: str, policy: CachePolicy | None
 ) -> Response:
-    """The stored JSON `body` as the answer (200), or 304 when the client holds it.
-    `policy` None: a personal answer (never stored by a shared cache)."""
-    public = policy is not None and asked.anonymous
-    headers = {
-        "ETag": etag,
-        "Cache-Control": policy.public() if public and policy else NO_STORE,
-        "Vary": VARY,
-    }
-    if none_match(asked.if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=JSON, headers=headers)
+    """`answer_parts` as a route's `Response`."""
+    return _Sent(answer_parts(asked, body, etag, policy))

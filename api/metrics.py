@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections import Counter as Tally
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import (
@@ -77,14 +78,23 @@ class EdgeMetrics:
             ["command", "outcome"],
             registry=self.registry,
         )
+        # The series of each (method, template, status): as many as the registry holds.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(
         self, method: str, route: RouteInfo | None, status: int, seconds: float, replayed: bool
     ) -> None:
         template = route.template if route else UNMATCHED
-        labels = (method, template, str(status))
-        self.requests.labels(*labels).inc()
-        self.latency.labels(*labels).observe(seconds)
+        labels = (method, template, status)
+        children = self._children.get(labels)
+        if children is None:  # the label lookup, once per series instead of per request
+            named = (method, template, str(status))
+            children = self._children[labels] = (
+                self.requests.labels(*named),
+                self.latency.labels(*named),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
         is_command = route is not None and method in COMMAND_METHODS and method in route.methods
         if is_command and route is not None and template.startswith("/api/v1/"):
             self.commands.labels(route.name, command_outcome(status, replayed)).inc()

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 import redis
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import AuthenticationError, TokenVerifier, principal_of
@@ -105,40 +106,71 @@ async def client_id(scope: Scope, verifier: TokenVerifier) -> str:
     return f"ip:{client[0] if client else 'unknown'}"
 
 
-class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, limiter: RateLimiter, verifier: TokenVerifier):
-        self.app = app
+@dataclass(frozen=True)
+class Verdict:
+    """What the limits said of one request: the headers its answer carries, and the 429
+    to send instead when the budget is spent."""
+
+    headers: list[tuple[bytes, bytes]]
+    refusal: Response | None = None
+
+
+# Where a verdict is kept once taken (the fast path's, when it hands the request on), so a
+# request draws one token, whichever layer answers it.
+VERDICT_KEY = "ecovarejo.ratelimit"
+
+
+class RateLimits:
+    """The rate-limit decision of a request, shared by the middleware and the fast path
+    (`api.fast_path`)."""
+
+    def __init__(self, limiter: RateLimiter, verifier: TokenVerifier):
         self.limiter = limiter
         self.verifier = verifier
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        group = route_group(scope["method"], scope["path"]) if scope["type"] == "http" else None
+    async def verdict(self, scope: Scope) -> Verdict | None:
+        """None: not limited (a probe, metrics, docs), or Redis failed (logged)."""
+        if VERDICT_KEY in scope:
+            verdict: Verdict | None = scope[VERDICT_KEY]
+            return verdict
+        group = route_group(scope["method"], scope["path"])
         if group is None:
-            await self.app(scope, receive, send)
-            return
+            return None
         who = await client_id(scope, self.verifier)
         try:
             decision = await self.limiter.take(group, who)
         except redis.RedisError as e:
             log.warning("rate limit not checked, Redis failed: %s", type(e).__name__)
+            return None
+        headers = [
+            (b"ratelimit-limit", str(decision.limit).encode()),
+            (b"ratelimit-remaining", str(decision.remaining).encode()),
+        ]
+        if decision.allowed:
+            return Verdict(headers)
+        detail = f"too many requests for {group}; retry after {decision.retry_after_s} s"
+        refused = {k.decode(): v.decode() for k, v in headers}
+        refused["Retry-After"] = str(decision.retry_after_s)
+        return Verdict(headers, problem(429, detail, headers=refused))
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, limits: RateLimits):
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        verdict = await self.limits.verdict(scope) if scope["type"] == "http" else None
+        if verdict is None:
             await self.app(scope, receive, send)
             return
-        headers = {
-            "RateLimit-Limit": str(decision.limit),
-            "RateLimit-Remaining": str(decision.remaining),
-        }
-        if not decision.allowed:
-            headers["Retry-After"] = str(decision.retry_after_s)
-            detail = f"too many requests for {group}; retry after {decision.retry_after_s} s"
-            await problem(429, detail, headers=headers)(scope, receive, send)
+        if verdict.refusal is not None:
+            await verdict.refusal(scope, receive, send)
             return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *((k.lower().encode(), v.encode()) for k, v in headers.items()),
-                ]
+                message["headers"] = [*message.get("headers", []), *verdict.headers]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

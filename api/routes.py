@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 UNMATCHED = "unmatched"
+RECENT_PATHS = 4096  # (method, path) pairs whose route is remembered
 ROUTE_KEY = "ecovarejo.route"  # where the edge keeps the route it matched (api/edge.py)
 
 
@@ -37,6 +38,7 @@ class RouteTable:
         self._app = app
         self._entries: list[_Entry] | None = None
         self._lock = threading.Lock()
+        self._recent: dict[tuple[str, str], RouteInfo | None] = {}
 
     def _build(self) -> list[_Entry]:
         entries = []
@@ -67,7 +69,21 @@ class RouteTable:
 
     def match(self, method: str, path: str) -> RouteInfo | None:
         """The route serving `method path`; for a path that only another method serves,
-        that route (the request ends 405); None when no route has the path."""
+        that route (the request ends 405); None when no route has the path. Remembered
+        for the paths asked most recently: the walk below tries every route's regex in
+        turn (hundreds, with the console and the storefront), while the hot paths (a
+        product, a search) come again and again."""
+        key = (method, path)
+        try:
+            return self._recent[key]
+        except KeyError:
+            route = self._match(method, path)
+        if len(self._recent) >= RECENT_PATHS:  # bounded: ids in paths make them endless
+            self._recent.clear()
+        self._recent[key] = route
+        return route
+
+    def _match(self, method: str, path: str) -> RouteInfo | None:
         partial = None
         for entry in self.entries():
             if entry.regex.match(path):

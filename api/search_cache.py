@@ -22,13 +22,15 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import fields as dataclass_fields
+from dataclasses import replace
 from hashlib import blake2b
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from infrastructure.bootstrap import Container
+from infrastructure.lean_redis import LeanReaders
 from infrastructure.redis_views import LoopRedis
 from projections.search import SearchQuery
 from projections.search_document import fold_key
@@ -67,7 +69,10 @@ def normalized(query: SearchQuery) -> SearchQuery:
 
 def cache_key(query: SearchQuery, generation: str) -> str:
     """`query` must be normalized; the key holds a digest of it, never its text."""
-    fields = {k: (str(v) if v is not None else None) for k, v in asdict(query).items()}
+    # The fields one level deep (they are text, numbers and flags): what `asdict` gave,
+    # without its deep copy of each value.
+    named = ((f.name, getattr(query, f.name)) for f in dataclass_fields(query))
+    fields = {k: (str(v) if v is not None else None) for k, v in named}
     digest = blake2b(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS), digest_size=16)
     return f"search-cache:{generation}:{digest.hexdigest()}"
 
@@ -101,9 +106,12 @@ class SearchCache:
         generation: Callable[[], str],
         ttl_s: int,
         metrics: SearchCacheMetrics,
+        lean: LeanReaders | None = None,
     ):
-        """`generation`: a blocking callable naming the active index generation."""
+        """`generation`: a blocking callable naming the active index generation; `lean`:
+        the pipelined reader for lookups (`infrastructure.lean_redis`), else redis-py."""
         self.aredis = aredis
+        self.lean = lean
         self._read_generation = generation
         self.ttl_s = ttl_s
         self.metrics = metrics
@@ -117,7 +125,8 @@ class SearchCache:
         return self._generation
 
     async def get(self, key: str) -> bytes | None:
-        found = await self.aredis.client().get(key)
+        reader = self.lean.reader() if self.lean is not None else self.aredis.client()
+        found = await reader.get(key)
         (self.metrics.hits if found is not None else self.metrics.misses).inc()
         return found if isinstance(found, bytes) else None
 
@@ -133,5 +142,9 @@ def search_cache(container: Container, registry: CollectorRegistry) -> SearchCac
         return None
     metrics = SearchCacheMetrics(registry)
     return SearchCache(
-        container.aredis, store.active_generation, settings.cache_search_max_age_s, metrics
+        container.aredis,
+        store.active_generation,
+        settings.cache_search_max_age_s,
+        metrics,
+        LeanReaders.of(container.aredis.url),
     )

@@ -7,6 +7,7 @@ through the same middlewares. uvicorn imports it by name, so it runs in every wo
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,7 +33,8 @@ def noop(body: NoopBody) -> dict[str, Any]:
 
 def create_bench_app() -> FastAPI:
     container = bootstrap(Settings())
-    app = create_app(container)
+    # BENCH_FAST=0: every request through the full pipeline, to show what the fast path buys
+    app = create_app(container, fast_path=os.environ.get("BENCH_FAST", "1") != "0")
     app.add_api_route(NOOP_PATH, noop, methods=["POST"], include_in_schema=False)
     inner = app.router.lifespan_context
 

@@ -21,6 +21,7 @@ from api.schemas import (
 from api.schemas_search import SuggestionPublic, SuggestionsPublic
 from api.search_cache import SearchCache, cache_key, normalized
 from api.stored import ConditionalDep, PoliciesDep, canonical
+from projections.readers import Readers
 from projections.search import (
     MAX_PAGE_SIZE,
     MAX_QUERY_LENGTH,
@@ -121,6 +122,47 @@ def _public(result: SearchResult) -> ProductSearchPublic:
     )
 
 
+def search_query_of(
+    q: str | None,
+    category: str | None,
+    certification: str | None,
+    min_price: str | None,
+    max_price: str | None,
+    page: int,
+    size: int,
+    sort: str | None,
+    in_stock: bool,
+) -> SearchQuery:
+    """The normalized query of the search's parameters (also the fast path's:
+    api/fast_path.py); InvalidSearchQueryError when the search refuses it."""
+    return normalized(
+        SearchQuery(
+            q=q,
+            category=category,
+            certification=certification,
+            min_price=Decimal(min_price) if min_price is not None else None,
+            max_price=Decimal(max_price) if max_price is not None else None,
+            page=page,
+            size=size,
+            sort=sort if sort is not None else DEFAULT_SORT,
+            in_stock=in_stock,
+        )
+    )
+
+
+async def search_body(readers: Readers, cache: SearchCache | None, query: SearchQuery) -> bytes:
+    """The answer's bytes: from the search-results cache when given one and it holds the
+    query, else from the store (and kept in the cache)."""
+    key = cache_key(query, await cache.generation()) if cache is not None else None
+    body = await cache.get(key) if cache is not None and key else None
+    if body is None:
+        result = await query_in_pool(lambda: readers.search.search(query))
+        body = canonical(_public(result).model_dump(mode="json"))
+        if cache is not None and key:
+            await cache.put(key, body)
+    return body
+
+
 @router.get(
     "/search",
     response_model=ProductSearchPublic,
@@ -168,31 +210,15 @@ async def search_products(
     answers are cacheable and come from the search-results cache when it holds the same
     (normalized) query."""
     try:
-        query = normalized(
-            SearchQuery(
-                q=q,
-                category=category,
-                certification=certification,
-                min_price=Decimal(min_price) if min_price is not None else None,
-                max_price=Decimal(max_price) if max_price is not None else None,
-                page=page,
-                size=size,
-                sort=sort,
-                in_stock=in_stock,
-            )
+        query = search_query_of(
+            q, category, certification, min_price, max_price, page, size, sort, in_stock
         )
     except InvalidSearchQueryError as error:
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("query",), "msg": str(error)}]
         ) from None
     cacheable = cache is not None and asked.anonymous and x_consistency_token is None
-    key = cache_key(query, await cache.generation()) if cache and cacheable else None
-    body = await cache.get(key) if cache and key else None
-    if body is None:
-        result = await query_in_pool(lambda: readers.search.search(query))
-        body = canonical(_public(result).model_dump(mode="json"))
-        if cache and key:
-            await cache.put(key, body)
+    body = await search_body(readers, cache if cacheable else None, query)
     return cached_answer(asked, body, content_tag(body), policies.search)
 
 

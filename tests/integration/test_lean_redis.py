@@ -1,0 +1,98 @@
+"""The pipelined Redis reader answers GET and MGET as redis-py does, many requests in flight
+on one connection, and reads again on a new connection after losing one."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis
+
+from infrastructure.lean_redis import LeanReaders
+
+
+@pytest.fixture
+def client(redis_url: str):
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run(request):
+    """asyncio.run, on the standard event loop and on uvloop's (the server's)."""
+    if request.param == "uvloop":
+        import uvloop
+
+        return uvloop.run
+    return asyncio.run
+
+
+def test_get_and_mget_answer_like_redis_py(redis_url, client, run):
+    client.set("lean:a", b"\x00binary\r\nvalue")
+    client.set("lean:empty", b"")
+    readers = LeanReaders.of(redis_url)
+    assert readers is not None
+
+    async def read():
+        reader = readers.reader()
+        return (
+            await reader.get("lean:a"),
+            await reader.get("lean:missing"),
+            await reader.mget("lean:a", "lean:missing", "lean:empty"),
+        )
+
+    got = run(read())
+    assert got == (
+        b"\x00binary\r\nvalue",
+        None,
+        [b"\x00binary\r\nvalue", None, b""],
+    )
+    assert got[2] == client.mget("lean:a", "lean:missing", "lean:empty")
+
+
+def test_many_requests_in_flight_get_their_own_answers(redis_url, client, run):
+    for n in range(200):
+        client.set(f"lean:{n}", str(n) * (n % 50 + 1))
+    readers = LeanReaders.of(redis_url)
+    assert readers is not None
+
+    async def read():
+        reader = readers.reader()
+        return await asyncio.gather(*(reader.mget(f"lean:{n}", "nothing") for n in range(200)))
+
+    answers = run(read())
+    assert answers == [[(str(n) * (n % 50 + 1)).encode(), None] for n in range(200)]
+
+
+def test_an_error_reply_raises_and_the_connection_goes_on(redis_url, client):
+    client.rpush("lean:list", b"x")
+    client.set("lean:b", b"b")
+    readers = LeanReaders.of(redis_url)
+    assert readers is not None
+
+    async def read():
+        reader = readers.reader()
+        with pytest.raises(redis.ResponseError):
+            await reader.get("lean:list")  # WRONGTYPE
+        return await reader.get("lean:b")
+
+    assert asyncio.run(read()) == b"b"
+
+
+def test_a_read_that_meets_a_lost_connection_is_asked_again_on_a_new_one(redis_url, client, run):
+    client.set("lean:c", b"c")
+    readers = LeanReaders.of(redis_url)
+    assert readers is not None
+
+    async def read():
+        reader = readers.reader()
+        assert await reader.get("lean:c") == b"c"
+        client.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        return await reader.get("lean:c")
+
+    assert run(read()) == b"c"
+
+
+def test_a_tls_url_is_left_to_redis_py():
+    assert LeanReaders.of("rediss://localhost:6380/0") is None
