@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import redis
@@ -217,8 +217,14 @@ class Container:
         return Readers(
             self.view,
             (lambda: active_index(search)) if search is not None else None,
-            ReadModelSealer(self.services.store.keys),
+            self.sealer,
         )
+
+    @cached_property
+    def sealer(self) -> ReadModelSealer:
+        """Built once: the key store behind it is read from the environment (and its pool
+        and cache are shared per process anyway); every request's readers used to build it."""
+        return ReadModelSealer(self.services.store.keys)
 
     async def position_async(self, name: str) -> int:
         """A read model's position, for the event loop: Redis read asynchronously, the
