@@ -1,0 +1,163 @@
+"""Group commit (infrastructure/event_store.py: `GroupCommit`): concurrent appends of one
+process share one statement and one commit, and one bad command among them fails alone.
+
+Each test holds the allocation's advisory lock from another session so the first append
+(the leader) waits inside its statement while the others queue behind it; released, the
+leader commits alone and the queued appends go out as one group."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+import pytest
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, StoredEvent
+from eventsourcing.utils import Environment
+
+from infrastructure.event_store import EventStoreRecorder, eventsourcing_env
+from tests.checkout import wait_until
+
+TABLE = "groupcommit_events"
+ALLOCATION_LOCK = (
+    "SELECT pg_advisory_lock(7203, hashtext(pg_get_serial_sequence("
+    f"'public.{TABLE}', 'notification_id')::regclass::text))"
+)
+
+
+@pytest.fixture
+def recorder(database_url: str) -> Iterator[EventStoreRecorder]:
+    env = {**eventsourcing_env(database_url), "POSTGRES_POOL_SIZE": "12"}
+    factory: Any = InfrastructureFactory.construct(Environment("GroupCommit", env))
+    recorder = factory.application_recorder()
+    assert type(recorder) is EventStoreRecorder
+    yield recorder
+    factory.close()
+
+
+def _event(originator_id: UUID | None = None, version: int = 1, topic: str = "t") -> StoredEvent:
+    return StoredEvent(originator_id or uuid4(), version, topic, b"{}")
+
+
+class Outcomes:
+    """Appends run in threads; each one's ids or error, by name."""
+
+    def __init__(self, recorder: EventStoreRecorder):
+        self.recorder = recorder
+        self.ids: dict[str, Sequence[int] | None] = {}
+        self.errors: dict[str, Exception] = {}
+        self.threads: list[threading.Thread] = []
+
+    def start(self, name: str, events: list[StoredEvent]) -> None:
+        def append() -> None:
+            try:
+                self.ids[name] = self.recorder.insert_events(events)
+            except Exception as error:
+                self.errors[name] = error
+
+        thread = threading.Thread(target=append, name=name)
+        thread.start()
+        self.threads.append(thread)
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(30)
+            assert not thread.is_alive(), f"{thread.name} never returned"
+
+
+@contextmanager
+def leader_held(
+    database_url: str, recorder: EventStoreRecorder, outcomes: Outcomes
+) -> Iterator[None]:
+    """A first append in flight, stuck inside the allocation until the block ends."""
+    with psycopg.connect(database_url, autocommit=True) as blocker:
+        blocker.execute(ALLOCATION_LOCK)
+        outcomes.start("leader", [_event()])
+        wait_until(lambda: _waiting_on_lock(blocker), what="the leader waiting on the lock")
+        yield
+        blocker.execute("SELECT pg_advisory_unlock_all()")
+    outcomes.join()
+
+
+def _waiting_on_lock(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    ).fetchone()
+    return row is not None and row[0] > 0
+
+
+def _transactions(database_url: str, ids: list[int]) -> set[str]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            f"SELECT tx_id::text FROM {TABLE} WHERE notification_id = ANY(%s)", (ids,)
+        ).fetchall()
+    assert len(rows) == len(ids)
+    return {r[0] for r in rows}
+
+
+def _queued(recorder: EventStoreRecorder, count: int) -> None:
+    wait_until(lambda: recorder.group_commit.waiting == count, what=f"{count} appends queued")
+
+
+def test_concurrent_appends_to_different_aggregates_share_one_commit(database_url, recorder):
+    outcomes = Outcomes(recorder)
+    with leader_held(database_url, recorder, outcomes):
+        for i in range(4):
+            outcomes.start(f"good{i}", [_event()])
+        outcomes.start("two aggregates", [_event(), _event()])
+        _queued(recorder, 5)
+
+    assert outcomes.errors == {}
+    grouped = [i for name, ids in outcomes.ids.items() if name != "leader" for i in ids or ()]
+    assert len(grouped) == 6
+    assert len(_transactions(database_url, grouped)) == 1  # one commit for the five
+    assert recorder.group_commit.groups == 1
+    assert len(outcomes.ids["two aggregates"] or ()) == 2
+    read = [n.id for n in recorder.select_notifications(None, 100)]
+    assert read == sorted(read)
+    assert len(read) == 7
+
+
+def test_a_version_conflict_in_a_group_fails_only_its_own_command(database_url, recorder):
+    taken = uuid4()
+    recorder.insert_events([_event(taken, 1)])
+    outcomes = Outcomes(recorder)
+    with leader_held(database_url, recorder, outcomes):
+        for i in range(3):
+            outcomes.start(f"good{i}", [_event()])
+        outcomes.start("conflicting", [_event(), _event(taken, 1)])  # version 1 is taken
+        outcomes.start("good3", [_event()])
+        _queued(recorder, 5)
+
+    assert set(outcomes.errors) == {"conflicting"}
+    assert isinstance(outcomes.errors["conflicting"], IntegrityError)
+    assert set(outcomes.ids) == {"leader", "good0", "good1", "good2", "good3"}
+    committed = {n.originator_id for n in recorder.select_notifications(None, 100)}
+    assert len(committed) == 1 + 5  # the first append, the leader and the four good ones
+    assert recorder.group_commit.groups == 0  # the refused group went out command by command
+
+
+def test_a_command_the_database_refuses_does_not_fail_its_group(database_url, recorder):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT refused CHECK (topic <> 'refused')")
+    outcomes = Outcomes(recorder)
+    with leader_held(database_url, recorder, outcomes):
+        outcomes.start("good0", [_event()])
+        outcomes.start("refused", [_event(topic="refused")])
+        outcomes.start("good1", [_event(), _event()])
+        _queued(recorder, 3)
+
+    assert set(outcomes.errors) == {"refused"}
+    assert "refused" in str(outcomes.errors["refused"])
+    assert len(outcomes.ids["good0"] or ()) == 1
+    assert len(outcomes.ids["good1"] or ()) == 2
+    assert len(recorder.select_notifications(None, 100)) == 1 + 1 + 2
+
+
+def test_a_lone_append_is_sent_at_once_as_before(recorder):
+    [position] = recorder.insert_events([_event()]) or []
+    assert recorder.max_notification_id() == position
+    assert recorder.group_commit.groups == 0
