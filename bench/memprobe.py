@@ -1,5 +1,6 @@
 """What grows in a long-running process: `python -m bench.memprobe <api.cli args>` runs the
-CLI (e.g. `serve --worker`) with tracemalloc on and, at the minutes listed in
+CLI (e.g. `serve --worker`), starts tracemalloc at minute `MEMPROBE_START` (default 1:
+after start-up, which tracing would slow down many times) and, at the minutes listed in
 `MEMPROBE_AT` (default "3,8"), writes into `MEMPROBE_DIR` (default /tmp/memprobe):
 
 - `snap-<minute>.tracemalloc`: a tracemalloc snapshot (compare two with `compare`);
@@ -26,7 +27,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-FRAMES = 12
+FRAMES = 8
 
 
 class MallInfo2(ctypes.Structure):
@@ -90,8 +91,10 @@ def _probe(minute: float, out: Path) -> None:
     (out / f"stats-{minute:g}.json").write_text(json.dumps(stats, indent=1))
 
 
-def _schedule(minutes: list[float], out: Path) -> None:
+def _schedule(start: float, minutes: list[float], out: Path) -> None:
     started = time.monotonic()
+    time.sleep(start * 60)
+    tracemalloc.start(FRAMES)  # after start-up: what is traced is what came later
     for minute in minutes:
         time.sleep(max(0.0, started + minute * 60 - time.monotonic()))
         try:
@@ -133,8 +136,10 @@ def main() -> None:
     out = Path(os.environ.get("MEMPROBE_DIR") or "/tmp/memprobe")  # noqa: S108 (a bench tool)
     out.mkdir(parents=True, exist_ok=True)
     minutes = [float(m) for m in (os.environ.get("MEMPROBE_AT") or "3,8").split(",")]
-    tracemalloc.start(FRAMES)
-    threading.Thread(target=_schedule, args=(minutes, out), name="memprobe", daemon=True).start()
+    start = float(os.environ.get("MEMPROBE_START") or 1)
+    threading.Thread(
+        target=_schedule, args=(start, minutes, out), name="memprobe", daemon=True
+    ).start()
     sys.argv = ["ecovarejo", *sys.argv[1:]]
     from api.cli.root import main as cli
 

@@ -31,7 +31,7 @@ from eventsourcing.postgres import (
 from eventsourcing.utils import retry
 from psycopg import Cursor, sql
 from psycopg.conninfo import conninfo_to_dict
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 
 log = logging.getLogger(__name__)
@@ -523,17 +523,18 @@ class ParallelAppends(PostgresApplicationRecorder):
             table=Identifier(self.events_table_name),
             conditions=SQL(" AND ").join(conditions),
         )
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        # Plain tuples: a dict per row was a tenth of a rebuild's time.
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, params, prepare=True)
             return [
                 Notification(
-                    id=row["notification_id"],
-                    originator_id=row["originator_id"],
-                    originator_version=row["originator_version"],
-                    topic=row["topic"],
-                    state=bytes(row["state"]),
+                    id=nid,
+                    originator_id=originator_id,
+                    originator_version=version,
+                    topic=topic,
+                    state=bytes(state),
                 )
-                for row in curs.fetchall()
+                for nid, originator_id, version, topic, state in curs.fetchall()
             ]
 
     def subscribe(
