@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -222,9 +223,19 @@ def replay_into(
     follower = LogFollower(env=container.follower_env)
     events, position = 0, 0
     to_domain_event = follower.mapper.to_domain_event
+    recorder = follower.recorder
+    # The next page is read in another thread while this one is projected: the read's
+    # round trip and the rows' conversion (psycopg, mostly outside the GIL) overlap the
+    # decoding and projecting (a sixth of a rebuild's time was waiting on the read).
+    reader = ThreadPoolExecutor(1, thread_name_prefix="rebuild-read")
     try:
-        while position < (head := follower.recorder.max_notification_id() or 0):
-            for notification in follower.recorder.select_notifications(position + 1, select):
+        head = recorder.max_notification_id() or 0
+        page = reader.submit(recorder.select_notifications, 1, select)
+        while position < head:
+            notifications = page.result()
+            after = notifications[-1].id if notifications else position
+            page = reader.submit(recorder.select_notifications, after + 1, select)
+            for notification in notifications:
                 event = to_domain_event(notification)
                 tracking = Tracking(APP_NAME, notification.id)
                 for projector in projectors:
@@ -232,9 +243,12 @@ def replay_into(
                 position, events = notification.id, events + 1
             if progress is not None:
                 progress(position, head)
+            if position >= head:  # caught up with the head read before: read it again
+                head = recorder.max_notification_id() or 0
         for store in batches:
             store.flush()
     finally:
+        reader.shutdown(wait=True, cancel_futures=True)
         follower.close()
     return events
 
