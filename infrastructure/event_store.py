@@ -237,6 +237,12 @@ class GroupCommit:
     def _lead(self, batch: list[_Pending]) -> None:
         try:
             self._send(batch)
+        except BaseException:  # the leader's thread interrupted: the others must not wait
+            interrupted = OperationalError("the append's group was interrupted")
+            for pending in batch:
+                if pending.ids is None and pending.error is None:
+                    pending.error = interrupted
+            raise
         finally:
             for pending in batch:
                 pending.lead = False
