@@ -8,7 +8,7 @@ leader commits alone and the queued appends go out as one group."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID, uuid4
@@ -18,8 +18,10 @@ import pytest
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, StoredEvent
 from eventsourcing.utils import Environment
 
+from application.errors import VersionConflictError
+from application.event_store import CommandResult
 from infrastructure.event_store import EventStoreRecorder, eventsourcing_env
-from tests.checkout import wait_until
+from tests.checkout import register, wait_until
 
 TABLE = "groupcommit_events"
 ALLOCATION_LOCK = (
@@ -161,3 +163,46 @@ def test_a_lone_append_is_sent_at_once_as_before(recorder):
     [position] = recorder.insert_events([_event()]) or []
     assert recorder.max_notification_id() == position
     assert recorder.group_commit.groups == 0
+
+
+def test_commands_through_the_event_store_keep_their_own_outcome_in_a_group(settings, container):
+    """At the application: a stale command (its stock item changed since it was loaded)
+    among good ones on other stock items gets VersionConflictError; the others commit."""
+    services = container.services
+    for sku in ("GC-0", "GC-1", "GC-2", "GC-3", "GC-X"):
+        register(services, sku, 10)
+    stale = services.catalog.stock_item("GC-X")
+    stale.receive(5, "")
+    services.catalog.receive_stock("GC-X", 1)  # GC-X moves on: the stale one is behind
+    recorder = services.store.recorder
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, command: Callable[[], object]) -> threading.Thread:
+        def call() -> None:
+            try:
+                outcomes[name] = command()
+            except Exception as error:
+                outcomes[name] = error
+
+        thread = threading.Thread(target=call, name=name)
+        thread.start()
+        return thread
+
+    lock = ALLOCATION_LOCK.replace(TABLE, "ecovarejo_events")
+    with psycopg.connect(settings.database_url, autocommit=True) as blocker:
+        blocker.execute(lock)
+        threads = [run("GC-0", lambda: services.catalog.receive_stock("GC-0", 1))]
+        wait_until(lambda: _waiting_on_lock(blocker), what="the leader waiting on the lock")
+        for sku in ("GC-1", "GC-2", "GC-3"):
+            threads.append(run(sku, lambda sku=sku: services.catalog.receive_stock(sku, 1)))
+        threads.append(run("stale", lambda: services.store.commit(stale)))
+        _queued(recorder, 4)
+        blocker.execute("SELECT pg_advisory_unlock_all()")
+    for thread in threads:
+        thread.join(30)
+
+    assert isinstance(outcomes["stale"], VersionConflictError)
+    for sku in ("GC-0", "GC-1", "GC-2", "GC-3"):
+        assert isinstance(outcomes[sku], CommandResult), outcomes[sku]
+        assert services.catalog.stock_item(sku).on_hand == 11
+    assert services.catalog.stock_item("GC-X").on_hand == 11  # not 16
