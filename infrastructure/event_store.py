@@ -185,12 +185,12 @@ class _Pending:
 class GroupCommit:
     """Concurrent appends of one process share one statement and one commit.
 
-    The first caller to arrive while nothing is in flight leads: it sends its own events
-    straight away (a lone command waits for nothing). Callers arriving while a group is in
-    flight queue; when it commits, the leader hands the lead to the first of them, who
-    sends everything queued meanwhile as ONE `INSERT ... RETURNING` (one allocation of
-    positions, one round trip, one commit) and gives each its own ids. So a group forms
-    only under concurrency, and grows with it.
+    A caller arriving while fewer than `MAX_IN_FLIGHT` statements are in flight leads: it
+    sends its own events straight away (a lone command waits for nothing). Callers
+    arriving while that many are in flight queue; when one commits, its leader hands the
+    lead to the first of them, who sends everything queued meanwhile as ONE
+    `INSERT ... RETURNING` (one allocation of positions, one round trip, one commit) and
+    gives each its own ids. So a group forms only under concurrency, and grows with it.
 
     A group's statement fails as a whole (a version conflict, a value the database
     refuses): nothing of it is committed, and each of its commands is then sent alone, so
@@ -198,6 +198,10 @@ class GroupCommit:
     retries fails the whole group: that is every command's failure, not one's."""
 
     MAX_COMMANDS = 64  # per group: a bounded statement, and a bounded wait behind it
+    # Statements in flight at once: with one, every group waited for the previous commit
+    # and 8 threads appended ~12 % slower than each on its own (the append bench); with
+    # two, one group is sent while the other commits.
+    MAX_IN_FLIGHT = 2
 
     def __init__(
         self,
@@ -208,7 +212,7 @@ class GroupCommit:
         self._send_alone = send_alone
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
-        self._leading = False
+        self._leaders = 0  # statements in flight
         self.groups = 0  # groups of more than one command sent (for tests and profiles)
 
     @property
@@ -218,19 +222,19 @@ class GroupCommit:
     def append(self, events: Sequence[StoredEvent]) -> Sequence[int] | None:
         pending = _Pending(events)
         with self._lock:
-            follow = self._leading
+            follow = self._leaders >= self.MAX_IN_FLIGHT
             if follow:
                 self._queue.append(pending)
             else:
-                self._leading = True
+                self._leaders += 1
         if not follow:
             self._lead([pending])
             return pending.outcome()
         pending.done.wait()
         if pending.lead:  # handed the lead: send what queued, this command first
             with self._lock:
-                batch = self._queue[: self.MAX_COMMANDS]
-                del self._queue[: self.MAX_COMMANDS]
+                batch = [pending, *self._queue[: self.MAX_COMMANDS - 1]]
+                del self._queue[: self.MAX_COMMANDS - 1]
             self._lead(batch)
         return pending.outcome()
 
@@ -251,12 +255,12 @@ class GroupCommit:
 
     def _hand_over(self) -> None:
         with self._lock:
-            if self._queue:
-                successor = self._queue[0]
+            if self._queue:  # the lead passes on (taken off the queue: promoted once)
+                successor = self._queue.pop(0)
                 successor.lead = True
                 successor.done.set()
             else:
-                self._leading = False
+                self._leaders -= 1
 
     def _send(self, batch: list[_Pending]) -> None:
         if len(batch) == 1:

@@ -1,9 +1,10 @@
 """Group commit (infrastructure/event_store.py: `GroupCommit`): concurrent appends of one
 process share one statement and one commit, and one bad command among them fails alone.
 
-Each test holds the allocation's advisory lock from another session so the first append
-(the leader) waits inside its statement while the others queue behind it; released, the
-leader commits alone and the queued appends go out as one group."""
+Each test holds the allocation's advisory lock from another session so the first appends
+(the leaders, as many as may be in flight) wait inside their statements while the others
+queue behind them; released, each leader commits alone and the queued appends go out as
+one group."""
 
 from __future__ import annotations
 
@@ -74,21 +75,24 @@ class Outcomes:
 def leader_held(
     database_url: str, recorder: EventStoreRecorder, outcomes: Outcomes
 ) -> Iterator[None]:
-    """A first append in flight, stuck inside the allocation until the block ends."""
+    """As many appends in flight as the group commit allows, stuck inside the allocation
+    until the block ends: whatever comes meanwhile queues."""
+    leaders = recorder.group_commit.MAX_IN_FLIGHT if recorder.group_commit else 1
     with psycopg.connect(database_url, autocommit=True) as blocker:
         blocker.execute(ALLOCATION_LOCK)
-        outcomes.start("leader", [_event()])
-        wait_until(lambda: _waiting_on_lock(blocker), what="the leader waiting on the lock")
+        for i in range(leaders):
+            outcomes.start(f"leader{i}", [_event()])
+        wait_until(lambda: _waiting_on_lock(blocker) == leaders, what="leaders on the lock")
         yield
         blocker.execute("SELECT pg_advisory_unlock_all()")
     outcomes.join()
 
 
-def _waiting_on_lock(conn: psycopg.Connection[Any]) -> bool:
+def _waiting_on_lock(conn: psycopg.Connection[Any]) -> int:
     row = conn.execute(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
     ).fetchone()
-    return row is not None and row[0] > 0
+    return 0 if row is None else int(row[0])
 
 
 def _transactions(database_url: str, ids: list[int]) -> set[str]:
@@ -113,14 +117,18 @@ def test_concurrent_appends_to_different_aggregates_share_one_commit(database_ur
         _queued(recorder, 5)
 
     assert outcomes.errors == {}
-    grouped = [i for name, ids in outcomes.ids.items() if name != "leader" for i in ids or ()]
+    grouped = [
+        i for name, ids in outcomes.ids.items() if not name.startswith("leader") for i in ids or ()
+    ]
     assert len(grouped) == 6
-    assert len(_transactions(database_url, grouped)) == 1  # one commit for the five
-    assert recorder.group_commit.groups == 1
+    # Five commands, at most one commit per statement in flight: they shared commits
+    in_flight = recorder.group_commit.MAX_IN_FLIGHT
+    assert len(_transactions(database_url, grouped)) <= in_flight < 5
+    assert 1 <= recorder.group_commit.groups <= in_flight
     assert len(outcomes.ids["two aggregates"] or ()) == 2
     read = [n.id for n in recorder.select_notifications(None, 100)]
     assert read == sorted(read)
-    assert len(read) == 7
+    assert len(read) == 2 + 6  # the leaders' and the group's
 
 
 def test_a_version_conflict_in_a_group_fails_only_its_own_command(database_url, recorder):
@@ -136,10 +144,9 @@ def test_a_version_conflict_in_a_group_fails_only_its_own_command(database_url, 
 
     assert set(outcomes.errors) == {"conflicting"}
     assert isinstance(outcomes.errors["conflicting"], IntegrityError)
-    assert set(outcomes.ids) == {"leader", "good0", "good1", "good2", "good3"}
+    assert set(outcomes.ids) == {"leader0", "leader1", "good0", "good1", "good2", "good3"}
     committed = {n.originator_id for n in recorder.select_notifications(None, 100)}
-    assert len(committed) == 1 + 5  # the first append, the leader and the four good ones
-    assert recorder.group_commit.groups == 0  # the refused group went out command by command
+    assert len(committed) == 1 + 2 + 4  # the first append, the leaders, the four good ones
 
 
 def test_a_command_the_database_refuses_does_not_fail_its_group(database_url, recorder):
@@ -156,7 +163,7 @@ def test_a_command_the_database_refuses_does_not_fail_its_group(database_url, re
     assert "refused" in str(outcomes.errors["refused"])
     assert len(outcomes.ids["good0"] or ()) == 1
     assert len(outcomes.ids["good1"] or ()) == 2
-    assert len(recorder.select_notifications(None, 100)) == 1 + 1 + 2
+    assert len(recorder.select_notifications(None, 100)) == 2 + 1 + 2
 
 
 def test_a_lone_append_is_sent_at_once_as_before(recorder):
@@ -191,12 +198,15 @@ def test_commands_through_the_event_store_keep_their_own_outcome_in_a_group(sett
     lock = ALLOCATION_LOCK.replace(TABLE, "ecovarejo_events")
     with psycopg.connect(settings.database_url, autocommit=True) as blocker:
         blocker.execute(lock)
-        threads = [run("GC-0", lambda: services.catalog.receive_stock("GC-0", 1))]
-        wait_until(lambda: _waiting_on_lock(blocker), what="the leader waiting on the lock")
-        for sku in ("GC-1", "GC-2", "GC-3"):
+        threads = [
+            run(sku, lambda sku=sku: services.catalog.receive_stock(sku, 1))
+            for sku in ("GC-0", "GC-1")
+        ]
+        wait_until(lambda: _waiting_on_lock(blocker) == 2, what="the leaders on the lock")
+        for sku in ("GC-2", "GC-3"):
             threads.append(run(sku, lambda sku=sku: services.catalog.receive_stock(sku, 1)))
         threads.append(run("stale", lambda: services.store.commit(stale)))
-        _queued(recorder, 4)
+        _queued(recorder, 3)
         blocker.execute("SELECT pg_advisory_unlock_all()")
     for thread in threads:
         thread.join(30)
