@@ -185,7 +185,7 @@ class _Pending:
 class GroupCommit:
     """Concurrent appends of one process share one statement and one commit.
 
-    A caller arriving while fewer than `MAX_IN_FLIGHT` statements are in flight leads: it
+    A caller arriving while fewer than `max_in_flight` statements are in flight leads: it
     sends its own events straight away (a lone command waits for nothing). Callers
     arriving while that many are in flight queue; when one commits, its leader hands the
     lead to the first of them, who sends everything queued meanwhile as ONE
@@ -198,21 +198,24 @@ class GroupCommit:
     retries fails the whole group: that is every command's failure, not one's."""
 
     MAX_COMMANDS = 64  # per group: a bounded statement, and a bounded wait behind it
-    # Statements in flight at once: with one, every group waited for the previous commit
-    # and 8 threads appended ~12 % slower than each on its own (the append bench); with
-    # two, one group is sent while the other commits.
-    MAX_IN_FLIGHT = 2
 
     def __init__(
         self,
         send_group: Callable[[Sequence[StoredEvent]], Sequence[int] | None],
         send_alone: Callable[[Sequence[StoredEvent]], Sequence[int] | None],
+        max_in_flight: int,
     ):
         self._send_group = send_group
         self._send_alone = send_alone
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
-        self._leaders = 0  # statements in flight
+        # Statements in flight at once. Measured (bench/README.md): with one or two, 8
+        # threads of a process appended 12-30 % slower than each command on its own
+        # connection (PostgreSQL group-commits their WAL flushes anyway). So commands go out
+        # alone while connections are free, and share statements beyond that, where
+        # they would otherwise queue for a connection.
+        self.max_in_flight = max(1, max_in_flight)
+        self._leaders = 0
         self.groups = 0  # groups of more than one command sent (for tests and profiles)
 
     @property
@@ -222,7 +225,7 @@ class GroupCommit:
     def append(self, events: Sequence[StoredEvent]) -> Sequence[int] | None:
         pending = _Pending(events)
         with self._lock:
-            follow = self._leaders >= self.MAX_IN_FLIGHT
+            follow = self._leaders >= self.max_in_flight
             if follow:
                 self._queue.append(pending)
             else:
@@ -415,7 +418,9 @@ class ParallelAppends(PostgresApplicationRecorder):
             "SELECT %s, %s, %s, %s, allocated.first FROM allocated RETURNING notification_id"
         ).format(qualified=Literal(qualified), schema=schema, table=table)
         self.waker = Waker(self.datastore, self.channel_name)
-        self.group_commit: GroupCommit | None = GroupCommit(self._send_group, self._send_alone)
+        self.group_commit: GroupCommit | None = GroupCommit(
+            self._send_group, self._send_alone, self.datastore.pool.max_size
+        )
         self.visible_bound = SQL("tx_id < pg_snapshot_xmin(pg_current_snapshot())")
 
     def insert_events(

@@ -33,7 +33,12 @@ ALLOCATION_LOCK = (
 
 @pytest.fixture
 def recorder(database_url: str) -> Iterator[EventStoreRecorder]:
-    env = {**eventsourcing_env(database_url), "POSTGRES_POOL_SIZE": "12"}
+    # A pool of two connections: two statements in flight at most, then groups
+    env = {
+        **eventsourcing_env(database_url),
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "1",
+    }
     factory: Any = InfrastructureFactory.construct(Environment("GroupCommit", env))
     recorder = factory.application_recorder()
     assert type(recorder) is EventStoreRecorder
@@ -77,7 +82,7 @@ def leader_held(
 ) -> Iterator[None]:
     """As many appends in flight as the group commit allows, stuck inside the allocation
     until the block ends: whatever comes meanwhile queues."""
-    leaders = recorder.group_commit.MAX_IN_FLIGHT if recorder.group_commit else 1
+    leaders = recorder.group_commit.max_in_flight if recorder.group_commit else 1
     with psycopg.connect(database_url, autocommit=True) as blocker:
         blocker.execute(ALLOCATION_LOCK)
         for i in range(leaders):
@@ -122,7 +127,7 @@ def test_concurrent_appends_to_different_aggregates_share_one_commit(database_ur
     ]
     assert len(grouped) == 6
     # Five commands, at most one commit per statement in flight: they shared commits
-    in_flight = recorder.group_commit.MAX_IN_FLIGHT
+    in_flight = recorder.group_commit.max_in_flight
     assert len(_transactions(database_url, grouped)) <= in_flight < 5
     assert 1 <= recorder.group_commit.groups <= in_flight
     assert len(outcomes.ids["two aggregates"] or ()) == 2
@@ -182,6 +187,7 @@ def test_commands_through_the_event_store_keep_their_own_outcome_in_a_group(sett
     stale.receive(5, "")
     services.catalog.receive_stock("GC-X", 1)  # GC-X moves on: the stale one is behind
     recorder = services.store.recorder
+    recorder.group_commit.max_in_flight = 2  # as with a pool of two: groups form sooner
     outcomes: dict[str, object] = {}
 
     def run(name: str, command: Callable[[], object]) -> threading.Thread:
