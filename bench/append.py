@@ -31,6 +31,10 @@ SUMMARIZED = (
     "raw_insert_p50_ms",
     "raw_insert_p99_ms",
     "append_history_end",
+    "append_threads_per_s",
+    "append_threads_ratio",
+    "append_threads_alone_per_s",
+    "append_threads_alone_ratio",
 )
 
 
@@ -64,6 +68,8 @@ def bench_append(config: BenchConfig, servers: Servers, results: Results) -> Non
                 events = pool.run("events", skus, config.append_seconds)
                 raw = pool.run("raw", skus, config.append_seconds)
                 _record(results, writers, app, raw)
+                if writers > 1:
+                    _record_threads(pool, results, writers, skus, config.append_seconds, raw)
                 results.add(f"raw_event_sql_per_s_{writers}w", rate(events))
                 results.add(f"raw_event_sql_ratio_{writers}w", ratio(rate(events), rate(raw)))
                 log(
@@ -75,7 +81,31 @@ def bench_append(config: BenchConfig, servers: Servers, results: Results) -> Non
         container.close()
     for writers in config.writers:
         for key in SUMMARIZED:
-            results.summarize(f"{key}_{writers}w")
+            if writers > 1 or not key.startswith("append_threads"):
+                results.summarize(f"{key}_{writers}w")
+
+
+def _record_threads(
+    pool: WriterPool,
+    results: Results,
+    writers: int,
+    skus: list[str],
+    seconds: float,
+    raw: list[LoopResult],
+) -> None:
+    """The same commands from `writers` threads of ONE process (as the API's thread pool
+    sends them), with group commit and without, against the same raw INSERT processes."""
+    grouped = pool.run_threads("threads:app", skus, seconds)
+    alone = pool.run_threads("threads:app-alone", skus, seconds)
+    suffix = f"{writers}w"
+    results.add(f"append_threads_per_s_{suffix}", rate(grouped))
+    results.add(f"append_threads_ratio_{suffix}", ratio(rate(grouped), rate(raw)))
+    results.add(f"append_threads_alone_per_s_{suffix}", rate(alone))
+    results.add(f"append_threads_alone_ratio_{suffix}", ratio(rate(alone), rate(raw)))
+    log(
+        f"append {writers} threads of one process: group commit {rate(grouped):,.0f}/s, "
+        f"each alone {rate(alone):,.0f}/s"
+    )
 
 
 def _record(results: Results, writers: int, app: list[LoopResult], raw: list[LoopResult]) -> None:

@@ -178,8 +178,12 @@ def soak() -> dict[str, Any]:
         register(container, skus, quantity=1_000_000)
         seed_products(container.services, 200)
         port = free_port()
+        module = os.environ.get("SOAK_SERVE_MODULE") or "api.cli"
         server = start(
-            "serve", ["-m", "api.cli", "serve", "--port", str(port), "--worker"], section
+            "serve",
+            # SOAK_SERVE_MODULE=bench.memprobe: the same server under tracemalloc snapshots
+            ["-m", module, "serve", "--port", str(port), "--worker"],
+            section,
         )
         base_url = f"http://127.0.0.1:{port}"
         try:

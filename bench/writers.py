@@ -76,6 +76,38 @@ def _operation(kind: str, sku: str, container: Any, conn: Any) -> Callable[[], N
     return lambda: conn.execute(RAW_INSERT, (RAW_PAYLOAD,))
 
 
+def _threads(
+    kind: str, skus: list[str], container: Any, start_at: float, seconds: float
+) -> list[LoopResult]:
+    """`app` commands from one thread per SKU in this ONE process, as the API's thread
+    pool runs them: with `threads:app` concurrent commands share a commit (group commit),
+    with `threads:app-alone` each sends its own (the recorder's group commit off)."""
+    import threading
+
+    from domain.base import EventMetadata, event_context
+
+    recorder = container.services.store.recorder
+    group_commit = recorder.group_commit
+    if kind == "threads:app-alone":
+        recorder.group_commit = None
+    results: list[LoopResult] = []
+
+    def run(sku: str) -> None:
+        with event_context(EventMetadata("admin:bench", "bench", "bench")):
+            operation = _operation("app", sku, container, None)
+            results.append(_timed_loop(operation, start_at, seconds))
+
+    threads = [threading.Thread(target=run, args=(sku,)) for sku in skus]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        recorder.group_commit = group_commit
+    return results
+
+
 def _serve(pipe: Connection, env: dict[str, str]) -> None:
     """The loop of one writer process: set up once, then run what it is sent."""
     import psycopg
@@ -91,6 +123,9 @@ def _serve(pipe: Connection, env: dict[str, str]) -> None:
         with event_context(EventMetadata("admin:bench", "bench", "bench")):
             while (message := pipe.recv()) is not None:
                 kind, sku, start_at, seconds = message
+                if kind.startswith("threads:"):
+                    pipe.send(_threads(kind, sku, container, start_at, seconds))
+                    continue
                 pipe.send(_timed_loop(_operation(kind, sku, container, conn), start_at, seconds))
     finally:
         conn.close()
@@ -123,6 +158,11 @@ class WriterPool:
         for pipe, sku in zip(pipes, skus, strict=True):
             pipe.send((kind, sku, start_at, seconds))
         return [pipe.recv() for pipe in pipes]
+
+    def run_threads(self, kind: str, skus: list[str], seconds: float) -> list[LoopResult]:
+        """Run `kind` (`threads:app`, `threads:app-alone`) in ONE writer, a thread per SKU."""
+        self._pipes[0].send((kind, skus, time.time() + 0.3, seconds))
+        return self._pipes[0].recv()  # type: ignore[no-any-return]
 
     def close(self) -> None:
         for pipe in self._pipes:

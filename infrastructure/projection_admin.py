@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -164,8 +165,16 @@ class RebuildReport:
 Progress = Callable[[int, int], None]  # (position, head)
 
 
+# Events between writes to a new generation. Nothing reads it before the swap and a
+# rebuild never resumes (each starts a new generation), so writes wait: a document changed
+# by many events of the pass is written once per batch, not once per read of the log (with
+# 1,000 stock items and receipts spread over them, a batch of 1,000 events wrote every
+# document it touched: two Redis keys per event).
+REBUILD_BATCH = 20_000
+
+
 def rebuild(
-    container: Resources, name: str, progress: Progress | None = None, batch: int = 1000
+    container: Resources, name: str, progress: Progress | None = None, batch: int = REBUILD_BATCH
 ) -> RebuildReport:
     """Replay the whole log into a new generation of `name`, then swap it in atomically.
     Readers use the old generation until the swap; the live runner moves over by itself."""
@@ -173,7 +182,10 @@ def rebuild(
 
 
 def rebuild_many(
-    container: Resources, names: list[str], progress: Progress | None = None, batch: int = 1000
+    container: Resources,
+    names: list[str],
+    progress: Progress | None = None,
+    batch: int = REBUILD_BATCH,
 ) -> list[RebuildReport]:
     """Rebuild several read models in ONE pass over the log: each event read and decoded
     once and handed to every model's projector, each writing its own new generation; then
@@ -207,23 +219,36 @@ def replay_into(
     select: int = 1000,
 ) -> int:
     """Feed the whole log, up to its head when done, through `projectors` (each event
-    decoded once), writing `batches` after every read of the log."""
+    decoded once). `batches` write when full (their size) and once at the end."""
     follower = LogFollower(env=container.follower_env)
     events, position = 0, 0
     to_domain_event = follower.mapper.to_domain_event
+    recorder = follower.recorder
+    # The next page is read in another thread while this one is projected: the read's
+    # round trip and the rows' conversion (psycopg, mostly outside the GIL) overlap the
+    # decoding and projecting (a sixth of a rebuild's time was waiting on the read).
+    reader = ThreadPoolExecutor(1, thread_name_prefix="rebuild-read")
     try:
-        while position < (head := follower.recorder.max_notification_id() or 0):
-            for notification in follower.recorder.select_notifications(position + 1, select):
+        head = recorder.max_notification_id() or 0
+        page = reader.submit(recorder.select_notifications, 1, select)
+        while position < head:
+            notifications = page.result()
+            after = notifications[-1].id if notifications else position
+            page = reader.submit(recorder.select_notifications, after + 1, select)
+            for notification in notifications:
                 event = to_domain_event(notification)
                 tracking = Tracking(APP_NAME, notification.id)
                 for projector in projectors:
                     projector.process_event(event, tracking)
                 position, events = notification.id, events + 1
-            for store in batches:
-                store.flush()
             if progress is not None:
                 progress(position, head)
+            if position >= head:  # caught up with the head read before: read it again
+                head = recorder.max_notification_id() or 0
+        for store in batches:
+            store.flush()
     finally:
+        reader.shutdown(wait=True, cancel_futures=True)
         follower.close()
     return events
 

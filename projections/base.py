@@ -71,6 +71,9 @@ class Compact:
 
 
 Change = Put | Delete | IndexAdd | IndexRemove | Compact
+# A tuple, built once: `isinstance(x, Put | Delete)` builds the union on every call (a
+# rebuild makes two such checks per event).
+_DOCUMENT_CHANGES = (Put, Delete)
 
 
 class ReadStore(TrackingRecorder, ABC):
@@ -193,7 +196,7 @@ class Batch(ReadStore):
         if tracking.notification_id <= max(self._position, self._recorded):
             return  # applied already (a runner restarted behind this store)
         for change in changes:
-            if isinstance(change, Put | Delete):
+            if isinstance(change, _DOCUMENT_CHANGES):
                 self._docs[change.key] = change.doc if isinstance(change, Put) else None
                 self._writes.pop(change.key, None)  # re-inserted last: keeps write order
                 self._writes[change.key] = change

@@ -4,6 +4,7 @@ without parsing, validating and serializing it again)."""
 
 from __future__ import annotations
 
+import operator
 from functools import singledispatchmethod
 from typing import Any
 
@@ -49,12 +50,19 @@ PUBLIC_DEFAULTS: dict[str, Any] = {
 }
 
 
+_public_values = operator.itemgetter(*PUBLIC_FIELDS)
+_UNDER = {name: PUBLIC_DEFAULTS.get(name) for name in PUBLIC_FIELDS}
+
+
 def stored(doc: dict[str, Any]) -> list[Change]:
     """The stock item's document and its public document, written together."""
     # Documents written before weight, archiving, durability and products existed lack
     # them: the API's defaults (a stock item of old is its own single-variant product).
-    doc.setdefault("product_id", str(StockItem.create_id(doc["sku"])))
-    public = {name: doc.get(name, PUBLIC_DEFAULTS.get(name)) for name in PUBLIC_FIELDS}
+    if "product_id" not in doc:  # not setdefault: the id would be derived every time
+        doc["product_id"] = str(StockItem.create_id(doc["sku"]))
+    # Each field from the document, else its default (None for most): picked in C, with
+    # the defaults laid under the document (a rebuild does this for every event).
+    public = dict(zip(PUBLIC_FIELDS, _public_values({**_UNDER, **doc}), strict=True))
     return [Put(stock_key(doc["sku"]), doc), Put(public_stock_key(doc["sku"]), public)]
 
 

@@ -14,6 +14,7 @@ import typer
 from api.access_log import configure_logging
 from api.auth import ROLES, Role, issue_token
 from api.cli.common import CliError, Commands, connected, emit, servers_of
+from infrastructure.allocator import keep_memory_flat
 from infrastructure.bootstrap import bootstrap, jwt_secret
 from infrastructure.settings import Settings
 
@@ -46,6 +47,7 @@ def serve(
     from api.app import create_app
     from api.ops_server import OperationsServer
 
+    trimmer = keep_memory_flat()  # before any thread: see infrastructure/allocator.py
     configure_logging()
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
     # would kill the process before the embedded servers are stopped.
@@ -70,11 +72,13 @@ def serve(
             ops.stop()
     finally:
         container.close()
+        trimmer.stop()
 
 
 @commands.command()
 def worker() -> None:
     """Run the projectors (and the saga) for the production topology, until SIGTERM/SIGINT."""
+    trimmer = keep_memory_flat()
     configure_logging()
     container = bootstrap(Settings())
     log.info("worker starting", extra=servers_of(container))
@@ -88,6 +92,7 @@ def worker() -> None:
             HEARTBEAT.touch()  # the container healthcheck looks at its age
     finally:
         container.close()
+        trimmer.stop()
 
 
 @commands.command()
