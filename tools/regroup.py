@@ -75,6 +75,7 @@ MOVES: dict[str, str] = {
     "api.schemas_customers": "api.http.schemas_customers",
     "api.schemas_search": "api.http.schemas_search",
     "api.search_cache": "api.http.search_cache",
+    "api.fast_path": "api.http.fast_path",
     "api.stored": "api.http.stored",
     "api.text": "api.http.text",
     "api.tracing": "api.http.tracing",
@@ -91,6 +92,7 @@ MOVES: dict[str, str] = {
     "infrastructure.redis_keys": "infrastructure.read_stores.redis_keys",
     "infrastructure.redis_views": "infrastructure.read_stores.redis_views",
     "infrastructure.stored_documents": "infrastructure.read_stores.stored_documents",
+    "infrastructure.lean_redis": "infrastructure.read_stores.lean_redis",
     "infrastructure.search_postgres": "infrastructure.read_stores.search_postgres",
     "infrastructure.search_elasticsearch": "infrastructure.read_stores.search_elasticsearch",
     "infrastructure.projection_admin": "infrastructure.read_stores.projection_admin",
@@ -128,6 +130,7 @@ MOVES: dict[str, str] = {
     "infrastructure.runners": "infrastructure.runtime.runners",
     "infrastructure.saga_partitions": "infrastructure.runtime.saga_partitions",
     "infrastructure.processing": "infrastructure.runtime.processing",
+    "infrastructure.allocator": "infrastructure.runtime.allocator",
     # infrastructure/observability
     "infrastructure.tracing": "infrastructure.observability.tracing",
 }
