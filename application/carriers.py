@@ -4,7 +4,7 @@ A label is bought in two calls (`open_label`, then `complete_label`) so the appl
 record the carrier's id of it before any money moves: a crash in between resumes with that
 id and never buys twice.
 
-Adapters (infrastructure/carriers/) follow one provider's documented API; the shop's own
+Adapters (infrastructure/gateways/carriers/) follow one provider's documented API; the shop's own
 rates table stays the embedded default and the fallback when no carrier is configured or
 the carrier does not answer. A label's recipient address goes to the carrier, which needs
 it to deliver; we keep only the label's id, tracking code and link.

@@ -2,7 +2,7 @@
 
 Our books are the payment events of the log (captures, refunds, chargebacks lost) at one
 provider in a date range; the report's lines (`SettlementLine`, read by
-infrastructure/settlement_reports.py from the provider's documented format) say what the
+infrastructure/gateways/settlement_reports.py from the provider's documented format) say what the
 provider settled. Each capture, refund or chargeback line is matched to the book entry of
 the same kind and payment (by our payment id when the provider echoes it, else by the
 provider's own id of the authorization); fees are summed; payouts (transfers to the bank)

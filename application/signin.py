@@ -231,7 +231,7 @@ class SignInService:
                 self.accounts.app.save(account)
 
 
-# How the edge answers these (api/errors.py): one answer for every credentials failure.
+# How the edge answers these (api/http/errors.py): one answer for every credentials failure.
 SIGN_IN_STATUSES: dict[type[DomainError], int] = {
     InvalidCredentialsError: 401,
     InvalidRefreshTokenError: 401,

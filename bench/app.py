@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from api.app import create_app
+from api.http.app import create_app
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
 

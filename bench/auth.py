@@ -18,15 +18,15 @@ import time
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from api.auth import TokenVerifier, issue_token
+from api.http.auth import TokenVerifier, issue_token
 from application.signin import SignIn
 from bench.config import BenchConfig
 from bench.report import Results, log
 from bench.servers import JWT_SECRET, Servers
 from bench.stats import percentile
-from infrastructure.account_store import access_revoked
 from infrastructure.accounts_wiring import account_system
 from infrastructure.bootstrap import bootstrap
+from infrastructure.store.account_store import access_revoked
 
 PASSWORD = "bench-senha-bem-longa-2026"  # noqa: S105 (a benchmark account)
 

@@ -73,7 +73,7 @@ class Counters:
 
     @contextmanager
     def installed(self) -> Iterator[None]:
-        from infrastructure.event_store import ParallelAppends, Waker
+        from infrastructure.store.event_store import ParallelAppends, Waker
 
         patched = [
             (psycopg.Cursor, "execute", "statements"),
@@ -219,9 +219,9 @@ async def checkout(
 
 
 def profile(shared_feed: bool, count: int, wait_s: float = ORDER_WAIT_S) -> dict[str, Any]:
-    from api.app import create_app
+    from api.http.app import create_app
     from infrastructure.bootstrap import bootstrap
-    from infrastructure.followers import runners_for
+    from infrastructure.runtime.followers import runners_for
 
     with bench_servers() as servers:
         section = servers.section("profile")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from api.auth import issue_token
+from api.http.auth import issue_token
 from bench.app import NOOP_PATH
 from bench.config import BenchConfig
 from bench.processes import Managed, RssSampler, free_port, start_api, start_worker, wait_healthy

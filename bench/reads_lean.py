@@ -16,7 +16,7 @@ from bench.processes import free_port, start, wait_healthy
 from bench.report import Results, log
 from bench.servers import Section
 from bench.stats import ratio
-from infrastructure.redis_views import active_generation
+from infrastructure.read_stores.redis_views import active_generation
 from projections.catalog import public_stock_key
 
 SEARCH_WARM = "/api/v1/products/search?q=garrafa"

@@ -17,7 +17,7 @@ from bench.seed import seed_orders, seed_products, seed_receipts
 from bench.servers import Section, Servers
 from bench.stats import ratio
 from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.projection_admin import rebuild
+from infrastructure.read_stores.projection_admin import rebuild
 
 RAW_SELECT = (
     "SELECT notification_id, originator_id, originator_version, topic, state "

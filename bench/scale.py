@@ -31,8 +31,8 @@ from bench.seed import register
 from bench.servers import Section, Servers
 from bench.stats import latency_summary
 from infrastructure.bootstrap import bootstrap
-from infrastructure.followers import runners_for
-from infrastructure.runners import lease_holders
+from infrastructure.runtime.followers import runners_for
+from infrastructure.runtime.runners import lease_holders
 
 COLD_SKU = "BENCH-HOT-1"
 WARM_SKU = "BENCH-WARM-1"

@@ -29,7 +29,7 @@ from domain.money import Money
 from domain.product import Product, SustainabilityProfile, Variant
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import REDIS_PROJECTIONS, Container, bootstrap
-from infrastructure.projection_admin import rebuild
+from infrastructure.read_stores.projection_admin import rebuild
 
 SEARCH_PATH = "/api/v1/products/search"
 SUGGEST_PATH = "/api/v1/products/suggest"
@@ -76,7 +76,7 @@ SUGGESTIONS = [
 
 def search_wired(container: Container) -> str | None:
     """None if the search endpoint is routed and has a store; else why not."""
-    from api.routers import API_ROUTERS
+    from api.http.routers import API_ROUTERS
 
     routed = any(
         getattr(route, "path", "").endswith("/products/search")
@@ -84,7 +84,7 @@ def search_wired(container: Container) -> str | None:
         for route in router.routes
     )
     if not routed:
-        return "GET /api/v1/products/search is not routed (api/routers/__init__.py)"
+        return "GET /api/v1/products/search is not routed (api/http/routers/__init__.py)"
     if getattr(container, "search", None) is None:
         return "the container has no search store (infrastructure/bootstrap.py)"
     return None

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import redis
 
-from infrastructure.embedded import EmbeddedServers
+from infrastructure.runtime.embedded import EmbeddedServers
 from infrastructure.settings import Settings
 
 JWT_SECRET = secrets.token_urlsafe(48)  # this run's; handed to the servers in their env

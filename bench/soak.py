@@ -38,7 +38,7 @@ from bench.report import log
 from bench.seed import register, seed_products
 from bench.servers import bench_servers
 from infrastructure.bootstrap import bootstrap
-from infrastructure.projection_admin import statuses
+from infrastructure.read_stores.projection_admin import statuses
 
 FLAT_WITHIN = 0.05
 DECIDED_OK = ("confirmed", "shipped")

@@ -21,8 +21,8 @@ from bench.seed import seed_products
 from bench.servers import Section, Servers
 from bench.stats import ratio
 from infrastructure.bootstrap import bootstrap
-from infrastructure.followers import READ_MODELS
-from infrastructure.projection_admin import rebuild
+from infrastructure.read_stores.projection_admin import rebuild
+from infrastructure.runtime.followers import READ_MODELS
 
 CONNECTIONS = 4
 # wrk prints its own percentiles without p95: the script asks the histogram for both.

@@ -5,7 +5,7 @@ processes with their own interpreter, as N API workers would be.
 Three kinds of loop:
   app     `shop.receive_stock(sku, 1)`: the command, get -> change -> save
   events  the event store's own SQL for one event, sent by hand (the statement of
-          infrastructure/event_store.py: one INSERT ... RETURNING with the positions from
+          infrastructure/store/event_store.py: one INSERT ... RETURNING with the positions from
           ecovarejo_allocate_positions, in its own implicit transaction; then the recorder's
           `Waker` is poked, which sends the coalesced pg_notify from its own thread): the
           database's share of a command, without Python's

@@ -76,7 +76,8 @@ class InvalidInputError(DomainError):
     """A command's arguments are malformed or out of range."""
 
 
-# Set by infrastructure/tracing.py when tracing is on: the current span as a W3C traceparent.
+# Set by infrastructure/observability/tracing.py when tracing is on: the current span as a W3C
+# traceparent.
 # Off (None), events carry no trace attribute at all.
 trace_parent_hook: Callable[[], str] | None = None
 

@@ -13,10 +13,10 @@ from application.accounts import AccountPolicy, Accounts
 from application.keys import key_store_from
 from application.passwords import Argon2Parameters, Passwords
 from application.signin import SignInService
-from infrastructure.account_store import PostgresEmailIndex, RedisThrottle, RedisTokenStore
-from infrastructure.mail_outbox import OUTBOX_DIR, MailOutbox, SmtpMailer
+from infrastructure.gateways.mail_outbox import OUTBOX_DIR, MailOutbox, SmtpMailer
+from infrastructure.keys.signing_keys import SigningKeys
 from infrastructure.settings import Settings
-from infrastructure.signing_keys import SigningKeys
+from infrastructure.store.account_store import PostgresEmailIndex, RedisThrottle, RedisTokenStore
 
 LINKS_KEY_SUBJECT = "server:account-links"
 
@@ -117,8 +117,8 @@ class LazyAccountHooks:
 
 def install_accounts(container: Container, hooks: LazyAccountHooks) -> None:
     """The tables now (a restore needs them in its target), the rest on first use."""
-    from infrastructure.account_store import create_index_table
-    from infrastructure.signing_keys import create_signing_keys_table
+    from infrastructure.keys.signing_keys import create_signing_keys_table
+    from infrastructure.store.account_store import create_index_table
 
     create_index_table(container.database_url)
     create_signing_keys_table(container.database_url)

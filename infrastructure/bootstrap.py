@@ -24,41 +24,46 @@ from application.keys import KeyWrapperUnavailableError, ReadModelSealer
 from application.lgpd import AccountHooks, complete_erasures
 from application.ports import Notifier
 from application.services import Services, ServiceSettings, build
-from infrastructure import tracing
 from infrastructure.accounts_wiring import LazyAccountHooks, install_accounts
-from infrastructure.carriers.melhor_envio import MelhorEnvio
-from infrastructure.embedded import EmbeddedServers
-from infrastructure.erasure_ledger import ErasureLedger
-from infrastructure.event_log import ChainKeeper, EventLog
-from infrastructure.event_store import eventsourcing_env
-from infrastructure.feed import WorkerFeed
-from infrastructure.fiscal.focus_nfe import FocusNfe
-from infrastructure.followers import (
+from infrastructure.gateways.carriers.melhor_envio import MelhorEnvio
+from infrastructure.gateways.fiscal.focus_nfe import FocusNfe
+from infrastructure.gateways.notifications import (
+    FileNotifier,
+    OncePerKey,
+    SmtpNotifier,
+    WebhookNotifier,
+)
+from infrastructure.gateways.payments.registry import build_gateways
+from infrastructure.keys.erasure_ledger import ErasureLedger
+from infrastructure.keys.master_key import MasterKeyError
+from infrastructure.keys.wrappers import key_wrapper_of
+from infrastructure.observability import tracing
+from infrastructure.read_stores.projection_admin import ReadSideAdmin
+from infrastructure.read_stores.redis_views import LoopRedis, RedisDocumentView, active_position
+from infrastructure.runtime.embedded import EmbeddedServers
+from infrastructure.runtime.feed import WorkerFeed
+from infrastructure.runtime.followers import (
     READ_MODELS,
     REDIS_READ_MODELS,
     RUNNERS,
     effects_tracking,
 )
-from infrastructure.gateways.registry import build_gateways
-from infrastructure.key_wrappers import key_wrapper_of
-from infrastructure.master_key import MasterKeyError
-from infrastructure.notifications import FileNotifier, OncePerKey, SmtpNotifier, WebhookNotifier
-from infrastructure.processing import Processing
-from infrastructure.projection_admin import ReadSideAdmin
-from infrastructure.redis_views import LoopRedis, RedisDocumentView, active_position
-from infrastructure.runners import Leases, Supervisor
-from infrastructure.saga_partitions import RETRY_ENV
+from infrastructure.runtime.processing import Processing
+from infrastructure.runtime.runners import Leases, Supervisor
+from infrastructure.runtime.saga_partitions import RETRY_ENV
 from infrastructure.settings import Settings
-from infrastructure.setup import SetupRefusedError, log_exists, set_up, setup_lock
+from infrastructure.store.event_log import ChainKeeper, EventLog
+from infrastructure.store.event_store import eventsourcing_env
+from infrastructure.store.setup import SetupRefusedError, log_exists, set_up, setup_lock
 from projections.readers import Readers
 from projections.search import SearchStore, active_index
 
 log = logging.getLogger(__name__)
 
-# Kept for callers of the first version: the registry is `infrastructure.followers`.
+# Kept for callers of the first version: the registry is `infrastructure.runtime.followers`.
 REDIS_PROJECTIONS = REDIS_READ_MODELS
 REBUILDABLE = tuple(READ_MODELS)
-# The lease units: every runner a worker runs under a lease (see infrastructure.runners).
+# The lease units: every runner a worker runs under a lease (see infrastructure.runtime.runners).
 FOLLOWERS = list(RUNNERS)
 
 
@@ -69,10 +74,10 @@ def make_search_store(
     store's database (the embedded default). Imported here: the Elasticsearch client is
     slow to import and most processes never need it."""
     if settings.elasticsearch_url:
-        from infrastructure.search_elasticsearch import ElasticsearchSearchStore
+        from infrastructure.read_stores.search_elasticsearch import ElasticsearchSearchStore
 
         return ElasticsearchSearchStore(settings.elasticsearch_url, synonyms=settings.synonyms())
-    from infrastructure.search_postgres import PostgresSearchStore
+    from infrastructure.read_stores.search_postgres import PostgresSearchStore
 
     pool_size = 1 if read_only else min(settings.pool_size, 4)
     return PostgresSearchStore(
@@ -161,7 +166,7 @@ class Container:
         self.aredis = LoopRedis(self.redis_url)
         self.processing = Processing(self)
 
-    # What runs in this process (infrastructure/processing.py), for its many callers.
+    # What runs in this process (infrastructure/runtime/processing.py), for its many callers.
     @property
     def supervisors(self) -> dict[str, Supervisor]:
         return self.processing.supervisors

@@ -16,10 +16,10 @@ import redis
 from application.keys import ReadModelSealer
 from application.product_images import ImageService, ObjectStore
 from application.reviews import ReviewService
-from infrastructure.object_stores import LocalObjectStore, S3ObjectStore
-from infrastructure.private_files import private_dir
-from infrastructure.redis_keys import active_key
-from infrastructure.redis_views import RedisDocumentView
+from infrastructure.gateways.object_stores import LocalObjectStore, S3ObjectStore
+from infrastructure.read_stores.redis_keys import active_key
+from infrastructure.read_stores.redis_views import RedisDocumentView
+from infrastructure.runtime.private_files import private_dir
 from infrastructure.settings import Settings
 from projections.base import DEFAULT_GENERATION
 from projections.product_images import ProductImagesProjection

@@ -91,7 +91,7 @@ class Settings(
     )
     worker_threads: int = Field(default=4, ge=1, le=64, validation_alias="ECOVAREJO_WORKER_THREADS")
     pool_size: int = Field(default=5, ge=1, le=100, validation_alias="ECOVAREJO_DB_POOL_SIZE")
-    # One subscription per worker for every follower it holds (infrastructure/feed.py); off:
+    # One subscription per worker for every follower it holds (infrastructure/runtime/feed.py); off:
     # one subscription per follower, as before issue 24 (for comparison).
     shared_feed: bool = Field(default=True, validation_alias="ECOVAREJO_SHARED_FEED")
     cors_origins: list[str] = Field(default=[], validation_alias="ECOVAREJO_CORS_ORIGINS")
@@ -172,7 +172,7 @@ class Settings(
     @field_validator("key_wrapper")
     @classmethod
     def _known_wrapper(cls, value: str) -> str:
-        from infrastructure.key_wrappers import KEY_WRAPPERS
+        from infrastructure.keys.wrappers import KEY_WRAPPERS
 
         if value not in KEY_WRAPPERS:
             raise ValueError(f"ECOVAREJO_KEY_WRAPPER must be one of {', '.join(KEY_WRAPPERS)}")
@@ -250,7 +250,7 @@ class Settings(
 
     @property
     def erasure_ledger_path(self) -> Path:
-        from infrastructure.erasure_ledger import LEDGER_FILE
+        from infrastructure.keys.erasure_ledger import LEDGER_FILE
 
         return (self.erasure_ledger or self.data_dir / LEDGER_FILE).resolve()
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from infrastructure.accounts_wiring import AccountSystem, account_system
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings

@@ -18,8 +18,8 @@ import pytest
 import redis
 
 from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.embedded import EmbeddedServers
-from infrastructure.keys import MASTER_KEY_FILE, generate_master_key
+from infrastructure.keys.data_keys import MASTER_KEY_FILE, generate_master_key
+from infrastructure.runtime.embedded import EmbeddedServers
 from infrastructure.settings import Settings
 
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256"

@@ -20,8 +20,8 @@ from application.checkout.policy import CheckoutSaga
 from application.errors import RetryLaterError
 from application.event_store import APP_NAME
 from application.services import Services, command_runner
-from infrastructure.memory import SharedMemoryFactory, memory_env
-from infrastructure.payments import sandbox_chain
+from infrastructure.gateways.payments.sandbox import sandbox_chain
+from infrastructure.store.memory import SharedMemoryFactory, memory_env
 
 DEADLINES = ("expire_order", "expire_payment", "close_payment_retry")
 

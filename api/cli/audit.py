@@ -10,7 +10,7 @@ import typer
 from api.cli.common import CliError, Commands, cli_actor, connected, emit, parse_instant, parse_uuid
 from api.cli.rows import write_rows
 from application.operations.chain import verify_chain
-from infrastructure.event_log import EventLog
+from infrastructure.store.event_log import EventLog
 
 commands = Commands()
 audit_app = typer.Typer(

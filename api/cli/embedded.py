@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from api.cli.common import CliError, Commands, emit
-from infrastructure.embedded import EmbeddedServersBusyError, stop_servers
+from infrastructure.runtime.embedded import EmbeddedServersBusyError, stop_servers
 from infrastructure.settings import Settings
 
 commands = Commands()

@@ -1,7 +1,7 @@
 """`ecovarejo finance reconcile`: a provider's settlement report against our books.
 
 The report comes from `--file` (the provider's documented export, or a CSV of the same
-shape: infrastructure/settlement_reports.py) or, for Stripe and the sandbox, from the
+shape: infrastructure/gateways/settlement_reports.py) or, for Stripe and the sandbox, from the
 provider itself. It lists what matches, what is missing on either side, the fees and the
 discrepancies (duplicate lines, another currency, unknown types, other amounts), with
 totals to the centavo; exit 0 when everything matches, 1 when something does not.
@@ -19,8 +19,8 @@ import typer
 from api.cli.common import CliError, connected, emit, parse_uuid
 from api.cli.sandbox import sandbox_app
 from application.gateways import gateway_named
+from infrastructure.gateways.payments.sandbox import SandboxGateway
 from infrastructure.payment_settings import KNOWN_GATEWAYS
-from infrastructure.payments import SandboxGateway
 from infrastructure.reconciliation_run import ReconciliationInputError, run_reconciliation
 
 finance_app = typer.Typer(help="Money: reconciliation with the providers.", no_args_is_help=True)

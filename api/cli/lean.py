@@ -51,13 +51,13 @@ def opened_log(settings: Any) -> Iterator[Any]:
     """The log's application, read-only (one connection, no DDL), on the configured or
     embedded database; None when there is no log to read yet."""
     from application.event_store import EventStoreApp
-    from infrastructure.event_store import eventsourcing_env
-    from infrastructure.key_wrappers import key_wrapper_of
+    from infrastructure.keys.wrappers import key_wrapper_of
+    from infrastructure.store.event_store import eventsourcing_env
 
     embedded = None
     database_url = settings.database_url
     if database_url is None:
-        from infrastructure.embedded import EmbeddedServers
+        from infrastructure.runtime.embedded import EmbeddedServers
 
         embedded = EmbeddedServers(settings.data_dir)
         database_url = embedded.start(need_postgres=True, need_redis=False)[0]
@@ -115,7 +115,7 @@ def replay_all(since: int, type_: str | None, as_json: bool) -> bool:
             write_rows(rows, as_json)
     except Exception as error:  # a key wrapper that refuses, a database that is not there
         from application.keys import KeyWrapperUnavailableError
-        from infrastructure.master_key import MasterKeyError
+        from infrastructure.keys.master_key import MasterKeyError
 
         if isinstance(error, MasterKeyError | KeyWrapperUnavailableError):
             return False  # nothing written yet: the full CLI says what is wrong

@@ -9,16 +9,16 @@ import typer
 
 from api.cli.common import CliError, Commands, connected, emit
 from application.operations.backup import RestoreRefusedError, restore_backup
-from infrastructure.backup import (
+from infrastructure.keys.custody import custody_of, ensure_ledger
+from infrastructure.keys.data_keys import MASTER_KEY_FILE
+from infrastructure.settings import Settings
+from infrastructure.store.backup import (
     BackupError,
     MasterKeyMismatchError,
     SystemRestore,
     backup,
     read_manifest,
 )
-from infrastructure.key_custody import custody_of, ensure_ledger
-from infrastructure.keys import MASTER_KEY_FILE
-from infrastructure.settings import Settings
 
 commands = Commands()
 
@@ -32,7 +32,7 @@ def backup_command(
     Read models are not backed up: restore rebuilds them. Neither the master key nor the
     erasure ledger is in the backup: the output says what must be kept with it."""
     from api.cli.checks import check_parent_exists
-    from infrastructure.key_wrappers import key_wrapper_of
+    from infrastructure.keys.wrappers import key_wrapper_of
 
     check_parent_exists(file)
     with connected() as container:

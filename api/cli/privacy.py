@@ -19,7 +19,7 @@ from application.operations.keys import (
     check_rotation,
     rotate_master_key,
 )
-from infrastructure.master_key import MasterKeyError, MasterKeys
+from infrastructure.keys.master_key import MasterKeyError, MasterKeys
 from infrastructure.settings import Settings
 
 keys_app = typer.Typer(
@@ -30,7 +30,7 @@ keys_app = typer.Typer(
 @keys_app.command("generate")
 def keys_generate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Print a new random master key (for ECOVAREJO_MASTER_KEY or `rotate --new-key-file`)."""
-    from infrastructure.keys import generate_master_key
+    from infrastructure.keys.data_keys import generate_master_key
 
     key = generate_master_key()
     if as_json:
@@ -98,7 +98,7 @@ def keys_rotate(
 
 def _vault_to_move_into(settings: Settings) -> Any:
     """The Transit key a `--to-vault` moves into, checked usable before connecting."""
-    from infrastructure.vault_transit import VaultTransitKey
+    from infrastructure.keys.vault_transit import VaultTransitKey
 
     try:
         return VaultTransitKey.from_settings(settings)

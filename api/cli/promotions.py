@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from api.cli.common import CliError, connected, emit, parse_instant
-from api.text import text_problem
+from api.http.text import text_problem
 from domain.base import now
 from domain.money import Money
 from domain.promotion import Promotion
@@ -29,7 +29,7 @@ def _decimal(value: str, what: str) -> Decimal:
 
 
 def _text(value: str, what: str) -> str:
-    """The edge's text rule (api/text.py), as the HTTP API applies it."""
+    """The edge's text rule (api/http/text.py), as the HTTP API applies it."""
     problem = text_problem(value)
     if problem:
         raise CliError(f"{what}: {problem}")

@@ -21,8 +21,8 @@ projections_app = typer.Typer(
 def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Each follower of the log: position, head, lag, runner state, parked events."""
     from application.operations.read_side import status
-    from infrastructure.followers import runner_of
-    from infrastructure.runners import lease_holders
+    from infrastructure.runtime.followers import runner_of
+    from infrastructure.runtime.runners import lease_holders
 
     with connected(read_only=True) as container:
         found = status(container.read_side)

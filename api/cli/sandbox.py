@@ -17,7 +17,7 @@ import typer
 
 from api.cli.common import CliError, connected, emit, parse_uuid
 from application.gateways import gateway_named
-from infrastructure.payments import SandboxGateway
+from infrastructure.gateways.payments.sandbox import SandboxGateway
 
 sandbox_app = typer.Typer(
     help="The sandbox gateway's payer, for demos and tests.", no_args_is_help=True

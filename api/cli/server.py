@@ -11,11 +11,11 @@ from typing import Annotated, cast
 
 import typer
 
-from api.access_log import configure_logging
-from api.auth import ROLES, Role, issue_token
 from api.cli.common import CliError, Commands, connected, emit, servers_of
-from infrastructure.allocator import keep_memory_flat
+from api.http.access_log import configure_logging
+from api.http.auth import ROLES, Role, issue_token
 from infrastructure.bootstrap import bootstrap, jwt_secret
+from infrastructure.runtime.allocator import keep_memory_flat
 from infrastructure.settings import Settings
 
 commands = Commands()
@@ -44,10 +44,10 @@ def serve(
     saga, projectors and actors in this process too."""
     import uvicorn
 
-    from api.app import create_app
-    from api.ops_server import OperationsServer
+    from api.http.app import create_app
+    from api.http.ops_server import OperationsServer
 
-    trimmer = keep_memory_flat()  # before any thread: see infrastructure/allocator.py
+    trimmer = keep_memory_flat()  # before any thread: see infrastructure/runtime/allocator.py
     configure_logging()
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
     # would kill the process before the embedded servers are stopped.
@@ -64,7 +64,7 @@ def serve(
         api = create_app(container)
         config = uvicorn.Config(
             api, host=host, port=port, log_config=None, access_log=False, proxy_headers=False
-        )  # forwarded headers: api/middleware.py TrustedProxyMiddleware
+        )  # forwarded headers: api/http/middleware.py TrustedProxyMiddleware
         bind = settings.metrics_bind
         ops = OperationsServer(api, bind).start() if bind else None  # /metrics for Prometheus
         uvicorn.Server(config).run()
@@ -97,7 +97,7 @@ def worker() -> None:
 
 @commands.command()
 def migrate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Set the store up: tables, triggers and the hash chain (infrastructure/setup.py), the
+    """Set the store up: tables, triggers and the hash chain (infrastructure/store/setup.py), the
     master key checked, erasures of the erasure ledger applied again. `serve` and `worker`
     do the same at start; idempotent."""
     with connected() as container:  # a writing bootstrap runs the setup, under its lock

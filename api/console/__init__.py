@@ -28,7 +28,7 @@ from api.console import (
 )
 from api.console.hosts import own_host
 from api.console.web import PREFIX, SignInRequired, query_string, render
-from api.errors import domain_status
+from api.http.errors import domain_status
 from domain.base import DomainError
 
 ROUTERS = [

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from api.auth import Principal
 from api.console.charts import bar_chart
 from api.console.i18n import MESSAGES
 from api.console.web import ConsoleContainer, language, render, role
+from api.http.auth import Principal
 
 router = APIRouter()
 CHARTS = (

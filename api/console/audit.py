@@ -11,7 +11,6 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.auth import Principal
 from api.console.jobs import Jobs, Progress
 from api.console.web import (
     PREFIX,
@@ -22,9 +21,10 @@ from api.console.web import (
     reveals_personal_data,
     role,
 )
+from api.http.auth import Principal
 from application.audit import replay
 from application.operations.chain import verify_chain
-from infrastructure.event_log import EventLog
+from infrastructure.store.event_log import EventLog
 
 router = APIRouter()
 Auditor = Annotated[Principal, role("auditor")]

@@ -13,9 +13,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.auth import Principal
 from api.console.jobs import Jobs, Progress
 from api.console.web import CSRF_COOKIE, CSRF_FIELD, PREFIX, ConsoleContainer, render, role
+from api.http.auth import Principal
 from application.catalog_file import CatalogFileRefused, export_record, to_csv, to_json_lines
 from infrastructure.bootstrap import Container
 

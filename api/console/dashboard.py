@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from api.auth import Principal
 from api.console.lgpd import _requests
+from api.http.auth import Principal
 from application.operations.read_side import status
 from infrastructure.bootstrap import Container
 from projections.back_office import WEBHOOKS_NOT_APPLIED

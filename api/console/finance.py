@@ -16,9 +16,9 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from api.auth import Principal
 from api.console.web import CSRF_COOKIE, CSRF_FIELD, ConsoleContainer, render, role
-from api.text import text_problem
+from api.http.auth import Principal
+from api.http.text import text_problem
 from infrastructure.bootstrap import Container
 from infrastructure.reconciliation_run import (
     ReconciliationInputError,

@@ -15,7 +15,7 @@ from typing import Any
 import redis
 
 from domain.base import EventMetadata, event_context
-from infrastructure.redis_keys import job_key
+from infrastructure.read_stores.redis_keys import job_key
 
 log = logging.getLogger("ecovarejo.console")
 JOB_TTL_S = 3600

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from api.auth import Principal
 from api.console.web import ConsoleContainer, Form, render, role
+from api.http.auth import Principal
 from application.services import Services
 from domain.base import now as clock_now
 

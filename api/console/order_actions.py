@@ -9,9 +9,9 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.auth import Principal
 from api.console.actions import confirmed, done, guarded, text_field, version_field
 from api.console.web import ConsoleContainer, Form, role
+from api.http.auth import Principal
 
 router = APIRouter()
 Admin = Annotated[Principal, role("admin")]

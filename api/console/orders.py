@@ -10,7 +10,6 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.auth import Principal
 from api.console.web import (
     ConsoleContainer,
     log_disclosure,
@@ -19,6 +18,7 @@ from api.console.web import (
     reveals_personal_data,
     role,
 )
+from api.http.auth import Principal
 from application.audit import describe, holds_personal_data, mapped, trail
 from domain.order import OrderStatus
 from projections.orders import OrdersProjection, order_index, order_key

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from api.auth import Principal
 from api.console.actions import (
     caught_up,
     confirmed,
@@ -22,7 +21,8 @@ from api.console.actions import (
     version_field,
 )
 from api.console.web import ConsoleContainer, Form, pager, render, role
-from api.schemas import SKU_PATTERN
+from api.http.auth import Principal
+from api.http.schemas import SKU_PATTERN
 from application.event_store import CommandResult
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import Container

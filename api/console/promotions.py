@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import Response
 
-from api.auth import Principal
 from api.console.actions import (
     caught_up,
     confirmed,
@@ -24,6 +23,7 @@ from api.console.actions import (
     version_field,
 )
 from api.console.web import ConsoleContainer, Form, render, role
+from api.http.auth import Principal
 from domain.shipping import RatesTable
 
 router = APIRouter()

@@ -10,10 +10,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.auth import Principal
 from api.console.actions import confirmed, done, guarded, text_field, version_field
 from api.console.web import ConsoleContainer, Form, pager, render, role
-from api.routers.lists import _with_profile
+from api.http.auth import Principal
+from api.http.routers.lists import _with_profile
 from infrastructure.bootstrap import Container
 from projections.back_office import RETURN_STATUSES
 

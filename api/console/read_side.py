@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.auth import Principal
 from api.console.jobs import Jobs, Progress
 from api.console.web import PREFIX, ConsoleContainer, Form, query_string, render, role
+from api.http.auth import Principal
 from application.operations.read_side import rebuild, retry_parked, status
 from infrastructure.bootstrap import REBUILDABLE, REDIS_PROJECTIONS
-from infrastructure.followers import runner_of
-from infrastructure.projection_admin import runner_status
+from infrastructure.read_stores.projection_admin import runner_status
+from infrastructure.runtime.followers import runner_of
 
 router = APIRouter()
 Admin = Annotated[Principal, role("admin")]

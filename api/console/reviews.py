@@ -11,9 +11,9 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.auth import Principal
 from api.console.actions import confirmed, done, guarded, text_field, version_field
 from api.console.web import ConsoleContainer, Form, pager, render, role
+from api.http.auth import Principal
 from infrastructure.bootstrap import Container
 from infrastructure.catalog_media_wiring import catalog_media, reviews_reader
 from projections.reviews import QUEUES

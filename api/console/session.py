@@ -12,7 +12,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import ROLES, AuthenticationError, Role, TokenVerifier, issue_token
 from api.console.dashboard import back_office_home
 from api.console.hosts import is_own_host
 from api.console.i18n import MESSAGES
@@ -26,6 +25,7 @@ from api.console.web import (
     secure,
     signed_in,
 )
+from api.http.auth import ROLES, AuthenticationError, Role, TokenVerifier, issue_token
 from infrastructure.bootstrap import Container, jwt_secret
 
 router = APIRouter()

@@ -14,10 +14,10 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from api.auth import PII_SCOPE, AuthenticationError, Principal, Role, TokenVerifier
 from api.console.format import FILTERS
 from api.console.i18n import LANGUAGES, MESSAGES, pick
-from api.text import text_problem
+from api.http.auth import PII_SCOPE, AuthenticationError, Principal, Role, TokenVerifier
+from api.http.text import text_problem
 from domain.base import current_metadata, update_metadata
 from infrastructure.bootstrap import Container
 
@@ -95,7 +95,7 @@ async def signed_in(request: Request) -> Principal | None:
     except AuthenticationError:
         return None
     if principal.jti:  # our own token: signed out, revoked family, deactivated, erased?
-        from infrastructure.account_store import access_revoked
+        from infrastructure.store.account_store import access_revoked
 
         container = container_of(request)
         revoked = await access_revoked(

@@ -24,11 +24,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from api.deps import (
+from api.http.deps import (
     PaymentsDep,
     ServicesDep,
 )
-from api.text import text_problem
+from api.http.text import text_problem
 from application.card_tokens import card_gateway, provider_of
 from application.ports import PaymentGateway
 from application.services import Services

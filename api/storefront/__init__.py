@@ -43,7 +43,7 @@ def _status(error: Exception, lang: str) -> tuple[int, str]:
     if isinstance(error, RequestValidationError):
         return 422, "the address of this page is not valid"
     if isinstance(error, DomainError):
-        from api.errors import domain_status
+        from api.http.errors import domain_status
 
         return domain_status(error)[0], problem_text(error, lang)
     return 500, "an unexpected error occurred; it has been logged"

@@ -12,7 +12,7 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.stored import Policies
+from api.http.stored import Policies
 from api.storefront.i18n import WORDS
 from api.storefront.web import (
     ShopContainer,

@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Principal
+from api.http.auth import Principal
 from api.storefront.basket import BASKET_COOKIE, Basket, basket_of
 from api.storefront.cart import cart_page, storefront
 from api.storefront.i18n import WORDS

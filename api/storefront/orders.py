@@ -12,8 +12,8 @@ import segno
 from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from api import owned_reads
-from api.deps import wait_for_read_model
+from api.http import owned_reads
+from api.http.deps import wait_for_read_model
 from api.sandbox_provider import answer_challenge
 from api.storefront.i18n import WORDS
 from api.storefront.messages import problem_text

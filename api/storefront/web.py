@@ -19,17 +19,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import AuthenticationError, Principal, TokenVerifier
 from api.console.format import money_text, number_text
-from api.http_cache import NO_STORE, content_tag, none_match
+from api.http.auth import AuthenticationError, Principal, TokenVerifier
+from api.http.http_cache import NO_STORE, content_tag, none_match
+from api.http.text import text_problem
 from api.storefront.assets import asset_url
 from api.storefront.i18n import LANGUAGES, WORDS
 from api.storefront.messages import problem_text
-from api.text import text_problem
 from domain.base import DomainError, update_metadata
 from domain.card import BRAZILIAN_STATES, Address
 from infrastructure.bootstrap import Container
-from infrastructure.redis_keys import storefront_page_key
+from infrastructure.read_stores.redis_keys import storefront_page_key
 from projections.readers import Readers
 
 PREFIX = "/loja"
@@ -148,7 +148,7 @@ async def _verified(request: Request, token: str) -> Principal | None:
     if principal.role != "customer":
         return None
     if principal.jti:
-        from infrastructure.account_store import access_revoked
+        from infrastructure.store.account_store import access_revoked
 
         revoked = await access_revoked(
             request.app.state.container.aredis.client(),

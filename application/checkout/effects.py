@@ -2,7 +2,7 @@
 and the dispatcher that hands them to the workers.
 
 `EFFECTS` is the only place an effect is named. The dispatcher reads it to send; the workers
-(infrastructure/actors.py) run the service method `application/services.py` `command_table`
+(infrastructure/runtime/actors.py) run the service method `application/services.py` `command_table`
 names for each. A
 command takes the aggregate id first, then the step's extra arguments (all strings).
 

@@ -35,7 +35,7 @@ Gateway calls, notifications and the deadline are side effects: the effect dispa
 them to dramatiq when it sees the events recorded here (checkout/effects.py).
 
 Steps run in parallel: the saga is split in partitions by the id of the aggregate whose
-event it follows (`infrastructure/saga_partitions.py`), each with its own position
+event it follows (`infrastructure/runtime/saga_partitions.py`), each with its own position
 (`tracking_name`), so steps of one order or payment keep their order while steps of
 different ones run side by side. A step that will change stock items or a coupon first
 takes their locks, in sorted order (so never a deadlock): the process's own (`ItemLocks`),

@@ -1,5 +1,5 @@
 """Restoring a backup (`ecovarejo restore`): the steps in their order and the outcome's one
-document form. Written once here over the `RestoreTarget` port; `infrastructure/backup.py`
+document form. Written once here over the `RestoreTarget` port; `infrastructure/store/backup.py`
 `SystemRestore` implements it over a connected system.
 
 The order matters: nothing is written while a worker or an API still processes the log, nor
@@ -28,7 +28,7 @@ class Erasure(Protocol):
 
 
 class RestoreTarget(Protocol):
-    """The system a backup goes into (infrastructure/backup.py `SystemRestore`)."""
+    """The system a backup goes into (infrastructure/store/backup.py `SystemRestore`)."""
 
     read_side: ReadSide
 

@@ -48,7 +48,7 @@ class ChainReport:
 
 
 class ChainLog(Protocol):
-    """The log that keeps the chain (infrastructure/event_log.py `EventLog`)."""
+    """The log that keeps the chain (infrastructure/store/event_log.py `EventLog`)."""
 
     def verify_chain(self, batch: int = ..., progress: Progress | None = None) -> ChainReport: ...
 

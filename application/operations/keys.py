@@ -1,7 +1,7 @@
 """Rotating the master key (`ecovarejo keys rotate`): which rotation a request asks for,
 the combinations refused before anything is touched, and the outcome in its one document
 form and its one line for a person. Written once here over the `MasterKeys` port;
-`infrastructure/master_key.py` `MasterKeys` implements it (local key file, Vault Transit).
+`infrastructure/keys/master_key.py` `MasterKeys` implements it (local key file, Vault Transit).
 
 Three rotations: a new local master key (generated, or read from a file); a new version of
 the Transit key in Vault (its old versions retired or not); a move from the local key into
@@ -148,7 +148,7 @@ Rotated = LocalRotated | MovedIntoVault | VaultRotated
 
 
 class MasterKeys(Protocol):
-    """The key store's master key, where it is kept (infrastructure/master_key.py)."""
+    """The key store's master key, where it is kept (infrastructure/keys/master_key.py)."""
 
     def rotate_local(self, new_key_text: str | None) -> LocalRotated: ...
 

@@ -1,6 +1,6 @@
 """The read side, for operators (`ecovarejo projections …`, the console's read-side page,
 `/health`, the metrics): every follower's status, rebuilding read models, retrying a parked
-event. Written once here over the `ReadSide` port; `infrastructure/projection_admin.py`
+event. Written once here over the `ReadSide` port; `infrastructure/read_stores/projection_admin.py`
 `ReadSideAdmin` implements it (the container's `read_side`)."""
 
 from __future__ import annotations

@@ -25,10 +25,10 @@ import pytest
 import redis
 import uvicorn
 
-from api.app import create_app
-from api.auth import issue_token
+from api.http.app import create_app
+from api.http.auth import issue_token
 from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.keys import generate_master_key
+from infrastructure.keys.data_keys import generate_master_key
 from infrastructure.settings import Settings
 from tests.conftest import JWT_SECRET, Servers, with_database
 

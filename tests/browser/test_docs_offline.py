@@ -1,5 +1,5 @@
 """/docs (Swagger UI) and /redoc render in headless Chromium with the network blocked:
-every asset comes from the app (api/docs_offline.py, the fastapi-offline package), and the
+every asset comes from the app (api/http/docs_offline.py, the fastapi-offline package), and the
 pages' CSP (no inline script) holds: the browser reports no violation. Uses the module's
 system and server (tests/browser/conftest.py) and its own Chromium, whose resolver knows
 no host but 127.0.0.1."""

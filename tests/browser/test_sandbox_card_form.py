@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Mount, Route
 
-from api.app import create_app
+from api.http.app import create_app
 from domain.money import Money
 from infrastructure.bootstrap import Container
 from tests.browser.conftest import _free_port

@@ -23,7 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from api.app import create_app
+from api.http.app import create_app
 from api.storefront.account import ERASE_WORD
 from application.products import ProductInput, VariantInput
 from domain.money import Money

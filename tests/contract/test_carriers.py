@@ -19,7 +19,7 @@ from application.carriers import (
 )
 from domain.delivery import DeliveryStep
 from domain.money import Money
-from infrastructure.carriers.melhor_envio import MelhorEnvio
+from infrastructure.gateways.carriers.melhor_envio import MelhorEnvio
 from tests.fakes.melhor_envio import FakeMelhorEnvio
 
 PARCEL = Parcel("01310-100", "90570-020", 1200, Money.brl("129.90"))

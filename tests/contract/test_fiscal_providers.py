@@ -11,7 +11,7 @@ import pytest
 from application.fiscal import FiscalDocument, FiscalError, FiscalItem, FiscalRecipient
 from domain.invoice import check_access_key
 from domain.money import Money
-from infrastructure.fiscal.focus_nfe import FocusNfe
+from infrastructure.gateways.fiscal.focus_nfe import FocusNfe
 from tests.fakes.focus_nfe import FakeFocusNfe
 
 ANA = FiscalRecipient(

@@ -13,9 +13,9 @@ import pytest
 from eventsourcing.utils import Environment
 
 from application.keys import KeyWrapper, KeyWrapperUnavailableError, WrongMasterKeyError
-from infrastructure.key_wrappers import KEY_WRAPPERS, wrapper_from_env
-from infrastructure.keys import LocalMasterKey, generate_master_key
-from infrastructure.vault_transit import VaultTransitKey
+from infrastructure.keys.data_keys import LocalMasterKey, generate_master_key
+from infrastructure.keys.vault_transit import VaultTransitKey
+from infrastructure.keys.wrappers import KEY_WRAPPERS, wrapper_from_env
 from tests.fakes.vault import FakeVault, TransitKey, started_vault
 
 DATA_KEY = bytes(range(32))

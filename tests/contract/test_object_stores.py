@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from application.product_images import IMMUTABLE, ObjectStore
-from infrastructure.object_stores import (
+from infrastructure.gateways.object_stores import (
     InvalidObjectKeyError,
     LocalObjectStore,
     S3ObjectStore,

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from application.ports import Notification
-from infrastructure.notifications import WebhookNotifier
+from infrastructure.gateways.notifications import WebhookNotifier
 from tests.fakes.base import FakeProvider, Request
 
 SECRET = "whsec_ours"

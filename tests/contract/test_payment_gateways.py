@@ -23,9 +23,9 @@ from application.ports import (
 from domain.boleto import check_digitable_line
 from domain.money import Money
 from domain.pix import check_br_code
-from infrastructure.gateways.mercadopago import MercadoPagoGateway
-from infrastructure.gateways.pagseguro import PagSeguroGateway
-from infrastructure.gateways.stripe import StripeGateway
+from infrastructure.gateways.payments.mercadopago import MercadoPagoGateway
+from infrastructure.gateways.payments.pagseguro import PagSeguroGateway
+from infrastructure.gateways.payments.stripe import StripeGateway
 from tests.fakes.base import FakeProvider, Request
 from tests.fakes.mercadopago import FakeMercadoPago
 from tests.fakes.pagseguro import FakePagSeguro
@@ -532,7 +532,7 @@ def test_mercadopago_chargebacks_are_read_back_from_the_chargebacks_api():
 
 
 def test_stripe_balance_transactions_are_the_settlement_report():
-    from infrastructure.settlement_reports import lines_of
+    from infrastructure.gateways.settlement_reports import lines_of
 
     made = make("stripe")
     try:
@@ -548,7 +548,7 @@ def test_stripe_balance_transactions_are_the_settlement_report():
 
 @pytest.mark.parametrize("name", ["mercadopago", "pagseguro"])
 def test_the_settlement_report_names_our_reference_and_the_providers_id(name):
-    from infrastructure.settlement_reports import parse_report
+    from infrastructure.gateways.settlement_reports import parse_report
 
     made = make(name)
     try:

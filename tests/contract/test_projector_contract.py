@@ -21,7 +21,7 @@ from domain.order import Order, OrderLine, PaymentMethod
 from domain.personal import DataSubject, PersonalData
 from domain.returns import Return, ReturnLine
 from domain.stock_item import StockItem
-from infrastructure.redis_views import RedisDocumentView
+from infrastructure.read_stores.redis_views import RedisDocumentView
 from projections.analytics import AnalyticsProjection
 from projections.base import Batch, Projector, ReadStore
 from projections.carts import CartsProjection

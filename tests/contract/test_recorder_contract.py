@@ -1,5 +1,5 @@
 """The library's own recorder contracts, run against the recorders EcoVarejo configures
-(`infrastructure/event_store.py`: parallel appends, visibility-ordered reads), plus the one
+(`infrastructure/store/event_store.py`: parallel appends, visibility-ordered reads), plus the one
 property the table lock used to give and the new write path must keep: a reader never
 passes over an event that commits later."""
 
@@ -21,7 +21,7 @@ from eventsourcing.tests.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from infrastructure.event_store import (
+from infrastructure.store.event_store import (
     EventStoreProcessRecorder,
     EventStoreRecorder,
     eventsourcing_env,

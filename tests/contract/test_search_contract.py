@@ -35,8 +35,8 @@ from domain.money import Money
 from domain.product import Certification, Product, SustainabilityProfile, Variant
 from domain.review import Review
 from domain.stock_item import StockItem
-from infrastructure.search_elasticsearch import ElasticsearchSearchStore
-from infrastructure.search_postgres import PostgresSearchStore
+from infrastructure.read_stores.search_elasticsearch import ElasticsearchSearchStore
+from infrastructure.read_stores.search_postgres import PostgresSearchStore
 from projections.base import GenerationMovedError
 from projections.search import (
     InvalidSearchQueryError,

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import orjson
 
-from api.schemas import StockItemPublic
+from api.http.schemas import StockItemPublic
 from domain.money import Money
-from infrastructure.projection_admin import rebuild
+from infrastructure.read_stores.projection_admin import rebuild
 from tests.checkout import register
 
 

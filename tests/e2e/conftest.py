@@ -5,11 +5,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import issue_token
+from api.http.app import create_app
+from api.http.auth import issue_token
 from application.errors import StockItemNotFoundError
 from infrastructure.bootstrap import Container
-from infrastructure.keys import generate_master_key
+from infrastructure.keys.data_keys import generate_master_key
 from infrastructure.settings import Settings
 from tests.checkout import wait_until
 from tests.conftest import JWT_SECRET

@@ -9,8 +9,8 @@ import pyotp
 import pytest
 import redis
 
-from api.app import _verifier
-from api.auth import AuthenticationError, issue_token
+from api.http.app import _verifier
+from api.http.auth import AuthenticationError, issue_token
 from infrastructure.settings import Settings
 from tests.accounts import API, PASSWORD, api, bearer, cheap, register_and_verify, sign_in
 from tests.conftest import JWT_SECRET, Servers

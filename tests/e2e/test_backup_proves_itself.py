@@ -14,8 +14,8 @@ import pytest
 
 from domain.base import event_context
 from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.event_log import EventLog
 from infrastructure.settings import Settings
+from infrastructure.store.event_log import EventLog
 from tests.checkout import register
 from tests.e2e.test_backup_restore import ADMIN, env_of
 from tests.e2e.test_cli import run

@@ -11,11 +11,11 @@ import time
 
 from domain.base import EventMetadata, event_context
 from infrastructure.bootstrap import REDIS_PROJECTIONS, bootstrap
-from infrastructure.erasure_ledger import LEDGER_FILE
-from infrastructure.event_log import EventLog
-from infrastructure.keys import MASTER_KEY_FILE
-from infrastructure.projection_admin import snapshot
+from infrastructure.keys.data_keys import MASTER_KEY_FILE
+from infrastructure.keys.erasure_ledger import LEDGER_FILE
+from infrastructure.read_stores.projection_admin import snapshot
 from infrastructure.settings import Settings
+from infrastructure.store.event_log import EventLog
 from tests.checkout import DECLINED, place_order, register, wait_until
 from tests.conftest import JWT_SECRET
 from tests.e2e.test_cli import clean_env, run

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.access_log import json_handler
-from api.app import create_app
+from api.http.access_log import json_handler
+from api.http.app import create_app
 from infrastructure.bootstrap import Container, bootstrap
 from infrastructure.settings import Settings
 from tests.conftest import JWT_SECRET

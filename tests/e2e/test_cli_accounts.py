@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from infrastructure.mail_outbox import OUTBOX_DIR
+from infrastructure.gateways.mail_outbox import OUTBOX_DIR
 from tests.e2e.test_cli import clean_env, run
 
 EMAIL = "operadora@ecovarejo.com.br"

@@ -7,7 +7,7 @@ import json
 import psycopg
 import pytest
 
-from infrastructure.keys import MASTER_KEY_FILE, generate_master_key
+from infrastructure.keys.data_keys import MASTER_KEY_FILE, generate_master_key
 from tests.checkout import register
 from tests.e2e.test_cli import clean_env, run
 

@@ -111,7 +111,7 @@ def test_json_commands_print_one_json_document(settings, command):
 
 
 def test_projections_status_shows_whole_names_and_explains_the_sagas_lag(settings, container):
-    from infrastructure.projection_admin import rebuild
+    from infrastructure.read_stores.projection_admin import rebuild
 
     report = rebuild(container, "stock_items")
     env = clean_env(

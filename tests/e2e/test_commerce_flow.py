@@ -10,7 +10,7 @@ from uuid import UUID
 
 from domain.payment import payment_id_for_order
 from infrastructure.bootstrap import REDIS_PROJECTIONS
-from infrastructure.projection_admin import rebuild, snapshot
+from infrastructure.read_stores.projection_admin import rebuild, snapshot
 from tests.checkout import check_invariants, settled, wait_until
 from tests.e2e.test_edge_etags import assert_stale
 from tests.e2e.test_http_checkout import ADDRESS, payment, settle

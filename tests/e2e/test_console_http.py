@@ -9,8 +9,8 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from api.auth import issue_token
 from api.console.web import CONSOLE_CSP, CSRF_COOKIE, SESSION_COOKIE
+from api.http.auth import issue_token
 from tests.checkout import place_order, register, settled, wait_until
 from tests.conftest import JWT_SECRET
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import issue_token
+from api.http.app import create_app
+from api.http.auth import issue_token
 from domain.base import EcoAggregate
 from domain.order import OrderStatus
 from domain.payment import CAPTURED, ISSUED, payment_id_for_order

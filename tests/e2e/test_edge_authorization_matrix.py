@@ -119,7 +119,7 @@ MATRIX: dict[tuple[str, str], Access] = {
     ("GET", f"{API}/openapi.json"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/assets/{}"): PUBLIC,  # Swagger UI / ReDoc files (api/docs_offline.py)
+    ("GET", "/docs/assets/{}"): PUBLIC,  # Swagger UI / ReDoc files (api/http/docs_offline.py)
     ("GET", "/redoc"): PUBLIC,
     # Accounts and sign-in (docs/accounts.md): signing in needs no token.
     ("POST", f"{API}/auth/register"): PUBLIC,

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr, ValidationError
 
-from api.app import create_app
-from api.ops_server import OperationsServer, operations_app
+from api.http.app import create_app
+from api.http.ops_server import OperationsServer, operations_app
 from infrastructure.settings import Settings
 from tests.e2e.test_cli import free_port
 from tests.e2e.test_edge_limits import make_client  # noqa: F401  (a fixture)
@@ -114,7 +114,7 @@ def test_a_bad_trusted_proxies_setting_is_refused_at_start(value):
 def test_auditors_see_personal_fields_masked_unless_they_hold_the_pii_scope(
     client, auth, product, caplog
 ):
-    from api.auth import issue_token
+    from api.http.auth import issue_token
     from tests.conftest import JWT_SECRET
     from tests.e2e.test_edge_observability import ADDRESS, place_order
 

@@ -1,5 +1,5 @@
 # ruff: noqa: F811  (the fixtures `api`, `catalog` and `search_store` are test_http_search's)
-"""The fast path (api/fast_path.py) answers the hot public reads exactly as the full
+"""The fast path (api/http/fast_path.py) answers the hot public reads exactly as the full
 pipeline does (status, every header in order, body), takes only the requests it may, hands
 the others on, and a request it hands on draws one rate-limit token, not two."""
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from tests.e2e.test_http_search import api, catalog, search_store  # noqa: F401
 
 API = "/api/v1"

@@ -13,7 +13,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.auth import issue_token
+from api.http.auth import issue_token
 from tests.conftest import JWT_SECRET
 from tests.e2e.test_http_search import api, catalog, search_store  # noqa: F401
 

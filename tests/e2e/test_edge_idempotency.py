@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.errors import PROBLEM_BASE
+from api.http.app import create_app
+from api.http.errors import PROBLEM_BASE
 from infrastructure.bootstrap import Container
 
 API = "/api/v1"

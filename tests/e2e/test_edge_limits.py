@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.errors import KINDS, PROBLEM_BASE
+from api.http.app import create_app
+from api.http.errors import KINDS, PROBLEM_BASE
 from infrastructure.bootstrap import Container
 from tests.e2e.conftest import PRODUCT
 
@@ -297,7 +297,7 @@ def test_the_docs_page_loads_swagger_ui_from_the_app_only(client):
     response = client.get("/docs")
     assert response.status_code == 200
     csp = response.headers["content-security-policy"]
-    assert "https:" not in csp  # no CDN: the assets are the app's (api/docs_offline.py)
+    assert "https:" not in csp  # no CDN: the assets are the app's (api/http/docs_offline.py)
     assert "'unsafe-inline'" not in csp
     assert "swagger-ui" in response.text
     assert "cdn.jsdelivr.net" not in response.text

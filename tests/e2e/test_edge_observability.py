@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.access_log import access_log, json_handler
-from api.app import create_app
-from api.auth import issue_token
+from api.http.access_log import access_log, json_handler
+from api.http.app import create_app
+from api.http.auth import issue_token
 from tests.conftest import JWT_SECRET
 
 API = "/api/v1"

@@ -66,7 +66,7 @@ def test_analytics_counts_are_numbers(client, auth, product):
 
 
 def test_request_bodies_carry_examples_that_validate(client):
-    from api import schemas
+    from api.http import schemas
 
     components = client.get("/openapi.json").json()["components"]["schemas"]
     for name in ("StockItemCreate", "AdjustmentCreate", "CartItemCreate", "CheckoutCreate"):

@@ -26,9 +26,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
-from api.auth import issue_token
-from api.openapi import LINKS
+from api.http.app import create_app
+from api.http.auth import issue_token
+from api.http.openapi import LINKS
 from infrastructure.bootstrap import Container
 from tests.conftest import JWT_SECRET
 from tests.e2e.conftest import PRODUCT

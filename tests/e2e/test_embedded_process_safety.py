@@ -114,7 +114,7 @@ def test_after_a_crash_the_next_serve_stops_what_it_found_and_stop_stops_orphans
             serve.kill()
     assert nothing_runs(data_dir)
 
-    crash = "from infrastructure.embedded import EmbeddedServers as E; import os, pathlib; "
+    crash = "from infrastructure.runtime.embedded import EmbeddedServers as E; import os, pathlib; "
     crash += f"E(pathlib.Path({str(data_dir)!r})).start(need_postgres=True, need_redis=True); "
     crash += "os.kill(os.getpid(), 9)"
     subprocess.run([ECOVAREJO[0], "-c", crash], env=env, check=False, timeout=120)

@@ -19,7 +19,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from application.customers import CONSENT_TEXT_VERSION
 from application.product_ref import own_product_id
 from application.reviews import ReviewDraft

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from infrastructure.event_log import EventLog
+from infrastructure.store.event_log import EventLog
 from tests.e2e.test_http_checkout import ADDRESS, cart_with, payment, settle
 from tests.smtp_server import SmtpReceiver
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from infrastructure.keys import forget_cached_keys
+from infrastructure.keys.data_keys import forget_cached_keys
 from tests.fakes.vault import started_vault
 
 API = "/api/v1"

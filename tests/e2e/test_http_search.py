@@ -9,11 +9,11 @@ import pytest
 from eventsourcing.projection import BaseProjectionRunner
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.routers import products
+from api.http.app import create_app
+from api.http.routers import products
 from application.event_store import LogFollower
-from infrastructure.runners import Supervisor
-from infrastructure.search_postgres import PostgresSearchStore
+from infrastructure.read_stores.search_postgres import PostgresSearchStore
+from infrastructure.runtime.runners import Supervisor
 from projections.base import GenerationMovedError
 from projections.search import SearchProjection, live_index
 

@@ -21,13 +21,13 @@ from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 from pydantic import SecretStr
 
-from api.app import create_app
+from api.http.app import create_app
 from application.integration_events import PUBLIC_TYPES
 from domain.base import EventMetadata, event_context
 from domain.card import Address, CardDetails
 from domain.customer import Profile
 from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.projection_admin import statuses
+from infrastructure.read_stores.projection_admin import statuses
 from infrastructure.settings import Settings
 from tests.checkout import register, settled, wait_until
 from tests.e2e.test_two_workers import rabbitmq_url

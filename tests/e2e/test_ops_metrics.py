@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-from infrastructure.saga_partitions import SAGA_FOLLOWERS
+from infrastructure.runtime.saga_partitions import SAGA_FOLLOWERS
 from tests.e2e.test_edge_observability import API, eventually, place_order, samples, value
 
 OPS = Path(__file__).resolve().parents[2] / "ops"

@@ -17,8 +17,8 @@ from domain.base import event_context
 from domain.card import Address
 from domain.customer import Profile
 from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.erasure_ledger import LEDGER_FILE
-from infrastructure.keys import MASTER_KEY_FILE
+from infrastructure.keys.data_keys import MASTER_KEY_FILE
+from infrastructure.keys.erasure_ledger import LEDGER_FILE
 from infrastructure.settings import Settings
 from tests.checkout import place_order, register, wait_until
 from tests.conftest import JWT_SECRET

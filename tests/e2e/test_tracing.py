@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from api.app import create_app
+from api.http.app import create_app
 from domain.base import EventMetadata, event_context
-from infrastructure import tracing
 from infrastructure.bootstrap import bootstrap
+from infrastructure.observability import tracing
 from tests.checkout import register
 from tests.e2e.test_edge_observability import ADDRESS, API, card
 

@@ -26,10 +26,10 @@ from domain.order import Order
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import FOLLOWERS as ALL_RUNNERS
 from infrastructure.bootstrap import bootstrap
-from infrastructure.integration_publisher import NAME as INTEGRATION_EVENTS
-from infrastructure.payments import GATEWAY_NAMES, SandboxGateway
-from infrastructure.projection_admin import runner_status
-from infrastructure.runners import lease_holders
+from infrastructure.gateways.integration_publisher import NAME as INTEGRATION_EVENTS
+from infrastructure.gateways.payments.sandbox import GATEWAY_NAMES, SandboxGateway
+from infrastructure.read_stores.projection_admin import runner_status
+from infrastructure.runtime.runners import lease_holders
 from tests.checkout import (
     APPROVED,
     DECLINED,

@@ -17,7 +17,7 @@ import pytest
 from domain.order import Order
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import bootstrap
-from infrastructure.payments import GATEWAY_NAMES, SandboxGateway
+from infrastructure.gateways.payments.sandbox import GATEWAY_NAMES, SandboxGateway
 from tests.checkout import (
     APPROVED,
     DECLINED,

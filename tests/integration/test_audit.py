@@ -12,7 +12,7 @@ from application.errors import AggregateNotFoundError, InvalidReplayError
 from domain.base import EventMetadata, event_context
 from domain.order import OrderStatus
 from domain.stock_item import StockItem
-from infrastructure.event_log import EventLog
+from infrastructure.store.event_log import EventLog
 from tests.checkout import DECLINED, place_order, register, settled, wait_until
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

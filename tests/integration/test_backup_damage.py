@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from domain.base import EventMetadata, event_context
-from infrastructure.backup import BackupError, backup, restore
 from infrastructure.bootstrap import bootstrap
+from infrastructure.store.backup import BackupError, backup, restore
 from tests.checkout import register
 
 ADMIN = EventMetadata(actor="admin:ops")

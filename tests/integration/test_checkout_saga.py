@@ -13,7 +13,7 @@ from domain.base import EcoAggregate, EventMetadata, event_context
 from domain.order import IllegalOrderTransitionError, Order
 from domain.payment import Payment, payment_id_for_order
 from domain.stock_item import StockItem
-from infrastructure.payments import SandboxGateway
+from infrastructure.gateways.payments.sandbox import SandboxGateway
 from tests.checkout import (
     DECLINED,
     NO_FUNDS,

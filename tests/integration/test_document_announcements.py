@@ -9,9 +9,9 @@ import asyncio
 import redis
 from eventsourcing.persistence import Tracking
 
-from infrastructure.redis_keys import changed_channel
-from infrastructure.redis_views import LoopRedis, RedisDocumentView
-from infrastructure.stored_documents import StoredDocuments
+from infrastructure.read_stores.redis_keys import changed_channel
+from infrastructure.read_stores.redis_views import LoopRedis, RedisDocumentView
+from infrastructure.read_stores.stored_documents import StoredDocuments
 from projections.base import APPLICATION, Put
 from tests.checkout import wait_until
 

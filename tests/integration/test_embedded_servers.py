@@ -4,7 +4,7 @@ import psutil
 import psycopg
 import redis
 
-from infrastructure.embedded import EmbeddedServers
+from infrastructure.runtime.embedded import EmbeddedServers
 
 
 def server_processes(data_dir) -> list[psutil.Process]:

@@ -16,13 +16,13 @@ import redis
 from domain.card import Address, CardDetails
 from domain.customer import Profile
 from infrastructure.bootstrap import ConfigurationError, bootstrap
-from infrastructure.keys import (
+from infrastructure.keys.data_keys import (
     MASTER_KEY_FILE,
     LocalMasterKey,
     PostgresKeyStore,
     generate_master_key,
 )
-from infrastructure.master_key import master_key_of, rotate
+from infrastructure.keys.master_key import master_key_of, rotate
 from infrastructure.settings import Settings
 from tests.checkout import register, settled, wait_until
 from tests.conftest import JWT_SECRET, with_database

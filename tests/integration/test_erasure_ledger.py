@@ -10,10 +10,10 @@ import psycopg
 
 from domain.base import EventMetadata, event_context
 from domain.customer import Profile
-from infrastructure.backup import backup, restore
 from infrastructure.bootstrap import bootstrap
-from infrastructure.erasure_ledger import ErasureLedger, reapply_erasures
-from infrastructure.key_wrappers import key_wrapper_of
+from infrastructure.keys.erasure_ledger import ErasureLedger, reapply_erasures
+from infrastructure.keys.wrappers import key_wrapper_of
+from infrastructure.store.backup import backup, restore
 from tests.checkout import register
 from tests.conftest import with_database
 from tests.integration.test_envelope_encryption import checkout, personal_values, settings_for

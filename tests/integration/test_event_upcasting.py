@@ -16,8 +16,8 @@ from application.audit import replay
 from domain.base import EventMetadata, event_context
 from domain.stock_item import InvalidReferenceError, StockItem
 from infrastructure.bootstrap import bootstrap
-from infrastructure.event_log import EventLog
-from infrastructure.projection_admin import rebuild
+from infrastructure.read_stores.projection_admin import rebuild
+from infrastructure.store.event_log import EventLog
 from projections.catalog import stock_key
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "events_v1_stock_item.json"

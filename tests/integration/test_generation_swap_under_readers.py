@@ -9,9 +9,9 @@ import threading
 
 import redis
 
-from infrastructure.projection_admin import rebuild
-from infrastructure.redis_views import LoopRedis, active_key
-from infrastructure.stored_documents import StoredDocuments
+from infrastructure.read_stores.projection_admin import rebuild
+from infrastructure.read_stores.redis_views import LoopRedis, active_key
+from infrastructure.read_stores.stored_documents import StoredDocuments
 from projections.catalog import public_stock_key
 from tests.checkout import register
 

@@ -1,4 +1,4 @@
-"""Group commit (infrastructure/event_store.py: `GroupCommit`): concurrent appends of one
+"""Group commit (infrastructure/store/event_store.py: `GroupCommit`): concurrent appends of one
 process share one statement and one commit, and one bad command among them fails alone.
 
 Each test holds the allocation's advisory lock from another session so the first appends
@@ -21,7 +21,7 @@ from eventsourcing.utils import Environment
 
 from application.errors import VersionConflictError
 from application.event_store import CommandResult
-from infrastructure.event_store import EventStoreRecorder, eventsourcing_env
+from infrastructure.store.event_store import EventStoreRecorder, eventsourcing_env
 from tests.checkout import register, wait_until
 
 TABLE = "groupcommit_events"

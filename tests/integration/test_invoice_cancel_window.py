@@ -15,7 +15,7 @@ from application.errors import RetryLaterError
 from domain.base import EventMetadata, event_context
 from domain.customer import Profile
 from domain.invoice import Invoice, InvoiceStatus, reversal_invoice_id
-from infrastructure.fiscal.focus_nfe import FocusNfe
+from infrastructure.gateways.fiscal.focus_nfe import FocusNfe
 from tests.checkout import check_out, fill_cart, register
 from tests.fakes.focus_nfe import FakeFocusNfe
 

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 import redis
 
-from infrastructure.lean_redis import LeanReaders
+from infrastructure.read_stores.lean_redis import LeanReaders
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import redis
 from domain.base import EcoAggregate
 from domain.card import Address, CardDetails
 from domain.personal import DataSubject
-from infrastructure.event_log import EventLog
+from infrastructure.store.event_log import EventLog
 from tests.checkout import register, settled, wait_until
 
 STREET = "Rua Marcador Pessoal 4711"

@@ -11,7 +11,7 @@ import psycopg
 
 from application.audit import stream
 from domain.base import EventMetadata, event_context
-from infrastructure.event_log import EventLog
+from infrastructure.store.event_log import EventLog
 from tests.checkout import register
 from tests.integration.test_lgpd import STREET, checkout_with_personal_data
 

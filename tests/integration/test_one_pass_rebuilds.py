@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from application.event_store import LogFollower
-from infrastructure import projection_admin
 from infrastructure.bootstrap import REDIS_PROJECTIONS
-from infrastructure.projection_admin import rebuild, rebuild_many, snapshot
-from infrastructure.redis_views import active_generation
+from infrastructure.read_stores import projection_admin
+from infrastructure.read_stores.projection_admin import rebuild, rebuild_many, snapshot
+from infrastructure.read_stores.redis_views import active_generation
 from tests.checkout import check_out, fill_cart, register, settled, wait_until
 
 

@@ -25,8 +25,8 @@ from domain.personal import PersonalData
 from domain.pix import check_br_code
 from domain.webhook import WebhookDelivery
 from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.gateways.pagseguro import PagSeguroGateway
-from infrastructure.payments import SandboxGateway
+from infrastructure.gateways.payments.pagseguro import PagSeguroGateway
+from infrastructure.gateways.payments.sandbox import SandboxGateway
 
 CPF = "52998224725"
 

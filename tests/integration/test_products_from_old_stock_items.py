@@ -22,7 +22,7 @@ from domain.money import Money
 from domain.product import SustainabilityProfile
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import bootstrap
-from infrastructure.projection_admin import rebuild
+from infrastructure.read_stores.projection_admin import rebuild
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 V1 = json.loads((FIXTURES / "events_v1_stock_item.json").read_text())

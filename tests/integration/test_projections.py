@@ -10,8 +10,8 @@ from application.event_store import APP_NAME, EventStore
 from application.services import Services
 from domain.money import Money
 from domain.stock_item import StockItem
-from infrastructure.redis_views import RedisDocumentView
-from infrastructure.runners import Supervisor
+from infrastructure.read_stores.redis_views import RedisDocumentView
+from infrastructure.runtime.runners import Supervisor
 from projections.base import Put
 from projections.catalog import StockItemsProjection, stock_key
 
@@ -95,7 +95,7 @@ def test_a_failing_event_is_retried_with_backoff_and_never_skipped(container):
 def test_a_subscription_sees_an_event_committed_before_its_listen_was_in_place(container):
     import time
 
-    from infrastructure.event_store import GaplessSubscription
+    from infrastructure.store.event_store import GaplessSubscription
 
     class SlowToListen(GaplessSubscription):
         def _listen(self) -> None:

@@ -8,9 +8,9 @@ import pytest
 import redis
 from eventsourcing.persistence import Tracking
 
-from infrastructure.fanout import FanOut
-from infrastructure.redis_keys import active_key
-from infrastructure.redis_views import RedisDocumentView
+from infrastructure.read_stores.redis_keys import active_key
+from infrastructure.read_stores.redis_views import RedisDocumentView
+from infrastructure.runtime.fanout import FanOut
 from projections.base import APPLICATION, Batch, GenerationMovedError, Put
 from projections.carts import CartsProjection
 from projections.orders import OrdersProjection

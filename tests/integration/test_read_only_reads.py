@@ -10,7 +10,7 @@ import psycopg
 
 from application.audit import stream
 from infrastructure.bootstrap import bootstrap
-from infrastructure.projection_admin import statuses
+from infrastructure.read_stores.projection_admin import statuses
 from tests.checkout import register
 
 

@@ -10,9 +10,9 @@ import psycopg
 
 from application.event_store import APP_NAME
 from infrastructure.bootstrap import REDIS_PROJECTIONS
-from infrastructure.projection_admin import rebuild, snapshot, statuses
-from infrastructure.redis_views import active_generation
-from infrastructure.saga_partitions import SAGA_FOLLOWERS
+from infrastructure.read_stores.projection_admin import rebuild, snapshot, statuses
+from infrastructure.read_stores.redis_views import active_generation
+from infrastructure.runtime.saga_partitions import SAGA_FOLLOWERS
 from projections.catalog import stock_key
 from tests.checkout import (
     catalog_with_variants,

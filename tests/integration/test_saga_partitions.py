@@ -15,7 +15,7 @@ from application.event_store import APP_NAME
 from domain.order import Order
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import bootstrap
-from infrastructure.saga_partitions import (
+from infrastructure.runtime.saga_partitions import (
     PARTITION_ENV,
     SAGA_PARTITIONS,
     AdvisoryItemLocks,

@@ -11,7 +11,7 @@ import redis
 
 from application.ports import GatewayError, UnusableCardTokenError
 from domain.money import Money
-from infrastructure.payments import sandbox_chain
+from infrastructure.gateways.payments.sandbox import sandbox_chain
 
 APPROVED, PROCESSING = "4242424242424242", "4000000000000119"
 

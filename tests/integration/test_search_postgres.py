@@ -8,7 +8,7 @@ import pytest
 from eventsourcing.persistence import Tracking
 
 from application.event_store import APP_NAME
-from infrastructure.search_postgres import PostgresSearchStore
+from infrastructure.read_stores.search_postgres import PostgresSearchStore
 from projections.search import SearchQuery, active_index
 
 DOC = {

@@ -9,8 +9,8 @@ import time
 import psycopg
 import pytest
 
-from infrastructure import event_store
 from infrastructure.bootstrap import bootstrap
+from infrastructure.store import event_store
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 
 from application.keys import WrongMasterKeyError
 from infrastructure.bootstrap import ConfigurationError, bootstrap
-from infrastructure.key_wrappers import key_wrapper_of
-from infrastructure.keys import MASTER_KEY_FILE, PostgresKeyStore
-from infrastructure.master_key import MasterKeyError, rotate_in_kms
-from infrastructure.vault_transit import VaultTransitKey
+from infrastructure.keys.data_keys import MASTER_KEY_FILE, PostgresKeyStore
+from infrastructure.keys.master_key import MasterKeyError, rotate_in_kms
+from infrastructure.keys.vault_transit import VaultTransitKey
+from infrastructure.keys.wrappers import key_wrapper_of
 from tests.checkout import register
 from tests.fakes.vault import FakeVault, started_vault
 from tests.integration.test_envelope_encryption import (

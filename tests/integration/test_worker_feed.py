@@ -10,9 +10,9 @@ import psycopg
 
 from application.checkout.policy import CheckoutSaga
 from infrastructure.bootstrap import RUNNERS
-from infrastructure.event_store import partition_of
-from infrastructure.projection_admin import statuses
-from infrastructure.saga_partitions import SAGA_FOLLOWERS, SAGA_PARTITIONS, tracking_name
+from infrastructure.read_stores.projection_admin import statuses
+from infrastructure.runtime.saga_partitions import SAGA_FOLLOWERS, SAGA_PARTITIONS, tracking_name
+from infrastructure.store.event_store import partition_of
 from tests.checkout import (
     DECLINED,
     check_invariants,

@@ -23,9 +23,9 @@ from application.errors import RetryLaterError
 from application.event_store import APP_NAME
 from application.services import Services, command_runner
 from domain.base import DomainError
-from infrastructure.event_store import eventsourcing_env
-from infrastructure.keys import LocalMasterKey, generate_master_key
-from infrastructure.payments import sandbox_chain
+from infrastructure.gateways.payments.sandbox import sandbox_chain
+from infrastructure.keys.data_keys import LocalMasterKey, generate_master_key
+from infrastructure.store.event_store import eventsourcing_env
 from tests.checkout import (
     APPROVED,
     DECLINED,

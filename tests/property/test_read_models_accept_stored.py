@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from api.routers.returns import ReturnPublic
-from api.schemas import (
+from api.http.routers.returns import ReturnPublic
+from api.http.schemas import (
     AnalyticsRows,
     CartPublic,
     InvoicePublic,
@@ -34,23 +34,23 @@ from api.schemas import (
     Schema,
     StockItemPublic,
 )
-from api.schemas_back_office import (
+from api.http.schemas_back_office import (
     PaymentRow,
     ProductRow,
     PromotionRow,
     ReturnRow,
     WebhookDeliveryRow,
 )
-from api.schemas_catalog import ProductPublic
-from api.schemas_catalog_media import ImagePublic, ReviewStaff
+from api.http.schemas_catalog import ProductPublic
+from api.http.schemas_catalog_media import ImagePublic, ReviewStaff
 from application.event_store import APP_NAME
 from domain.base import DomainError
 from domain.cpf import Cpf
 from domain.money import MAX_AMOUNT, Money
 from domain.payment import payment_id_for_order
 from domain.payment_choice import BoletoPayment, PixPayment
-from infrastructure.followers import READ_MODELS
-from infrastructure.payments import SandboxGateway
+from infrastructure.gateways.payments.sandbox import SandboxGateway
+from infrastructure.runtime.followers import READ_MODELS
 from projections.analytics import AnalyticsProjection
 from projections.back_office import BackOfficeProjection
 from projections.base import Projector

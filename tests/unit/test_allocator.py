@@ -1,4 +1,4 @@
-"""infrastructure/allocator.py: glibc gives freed memory back when trimmed."""
+"""infrastructure/runtime/allocator.py: glibc gives freed memory back when trimmed."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 
 import psutil
 
-from infrastructure import allocator
+from infrastructure.runtime import allocator
 
 CHUNK = 4_000  # above Python's small-object limit: straight from malloc
 CHUNKS = 20_000  # ~80 MB

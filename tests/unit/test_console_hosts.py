@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from api.auth import TokenVerifier
 from api.console.hosts import LOCAL_HOSTS, allowed_hosts, host_name
 from api.console.session import dev_login_allowed
+from api.http.auth import TokenVerifier
 from infrastructure.settings import Settings
 
 

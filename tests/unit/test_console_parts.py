@@ -7,10 +7,10 @@ import re
 from decimal import Decimal
 from types import SimpleNamespace
 
-from api.auth import TokenVerifier
 from api.console.charts import bar_chart
 from api.console.i18n import MESSAGES, pick
 from api.console.session import _next, dev_login_allowed
+from api.http.auth import TokenVerifier
 from infrastructure.settings import Settings
 
 

@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from api.auth import LEEWAY_S, AuthenticationError, Principal, TokenVerifier, bearer_token
+from api.http.auth import LEEWAY_S, AuthenticationError, Principal, TokenVerifier, bearer_token
 
 SECRET = "unit-secret-that-is-long-enough-for-hs256-hs384-and-even-hs512!!"
 

@@ -8,12 +8,12 @@ import logging
 
 import pytest
 
-from api.access_log import JsonFormatter, redact
-from api.idempotency import KEY_PATTERN, fingerprint
-from api.metrics import command_outcome
-from api.middleware import is_json
-from api.openapi import RouteFacts, error_statuses
-from api.ratelimit import route_group
+from api.http.access_log import JsonFormatter, redact
+from api.http.idempotency import KEY_PATTERN, fingerprint
+from api.http.metrics import command_outcome
+from api.http.middleware import is_json
+from api.http.openapi import RouteFacts, error_statuses
+from api.http.ratelimit import route_group
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from domain.money import Money
 from domain.order import OrderStatus
 from domain.payment import CAPTURED, REFUNDED, Payment, payment_id_for_order
 from domain.payment_choice import BoletoPayment, PixPayment
-from infrastructure.payments import SandboxGateway
+from infrastructure.gateways.payments.sandbox import SandboxGateway
 from tests.unit.test_pix_boleto_saga import META, LaterClock, event_context, place, webhook
 
 CHOICES = [PixPayment(), BoletoPayment(Cpf.parse("529.982.247-25"))]

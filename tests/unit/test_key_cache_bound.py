@@ -3,7 +3,7 @@ sees: expired keys go first, then the older half."""
 
 from __future__ import annotations
 
-from infrastructure import keys
+from infrastructure.keys import data_keys as keys
 
 
 def test_a_full_key_cache_drops_expired_keys_first_then_the_older_half(monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infrastructure.key_custody import custody_of
+from infrastructure.keys.custody import custody_of
 from infrastructure.settings import Settings
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infrastructure.followers import RUNNERS
+from infrastructure.runtime.followers import RUNNERS
 from tests.kustomize import render
 
 ROOT = Path(__file__).resolve().parents[2]

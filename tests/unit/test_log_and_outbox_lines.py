@@ -7,10 +7,10 @@ import json
 import logging
 from datetime import UTC, datetime
 
-from api.access_log import json_handler
+from api.http.access_log import json_handler
 from application.ports import Notification
 from domain.base import EventMetadata, event_context
-from infrastructure.notifications import FileNotifier
+from infrastructure.gateways.notifications import FileNotifier
 
 
 class FixedClock:

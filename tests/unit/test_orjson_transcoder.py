@@ -21,7 +21,7 @@ from eventsourcing.tests import persistence as library_cases
 
 from application.event_store import EventStoreApp
 from application.transcoder import OrjsonTranscoder
-from infrastructure.memory import memory_env
+from infrastructure.store.memory import memory_env
 from tests.checkout import DECLINED, place_order, register
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from application.ports import Notification
-from infrastructure.notifications import FileNotifier
+from infrastructure.gateways.notifications import FileNotifier
 
 
 def notification(key: str) -> Notification:

@@ -25,7 +25,7 @@ from domain.payment import Payment, payment_id_for_order
 from domain.payment_choice import BoletoPayment, PixPayment
 from domain.personal import PersonalData
 from domain.stock_item import StockItem
-from infrastructure.payments import SandboxGateway
+from infrastructure.gateways.payments.sandbox import SandboxGateway
 from tests.checkout import ADDRESS, APPROVED, DECLINED, card, fill_cart, register
 
 META = EventMetadata("test", "payment-retry", "")

@@ -17,7 +17,7 @@ from domain.order import OrderStatus
 from domain.payment import payment_id_for_order
 from domain.payment_choice import BoletoPayment, PixPayment
 from domain.stock_item import StockItem
-from infrastructure.payments import SandboxGateway
+from infrastructure.gateways.payments.sandbox import SandboxGateway
 from tests.checkout import ADDRESS, fill_cart, register
 from tests.worlds import World
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from infrastructure.keys import MASTER_KEY_FILE, generate_master_key
-from infrastructure.master_key import MasterKeyError, master_key_of
+from infrastructure.keys.data_keys import MASTER_KEY_FILE, generate_master_key
+from infrastructure.keys.master_key import MasterKeyError, master_key_of
 from infrastructure.settings import Settings
 
 GOOD = {

@@ -7,7 +7,7 @@ import uuid
 
 from application.keys import ReadModelSealer
 from domain.personal import PersonalData, free_text, opened_words
-from infrastructure.memory import MemoryKeyStore
+from infrastructure.store.memory import MemoryKeyStore
 
 
 def sealer() -> tuple[ReadModelSealer, MemoryKeyStore]:

@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 from eventsourcing.persistence import Tracking
 
-from infrastructure.fanout import FanOut
+from infrastructure.runtime.fanout import FanOut
 from projections.base import MAX_ATTEMPTS, Batch, IndexAdd, MemoryParking, Projector, Put
 from projections.catalog import stock_key
 from projections.memory import MemoryStore

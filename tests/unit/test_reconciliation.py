@@ -1,5 +1,5 @@
 """Reconciliation rules (application/reconciliation.py) and the providers' report formats
-(infrastructure/settlement_reports.py), without I/O."""
+(infrastructure/gateways/settlement_reports.py), without I/O."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from application.reconciliation import BookEntry, SettlementLine, reconcile
 from domain.money import Money
-from infrastructure.settlement_reports import UnreadableReportError, parse_report
+from infrastructure.gateways.settlement_reports import UnreadableReportError, parse_report
 
 AT = datetime(2026, 11, 10, 12, tzinfo=UTC)
 NOV = (date(2026, 11, 1), date(2026, 11, 30))

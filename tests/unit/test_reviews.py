@@ -38,7 +38,7 @@ ECO_1 = own_product_id("ECO-1")
 
 class ScannedLog:
     """The memory world's stand-in for the event log's index of a customer's aggregates
-    (infrastructure/event_log.py, on PostgreSQL in tests/e2e): a scan of the whole log."""
+    (infrastructure/store/event_log.py, on PostgreSQL in tests/e2e): a scan of the whole log."""
 
     def __init__(self, world) -> None:
         self.world = world

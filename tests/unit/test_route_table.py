@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import routes
-from api.routes import RouteTable
+from api.http import routes
+from api.http.routes import RouteTable
 
 
 def _app() -> FastAPI:

@@ -1,8 +1,8 @@
-"""The search-results cache keys every field of a query (api/search_cache.py)."""
+"""The search-results cache keys every field of a query (api/http/search_cache.py)."""
 
 from decimal import Decimal
 
-from api.search_cache import cache_key, normalized
+from api.http.search_cache import cache_key, normalized
 from projections.search import SearchQuery
 
 

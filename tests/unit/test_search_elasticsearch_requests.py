@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from eventsourcing.persistence import Tracking
 
-from infrastructure.search_elasticsearch import (
+from infrastructure.read_stores.search_elasticsearch import (
     ALIAS,
     TRACKING_ID,
     alias_actions,

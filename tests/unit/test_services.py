@@ -14,7 +14,7 @@ from application.services import Services, command_table
 from domain.cart import Cart
 from domain.money import Money
 from domain.order import Order
-from infrastructure.memory import memory_env
+from infrastructure.store.memory import memory_env
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from domain.personal import PersonalData, words_of
 from domain.returns import Return, ReturnStatus
 from domain.review import Review, ReviewStatus
 from domain.stock_item import Sustainability
-from infrastructure.memory import memory_env
+from infrastructure.store.memory import memory_env
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 ROWS = json.loads((FIXTURES / "stored_events_v1.json").read_text())

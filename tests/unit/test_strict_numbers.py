@@ -10,8 +10,8 @@ import jwt
 import pytest
 from pydantic import ValidationError
 
-from api.auth import AuthenticationError, TokenVerifier
-from api.schemas import CardModel
+from api.http.auth import AuthenticationError, TokenVerifier
+from api.http.schemas import CardModel
 
 SECRET = "unit-secret-that-is-long-enough-for-hs256-hs384-and-even-hs512!!"
 

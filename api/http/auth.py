@@ -1,0 +1,219 @@
+"""JWT bearer authentication: HS256 with the shared secret, or RS256 from an identity
+provider's JWKS. `exp` is required and must be a number no further away than the maximum
+lifetime (ECOVAREJO_JWT_MAX_TTL_S), `alg: none` and unexpected algorithms are refused, clock
+skew is bounded by a 30 s leeway, and `aud` / `iss` are checked when configured. The subject
+and role follow the edge's text rule (`api.http.text`): a claim that breaks it is a 401."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import anyio.to_thread
+import jwt
+from starlette.types import Scope
+
+from api.http.text import text_problem
+
+Role = Literal["customer", "admin", "auditor"]
+ROLES: tuple[Role, ...] = ("customer", "admin", "auditor")
+LEEWAY_S = 30
+JWKS_LIFESPAN_S = 300
+JWKS_TIMEOUT_S = 5
+DEFAULT_MAX_TTL_S = 24 * 3600
+MAX_SUBJECT_LENGTH = 200  # as long as a customer id in a path may be
+MAX_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z: any sane NumericDate is within
+PII_SCOPE = "auditor:pii"
+_SCOPE_KEY = "ecovarejo.principal"
+
+
+class AuthenticationError(Exception):
+    """No token, or a token that is not valid."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    role: Role
+    scopes: frozenset[str] = frozenset()
+    # Of our own (EdDSA) tokens, for the revocation list (logout, family, subject).
+    jti: str = ""
+    family: str = ""
+    issued_at: float = 0.0
+    expires_at: float = 0.0
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.sub}"
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        secret: str | None,
+        jwks_url: str | None = None,
+        *,
+        audience: str | None = None,
+        issuer: str | None = None,
+        max_ttl_s: int = DEFAULT_MAX_TTL_S,
+        own_keys: Callable[[str], Any] | None = None,
+    ):
+        self._secret = secret
+        # Our own Ed25519 public keys by kid (infrastructure/keys/signing_keys.py), if any.
+        self._own_keys = own_keys
+        self._max_ttl_s = max_ttl_s
+        self._audience = audience
+        self._issuer = issuer
+        # The key set is cached for a while, not each key forever: a key the IdP withdraws
+        # stops being accepted within JWKS_LIFESPAN_S.
+        self._jwks = (
+            jwt.PyJWKClient(
+                jwks_url, cache_jwk_set=True, lifespan=JWKS_LIFESPAN_S, timeout=JWKS_TIMEOUT_S
+            )
+            if jwks_url
+            else None
+        )
+
+    @property
+    def uses_jwks(self) -> bool:
+        return self._jwks is not None
+
+    def _key_for(self, token: str) -> tuple[str, Any]:
+        alg = jwt.get_unverified_header(token).get("alg")
+        if alg == "HS256" and self._secret:
+            return alg, self._secret
+        if alg == "RS256" and self._jwks is not None:
+            return alg, self._jwks.get_signing_key_from_jwt(token).key
+        if alg == "EdDSA" and self._own_keys is not None:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._own_keys(kid) if isinstance(kid, str) and len(kid) <= 64 else None
+            if key is None:
+                raise AuthenticationError("the token's signing key is unknown or retired")
+            return alg, key
+        raise AuthenticationError(f"algorithm {alg!r} is not accepted")
+
+    def verify(self, token: str) -> Principal:
+        required = ["exp", "sub"] + ["aud"] * bool(self._audience) + ["iss"] * bool(self._issuer)
+        try:
+            alg, key = self._key_for(token)
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                leeway=LEEWAY_S,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": required, "verify_aud": self._audience is not None},
+            )
+        except jwt.InvalidSignatureError:
+            raise AuthenticationError("invalid token: signature verification failed") from None
+        except jwt.DecodeError:
+            # The decoder's own words ("'utf-8' codec can't decode byte 0xb7…") say nothing
+            # a client can act on and describe the parser: one message for every such token.
+            raise AuthenticationError("invalid token: malformed token") from None
+        except jwt.PyJWTError as e:
+            raise AuthenticationError(f"invalid token: {e}") from None
+        except (ValueError, OverflowError, TypeError):  # e.g. "exp": Infinity
+            raise AuthenticationError("invalid token: a time claim is not a number") from None
+        self._check_times(claims)
+        role, sub = claims.get("role"), claims["sub"]
+        if role not in ROLES or not isinstance(sub, str) or not sub:
+            raise AuthenticationError("token has no valid role or subject")
+        if len(sub) > MAX_SUBJECT_LENGTH or text_problem(sub):
+            raise AuthenticationError("the token's subject is not acceptable text")
+        if alg == "EdDSA":
+            return Principal(
+                sub,
+                role,
+                _scopes(claims),
+                jti=str(claims.get("jti", "")),
+                family=str(claims.get("fam", "")),
+                issued_at=float(claims.get("iat", 0)),
+                expires_at=float(claims["exp"]),
+            )
+        return Principal(sub, role, _scopes(claims))
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        """`exp`, `iat`, `nbf` are NumericDate numbers (RFC 7519), not strings the library
+        would convert; `exp` is at most the maximum lifetime away."""
+        for name in ("exp", "iat", "nbf"):
+            if name not in claims:
+                continue
+            value = claims[name]
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise AuthenticationError(f"invalid token: {name} must be a number")
+            # Bounded before any arithmetic: an int like 10**400 overflows a float (a 500).
+            if not -MAX_NUMERIC_DATE <= value <= MAX_NUMERIC_DATE:
+                raise AuthenticationError(f"invalid token: {name} is out of range")
+        if claims["exp"] - time.time() > self._max_ttl_s + LEEWAY_S:
+            raise AuthenticationError(
+                f"invalid token: it expires more than {self._max_ttl_s} s from now"
+            )
+
+    async def verify_async(self, token: str) -> Principal:
+        """`verify`, off the event loop when it may have to fetch keys: the IdP's, or our
+        own (read from PostgreSQL when their cache is stale or a token names a new kid)."""
+        if self._jwks is None and (self._own_keys is None or not _names_own_key(token)):
+            return self.verify(token)
+        return await anyio.to_thread.run_sync(self.verify, token)
+
+
+def _names_own_key(token: str) -> bool:
+    try:
+        return bool(jwt.get_unverified_header(token).get("alg") == "EdDSA")
+    except jwt.PyJWTError:
+        return False  # `verify` refuses it, with no I/O
+
+
+def _scopes(claims: dict[str, Any]) -> frozenset[str]:
+    """OAuth scopes: `scope` as a space-separated string (RFC 8693) or `scp` as a list."""
+    given = claims.get("scope", claims.get("scp", ""))
+    names = given.split() if isinstance(given, str) else given
+    if not isinstance(names, list):
+        return frozenset()
+    return frozenset(n for n in names if isinstance(n, str) and not text_problem(n))
+
+
+def bearer_token(scope: Scope) -> str | None:
+    for name, value in scope.get("headers") or []:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return (token.strip() or None) if scheme.lower() == "bearer" else None
+    return None
+
+
+async def principal_of(scope: Scope, verifier: TokenVerifier) -> Principal | AuthenticationError:
+    """The caller of this request, verified once and remembered in the request's scope (the
+    rate limiter, the idempotency store and the route dependencies all ask)."""
+    cached = scope.get(_SCOPE_KEY)
+    if cached is not None:
+        return cached
+    token = bearer_token(scope)
+    result: Principal | AuthenticationError
+    if token is None:
+        result = AuthenticationError("a bearer token is required")
+    else:
+        try:
+            result = await verifier.verify_async(token)
+        except AuthenticationError as e:
+            result = e
+    scope[_SCOPE_KEY] = result
+    return result
+
+
+def known_principal(scope: Scope) -> Principal | None:
+    """The caller, if this request's token was verified already (never verifies)."""
+    cached = scope.get(_SCOPE_KEY)
+    return cached if isinstance(cached, Principal) else None
+
+
+def issue_token(
+    secret: str, sub: str, role: Role, ttl_s: int = 3600, scopes: tuple[str, ...] = ()
+) -> str:
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": sub, "role": role, "iat": now, "exp": now + ttl_s}
+    if scopes:
+        claims["scope"] = " ".join(scopes)
+    return jwt.encode(claims, secret, algorithm="HS256")

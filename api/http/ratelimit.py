@@ -1,0 +1,176 @@
+"""Per-client rate limits: a token bucket per client and route group in Redis, taken and
+refilled in one Lua script (atomic across API processes). The client is the JWT subject
+when a valid bearer token comes with the request, else the client's IP address. Over the
+budget: 429 problem+json with Retry-After. Redis unreachable: the request passes (logged)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+from dataclasses import dataclass
+
+import redis
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.http.auth import AuthenticationError, TokenVerifier, principal_of
+from api.http.errors import problem
+from infrastructure.read_stores.redis_views import LoopRedis
+from infrastructure.settings import Settings
+
+log = logging.getLogger("ecovarejo.edge")
+
+# KEYS[1] the bucket; ARGV: capacity, refill per millisecond. Returns allowed (1/0), the
+# tokens left (floored) and, when refused, the milliseconds until a token is back.
+_TAKE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+local allowed, wait = 0, 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  wait = math.ceil((1 - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate) + 1000)
+return {allowed, math.floor(tokens), wait}
+"""
+
+EXEMPT = re.compile(r"^(/api/v1)?/(health|ready|metrics)$|^/docs|^/redoc|^/api/v1/openapi\.json$")
+_ORDERS = re.compile(r"^/api/v1/(orders(/.*)?|carts/[^/]+/checkout)$")
+_READS = re.compile(r"^/api/v1/(stock-items|products)(/.*)?$")
+
+
+def route_group(method: str, path: str) -> str | None:
+    """The budget a request draws on: `orders` (placing and changing orders), `reads`
+    (catalog reads), `default`; None for probes, metrics and docs, which are not limited."""
+    if method == "OPTIONS" or EXEMPT.match(path):
+        return None
+    if method != "GET" and _ORDERS.match(path):
+        return "orders"
+    if method in ("GET", "HEAD") and _READS.match(path):
+        return "reads"
+    return "default"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after_s: int
+
+
+class RateLimiter:
+    """Asynchronous: the event loop never waits on Redis."""
+
+    def __init__(self, client: LoopRedis, per_minute: dict[str, int]):
+        self.client = client
+        self.per_minute = per_minute
+
+    @classmethod
+    def from_settings(cls, client: LoopRedis, settings: Settings) -> RateLimiter:
+        return cls(
+            client,
+            {
+                "orders": settings.ratelimit_orders_per_minute,
+                "reads": settings.ratelimit_reads_per_minute,
+                "default": settings.ratelimit_default_per_minute,
+            },
+        )
+
+    async def take(self, group: str, client_id: str) -> Decision:
+        limit = self.per_minute[group]
+        digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
+        key = f"ratelimit:{group}:{digest}"
+        take = self.client.script(_TAKE)
+        allowed, remaining, wait_ms = await take(keys=[key], args=[limit, limit / 60_000])
+        retry_after = max(1, math.ceil(int(wait_ms) / 1000)) if not allowed else 0
+        return Decision(bool(allowed), limit, int(remaining), retry_after)
+
+
+async def client_id(scope: Scope, verifier: TokenVerifier) -> str:
+    principal = await principal_of(scope, verifier)
+    if not isinstance(principal, AuthenticationError):
+        return f"sub:{principal.actor}"
+    client = scope.get("client")
+    return f"ip:{client[0] if client else 'unknown'}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the limits said of one request: the headers its answer carries, and the 429
+    to send instead when the budget is spent."""
+
+    headers: list[tuple[bytes, bytes]]
+    refusal: Response | None = None
+
+
+# Where a verdict is kept once taken (the fast path's, when it hands the request on), so a
+# request draws one token, whichever layer answers it.
+VERDICT_KEY = "ecovarejo.ratelimit"
+
+
+class RateLimits:
+    """The rate-limit decision of a request, shared by the middleware and the fast path
+    (`api.http.fast_path`)."""
+
+    def __init__(self, limiter: RateLimiter, verifier: TokenVerifier):
+        self.limiter = limiter
+        self.verifier = verifier
+
+    async def verdict(self, scope: Scope) -> Verdict | None:
+        """None: not limited (a probe, metrics, docs), or Redis failed (logged)."""
+        if VERDICT_KEY in scope:
+            verdict: Verdict | None = scope[VERDICT_KEY]
+            return verdict
+        group = route_group(scope["method"], scope["path"])
+        if group is None:
+            return None
+        who = await client_id(scope, self.verifier)
+        try:
+            decision = await self.limiter.take(group, who)
+        except redis.RedisError as e:
+            log.warning("rate limit not checked, Redis failed: %s", type(e).__name__)
+            return None
+        headers = [
+            (b"ratelimit-limit", str(decision.limit).encode()),
+            (b"ratelimit-remaining", str(decision.remaining).encode()),
+        ]
+        if decision.allowed:
+            return Verdict(headers)
+        detail = f"too many requests for {group}; retry after {decision.retry_after_s} s"
+        refused = {k.decode(): v.decode() for k, v in headers}
+        refused["Retry-After"] = str(decision.retry_after_s)
+        return Verdict(headers, problem(429, detail, headers=refused))
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, limits: RateLimits):
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        verdict = await self.limits.verdict(scope) if scope["type"] == "http" else None
+        if verdict is None:
+            await self.app(scope, receive, send)
+            return
+        if verdict.refusal is not None:
+            await verdict.refusal(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *verdict.headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

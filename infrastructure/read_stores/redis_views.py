@@ -1,0 +1,330 @@
+"""Read models in Redis, with the projection's position written in the same atomic step.
+
+Each projection writes under a generation prefix (`ev:<projection>:<generation>:`); the
+active generation is named by `ev:<projection>:active`. A Lua script applies a batch of
+changes and advances the position only if the position is new, so a change and its
+position commit together and a repeated event is applied once.
+
+A live view of a read model whose documents clients wait on (`Projector.announced`: the
+orders') also PUBLISHes, in the same script, the position on each written document's
+channel (`redis_keys.changed_channel`), so a request waiting for that document to change is
+woken by the write itself (`StoredDocuments.changes`), not by polling.
+
+Rebuilds write a new generation and then swap the pointer. A live runner names the
+generation it read from; if the pointer has moved, the script refuses and the runner
+restarts on the new generation from that generation's position: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import weakref
+from typing import Any
+
+import orjson
+import redis
+import redis.asyncio as aioredis
+from eventsourcing.persistence import Tracking
+from redis.commands.core import AsyncScript
+
+from infrastructure.read_stores.redis_keys import (
+    active_key,
+    changed_channel,
+    generation_prefix,
+    parked_key,
+    position_key,
+)
+from projections.base import (
+    DEFAULT_GENERATION,
+    Change,
+    Compact,
+    Delete,
+    GenerationMovedError,
+    IndexAdd,
+    IndexRemove,
+    Put,
+    ReadStore,
+)
+
+log = logging.getLogger(__name__)
+
+_APPLY = """
+if ARGV[3] ~= '' then
+  local active = redis.call('GET', KEYS[2]) or ARGV[4]
+  if active ~= ARGV[3] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
+end
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local position = tonumber(ARGV[1])
+if position <= current then return 0 end
+for _, op in ipairs(cjson.decode(ARGV[2])) do redis.call(unpack(op)) end
+redis.call('SET', KEYS[1], ARGV[1])
+if ARGV[5] then
+  for _, channel in ipairs(cjson.decode(ARGV[5])) do redis.call('PUBLISH', channel, ARGV[1]) end
+end
+return 1
+"""
+
+# Several read models' writes in one script (the worker's read models after each drained
+# read of the log): every generation checked first, then each model's changes, position
+# and announcements as `_APPLY` does them. KEYS: a position key and an active key per
+# model; ARGV: five per model (position, ops, expected generation, default, channels).
+_APPLY_MANY = """
+local models = #KEYS / 2
+for i = 1, models do
+  local a = (i - 1) * 5
+  if ARGV[a + 3] ~= '' then
+    local active = redis.call('GET', KEYS[2 * i]) or ARGV[a + 4]
+    if active ~= ARGV[a + 3] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
+  end
+end
+local applied = 0
+for i = 1, models do
+  local a = (i - 1) * 5
+  local current = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
+  if tonumber(ARGV[a + 1]) > current then
+    for _, op in ipairs(cjson.decode(ARGV[a + 2])) do redis.call(unpack(op)) end
+    redis.call('SET', KEYS[2 * i - 1], ARGV[a + 1])
+    for _, channel in ipairs(cjson.decode(ARGV[a + 5])) do
+      redis.call('PUBLISH', channel, ARGV[a + 1])
+    end
+    applied = applied + 1
+  end
+end
+return applied
+"""
+
+FAILURES_TTL_S = 86400
+
+
+def dumps(doc: Any) -> str:
+    """Canonical JSON: the same document always gives the same bytes (keys sorted, compact,
+    UTF-8; orjson, ~5x faster than json.dumps with the same options)."""
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def active_generation(client: redis.Redis, projection: str) -> str:
+    value: bytes | None = client.get(active_key(projection))  # type: ignore[assignment]
+    return value.decode() if value else DEFAULT_GENERATION
+
+
+def compact_persistence(client: redis.Redis, wait_s: float = 60.0) -> None:
+    """Rewrite Redis' AOF and RDB from the dataset as it is now, so that overwritten values
+    (an erasure's) are in neither file. A rewrite already running was forked before the
+    overwrite and would keep them: wait for it, then start ours."""
+    deadline = time.monotonic() + wait_s
+    try:
+        if client.info("persistence").get("aof_enabled"):
+            while True:
+                try:
+                    client.bgrewriteaof()
+                    break
+                except redis.ResponseError as e:
+                    if "in progress" not in str(e) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+        client.bgsave(schedule=True)
+    except redis.RedisError as e:
+        log.warning("Redis files not compacted after an erasure: %s", e)
+
+
+class RedisDocumentView(ReadStore):
+    """One generation of a projection's documents. With `follow_active` (live runners),
+    writes are refused once that generation is no longer the active one."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        projection: str,
+        generation: str | None = None,
+        *,
+        follow_active: bool = True,
+        announce: tuple[str, ...] = (),
+    ):
+        self.client = client
+        # Key prefixes whose writes are announced (a live view only: a rebuild's new
+        # generation has no readers waiting on it).
+        self.announce = announce if follow_active else ()
+        self.projection = projection
+        self.generation = generation or active_generation(client, projection)
+        self.follow_active = follow_active
+        self.prefix = generation_prefix(projection, self.generation)
+        self.position_key = position_key(projection, self.generation)
+        self._apply = client.register_script(_APPLY)
+
+    def key(self, key: str) -> str:
+        return self.prefix + key
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        raw = self.client.get(self.key(key))
+        return orjson.loads(raw) if raw else None
+
+    def get_many(self, keys: list[str]) -> list[dict[str, Any] | None]:
+        if not keys:
+            return []
+        raws: list[bytes | None] = self.client.mget([self.key(k) for k in keys])  # type: ignore[assignment]
+        return [orjson.loads(raw) if raw else None for raw in raws]
+
+    def members(self, key: str, start: int, stop: int) -> list[str]:
+        """Members of a sorted index, highest score first."""
+        members: list[bytes] = self.client.zrevrange(self.key(key), start, stop)  # type: ignore[assignment]
+        return [m.decode() for m in members]
+
+    def count(self, key: str) -> int:
+        return int(self.client.zcard(self.key(key)))
+
+    def op(self, change: Change) -> list[Any]:
+        if isinstance(change, Put):
+            return ["SET", self.key(change.key), dumps(change.doc)]
+        if isinstance(change, Delete):
+            return ["DEL", self.key(change.key)]
+        if isinstance(change, IndexAdd):
+            return ["ZADD", self.key(change.key), change.score, change.member]
+        if isinstance(change, IndexRemove):
+            return ["ZREM", self.key(change.key), change.member]
+        raise TypeError(f"unknown change {change!r}")
+
+    def apply(self, changes: list[Change], tracking: Tracking) -> None:
+        expected = self.generation if self.follow_active else ""
+        ops = [self.op(c) for c in changes if not isinstance(c, Compact)]
+        args: list[str | int] = [tracking.notification_id, dumps(ops), expected, DEFAULT_GENERATION]
+        channels = self._channels(changes)
+        if channels:
+            args.append(dumps(channels))
+        try:
+            self._apply(keys=[self.position_key, active_key(self.projection)], args=args)
+        except redis.ResponseError as error:
+            if "GENERATION_MOVED" in str(error):
+                raise GenerationMovedError(str(error)) from None
+            raise
+        if len(ops) < len(changes):  # now that the write is in; in the background
+            threading.Thread(target=compact_persistence, args=(self.client,), daemon=True).start()
+
+    @staticmethod
+    def apply_together(writes: list[tuple[RedisDocumentView, list[Change], Tracking]]) -> None:
+        """Several views' writes (on one client) in ONE script call: one round trip for
+        all of them instead of one each; each view's changes still go in with its position
+        only. A moved generation refuses the whole call (`GenerationMovedError`)."""
+        if not writes:
+            return
+        client = writes[0][0].client
+        keys: list[str] = []
+        args: list[str | int] = []
+        compacts = False
+        for view, changes, tracking in writes:
+            ops = [view.op(c) for c in changes if not isinstance(c, Compact)]
+            compacts = compacts or len(ops) < len(changes)
+            expected = view.generation if view.follow_active else ""
+            keys += [view.position_key, active_key(view.projection)]
+            args += [tracking.notification_id, dumps(ops), expected, DEFAULT_GENERATION]
+            args.append(dumps(view._channels(changes)))
+        try:
+            _apply_many(client)(keys=keys, args=args)
+        except redis.ResponseError as error:
+            if "GENERATION_MOVED" in str(error):
+                raise GenerationMovedError(str(error)) from None
+            raise
+        if compacts:  # now that the writes are in; in the background
+            threading.Thread(target=compact_persistence, args=(client,), daemon=True).start()
+
+    def _channels(self, changes: list[Change]) -> list[str]:
+        """The channels of the announced documents this write changes."""
+        if not self.announce:
+            return []
+        return [
+            changed_channel(self.projection, c.key)
+            for c in changes
+            if isinstance(c, Put | Delete) and c.key.startswith(self.announce)
+        ]
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        raw = self.client.get(self.position_key)
+        return int(raw) if raw else None
+
+    def parked(self) -> list[dict[str, Any]]:
+        """This generation's parked events, by position."""
+        return RedisParking(self.client, self.projection, self.generation).parked()
+
+
+_SCRIPTS: weakref.WeakKeyDictionary[redis.Redis, Any] = weakref.WeakKeyDictionary()
+
+
+def _apply_many(client: redis.Redis) -> Any:
+    """`_APPLY_MANY` registered on `client` once (run by EVALSHA, loaded when missing)."""
+    script = _SCRIPTS.get(client)
+    if script is None:
+        script = _SCRIPTS[client] = client.register_script(_APPLY_MANY)
+    return script
+
+
+class RedisParking:
+    """The parked events and failure counts of one generation of any read model (Redis
+    documents or the search index alike), keyed by position: parking the same event again
+    (a retry, a rebuild) records it once. Dropped with its generation."""
+
+    def __init__(self, client: redis.Redis, projection: str, generation: str):
+        self.client = client
+        self.key = parked_key(projection, generation)
+
+    def count_failure(self, position: int) -> int:
+        key = f"{self.key}:failures:{position}"
+        pipe = self.client.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, FAILURES_TTL_S)
+        count, _ = pipe.execute()
+        return int(count)
+
+    def park(self, entry: dict[str, Any]) -> None:
+        self.client.hset(self.key, str(entry["position"]), dumps(entry))
+
+    def parked(self) -> list[dict[str, Any]]:
+        rows: dict[bytes, bytes] = self.client.hgetall(self.key)  # type: ignore[assignment]
+        return sorted((json.loads(v) for v in rows.values()), key=lambda e: e["position"])
+
+    def drop(self) -> None:
+        for key in self.client.scan_iter(match=self.key + "*", count=1000):
+            self.client.delete(key)
+
+
+class LoopRedis:
+    """An asyncio Redis client per event loop (a client's connections belong to the loop
+    that made them; test clients and uvicorn workers each run their own)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+
+        self._scripts: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, AsyncScript]
+        ] = weakref.WeakKeyDictionary()
+
+    def client(self) -> aioredis.Redis:
+        loop = asyncio.get_running_loop()
+        found = self._clients.get(loop)
+        if found is None:
+            found = self._clients[loop] = aioredis.Redis.from_url(self.url)
+        return found
+
+    def script(self, source: str) -> AsyncScript:
+        """A Lua script on this loop's client (run by EVALSHA, loaded when missing)."""
+        loop = asyncio.get_running_loop()
+        scripts = self._scripts.setdefault(loop, {})
+        found = scripts.get(source)
+        if found is None:
+            found = scripts[source] = self.client().register_script(source)
+        return found
+
+
+async def active_position(client: aioredis.Redis, projection: str) -> int:
+    """The position of the active generation of a Redis read model, without blocking."""
+    generation = await client.get(active_key(projection))
+    if isinstance(generation, bytes):
+        generation = generation.decode()
+    name = generation or DEFAULT_GENERATION
+    raw = await client.get(position_key(projection, name))
+    return int(raw) if raw else 0

@@ -1,0 +1,136 @@
+"""One subscription feeding several projectors: each event is selected and decoded once.
+
+Every member projector writes through its own `Batch`, so a run of events becomes, per
+read model, one atomic write of its changes and its position (the store's Lua script or
+transaction). The batches are flushed whenever the subscription has nothing more queued
+(so a quiet log is written at once, a busy one in batches) and at `Batch.size` events.
+
+Each member keeps its own position: after a restart the runner resumes from the lowest
+one and a member skips what it has already applied. A member failing on an event raises,
+after the others' pending writes are flushed; the supervisor restarts the runner with
+backoff and, after `MAX_ATTEMPTS`, the member parks the event and everyone goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.projection import BaseProjectionRunner, Projection
+
+from infrastructure.observability.tracing import span_for_event
+from infrastructure.read_stores.redis_views import RedisDocumentView
+from projections.base import APPLICATION, Batch, Change, Projector
+
+log = logging.getLogger(__name__)
+
+Member = tuple[str, Projector, Batch]
+
+
+class Positions(TrackingRecorder):
+    """The runner's position: the lowest of its members' (where the subscription starts)."""
+
+    def __init__(self, batches: Sequence[Batch]):
+        self.batches = batches
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        raise NotImplementedError("members record their own positions")
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        positions = [b.max_tracking_id(application_name) or 0 for b in self.batches]
+        return min(positions, default=0) or None
+
+
+class FanOut(Projection[Positions]):
+    def __init__(self, members: Sequence[Member]):
+        super().__init__(Positions([batch for _, _, batch in members]))
+        self.members = list(members)
+        # Set by the runner once its subscription exists; until then, flush every event.
+        self.drained: Callable[[], bool] = lambda: True
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        position = tracking.notification_id
+        for name, projector, batch in self.members:
+            if position <= (batch.max_tracking_id(APPLICATION) or 0):
+                continue  # this member has it already (the runner resumed behind it)
+            try:
+                with span_for_event(name, domain_event):  # a span per read model, when tracing
+                    projector.process_event(domain_event, tracking)
+            except Exception:
+                log.warning("read model %s failed at position %s", name, position)
+                self._flush_before_failing()
+                raise
+        if self.drained() or any(b.pending >= b.size for _, _, b in self.members):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every member's batch: the Redis read models' together, in one script
+        call (one round trip per drained read of the log, not one per read model)."""
+        together: list[Batch] = []
+        writes: list[tuple[RedisDocumentView, list[Change], Tracking]] = []
+        for _, _, batch in self.members:
+            store, write = batch.store, batch.pending_write()
+            if (
+                write is not None
+                and isinstance(store, RedisDocumentView)
+                and (not writes or writes[0][0].client is store.client)
+            ):
+                together.append(batch)
+                writes.append((store, *write))
+            else:
+                batch.flush()
+        if len(together) == 1:
+            together[0].flush()
+        elif together:
+            RedisDocumentView.apply_together(writes)
+            for batch in together:
+                batch.written()
+
+    def flush_pending(self) -> None:
+        """Write what is waiting (a follower of the worker's feed with nothing queued)."""
+        if any(batch.pending for _, _, batch in self.members):
+            self.flush()
+
+    def _flush_before_failing(self) -> None:
+        """Write what every member (the failing one included: its failing event is not in
+        its batch) has done so far, so a restart repeats as little as possible."""
+        for _, _, batch in self.members:
+            with contextlib.suppress(Exception):  # the runner restarts either way
+                batch.flush()
+
+
+def _drained(subscription: Any) -> Callable[[], bool]:
+    """Whether the library's listen/notify subscription has handed out everything it has
+    read (no notification left in its current list, none queued)."""
+    if not all(
+        hasattr(subscription, a)
+        for a in ("_notifications", "_notifications_index", "_notifications_queue")
+    ):
+        return lambda: True
+
+    def drained() -> bool:
+        return (
+            subscription._notifications_index >= len(subscription._notifications)
+            and subscription._notifications_queue.empty()
+        )
+
+    return drained
+
+
+class FanOutRunner(BaseProjectionRunner[Any]):
+    """The library's runner over the whole log, telling the fan-out when the subscription
+    is drained so that it writes its batches."""
+
+    def __init__(self, fanout: FanOut, *, application_class: type[Any], env: dict[str, str]):
+        super().__init__(
+            projection=fanout,
+            application_class=application_class,
+            tracking_recorder=fanout.view,
+            topics=(),  # the whole log, so each member's position is the log position
+            env=env,
+        )
+        # The recorder's subscription inside the library's application subscription.
+        fanout.drained = _drained(getattr(self._subscription, "subscription", None))
