@@ -12,12 +12,37 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import httpx
 import pytest
 
 BUCKET = "ecovarejo-media"
 ACCESS_KEY, SECRET_KEY = "test-access-key", "test-secret-key"
+
+
+def stored_object(endpoint: str, key: str) -> dict[str, Any]:
+    """What the S3 server holds under `key` of the media bucket (boto3's `get_object`)."""
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
+    return dict(client.get_object(Bucket=BUCKET, Key=key))
+
+
+def s3_settings(endpoint: str) -> dict[str, str]:
+    """The settings that keep product images in the S3 server at `endpoint`."""
+    return {
+        "ECOVAREJO_OBJECT_STORE": "s3",
+        "ECOVAREJO_S3_BUCKET": BUCKET,
+        "ECOVAREJO_S3_ENDPOINT_URL": endpoint,
+        "ECOVAREJO_S3_ACCESS_KEY_ID": ACCESS_KEY,
+        "ECOVAREJO_S3_SECRET_ACCESS_KEY": SECRET_KEY,
+    }
 
 
 def _moto_server() -> str:

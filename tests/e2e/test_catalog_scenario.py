@@ -20,7 +20,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import boto3
 import pytest
 
 from application.product_images import IMMUTABLE
@@ -32,7 +31,7 @@ from tests.e2e.test_http_checkout import ADDRESS, payment, settle
 from tests.e2e.test_http_delivery_and_withdrawal import track, wait_for
 from tests.e2e.test_http_products import SHIRT, admin, post, read, shop_tree
 from tests.images import photo_with_gps
-from tests.s3_server import ACCESS_KEY, BUCKET, SECRET_KEY, s3_endpoint  # noqa: F401
+from tests.s3_server import s3_endpoint, s3_settings, stored_object  # noqa: F401
 
 API = "/api/v1"
 PROFILE = {"name": "Ana Souza", "email": "ana@example.com", "phone": "", "cpf": ""}
@@ -41,16 +40,7 @@ BOUGHT = {"CAM-ORG-M-AZUL": 2, "CAM-ORG-GG-CRU": 1}
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path, s3_endpoint: str) -> Settings:  # noqa: F811
-    return configured(
-        database_url,
-        redis_url,
-        tmp_path,
-        ECOVAREJO_OBJECT_STORE="s3",
-        ECOVAREJO_S3_BUCKET=BUCKET,
-        ECOVAREJO_S3_ENDPOINT_URL=s3_endpoint,
-        ECOVAREJO_S3_ACCESS_KEY_ID=ACCESS_KEY,
-        ECOVAREJO_S3_SECRET_ACCESS_KEY=SECRET_KEY,
-    )
+    return configured(database_url, redis_url, tmp_path, **s3_settings(s3_endpoint))
 
 
 def search(client, token: str, **params) -> dict:
@@ -73,15 +63,8 @@ def photograph(client, auth, product_id: str, s3_endpoint: str) -> None:  # noqa
     assert answer.status_code == 201, answer.text
     renditions = answer.json()["image"]["renditions"]
     assert {r["format"] for r in renditions} == {"webp", "jpeg"}
-    bucket = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-    )
     for rendition in renditions:
-        held = bucket.get_object(Bucket=BUCKET, Key=rendition["url"].removeprefix("/media/"))
+        held = stored_object(s3_endpoint, rendition["url"].removeprefix("/media/"))
         assert held["CacheControl"] == IMMUTABLE
         served = client.get(rendition["url"])
         assert (served.status_code, served.content) == (200, held["Body"].read())

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import boto3
 import pytest
 
 from application.product_images import IMMUTABLE
@@ -15,23 +14,14 @@ from application.product_ref import own_product_id
 from infrastructure.settings import Settings
 from tests.e2e.conftest import configured
 from tests.images import photo_with_gps
-from tests.s3_server import ACCESS_KEY, BUCKET, SECRET_KEY, s3_endpoint  # noqa: F401
+from tests.s3_server import s3_endpoint, s3_settings, stored_object  # noqa: F401
 
 API = "/api/v1"
 
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str, tmp_path: Path, s3_endpoint: str) -> Settings:  # noqa: F811
-    return configured(
-        database_url,
-        redis_url,
-        tmp_path,
-        ECOVAREJO_OBJECT_STORE="s3",
-        ECOVAREJO_S3_BUCKET=BUCKET,
-        ECOVAREJO_S3_ENDPOINT_URL=s3_endpoint,
-        ECOVAREJO_S3_ACCESS_KEY_ID=ACCESS_KEY,
-        ECOVAREJO_S3_SECRET_ACCESS_KEY=SECRET_KEY,
-    )
+    return configured(database_url, redis_url, tmp_path, **s3_settings(s3_endpoint))
 
 
 def test_an_image_round_trips_through_the_s3_server_with_its_renditions(
@@ -50,16 +40,9 @@ def test_an_image_round_trips_through_the_s3_server_with_its_renditions(
     )
     assert answer.status_code == 201, answer.text
     renditions = answer.json()["image"]["renditions"]
-    bucket = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-    )
     for rendition in renditions:
         key = rendition["url"].removeprefix("/media/")
-        held = bucket.get_object(Bucket=BUCKET, Key=key)
+        held = stored_object(s3_endpoint, key)
         data = held["Body"].read()
         assert hashlib.sha256(data).hexdigest() in key
         assert held["ContentType"] == f"image/{rendition['format']}"
