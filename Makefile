@@ -29,12 +29,13 @@ format: install
 	$(BIN)/ruff format .
 
 # Two pytest processes, each with its own embedded PostgreSQL and Redis: most of the suite
-# waits (polls, fsyncs, subprocesses), so two halve its time even on two cores.
+# waits (polls, fsyncs, subprocesses), so two halve its time even on two cores. A module
+# marked `xdist_group` runs whole on one of them (loadgroup), the rest is shared out.
 PYTEST_WORKERS ?= 2
 
 # Lighthouse's performance score depends on the CPU it gets: it runs after the suite, alone.
 test: install lint lighthouse-deps
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) \
 	  --ignore=tests/browser/test_storefront_lighthouse.py
 	$(BIN)/python -m pytest -q -p no:randomly tests/browser/test_storefront_lighthouse.py
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from application.catalog import CatalogService
 from application.errors import AlreadyExistsError
 from application.event_store import CommandResult, EventStore
 from domain.base import Clock, EcoAggregate, SystemClock
@@ -29,6 +29,9 @@ from domain.product import (
     Variant,
 )
 from domain.stock_item import DEFAULT_WEIGHT_GRAMS, StockItem, Sustainability
+
+if TYPE_CHECKING:  # the catalog imports products (its import makes them)
+    from application.catalog import CatalogService
 
 
 @dataclass(frozen=True)

@@ -70,15 +70,26 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str =
 
 
 def aggregates(services: Services) -> dict[type, list[Any]]:
-    """Every aggregate in the log, by class, read back from the event store."""
+    """Every aggregate in the log, by class, read back from the event store: every event
+    committed when this was called. The recorder reads below the oldest transaction in
+    flight anywhere in the cluster (a follower never passes over a row that commits
+    later), so under load a read can stop short of committed rows: read again until the
+    highest position committed at the start has been seen."""
     ids: dict[type, set[UUID]] = {Order: set(), Payment: set(), StockItem: set(), Cart: set()}
-    position = 0
-    while batch := services.store.recorder.select_notifications(start=position + 1, limit=1000):
-        for notification in batch:
-            for cls in ids:
-                if notification.topic.startswith(f"{cls.__module__}:{cls.__qualname__}."):
-                    ids[cls].add(notification.originator_id)
-        position = batch[-1].id
+    recorder = services.store.recorder
+    top, position = recorder.max_notification_id() or 0, 0
+
+    def caught_up() -> bool:
+        nonlocal position
+        while batch := recorder.select_notifications(start=position + 1, limit=1000):
+            for notification in batch:
+                for cls in ids:
+                    if notification.topic.startswith(f"{cls.__module__}:{cls.__qualname__}."):
+                        ids[cls].add(notification.originator_id)
+            position = batch[-1].id
+        return position >= top
+
+    wait_until(caught_up, timeout=60, what=f"the log to be readable up to position {top}")
     return {cls: [services.store.repository.get(i) for i in found] for cls, found in ids.items()}
 
 

@@ -118,6 +118,20 @@ def corrected(q: str, names: list[str]) -> str | None:
     return better if better != " ".join(q.split()) else None
 
 
+async def _category_names(request: Request) -> dict[str, str]:
+    """Each category of the tree by its slug -> its name: search's category facet names a
+    tree category by slug (a stock item of old by its free text, shown as it is)."""
+    readers = shop_readers(request)
+    tree = await run_in_threadpool(readers.products.categories)
+    names: dict[str, str] = {}
+    stack = list(tree)
+    while stack:
+        node = stack.pop()
+        names[node["slug"]] = node["name"]
+        stack.extend(node["children"])
+    return names
+
+
 @router.get("")
 async def home(request: Request) -> Response:
     async def context() -> dict[str, Any]:
@@ -127,6 +141,7 @@ async def home(request: Request) -> Response:
             "featured": [_hit(h) for h in items[:4]],
             "sustainable": [_hit(h) for h in _sorted(items, "co2")[:4]],
             "categories": sorted(result.facets.get("category", {}).items()),
+            "category_names": await _category_names(request),
         }
 
     policy = _policies(request).search
@@ -204,6 +219,7 @@ async def search(request: Request) -> Response:
             "better": better,
             "total": result.total,
             "facets": result.facets,
+            "category_names": await _category_names(request),
             "chosen": chosen,
             "sorts": SORTS,
             "page": page,

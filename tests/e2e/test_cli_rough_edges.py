@@ -107,7 +107,7 @@ def test_json_commands_print_one_json_document(settings, command):
     )
     result = run(*command, env=env)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"added": 24, "existing": 0}
+    assert json.loads(result.stdout) == {"added": 25, "existing": 0}
 
 
 def test_projections_status_shows_whole_names_and_explains_the_sagas_lag(settings, container):
@@ -158,6 +158,6 @@ def test_on_a_terminal_every_command_says_which_data_dir_and_servers_it_uses(set
     finally:
         os.close(leader)
     assert done.returncode == 0
-    assert json.loads(done.stdout) == {"added": 24, "existing": 0}  # stdout stays JSON
+    assert json.loads(done.stdout) == {"added": 25, "existing": 0}  # stdout stays JSON
     assert said.startswith(f"ecovarejo: data dir {Path(settings.data_dir).resolve()}; ")
     assert "postgresql postgresql://" in said
