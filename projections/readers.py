@@ -76,10 +76,15 @@ class Viewer:
 STAFF = Viewer()
 
 
+def owns(viewer: Viewer, doc: Doc) -> bool:
+    """Staff see every document; a customer their own."""
+    return viewer.is_staff or doc.get("customer_id") == viewer.customer_id
+
+
 def _owned(doc: Doc | None, viewer: Viewer, error: type[NotFoundError], message: str) -> Doc:
     """The one rule: someone else's document is answered as a missing one (404), so a
     customer cannot even learn that it exists."""
-    if doc is None or (not viewer.is_staff and doc.get("customer_id") != viewer.customer_id):
+    if doc is None or not owns(viewer, doc):
         raise error(message)
     return doc
 

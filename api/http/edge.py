@@ -28,7 +28,8 @@ from api.http.middleware import API_CSP, DOCS_CSP, HSTS, SECURITY_HEADERS
 from api.http.routes import ROUTE_KEY, UNMATCHED, RouteTable
 from domain.base import EventMetadata, event_context
 
-_CORRELATION = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+CORRELATION_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"  # a caller's X-Correlation-Id, kept as given
+_CORRELATION = re.compile(CORRELATION_PATTERN)
 _REPLAYED = REPLAYED_HEADER.encode()
 _SECURITY = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 _NO_STORE = (b"cache-control", b"no-store")

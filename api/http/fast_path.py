@@ -27,12 +27,14 @@ from starlette.datastructures import QueryParams
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.http.edge import CORRELATION_PATTERN
 from api.http.etag import version_tag
 from api.http.http_cache import Answer, CachePolicy, Conditional, answer_parts, content_tag
 from api.http.middleware import url_problem
 from api.http.ratelimit import VERDICT_KEY, RateLimits
-from api.http.routers.products import search_body, search_query_of
+from api.http.routers.products import PRICE_PATTERN, search_body, search_query_of
 from api.http.routes import ROUTE_KEY
+from api.http.schemas import SKU_PATTERN
 from api.http.search_cache import SearchCache
 from api.http.stored import stored_version
 from infrastructure.read_stores.stored_documents import StoredDocuments
@@ -53,9 +55,11 @@ _HANDED_ON = frozenset(
         b"if-match",
     }
 )
-_CORRELATION = re.compile(rb"[A-Za-z0-9._:-]{1,100}")  # the edge's rule, so text is clean
-_SKU = re.compile(r"[A-Z0-9][A-Z0-9-]{1,39}")  # api.http.schemas.SKU_PATTERN
-_PRICE = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")  # api.http.routers.products.PRICE_PATTERN
+# The edge's and the routes' own rules (anchored patterns), so what is taken here is what
+# they would take.
+_CORRELATION = re.compile(CORRELATION_PATTERN.encode())
+_SKU = re.compile(SKU_PATTERN)
+_PRICE = re.compile(PRICE_PATTERN)
 _WHOLE = re.compile(r"[1-9][0-9]{0,5}")
 _BOOLS = {"true": True, "false": False}
 _HEALTH = b'{"status":"ok"}'

@@ -17,7 +17,7 @@ from domain.personal import WordsSealer
 from infrastructure.read_stores.stored_documents import RECHECK_S, StoredDocuments
 from projections.carts import CartsProjection, cart_key
 from projections.orders import OrdersProjection, order_key, payment_key
-from projections.readers import WORD_FIELDS, Viewer, _owned, with_words
+from projections.readers import WORD_FIELDS, Viewer, _owned, owns, with_words
 
 Doc = dict[str, Any]
 
@@ -63,17 +63,13 @@ async def _decided(stored: StoredDocuments, key: str, viewer: Viewer, wait: floa
             if (
                 doc is None
                 or doc.get("status") != OrderStatus.PENDING.value
-                or not _mine(doc, viewer)
+                or not owns(viewer, doc)
             ):
                 return doc
             left = deadline - loop.time()
             if left <= 0:
                 return doc
             await watch.wait(min(left, RECHECK_S))
-
-
-def _mine(doc: Doc, viewer: Viewer) -> bool:
-    return viewer.is_staff or doc.get("customer_id") == viewer.customer_id
 
 
 async def payment(stored: StoredDocuments, payment_id: object, viewer: Viewer) -> Doc:
