@@ -38,6 +38,9 @@ class Container(Protocol):
     services: Any
     redis: redis.Redis
 
+    @property
+    def sealer(self) -> ReadModelSealer: ...
+
     def view(self, projection: str) -> Any: ...
 
 
@@ -134,7 +137,7 @@ def media_readers(container: Container) -> MediaReaders:
         generations=generations,
         reviews=ReviewsReader(
             views[0],
-            ReadModelSealer(container.services.store.keys),
+            container.sealer,
             settings.reviews_after_erasure,
         ),
         images=ProductImagesReader(views[1], catalog_media(container).store.url),

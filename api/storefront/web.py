@@ -78,9 +78,9 @@ ShopContainer = Annotated[Container, Depends(container_of)]
 
 
 def shop_readers(request: Request) -> Readers:
-    """The read models' readers, made once per app: `Container.readers` builds a new set,
-    key sealer included, each time it is read, and the readers already open the active
-    generation of their read model on every query (a rebuild's swap is still seen)."""
+    """The read models' readers, made once per app (`Container.readers` builds a new set
+    each time it is read); they open the active generation of their read model on every
+    query, so a rebuild's swap is still seen."""
     readers: Readers | None = getattr(request.app.state, "storefront_readers", None)
     if readers is None:
         readers = request.app.state.container.readers
