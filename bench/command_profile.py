@@ -89,6 +89,7 @@ def floor(container: object, n: int) -> None:
     originator = uuid.uuid4()
     state = b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-07T08:16:24.194566+00:00"}}'
     with recorder.datastore.get_connection() as conn:
+        recorder.resolve_sequence(conn)
         started, cpu = time.perf_counter(), time.process_time()
         for version in range(1, n + 1):
             conn.execute(select, (originator, version - 1), prepare=True).fetchall()

@@ -311,9 +311,14 @@ def _flush_wakers() -> None:
 
 # Positions are handed out in a tiny critical section that also gives the transaction its
 # id (xid), so among event-writing transactions the order of positions is the order of
-# xids. Nothing else is serialized: the INSERT, the chain trigger and the COMMIT (with its
-# WAL flush, group-committed by PostgreSQL) run in parallel. The session lock is released
-# before the function returns, also on error, so a cancelled call cannot leave it held.
+# xids. Nothing else is serialized: the INSERT and the COMMIT (with its WAL flush,
+# group-committed by PostgreSQL) run in parallel. The session lock is released before the
+# function returns, also on error, so a cancelled call cannot leave it held: the lock is
+# taken inside the block whose handler releases it (an unlock of a lock not held, after a
+# cancel while waiting for it, only warns), and the block's subtransaction starts before
+# the lock and ends after the unlock, outside the critical section (with 8 writers on 2
+# cores, a writer descheduled while holding the lock stalls every other writer: the
+# section is kept to the lock, the xid, nextval and the unlock).
 ALLOCATE_POSITIONS_SQL = """
 CREATE OR REPLACE FUNCTION ecovarejo_allocate_positions(seq regclass, n bigint)
 RETURNS bigint LANGUAGE plpgsql AS $$
@@ -323,18 +328,18 @@ BEGIN
     RAISE EXCEPTION 'positions must be allocated before anything else is written '
       'in the transaction' USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
-  PERFORM pg_advisory_lock(7203, hashtext(seq::text));
   BEGIN
+    PERFORM pg_advisory_lock(7203, hashtext(seq::text));
     PERFORM pg_current_xact_id();  -- the xid, taken inside the critical section
     first_position := nextval(seq);
     IF n > 1 THEN
       PERFORM setval(seq, first_position + n - 1);
     END IF;
+    PERFORM pg_advisory_unlock(7203, hashtext(seq::text));
   EXCEPTION WHEN query_canceled OR others THEN  -- OTHERS alone lets a cancel through
     PERFORM pg_advisory_unlock(7203, hashtext(seq::text));
     RAISE;
   END;
-  PERFORM pg_advisory_unlock(7203, hashtext(seq::text));
   RETURN first_position;
 END $$
 """
@@ -399,7 +404,7 @@ class ParallelAppends(PostgresApplicationRecorder):
             ).format(qualified=Literal(qualified), schema=schema, table=table)
         )
         self._qualified = SQL("{schema}.{table}").format(schema=schema, table=table).as_string()
-        # The log's sequence, by name once known (`_resolve_sequence`): until then each
+        # The log's sequence, by name once known (`resolve_sequence`): until then each
         # append asks `pg_get_serial_sequence`, a catalog lookup per statement.
         self._sequence_resolved = False
         self._build_inserts(
@@ -452,7 +457,7 @@ class ParallelAppends(PostgresApplicationRecorder):
             .as_string()
         )
 
-    def _resolve_sequence(self, conn: Any) -> None:
+    def resolve_sequence(self, conn: Any) -> None:
         """Name the log's sequence in the append statements, once per recorder: a
         `'name'::regclass` constant is resolved when the statement is prepared."""
         if self._sequence_resolved:
@@ -491,7 +496,7 @@ class ParallelAppends(PostgresApplicationRecorder):
         """Events with nothing else: ONE statement in its own implicit transaction, so one
         round trip and one commit."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            self._resolve_sequence(conn)
+            self.resolve_sequence(conn)
             self._insert_stored_events(curs, stored_events)
             return self._fetch_ids_after_insert_events(curs, stored_events)
 
@@ -500,7 +505,7 @@ class ParallelAppends(PostgresApplicationRecorder):
         """The events of several commands: ONE multi-row statement, one commit (never the
         one-event plan, whatever the count)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            self._resolve_sequence(conn)
+            self.resolve_sequence(conn)
             self._insert_many(curs, stored_events)
             return self._fetch_ids_after_insert_events(curs, stored_events)
 
@@ -517,7 +522,7 @@ class ParallelAppends(PostgresApplicationRecorder):
         error: Exception | None = None
         ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
-            self._resolve_sequence(conn)  # before the pipeline: a read of its own, once
+            self.resolve_sequence(conn)  # before the pipeline: a read of its own, once
             with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as curs:
                 # Events first: the allocation must give the transaction its xid.
                 if stored_events:
