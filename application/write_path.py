@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent, Repository
 from eventsourcing.domain import (
@@ -20,6 +21,8 @@ from eventsourcing.domain import (
     CollectEventsProtocol,
     DomainEventProtocol,
 )
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import EventSourcedProjection
 
 # Per aggregate class: (is it a domain event?, can it collect events?), the library's two
 # questions. Only aggregate classes are kept: their answers cannot differ between
@@ -75,3 +78,16 @@ class LeanRepository(Repository[Any]):
     def get(self, aggregate_id: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("projector_func", project_aggregate)
         return super().get(aggregate_id, **kwargs)
+
+
+class LeanProjection(EventSourcedProjection[UUID]):
+    """The library's `EventSourcedProjection` (the saga's base), its step collecting with
+    `LeanProcessingEvent`; otherwise its `process_event` line for line."""
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        processing_event = LeanProcessingEvent(tracking=tracking)
+        self.policy(domain_event, processing_event)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self.notify(processing_event.events)
+        self._notify(recordings)
