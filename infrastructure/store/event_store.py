@@ -120,9 +120,11 @@ class Waker:
 
     def __init__(self, datastore: Any, channel: str):
         self._datastore = datastore
-        self._statement = SQL(
-            "SELECT set_config('synchronous_commit', 'off', true), pg_notify({0}, '')"
-        ).format(Literal(channel))
+        self._statement = (  # rendered once: a `Composed` renders itself on every execute
+            SQL("SELECT set_config('synchronous_commit', 'off', true), pg_notify({0}, '')")
+            .format(Literal(channel))
+            .as_string()
+        )
         self._pending = threading.Event()
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
