@@ -38,6 +38,7 @@ from application.keys import (
     key_store_from,
 )
 from application.transcoder import OrjsonTranscoder
+from application.write_path import LeanProcessingEvent, LeanRepository
 from domain.base import EcoAggregate, NotFoundError, UnreadableEvent
 from domain.money import Money
 from domain.order import OrderLine, PaymentMethod
@@ -216,13 +217,30 @@ class EventStoreApp(Application[UUID]):
         cls.name = APP_NAME  # every subclass reads and writes the one log
 
     def construct_repository(self) -> Repository[UUID]:
-        repository = super().construct_repository()
+        library = super().construct_repository()
         # Fast-forwarded on every get (new events are read), and deep-copied out: a cached
-        # stock item is never stale and a failed command cannot corrupt it.
+        # stock item is never stale and a failed command cannot corrupt it. Replays with
+        # the protocol checks asked once per class (application/write_path.py).
+        repository = LeanRepository(
+            library.event_store,
+            snapshot_store=library.snapshot_store,
+            fastforward=True,
+            fastforward_skipping=library.fastforward_skipping,
+            deepcopy_from_cache=True,
+        )
         repository.cache = StockItemCache(maxsize=10_000)
-        repository.fastforward = True
-        repository.deepcopy_from_cache = True
         return repository
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's `save`, collecting with the protocol checks asked once per class
+        (application/write_path.py)."""
+        processing_event = LeanProcessingEvent()
+        processing_event.collect_events(*objs, **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, as it does
+        return recordings
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         # The command's events are committed already: a failed snapshot only means the next

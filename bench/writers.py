@@ -4,11 +4,12 @@ processes with their own interpreter, as N API workers would be.
 
 Three kinds of loop:
   app     `shop.receive_stock(sku, 1)`: the command, get -> change -> save
-  events  the event store's own SQL for one event, sent by hand (the statement of
-          infrastructure/store/event_store.py: one INSERT ... RETURNING with the positions from
-          ecovarejo_allocate_positions, in its own implicit transaction; then the recorder's
-          `Waker` is poked, which sends the coalesced pg_notify from its own thread): the
-          database's share of a command, without Python's
+  events  the event store's own SQL for one event, sent by hand (the recorder's own
+          statement, `append_one_sql` of infrastructure/store/event_store.py: one INSERT ...
+          RETURNING with the positions from ecovarejo_allocate_positions, in its own implicit
+          transaction; then the recorder's `Waker` is poked, which sends the coalesced
+          pg_notify from its own thread): the database's share of a command, without
+          Python's
   raw     a single-row INSERT transaction into a plain table: the physical baseline
 """
 
@@ -27,12 +28,6 @@ from typing import Any
 RAW_PAYLOAD = b'{"quantity":1,"timestamp":"2025-11-22T21:00:00.000000+00:00",' + b"x" * 140
 RAW_TABLE_DDL = "CREATE TABLE IF NOT EXISTS bench_raw (id bigserial, payload bytea)"
 RAW_INSERT = "INSERT INTO bench_raw (payload) VALUES (%s)"
-EVENT_INSERT = (
-    "WITH allocated AS MATERIALIZED (SELECT ecovarejo_allocate_positions("
-    "pg_get_serial_sequence('public.ecovarejo_events', 'notification_id'), 1) AS first) "
-    "INSERT INTO ecovarejo_events (originator_id, originator_version, topic, state, "
-    "notification_id) SELECT %s, %s, %s, %s, first FROM allocated RETURNING notification_id"
-)
 EVENT_TOPIC = "bench.writers:RawEvent"
 
 
@@ -55,14 +50,17 @@ def _timed_loop(operation: Callable[[], None], start_at: float, seconds: float) 
     return LoopResult(len(latencies), started, time.time(), latencies)
 
 
-def event_sql(conn: Any, waker: Any) -> Callable[[], None]:
+def event_sql(conn: Any, recorder: Any) -> Callable[[], None]:
     """One event appended with the statement the event store sends, and its wake-up."""
     originator_id = uuid.uuid4()
     versions = iter(range(1, 1 << 62))
+    with recorder.datastore.get_connection() as pooled:
+        recorder.resolve_sequence(pooled)  # as its first append does
+    statement, waker = recorder.append_one_sql, recorder.waker
 
     def append() -> None:
         row = (originator_id, next(versions), EVENT_TOPIC, RAW_PAYLOAD)
-        conn.execute(EVENT_INSERT, row, prepare=True).fetchall()
+        conn.execute(statement, row, prepare=True).fetchall()
         waker.poke()
 
     return append
@@ -72,7 +70,7 @@ def _operation(kind: str, sku: str, container: Any, conn: Any) -> Callable[[], N
     if kind == "app":
         return lambda: container.services.catalog.receive_stock(sku, 1)
     if kind == "events":
-        return event_sql(conn, container.services.store.recorder.waker)
+        return event_sql(conn, container.services.store.recorder)
     return lambda: conn.execute(RAW_INSERT, (RAW_PAYLOAD,))
 
 

@@ -67,11 +67,11 @@ from uuid import UUID
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, Tracking
-from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic
 
 from application.checkout.compensation import compensate, reserve_for
 from application.event_store import EventStore
+from application.write_path import LeanProjection
 from domain.base import EcoAggregate, EventMetadata, event_context, now
 from domain.order import CancellationReason, Order, OrderStatus
 from domain.payment import Payment
@@ -132,7 +132,7 @@ def payment_for(order: Order) -> Payment:
     )
 
 
-class CheckoutSaga(EventSourcedProjection[UUID], EventStore):
+class CheckoutSaga(LeanProjection, EventStore):
     topics = (
         get_topic(Order.Placed),
         get_topic(Payment.Authorized),

@@ -120,9 +120,11 @@ class Waker:
 
     def __init__(self, datastore: Any, channel: str):
         self._datastore = datastore
-        self._statement = SQL(
-            "SELECT set_config('synchronous_commit', 'off', true), pg_notify({0}, '')"
-        ).format(Literal(channel))
+        self._statement = (  # rendered once: a `Composed` renders itself on every execute
+            SQL("SELECT set_config('synchronous_commit', 'off', true), pg_notify({0}, '')")
+            .format(Literal(channel))
+            .as_string()
+        )
         self._pending = threading.Event()
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -171,7 +173,7 @@ class _Pending:
 
     def __init__(self, events: Sequence[StoredEvent]):
         self.events = events
-        self.done = threading.Event()
+        self.done: threading.Event | None = None  # only a follower waits (made when it queues)
         self.ids: Sequence[int] | None = None
         self.error: BaseException | None = None
         self.lead = False
@@ -227,12 +229,14 @@ class GroupCommit:
         with self._lock:
             follow = self._leaders >= self.max_in_flight
             if follow:
+                pending.done = threading.Event()
                 self._queue.append(pending)
             else:
                 self._leaders += 1
         if not follow:
             self._lead([pending])
             return pending.outcome()
+        assert pending.done is not None
         pending.done.wait()
         if pending.lead:  # handed the lead: send what queued, this command first
             with self._lock:
@@ -253,7 +257,8 @@ class GroupCommit:
         finally:
             for pending in batch:
                 pending.lead = False
-                pending.done.set()
+                if pending.done is not None:
+                    pending.done.set()
             self._hand_over()
 
     def _hand_over(self) -> None:
@@ -261,6 +266,7 @@ class GroupCommit:
             if self._queue:  # the lead passes on (taken off the queue: promoted once)
                 successor = self._queue.pop(0)
                 successor.lead = True
+                assert successor.done is not None
                 successor.done.set()
             else:
                 self._leaders -= 1
@@ -307,9 +313,14 @@ def _flush_wakers() -> None:
 
 # Positions are handed out in a tiny critical section that also gives the transaction its
 # id (xid), so among event-writing transactions the order of positions is the order of
-# xids. Nothing else is serialized: the INSERT, the chain trigger and the COMMIT (with its
-# WAL flush, group-committed by PostgreSQL) run in parallel. The session lock is released
-# before the function returns, also on error, so a cancelled call cannot leave it held.
+# xids. Nothing else is serialized: the INSERT and the COMMIT (with its WAL flush,
+# group-committed by PostgreSQL) run in parallel. The session lock is released before the
+# function returns, also on error, so a cancelled call cannot leave it held: the lock is
+# taken inside the block whose handler releases it (an unlock of a lock not held, after a
+# cancel while waiting for it, only warns), and the block's subtransaction starts before
+# the lock and ends after the unlock, outside the critical section (with 8 writers on 2
+# cores, a writer descheduled while holding the lock stalls every other writer: the
+# section is kept to the lock, the xid, nextval and the unlock).
 ALLOCATE_POSITIONS_SQL = """
 CREATE OR REPLACE FUNCTION ecovarejo_allocate_positions(seq regclass, n bigint)
 RETURNS bigint LANGUAGE plpgsql AS $$
@@ -319,18 +330,18 @@ BEGIN
     RAISE EXCEPTION 'positions must be allocated before anything else is written '
       'in the transaction' USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
-  PERFORM pg_advisory_lock(7203, hashtext(seq::text));
   BEGIN
+    PERFORM pg_advisory_lock(7203, hashtext(seq::text));
     PERFORM pg_current_xact_id();  -- the xid, taken inside the critical section
     first_position := nextval(seq);
     IF n > 1 THEN
       PERFORM setval(seq, first_position + n - 1);
     END IF;
+    PERFORM pg_advisory_unlock(7203, hashtext(seq::text));
   EXCEPTION WHEN query_canceled OR others THEN  -- OTHERS alone lets a cancel through
     PERFORM pg_advisory_unlock(7203, hashtext(seq::text));
     RAISE;
   END;
-  PERFORM pg_advisory_unlock(7203, hashtext(seq::text));
   RETURN first_position;
 END $$
 """
@@ -394,34 +405,73 @@ class ParallelAppends(PostgresApplicationRecorder):
                 "SET DEFAULT pg_current_xact_id(); END IF; END $$"
             ).format(qualified=Literal(qualified), schema=schema, table=table)
         )
-        self.insert_events_statement = SQL(
-            "WITH allocated AS MATERIALIZED (SELECT ecovarejo_allocate_positions("
-            "pg_get_serial_sequence({qualified}, 'notification_id'), %s) AS first) "
-            "INSERT INTO {schema}.{table} AS t "
-            "(originator_id, originator_version, topic, state, notification_id) "
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state, "
-            "allocated.first + e.ord - 1 FROM allocated, "
-            "unnest(%s::{schema}.{stored_event_type}[]) WITH ORDINALITY "
-            "AS e(originator_id, originator_version, topic, state, ord) ORDER BY e.ord "
-            "RETURNING notification_id"
-        ).format(
-            qualified=Literal(qualified),
-            schema=schema,
-            table=table,
-            stored_event_type=Identifier(self.stored_event_type_name),
+        self._qualified = SQL("{schema}.{table}").format(schema=schema, table=table).as_string()
+        # The log's sequence, by name once known (`resolve_sequence`): until then each
+        # append asks `pg_get_serial_sequence`, a catalog lookup per statement.
+        self._sequence_resolved = False
+        self._build_inserts(
+            SQL("pg_get_serial_sequence({qualified}, 'notification_id')").format(
+                qualified=Literal(qualified)
+            )
         )
-        self.insert_one_event_statement = SQL(
-            "WITH allocated AS MATERIALIZED (SELECT ecovarejo_allocate_positions("
-            "pg_get_serial_sequence({qualified}, 'notification_id'), 1) AS first) "
-            "INSERT INTO {schema}.{table} "
-            "(originator_id, originator_version, topic, state, notification_id) "
-            "SELECT %s, %s, %s, %s, allocated.first FROM allocated RETURNING notification_id"
-        ).format(qualified=Literal(qualified), schema=schema, table=table)
+        self._select_statements: dict[tuple[bool, bool, bool, bool], str] = {}
         self.waker = Waker(self.datastore, self.channel_name)
         self.group_commit: GroupCommit | None = GroupCommit(
             self._send_group, self._send_alone, self.datastore.pool.max_size
         )
         self.visible_bound = SQL("tx_id < pg_snapshot_xmin(pg_current_snapshot())")
+
+    def _build_inserts(self, sequence: sql.Composable) -> None:
+        """The two append statements, rendered once (a `Composed` renders itself again on
+        every execute): events of any number, and the one-event plan most commands use."""
+        names = {
+            "sequence": sequence,
+            "events": SQL(self._qualified),
+            "stored_event_type": SQL("{schema}.{name}").format(
+                schema=Identifier(self.datastore.schema),
+                name=Identifier(self.stored_event_type_name),
+            ),
+        }
+        self.append_many_sql = (
+            SQL(
+                "WITH allocated AS MATERIALIZED (SELECT ecovarejo_allocate_positions("
+                "{sequence}, %s) AS first) "
+                "INSERT INTO {events} AS t "
+                "(originator_id, originator_version, topic, state, notification_id) "
+                "SELECT e.originator_id, e.originator_version, e.topic, e.state, "
+                "allocated.first + e.ord - 1 FROM allocated, "
+                "unnest(%s::{stored_event_type}[]) WITH ORDINALITY "
+                "AS e(originator_id, originator_version, topic, state, ord) ORDER BY e.ord "
+                "RETURNING notification_id"
+            )
+            .format(**names)
+            .as_string()
+        )
+        self.append_one_sql = (
+            SQL(
+                "WITH allocated AS MATERIALIZED (SELECT ecovarejo_allocate_positions("
+                "{sequence}, 1) AS first) "
+                "INSERT INTO {events} "
+                "(originator_id, originator_version, topic, state, notification_id) "
+                "SELECT %s, %s, %s, %s, allocated.first FROM allocated RETURNING notification_id"
+            )
+            .format(**names)
+            .as_string()
+        )
+
+    def resolve_sequence(self, conn: Any) -> None:
+        """Name the log's sequence in the append statements, once per recorder: a
+        `'name'::regclass` constant is resolved when the statement is prepared."""
+        if self._sequence_resolved:
+            return
+        row = conn.execute(
+            "SELECT pg_get_serial_sequence(%s, 'notification_id')",
+            (f"{self.datastore.schema}.{self.events_table_name}",),
+        ).fetchone()
+        name = row[0] if isinstance(row, tuple) else (row or {}).get("pg_get_serial_sequence")
+        if name:
+            self._build_inserts(SQL("{name}::regclass").format(name=Literal(name)))
+            self._sequence_resolved = True
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -448,6 +498,7 @@ class ParallelAppends(PostgresApplicationRecorder):
         """Events with nothing else: ONE statement in its own implicit transaction, so one
         round trip and one commit."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            self.resolve_sequence(conn)
             self._insert_stored_events(curs, stored_events)
             return self._fetch_ids_after_insert_events(curs, stored_events)
 
@@ -456,6 +507,7 @@ class ParallelAppends(PostgresApplicationRecorder):
         """The events of several commands: ONE multi-row statement, one commit (never the
         one-event plan, whatever the count)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            self.resolve_sequence(conn)
             self._insert_many(curs, stored_events)
             return self._fetch_ids_after_insert_events(curs, stored_events)
 
@@ -472,6 +524,7 @@ class ParallelAppends(PostgresApplicationRecorder):
         error: Exception | None = None
         ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
+            self.resolve_sequence(conn)  # before the pipeline: a read of its own, once
             with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as curs:
                 # Events first: the allocation must give the transaction its xid.
                 if stored_events:
@@ -493,7 +546,7 @@ class ParallelAppends(PostgresApplicationRecorder):
         if len(stored_events) == 1:  # most commands: plain parameters, a prepared plan
             e = stored_events[0]
             params = (e.originator_id, e.originator_version, e.topic, e.state)
-            curs.execute(self.insert_one_event_statement, params, prepare=True)
+            curs.execute(self.append_one_sql, params, prepare=True)
             return
         self._insert_many(curs, stored_events)
 
@@ -502,7 +555,61 @@ class ParallelAppends(PostgresApplicationRecorder):
             self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
             for e in stored_events
         ]
-        curs.execute(self.insert_events_statement, (len(stored_events), pg_stored_events))
+        curs.execute(self.append_many_sql, (len(stored_events), pg_stored_events))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The library's `select_events` (every command's load, and its fast-forward of a
+        cached aggregate), its statement rendered once per shape and its rows as tuples:
+        the library composes the statement anew and makes a dict of each row."""
+        params: list[Any] = [originator_id]
+        if gt is not None:
+            params.append(gt)
+        if lte is not None:
+            params.append(lte)
+        if limit is not None:
+            params.append(limit)
+        statement = self._select_events_statement(
+            gt is not None, lte is not None, desc is not False, limit is not None
+        )
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement, params, prepare=True)
+            return [
+                StoredEvent(
+                    originator_id=oid, originator_version=version, topic=topic, state=bytes(state)
+                )
+                for oid, version, topic, state in curs.fetchall()
+            ]
+
+    def _select_events_statement(self, gt: bool, lte: bool, desc: bool, limit: bool) -> str:
+        key = (gt, lte, desc, limit)
+        statement = self._select_statements.get(key)
+        if statement is None:
+            order = "DESC" if desc else "ASC"
+            statement = (
+                SQL(
+                    "SELECT originator_id, originator_version, topic, state FROM {events} "
+                    "WHERE originator_id = %s{gt}{lte} ORDER BY originator_version {order}{limit}"
+                )
+                .format(
+                    events=SQL(self._qualified),
+                    gt=SQL(" AND originator_version > %s" if gt else ""),
+                    lte=SQL(" AND originator_version <= %s" if lte else ""),
+                    order=SQL(order),
+                    limit=SQL(" LIMIT %s" if limit else ""),
+                )
+                .as_string()
+            )
+            self._select_statements[key] = statement
+        return statement
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def select_notifications(
