@@ -3,7 +3,7 @@
 and summed per layer.
 
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://.../14 \\
-        .venv/bin/python -m bench.command_profile [N]
+        .venv/bin/python -m bench.write_profile [N]
 
 Creates `cmdprofile_<hex>` next to DATABASE_URL's database and drops it at the end. Prints
 the process CPU per command (measured without the profiler), then each layer's share of
