@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import redis
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import BaseProjectionRunner
 from eventsourcing.utils import Environment, get_topic
 
@@ -38,6 +39,7 @@ from infrastructure.read_stores.redis_views import (
     RedisParking,
     active_generation,
 )
+from infrastructure.runtime.deadlines import DeadlineSweeper, PostgresDeadlines
 from infrastructure.runtime.fanout import FanOut, FanOutRunner
 from infrastructure.runtime.feed import Follower
 from infrastructure.runtime.saga_partitions import (
@@ -234,25 +236,54 @@ def _saga_runner(k: int) -> Callable[[Resources], BaseProjectionRunner[Any]]:
     return make
 
 
-def _effect_dispatcher(res: Resources) -> tuple[EffectDispatcher, TrackingRecorder]:
-    """The one dispatcher of the effects table, on its own runner or on the worker's feed."""
+def _effect_dispatcher(
+    res: Resources,
+) -> tuple[EffectDispatcher, TrackingRecorder, DeadlineSweeper | None]:
+    """The one dispatcher of the effects table, on its own runner or on the worker's feed,
+    with its deadlines' table and sweeper (infrastructure/runtime/deadlines.py) on
+    PostgreSQL."""
     if res.actors is None:
         raise LookupError("the effect dispatcher needs the dramatiq actors (a worker)")
     tracking = effects_tracking(res)
     delays = {PAYMENT_TIMEOUT: res.settings.payment_timeout_s}
     features = res.settings.effect_features
-    return EffectDispatcher(tracking, res.actors, delays, features), tracking
+    if not isinstance(tracking, PostgresTrackingRecorder):
+        return EffectDispatcher(tracking, res.actors, delays, features), tracking, None
+    book = PostgresDeadlines(tracking)
+    dispatcher = EffectDispatcher(tracking, res.actors, delays, features, book)
+    return dispatcher, tracking, DeadlineSweeper(book, res.actors)
+
+
+class _EffectsRunner(BaseProjectionRunner[Any]):
+    """The library's runner for the dispatcher, with its sweeper while it runs."""
+
+    sweeper: DeadlineSweeper | None = None
+
+    def __enter__(self) -> Any:
+        runner = super().__enter__()
+        if self.sweeper is not None:
+            self.sweeper.start()
+        return runner
+
+    def __exit__(self, *args: Any) -> None:
+        try:
+            if self.sweeper is not None:
+                self.sweeper.stop()
+        finally:
+            super().__exit__(*args)
 
 
 def _effects_runner(res: Resources) -> BaseProjectionRunner[Any]:
-    dispatcher, tracking = _effect_dispatcher(res)
-    return BaseProjectionRunner(
+    dispatcher, tracking, sweeper = _effect_dispatcher(res)
+    runner = _EffectsRunner(
         projection=dispatcher,
         application_class=EventStore,
         tracking_recorder=tracking,
         topics=EFFECT_TOPICS,
         env=res.follower_env,
     )
+    runner.sweeper = sweeper
+    return runner
 
 
 # --- the same followers, on the worker's one feed ------------------------------------------
@@ -293,12 +324,14 @@ def _saga_follower(k: int) -> Callable[[Resources], Follower]:
 
 
 def _effects_follower(res: Resources) -> Follower:
-    dispatcher, tracking = _effect_dispatcher(res)
+    dispatcher, tracking, sweeper = _effect_dispatcher(res)
     return Follower(
         "effects",
         dispatcher,
         lambda: tracking.max_tracking_id(APP_NAME) or 0,
         topics=frozenset(EFFECT_TOPICS),
+        enter=sweeper.start if sweeper is not None else lambda: None,
+        exit=sweeper.stop if sweeper is not None else lambda: None,
     )
 
 
