@@ -83,7 +83,9 @@ class PostgresDeadlines:
         with self.tracking.datastore.transaction(commit=True) as curs:
             for aggregate_id, commands in settled:
                 curs.execute(self._delete, (aggregate_id, list(commands)), prepare=True)
-            if due:
+            if len(due) == 1:  # most batches (executemany's pipeline costs more for one)
+                curs.execute(self._insert, _row(due[0]), prepare=True)
+            elif due:
                 curs.executemany(self._insert, [_row(d) for d in due])
             self.tracking._insert_tracking(curs, tracking)
         if due:
