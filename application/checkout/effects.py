@@ -15,12 +15,18 @@ is not a delayed broker message when the dispatcher has a `DeadlineBook`: it is 
 book written in the same transaction as the position, so it is recorded exactly once and
 survives any crash; the book's sweeper sends it when due (infrastructure/runtime/
 deadlines.py). The deadlines an event makes pointless (`SETTLED_BY`: an order decided needs
-no payment deadline) are deleted with that event's position, so most never run at all. With
-a book, the position is written once per drained read of the log, not once per event.
+no payment deadline) are deleted with that event's position, so most never run at all.
+
+With a book, the position is written with the batch's deadlines once the runner's reads are
+drained and `write_every_s` has passed since the first event not yet written (or at `BATCH`
+events), not once per event. Effects due now are sent before their position is written, as
+before, so a crash sends again at most that batch's (every command is idempotent), and a
+deadline is recorded at most `write_every_s` late.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -187,18 +193,21 @@ class EffectDispatcher(Projection[TrackingRecorder]):
         delays: Mapping[str, float],
         features: frozenset[str] = frozenset(),
         book: DeadlineBook | None = None,
+        write_every_s: float = 0.0,
     ):
         super().__init__(view)
         self.sender = sender
         self.delays = dict(delays)
         self.features = features
         self.book = book
+        self.write_every_s = write_every_s
         # Set by a runner that knows when its reads are drained; until then, every event.
         self.drained: Callable[[], bool] = lambda: True
         self._due: dict[str, Deadline] = {}
         self._settled: list[tuple[str, tuple[str, ...]]] = []
         self._tracking: Tracking | None = None
         self._events = 0
+        self._since = 0.0  # when the first event not yet written was processed
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         if self.book is None:  # every effect to the broker, the position per event
@@ -206,15 +215,18 @@ class EffectDispatcher(Projection[TrackingRecorder]):
                 self.sender.send(effect)
             self.view.insert_tracking(tracking)
             return
+        later = []
         for effect in effects_of(domain_event, self.delays, self.features):
             if effect.delay_s > 0:
-                deadline = Deadline(now() + timedelta(seconds=effect.delay_s), effect)
-                self._due[deadline.key] = deadline
+                later.append(Deadline(now() + timedelta(seconds=effect.delay_s), effect))
             else:
                 self.sender.send(effect)
+        self._due.update((deadline.key, deadline) for deadline in later)  # all sent: keep
         settles = SETTLED_BY.get(type(domain_event))
         if settles:
             self._settle(str(domain_event.originator_id), settles)
+        if self._tracking is None:
+            self._since = time.monotonic()
         self._tracking, self._events = tracking, self._events + 1
         if self._events >= BATCH or self.drained():
             self.flush_pending()
@@ -228,8 +240,15 @@ class EffectDispatcher(Projection[TrackingRecorder]):
         self._settled.append((aggregate_id, commands))
 
     def flush_pending(self) -> None:
-        """Write the batch's deadlines and position (also when the runner has nothing
-        queued)."""
+        """Write the batch's deadlines and position once `write_every_s` has passed (also
+        called when the runner has nothing queued)."""
+        if self._tracking is not None and (
+            self._events >= BATCH or time.monotonic() - self._since >= self.write_every_s
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the batch's deadlines and position now (a runner that stops)."""
         if self.book is None or self._tracking is None:
             return
         self.book.record(list(self._due.values()), self._settled, self._tracking)

@@ -63,9 +63,9 @@ class PostgresDeadlines:
     def __init__(self, tracking: PostgresTrackingRecorder):
         self.tracking = tracking
         table = Identifier(tracking.datastore.schema, TABLE)
-        self._delete = SQL("DELETE FROM {} WHERE aggregate_id = %s AND action = ANY(%s)").format(
-            table
-        )
+        self._delete = SQL(
+            "DELETE FROM {} WHERE aggregate_id = ANY(%s) AND action = ANY(%s)"
+        ).format(table)
         self._insert = SQL(
             "INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING"
         ).format(table)
@@ -80,9 +80,12 @@ class PostgresDeadlines:
     def record(
         self, due: list[Deadline], settled: list[tuple[str, tuple[str, ...]]], tracking: Tracking
     ) -> None:
+        by_commands: dict[tuple[str, ...], list[str]] = {}
+        for aggregate_id, commands in settled:
+            by_commands.setdefault(commands, []).append(aggregate_id)
         with self.tracking.datastore.transaction(commit=True) as curs:
-            for aggregate_id, commands in settled:
-                curs.execute(self._delete, (aggregate_id, list(commands)), prepare=True)
+            for commands, aggregate_ids in by_commands.items():  # one statement per batch
+                curs.execute(self._delete, (aggregate_ids, list(commands)), prepare=True)
             if len(due) == 1:  # most batches (executemany's pipeline costs more for one)
                 curs.execute(self._insert, _row(due[0]), prepare=True)
             elif due:

@@ -176,3 +176,19 @@ def test_the_deadline_runs_after_the_worker_that_recorded_it_is_gone(settings):
         assert rows(second) == []
     finally:
         second.close()
+
+
+def test_the_position_and_deadlines_wait_for_the_write_interval_or_the_runner_s_stop(
+    quiet, tracking
+):
+    register(quiet.services, "ECO-1", 10)
+    order_id = place_order(quiet.services, {"ECO-1": 1})
+    book = PostgresDeadlines(tracking)
+    effects = EffectDispatcher(tracking, Sender(), {PAYMENT_TIMEOUT: 60}, book=book)
+    effects.write_every_s = 60
+    last = follow(effects, quiet)
+    effects.flush_pending()  # the runner's idle call: not yet
+    assert (rows(quiet), tracking.max_tracking_id(APP_NAME)) == ([], None)
+    effects.flush()  # the runner stops
+    assert rows(quiet) == [("expire_order", [str(order_id)])]
+    assert tracking.max_tracking_id(APP_NAME) == last
