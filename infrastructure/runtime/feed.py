@@ -30,6 +30,7 @@ and their supervisors retry after a backoff.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -51,6 +52,10 @@ log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 1000  # decoded events waiting per follower, at most
 REWIND_SETTLE_S = 0.02  # attaches close together share one re-read
+# How long a follower with nothing queued waits before it looks again (its idle write, its
+# supervisor's heartbeat): a stop wakes it at once, so this only bounds the idle wake-ups.
+IDLE_WAIT_S = 0.5
+_WAKE: Any = object()  # queued by `FeedRunner.stop`
 
 
 class UnreadableEventError(Exception):
@@ -285,6 +290,10 @@ class FeedRunner:
 
     def stop(self) -> None:
         self.is_interrupted.set()
+        attached = self._attached
+        if attached is not None:  # a runner waiting for events sees it at once
+            with contextlib.suppress(queue.Full):
+                attached.queue.put_nowait(_WAKE)
 
     def run_forever(self, timeout: float | None = None) -> None:
         assert self._attached is not None, "enter the runner first"
@@ -302,9 +311,11 @@ class FeedRunner:
                 if idle is not None:  # nothing queued: write what waits (the feed may be
                     idle()  # held up by another follower, or the log is quiet)
                 try:
-                    item = events.get(timeout=min(remaining, 0.1))
+                    item = events.get(timeout=min(remaining, IDLE_WAIT_S))
                 except queue.Empty:
                     continue
+            if item is _WAKE:
+                continue
             if isinstance(item, BaseException):
                 raise item
             process(*item)

@@ -16,12 +16,14 @@ read model is one projector module plus one `ReadModel(...)` line.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import redis
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.projection import BaseProjectionRunner
 from eventsourcing.utils import Environment, get_topic
 
@@ -38,6 +40,7 @@ from infrastructure.read_stores.redis_views import (
     RedisParking,
     active_generation,
 )
+from infrastructure.runtime.deadlines import DeadlineSweeper, PostgresDeadlines
 from infrastructure.runtime.fanout import FanOut, FanOutRunner
 from infrastructure.runtime.feed import Follower
 from infrastructure.runtime.saga_partitions import (
@@ -64,6 +67,9 @@ if TYPE_CHECKING:
 
 EFFECT_TOPICS = tuple(get_topic(cls) for cls in EFFECT_EVENTS)
 LIVE_BATCH = 500  # events per atomic write of a live read model, at most
+# How often the effect dispatcher on the worker's feed writes its position (with its
+# deadlines) while events keep coming: a transaction per effect event was ~3 per checkout.
+EFFECTS_WRITE_EVERY_S = 0.5
 
 
 class Resources(Protocol):
@@ -234,25 +240,55 @@ def _saga_runner(k: int) -> Callable[[Resources], BaseProjectionRunner[Any]]:
     return make
 
 
-def _effect_dispatcher(res: Resources) -> tuple[EffectDispatcher, TrackingRecorder]:
-    """The one dispatcher of the effects table, on its own runner or on the worker's feed."""
+def _effect_dispatcher(
+    res: Resources,
+) -> tuple[EffectDispatcher, TrackingRecorder, DeadlineSweeper | None]:
+    """The one dispatcher of the effects table, on its own runner or on the worker's feed,
+    with its deadlines' table and sweeper (infrastructure/runtime/deadlines.py) on
+    PostgreSQL."""
     if res.actors is None:
         raise LookupError("the effect dispatcher needs the dramatiq actors (a worker)")
     tracking = effects_tracking(res)
     delays = {PAYMENT_TIMEOUT: res.settings.payment_timeout_s}
     features = res.settings.effect_features
-    return EffectDispatcher(tracking, res.actors, delays, features), tracking
+    if not isinstance(tracking, PostgresTrackingRecorder):
+        return EffectDispatcher(tracking, res.actors, delays, features), tracking, None
+    book = PostgresDeadlines(tracking)
+    write_every_s = EFFECTS_WRITE_EVERY_S if res.settings.shared_feed else 0.0
+    dispatcher = EffectDispatcher(tracking, res.actors, delays, features, book, write_every_s)
+    return dispatcher, tracking, DeadlineSweeper(book, res.actors)
+
+
+class _EffectsRunner(BaseProjectionRunner[Any]):
+    """The library's runner for the dispatcher, with its sweeper while it runs."""
+
+    sweeper: DeadlineSweeper | None = None
+
+    def __enter__(self) -> Any:
+        runner = super().__enter__()
+        if self.sweeper is not None:
+            self.sweeper.start()
+        return runner
+
+    def __exit__(self, *args: Any) -> None:
+        try:
+            if self.sweeper is not None:
+                self.sweeper.stop()
+        finally:
+            super().__exit__(*args)
 
 
 def _effects_runner(res: Resources) -> BaseProjectionRunner[Any]:
-    dispatcher, tracking = _effect_dispatcher(res)
-    return BaseProjectionRunner(
+    dispatcher, tracking, sweeper = _effect_dispatcher(res)
+    runner = _EffectsRunner(
         projection=dispatcher,
         application_class=EventStore,
         tracking_recorder=tracking,
         topics=EFFECT_TOPICS,
         env=res.follower_env,
     )
+    runner.sweeper = sweeper
+    return runner
 
 
 # --- the same followers, on the worker's one feed ------------------------------------------
@@ -293,12 +329,27 @@ def _saga_follower(k: int) -> Callable[[Resources], Follower]:
 
 
 def _effects_follower(res: Resources) -> Follower:
-    dispatcher, tracking = _effect_dispatcher(res)
+    dispatcher, tracking, sweeper = _effect_dispatcher(res)
+
+    def start() -> None:
+        if sweeper is not None:
+            sweeper.start()
+
+    def stop() -> None:
+        try:
+            if sweeper is not None:
+                sweeper.stop()
+        finally:
+            with contextlib.suppress(Exception):  # lost, the batch is read and sent again
+                dispatcher.flush()
+
     return Follower(
         "effects",
         dispatcher,
         lambda: tracking.max_tracking_id(APP_NAME) or 0,
         topics=frozenset(EFFECT_TOPICS),
+        enter=start,
+        exit=stop,
     )
 
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 import psycopg
 from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.utils import Environment
 
 from application.checkout.effects import EffectDispatcher
@@ -19,6 +20,7 @@ from application.keys import KeyWrapper
 from infrastructure.gateways.integration_publisher import publisher_tracking
 from infrastructure.keys.erasure_ledger import ErasureLedger, reapply_erasures
 from infrastructure.keys.master_key import MasterKeyError, check_master_key
+from infrastructure.runtime.deadlines import create_table as create_deadlines_table
 from infrastructure.settings import Settings
 from infrastructure.store.event_log import install_chain
 from infrastructure.store.event_store import install_immutability_guard
@@ -43,9 +45,13 @@ def setup_lock(database_url: str) -> Iterator[None]:
 
 
 def create_tables(env: dict[str, str]) -> None:
-    """The events table and the saga's tracking table, and the effect dispatcher's."""
+    """The events table and the saga's tracking table, and the effect dispatcher's (with
+    its deadlines' table beside it)."""
     CheckoutSaga(env=env).close()
-    InfrastructureFactory.construct(Environment(EffectDispatcher.name, env)).tracking_recorder()
+    effects = InfrastructureFactory.construct(Environment(EffectDispatcher.name, env))
+    tracking = effects.tracking_recorder()
+    if isinstance(tracking, PostgresTrackingRecorder):
+        create_deadlines_table(tracking)
     publisher_tracking(
         env
     )  # the integration-event publisher's (infrastructure/runtime/followers.py)
