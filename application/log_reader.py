@@ -67,7 +67,7 @@ class DecodeOnly(Transcoding):
 
 def value_decoder(name: str) -> DecodeOnly:
     topic = VALUE_DECODERS[name]
-    return DecodeOnly(name, lambda: resolve_topic(topic))  # type: ignore[no-any-return]
+    return DecodeOnly(name, lambda: resolve_topic(topic))
 
 
 def key_decoders(env: Environment) -> list[DecodeOnly]:

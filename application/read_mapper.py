@@ -71,6 +71,6 @@ class ReadMapper(Mapper[UUID]):
             while from_version < known.class_version:
                 getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
                 from_version += 1
-        domain_event = object.__new__(known.cls)
+        domain_event: Any = object.__new__(known.cls)
         object.__setattr__(domain_event, "__dict__", event_state)
         return domain_event

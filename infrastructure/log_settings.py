@@ -71,7 +71,7 @@ def log_settings(environ: Mapping[str, str] | None = None) -> LogSettings | None
     env = {k.lower(): v for k, v in (os.environ if environ is None else environ).items()}
     if env.get("ecovarejo_key_wrapper", "local") != "local":
         return None
-    if env.get("ecovarejo_production", "false").strip().lower() not in _FALSE:
+    if env.get("ecovarejo_production", "false").lower() not in _FALSE:
         return None
     database_url = env.get("database_url") or None
     if database_url and not database_url.startswith(("postgresql://", "postgres://")):
