@@ -5,7 +5,7 @@ without parsing, validating and serializing it again)."""
 from __future__ import annotations
 
 import operator
-from functools import singledispatchmethod
+from functools import lru_cache, singledispatchmethod
 from typing import Any
 
 from domain.stock_item import StockItem, Sustainability, footprint_of
@@ -66,6 +66,7 @@ def stored(doc: dict[str, Any]) -> list[Change]:
     return [Put(stock_key(doc["sku"]), doc), Put(public_stock_key(doc["sku"]), public)]
 
 
+@lru_cache(maxsize=8192)  # str(UUID) is ~1 us of Python: once per stock item, not per event
 def sku_key(stock_item_id: object) -> str:
     """StockItem events name the aggregate, not the SKU: this index maps one to the other."""
     return f"stock-id:{stock_item_id}"
@@ -77,10 +78,14 @@ class StockItemsProjection(DocumentProjection):
     def _update(
         self, event: StockItem.Event, fields: dict[str, Any] | None = None, **deltas: int
     ) -> list[Change]:
-        ref = self.view.get(sku_key(event.originator_id))
-        doc = self.view.get(stock_key(ref["sku"])) if ref else None
-        if doc is None:
+        ref = self.view.peek(sku_key(event.originator_id))
+        held = self.view.peek(stock_key(ref["sku"])) if ref else None
+        if held is None:
             return []
+        # A copy of the top level is enough: what follows (and `stored`) sets top-level
+        # fields only, and nested values (price, sustainability) are replaced, never
+        # changed in place, so the document the store holds stays as it was.
+        doc = dict(held)
         for name, delta in deltas.items():
             doc[name] += delta
         doc.update(fields or {})
