@@ -117,14 +117,18 @@ def stream(
     batch: int = 2000,
 ) -> Iterator[dict[str, Any]]:
     """The whole log from position `since` (exclusive), in order, in constant memory (two
-    pages). `select` is the recorder's `select_notifications`; the next page is read in
-    another thread while this one is written (the read's round trip and psycopg's work on
-    the rows, mostly outside the GIL, overlap the decoding, as in a rebuild)."""
+    pages). `select` is the recorder's `select_notifications`; after a full page the next
+    is read in another thread while this one is written (the read's round trip and
+    psycopg's work on the rows, mostly outside the GIL, overlap the decoding, as in a
+    rebuild). After a short page (the tail) the log is asked again only once its rows are
+    out, as before: an event committed meanwhile is still in the stream."""
     reader = ThreadPoolExecutor(1, thread_name_prefix="stream-read")
     try:
         page = reader.submit(select, since + 1, batch, topics=topics)
         while notifications := page.result():
-            page = reader.submit(select, notifications[-1].id + 1, batch, topics=topics)
+            after, full = notifications[-1].id, len(notifications) >= batch
+            if full:  # more to come: read it now
+                page = reader.submit(select, after + 1, batch, topics=topics)
             for notification in notifications:
                 try:
                     event = mapper.to_domain_event(notification)
@@ -132,5 +136,7 @@ def stream(
                     yield unreadable(notification, error)
                     continue
                 yield describe(event, notification.id)
+            if not full:  # the tail: asked again once these are out, as it always was
+                page = reader.submit(select, after + 1, batch, topics=topics)
     finally:
         reader.shutdown(wait=True, cancel_futures=True)

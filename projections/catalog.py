@@ -4,7 +4,6 @@ without parsing, validating and serializing it again)."""
 
 from __future__ import annotations
 
-import operator
 from functools import lru_cache, singledispatchmethod
 from typing import Any
 
@@ -50,7 +49,7 @@ PUBLIC_DEFAULTS: dict[str, Any] = {
 }
 
 
-_public_values = operator.itemgetter(*PUBLIC_FIELDS)
+_PUBLIC = frozenset(PUBLIC_FIELDS)
 _UNDER = {name: PUBLIC_DEFAULTS.get(name) for name in PUBLIC_FIELDS}
 
 
@@ -60,9 +59,13 @@ def stored(doc: dict[str, Any]) -> list[Change]:
     # them: the API's defaults (a stock item of old is its own single-variant product).
     if "product_id" not in doc:  # not setdefault: the id would be derived every time
         doc["product_id"] = str(StockItem.create_id(doc["sku"]))
-    # Each field from the document, else its default (None for most): picked in C, with
-    # the defaults laid under the document (a rebuild does this for every event).
-    public = dict(zip(PUBLIC_FIELDS, _public_values({**_UNDER, **doc}), strict=True))
+    # Each field from the document, else its default (None for most): the defaults laid
+    # under the document, in PUBLIC_FIELDS' order (a merge keeps the first position of a
+    # key), then the document's other fields dropped (a rebuild does this for every event).
+    public = {**_UNDER, **doc}
+    if len(public) != len(_PUBLIC):
+        for name in [name for name in public if name not in _PUBLIC]:
+            del public[name]
     return [Put(stock_key(doc["sku"]), doc), Put(public_stock_key(doc["sku"]), public)]
 
 
