@@ -64,7 +64,7 @@ def stored(doc: dict[str, Any]) -> list[Change]:
     # key), then the document's other fields dropped (a rebuild does this for every event).
     public = {**_UNDER, **doc}
     if len(public) != len(_PUBLIC):
-        for name in [name for name in public if name not in _PUBLIC]:
+        for name in public.keys() - _PUBLIC:
             del public[name]
     return [Put(stock_key(doc["sku"]), doc), Put(public_stock_key(doc["sku"]), public)]
 
