@@ -4,7 +4,11 @@ The full CLI imports the whole wiring before it does anything (typer and rich, t
 bootstrap, gateways, Redis, httpx: about half a second, and more on a loaded machine). A
 stream of the log needs none of it: the settings, the database (attaching to the embedded
 one when no DATABASE_URL is set), the key wrapper that opens personal data, and the log's
-application (its transcodings and upcasters). This path handles exactly the well-formed
+application (its transcodings and upcasters). Not even pydantic or the domain's event
+classes: the settings the log needs are read as `Settings` reads them
+(infrastructure/log_settings.py, which leaves what it cannot tell to `Settings`), and
+`LogReader` (application/log_reader.py) resolves each event class and value decoder when
+the first row needing it is read. This path handles exactly the well-formed
 `replay --all [--since N] [--type T] [--json]`; anything else — help, a usage error, an
 unknown type, a configuration the settings refuse, a system without a log yet — goes to the
 full CLI, which answers as it always did. The rows are the same (`application.audit.stream`).
