@@ -6,8 +6,9 @@ product, returns, stock item, shipping): ~180 event classes made by `dataclass` 
 first row, a third of `replay --all`'s start. `LogReader` decodes the same stored forms
 with the same functions, each looked up when the first value of its kind is read: the
 topics of the stored events import their own modules (the library resolves them), so a
-replay imports the aggregates its rows hold and no more. It never encodes: a value with
-no transcoding of its own here is written by `EventStoreApp` only.
+replay imports the aggregates its rows hold and no more. The key store is built at start,
+as `EventStoreApp` builds it. It is for reading: the value transcodings here do not encode
+(the application never saves).
 
 A test (tests/unit/test_log_reader.py) checks that every transcoding `EventStoreApp`
 registers is here under the same name, and that both read the same events alike.
@@ -70,21 +71,21 @@ def value_decoder(name: str) -> DecodeOnly:
     return DecodeOnly(name, lambda: resolve_topic(topic))
 
 
-def key_decoders(env: Environment) -> list[DecodeOnly]:
-    """Personal data and account secrets, opened with the subjects' keys; the key store
-    (and application.keys) built when the first is read."""
+def key_transcodings(env: Environment) -> list[Transcoding]:
+    """Personal data and account secrets, opened with the subjects' keys. The key store is
+    built here, as `EventStoreApp` builds it (it checks the master key against the one on
+    record: a wrong key fails the start, not some row later); only `Secret`'s module (an
+    aggregate's) is imported when the first secret is read."""
+    from application.keys import PersonalDataAsCiphertext, key_store_from
 
-    def personal() -> Callable[[Any], Any]:
-        from application.keys import PersonalDataAsCiphertext, key_store_from
-
-        return PersonalDataAsCiphertext(key_store_from(env)).decode
+    keys = key_store_from(env)
 
     def secret() -> Callable[[Any], Any]:
-        from application.keys import SecretAsCiphertext, key_store_from
+        from application.keys import SecretAsCiphertext
 
-        return SecretAsCiphertext(key_store_from(env)).decode
+        return SecretAsCiphertext(keys).decode
 
-    return [DecodeOnly("personal_data", personal), DecodeOnly("account_secret", secret)]
+    return [PersonalDataAsCiphertext(keys), DecodeOnly("account_secret", secret)]
 
 
 class LogReader(Application[UUID]):
@@ -104,8 +105,8 @@ class LogReader(Application[UUID]):
         for name in VALUE_DECODERS:
             transcoder.register(value_decoder(name))
         if self.env.get("KEY_STORE_TOPIC"):
-            for decoder in key_decoders(cast(Environment, self.env)):
-                transcoder.register(decoder)
+            for transcoding in key_transcodings(cast(Environment, self.env)):
+                transcoder.register(transcoding)
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=ReadMapper)
