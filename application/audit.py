@@ -4,16 +4,19 @@ point, an order's saga trail, and LGPD access and erasure."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification
 
+# The rows of the log live in application/audit_rows.py (light, for `replay --all`); named
+# here too, where their callers have always found them.
+from application.audit_rows import METADATA, describe, event_type, plain
+from application.audit_rows import masked as masked
+from application.audit_rows import stream as stream
+from application.audit_rows import unreadable as unreadable
 from application.errors import AggregateNotFoundError, InvalidReplayError, UnreadableHistoryError
-from domain.money import Money
 from domain.payment import payment_id_for_order
 from domain.personal import PersonalData
 from domain.stock_item import StockItem
@@ -29,47 +32,6 @@ class EventLog(Protocol):
     def aggregates_of_customer(self, customer_id: str) -> list[UUID]: ...
 
     def records_of_customer(self, customer_id: str) -> list[Notification]: ...
-
-
-MASK = "***"
-# Coarse facts an auditor may need (tax jurisdiction) that identify no one.
-SHOWN_WHEN_MASKED = frozenset({"state", "country"})
-
-
-def masked(data: PersonalData) -> dict[str, Any]:
-    """Personal data as auditors see it without the `auditor:pii` scope: which fields are
-    held, not what they say."""
-    if data.value is None:
-        return {"erased": True}
-    fields = {k: v if k in SHOWN_WHEN_MASKED else MASK for k, v in data.value.items()}
-    return {**fields, "masked": True}
-
-
-_SCALARS = frozenset({str, int, bool, float, type(None)})
-
-
-def plain(value: Any, *, reveal: bool = True) -> Any:
-    """A JSON-ready copy: Money as {amount, currency}, Decimal as string, erased personal
-    data as {"erased": true}, personal data masked unless `reveal`."""
-    if type(value) in _SCALARS:  # most values: one look-up, no isinstance chain
-        return value
-    if isinstance(value, Money):
-        return value.to_dict()
-    if isinstance(value, PersonalData):
-        return value.shown() if reveal else masked(value)
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): plain(v, reveal=reveal) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [plain(v, reveal=reveal) for v in value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: plain(getattr(value, f.name), reveal=reveal) for f in dataclasses.fields(value)
-        }
-    return value
 
 
 def holds_personal_data(value: Any) -> bool:
@@ -99,39 +61,6 @@ def event_types() -> dict[str, str]:
     return types
 
 
-METADATA = (
-    "originator_id",
-    "originator_version",
-    "timestamp",
-    "actor",
-    "correlation_id",
-    "causation_id",
-    "originator_topic",
-    "trace_parent",
-)
-
-
-def event_type(event: Any) -> str:
-    return str(type(event).__qualname__)
-
-
-def describe(event: Any, position: int, *, reveal: bool = True) -> dict[str, Any]:
-    """An event as auditors read it: position, metadata, and its data."""
-    data = {k: plain(v, reveal=reveal) for k, v in vars(event).items() if k not in METADATA}
-    return {
-        "position": position,
-        "aggregate_id": str(event.originator_id),
-        "version": event.originator_version,
-        "type": event_type(event),
-        "timestamp": event.timestamp.isoformat(),
-        "actor": getattr(event, "actor", ""),
-        "correlation_id": getattr(event, "correlation_id", ""),
-        "causation_id": getattr(event, "causation_id", ""),
-        "data": data,
-        **({"trace_parent": event.trace_parent} if hasattr(event, "trace_parent") else {}),
-    }
-
-
 def with_stored_form(
     described: dict[str, Any], event: Any, mapper: Mapper[UUID], state: bytes, *, reveal: bool
 ) -> dict[str, Any]:
@@ -153,19 +82,6 @@ def with_stored_form(
         **described,
         "read_as_version": current,
         "stored": {"class_version": written, "data": data},
-    }
-
-
-def unreadable(notification: Notification, error: Exception) -> dict[str, Any]:
-    """A stored event this code cannot read, as auditors see it in a stream: where it is
-    and why, instead of a stream that stops there."""
-    return {
-        "position": notification.id,
-        "aggregate_id": str(notification.originator_id),
-        "version": notification.originator_version,
-        "type": "unreadable",
-        "topic": notification.topic,
-        "error": f"{type(error).__name__}: {error}"[:300],
     }
 
 
@@ -241,28 +157,6 @@ def replay(
         state_of(aggregate, reveal=reveal),
         any(holds_personal_data(vars(e)) for _, e in pairs),
     )
-
-
-def stream(
-    mapper: Mapper[UUID],
-    select: Any,
-    *,
-    since: int = 0,
-    topics: Sequence[str] = (),
-    batch: int = 2000,
-) -> Iterator[dict[str, Any]]:
-    """The whole log from position `since` (exclusive), in order, in constant memory.
-    `select` is the recorder's `select_notifications`."""
-    position = since
-    while notifications := select(position + 1, batch, topics=topics):
-        for notification in notifications:
-            try:
-                event = mapper.to_domain_event(notification)
-            except Exception as error:  # one odd stored event must not end the stream
-                yield unreadable(notification, error)
-                continue
-            yield describe(event, notification.id)
-        position = notifications[-1].id
 
 
 COMPENSATIONS = frozenset(

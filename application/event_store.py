@@ -37,6 +37,7 @@ from application.keys import (
     key_service_failure,
     key_store_from,
 )
+from application.read_mapper import ReadMapper
 from application.transcoder import OrjsonTranscoder
 from application.write_path import LeanProcessingEvent, LeanRepository
 from domain.base import EcoAggregate, NotFoundError, UnreadableEvent
@@ -284,7 +285,7 @@ class EventStoreApp(Application[UUID]):
             transcoder.register(SecretAsCiphertext(key_store_from(env)))  # account secrets
 
 
-class TolerantMapper(Mapper[UUID]):
+class TolerantMapper(ReadMapper):
     """Maps what it can; an event it cannot read becomes an `UnreadableEvent` for the
     follower to park, instead of an exception that would stop the follower for good. An
     unavailable key service is not the event's fault: that error propagates, and the

@@ -30,6 +30,10 @@ class _FloatSeen(Exception):
     library (the log's events hold none: money and weights are decimal strings)."""
 
 
+# What `_revive_value` changes (or refuses: a float): anything else comes back as it is.
+_CONTAINERS = frozenset({dict, list, float})
+
+
 class OrjsonTranscoder(JSONTranscoder):
     """`JSONTranscoder` with orjson's parser and one revive walk over what it returns."""
 
@@ -55,26 +59,39 @@ class OrjsonTranscoder(JSONTranscoder):
         checked before its children are revived (reviving never changes keys), so an
         envelope's `_data_` reaches its transcoding revived, as in the library."""
         if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
-            name, data = self._revive_value(obj["_type_"]), self._revive_value(obj["_data_"])
-            try:
-                transcoding = self.names[name]
-            except (KeyError, TypeError) as error:
-                msg = (
-                    f"Data serialized with name '{name}' is not "
-                    "deserializable. Please register a "
-                    "custom transcoding for this type."
-                )
-                raise TranscodingNotRegisteredError(msg) from error
-            return transcoding.decode(data)
+            return self._envelope(obj)
         for key, value in obj.items():
             kind = type(value)
             if kind is dict:
-                obj[key] = self._revive_dict(value)  # same keys: safe while iterating
+                # An envelope child (most are: a timestamp, money) is opened here, without
+                # the call that would only find it is one.
+                if len(value) == 2 and "_type_" in value and "_data_" in value:
+                    obj[key] = self._envelope(value)  # same keys: safe while iterating
+                else:
+                    obj[key] = self._revive_dict(value)
             elif kind is list:
                 obj[key] = self._revive_list(value)
             elif kind is float:
                 raise _FloatSeen
         return obj
+
+    def _envelope(self, obj: dict[str, Any]) -> Any:
+        """`{"_type_": name, "_data_": data}` through the transcoding registered as `name`."""
+        name, data = obj["_type_"], obj["_data_"]
+        if type(name) is not str:
+            name = self._revive_value(name)
+        if type(data) in _CONTAINERS:
+            data = self._revive_value(data)
+        try:
+            transcoding = self.names[name]
+        except (KeyError, TypeError) as error:
+            msg = (
+                f"Data serialized with name '{name}' is not "
+                "deserializable. Please register a "
+                "custom transcoding for this type."
+            )
+            raise TranscodingNotRegisteredError(msg) from error
+        return transcoding.decode(data)
 
     def _revive_list(self, obj: list[Any]) -> list[Any]:
         for index, value in enumerate(obj):

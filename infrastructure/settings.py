@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
@@ -13,15 +12,10 @@ from infrastructure.aftersale_settings import AfterSaleSettings
 from infrastructure.cache_settings import CacheSettings
 from infrastructure.catalog_settings import CatalogSettings
 from infrastructure.integration_settings import IntegrationEventSettings
+from infrastructure.log_settings import default_data_dir
 from infrastructure.media_settings import MediaSettings
 from infrastructure.payment_settings import PaymentSettings
 from infrastructure.search_settings import SearchSettings
-
-
-def default_data_dir() -> Path:
-    """$XDG_DATA_HOME/ecovarejo, i.e. ~/.local/share/ecovarejo by default."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "ecovarejo"
 
 
 class Settings(

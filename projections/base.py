@@ -84,6 +84,12 @@ class ReadStore(TrackingRecorder, ABC):
     @abstractmethod
     def get(self, key: str) -> dict[str, Any] | None: ...
 
+    def peek(self, key: str) -> dict[str, Any] | None:
+        """The document to read, NOT to change: a store may hand over the document it
+        holds (a batch's pending one) instead of a copy. A projector that changes what it
+        read takes `get`, or copies what it changes."""
+        return self.get(key)
+
     @abstractmethod
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
         """Apply `changes` and advance the position to `tracking`, atomically, once: a
@@ -192,6 +198,12 @@ class Batch(ReadStore):
             return _copy(self._docs[key])
         return None if self.fresh else self.store.get(key)
 
+    def peek(self, key: str) -> dict[str, Any] | None:
+        # The pending document itself: no copy (a copy is ~2.5 us for a stock item's).
+        if key in self._docs:
+            return self._docs[key]
+        return None if self.fresh else self.store.get(key)
+
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
         if tracking.notification_id <= max(self._position, self._recorded):
             return  # applied already (a runner restarted behind this store)
@@ -262,15 +274,36 @@ class Projector(Projection[ReadStore]):
     def __init__(self, view: ReadStore, parking: Parking | None = None):
         super().__init__(view)
         self.parking: Parking = parking if parking is not None else MemoryParking()
-        # Bound once: on Python 3.11 every `self.evolve` access builds a new wrapper.
-        self._evolve: Callable[[Any], list[Change]] = self.evolve
+        # `evolve`'s implementation for each event class, found once: a call through
+        # `singledispatchmethod` looks it up and binds it again every time (~0.7 us).
+        self._handlers: dict[type, Callable[[Any], list[Change]]] = {}
+        self._dispatch = _dispatcher_of(type(self))
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        process_or_park(domain_event, tracking, self._evolve, self.view.apply, self.parking)
+        handler = self._handlers.get(domain_event.__class__)
+        if handler is None:
+            handler = self._handler(domain_event.__class__)
+        process_or_park(domain_event, tracking, handler, self.view.apply, self.parking)
+
+    def _handler(self, event_class: type) -> Callable[[Any], list[Change]]:
+        if self._dispatch is None:  # `evolve` is a plain method here
+            return self.evolve
+        handler: Callable[[Any], list[Change]] = self._dispatch(event_class).__get__(self)
+        self._handlers[event_class] = handler
+        return handler
 
     @singledispatchmethod
     def evolve(self, domain_event: Any) -> list[Change]:
         return []
+
+
+def _dispatcher_of(cls: type) -> Callable[[type], Any] | None:
+    """The `dispatch` of `cls`'s `evolve` when it is a `singledispatchmethod`."""
+    for klass in cls.__mro__:
+        if "evolve" in vars(klass):
+            method = vars(klass)["evolve"]
+            return method.dispatcher.dispatch if isinstance(method, singledispatchmethod) else None
+    return None
 
 
 # The name the four Redis projectors and issue 13's code know.

@@ -4,8 +4,7 @@ without parsing, validating and serializing it again)."""
 
 from __future__ import annotations
 
-import operator
-from functools import singledispatchmethod
+from functools import lru_cache, singledispatchmethod
 from typing import Any
 
 from domain.stock_item import StockItem, Sustainability, footprint_of
@@ -50,7 +49,7 @@ PUBLIC_DEFAULTS: dict[str, Any] = {
 }
 
 
-_public_values = operator.itemgetter(*PUBLIC_FIELDS)
+_PUBLIC = frozenset(PUBLIC_FIELDS)
 _UNDER = {name: PUBLIC_DEFAULTS.get(name) for name in PUBLIC_FIELDS}
 
 
@@ -60,12 +59,17 @@ def stored(doc: dict[str, Any]) -> list[Change]:
     # them: the API's defaults (a stock item of old is its own single-variant product).
     if "product_id" not in doc:  # not setdefault: the id would be derived every time
         doc["product_id"] = str(StockItem.create_id(doc["sku"]))
-    # Each field from the document, else its default (None for most): picked in C, with
-    # the defaults laid under the document (a rebuild does this for every event).
-    public = dict(zip(PUBLIC_FIELDS, _public_values({**_UNDER, **doc}), strict=True))
+    # Each field from the document, else its default (None for most): the defaults laid
+    # under the document, in PUBLIC_FIELDS' order (a merge keeps the first position of a
+    # key), then the document's other fields dropped (a rebuild does this for every event).
+    public = {**_UNDER, **doc}
+    if len(public) != len(_PUBLIC):
+        for name in public.keys() - _PUBLIC:
+            del public[name]
     return [Put(stock_key(doc["sku"]), doc), Put(public_stock_key(doc["sku"]), public)]
 
 
+@lru_cache(maxsize=8192)  # str(UUID) is ~1 us of Python: once per stock item, not per event
 def sku_key(stock_item_id: object) -> str:
     """StockItem events name the aggregate, not the SKU: this index maps one to the other."""
     return f"stock-id:{stock_item_id}"
@@ -77,10 +81,14 @@ class StockItemsProjection(DocumentProjection):
     def _update(
         self, event: StockItem.Event, fields: dict[str, Any] | None = None, **deltas: int
     ) -> list[Change]:
-        ref = self.view.get(sku_key(event.originator_id))
-        doc = self.view.get(stock_key(ref["sku"])) if ref else None
-        if doc is None:
+        ref = self.view.peek(sku_key(event.originator_id))
+        held = self.view.peek(stock_key(ref["sku"])) if ref else None
+        if held is None:
             return []
+        # A copy of the top level is enough: what follows (and `stored`) sets top-level
+        # fields only, and nested values (price, sustainability) are replaced, never
+        # changed in place, so the document the store holds stays as it was.
+        doc = dict(held)
         for name, delta in deltas.items():
             doc[name] += delta
         doc.update(fields or {})

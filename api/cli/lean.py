@@ -4,7 +4,11 @@ The full CLI imports the whole wiring before it does anything (typer and rich, t
 bootstrap, gateways, Redis, httpx: about half a second, and more on a loaded machine). A
 stream of the log needs none of it: the settings, the database (attaching to the embedded
 one when no DATABASE_URL is set), the key wrapper that opens personal data, and the log's
-application (its transcodings and upcasters). This path handles exactly the well-formed
+application (its transcodings and upcasters). Not even pydantic or the domain's event
+classes: the settings the log needs are read as `Settings` reads them
+(infrastructure/log_settings.py, which leaves what it cannot tell to `Settings`), and
+`LogReader` (application/log_reader.py) resolves each event class and value decoder when
+the first row needing it is read. This path handles exactly the well-formed
 `replay --all [--since N] [--type T] [--json]`; anything else — help, a usage error, an
 unknown type, a configuration the settings refuse, a system without a log yet — goes to the
 full CLI, which answers as it always did. The rows are the same (`application.audit.stream`).
@@ -50,7 +54,7 @@ def parse(argv: Sequence[str]) -> tuple[int, str | None, bool] | None:
 def opened_log(settings: Any) -> Iterator[Any]:
     """The log's application, read-only (one connection, no DDL), on the configured or
     embedded database; None when there is no log to read yet."""
-    from application.event_store import EventStoreApp
+    from application.log_reader import LogReader
     from infrastructure.keys.wrappers import key_wrapper_of
     from infrastructure.store.event_store import eventsourcing_env
 
@@ -72,7 +76,7 @@ def opened_log(settings: Any) -> Iterator[Any]:
             "POSTGRES_MAX_OVERFLOW": "1",
             "CREATE_TABLE": "n",
         }
-        app = EventStoreApp(env=env)
+        app = LogReader(env=env)
         try:
             yield app
         finally:
@@ -90,19 +94,35 @@ def _log_exists(database_url: str) -> bool:
     return row is not None and row[0] is not None
 
 
-def replay_all(since: int, type_: str | None, as_json: bool) -> bool:
-    """Stream the log to stdout; False (nothing written) when the full CLI should answer."""
+def settings_of_log() -> Any | None:
+    """The settings the log needs: read cheaply when they can be (see
+    infrastructure/log_settings.py), else `Settings`; None when those refuse."""
+    from infrastructure.log_settings import log_settings
+
+    settings = log_settings()
+    if settings is not None:
+        return settings
     from pydantic import ValidationError
 
-    from application.audit import event_types, stream
     from infrastructure.settings import Settings
 
     try:
-        settings = Settings()
+        return Settings()
     except ValidationError:
-        return False  # the full CLI reports it, its way
+        return None  # the full CLI reports it, its way
+
+
+def replay_all(since: int, type_: str | None, as_json: bool) -> bool:
+    """Stream the log to stdout; False (nothing written) when the full CLI should answer."""
+    from application.audit_rows import stream
+
+    settings = settings_of_log()
+    if settings is None:
+        return False
     topics: tuple[str, ...] = ()
     if type_ is not None:
+        from application.audit import event_types
+
         known = event_types()
         if type_ not in known:
             return False

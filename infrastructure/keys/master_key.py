@@ -29,10 +29,10 @@ from infrastructure.keys.data_keys import (
     rewrap_all,
     set_up_key_tables,
 )
-from infrastructure.settings import Settings
 
-if TYPE_CHECKING:  # httpx only where Vault is used (the lean replay does not import it)
+if TYPE_CHECKING:  # httpx only where Vault is used; pydantic not in the lean replay
     from infrastructure.keys.vault_transit import VaultTransitKey
+    from infrastructure.settings import Settings
 
 
 class MasterKeyError(Exception):

@@ -113,3 +113,40 @@ def test_what_the_lean_path_does_not_handle_is_answered_by_the_full_cli(containe
     helped = run("replay", "--help", env=env)
     assert helped.returncode == 0
     assert "--all" in helped.stdout
+
+
+def test_the_lean_path_reads_no_settings_model_and_imports_only_the_aggregates_it_meets(
+    container, env
+):
+    register(container.services, "ECO-1", 10)
+    probe = (
+        "import sys\n"
+        "from api.cli.lean import run_lean\n"
+        "try:\n"
+        "    run_lean(sys.argv[1:])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0\n"
+        "else:\n"
+        "    raise AssertionError('the lean path handed over to the full CLI')\n"
+        "import json\n"
+        "print(json.dumps([m for m in sys.modules if m.startswith(('domain.', 'pydantic'))]),"
+        " file=sys.stderr)\n"
+    )
+    head = container.head_position()
+    rows = {"domain.base", "domain.money", "domain.personal"}  # what any row may need
+    for since in (head, 0):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, "--all", "--json", "--since", str(since)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        imported = set(json.loads(result.stderr.strip().splitlines()[-1]))
+        assert not {m for m in imported if m.startswith("pydantic")}, imported
+        if since == head:  # no row: no aggregate
+            assert imported == rows
+        else:  # a stock item's rows (and its product's), none of the checkout's aggregates
+            assert "domain.stock_item" in imported
+            assert not imported & {"domain.order", "domain.payment", "domain.cart"}

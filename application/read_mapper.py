@@ -1,0 +1,76 @@
+"""The read side's mapper: the library's `Mapper.to_domain_event`, with what it looks up
+for every event looked up once per topic.
+
+Followers, rebuilds and `replay --all` turn every stored event of the log into its domain
+event; the library resolves the topic, finds the id convertor (an `lru_cache` keyed on a
+tuple) and reads `class_version` for each one. Here the event class, its `class_version`
+and its id convertor are kept per topic, so an event costs its decode and little more.
+What comes out is what the library makes: the same transcoder decodes the same bytes, the
+same upcasters (`upcast_vN_vN+1`) run in the same order, the same errors are raised (an
+unknown topic, a state that does not decode). Encoding is the library's, untouched; with a
+cipher or a compressor the library's own path runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
+    find_id_convertor,
+)
+from eventsourcing.utils import resolve_topic
+
+
+class _Known:
+    """What the mapper needs of one topic's event class."""
+
+    __slots__ = ("class_version", "cls", "id_type", "to_id")
+
+    def __init__(self, cls: type, id_type: type) -> None:
+        self.cls = cls
+        self.class_version: int = getattr(cls, "class_version", 1)
+        self.id_type = id_type
+        self.to_id = find_id_convertor(cls, id_type)
+
+
+class ReadMapper(Mapper[UUID]):
+    """`Mapper` whose `to_domain_event` keeps each topic's class, version and id convertor."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._known: dict[str, _Known] = {}
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        if self.cipher is not None or self.compressor is not None:
+            return super().to_domain_event(stored_event)
+        topic = stored_event.topic
+        originator_id = stored_event.originator_id
+        known = self._known.get(topic)
+        if known is None or type(originator_id) is not known.id_type:
+            # Resolved before decoding, as the library does: an unknown topic is its error.
+            known = self._known[topic] = _Known(resolve_topic(topic), type(originator_id))
+        try:
+            event_state: dict[str, Any] = self.transcoder.decode(stored_event.state)
+        except Exception as error:
+            msg = (
+                f"Failed to deserialise state of stored event with "
+                f"topic '{topic}', "
+                f"originator_id '{originator_id}' and "
+                f"originator_version {stored_event.originator_version}: {error}"
+            )
+            raise MapperDeserialisationError(msg) from error
+        event_state["originator_id"] = known.to_id(originator_id)
+        event_state["originator_version"] = stored_event.originator_version
+        from_version = event_state.pop("class_version", 1)
+        if from_version < known.class_version:
+            cls = known.cls
+            while from_version < known.class_version:
+                getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
+                from_version += 1
+        domain_event: Any = object.__new__(known.cls)
+        object.__setattr__(domain_event, "__dict__", event_state)
+        return domain_event
