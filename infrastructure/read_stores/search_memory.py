@@ -242,7 +242,6 @@ def _doc(row: tuple[Any, ...]) -> Doc | None:
     )
 
 
-
 class MemorySearchIndex:
     """The active generation of a `PostgresSearchStore`, in memory. Thread-safe: the
     snapshot is replaced whole; `work` runs one at a time."""

@@ -5,8 +5,8 @@ the `unaccent` extension), then many generated queries — words of the bench's 
 with accents, case, stop words, synonyms, hyphens and words no product has; folded and
 unfolded filters; prices; every sort; `in_stock`; pages and sizes — and the bench's 18
 search shapes, each answered by both and compared field by field (total, every hit, the
-facets with their order). Every query must be accepted by the in-process index: what it
-would hand on is a failure here too. Then: a write moves the position and the next
+facets with their order, and the answer's bytes as the route builds them). Every query
+must be accepted by the in-process index: what it would hand on is a failure here too. Then: a write moves the position and the next
 refresh serves it; an unconfirmed snapshot and a generation over the limit hand on."""
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from eventsourcing.persistence import Tracking
 
+from api.http.routers.products import _public, answer_body
+from api.http.stored import canonical
 from application.event_store import APP_NAME
 from bench.search import QUERIES as BENCH_QUERIES
 from bench.seed import CATEGORIES, CERTIFICATIONS, WORDS
@@ -106,6 +108,8 @@ def assert_same(memory: MemorySearchIndex, index: PostgresSearchIndex, query: Se
     for facet, counts in expected.facets.items():
         assert list(got.facets[facet].items()) == list(counts.items()), (query, facet)
     assert got.facets.keys() == expected.facets.keys()
+    # The bytes built without the response model are the model's.
+    assert answer_body(got) == canonical(_public(expected).model_dump(mode="json"))
     return expected
 
 
@@ -168,7 +172,8 @@ def test_a_write_is_served_after_the_next_refresh(store, index, memory):
     moved = document(5) | {"price": "1.00", "name": "Garrafa Nova"}
     index.upsert([moved], Tracking(APP_NAME, 100))
     memory.refresh()
-    assert memory.snapshot is not None and memory.snapshot.version == ("g1", 100)
+    assert memory.snapshot is not None
+    assert memory.snapshot.version == ("g1", 100)
     result = assert_same(memory, index, SearchQuery(q="garrafa", sort="price_asc", size=1))
     assert result.items[0].name == "Garrafa Nova"
 
@@ -176,11 +181,13 @@ def test_a_write_is_served_after_the_next_refresh(store, index, memory):
 def test_an_unconfirmed_snapshot_hands_every_search_on(store, index):
     now = [0.0]
     held = MemorySearchIndex(store, max_documents=10_000, max_stale_s=2, clock=lambda: now[0])
-    assert held.search(SearchQuery()) is None and held.wants_work()
+    assert held.search(SearchQuery()) is None
+    assert held.wants_work()
     held.work()
     assert held.search(SearchQuery()) is not None
     now[0] = 1.5
-    assert held.wants_work() and held.search(SearchQuery()) is not None
+    assert held.wants_work()
+    assert held.search(SearchQuery()) is not None
     now[0] = 2.0
     assert held.search(SearchQuery()) is None  # older than max_stale_s: the store answers
 
@@ -188,7 +195,8 @@ def test_an_unconfirmed_snapshot_hands_every_search_on(store, index):
 def test_a_generation_over_the_limit_is_not_held(store, index):
     held = MemorySearchIndex(store, max_documents=DOCUMENTS - 1, max_stale_s=60)
     held.work()
-    assert held.snapshot is None and held.search(SearchQuery()) is None
+    assert held.snapshot is None
+    assert held.search(SearchQuery()) is None
 
 
 def test_texts_are_parsed_as_postgres_prints_them():
