@@ -6,8 +6,9 @@ with accents, case, stop words, synonyms, hyphens and words no product has; fold
 unfolded filters; prices; every sort; `in_stock`; pages and sizes — and the bench's 18
 search shapes, each answered by both and compared field by field (total, every hit, the
 facets with their order, and the answer's bytes as the route builds them). Every query
-must be accepted by the in-process index: what it would hand on is a failure here too. Then: a write moves the position and the next
-refresh serves it; an unconfirmed snapshot and a generation over the limit hand on."""
+must be accepted by the in-process index: what it would hand on is a failure here too.
+Then: a write moves the position and the next refresh serves it; an unconfirmed snapshot and
+a generation over the limit hand on."""
 
 from __future__ import annotations
 
