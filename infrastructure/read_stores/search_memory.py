@@ -21,17 +21,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
 
-from infrastructure.read_stores.search_postgres import PostgresSearchStore, facets_of
-from infrastructure.read_stores.ts_rank import Vector, parse_lexemes, parse_tsvector, ts_rank
+from infrastructure.read_stores.search_postgres import PostgresSearchStore
+from infrastructure.read_stores.search_snapshot import Doc, Plan, Snapshot, Version, answer
+from infrastructure.read_stores.ts_rank import parse_lexemes, parse_tsvector
 from projections.base import DEFAULT_GENERATION
 from projections.search import ProductHit, SearchQuery, SearchResult
 from projections.search_document import fold_key
@@ -39,7 +38,6 @@ from projections.search_document import fold_key
 log = logging.getLogger(__name__)
 
 MAX_WORDS = 20_000  # words whose lexemes are remembered (then forgotten all at once)
-MAX_ORDERS = 256  # (words, sort) orders remembered per snapshot
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = datetime.resolution
 _UNKNOWN: tuple[str, ...] = ("<not learnt>",)  # a sentinel: no lexeme holds `<`
@@ -57,151 +55,6 @@ FROM {table} ORDER BY sku COLLATE "C"
 """
 _FACETS = "SELECT value, n FROM {facets}"
 _LEXEMES = "SELECT w, plainto_tsquery(%s::regconfig, w)::text FROM unnest(%s::text[]) AS w"
-
-Version = tuple[str, int | None]
-
-
-@dataclass(frozen=True, slots=True)
-class Doc:
-    sku: str
-    hit: ProductHit
-    price: Decimal
-    stocked: bool
-    categories: frozenset[str]
-    certifications: frozenset[str]
-    tokens: tuple[str, ...]
-    vector: Vector
-    score: int | None
-    rating: Decimal | None
-    rating_count: int
-    listed_at: int | None  # microseconds since the epoch (timestamptz's resolution)
-    footprint: Decimal | None
-
-
-def _last(value: Any) -> tuple[bool, Any]:
-    """NULLS LAST ascending: present values first, in order."""
-    return (value is None, value if value is not None else 0)
-
-
-def _last_desc(value: Any) -> tuple[bool, Any]:
-    """DESC NULLS LAST: present values first, highest first."""
-    return (value is None, -value if value is not None else 0)
-
-
-# `sort=` -> the adapter's ORDER BY (`search_postgres._ORDERS`), every one ending on the SKU.
-SORT_KEYS: dict[str, Callable[[Doc], tuple[Any, ...]]] = {
-    "price_asc": lambda d: (d.price, d.sku),
-    "price_desc": lambda d: (-d.price, d.sku),
-    "newest": lambda d: (*_last_desc(d.listed_at), d.sku),
-    "rating": lambda d: (*_last_desc(d.rating), -d.rating_count, d.sku),
-    "footprint": lambda d: (*_last(d.footprint), d.sku),
-    "score": lambda d: (*_last_desc(d.score), d.sku),
-}
-
-
-@dataclass(frozen=True)
-class Plan:
-    """A text query as the adapter builds it: AND over words, each an OR over its synonyms,
-    each the AND of its lexemes; words and synonyms without lexemes (stop words) dropped,
-    as `&&` and `||` drop an empty `tsquery`."""
-
-    terms: tuple[tuple[tuple[str, ...], ...], ...]
-
-    @property
-    def operands(self) -> list[str]:
-        return [lexeme for term in self.terms for synonym in term for lexeme in synonym]
-
-    @property
-    def top_is_and(self) -> bool:
-        if len(self.terms) > 1:
-            return True
-        (term,) = self.terms
-        return len(term) == 1 and len(term[0]) > 1
-
-
-class Snapshot:
-    """One version of the generation, immutable once built (its memo aside)."""
-
-    def __init__(self, version: Version, docs: list[Doc], all_facets: list[list[Any]]):
-        self.version = version
-        self.docs = docs  # in SKU byte order
-        self.all_facets = all_facets
-        self.postings: dict[str, set[int]] = {}
-        for i, doc in enumerate(docs):
-            for lexeme in doc.vector:
-                self.postings.setdefault(lexeme, set()).add(i)
-        self._orders: dict[tuple[Any, ...], list[Doc]] = {}
-
-    def matching(self, plan: Plan) -> set[int]:
-        found: set[int] | None = None
-        for term in plan.terms:
-            either: set[int] = set()
-            for lexemes in term:
-                sets = [self.postings.get(lexeme, set()) for lexeme in lexemes]
-                either |= set.intersection(*sets)
-            found = either if found is None else found & either
-        return found or set()
-
-    def ordered(self, plan: Plan | None, sort: str) -> list[Doc]:
-        """The documents the words match (all without words), in the query's order."""
-        key = (plan, sort)
-        found = self._orders.get(key)
-        if found is not None:
-            return found
-        if plan is None:
-            docs = self.docs
-            found = docs if sort == "relevance" else sorted(docs, key=SORT_KEYS[sort])
-        elif plan.terms:
-            docs = [self.docs[i] for i in self.matching(plan)]
-            if sort == "relevance":
-                operands, top_is_and = plan.operands, plan.top_is_and
-                ranks = {d.sku: ts_rank(d.vector, operands, top_is_and) for d in docs}
-                found = sorted(docs, key=lambda d: (-ranks[d.sku], d.sku))
-            else:
-                found = sorted(docs, key=SORT_KEYS[sort])
-        else:  # only stop words: an empty `tsquery` matches nothing
-            found = []
-        if len(self._orders) >= MAX_ORDERS:
-            self._orders.clear()
-        self._orders[key] = found
-        return found
-
-
-def _filters(query: SearchQuery) -> list[Callable[[Doc], bool]]:
-    tests: list[Callable[[Doc], bool]] = []
-    if query.category is not None:
-        category = fold_key(query.category)
-        tests.append(lambda d: category in d.categories)
-    if query.certification is not None:
-        certification = fold_key(query.certification)
-        tests.append(lambda d: certification in d.certifications)
-    low, high = query.min_price, query.max_price
-    if low is not None:
-        tests.append(lambda d: d.price >= low)
-    if high is not None:
-        tests.append(lambda d: d.price <= high)
-    if query.in_stock:
-        tests.append(lambda d: d.stocked)
-    return tests
-
-
-def answer(snapshot: Snapshot, plan: Plan | None, query: SearchQuery) -> SearchResult:
-    """What the adapter answers, from the snapshot: the page of the ordered hits that pass
-    the filters, and their facet tokens counted (the generation's counts when nothing
-    narrows the search, as the adapter reads them)."""
-    ordered = snapshot.ordered(plan, query.sort)
-    tests = _filters(query)
-    hits = [d for d in ordered if all(test(d) for test in tests)] if tests else ordered
-    if plan is None and not tests:
-        tokens: list[list[Any]] = snapshot.all_facets
-    else:
-        counts: Counter[str] = Counter()
-        for doc in hits:
-            counts.update(doc.tokens)
-        tokens = [[token, n] for token, n in counts.items()]
-    total, facets = facets_of(tokens)
-    page = hits[query.offset : query.offset + query.size]
-    return SearchResult(total=total, items=[d.hit for d in page], facets=facets)
 
 
 def _doc(row: tuple[Any, ...]) -> Doc | None:
