@@ -38,6 +38,7 @@ from projections.search_document import fold_key
 log = logging.getLogger(__name__)
 
 MAX_WORDS = 20_000  # words whose lexemes are remembered (then forgotten all at once)
+LOAD_SHARE = 9  # after a load taking t of CPU, no other load for 9 t (at most 10% of a core)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = datetime.resolution
 _UNKNOWN: tuple[str, ...] = ("<not learnt>",)  # a sentinel: no lexeme holds `<`
@@ -106,11 +107,13 @@ class MemorySearchIndex:
         max_documents: int,
         max_stale_s: float,
         clock: Callable[[], float] = time.monotonic,
+        load_share: float = LOAD_SHARE,
     ):
         self.store = store
         self.max_documents = max_documents
         self.max_stale_s = max_stale_s
         self.clock = clock
+        self.load_share = load_share
         self.snapshot: Snapshot | None = None
         self._verified_at = float("-inf")
         self._checked_at = float("-inf")
@@ -118,6 +121,7 @@ class MemorySearchIndex:
         self._pending: set[str] = set()
         self._working = threading.Lock()
         self._refused: Version | None = None  # a version not held (too large, not reproduced)
+        self._next_load_at = float("-inf")
 
     # -- answering (never blocks) -------------------------------------------------------------
 
@@ -197,15 +201,22 @@ class MemorySearchIndex:
             self._lexemes[word] = found.get(word)
 
     def refresh(self) -> None:
-        """Confirm the snapshot's version, or load the current one."""
+        """Confirm the snapshot's version, or load the current one: at most one tenth of a
+        core goes to loading (the time since the last load is at least 9 times its CPU
+        time); until then a moved version leaves the snapshot unconfirmed, and once older
+        than `max_stale_s` the store answers."""
         started = self.clock()
+        self._checked_at = started
         version = self._version()
         held = self.snapshot.version if self.snapshot is not None else self._refused
         if held != version:
+            if started < self._next_load_at:
+                return
+            spent = time.thread_time()
             self.snapshot = self._load()
+            self._next_load_at = started + self.load_share * (time.thread_time() - spent)
             self._refused = None if self.snapshot is not None else version
         self._verified_at = started if self.snapshot is not None else float("-inf")
-        self._checked_at = started
 
     def _version(self) -> Version:
         with self.store.pool.connection() as conn:

@@ -23,10 +23,9 @@ from collections.abc import Sequence
 _PACK = struct.Struct("f")
 # A lexeme in single quotes (`''` a quote, `\\` a backslash), then `:1A,5,7C` positions.
 _ENTRY = re.compile(r"'((?:[^'\\]|''|\\.)*)'(?::([0-9A-D,]+))?(?: |$)")
-_POSITION = re.compile(r"([0-9]+)([A-D]?)")
 _QUOTED = re.compile(r"'((?:[^'\\]|''|\\.)*)'")
 _UNESCAPE = re.compile(r"''|\\(.)")
-_WEIGHT = {"A": 3, "B": 2, "C": 1, "": 0}  # WEP_GETWEIGHT: D is 0
+_WEIGHT = {"A": 3, "B": 2, "C": 1}  # WEP_GETWEIGHT: D (not printed) is 0
 MAXENTRYPOS = 1 << 14
 
 # Each position is packed as `position << 2 | weight` (weight 0..3, D..A).
@@ -54,23 +53,28 @@ def parse_tsvector(text: str) -> Vector | None:
     in the form expected (nothing is guessed)."""
     vector: Vector = {}
     at = 0
-    while at < len(text):
-        found = _ENTRY.match(text, at)
-        if found is None:
+    for found in _ENTRY.finditer(text):
+        if found.start() != at:
             return None
-        lexeme, positions = _unescape(found.group(1)), found.group(2)
-        if positions:
-            packed = []
-            for part in positions.split(","):
-                position = _POSITION.fullmatch(part)
-                if position is None:
-                    return None
-                packed.append(int(position.group(1)) << 2 | _WEIGHT[position.group(2)])
-            vector[lexeme] = tuple(packed)
-        else:
-            vector[lexeme] = ()
         at = found.end()
-    return vector
+        lexeme, positions = found.group(1), found.group(2)
+        if "'" in lexeme or "\\" in lexeme:
+            lexeme = _unescape(lexeme)
+        if not positions:
+            vector[lexeme] = ()
+            continue
+        packed = []
+        try:
+            for part in positions.split(","):
+                weight = _WEIGHT.get(part[-1])
+                if weight is None:
+                    packed.append(int(part) << 2)
+                else:
+                    packed.append(int(part[:-1]) << 2 | weight)
+        except (ValueError, IndexError):
+            return None
+        vector[lexeme] = tuple(packed)
+    return vector if at == len(text) else None
 
 
 def parse_lexemes(text: str) -> tuple[str, ...] | None:

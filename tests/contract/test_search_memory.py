@@ -87,7 +87,7 @@ def index(store: PostgresSearchStore) -> PostgresSearchIndex:
 
 @pytest.fixture
 def memory(store: PostgresSearchStore, index: PostgresSearchIndex) -> MemorySearchIndex:
-    held = MemorySearchIndex(store, max_documents=10_000, max_stale_s=3600)
+    held = MemorySearchIndex(store, max_documents=10_000, max_stale_s=3600, load_share=0)
     held.refresh()
     assert held.snapshot is not None
     return held
@@ -191,6 +191,24 @@ def test_an_unconfirmed_snapshot_hands_every_search_on(store, index):
     assert held.search(SearchQuery()) is not None
     now[0] = 2.0
     assert held.search(SearchQuery()) is None  # older than max_stale_s: the store answers
+
+
+def test_loads_take_at_most_a_tenth_of_a_core(store, index):
+    now = [0.0]
+    held = MemorySearchIndex(store, max_documents=10_000, max_stale_s=2, clock=lambda: now[0])
+    held.refresh()
+    assert held.snapshot is not None
+    index.upsert([document(7)], Tracking(APP_NAME, 200))
+    held.refresh()  # moved, but the last load was just now: not loaded again yet
+    assert held.snapshot.version == ("g1", 4)
+    now[0] = 1.9
+    assert held.search(SearchQuery()) is not None  # still within the bound
+    now[0] = 2.0
+    assert held.search(SearchQuery()) is None  # unconfirmed past the bound: the store
+    now[0] = 60.0  # (more than 9 times any load's CPU time later)
+    held.refresh()
+    assert held.snapshot.version == ("g1", 200)
+    assert held.search(SearchQuery()) is not None
 
 
 def test_a_generation_over_the_limit_is_not_held(store, index):
