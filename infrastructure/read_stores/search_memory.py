@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from infrastructure.read_stores.search_postgres import PostgresSearchStore
@@ -187,13 +188,20 @@ class MemorySearchIndex:
             self._working.release()
 
     def learn(self, words: Iterable[str]) -> None:
-        """Ask PostgreSQL for the lexemes of `words` (one statement)."""
+        """Ask PostgreSQL for the lexemes of `words` (one statement). Words it refuses are
+        remembered as refused (the store answers them), not asked again at every search."""
         missing = [w for w in dict.fromkeys(words) if w not in self._lexemes]
         if not missing:
             return
         asked = [w for w in missing if "\x00" not in w]
-        with self.store.pool.connection() as conn:
-            rows = conn.execute(_LEXEMES, (self.store.config, asked)).fetchall() if asked else []
+        rows: list[tuple[Any, ...]] = []
+        try:
+            with self.store.pool.connection() as conn:
+                rows = (
+                    conn.execute(_LEXEMES, (self.store.config, asked)).fetchall() if asked else []
+                )
+        except psycopg.Error:
+            log.warning("lexemes of %d words not learnt: the store answers them", len(asked))
         if len(self._lexemes) + len(missing) > MAX_WORDS:
             self._lexemes = {}
         found = {str(w): parse_lexemes(str(text)) for w, text in rows}

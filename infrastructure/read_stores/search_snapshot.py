@@ -136,6 +136,8 @@ class Snapshot:
             self.checkpoints.append(self.checkpoints[-1] | _bits(chunk))
         self._orders: dict[tuple[Any, ...], list[int]] = {}
         self._ranks: dict[tuple[Any, ...], dict[int, int]] = {}
+        for sort in SORT_KEYS:  # sorted here, on the loading thread, not on a search's
+            self.ordered(None, sort)
 
     def _cheaper_than(self, k: int) -> int:
         """The documents of the `k` lowest prices."""
