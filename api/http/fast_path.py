@@ -240,8 +240,8 @@ def search_read(
     policy: CachePolicy,
     memory: InProcessSearch | None = None,
 ) -> Read:
-    """`GET /api/v1/products/search` for an anonymous caller: the in-process index, else the
-    search-results cache, or the store on a miss (and the cache filled), as the route does; a
+    """`GET /api/v1/products/search` for an anonymous caller: the search-results cache, or on
+    a miss the in-process index or the store (and the cache filled), as the route does; a
     query the search refuses is the route's to answer (422)."""
 
     recent: dict[bytes, SearchQuery | None] = {}  # query string → its search

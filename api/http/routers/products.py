@@ -207,17 +207,16 @@ async def search_body(
     query: SearchQuery,
     memory: InProcessSearch | None = None,
 ) -> bytes:
-    """The answer's bytes: from the in-process index when given one and it answers, else from
-    the search-results cache when given one and it holds the query, else from the store (and
-    kept in the cache)."""
-    body = memory.body(query) if memory is not None else None
-    if body is not None:
-        return body
+    """The answer's bytes: from the search-results cache when given one and it holds the
+    query, else from the in-process index when given one and it answers, else from the
+    store (and, on a miss, kept in the cache)."""
     key = cache_key(query, await cache.generation()) if cache is not None else None
     body = await cache.get(key) if cache is not None and key else None
     if body is None:
-        result = await query_in_pool(lambda: readers.search.search(query))
-        body = canonical(_public(result).model_dump(mode="json"))
+        body = memory.body(query) if memory is not None else None
+        if body is None:
+            result = await query_in_pool(lambda: readers.search.search(query))
+            body = canonical(_public(result).model_dump(mode="json"))
         if cache is not None and key:
             await cache.put(key, body)
     return body
