@@ -1,9 +1,10 @@
 """Anonymous searches answered in process: the in-process search index
-(`infrastructure/read_stores/search_memory.py`) in front of the search-results cache and the
-store. Its answers are the store's to the field (a differential test holds it to that), so the
+(`infrastructure/read_stores/search_memory.py`) behind the search-results cache (which keeps
+its contract: what it misses is answered here when possible, and stored in it) and in front
+of the store. Its answers are the store's to the field (a differential test holds it to that), so the
 bytes are the route's too: built without the response model (`render`, the router's
 `answer_body`, compared with the model's bytes by a test) and remembered per snapshot and
-query, so a repeated search is one dictionary lookup and a new one a scan of the words' hits.
+query (with the results cache off, a repeated search is one dictionary lookup).
 
 The index's upkeep (a version check every half of the staleness bound, a reload when the
 version moved, learning new words) runs on a worker thread, started by the searches that find
