@@ -1,8 +1,8 @@
 """Anonymous searches answered in process: the in-process search index
 (`infrastructure/read_stores/search_memory.py`) behind the search-results cache (which keeps
 its contract: what it misses is answered here when possible, and stored in it) and in front
-of the store. Its answers are the store's to the field (a differential test holds it to that), so the
-bytes are the route's too: built without the response model (`render`, the router's
+of the store. Its answers are the store's to the field (a differential test holds it to
+that), so the bytes are the route's too: built without the response model (`render`, the router's
 `answer_body`, compared with the model's bytes by a test) and remembered per snapshot and
 query (with the results cache off, a repeated search is one dictionary lookup).
 
