@@ -13,6 +13,7 @@ import dataclasses
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 
 from bench.config import BenchConfig
 from bench.http import running, token
@@ -70,10 +71,17 @@ def measure(
     seconds: float,
     headers: dict[str, str],
     script: str | None = None,
+    cpu: Callable[[], float] | None = None,
 ) -> None:
+    """One wrk run; with `cpu` (the API's CPU seconds so far), also the API's CPU per
+    request over the run (`reads_<key>_api_cpu_ms`)."""
     if script is None:  # a scripted run is cold on purpose
         wrk(url, 1, headers)  # warm-up: connections, caches, the first import of anything
+    before = cpu() if cpu is not None else 0.0
     answer = wrk(url, seconds, headers, script)
+    if cpu is not None:
+        requests = answer["rps"] * max(1, round(seconds))
+        answer["api_cpu_ms"] = (cpu() - before) * 1000 / requests if requests else 0.0
     for figure, value in answer.items():
         results.add(f"reads_{key}_{figure}", value)
     rps, p99, errors = answer["rps"], answer["p99_ms"], answer["errors"]
@@ -108,7 +116,7 @@ def bench_reads(config: BenchConfig, servers: Servers, results: Results) -> None
             system.caught_up()
             base = system.base_url
             measure(results, "health", f"{base}/health", seconds, {})
-            lean_reads(base, sku, seconds, auth, results)
+            lean_reads(base, sku, seconds, auth, results, system.api.cpu_seconds)
     for key in ("bare", "health"):
         for figure in ("rps", "p99_ms", "errors"):
             results.summarize(f"reads_{key}_{figure}")

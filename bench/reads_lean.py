@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -68,9 +69,16 @@ def plain_baseline(section: Section, sku: str, seconds: float, results: Results)
         plain.stop()
 
 
-def lean_reads(base: str, sku: str, seconds: float, auth: dict[str, str], results: Results) -> None:
+def lean_reads(
+    base: str,
+    sku: str,
+    seconds: float,
+    auth: dict[str, str],
+    results: Results,
+    api_cpu: Callable[[], float] | None = None,
+) -> None:
     """Through the real app: anonymous and signed-in stock item, a 304, search warm and
-    cold (anonymous, the storefront's case)."""
+    cold (anonymous, the storefront's case; with `api_cpu`, the API's CPU per search)."""
     import httpx
 
     from bench.reads import measure
@@ -80,14 +88,17 @@ def lean_reads(base: str, sku: str, seconds: float, auth: dict[str, str], result
     measure(results, "stock_item_signed_in", item, seconds, auth)
     etag = httpx.get(item).headers["etag"]
     measure(results, "not_modified", item, seconds, {"If-None-Match": etag})
-    measure(results, "search", f"{base}{SEARCH_WARM}", seconds, {})
-    measure(results, "search_cold", base, seconds, {}, script=cold_script())
+    measure(results, "search", f"{base}{SEARCH_WARM}", seconds, {}, cpu=api_cpu)
+    measure(results, "search_cold", base, seconds, {}, script=cold_script(), cpu=api_cpu)
 
 
 def summarize_lean(results: Results) -> None:
     for key in LEAN_KEYS:
         for figure in ("rps", "p99_ms", "errors"):
             results.summarize(f"reads_{key}_{figure}")
+    for key in ("search", "search_cold"):
+        if results.samples.get(f"reads_{key}_api_cpu_ms"):
+            results.summarize(f"reads_{key}_api_cpu_ms")
     bare = results.get("reads_bare_rps")
     for key in LEAN_KEYS:
         if key != "plain":

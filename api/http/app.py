@@ -34,8 +34,10 @@ from api.http.routers import API_ROUTERS, health, product_images
 from api.http.routers import auth as auth_routes
 from api.http.routers import catalog as catalog_routes
 from api.http.routers.product_images import image_upload_limits
+from api.http.routers.products import answer_body
 from api.http.routes import RouteTable
 from api.http.search_cache import search_cache
+from api.http.search_memory import search_memory
 from api.http.stored import Policies
 from api.http.tracing import TracingMiddleware
 from api.storefront import install_storefront
@@ -97,8 +99,13 @@ def _fast_reads(app: FastAPI) -> dict[str, FastRead]:
             stock_item_read(state.stored, state.cache_policies.product)
         ),
     }
-    if state.search_cache is not None:
-        read = search_read(state.container.readers, state.search_cache, state.cache_policies.search)
+    if state.search_cache is not None or state.search_memory is not None:
+        read = search_read(
+            state.container.readers,
+            state.search_cache,
+            state.cache_policies.search,
+            state.search_memory,
+        )
         reads["/api/v1/products/search"] = FastRead(read, takes_query=True)
     return reads
 
@@ -193,6 +200,7 @@ def create_app(container: Container, *, fast_path: bool = True) -> FastAPI:
     app.state.stored = StoredDocuments(container.aredis, LeanReaders.of(container.aredis.url))
     app.state.cache_policies = Policies.of(container.settings)
     app.state.search_cache = search_cache(container, app.state.metrics.registry)
+    app.state.search_memory = search_memory(container, app.state.metrics.registry, answer_body)
     install_error_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")

@@ -36,6 +36,7 @@ from api.http.routers.products import PRICE_PATTERN, search_body, search_query_o
 from api.http.routes import ROUTE_KEY
 from api.http.schemas import SKU_PATTERN
 from api.http.search_cache import SearchCache
+from api.http.search_memory import InProcessSearch
 from api.http.stored import stored_version
 from infrastructure.read_stores.stored_documents import StoredDocuments
 from projections.catalog import StockItemsProjection, public_stock_key
@@ -233,10 +234,15 @@ def search_query(scope: Scope) -> SearchQuery | None:
     )
 
 
-def search_read(readers: Readers, cache: SearchCache, policy: CachePolicy) -> Read:
-    """`GET /api/v1/products/search` for an anonymous caller: the search-results cache, or the
-    store on a miss (and the cache filled), as the route does; a query the search refuses is
-    the route's to answer (422)."""
+def search_read(
+    readers: Readers,
+    cache: SearchCache | None,
+    policy: CachePolicy,
+    memory: InProcessSearch | None = None,
+) -> Read:
+    """`GET /api/v1/products/search` for an anonymous caller: the search-results cache, or on
+    a miss the in-process index or the store (and the cache filled), as the route does; a
+    query the search refuses is the route's to answer (422)."""
 
     recent: dict[bytes, SearchQuery | None] = {}  # query string → its search
 
@@ -253,7 +259,7 @@ def search_read(readers: Readers, cache: SearchCache, policy: CachePolicy) -> Re
             recent[raw] = query
         if query is None:
             return None
-        body = await search_body(readers, cache, query)
+        body = await search_body(readers, cache, query, memory)
         return answer_parts(asked, body, content_tag(body), policy)
 
     return read

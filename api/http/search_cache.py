@@ -132,7 +132,11 @@ class SearchCache:
         return found if isinstance(found, bytes) else None
 
     async def put(self, key: str, body: bytes) -> None:
-        if self.ttl_s > 0:
+        if self.ttl_s <= 0:
+            return
+        if self.lean is not None:
+            await self.lean.reader().set(key, body, self.ttl_s)
+        else:
             await self.aredis.client().set(key, body, ex=self.ttl_s)
 
 

@@ -1,10 +1,11 @@
-"""A lean, pipelined Redis reader for the event loop's hottest reads (`GET`, `MGET`): one
-connection per event loop, requests written as they come and replies matched in order.
+"""A lean, pipelined Redis reader for the event loop's hottest reads (`GET`, `MGET`; and the
+search-results cache's `SET`): one connection per event loop, requests written as they come
+and replies matched in order.
 
 Why: through redis-py's asyncio client one `MGET` costs ~50 µs of CPU (its connection
 pool, retry and timeout wrappers, observability hooks and Python RESP parser); written and
 parsed here it costs ~15 µs, and a catalog read is little else (bench/README.md, "The fast
-path"). Only replies these two commands give are parsed (bulk strings, arrays of them,
+path"). Only replies these commands give are parsed (bulk strings, arrays of them, `+OK`,
 errors). TLS is not supported: `LeanReaders.of` gives None for such a URL and callers use
 redis-py. A lost connection fails the requests in flight with `redis.ConnectionError` (as
 redis-py would) and the next request connects again."""
@@ -160,6 +161,11 @@ class LeanReader:
     async def get(self, key: str) -> bytes | None:
         value = await self._ask(_command(b"GET", key.encode()))
         return value if isinstance(value, bytes) else None
+
+    async def set(self, key: str, value: bytes, ex: int) -> None:
+        """`SET key value EX ex` (the search-results cache's write: an idempotent one, so
+        asking it again on a new connection is safe)."""
+        await self._ask(_command(b"SET", key.encode(), value, b"EX", str(ex).encode()))
 
     async def mget(self, *keys: str) -> list[bytes | None]:
         value = await self._ask(_command(b"MGET", *(key.encode() for key in keys)))

@@ -96,3 +96,17 @@ def test_a_read_that_meets_a_lost_connection_is_asked_again_on_a_new_one(redis_u
 
 def test_a_tls_url_is_left_to_redis_py():
     assert LeanReaders.of("rediss://localhost:6380/0") is None
+
+
+def test_set_stores_a_value_with_its_expiry_as_redis_py_would(redis_url, client, run):
+    readers = LeanReaders.of(redis_url)
+    assert readers is not None
+
+    async def write():
+        reader = readers.reader()
+        await reader.set("lean:set", b"\x00body\r\n", 300)
+        return await reader.get("lean:set")
+
+    assert run(write()) == b"\x00body\r\n"
+    assert client.get("lean:set") == b"\x00body\r\n"
+    assert 0 < client.ttl("lean:set") <= 300

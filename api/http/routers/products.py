@@ -3,8 +3,9 @@ while typing; public."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -13,6 +14,7 @@ from api.http.deps import ReadersDep, consistent_with
 from api.http.deps import query as query_in_pool
 from api.http.http_cache import cached_answer, content_tag
 from api.http.schemas import (
+    Amount,
     MoneyModel,
     ProductFacetsPublic,
     ProductHitPublic,
@@ -20,9 +22,11 @@ from api.http.schemas import (
 )
 from api.http.schemas_search import SuggestionPublic, SuggestionsPublic
 from api.http.search_cache import SearchCache, cache_key, normalized
+from api.http.search_memory import InProcessSearch
 from api.http.stored import ConditionalDep, PoliciesDep, canonical
 from projections.readers import Readers
 from projections.search import (
+    FACETS,
     MAX_PAGE_SIZE,
     MAX_QUERY_LENGTH,
     InvalidSearchQueryError,
@@ -78,6 +82,14 @@ async def get_search_cache(request: Request) -> SearchCache | None:
 SearchCacheDep = Annotated[SearchCache | None, Depends(get_search_cache)]
 
 
+async def get_search_memory(request: Request) -> InProcessSearch | None:
+    memory: InProcessSearch | None = getattr(request.app.state, "search_memory", None)
+    return memory
+
+
+SearchMemoryDep = Annotated[InProcessSearch | None, Depends(get_search_memory)]
+
+
 async def known_parameters_only(request: Request) -> None:
     """A misspelt or unsupported parameter (`facet=brand`) is refused, not ignored: a
     client must not believe a filter applied that did not."""
@@ -122,6 +134,45 @@ def _public(result: SearchResult) -> ProductSearchPublic:
     )
 
 
+# The response model's rule for an amount: a price it would refuse takes the model's path.
+_AMOUNT = re.compile(get_args(Amount)[1].pattern)
+
+
+def _hit_json(hit: ProductHit) -> dict[str, Any] | None:
+    """`hit_public(hit).model_dump(mode="json")`, without the model (None: use it)."""
+    amount = str(hit.price)
+    if not _AMOUNT.fullmatch(amount):
+        return None
+    return {
+        "sku": hit.sku,
+        "name": hit.name,
+        "price": {"amount": amount, "currency": "BRL"},
+        "available": hit.available,
+        "certifications": hit.certifications,
+        "carbon_footprint_kg": hit.carbon_footprint_kg,
+        "in_stock": hit.in_stock,
+        "sustainability_score": hit.sustainability_score,
+        "rating_average": str(hit.rating_average) if hit.rating_average is not None else None,
+        "rating_count": hit.rating_count,
+    }
+
+
+def answer_body(result: SearchResult) -> bytes:
+    """The answer's bytes, as `canonical(_public(result).model_dump(mode="json"))` gives them
+    (a test compares the two), without building the response model."""
+    items = [_hit_json(hit) for hit in result.items]
+    if any(item is None for item in items):
+        return canonical(_public(result).model_dump(mode="json"))
+    facets = result.facets
+    return canonical(
+        {
+            "total": result.total,
+            "items": items,
+            "facets": {name: facets.get(name, {}) for name in FACETS},
+        }
+    )
+
+
 def search_query_of(
     q: str | None,
     category: str | None,
@@ -150,14 +201,22 @@ def search_query_of(
     )
 
 
-async def search_body(readers: Readers, cache: SearchCache | None, query: SearchQuery) -> bytes:
+async def search_body(
+    readers: Readers,
+    cache: SearchCache | None,
+    query: SearchQuery,
+    memory: InProcessSearch | None = None,
+) -> bytes:
     """The answer's bytes: from the search-results cache when given one and it holds the
-    query, else from the store (and kept in the cache)."""
+    query, else from the in-process index when given one and it answers, else from the
+    store (and, on a miss, kept in the cache)."""
     key = cache_key(query, await cache.generation()) if cache is not None else None
     body = await cache.get(key) if cache is not None and key else None
     if body is None:
-        result = await query_in_pool(lambda: readers.search.search(query))
-        body = canonical(_public(result).model_dump(mode="json"))
+        body = memory.body(query) if memory is not None else None
+        if body is None:
+            result = await query_in_pool(lambda: readers.search.search(query))
+            body = canonical(_public(result).model_dump(mode="json"))
         if cache is not None and key:
             await cache.put(key, body)
     return body
@@ -179,6 +238,7 @@ async def search_products(
     asked: ConditionalDep,
     policies: PoliciesDep,
     cache: SearchCacheDep,
+    memory: SearchMemoryDep,
     q: Annotated[
         str | None, Query(max_length=MAX_QUERY_LENGTH, description="words to find")
     ] = None,
@@ -217,8 +277,11 @@ async def search_products(
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("query",), "msg": str(error)}]
         ) from None
-    cacheable = cache is not None and asked.anonymous and x_consistency_token is None
-    body = await search_body(readers, cache if cacheable else None, query)
+    anonymous = asked.anonymous and x_consistency_token is None
+    cacheable = cache is not None and anonymous
+    body = await search_body(
+        readers, cache if cacheable else None, query, memory if anonymous else None
+    )
     return cached_answer(asked, body, content_tag(body), policies.search)
 
 
