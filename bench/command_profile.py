@@ -6,7 +6,8 @@ JWT) and its trivial route. No server: what is measured is the app's own CPU.
 Needs DATABASE_URL (a server where it may create and drop a throwaway database) and
 REDIS_URL (a database number it may flush). `PROFILE_REQUESTS` (default 1500) per route;
 `PROFILE_CPROFILE=1` adds a cProfile of the event loop's side (the thread pool's work is not
-in it), sorted by own time (`PROFILE_SORT`, e.g. cumulative), `PROFILE_TOP` lines (default 40). Prints the CPU per request."""
+in it), sorted by own time (`PROFILE_SORT`, e.g. cumulative), `PROFILE_TOP` lines (default
+40). `ECOVAREJO_*` settings in the environment apply. Prints the CPU per request."""
 
 from __future__ import annotations
 
@@ -100,7 +101,9 @@ async def _profile(app: Any, skus: list[str], count: int, profiled: bool) -> dic
 
 def _stats(profile: cProfile.Profile, top: int) -> str:
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(top)
+    pstats.Stats(profile, stream=out).sort_stats(
+        os.environ.get("PROFILE_SORT", "tottime")
+    ).print_stats(top)
     return out.getvalue()
 
 

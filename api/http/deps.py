@@ -65,63 +65,70 @@ async def get_services(container: ContainerDep) -> Services:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
-# One alias per service (application/services.py): a route names the one it calls.
+# One alias per service (application/services.py): a route names the one it calls. Each
+# reads the app's services itself, one dependency to solve per request instead of a chain
+# of three (service <- services <- container): FastAPI solves each link anew every time.
 
 
-async def get_store(services: ServicesDep) -> EventStore:
-    return services.store
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.container.services
+    return services
 
 
-async def get_event_log(services: ServicesDep) -> EventLog | None:
-    return services.event_log
+async def get_store(request: Request) -> EventStore:
+    return _services(request).store
 
 
-async def get_catalog(services: ServicesDep) -> CatalogService:
-    return services.catalog
+async def get_event_log(request: Request) -> EventLog | None:
+    return _services(request).event_log
 
 
-async def get_products(services: ServicesDep) -> ProductService:
-    return services.products
+async def get_catalog(request: Request) -> CatalogService:
+    return _services(request).catalog
 
 
-async def get_promotions(services: ServicesDep) -> PromotionService:
-    return services.promotions
+async def get_products(request: Request) -> ProductService:
+    return _services(request).products
 
 
-async def get_shipping(services: ServicesDep) -> ShippingService:
-    return services.shipping
+async def get_promotions(request: Request) -> PromotionService:
+    return _services(request).promotions
 
 
-async def get_checkout(services: ServicesDep) -> CheckoutService:
-    return services.checkout
+async def get_shipping(request: Request) -> ShippingService:
+    return _services(request).shipping
 
 
-async def get_payments(services: ServicesDep) -> PaymentService:
-    return services.payments
+async def get_checkout(request: Request) -> CheckoutService:
+    return _services(request).checkout
 
 
-async def get_orders(services: ServicesDep) -> OrderService:
-    return services.orders
+async def get_payments(request: Request) -> PaymentService:
+    return _services(request).payments
 
 
-async def get_labels(services: ServicesDep) -> LabelService:
-    return services.labels
+async def get_orders(request: Request) -> OrderService:
+    return _services(request).orders
 
 
-async def get_returns(services: ServicesDep) -> ReturnService:
-    return services.returns
+async def get_labels(request: Request) -> LabelService:
+    return _services(request).labels
 
 
-async def get_invoices(services: ServicesDep) -> InvoiceService:
-    return services.invoices
+async def get_returns(request: Request) -> ReturnService:
+    return _services(request).returns
 
 
-async def get_customers(services: ServicesDep) -> CustomerService:
-    return services.customers
+async def get_invoices(request: Request) -> InvoiceService:
+    return _services(request).invoices
 
 
-async def get_data_subjects(services: ServicesDep) -> DataSubjectService:
-    return services.data_subjects
+async def get_customers(request: Request) -> CustomerService:
+    return _services(request).customers
+
+
+async def get_data_subjects(request: Request) -> DataSubjectService:
+    return _services(request).data_subjects
 
 
 StoreDep = Annotated[EventStore, Depends(get_store)]
@@ -264,8 +271,9 @@ async def query(read: Callable[[], T]) -> T:
     return await run_in_threadpool(read)
 
 
-async def get_readers(container: ContainerDep) -> Readers:
-    return container.readers
+async def get_readers(request: Request) -> Readers:
+    readers: Readers = request.app.state.container.readers
+    return readers
 
 
 ReadersDep = Annotated[Readers, Depends(get_readers)]

@@ -101,7 +101,6 @@ class RouteTable:
                 partial = partial or entry.info
         return partial
 
-
     def target(self, scope: MutableMapping[str, Any]) -> Target | None:
         """Where the router goes for this request: the edge's route when it serves the
         method (a route matched for another method ends 405: the walk answers it)."""
