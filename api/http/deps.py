@@ -49,6 +49,7 @@ IF_MATCH_PATTERN = r'^(W/)?"?[0-9]{1,18}"?$'
 CONSISTENCY_POSITION_PATTERN = r"^[0-9]{1,18}$"
 T = TypeVar("T")
 _bearer = HTTPBearer(auto_error=False, description="JWT from `ecovarejo token` or your IdP")
+_AUTHENTICATED = "ecovarejo.authenticated"  # the caller `authenticate` admitted
 
 
 async def get_container(request: Request) -> Container:
@@ -151,7 +152,11 @@ async def authenticate(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The verified caller (the edge middlewares may have verified the token already)."""
+    """The verified caller (the edge middlewares may have verified the token already), once
+    per request however many dependencies ask."""
+    known: Principal | None = request.scope.get(_AUTHENTICATED)
+    if known is not None:
+        return known
     verifier: TokenVerifier = request.app.state.verifier
     principal = await principal_of(request.scope, verifier)
     if isinstance(principal, AuthenticationError):
@@ -160,6 +165,7 @@ async def authenticate(
         raise HTTPException(401, "this token was revoked", {"WWW-Authenticate": "Bearer"})
     # Every event this request causes is stamped with who asked.
     update_metadata(actor=principal.actor)
+    request.scope[_AUTHENTICATED] = principal
     return principal
 
 
@@ -179,12 +185,18 @@ async def _revoked(request: Request, principal: Principal) -> bool:
 
 class RoleCheck:
     """A dependency admitting only `roles` (403 for others). The OpenAPI document reads
-    `roles` to list who may call a route."""
+    `roles` to list who may call a route. It authenticates itself (not through a dependency
+    on `authenticate`: one dependency fewer for FastAPI to solve on every request)."""
 
     def __init__(self, roles: tuple[Role, ...]):
         self.roles = roles
 
-    async def __call__(self, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def __call__(
+        self,
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        principal = await authenticate(request, credentials)
         if principal.role not in self.roles:
             raise HTTPException(403, f"this needs the role {' or '.join(self.roles)}")
         return principal
