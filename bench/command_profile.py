@@ -7,7 +7,9 @@ Needs DATABASE_URL (a server where it may create and drop a throwaway database) 
 REDIS_URL (a database number it may flush). `PROFILE_REQUESTS` (default 1500) per route;
 `PROFILE_CPROFILE=1` adds a cProfile of the event loop's side (the thread pool's work is not
 in it), sorted by own time (`PROFILE_SORT`, e.g. cumulative), `PROFILE_TOP` lines (default
-40). `ECOVAREJO_*` settings in the environment apply. Prints the CPU per request."""
+40). `PROFILE_CLIENTS=8` adds the commands of 8 concurrent clients (each on its own SKU,
+6 s) on the one event loop: commands/s, p50, p99. `ECOVAREJO_*` settings in the
+environment apply. Prints the CPU per request."""
 
 from __future__ import annotations
 
@@ -99,6 +101,34 @@ async def _profile(app: Any, skus: list[str], count: int, profiled: bool) -> dic
     return figures
 
 
+async def _concurrent(app: Any, skus: list[str], seconds: float = 6.0) -> str:
+    """Closed-loop commands from one client per SKU, at once: rate and latency."""
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {token('bench-admin', 'admin')}"}
+    latencies: list[float] = []
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://api") as client,
+    ):
+        end = time.monotonic() + seconds
+
+        async def one(sku: str) -> None:
+            while time.monotonic() < end:
+                started = time.monotonic()
+                await client.post(
+                    f"/api/v1/stock-items/{sku}/receipts", json=RECEIPT, headers=headers
+                )
+                latencies.append(time.monotonic() - started)
+
+        await asyncio.gather(*(one(sku) for sku in skus))
+    latencies.sort()
+    p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+    return (
+        f"{len(skus)} clients: {len(latencies) / seconds:.0f} commands/s, "
+        f"p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+    )
+
+
 def _stats(profile: cProfile.Profile, top: int) -> str:
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats(
@@ -116,12 +146,17 @@ def main() -> None:
     with throwaway_database(database_url) as url:
         container, app = _app(url, redis_url)
         try:
-            skus = [f"PROF-{i}" for i in range(8)]
+            skus = [f"PROF-{i}" for i in range(max(8, int(os.environ.get("PROFILE_CLIENTS", "0"))))]
             register(container, skus)
             figures = asyncio.run(_profile(app, skus, count, profiled))
+            clients = int(os.environ.get("PROFILE_CLIENTS", "0"))
+            if clients:
+                figures["concurrent"] = asyncio.run(_concurrent(app, skus[:clients]))
         finally:
             container.close()
-    print(os.getloadavg())
+    print("load average", os.getloadavg())
+    if "concurrent" in figures:
+        print(figures["concurrent"])
     for name in ("noop", "command"):
         print(f"{name}: {figures[f'{name}_cpu_ms']} ms CPU per request")
         if profiled:
