@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 
 from api import sandbox_provider
 from api.console import install_console
-from api.http import metrics
+from api.http import dispatch, metrics
 from api.http.auth import TokenVerifier
 from api.http.docs_offline import install_offline_docs
 from api.http.edge import Edge
@@ -179,6 +179,8 @@ def _install_edge(
     ]
     for middleware in reversed(stack):  # Starlette wraps the last added outermost
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
+    # FastAPI's router goes straight to the route the edge matched (api/http/dispatch.py)
+    dispatch.install(app, routes.target)
 
 
 def create_app(container: Container, *, fast_path: bool = True) -> FastAPI:

@@ -2,10 +2,16 @@
 provider's JWKS. `exp` is required and must be a number no further away than the maximum
 lifetime (ECOVAREJO_JWT_MAX_TTL_S), `alg: none` and unexpected algorithms are refused, clock
 skew is bounded by a 30 s leeway, and `aud` / `iss` are checked when configured. The subject
-and role follow the edge's text rule (`api.http.text`): a claim that breaks it is a 401."""
+and role follow the edge's text rule (`api.http.text`): a claim that breaks it is a 401.
+
+A token verified once is remembered (`VERIFIED_TOKENS`, by digest) with the key that verified
+it: while the key its header names is still that key and the token has not expired, the same
+bytes verify to the same caller, so the signature and claims are not checked again (every
+other check is one that, passed once, stays passed as time goes on)."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +33,7 @@ MAX_SUBJECT_LENGTH = 200  # as long as a customer id in a path may be
 MAX_NUMERIC_DATE = 253_402_300_799  # 9999-12-31T23:59:59Z: any sane NumericDate is within
 PII_SCOPE = "auditor:pii"
 _SCOPE_KEY = "ecovarejo.principal"
+VERIFIED_TOKENS = 4096  # tokens whose verification is remembered (bounded: full, it clears)
 
 
 class AuthenticationError(Exception):
@@ -47,6 +54,15 @@ class Principal:
     @property
     def actor(self) -> str:
         return f"{self.role}:{self.sub}"
+
+
+@dataclass(frozen=True)
+class _Verified:
+    principal: Principal
+    until: float  # exp + leeway: from then on the token is refused as expired
+    alg: str
+    kid: str | None
+    key: Any  # the key that verified it: a withdrawn or replaced key ends the memory
 
 
 class TokenVerifier:
@@ -75,29 +91,57 @@ class TokenVerifier:
             if jwks_url
             else None
         )
+        self._verified: dict[bytes, _Verified] = {}
 
     @property
     def uses_jwks(self) -> bool:
         return self._jwks is not None
 
-    def _key_for(self, token: str) -> tuple[str, Any]:
-        alg = jwt.get_unverified_header(token).get("alg")
+    def _key(self, alg: object, kid: object) -> Any:
+        """The key that verifies a token of `alg` naming `kid` (the IdP's and ours may be
+        fetched: call off the event loop, see `verify_async`)."""
         if alg == "HS256" and self._secret:
-            return alg, self._secret
+            return self._secret
         if alg == "RS256" and self._jwks is not None:
-            return alg, self._jwks.get_signing_key_from_jwt(token).key
+            return self._jwks.get_signing_key(kid).key  # type: ignore[arg-type]  # as _from_jwt
         if alg == "EdDSA" and self._own_keys is not None:
-            kid = jwt.get_unverified_header(token).get("kid")
             key = self._own_keys(kid) if isinstance(kid, str) and len(kid) <= 64 else None
             if key is None:
                 raise AuthenticationError("the token's signing key is unknown or retired")
-            return alg, key
+            return key
         raise AuthenticationError(f"algorithm {alg!r} is not accepted")
 
-    def verify(self, token: str) -> Principal:
+    def verify(self, token: str, header: dict[str, Any] | None = None) -> Principal:
+        """The token's caller; `header`: the token's unverified header, if already read."""
+        digest = _digest(token)
+        known = self._verified.get(digest)
+        if known is not None and self._still_valid(known):
+            return known.principal
+        try:
+            header = header if header is not None else jwt.get_unverified_header(token)
+            alg, kid = header.get("alg"), header.get("kid")
+            key = self._key(alg, kid)
+        except jwt.PyJWTError as e:
+            raise _refusal(e) from None
+        principal, exp = self._verify(token, str(alg), key)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            self._verified.clear()
+        until = float(exp) + LEEWAY_S
+        self._verified[digest] = _Verified(principal, until, str(alg), kid, key)
+        return principal
+
+    def _still_valid(self, known: _Verified) -> bool:
+        if time.time() >= known.until:
+            return False
+        try:
+            return bool(self._key(known.alg, known.kid) is known.key)
+        except (AuthenticationError, jwt.PyJWTError):
+            return False  # verified again, which refuses it with the reason
+
+    def _verify(self, token: str, alg: str, key: Any) -> tuple[Principal, float]:
+        """The caller and the token's `exp`, from its signature and claims."""
         required = ["exp", "sub"] + ["aud"] * bool(self._audience) + ["iss"] * bool(self._issuer)
         try:
-            alg, key = self._key_for(token)
             claims = jwt.decode(
                 token,
                 key,
@@ -107,14 +151,8 @@ class TokenVerifier:
                 issuer=self._issuer,
                 options={"require": required, "verify_aud": self._audience is not None},
             )
-        except jwt.InvalidSignatureError:
-            raise AuthenticationError("invalid token: signature verification failed") from None
-        except jwt.DecodeError:
-            # The decoder's own words ("'utf-8' codec can't decode byte 0xb7…") say nothing
-            # a client can act on and describe the parser: one message for every such token.
-            raise AuthenticationError("invalid token: malformed token") from None
         except jwt.PyJWTError as e:
-            raise AuthenticationError(f"invalid token: {e}") from None
+            raise _refusal(e) from None
         except (ValueError, OverflowError, TypeError):  # e.g. "exp": Infinity
             raise AuthenticationError("invalid token: a time claim is not a number") from None
         self._check_times(claims)
@@ -124,7 +162,7 @@ class TokenVerifier:
         if len(sub) > MAX_SUBJECT_LENGTH or text_problem(sub):
             raise AuthenticationError("the token's subject is not acceptable text")
         if alg == "EdDSA":
-            return Principal(
+            principal = Principal(
                 sub,
                 role,
                 _scopes(claims),
@@ -133,7 +171,8 @@ class TokenVerifier:
                 issued_at=float(claims.get("iat", 0)),
                 expires_at=float(claims["exp"]),
             )
-        return Principal(sub, role, _scopes(claims))
+            return principal, claims["exp"]
+        return Principal(sub, role, _scopes(claims)), claims["exp"]
 
     def _check_times(self, claims: dict[str, Any]) -> None:
         """`exp`, `iat`, `nbf` are NumericDate numbers (RFC 7519), not strings the library
@@ -153,18 +192,39 @@ class TokenVerifier:
             )
 
     async def verify_async(self, token: str) -> Principal:
-        """`verify`, off the event loop when it may have to fetch keys: the IdP's, or our
-        own (read from PostgreSQL when their cache is stale or a token names a new kid)."""
-        if self._jwks is None and (self._own_keys is None or not _names_own_key(token)):
-            return self.verify(token)
-        return await anyio.to_thread.run_sync(self.verify, token)
+        """`verify`, off the event loop when it may have to fetch keys: the IdP's (RS256), or
+        our own (EdDSA; read from PostgreSQL when their cache is stale or a token names a new
+        kid). Any other token is judged with no I/O; a remembered one without reading it."""
+        known = self._verified.get(_digest(token))
+        header = None
+        if known is not None:
+            alg: object = known.alg
+        else:
+            try:
+                header = jwt.get_unverified_header(token)
+            except jwt.PyJWTError:
+                header = None  # `verify` refuses it, with no I/O
+            alg = header.get("alg") if header is not None else None
+        fetches = (alg == "RS256" and self._jwks is not None) or (
+            alg == "EdDSA" and self._own_keys is not None
+        )
+        if not fetches:
+            return self.verify(token, header)
+        return await anyio.to_thread.run_sync(self.verify, token, header)
 
 
-def _names_own_key(token: str) -> bool:
-    try:
-        return bool(jwt.get_unverified_header(token).get("alg") == "EdDSA")
-    except jwt.PyJWTError:
-        return False  # `verify` refuses it, with no I/O
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def _refusal(error: jwt.PyJWTError) -> AuthenticationError:
+    if isinstance(error, jwt.InvalidSignatureError):
+        return AuthenticationError("invalid token: signature verification failed")
+    if isinstance(error, jwt.DecodeError):
+        # The decoder's own words ("'utf-8' codec can't decode byte 0xb7…") say nothing a
+        # client can act on and describe the parser: one message for every such token.
+        return AuthenticationError("invalid token: malformed token")
+    return AuthenticationError(f"invalid token: {error}")
 
 
 def _scopes(claims: dict[str, Any]) -> frozenset[str]:

@@ -1,16 +1,18 @@
 """Which route a request is for, before or after routing: the edge labels metrics and logs
-with the route's template (never the raw path, which holds ids), and rate-limits by group."""
+with the route's template (never the raw path, which holds ids), rate-limits by group, and
+FastAPI's router goes straight to it (`api.http.dispatch`)."""
 
 from __future__ import annotations
 
 import re
 import threading
 from collections.abc import MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
+
+from api.http.dispatch import Target, walk_order
 
 UNMATCHED = "unmatched"
 RECENT_PATHS = 4096  # (method, path) pairs whose route is remembered
@@ -22,6 +24,8 @@ class RouteInfo:
     template: str
     name: str
     methods: frozenset[str]
+    # How the router reaches the route without its walk (None: it walks).
+    target: Target | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -39,16 +43,21 @@ class RouteTable:
         self._entries: list[_Entry] | None = None
         self._lock = threading.Lock()
         self._recent: dict[tuple[str, str], RouteInfo | None] = {}
+        # Whether the table sees every route the router's walk tries, so that the route it
+        # matches is the walk's (else the router always walks).
+        self.exact = True
 
     def _build(self) -> list[_Entry]:
         entries = []
-        for route in iter_route_contexts(self._app.routes):
+        for route, target in walk_order(self._app.router):
             regex = getattr(route, "path_regex", None)
-            template = route.path_format
+            template = getattr(route, "path_format", None)
             if regex is None or template is None:
+                self.exact = False  # the walk may stop at a route the table cannot see
                 continue
-            methods = frozenset(route.methods or ())
-            entries.append(_Entry(regex, RouteInfo(template, route.name or "", methods)))
+            methods = frozenset(getattr(route, "methods", None) or ())
+            info = RouteInfo(template, getattr(route, "name", None) or "", methods, target)
+            entries.append(_Entry(regex, info))
         return entries
 
     def entries(self) -> list[_Entry]:
@@ -91,6 +100,17 @@ class RouteTable:
                     return entry.info
                 partial = partial or entry.info
         return partial
+
+    def target(self, scope: MutableMapping[str, Any]) -> Target | None:
+        """Where the router goes for this request: the edge's route when it serves the
+        method (a route matched for another method ends 405: the walk answers it)."""
+        route = scope.get(ROUTE_KEY)
+        if route is None or route.target is None or not self.exact:
+            return None
+        if route.methods and scope["method"] not in route.methods:
+            return None
+        target: Target = route.target
+        return target
 
 
 def route_of(scope: MutableMapping[str, Any]) -> RouteInfo | None:

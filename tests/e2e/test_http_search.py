@@ -15,7 +15,9 @@ from application.event_store import LogFollower
 from infrastructure.read_stores.search_postgres import PostgresSearchStore
 from infrastructure.runtime.runners import Supervisor
 from projections.base import GenerationMovedError
+from projections.catalog import StockItemsProjection
 from projections.search import SearchProjection, live_index
+from tests.checkout import wait_until
 
 API = "/api/v1"
 SEARCH = f"{API}/products/search"
@@ -96,12 +98,18 @@ def api(container, search_store) -> Iterator[TestClient]:
 
 @pytest.fixture
 def catalog(api, auth) -> str:
-    """Registers the catalog; answers the consistency token of the last registration."""
+    """Registers the catalog; answers the consistency token of the last registration, once
+    the stock items' read model has it (tests read a product without a token right away)."""
     token = ""
     for body in CATALOG:
         response = api.post(f"{API}/stock-items", json=body, headers=auth("admin", "adm"))
         assert response.status_code == 201, response.text
         token = response.json()["consistency_token"]
+    container = api.app.state.container
+    wait_until(
+        lambda: container.projection_positions()[StockItemsProjection.name] >= int(token),
+        what="the stock items' read model at the last registration",
+    )
     return token
 
 

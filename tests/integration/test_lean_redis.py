@@ -1,14 +1,15 @@
-"""The pipelined Redis reader answers GET and MGET as redis-py does, many requests in flight
-on one connection, and reads again on a new connection after losing one."""
+"""The pipelined Redis reader answers GET, MGET and a script (EVALSHA) as redis-py does, many
+requests in flight on one connection, and reads again on a new connection after losing one."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 import redis
 
-from infrastructure.read_stores.lean_redis import LeanReaders
+from infrastructure.read_stores.lean_redis import LeanReaders, LeanScript
 
 
 @pytest.fixture
@@ -92,6 +93,41 @@ def test_a_read_that_meets_a_lost_connection_is_asked_again_on_a_new_one(redis_u
         return await reader.get("lean:c")
 
     assert run(read()) == b"c"
+
+
+def test_a_script_runs_by_its_digest_once_redis_knows_it(redis_url, client, run):
+    # A source no Redis has seen (a fresh comment): the first call meets NOSCRIPT and sends
+    # it whole; Redis keeps it, and it answers as redis-py's own call of it does.
+    source = f"-- {uuid.uuid4()}\n" + (
+        "redis.call('INCRBY', KEYS[1], ARGV[1])\n"
+        "return {tonumber(redis.call('GET', KEYS[1])), tonumber(ARGV[2]) * 2, -1, 'ok'}"
+    )
+    script = LeanScript(source)
+    assert client.script_exists(script.sha.decode()) == [False]
+    readers = LeanReaders.of(redis_url)
+    assert readers is not None
+
+    async def call():
+        reader = readers.reader()
+        return [await reader.script(script, ["lean:n"], [2, 0.25]) for _ in range(2)]
+
+    assert run(call()) == [[b"2", b"0", b"-1", b"ok"], [b"4", b"0", b"-1", b"ok"]]
+    assert client.script_exists(script.sha.decode()) == [True]
+    expected = client.register_script(source)(keys=["lean:n"], args=[2, 0.25])
+    assert expected == [6, 0, -1, b"ok"]
+
+
+def test_a_script_error_raises(redis_url, run):
+    readers = LeanReaders.of(redis_url)
+    assert readers is not None
+    script = LeanScript(f"-- {uuid.uuid4()}\nreturn redis.call('NOSUCHCOMMAND')")
+
+    async def call():
+        with pytest.raises(redis.ResponseError):
+            await readers.reader().script(script, [], [])
+        return await readers.reader().get("lean:nothing")  # the connection goes on
+
+    assert run(call()) is None
 
 
 def test_a_tls_url_is_left_to_redis_py():

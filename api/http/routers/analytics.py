@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from api.http.command_route import CommandRoute
 from api.http.deps import Admin, ReadersDep
 from api.http.schemas import AnalyticsRows
 
-router = APIRouter(prefix="/analytics", tags=["analytics"])
+router = APIRouter(route_class=CommandRoute, prefix="/analytics", tags=["analytics"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 

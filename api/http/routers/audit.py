@@ -12,6 +12,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 
 from api.http.auth import PII_SCOPE, Principal
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     EventLogDep,
     StoreDep,
@@ -21,7 +22,7 @@ from api.http.schemas import AuditEvent
 from application.audit import replay
 from domain.base import current_metadata
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(route_class=CommandRoute, prefix="/audit", tags=["audit"])
 Auditor = Annotated[Principal, Depends(require("auditor"))]
 disclosures = logging.getLogger("ecovarejo.disclosure")
 

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from api.http.command_route import CommandRoute
 from api.http.deps import Admin, AnyUser, ContainerDep
 from api.http.openapi import problem
 from api.http.schemas_auth import (
@@ -40,7 +41,7 @@ from application.account_ports import TokenPair
 from application.signin import SignIn
 from infrastructure.accounts_wiring import AccountSystem, account_system
 
-router = APIRouter(prefix="/auth", tags=["accounts and sign-in"])
+router = APIRouter(route_class=CommandRoute, prefix="/auth", tags=["accounts and sign-in"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
 ACCEPTED = "if the address can be used, a mail is on its way"
 

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from api.http.auth import Principal
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     Admin,
     PaymentsDep,
@@ -48,7 +49,7 @@ from domain.base import now
 from domain.card import CardDetails
 from projections.orders import OrdersProjection
 
-router = APIRouter(prefix="/payments", tags=["payments"])
+router = APIRouter(route_class=CommandRoute, prefix="/payments", tags=["payments"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
 AuthorizationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,120}$")]
 

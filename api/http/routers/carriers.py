@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from pydantic import StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     Admin,
     ExpectedVersion,
@@ -21,7 +22,7 @@ from api.http.schemas import OrderCommandResult, Schema
 from application.carriers import CarrierSignatureError, UnreadableCarrierWebhookError
 from application.errors import CarrierRefusedError
 
-router = APIRouter(tags=["shipping"])
+router = APIRouter(route_class=CommandRoute, tags=["shipping"])
 CarrierName = Annotated[str, Path(pattern=r"^[a-z]{2,20}$")]
 
 

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Response, status
 
 from api.http import owned_reads
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     CheckoutDep,
     Customer,
@@ -34,7 +35,7 @@ from domain.card import Address
 from projections.carts import CartsProjection
 from projections.readers import Viewer
 
-router = APIRouter(prefix="/carts", tags=["carts"])
+router = APIRouter(route_class=CommandRoute, prefix="/carts", tags=["carts"])
 SkuPath = Annotated[str, Path(pattern=SKU_PATTERN)]
 
 

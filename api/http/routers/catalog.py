@@ -13,6 +13,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Response, status
 from fastapi.concurrency import run_in_threadpool
 
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     Admin,
     ContainerDep,
@@ -49,7 +50,7 @@ from infrastructure.catalog_media_wiring import with_media
 from projections.product_pages import product_jsonld, sitemap_xml
 from projections.products import ProductsProjection
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(route_class=CommandRoute, tags=["catalog"])
 sitemap_router = APIRouter(tags=["catalog"])
 IdOrSlug = Annotated[
     str, Path(pattern=r"^[a-z0-9-]{1,100}$", description="the product's id or its slug")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
 from api.http.auth import Principal
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     Customer,
     CustomersDep,
@@ -36,7 +37,9 @@ from application.portability import portable_package
 from domain.card import Address
 from domain.customer import Profile
 
-router = APIRouter(prefix="/customers", tags=["customers and data subjects (LGPD)"])
+router = APIRouter(
+    route_class=CommandRoute, prefix="/customers", tags=["customers and data subjects (LGPD)"]
+)
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
 CustomerId = Annotated[str, Path(min_length=1, max_length=200)]
 AddressId = Annotated[str, Path(min_length=1, max_length=64)]

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Response
 from pydantic import Field, StringConstraints
 
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     Admin,
     InvoicesDep,
@@ -14,7 +15,7 @@ from api.http.deps import (
 from api.http.etag import set_etag
 from api.http.schemas import Schema, Sku
 
-router = APIRouter(tags=["stock-items"])
+router = APIRouter(route_class=CommandRoute, tags=["stock-items"])
 
 
 class ProductTaxesUpdate(Schema):

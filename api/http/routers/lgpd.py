@@ -7,13 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.http.auth import Principal
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     DataSubjectsDep,
     require,
 )
 from api.http.schemas_customers import LgpdRequestList, LgpdRequestPublic
 
-router = APIRouter(prefix="/lgpd", tags=["customers and data subjects (LGPD)"])
+router = APIRouter(
+    route_class=CommandRoute, prefix="/lgpd", tags=["customers and data subjects (LGPD)"]
+)
 AdminOrAuditor = Annotated[Principal, Depends(require("admin", "auditor"))]
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from api.http.command_route import CommandRoute
 from api.http.deps import Admin, ContainerDep, ReadersDep, ServicesDep, consistent_with, query
 from api.http.schemas_back_office import (
     CustomerList,
@@ -31,6 +32,7 @@ from projections.back_office_reader import ProductFilter
 from projections.readers import Page
 
 router = APIRouter(
+    route_class=CommandRoute,
     tags=["back office lists"],
     dependencies=[Depends(consistent_with(BackOfficeProjection.name))],
 )

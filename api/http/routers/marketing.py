@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     Admin,
     CustomersDep,
@@ -11,7 +12,9 @@ from api.http.deps import (
 from api.http.openapi import problem
 from api.http.schemas_customers import MarketingSendCreate, MarketingSendReport
 
-router = APIRouter(prefix="/marketing", tags=["customers and data subjects (LGPD)"])
+router = APIRouter(
+    route_class=CommandRoute, prefix="/marketing", tags=["customers and data subjects (LGPD)"]
+)
 
 
 @router.post("/sends", responses={404: problem("no product with that sku")})

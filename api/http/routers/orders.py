@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from api.http import owned_reads
 from api.http.auth import Principal
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     Admin,
     CheckoutDep,
@@ -43,7 +44,7 @@ from domain.base import now
 from domain.order import OrderStatus
 from projections.orders import OrdersProjection
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = APIRouter(route_class=CommandRoute, prefix="/orders", tags=["orders"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
 
 

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.http import owned_reads
 from api.http.auth import Principal
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     PaymentsDep,
     consistent_with,
@@ -28,7 +29,7 @@ from api.http.stored import StoredDep
 from application.ports import GatewayError, InvalidWebhookError, MalformedWebhookError
 from projections.orders import OrdersProjection
 
-router = APIRouter(prefix="/payments", tags=["payments"])
+router = APIRouter(route_class=CommandRoute, prefix="/payments", tags=["payments"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
 Provider = Annotated[str, Path(pattern=r"^[a-z]{2,20}$", description="sandbox, stripe, ...")]
 

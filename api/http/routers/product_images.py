@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from api.http.command_route import CommandRoute
 from api.http.deps import Admin, ContainerDep, consistent_with, query
 from api.http.etag import set_etag
 from api.http.schemas import CommandAccepted
@@ -24,7 +25,7 @@ from infrastructure.settings import Settings
 from projections.product_images import ProductImagesProjection
 from projections.reviews_reader import image_shown
 
-router = APIRouter(prefix="/products", tags=["product images"])
+router = APIRouter(route_class=CommandRoute, prefix="/products", tags=["product images"])
 media = APIRouter(tags=["media"])  # outside /api/v1: plain files for browsers and CDNs
 
 ProductIdPath = Annotated[UUID, Path(description="the product's id")]

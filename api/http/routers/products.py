@@ -10,6 +10,7 @@ from typing import Annotated, Any, get_args
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 
+from api.http.command_route import CommandRoute
 from api.http.deps import ReadersDep, consistent_with
 from api.http.deps import query as query_in_pool
 from api.http.http_cache import cached_answer, content_tag
@@ -45,7 +46,7 @@ from projections.search_document import (
     SUGGEST_MAX_SIZE,
 )
 
-router = APIRouter(prefix="/products", tags=["products"])
+router = APIRouter(route_class=CommandRoute, prefix="/products", tags=["products"])
 
 # A decimal amount in BRL, >= 0, at most two places: "-1" or "1e3" is a 422.
 PRICE_PATTERN = r"^[0-9]{1,8}(\.[0-9]{1,2})?$"

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, Field, StringConstraints
 
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     Admin,
     CheckoutDep,
@@ -22,7 +23,7 @@ from api.http.schemas import Amount, CartCommandResult, CommandAccepted, MoneyMo
 from domain.money import Money
 from domain.promotion import CODE_PATTERN, Promotion
 
-router = APIRouter(tags=["promotions"])
+router = APIRouter(route_class=CommandRoute, tags=["promotions"])
 Code = Annotated[str, StringConstraints(pattern=CODE_PATTERN)]
 Limit = Annotated[int, Field(ge=1, le=10_000_000, strict=True)]
 Category = Annotated[str, StringConstraints(min_length=1, max_length=100)]

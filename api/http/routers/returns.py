@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import Field, StringConstraints
 
 from api.http.auth import Principal
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     Admin,
     ContainerDep,
@@ -27,7 +28,7 @@ from domain.delivery import ReturnKind
 from projections.orders import OrdersProjection, return_key
 from projections.readers import with_words
 
-router = APIRouter(tags=["returns"])
+router = APIRouter(route_class=CommandRoute, tags=["returns"])
 CustomerOrAdmin = Annotated[Principal, Depends(require("customer", "admin"))]
 Reason = Annotated[str, StringConstraints(max_length=500)]
 

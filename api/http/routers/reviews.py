@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from api.http.command_route import CommandRoute
 from api.http.deps import Admin, ContainerDep, Customer, ExpectedVersion, consistent_with, query
 from api.http.etag import set_etag
 from api.http.schemas_catalog_media import (
@@ -25,7 +26,7 @@ from application.reviews import ReviewDraft, Reviewed, ReviewService
 from infrastructure.catalog_media_wiring import catalog_media, reviews_reader
 from projections.reviews import ReviewsProjection
 
-router = APIRouter(tags=["reviews"])
+router = APIRouter(route_class=CommandRoute, tags=["reviews"])
 ProductIdPath = Annotated[UUID, Path(description="the product's id")]
 ReviewIdPath = Annotated[UUID, Path(description="the review's id")]
 PageNo = Annotated[int, Query(ge=1, le=10_000)]

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 from pydantic import Field, StringConstraints
 
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     Admin,
     CheckoutDep,
@@ -20,7 +21,7 @@ from api.http.etag import tagged
 from api.http.schemas import CommandAccepted, MoneyModel, Schema
 from domain.shipping import RatesTable
 
-router = APIRouter(tags=["shipping"])
+router = APIRouter(route_class=CommandRoute, tags=["shipping"])
 PostalCode = Annotated[str, StringConstraints(min_length=1, max_length=20)]
 
 

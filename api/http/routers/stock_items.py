@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
+from api.http.command_route import CommandRoute
 from api.http.deps import (
     Admin,
     CatalogDep,
@@ -30,7 +31,7 @@ from api.http.stored import ConditionalDep, PoliciesDep, StoredDep, canonical, s
 from application.event_store import CommandResult
 from projections.catalog import StockItemsProjection, public_stock_key
 
-router = APIRouter(prefix="/stock-items", tags=["stock items"])
+router = APIRouter(route_class=CommandRoute, prefix="/stock-items", tags=["stock items"])
 SkuPath = Annotated[str, Path(pattern=SKU_PATTERN, description="the product's SKU")]
 
 
