@@ -44,6 +44,18 @@ FLAT_WITHIN = 0.05
 DECIDED_OK = ("confirmed", "shipped")
 
 
+def _settled_lags(container: Any, seconds: float = 10.0) -> dict[str, int]:
+    """Each follower's lag, once all are at 0 or after `seconds`: the effects dispatcher
+    writes its position at most every 0.5 s (and when idle), so right after the read models
+    catch up it may still trail by the last half second's events."""
+    deadline = time.monotonic() + seconds
+    while True:
+        lags = {s.name: s.lag for s in statuses(container)}
+        if all(lag == 0 for lag in lags.values()) or time.monotonic() >= deadline:
+            return lags
+        time.sleep(0.2)
+
+
 def setting(name: str, default: float) -> float:
     return float(os.environ.get(name) or default)
 
@@ -222,7 +234,7 @@ def soak() -> dict[str, Any]:
                 system.caught_up(timeout=120)
             except RuntimeError:
                 caught_up = False
-            lags = {s.name: s.lag for s in statuses(container)}
+            lags = _settled_lags(container)
             invariants = "ok"
             try:
                 from tests.checkout import check_invariants
