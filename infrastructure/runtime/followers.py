@@ -72,12 +72,15 @@ LIVE_BATCH = 500  # events per atomic write of a live read model, at most
 # deadlines) while events keep coming: a transaction per effect event was ~3 per checkout.
 EFFECTS_WRITE_EVERY_S = 0.5
 # The documents a live runner keeps in memory between its writes (`LiveBatch`): public
-# ones only, never a document with personal data in it (orders, carts, reviews, analytics,
-# the back office's customers, payments and returns).
+# ones only, never a document with personal data in it (orders, carts, reviews, the
+# analytics' customers and orders, the back office's customers, payments and returns).
 KEPT_DOCUMENTS: dict[str, Callable[[str], bool]] = {
     StockItemsProjection.name: prefixed(),
     ProductsProjection.name: prefixed(),
     BackOfficeProjection.name: prefixed("product:", "product-id:"),
+    # sales by day, category and product, and the catalog it counts under (not the
+    # customers' rows, their consents or the orders)
+    AnalyticsProjection.name: prefixed("catalog:", "item:", "sales:", "co2:category:", "product:"),
     SearchProjection.name: prefixed(),
 }
 
