@@ -29,7 +29,7 @@ from typing import Any
 
 from projections.base import Batch, ReadStore, _copy
 
-KEEP_LIMIT = 20_000  # documents kept per read model, at most
+KEEP_LIMIT = 5_000  # documents kept per read model, at most (a few MB)
 Doc = dict[str, Any]
 
 
@@ -46,7 +46,8 @@ class LiveBatch(Batch):
         limit: int = KEEP_LIMIT,
     ):
         super().__init__(store, size)
-        self.keeps = keeps if getattr(store, "checks_expected", False) else _nothing
+        self.checked = bool(getattr(store, "checks_expected", False))
+        self.keeps = keeps if self.checked else _nothing
         self.limit = limit
         self._kept: dict[str, Doc | None] = {}
         retried = getattr(store, "retried", None)
@@ -73,15 +74,19 @@ class LiveBatch(Batch):
             self._keep(key, doc)
         return doc
 
-    def expected(self) -> tuple[int, int]:
+    def expected(self) -> tuple[int, int] | None:
         """What the store must hold for this batch's write to go in: the position this
-        runner last wrote (or found at its start) and the retries it knew of."""
-        return self._recorded, self._retried
+        runner last wrote (or found at its start) and the retries it knew of (None: a
+        store that cannot check, which is given nothing kept)."""
+        return (self._recorded, self._retried) if self.checked else None
 
     def flush(self) -> None:
+        expected = self.expected()
         write = self.pending_write()
-        if write is not None:
-            self.store.apply(*write, expected=self.expected())  # type: ignore[call-arg]
+        if expected is None or write is None:
+            super().flush()
+            return
+        self.store.apply(*write, expected=expected)  # type: ignore[call-arg]
         self.written()
 
     def written(self) -> None:

@@ -177,3 +177,15 @@ def test_suggestions_follow_a_rename_and_stay_when_only_stock_moves(search):
     index.apply([Put("p-1", {**DOC, "name": "Chá Verde"})], Tracking(APPLICATION, 3))
     assert index.suggest(SuggestQuery(q="organ")) == []
     assert [s.sku for s in index.suggest(SuggestQuery(q="verde"))] == ["ECO-0001"]
+
+
+def test_a_store_that_cannot_check_a_write_gets_a_plain_batch_that_keeps_nothing():
+    from projections.memory import MemoryStore
+
+    store = MemoryStore()
+    batch = LiveBatch(store, 500, prefixed())
+    batch.apply([Put("stock:A", {"on_hand": 1})], Tracking(APPLICATION, 1))
+    batch.flush()
+    store.docs["stock:A"] = '{"on_hand": 5}'
+    assert batch.get("stock:A") == {"on_hand": 5}  # read from the store, not kept
+    assert batch.expected() is None
