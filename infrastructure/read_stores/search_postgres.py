@@ -213,6 +213,9 @@ WHERE generation = %(generation)s
       ) = %(generation)s)
 """
 
+_ACTIVE = "SELECT generation FROM search_active FOR SHARE"
+_LOCK_POSITION = "SELECT notification_id FROM search_generations WHERE generation = %s FOR UPDATE"
+
 _GET = """
 SELECT id, sku, name, description, category, price::text AS price, available,
        certifications, carbon_footprint_kg, version, product
@@ -507,15 +510,20 @@ class PostgresSearchIndex(SearchIndex):
         tracking: Tracking,
         states: dict[str, Document | None] | None = None,
     ) -> None:
-        with self.pool.connection() as conn, conn.transaction():
-            if self.follow_active:
-                self._check_still_active(conn)
+        ids = [doc["id"] for doc in docs_to_upsert]
+        # Pipelined: the checks and the old facets go out in ONE round trip (with BEGIN),
+        # the writes and COMMIT in another, instead of one round trip per statement.
+        with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+            active = conn.execute(_ACTIVE) if self.follow_active else None
             # The generation's row is locked until commit: writers of one generation take
             # turns, and the check below sees the latest committed position.
-            row = conn.execute(
-                "SELECT notification_id FROM search_generations WHERE generation = %s FOR UPDATE",
-                (self.generation,),
-            ).fetchone()
+            position = conn.execute(_LOCK_POSITION, (self.generation,))
+            old = conn.cursor()
+            if ids:
+                old.execute(sql.SQL(_FACETS_OLD).format(table=self.table), (ids,))
+            if active is not None:
+                self._check_still_active(active.fetchone())
+            row = position.fetchone()
             if row is None:
                 raise LookupError(f"search generation {self.generation!r} does not exist")
             expected = self._expected
@@ -527,7 +535,7 @@ class PostgresSearchIndex(SearchIndex):
             removals = [(doc["id"],) for doc in docs_to_upsert if is_removal(doc)]
             rows = [self._row(doc) for doc in upserts]
             with conn.cursor() as cur:
-                names = self._count_facets(cur, rows, [doc["id"] for doc in docs_to_upsert])
+                names = self._count_facets(cur, rows, old.fetchall() if ids else [])
                 if rows:
                     cur.executemany(sql.SQL(_UPSERT).format(table=self.table), rows)
                 self._write_suggestions(cur, upserts, removals, names)
@@ -570,18 +578,15 @@ class PostgresSearchIndex(SearchIndex):
             )
 
     def _count_facets(
-        self, cur: psycopg.Cursor[Any], rows: list[dict[str, Any]], ids: list[str]
+        self, cur: psycopg.Cursor[Any], rows: list[dict[str, Any]], old: list[tuple[Any, ...]]
     ) -> dict[str, str]:
         """Move the generation's facet counts from what the written (or removed) documents
-        counted for to what they count for now, before they are written. Most writes move
-        stock only: their counts cancel out and nothing is written. The stored names of the
-        documents, by id (those already in the index)."""
-        if not ids:
-            return {}
+        counted for (`old`: their stored id, name and facets) to what they count for now,
+        before they are written. Most writes move stock only: their counts cancel out and
+        nothing is written. The stored names of the documents, by id."""
         delta: Counter[str] = Counter()
         names: dict[str, str] = {}
-        cur.execute(sql.SQL(_FACETS_OLD).format(table=self.table), (ids,))
-        for product_id, name, tokens in cur.fetchall():
+        for product_id, name, tokens in old:
             names[str(product_id)] = str(name)
             delta.subtract(tokens)
         for row in rows:
@@ -604,12 +609,12 @@ class PostgresSearchIndex(SearchIndex):
             delete = sql.SQL("DELETE FROM {state} WHERE key = %s")
             cur.executemany(delete.format(state=self.state_table), gone)
 
-    def _check_still_active(self, conn: psycopg.Connection[Any]) -> None:
-        # FOR SHARE: once a generation has been activated, an `activate` waits for this
-        # write to commit, so no write to the old generation commits after the swap. (Before
-        # the first `activate` there is no row to lock; the runner notices at its next write,
-        # and loses nothing: the new generation follows the log from its own position.)
-        row = conn.execute("SELECT generation FROM search_active FOR SHARE").fetchone()
+    def _check_still_active(self, row: tuple[Any, ...] | None) -> None:
+        """`row`: `_ACTIVE`'s, read in the write's transaction. FOR SHARE: once a
+        generation has been activated, an `activate` waits for this write to commit, so no
+        write to the old generation commits after the swap. (Before the first `activate`
+        there is no row to lock; the runner notices at its next write, and loses nothing:
+        the new generation follows the log from its own position.)"""
         active = str(row[0]) if row is not None else DEFAULT_GENERATION
         if active != self.generation:
             raise GenerationMovedError(f"search generation moved to {active}")
