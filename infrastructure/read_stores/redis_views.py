@@ -82,25 +82,25 @@ return 1
 # expected generation, default, channels, expected position or '', expected retries).
 _APPLY_MANY = """
 local models = #KEYS / 3
+local currents = {}
 for i = 1, models do
   local a = (i - 1) * 7
   if ARGV[a + 3] ~= '' then
     local active = redis.call('GET', KEYS[3 * i - 1]) or ARGV[a + 4]
     if active ~= ARGV[a + 3] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
   end
+  currents[i] = tonumber(redis.call('GET', KEYS[3 * i - 2]) or '0')
   if ARGV[a + 6] ~= '' then
-    local current = tonumber(redis.call('GET', KEYS[3 * i - 2]) or '0')
     local retried = redis.call('GET', KEYS[3 * i]) or '0'
-    if current ~= tonumber(ARGV[a + 6]) or retried ~= ARGV[a + 7] then
-      return redis.error_reply('POSITION_MOVED to ' .. current .. ', ' .. retried .. ' retried')
+    if currents[i] ~= tonumber(ARGV[a + 6]) or retried ~= ARGV[a + 7] then
+      return redis.error_reply('POSITION_MOVED to ' .. currents[i] .. ', ' .. retried .. ' retried')
     end
   end
 end
 local applied = 0
 for i = 1, models do
   local a = (i - 1) * 7
-  local current = tonumber(redis.call('GET', KEYS[3 * i - 2]) or '0')
-  if tonumber(ARGV[a + 1]) > current then
+  if tonumber(ARGV[a + 1]) > currents[i] then
     for _, op in ipairs(cjson.decode(ARGV[a + 2])) do redis.call(unpack(op)) end
     redis.call('SET', KEYS[3 * i - 2], ARGV[a + 1])
     for _, channel in ipairs(cjson.decode(ARGV[a + 5])) do
