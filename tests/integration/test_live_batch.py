@@ -189,3 +189,26 @@ def test_a_store_that_cannot_check_a_write_gets_a_plain_batch_that_keeps_nothing
     store.docs["stock:A"] = '{"on_hand": 5}'
     assert batch.get("stock:A") == {"on_hand": 5}  # read from the store, not kept
     assert batch.expected() is None
+
+
+def test_the_retry_of_a_parked_event_counts_itself_for_the_live_runner(redis_url):
+    from infrastructure.read_stores.parked_retry import _RETRY
+    from infrastructure.read_stores.redis_keys import active_key
+    from infrastructure.read_stores.redis_views import RedisParking, dumps
+
+    client = redis.Redis.from_url(redis_url)
+    batch, view = live(client)
+    batch.apply([Put("stock:A", {"on_hand": 1})], Tracking(APPLICATION, 1))
+    batch.flush()
+    parking = RedisParking(client, "stock_items", "g1")
+    parking.park({"position": 1, "type": "x", "error": "boom"})
+    retried = client.register_script(_RETRY)(  # as `retry_parked` calls it
+        keys=[active_key("stock_items"), parking.key, view.retried_key],
+        args=["g1", "g1", "1", dumps([["SET", view.key("stock:A"), '{"on_hand":3}']])],
+    )
+    assert retried == 1
+    assert view.retried() == 1
+    batch.apply([Put("stock:A", {"on_hand": 2})], Tracking(APPLICATION, 2))
+    with pytest.raises(PositionMovedError):
+        batch.flush()
+    assert client.get(view.key("stock:A")) == b'{"on_hand":3}'
