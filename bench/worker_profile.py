@@ -11,8 +11,9 @@ per second before the load. `PROFILE_RATE` (receipts/s, default 360), `PROFILE_S
 (default 20), `PROFILE_SPY=path`: py-spy (`--gil`, 200 Hz) folded stacks of the worker
 during the load, written to `path`.
 
-For an A/B run against another tree: `cd <tree> && PYTHONPATH=<tree> <venv>/bin/python
-<this file>` (the worker subprocess runs in the same cwd and PYTHONPATH).
+For an A/B run against another tree: copy this file out of `bench/` (run from there, its
+`http.py` would shadow the standard library's), then `cd <tree> && PYTHONPATH=<tree>
+<venv>/bin/python /tmp/worker_profile.py` (the worker subprocess runs from that tree).
 """
 
 from __future__ import annotations
