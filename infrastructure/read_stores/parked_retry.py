@@ -25,12 +25,15 @@ from infrastructure.read_stores.redis_views import (
 from infrastructure.runtime.followers import READ_MODELS, with_sealer
 from projections.base import DEFAULT_GENERATION, Compact, GenerationMovedError
 
-# Applies the changes and removes the parked entry, only while the generation is active.
+# Applies the changes and removes the parked entry, only while the generation is active,
+# and counts the retry: a live runner that keeps documents in memory sees the count move
+# at its next write and restarts, reading the documents this retry changed again.
 _RETRY = """
 local active = redis.call('GET', KEYS[1]) or ARGV[2]
 if active ~= ARGV[1] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
 if redis.call('HDEL', KEYS[2], ARGV[3]) == 0 then return 0 end
 for _, op in ipairs(cjson.decode(ARGV[4])) do redis.call(unpack(op)) end
+redis.call('INCR', KEYS[3])
 return 1
 """
 
@@ -83,7 +86,7 @@ def retry_parked(container: Any, name: str, position: int) -> RetryOutcome:
     ops = [view.op(change) for change in changes if not isinstance(change, Compact)]
     try:
         script(
-            keys=[active_key(name), parking.key],
+            keys=[active_key(name), parking.key, view.retried_key],
             args=[view.generation, DEFAULT_GENERATION, str(position), dumps(ops)],
         )
     except Exception as error:

@@ -4,6 +4,7 @@
     ev:<read model>:<generation>:<key>          a document (or an index) of that generation
     ev:<read model>:<generation>:position       the log position the generation has reached
     ev:<read model>:<generation>:parked         the events it parked (and :failures:<pos>)
+    ev:<read model>:<generation>:retried        how many parked events were written again
     ev:<read model>:changed:<key>               pub/sub: a document was written (its position)
     ev:status:<runner>                          a runner's published status (with a TTL)
     ev:console:job:<id>                         a console job's progress (with a TTL)
@@ -38,6 +39,12 @@ def position_key(read_model: str, generation: str) -> str:
 
 def parked_key(read_model: str, generation: str) -> str:
     return document_key(read_model, generation, "parked")
+
+
+def retried_key(read_model: str, generation: str) -> str:
+    """A count of the writes made outside the live runner (a parked event's retry): a live
+    runner keeping documents in memory checks it did not move (`redis_views`)."""
+    return document_key(read_model, generation, "retried")
 
 
 def generations_pattern(read_model: str) -> str:

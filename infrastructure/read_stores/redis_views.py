@@ -37,6 +37,7 @@ from infrastructure.read_stores.redis_keys import (
     generation_prefix,
     parked_key,
     position_key,
+    retried_key,
 )
 from projections.base import (
     DEFAULT_GENERATION,
@@ -58,36 +59,50 @@ if ARGV[3] ~= '' then
   if active ~= ARGV[3] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
 end
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[6] and ARGV[6] ~= '' then
+  local retried = redis.call('GET', KEYS[3]) or '0'
+  if current ~= tonumber(ARGV[6]) or retried ~= ARGV[7] then
+    return redis.error_reply('POSITION_MOVED to ' .. current .. ', ' .. retried .. ' retried')
+  end
+end
 local position = tonumber(ARGV[1])
 if position <= current then return 0 end
 for _, op in ipairs(cjson.decode(ARGV[2])) do redis.call(unpack(op)) end
 redis.call('SET', KEYS[1], ARGV[1])
-if ARGV[5] then
+if ARGV[5] and ARGV[5] ~= '' then
   for _, channel in ipairs(cjson.decode(ARGV[5])) do redis.call('PUBLISH', channel, ARGV[1]) end
 end
 return 1
 """
 
 # Several read models' writes in one script (the worker's read models after each drained
-# read of the log): every generation checked first, then each model's changes, position
-# and announcements as `_APPLY` does them. KEYS: a position key and an active key per
-# model; ARGV: five per model (position, ops, expected generation, default, channels).
+# read of the log): every generation (and every expected position) checked first, then
+# each model's changes, position and announcements as `_APPLY` does them. KEYS: a position
+# key, an active key and a retried key per model; ARGV: seven per model (position, ops,
+# expected generation, default, channels, expected position or '', expected retries).
 _APPLY_MANY = """
-local models = #KEYS / 2
+local models = #KEYS / 3
+local currents = {}
 for i = 1, models do
-  local a = (i - 1) * 5
+  local a = (i - 1) * 7
   if ARGV[a + 3] ~= '' then
-    local active = redis.call('GET', KEYS[2 * i]) or ARGV[a + 4]
+    local active = redis.call('GET', KEYS[3 * i - 1]) or ARGV[a + 4]
     if active ~= ARGV[a + 3] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
+  end
+  currents[i] = tonumber(redis.call('GET', KEYS[3 * i - 2]) or '0')
+  if ARGV[a + 6] ~= '' then
+    local retried = redis.call('GET', KEYS[3 * i]) or '0'
+    if currents[i] ~= tonumber(ARGV[a + 6]) or retried ~= ARGV[a + 7] then
+      return redis.error_reply('POSITION_MOVED to ' .. currents[i] .. ', ' .. retried .. ' retried')
+    end
   end
 end
 local applied = 0
 for i = 1, models do
-  local a = (i - 1) * 5
-  local current = tonumber(redis.call('GET', KEYS[2 * i - 1]) or '0')
-  if tonumber(ARGV[a + 1]) > current then
+  local a = (i - 1) * 7
+  if tonumber(ARGV[a + 1]) > currents[i] then
     for _, op in ipairs(cjson.decode(ARGV[a + 2])) do redis.call(unpack(op)) end
-    redis.call('SET', KEYS[2 * i - 1], ARGV[a + 1])
+    redis.call('SET', KEYS[3 * i - 2], ARGV[a + 1])
     for _, channel in ipairs(cjson.decode(ARGV[a + 5])) do
       redis.call('PUBLISH', channel, ARGV[a + 1])
     end
@@ -98,6 +113,24 @@ return applied
 """
 
 FAILURES_TTL_S = 86400
+# What a live runner keeping documents in memory last wrote (or read at its start): the
+# generation's position and its count of retried parked events.
+Expected = tuple[int, int]
+
+
+class PositionMovedError(GenerationMovedError):
+    """Someone else wrote this generation since the runner's last write (another worker
+    after a lease's failover, a parked event's retry): what the runner holds in memory may
+    be stale, so it restarts (as on a generation's move) and reads again."""
+
+
+def _refusal(error: redis.ResponseError) -> Exception:
+    """A script's refusal as the runner's error (the supervisor restarts on both)."""
+    if "GENERATION_MOVED" in str(error):
+        return GenerationMovedError(str(error))
+    if "POSITION_MOVED" in str(error):
+        return PositionMovedError(str(error))
+    return error
 
 
 def dumps(doc: Any) -> str:
@@ -135,6 +168,10 @@ class RedisDocumentView(ReadStore):
     """One generation of a projection's documents. With `follow_active` (live runners),
     writes are refused once that generation is no longer the active one."""
 
+    # A write can name the position it expects the generation at (`apply(..., expected)`),
+    # so a live runner may keep documents in memory (infrastructure/runtime/live_batch.py).
+    checks_expected = True
+
     def __init__(
         self,
         client: redis.Redis,
@@ -153,6 +190,7 @@ class RedisDocumentView(ReadStore):
         self.follow_active = follow_active
         self.prefix = generation_prefix(projection, self.generation)
         self.position_key = position_key(projection, self.generation)
+        self.retried_key = retried_key(projection, self.generation)
         self._apply = client.register_script(_APPLY)
 
     def key(self, key: str) -> str:
@@ -187,46 +225,71 @@ class RedisDocumentView(ReadStore):
             return ["ZREM", self.key(change.key), change.member]
         raise TypeError(f"unknown change {change!r}")
 
-    def apply(self, changes: list[Change], tracking: Tracking) -> None:
-        expected = self.generation if self.follow_active else ""
+    def apply(
+        self, changes: list[Change], tracking: Tracking, expected: Expected | None = None
+    ) -> None:
+        """`expected` (a live runner keeping documents in memory, `runtime.live_batch`):
+        the position and retry count it last wrote or read; any other refuses the write
+        (`PositionMovedError`), as someone else has written this generation since."""
         ops = [self.op(c) for c in changes if not isinstance(c, Compact)]
-        args: list[str | int] = [tracking.notification_id, dumps(ops), expected, DEFAULT_GENERATION]
-        channels = self._channels(changes)
-        if channels:
-            args.append(dumps(channels))
+        keys = [self.position_key, active_key(self.projection)]
+        args = self._args(ops, changes, tracking, expected)
+        if expected is not None:
+            keys.append(self.retried_key)
         try:
-            self._apply(keys=[self.position_key, active_key(self.projection)], args=args)
+            self._apply(keys=keys, args=args)
         except redis.ResponseError as error:
-            if "GENERATION_MOVED" in str(error):
-                raise GenerationMovedError(str(error)) from None
-            raise
+            raise _refusal(error) from None
         if len(ops) < len(changes):  # now that the write is in; in the background
             threading.Thread(target=compact_persistence, args=(self.client,), daemon=True).start()
 
+    def _args(
+        self,
+        ops: list[list[Any]],
+        changes: list[Change],
+        tracking: Tracking,
+        expected: Expected | None,
+    ) -> list[str | int]:
+        generation = self.generation if self.follow_active else ""
+        position, retried = expected if expected is not None else ("", "")
+        return [
+            tracking.notification_id,
+            dumps(ops),
+            generation,
+            DEFAULT_GENERATION,
+            dumps(self._channels(changes)),
+            position,
+            retried,
+        ]
+
+    def retried(self) -> int:
+        """How many parked events were written again into this generation so far."""
+        raw = self.client.get(self.retried_key)
+        return int(raw) if raw else 0
+
     @staticmethod
-    def apply_together(writes: list[tuple[RedisDocumentView, list[Change], Tracking]]) -> None:
+    def apply_together(
+        writes: list[tuple[RedisDocumentView, list[Change], Tracking, Expected | None]],
+    ) -> None:
         """Several views' writes (on one client) in ONE script call: one round trip for
         all of them instead of one each; each view's changes still go in with its position
-        only. A moved generation refuses the whole call (`GenerationMovedError`)."""
+        only. A moved generation (or an expected position that is not the store's) refuses
+        the whole call (`GenerationMovedError`, `PositionMovedError`)."""
         if not writes:
             return
         client = writes[0][0].client
         keys: list[str] = []
         args: list[str | int] = []
         compacts = False
-        for view, changes, tracking in writes:
+        for view, changes, tracking, expected in writes:
             ops = [view.op(c) for c in changes if not isinstance(c, Compact)]
             compacts = compacts or len(ops) < len(changes)
-            expected = view.generation if view.follow_active else ""
-            keys += [view.position_key, active_key(view.projection)]
-            args += [tracking.notification_id, dumps(ops), expected, DEFAULT_GENERATION]
-            args.append(dumps(view._channels(changes)))
+            keys += [view.position_key, active_key(view.projection), view.retried_key]
+            args += view._args(ops, changes, tracking, expected)
         try:
             _apply_many(client)(keys=keys, args=args)
         except redis.ResponseError as error:
-            if "GENERATION_MOVED" in str(error):
-                raise GenerationMovedError(str(error)) from None
-            raise
+            raise _refusal(error) from None
         if compacts:  # now that the writes are in; in the background
             threading.Thread(target=compact_persistence, args=(client,), daemon=True).start()
 

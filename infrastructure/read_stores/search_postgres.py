@@ -42,7 +42,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from projections.base import DEFAULT_GENERATION, GenerationMovedError
+from infrastructure.read_stores.redis_views import PositionMovedError
+from projections.base import DEFAULT_GENERATION, Change, GenerationMovedError
 from projections.search import (
     FACET_LIMIT,
     Document,
@@ -199,6 +200,22 @@ ON CONFLICT (id) DO UPDATE SET
     listed_at = EXCLUDED.listed_at, stocked = EXCLUDED.stocked, footprint = EXCLUDED.footprint
 """
 
+# The position alone, if the generation is still the active one (a live runner's: FOR
+# SHARE makes an `activate` wait for it, as `_check_still_active`), the position new, and
+# the one the runner expects (when it names one).
+_ADVANCE = """
+UPDATE search_generations SET notification_id = %(position)s, application_name = %(name)s
+WHERE generation = %(generation)s
+  AND coalesce(notification_id, 0) < %(position)s
+  AND (%(expected)s::bigint IS NULL OR coalesce(notification_id, 0) = %(expected)s::bigint)
+  AND (NOT %(follow)s OR coalesce(
+        (SELECT generation FROM search_active FOR SHARE), %(default)s
+      ) = %(generation)s)
+"""
+
+_ACTIVE = "SELECT generation FROM search_active FOR SHARE"
+_LOCK_POSITION = "SELECT notification_id FROM search_generations WHERE generation = %s FOR UPDATE"
+
 _GET = """
 SELECT id, sku, name, description, category, price::text AS price, available,
        certifications, carbon_footprint_kg, version, product
@@ -257,7 +274,7 @@ SELECT
     (SELECT coalesce(jsonb_agg(jsonb_build_array(value, n)), '[]'::jsonb) FROM {facets})
         AS facets
 """
-_FACETS_OLD = "SELECT facets FROM {table} WHERE id = ANY(%s::text[])"
+_FACETS_OLD = "SELECT id, name, facets FROM {table} WHERE id = ANY(%s::text[])"
 _FACETS_ADD = """
 INSERT INTO {facets} AS f (value, n) VALUES (%s, %s)
 ON CONFLICT (value) DO UPDATE SET n = f.n + EXCLUDED.n
@@ -407,7 +424,13 @@ def _tsquery(words: list[str], synonyms: Synonyms) -> sql.Composable:
 
 
 class PostgresSearchIndex(SearchIndex):
-    """One generation's table. Thread-safe: every call takes its own pooled connection."""
+    """One generation's table. Thread-safe: every call takes its own pooled connection
+    (but `apply` with `expected`, a live runner's, is for that runner's thread only)."""
+
+    # A write can name the position it expects the generation at (`apply(..., expected)`),
+    # so a live runner may keep documents in memory (infrastructure/runtime/live_batch.py).
+    checks_expected = True
+    _expected: tuple[int, int] | None = None
 
     def __init__(
         self,
@@ -447,33 +470,75 @@ class PostgresSearchIndex(SearchIndex):
         doc = dict(row)
         return {**doc, **doc.pop("product")}
 
+    def apply(
+        self, changes: list[Change], tracking: Tracking, expected: tuple[int, int] | None = None
+    ) -> None:
+        """`expected`: the position (first of the pair) the runner last wrote; any other
+        refuses the write (`PositionMovedError`). A write of the position alone (a drain
+        of events that change no product: carts, orders, payments) is one statement."""
+        if not changes and self._advance(tracking, expected):
+            return
+        self._expected = expected
+        try:
+            super().apply(changes, tracking)
+        finally:
+            self._expected = None
+
+    def _advance(self, tracking: Tracking, expected: tuple[int, int] | None) -> bool:
+        """Move the position alone, in ONE statement (autocommit: no BEGIN, no COMMIT),
+        when everything `upsert` would check holds; False otherwise (upsert then says why:
+        a moved generation, a position moved or already past, a missing generation)."""
+        params = {
+            "position": tracking.notification_id,
+            "name": tracking.application_name,
+            "generation": self.generation,
+            "expected": expected[0] if expected is not None else None,
+            "follow": self.follow_active,
+            "default": DEFAULT_GENERATION,
+        }
+        with self.pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                moved = conn.execute(_ADVANCE, params).rowcount
+            finally:
+                conn.autocommit = False
+        return moved == 1
+
     def upsert(
         self,
         docs_to_upsert: list[Document],
         tracking: Tracking,
         states: dict[str, Document | None] | None = None,
     ) -> None:
-        with self.pool.connection() as conn, conn.transaction():
-            if self.follow_active:
-                self._check_still_active(conn)
+        ids = [doc["id"] for doc in docs_to_upsert]
+        # Pipelined: the checks and the old facets go out in ONE round trip (with BEGIN),
+        # the writes and COMMIT in another, instead of one round trip per statement.
+        with self.pool.connection() as conn, conn.pipeline(), conn.transaction():
+            active = conn.execute(_ACTIVE) if self.follow_active else None
             # The generation's row is locked until commit: writers of one generation take
             # turns, and the check below sees the latest committed position.
-            row = conn.execute(
-                "SELECT notification_id FROM search_generations WHERE generation = %s FOR UPDATE",
-                (self.generation,),
-            ).fetchone()
+            position = conn.execute(_LOCK_POSITION, (self.generation,))
+            old = conn.cursor()
+            if ids:
+                old.execute(sql.SQL(_FACETS_OLD).format(table=self.table), (ids,))
+            if active is not None:
+                self._check_still_active(active.fetchone())
+            row = position.fetchone()
             if row is None:
                 raise LookupError(f"search generation {self.generation!r} does not exist")
+            expected = self._expected
+            if expected is not None and (row[0] or 0) != expected[0]:
+                raise PositionMovedError(f"search position moved to {row[0]}")
             if row[0] is not None and tracking.notification_id <= row[0]:
                 return  # already applied: a replay changes nothing
             upserts = [doc for doc in docs_to_upsert if not is_removal(doc)]
             removals = [(doc["id"],) for doc in docs_to_upsert if is_removal(doc)]
             rows = [self._row(doc) for doc in upserts]
             with conn.cursor() as cur:
-                self._count_facets(cur, rows, [doc["id"] for doc in docs_to_upsert])
+                names = self._count_facets(cur, rows, old.fetchall() if ids else [])
                 if rows:
                     cur.executemany(sql.SQL(_UPSERT).format(table=self.table), rows)
-                self._write_suggestions(cur, upserts, removals)
+                self._write_suggestions(cur, upserts, removals, names)
                 if removals:
                     delete = sql.SQL("DELETE FROM {table} WHERE id = %s")
                     cur.executemany(delete.format(table=self.table), removals)
@@ -485,45 +550,54 @@ class PostgresSearchIndex(SearchIndex):
             )
 
     def _write_suggestions(
-        self, cur: psycopg.Cursor[Any], upserts: list[Document], removals: list[tuple[str]]
+        self,
+        cur: psycopg.Cursor[Any],
+        upserts: list[Document],
+        removals: list[tuple[str]],
+        names: dict[str, str],
     ) -> None:
         """Each product's entries made those of its current name, in one statement each
-        that changes nothing when the name did not change (most writes move stock only)."""
+        that changes nothing when the name did not change; none at all for a product whose
+        stored name (`names`, before this write) is its name still: its entries, written
+        with that name, are these (most writes move stock only)."""
         if removals:
             delete = sql.SQL("DELETE FROM {suggest} WHERE id = %s")
             cur.executemany(delete.format(suggest=self.suggest_table), removals)
-        if upserts:
+        renamed = [
+            (doc["id"], name)
+            for doc in upserts
+            if names.get(doc["id"]) != (name := str(doc["name"]).replace("\x00", ""))
+        ]
+        if renamed:
             cur.executemany(
                 sql.SQL(_SUGGEST_WRITE).format(suggest=self.suggest_table),
                 [
-                    {
-                        "id": doc["id"],
-                        "entries": indexed({"name": str(doc["name"]).replace("\x00", "")}).suggest,
-                    }
-                    for doc in upserts
+                    {"id": product_id, "entries": indexed({"name": name}).suggest}
+                    for product_id, name in renamed
                 ],
             )
 
     def _count_facets(
-        self, cur: psycopg.Cursor[Any], rows: list[dict[str, Any]], ids: list[str]
-    ) -> None:
+        self, cur: psycopg.Cursor[Any], rows: list[dict[str, Any]], old: list[tuple[Any, ...]]
+    ) -> dict[str, str]:
         """Move the generation's facet counts from what the written (or removed) documents
-        counted for to what they count for now, before they are written. Most writes move
-        stock only: their counts cancel out and nothing is written."""
-        if not ids:
-            return
+        counted for (`old`: their stored id, name and facets) to what they count for now,
+        before they are written. Most writes move stock only: their counts cancel out and
+        nothing is written. The stored names of the documents, by id."""
         delta: Counter[str] = Counter()
-        cur.execute(sql.SQL(_FACETS_OLD).format(table=self.table), (ids,))
-        for (tokens,) in cur.fetchall():
+        names: dict[str, str] = {}
+        for product_id, name, tokens in old:
+            names[str(product_id)] = str(name)
             delta.subtract(tokens)
         for row in rows:
             delta.update(row["facets"])
         moved = [(token, n) for token, n in delta.items() if n]
         if not moved:
-            return
+            return names
         cur.executemany(sql.SQL(_FACETS_ADD).format(facets=self.facets_table), moved)
         if any(n < 0 for _token, n in moved):
             cur.execute(sql.SQL("DELETE FROM {} WHERE n = 0").format(self.facets_table))
+        return names
 
     def _write_states(self, cur: psycopg.Cursor[Any], states: dict[str, Document | None]) -> None:
         """The projector's own state, in the transaction of the documents it shaped."""
@@ -535,12 +609,12 @@ class PostgresSearchIndex(SearchIndex):
             delete = sql.SQL("DELETE FROM {state} WHERE key = %s")
             cur.executemany(delete.format(state=self.state_table), gone)
 
-    def _check_still_active(self, conn: psycopg.Connection[Any]) -> None:
-        # FOR SHARE: once a generation has been activated, an `activate` waits for this
-        # write to commit, so no write to the old generation commits after the swap. (Before
-        # the first `activate` there is no row to lock; the runner notices at its next write,
-        # and loses nothing: the new generation follows the log from its own position.)
-        row = conn.execute("SELECT generation FROM search_active FOR SHARE").fetchone()
+    def _check_still_active(self, row: tuple[Any, ...] | None) -> None:
+        """`row`: `_ACTIVE`'s, read in the write's transaction. FOR SHARE: once a
+        generation has been activated, an `activate` waits for this write to commit, so no
+        write to the old generation commits after the swap. (Before the first `activate`
+        there is no row to lock; the runner notices at its next write, and loses nothing:
+        the new generation follows the log from its own position.)"""
         active = str(row[0]) if row is not None else DEFAULT_GENERATION
         if active != self.generation:
             raise GenerationMovedError(f"search generation moved to {active}")

@@ -22,7 +22,8 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.projection import BaseProjectionRunner, Projection
 
 from infrastructure.observability.tracing import span_for_event
-from infrastructure.read_stores.redis_views import RedisDocumentView
+from infrastructure.read_stores.redis_views import Expected, RedisDocumentView
+from infrastructure.runtime.live_batch import LiveBatch
 from projections.base import APPLICATION, Batch, Change, Projector
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class FanOut(Projection[Positions]):
         """Write every member's batch: the Redis read models' together, in one script
         call (one round trip per drained read of the log, not one per read model)."""
         together: list[Batch] = []
-        writes: list[tuple[RedisDocumentView, list[Change], Tracking]] = []
+        writes: list[tuple[RedisDocumentView, list[Change], Tracking, Expected | None]] = []
         for _, _, batch in self.members:
             store, write = batch.store, batch.pending_write()
             if (
@@ -79,7 +80,8 @@ class FanOut(Projection[Positions]):
                 and (not writes or writes[0][0].client is store.client)
             ):
                 together.append(batch)
-                writes.append((store, *write))
+                expected = batch.expected() if isinstance(batch, LiveBatch) else None
+                writes.append((store, *write, expected))
             else:
                 batch.flush()
         if len(together) == 1:

@@ -43,6 +43,7 @@ from infrastructure.read_stores.redis_views import (
 from infrastructure.runtime.deadlines import DeadlineSweeper, PostgresDeadlines
 from infrastructure.runtime.fanout import FanOut, FanOutRunner
 from infrastructure.runtime.feed import Follower
+from infrastructure.runtime.live_batch import LiveBatch, prefixed
 from infrastructure.runtime.saga_partitions import (
     SAGA_PARTITIONS,
     SagaPartitionRunner,
@@ -70,6 +71,18 @@ LIVE_BATCH = 500  # events per atomic write of a live read model, at most
 # How often the effect dispatcher on the worker's feed writes its position (with its
 # deadlines) while events keep coming: a transaction per effect event was ~3 per checkout.
 EFFECTS_WRITE_EVERY_S = 0.5
+# The documents a live runner keeps in memory between its writes (`LiveBatch`): public
+# ones only, never a document with personal data in it (orders, carts, reviews, the
+# analytics' customers and orders, the back office's customers, payments and returns).
+KEPT_DOCUMENTS: dict[str, Callable[[str], bool]] = {
+    StockItemsProjection.name: prefixed(),
+    ProductsProjection.name: prefixed(),
+    BackOfficeProjection.name: prefixed("product:", "product-id:"),
+    # sales by day, category and product, and the catalog it counts under (not the
+    # customers' rows, their consents or the orders)
+    AnalyticsProjection.name: prefixed("catalog:", "item:", "sales:", "co2:category:", "product:"),
+    SearchProjection.name: prefixed(),
+}
 
 
 class Resources(Protocol):
@@ -206,13 +219,23 @@ def _search(res: Resources) -> SearchStore:
 # --- runners -------------------------------------------------------------------------------
 
 
+def live_batch(model: ReadModel, res: Resources) -> Batch:
+    """A live runner's batch of `model`'s active generation: one that keeps public
+    documents in memory between writes (`KEPT_DOCUMENTS`), else a plain one."""
+    keeps = KEPT_DOCUMENTS.get(model.name)
+    store = model.open(res, live=True)
+    if keeps is None:
+        return Batch(store, LIVE_BATCH)
+    return LiveBatch(store, LIVE_BATCH, keeps)
+
+
 def _read_models_runner(res: Resources) -> BaseProjectionRunner[Any]:
     """One subscription for every Redis read model: each event decoded once, each model's
     changes written as one atomic batch per drained read of the log."""
     members = []
     for model in READ_MODELS.values():
         if model.runner == READ_MODELS_RUNNER:
-            batch = Batch(model.open(res, live=True), LIVE_BATCH)
+            batch = live_batch(model, res)
             members.append((model.name, model.projector_on(res, batch), batch))
     fanout = FanOut(members)
     return FanOutRunner(fanout, application_class=LogFollower, env=res.follower_env)
@@ -221,7 +244,7 @@ def _read_models_runner(res: Resources) -> BaseProjectionRunner[Any]:
 def _single_runner(name: str) -> Callable[[Resources], BaseProjectionRunner[Any]]:
     def make(res: Resources) -> BaseProjectionRunner[Any]:
         model = READ_MODELS[name]
-        batch = Batch(model.open(res, live=True), LIVE_BATCH)
+        batch = live_batch(model, res)
         fanout = FanOut([(name, model.projector_on(res, batch), batch)])
         return FanOutRunner(fanout, application_class=LogFollower, env=res.follower_env)
 
@@ -307,7 +330,7 @@ def _read_models_follower(res: Resources) -> Follower:
     members = []
     for model in READ_MODELS.values():
         if model.runner == READ_MODELS_RUNNER:
-            batch = Batch(model.open(res, live=True), LIVE_BATCH)
+            batch = live_batch(model, res)
             members.append((model.name, model.projector_on(res, batch), batch))
     return _fanout_follower(READ_MODELS_RUNNER, FanOut(members))
 
@@ -315,7 +338,7 @@ def _read_models_follower(res: Resources) -> Follower:
 def _single_follower(name: str) -> Callable[[Resources], Follower]:
     def make(res: Resources) -> Follower:
         model = READ_MODELS[name]
-        batch = Batch(model.open(res, live=True), LIVE_BATCH)
+        batch = live_batch(model, res)
         return _fanout_follower(name, FanOut([(name, model.projector_on(res, batch), batch)]))
 
     return make
