@@ -138,6 +138,17 @@ class _RowShape:
 
 
 _shapes: dict[type, _RowShape] = {}
+_ids: dict[int, str] = {}
+_IDS_KEPT = 65_536
+
+
+def _remember_id(originator_id: Any) -> str:
+    text = str(originator_id)
+    if type(originator_id) is UUID:
+        if len(_ids) >= _IDS_KEPT:
+            _ids.clear()
+        _ids[originator_id.int] = text
+    return text
 
 
 def _shape_of(cls: type) -> _RowShape:
@@ -159,9 +170,15 @@ def describe_state(
         event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return describe(event, position, reveal=reveal)
+    originator_id = state["originator_id"]
+    # An aggregate's id as text, remembered by its 128-bit int: `UUID`'s own hash and
+    # equality (what `_id_text`'s cache calls) are Python methods.
+    aggregate_id = _ids.get(originator_id.int) if type(originator_id) is UUID else None
+    if aggregate_id is None:
+        aggregate_id = _remember_id(originator_id)
     row = {
         "position": position,
-        "aggregate_id": _id_text(state["originator_id"]),
+        "aggregate_id": aggregate_id,
         "version": state["originator_version"],
         "type": shape.type,
         "timestamp": state["timestamp"].isoformat(),
@@ -218,39 +235,39 @@ def _as_rows(page: Sequence[Any]) -> Sequence[Row]:
     return [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page]
 
 
-class _RowReader:
+def _readers_of(
+    mapper: Mapper[UUID],
+) -> tuple[Callable[[str, Any, int, bytes], Any], Callable[[Any, int], dict[str, Any]]]:
     """How a row of the log becomes a row of the stream, in two steps as before: `read`
     (the decoding: a row that fails here is shown as `unreadable`, and the stream goes on)
     and `show` (`describe`: an error here is not the row's, and ends the stream, as it
     did). With the read side's own mapper (`ReadMapper` without cipher or compressor, its
-    decoding not overridden) `read` gives the decoded state and `show` is `describe_state`:
-    no domain event made; with any other mapper, its domain event and `describe`."""
+    decoding not overridden) `read` is its `decoded` and `show` is `describe_state`: no
+    domain event made; with any other mapper, its domain event and `describe`."""
+    from application.read_mapper import ReadMapper
 
-    def __init__(self, mapper: Mapper[UUID]) -> None:
-        from application.read_mapper import ReadMapper
+    kind: Any = type(mapper)
+    if (
+        isinstance(mapper, ReadMapper)
+        and mapper.cipher is None
+        and mapper.compressor is None
+        and kind.to_domain_event is ReadMapper.to_domain_event
+        and kind.event_of_row is ReadMapper.event_of_row
+        and kind.decoded is ReadMapper.decoded
+    ):
+        return mapper.decoded, _show_decoded
 
-        kind: Any = type(mapper)
-        self.states = (
-            isinstance(mapper, ReadMapper)
-            and mapper.cipher is None
-            and mapper.compressor is None
-            and kind.to_domain_event is ReadMapper.to_domain_event
-            and kind.event_of_row is ReadMapper.event_of_row
-            and kind.decoded is ReadMapper.decoded
-        )
-        self.mapper = mapper
+    to_domain_event = mapper.to_domain_event
 
-    def read(self, row: Row) -> Any:
-        _, originator_id, version, topic, state = row
-        if self.states:
-            return self.mapper.decoded(topic, originator_id, version, state)  # type: ignore[attr-defined]
-        return self.mapper.to_domain_event(StoredEvent(originator_id, version, topic, state))
+    def read_event(topic: str, originator_id: Any, version: int, state: bytes) -> Any:
+        return to_domain_event(StoredEvent(originator_id, version, topic, state))
 
-    def show(self, read: Any, position: int) -> dict[str, Any]:
-        if self.states:
-            known, event_state = read
-            return describe_state(known.cls, event_state, position)
-        return describe(read, position)
+    return read_event, describe
+
+
+def _show_decoded(decoded: Any, position: int) -> dict[str, Any]:
+    known, event_state = decoded
+    return describe_state(known.cls, event_state, position)
 
 
 def stream(
@@ -268,8 +285,7 @@ def stream(
     outside the GIL, overlap the decoding, as in a rebuild). After a short page (the tail)
     the log is asked again only once its rows are out, as before: an event committed
     meanwhile is still in the stream."""
-    rows_of = _RowReader(mapper)
-    read, show = rows_of.read, rows_of.show
+    read, show = _readers_of(mapper)
     reader = ThreadPoolExecutor(1, thread_name_prefix="stream-read")
     try:
         page = reader.submit(select, since + 1, batch, topics=topics)
@@ -277,13 +293,13 @@ def stream(
             after, full = rows[-1][0], len(rows) >= batch
             if full:  # more to come: read it now
                 page = reader.submit(select, after + 1, batch, topics=topics)
-            for row in rows:
+            for position, originator_id, version, topic, state in rows:
                 try:
-                    decoded = read(row)
+                    decoded = read(topic, originator_id, version, state)
                 except Exception as error:  # one odd stored event must not end the stream
-                    yield unreadable_row(row[0], row[1], row[2], row[3], error)
+                    yield unreadable_row(position, originator_id, version, topic, error)
                     continue
-                yield show(decoded, row[0])
+                yield show(decoded, position)
             if not full:  # the tail: asked again once these are out, as it always was
                 page = reader.submit(select, after + 1, batch, topics=topics)
     finally:
