@@ -165,7 +165,7 @@ def describe_state(
     decodes), without the event: the same dict, key for key, in the same order. Where the
     class could make an attribute read differ from its `__dict__` (see `_RowShape`), or
     the state lacks what `describe` would fail on, the event is made and `describe` says."""
-    shape = _shape_of(cls)
+    shape = _shapes.get(cls) or _shape_of(cls)
     if not shape.simple or "timestamp" not in state or "originator_id" not in state:
         event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)

@@ -21,6 +21,7 @@ from eventsourcing.persistence import (
     MapperDeserialisationError,
     StoredEvent,
     find_id_convertor,
+    pass_through_convertor,
 )
 from eventsourcing.utils import resolve_topic
 
@@ -28,13 +29,15 @@ from eventsourcing.utils import resolve_topic
 class _Known:
     """What the mapper needs of one topic's event class."""
 
-    __slots__ = ("class_version", "cls", "id_type", "to_id")
+    __slots__ = ("class_version", "cls", "converts", "id_type", "to_id")
 
     def __init__(self, cls: type, id_type: type) -> None:
         self.cls = cls
         self.class_version: int = getattr(cls, "class_version", 1)
         self.id_type = id_type
         self.to_id = find_id_convertor(cls, id_type)
+        # False when the id is stored as the event wants it (a UUID read for a UUID): most.
+        self.converts = self.to_id is not pass_through_convertor
 
 
 class ReadMapper(Mapper[UUID]):
@@ -88,7 +91,9 @@ class ReadMapper(Mapper[UUID]):
                 f"originator_version {originator_version}: {error}"
             )
             raise MapperDeserialisationError(msg) from error
-        event_state["originator_id"] = known.to_id(originator_id)
+        event_state["originator_id"] = (
+            known.to_id(originator_id) if known.converts else originator_id
+        )
         event_state["originator_version"] = originator_version
         from_version = event_state.pop("class_version", 1)
         if from_version < known.class_version:
