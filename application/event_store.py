@@ -295,14 +295,26 @@ class TolerantMapper(ReadMapper):
         try:
             return super().to_domain_event(stored_event)
         except Exception as error:
-            if key_service_failure(error) is not None:
-                raise  # the KMS is down: a transient failure, retried (the event is not bad)
-            return UnreadableEvent(
-                stored_event.originator_id,
-                stored_event.originator_version,
-                stored_event.topic,
-                f"{type(error).__name__}: {error}",
-            )
+            topic, originator_id = stored_event.topic, stored_event.originator_id
+            return self._unreadable(topic, originator_id, stored_event.originator_version, error)
+
+    def event_of_row(
+        self, topic: str, originator_id: UUID | str, originator_version: int, state: bytes
+    ) -> Any:
+        try:
+            return super().event_of_row(topic, originator_id, originator_version, state)
+        except Exception as error:
+            return self._unreadable(topic, originator_id, originator_version, error)
+
+    @staticmethod
+    def _unreadable(
+        topic: str, originator_id: UUID | str, originator_version: int, error: Exception
+    ) -> UnreadableEvent:
+        if key_service_failure(error) is not None:
+            raise error  # the KMS is down: a transient failure, retried (the event is not bad)
+        return UnreadableEvent(
+            originator_id, originator_version, topic, f"{type(error).__name__}: {error}"
+        )
 
 
 class LogFollower(EventStoreApp):

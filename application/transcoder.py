@@ -62,6 +62,8 @@ class OrjsonTranscoder(JSONTranscoder):
             return self._envelope(obj)
         for key, value in obj.items():
             kind = type(value)
+            if kind not in _CONTAINERS:  # a string, a number, a bool, None: as it is
+                continue
             if kind is dict:
                 # An envelope child (most are: a timestamp, money) is opened here, without
                 # the call that would only find it is one.

@@ -44,6 +44,31 @@ class Put:
     doc: dict[str, Any]
 
 
+class Derived(Put):
+    """A `Put` whose document is made from another document (`source`, by `derive`) when
+    it is first read: a batch that writes a key once for many events makes it once (the
+    stock item's public document, which a rebuild writes once per 20,000-event batch).
+    Stores read `doc` as any `Put`'s; `source` must not change after this is made (a
+    projector's documents are new each event, and nested values are replaced, not changed
+    in place)."""
+
+    _source: dict[str, Any]
+    _derive: Callable[[dict[str, Any]], dict[str, Any]]
+
+    def __init__(
+        self, key: str, source: dict[str, Any], derive: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> None:
+        # Set as the frozen dataclass sets its fields: past its refusing `__setattr__`.
+        self.__dict__.update(key=key, _source=source, _derive=derive, _doc=None)
+
+    @property  # a field of `Put`, made here when first read
+    def doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] | None = self.__dict__["_doc"]
+        if doc is None:
+            doc = self.__dict__["_doc"] = self._derive(self._source)
+        return doc
+
+
 @dataclass(frozen=True)
 class Delete:
     key: str
@@ -186,7 +211,7 @@ class Batch(ReadStore):
         self.generation = store.generation
         self.size = size
         self.fresh = fresh
-        self._docs: dict[str, dict[str, Any] | None] = {}
+        self._docs: dict[str, dict[str, Any] | Derived | None] = {}
         self._writes: dict[str, Put | Delete] = {}
         self._indexes: list[Change] = []
         self._position = 0
@@ -195,23 +220,33 @@ class Batch(ReadStore):
 
     def get(self, key: str) -> dict[str, Any] | None:
         if key in self._docs:
-            return _copy(self._docs[key])
+            return _copy(self.peek(key))
         return None if self.fresh else self.store.get(key)
 
     def peek(self, key: str) -> dict[str, Any] | None:
         # The pending document itself: no copy (a copy is ~2.5 us for a stock item's).
         if key in self._docs:
-            return self._docs[key]
+            doc = self._docs[key]
+            return doc.doc if isinstance(doc, Derived) else doc
         return None if self.fresh else self.store.get(key)
 
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
         if tracking.notification_id <= max(self._position, self._recorded):
             return  # applied already (a runner restarted behind this store)
+        docs, writes = self._docs, self._writes
         for change in changes:
             if isinstance(change, _DOCUMENT_CHANGES):
-                self._docs[change.key] = change.doc if isinstance(change, Put) else None
-                self._writes.pop(change.key, None)  # re-inserted last: keeps write order
-                self._writes[change.key] = change
+                key = change.key
+                # A derived document is held as its `Derived`: made only when read or
+                # written (a later change of the key in this batch may replace it first).
+                if isinstance(change, Delete):
+                    docs[key] = None
+                elif type(change) is Derived:
+                    docs[key] = change
+                else:
+                    docs[key] = change.doc
+                writes.pop(key, None)  # re-inserted last: keeps write order
+                writes[key] = change
             else:
                 self._indexes.append(change)
         self._position = tracking.notification_id

@@ -8,7 +8,7 @@ from functools import lru_cache, singledispatchmethod
 from typing import Any
 
 from domain.stock_item import StockItem, Sustainability, footprint_of
-from projections.base import Change, DocumentProjection, Put
+from projections.base import Change, Derived, DocumentProjection, Put
 
 
 def stock_key(sku: str) -> str:
@@ -53,20 +53,28 @@ _PUBLIC = frozenset(PUBLIC_FIELDS)
 _UNDER = {name: PUBLIC_DEFAULTS.get(name) for name in PUBLIC_FIELDS}
 
 
-def stored(doc: dict[str, Any]) -> list[Change]:
-    """The stock item's document and its public document, written together."""
-    # Documents written before weight, archiving, durability and products existed lack
-    # them: the API's defaults (a stock item of old is its own single-variant product).
-    if "product_id" not in doc:  # not setdefault: the id would be derived every time
-        doc["product_id"] = str(StockItem.create_id(doc["sku"]))
+def public_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """The public document of a stock item's document."""
     # Each field from the document, else its default (None for most): the defaults laid
     # under the document, in PUBLIC_FIELDS' order (a merge keeps the first position of a
-    # key), then the document's other fields dropped (a rebuild does this for every event).
+    # key), then the document's other fields dropped.
     public = {**_UNDER, **doc}
     if len(public) != len(_PUBLIC):
         for name in public.keys() - _PUBLIC:
             del public[name]
-    return [Put(stock_key(doc["sku"]), doc), Put(public_stock_key(doc["sku"]), public)]
+    return public
+
+
+def stored(doc: dict[str, Any]) -> list[Change]:
+    """The stock item's document and its public document, written together. The public
+    document is made when it is written (`Derived`): a rebuild's batch writes a stock
+    item's once for all the events of the batch that change it."""
+    # Documents written before weight, archiving, durability and products existed lack
+    # them: the API's defaults (a stock item of old is its own single-variant product).
+    if "product_id" not in doc:  # not setdefault: the id would be derived every time
+        doc["product_id"] = str(StockItem.create_id(doc["sku"]))
+    sku = doc["sku"]
+    return [Put(stock_key(sku), doc), Derived(public_stock_key(sku), doc, public_of)]
 
 
 @lru_cache(maxsize=8192)  # str(UUID) is ~1 us of Python: once per stock item, not per event

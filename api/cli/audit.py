@@ -34,6 +34,8 @@ def replay(
     """An aggregate's events and its state at a point; or, with --all, the whole log."""
     from application.audit import event_types, stream
     from application.audit import replay as replay_aggregate
+    from infrastructure.runtime.collector import fewer_collections
+    from infrastructure.store.event_store import notification_rows
 
     if all_ == (aggregate_id is not None):
         raise CliError("give either AGGREGATE_ID or --all")
@@ -53,11 +55,12 @@ def replay(
         with connected(read_only=True) as container:
             rows = stream(
                 container.services.store.mapper,
-                container.services.store.recorder.select_notifications,
+                notification_rows(container.services.store.recorder),
                 since=since,
                 topics=topics,
             )
-            write_rows(rows, as_json)  # as the lean path writes them (api/cli/lean.py)
+            with fewer_collections():  # as the lean path writes them (api/cli/lean.py)
+                write_rows(rows, as_json)
         return
     target = parse_uuid(str(aggregate_id), "AGGREGATE_ID")
     instant = parse_instant(as_of) if as_of else None

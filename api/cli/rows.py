@@ -7,6 +7,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+LINES_A_WRITE = 256
+
 
 def write_rows(rows: Iterator[dict[str, Any]], as_json: bool) -> None:
     if as_json:
@@ -14,9 +16,18 @@ def write_rows(rows: Iterator[dict[str, Any]], as_json: bool) -> None:
 
         sys.stdout.flush()
         write_bytes = sys.stdout.buffer.write
-        for row in rows:
-            write_bytes(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
-        sys.stdout.buffer.flush()
+        dumps, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        # Lines written LINES_A_WRITE at a time: a write call per row was ~0.2 us of it.
+        lines: list[bytes] = []
+        try:
+            for row in rows:
+                lines.append(dumps(row, option=newline))
+                if len(lines) >= LINES_A_WRITE:
+                    write_bytes(b"".join(lines))
+                    lines.clear()
+        finally:  # the rows made before a failing one are written, as they were
+            write_bytes(b"".join(lines))
+            sys.stdout.buffer.flush()
         return
     write = sys.stdout.write
     for row in rows:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from projections.base import Batch, ReadStore, _copy
+from projections.base import Batch, Derived, ReadStore, _copy
 
 KEEP_LIMIT = 5_000  # documents kept per read model, at most (a few MB)
 Doc = dict[str, Any]
@@ -55,7 +55,7 @@ class LiveBatch(Batch):
 
     def get(self, key: str) -> Doc | None:
         if key in self._docs:
-            return _copy(self._docs[key])
+            return _copy(super().peek(key))
         if key in self._kept:
             return _copy(self._kept[key])
         doc = self.store.get(key)
@@ -66,7 +66,7 @@ class LiveBatch(Batch):
 
     def peek(self, key: str) -> Doc | None:
         if key in self._docs:
-            return self._docs[key]
+            return super().peek(key)  # a pending document (made now if `Derived`)
         if key in self._kept:
             return self._kept[key]
         doc = self.store.get(key)
@@ -94,7 +94,7 @@ class LiveBatch(Batch):
             for key, doc in self._docs.items():
                 if self.keeps(key):
                     self._kept.pop(key, None)  # re-inserted last: the newest
-                    self._keep(key, doc)
+                    self._keep(key, doc.doc if isinstance(doc, Derived) else doc)
         super().written()
 
     def _keep(self, key: str, doc: Doc | None) -> None:

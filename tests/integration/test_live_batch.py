@@ -13,7 +13,7 @@ from infrastructure.read_stores.redis_views import PositionMovedError, RedisDocu
 from infrastructure.read_stores.search_postgres import PostgresSearchStore
 from infrastructure.runtime.fanout import FanOut
 from infrastructure.runtime.live_batch import LiveBatch, prefixed
-from projections.base import APPLICATION, GenerationMovedError, Put
+from projections.base import APPLICATION, Derived, GenerationMovedError, Put
 
 DOC = {
     "id": "p-1",
@@ -58,6 +58,20 @@ def test_a_kept_document_is_read_once_and_then_held_across_writes(redis_url):
     assert client.get("ev:stock_items:g1:stock:A") == b'{"on_hand":4}'
     assert batch.peek("stock:A") == {"on_hand": 4}
     assert view.reads == 1
+
+
+def test_a_derived_document_is_kept_as_the_document_it_makes(redis_url):
+    client = redis.Redis.from_url(redis_url)
+    batch, view = live(client, keeps="stock:")
+    source = {"on_hand": 2, "private": "x"}
+    public = Derived("stock:A", source, lambda doc: {"on_hand": doc["on_hand"]})
+    batch.apply([public], Tracking(APPLICATION, 1))
+    assert batch.get("stock:A") == {"on_hand": 2}
+    batch.flush()
+    assert client.get("ev:stock_items:g1:stock:A") == b'{"on_hand":2}'
+    assert batch.get("stock:A") == {"on_hand": 2}
+    assert batch.peek("stock:A") == {"on_hand": 2}
+    assert view.reads == 0
 
 
 def test_a_document_the_batch_does_not_keep_is_read_every_time(redis_url):

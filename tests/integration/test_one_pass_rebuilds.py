@@ -18,13 +18,13 @@ class CountingFollower(LogFollower):
 
     def construct_mapper(self) -> Any:
         mapper = super().construct_mapper()
-        decode = mapper.to_domain_event
+        decode = mapper.event_of_row  # rebuilds decode the log's rows, not `Notification`s
 
-        def counted(stored: Any) -> Any:
+        def counted(*row: Any) -> Any:
             CountingFollower.decoded += 1
-            return decode(stored)
+            return decode(*row)
 
-        mapper.to_domain_event = counted  # type: ignore[method-assign]
+        mapper.event_of_row = counted
         return mapper
 
 

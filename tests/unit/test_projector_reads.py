@@ -13,8 +13,8 @@ from eventsourcing.persistence import Tracking
 
 from domain.money import Money
 from domain.stock_item import StockItem
-from projections.base import Batch, Projector, Put
-from projections.catalog import StockItemsProjection, stock_key
+from projections.base import Batch, Delete, Derived, Projector, Put
+from projections.catalog import StockItemsProjection, public_of, stock_key, stored
 from projections.memory import MemoryStore
 
 
@@ -32,6 +32,40 @@ def test_peek_hands_over_the_pending_document_and_get_a_copy():
     store = MemoryStore()
     store.apply([Put("k", {"n": 1})], t(1))
     assert Batch(store, size=100).peek("k") == {"n": 1}  # not pending: the store's
+
+
+def test_a_derived_document_is_made_once_when_read_or_written_and_then_as_a_put():
+    made = []
+
+    def public(doc):
+        made.append(doc["n"])
+        return {"shown": doc["n"]}
+
+    store = MemoryStore()
+    batch = Batch(store, size=100, fresh=True)
+    for n in range(1, 4):  # three events change the source: nothing derived yet
+        batch.apply([Put("src", {"n": n}), Derived("pub", {"n": n}, public)], t(n))
+    assert made == []
+    assert batch.peek("pub") == {"shown": 3}
+    assert batch.get("pub") == {"shown": 3}
+    batch.flush()
+    assert made == [3]  # once, for the last: read, copied and written from the same
+    assert store.get("pub") == {"shown": 3}
+    batch.apply([Derived("pub", {"n": 4}, public), Delete("pub")], t(4))
+    batch.flush()
+    assert store.get("pub") is None  # the later change of the key wins, underived
+    assert made == [3]
+    assert isinstance(Derived("k", {"n": 5}, public), Put)  # to every store, a `Put`
+
+
+def test_the_stock_items_public_document_is_derived_as_it_was_made_before():
+    doc = {"sku": "ECO-1", "name": "Garrafa", "on_hand": 3, "sustainability": {}, "x": 1}
+    stock, public = stored(dict(doc))
+    assert stock == Put(stock_key("ECO-1"), {**doc, "product_id": stock.doc["product_id"]})
+    assert public.doc == public_of(stock.doc)
+    assert list(public.doc)[:3] == ["sku", "name", "description"]  # PUBLIC_FIELDS' order
+    assert "sustainability" not in public.doc
+    assert "x" not in public.doc
 
 
 def test_the_stock_projector_never_changes_a_document_it_peeked():
