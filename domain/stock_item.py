@@ -281,7 +281,9 @@ class StockItem(EcoAggregate):
         deep copy was a tenth of a command's CPU (it walked every value)."""
         clone = object.__new__(type(self))
         for name, value in self.__dict__.items():
-            if not isinstance(value, _SHARED):
+            if name == "reservations":  # order id -> quantity, both immutable: one copy
+                value = dict(value)  # of the dict (it holds every open order's)
+            elif not isinstance(value, _SHARED):
                 value = copy.deepcopy(value, memo)
             clone.__dict__[name] = value
         return clone

@@ -204,6 +204,11 @@ class CheckoutSaga(LeanProjection, EventStore):
         """What a step holds must exist (a missing one fails the step, retried)."""
         return self.repository.get(aggregate_id)
 
+    def _load_as(self, kind: type, aggregate_id: UUID) -> Any:
+        """`_load`, for an order or a payment: read without the snapshot table (none is
+        ever taken of them)."""
+        return self.get_aggregate_of(kind, aggregate_id)
+
     def _any(self, aggregate_id: UUID) -> Any:
         """What compensation gives back, if it exists (a payment may not yet)."""
         return self.load(EcoAggregate, aggregate_id)
@@ -216,7 +221,7 @@ class CheckoutSaga(LeanProjection, EventStore):
     def reserve_stock_and_request_payment(
         self, event: Order.Placed, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        order: Order = self._load(event.originator_id)
+        order: Order = self._load_as(Order, event.originator_id)
         if order.status != OrderStatus.PENDING or order.stock_reserved:
             return  # cancelled before the saga got here, or a step already taken
         reserved = reserve_for(order, self._load)
@@ -230,8 +235,8 @@ class CheckoutSaga(LeanProjection, EventStore):
     def confirm_paid_order(
         self, event: Payment.Authorized, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        payment: Payment = self._load(event.originator_id)
-        order: Order = self._load(payment.order_id)
+        payment: Payment = self._load_as(Payment, event.originator_id)
+        order: Order = self._load_as(Order, payment.order_id)
         if order.waits_for(payment.id) and order.status != OrderStatus.AWAITING_PAYMENT:
             order.confirm(payment.id)
             processing_event.collect_events(order)
@@ -244,8 +249,8 @@ class CheckoutSaga(LeanProjection, EventStore):
     def cancel_unpaid_order(
         self, event: Payment.Declined, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        payment: Payment = self._load(event.originator_id)
-        order: Order = self._load(payment.order_id)
+        payment: Payment = self._load_as(Payment, event.originator_id)
+        order: Order = self._load_as(Order, payment.order_id)
         if not order.waits_for(payment.id) or order.status == OrderStatus.AWAITING_PAYMENT:
             return
         reason = (
@@ -277,8 +282,8 @@ class CheckoutSaga(LeanProjection, EventStore):
     ) -> None:
         """3-D Secure: the order waits for the shopper (its expiry is an effect,
         `expire_authentication`); a cancelled order's authentication just runs out."""
-        payment: Payment = self._load(event.originator_id)
-        order: Order = self._load(payment.order_id)
+        payment: Payment = self._load_as(Payment, event.originator_id)
+        order: Order = self._load_as(Order, payment.order_id)
         if order.status == OrderStatus.PENDING and order.waits_for(payment.id):
             order.await_authentication(payment.id)
             processing_event.collect_events(order)
@@ -288,8 +293,8 @@ class CheckoutSaga(LeanProjection, EventStore):
     def wait_for_the_payer(
         self, event: Payment.ChargeIssued, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        payment: Payment = self._load(event.originator_id)
-        order: Order = self._load(payment.order_id)
+        payment: Payment = self._load_as(Payment, event.originator_id)
+        order: Order = self._load_as(Order, payment.order_id)
         if order.status == OrderStatus.PENDING and order.waits_for(payment.id):
             order.await_payment(payment.id)
             processing_event.collect_events(order)
@@ -298,8 +303,8 @@ class CheckoutSaga(LeanProjection, EventStore):
     def confirm_order_paid_by_the_payer(
         self, event: Payment.Paid, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        payment: Payment = self._load(event.originator_id)
-        order: Order = self._load(payment.order_id)
+        payment: Payment = self._load_as(Payment, event.originator_id)
+        order: Order = self._load_as(Order, payment.order_id)
         if payment.pending is not None:
             return  # paid after its expiry: the payment gives it back on its own
         if order.waits_for(payment.id) and order.status != OrderStatus.AWAITING_AUTHENTICATION:
@@ -314,8 +319,8 @@ class CheckoutSaga(LeanProjection, EventStore):
     def cancel_expired_order(
         self, event: Payment.Expired, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        payment: Payment = self._load(event.originator_id)
-        order: Order = self._load(payment.order_id)
+        payment: Payment = self._load_as(Payment, event.originator_id)
+        order: Order = self._load_as(Order, payment.order_id)
         if not order.waits_for(payment.id):
             return
         reason = CancellationReason.PAYMENT_EXPIRED

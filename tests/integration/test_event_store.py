@@ -159,3 +159,71 @@ def test_stock_items_are_snapshotted_and_a_fresh_process_reads_them_from_the_sna
         assert owners == [(item_id,)]
     finally:
         fresh.close()
+
+
+def _placed_order(store: EventStore) -> Order:
+    order = Order.place(
+        customer_id="c1",
+        cart_id=uuid4(),
+        lines=[OrderLine("ECO-1", "Café", 1, Money.brl("42.90"), Decimal("1.800"))],
+        shipping_address=PersonalData("c1", {"city": "São Paulo"}),
+        payment_method=PaymentMethod(last4="4242"),
+    )
+    store.save(order)
+    return order
+
+
+def test_orders_load_without_asking_the_snapshot_table_and_stock_items_still_do(container):
+    services = container.services
+    register(services, "ECO-1", 5)
+    fresh = EventStore(env={**container.env, "CREATE_TABLE": "n"})  # a new process
+    try:
+        order = _placed_order(fresh)
+        asked: list[object] = []
+        assert fresh.snapshots is not None
+        original = fresh.snapshots.get
+        fresh.snapshots.get = lambda *a, **k: asked.append(a or k) or original(*a, **k)
+        loaded = fresh.load(Order, order.id)
+        assert loaded is not None
+        assert loaded.id == order.id
+        assert asked == []
+        item = fresh.load(StockItem, StockItem.create_id("ECO-1"))
+        assert item is not None
+        assert item.on_hand == 5
+        assert len(asked) == 1
+    finally:
+        fresh.close()
+
+
+def test_a_stock_item_named_where_an_order_is_expected_reads_as_not_an_order(
+    container, monkeypatch
+):
+    import application.event_store as event_store
+
+    services = container.services
+    register(services, "ECO-1", 0)
+    for _ in range(4):
+        services.catalog.receive_stock("ECO-1", 1)
+    store = services.store
+    item_id = StockItem.create_id("ECO-1")
+    assert store.load(Order, item_id) is None
+    assert store.get_aggregate_of(Order, item_id).on_hand == 4
+    monkeypatch.setattr(event_store, "UNSNAPSHOTTED_READ_LIMIT", 2)  # a long history
+    assert store.get_aggregate_of(Order, item_id).on_hand == 4
+    assert store.load(Order, uuid4()) is None
+
+
+def test_a_stock_item_rebuilt_on_a_cache_miss_is_handed_out_as_a_copy(container):
+    register(container.services, "ECO-1", 5)
+    fresh = EventStore(env={**container.env, "CREATE_TABLE": "n"})  # an empty cache
+    try:
+        item_id = StockItem.create_id("ECO-1")
+        first = fresh.repository.get(item_id)  # a miss: rebuilt and cached
+        first.reserve(uuid4(), 2)  # a step that changes it and then fails to commit
+        again = fresh.repository.get(item_id)
+        assert again is not first
+        assert (again.available, again.version) == (5, 1)
+        order = _placed_order(fresh)
+        assert fresh.repository.get(order.id) is not fresh.repository.get(order.id)
+    finally:
+        fresh.close()

@@ -19,6 +19,7 @@ from infrastructure.runtime.saga_partitions import (
     PARTITION_ENV,
     SAGA_PARTITIONS,
     AdvisoryItemLocks,
+    RunningPartitions,
     SagaFeed,
     conninfo_of,
     saga_partition_of,
@@ -144,3 +145,35 @@ def test_steps_of_two_partitions_on_one_stock_item_take_turns_instead_of_racing(
             saga.close()
         for lock in locks:
             lock.close()
+
+
+def test_a_process_that_runs_every_partition_takes_no_shared_locks_and_one_that_does_not_does(
+    system,
+):
+    running = RunningPartitions()
+    locks = AdvisoryItemLocks(conninfo_of(system.follower_env), running)
+    item = StockItem.create_id("ECO-1")
+
+    def advisory_locks_held() -> int:
+        import psycopg
+
+        with psycopg.connect(system.database_url) as conn:
+            row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            return int(row.fetchone()[0])
+
+    try:
+        for k in range(SAGA_PARTITIONS):
+            running.started(k)
+        running.started(0)  # a runner restarted before the old one left
+        with locks.holding([item]):
+            assert advisory_locks_held() == 0  # alone: the process's own locks suffice
+        running.stopped(0)
+        with locks.holding([item]):
+            assert advisory_locks_held() == 0  # partition 0 still runs (its other runner)
+        running.stopped(0)  # another worker took partition 0 over
+        assert not running.every_one()
+        with locks.holding([item]):
+            assert advisory_locks_held() == 1
+        assert advisory_locks_held() == 0  # released after the step
+    finally:
+        locks.close()

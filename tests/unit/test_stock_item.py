@@ -107,3 +107,18 @@ def test_events_carry_the_context_metadata_and_clock():
 
 def test_stock_item_id_is_derived_from_the_sku():
     assert make_item().id == StockItem.create_id("ECO-1")
+
+
+def test_a_copy_holds_its_own_reservations_and_containers():
+    import copy
+
+    item = make_item(5)
+    order = uuid4()
+    item.reserve(order, 2)
+    clone = copy.deepcopy(item)
+    clone.reserve(uuid4(), 1)
+    clone.release(order)
+    assert item.reservations == {str(order): 2}
+    assert item.available == 3
+    assert clone.available == 4
+    assert clone.sustainability == item.sustainability

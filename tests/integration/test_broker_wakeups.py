@@ -1,0 +1,94 @@
+"""The worker's dramatiq consumers wake when the process sends a message itself, and still
+find what other processes send by asking Redis once per timeout."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import dramatiq
+import pytest
+
+from infrastructure.runtime.actors import make_broker
+from infrastructure.runtime.broker_wakeups import WakingRedisBroker, wake_on_local_sends
+
+
+@pytest.fixture
+def worker_broker(redis_url):
+    broker = wake_on_local_sends(make_broker(redis_url))
+    yield broker
+    broker.close()
+
+
+def actor_on(broker: Any, seen: list[tuple[str, float]], done: threading.Event) -> Any:
+    def record(word: str) -> None:
+        seen.append((word, time.monotonic()))
+        done.set()
+
+    return dramatiq.Actor(
+        record, broker=broker, actor_name="record", queue_name="wakeups", priority=0, options={}
+    )
+
+
+def test_a_message_the_worker_sends_itself_runs_at_once_and_another_process_s_within_the_timeout(
+    worker_broker, redis_url
+):
+    assert isinstance(worker_broker, WakingRedisBroker)
+    seen: list[tuple[str, float]] = []
+    done = threading.Event()
+    record = actor_on(worker_broker, seen, done)
+    worker = dramatiq.Worker(
+        worker_broker, queues={"wakeups"}, worker_threads=1, worker_timeout=3000
+    )
+    worker.start()
+    try:
+        time.sleep(0.5)  # the consumer found the queue empty and waits (up to 3 s)
+        sent = time.monotonic()
+        record.send("local")
+        assert done.wait(5)
+        assert seen[0][0] == "local"
+        assert seen[0][1] - sent < 1.0  # woken by the send, not found by the next poll
+
+        other = make_broker(redis_url)  # another process's broker: no wake-up reaches us
+        try:
+            done.clear()
+            dramatiq.Actor(
+                lambda word: None,
+                broker=other,
+                actor_name="record",
+                queue_name="wakeups",
+                priority=0,
+                options={},
+            ).send("remote")
+            assert done.wait(5)  # found by the next poll, within the timeout
+            assert seen[-1][0] == "remote"
+        finally:
+            other.close()
+    finally:
+        worker.stop(timeout=5000)
+
+
+def test_an_idle_consumer_asks_redis_once_per_timeout(worker_broker):
+    fetches: list[float] = []
+    original = worker_broker.do_fetch
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        fetches.append(time.monotonic())
+        return original(*args, **kwargs)
+
+    worker_broker.do_fetch = counted
+    actor_on(worker_broker, [], threading.Event())
+    worker = dramatiq.Worker(
+        worker_broker, queues={"wakeups"}, worker_threads=1, worker_timeout=200
+    )
+    worker.start()
+    try:
+        time.sleep(0.3)
+        fetches.clear()
+        time.sleep(2.0)
+    finally:
+        worker.stop(timeout=5000)
+    # Two consumers (the queue and its delay queue), about 5 fetches a second each; the
+    # broker's own backoff asks 7-10 times in its first 0.3 s after each message.
+    assert len(fetches) <= 2 * 2.0 / 0.2 + 4
