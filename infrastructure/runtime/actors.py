@@ -25,7 +25,9 @@ QUEUE = "ecovarejo"
 RETRIES = {"max_retries": 30, "min_backoff": 100, "max_backoff": 10_000}
 
 
-def make_broker(url: str) -> dramatiq.Broker:
+def make_broker(url: str, *, consuming: bool = False) -> dramatiq.Broker:
+    """The broker at `url`. `consuming`: a worker's, whose Redis consumers are woken by the
+    process's own sends instead of polling fast (infrastructure/runtime/broker_wakeups.py)."""
     middleware = [AgeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), Retries()]
     if tracing.enabled():
         middleware.append(tracing.TracingMiddleware())
@@ -35,16 +37,21 @@ def make_broker(url: str) -> dramatiq.Broker:
         return RabbitmqBroker(url=url, middleware=middleware)
     from dramatiq.brokers.redis import RedisBroker
 
+    from infrastructure.runtime.broker_wakeups import LocalWakeups, WakingRedisBroker
+
     # A worker that dies (SIGKILL, OOM) leaves its fetched messages unacknowledged; another
     # worker requeues them once the dead one's heartbeat is this old. Maintenance (which
     # does the requeueing) runs on a random 5 % of broker commands (the chance is per million).
-    return RedisBroker(
+    options: dict[str, Any] = dict(
         url=url,
         middleware=middleware,
         namespace="ecovarejo-dramatiq",
         heartbeat_timeout=10_000,
         maintenance_chance=50_000,
     )
+    if consuming:
+        return WakingRedisBroker(wakeups=LocalWakeups(), **options)
+    return RedisBroker(**options)
 
 
 class Actors:

@@ -73,23 +73,15 @@ class WakingConsumer(_RedisConsumer):
 
 
 class WakingRedisBroker(RedisBroker):
-    """`RedisBroker` whose consumers are `WakingConsumer`s (see the module's docstring)."""
+    """`RedisBroker` whose consumers are `WakingConsumer`s (see the module's docstring);
+    made by `make_broker(url, consuming=True)` with its `LocalWakeups` middleware."""
 
     wakeups: LocalWakeups
+
+    def __init__(self, *, wakeups: LocalWakeups, middleware: list[Any], **kwargs: Any):
+        super().__init__(middleware=[*middleware, wakeups], **kwargs)
+        self.wakeups = wakeups
 
     @property
     def consumer_class(self) -> Any:
         return WakingConsumer
-
-
-def wake_on_local_sends(broker: dramatiq.Broker) -> dramatiq.Broker:
-    """The worker's broker, its consumers woken by the process's own sends: a Redis broker
-    only (RabbitMQ pushes). Called before any consumer or actor uses it."""
-    if type(broker) is not RedisBroker:
-        return broker
-    wakeups = LocalWakeups()
-    broker.add_middleware(wakeups)
-    broker.__class__ = WakingRedisBroker  # the same broker; only its consumers' class
-    assert isinstance(broker, WakingRedisBroker)
-    broker.wakeups = wakeups
-    return broker

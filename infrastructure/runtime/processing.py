@@ -68,12 +68,11 @@ class Processing:
         if self.worker is not None:
             return
         from infrastructure.runtime.actors import Actors, make_broker
-        from infrastructure.runtime.broker_wakeups import wake_on_local_sends
 
         settings = self.wiring.settings
         # The worker's consumers wake when it sends a message itself (the effects, retries)
         # instead of polling Redis after every message (infrastructure/runtime/broker_wakeups.py).
-        broker = wake_on_local_sends(make_broker(settings.broker_url or self.wiring.redis_url))
+        broker = make_broker(settings.broker_url or self.wiring.redis_url, consuming=True)
         self.actors = Actors(broker, self.wiring.services, settings.broker_queue)
         self.worker = self.actors.worker(settings.worker_threads)
         self.worker.start()

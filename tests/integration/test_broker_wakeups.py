@@ -11,12 +11,12 @@ import dramatiq
 import pytest
 
 from infrastructure.runtime.actors import make_broker
-from infrastructure.runtime.broker_wakeups import WakingRedisBroker, wake_on_local_sends
+from infrastructure.runtime.broker_wakeups import WakingRedisBroker
 
 
 @pytest.fixture
 def worker_broker(redis_url):
-    broker = wake_on_local_sends(make_broker(redis_url))
+    broker = make_broker(redis_url, consuming=True)
     yield broker
     broker.close()
 
