@@ -202,6 +202,10 @@ class StockItemCache(LRUCache[UUID, Any]):
             return super().put(key, value)
         return None
 
+    @staticmethod
+    def keeps(value: Any) -> bool:
+        return isinstance(value, StockItem)
+
 
 class EventStoreApp(Application[UUID]):
     """Base of every application that reads or writes the EcoVarejo log."""
@@ -238,10 +242,27 @@ class EventStoreApp(Application[UUID]):
         processing_event = LeanProcessingEvent()
         processing_event.collect_events(*objs, **kwargs)
         recordings = self._record(processing_event)
+        self._advance_cached(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, as it does
         return recordings
+
+    def _advance_cached(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """The committed events applied to the cached aggregates they follow, so the next
+        load reads no row for them (`LeanRepository.advance`). Best effort: the events
+        are committed, and a cache that missed them fast-forwards on its next load."""
+        repository = self.repository
+        if not isinstance(repository, LeanRepository) or not repository.cache:
+            return
+        for aggregate_id, aggregate in processing_event.aggregates.items():
+            if not repository.keeps(aggregate):
+                continue
+            events = [e for e in processing_event.events if e.originator_id == aggregate_id]
+            try:
+                repository.advance(aggregate_id, events)
+            except Exception:
+                log.warning("cached %s not advanced", aggregate_id, exc_info=True)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         # The command's events are committed already: a failed snapshot only means the next
