@@ -62,6 +62,7 @@ def test_processes_share_one_file_per_channel() -> None:
     finally:
         for opened in (first, second, other):
             opened.close()
+            opened.path.unlink(missing_ok=True)
 
 
 @pytest.fixture
