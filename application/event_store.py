@@ -7,7 +7,6 @@ so the log has one order that projections, the saga, replay and the audit chain 
 from __future__ import annotations
 
 import logging
-from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast, overload
 from uuid import UUID
@@ -218,33 +217,11 @@ UNSNAPSHOTTED_READ_LIMIT = 1_000
 
 
 class EcoRepository(LeanRepository):
-    """The repository every application loads with. Two things the library does on every
-    load that only cached or snapshotted aggregates need are left out for the others:
-
-    - the deep copy of an aggregate just rebuilt from its events that the cache does not
-      keep (an order, a payment, a cart): no other holder of it exists, so the copy guarded
-      nothing (it was a quarter of a saga step's CPU); a cached stock item is still copied
-      out, on a hit and on a miss;
-    - the read of the snapshot table, for the kinds no snapshot is ever taken of
-      (`get_unsnapshotted`, which `EventStore.load` uses for them): one round trip less
-      per load of an order, a payment, a cart or a data subject."""
-
-    def get(self, aggregate_id: Any, **kwargs: Any) -> Any:
-        cache = self.cache
-        if (
-            not isinstance(cache, StockItemCache)
-            or kwargs.get("version") is not None
-            or cache.holds(aggregate_id)
-        ):
-            return super().get(aggregate_id, **kwargs)
-        projector = kwargs.get("projector_func", project_aggregate)
-        aggregate = self._reconstruct_aggregate(aggregate_id, None, projector)
-        if not cache.keeps(aggregate):
-            return aggregate  # never cached: the caller's own object
-        cache.put(aggregate_id, aggregate)
-        if kwargs.get("deepcopy_from_cache", True) and self.deepcopy_from_cache:
-            return deepcopy(aggregate)
-        return aggregate
+    """The repository every application loads with: `LeanRepository` (no deep copy of an
+    aggregate the cache does not keep, a command's events advancing the cached stock item)
+    plus `get_unsnapshotted`, a load without the read of the snapshot table for the kinds
+    no snapshot is ever taken of (which `EventStore.load` uses for them): one round trip
+    less per load of an order, a payment, a cart or a data subject."""
 
     def get_unsnapshotted(self, aggregate_id: Any) -> Any:
         """The aggregate from its events alone, without asking the snapshot table: for the
@@ -261,7 +238,7 @@ class EcoRepository(LeanRepository):
         aggregate = project_aggregate(None, events)
         if aggregate is None:
             raise AggregateNotFoundError(f"Aggregate {aggregate_id!r} not found.")
-        if isinstance(cache, StockItemCache) and cache.keeps(aggregate):
+        if self.keeps(aggregate):
             return self.get(aggregate_id)  # a stock item: through the cache, as always
         return aggregate
 
@@ -318,10 +295,27 @@ class EventStoreApp(Application[UUID]):
         processing_event = LeanProcessingEvent()
         processing_event.collect_events(*objs, **kwargs)
         recordings = self._record(processing_event)
+        self._advance_cached(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, as it does
         return recordings
+
+    def _advance_cached(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """The committed events applied to the cached aggregates they follow, so the next
+        load reads no row for them (`LeanRepository.advance`). Best effort: the events
+        are committed, and a cache that missed them fast-forwards on its next load."""
+        repository = self.repository
+        if not isinstance(repository, LeanRepository) or not repository.cache:
+            return
+        for aggregate_id, aggregate in processing_event.aggregates.items():
+            if not repository.keeps(aggregate):
+                continue
+            events = [e for e in processing_event.events if e.originator_id == aggregate_id]
+            try:
+                repository.advance(aggregate_id, events)
+            except Exception:
+                log.warning("cached %s not advanced", aggregate_id, exc_info=True)
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         # The command's events are committed already: a failed snapshot only means the next

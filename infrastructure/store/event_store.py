@@ -16,9 +16,15 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import (
     ApplicationRecorder,
+    DatabaseError,
+    DataError,
+    IntegrityError,
     InterfaceError,
+    InternalError,
     Notification,
+    NotSupportedError,
     OperationalError,
+    PersistenceError,
     ProgrammingError,
     StoredEvent,
     Subscription,
@@ -33,6 +39,9 @@ from psycopg import Cursor, sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier, Literal
+from psycopg.types.composite import register_composite
+
+from infrastructure.store.wake_slot import HostWakeSlot
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +136,10 @@ class Waker:
     harmless: subscriptions re-read on their own every few seconds (`GaplessSubscription`).
     At exit, a pending wake-up is sent before the process ends."""
 
-    MIN_INTERVAL_S = 0.01  # at most 100 wake-ups a second per process
+    MIN_INTERVAL_S = 0.01  # at most 100 wake-ups a second per host (per process without a slot)
+    # Share wake-ups with the host's other processes on the same channel (`HostWakeSlot`):
+    # with 8 writer processes, one NOTIFY per interval for the host instead of one each.
+    SHARE_ACROSS_PROCESSES = True
 
     def __init__(self, datastore: Any, channel: str):
         self._datastore = datastore
@@ -136,12 +148,17 @@ class Waker:
             .format(Literal(channel))
             .as_string()
         )
+        self._channel = channel
         self._pending = threading.Event()
+        self._last_commit = 0.0  # time.monotonic() of the latest poke: its append committed
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._slot: HostWakeSlot | None = None
+        self.sent = 0  # NOTIFYs sent (profiles, tests)
         _WAKERS.add(self)
 
     def poke(self) -> None:
+        self._last_commit = time.monotonic()  # before `set`: the thread reads it after `clear`
         self._pending.set()
         thread = self._thread
         if thread is None or not thread.is_alive():  # first use, or after a fork
@@ -159,22 +176,116 @@ class Waker:
             self._send()
 
     def _run(self) -> None:
+        slot = self._open_slot()
         while True:
             self._pending.wait()
             self._pending.clear()
+            # Every append poked before the `clear` committed at or before `upto`; one
+            # poked after it sets `_pending` again, for the next turn.
+            upto = self._last_commit
+            if slot is not None:
+                if not self._host_turn(slot, upto):
+                    continue  # a wake-up from another process of this host covers them
+                self._send()
+                continue  # the slot spaces the host's wake-ups
             self._send()
             if self.MIN_INTERVAL_S:
                 time.sleep(self.MIN_INTERVAL_S)  # appends meanwhile share the next one
 
+    @staticmethod
+    def _host_turn(slot: HostWakeSlot, upto: float) -> bool:
+        """Wait for this host's next wake-up slot; False if another process's wake-up,
+        started after `upto`, covers this one's appends meanwhile."""
+        while (wait := slot.claim(upto)) is not None:
+            if wait <= 0:
+                return True
+            time.sleep(wait)
+        return False
+
+    def _open_slot(self) -> HostWakeSlot | None:
+        if not self.SHARE_ACROSS_PROCESSES or not self.MIN_INTERVAL_S:
+            return None
+        if self._slot is None:
+            kwargs = getattr(getattr(self._datastore, "pool", None), "kwargs", None)
+            if not isinstance(kwargs, dict):
+                kwargs = {}
+            server = f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('dbname')}"
+            self._slot = HostWakeSlot.open(f"{server}#{self._channel}", self.MIN_INTERVAL_S)
+        return self._slot
+
     def _send(self) -> None:
         try:
-            with self._datastore.get_connection() as conn:
+            with checkout(self._datastore) as conn:
                 conn.execute(self._statement, prepare=True)
+            self.sent += 1
         except Exception as error:  # a closed pool at exit, a restarting database
             log.debug("wake-up after append not sent: %s", type(error).__name__)
 
 
 _WAKERS: weakref.WeakSet[Waker] = weakref.WeakSet()
+
+# psycopg's errors as the library's `get_connection` raises them (its order: the first
+# match wins), for the checkouts below.
+_TRANSLATED: tuple[tuple[type[psycopg.Error], type[Exception]], ...] = (
+    (psycopg.InterfaceError, InterfaceError),
+    (psycopg.OperationalError, OperationalError),
+    (psycopg.DataError, DataError),
+    (psycopg.IntegrityError, IntegrityError),
+    (psycopg.InternalError, InternalError),
+    (psycopg.ProgrammingError, ProgrammingError),
+    (psycopg.NotSupportedError, NotSupportedError),
+    (psycopg.DatabaseError, DatabaseError),
+)
+
+
+def _translated(error: psycopg.Error) -> Exception:
+    for psycopg_error, ours in _TRANSLATED:
+        if isinstance(error, psycopg_error):
+            return ours(str(error))
+    return PersistenceError(str(error))
+
+
+class _Checkout:
+    """A pooled connection for autocommit statements: the library's `get_connection`
+    (the pool's `connection()` and the connection's own `with` block, each a generator
+    context; the pool's `open` asked every time) cost ~8 µs a checkout against ~3 µs for
+    the pool's `getconn`/`putconn` alone, and every command makes two. The same
+    connections, the same composite adapters and the same errors; a connection left in a
+    transaction or broken is rolled back or replaced by the pool's `putconn`, as there."""
+
+    __slots__ = ("_conn", "_datastore")
+
+    def __init__(self, datastore: Any):
+        self._datastore = datastore
+        self._conn: Any = None
+
+    def __enter__(self) -> Any:
+        datastore = self._datastore
+        try:
+            conn = datastore.pool.getconn()
+        except psycopg.Error as error:
+            raise _translated(error) from error
+        for info in datastore.psycopg_type_adapters.values():
+            if not conn.adapters.types.get(info.oid):
+                register_composite(info, conn)
+        self._conn = conn
+        return conn
+
+    def __exit__(self, exc_type: Any, error: BaseException | None, traceback: Any) -> None:
+        conn, self._conn = self._conn, None
+        self._datastore.pool.putconn(conn)
+        if isinstance(error, psycopg.Error):
+            raise _translated(error) from error
+
+
+def checkout(datastore: Any) -> _Checkout:
+    """A connection of `datastore`'s pool for autocommit statements (see `_Checkout`); the
+    pool is opened as the library opens it, on the first checkout."""
+    if getattr(datastore, "_checkout_ready", False) is False:
+        wait = datastore.pool_open_timeout is not None
+        datastore.pool.open(wait, datastore.pool_open_timeout or 30.0)
+        datastore._checkout_ready = True
+    return _Checkout(datastore)
 
 
 class _Pending:
@@ -509,7 +620,7 @@ class ParallelAppends(PostgresApplicationRecorder):
     def _send_alone(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
         """Events with nothing else: ONE statement in its own implicit transaction, so one
         round trip and one commit."""
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        with checkout(self.datastore) as conn, conn.cursor() as curs:
             self.resolve_sequence(conn)
             self._insert_stored_events(curs, stored_events)
             return self._fetch_ids_after_insert_events(curs, stored_events)
@@ -518,7 +629,7 @@ class ParallelAppends(PostgresApplicationRecorder):
     def _send_group(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
         """The events of several commands: ONE multi-row statement, one commit (never the
         one-event plan, whatever the count)."""
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        with checkout(self.datastore) as conn, conn.cursor() as curs:
             self.resolve_sequence(conn)
             self._insert_many(curs, stored_events)
             return self._fetch_ids_after_insert_events(curs, stored_events)
@@ -592,7 +703,7 @@ class ParallelAppends(PostgresApplicationRecorder):
         statement = self._select_events_statement(
             gt is not None, lte is not None, desc is not False, limit is not None
         )
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+        with checkout(self.datastore) as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, params, prepare=True)
             return [
                 StoredEvent(

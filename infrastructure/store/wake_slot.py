@@ -1,0 +1,113 @@
+"""When a host last sent a wake-up on a channel: one slot shared by the host's processes.
+
+Every writer process has its own `Waker` (infrastructure/store/event_store.py), which sends
+at most one NOTIFY per `MIN_INTERVAL_S` for the appends it committed meanwhile. With eight
+writer processes on a host that is up to eight NOTIFY transactions (each with an xid) per
+interval, about one per command at the append bench's rates: a fifth of a writer's CPU
+(bench/README.md, the write path). One NOTIFY wakes every listener of the channel, whoever
+sent it, so a NOTIFY that *started* after an append committed covers that append too: the
+listeners' next read, taken after the NOTIFY commits, sees it. This slot lets a host's
+wakers share them:
+
+- `claim(upto)` is asked with the time (`time.monotonic()`, one clock for every process of
+  a Linux host) of a waker's latest committed append. If a wake-up from this host started
+  after it, the append is covered: None, send nothing. If one started less than the
+  interval ago, the seconds to wait before asking again (another process may cover it
+  meanwhile). Otherwise the slot is claimed (set to now) and the caller sends.
+- The slot is 8 bytes of a file in /dev/shm (a temp dir elsewhere), read and written under
+  the file's `flock`: a few microseconds, in the waker's thread, never the command's.
+
+What it risks is what a lost NOTIFY risks already: if the process that claimed fails to
+send (a dead connection, killed between claim and send), the others' appends are seen at
+the subscriptions' next timed re-read (`GaplessSubscription.REREAD_S`) instead of at once.
+A slot that cannot be opened (another user's file, no `fcntl`) is not used: each process
+then wakes for itself, as before. A time in the slot later than now (a file left from
+before a reboot, where the clock restarted) is ignored."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import mmap
+import os
+import struct
+import tempfile
+import time
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not on this platform: each process wakes for itself
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+_SLOT = struct.Struct("d")  # the monotonic time the last wake-up was claimed
+
+
+def _slot_dir() -> Path:
+    # A file of our own (0600, our uid in its name, not followed through a link, checked
+    # to be ours): another user can neither read nor silence our wake-ups.
+    shm = Path("/dev/shm")  # noqa: S108
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return shm
+    return Path(tempfile.gettempdir())
+
+
+class HostWakeSlot:
+    """The time this host's processes last claimed a wake-up on one channel."""
+
+    def __init__(self, key: str, interval_s: float):
+        self.interval_s = interval_s
+        digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+        self.path = _slot_dir() / f"ecovarejo-wake-{os.getuid()}-{digest}"
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(self.path, flags, 0o600)
+        try:
+            status = os.fstat(fd)
+            if status.st_uid != os.getuid() or status.st_mode & 0o077:
+                raise OSError(f"{self.path} is not this user's own file")
+            if status.st_size < _SLOT.size:
+                os.ftruncate(fd, _SLOT.size)
+            self._map = mmap.mmap(fd, _SLOT.size)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+
+    @classmethod
+    def open(cls, key: str, interval_s: float) -> HostWakeSlot | None:
+        """The slot for `key`, or None where it cannot be shared (each waker then sends
+        its own wake-ups)."""
+        if fcntl is None:
+            return None
+        try:
+            return cls(key, interval_s)
+        except OSError as error:
+            log.debug("wake-ups not shared across processes: %s", error)
+            return None
+
+    def claim(self, upto: float) -> float | None:
+        """None: a wake-up that started after `upto` was sent (or is being sent) from this
+        host. 0.0: claimed, send it now. Otherwise: seconds to wait before asking again."""
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            now = time.monotonic()
+            (last,) = _SLOT.unpack_from(self._map)
+            if last > now:  # not this boot's clock
+                last = 0.0
+            if last >= upto:
+                return None
+            wait = last + self.interval_s - now
+            if wait > 0:
+                return wait
+            _SLOT.pack_into(self._map, 0, now)
+            return 0.0
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        try:
+            self._map.close()
+        finally:
+            os.close(self._fd)
