@@ -111,9 +111,12 @@ class TokenVerifier:
             return key
         raise AuthenticationError(f"algorithm {alg!r} is not accepted")
 
-    def verify(self, token: str, header: dict[str, Any] | None = None) -> Principal:
-        """The token's caller; `header`: the token's unverified header, if already read."""
-        digest = _digest(token)
+    def verify(
+        self, token: str, header: dict[str, Any] | None = None, digest: bytes | None = None
+    ) -> Principal:
+        """The token's caller; `header`: the token's unverified header, and `digest` its
+        digest (`_digest`), if already computed."""
+        digest = digest if digest is not None else _digest(token)
         known = self._verified.get(digest)
         if known is not None and self._still_valid(known):
             return known.principal
@@ -195,7 +198,8 @@ class TokenVerifier:
         """`verify`, off the event loop when it may have to fetch keys: the IdP's (RS256), or
         our own (EdDSA; read from PostgreSQL when their cache is stale or a token names a new
         kid). Any other token is judged with no I/O; a remembered one without reading it."""
-        known = self._verified.get(_digest(token))
+        digest = _digest(token)
+        known = self._verified.get(digest)
         header = None
         if known is not None:
             alg: object = known.alg
@@ -209,8 +213,8 @@ class TokenVerifier:
             alg == "EdDSA" and self._own_keys is not None
         )
         if not fetches:
-            return self.verify(token, header)
-        return await anyio.to_thread.run_sync(self.verify, token, header)
+            return self.verify(token, header, digest)
+        return await anyio.to_thread.run_sync(self.verify, token, header, digest)
 
 
 def _digest(token: str) -> bytes:

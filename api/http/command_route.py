@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, _effective_route_context_var
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.http.command_handler import command_handler
 
 COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -48,6 +52,18 @@ class CommandRoute(APIRoute):
     """The route class of the API's routers (`APIRouter(route_class=CommandRoute)`)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if is_threaded_command(endpoint, kwargs.get("methods")):
+        self.threaded = is_threaded_command(endpoint, kwargs.get("methods"))
+        if self.threaded:
             endpoint = in_thread(endpoint)
         super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """A command's handler solves its dependencies by a plan made once
+        (`api.http.command_handler`); any other route keeps FastAPI's. FastAPI asks once
+        for the route and once per inclusion (with that inclusion's dependencies)."""
+        fallback = super().get_route_handler()
+        if not self.threaded:
+            return fallback
+        context = _effective_route_context_var.get()
+        route = context if context is not None and context.original_route is self else self
+        return command_handler(route, fallback) or fallback

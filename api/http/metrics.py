@@ -80,6 +80,8 @@ class EdgeMetrics:
         )
         # The series of each (method, template, status): as many as the registry holds.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        # The command counter's series by (route name, outcome), looked up once as well.
+        self._commands: dict[tuple[str, str], Any] = {}
 
     def observe(
         self, method: str, route: RouteInfo | None, status: int, seconds: float, replayed: bool
@@ -97,7 +99,11 @@ class EdgeMetrics:
         children[1].observe(seconds)
         is_command = route is not None and method in COMMAND_METHODS and method in route.methods
         if is_command and route is not None and template.startswith("/api/v1/"):
-            self.commands.labels(route.name, command_outcome(status, replayed)).inc()
+            key = (route.name, command_outcome(status, replayed))
+            series = self._commands.get(key)
+            if series is None:
+                series = self._commands[key] = self.commands.labels(*key)
+            series.inc()
 
 
 class SystemCollector(Collector):

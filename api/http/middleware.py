@@ -165,6 +165,7 @@ def refuse_body(body: bytes, content_type: str | None) -> Response | None:
 
 # Headers the edge reads (the bearer token is judged by the token verifier: 401).
 READ_HEADERS = ("idempotency-key", "if-match", "x-consistency-token", "x-correlation-id")
+_READ_HEADER_NAMES = frozenset(h.encode() for h in READ_HEADERS)  # as the scope holds them
 
 
 def _decoded(raw: bytes, what: str, *, plus: bool = False) -> tuple[str, str | None]:
@@ -195,7 +196,7 @@ def url_problem(scope: Scope) -> dict[str, object] | None:
             loc = ["query", decoded_name or "?"]
             return {"loc": loc, "msg": found, "type": "string_forbidden_character"}
     for name, value in scope.get("headers") or []:
-        if name in (h.encode() for h in READ_HEADERS):
+        if name in _READ_HEADER_NAMES:
             found = text_problem(value.decode("latin-1"))
             if found:
                 loc = ["header", name.decode()]
