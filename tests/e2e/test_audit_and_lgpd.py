@@ -9,19 +9,14 @@ import pytest
 
 from domain.stock_item import StockItem
 from tests.checkout import register
-from tests.e2e.test_cli import clean_env, run
+from tests.e2e.test_cli import run, settings_env
 
 API = "/api/v1"
 
 
 @pytest.fixture
 def env(settings):
-    return clean_env(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        ECOVAREJO_JWT_SECRET="s" * 40,
-        ECOVAREJO_DATA_DIR=str(settings.data_dir),
-    )
+    return settings_env(settings)
 
 
 def test_replay_prints_events_and_state_as_one_json_document(container, env):

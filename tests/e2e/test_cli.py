@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -29,6 +30,17 @@ def clean_env(**extra: str) -> dict[str, str]:
         if k not in ("DATABASE_URL", "REDIS_URL") and not k.startswith("ECOVAREJO_")
     }
     return {**env, **extra}
+
+
+def settings_env(settings: Any, **extra: str) -> dict[str, str]:
+    """A CLI process's environment on the test's own servers and data directory."""
+    return clean_env(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        ECOVAREJO_JWT_SECRET="s" * 40,
+        ECOVAREJO_DATA_DIR=str(settings.data_dir),
+        **extra,
+    )
 
 
 def test_token_prints_a_jwt_and_refuses_an_unknown_role(tmp_path):

@@ -8,19 +8,14 @@ import stat
 import pytest
 
 from infrastructure.gateways.mail_outbox import OUTBOX_DIR
-from tests.e2e.test_cli import clean_env, run
+from tests.e2e.test_cli import run, settings_env
 
 EMAIL = "operadora@ecovarejo.com.br"
 
 
 @pytest.fixture
 def env(settings):
-    return clean_env(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        ECOVAREJO_JWT_SECRET="s" * 40,
-        ECOVAREJO_DATA_DIR=str(settings.data_dir),
-    )
+    return settings_env(settings)
 
 
 def test_an_invitation_is_printed_and_kept_in_the_outbox_without_the_address(env, settings):

@@ -9,17 +9,12 @@ import pytest
 
 from infrastructure.keys.data_keys import MASTER_KEY_FILE, generate_master_key
 from tests.checkout import register
-from tests.e2e.test_cli import clean_env, run
+from tests.e2e.test_cli import run, settings_env
 
 
 @pytest.fixture
 def env(settings):
-    return clean_env(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        ECOVAREJO_JWT_SECRET="s" * 40,
-        ECOVAREJO_DATA_DIR=str(settings.data_dir),
-    )
+    return settings_env(settings)
 
 
 def wrapped_keys(database_url: str) -> list[tuple]:

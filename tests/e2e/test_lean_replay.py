@@ -12,7 +12,7 @@ import pytest
 
 from api.cli.lean import parse
 from tests.checkout import check_out, fill_cart, register, settled, wait_until
-from tests.e2e.test_cli import clean_env, run
+from tests.e2e.test_cli import run, settings_env
 
 EDGE = ("typer", "rich", "fastapi", "httpx", "redis", "uvicorn", "infrastructure.bootstrap")
 FULL_CLI = "import sys; from api.cli import main; sys.argv[0] = 'ecovarejo'; main()"
@@ -20,12 +20,7 @@ FULL_CLI = "import sys; from api.cli import main; sys.argv[0] = 'ecovarejo'; mai
 
 @pytest.fixture
 def env(settings):
-    return clean_env(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        ECOVAREJO_JWT_SECRET="s" * 40,
-        ECOVAREJO_DATA_DIR=str(settings.data_dir),
-    )
+    return settings_env(settings)
 
 
 def full_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -23,7 +23,7 @@ from application.log_reader import LogReader
 from infrastructure.bootstrap import REDIS_PROJECTIONS
 from infrastructure.read_stores.projection_admin import rebuild_many, snapshot
 from tests.checkout import catalog_with_variants, register, settled, wait_until
-from tests.e2e.test_cli import clean_env, run
+from tests.e2e.test_cli import run, settings_env
 from tests.integration.test_lgpd import STREET, checkout_with_personal_data
 from tests.integration.test_odd_stored_events import plant_odd_events
 
@@ -37,12 +37,7 @@ OLD_ROWS = [
 
 @pytest.fixture
 def env(settings):
-    return clean_env(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        ECOVAREJO_JWT_SECRET="s" * 40,
-        ECOVAREJO_DATA_DIR=str(settings.data_dir),
-    )
+    return settings_env(settings)
 
 
 def varied_log(container) -> None:
