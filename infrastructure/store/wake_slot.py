@@ -22,16 +22,24 @@ send (a dead connection, killed between claim and send), the others' appends are
 the subscriptions' next timed re-read (`GaplessSubscription.REREAD_S`) instead of at once.
 A slot that cannot be opened (another user's file, no `fcntl`) is not used: each process
 then wakes for itself, as before. A time in the slot later than now (a file left from
-before a reboot, where the clock restarted) is ignored."""
+before a reboot, where the clock restarted) is ignored.
+
+Files do not pile up: each process holds a shared POSIX lock on the slot's file while it
+uses it, and at exit (or `close`) the last one out — the one whose exclusive lock is then
+granted at once — removes the file. A process that opens the file in that instant keeps
+an unlinked copy and the next ones a new file: two groups that each share their own
+wake-ups, never a wake-up lost."""
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import mmap
 import os
 import struct
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -69,11 +77,14 @@ class HostWakeSlot:
                 raise OSError(f"{self.path} is not this user's own file")
             if status.st_size < _SLOT.size:
                 os.ftruncate(fd, _SLOT.size)
-            self._map = mmap.mmap(fd, _SLOT.size)
+            self._map: mmap.mmap | None = mmap.mmap(fd, _SLOT.size)
+            fcntl.lockf(fd, fcntl.LOCK_SH)  # in use: see the module's docstring
         except BaseException:
             os.close(fd)
             raise
         self._fd = fd
+        self._guard = threading.Lock()  # `close` at exit while the waker's thread claims
+        _OPENED.add(self)
 
     @classmethod
     def open(cls, key: str, interval_s: float) -> HostWakeSlot | None:
@@ -90,10 +101,16 @@ class HostWakeSlot:
     def claim(self, upto: float) -> float | None:
         """None: a wake-up that started after `upto` was sent (or is being sent) from this
         host. 0.0: claimed, send it now. Otherwise: seconds to wait before asking again."""
+        with self._guard:
+            if self._map is None:
+                return 0.0  # closed (the process is exiting): send alone
+            return self._claim(self._map, upto)
+
+    def _claim(self, slot: mmap.mmap, upto: float) -> float | None:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             now = time.monotonic()
-            (last,) = _SLOT.unpack_from(self._map)
+            (last,) = _SLOT.unpack_from(slot)
             if last > now:  # not this boot's clock
                 last = 0.0
             if last >= upto:
@@ -101,13 +118,32 @@ class HostWakeSlot:
             wait = last + self.interval_s - now
             if wait > 0:
                 return wait
-            _SLOT.pack_into(self._map, 0, now)
+            _SLOT.pack_into(slot, 0, now)
             return 0.0
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
-        try:
-            self._map.close()
-        finally:
-            os.close(self._fd)
+        """Stop using the slot; the last process out removes its file."""
+        with self._guard:
+            if self._map is None:
+                return
+            _OPENED.discard(self)
+            try:
+                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self.path.unlink(missing_ok=True)  # nobody else holds it
+            except OSError:
+                pass  # another process still uses it: it removes the file
+            finally:
+                self._map.close()
+                self._map = None
+                os.close(self._fd)
+
+
+_OPENED: set[HostWakeSlot] = set()
+
+
+@atexit.register
+def _close_opened() -> None:
+    for slot in list(_OPENED):
+        slot.close()

@@ -5,6 +5,8 @@ sent, at most one per interval for the host; a listener is woken after every app
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ def slot() -> Iterator[HostWakeSlot]:
     assert opened is not None
     yield opened
     opened.close()
-    opened.path.unlink()
+    assert not opened.path.exists()  # the last one out removes the file
 
 
 def test_a_wake_up_claimed_after_an_append_covers_it(slot: HostWakeSlot) -> None:
@@ -128,3 +130,35 @@ def test_without_sharing_each_waker_sends_for_itself(
         listener.execute(f'LISTEN "{first.channel_name}"')
         _append(first)
         assert _notified(listener, within_s=2.0) == 1
+
+
+HOLDER = """
+import sys
+from infrastructure.store.wake_slot import HostWakeSlot
+slot = HostWakeSlot.open(sys.argv[1], 0.05)
+print("open", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_the_slot_file_is_removed_by_the_last_process_that_used_it() -> None:
+    key = f"test-{uuid.uuid4()}"
+    mine = HostWakeSlot.open(key, 0.05)
+    assert mine is not None
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, key], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdin is not None
+        assert holder.stdout.readline().strip() == b"open"
+        mine.close()
+        assert mine.path.exists()  # the other process still uses it
+        assert mine.claim(time.monotonic()) == 0.0  # closed here: each wakes for itself
+        holder.stdin.write(b"done\n")
+        holder.stdin.flush()
+        assert holder.wait(10) == 0
+        assert not mine.path.exists()  # it left last, at its exit
+    finally:
+        holder.kill()
+        mine.path.unlink(missing_ok=True)
