@@ -23,10 +23,10 @@ def write_rows(rows: Iterator[dict[str, Any]], as_json: bool) -> None:
             for row in rows:
                 lines.append(dumps(row, option=newline))
                 if len(lines) >= LINES_A_WRITE:
-                    write_bytes(b"".join(lines))
-                    lines.clear()
+                    write_bytes(_taken(lines))
         finally:  # the rows made before a failing one are written, as they were
-            write_bytes(b"".join(lines))
+            if lines:
+                write_bytes(_taken(lines))
             sys.stdout.buffer.flush()
         return
     write = sys.stdout.write
@@ -36,3 +36,11 @@ def write_rows(rows: Iterator[dict[str, Any]], as_json: bool) -> None:
             f"{row['aggregate_id']} v{row['version']} {row.get('actor', '')}\n"
         )
     sys.stdout.flush()
+
+
+def _taken(lines: list[bytes]) -> bytes:
+    """The lines as one chunk, the list emptied first: a write interrupted (a closed pipe,
+    Ctrl-C) never leaves them to be written again."""
+    chunk = b"".join(lines)
+    lines.clear()
+    return chunk
