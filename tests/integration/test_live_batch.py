@@ -14,19 +14,7 @@ from infrastructure.read_stores.search_postgres import PostgresSearchStore
 from infrastructure.runtime.fanout import FanOut
 from infrastructure.runtime.live_batch import LiveBatch, prefixed
 from projections.base import APPLICATION, Derived, GenerationMovedError, Put
-
-DOC = {
-    "id": "p-1",
-    "sku": "ECO-0001",
-    "name": "Café Orgânico",
-    "description": "",
-    "category": "alimentos",
-    "price": "39.90",
-    "available": 5,
-    "certifications": ["FSC"],
-    "carbon_footprint_kg": "0.5",
-    "version": 1,
-}
+from tests.integration.test_search_postgres import DOC
 
 
 class CountingView(RedisDocumentView):
