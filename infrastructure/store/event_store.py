@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 import time
 import weakref
@@ -150,7 +151,6 @@ class Waker:
         )
         self._channel = channel
         self._pending = threading.Event()
-        self._last_commit = 0.0  # time.monotonic() of the latest poke: its append committed
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
         self._slot: HostWakeSlot | None = None
@@ -158,8 +158,7 @@ class Waker:
         _WAKERS.add(self)
 
     def poke(self) -> None:
-        self._last_commit = time.monotonic()  # before `set`: the thread reads it after `clear`
-        self._pending.set()
+        self._pending.set()  # after the append committed
         thread = self._thread
         if thread is None or not thread.is_alive():  # first use, or after a fork
             with self._guard:
@@ -180,9 +179,9 @@ class Waker:
         while True:
             self._pending.wait()
             self._pending.clear()
-            # Every append poked before the `clear` committed at or before `upto`; one
-            # poked after it sets `_pending` again, for the next turn.
-            upto = self._last_commit
+            # Every append poked before the `clear` committed before now; one poked after
+            # it sets `_pending` again, for the next turn.
+            upto = time.monotonic()
             if slot is not None:
                 if not self._host_turn(slot, upto):
                     continue  # a wake-up from another process of this host covers them
@@ -205,7 +204,7 @@ class Waker:
     def _open_slot(self) -> HostWakeSlot | None:
         if not self.SHARE_ACROSS_PROCESSES or not self.MIN_INTERVAL_S:
             return None
-        if self._slot is None:
+        if self._slot is None or self._slot.pid != os.getpid():  # none yet, or a fork's
             kwargs = getattr(getattr(self._datastore, "pool", None), "kwargs", None)
             if not isinstance(kwargs, dict):
                 kwargs = {}
@@ -265,9 +264,13 @@ class _Checkout:
             conn = datastore.pool.getconn()
         except psycopg.Error as error:
             raise _translated(error) from error
-        for info in datastore.psycopg_type_adapters.values():
-            if not conn.adapters.types.get(info.oid):
-                register_composite(info, conn)
+        try:
+            for info in datastore.psycopg_type_adapters.values():
+                if not conn.adapters.types.get(info.oid):
+                    register_composite(info, conn)
+        except BaseException:
+            datastore.pool.putconn(conn)  # never kept out of the pool
+            raise
         self._conn = conn
         return conn
 

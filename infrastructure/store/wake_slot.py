@@ -26,9 +26,14 @@ before a reboot, where the clock restarted) is ignored.
 
 Files do not pile up: each process holds a shared POSIX lock on the slot's file while it
 uses it, and at exit (or `close`) the last one out — the one whose exclusive lock is then
-granted at once — removes the file. A process that opens the file in that instant keeps
-an unlinked copy and the next ones a new file: two groups that each share their own
-wake-ups, never a wake-up lost."""
+granted at once — removes the file; opening a slot also removes this user's files no
+process holds (left by processes that ended without running `atexit`: killed, or
+`os._exit` as test workers do). A process that opens a file in the instant it is removed
+keeps an unlinked copy and the next ones a new file: two groups that each share their own
+wake-ups, never a wake-up lost. POSIX locks are the process's, so two slots of one file in
+one process share one lock: closing one may remove the file the other still uses (the
+same split, nothing lost). A forked child opens its own slot (`pid`) and never touches its
+parent's."""
 
 from __future__ import annotations
 
@@ -67,8 +72,10 @@ class HostWakeSlot:
 
     def __init__(self, key: str, interval_s: float):
         self.interval_s = interval_s
+        self.pid = os.getpid()
         digest = hashlib.sha256(key.encode()).hexdigest()[:24]
-        self.path = _slot_dir() / f"ecovarejo-wake-{os.getuid()}-{digest}"
+        self.path = _slot_dir() / f"{_prefix()}{digest}"
+        _remove_unused(self.path)
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(self.path, flags, 0o600)
         try:
@@ -141,6 +148,40 @@ class HostWakeSlot:
 
 
 _OPENED: set[HostWakeSlot] = set()
+if hasattr(os, "register_at_fork"):  # the parent's slots are the parent's
+    os.register_at_fork(after_in_child=_OPENED.clear)
+
+
+def _prefix() -> str:
+    return f"ecovarejo-wake-{os.getuid()}-"
+
+
+def _remove_unused(keep: Path) -> None:
+    """Remove this user's slot files that no process holds (but `keep`): the ones left by
+    processes that ended without `atexit`. This process's own are skipped: its POSIX locks
+    never conflict with each other, so they would look unheld."""
+    directory = keep.parent
+    own = {slot.path for slot in list(_OPENED)}
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(_prefix())]
+    except OSError:
+        return
+    for name in names:
+        path = directory / name
+        if path == keep or path in own:
+            continue
+        try:
+            fd = os.open(path, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(fd).st_uid == os.getuid():
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass  # in use
+        finally:
+            os.close(fd)
 
 
 @atexit.register

@@ -4,6 +4,7 @@ sent, at most one per interval for the host; a listener is woken after every app
 
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from eventsourcing.persistence import InfrastructureFactory, StoredEvent
 from eventsourcing.utils import Environment
 
 from infrastructure.store.event_store import EventStoreRecorder, Waker, eventsourcing_env
-from infrastructure.store.wake_slot import HostWakeSlot
+from infrastructure.store.wake_slot import _OPENED, HostWakeSlot
 
 
 @pytest.fixture
@@ -162,3 +163,36 @@ def test_the_slot_file_is_removed_by_the_last_process_that_used_it() -> None:
     finally:
         holder.kill()
         mine.path.unlink(missing_ok=True)
+
+
+def test_opening_a_slot_removes_files_left_by_processes_that_never_closed_theirs() -> None:
+    left = HostWakeSlot.open(f"test-{uuid.uuid4()}", 0.05)
+    assert left is not None
+    held = HostWakeSlot.open(f"test-{uuid.uuid4()}", 0.05)
+    assert held is not None
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, f"test-{uuid.uuid4()}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == b"open"
+        # `left`'s process "died": its lock gone, its file still there
+        _OPENED.discard(left)
+        left._map.close()  # type: ignore[union-attr]
+        os.close(left._fd)
+        assert left.path.exists()
+        opened = HostWakeSlot.open(f"test-{uuid.uuid4()}", 0.05)
+        assert opened is not None
+        assert not left.path.exists()  # nobody held it: removed
+        assert held.path.exists()  # this process holds it
+        others = [
+            p for p in opened.path.parent.iterdir() if p.name.startswith(opened.path.name[:-24])
+        ]
+        assert len(others) >= 3  # the other process's too, and the new one
+        opened.close()
+    finally:
+        holder.kill()
+        holder.wait(10)
+        held.close()
