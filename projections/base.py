@@ -35,6 +35,18 @@ APPLICATION = "EcoVarejo"  # every follower follows the one log (application.eve
 class GenerationMovedError(Exception):
     """A rebuild swapped the read model to a new generation: restart on it."""
 
+    restart_after_s = 0.0  # at once: the new generation is there to be followed
+
+
+class PositionMovedError(GenerationMovedError):
+    """Someone else wrote this generation since the runner's last write (another worker
+    after a lease's failover, a parked event's retry): what the runner holds in memory may
+    be stale, so it restarts (as on a generation's move) and reads again."""
+
+    # Not at once: two workers that both believe they hold the lease would otherwise
+    # refuse each other's writes in a tight loop until the lease settles.
+    restart_after_s = 0.5
+
 
 @dataclass(frozen=True)
 class Put:

@@ -47,6 +47,7 @@ from projections.base import (
     GenerationMovedError,
     IndexAdd,
     IndexRemove,
+    PositionMovedError,
     Put,
     ReadStore,
 )
@@ -116,12 +117,6 @@ FAILURES_TTL_S = 86400
 # What a live runner keeping documents in memory last wrote (or read at its start): the
 # generation's position and its count of retried parked events.
 Expected = tuple[int, int]
-
-
-class PositionMovedError(GenerationMovedError):
-    """Someone else wrote this generation since the runner's last write (another worker
-    after a lease's failover, a parked event's retry): what the runner holds in memory may
-    be stale, so it restarts (as on a generation's move) and reads again."""
 
 
 def _refusal(error: redis.ResponseError) -> Exception:

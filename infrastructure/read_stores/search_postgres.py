@@ -42,8 +42,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from infrastructure.read_stores.redis_views import PositionMovedError
-from projections.base import DEFAULT_GENERATION, Change, GenerationMovedError
+from projections.base import DEFAULT_GENERATION, Change, GenerationMovedError, PositionMovedError
 from projections.search import (
     FACET_LIMIT,
     Document,

@@ -121,6 +121,7 @@ class Supervisor:
                 backoff = self._initial_backoff
             except self._restart_on as reason:
                 log.info("runner %s restarts: %s", self.status.name, reason)
+                self._stopping.wait(getattr(reason, "restart_after_s", 0.0))
             except Exception as error:
                 self._set(
                     state="retrying",
