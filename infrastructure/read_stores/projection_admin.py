@@ -18,7 +18,6 @@ from application.event_store import APP_NAME, LogFollower, TolerantMapper
 from infrastructure.read_stores.parked_retry import RetryOutcome, retry_parked
 from infrastructure.read_stores.redis_keys import generation_prefix, status_key
 from infrastructure.read_stores.redis_views import active_generation
-from infrastructure.runtime.collector import fewer_collections
 from infrastructure.runtime.followers import (
     PROCESSES,
     READ_MODELS,
@@ -239,27 +238,24 @@ def replay_into(
     # decoding and projecting (a sixth of a rebuild's time was waiting on the read).
     reader = ThreadPoolExecutor(1, thread_name_prefix="rebuild-read")
     try:
-        # The pages' rows (tracked objects, alive while a page is projected) set off no
-        # cycle collection every few hundred rows: 2-3 µs an event (runtime/collector.py).
-        with fewer_collections():
-            head = recorder.max_notification_id() or 0
-            page = reader.submit(select, 1, select_size)
-            while position < head:
-                rows = page.result()
-                after = rows[-1][0] if rows else position
-                page = reader.submit(select, after + 1, select_size)
-                for position, originator_id, version, topic, state in rows:
-                    event = event_of_row(topic, originator_id, version, state)
-                    tracking = tracking_at(position)
-                    for projector in projectors:
-                        projector.process_event(event, tracking)
-                events += len(rows)
-                if progress is not None:
-                    progress(position, head)
-                if position >= head:  # caught up with the head read before: read it again
-                    head = recorder.max_notification_id() or 0
-            for store in batches:
-                store.flush()
+        head = recorder.max_notification_id() or 0
+        page = reader.submit(select, 1, select_size)
+        while position < head:
+            rows = page.result()
+            after = rows[-1][0] if rows else position
+            page = reader.submit(select, after + 1, select_size)
+            for position, originator_id, version, topic, state in rows:
+                event = event_of_row(topic, originator_id, version, state)
+                tracking = tracking_at(position)
+                for projector in projectors:
+                    projector.process_event(event, tracking)
+            events += len(rows)
+            if progress is not None:
+                progress(position, head)
+            if position >= head:  # caught up with the head read before: read it again
+                head = recorder.max_notification_id() or 0
+        for store in batches:
+            store.flush()
     finally:
         reader.shutdown(wait=True, cancel_futures=True)
         follower.close()
