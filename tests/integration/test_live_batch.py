@@ -193,24 +193,23 @@ def test_a_store_that_cannot_check_a_write_gets_a_plain_batch_that_keeps_nothing
     assert batch.expected() is None
 
 
-def test_the_retry_of_a_parked_event_counts_itself_for_the_live_runner(redis_url):
-    from infrastructure.read_stores.parked_retry import _RETRY
-    from infrastructure.read_stores.redis_keys import active_key
-    from infrastructure.read_stores.redis_views import RedisParking, dumps
+def test_the_retry_of_a_parked_event_counts_itself_for_the_live_runner(container):
+    from infrastructure.read_stores.parked_retry import retry_parked
+    from infrastructure.read_stores.redis_views import RedisParking
+    from tests.checkout import register
 
-    client = redis.Redis.from_url(redis_url)
-    batch, view = live(client)
-    batch.apply([Put("stock:A", {"on_hand": 1})], Tracking(APPLICATION, 1))
-    batch.flush()
-    parking = RedisParking(client, "stock_items", "g1")
-    parking.park({"position": 1, "type": "x", "error": "boom"})
-    retried = client.register_script(_RETRY)(  # as `retry_parked` calls it
-        keys=[active_key("stock_items"), parking.key, view.retried_key],
-        args=["g1", "g1", "1", dumps([["SET", view.key("stock:A"), '{"on_hand":3}']])],
+    register(container.services, "ECO-1", 5)  # the log's first events
+    client = container.redis
+    batch = LiveBatch(RedisDocumentView(client, "stock_items", follow_active=True), 500, prefixed())
+    view = batch.store
+    assert batch.expected() == (0, 0)
+    RedisParking(client, "stock_items", view.generation).park(
+        {"position": 1, "type": "x", "error": "boom"}
     )
-    assert retried == 1
+    outcome = retry_parked(container, "stock_items", 1)  # as the console's retry does
+    assert outcome.ok
     assert view.retried() == 1
     batch.apply([Put("stock:A", {"on_hand": 2})], Tracking(APPLICATION, 2))
     with pytest.raises(PositionMovedError):
-        batch.flush()
-    assert client.get(view.key("stock:A")) == b'{"on_hand":3}'
+        batch.flush()  # written from before the retry: refused, the runner reads again
+    assert client.get(view.key("stock:A")) is None
