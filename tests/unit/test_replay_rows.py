@@ -1,7 +1,7 @@
 """`describe_state` (replay's row from an event's decoded state, no event made) is
 `describe` of the event, key for key and in the same order, whatever the event's class
 does with the attributes `describe` reads: a class default, a trace parent, a property,
-a missing timestamp (the same error)."""
+a missing timestamp (the same error); personal data revealed or masked alike."""
 
 from __future__ import annotations
 
@@ -79,11 +79,12 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("reveal", [True, False], ids=["revealed", "masked"])
 @pytest.mark.parametrize("case", CASES)
-def test_a_row_from_the_decoded_state_is_describe_of_the_event(case):
+def test_a_row_from_the_decoded_state_is_describe_of_the_event(case, reveal):
     cls, fields = CASES[case]
-    expected = describe(event_of(cls, dict(fields)), 7)
-    got = describe_state(cls, dict(fields), 7)
+    expected = describe(event_of(cls, dict(fields)), 7, reveal=reveal)
+    got = describe_state(cls, dict(fields), 7, reveal=reveal)
     assert got == expected
     assert list(got) == list(expected)
     assert list(got["data"]) == list(expected["data"])
