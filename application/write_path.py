@@ -137,7 +137,7 @@ class LeanRepository(Repository[Any]):
             except KeyError:
                 cached = None
             if cached is not None:
-                new_events = self.event_store.get(originator_id=aggregate_id, gt=cached.version)
+                new_events = self.events_after(aggregate_id, cached.version)
                 try:
                     advanced = projector_func(cached, new_events)
                 except Exception:  # never leave a half-applied aggregate in the cache
@@ -153,6 +153,10 @@ class LeanRepository(Repository[Any]):
             with self._stripe(aggregate_id):
                 self.cache.put(aggregate_id, deepcopy(aggregate))
         return aggregate
+
+    def events_after(self, aggregate_id: Any, version: int) -> Iterable[Any]:
+        """The aggregate's events after `version` (a cached copy's fast-forward)."""
+        return self.event_store.get(originator_id=aggregate_id, gt=version)
 
     def advance(self, aggregate_id: Any, events: Sequence[Any]) -> None:
         """The committed `events` of one aggregate applied to its cached copy, if that is

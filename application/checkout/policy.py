@@ -53,6 +53,8 @@ bug of ownership, not contention).
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import logging
 import random
 import threading
@@ -106,6 +108,30 @@ class ItemLocks:
                 lock.release()
 
 
+class OrdersOfPayments:
+    """Which order each recent payment is for (ids only, process-wide: the order's step
+    and its payment's run in different partitions), so that a payment's step reads the
+    payment and its order in one round trip. An id it does not know (another worker's
+    payment, one from before a restart) costs the two reads as before; an entry is a
+    fact that never changes (a payment's order), so it is never stale. Bounded."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._orders: collections.OrderedDict[UUID, UUID] = collections.OrderedDict()
+        self._guard = threading.Lock()
+
+    def remember(self, payment_id: UUID, order_id: UUID) -> None:
+        with self._guard:
+            self._orders[payment_id] = order_id
+            if len(self._orders) > self.LIMIT:
+                self._orders.popitem(last=False)
+
+    def order_of(self, payment_id: UUID) -> UUID | None:
+        with self._guard:
+            return self._orders.get(payment_id)
+
+
 def metadata_for(actor: str, cause: Any) -> EventMetadata:
     """Events a reaction emits keep the cause's correlation id and name it as cause."""
     return EventMetadata(
@@ -146,6 +172,7 @@ class CheckoutSaga(LeanProjection, EventStore):
     # The name the position is recorded under: one per partition (None: the log's name).
     tracking_name: str | None = None
     item_locks = ItemLocks()  # shared by every saga (partition) of the process
+    orders_of_payments = OrdersOfPayments()  # shared too: see the class
     # Locks shared with the other processes (the workers' partitions), taken after the
     # process's own: set by infrastructure (PostgreSQL advisory locks); none by default.
     shared_locks: Callable[[list[UUID]], AbstractContextManager[None]] | None = None
@@ -169,8 +196,9 @@ class CheckoutSaga(LeanProjection, EventStore):
         if isinstance(event, Order.Placed):
             lines, coupon = event.lines, event.coupon
         elif isinstance(event, Payment.Declined | Payment.Expired):  # compensations
-            payment = self.load(Payment, event.originator_id)
-            order = self.load(Order, payment.order_id) if payment is not None else None
+            with self._reading_payment(event.originator_id):
+                payment = self.load(Payment, event.originator_id)
+                order = self.load(Order, payment.order_id) if payment is not None else None
             if order is None:
                 return []
             lines, coupon = order.lines, order.coupon
@@ -209,6 +237,28 @@ class CheckoutSaga(LeanProjection, EventStore):
         ever taken of them)."""
         return self.get_aggregate_of(kind, aggregate_id)
 
+    def _reading(self, whole: Iterable[UUID], cached: Iterable[UUID] = ()) -> Any:
+        """A block whose loads of `whole` (orders, payments: all their events) and of the
+        cached stock items `cached` are read in one round trip (`EcoRepository`)."""
+        prefetched = getattr(self.repository, "prefetched", None)
+        if prefetched is None:
+            return contextlib.nullcontext()
+        return prefetched(whole, cached)
+
+    def _reading_payment(self, payment_id: UUID) -> Any:
+        """A block whose loads of the payment and of its order (if known) are one read."""
+        order_id = self.orders_of_payments.order_of(payment_id)
+        return self._reading([payment_id] if order_id is None else [payment_id, order_id])
+
+    def _payment_and_order(self, payment_id: UUID) -> tuple[Payment, Order]:
+        """The payment a step follows and its order, read together when the order is known
+        (`OrdersOfPayments`), else one after the other."""
+        with self._reading_payment(payment_id):
+            payment: Payment = self._load_as(Payment, payment_id)
+            order: Order = self._load_as(Order, payment.order_id)
+        self.orders_of_payments.remember(payment.id, order.id)
+        return payment, order
+
     def _any(self, aggregate_id: UUID) -> Any:
         """What compensation gives back, if it exists (a payment may not yet)."""
         return self.load(EcoAggregate, aggregate_id)
@@ -221,22 +271,25 @@ class CheckoutSaga(LeanProjection, EventStore):
     def reserve_stock_and_request_payment(
         self, event: Order.Placed, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        order: Order = self._load_as(Order, event.originator_id)
-        if order.status != OrderStatus.PENDING or order.stock_reserved:
-            return  # cancelled before the saga got here, or a step already taken
-        reserved = reserve_for(order, self._load)
+        items = [StockItem.create_id(line.sku) for line in event.lines]
+        with self._reading([event.originator_id], cached=items):  # one read for all
+            order: Order = self._load_as(Order, event.originator_id)
+            if order.status != OrderStatus.PENDING or order.stock_reserved:
+                return  # cancelled before the saga got here, or a step already taken
+            reserved = reserve_for(order, self._load)
         if isinstance(reserved, CancellationReason):
             processing_event.collect_events(order)  # nothing was reserved: none to release
             return
         order.mark_stock_reserved()
-        processing_event.collect_events(order, *reserved, payment_for(order))
+        payment = payment_for(order)
+        self.orders_of_payments.remember(payment.id, order.id)
+        processing_event.collect_events(order, *reserved, payment)
 
     @policy.register
     def confirm_paid_order(
         self, event: Payment.Authorized, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        payment: Payment = self._load_as(Payment, event.originator_id)
-        order: Order = self._load_as(Order, payment.order_id)
+        payment, order = self._payment_and_order(event.originator_id)
         if order.waits_for(payment.id) and order.status != OrderStatus.AWAITING_PAYMENT:
             order.confirm(payment.id)
             processing_event.collect_events(order)
@@ -249,8 +302,7 @@ class CheckoutSaga(LeanProjection, EventStore):
     def cancel_unpaid_order(
         self, event: Payment.Declined, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        payment: Payment = self._load_as(Payment, event.originator_id)
-        order: Order = self._load_as(Order, payment.order_id)
+        payment, order = self._payment_and_order(event.originator_id)
         if not order.waits_for(payment.id) or order.status == OrderStatus.AWAITING_PAYMENT:
             return
         reason = (
@@ -282,8 +334,7 @@ class CheckoutSaga(LeanProjection, EventStore):
     ) -> None:
         """3-D Secure: the order waits for the shopper (its expiry is an effect,
         `expire_authentication`); a cancelled order's authentication just runs out."""
-        payment: Payment = self._load_as(Payment, event.originator_id)
-        order: Order = self._load_as(Order, payment.order_id)
+        payment, order = self._payment_and_order(event.originator_id)
         if order.status == OrderStatus.PENDING and order.waits_for(payment.id):
             order.await_authentication(payment.id)
             processing_event.collect_events(order)
@@ -293,8 +344,7 @@ class CheckoutSaga(LeanProjection, EventStore):
     def wait_for_the_payer(
         self, event: Payment.ChargeIssued, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        payment: Payment = self._load_as(Payment, event.originator_id)
-        order: Order = self._load_as(Order, payment.order_id)
+        payment, order = self._payment_and_order(event.originator_id)
         if order.status == OrderStatus.PENDING and order.waits_for(payment.id):
             order.await_payment(payment.id)
             processing_event.collect_events(order)
@@ -303,8 +353,7 @@ class CheckoutSaga(LeanProjection, EventStore):
     def confirm_order_paid_by_the_payer(
         self, event: Payment.Paid, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        payment: Payment = self._load_as(Payment, event.originator_id)
-        order: Order = self._load_as(Order, payment.order_id)
+        payment, order = self._payment_and_order(event.originator_id)
         if payment.pending is not None:
             return  # paid after its expiry: the payment gives it back on its own
         if order.waits_for(payment.id) and order.status != OrderStatus.AWAITING_AUTHENTICATION:
@@ -319,8 +368,7 @@ class CheckoutSaga(LeanProjection, EventStore):
     def cancel_expired_order(
         self, event: Payment.Expired, processing_event: ProcessingEvent[UUID]
     ) -> None:
-        payment: Payment = self._load_as(Payment, event.originator_id)
-        order: Order = self._load_as(Order, payment.order_id)
+        payment, order = self._payment_and_order(event.originator_id)
         if not order.waits_for(payment.id):
             return
         reason = CancellationReason.PAYMENT_EXPIRED

@@ -76,6 +76,7 @@ class PostgresDeadlines:
         ).format(table)
         self._next = SQL("SELECT min(due) FROM {}").format(table)
         self.recorded: Callable[[datetime], None] = lambda due: None  # the sweeper's wake
+        self.after_claim: datetime | None = None  # the earliest row the last claim left
 
     def record(
         self, due: list[Deadline], settled: list[tuple[str, tuple[str, ...]]], tracking: Tracking
@@ -96,13 +97,22 @@ class PostgresDeadlines:
 
     @contextmanager
     def claimed(self, at: datetime, limit: int = SWEEP_BATCH) -> Iterator[list[Effect]]:
-        """The due effects, deleted when the block ends without an error (else left)."""
+        """The due effects, deleted when the block ends without an error (else left).
+        `after_claim` is then the earliest row left (seen by the claiming transaction, so
+        the sweeper needs no transaction of its own to ask)."""
         with self.tracking.datastore.transaction(commit=True) as curs:
             curs.execute(self._claim, (at, limit), prepare=True)
-            yield [_effect(row) for row in curs.fetchall()]
+            effects = [_effect(row) for row in curs.fetchall()]
+            curs.execute(self._next, prepare=True)
+            row = curs.fetchone()
+            self.after_claim = None if row is None else row["min"]
+            yield effects
 
     def next_due(self) -> datetime | None:
-        with self.tracking.datastore.transaction(commit=False) as curs:
+        # Committed, not rolled back: a rollback of a transaction that prepared a statement
+        # makes psycopg send DEALLOCATE ALL, and every statement of that connection is
+        # prepared again (the dispatcher's writes share the pool).
+        with self.tracking.datastore.transaction(commit=True) as curs:
             curs.execute(self._next, prepare=True)
             row = curs.fetchone()
         return None if row is None else row["min"]
@@ -170,7 +180,9 @@ class DeadlineSweeper:
             try:
                 if self.sweep() >= SWEEP_BATCH:
                     continue  # more are due
-                self._next = self.book.next_due()
+                # The earliest row left, as the sweep's own transaction saw it (one recorded
+                # since has set the wake-up: the sleep below ends at once and sweeps again).
+                self._next = self.book.after_claim
                 backoff = 0.1
             except Exception:  # the database or the broker went away: try again later
                 log.warning("the deadline sweep failed; trying again", exc_info=True)

@@ -540,8 +540,12 @@ class ParallelAppends(PostgresApplicationRecorder):
             )
         )
         self._select_statements: dict[tuple[bool, bool, bool, bool], str] = {}
+        self._select_after_sql: str | None = None
         self._notification_statements: dict[tuple[bool, bool, bool, bool, bool], str] = {}
         self.waker = Waker(self.datastore, self.channel_name)
+        # A follower's step (the saga's) notifies in its own transaction (see
+        # `_insert_with_tracking`).
+        self._notify_sql = SQL("NOTIFY {0}").format(Identifier(self.channel_name)).as_string()
         self.group_commit: GroupCommit | None = GroupCommit(
             self._send_group, self._send_alone, self.datastore.pool.max_size
         )
@@ -603,8 +607,8 @@ class ParallelAppends(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = self._insert(stored_events, **kwargs)
-        if stored_events:
-            self.waker.poke()
+        if stored_events and kwargs.get("tracking") is None:
+            self.waker.poke()  # a follower's transaction sent its NOTIFY itself
         return ids
 
     def _insert(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -646,7 +650,13 @@ class ParallelAppends(PostgresApplicationRecorder):
     def _insert_with_tracking(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """A follower's events and its tracking row, in one transaction."""
+        """A follower's events, its tracking row and the followers' wake-up (NOTIFY), in
+        one transaction and one round trip (the pipeline). The `Waker` keeps commands'
+        NOTIFYs off their transactions because, inside one, NOTIFY holds PostgreSQL's
+        notification-queue lock through the commit's WAL flush and every notifying writer
+        of the cluster queues on it; a saga step commits a few times per checkout, from at
+        most a partition's thread each, so here the lock costs less than the Waker's own
+        transaction, round trip and thread turn (two per checkout)."""
         error: Exception | None = None
         ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
@@ -662,6 +672,8 @@ class ParallelAppends(PostgresApplicationRecorder):
                         error = e
                 if error is None:
                     self._insert_events(curs, stored_events, **kwargs)  # the tracking row
+                    if stored_events:  # the wake-up commits with them: no Waker round trip
+                        curs.execute(self._notify_sql)
             if error is not None:
                 raise error
         return ids
@@ -714,6 +726,41 @@ class ParallelAppends(PostgresApplicationRecorder):
                 )
                 for oid, version, topic, state in curs.fetchall()
             ]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_events_after(
+        self, after: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]:
+        """The events of several aggregates, each after a version of its own (0: all), in
+        ONE round trip: what `select_events(id, gt=version)` returns for each, read in one
+        statement (so from one snapshot). A saga step reads the order and the stock items
+        it changes, or a payment and its order, this way."""
+        if self._select_after_sql is None:
+            self._select_after_sql = (
+                SQL(
+                    "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+                    "FROM unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, after) "
+                    "JOIN {events} e ON e.originator_id = w.originator_id "
+                    "AND e.originator_version > w.after "
+                    "ORDER BY e.originator_id, e.originator_version"
+                )
+                .format(events=SQL(self._qualified))
+                .as_string()
+            )
+        found: dict[UUID, list[StoredEvent]] = {oid: [] for oid, _ in after}
+        params = ([oid for oid, _ in after], [version for _, version in after])
+        with checkout(self.datastore) as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(self._select_after_sql, params, prepare=True)
+            for oid, version, topic, state in curs.fetchall():
+                found.setdefault(oid, []).append(
+                    StoredEvent(
+                        originator_id=oid,
+                        originator_version=version,
+                        topic=topic,
+                        state=bytes(state),
+                    )
+                )
+        return found
 
     def _select_events_statement(self, gt: bool, lte: bool, desc: bool, limit: bool) -> str:
         key = (gt, lte, desc, limit)
