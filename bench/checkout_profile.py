@@ -173,6 +173,10 @@ def _group(name: str) -> str:
     for prefix in ("runner-", "worker-feed", "follower-waker", "leases", "chain-keeper"):
         if name.startswith(prefix):
             return name
+    if name.startswith("Thread-") and name.endswith(("(_loop_on_pull)", "(_listen)")):
+        return "worker-feed"  # the subscription's reads and LISTEN (the library's threads)
+    if name.startswith("Thread-") and "(" not in name:
+        return "dramatiq"  # dramatiq's worker threads (the actors) are plain `Thread`s
     if name.startswith(("Thread-", "AnyIO", "asyncio")):
         return "api threads"
     if name == "MainThread":

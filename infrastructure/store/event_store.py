@@ -29,6 +29,7 @@ from eventsourcing.persistence import (
     ProgrammingError,
     StoredEvent,
     Subscription,
+    Tracking,
 )
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
@@ -651,29 +652,52 @@ class ParallelAppends(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """A follower's events, its tracking row and the followers' wake-up (NOTIFY), in
-        one transaction and one round trip (the pipeline). The `Waker` keeps commands'
-        NOTIFYs off their transactions because, inside one, NOTIFY holds PostgreSQL's
-        notification-queue lock through the commit's WAL flush and every notifying writer
-        of the cluster queues on it; a saga step commits a few times per checkout, from at
-        most a partition's thread each, so here the lock costs less than the Waker's own
-        transaction, round trip and thread turn (two per checkout)."""
+        one transaction, sent in one round trip and committed in a second (the library
+        took three: the events, then the tracking row, whose RETURNING it fetched at once,
+        then the commit).
+
+        The `Waker` keeps commands' NOTIFYs off their transactions because, inside one,
+        NOTIFY holds PostgreSQL's notification-queue lock through the commit's WAL flush
+        and every notifying writer of the cluster queues on it; a saga step commits a few
+        times per checkout, from at most a partition's thread each, so here the lock costs
+        less than the Waker's own transaction, round trip and thread turn (two per
+        checkout)."""
+        tracking: Tracking = kwargs["tracking"]
         error: Exception | None = None
         ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
             self.resolve_sequence(conn)  # before the pipeline: a read of its own, once
-            with conn.pipeline() as pipeline, conn.transaction(), conn.cursor() as curs:
-                # Events first: the allocation must give the transaction its xid.
-                if stored_events:
-                    try:
-                        self._insert_stored_events(curs, stored_events, **kwargs)
-                        pipeline.sync()  # a version conflict raises here
-                        ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-                    except Exception as e:  # re-raised once the pipeline has exited
-                        error = e
-                if error is None:
-                    self._insert_events(curs, stored_events, **kwargs)  # the tracking row
+            with conn.pipeline() as pipeline, conn.transaction():
+                events, tracked, woken = conn.cursor(), conn.cursor(), conn.cursor()
+                self._check_has_multi_row_tracking_table(tracked)
+                try:
+                    # Events first: the allocation must give the transaction its xid.
+                    if stored_events:
+                        self._insert_stored_events(events, stored_events, **kwargs)
+                    tracked.execute(
+                        self.insert_tracking_statement,
+                        {
+                            "application_name": tracking.application_name,
+                            "notification_id": tracking.notification_id,
+                        },
+                        prepare=True,
+                    )
                     if stored_events:  # the wake-up commits with them: no Waker round trip
-                        curs.execute(self._notify_sql)
+                        woken.execute(self._notify_sql)
+                    pipeline.sync()  # a version conflict raises here
+                    if stored_events:
+                        ids = self._fetch_ids_after_insert_events(events, stored_events)
+                except Exception as e:  # re-raised once the pipeline has exited
+                    error = e
+                if (
+                    error is None
+                    and self.datastore.single_row_tracking
+                    and tracked.fetchone() is None
+                ):  # the position was there already: nothing of it commits
+                    raise IntegrityError(
+                        f"Failed to record tracking for {tracking.application_name} "
+                        f"{tracking.notification_id}"
+                    )
             if error is not None:
                 raise error
         return ids
