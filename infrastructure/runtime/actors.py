@@ -19,6 +19,7 @@ from application.errors import RetryLaterError
 from application.services import Services, command_runner
 from domain.base import EventMetadata, event_context
 from infrastructure.observability import tracing
+from infrastructure.store.event_store import notifying_in_transaction
 
 log = logging.getLogger(__name__)
 QUEUE = "ecovarejo"
@@ -75,7 +76,7 @@ class Actors:
     def _run(name: str, command: Callable[..., Any]) -> Callable[..., None]:
         def actor(*args: str, correlation_id: str = "", causation_id: str = "") -> None:
             metadata = EventMetadata(f"system:worker:{name}", correlation_id, causation_id)
-            with event_context(metadata):
+            with event_context(metadata), notifying_in_transaction():
                 try:
                     command(*args)
                 except RetryLaterError as e:

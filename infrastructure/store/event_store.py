@@ -9,7 +9,8 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
@@ -431,6 +432,29 @@ class GroupCommit:
             pending.error = error
 
 
+_NOTIFYING = threading.local()
+
+
+@contextmanager
+def notifying_in_transaction() -> Iterator[None]:
+    """Appends this thread makes in the block send their NOTIFY in their own transaction
+    (`ParallelAppends._send_notifying`), instead of leaving it to the `Waker`: a second
+    transaction, round trip and thread turn per append. For a worker's actors, which append
+    an event or two per message, one thread each: the notification-queue lock a NOTIFY
+    holds through its commit (the Waker's reason) is taken by few, and the API's commands
+    keep the Waker."""
+    before = getattr(_NOTIFYING, "on", False)
+    _NOTIFYING.on = True
+    try:
+        yield
+    finally:
+        _NOTIFYING.on = before
+
+
+def _notifying() -> bool:
+    return bool(getattr(_NOTIFYING, "on", False))
+
+
 @atexit.register
 def _flush_wakers() -> None:
     for waker in list(_WAKERS):
@@ -607,9 +631,10 @@ class ParallelAppends(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        notifies = kwargs.get("tracking") is not None or _notifying()
         ids = self._insert(stored_events, **kwargs)
-        if stored_events and kwargs.get("tracking") is None:
-            self.waker.poke()  # a follower's transaction sent its NOTIFY itself
+        if stored_events and not notifies:
+            self.waker.poke()  # the transaction did not send its NOTIFY itself
         return ids
 
     def _insert(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -619,6 +644,8 @@ class ParallelAppends(PostgresApplicationRecorder):
         if kwargs.get("tracking") is None:
             if not stored_events:
                 return None
+            if _notifying():  # a worker's actor: its NOTIFY in the append's transaction
+                return self._send_notifying(stored_events)
             if self.group_commit is None:  # switched off (the append bench's comparison)
                 return self._send_alone(stored_events)
             return self.group_commit.append(stored_events)  # concurrent commands share a commit
@@ -632,6 +659,19 @@ class ParallelAppends(PostgresApplicationRecorder):
             self.resolve_sequence(conn)
             self._insert_stored_events(curs, stored_events)
             return self._fetch_ids_after_insert_events(curs, stored_events)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _send_notifying(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
+        """Events and the followers' NOTIFY in ONE round trip: pipelined up to one Sync,
+        which PostgreSQL runs as one implicit transaction (a version conflict commits
+        neither). Not grouped with other commands (see `notifying_in_transaction`)."""
+        with checkout(self.datastore) as conn:
+            self.resolve_sequence(conn)
+            with conn.pipeline() as pipeline, conn.cursor() as curs, conn.cursor() as woken:
+                self._insert_stored_events(curs, stored_events)
+                woken.execute(self._notify_sql)
+                pipeline.sync()
+                return self._fetch_ids_after_insert_events(curs, stored_events)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _send_group(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
