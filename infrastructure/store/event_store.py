@@ -703,19 +703,20 @@ class ParallelAppends(PostgresApplicationRecorder):
         less than the Waker's own transaction, round trip and thread turn (two per
         checkout)."""
         tracking: Tracking = kwargs["tracking"]
+        process: Any = self  # a process recorder (`EventStoreProcessRecorder`): its tracking
         error: Exception | None = None
         ids: Sequence[int] | None = None
         with self.datastore.get_connection() as conn:
             self.resolve_sequence(conn)  # before the pipeline: a read of its own, once
             with conn.pipeline() as pipeline, conn.transaction():
                 events, tracked, woken = conn.cursor(), conn.cursor(), conn.cursor()
-                self._check_has_multi_row_tracking_table(tracked)
+                process._check_has_multi_row_tracking_table(tracked)
                 try:
                     # Events first: the allocation must give the transaction its xid.
                     if stored_events:
                         self._insert_stored_events(events, stored_events, **kwargs)
                     tracked.execute(
-                        self.insert_tracking_statement,
+                        process.insert_tracking_statement,
                         {
                             "application_name": tracking.application_name,
                             "notification_id": tracking.notification_id,
