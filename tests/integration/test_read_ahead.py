@@ -1,0 +1,107 @@
+"""A saga step's read ahead (application/event_store.py: `EcoRepository.prefetched`): the
+aggregates a step is about to load read in one statement (the recorder's
+`select_events_after`), each load then taking its own from there once — the same
+aggregates separate reads give, a second load reading afresh, nothing kept after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from application.event_store import EcoRepository, EventStore
+from domain.base import EventMetadata, event_context
+from domain.cart import Cart
+from domain.money import Money
+from domain.stock_item import StockItem
+from infrastructure.bootstrap import Container
+
+SKU = "ECO-AHEAD-1"
+
+
+@pytest.fixture
+def store(container: Container) -> Iterator[EventStore]:
+    with event_context(EventMetadata("admin:test", "corr", "cause")):
+        container.services.catalog.register_stock_item(
+            sku=SKU,
+            name="Sabão",
+            description="",
+            category="casa",
+            price=Money.brl("9.90"),
+            initial_quantity=10,
+            sustainability={"carbon_footprint_kg": "0.1"},
+        )
+        yield container.services.store
+
+
+def _statements(store: EventStore) -> list[str]:
+    """The reads of the store's recorder from now on, by name."""
+    calls: list[str] = []
+    recorder: Any = store.recorder
+    for name in ("select_events", "select_events_after"):
+        original = getattr(recorder, name)
+
+        def counted(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
+            calls.append(_name)
+            return _original(*args, **kw)
+
+        setattr(recorder, name, counted)
+    return calls
+
+
+def _cart(store: EventStore) -> Cart:
+    with event_context(EventMetadata("customer:c1", "corr", "cause")):
+        cart = Cart(customer_id="c1")
+        store.commit(cart)
+    return cart
+
+
+def test_a_read_ahead_loads_in_one_statement_what_separate_reads_load(
+    store: EventStore,
+) -> None:
+    item_id = StockItem.create_id(SKU)
+    repository = store.repository
+    assert isinstance(repository, EcoRepository)
+    repository.get(item_id)  # now cached
+    cart = _cart(store)
+    separately = (store.get_aggregate_of(Cart, cart.id), repository.get(item_id))
+    calls = _statements(store)
+    with repository.prefetched([cart.id], cached=[item_id]):
+        together = (store.get_aggregate_of(Cart, cart.id), repository.get(item_id))
+    assert calls == ["select_events_after"]
+    assert together[0].__dict__ == separately[0].__dict__
+    assert together[1].__dict__ == separately[1].__dict__
+
+
+def test_a_second_load_in_the_block_and_any_load_after_it_read_afresh(
+    store: EventStore,
+) -> None:
+    item_id = StockItem.create_id(SKU)
+    store.repository.get(item_id)
+    cart = _cart(store)
+    calls = _statements(store)
+    repository: Any = store.repository
+    with repository.prefetched([cart.id], cached=[item_id]):
+        store.get_aggregate_of(Cart, cart.id)
+        store.get_aggregate_of(Cart, cart.id)
+    store.get_aggregate_of(Cart, cart.id)
+    assert calls == ["select_events_after", "select_events", "select_events"]
+
+
+def test_a_read_ahead_sees_what_was_written_after_the_cached_copy(
+    container: Container, store: EventStore
+) -> None:
+    item_id = StockItem.create_id(SKU)
+    repository: Any = store.repository
+    repository.get(item_id)
+    other = EventStore(env={**store.env, "CREATE_TABLE": "n"})  # another process's writes
+    with event_context(EventMetadata("admin:test", "corr", "cause")):
+        item = other.repository.get(item_id)
+        item.receive(5, "NF-1")
+        other.commit(item)
+    cart = _cart(store)
+    with repository.prefetched([cart.id], cached=[item_id]):
+        loaded = repository.get(item_id)
+    assert loaded.on_hand == 15
+    assert loaded.version == item.version
