@@ -4,10 +4,11 @@ trip, never more than the shared bucket allows, and what a lease leaves is given
 from __future__ import annotations
 
 import asyncio
+import time
 
 import redis
 
-from api.http.ratelimit import LEASE_MAX, RateLimiter, lease_size
+from api.http.ratelimit import LEASE_MAX, LEASE_S, RateLimiter, lease_size
 from infrastructure.read_stores.lean_redis import LeanReaders
 from infrastructure.read_stores.redis_views import LoopRedis
 
@@ -60,8 +61,12 @@ def test_no_more_requests_pass_than_the_bucket_holds(redis_url):
                 allowed += (await one.take("default", "sub:ana")).allowed
         return allowed
 
-    # the bucket holds 1,200 and refills 20 a second: the run takes well under a second
-    assert 1200 - 2 * lease_size(1200) <= asyncio.run(spend()) <= 1200 + 20
+    started = time.monotonic()
+    allowed = asyncio.run(spend())
+    elapsed = time.monotonic() - started
+    # the bucket holds 1,200 and refills 20 a second; a lease's tokens may be spent up to
+    # LEASE_S after they were taken (the documented tolerance)
+    assert 1200 - 2 * lease_size(1200) <= allowed <= 1200 + 20 * (elapsed + LEASE_S)
 
 
 def test_what_a_run_out_lease_leaves_goes_back_to_the_bucket(redis_url):
