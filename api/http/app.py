@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, FastAPI
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from starlette.middleware import Middleware
 
@@ -23,6 +22,7 @@ from api.http.metrics import edge_metrics
 from api.http.middleware import (
     AllowMiddleware,
     InputTextGuard,
+    LeanGZipMiddleware,
     ProblemCORSMiddleware,
     RequestBodyGuard,
     ServerErrorGuard,
@@ -143,7 +143,7 @@ def _install_edge(
         # (api/http/fast_path.py); behind the tracing layer when tracing is on.
         *([fast(gzip_minimum_size=GZIP_MINIMUM_SIZE)] if fast_path and not traced else []),
         # Large JSON answers (lists, exports, the OpenAPI document) gzipped when asked for.
-        Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE),
+        Middleware(LeanGZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE),
         *([Middleware(TracingMiddleware)] if traced else []),  # off: not in it
         *([fast()] if fast_path and traced else []),
         Middleware(

@@ -61,6 +61,8 @@ from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.http.middleware import PARSED_BODY_KEY
+
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
@@ -373,7 +375,9 @@ def command_handler(route: Any, fallback: Handler) -> Handler | None:
 
 async def _read_body(request: Request, strict_content_type: bool, endpoint_ctx: Any) -> Any:
     """The request's body as FastAPI's handler reads it: JSON when it says so, else bytes;
-    Undefined when empty. Its errors are FastAPI's."""
+    Undefined when empty. Its errors are FastAPI's. JSON the edge's body guard parsed
+    (`api.http.middleware.RequestBodyGuard`: the same `json` module, each key once) is not
+    parsed again."""
     try:
         body_bytes = await request.body()
         if not body_bytes:
@@ -382,6 +386,9 @@ async def _read_body(request: Request, strict_content_type: bool, endpoint_ctx: 
         if not content_type:
             return body_bytes if strict_content_type else await request.json()
         if is_json_content_type(content_type):
+            parsed = request.scope.get(PARSED_BODY_KEY)
+            if parsed is not None and parsed[0] == body_bytes:  # the edge parsed it already
+                return parsed[1]
             return await request.json()
         return body_bytes
     except json.JSONDecodeError as e:

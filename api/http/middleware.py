@@ -8,10 +8,12 @@ import json
 import logging
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware, GZipResponder, IdentityResponder
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -101,10 +103,11 @@ class RequestBodyGuard:
             scope["path"].startswith(self.form_prefixes) if self.form_prefixes else False
         )
         if body and scope["method"] in BODY_METHODS and not is_form:
-            refusal = refuse_body(body, headers.get("content-type"))
+            refusal, document = checked_body(body, headers.get("content-type"))
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
+            scope[PARSED_BODY_KEY] = (body, document)
         await self.app(scope, replay_body(body, receive), send)
 
     async def _read(self, receive: Receive, max_bytes: int) -> bytes | None:
@@ -142,25 +145,36 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return document
 
 
+# Where the guard keeps a command's body as it parsed it, (the bytes, the document), so the
+# command's handler (`api.http.command_handler`) does not parse it again.
+PARSED_BODY_KEY = "ecovarejo.parsed_body"
+
+
 def refuse_body(body: bytes, content_type: str | None) -> Response | None:
     """A command's body must be JSON (415), well formed UTF-8 JSON with each key once per
     object (422), and its text must follow the edge's rule (`api.http.text`; 422)."""
+    return checked_body(body, content_type)[0]
+
+
+def checked_body(body: bytes, content_type: str | None) -> tuple[Response | None, Any]:
+    """`refuse_body`'s refusal, or None and the document parsed."""
     if not is_json(content_type):
-        return problem(415, "the body must be JSON (Content-Type: application/json)")
+        return problem(415, "the body must be JSON (Content-Type: application/json)"), None
     try:
         document = json.loads(body.decode("utf-8"), object_pairs_hook=_unique_keys)
     except DuplicateKeyError as e:
         error = {"loc": ["body"], "msg": str(e)[:200], "type": "duplicate_key"}
-        return problem(422, "the request is not valid", errors=[error])
+        return problem(422, "the request is not valid", errors=[error]), None
     except (ValueError, RecursionError) as e:
         detail = "the body is not UTF-8" if isinstance(e, UnicodeDecodeError) else str(e)
         error = {"loc": ["body"], "msg": detail[:200], "type": "json_invalid"}
-        return problem(422, "the body is not valid JSON", kind="malformed-json", errors=[error])
+        refusal = problem(422, "the body is not valid JSON", kind="malformed-json", errors=[error])
+        return refusal, None
     found = first_text_problem(document)
     if found:
         error = {"loc": ["body"], "msg": found, "type": "string_forbidden_character"}
-        return problem(422, "the request is not valid", errors=[error])
-    return None
+        return problem(422, "the request is not valid", errors=[error]), None
+    return None, document
 
 
 # Headers the edge reads (the bearer token is judged by the token verifier: 401).
@@ -301,3 +315,58 @@ class AllowMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_allow)
+
+
+class _Identity(IdentityResponder):
+    """Starlette's responder, given its excluded types already normalized."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int, normalized: tuple[str, ...]):
+        super().__init__(app, minimum_size, exclude_content_types=())
+        self.exclude_content_types = normalized
+
+
+class _GZip(GZipResponder):
+    def __init__(
+        self,
+        app: ASGIApp,
+        minimum_size: int,
+        compresslevel: int,
+        thread_minimum_size: int,
+        normalized: tuple[str, ...],
+    ):
+        super().__init__(
+            app,
+            minimum_size,
+            compresslevel,
+            thread_minimum_size=thread_minimum_size,
+            exclude_content_types=(),
+        )
+        self.exclude_content_types = normalized
+
+
+class LeanGZipMiddleware(GZipMiddleware):
+    """Starlette's GZip, without normalizing its fourteen excluded content types again for
+    every request (its responders do, in `__init__`) nor building a `Headers` to find
+    Accept-Encoding: the same responders, the same answers."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        accepted = ""
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                accepted = value.decode("latin-1")
+                break
+        responder: ASGIApp
+        if "gzip" in accepted:
+            responder = _GZip(
+                self.app,
+                self.minimum_size,
+                self.compresslevel,
+                self.thread_minimum_size,
+                self.exclude_content_types,
+            )
+        else:
+            responder = _Identity(self.app, self.minimum_size, self.exclude_content_types)
+        await responder(scope, receive, send)

@@ -117,3 +117,57 @@ def test_one_thread_hand_off_instead_of_two(monkeypatch):
         with TestClient(_app(route_class)[0]) as client:
             assert client.post("/items/ECO-1/receipts", json={"quantity": 1}).status_code == 201
         assert len(handed) == expected, handed
+
+
+def test_a_command_thread_runs_in_the_callers_context_and_hands_back_its_error():
+    import asyncio
+    import contextvars
+
+    from api.http.command_threads import run_in_command_thread
+
+    who: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
+
+    def read(suffix: str, *, upper: bool) -> str:
+        return (who.get() + suffix).upper() if upper else who.get() + suffix
+
+    def fail() -> None:
+        raise LookupError("no such item")
+
+    async def main() -> tuple[str, BaseException | None]:
+        who.set("ana")
+        answer = await run_in_command_thread(read, "!", upper=True)
+        try:
+            await run_in_command_thread(fail)
+        except LookupError as e:
+            return answer, e
+        return answer, None
+
+    answer, error = asyncio.run(main())
+    assert answer == "ANA!"
+    assert isinstance(error, LookupError)
+
+
+def test_a_cancelled_caller_waits_for_its_command_to_end():
+    import asyncio
+    import threading
+    import time
+
+    from api.http.command_threads import run_in_command_thread
+
+    ended = threading.Event()
+
+    def slow() -> None:
+        time.sleep(0.2)
+        ended.set()
+
+    async def main() -> bool:
+        task = asyncio.create_task(run_in_command_thread(slow))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return ended.is_set()
+        return False
+
+    assert asyncio.run(main())
