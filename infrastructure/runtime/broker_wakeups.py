@@ -1,17 +1,25 @@
 """dramatiq's Redis consumers, woken by the process's own sends instead of polling fast.
 
 A Redis consumer that finds its queue empty sleeps and asks again, backing off from 5 ms to
-the worker's timeout (100 ms): after every message it polls about five times within the
-next ~150 ms (one Lua script each), and a message sent meanwhile waits for the next poll.
+the worker's timeout: after every message it polls about five times within the next
+~150 ms (one Lua script each), and a message sent meanwhile waits for the next poll.
 A worker sends most of its messages itself — the effect dispatcher runs in a worker, and a
 retry or a delayed message comes back through the worker's own broker — so here each
 consumer waits on an event that the process's sends set (`LocalWakeups`, a middleware: its
 `after_enqueue`), and otherwise asks Redis once per timeout: what another process sends is
-found as late as before (at most the timeout), the process's own at once, and an idle or
-busy consumer asks Redis about ten times a second instead of after every message.
+found as late as before (at most the timeout), the process's own at once.
+
+How often an idle consumer asks is the worker's timeout (`Actors.worker`: 1 s, dramatiq's
+own default). What bounds it from above is the broker's heartbeat: every call of the
+broker's script (a fetch, an ack) records the worker's heartbeat, and another worker's
+maintenance gives the messages a worker fetched and never acknowledged back to the queue
+once its heartbeat is older than `heartbeat_timeout` (10 s, `actors.make_broker`): so a
+dead worker's messages come back within ~10 s, and a live idle worker, whose two consumers
+ask at least once a second each, is never taken for dead (a tenth of the timeout).
 
 Nothing else changes: the same queues, fetch, prefetch, acks and redelivery (the broker's
-own scripts); only the wait between two fetches that found nothing.
+own scripts); only when a consumer asks again after a fetch that found nothing or less than
+it asked for.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import current_millis
 
 
 class LocalWakeups(dramatiq.Middleware):
@@ -43,7 +52,10 @@ class LocalWakeups(dramatiq.Middleware):
 
 class WakingConsumer(_RedisConsumer):
     """The broker's consumer, its empty-queue sleep replaced by a wait on the queue's event
-    (at most `timeout` ms). It never sleeps inside the broker's own fetch loop."""
+    (at most `timeout` ms, and no later than the next delayed message the consumer's
+    thread holds is due). It never sleeps inside the broker's own fetch loop, and does not
+    ask again right after a fetch that found fewer messages than it asked for: the queue
+    was empty then, so it waits for a send (or the timeout) first."""
 
     def __init__(self, broker: Any, queue_name: str, prefetch: int, timeout: int):
         super().__init__(broker, queue_name, prefetch, 0)  # the broker's backoff: none
@@ -52,12 +64,32 @@ class WakingConsumer(_RedisConsumer):
         self._idle = False
 
     def __next__(self) -> Any:
-        if self._idle and not self.message_cache:
-            self._wake.wait(self._wait_s)
+        if self.message_cache:
+            return super().__next__()  # what the last fetch brought: no round trip
+        if self._idle:
+            self._wake.wait(self._wait_before_fetch())
             self._wake.clear()  # a send after this is fetched below or wakes the next wait
+        wanted = self.prefetch - self.outstanding_message_count
         message = super().__next__()
-        self._idle = message is None
+        # Idle from now on when the fetch found nothing (or had no room to ask), or fewer
+        # than it asked for (the queue is empty: the messages it brought are served from
+        # the cache, then it waits instead of asking again at once).
+        self._idle = message is None or len(self.message_cache) + 1 < wanted
         return message
+
+    def _wait_before_fetch(self) -> float:
+        """The timeout, or less when a delayed message held by this consumer's thread
+        (dramatiq's `_ConsumerThread.delay_queue`: an eta, a retry's backoff) is due
+        sooner: the thread moves it to its queue only between two of these calls."""
+        held = getattr(threading.current_thread(), "delay_queue", None)
+        heap = getattr(held, "queue", None)
+        if not heap:
+            return self._wait_s
+        try:
+            due_ms = heap[0].priority - current_millis()
+        except (AttributeError, IndexError, TypeError):  # a thread of another shape
+            return self._wait_s
+        return max(0.0, min(self._wait_s, due_ms / 1000))
 
     def ack(self, message: Any) -> None:
         full = self.outstanding_message_count >= self.prefetch
