@@ -56,63 +56,75 @@ from projections.base import (
 log = logging.getLogger(__name__)
 
 # Every write of a Redis read model, one or several models in ONE script call (the
-# worker's read models after each drained read of the log): the generations, positions and
-# retry counts of all of them read by ONE `MGET`, every generation (and every expected
-# position) checked before anything is written, then each model's changes, the new
-# positions by ONE `MSET`, the announced documents' channels and ONE message on the
-# positions' channel. The positions' message: "<read model> <generation> <position>" for
-# each live model written, space-separated. Its cost in Redis is 3 commands and the changes' own per call, not
-# 3-4 per read model (a batch of the eight read models cost ~33 commands: bench/README.md,
-# "Branch h24redis"). A position at or below the recorded one changes nothing.
+# worker's read models after each drained read of the log). The generations, positions and
+# retry counts of all of them are read by ONE `MGET`, every generation (and every expected
+# position) is checked before anything is written; then each model's deletions and index
+# changes, in order, and its documents and new position, all models' by ONE `MSET` (in
+# chunks of MSET_CHUNK keys), the announced documents' channels and ONE message on the
+# positions' channel. Its cost in Redis is 3 commands and the index changes per call, not
+# 3-4 per read model plus one per document (a batch of the eight read models was ~33
+# commands: bench/README.md, "Branch h24redis"). Documents are written last: a key is
+# written once per batch (`Batch`) and is a document or an index, never both, so the order
+# changes nothing. A position at or below the recorded one changes nothing.
 #
 # KEYS: the position keys of the N models, then their active keys, then their retried keys.
-# ARGV: eight per model (position, ops as JSON or '', expected generation or '' (not a
-# live view), the default generation, announced channels as JSON or '', expected position
-# or '', expected retries, the name to announce the position under or ''), then the
-# positions' channel. The positions' message: "<read model> <generation> <position>" for
-# each live model written, space-separated.
+# ARGV: nine per model (position, how many documents it writes, its other ops (DEL, ZADD,
+# ZREM) as JSON or '', expected generation or '' (not a live view), the default
+# generation, announced channels as JSON or '', expected position or '', expected retries,
+# the name to announce the position under or ''), then the positions' channel, then every
+# model's documents in turn, key and JSON. The positions' message: "<read model>
+# <generation> <position>" for each live model written, space-separated.
 _APPLY = """
 local n = #KEYS / 3
 local stored = redis.call('MGET', unpack(KEYS))
 local currents = {}
 for i = 1, n do
-  local a = (i - 1) * 8
-  if ARGV[a + 3] ~= '' then
-    local active = stored[n + i] or ARGV[a + 4]
-    if active ~= ARGV[a + 3] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
+  local a = (i - 1) * 9
+  if ARGV[a + 4] ~= '' then
+    local active = stored[n + i] or ARGV[a + 5]
+    if active ~= ARGV[a + 4] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
   end
   currents[i] = tonumber(stored[i] or '0')
-  if ARGV[a + 6] ~= '' then
+  if ARGV[a + 7] ~= '' then
     local retried = stored[2 * n + i] or '0'
-    if currents[i] ~= tonumber(ARGV[a + 6]) or retried ~= ARGV[a + 7] then
+    if currents[i] ~= tonumber(ARGV[a + 7]) or retried ~= ARGV[a + 8] then
       return redis.error_reply('POSITION_MOVED ' .. KEYS[i] .. ' to ' .. currents[i] .. ', '
         .. retried .. ' retried')
     end
   end
 end
-local positions, announced = {}, {}
+local writes, announced = {}, {}
+local doc = 9 * n + 2
 for i = 1, n do
-  local a = (i - 1) * 8
+  local a = (i - 1) * 9
+  local docs = 2 * tonumber(ARGV[a + 2])
   if tonumber(ARGV[a + 1]) > currents[i] then
-    if ARGV[a + 2] ~= '' then
-      for _, op in ipairs(cjson.decode(ARGV[a + 2])) do redis.call(unpack(op)) end
+    if ARGV[a + 3] ~= '' then
+      for _, op in ipairs(cjson.decode(ARGV[a + 3])) do redis.call(unpack(op)) end
     end
-    positions[#positions + 1] = KEYS[i]
-    positions[#positions + 1] = ARGV[a + 1]
-    if ARGV[a + 5] ~= '' then
-      for _, channel in ipairs(cjson.decode(ARGV[a + 5])) do
+    for j = doc, doc + docs - 1 do writes[#writes + 1] = ARGV[j] end
+    writes[#writes + 1] = KEYS[i]
+    writes[#writes + 1] = ARGV[a + 1]
+    if ARGV[a + 6] ~= '' then
+      for _, channel in ipairs(cjson.decode(ARGV[a + 6])) do
         redis.call('PUBLISH', channel, ARGV[a + 1])
       end
     end
-    if ARGV[a + 8] ~= '' then
-      announced[#announced + 1] = ARGV[a + 8] .. ' ' .. ARGV[a + 3] .. ' ' .. ARGV[a + 1]
+    if ARGV[a + 9] ~= '' then
+      announced[#announced + 1] = ARGV[a + 9] .. ' ' .. ARGV[a + 4] .. ' ' .. ARGV[a + 1]
     end
   end
+  doc = doc + docs
 end
-if #positions > 0 then redis.call('MSET', unpack(positions)) end
-if #announced > 0 then redis.call('PUBLISH', ARGV[8 * n + 1], table.concat(announced, ' ')) end
-return #positions / 2
+for j = 1, #writes, MSET_CHUNK do
+  redis.call('MSET', unpack(writes, j, math.min(j + MSET_CHUNK - 1, #writes)))
+end
+if #announced > 0 then redis.call('PUBLISH', ARGV[9 * n + 1], table.concat(announced, ' ')) end
+return #announced
 """
+# Keys and values per MSET (even): well inside Lua's stack for `unpack` (8,000 slots).
+MSET_CHUNK = 1000
+_APPLY = _APPLY.replace("MSET_CHUNK", str(MSET_CHUNK))
 
 POSITIONS_CHANNEL = positions_channel()
 FAILURES_TTL_S = 86400
@@ -235,13 +247,25 @@ class RedisDocumentView(ReadStore):
         changes: list[Change],
         tracking: Tracking,
         expected: Expected | None,
+        docs: list[str],
     ) -> tuple[list[str | int], bool]:
-        """This view's eight arguments of `_APPLY`, and whether the write compacts."""
-        ops = [self.op(c) for c in changes if not isinstance(c, Compact)]
+        """This view's nine arguments of `_APPLY` (its documents, key and JSON, appended to
+        `docs`), and whether the write compacts."""
+        ops: list[list[Any]] = []
+        written = len(docs)
+        compacts = False
+        for change in changes:
+            if isinstance(change, Put):  # a `Derived` too
+                docs += (self.prefix + change.key, dumps(change.doc))
+            elif isinstance(change, Compact):
+                compacts = True
+            else:
+                ops.append(self.op(change))
         position, retried = expected if expected is not None else ("", "")
         channels = self._channels(changes)
         args: list[str | int] = [
             tracking.notification_id,
+            (len(docs) - written) // 2,
             dumps(ops) if ops else "",
             self.generation if self.follow_active else "",
             DEFAULT_GENERATION,
@@ -251,7 +275,7 @@ class RedisDocumentView(ReadStore):
             # readers waiting for a position hear a live view's (`position_waits`)
             self.projection if self.follow_active else "",
         ]
-        return args, len(ops) < len(changes)
+        return args, compacts
 
     def retried(self) -> int:
         """How many parked events were written again into this generation so far."""
@@ -274,15 +298,17 @@ class RedisDocumentView(ReadStore):
         actives: list[str] = []
         retries: list[str] = []
         args: list[str | int] = []
+        docs: list[str] = []
         compacts = False
         for view, changes, tracking, expected in writes:
             positions.append(view.position_key)
             actives.append(view.active_key)
             retries.append(view.retried_key)
-            view_args, compact = view._args(changes, tracking, expected)
+            view_args, compact = view._args(changes, tracking, expected, docs)
             args += view_args
             compacts = compacts or compact
         args.append(POSITIONS_CHANNEL)
+        args += docs
         try:
             _script(client)(keys=[*positions, *actives, *retries], args=args)
         except redis.ResponseError as error:
