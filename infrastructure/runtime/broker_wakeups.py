@@ -28,7 +28,7 @@ import threading
 from typing import Any
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer, _scripts
 from dramatiq.common import current_millis
 
 
@@ -104,15 +104,80 @@ class WakingConsumer(_RedisConsumer):
             self._wake.set()
 
 
+# The broker's script (dramatiq/brokers/redis/dispatch.lua) records a heartbeat (a ZADD)
+# on every call: a fetch, an enqueue, an ack — ~9 per checkout. Here its seventh argument
+# (maintenance: 0 or 1) also carries whether to record one (+2), which the broker asks for
+# once per HEARTBEAT_EVERY_MS at most. The lines replaced are checked: another dramatiq
+# release fails at start-up here, not silently.
+_HEARTBEAT_LINE = 'redis.call("zadd", heartbeats, timestamp, worker_id)'
+_MAINTENANCE_LINE = "local do_maintenance = ARGV[7]"
+HEARTBEAT_EVERY_MS = 1_000
+
+
+def _dispatch_script() -> bytes:
+    source: bytes = _scripts["dispatch"]
+    text = source.decode()
+    if text.count(_HEARTBEAT_LINE) != 1 or text.count(_MAINTENANCE_LINE) != 1:
+        raise RuntimeError("dramatiq's dispatch script is not the one this broker patches")
+    text = text.replace(
+        _MAINTENANCE_LINE,
+        "local flags = tonumber(ARGV[7])\nlocal do_maintenance = tostring(flags % 2)",
+    )
+    text = text.replace(_HEARTBEAT_LINE, f"if flags >= 2 then {_HEARTBEAT_LINE} end")
+    return text.encode()
+
+
 class WakingRedisBroker(RedisBroker):
     """`RedisBroker` whose consumers are `WakingConsumer`s (see the module's docstring);
-    made by `make_broker(url, consuming=True)` with its `LocalWakeups` middleware."""
+    made by `make_broker(url, consuming=True)` with its `LocalWakeups` middleware. Its
+    calls of the broker's script record the worker's heartbeat once per
+    HEARTBEAT_EVERY_MS, not on every call: the heartbeat only has to be younger than
+    `heartbeat_timeout` (10 s) for the worker to count as alive, and its idle consumers call
+    at least once per worker timeout (1 s)."""
 
     wakeups: LocalWakeups
 
     def __init__(self, *, wakeups: LocalWakeups, middleware: list[Any], **kwargs: Any):
         super().__init__(middleware=[*middleware, wakeups], **kwargs)
         self.wakeups = wakeups
+        self.scripts["dispatch"] = self.client.register_script(_dispatch_script())
+        self._last_heartbeat = 0
+        self.heartbeats = 0  # recorded (for tests)
+
+    def _heartbeat_due(self, now_ms: int) -> int:
+        """1 when this call should record the heartbeat (races between threads only
+        record one more)."""
+        if now_ms - self._last_heartbeat < HEARTBEAT_EVERY_MS:
+            return 0
+        self._last_heartbeat = now_ms
+        self.heartbeats += 1
+        return 1
+
+    def _dispatch(self, command: str) -> Any:
+        """The broker's own `_dispatch`, with the heartbeat's flag in the maintenance
+        argument (`_dispatch_script`)."""
+        dispatch = self.scripts["dispatch"]
+        keys = [self.namespace]
+
+        def do_dispatch(queue_name: str, *args: Any) -> Any:
+            timestamp = current_millis()
+            flags = self._should_do_maintenance(command) + 2 * self._heartbeat_due(timestamp)
+            return dispatch(
+                args=[
+                    command,
+                    timestamp,
+                    queue_name,
+                    self.broker_id,
+                    self.heartbeat_timeout,
+                    self.dead_message_ttl,
+                    flags,
+                    self._max_unpack_size(),
+                    *args,
+                ],
+                keys=keys,
+            )
+
+        return do_dispatch
 
     @property
     def consumer_class(self) -> Any:
