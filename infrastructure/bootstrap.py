@@ -38,8 +38,8 @@ from infrastructure.keys.erasure_ledger import ErasureLedger
 from infrastructure.keys.master_key import MasterKeyError
 from infrastructure.keys.wrappers import key_wrapper_of
 from infrastructure.observability import tracing
-from infrastructure.read_stores.projection_admin import ReadSideAdmin
 from infrastructure.read_stores.position_waits import PositionWaits
+from infrastructure.read_stores.projection_admin import ReadSideAdmin
 from infrastructure.read_stores.redis_views import LoopRedis, RedisDocumentView, active_position
 from infrastructure.runtime.embedded import EmbeddedServers
 from infrastructure.runtime.feed import WorkerFeed

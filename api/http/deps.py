@@ -4,10 +4,8 @@ request that costs more than the dependency itself."""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 

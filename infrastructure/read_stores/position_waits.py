@@ -96,6 +96,7 @@ class _Listener:
         self.waiters: set[_Waiter] = set()
         self.confirmed: asyncio.Future[None] | None = None
         self.open = False
+        self.task: asyncio.Task[None] | None = None
         self.last_wait = 0.0
         self.subscribes = 0  # SUBSCRIBEs sent (for tests)
 
@@ -115,7 +116,7 @@ class _Listener:
                 with contextlib.suppress(redis.RedisError, OSError):
                     await pubsub.aclose()
                 raise
-            loop.create_task(self._read(pubsub))
+            self.task = loop.create_task(self._read(pubsub))  # held: not collected while it runs
         if self.confirmed is not None and not self.confirmed.done():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self.confirmed), SUBSCRIBE_WAIT_S)

@@ -100,5 +100,8 @@ class Actors:
         """The worker's consumers wait on the process's own sends (broker_wakeups.py) and ask
         Redis at least once per `WORKER_TIMEOUT_MS`: its bounds are said there."""
         return dramatiq.Worker(
-            self.broker, queues={self.queue}, worker_threads=threads, worker_timeout=WORKER_TIMEOUT_MS
+            self.broker,
+            queues={self.queue},
+            worker_threads=threads,
+            worker_timeout=WORKER_TIMEOUT_MS,
         )

@@ -1,9 +1,10 @@
 """What a write of the worker's Redis read models costs Redis: a batch of every read model
 the runner holds is ONE round trip and, whatever the number of read models, three commands
 of the script's own (one MGET of their generations, positions and retry counts, one MSET
-of their documents and positions, one PUBLISH of the positions) besides index changes; and each model's
-expected position is still checked, so a position moved under any one of them refuses the
-write. Counted on a real Redis (INFO commandstats, and the client's round trips)."""
+of their documents and positions, one PUBLISH of the positions) besides index changes;
+and each model's expected position is still checked, so a position moved under any one
+of them refuses the write. Counted on a real Redis (INFO commandstats, and the client's
+round trips)."""
 
 from __future__ import annotations
 
