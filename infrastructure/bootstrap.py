@@ -38,6 +38,7 @@ from infrastructure.keys.erasure_ledger import ErasureLedger
 from infrastructure.keys.master_key import MasterKeyError
 from infrastructure.keys.wrappers import key_wrapper_of
 from infrastructure.observability import tracing
+from infrastructure.read_stores.position_waits import PositionWaits
 from infrastructure.read_stores.projection_admin import ReadSideAdmin
 from infrastructure.read_stores.redis_views import LoopRedis, RedisDocumentView, active_position
 from infrastructure.runtime.embedded import EmbeddedServers
@@ -160,10 +161,12 @@ class Container:
     embedded: EmbeddedServers | None = None
     search: SearchStore | None = None
     aredis: LoopRedis = field(init=False)
+    position_waits: PositionWaits = field(init=False)  # consistency tokens' waits
     processing: Processing = field(init=False)  # the runners' and workers' life cycle
 
     def __post_init__(self) -> None:
         self.aredis = LoopRedis(self.redis_url)
+        self.position_waits = PositionWaits(self.aredis)
         self.processing = Processing(self)
 
     # What runs in this process (infrastructure/runtime/processing.py), for its many callers.
@@ -238,6 +241,21 @@ class Container:
         if model.store == "redis":
             return await active_position(self.aredis.client(), name)
         return await asyncio.to_thread(lambda: model.open(self).position())
+
+    async def reached_async(self, name: str, position: int, timeout: float) -> bool:
+        """Whether read model `name` reaches `position` within `timeout` seconds, for the
+        event loop: a Redis read model woken by its writes' announcements
+        (`position_waits`), the search store polled from a worker thread."""
+        if READ_MODELS[name].store == "redis":
+            return await self.position_waits.reached(name, position, timeout)
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while await self.position_async(name) < position:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return True
 
     def projection_positions(self) -> dict[str, int]:
         """Where each read model is in the log."""

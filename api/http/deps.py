@@ -4,10 +4,8 @@ request that costs more than the dependency itself."""
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -298,24 +296,20 @@ def viewer_of(principal: Principal) -> Viewer:
 
 async def wait_for_read_model(container: Container, read_model: str, token: str | None) -> None:
     """The one consistency wait: until `read_model` has reached the client's
-    X-Consistency-Token (a log position from a command's answer), polling without blocking
-    the event loop, up to the configured time; then 503 with Retry-After."""
+    X-Consistency-Token (a log position from a command's answer), without blocking the
+    event loop (a Redis read model's writes wake it: `position_waits`), up to the
+    configured time; then 503 with Retry-After."""
     if token is None:
         return
     if not _DIGITS.fullmatch(token):
         raise _invalid_header(
             "x-consistency-token", "X-Consistency-Token must be a token from a command response"
         )
-    wanted = int(token)
-    deadline = time.monotonic() + container.settings.consistency_wait_s
-    delay = 0.002
-    while await container.position_async(read_model) < wanted:
-        if time.monotonic() >= deadline:
-            raise HTTPException(
-                503, f"the {read_model} read model has not caught up yet", {"Retry-After": "1"}
-            )
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.05)
+    wait_s = container.settings.consistency_wait_s
+    if not await container.reached_async(read_model, int(token), wait_s):
+        raise HTTPException(
+            503, f"the {read_model} read model has not caught up yet", {"Retry-After": "1"}
+        )
 
 
 def consistent_with(read_model: str) -> Callable[..., Awaitable[None]]:

@@ -29,7 +29,7 @@ from infrastructure.store.event_store import EVENTS_TABLE
 
 log = logging.getLogger("ecovarejo.edge")
 BROKER_NAMESPACE = "ecovarejo-dramatiq"
-HEARTBEAT_S = 30.0  # supervisors publish their state about every second
+HEARTBEAT_S = 30.0  # supervisors publish their state every 5 s (runners.HEARTBEAT_EVERY_S)
 
 
 def event_type(topic: str) -> str:

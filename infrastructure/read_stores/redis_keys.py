@@ -6,6 +6,7 @@
     ev:<read model>:<generation>:parked         the events it parked (and :failures:<pos>)
     ev:<read model>:<generation>:retried        how many parked events were written again
     ev:<read model>:changed:<key>               pub/sub: a document was written (its position)
+    ev:positions                                pub/sub: live read models' new positions
     ev:status:<runner>                          a runner's published status (with a TTL)
     ev:console:job:<id>                         a console job's progress (with a TTL)
     pagseguro:intake:<handle>                   a PagBank encrypted card until charged (TTL)
@@ -61,6 +62,13 @@ def changed_channel(read_model: str, key: str) -> str:
     """The pub/sub channel a live read model announces a document's writes on (whatever
     the generation: readers follow the active one)."""
     return f"{ROOT}:{read_model}:changed:{key}"
+
+
+def positions_channel() -> str:
+    """The pub/sub channel every live Redis read model's write announces its new position
+    on ("<read model> <position>" pairs), for the requests waiting for a consistency
+    token (`position_waits`)."""
+    return f"{ROOT}:positions"
 
 
 def status_key(runner: str) -> str:

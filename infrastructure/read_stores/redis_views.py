@@ -37,6 +37,7 @@ from infrastructure.read_stores.redis_keys import (
     generation_prefix,
     parked_key,
     position_key,
+    positions_channel,
     retried_key,
 )
 from projections.base import (
@@ -54,65 +55,78 @@ from projections.base import (
 
 log = logging.getLogger(__name__)
 
+# Every write of a Redis read model, one or several models in ONE script call (the
+# worker's read models after each drained read of the log). The generations, positions and
+# retry counts of all of them are read by ONE `MGET`, every generation (and every expected
+# position) is checked before anything is written; then each model's deletions and index
+# changes, in order, and its documents and new position, all models' by ONE `MSET` (in
+# chunks of MSET_CHUNK keys), the announced documents' channels and ONE message on the
+# positions' channel. Its cost in Redis is 3 commands and the index changes per call, not
+# 3-4 per read model plus one per document (a batch of the eight read models was ~33
+# commands: bench/README.md, "Branch h24redis"). Documents are written last: a key is
+# written once per batch (`Batch`) and is a document or an index, never both, so the order
+# changes nothing. A position at or below the recorded one changes nothing.
+#
+# KEYS: the position keys of the N models, then their active keys, then their retried keys.
+# ARGV: nine per model (position, how many documents it writes, its other ops (DEL, ZADD,
+# ZREM) as JSON or '', expected generation or '' (not a live view), the default
+# generation, announced channels as JSON or '', expected position or '', expected retries,
+# the name to announce the position under or ''), then the positions' channel, then every
+# model's documents in turn, key and JSON. The positions' message: "<read model>
+# <generation> <position>" for each live model written, space-separated.
 _APPLY = """
-if ARGV[3] ~= '' then
-  local active = redis.call('GET', KEYS[2]) or ARGV[4]
-  if active ~= ARGV[3] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
-end
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if ARGV[6] and ARGV[6] ~= '' then
-  local retried = redis.call('GET', KEYS[3]) or '0'
-  if current ~= tonumber(ARGV[6]) or retried ~= ARGV[7] then
-    return redis.error_reply('POSITION_MOVED to ' .. current .. ', ' .. retried .. ' retried')
-  end
-end
-local position = tonumber(ARGV[1])
-if position <= current then return 0 end
-for _, op in ipairs(cjson.decode(ARGV[2])) do redis.call(unpack(op)) end
-redis.call('SET', KEYS[1], ARGV[1])
-if ARGV[5] and ARGV[5] ~= '' then
-  for _, channel in ipairs(cjson.decode(ARGV[5])) do redis.call('PUBLISH', channel, ARGV[1]) end
-end
-return 1
-"""
-
-# Several read models' writes in one script (the worker's read models after each drained
-# read of the log): every generation (and every expected position) checked first, then
-# each model's changes, position and announcements as `_APPLY` does them. KEYS: a position
-# key, an active key and a retried key per model; ARGV: seven per model (position, ops,
-# expected generation, default, channels, expected position or '', expected retries).
-_APPLY_MANY = """
-local models = #KEYS / 3
+local n = #KEYS / 3
+local stored = redis.call('MGET', unpack(KEYS))
 local currents = {}
-for i = 1, models do
-  local a = (i - 1) * 7
-  if ARGV[a + 3] ~= '' then
-    local active = redis.call('GET', KEYS[3 * i - 1]) or ARGV[a + 4]
-    if active ~= ARGV[a + 3] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
+for i = 1, n do
+  local a = (i - 1) * 9
+  if ARGV[a + 4] ~= '' then
+    local active = stored[n + i] or ARGV[a + 5]
+    if active ~= ARGV[a + 4] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
   end
-  currents[i] = tonumber(redis.call('GET', KEYS[3 * i - 2]) or '0')
-  if ARGV[a + 6] ~= '' then
-    local retried = redis.call('GET', KEYS[3 * i]) or '0'
-    if currents[i] ~= tonumber(ARGV[a + 6]) or retried ~= ARGV[a + 7] then
-      return redis.error_reply('POSITION_MOVED to ' .. currents[i] .. ', ' .. retried .. ' retried')
+  currents[i] = tonumber(stored[i] or '0')
+  if ARGV[a + 7] ~= '' then
+    local retried = stored[2 * n + i] or '0'
+    if currents[i] ~= tonumber(ARGV[a + 7]) or retried ~= ARGV[a + 8] then
+      return redis.error_reply('POSITION_MOVED ' .. KEYS[i] .. ' to ' .. currents[i] .. ', '
+        .. retried .. ' retried')
     end
   end
 end
-local applied = 0
-for i = 1, models do
-  local a = (i - 1) * 7
+local writes, announced = {}, {}
+local doc = 9 * n + 2
+for i = 1, n do
+  local a = (i - 1) * 9
+  local docs = 2 * tonumber(ARGV[a + 2])
   if tonumber(ARGV[a + 1]) > currents[i] then
-    for _, op in ipairs(cjson.decode(ARGV[a + 2])) do redis.call(unpack(op)) end
-    redis.call('SET', KEYS[3 * i - 2], ARGV[a + 1])
-    for _, channel in ipairs(cjson.decode(ARGV[a + 5])) do
-      redis.call('PUBLISH', channel, ARGV[a + 1])
+    if ARGV[a + 3] ~= '' then
+      for _, op in ipairs(cjson.decode(ARGV[a + 3])) do redis.call(unpack(op)) end
     end
-    applied = applied + 1
+    for j = doc, doc + docs - 1 do writes[#writes + 1] = ARGV[j] end
+    writes[#writes + 1] = KEYS[i]
+    writes[#writes + 1] = ARGV[a + 1]
+    if ARGV[a + 6] ~= '' then
+      for _, channel in ipairs(cjson.decode(ARGV[a + 6])) do
+        redis.call('PUBLISH', channel, ARGV[a + 1])
+      end
+    end
+    if ARGV[a + 9] ~= '' then
+      announced[#announced + 1] = ARGV[a + 9] .. ' ' .. ARGV[a + 4] .. ' ' .. ARGV[a + 1]
+    end
   end
+  doc = doc + docs
 end
-return applied
+for j = 1, #writes, MSET_CHUNK do
+  redis.call('MSET', unpack(writes, j, math.min(j + MSET_CHUNK - 1, #writes)))
+end
+if #announced > 0 then redis.call('PUBLISH', ARGV[9 * n + 1], table.concat(announced, ' ')) end
+return #announced
 """
+# Keys and values per MSET (even): well inside Lua's stack for `unpack` (8,000 slots).
+MSET_CHUNK = 1000
+_APPLY = _APPLY.replace("MSET_CHUNK", str(MSET_CHUNK))
 
+POSITIONS_CHANNEL = positions_channel()
 FAILURES_TTL_S = 86400
 # What a live runner keeping documents in memory last wrote (or read at its start): the
 # generation's position and its count of retried parked events.
@@ -186,7 +200,7 @@ class RedisDocumentView(ReadStore):
         self.prefix = generation_prefix(projection, self.generation)
         self.position_key = position_key(projection, self.generation)
         self.retried_key = retried_key(projection, self.generation)
-        self._apply = client.register_script(_APPLY)
+        self.active_key = active_key(projection)
 
     def key(self, key: str) -> str:
         return self.prefix + key
@@ -226,36 +240,42 @@ class RedisDocumentView(ReadStore):
         """`expected` (a live runner keeping documents in memory, `runtime.live_batch`):
         the position and retry count it last wrote or read; any other refuses the write
         (`PositionMovedError`), as someone else has written this generation since."""
-        ops = [self.op(c) for c in changes if not isinstance(c, Compact)]
-        keys = [self.position_key, active_key(self.projection)]
-        args = self._args(ops, changes, tracking, expected)
-        if expected is not None:
-            keys.append(self.retried_key)
-        try:
-            self._apply(keys=keys, args=args)
-        except redis.ResponseError as error:
-            raise _refusal(error) from None
-        if len(ops) < len(changes):  # now that the write is in; in the background
-            threading.Thread(target=compact_persistence, args=(self.client,), daemon=True).start()
+        RedisDocumentView.apply_together([(self, changes, tracking, expected)])
 
     def _args(
         self,
-        ops: list[list[Any]],
         changes: list[Change],
         tracking: Tracking,
         expected: Expected | None,
-    ) -> list[str | int]:
-        generation = self.generation if self.follow_active else ""
+        docs: list[str],
+    ) -> tuple[list[str | int], bool]:
+        """This view's nine arguments of `_APPLY` (its documents, key and JSON, appended to
+        `docs`), and whether the write compacts."""
+        ops: list[list[Any]] = []
+        written = len(docs)
+        compacts = False
+        for change in changes:
+            if isinstance(change, Put):  # a `Derived` too
+                docs += (self.prefix + change.key, dumps(change.doc))
+            elif isinstance(change, Compact):
+                compacts = True
+            else:
+                ops.append(self.op(change))
         position, retried = expected if expected is not None else ("", "")
-        return [
+        channels = self._channels(changes)
+        args: list[str | int] = [
             tracking.notification_id,
-            dumps(ops),
-            generation,
+            (len(docs) - written) // 2,
+            dumps(ops) if ops else "",
+            self.generation if self.follow_active else "",
             DEFAULT_GENERATION,
-            dumps(self._channels(changes)),
+            dumps(channels) if channels else "",
             position,
             retried,
+            # readers waiting for a position hear a live view's (`position_waits`)
+            self.projection if self.follow_active else "",
         ]
+        return args, compacts
 
     def retried(self) -> int:
         """How many parked events were written again into this generation so far."""
@@ -266,23 +286,31 @@ class RedisDocumentView(ReadStore):
     def apply_together(
         writes: list[tuple[RedisDocumentView, list[Change], Tracking, Expected | None]],
     ) -> None:
-        """Several views' writes (on one client) in ONE script call: one round trip for
-        all of them instead of one each; each view's changes still go in with its position
-        only. A moved generation (or an expected position that is not the store's) refuses
-        the whole call (`GenerationMovedError`, `PositionMovedError`)."""
+        """Several views' writes (on one client) in ONE script call: one round trip and
+        three commands of Redis' own for all of them (`_APPLY`); each view's changes still
+        go in with its position only. A moved generation (or an expected position that is
+        not the store's) refuses the whole call (`GenerationMovedError`,
+        `PositionMovedError`)."""
         if not writes:
             return
         client = writes[0][0].client
-        keys: list[str] = []
+        positions: list[str] = []
+        actives: list[str] = []
+        retries: list[str] = []
         args: list[str | int] = []
+        docs: list[str] = []
         compacts = False
         for view, changes, tracking, expected in writes:
-            ops = [view.op(c) for c in changes if not isinstance(c, Compact)]
-            compacts = compacts or len(ops) < len(changes)
-            keys += [view.position_key, active_key(view.projection), view.retried_key]
-            args += view._args(ops, changes, tracking, expected)
+            positions.append(view.position_key)
+            actives.append(view.active_key)
+            retries.append(view.retried_key)
+            view_args, compact = view._args(changes, tracking, expected, docs)
+            args += view_args
+            compacts = compacts or compact
+        args.append(POSITIONS_CHANNEL)
+        args += docs
         try:
-            _apply_many(client)(keys=keys, args=args)
+            _script(client)(keys=[*positions, *actives, *retries], args=args)
         except redis.ResponseError as error:
             raise _refusal(error) from None
         if compacts:  # now that the writes are in; in the background
@@ -310,11 +338,11 @@ class RedisDocumentView(ReadStore):
 _SCRIPTS: weakref.WeakKeyDictionary[redis.Redis, Any] = weakref.WeakKeyDictionary()
 
 
-def _apply_many(client: redis.Redis) -> Any:
-    """`_APPLY_MANY` registered on `client` once (run by EVALSHA, loaded when missing)."""
+def _script(client: redis.Redis) -> Any:
+    """`_APPLY` registered on `client` once (run by EVALSHA, loaded when missing)."""
     script = _SCRIPTS.get(client)
     if script is None:
-        script = _SCRIPTS[client] = client.register_script(_APPLY_MANY)
+        script = _SCRIPTS[client] = client.register_script(_APPLY)
     return script
 
 

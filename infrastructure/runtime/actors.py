@@ -23,6 +23,10 @@ from infrastructure.store.event_store import notifying_in_transaction
 
 log = logging.getLogger(__name__)
 QUEUE = "ecovarejo"
+# An idle consumer's wait between two fetches (and the worker threads' between two looks at
+# their stop flag): a tenth of the broker's heartbeat timeout (infrastructure/runtime/
+# broker_wakeups.py); was 100 ms, ten fetches and heartbeats a second per idle consumer.
+WORKER_TIMEOUT_MS = 1_000
 RETRIES = {"max_retries": 30, "min_backoff": 100, "max_backoff": 10_000}
 
 
@@ -94,6 +98,11 @@ class Actors:
         )
 
     def worker(self, threads: int = 4) -> dramatiq.Worker:
+        """The worker's consumers wait on the process's own sends (broker_wakeups.py) and ask
+        Redis at least once per `WORKER_TIMEOUT_MS`: its bounds are said there."""
         return dramatiq.Worker(
-            self.broker, queues={self.queue}, worker_threads=threads, worker_timeout=100
+            self.broker,
+            queues={self.queue},
+            worker_threads=threads,
+            worker_timeout=WORKER_TIMEOUT_MS,
         )

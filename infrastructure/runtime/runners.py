@@ -23,6 +23,12 @@ from eventsourcing.projection import BaseProjectionRunner
 
 log = logging.getLogger(__name__)
 
+# How often a running runner republishes its unchanged status (a change is published at
+# once): a third of the published status' TTL (projection_admin.STATUS_TTL_S, 15 s; /ready
+# and backups take a status younger than that as a live runner). Was every run_forever
+# round (1 s): seven Redis SETs a second per worker whatever it did.
+HEARTBEAT_EVERY_S = 5.0
+
 
 @dataclass
 class RunnerStatus:
@@ -153,7 +159,8 @@ class Supervisor:
                     runner.run_forever(timeout=1.0)
                     if runner.is_interrupted.is_set():
                         break
-                    self._set()  # heartbeat
+                    if time.time() - self.status.updated_at >= HEARTBEAT_EVERY_S:
+                        self._set()  # heartbeat
         finally:
             self._runner = None
             log.info("runner %s stopped", self.status.name)

@@ -92,3 +92,49 @@ def test_an_idle_consumer_asks_redis_once_per_timeout(worker_broker):
     # Two consumers (the queue and its delay queue), about 5 fetches a second each; the
     # broker's own backoff asks 7-10 times in its first 0.3 s after each message.
     assert len(fetches) <= 2 * 2.0 / 0.2 + 4
+
+
+def zadds(client: Any) -> int:
+    return int(client.info("commandstats").get("cmdstat_zadd", {}).get("calls", 0))
+
+
+def test_a_busy_worker_records_its_heartbeat_once_a_second_not_on_every_call(worker_broker):
+    broker = worker_broker
+    dramatiq.Actor(
+        lambda: None, broker=broker, actor_name="noop", queue_name="beats", priority=0, options={}
+    )
+    before = zadds(broker.client)
+    for _ in range(20):  # enqueues, as an effect dispatcher's burst
+        broker.actors["noop"].send()
+    fetched = broker.do_fetch("beats", 20)
+    assert len(fetched) == 20
+    assert zadds(broker.client) - before <= 2  # 21 calls of the script within a second
+    namespace = "ecovarejo-dramatiq:__heartbeats__"
+    beat = broker.client.zscore(namespace, broker.broker_id)
+    assert beat is not None
+    assert time.time() * 1000 - beat < 2_000
+    time.sleep(1.1)
+    broker.do_fetch("beats", 1)  # a second later: recorded again
+    assert broker.client.zscore(namespace, broker.broker_id) > beat
+
+
+def test_what_a_dead_worker_fetched_comes_back_once_its_heartbeat_is_older_than_the_timeout(
+    redis_url,
+):
+    dead = make_broker(redis_url, consuming=True)
+    alive = make_broker(redis_url, consuming=True)
+    try:
+        dramatiq.Actor(
+            lambda: None, broker=dead, actor_name="noop", queue_name="lost", priority=0, options={}
+        ).send()
+        assert len(dead.do_fetch("lost", 1)) == 1  # fetched, never acknowledged: it dies
+        assert alive.do_fetch("lost", 1) == []
+        alive.heartbeat_timeout = 500  # the test's: 10 s in production
+        alive.maintenance_chance = 1_000_000  # every call (5 % in production)
+        time.sleep(0.7)
+        # maintenance (in the same call) gives the dead worker's message back to the queue,
+        # and it is fetched again
+        assert len(alive.do_fetch("lost", 1)) == 1
+    finally:
+        dead.close()
+        alive.close()
