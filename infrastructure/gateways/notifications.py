@@ -33,7 +33,7 @@ class FileNotifier:
     # repeat this catches is an effect's retry after the line was written but before
     # `OncePerKey`'s Redis marker was set: dramatiq retries within seconds (backoff at
     # most 10 s) or redelivers at the restart, a few notifications later, never
-    # thousands. 50,000 cost ~6 MB a process (~117 B a key) and took `make soak` 35 minutes
+    # thousands. 50,000 cost ~6 MB a process (~120 B a key) and took `make soak` 35 minutes
     # to fill (two keys a checkout at 12 checkouts/s): its RSS rose ~5 MB over the run,
     # about half of the growth (bench/README.md, "Branch h24mem"). 4,096: ~0.5 MB, full
     # within the soak's warm-up.
