@@ -29,7 +29,16 @@ class FileNotifier:
     """The embedded default's outbox: one JSON line per notification. Like a real receiver
     it ignores a key it has already taken, so a repeat after a crash is not written twice."""
 
-    RECENT_KEYS = 50_000  # a repeat after a crash comes within moments, not after this many
+    # The latest keys remembered, in every process that sends (serve, each worker). The
+    # repeat this catches is an effect's retry after the line was written but before
+    # `OncePerKey`'s Redis marker was set: dramatiq retries within seconds (backoff at
+    # most 10 s) or redelivers at the restart, a few notifications later, never
+    # thousands. 50,000 cost ~6 MB a process (~120 B a key) and took `make soak` 35 minutes
+    # to fill (two keys a checkout at 12 checkouts/s): its RSS rose ~5 MB over the run,
+    # about half of the growth (bench/README.md, "Branch h24mem"). 4,096: ~0.5 MB, full
+    # within the soak's warm-up.
+    RECENT_KEYS = 4_096
+    TAIL_BYTES = 64 * 1024  # read back from the end at a time, not the whole file
 
     def __init__(self, path: Path):
         self.path = path
@@ -39,11 +48,28 @@ class FileNotifier:
     def _seen(self) -> dict[str, None]:
         if self._keys is None:
             self._keys = {}
-            if self.path.exists():
-                for line in self.path.read_text(encoding="utf-8").splitlines()[-self.RECENT_KEYS :]:
-                    with contextlib.suppress(ValueError, KeyError):
-                        self._keys[json.loads(line)["key"]] = None
+            for line in self._last_lines(self.RECENT_KEYS):
+                with contextlib.suppress(ValueError, KeyError):
+                    self._keys[json.loads(line)["key"]] = None
         return self._keys
+
+    def _last_lines(self, count: int) -> list[str]:
+        """The file's last `count` lines, read from its end: the outbox only grows (it
+        is never rotated here), and reading all of it at the first send would hold the
+        whole file in memory at once."""
+        if count <= 0 or not self.path.exists():
+            return []
+        with self.path.open("rb") as outbox:
+            end = outbox.seek(0, os.SEEK_END)
+            start, tail = end, b""
+            while start > 0 and tail.count(b"\n") <= count:
+                start = max(0, start - self.TAIL_BYTES)
+                outbox.seek(start)
+                tail = outbox.read(end - start)
+        lines = tail.decode("utf-8", errors="replace").splitlines()
+        if start > 0:
+            lines = lines[1:]  # the first may be cut
+        return lines[-count:]
 
     def _remember(self, key: str) -> None:
         keys = self._seen()
