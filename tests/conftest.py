@@ -9,6 +9,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -71,14 +72,23 @@ def with_database(url: str, dbname: str) -> str:
     return urlunsplit(parts._replace(path=f"/{dbname}"))
 
 
-@pytest.fixture
-def database_url(servers: Servers) -> Iterator[str]:
+@contextmanager
+def new_database(servers: Servers) -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped on leaving."""
     name = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(servers.database_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield with_database(servers.database_url, name)
-    with psycopg.connect(servers.database_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield with_database(servers.database_url, name)
+    finally:
+        with psycopg.connect(servers.database_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(servers: Servers) -> Iterator[str]:
+    with new_database(servers) as url:
+        yield url
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -48,6 +49,7 @@ from projections.search import (
     active_index,
     live_index,
 )
+from tests.conftest import Servers, new_database
 from tests.contract.osmem import PlainMimeNode
 
 CATALOG = [
@@ -162,14 +164,19 @@ def elasticsearch_store(client: Elasticsearch) -> Iterator[ElasticsearchSearchSt
     client.close()
 
 
-@pytest.fixture(params=["postgres", "postgres-without-extensions", "elasticsearch", "osmem"])
-def store(request) -> Iterator[SearchStore]:
+ADAPTERS = ["postgres", "postgres-without-extensions", "elasticsearch", "osmem"]
+
+
+def adapter(
+    request: pytest.FixtureRequest, database_url: Callable[[], str]
+) -> Iterator[SearchStore]:
+    """The store of adapter `request.param`; `database_url()` gives a fresh database."""
     if request.param.startswith("postgres"):
         # Without extensions: accents folded and suggestion typos checked in Python, as on
         # a server where `unaccent` and `fuzzystrmatch` cannot be installed.
         with_extensions = request.param == "postgres"
         built = PostgresSearchStore(
-            request.getfixturevalue("database_url"),
+            database_url(),
             use_unaccent=with_extensions,
             use_fuzzystrmatch=with_extensions,
         )
@@ -187,10 +194,19 @@ def store(request) -> Iterator[SearchStore]:
     else:
         # A test double, not Elasticsearch: what passes here is no proof for a real cluster.
         url = request.getfixturevalue("osmem_url")
-        if request.node.get_closest_marker("text_analysis"):
-            pytest.skip(OSMEM_TEXT)
         client = Elasticsearch(url, node_class=PlainMimeNode)
         yield from elasticsearch_store(client)
+
+
+def skip_text_analysis_on_osmem(request: pytest.FixtureRequest, kind: str) -> None:
+    if kind == "osmem" and request.node.get_closest_marker("text_analysis"):
+        pytest.skip(OSMEM_TEXT)
+
+
+@pytest.fixture(params=ADAPTERS)
+def store(request) -> Iterator[SearchStore]:
+    skip_text_analysis_on_osmem(request, request.param)
+    yield from adapter(request, lambda: request.getfixturevalue("database_url"))
 
 
 @pytest.fixture
@@ -198,11 +214,38 @@ def index(store: SearchStore) -> SearchIndex:
     return store.open("g1")
 
 
-@pytest.fixture
-def catalog(index: SearchIndex) -> Feed:
+def fed(index: SearchIndex) -> Feed:
     feed = Feed(index)
     feed.play(*(stock_item(*row) for row in CATALOG))
     return feed
+
+
+@pytest.fixture
+def catalog(index: SearchIndex) -> Feed:
+    return fed(index)
+
+
+# The tests that only search or suggest share one fed catalog per adapter (module scope: one
+# database and feed instead of one per test, for each PostgreSQL variant); the tests that
+# write take `index`/`catalog` above, a fresh store each. Each test checks on leaving that
+# the catalog is still at the position the feed left it.
+@pytest.fixture(scope="module", params=ADAPTERS)
+def shared_catalog(request, servers: Servers) -> Iterator[tuple[str, SearchIndex]]:
+    with ExitStack() as stack:
+        store = stack.enter_context(
+            contextmanager(adapter)(request, lambda: stack.enter_context(new_database(servers)))
+        )
+        index = store.open("g1")
+        fed(index)
+        yield request.param, index
+
+
+@pytest.fixture
+def catalog_index(request, shared_catalog: tuple[str, SearchIndex]) -> Iterator[SearchIndex]:
+    kind, index = shared_catalog
+    skip_text_analysis_on_osmem(request, kind)
+    yield index
+    assert index.max_tracking_id(APP_NAME) == len(CATALOG), "a read-only test wrote to it"
 
 
 def skus(result) -> list[str]:
@@ -217,43 +260,43 @@ def search(index: SearchIndex, **criteria):
 
 
 @text_analysis
-def test_ranks_a_match_in_the_name_above_a_match_in_the_description(index, catalog):
-    assert skus(search(index, q="café")) == ["ECO-0001", "ECO-0002"]
+def test_ranks_a_match_in_the_name_above_a_match_in_the_description(catalog_index):
+    assert skus(search(catalog_index, q="café")) == ["ECO-0001", "ECO-0002"]
 
 
 @text_analysis
-def test_finds_organica_without_the_accent(index, catalog):
-    result = search(index, q="organica")
+def test_finds_organica_without_the_accent(catalog_index):
+    result = search(catalog_index, q="organica")
     assert "ECO-0003" in skus(result)
     hit = next(item for item in result.items if item.sku == "ECO-0003")
     assert hit.name == "Camiseta de Algodão Orgânica"  # folded for matching, not for showing
 
 
 @text_analysis
-def test_finds_cafe_without_the_accent(index, catalog):
-    assert skus(search(index, q="cafe")) == ["ECO-0001", "ECO-0002"]
+def test_finds_cafe_without_the_accent(catalog_index):
+    assert skus(search(catalog_index, q="cafe")) == ["ECO-0001", "ECO-0002"]
 
 
 @text_analysis
-def test_ignores_accents_and_case_in_the_query(index, catalog):
-    assert skus(search(index, q="ALGODAO")) == ["ECO-0003"]
-    assert skus(search(index, q="térmica")) == ["ECO-0004"]
+def test_ignores_accents_and_case_in_the_query(catalog_index):
+    assert skus(search(catalog_index, q="ALGODAO")) == ["ECO-0003"]
+    assert skus(search(catalog_index, q="térmica")) == ["ECO-0004"]
 
 
 @text_analysis
-def test_needs_every_word_of_the_query(index, catalog):
-    assert skus(search(index, q="café grãos")) == ["ECO-0001"]
-    assert search(index, q="café bambu").total == 0
+def test_needs_every_word_of_the_query(catalog_index):
+    assert skus(search(catalog_index, q="café grãos")) == ["ECO-0001"]
+    assert search(catalog_index, q="café bambu").total == 0
 
 
 @text_analysis
-def test_finds_words_in_the_category(index, catalog):
-    assert skus(search(index, q="higiene")) == ["ECO-0002", "ECO-0005"]
+def test_finds_words_in_the_category(catalog_index):
+    assert skus(search(catalog_index, q="higiene")) == ["ECO-0002", "ECO-0005"]
 
 
 @text_analysis
-def test_a_query_that_matches_nothing_answers_empty_with_empty_facets(index, catalog):
-    result = search(index, q="bicicleta")
+def test_a_query_that_matches_nothing_answers_empty_with_empty_facets(catalog_index):
+    result = search(catalog_index, q="bicicleta")
     assert (result.total, result.items) == (0, [])
     assert result.facets == {"category": {}, "certification": {}, "price": {}}
 
@@ -261,32 +304,32 @@ def test_a_query_that_matches_nothing_answers_empty_with_empty_facets(index, cat
 # Filters --------------------------------------------------------------------------------
 
 
-def test_filters_by_category(index, catalog):
-    assert skus(search(index, category="higiene")) == ["ECO-0002", "ECO-0005"]
+def test_filters_by_category(catalog_index):
+    assert skus(search(catalog_index, category="higiene")) == ["ECO-0002", "ECO-0005"]
 
 
-def test_filters_by_certification(index, catalog):
-    assert skus(search(index, certification="Fair Trade")) == ["ECO-0001", "ECO-0003"]
+def test_filters_by_certification(catalog_index):
+    assert skus(search(catalog_index, certification="Fair Trade")) == ["ECO-0001", "ECO-0003"]
 
 
 @text_analysis
-def test_combines_text_and_filters(index, catalog):
-    assert skus(search(index, q="café", category="higiene")) == ["ECO-0002"]
-    assert search(index, q="café", certification="FSC").total == 0
+def test_combines_text_and_filters(catalog_index):
+    assert skus(search(catalog_index, q="café", category="higiene")) == ["ECO-0002"]
+    assert search(catalog_index, q="café", certification="FSC").total == 0
 
 
-def test_filters_by_an_inclusive_price_range(index, catalog):
-    result = search(index, min_price=Decimal("18.50"), max_price=Decimal("89.90"))
+def test_filters_by_an_inclusive_price_range(catalog_index):
+    result = search(catalog_index, min_price=Decimal("18.50"), max_price=Decimal("89.90"))
     assert skus(result) == ["ECO-0001", "ECO-0002", "ECO-0003"]
 
 
-def test_filters_by_a_lower_or_an_upper_price_alone(index, catalog):
-    assert skus(search(index, min_price=Decimal("89.91"))) == ["ECO-0004"]
-    assert skus(search(index, max_price=Decimal("12"))) == ["ECO-0005"]
+def test_filters_by_a_lower_or_an_upper_price_alone(catalog_index):
+    assert skus(search(catalog_index, min_price=Decimal("89.91"))) == ["ECO-0004"]
+    assert skus(search(catalog_index, max_price=Decimal("12"))) == ["ECO-0005"]
 
 
-def test_answers_the_fields_of_a_hit_with_money_as_decimal(index, catalog):
-    (hit,) = search(index, category="casa").items
+def test_answers_the_fields_of_a_hit_with_money_as_decimal(catalog_index):
+    (hit,) = search(catalog_index, category="casa").items
     assert hit.sku == "ECO-0004"
     assert hit.name == "Garrafa Térmica de Inox"
     assert hit.price == Decimal("129.90")
@@ -299,8 +342,8 @@ def test_answers_the_fields_of_a_hit_with_money_as_decimal(index, catalog):
 # Facets ---------------------------------------------------------------------------------
 
 
-def test_counts_facets_over_the_whole_catalog(index, catalog):
-    result = search(index)
+def test_counts_facets_over_the_whole_catalog(catalog_index):
+    result = search(catalog_index)
     assert result.total == 5
     assert result.facets["category"] == {"higiene": 2, "alimentos": 1, "casa": 1, "vestuário": 1}
     assert result.facets["certification"] == {
@@ -313,8 +356,8 @@ def test_counts_facets_over_the_whole_catalog(index, catalog):
     }
 
 
-def test_counts_facets_over_the_filtered_set_only(index, catalog):
-    result = search(index, category="higiene")
+def test_counts_facets_over_the_filtered_set_only(catalog_index):
+    result = search(catalog_index, category="higiene")
     assert result.facets == {
         "category": {"higiene": 2},
         "certification": {"Cruelty Free": 1, "FSC": 1},
@@ -323,12 +366,12 @@ def test_counts_facets_over_the_filtered_set_only(index, catalog):
 
 
 @text_analysis
-def test_counts_facets_over_the_matches_of_a_text_query(index, catalog):
-    assert search(index, q="café").facets["category"] == {"alimentos": 1, "higiene": 1}
+def test_counts_facets_over_the_matches_of_a_text_query(catalog_index):
+    assert search(catalog_index, q="café").facets["category"] == {"alimentos": 1, "higiene": 1}
 
 
-def test_lists_facets_most_frequent_first(index, catalog):
-    facets = search(index).facets
+def test_lists_facets_most_frequent_first(catalog_index):
+    facets = search(catalog_index).facets
     assert next(iter(facets["category"])) == "higiene"
     assert next(iter(facets["certification"])) == "Fair Trade"
 
@@ -336,8 +379,8 @@ def test_lists_facets_most_frequent_first(index, catalog):
 # Pagination -----------------------------------------------------------------------------
 
 
-def test_pages_through_results_in_a_stable_order(index, catalog):
-    pages = [search(index, page=page, size=2) for page in (1, 2, 3, 4)]
+def test_pages_through_results_in_a_stable_order(catalog_index):
+    pages = [search(catalog_index, page=page, size=2) for page in (1, 2, 3, 4)]
     assert [skus(p) for p in pages] == [
         ["ECO-0001", "ECO-0002"],
         ["ECO-0003", "ECO-0004"],
@@ -347,8 +390,8 @@ def test_pages_through_results_in_a_stable_order(index, catalog):
     assert {p.total for p in pages} == {5}
 
 
-def test_facets_do_not_depend_on_the_page(index, catalog):
-    assert search(index, page=2, size=1).facets == search(index).facets
+def test_facets_do_not_depend_on_the_page(catalog_index):
+    assert search(catalog_index, page=2, size=1).facets == search(catalog_index).facets
 
 
 # Following the log ----------------------------------------------------------------------
@@ -423,19 +466,19 @@ def test_the_unfiltered_facets_follow_every_change_as_a_filtered_count_does(inde
     assert "B Corp" not in everything.facets["certification"]  # the archived one's
 
 
-def test_keeps_a_document_per_aggregate_id_with_the_sku_as_a_field(index, catalog):
-    doc = index.get(str(StockItem.create_id("ECO-0002")))
+def test_keeps_a_document_per_aggregate_id_with_the_sku_as_a_field(catalog_index):
+    doc = catalog_index.get(str(StockItem.create_id("ECO-0002")))
     assert doc is not None
     assert doc["sku"] == "ECO-0002"
     assert doc["price"] == "18.50"
     assert doc["certifications"] == ["Cruelty Free"]
     assert doc["version"] == 1
-    assert index.get(str(uuid.uuid4())) is None
+    assert catalog_index.get(str(uuid.uuid4())) is None
 
 
-def test_records_the_log_position_of_the_last_event(index, catalog):
-    assert index.max_tracking_id(APP_NAME) == 5
-    assert index.max_tracking_id("") == 5  # one log: readers may ask with any name
+def test_records_the_log_position_of_the_last_event(catalog_index):
+    assert catalog_index.max_tracking_id(APP_NAME) == 5
+    assert catalog_index.max_tracking_id("") == 5  # one log: readers may ask with any name
 
 
 def test_a_repeated_position_is_applied_once(index, catalog):
@@ -531,39 +574,39 @@ def test_refuses_to_activate_a_generation_that_does_not_exist(store):
 # Forgiving filters and words ----------------------------------------------------------------
 
 
-def test_filters_by_category_regardless_of_case_and_accents(index, catalog):
+def test_filters_by_category_regardless_of_case_and_accents(catalog_index):
     for spelling in ("vestuario", "VESTUÁRIO", " Vestuário "):
-        assert skus(search(index, category=spelling)) == ["ECO-0003"], spelling
+        assert skus(search(catalog_index, category=spelling)) == ["ECO-0003"], spelling
 
 
-def test_filters_by_certification_regardless_of_case_and_accents(index, catalog):
-    assert skus(search(index, certification="fair trade")) == ["ECO-0001", "ECO-0003"]
-    assert skus(search(index, certification="organico brasil")) == ["ECO-0001"]
-    assert search(index, certification="fair").total == 0  # a whole name, not a part
-
-
-@text_analysis
-def test_finds_camiseta_organica_in_any_case_and_without_accents(index, catalog):
-    assert skus(search(index, q="camiseta organica")) == ["ECO-0003"]
-    assert skus(search(index, q="CAMISETA")) == ["ECO-0003"]
+def test_filters_by_certification_regardless_of_case_and_accents(catalog_index):
+    assert skus(search(catalog_index, certification="fair trade")) == ["ECO-0001", "ECO-0003"]
+    assert skus(search(catalog_index, certification="organico brasil")) == ["ECO-0001"]
+    assert search(catalog_index, certification="fair").total == 0  # a whole name, not a part
 
 
 @text_analysis
-def test_finds_a_plural_by_its_stem(index, catalog):
-    assert skus(search(index, q="camisetas")) == ["ECO-0003"]
-    assert skus(search(index, q="garrafas termicas")) == ["ECO-0004"]
+def test_finds_camiseta_organica_in_any_case_and_without_accents(catalog_index):
+    assert skus(search(catalog_index, q="camiseta organica")) == ["ECO-0003"]
+    assert skus(search(catalog_index, q="CAMISETA")) == ["ECO-0003"]
 
 
 @text_analysis
-def test_a_word_finds_its_synonyms(index, catalog):
-    assert skus(search(index, q="camisa")) == ["ECO-0003"]
-    assert skus(search(index, q="squeeze inox")) == ["ECO-0004"]
-    assert search(index, q="camisa bambu").total == 0  # still every word required
+def test_finds_a_plural_by_its_stem(catalog_index):
+    assert skus(search(catalog_index, q="camisetas")) == ["ECO-0003"]
+    assert skus(search(catalog_index, q="garrafas termicas")) == ["ECO-0004"]
 
 
 @text_analysis
-def test_a_query_of_signs_only_finds_nothing(index, catalog):
-    assert search(index, q="?!").total == 0
+def test_a_word_finds_its_synonyms(catalog_index):
+    assert skus(search(catalog_index, q="camisa")) == ["ECO-0003"]
+    assert skus(search(catalog_index, q="squeeze inox")) == ["ECO-0004"]
+    assert search(catalog_index, q="camisa bambu").total == 0  # still every word required
+
+
+@text_analysis
+def test_a_query_of_signs_only_finds_nothing(catalog_index):
+    assert search(catalog_index, q="?!").total == 0
 
 
 # Sorts ------------------------------------------------------------------------------------
@@ -571,19 +614,19 @@ def test_a_query_of_signs_only_finds_nothing(index, catalog):
 BY_PRICE = ["ECO-0005", "ECO-0002", "ECO-0001", "ECO-0003", "ECO-0004"]
 
 
-def test_sorts_by_price_both_ways(index, catalog):
-    assert skus(search(index, sort="price_asc")) == BY_PRICE
-    assert skus(search(index, sort="price_desc")) == BY_PRICE[::-1]
+def test_sorts_by_price_both_ways(catalog_index):
+    assert skus(search(catalog_index, sort="price_asc")) == BY_PRICE
+    assert skus(search(catalog_index, sort="price_desc")) == BY_PRICE[::-1]
 
 
-def test_pages_in_price_order(index, catalog):
-    pages = [skus(search(index, sort="price_asc", page=p, size=2)) for p in (1, 2, 3)]
+def test_pages_in_price_order(catalog_index):
+    pages = [skus(search(catalog_index, sort="price_asc", page=p, size=2)) for p in (1, 2, 3)]
     assert pages == [BY_PRICE[0:2], BY_PRICE[2:4], BY_PRICE[4:]]
 
 
 @text_analysis
-def test_sorts_the_matches_of_a_text_query_by_price(index, catalog):
-    assert skus(search(index, q="café", sort="price_asc")) == ["ECO-0002", "ECO-0001"]
+def test_sorts_the_matches_of_a_text_query_by_price(catalog_index):
+    assert skus(search(catalog_index, q="café", sort="price_asc")) == ["ECO-0002", "ECO-0001"]
 
 
 def test_an_unknown_sort_is_refused_naming_the_allowed_ones():
@@ -739,8 +782,8 @@ def test_a_document_without_a_path_counts_under_its_category(index, shop_documen
 # Price ranges -----------------------------------------------------------------------------
 
 
-def test_counts_products_per_price_range_cheapest_first(index, catalog):
-    facets = search(index).facets["price"]
+def test_counts_products_per_price_range_cheapest_first(catalog_index):
+    facets = search(catalog_index).facets["price"]
     assert facets == {"-25": 2, "25-50": 1, "50-100": 1, "100-200": 1}
     assert list(facets) == ["-25", "25-50", "50-100", "100-200"]
 
@@ -758,36 +801,36 @@ def suggest(index: SearchIndex, q: str, size: int = 8) -> list[str]:
     return [s.sku for s in index.suggest(SuggestQuery(q=q, size=size))]
 
 
-def test_suggests_names_starting_with_what_was_typed(index, catalog):
-    assert suggest(index, "camis") == ["ECO-0003"]
-    assert suggest(index, "CAMISETA") == ["ECO-0003"]
-    assert suggest(index, "Garrafa Tér") == ["ECO-0004"]
+def test_suggests_names_starting_with_what_was_typed(catalog_index):
+    assert suggest(catalog_index, "camis") == ["ECO-0003"]
+    assert suggest(catalog_index, "CAMISETA") == ["ECO-0003"]
+    assert suggest(catalog_index, "Garrafa Tér") == ["ECO-0004"]
 
 
-def test_suggests_by_a_later_word_of_the_name(index, catalog):
-    assert set(suggest(index, "organ")) == {"ECO-0001", "ECO-0003"}
-    assert suggest(index, "bambu") == ["ECO-0005"]
+def test_suggests_by_a_later_word_of_the_name(catalog_index):
+    assert set(suggest(catalog_index, "organ")) == {"ECO-0001", "ECO-0003"}
+    assert suggest(catalog_index, "bambu") == ["ECO-0005"]
 
 
-def test_forgives_one_typo(index, catalog):
-    assert suggest(index, "camisteta") == ["ECO-0003"]  # a letter too many
-    assert suggest(index, "garafa") == ["ECO-0004"]  # a letter missing
-    assert suggest(index, "sabonote") == ["ECO-0002"]  # a letter wrong
+def test_forgives_one_typo(catalog_index):
+    assert suggest(catalog_index, "camisteta") == ["ECO-0003"]  # a letter too many
+    assert suggest(catalog_index, "garafa") == ["ECO-0004"]  # a letter missing
+    assert suggest(catalog_index, "sabonote") == ["ECO-0002"]  # a letter wrong
 
 
-def test_forgives_no_more_than_one_typo_nor_one_in_the_first_letter(index, catalog):
-    assert suggest(index, "camistetta") == []
-    assert suggest(index, "xamiseta") == []
-    assert suggest(index, "bicicleta") == []
+def test_forgives_no_more_than_one_typo_nor_one_in_the_first_letter(catalog_index):
+    assert suggest(catalog_index, "camistetta") == []
+    assert suggest(catalog_index, "xamiseta") == []
+    assert suggest(catalog_index, "bicicleta") == []
 
 
-def test_lists_exact_prefixes_before_typos(index, catalog):
-    found = suggest(index, "organica")
+def test_lists_exact_prefixes_before_typos(catalog_index):
+    found = suggest(catalog_index, "organica")
     assert found == ["ECO-0003", "ECO-0001"]  # `organica` exactly, then `organico`
 
 
-def test_answers_at_most_size_suggestions(index, catalog):
-    assert len(suggest(index, "c", size=2)) == 2
+def test_answers_at_most_size_suggestions(catalog_index):
+    assert len(suggest(catalog_index, "c", size=2)) == 2
 
 
 def test_suggestions_follow_renames_and_archiving(index, catalog):

@@ -30,6 +30,7 @@ from infrastructure.read_stores.search_postgres import PostgresSearchIndex, Post
 from infrastructure.read_stores.ts_rank import parse_lexemes, parse_tsvector
 from projections.search import SearchQuery, SearchResult
 from projections.search_document import SORTS
+from tests.conftest import Servers, new_database
 
 DOCUMENTS = 240
 STOP_WORDS = ("de", "em", "a", "o", "com", "para")
@@ -68,15 +69,11 @@ def document(i: int) -> dict:
     return doc
 
 
-@pytest.fixture(params=["unaccent", "folded-in-python"])
-def store(request, database_url: str) -> Iterator[PostgresSearchStore]:
-    built = PostgresSearchStore(database_url, use_unaccent=request.param == "unaccent")
-    yield built
-    built.close()
+FOLDING = ["unaccent", "folded-in-python"]
 
 
-@pytest.fixture
-def index(store: PostgresSearchStore) -> PostgresSearchIndex:
+def loaded(store: PostgresSearchStore) -> PostgresSearchIndex:
+    """Generation g1, active, with the DOCUMENTS written in four batches (positions 1-4)."""
     index = store.open("g1")
     store.activate("g1")
     docs = [document(i) for i in range(DOCUMENTS)]
@@ -85,12 +82,57 @@ def index(store: PostgresSearchStore) -> PostgresSearchIndex:
     return index
 
 
-@pytest.fixture
-def memory(store: PostgresSearchStore, index: PostgresSearchIndex) -> MemorySearchIndex:
+def held_in_memory(store: PostgresSearchStore) -> MemorySearchIndex:
     held = MemorySearchIndex(store, max_documents=10_000, max_stale_s=3600, load_share=0)
     held.refresh()
     assert held.snapshot is not None
     return held
+
+
+@pytest.fixture(params=FOLDING)
+def store(request, database_url: str) -> Iterator[PostgresSearchStore]:
+    built = PostgresSearchStore(database_url, use_unaccent=request.param == "unaccent")
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def index(store: PostgresSearchStore) -> PostgresSearchIndex:
+    return loaded(store)
+
+
+@pytest.fixture
+def memory(store: PostgresSearchStore, index: PostgresSearchIndex) -> MemorySearchIndex:
+    return held_in_memory(store)
+
+
+# The comparisons only read the rows: they share one loaded database per folding (module
+# scope: one CREATE DATABASE and load instead of forty), each with a MemorySearchIndex of its
+# own, so no test sees what words another one taught its snapshot. The tests that write
+# take `store`/`index` above, a fresh database each.
+@pytest.fixture(scope="module", params=FOLDING)
+def shared(request, servers: Servers) -> Iterator[tuple[PostgresSearchStore, PostgresSearchIndex]]:
+    with new_database(servers) as url:
+        built = PostgresSearchStore(url, use_unaccent=request.param == "unaccent")
+        try:
+            yield built, loaded(built)
+        finally:
+            built.close()
+
+
+@pytest.fixture
+def rows(shared: tuple[PostgresSearchStore, PostgresSearchIndex]) -> Iterator[PostgresSearchIndex]:
+    store, index = shared
+    yield index
+    assert store.generations() == ["g1"], "a comparison wrote to the shared rows"
+    assert index.max_tracking_id(APP_NAME) == 4, "a comparison wrote to the shared rows"
+
+
+@pytest.fixture
+def fresh_memory(
+    shared: tuple[PostgresSearchStore, PostgresSearchIndex], rows: PostgresSearchIndex
+) -> MemorySearchIndex:
+    return held_in_memory(shared[0])
 
 
 def in_memory(memory: MemorySearchIndex, query: SearchQuery) -> SearchResult:
@@ -141,16 +183,16 @@ def generated(rng: random.Random) -> SearchQuery:
     )
 
 
-def test_generated_queries_are_answered_exactly_as_postgres_answers_them(memory, index):
+def test_generated_queries_are_answered_exactly_as_postgres_answers_them(fresh_memory, rows):
     rng = random.Random(23)
     nonempty = 0
     for _ in range(400):
-        nonempty += assert_same(memory, index, generated(rng)).total > 0
+        nonempty += assert_same(fresh_memory, rows, generated(rng)).total > 0
     assert nonempty > 150  # the comparison is not over empty answers
 
 
 @pytest.mark.parametrize("shape", BENCH_QUERIES, ids=urlencode)
-def test_the_bench_search_shapes_are_answered_exactly(memory, index, shape):
+def test_the_bench_search_shapes_are_answered_exactly(fresh_memory, rows, shape):
     params = dict(parse_qsl(urlencode(shape)))
     for key in ("min_price", "max_price"):
         if key in params:
@@ -160,13 +202,13 @@ def test_the_bench_search_shapes_are_answered_exactly(memory, index, shape):
             params[key] = int(params[key])  # type: ignore[assignment]
     if "in_stock" in params:
         params["in_stock"] = params["in_stock"] == "true"  # type: ignore[assignment]
-    assert_same(memory, index, SearchQuery(**params))  # type: ignore[arg-type]
+    assert_same(fresh_memory, rows, SearchQuery(**params))  # type: ignore[arg-type]
 
 
-def test_relevance_ties_and_near_ties_come_in_the_database_order(memory, index):
+def test_relevance_ties_and_near_ties_come_in_the_database_order(fresh_memory, rows):
     for q in ("garrafa", "café", "garrafa vidro", "sabonete vegetal coco", "eco-1", "de café"):
         for page in (1, 2, 3):
-            assert_same(memory, index, SearchQuery(q=q, size=7, page=page))
+            assert_same(fresh_memory, rows, SearchQuery(q=q, size=7, page=page))
 
 
 def test_a_write_is_served_after_the_next_refresh(store, index, memory):
