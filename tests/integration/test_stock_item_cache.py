@@ -14,26 +14,16 @@ import pytest
 from application.errors import VersionConflictError
 from application.event_store import EventStore
 from domain.base import EventMetadata, event_context
-from domain.money import Money
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import Container
+from tests.stock_items import store_with_stock_item
 
 SKU = "ECO-CACHE-1"
 
 
 @pytest.fixture
 def store(container: Container) -> Iterator[EventStore]:
-    with event_context(EventMetadata("admin:test", "corr", "cause")):
-        container.services.catalog.register_stock_item(
-            sku=SKU,
-            name="Sabão",
-            description="",
-            category="casa",
-            price=Money.brl("9.90"),
-            initial_quantity=10,
-            sustainability={"carbon_footprint_kg": "0.1"},
-        )
-        yield container.services.store
+    yield from store_with_stock_item(container, SKU)
 
 
 def _rows_read(store: EventStore) -> list[int]:

@@ -1,0 +1,26 @@
+"""A store with one stock item registered: the fixture body of the write path's cache and
+read-ahead tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from application.event_store import EventStore
+from domain.base import EventMetadata, event_context
+from domain.money import Money
+from infrastructure.bootstrap import Container
+
+
+def store_with_stock_item(container: Container, sku: str) -> Iterator[EventStore]:
+    """The container's event store after one stock item `sku` (10 in stock) is registered."""
+    with event_context(EventMetadata("admin:test", "corr", "cause")):
+        container.services.catalog.register_stock_item(
+            sku=sku,
+            name="Sabão",
+            description="",
+            category="casa",
+            price=Money.brl("9.90"),
+            initial_quantity=10,
+            sustainability={"carbon_footprint_kg": "0.1"},
+        )
+        yield container.services.store
