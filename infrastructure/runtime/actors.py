@@ -23,10 +23,10 @@ from infrastructure.store.event_store import notifying_in_transaction
 
 log = logging.getLogger(__name__)
 QUEUE = "ecovarejo"
-# An idle consumer's wait between two fetches (and the worker threads' between two looks at
-# their stop flag): a tenth of the broker's heartbeat timeout (infrastructure/runtime/
-# broker_wakeups.py); was 100 ms, ten fetches and heartbeats a second per idle consumer.
-WORKER_TIMEOUT_MS = 1_000
+# How often the worker's threads look at their stop flag (and a waiting consumer at its
+# thread's): a stopping worker is held this long at most. No Redis call: an idle consumer
+# asks Redis once per `broker_wakeups.IDLE_FETCH_MS` (1 s) unless woken by a send.
+WORKER_TIMEOUT_MS = 100
 RETRIES = {"max_retries": 30, "min_backoff": 100, "max_backoff": 10_000}
 
 
@@ -99,7 +99,7 @@ class Actors:
 
     def worker(self, threads: int = 4) -> dramatiq.Worker:
         """The worker's consumers wait on the process's own sends (broker_wakeups.py) and ask
-        Redis at least once per `WORKER_TIMEOUT_MS`: its bounds are said there."""
+        Redis at least once per `IDLE_FETCH_MS`: its bounds are said there."""
         return dramatiq.Worker(
             self.broker,
             queues={self.queue},

@@ -6,11 +6,13 @@ the worker's timeout: after every message it polls about five times within the n
 A worker sends most of its messages itself — the effect dispatcher runs in a worker, and a
 retry or a delayed message comes back through the worker's own broker — so here each
 consumer waits on an event that the process's sends set (`LocalWakeups`, a middleware: its
-`after_enqueue`), and otherwise asks Redis once per timeout: what another process sends is
-found as late as before (at most the timeout), the process's own at once.
+`after_enqueue`), and otherwise asks Redis once per `IDLE_FETCH_MS`: what another process
+sends is found within that, the process's own at once.
 
-How often an idle consumer asks is the worker's timeout (`Actors.worker`: 1 s, dramatiq's
-own default). What bounds it from above is the broker's heartbeat: every call of the
+How often an idle consumer asks is `IDLE_FETCH_MS` (1 s, the broker's `idle_fetch_ms`);
+while it waits it looks at its thread's stop and pause flags every worker timeout
+(`Actors.worker`: 100 ms), so a stopping worker is not held by the wait. What bounds it
+from above is the broker's heartbeat: every call of the
 broker's script (a fetch, an ack) records the worker's heartbeat, and another worker's
 maintenance gives the messages a worker fetched and never acknowledged back to the queue
 once its heartbeat is older than `heartbeat_timeout` (10 s, `actors.make_broker`): so a
@@ -25,6 +27,7 @@ it asked for.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import dramatiq
@@ -59,7 +62,10 @@ class WakingConsumer(_RedisConsumer):
 
     def __init__(self, broker: Any, queue_name: str, prefetch: int, timeout: int):
         super().__init__(broker, queue_name, prefetch, 0)  # the broker's backoff: none
-        self._wait_s = timeout / 1000
+        self._wait_s = broker.idle_fetch_ms / 1000
+        # The worker's timeout: how often a waiting consumer looks at its thread's flags,
+        # so that a stopping (or paused) worker is not held for the whole idle wait.
+        self._slice_s = max(timeout, 10) / 1000
         self._wake = broker.wakeups.event_for(queue_name)
         self._idle = False
 
@@ -67,7 +73,8 @@ class WakingConsumer(_RedisConsumer):
         if self.message_cache:
             return super().__next__()  # what the last fetch brought: no round trip
         if self._idle:
-            self._wake.wait(self._wait_before_fetch())
+            if not self._waited(self._wait_before_fetch()):
+                return None  # the thread is stopping or paused: no fetch
             self._wake.clear()  # a send after this is fetched below or wakes the next wait
         wanted = self.prefetch - self.outstanding_message_count
         message = super().__next__()
@@ -76,6 +83,18 @@ class WakingConsumer(_RedisConsumer):
         # the cache, then it waits instead of asking again at once).
         self._idle = message is None or len(self.message_cache) + 1 < wanted
         return message
+
+    def _waited(self, seconds: float) -> bool:
+        """Wait for a send or `seconds`, looking at the consumer thread's flags every
+        slice; False when the thread stopped or paused meanwhile."""
+        thread = threading.current_thread()
+        deadline = time.monotonic() + seconds
+        while not self._wake.wait(max(0.0, min(self._slice_s, deadline - time.monotonic()))):
+            if not getattr(thread, "running", True) or getattr(thread, "paused", False):
+                return False
+            if time.monotonic() >= deadline:
+                break
+        return True
 
     def _wait_before_fetch(self) -> float:
         """The timeout, or less when a delayed message held by this consumer's thread
@@ -112,6 +131,10 @@ class WakingConsumer(_RedisConsumer):
 _HEARTBEAT_LINE = 'redis.call("zadd", heartbeats, timestamp, worker_id)'
 _MAINTENANCE_LINE = "local do_maintenance = ARGV[7]"
 HEARTBEAT_EVERY_MS = 1_000
+# How long an idle consumer waits for a send before it asks Redis anyway: what another
+# process sends is found this late at most, and a live idle worker's heartbeat is recorded
+# at least this often (a tenth of the broker's heartbeat timeout, 10 s).
+IDLE_FETCH_MS = 1_000
 
 
 def _dispatch_script() -> bytes:
@@ -133,13 +156,21 @@ class WakingRedisBroker(RedisBroker):
     calls of the broker's script record the worker's heartbeat once per
     HEARTBEAT_EVERY_MS, not on every call: the heartbeat only has to be younger than
     `heartbeat_timeout` (10 s) for the worker to count as alive, and its idle consumers call
-    at least once per worker timeout (1 s)."""
+    at least once per `idle_fetch_ms` (1 s)."""
 
     wakeups: LocalWakeups
 
-    def __init__(self, *, wakeups: LocalWakeups, middleware: list[Any], **kwargs: Any):
+    def __init__(
+        self,
+        *,
+        wakeups: LocalWakeups,
+        middleware: list[Any],
+        idle_fetch_ms: int = IDLE_FETCH_MS,
+        **kwargs: Any,
+    ):
         super().__init__(middleware=[*middleware, wakeups], **kwargs)
         self.wakeups = wakeups
+        self.idle_fetch_ms = idle_fetch_ms
         self.scripts["dispatch"] = self.client.register_script(_dispatch_script())
         self._last_heartbeat = 0
         self.heartbeats = 0  # recorded (for tests)

@@ -35,11 +35,12 @@ def test_a_message_the_worker_sends_itself_runs_at_once_and_another_process_s_wi
     worker_broker, redis_url
 ):
     assert isinstance(worker_broker, WakingRedisBroker)
+    worker_broker.idle_fetch_ms = 3000
     seen: list[tuple[str, float]] = []
     done = threading.Event()
     record = actor_on(worker_broker, seen, done)
     worker = dramatiq.Worker(
-        worker_broker, queues={"wakeups"}, worker_threads=1, worker_timeout=3000
+        worker_broker, queues={"wakeups"}, worker_threads=1, worker_timeout=100
     )
     worker.start()
     try:
@@ -78,10 +79,9 @@ def test_an_idle_consumer_asks_redis_once_per_timeout(worker_broker):
         return original(*args, **kwargs)
 
     worker_broker.do_fetch = counted
+    worker_broker.idle_fetch_ms = 200
     actor_on(worker_broker, [], threading.Event())
-    worker = dramatiq.Worker(
-        worker_broker, queues={"wakeups"}, worker_threads=1, worker_timeout=200
-    )
+    worker = dramatiq.Worker(worker_broker, queues={"wakeups"}, worker_threads=1, worker_timeout=50)
     worker.start()
     try:
         time.sleep(0.3)
@@ -92,6 +92,19 @@ def test_an_idle_consumer_asks_redis_once_per_timeout(worker_broker):
     # Two consumers (the queue and its delay queue), about 5 fetches a second each; the
     # broker's own backoff asks 7-10 times in its first 0.3 s after each message.
     assert len(fetches) <= 2 * 2.0 / 0.2 + 4
+
+
+def test_a_stopping_worker_is_not_held_by_its_idle_consumers_wait(worker_broker):
+    worker_broker.idle_fetch_ms = 5000
+    actor_on(worker_broker, [], threading.Event())
+    worker = dramatiq.Worker(
+        worker_broker, queues={"wakeups"}, worker_threads=2, worker_timeout=100
+    )
+    worker.start()
+    time.sleep(0.5)  # both consumers found their queues empty and wait (up to 5 s)
+    started = time.monotonic()
+    worker.stop(timeout=10_000)
+    assert time.monotonic() - started < 1.5  # the flags are looked at every 100 ms
 
 
 def zadds(client: Any) -> int:
