@@ -33,9 +33,9 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
-from infrastructure.read_stores.redis_keys import active_key, position_key, positions_channel
+from infrastructure.read_stores.redis_keys import position_key, positions_channel
 from infrastructure.read_stores.redis_views import LoopRedis
-from projections.base import DEFAULT_GENERATION
+from infrastructure.read_stores.stored_documents import read_active
 
 log = logging.getLogger(__name__)
 
@@ -47,23 +47,18 @@ CHANNEL = positions_channel()
 
 
 class PositionReader:
-    """A read model's position in ONE round trip: MGET of the active pointer and the
-    position of the generation this process last saw active (as `StoredDocuments` reads
-    documents); a swap costs one more read."""
+    """A read model's position in ONE round trip (`stored_documents.read_active`, as
+    documents are read): the generation this process last saw active, checked by the same
+    MGET; a swap costs one more read."""
 
     def __init__(self) -> None:
         self.generations: dict[str, str] = {}
 
     async def read(self, client: aioredis.Redis, model: str) -> tuple[str, int]:
         """(active generation, its position)."""
-        generation = self.generations.get(model, DEFAULT_GENERATION)
-        for _ in range(3):
-            active, raw = await client.mget(active_key(model), position_key(model, generation))
-            named = _text(active) or DEFAULT_GENERATION
-            if named == generation:
-                return generation, int(raw) if raw else 0
-            generation = self.generations[model] = named
-        raw = await client.get(position_key(model, generation))
+        generation, raw = await read_active(
+            client, self.generations, model, lambda g: position_key(model, g)
+        )
         return generation, int(raw) if raw else 0
 
 

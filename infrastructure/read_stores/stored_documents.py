@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import redis
@@ -54,15 +54,27 @@ class StoredDocuments:
     async def raw(self, projection: str, key: str) -> bytes | None:
         """The stored bytes of `key` in the active generation of `projection`, or None."""
         reader = self.lean.reader() if self.lean is not None else self.aredis.client()
-        pointer = active_key(projection)
-        generation = self.generation(projection)
-        for _ in range(MAX_ATTEMPTS):
-            active, raw = await reader.mget(pointer, document_key(projection, generation, key))
-            named = _text(active) or DEFAULT_GENERATION
-            if named == generation:
-                return _bytes(raw)
-            generation = self.generations[projection] = named
-        return _bytes(await reader.get(document_key(projection, generation, key)))
+        _, raw = await read_active(
+            reader, self.generations, projection, lambda g: document_key(projection, g, key)
+        )
+        return _bytes(raw)
+
+
+async def read_active(
+    reader: Any, generations: dict[str, str], projection: str, key_of: Callable[[str], str]
+) -> tuple[str, Any]:
+    """(active generation, the value of `key_of(generation)`) in ONE round trip: an MGET of
+    the active pointer and the key in the generation `generations` last saw active; a swap
+    costs one more read, and `generations` learns it."""
+    pointer = active_key(projection)
+    generation = generations.get(projection, DEFAULT_GENERATION)
+    for _ in range(MAX_ATTEMPTS):
+        active, raw = await reader.mget(pointer, key_of(generation))
+        named = _text(active) or DEFAULT_GENERATION
+        if named == generation:
+            return generation, raw
+        generation = generations[projection] = named
+    return generation, await reader.get(key_of(generation))
 
 
 class Watch:
