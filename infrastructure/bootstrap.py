@@ -34,6 +34,7 @@ from infrastructure.gateways.notifications import (
     WebhookNotifier,
 )
 from infrastructure.gateways.payments.registry import build_gateways
+from infrastructure.keys.data_keys import conninfo_from_env, hold_key_pool, release_key_pool
 from infrastructure.keys.erasure_ledger import ErasureLedger
 from infrastructure.keys.master_key import MasterKeyError
 from infrastructure.keys.wrappers import key_wrapper_of
@@ -163,6 +164,7 @@ class Container:
     aredis: LoopRedis = field(init=False)
     position_waits: PositionWaits = field(init=False)  # consistency tokens' waits
     processing: Processing = field(init=False)  # the runners' and workers' life cycle
+    keys_held: str | None = None  # the key pool this container holds open (data_keys)
 
     def __post_init__(self) -> None:
         self.aredis = LoopRedis(self.redis_url)
@@ -287,7 +289,10 @@ class Container:
                 self.search.close()
             self.services.store.close()
             self.redis.close()
-        finally:  # whatever failed above, leave no embedded server behind
+        finally:  # whatever failed above, leave no pool or embedded server behind
+            if self.keys_held is not None:
+                release_key_pool(self.keys_held)
+                self.keys_held = None
             if self.embedded is not None:
                 self.embedded.stop()
 
@@ -307,6 +312,7 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
         database_url, redis_url = database_url or pg_url, redis_url or r_url
     assert database_url is not None
     assert redis_url is not None
+    keys_held: str | None = None
     try:
         try:
             master_key = key_wrapper_of(settings)
@@ -318,6 +324,8 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
             "ECOVAREJO_ERASURE_LEDGER": str(settings.erasure_ledger_path),
             RETRY_ENV: str(settings.payment_retry_s),  # the saga's, in every partition
         }
+        keys_held = conninfo_from_env(env)
+        hold_key_pool(keys_held)
         client = redis.Redis.from_url(redis_url)
         client.ping()
         if read_only and not log_exists(database_url):
@@ -345,12 +353,15 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
             entries = ErasureLedger(settings.erasure_ledger_path).entries()
             complete_erasures(services.data_subjects, [e.subject for e in entries])
     except Exception:
+        if keys_held is not None:
+            release_key_pool(keys_held)
         if embedded is not None:
             embedded.stop()
         raise
     built = Container(
         settings, database_url, redis_url, env, services, client, embedded, search=search
     )
+    built.keys_held = keys_held
     if hooks is not None:  # sign-in accounts: built on first use (LGPD export and erasure too)
         install_accounts(built, hooks)
     return built

@@ -19,7 +19,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -189,8 +189,12 @@ def set_up_key_tables(conn: Connection[Any], wrapper: KeyWrapper) -> str:
 
 
 # One pool and one cache per database and process, shared by every application instance,
-# so an erasure in this process is seen at once by all of them.
+# so an erasure in this process is seen at once by all of them. The containers wired on a
+# database hold it (`hold_key_pool`); when the last one closes, the pool and its cached
+# keys go: a process that wires and closes many systems (tests, a restore check) would
+# otherwise keep one pool, its threads and its unwrapped keys per database it ever opened.
 _shared: dict[str, tuple[ConnectionPool[Any], dict[str, tuple[bytes, float]]]] = {}
+_holders: dict[str, int] = {}
 _shared_lock = threading.Lock()
 # Subjects whose key this process destroyed: their keys are never cached again (a new key
 # made for the same subject later is simply read from the database each time).
@@ -200,13 +204,40 @@ _destroyed: set[str] = set()
 def _pool_and_cache(
     conninfo: str, wrapper: KeyWrapper
 ) -> tuple[ConnectionPool[Any], dict[str, tuple[bytes, float]]]:
+    shared = _shared.get(conninfo)  # a dict read is atomic: no lock on the hot path
+    if shared is not None:
+        return shared
     with _shared_lock:
         if conninfo not in _shared:
             pool: ConnectionPool[Any] = ConnectionPool(conninfo, min_size=1, max_size=4, open=True)
-            with pool.connection() as conn:
-                set_up_key_tables(conn, wrapper)
+            try:
+                with pool.connection() as conn:
+                    set_up_key_tables(conn, wrapper)
+            except BaseException:
+                pool.close()
+                raise
             _shared[conninfo] = (pool, {})
         return _shared[conninfo]
+
+
+def hold_key_pool(conninfo: str) -> None:
+    """A container wired on this database: its key pool stays open until `release_key_pool`."""
+    with _shared_lock:
+        _holders[conninfo] = _holders.get(conninfo, 0) + 1
+
+
+def release_key_pool(conninfo: str) -> None:
+    """The last holder of this database's keys is gone: close its pool, drop its keys."""
+    with _shared_lock:
+        left = _holders.get(conninfo, 0) - 1
+        if left > 0:
+            _holders[conninfo] = left
+            return
+        _holders.pop(conninfo, None)
+        shared = _shared.pop(conninfo, None)
+    if shared is not None:
+        shared[1].clear()
+        shared[0].close()
 
 
 def _evict(cache: dict[str, tuple[bytes, float]], now: float) -> None:
@@ -231,7 +262,17 @@ class PostgresKeyStore:
     def __init__(self, conninfo: str, wrapper: KeyWrapper, ledger: ErasureLedger | None = None):
         self.wrapper = wrapper
         self.ledger = ledger  # where destroyed keys are recorded, outside the database
-        self.pool, self._cache = _pool_and_cache(conninfo, wrapper)
+        self.conninfo = conninfo
+        _pool_and_cache(conninfo, wrapper)  # the key tables exist before the first use
+
+    @property
+    def pool(self) -> ConnectionPool[Any]:
+        """The process's pool for this database (a new one if its holders closed it)."""
+        return _pool_and_cache(self.conninfo, self.wrapper)[0]
+
+    @property
+    def _cache(self) -> dict[str, tuple[bytes, float]]:
+        return _pool_and_cache(self.conninfo, self.wrapper)[1]
 
     @classmethod
     def from_env(cls, env: Environment) -> PostgresKeyStore:
@@ -326,7 +367,8 @@ class PostgresKeyStore:
         return row is not None
 
 
-def conninfo_from_env(env: Environment) -> str:
+def conninfo_from_env(env: Environment | Mapping[str, str]) -> str:
+    """The key store's connection string, from the library's environment or a plain one."""
     parts = {
         "dbname": env.get("POSTGRES_DBNAME"),
         "host": env.get("POSTGRES_HOST"),

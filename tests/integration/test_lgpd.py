@@ -130,6 +130,33 @@ def test_a_fresh_application_cannot_read_erased_data_back(container, settings):
         rebuilt.close()
 
 
+def test_the_last_container_closed_on_a_database_closes_its_key_pool_and_forgets_its_keys(
+    settings,
+):
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.keys import data_keys
+
+    first = bootstrap(settings)
+    second = bootstrap(settings)
+    conninfo = first.keys_held
+    assert conninfo is not None
+    key = first.services.store.keys.key_for("customer:ana")
+    pool = data_keys._shared[conninfo][0]
+    first.close()
+    # the other container still reads and makes data keys through the same pool
+    assert second.services.store.keys.existing_key("customer:ana") == key
+    assert second.services.store.keys.key_for("customer:bia") != key
+    assert data_keys._shared[conninfo][0] is pool and not pool.closed
+    second.close()
+    assert conninfo not in data_keys._shared and pool.closed
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        others = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert others == (0,)
+
+
 def test_erasure_is_idempotent_and_says_so(container):
     register(container.services, "ECO-1", 10)
     checkout_with_personal_data(container)
