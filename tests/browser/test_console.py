@@ -91,7 +91,7 @@ def orders(system: Container, base_url: str) -> Shop:
             placed.append(place_order(services, items, customer=customer))
     wait_until(lambda: settled(services), what="the saga to settle the orders")
     admin = {"Authorization": f"Bearer {token('admin', 'adm-1')}"}
-    with httpx.Client(base_url=base_url, headers=admin) as api:
+    with httpx.Client(base_url=base_url, headers=admin, timeout=30) as api:  # a loaded CI
         shipped = api.post(
             f"/api/v1/orders/{placed[0]}/ship",
             json={"carrier": "Correios", "tracking_code": "BR123456789"},
