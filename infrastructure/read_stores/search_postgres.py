@@ -408,15 +408,18 @@ def facets_of(tokens: list[list[Any]]) -> tuple[int, dict[str, dict[str, int]]]:
     }
 
 
-def _tsquery(words: list[str], synonyms: Synonyms) -> sql.Composable:
-    """Every word required; a word in a synonym group matches any word of the group."""
+def _tsquery(words: list[str], synonyms: Synonyms, params: dict[str, Any]) -> sql.Composable:
+    """Every word required; a word in a synonym group matches any word of the group. The
+    words go in `params`, never into the statement's text: a `%` the shopper typed would
+    read as a placeholder beside the statement's own (`%(config)s`)."""
+
+    def term(w: str) -> sql.Composable:
+        name = f"w{len(params)}"
+        params[name] = w
+        return sql.SQL("plainto_tsquery(%(config)s::regconfig, {})").format(sql.Placeholder(name))
+
     terms = [
-        sql.SQL("({})").format(
-            sql.SQL(" || ").join(
-                sql.SQL("plainto_tsquery(%(config)s::regconfig, {})").format(sql.Literal(w))
-                for w in synonyms.of_word(word)
-            )
-        )
+        sql.SQL("({})").format(sql.SQL(" || ").join(term(w) for w in synonyms.of_word(word)))
         for word in words
     ]
     return sql.SQL(" && ").join(terms)
@@ -665,7 +668,9 @@ class PostgresSearchIndex(SearchIndex):
         words = fold_key(self.fold(query.q)).split() if query.q is not None else []
         tsquery: sql.Composable = sql.SQL("")
         if words:
-            tsquery = sql.SQL(", (SELECT {}) AS query(tsq)").format(_tsquery(words, self.synonyms))
+            tsquery = sql.SQL(", (SELECT {}) AS query(tsq)").format(
+                _tsquery(words, self.synonyms, params)
+            )
             where.append(sql.SQL("document @@ tsq"))
         # Without words every rank is 0: order by the SKU alone, which its index serves.
         ordering = _ORDERS[query.sort] + ", " if words or query.sort != "relevance" else ""

@@ -609,6 +609,22 @@ def test_a_query_of_signs_only_finds_nothing(catalog_index):
     assert search(catalog_index, q="?!").total == 0
 
 
+@text_analysis
+@pytest.mark.parametrize(
+    ("odd", "with_cafe"),
+    [  # read as the analyzer reads any text: `s`, `config` and `100` are words no product has
+        ("%s", []),
+        ("%(config)s", []),
+        ("100%", []),
+        ("%%", ["ECO-0001", "ECO-0002"]),  # signs only: no word, so café alone
+        ("{}", ["ECO-0001", "ECO-0002"]),
+    ],
+)
+def test_placeholder_and_format_signs_in_a_query_are_text_not_syntax(catalog_index, odd, with_cafe):
+    assert sorted(skus(search(catalog_index, q=f"café {odd}"))) == with_cafe
+    assert search(catalog_index, q=odd).total == 0
+
+
 # Sorts ------------------------------------------------------------------------------------
 
 BY_PRICE = ["ECO-0005", "ECO-0002", "ECO-0001", "ECO-0003", "ECO-0004"]
