@@ -392,7 +392,7 @@ def _int(value: bytes) -> int:
     return int.from_bytes(value, "big", signed=True)
 
 
-def _text(value: bytes | None, encoding: str) -> str | None:
+def _text(value: bytes | None, encoding: str) -> Any:  # a NULL topic is None, as psycopg's
     return None if value is None else value.decode(encoding)
 
 
@@ -770,7 +770,7 @@ class ParallelAppends(PostgresApplicationRecorder):
         with checkout(self.datastore) as conn:
             self.resolve_sequence(conn)
             if len(stored_events) == 1 and self._lean_event(stored_events[0]):
-                e = stored_events[0]
+                e: Any = stored_events[0]
                 result, _ = self._lean_statement(self.append_one_sql, _APPEND_ONE_TYPES).run(
                     conn,
                     (e.originator_id.bytes, _int8(e.originator_version), e.topic, e.state),
