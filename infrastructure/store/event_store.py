@@ -155,6 +155,7 @@ class Waker:
             .as_string()
         )
         self._channel = channel
+        self._lean = None if "%" in self._statement else LeanStatement(self._statement, ())
         self._pending = threading.Event()
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -220,7 +221,10 @@ class Waker:
     def _send(self) -> None:
         try:
             with checkout(self._datastore) as conn:
-                conn.execute(self._statement, prepare=True)
+                if self._lean is not None:
+                    self._lean.run(conn, (), ())  # no cursor (`LeanStatement`)
+                else:
+                    conn.execute(self._statement, prepare=True)
             self.sent += 1
         except Exception as error:  # a closed pool at exit, a restarting database
             log.debug("wake-up after append not sent: %s", type(error).__name__)
