@@ -194,6 +194,12 @@ def create_app(container: Container, *, fast_path: bool = True) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/docs",
         dependencies=[Depends(refuse_unknown_query_parameters)],
+        # FastAPI's own OpenTelemetry stays off, as it always was here (it turns itself on
+        # only when a process installs a global provider, which none of ours does: the
+        # edge's spans are api/http/tracing.py's, to the provider of
+        # infrastructure/observability/tracing.py). Said once, instead of FastAPI asking
+        # the three global providers (and the environment) on every request: ~8 µs.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     verifier = _verifier(container.settings, container)
     app.state.container = container

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 import psycopg
+import psycopg.errors
 from eventsourcing.persistence import (
     ApplicationRecorder,
     DatabaseError,
@@ -38,8 +39,10 @@ from eventsourcing.postgres import (
     PostgresSubscription,
 )
 from eventsourcing.utils import retry
-from psycopg import Cursor, sql
+from psycopg import Cursor, pq, sql
+from psycopg._encodings import conn_encoding
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.generators import execute as pq_execute
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 from psycopg.types.composite import register_composite
@@ -152,6 +155,7 @@ class Waker:
             .as_string()
         )
         self._channel = channel
+        self._lean = None if "%" in self._statement else LeanStatement(self._statement, ())
         self._pending = threading.Event()
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -217,7 +221,10 @@ class Waker:
     def _send(self) -> None:
         try:
             with checkout(self._datastore) as conn:
-                conn.execute(self._statement, prepare=True)
+                if self._lean is not None:
+                    self._lean.run(conn, (), ())  # no cursor (`LeanStatement`)
+                else:
+                    conn.execute(self._statement, prepare=True)
             self.sent += 1
         except Exception as error:  # a closed pool at exit, a restarting database
             log.debug("wake-up after append not sent: %s", type(error).__name__)
@@ -291,6 +298,111 @@ def checkout(datastore: Any) -> _Checkout:
         datastore.pool.open(wait, datastore.pool_open_timeout or 30.0)
         datastore._checkout_ready = True
     return _Checkout(datastore)
+
+
+# --- Statements sent through the connection's libpq layer --------------------------------
+
+_PREPARED_NAMES = iter(range(1, 1 << 62))
+_UUID_OID, _INT8_OID, _TEXT_OID, _BYTEA_OID = 2950, 20, 25, 17
+_BINARY = pq.Format.BINARY
+_TUPLES_OK = pq.ExecStatus.TUPLES_OK
+_COMMAND_OK = pq.ExecStatus.COMMAND_OK
+_NO_SUCH_STATEMENT = b"26000"  # invalid_sql_statement_name: the server forgot it (DEALLOCATE)
+
+
+class _Session:
+    """What a connection has prepared of ours, and its client encoding (as psycopg's)."""
+
+    __slots__ = ("encoding", "prepared")
+
+    def __init__(self, conn: Any):
+        self.prepared: set[bytes] = set()
+        self.encoding = conn_encoding(conn)
+
+
+class LeanStatement:
+    """One statement of the hot path, prepared by a name of its own on each connection that
+    runs it and then executed through the connection's libpq layer (`conn.pgconn`): its
+    parameters given as bytes in the types' binary formats, its rows taken in binary.
+
+    What psycopg's `cursor.execute(..., prepare=True)` does for it in Python per call — a
+    cursor and its adapters map, the query's conversion and parameters' dumpers looked up
+    per value, the prepared-statement manager's bookkeeping, the result's loaders, the
+    generators of `_execute_gen` — is ~0.1 ms of a command's thread (bench/README.md,
+    "Branch h23w"); the statement, its plan and the server's answer are the same. Runs under
+    the connection's lock, as psycopg's execute does; an error of the server is psycopg's
+    own exception for its SQLSTATE (`error_from_result`), so callers translate it as
+    before. A connection whose server forgot the statement (a `DEALLOCATE ALL`) prepares it
+    again once."""
+
+    __slots__ = ("name", "query", "types")
+
+    def __init__(self, statement: str, types: tuple[int, ...]):
+        parts = statement.split("%s")
+        if "%" in "".join(parts) or len(parts) - 1 != len(types):
+            raise ValueError(f"not a plain %s statement of {len(types)} parameters")
+        self.query = "".join(
+            part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, 1)
+        ).encode()
+        self.name = f"_ecovarejo_{next(_PREPARED_NAMES)}".encode()
+        self.types = types
+
+    def run(
+        self, conn: Any, params: Sequence[bytes | str], formats: Sequence[int]
+    ) -> tuple[Any, str]:
+        """The statement's result (a `PGresult` whose status is TUPLES_OK) and the
+        connection's encoding (a `str` parameter is sent in it, as text)."""
+        with conn.lock:
+            pgconn = conn.pgconn
+            session = getattr(conn, "_ecovarejo_session", None)
+            if session is None:
+                session = conn._ecovarejo_session = _Session(conn)
+            encoding = session.encoding
+            params = [p.encode(encoding) if type(p) is str else p for p in params]
+            result = self._execute(conn, pgconn, session, params, formats)
+            if (
+                result.status != _TUPLES_OK
+                and result.error_field(pq.DiagnosticField.SQLSTATE) == _NO_SUCH_STATEMENT
+            ):
+                session.prepared.discard(self.name)
+                result = self._execute(conn, pgconn, session, params, formats)
+            if result.status != _TUPLES_OK:
+                raise psycopg.errors.error_from_result(result, encoding=encoding)
+            return result, encoding
+
+    def _execute(
+        self,
+        conn: Any,
+        pgconn: Any,
+        session: _Session,
+        params: Sequence[Any],
+        formats: Sequence[int],
+    ) -> Any:
+        if self.name not in session.prepared:
+            pgconn.send_prepare(self.name, self.query, param_types=self.types)
+            prepared = conn.wait(pq_execute(pgconn))[-1]
+            if prepared.status != _COMMAND_OK:
+                raise psycopg.errors.error_from_result(prepared, encoding=session.encoding)
+            session.prepared.add(self.name)
+        pgconn.send_query_prepared(self.name, params, formats, _BINARY)
+        return conn.wait(pq_execute(pgconn))[-1]
+
+
+def _int8(value: int) -> bytes:
+    return value.to_bytes(8, "big", signed=True)
+
+
+def _int(value: bytes) -> int:
+    return int.from_bytes(value, "big", signed=True)
+
+
+def _text(value: bytes | None, encoding: str) -> Any:  # a NULL topic is None, as psycopg's
+    return None if value is None else value.decode(encoding)
+
+
+# The one-event append's parameters (originator id, version, topic, state) and formats.
+_APPEND_ONE_TYPES = (_UUID_OID, _INT8_OID, _TEXT_OID, _BYTEA_OID)
+_APPEND_ONE_FORMATS = (1, 1, 0, 1)
 
 
 class _Pending:
@@ -575,6 +687,10 @@ class ParallelAppends(PostgresApplicationRecorder):
             self._send_group, self._send_alone, self.datastore.pool.max_size
         )
         self.visible_bound = SQL("tx_id < pg_snapshot_xmin(pg_current_snapshot())")
+        # The hot statements through the connection's libpq layer (`LeanStatement`), by
+        # their text; for the usual uuid originator ids only.
+        self._lean: dict[str, LeanStatement] = {}
+        self._uuid_ids = getattr(self.datastore, "originator_id_type", "uuid") == "uuid"
 
     def _build_inserts(self, sequence: sql.Composable) -> None:
         """The two append statements, rendered once (a `Composed` renders itself again on
@@ -655,10 +771,34 @@ class ParallelAppends(PostgresApplicationRecorder):
     def _send_alone(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
         """Events with nothing else: ONE statement in its own implicit transaction, so one
         round trip and one commit."""
-        with checkout(self.datastore) as conn, conn.cursor() as curs:
+        with checkout(self.datastore) as conn:
             self.resolve_sequence(conn)
-            self._insert_stored_events(curs, stored_events)
-            return self._fetch_ids_after_insert_events(curs, stored_events)
+            if len(stored_events) == 1 and self._lean_event(stored_events[0]):
+                e: Any = stored_events[0]
+                result, _ = self._lean_statement(self.append_one_sql, _APPEND_ONE_TYPES).run(
+                    conn,
+                    (e.originator_id.bytes, _int8(e.originator_version), e.topic, e.state),
+                    _APPEND_ONE_FORMATS,
+                )
+                return [_int(result.get_value(i, 0)) for i in range(result.ntuples)]
+            with conn.cursor() as curs:
+                self._insert_stored_events(curs, stored_events)
+                return self._fetch_ids_after_insert_events(curs, stored_events)
+
+    def _lean_event(self, e: StoredEvent) -> bool:
+        """Whether an event's append can take the `LeanStatement` (the usual types)."""
+        return (
+            self._uuid_ids
+            and type(e.originator_id) is UUID
+            and type(e.topic) is str
+            and type(e.state) is bytes
+        )
+
+    def _lean_statement(self, statement: str, types: tuple[int, ...]) -> LeanStatement:
+        lean = self._lean.get(statement)
+        if lean is None:
+            lean = self._lean[statement] = LeanStatement(statement, types)
+        return lean
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _send_notifying(self, stored_events: Sequence[StoredEvent]) -> Sequence[int] | None:
@@ -783,6 +923,22 @@ class ParallelAppends(PostgresApplicationRecorder):
         statement = self._select_events_statement(
             gt is not None, lte is not None, desc is not False, limit is not None
         )
+        if self._uuid_ids and type(originator_id) is UUID:  # the usual: no cursor
+            lean = self._lean_statement(statement, (_UUID_OID,) + (_INT8_OID,) * (len(params) - 1))
+            values = [originator_id.bytes, *(_int8(p) for p in params[1:])]
+            with checkout(self.datastore) as conn:
+                result, encoding = lean.run(conn, values, (1,) * len(values))
+            # Every row is of the originator asked for (the statement's WHERE).
+            get = result.get_value
+            return [
+                StoredEvent(
+                    originator_id=originator_id,
+                    originator_version=_int(get(i, 1)),
+                    topic=_text(get(i, 2), encoding),
+                    state=bytes(get(i, 3)),
+                )
+                for i in range(result.ntuples)
+            ]
         with checkout(self.datastore) as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(statement, params, prepare=True)
             return [
