@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from functools import partial
 from uuid import UUID
 
 from application.catalog import CatalogService
 from application.checkout.compensation import compensate
+from application.checkout.policy import SUBJECTS_OF_ORDERS
 from application.errors import OrderNotFoundError, RetryLaterError
 from application.event_store import CommandResult, EventStore
 from application.ports import Notification, Notifier
@@ -103,8 +105,21 @@ class OrderService:
         return self.store.commit(*compensate(order, reason, "", self._any))
 
     def notify_order(self, order_id: UUID, kind: str) -> None:
-        order = self.order_of(order_id)
-        subject = self.store.load(DataSubject, DataSubject.create_id(order.customer_id))
+        """Tell the customer, unless erased. The order and its data subject are read in one
+        round trip when this process's saga has seen the order (`SubjectsOfOrders`), else
+        the order first and then its subject."""
+        known = SUBJECTS_OF_ORDERS.subject_of(order_id)
+        prefetched = getattr(self.store.repository, "prefetched", None)
+        reading = (
+            prefetched([order_id, known])
+            if known is not None and prefetched is not None
+            else contextlib.nullcontext()
+        )
+        with reading:
+            order = self.order_of(order_id)
+            subject_id = DataSubject.create_id(order.customer_id)
+            subject = self.store.load(DataSubject, subject_id)
+        SUBJECTS_OF_ORDERS.remember(order.id, subject_id)
         if subject is not None and subject.erased:
             return  # nothing is sent to an erased data subject
         if self.notifier is not None:

@@ -77,6 +77,7 @@ from application.write_path import LeanProjection
 from domain.base import EcoAggregate, EventMetadata, event_context, now
 from domain.order import CancellationReason, Order, OrderStatus
 from domain.payment import Payment
+from domain.personal import DataSubject
 from domain.promotion import Promotion
 from domain.stock_item import StockItem
 
@@ -130,6 +131,35 @@ class OrdersOfPayments:
     def order_of(self, payment_id: UUID) -> UUID | None:
         with self._guard:
             return self._orders.get(payment_id)
+
+
+class SubjectsOfOrders:
+    """Whose data subject each recent order is (order id -> `DataSubject` id, the uuid5 the
+    subject's id is made of: ids only, no customer id, no personal data), filled by the
+    saga's reservation step, so that the notify actor of the same process reads an order
+    and its data subject in one round trip (`OrderService.notify_order`) instead of the
+    order first and then, from its customer, the subject. An order it does not know
+    (another worker's, one from before a restart) costs the two reads as before; an entry
+    is a fact that never changes, so it is never stale. Bounded."""
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._subjects: collections.OrderedDict[UUID, UUID] = collections.OrderedDict()
+        self._guard = threading.Lock()
+
+    def remember(self, order_id: UUID, subject_id: UUID) -> None:
+        with self._guard:
+            self._subjects[order_id] = subject_id
+            if len(self._subjects) > self.LIMIT:
+                self._subjects.popitem(last=False)
+
+    def subject_of(self, order_id: UUID) -> UUID | None:
+        with self._guard:
+            return self._subjects.get(order_id)
+
+
+SUBJECTS_OF_ORDERS = SubjectsOfOrders()  # one per process: the saga fills it, the actor reads
 
 
 def metadata_for(actor: str, cause: Any) -> EventMetadata:
@@ -283,6 +313,7 @@ class CheckoutSaga(LeanProjection, EventStore):
         order.mark_stock_reserved()
         payment = payment_for(order)
         self.orders_of_payments.remember(payment.id, order.id)
+        SUBJECTS_OF_ORDERS.remember(order.id, DataSubject.create_id(order.customer_id))
         processing_event.collect_events(order, *reserved, payment)
 
     @policy.register

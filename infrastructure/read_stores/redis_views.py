@@ -68,50 +68,54 @@ log = logging.getLogger(__name__)
 # changes nothing. A position at or below the recorded one changes nothing.
 #
 # KEYS: the position keys of the N models, then their active keys, then their retried keys.
-# ARGV: nine per model (position, how many documents it writes, its other ops (DEL, ZADD,
-# ZREM) as JSON or '', expected generation or '' (not a live view), the default
-# generation, announced channels as JSON or '', expected position or '', expected retries,
-# the name to announce the position under or ''), then the positions' channel, then every
-# model's documents in turn, key and JSON. The positions' message: "<read model>
-# <generation> <position>" for each live model written, space-separated.
+# ARGV[1]: the models' fields, ONE JSON array of nine per model (position, how many
+# documents it writes, its other ops (DEL, ZADD, ZREM) as a JSON array or '', expected
+# generation or '' (not a live view), the default generation, announced channels as a
+# JSON array or '', expected position or '', expected retries, the name to announce the
+# position under or ''; all strings); ARGV[2]: the positions' channel; then every model's
+# documents in turn, key and JSON. (The fields went as nine arguments per model, ~110 a
+# call: redis-py's per-argument packing was a third of the read models' CPU, "Branch
+# h24c".) The positions' message: "<read model> <generation> <position>" for each live
+# model written, space-separated.
 _APPLY = """
 local n = #KEYS / 3
+local F = cjson.decode(ARGV[1])
 local stored = redis.call('MGET', unpack(KEYS))
 local currents = {}
 for i = 1, n do
   local a = (i - 1) * 9
-  if ARGV[a + 4] ~= '' then
-    local active = stored[n + i] or ARGV[a + 5]
-    if active ~= ARGV[a + 4] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
+  if F[a + 4] ~= '' then
+    local active = stored[n + i] or F[a + 5]
+    if active ~= F[a + 4] then return redis.error_reply('GENERATION_MOVED to ' .. active) end
   end
   currents[i] = tonumber(stored[i] or '0')
-  if ARGV[a + 7] ~= '' then
+  if F[a + 7] ~= '' then
     local retried = stored[2 * n + i] or '0'
-    if currents[i] ~= tonumber(ARGV[a + 7]) or retried ~= ARGV[a + 8] then
+    if currents[i] ~= tonumber(F[a + 7]) or retried ~= F[a + 8] then
       return redis.error_reply('POSITION_MOVED ' .. KEYS[i] .. ' to ' .. currents[i] .. ', '
         .. retried .. ' retried')
     end
   end
 end
 local writes, announced = {}, {}
-local doc = 9 * n + 2
+local doc = 3
 for i = 1, n do
   local a = (i - 1) * 9
-  local docs = 2 * tonumber(ARGV[a + 2])
-  if tonumber(ARGV[a + 1]) > currents[i] then
-    if ARGV[a + 3] ~= '' then
-      for _, op in ipairs(cjson.decode(ARGV[a + 3])) do redis.call(unpack(op)) end
+  local docs = 2 * tonumber(F[a + 2])
+  if tonumber(F[a + 1]) > currents[i] then
+    if F[a + 3] ~= '' then
+      for _, op in ipairs(cjson.decode(F[a + 3])) do redis.call(unpack(op)) end
     end
     for j = doc, doc + docs - 1 do writes[#writes + 1] = ARGV[j] end
     writes[#writes + 1] = KEYS[i]
-    writes[#writes + 1] = ARGV[a + 1]
-    if ARGV[a + 6] ~= '' then
-      for _, channel in ipairs(cjson.decode(ARGV[a + 6])) do
-        redis.call('PUBLISH', channel, ARGV[a + 1])
+    writes[#writes + 1] = F[a + 1]
+    if F[a + 6] ~= '' then
+      for _, channel in ipairs(cjson.decode(F[a + 6])) do
+        redis.call('PUBLISH', channel, F[a + 1])
       end
     end
-    if ARGV[a + 9] ~= '' then
-      announced[#announced + 1] = ARGV[a + 9] .. ' ' .. ARGV[a + 4] .. ' ' .. ARGV[a + 1]
+    if F[a + 9] ~= '' then
+      announced[#announced + 1] = F[a + 9] .. ' ' .. F[a + 4] .. ' ' .. F[a + 1]
     end
   end
   doc = doc + docs
@@ -119,7 +123,7 @@ end
 for j = 1, #writes, MSET_CHUNK do
   redis.call('MSET', unpack(writes, j, math.min(j + MSET_CHUNK - 1, #writes)))
 end
-if #announced > 0 then redis.call('PUBLISH', ARGV[9 * n + 1], table.concat(announced, ' ')) end
+if #announced > 0 then redis.call('PUBLISH', ARGV[2], table.concat(announced, ' ')) end
 return #announced
 """
 # Keys and values per MSET (even): well inside Lua's stack for `unpack` (8,000 slots).
@@ -248,8 +252,8 @@ class RedisDocumentView(ReadStore):
         tracking: Tracking,
         expected: Expected | None,
         docs: list[str],
-    ) -> tuple[list[str | int], bool]:
-        """This view's nine arguments of `_APPLY` (its documents, key and JSON, appended to
+    ) -> tuple[list[str], bool]:
+        """This view's nine fields of `_APPLY` (its documents, key and JSON, appended to
         `docs`), and whether the write compacts."""
         ops: list[list[Any]] = []
         written = len(docs)
@@ -261,11 +265,11 @@ class RedisDocumentView(ReadStore):
                 compacts = True
             else:
                 ops.append(self.op(change))
-        position, retried = expected if expected is not None else ("", "")
+        position, retried = (str(e) for e in expected) if expected is not None else ("", "")
         channels = self._channels(changes)
-        args: list[str | int] = [
-            tracking.notification_id,
-            (len(docs) - written) // 2,
+        args: list[str] = [
+            str(tracking.notification_id),
+            str((len(docs) - written) // 2),
             dumps(ops) if ops else "",
             self.generation if self.follow_active else "",
             DEFAULT_GENERATION,
@@ -297,7 +301,7 @@ class RedisDocumentView(ReadStore):
         positions: list[str] = []
         actives: list[str] = []
         retries: list[str] = []
-        args: list[str | int] = []
+        args: list[str] = []  # the models' fields, sent as ONE JSON array
         docs: list[str] = []
         compacts = False
         for view, changes, tracking, expected in writes:
@@ -307,10 +311,11 @@ class RedisDocumentView(ReadStore):
             view_args, compact = view._args(changes, tracking, expected, docs)
             args += view_args
             compacts = compacts or compact
-        args.append(POSITIONS_CHANNEL)
-        args += docs
         try:
-            _script(client)(keys=[*positions, *actives, *retries], args=args)
+            _script(client)(
+                keys=[*positions, *actives, *retries],
+                args=[orjson.dumps(args), POSITIONS_CHANNEL, *docs],
+            )
         except redis.ResponseError as error:
             raise _refusal(error) from None
         if compacts:  # now that the writes are in; in the background
