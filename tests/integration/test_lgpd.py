@@ -146,9 +146,11 @@ def test_the_last_container_closed_on_a_database_closes_its_key_pool_and_forgets
     # the other container still reads and makes data keys through the same pool
     assert second.services.store.keys.existing_key("customer:ana") == key
     assert second.services.store.keys.key_for("customer:bia") != key
-    assert data_keys._shared[conninfo][0] is pool and not pool.closed
+    assert data_keys._shared[conninfo][0] is pool
+    assert not pool.closed
     second.close()
-    assert conninfo not in data_keys._shared and pool.closed
+    assert conninfo not in data_keys._shared
+    assert pool.closed
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         others = conn.execute(
             "SELECT count(*) FROM pg_stat_activity "
