@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from application.lgpd import AccountHooks, complete_erasures
 from application.ports import Notifier
 from application.services import Services, ServiceSettings, build
 from infrastructure.accounts_wiring import LazyAccountHooks, install_accounts
+from infrastructure.configuration import ConfigurationError
 from infrastructure.gateways.carriers.melhor_envio import MelhorEnvio
 from infrastructure.gateways.fiscal.focus_nfe import FocusNfe
 from infrastructure.gateways.notifications import (
@@ -119,24 +119,6 @@ def make_fiscal_provider(settings: Settings) -> FiscalProvider | None:
         base_url=settings.focusnfe_api_base,
         timeout_s=settings.carrier_timeout_s,
     )
-
-
-class ConfigurationError(Exception):
-    """The settings cannot make a working system."""
-
-
-def jwt_secret(settings: Settings) -> str:
-    """ECOVAREJO_JWT_SECRET, or in embedded mode one generated once and kept in the data dir."""
-    if settings.jwt_secret is not None:
-        return settings.jwt_secret.get_secret_value()
-    if not settings.embedded:
-        raise ConfigurationError("set ECOVAREJO_JWT_SECRET (or ECOVAREJO_JWKS_URL)")
-    path = settings.data_dir / "jwt-secret"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip()
 
 
 def make_notifier(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-KNOWN_GATEWAYS = ("sandbox", "stripe", "mercadopago", "pagseguro")
+from infrastructure.gateways.payments.names import KNOWN_GATEWAYS
 
 
 class PaymentSettings(BaseModel):

@@ -19,8 +19,8 @@ from application.reconciliation import (
     reconcile,
     record_settlement,
 )
+from infrastructure.gateways.payments.names import KNOWN_GATEWAYS
 from infrastructure.gateways.settlement_reports import UnreadableReportError, lines_of, parse_report
-from infrastructure.payment_settings import KNOWN_GATEWAYS
 
 MAX_DAYS = 366  # a year at most per run: the books are read from the whole log
 

@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from api.cli.common import cli_actor, connected, emit, fail
-from domain.account import STAFF_ROLES, STAFF_SCOPES
 
 users_app = typer.Typer(
     help="Staff accounts: invite, change roles, deactivate.", no_args_is_help=True
@@ -29,6 +28,8 @@ def users_invite(
 ) -> None:
     """Create a staff account and mail (and print) its one-time set-password link; the
     staff member then enrols a TOTP authenticator when setting the password."""
+    from domain.account import STAFF_ROLES, STAFF_SCOPES
+
     if role not in STAFF_ROLES:
         fail(f"--role must be one of {', '.join(STAFF_ROLES)}")
     if any(s not in STAFF_SCOPES for s in scope or []):
@@ -63,6 +64,8 @@ def users_role(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Change a staff account's role and scopes (an event); its sessions end."""
+    from domain.account import STAFF_ROLES
+
     if role not in STAFF_ROLES:
         fail(f"--role must be one of {', '.join(STAFF_ROLES)}")
     from infrastructure.accounts_wiring import account_system

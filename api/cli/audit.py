@@ -9,8 +9,6 @@ import typer
 
 from api.cli.common import CliError, Commands, cli_actor, connected, emit, parse_instant, parse_uuid
 from api.cli.rows import write_rows
-from application.operations.chain import verify_chain
-from infrastructure.store.event_log import EventLog
 
 commands = Commands()
 audit_app = typer.Typer(
@@ -32,11 +30,6 @@ def replay(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """An aggregate's events and its state at a point; or, with --all, the whole log."""
-    from application.audit import event_types, stream
-    from application.audit import replay as replay_aggregate
-    from infrastructure.runtime.collector import fewer_collections
-    from infrastructure.store.event_store import notification_rows
-
     if all_ == (aggregate_id is not None):
         raise CliError("give either AGGREGATE_ID or --all")
     if as_of is not None and version is not None:
@@ -46,12 +39,17 @@ def replay(
     if not all_ and (since or type_ is not None):
         raise CliError("--since and --type go with --all")
     if all_:
+        from application.audit import event_types, stream
+
         topics: tuple[str, ...] = ()
         if type_ is not None:
             known = event_types()
             if type_ not in known:
                 raise CliError(f"unknown event type {type_!r}; e.g. {', '.join(list(known)[:4])}")
             topics = (known[type_],)
+        from infrastructure.runtime.collector import fewer_collections
+        from infrastructure.store.event_store import notification_rows
+
         with connected(read_only=True) as container:
             rows = stream(
                 container.services.store.mapper,
@@ -64,6 +62,8 @@ def replay(
         return
     target = parse_uuid(str(aggregate_id), "AGGREGATE_ID")
     instant = parse_instant(as_of) if as_of else None
+    from application.audit import replay as replay_aggregate
+
     with connected(read_only=True) as container:
         assert container.services.event_log is not None
         result = replay_aggregate(
@@ -94,6 +94,9 @@ def replay(
 @audit_app.command("verify")
 def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Recompute the stream links and the global chain; exit 1 naming the first bad position."""
+    from application.operations.chain import verify_chain
+    from infrastructure.store.event_log import EventLog
+
     with connected(read_only=True) as container:
         report = verify_chain(EventLog(container.database_url))
     if as_json:

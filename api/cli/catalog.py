@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from api.cli.common import CliError, connected, emit
-from application.catalog_file import CatalogFileRefused, export_record, to_csv, to_json_lines
 
 catalog_app = typer.Typer(
     help="The catalog and its stock levels as CSV or JSON lines (admin).", no_args_is_help=True
@@ -27,6 +26,8 @@ def import_file(
     nothing and every error names its line and field (exit 1)."""
     if not file.is_file():
         raise CliError(f"no file {file}")
+    from application.catalog_file import CatalogFileRefused
+
     with connected() as container:
         limit = container.settings.catalog_import_max_bytes
         if file.stat().st_size > limit:
@@ -69,6 +70,8 @@ def export(
     format_ = "jsonl" if as_json else format_
     if format_ not in ("csv", "jsonl"):
         raise CliError(f"--format must be csv or jsonl, got {format_!r}")
+    from application.catalog_file import export_record, to_csv, to_json_lines
+
     with connected(read_only=True) as container:
         skus = container.readers.back_office.skus()
         records = [export_record(container.services.catalog.stock_item(sku)) for sku in skus]

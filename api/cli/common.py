@@ -1,7 +1,11 @@
 """What every CLI command module shares: the one-line error, JSON output, the connection to
 the system, argument parsing, and `Commands` (a module's top-level commands, installed on the
 root app by `api/cli/root.py`). Imports no other CLI module: the sub-apps import this one and
-`main` imports them, so there is no cycle."""
+`main` imports them, so there is no cycle.
+
+Light on purpose, as is every module of this package at import: `--help`, a usage error or a
+bad argument answer without the system (`connected` imports the wiring when a command needs
+it; tests/unit/test_cli_lean_start.py keeps it so)."""
 
 from __future__ import annotations
 
@@ -12,15 +16,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 from uuid import UUID
 
 import typer
 
-from domain.base import EventMetadata, event_context
-from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.settings import Settings
+if TYPE_CHECKING:
+    from infrastructure.bootstrap import Container
 
 
 class CliError(Exception):
@@ -92,6 +95,10 @@ def where_of(container: Container) -> str:
 def connected(*, read_only: bool = False) -> Iterator[Container]:
     """The system as configured (attaching to running embedded servers), nothing started.
     `read_only`: no DDL, no lock, small pools (commands that only read)."""
+    from domain.base import EventMetadata, event_context
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.settings import Settings
+
     container = bootstrap(Settings(), read_only=read_only)
     if sys.stderr.isatty():
         typer.echo(f"ecovarejo: {where_of(container)}", err=True)

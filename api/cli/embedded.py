@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from api.cli.common import CliError, Commands, emit
-from infrastructure.runtime.embedded import EmbeddedServersBusyError, stop_servers
-from infrastructure.settings import Settings
 
 commands = Commands()
 
@@ -24,6 +22,9 @@ def stop(
 ) -> None:
     """Stop the embedded servers of ECOVAREJO_DATA_DIR (cleanly: PostgreSQL fast shutdown,
     Redis SHUTDOWN SAVE)."""
+    from infrastructure.runtime.embedded import EmbeddedServersBusyError, stop_servers
+    from infrastructure.settings import Settings
+
     data_dir = Settings().data_dir
     try:
         with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set"

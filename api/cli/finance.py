@@ -18,10 +18,7 @@ import typer
 
 from api.cli.common import CliError, connected, emit, parse_uuid
 from api.cli.sandbox import sandbox_app
-from application.gateways import gateway_named
-from infrastructure.gateways.payments.sandbox import SandboxGateway
-from infrastructure.payment_settings import KNOWN_GATEWAYS
-from infrastructure.reconciliation_run import ReconciliationInputError, run_reconciliation
+from infrastructure.gateways.payments.names import KNOWN_GATEWAYS
 
 finance_app = typer.Typer(help="Money: reconciliation with the providers.", no_args_is_help=True)
 
@@ -54,6 +51,8 @@ def reconcile_command(
             text = file.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as error:
             raise CliError(f"cannot read {file}: {type(error).__name__}") from None
+    from infrastructure.reconciliation_run import ReconciliationInputError, run_reconciliation
+
     with connected() as container:
         services = container.services
         try:
@@ -95,6 +94,9 @@ def sandbox_dispute(
     if outcome not in ("opened", "won", "lost"):
         raise CliError(f"--outcome must be opened, won or lost, got {outcome!r}")
     pid = parse_uuid(payment_id, "PAYMENT_ID")
+    from application.gateways import gateway_named
+    from infrastructure.gateways.payments.sandbox import SandboxGateway
+
     with connected() as container:
         payment = container.services.payments.payment(pid)
         gateway = gateway_named(container.services.payments.gateways, payment.gateway)

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from api.cli.common import CliError, Commands, connected, emit
-from application.operations.backup import RestoreRefusedError, restore_backup
-from infrastructure.keys.custody import custody_of, ensure_ledger
-from infrastructure.keys.data_keys import MASTER_KEY_FILE
-from infrastructure.settings import Settings
-from infrastructure.store.backup import (
-    BackupError,
-    MasterKeyMismatchError,
-    SystemRestore,
-    backup,
-    read_manifest,
-)
+
+if TYPE_CHECKING:
+    from infrastructure.settings import Settings
 
 commands = Commands()
 
@@ -32,9 +24,12 @@ def backup_command(
     Read models are not backed up: restore rebuilds them. Neither the master key nor the
     erasure ledger is in the backup: the output says what must be kept with it."""
     from api.cli.checks import check_parent_exists
-    from infrastructure.keys.wrappers import key_wrapper_of
 
     check_parent_exists(file)
+    from infrastructure.keys.custody import custody_of, ensure_ledger
+    from infrastructure.keys.wrappers import key_wrapper_of
+    from infrastructure.store.backup import BackupError, backup
+
     with connected() as container:
         ensure_ledger(container.settings.erasure_ledger_path)  # the ledger is on record
         try:
@@ -76,6 +71,11 @@ def restore_command(
     key and the newest erasure ledger of the system backed up (`ecovarejo backup` says)."""
     if not file.is_file():
         raise CliError(f"{file} does not exist")
+    from infrastructure.keys.custody import ensure_ledger
+    from infrastructure.keys.data_keys import MASTER_KEY_FILE
+    from infrastructure.settings import Settings
+    from infrastructure.store.backup import BackupError, read_manifest
+
     try:
         read_manifest(file)
     except BackupError as e:
@@ -108,6 +108,9 @@ def restore_command(
 def _restore(
     file: Path, force: bool, settings: Settings, made_key: bool, committed: list[bool]
 ) -> dict[str, Any]:
+    from application.operations.backup import RestoreRefusedError, restore_backup
+    from infrastructure.store.backup import BackupError, MasterKeyMismatchError, SystemRestore
+
     with connected() as container:
         try:
             return restore_backup(

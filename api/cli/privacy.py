@@ -7,20 +7,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from api.cli.common import connected, emit, fail
-from application.keys import KeyWrapperUnavailableError
-from application.operations.keys import (
-    RotationRefusedError,
-    RotationRequest,
-    check_rotation,
-    rotate_master_key,
-)
-from infrastructure.keys.master_key import MasterKeyError, MasterKeys
-from infrastructure.settings import Settings
+
+if TYPE_CHECKING:
+    from infrastructure.settings import Settings
 
 keys_app = typer.Typer(
     help="The master key that wraps every customer's data key.", no_args_is_help=True
@@ -67,6 +61,15 @@ def keys_rotate(
     Transit key and re-wrap every data key with Vault's rewrap endpoint; older key versions
     stop opening once retired (--retire-old-versions, or min_decryption_version in Vault).
     --to-vault moves a system from the local master key into Vault."""
+    from application.operations.keys import (
+        RotationRefusedError,
+        RotationRequest,
+        check_rotation,
+        rotate_master_key,
+    )
+    from infrastructure.keys.master_key import MasterKeyError, MasterKeys
+    from infrastructure.settings import Settings
+
     settings = Settings()
     request = RotationRequest(
         wrapper=settings.key_wrapper,
@@ -98,6 +101,7 @@ def keys_rotate(
 
 def _vault_to_move_into(settings: Settings) -> Any:
     """The Transit key a `--to-vault` moves into, checked usable before connecting."""
+    from application.keys import KeyWrapperUnavailableError
     from infrastructure.keys.vault_transit import VaultTransitKey
 
     try:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from api.cli.common import CliError, connected, emit, parse_instant
 from api.http.text import text_problem
-from domain.base import now
-from domain.money import Money
-from domain.promotion import Promotion
+
+if TYPE_CHECKING:
+    from domain.promotion import Promotion
 
 promotions_app = typer.Typer(help="Promotions and coupon codes (admin).", no_args_is_help=True)
 
@@ -82,6 +82,9 @@ def create(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Launch a promotion."""
+    from domain.base import now
+    from domain.money import Money
+
     start = _instant(valid_from, "--valid-from") if valid_from else now()
     try:
         end = _instant(valid_until, "--valid-until") if valid_until else start + timedelta(days=30)

@@ -6,9 +6,6 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
 from api.cli.common import CliError, connected, emit
 
@@ -32,6 +29,9 @@ def projections_status(as_json: Annotated[bool, typer.Option("--json")] = False)
     if as_json:
         emit([{**s.as_dict(), "owner": owners.get(s.name)} for s in found])
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table()
     for column in ("follower", "kind", "generation", "position", "head", "to process"):
         table.add_column(column, no_wrap=True, overflow="fold")
@@ -72,14 +72,17 @@ def projections_rebuild(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Replay the log into a new generation and swap it in; reads go on meanwhile."""
-    from application.operations.read_side import check_rebuildable, rebuild
-    from infrastructure.bootstrap import REBUILDABLE
-    from infrastructure.runtime.collector import fewer_collections
-
     if all_ == (name is not None):
         raise CliError("give a projection NAME or --all")
-    names = list(REBUILDABLE) if all_ else [str(name)]
-    check_rebuildable(names, REBUILDABLE)  # before connecting: a one-line error, exit 2
+    from application.operations.read_side import check_rebuildable, rebuild
+    from infrastructure.runtime.collector import fewer_collections
+    from infrastructure.runtime.followers import READ_MODELS  # the registry, not the wiring
+
+    rebuildable = tuple(READ_MODELS)  # infrastructure.bootstrap.REBUILDABLE
+    names = list(rebuildable) if all_ else [str(name)]
+    check_rebuildable(names, rebuildable)  # before connecting: a one-line error, exit 2
+    from rich.progress import Progress
+
     with connected() as container:
         show = sys.stdout.isatty() and not as_json
         with Progress(disable=not show, transient=True) as bar:

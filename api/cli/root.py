@@ -12,7 +12,6 @@ import sys
 from typing import Any
 
 import typer
-from pydantic import ValidationError
 
 from api.cli import (
     accounts,
@@ -28,8 +27,6 @@ from api.cli import (
     server,
 )
 from api.cli.common import CliError
-from domain.base import DomainError
-from infrastructure.bootstrap import ConfigurationError
 
 app = typer.Typer(
     help="EcoVarejo: event-sourced back end for sustainable retail.",
@@ -68,6 +65,28 @@ USAGE: Any = importlib.import_module(
 )
 
 
+# The errors told in one line (exit 2), each named by the module that defines it: one of a
+# module not imported cannot have been raised, so `--help` or a bad argument imports none.
+ONE_LINE = (("domain.base", "DomainError"), ("infrastructure.configuration", "ConfigurationError"))
+INVALID_SETTINGS = ("pydantic_core", "ValidationError")  # pydantic's, as `Settings()` raises it
+
+
+def _loaded(*names: tuple[str, str]) -> tuple[type[BaseException], ...]:
+    """The classes named, of the modules already imported."""
+    found = (getattr(sys.modules.get(module), name, None) for module, name in names)
+    return tuple(c for c in found if isinstance(c, type) and issubclass(c, BaseException))
+
+
+def _one_line(error: Exception) -> str | None:
+    """The one-line message of an error the user can act on; None for a bug."""
+    if isinstance(error, (CliError, *_loaded(*ONE_LINE))):
+        return f"error: {error}"
+    if isinstance(error, _loaded(INVALID_SETTINGS)):
+        first = error.errors()[0]  # type: ignore[attr-defined]
+        return f"error: invalid configuration {first['loc']}: {first['msg']}"
+    return None
+
+
 def main() -> None:
     _register_modules()
     try:
@@ -81,12 +100,11 @@ def main() -> None:
         sys.exit(2)
     except typer.Abort:
         sys.exit(130)
-    except (CliError, DomainError, ConfigurationError) as e:
-        typer.echo(f"error: {e}", err=True)
-        sys.exit(2)
-    except ValidationError as e:
-        first = e.errors()[0]
-        typer.echo(f"error: invalid configuration {first['loc']}: {first['msg']}", err=True)
+    except Exception as e:
+        message = _one_line(e)
+        if message is None:
+            raise
+        typer.echo(message, err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -12,12 +12,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from uuid import UUID
 
-import httpx
 import typer
 
 from api.cli.common import CliError, connected, emit, parse_uuid
-from application.gateways import gateway_named
-from infrastructure.gateways.payments.sandbox import SandboxGateway
 
 sandbox_app = typer.Typer(
     help="The sandbox gateway's payer, for demos and tests.", no_args_is_help=True
@@ -42,6 +39,9 @@ def pay(
         paid = Decimal(amount) if amount is not None else None
     except InvalidOperation:
         raise CliError(f"--amount must be a decimal, got {amount!r}") from None
+    from application.gateways import gateway_named
+    from infrastructure.gateways.payments.sandbox import SandboxGateway
+
     with connected() as container:
         payment = _payment_or_hint(container.services, pid)
         if not payment.is_async:
@@ -66,6 +66,8 @@ def pay(
 
 
 def _post(url: str, headers: dict[str, str], body: bytes) -> str:
+    import httpx
+
     target = f"{url.rstrip('/')}/api/v1/payments/webhooks/sandbox"
     try:
         response = httpx.post(target, content=body, headers=headers, timeout=10)

@@ -7,16 +7,14 @@ import signal
 import tempfile
 import threading
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
 from api.cli.common import CliError, Commands, connected, emit, servers_of
-from api.http.access_log import configure_logging
-from api.http.auth import ROLES, Role, issue_token
-from infrastructure.bootstrap import bootstrap, jwt_secret
-from infrastructure.runtime.allocator import keep_memory_flat
-from infrastructure.settings import Settings
+
+if TYPE_CHECKING:
+    from api.http.auth import Role
 
 commands = Commands()
 log = logging.getLogger("ecovarejo.cli")
@@ -44,8 +42,12 @@ def serve(
     saga, projectors and actors in this process too."""
     import uvicorn
 
+    from api.http.access_log import configure_logging
     from api.http.app import create_app
     from api.http.ops_server import OperationsServer
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.runtime.allocator import keep_memory_flat
+    from infrastructure.settings import Settings
 
     trimmer = keep_memory_flat()  # before any thread: see infrastructure/runtime/allocator.py
     configure_logging()
@@ -78,6 +80,11 @@ def serve(
 @commands.command()
 def worker() -> None:
     """Run the projectors (and the saga) for the production topology, until SIGTERM/SIGINT."""
+    from api.http.access_log import configure_logging
+    from infrastructure.bootstrap import bootstrap
+    from infrastructure.runtime.allocator import keep_memory_flat
+    from infrastructure.settings import Settings
+
     trimmer = keep_memory_flat()
     configure_logging()
     container = bootstrap(Settings())
@@ -117,6 +124,10 @@ def token(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Print a signed JWT (HS256 with ECOVAREJO_JWT_SECRET) for development and tests."""
+    from api.http.auth import ROLES, issue_token
+    from infrastructure.configuration import jwt_secret  # not the wiring: a token needs none
+    from infrastructure.settings import Settings
+
     if role not in ROLES:
         raise CliError(f"role must be one of {', '.join(ROLES)}")
     if not sub.strip():
@@ -124,7 +135,7 @@ def token(
     settings = Settings()
     if ttl > settings.jwt_max_ttl_s:
         raise CliError(f"--ttl is over ECOVAREJO_JWT_MAX_TTL_S ({settings.jwt_max_ttl_s} s)")
-    role_ = cast(Role, role)
+    role_ = cast("Role", role)
     signed = issue_token(jwt_secret(settings), sub, role_, ttl, tuple(scope))
     if as_json:
         emit({"token": signed, "sub": sub, "role": role, "scope": scope, "expires_in": ttl})

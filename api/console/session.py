@@ -26,7 +26,8 @@ from api.console.web import (
     signed_in,
 )
 from api.http.auth import ROLES, AuthenticationError, Role, TokenVerifier, issue_token
-from infrastructure.bootstrap import Container, jwt_secret
+from infrastructure.bootstrap import Container
+from infrastructure.configuration import jwt_secret
 
 router = APIRouter()
 DEV_TOKEN_TTL_S = 8 * 3600

@@ -41,7 +41,8 @@ from api.http.search_memory import search_memory
 from api.http.stored import Policies
 from api.http.tracing import TracingMiddleware
 from api.storefront import install_storefront
-from infrastructure.bootstrap import Container, jwt_secret
+from infrastructure.bootstrap import Container
+from infrastructure.configuration import jwt_secret
 from infrastructure.observability import tracing
 from infrastructure.read_stores.lean_redis import LeanReaders
 from infrastructure.read_stores.stored_documents import StoredDocuments
