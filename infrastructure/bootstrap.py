@@ -214,7 +214,12 @@ class Container:
     def follower_env(self) -> dict[str, str]:
         """Settings for the readers the runners open: tables exist already (bootstrap made
         them), and concurrent CREATE statements would only race each other."""
-        return {**self.env, "CREATE_TABLE": "n", "POSTGRES_POOL_SIZE": "1"}
+        return {
+            **self.env,
+            "CREATE_TABLE": "n",
+            "POSTGRES_POOL_SIZE": "1",
+            "POSTGRES_MAX_OVERFLOW": str(self.settings.pool_size),
+        }
 
     def view(self, projection: str) -> RedisDocumentView:
         """The active generation of a Redis read model, for reading."""

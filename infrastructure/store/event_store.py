@@ -983,8 +983,12 @@ def eventsourcing_env(database_url: str, pool_size: int = 5) -> dict[str, str]:
         "POSTGRES_PORT": str(params.get("port") or parts.port or 5432),
         "POSTGRES_USER": str(params.get("user") or parts.username or "postgres"),
         "POSTGRES_PASSWORD": str(params.get("password") or parts.password or ""),
-        "POSTGRES_POOL_SIZE": str(pool_size),
-        "POSTGRES_MAX_OVERFLOW": str(pool_size),
+        # One connection kept open; the rest, up to the same maximum as before (twice
+        # `pool_size`), opened on demand and closed after 10 idle minutes (psycopg_pool's
+        # max_idle). Opening `pool_size` at once at every start cost each process 4 connects
+        # per pool it builds (set-up builds three and drops them): measured in bench/README.md.
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": str(2 * pool_size - 1),
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_LOCK_TIMEOUT": "10",
         "CREATE_TABLE": "y",
