@@ -59,12 +59,26 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     if not database_url or not redis_url:
         embedded = EmbeddedServers(tmp_path_factory.mktemp("servers"))
         pg, rd = embedded.start(need_postgres=not database_url, need_redis=not redis_url)
+        if pg is not None:
+            without_fsync(pg)
         database_url, redis_url = database_url or pg, redis_url or rd
     assert database_url
     assert redis_url
     yield Servers(database_url, redis_url)
     if embedded is not None:
         embedded.stop()
+
+
+def without_fsync(url: str) -> None:
+    """The session's own throwaway PostgreSQL does not flush to disk: every test creates a
+    database and its tables, and with fsync each of those waited for the disk (measured in
+    bench/README.md). Only an operating-system crash could lose what it wrote, and the
+    data dir is deleted after the run anyway; a killed server or backend loses nothing
+    committed, so the tests that kill processes test the same thing."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER SYSTEM SET fsync = off")
+        conn.execute("ALTER SYSTEM SET full_page_writes = off")
+        conn.execute("SELECT pg_reload_conf()")
 
 
 def with_database(url: str, dbname: str) -> str:
