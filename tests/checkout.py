@@ -8,6 +8,8 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import psycopg
+
 from application.services import Services
 from domain.card import Address, CardDetails
 from domain.cart import Cart
@@ -59,6 +61,18 @@ def place_order(
     services: Services, items: dict[str, int], number: str = APPROVED, customer: str | None = None
 ) -> UUID:
     return check_out(services, fill_cart(services, items, customer), number)
+
+
+def backends_on(database_url: str, query_like: str = "%") -> int:
+    """Other sessions on this database (whose last statement is like `query_like`)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND query ILIKE %s",
+            (query_like,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:

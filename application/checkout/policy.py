@@ -109,54 +109,45 @@ class ItemLocks:
                 lock.release()
 
 
-class OrdersOfPayments:
-    """Which order each recent payment is for (ids only, process-wide: the order's step
-    and its payment's run in different partitions), so that a payment's step reads the
-    payment and its order in one round trip. An id it does not know (another worker's
-    payment, one from before a restart) costs the two reads as before; an entry is a
-    fact that never changes (a payment's order), so it is never stale. Bounded."""
+class BoundedIds:
+    """A process-wide map of recent ids to ids (no personal data), for reads in one round
+    trip. An entry is a fact that never changes, so it is never stale; an id it does not
+    know (another worker's, one from before a restart) costs the reads as before. Bounded:
+    the oldest entry goes first."""
 
     LIMIT = 10_000
 
     def __init__(self) -> None:
-        self._orders: collections.OrderedDict[UUID, UUID] = collections.OrderedDict()
+        self._ids: collections.OrderedDict[UUID, UUID] = collections.OrderedDict()
         self._guard = threading.Lock()
 
-    def remember(self, payment_id: UUID, order_id: UUID) -> None:
+    def remember(self, key: UUID, value: UUID) -> None:
         with self._guard:
-            self._orders[payment_id] = order_id
-            if len(self._orders) > self.LIMIT:
-                self._orders.popitem(last=False)
+            self._ids[key] = value
+            if len(self._ids) > self.LIMIT:
+                self._ids.popitem(last=False)
 
-    def order_of(self, payment_id: UUID) -> UUID | None:
+    def get(self, key: UUID) -> UUID | None:
         with self._guard:
-            return self._orders.get(payment_id)
+            return self._ids.get(key)
 
 
-class SubjectsOfOrders:
+class OrdersOfPayments(BoundedIds):
+    """Which order each recent payment is for (the order's step and its payment's run in
+    different partitions), so that a payment's step reads the payment and its order in one
+    round trip."""
+
+    order_of = BoundedIds.get
+
+
+class SubjectsOfOrders(BoundedIds):
     """Whose data subject each recent order is (order id -> `DataSubject` id, the uuid5 the
-    subject's id is made of: ids only, no customer id, no personal data), filled by the
-    saga's reservation step, so that the notify actor of the same process reads an order
-    and its data subject in one round trip (`OrderService.notify_order`) instead of the
-    order first and then, from its customer, the subject. An order it does not know
-    (another worker's, one from before a restart) costs the two reads as before; an entry
-    is a fact that never changes, so it is never stale. Bounded."""
+    subject's id is made of: no customer id), filled by the saga's reservation step, so
+    that the notify actor of the same process reads an order and its data subject in one
+    round trip (`OrderService.notify_order`) instead of the order first and then, from its
+    customer, the subject."""
 
-    LIMIT = 10_000
-
-    def __init__(self) -> None:
-        self._subjects: collections.OrderedDict[UUID, UUID] = collections.OrderedDict()
-        self._guard = threading.Lock()
-
-    def remember(self, order_id: UUID, subject_id: UUID) -> None:
-        with self._guard:
-            self._subjects[order_id] = subject_id
-            if len(self._subjects) > self.LIMIT:
-                self._subjects.popitem(last=False)
-
-    def subject_of(self, order_id: UUID) -> UUID | None:
-        with self._guard:
-            return self._subjects.get(order_id)
+    subject_of = BoundedIds.get
 
 
 SUBJECTS_OF_ORDERS = SubjectsOfOrders()  # one per process: the saga fills it, the actor reads

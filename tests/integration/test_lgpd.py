@@ -9,7 +9,7 @@ from domain.base import EcoAggregate
 from domain.card import Address, CardDetails
 from domain.personal import DataSubject
 from infrastructure.store.event_log import EventLog
-from tests.checkout import register, settled, wait_until
+from tests.checkout import backends_on, register, settled, wait_until
 
 STREET = "Rua Marcador Pessoal 4711"
 POSTAL = "54321-987"
@@ -152,18 +152,7 @@ def test_the_last_container_closed_on_a_database_closes_its_key_pool_and_forgets
     assert conninfo not in data_keys._shared
     assert pool.closed
     # a backend leaves pg_stat_activity a moment after its client hung up
-    wait_until(lambda: connections_to(settings.database_url) == 0, what="no connection left")
-
-
-def connections_to(database_url: str) -> int:
-    """Other sessions on this test's database."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
+    wait_until(lambda: backends_on(settings.database_url) == 0, what="no connection left")
 
 
 def test_erasure_is_idempotent_and_says_so(container):

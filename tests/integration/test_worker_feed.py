@@ -15,6 +15,7 @@ from infrastructure.runtime.saga_partitions import SAGA_FOLLOWERS, SAGA_PARTITIO
 from infrastructure.store.event_store import partition_of
 from tests.checkout import (
     DECLINED,
+    backends_on,
     check_invariants,
     check_out,
     fill_cart,
@@ -22,16 +23,6 @@ from tests.checkout import (
     settled,
     wait_until,
 )
-
-
-def listening_backends(database_url: str) -> int:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND query ILIKE 'LISTEN %'"
-        ).fetchone()
-    return int(row[0]) if row else 0
-
 
 # Every runner with a feed form; the integration-events publisher keeps its own
 # subscription (it runs only where ECOVAREJO_EVENTS_URL names a broker).
@@ -65,7 +56,7 @@ def test_a_worker_holding_every_saga_partition_decodes_each_event_once(container
     assert len(log) == head  # no gaps in this log: positions count events
     assert feed.reads == head  # the log read once, by one subscription
     assert feed.decodes == head  # and each event decoded once, for every follower
-    assert listening_backends(container.database_url) == 1  # one LISTEN, not seven
+    assert backends_on(container.database_url, "LISTEN %") == 1  # one LISTEN, not seven
 
     # Each partition still keeps its own position, at its own last event.
     saga_events = [n for n in log if n.topic in CheckoutSaga.topics]
