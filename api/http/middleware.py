@@ -4,7 +4,6 @@ The security headers, forwarded addresses, ids, metrics and access log are `api.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
@@ -294,21 +293,27 @@ class ServerErrorGuard:
             await response(scope, receive, send)
 
 
-_NO_HEADERS = Headers()
-
-
 class ProblemCORSMiddleware(CORSMiddleware):
     """Starlette's CORS, with a refused preflight answered as a problem like every error. A
     request without `Origin` (neither a preflight nor a cross-origin call: every call that
-    is not a browser's) goes the way Starlette sends it, to `send`, which only adds `Vary:
-    Origin` to the answer, without a `Headers` of the request built and scanned for it."""
+    is not a browser's) takes the branch of Starlette's `send` it would take, which only
+    adds `Vary: Origin` to the answer, without a `Headers` of the request built and asked
+    for `Origin` twice (each a `KeyError` caught by `Mapping.get`)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and header_of(scope, b"origin") is None:
-            answer = functools.partial(self.send, send=send, request_headers=_NO_HEADERS)
-            await self.app(scope, receive, answer)
+        if scope["type"] != "http" or header_of(scope, b"origin") is not None:
+            await super().__call__(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+
+        async def send_vary(message: Message) -> None:
+            # `CORSMiddleware.send` without an Origin: the same steps, in the same order
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                headers = MutableHeaders(scope=message)
+                headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+            await send(message)
+
+        await self.app(scope, receive, send_vary)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
