@@ -1,15 +1,19 @@
 """The edge's own header reads (`api.http.middleware.header_of`, the body guard's one pass, the
-CORS layer without an Origin) answer what Starlette's `Headers` and `CORSMiddleware` answer."""
+CORS layer without an Origin) answer what Starlette's `Headers` and `CORSMiddleware` answer,
+and its request ids are what `uuid.UUID(int=..., version=4)` makes of the same bits."""
 
 from __future__ import annotations
 
 import asyncio
+import random
+import uuid
 
 import pytest
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Message, Receive, Scope, Send
 
+from api.http import edge
 from api.http.middleware import ProblemCORSMiddleware, header_of
 
 RAW = [
@@ -72,3 +76,24 @@ def _answer_headers(
 def test_the_cors_layer_answers_with_the_headers_starlettes_cors_answers(request_headers, vary):
     ours = _answer_headers(ProblemCORSMiddleware, list(request_headers), vary)
     assert ours == _answer_headers(CORSMiddleware, list(request_headers), vary)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2023])
+def test_a_request_id_is_the_version_4_uuid_of_the_same_random_bits(seed, monkeypatch):
+    draws = random.Random(seed)
+    for bits in (0, (1 << 128) - 1):  # every bit clear, every bit set
+        monkeypatch.setattr(edge, "_RANDOM", _Fixed(bits))
+        assert edge._new_id() == str(uuid.UUID(int=bits, version=4))
+    monkeypatch.setattr(edge, "_RANDOM", random.Random(seed))
+    for _ in range(2000):
+        expected = str(uuid.UUID(int=draws.getrandbits(128), version=4))
+        assert edge._new_id() == expected
+
+
+class _Fixed:
+    def __init__(self, bits: int):
+        self.bits = bits
+
+    def getrandbits(self, k: int) -> int:
+        assert k == 128
+        return self.bits
