@@ -54,7 +54,12 @@ from fastapi.dependencies.utils import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import _extract_endpoint_context, serialize_response
 from fastapi.sse import EventSourceResponse
-from fastapi.telemetry._api import _operation, _validation_failed, get_telemetry_data
+from fastapi.telemetry._api import (
+    _NO_OPERATION,
+    _get_request_telemetry,
+    _operation,
+    _validation_failed,
+)
 from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
@@ -315,7 +320,13 @@ def command_handler(route: Any, fallback: Handler) -> Handler | None:
     async def app(request: Request) -> Response:
         if overrides is not None and overrides.dependency_overrides:
             return await fallback(request)
-        telemetry_data = get_telemetry_data()
+        # FastAPI's request telemetry, read from the context once: `get_telemetry_data` and
+        # each `_operation` would read it again (an OpenTelemetry context look-up each),
+        # and it is set, or not, by FastAPI's telemetry layer before this handler runs.
+        # Without a tracer each `_operation` is a no-op; with one, FastAPI's own runs.
+        request_telemetry = _get_request_telemetry()
+        telemetry_data = request_telemetry.data if request_telemetry is not None else None
+        traced = request_telemetry is not None and request_telemetry.tracer is not None
         if telemetry_data is not None:
             telemetry_data.request = request
         endpoint_ctx = _extract_endpoint_context(call)
@@ -330,7 +341,7 @@ def command_handler(route: Any, fallback: Handler) -> Handler | None:
         response = Response()
         del response.headers["content-length"]
         response.status_code = None  # type: ignore[assignment]  # as FastAPI's solver does
-        with _operation(name="dependencies", function=call):
+        with _operation(name="dependencies", function=call) if traced else _NO_OPERATION:
             values, errors = await plan.solve(request, body, response, {})
             if telemetry_data is not None:
                 telemetry_data.values = values
@@ -341,7 +352,7 @@ def command_handler(route: Any, fallback: Handler) -> Handler | None:
             )
             _validation_failed(validation_error)
             raise validation_error
-        with _operation(name="endpoint", function=call):
+        with _operation(name="endpoint", function=call) if traced else _NO_OPERATION:
             raw_response = await call(**values)
         if isinstance(raw_response, Response):
             return raw_response
@@ -351,7 +362,7 @@ def command_handler(route: Any, fallback: Handler) -> Handler | None:
             response_args["status_code"] = current_status_code
         if response.status_code:
             response_args["status_code"] = response.status_code
-        with _operation(name="serialization", function=call):
+        with _operation(name="serialization", function=call) if traced else _NO_OPERATION:
             content = await serialize_response(
                 field=response_field,
                 response_content=raw_response,

@@ -13,7 +13,6 @@ import os
 import random
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from ipaddress import IPv4Network, IPv6Network, ip_address
 
@@ -141,8 +140,18 @@ class Edge:
 _RANDOM = random.Random(os.urandom(32))
 
 
+# RFC 4122's version 4 bits, as `uuid.UUID(int=..., version=4)` sets them: the variant
+# (10xx in the clock_seq_hi byte) and the version (0100 in time_hi_version).
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (0x4000 << 64)
+
+
 def _new_id() -> str:
-    return str(uuid.UUID(int=_RANDOM.getrandbits(128), version=4))
+    """`str(uuid.UUID(int=n, version=4))` for the next 128 random bits, formatted without
+    building a `UUID` (its constructor's checks and properties: ~3-5 µs a call here, two a
+    request; this ~1 µs)."""
+    digits = "%032x" % ((_RANDOM.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET)
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 def _ids(scope: Scope) -> tuple[str, str]:

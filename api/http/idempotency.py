@@ -30,13 +30,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis
-from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.auth import AuthenticationError, Principal, TokenVerifier, principal_of
 from api.http.errors import problem
-from api.http.middleware import replay_body
+from api.http.middleware import header_of, replay_body
 from application.keys import KeyStore, KeyWrapperUnavailableError, PersonalDataAsCiphertext
 from domain.personal import PersonalData
 from infrastructure.read_stores.redis_views import LoopRedis
@@ -45,6 +44,7 @@ from infrastructure.settings import Settings
 log = logging.getLogger("ecovarejo.edge")
 
 HEADER = "idempotency-key"
+_HEADER = HEADER.encode("latin-1")  # as the scope holds it
 REPLAYED_HEADER = "idempotent-replayed"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")  # visible ASCII, as a header carries it
 KEPT_HEADERS = frozenset({"content-type", "etag", "location"})
@@ -191,7 +191,7 @@ def fingerprint(scope: Scope, body: bytes) -> str:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
         canonical = body
-    if_match = Headers(scope=scope).get("if-match", "")
+    if_match = header_of(scope, b"if-match") or ""
     digest = hashlib.sha256()
     for part in (scope["method"], scope["path"], scope.get("query_string", b""), if_match):
         digest.update(part if isinstance(part, bytes) else part.encode("utf-8", "surrogatepass"))
@@ -233,7 +233,7 @@ class IdempotencyMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        raw_key = Headers(scope=scope).get(HEADER)
+        raw_key = header_of(scope, _HEADER)
         principal = await principal_of(scope, self.verifier) if raw_key is not None else None
         if raw_key is None or isinstance(principal, AuthenticationError) or principal is None:
             await self.app(scope, receive, send)  # no key, or no caller: the app answers 401

@@ -47,6 +47,16 @@ SECURITY_HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+def header_of(scope: Scope, name: bytes) -> str | None:
+    """`Headers(scope=scope).get(name)` (`name` in lower case, as the scope holds it) without
+    building a `Headers` (which copies the scope's list) nor going through `Mapping.get`: the
+    first value of that header, decoded as Latin-1, or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
 def is_json(content_type: str | None) -> bool:
     media_type = (content_type or "").split(";", 1)[0].strip().lower()
     return media_type == "application/json" or (
@@ -85,10 +95,17 @@ class RequestBodyGuard:
         if scope["type"] != "http" or scope["path"] in self.own_limit_paths:
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        # The two headers it reads, in one pass over the scope's list (each the first of
+        # its name, as `Headers.get` finds it)
+        declared = content_type = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                if declared is None:
+                    declared = value.decode("latin-1")
+            elif name == b"content-type" and content_type is None:
+                content_type = value.decode("latin-1")
         upload_limit = next((n for p, n in self.upload_limits if p.match(scope["path"])), None)
         max_bytes = upload_limit or self.max_bytes
-        declared = headers.get("content-length")
         if declared is not None and not declared.isdigit():
             await problem(400, "Content-Length must be a number")(scope, receive, send)
             return
@@ -103,7 +120,7 @@ class RequestBodyGuard:
             scope["path"].startswith(self.form_prefixes) if self.form_prefixes else False
         )
         if body and scope["method"] in BODY_METHODS and not is_form:
-            refusal, document = checked_body(body, headers.get("content-type"))
+            refusal, document = checked_body(body, content_type)
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
@@ -277,7 +294,26 @@ class ServerErrorGuard:
 
 
 class ProblemCORSMiddleware(CORSMiddleware):
-    """Starlette's CORS, with a refused preflight answered as a problem like every error."""
+    """Starlette's CORS, with a refused preflight answered as a problem like every error. A
+    request without `Origin` (neither a preflight nor a cross-origin call: every call that
+    is not a browser's) takes the branch of Starlette's `send` it would take, which only
+    adds `Vary: Origin` to the answer, without a `Headers` of the request built and asked
+    for `Origin` twice (each a `KeyError` caught by `Mapping.get`)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or header_of(scope, b"origin") is not None:
+            await super().__call__(scope, receive, send)
+            return
+
+        async def send_vary(message: Message) -> None:
+            # `CORSMiddleware.send` without an Origin: the same steps, in the same order
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                headers = MutableHeaders(scope=message)
+                headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+            await send(message)
+
+        await self.app(scope, receive, send_vary)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
