@@ -1,18 +1,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
 from api.http.auth import issue_token
 from application.errors import StockItemNotFoundError
-from infrastructure.bootstrap import Container
-from infrastructure.keys.data_keys import generate_master_key
+from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.keys.data_keys import MASTER_KEY_FILE, generate_master_key
 from infrastructure.settings import Settings
 from tests.checkout import wait_until
-from tests.conftest import JWT_SECRET
+from tests.conftest import JWT_SECRET, Servers, new_database
 
 Auth = Callable[..., dict[str, str]]
 
@@ -23,12 +27,13 @@ def client(container: Container) -> Iterator[TestClient]:
         yield test_client
 
 
+def auth_headers(role: str = "customer", sub: str = "cliente-1", **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(JWT_SECRET, sub, role, 600)}", **extra}  # type: ignore[arg-type]
+
+
 @pytest.fixture
 def auth() -> Auth:
-    def headers(role: str = "customer", sub: str = "cliente-1", **extra: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_token(JWT_SECRET, sub, role, 600)}", **extra}  # type: ignore[arg-type]
-
-    return headers
+    return auth_headers
 
 
 PRODUCT = {
@@ -48,8 +53,14 @@ PRODUCT = {
 
 
 @pytest.fixture
-def product(client: TestClient, auth: Auth) -> dict:
-    response = client.post("/api/v1/stock-items", json=PRODUCT, headers=auth("admin", "adm"))
+def product(client: TestClient) -> dict:
+    return register_product(client)
+
+
+def register_product(client: TestClient) -> dict:
+    response = client.post(
+        "/api/v1/stock-items", json=PRODUCT, headers=auth_headers("admin", "adm")
+    )
     assert response.status_code == 201, response.text
     # Wait until the catalog's read model has it (tests read stock right away), through the
     # reader, not HTTP: tests count the requests they make.
@@ -76,3 +87,60 @@ def configured(database_url: str, redis_url: str, tmp_path: object, **extra: obj
         ECOVAREJO_MASTER_KEY=generate_master_key(),
         **extra,
     )
+
+
+def redis_db(url: str, db: int) -> str:
+    """`url` with another database number."""
+    if url.startswith("unix://"):
+        return f"{url.split('?')[0]}?db={db}"
+    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
+
+
+def plain_settings(database_url: str, redis_url: str, data_dir: Path) -> Settings:
+    """As tests/conftest.py's `settings`: the master key in the data dir."""
+    (data_dir / MASTER_KEY_FILE).write_text(generate_master_key())
+    return Settings(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        ECOVAREJO_DATA_DIR=data_dir,
+        ECOVAREJO_JWT_SECRET=JWT_SECRET,
+        ECOVAREJO_PAYMENT_TIMEOUT_S=5,
+    )
+
+
+@contextmanager
+def shared_system(
+    servers: Servers,
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_number: int,
+    settings_for: Callable[[str, str, Path], Settings] = plain_settings,
+) -> Iterator[Container]:
+    """One system for a module's read-only tests (module scope): its own database, and its
+    own Redis database `redis_number` (the function-scoped `redis_url` flushes the servers'
+    one between tests, which would empty this system's read models; the browser tests' is 3),
+    flushed on entering and leaving. The tests that take it check on leaving that the log's
+    head did not move (`unwritten`)."""
+    redis_url = redis_db(servers.redis_url, redis_number)
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    try:
+        with new_database(servers) as database_url:
+            settings = settings_for(database_url, redis_url, tmp_path_factory.mktemp("shared"))
+            built = bootstrap(settings)
+            built.start_processing()
+            try:
+                yield built
+            finally:
+                built.close()
+    finally:
+        client.flushdb()
+        client.close()
+
+
+@contextmanager
+def unwritten(container: Container) -> Iterator[None]:
+    """The block must not append to the log: a read-only test on a shared system that
+    started writing fails here instead of leaking into the next test."""
+    head = container.head_position()
+    yield
+    assert container.head_position() == head, "a read-only test wrote to the shared log"

@@ -4,6 +4,7 @@ PostgreSQL search adapter, fed by the search projector under the runner supervis
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from eventsourcing.projection import BaseProjectionRunner
@@ -18,6 +19,7 @@ from projections.base import GenerationMovedError
 from projections.catalog import StockItemsProjection
 from projections.search import SearchProjection, live_index
 from tests.checkout import wait_until
+from tests.e2e.conftest import auth_headers, shared_system, unwritten
 
 API = "/api/v1"
 SEARCH = f"{API}/products/search"
@@ -56,8 +58,8 @@ CATALOG = [
 ]
 
 
-@pytest.fixture
-def search_store(container) -> Iterator[object]:
+@contextmanager
+def searching(container) -> Iterator[object]:
     """The Container's search store once bootstrap wires one; until then, the PostgreSQL
     adapter on the test database, followed by a supervised projector as in production."""
     if getattr(container, "search", None) is not None:
@@ -87,8 +89,8 @@ def search_store(container) -> Iterator[object]:
         store.close()
 
 
-@pytest.fixture
-def api(container, search_store) -> Iterator[TestClient]:
+@contextmanager
+def serving(container) -> Iterator[TestClient]:
     app = create_app(container)
     if not any(getattr(route, "path", "") == SEARCH for route in app.routes):
         app.include_router(products.router, prefix=API)
@@ -96,8 +98,7 @@ def api(container, search_store) -> Iterator[TestClient]:
         yield test_client
 
 
-@pytest.fixture
-def catalog(api, auth) -> str:
+def register_catalog(api, auth) -> str:
     """Registers the catalog; answers the consistency token of the last registration, once
     the stock items' read model has it (tests read a product without a token right away)."""
     token = ""
@@ -113,13 +114,69 @@ def catalog(api, auth) -> str:
     return token
 
 
+# The tests that write (and the one that changes a setting) take `api` and `catalog`: a fresh
+# system and catalog each.
+
+
+@pytest.fixture
+def search_store(container) -> Iterator[object]:
+    with searching(container) as store:
+        yield store
+
+
+@pytest.fixture
+def api(container, search_store) -> Iterator[TestClient]:
+    with serving(container) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def catalog(api, auth) -> str:
+    return register_catalog(api, auth)
+
+
+# The tests that only read share one system with the catalog registered (module scope: one
+# database, bootstrap and registration instead of one per test): `reader` and
+# `read_catalog`. Each checks on leaving that the log's head did not move, so a test that
+# started writing fails instead of leaking into the next. Rate limits: the module's reads are
+# a few dozen a client, far below the 1,200 a minute of a client.
+
+
+@pytest.fixture(scope="module")
+def shared_search(servers, tmp_path_factory) -> Iterator[tuple[TestClient, str]]:
+    with (
+        shared_system(servers, tmp_path_factory, redis_number=4) as container,
+        searching(container),
+        serving(container) as test_client,
+    ):
+        token = register_catalog(test_client, auth_headers)
+        # The search read model caught up too, before any anonymous (cached) answer is kept.
+        caught_up = test_client.get(
+            SEARCH, headers=auth_headers("customer", "customer-1", **{"X-Consistency-Token": token})
+        )
+        assert caught_up.status_code == 200, caught_up.text
+        yield test_client, token
+
+
+@pytest.fixture
+def reader(shared_search) -> Iterator[TestClient]:
+    test_client, _ = shared_search
+    with unwritten(test_client.app.state.container):
+        yield test_client
+
+
+@pytest.fixture
+def read_catalog(shared_search) -> str:
+    return shared_search[1]
+
+
 def search(api, auth, token: str | None = None, role: str = "customer", **params):
     headers = auth(role, f"{role}-1", **({"X-Consistency-Token": token} if token else {}))
     return api.get(SEARCH, params=params, headers=headers)
 
 
-def test_finds_products_with_money_as_decimal_strings_and_facets(api, auth, catalog):
-    response = search(api, auth, catalog, q="café")
+def test_finds_products_with_money_as_decimal_strings_and_facets(reader, auth, read_catalog):
+    response = search(reader, auth, read_catalog, q="café")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["total"] == 1
@@ -146,24 +203,24 @@ def test_finds_products_with_money_as_decimal_strings_and_facets(api, auth, cata
     }
 
 
-def test_finds_organica_without_the_accent(api, auth, catalog):
-    body = search(api, auth, catalog, q="organica").json()
+def test_finds_organica_without_the_accent(reader, auth, read_catalog):
+    body = search(reader, auth, read_catalog, q="organica").json()
     assert "ECO-0203" in [item["sku"] for item in body["items"]]
 
 
-def test_filters_by_category_certification_and_price_range(api, auth, catalog):
-    by_category = search(api, auth, catalog, category="higiene").json()
+def test_filters_by_category_certification_and_price_range(reader, auth, read_catalog):
+    by_category = search(reader, auth, read_catalog, category="higiene").json()
     assert [i["sku"] for i in by_category["items"]] == ["ECO-0202", "ECO-0204"]
     assert by_category["facets"]["category"] == {"higiene": 2}
-    by_certification = search(api, auth, catalog, certification="GOTS").json()
+    by_certification = search(reader, auth, read_catalog, certification="GOTS").json()
     assert [i["sku"] for i in by_certification["items"]] == ["ECO-0203"]
-    by_price = search(api, auth, catalog, min_price="12", max_price="39.90").json()
+    by_price = search(reader, auth, read_catalog, min_price="12", max_price="39.90").json()
     assert [i["sku"] for i in by_price["items"]] == ["ECO-0201", "ECO-0202", "ECO-0204"]
 
 
-def test_pages_through_the_catalog(api, auth, catalog):
-    first = search(api, auth, catalog, page=1, size=3).json()
-    second = search(api, auth, catalog, page=2, size=3).json()
+def test_pages_through_the_catalog(reader, auth, read_catalog):
+    first = search(reader, auth, read_catalog, page=1, size=3).json()
+    second = search(reader, auth, read_catalog, page=2, size=3).json()
     assert (first["total"], second["total"]) == (5, 5)
     assert [i["sku"] for i in first["items"] + second["items"]] == [
         "ECO-0201",
@@ -195,13 +252,13 @@ def test_stock_movements_show_as_availability(api, auth, catalog):
 
 
 @pytest.mark.parametrize("role", ["customer", "admin", "auditor"])
-def test_any_signed_in_role_may_search(api, auth, catalog, role):
-    assert search(api, auth, catalog, role=role).status_code == 200
+def test_any_signed_in_role_may_search(reader, auth, read_catalog, role):
+    assert search(reader, auth, read_catalog, role=role).status_code == 200
 
 
-def test_anyone_may_search_the_catalog_without_a_token(api, catalog):
-    assert api.get(SEARCH, params={"q": "garrafa"}).status_code == 200
-    response = api.get(SEARCH, params={"facet": "brand"})  # unknown parameter
+def test_anyone_may_search_the_catalog_without_a_token(reader, read_catalog):
+    assert reader.get(SEARCH, params={"q": "garrafa"}).status_code == 200
+    response = reader.get(SEARCH, params={"facet": "brand"})  # unknown parameter
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
 
@@ -221,8 +278,8 @@ def test_anyone_may_search_the_catalog_without_a_token(api, catalog):
         {"category": ["casa", "higiene"]},
     ],
 )
-def test_refuses_invalid_or_unknown_parameters_with_a_problem(api, auth, params):
-    response = search(api, auth, **params)
+def test_refuses_invalid_or_unknown_parameters_with_a_problem(reader, auth, params):
+    response = search(reader, auth, **params)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["status"] == 422
@@ -235,8 +292,8 @@ def test_an_unreached_consistency_token_answers_503_with_retry_after(api, auth, 
     assert response.headers["retry-after"] == "1"
 
 
-def test_a_malformed_consistency_token_is_a_bad_request(api, auth):
-    assert search(api, auth, token="abc").status_code == 422
+def test_a_malformed_consistency_token_is_a_bad_request(reader, auth):
+    assert search(reader, auth, token="abc").status_code == 422
 
 
 # Search that forgives -------------------------------------------------------------------
@@ -247,23 +304,25 @@ def skus_of(response) -> list[str]:
     return [item["sku"] for item in response.json()["items"]]
 
 
-def test_finds_camiseta_organica_in_any_case_and_accent(api, auth, catalog):
-    assert skus_of(search(api, auth, catalog, q="camiseta organica")) == ["ECO-0203"]
-    assert skus_of(search(api, auth, catalog, q="CAMISETA")) == ["ECO-0203"]
+def test_finds_camiseta_organica_in_any_case_and_accent(reader, auth, read_catalog):
+    assert skus_of(search(reader, auth, read_catalog, q="camiseta organica")) == ["ECO-0203"]
+    assert skus_of(search(reader, auth, read_catalog, q="CAMISETA")) == ["ECO-0203"]
 
 
-def test_filters_by_category_and_certification_regardless_of_case_and_accents(api, auth, catalog):
-    vestuario = search(api, auth, catalog, category="vestuario")
+def test_filters_by_category_and_certification_regardless_of_case_and_accents(
+    reader, auth, read_catalog
+):
+    vestuario = search(reader, auth, read_catalog, category="vestuario")
     assert skus_of(vestuario) == ["ECO-0203", "ECO-0205"]
     assert vestuario.json()["facets"]["category"] == {"vestuário": 1, "Vestuário": 1}
-    assert skus_of(search(api, auth, catalog, certification="vegano")) == ["ECO-0205"]
+    assert skus_of(search(reader, auth, read_catalog, certification="vegano")) == ["ECO-0205"]
 
 
-def test_sorts_by_price_and_counts_price_ranges(api, auth, catalog):
-    cheapest = search(api, auth, catalog, sort="price_asc")
+def test_sorts_by_price_and_counts_price_ranges(reader, auth, read_catalog):
+    cheapest = search(reader, auth, read_catalog, sort="price_asc")
     assert skus_of(cheapest) == ["ECO-0204", "ECO-0202", "ECO-0201", "ECO-0203", "ECO-0205"]
     assert cheapest.json()["facets"]["price"] == {"-25": 2, "25-50": 1, "50-100": 1, "100-200": 1}
-    dearest = search(api, auth, catalog, sort="price_desc", q="orgânica")
+    dearest = search(reader, auth, read_catalog, sort="price_desc", q="orgânica")
     assert skus_of(dearest) == ["ECO-0203", "ECO-0201"]
 
 
@@ -281,32 +340,32 @@ def test_in_stock_leaves_out_a_product_whose_units_ran_out(api, auth, catalog):
     assert (sabonete["available"], sabonete["in_stock"]) == (0, False)
 
 
-def test_suggests_while_typing_forgiving_one_typo(api, auth, catalog):
-    search(api, auth, catalog)  # caught up
+def test_suggests_while_typing_forgiving_one_typo(reader, auth, read_catalog):
+    search(reader, auth, read_catalog)  # caught up
     for typed in ("camis", "CAMISETA", "camisteta"):
-        response = api.get(f"{API}/products/suggest", params={"q": typed})
+        response = reader.get(f"{API}/products/suggest", params={"q": typed})
         assert response.status_code == 200, response.text
         assert response.json() == {
             "items": [{"sku": "ECO-0203", "name": "Camiseta de Algodão Orgânica"}]
         }
         assert response.headers["cache-control"].startswith("public")
-    assert api.get(f"{API}/products/suggest", params={"q": "bicicleta"}).json() == {"items": []}
+    assert reader.get(f"{API}/products/suggest", params={"q": "bicicleta"}).json() == {"items": []}
 
 
-def test_the_search_cache_keys_sort_and_in_stock(api, auth, catalog):
+def test_the_search_cache_keys_sort_and_in_stock(reader, auth, read_catalog):
     """Anonymous answers come from the cache: another sort or `in_stock` is another key."""
-    search(api, auth, catalog)  # caught up
-    asc = api.get(SEARCH, params={"sort": "price_asc"})
-    desc = api.get(SEARCH, params={"sort": "price_desc"})
+    search(reader, auth, read_catalog)  # caught up
+    asc = reader.get(SEARCH, params={"sort": "price_asc"})
+    desc = reader.get(SEARCH, params={"sort": "price_desc"})
     assert skus_of(desc) == skus_of(asc)[::-1]
-    assert skus_of(api.get(SEARCH, params={"sort": "price_asc"})) == skus_of(asc)
-    all_items = api.get(SEARCH, params={"category": "Vestuário"})
-    folded = api.get(SEARCH, params={"category": "VESTUARIO"})
+    assert skus_of(reader.get(SEARCH, params={"sort": "price_asc"})) == skus_of(asc)
+    all_items = reader.get(SEARCH, params={"category": "Vestuário"})
+    folded = reader.get(SEARCH, params={"category": "VESTUARIO"})
     assert skus_of(folded) == skus_of(all_items) == ["ECO-0203", "ECO-0205"]
 
 
-def test_an_unknown_sort_is_refused_naming_the_allowed_ones(api):
-    response = api.get(SEARCH, params={"sort": "cheapest"})
+def test_an_unknown_sort_is_refused_naming_the_allowed_ones(reader):
+    response = reader.get(SEARCH, params={"sort": "cheapest"})
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert "relevance, price_asc, price_desc, newest, rating, footprint, score" in response.text
@@ -327,7 +386,7 @@ def test_an_unknown_sort_is_refused_naming_the_allowed_ones(api):
         (f"{API}/products/suggest", {"q": "cam", "limit": "3"}),  # unknown parameter
     ],
 )
-def test_refuses_bad_search_and_suggest_input_with_a_problem(api, path, params):
-    response = api.get(path, params=params)
+def test_refuses_bad_search_and_suggest_input_with_a_problem(reader, path, params):
+    response = reader.get(path, params=params)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")

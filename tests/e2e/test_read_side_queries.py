@@ -4,9 +4,14 @@ short wait, someone else's document is a 404 like a missing one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
+from fastapi.testclient import TestClient
+
+from api.http.app import create_app
+from tests.e2e.conftest import register_product, shared_system, unwritten
 
 API = "/api/v1"
 # Fixed ids: test ids must be the same in every process that collects them (pytest-xdist).
@@ -20,20 +25,47 @@ QUERY_ROUTES = [
 ]
 
 
+# The tests that only read (a refused token or If-Match writes nothing) share one system with
+# the product registered (module scope: one database and bootstrap instead of one per test),
+# each checking on leaving that the log's head did not move; the tests that write take the
+# function-scoped `client` and `product`, a fresh system each.
+
+
+@pytest.fixture(scope="module")
+def shared_client(servers, tmp_path_factory) -> Iterator[tuple[TestClient, dict]]:
+    with (
+        shared_system(servers, tmp_path_factory, redis_number=5) as container,
+        TestClient(create_app(container), raise_server_exceptions=False) as test_client,
+    ):
+        yield test_client, register_product(test_client)
+
+
+@pytest.fixture
+def reader(shared_client) -> Iterator[TestClient]:
+    test_client, _ = shared_client
+    with unwritten(test_client.app.state.container):
+        yield test_client
+
+
+@pytest.fixture
+def read_product(shared_client) -> dict:
+    return shared_client[1]
+
+
 @pytest.mark.parametrize("path", QUERY_ROUTES)
 @pytest.mark.parametrize("token", ["abc", "-1", "1.5", "²".encode(), "9" * 19])
 def test_a_malformed_consistency_token_is_invalid_input_on_every_query_route(
-    client, auth, path, token
+    reader, auth, path, token
 ):
-    response = client.get(path, headers=auth(**{"X-Consistency-Token": token}))
+    response = reader.get(path, headers=auth(**{"X-Consistency-Token": token}))
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
 @pytest.mark.parametrize("if_match", ["abc", '"x"', "W/", "-3"])
-def test_a_malformed_if_match_is_invalid_input(client, auth, product, if_match):
-    response = client.post(
-        f"{API}/stock-items/{product['sku']}/receipts",
+def test_a_malformed_if_match_is_invalid_input(reader, auth, read_product, if_match):
+    response = reader.post(
+        f"{API}/stock-items/{read_product['sku']}/receipts",
         json={"quantity": 1},
         headers=auth("admin", "adm", **{"If-Match": if_match}),
     )

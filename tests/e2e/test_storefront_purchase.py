@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.http.app import create_app
 from infrastructure.settings import Settings
-from tests.e2e.conftest import PRODUCT, configured
+from tests.e2e.conftest import PRODUCT, configured, register_product, shared_system, unwritten
 from tests.storefront import (
     ORIGIN,
     SHOP,
@@ -33,8 +36,7 @@ ADDRESS = {
 }
 
 
-@pytest.fixture
-def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+def storefront_settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     return configured(
         database_url,
         redis_url,
@@ -45,6 +47,36 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
         argon2_memory_kib=8192,
         signin_failure_floor_ms=0,
     )
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return storefront_settings(database_url, redis_url, tmp_path)
+
+
+# The tests that only read (a refused form writes nothing) share one system with the product
+# registered (module scope: one database and bootstrap instead of one per test), each with
+# no cookies of another test (a shopper of its own) and checking on leaving that the log's
+# head did not move; the tests that write take the function-scoped `client` and `product`,
+# a fresh system each.
+
+
+@pytest.fixture(scope="module")
+def shared_shop(servers, tmp_path_factory) -> Iterator[TestClient]:
+    with (
+        shared_system(servers, tmp_path_factory, 6, storefront_settings) as container,
+        TestClient(create_app(container), raise_server_exceptions=False) as test_client,
+    ):
+        register_product(test_client)
+        yield test_client
+
+
+@pytest.fixture
+def shop(shared_shop) -> Iterator[TestClient]:
+    shared_shop.cookies.clear()
+    with unwritten(shared_shop.app.state.container):
+        yield shared_shop
+    shared_shop.cookies.clear()
 
 
 def _searchable(client, sku: str) -> None:
@@ -130,19 +162,17 @@ def test_a_new_shopper_buys_by_pix_registering_on_the_way_and_the_order_moves_on
     assert account.count("/loja/pedidos/") == 1
 
 
-def test_catalog_pages_are_publicly_cacheable_with_an_etag_and_personal_pages_are_not(
-    client, product
-):
-    _searchable(client, PRODUCT["sku"])
-    page = client.get(f"{SHOP}/produto/{PRODUCT['sku']}")
+def test_catalog_pages_are_publicly_cacheable_with_an_etag_and_personal_pages_are_not(shop):
+    _searchable(shop, PRODUCT["sku"])
+    page = shop.get(f"{SHOP}/produto/{PRODUCT['sku']}")
     assert page.headers["cache-control"].startswith("public, max-age=")
     assert "stale-while-revalidate=" in page.headers["cache-control"]
-    again = client.get(
+    again = shop.get(
         f"{SHOP}/produto/{PRODUCT['sku']}", headers={"If-None-Match": page.headers["etag"]}
     )
     assert again.status_code == 304
     assert "set-cookie" not in page.headers
-    cart = client.get(f"{SHOP}/carrinho")
+    cart = shop.get(f"{SHOP}/carrinho")
     assert cart.headers["cache-control"] == "private, no-store"
     assert "script-src 'self'" in cart.headers["content-security-policy"]
     cookie = cart.headers["set-cookie"]
@@ -150,13 +180,13 @@ def test_catalog_pages_are_publicly_cacheable_with_an_etag_and_personal_pages_ar
     assert "SameSite=lax" in cookie
 
 
-def test_static_files_are_content_hashed_and_immutable(client):
-    home = client.get(SHOP).text
+def test_static_files_are_content_hashed_and_immutable(shop):
+    home = shop.get(SHOP).text
     css = re.search(r'href="(/loja/static/storefront\.[0-9a-f]{12}\.css)"', home).group(1)
-    answer = client.get(css)
+    answer = shop.get(css)
     assert answer.status_code == 200
     assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert client.get("/loja/static/storefront.000000000000.css").status_code == 404
+    assert shop.get("/loja/static/storefront.000000000000.css").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -170,8 +200,8 @@ def test_static_files_are_content_hashed_and_immutable(client):
         ("①", "A quantidade deve ser"),
     ],
 )
-def test_a_bad_quantity_is_said_on_the_page_and_changes_nothing(client, product, quantity, shown):
-    answer = client.post(
+def test_a_bad_quantity_is_said_on_the_page_and_changes_nothing(shop, quantity, shown):
+    answer = shop.post(
         f"{SHOP}/carrinho/itens", data={"sku": PRODUCT["sku"], "quantity": quantity}, headers=ORIGIN
     )
     assert answer.status_code == 422
@@ -179,16 +209,16 @@ def test_a_bad_quantity_is_said_on_the_page_and_changes_nothing(client, product,
     assert "Seu carrinho está vazio" in answer.text
 
 
-def test_a_form_from_another_site_is_refused(client, product):
-    answer = client.post(
+def test_a_form_from_another_site_is_refused(shop):
+    answer = shop.post(
         f"{SHOP}/carrinho/itens",
         data={"sku": PRODUCT["sku"], "quantity": "1"},
         headers={"Origin": "https://evil.example"},
     )
     assert answer.status_code == 403
     assert "text/html" in answer.headers["content-type"]
-    cart = client.get(f"{SHOP}/carrinho")
-    forged = client.post(
+    cart = shop.get(f"{SHOP}/carrinho")
+    forged = shop.post(
         f"{SHOP}/carrinho/cupom", data={"coupon": "X", "csrf": "wrong"}, headers=ORIGIN
     )
     assert forged.status_code == 403
@@ -223,12 +253,12 @@ def test_a_product_archived_while_in_the_basket_is_said_and_checkout_waits(clien
     assert f"{SHOP}/checkout" not in cart.split("</main>")[0].split("<main")[1]
 
 
-def test_an_unknown_page_or_product_is_a_404_page_not_a_problem_document(client):
-    answer = client.get(f"{SHOP}/produto/NAO-EXISTE")
+def test_an_unknown_page_or_product_is_a_404_page_not_a_problem_document(shop):
+    answer = shop.get(f"{SHOP}/produto/NAO-EXISTE")
     assert answer.status_code == 404
     assert "text/html" in answer.headers["content-type"]
-    assert client.get(f"{SHOP}/nada").status_code == 404
-    assert client.get(f"{SHOP}/busca", params={"min": "abc", "pagina": "x"}).status_code == 200
+    assert shop.get(f"{SHOP}/nada").status_code == 404
+    assert shop.get(f"{SHOP}/busca", params={"min": "abc", "pagina": "x"}).status_code == 200
 
 
 def _signed_in_with_basket(client, email: str) -> None:
@@ -344,10 +374,10 @@ PERSONAL = (
 
 @pytest.mark.parametrize("path", PERSONAL)
 def test_a_personal_page_sends_a_stranger_to_sign_in_and_a_bearer_token_is_no_session(
-    client, auth, path
+    shop, auth, path
 ):
     for headers in ({}, auth()):  # the storefront's session is its cookie, not a bearer
-        answer = client.get(path, headers=headers, follow_redirects=False)
+        answer = shop.get(path, headers=headers, follow_redirects=False)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/loja/entrar?next=")
 
@@ -360,28 +390,28 @@ def test_another_shoppers_order_is_a_404_page(client, product):
     assert "text/html" in answer.headers["content-type"]
 
 
-def test_the_mail_links_and_the_root_lead_into_the_shop(client):
-    assert client.get("/", follow_redirects=False).headers["location"] == "/loja"
-    verify = client.get("/verify-email?token=abc", follow_redirects=False)
+def test_the_mail_links_and_the_root_lead_into_the_shop(shop):
+    assert shop.get("/", follow_redirects=False).headers["location"] == "/loja"
+    verify = shop.get("/verify-email?token=abc", follow_redirects=False)
     assert verify.headers["location"] == "/loja/confirmar-email?token=abc"
-    reset = client.get("/reset-password?token=abc", follow_redirects=False)
+    reset = shop.get("/reset-password?token=abc", follow_redirects=False)
     assert reset.headers["location"] == "/loja/senha?token=abc"
 
 
-def test_the_web_manifest_is_installable_and_its_icons_are_served(client):
-    manifest = client.get("/loja/manifest.webmanifest")
+def test_the_web_manifest_is_installable_and_its_icons_are_served(shop):
+    manifest = shop.get("/loja/manifest.webmanifest")
     assert manifest.headers["content-type"].startswith("application/manifest+json")
     body = manifest.json()
     assert body["start_url"].startswith(body["scope"])
     assert body["display"] == "standalone"
     sizes = set()
     for icon in body["icons"]:
-        answer = client.get(icon["src"])
+        answer = shop.get(icon["src"])
         assert answer.status_code == 200
         assert answer.content.startswith(b"\x89PNG")
         sizes.add(icon["sizes"])
     assert {"192x192", "512x512"} <= sizes
-    worker = client.get("/loja/sw.js")
+    worker = shop.get("/loja/sw.js")
     assert worker.headers["service-worker-allowed"] == "/loja"
     assert "/loja/static/storefront." in worker.text  # this build's files to precache
     assert "/loja/conta" not in worker.text.split("CATALOG")[1].split("\n")[0]
