@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,13 +15,52 @@ import pytest
 
 from domain.base import event_context
 from infrastructure.bootstrap import Container, bootstrap
+from infrastructure.keys.data_keys import MASTER_KEY_FILE, generate_master_key
+from infrastructure.keys.erasure_ledger import LEDGER_FILE
 from infrastructure.settings import Settings
 from infrastructure.store.event_log import EventLog
 from tests.checkout import register
+from tests.conftest import JWT_SECRET, Servers, new_database
 from tests.e2e.test_backup_restore import ADMIN, env_of
 from tests.e2e.test_cli import run
 
 Members = dict[str, bytes]
+
+
+@pytest.fixture(scope="module")
+def made(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`ecovarejo backup` of two chained events, run once for the module in a system of its
+    own (database, data dir, master key): the tests only read the file, or a changed copy."""
+    data_dir = tmp_path_factory.mktemp("made")
+    (data_dir / MASTER_KEY_FILE).write_text(generate_master_key())
+    with new_database(servers) as database_url:
+        settings = Settings(
+            DATABASE_URL=database_url,
+            REDIS_URL=servers.redis_url,
+            ECOVAREJO_DATA_DIR=data_dir,
+            ECOVAREJO_JWT_SECRET=JWT_SECRET,
+        )
+        built = bootstrap(settings)
+        try:
+            with event_context(ADMIN):
+                register(built.services, "ECO-1", 5, price="50.00")
+                register(built.services, "ECO-2", 5, price="12.50")
+        finally:
+            built.close()
+        EventLog(database_url).extend_chain_fully()
+        file = data_dir / "good.backup"
+        made = run("backup", str(file), "--json", env=env_of(settings))
+        assert made.returncode == 0, made.stderr
+    return file
+
+
+@pytest.fixture
+def settings(settings: Settings, made: Path) -> Settings:
+    """The test's own data dir as the backup left its own: the master key the backup was
+    made under, and the erasure ledger `backup` starts (no erasures on it)."""
+    for name in (MASTER_KEY_FILE, LEDGER_FILE):
+        shutil.copy(made.parent / name, settings.data_dir / name)
+    return settings
 
 
 @pytest.fixture
@@ -33,18 +73,16 @@ def system(settings: Settings) -> Iterator[Container]:
 
 
 @pytest.fixture
-def good(system: Container, settings: Settings, tmp_path: Path) -> Path:
-    """A backup of two chained events; a third event is written after it."""
+def good(made: Path, system: Container, tmp_path: Path) -> Path:
+    """A copy of the backup of two chained events; the system holds the same two, chained,
+    and a third event written after them."""
     with event_context(ADMIN):
         register(system.services, "ECO-1", 5, price="50.00")
         register(system.services, "ECO-2", 5, price="12.50")
     EventLog(system.database_url).extend_chain_fully()
-    file = tmp_path / "good.backup"
-    made = run("backup", str(file), "--json", env=env_of(settings))
-    assert made.returncode == 0, made.stderr
     with event_context(ADMIN):
         register(system.services, "ECO-3", 5)
-    return file
+    return Path(shutil.copy(made, tmp_path / "good.backup"))
 
 
 def members_of(path: Path) -> Members:

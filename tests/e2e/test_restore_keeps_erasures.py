@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from application.customers import CONSENT_TEXT_VERSION
 from domain.base import event_context
 from domain.card import Address
 from domain.customer import Profile
 from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.keys.data_keys import MASTER_KEY_FILE
+from infrastructure.keys.data_keys import MASTER_KEY_FILE, generate_master_key
 from infrastructure.keys.erasure_ledger import LEDGER_FILE
 from infrastructure.settings import Settings
 from tests.checkout import place_order, register, wait_until
-from tests.conftest import JWT_SECRET
+from tests.conftest import JWT_SECRET, Servers, new_database
 from tests.e2e.test_backup_restore import ADMIN, env_of, settled
 from tests.e2e.test_cli import clean_env, run
 
@@ -64,20 +66,41 @@ def erased_everywhere(settings: Settings) -> None:
         system.close()
 
 
-@pytest.fixture
-def eva_backup(settings: Settings, tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def settings(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """One system for the module (its own database and data dir): built once by `eva_backup`,
+    which the tests only read, but for the one that restores into it."""
+    data_dir = tmp_path_factory.mktemp("eva")
+    (data_dir / MASTER_KEY_FILE).write_text(generate_master_key())
+    redis_db = redis.Redis.from_url(servers.redis_url)
+    redis_db.flushdb()  # as the `redis_url` fixture leaves it for a test
+    with new_database(servers) as database_url:
+        yield Settings(
+            DATABASE_URL=database_url,
+            REDIS_URL=servers.redis_url,
+            ECOVAREJO_DATA_DIR=data_dir,
+            ECOVAREJO_JWT_SECRET=JWT_SECRET,
+            ECOVAREJO_PAYMENT_TIMEOUT_S=5,
+        )
+    redis_db.flushdb()
+    redis_db.close()
+
+
+@pytest.fixture(scope="module")
+def eva_backup(settings: Settings) -> Path:
     """A backup taken while Eva was held (consents granted, analytics row), then Eva erased;
-    nothing processing afterwards."""
+    nothing processing afterwards. Next to it: what `backup` said, and the erasure ledger as
+    the erasure left it (a restore into the same data dir may write it again)."""
     system = bootstrap(settings)
     try:
         system.start_processing()
         make_eva(system)
         settled(system)
         assert any(EVA in json.dumps(r) for r in system.readers.analytics.rows("customer"))
-        file = tmp_path / "before-erasure.backup"
+        file = settings.data_dir / "before-erasure.backup"
         made = run("backup", str(file), env=env_of(settings))
         assert made.returncode == 0, made.stderr
-        (tmp_path / "backup-output.txt").write_text(made.stdout)
+        (settings.data_dir / "backup-output.txt").write_text(made.stdout)
         with event_context(ADMIN):
             assert (
                 system.services.data_subjects.erase_personal_data(EVA, "admin:ops").status
@@ -86,11 +109,12 @@ def eva_backup(settings: Settings, tmp_path: Path) -> Path:
         settled(system)
     finally:
         system.close()
+    shutil.copy(settings.erasure_ledger_path, settings.data_dir / "ledger-after-erasure")
     return file
 
 
-def test_backup_says_what_must_travel_with_it(settings, eva_backup, tmp_path):
-    said = (tmp_path / "backup-output.txt").read_text()
+def test_backup_says_what_must_travel_with_it(settings, eva_backup):
+    said = (eva_backup.parent / "backup-output.txt").read_text()
     assert f"apart from it: the master key file {settings.data_dir / MASTER_KEY_FILE}" in said
     assert f"erasure ledger {settings.erasure_ledger_path}" in said
     assert "newest copy" in said
@@ -119,7 +143,7 @@ def test_a_new_data_dir_refuses_without_ledger_and_key_then_restores_erased(
     assert not (fresh / MASTER_KEY_FILE).exists()
 
     fresh.mkdir(exist_ok=True)
-    shutil.copy(settings.erasure_ledger_path, fresh / LEDGER_FILE)
+    shutil.copy(eva_backup.parent / "ledger-after-erasure", fresh / LEDGER_FILE)
     keyless = run("restore", str(eva_backup), env=env, timeout=300)
     assert keyless.returncode == 2
     assert keyless.stderr.startswith(f"error: {fresh} has no master key")
