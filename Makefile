@@ -28,10 +28,11 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Two pytest processes, each with its own embedded PostgreSQL and Redis: most of the suite
-# waits (polls, fsyncs, subprocesses), so two halve its time even on two cores. A module
-# marked `xdist_group` runs whole on one of them (loadgroup), the rest is shared out.
-PYTEST_WORKERS ?= 2
+# Three pytest processes, each with its own embedded PostgreSQL and Redis: much of the suite
+# waits (polls, subprocesses, servers starting), so a third process still pays on two cores
+# (a fifth of the time in a measured slice: bench/README.md, "The test suite's time"). A
+# module marked `xdist_group` runs whole on one of them (loadgroup), the rest is shared out.
+PYTEST_WORKERS ?= 3
 
 # Lighthouse's performance score depends on the CPU it gets: it runs after the suite, alone.
 test: install lint lighthouse-deps
