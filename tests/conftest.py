@@ -114,18 +114,22 @@ def redis_url(servers: Servers) -> Iterator[str]:
     client.close()
 
 
-@pytest.fixture
-def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
-    # The master key lives in the data dir, as in embedded mode, so that CLI subprocesses
-    # given ECOVAREJO_DATA_DIR use the same one.
-    (tmp_path / MASTER_KEY_FILE).write_text(generate_master_key())
+def plain_settings(database_url: str, redis_url: str, data_dir: Path) -> Settings:
+    """A test system's settings. The master key lives in the data dir, as in embedded mode,
+    so that CLI subprocesses given ECOVAREJO_DATA_DIR use the same one."""
+    (data_dir / MASTER_KEY_FILE).write_text(generate_master_key())
     return Settings(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
-        ECOVAREJO_DATA_DIR=tmp_path,
+        ECOVAREJO_DATA_DIR=data_dir,
         ECOVAREJO_JWT_SECRET=JWT_SECRET,
         ECOVAREJO_PAYMENT_TIMEOUT_S=5,
     )
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return plain_settings(database_url, redis_url, tmp_path)
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from api.http.app import create_app
 from api.http.auth import issue_token
 from application.errors import StockItemNotFoundError
 from infrastructure.bootstrap import Container, bootstrap
-from infrastructure.keys.data_keys import MASTER_KEY_FILE, generate_master_key
+from infrastructure.keys.data_keys import generate_master_key
 from infrastructure.settings import Settings
 from tests.checkout import wait_until
-from tests.conftest import JWT_SECRET, Servers, new_database
+from tests.conftest import JWT_SECRET, Servers, new_database, plain_settings
 
 Auth = Callable[..., dict[str, str]]
 
@@ -94,18 +94,6 @@ def redis_db(url: str, db: int) -> str:
     if url.startswith("unix://"):
         return f"{url.split('?')[0]}?db={db}"
     return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
-
-
-def plain_settings(database_url: str, redis_url: str, data_dir: Path) -> Settings:
-    """As tests/conftest.py's `settings`: the master key in the data dir."""
-    (data_dir / MASTER_KEY_FILE).write_text(generate_master_key())
-    return Settings(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        ECOVAREJO_DATA_DIR=data_dir,
-        ECOVAREJO_JWT_SECRET=JWT_SECRET,
-        ECOVAREJO_PAYMENT_TIMEOUT_S=5,
-    )
 
 
 @contextmanager
