@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager as ContextManager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast, overload
 from uuid import UUID
@@ -342,6 +343,15 @@ class EventStoreApp(Application[UUID]):
         if isinstance(repository, EcoRepository) and not self._snapshotted(kind):
             return repository.get_unsnapshotted(aggregate_id)
         return repository.get(aggregate_id)
+
+    def reading(self, whole: Iterable[UUID], cached: Iterable[UUID] = ()) -> ContextManager[None]:
+        """A block whose loads of `whole` (aggregates never snapshotted: all their events)
+        and of the cached stock items `cached` are read in one round trip
+        (`EcoRepository.prefetched`; fewer than two to read: each load reads as usual)."""
+        repository = self.repository
+        if isinstance(repository, EcoRepository):
+            return repository.prefetched(whole, cached)
+        return nullcontext()
 
     def _snapshotted(self, kind: type) -> bool:
         """Whether an aggregate loaded as `kind` may have snapshots (a stock item, or a

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from functools import partial
 from uuid import UUID
@@ -109,13 +108,7 @@ class OrderService:
         round trip when this process's saga has seen the order (`SubjectsOfOrders`), else
         the order first and then its subject."""
         known = SUBJECTS_OF_ORDERS.subject_of(order_id)
-        prefetched = getattr(self.store.repository, "prefetched", None)
-        reading = (
-            prefetched([order_id, known])
-            if known is not None and prefetched is not None
-            else contextlib.nullcontext()
-        )
-        with reading:
+        with self.store.reading([order_id] if known is None else [order_id, known]):
             order = self.order_of(order_id)
             subject_id = DataSubject.create_id(order.customer_id)
             subject = self.store.load(DataSubject, subject_id)

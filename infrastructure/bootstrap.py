@@ -341,9 +341,16 @@ def bootstrap(settings: Settings | None = None, *, read_only: bool = False) -> C
             embedded.stop()
         raise
     built = Container(
-        settings, database_url, redis_url, env, services, client, embedded, search=search
+        settings,
+        database_url,
+        redis_url,
+        env,
+        services,
+        client,
+        embedded,
+        search=search,
+        keys_held=keys_held,
     )
-    built.keys_held = keys_held
     if hooks is not None:  # sign-in accounts: built on first use (LGPD export and erasure too)
         install_accounts(built, hooks)
     return built

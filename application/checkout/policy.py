@@ -54,7 +54,6 @@ bug of ownership, not contention).
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
 import random
 import threading
@@ -258,18 +257,10 @@ class CheckoutSaga(LeanProjection, EventStore):
         ever taken of them)."""
         return self.get_aggregate_of(kind, aggregate_id)
 
-    def _reading(self, whole: Iterable[UUID], cached: Iterable[UUID] = ()) -> Any:
-        """A block whose loads of `whole` (orders, payments: all their events) and of the
-        cached stock items `cached` are read in one round trip (`EcoRepository`)."""
-        prefetched = getattr(self.repository, "prefetched", None)
-        if prefetched is None:
-            return contextlib.nullcontext()
-        return prefetched(whole, cached)
-
     def _reading_payment(self, payment_id: UUID) -> Any:
         """A block whose loads of the payment and of its order (if known) are one read."""
         order_id = self.orders_of_payments.order_of(payment_id)
-        return self._reading([payment_id] if order_id is None else [payment_id, order_id])
+        return self.reading([payment_id] if order_id is None else [payment_id, order_id])
 
     def _payment_and_order(self, payment_id: UUID) -> tuple[Payment, Order]:
         """The payment a step follows and its order, read together when the order is known
@@ -293,7 +284,7 @@ class CheckoutSaga(LeanProjection, EventStore):
         self, event: Order.Placed, processing_event: ProcessingEvent[UUID]
     ) -> None:
         items = [StockItem.create_id(line.sku) for line in event.lines]
-        with self._reading([event.originator_id], cached=items):  # one read for all
+        with self.reading([event.originator_id], cached=items):  # one read for all
             order: Order = self._load_as(Order, event.originator_id)
             if order.status != OrderStatus.PENDING or order.stock_reserved:
                 return  # cancelled before the saga got here, or a step already taken

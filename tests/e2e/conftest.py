@@ -126,9 +126,10 @@ def shared_system(
 
 
 @contextmanager
-def unwritten(container: Container) -> Iterator[None]:
-    """The block must not append to the log: a read-only test on a shared system that
-    started writing fails here instead of leaking into the next test."""
+def unwritten(client: TestClient) -> Iterator[TestClient]:
+    """`client`, for a block that must not append to its system's log: a read-only test on
+    a shared system that started writing fails here instead of leaking into the next test."""
+    container = client.app.state.container  # type: ignore[attr-defined]
     head = container.head_position()
-    yield
+    yield client
     assert container.head_position() == head, "a read-only test wrote to the shared log"

@@ -160,8 +160,7 @@ def shared_search(servers, tmp_path_factory) -> Iterator[tuple[TestClient, str]]
 
 @pytest.fixture
 def reader(shared_search) -> Iterator[TestClient]:
-    test_client, _ = shared_search
-    with unwritten(test_client.app.state.container):
+    with unwritten(shared_search[0]) as test_client:
         yield test_client
 
 

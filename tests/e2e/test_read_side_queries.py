@@ -42,8 +42,7 @@ def shared_client(servers, tmp_path_factory) -> Iterator[tuple[TestClient, dict]
 
 @pytest.fixture
 def reader(shared_client) -> Iterator[TestClient]:
-    test_client, _ = shared_client
-    with unwritten(test_client.app.state.container):
+    with unwritten(shared_client[0]) as test_client:
         yield test_client
 
 

@@ -74,8 +74,8 @@ def shared_shop(servers, tmp_path_factory) -> Iterator[TestClient]:
 @pytest.fixture
 def shop(shared_shop) -> Iterator[TestClient]:
     shared_shop.cookies.clear()
-    with unwritten(shared_shop.app.state.container):
-        yield shared_shop
+    with unwritten(shared_shop) as test_client:
+        yield test_client
     shared_shop.cookies.clear()
 
 
