@@ -73,11 +73,12 @@ class Counters:
 
     @contextmanager
     def installed(self) -> Iterator[None]:
-        from infrastructure.store.event_store import ParallelAppends, Waker
+        from infrastructure.store.event_store import LeanStatement, ParallelAppends, Waker
 
         patched = [
             (psycopg.Cursor, "execute", "statements"),
             (psycopg.Cursor, "executemany", "statements"),
+            (LeanStatement, "run", "statements"),  # the hot statements that skip the cursor
             (Waker, "_send", "notifies"),
             (ParallelAppends, "select_notifications", "log_reads"),
         ]
