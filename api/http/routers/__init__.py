@@ -30,7 +30,6 @@ from api.http.routers import (
 API_ROUTERS: list[APIRouter] = [
     stock_items.router,
     fiscal.router,
-    products.router,
     product_images.router,  # issue 28
     reviews.router,  # issue 28
     products.router,  # before catalog: /products/search is not a product's slug
