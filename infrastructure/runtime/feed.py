@@ -300,6 +300,9 @@ class FeedRunner:
         deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
         process = _traced(self.follower.projection).process_event
         idle = getattr(self.follower.projection, "flush_pending", None)
+        # When a write the follower holds back is due (a FanOut's deferred position):
+        # the idle call then comes in time, not IDLE_WAIT_S later.
+        due = getattr(self.follower.projection, "idle_in", None)
         events = self._attached.queue
         while not self.is_interrupted.is_set():
             remaining = deadline - time.monotonic()
@@ -310,8 +313,11 @@ class FeedRunner:
             except queue.Empty:
                 if idle is not None:  # nothing queued: write what waits (the feed may be
                     idle()  # held up by another follower, or the log is quiet)
+                wait = min(remaining, IDLE_WAIT_S)
+                if due is not None and (held := due()) is not None:
+                    wait = min(wait, held + 0.001)
                 try:
-                    item = events.get(timeout=min(remaining, IDLE_WAIT_S))
+                    item = events.get(timeout=wait)
                 except queue.Empty:
                     continue
             if item is _WAKE:

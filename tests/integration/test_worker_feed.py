@@ -4,6 +4,7 @@ each follower still keeping its own position."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 import psycopg
@@ -11,8 +12,10 @@ import psycopg
 from application.checkout.policy import CheckoutSaga
 from infrastructure.bootstrap import RUNNERS
 from infrastructure.read_stores.projection_admin import statuses
+from infrastructure.runtime.followers import READ_MODELS
 from infrastructure.runtime.saga_partitions import SAGA_FOLLOWERS, SAGA_PARTITIONS, tracking_name
 from infrastructure.store.event_store import partition_of
+from projections.search import SearchProjection
 from tests.checkout import (
     DECLINED,
     backends_on,
@@ -76,3 +79,29 @@ def test_a_worker_holding_every_saga_partition_decodes_each_event_once(container
         if own:
             assert rows[tracking_name(k)] == max(own), follower
     assert recorder.max_notification_id() == head
+
+
+def test_search_s_position_alone_is_written_in_a_quiet_log_and_answers_its_consistency_wait(
+    container,
+):
+    """Search holds back a write of its position alone (events it indexes nothing for) until
+    its next change or `SEARCH_POSITION_EVERY_S`: in a quiet log, with no change to come,
+    the position must still reach the head, and a search read waiting on a cart's token
+    must be answered."""
+    wait_until(
+        lambda: container.feed is not None and SearchProjection.name in container.feed.followers(),
+        what="product search on this worker's feed",
+    )
+    search = READ_MODELS[SearchProjection.name]
+    register(container.services, "ECO-1", 4)  # indexed: written with its position
+    wait_until(
+        lambda: search.open(container).position() == container.head_position(),
+        what="search to index the stock item",
+    )
+    fill_cart(container.services, {"ECO-1": 1})  # a cart's events: nothing to index
+    head = container.head_position()
+    assert asyncio.run(container.reached_async(SearchProjection.name, head, 5.0)), (
+        "a search read with the cart's token waited in vain"
+    )
+    assert container.head_position() == head  # no later event took the position along
+    assert search.open(container).position() == head

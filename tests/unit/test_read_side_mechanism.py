@@ -4,6 +4,7 @@ projectors, and an infrastructure package without import cycles."""
 from __future__ import annotations
 
 import ast
+import time
 from decimal import Decimal
 from pathlib import Path
 from uuid import uuid4
@@ -99,6 +100,40 @@ def test_a_failing_projector_is_retried_then_parked_and_the_others_go_on():
     assert bad.get("count") == {"n": 2}
     assert bad.max_tracking_id("") == 3
     assert [e["position"] for e in parking.parked()] == [2]
+
+
+class OnlyOdd(Counting):
+    """Changes something for odd events only (as search indexes products, not orders)."""
+
+    def evolve(self, domain_event):  # type: ignore[override]
+        return super().evolve(domain_event) if domain_event % 2 else []
+
+
+def test_a_held_back_position_is_written_with_the_next_change_or_once_it_is_due():
+    store = MemoryStore()
+    batch = Batch(store)
+    fanout = FanOut([("odd", OnlyOdd(batch), batch)], defer_s=0.05)
+    fanout.process_event(1, t(1))
+    assert store.max_tracking_id("") == 1  # a change: written at once, as before
+    fanout.process_event(2, t(2))
+    assert store.max_tracking_id("") == 1  # its position alone: held back
+    assert fanout.view.max_tracking_id("") == 2  # (the runner knows how far it got)
+    held = fanout.idle_in()
+    assert held is not None
+    assert 0 < held <= 0.05
+    fanout.process_event(3, t(3))  # the next change takes the position with it
+    assert (store.max_tracking_id(""), fanout.idle_in()) == (3, None)
+
+    fanout.process_event(4, t(4))
+    fanout.flush_pending()  # the feed's idle call, before it is due: not yet
+    assert store.max_tracking_id("") == 3
+    time.sleep(0.06)
+    assert fanout.idle_in() == 0
+    fanout.flush_pending()  # due: no position stays behind in a quiet log
+    assert (store.max_tracking_id(""), fanout.idle_in()) == (4, None)
+    fanout.process_event(6, t(6))
+    fanout.flush(now=True)  # a runner that stops writes what it held back
+    assert (store.max_tracking_id(""), store.get("count")) == (6, {"n": 2})
 
 
 def _module(root: Path, path: Path) -> str:
