@@ -34,7 +34,7 @@ from domain.money import Money
 from domain.order import Order, OrderLine, PaymentMethod, price_order
 from domain.payment_choice import BoletoPayment, CardPayment, PaymentChoice, TokenCardPayment
 from domain.personal import DataSubject, PersonalData
-from domain.shipping import ShippingOption, parse_cep
+from domain.shipping import ShippingOption, ShippingRates, parse_cep
 from domain.stock_item import InsufficientStockError, StockItem
 
 
@@ -104,9 +104,11 @@ class CheckoutService:
         quantity: int,
         expected_version: int | None = None,
     ) -> CommandResult:
-        cart = self._open_cart(cart_id, customer_id, expected_version)
-        in_cart = cart.lines[sku].quantity if sku in cart.lines else 0
-        item = self._in_stock(sku, in_cart + quantity)
+        # The cart and the (cached) stock item read in one round trip, not two.
+        with self.store.reading([cart_id], cached=[StockItem.create_id(sku)]):
+            cart = self._open_cart(cart_id, customer_id, expected_version)
+            in_cart = cart.lines[sku].quantity if sku in cart.lines else 0
+            item = self._in_stock(sku, in_cart + quantity)
         cart.add_item(sku, item.name, quantity, item.price)
         self.promotions.reprice_coupon(cart)
         return self.store.commit(cart)
@@ -119,9 +121,10 @@ class CheckoutService:
         quantity: int,
         expected_version: int | None = None,
     ) -> CommandResult:
-        cart = self._open_cart(cart_id, customer_id, expected_version)
-        cart.check_has_line(sku)
-        self._in_stock(sku, quantity)
+        with self.store.reading([cart_id], cached=[StockItem.create_id(sku)]):
+            cart = self._open_cart(cart_id, customer_id, expected_version)
+            cart.check_has_line(sku)
+            self._in_stock(sku, quantity)
         cart.change_quantity(sku, quantity)
         self.promotions.reprice_coupon(cart)
         return self.store.commit(cart)
@@ -208,10 +211,16 @@ class CheckoutService:
         choice = CardPayment(payment) if isinstance(payment, CardDetails) else payment
         cart = self._open_cart(cart_id, customer_id, expected_version)
         cart.check_not_empty()
-        self._check_payment_choice(choice, customer_id)
-        lines = self._order_lines(cart)
-        net = sum((line.net for line in lines), Money.zero())
-        shipping = self._shipping_for(cart, shipping_method, address.postal_code, lines, net)
+        # What the checks and the prices read next (the data subject, the rates table, the
+        # lines' cached stock items) in one round trip instead of one each.
+        with self.store.reading(
+            [DataSubject.create_id(customer_id), ShippingRates.create_id()],
+            cached=[StockItem.create_id(sku) for sku in cart.lines],
+        ):
+            self._check_payment_choice(choice, customer_id)
+            lines = self._order_lines(cart)
+            net = sum((line.net for line in lines), Money.zero())
+            shipping = self._shipping_for(cart, shipping_method, address.postal_code, lines, net)
         # The cheap checks on the total first: a card never reaches a provider's tokenization
         # for an order we would refuse (installments over the limit, a part under R$ 5,00...).
         total = price_order(lines, shipping.price).total
