@@ -133,3 +133,32 @@ def test_appends_from_many_threads_are_each_read_exactly_once_in_a_stable_order(
     everything = [n.id for n in recorder.select_notifications(None, 10_000)]
     assert len(everything) == writers * appends * 2
     assert read == everything  # each once, in the one order
+
+
+def test_a_follower_s_topics_are_read_as_written_and_travel_in_its_statement_not_as_a_list(
+    database_url,
+):
+    """A filtered follower reads on every wake-up; psycopg adapting its list of topics cost
+    as much CPU as the rest of an empty read (issue 24, two worker processes). The topics
+    go into the statement as literals, quoted: whatever a topic holds, the read selects
+    exactly its events, and the prepared statement takes no list."""
+    env = {
+        **eventsourcing_env(database_url),
+        "POSTGRES_POOL_SIZE": "1",  # one connection: its prepared statements are the read's
+        "POSTGRES_MAX_OVERFLOW": "0",
+    }
+    recorder = InfrastructureFactory.construct(Environment("Contract", env)).application_recorder()
+    odd = ["a:It's", "b:{x,y}", "c:100%", "d:back\\slash", "e:plain"]
+    recorder.insert_events([StoredEvent(uuid4(), 1, topic, b"{}") for topic in odd])
+    wanted = odd[:4]
+    read = recorder.select_notifications(0, 10, topics=wanted, inclusive_of_start=False)
+    assert [n.topic for n in read] == wanted
+    assert [n.topic for n in recorder.select_notifications(0, 10, topics=["zz"])] == []
+    with recorder.datastore.get_connection() as conn:
+        types = conn.execute(
+            "SELECT parameter_types::text[] AS types FROM pg_prepared_statements "
+            "WHERE statement LIKE %s",
+            ("%topic = ANY%",),
+        ).fetchall()
+    assert types, "the filtered read was prepared on the pool's one connection"
+    assert all("text[]" not in row["types"] for row in types), types
