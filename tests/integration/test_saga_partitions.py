@@ -53,14 +53,22 @@ def test_each_saga_partition_reads_the_events_of_its_own_aggregates_only(system)
     assert len({saga_partition_of(n.originator_id) for n in everything}) > 1
 
 
-def placed_event(system, order_id):
+def placed_event(system, order_id, timeout: float = 10.0):
+    """The order's Placed event and its position, once readers may see it: the log hides
+    rows above the oldest transaction still running (the visibility bound), so under load
+    a committed event can take a moment to appear."""
     topic = get_topic(Order.Placed)
-    for notification in system.services.store.recorder.select_notifications(
-        1, 1000, topics=[topic]
-    ):
-        if notification.originator_id == order_id:
-            return system.services.store.mapper.to_domain_event(notification), notification.id
-    raise AssertionError(f"no Placed event for {order_id}")
+    deadline = time.monotonic() + timeout
+    while True:
+        for notification in system.services.store.recorder.select_notifications(
+            1, 1000, topics=[topic]
+        ):
+            if notification.originator_id == order_id:
+                event = system.services.store.mapper.to_domain_event(notification)
+                return event, notification.id
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no Placed event for {order_id}")
+        time.sleep(0.05)
 
 
 def test_a_saga_step_that_loses_a_race_on_a_stock_item_runs_again_on_a_fresh_read(
