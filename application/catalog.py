@@ -62,26 +62,35 @@ class CatalogService:
     def receive_stock(
         self, sku: str, quantity: int, expected_version: int | None = None, *, reference: str = ""
     ) -> CommandResult:
-        item = self.stock_item(sku)
-        self.store.check_version(item, expected_version)
-        item.receive(quantity, reference)
-        return self.store.commit(item)
+        def command() -> CommandResult:
+            item = self.stock_item(sku)
+            self.store.check_version(item, expected_version)
+            item.receive(quantity, reference)
+            return self.store.commit(item)
+
+        return self.store.with_trusted_cache(command)  # one round trip, not two
 
     def adjust_stock(
         self, sku: str, quantity_delta: int, reason: str, expected_version: int | None = None
     ) -> CommandResult:
-        item = self.stock_item(sku)
-        self.store.check_version(item, expected_version)
-        item.adjust(quantity_delta, reason)
-        return self.store.commit(item)
+        def command() -> CommandResult:
+            item = self.stock_item(sku)
+            self.store.check_version(item, expected_version)
+            item.adjust(quantity_delta, reason)
+            return self.store.commit(item)
+
+        return self.store.with_trusted_cache(command)  # one round trip, not two
 
     def change_price(
         self, sku: str, price: Money, expected_version: int | None = None
     ) -> CommandResult:
-        item = self.stock_item(sku)
-        self.store.check_version(item, expected_version)
-        item.change_price(price)
-        return self.store.commit(item)
+        def command() -> CommandResult:
+            item = self.stock_item(sku)
+            self.store.check_version(item, expected_version)
+            item.change_price(price)
+            return self.store.commit(item)
+
+        return self.store.with_trusted_cache(command)  # one round trip, not two
 
     def edit_stock_item(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager as ContextManager
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -55,6 +55,7 @@ from domain.stock_item import StockItem, Sustainability
 
 log = logging.getLogger(__name__)
 A = TypeVar("A", bound=EcoAggregate)
+R = TypeVar("R")
 
 APP_NAME = "EcoVarejo"
 SNAPSHOT_EVERY = 200  # events of one stock item between snapshots
@@ -226,6 +227,37 @@ class StockItemCache(LRUCache[UUID, Any]):
 UNSNAPSHOTTED_READ_LIMIT = 1_000
 
 
+class CacheNotTrusted(Exception):
+    """A command in a `trusting_cache` block may have decided on a stale cached copy: it
+    committed nothing and is run again with every load asking the log."""
+
+
+class TrustedLoads:
+    """One command's loads of cached stock items taken without the fast-forward read (its
+    round trip): the cached copy's version per aggregate, until an append of that aggregate
+    checks it. The log's key (originator id, version) is the check: an append that
+    follows a stale copy's version collides with the event the copy missed."""
+
+    __slots__ = ("committed", "unverified", "used")
+
+    def __init__(self) -> None:
+        self.unverified: dict[UUID, int] = {}
+        self.used = False  # a load trusted the cache (the outcome may rest on it)
+        self.committed = False  # the command's events are in the log: never run it again
+
+    def check(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Before an append: every trusted copy must be appended to, at the version after
+        it (else the decision could rest on a copy nobody checks)."""
+        if not self.unverified:
+            return
+        first: dict[UUID, int] = {}
+        for event in processing_event.events:
+            first.setdefault(event.originator_id, event.originator_version)
+        for aggregate_id, version in self.unverified.items():
+            if first.get(aggregate_id) != version + 1:
+                raise CacheNotTrusted(aggregate_id)
+
+
 class EcoRepository(LeanRepository):
     """The repository every application loads with: `LeanRepository` (no deep copy of an
     aggregate the cache does not keep, a command's events advancing the cached stock item)
@@ -241,6 +273,24 @@ class EcoRepository(LeanRepository):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._prefetch = threading.local()
+        self._trusted = threading.local()  # the thread's `TrustedLoads`, in `trusting_cache`
+
+    @contextmanager
+    def trusting_cache(self) -> Iterator[TrustedLoads | None]:
+        """A block whose loads of cached stock items do not ask the log for newer events
+        (`TrustedLoads`); None (loads as usual) without a cache or inside another block."""
+        if not self.cache or getattr(self._trusted, "loads", None) is not None:
+            yield None
+            return
+        loads = self._trusted.loads = TrustedLoads()
+        try:
+            yield loads
+        finally:
+            self._trusted.loads = None
+
+    def trusted_loads(self) -> TrustedLoads | None:
+        """The thread's block of trusted loads, if it is in one."""
+        return getattr(self._trusted, "loads", None)
 
     @contextmanager
     def prefetched(self, whole: Iterable[UUID] = (), cached: Iterable[UUID] = ()) -> Iterator[None]:
@@ -282,6 +332,11 @@ class EcoRepository(LeanRepository):
         prefetched = self._prefetched(aggregate_id, version)
         if prefetched is not None:
             return prefetched
+        trusted = getattr(self._trusted, "loads", None)
+        if trusted is not None:  # the cached copy as it is: its append will check it
+            trusted.unverified.setdefault(aggregate_id, version)
+            trusted.used = True
+            return ()
         return super().events_after(aggregate_id, version)
 
     def get_unsnapshotted(self, aggregate_id: Any) -> Any:
@@ -366,12 +421,63 @@ class EventStoreApp(Application[UUID]):
         (application/write_path.py)."""
         processing_event = LeanProcessingEvent()
         processing_event.collect_events(*objs, **kwargs)
-        recordings = self._record(processing_event)
+        trusted = self._trusted_loads()
+        if trusted is None:
+            recordings = self._record(processing_event)
+        else:
+            recordings = self._record_trusted(processing_event, trusted)
         self._advance_cached(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)
         self.notify(processing_event.events)  # the library's deprecated hook, as it does
         return recordings
+
+    def _trusted_loads(self) -> TrustedLoads | None:
+        repository = self.repository
+        return repository.trusted_loads() if isinstance(repository, EcoRepository) else None
+
+    def _record_trusted(
+        self, processing_event: ProcessingEvent[UUID], trusted: TrustedLoads
+    ) -> list[Recording[UUID]]:
+        """`_record` in a `trusting_cache` block: refused if a trusted copy is not appended
+        to; a version conflict after a trusted load may be the copy's staleness, not the
+        command's, so the command runs again asking the log (`CacheNotTrusted`)."""
+        trusted.check(processing_event)
+        try:
+            recordings = self._record(processing_event)
+        except IntegrityError:
+            if not trusted.used:
+                raise
+            raise CacheNotTrusted from None
+        trusted.committed = True
+        trusted.unverified.clear()
+        return recordings
+
+    def with_trusted_cache(self, command: Callable[[], R]) -> R:
+        """Run a command whose loads of cached stock items skip the fast-forward read (one
+        round trip of two), each copy checked by its own append instead (`TrustedLoads`).
+        If a trusted copy was stale, or the command failed, or returned without appending
+        to every copy it trusted, and committed nothing, it runs again as usual: every
+        load asks the log, and its outcome (a conflict, a domain error) is the command's.
+        For commands that load, change and commit (nothing else done before the commit)."""
+        repository = self.repository
+        if not isinstance(repository, EcoRepository):
+            return command()
+        with repository.trusting_cache() as trusted:
+            if trusted is None:
+                return command()
+            try:
+                result = command()
+            except CacheNotTrusted:
+                if trusted.committed:  # a second commit of the command's: not run again
+                    raise VersionConflictError("changed concurrently; retry") from None
+            except Exception:
+                if trusted.committed or not trusted.used:
+                    raise
+            else:
+                if trusted.committed or not trusted.unverified:
+                    return result
+        return command()
 
     def _advance_cached(self, processing_event: ProcessingEvent[UUID]) -> None:
         """The committed events applied to the cached aggregates they follow, so the next
