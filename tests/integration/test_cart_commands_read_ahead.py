@@ -6,7 +6,6 @@ the rates table and the lines' stock items in one more — two where it took fou
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -16,7 +15,7 @@ from domain.order import Order
 from domain.stock_item import InsufficientStockError, StockItem
 from infrastructure.bootstrap import Container
 from tests.checkout import ADDRESS, card
-from tests.stock_items import store_with_stock_item
+from tests.stock_items import log_reads, store_with_stock_item
 
 SKU = "ECO-CART-AHEAD-1"
 CUSTOMER = "cliente-ahead"
@@ -27,21 +26,6 @@ def store(container: Container) -> Iterator[EventStore]:
     yield from store_with_stock_item(container, SKU)
 
 
-def _reads(store: EventStore) -> list[str]:
-    """The log reads of the store's recorder from now on, by name."""
-    calls: list[str] = []
-    recorder: Any = store.recorder
-    for name in ("select_events", "select_events_after"):
-        original = getattr(recorder, name)
-
-        def counted(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
-            calls.append(_name)
-            return _original(*args, **kw)
-
-        setattr(recorder, name, counted)
-    return calls
-
-
 def test_adding_an_item_reads_the_cart_and_its_stock_item_in_one_statement(
     container: Container, store: EventStore
 ) -> None:
@@ -49,7 +33,7 @@ def test_adding_an_item_reads_the_cart_and_its_stock_item_in_one_statement(
     store.repository.get(StockItem.create_id(SKU))  # cached, as in a serving API
     with event_context(EventMetadata(f"customer:{CUSTOMER}", "corr", "cause")):
         cart_id = checkout.create_cart(CUSTOMER).aggregate_id
-        reads = _reads(store)
+        reads = log_reads(store)
         checkout.add_cart_item(cart_id, CUSTOMER, SKU, 2)
         assert reads == ["select_events_after"]
         with pytest.raises(InsufficientStockError):  # the same checks on what was read
@@ -64,7 +48,7 @@ def test_a_checkout_reads_in_two_statements_and_prices_as_before(
     with event_context(EventMetadata(f"customer:{CUSTOMER}", "corr", "cause")):
         cart_id = checkout.create_cart(CUSTOMER).aggregate_id
         checkout.add_cart_item(cart_id, CUSTOMER, SKU, 2)
-        reads = _reads(store)
+        reads = log_reads(store)
         order_id = checkout.checkout(cart_id, CUSTOMER, ADDRESS, card()).aggregate_id
     assert reads == ["select_events", "select_events_after"]
     order = store.load(Order, order_id)

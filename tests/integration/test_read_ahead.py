@@ -15,7 +15,7 @@ from domain.base import EventMetadata, event_context
 from domain.cart import Cart
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import Container
-from tests.stock_items import store_with_stock_item
+from tests.stock_items import log_reads, store_with_stock_item
 
 SKU = "ECO-AHEAD-1"
 
@@ -23,21 +23,6 @@ SKU = "ECO-AHEAD-1"
 @pytest.fixture
 def store(container: Container) -> Iterator[EventStore]:
     yield from store_with_stock_item(container, SKU)
-
-
-def _statements(store: EventStore) -> list[str]:
-    """The reads of the store's recorder from now on, by name."""
-    calls: list[str] = []
-    recorder: Any = store.recorder
-    for name in ("select_events", "select_events_after"):
-        original = getattr(recorder, name)
-
-        def counted(*args: Any, _original: Any = original, _name: str = name, **kw: Any) -> Any:
-            calls.append(_name)
-            return _original(*args, **kw)
-
-        setattr(recorder, name, counted)
-    return calls
 
 
 def _cart(store: EventStore) -> Cart:
@@ -56,7 +41,7 @@ def test_a_read_ahead_loads_in_one_statement_what_separate_reads_load(
     repository.get(item_id)  # now cached
     cart = _cart(store)
     separately = (store.get_aggregate_of(Cart, cart.id), repository.get(item_id))
-    calls = _statements(store)
+    calls = log_reads(store)
     with repository.prefetched([cart.id], cached=[item_id]):
         together = (store.get_aggregate_of(Cart, cart.id), repository.get(item_id))
     assert calls == ["select_events_after"]
@@ -70,7 +55,7 @@ def test_a_second_load_in_the_block_and_any_load_after_it_read_afresh(
     item_id = StockItem.create_id(SKU)
     store.repository.get(item_id)
     cart = _cart(store)
-    calls = _statements(store)
+    calls = log_reads(store)
     repository: Any = store.repository
     with repository.prefetched([cart.id], cached=[item_id]):
         store.get_aggregate_of(Cart, cart.id)

@@ -17,7 +17,7 @@ from domain.base import EventMetadata, event_context
 from domain.money import Money
 from domain.stock_item import StockItem
 from infrastructure.bootstrap import Container
-from tests.stock_items import store_with_stock_item
+from tests.stock_items import log_reads, store_with_stock_item
 
 SKU = "ECO-TRUST-1"
 
@@ -25,20 +25,6 @@ SKU = "ECO-TRUST-1"
 @pytest.fixture
 def store(container: Container) -> Iterator[EventStore]:
     yield from store_with_stock_item(container, SKU)
-
-
-def _reads(store: EventStore) -> list[str]:
-    """The fast-forward reads of the store's recorder from now on."""
-    calls: list[str] = []
-    recorder: Any = store.recorder
-    original = recorder.select_events
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append("select_events")
-        return original(*args, **kwargs)
-
-    recorder.select_events = counted
-    return calls
 
 
 def _written_elsewhere(store: EventStore, change: Any) -> int:
@@ -64,7 +50,7 @@ def test_a_command_on_a_cached_stock_item_sends_no_read(
 ) -> None:
     catalog = container.services.catalog
     catalog.receive_stock(SKU, 1)  # loads the item into the cache
-    reads = _reads(store)
+    reads = log_reads(store, ("select_events",))
     result = catalog.receive_stock(SKU, 2)
     assert reads == []
     assert result.version == 3
@@ -77,7 +63,7 @@ def test_a_stale_copy_is_caught_by_its_append_and_the_command_runs_on_the_log(
     catalog = container.services.catalog
     catalog.receive_stock(SKU, 1)  # cached at version 2, 11 on hand
     _written_elsewhere(store, lambda item: item.receive(5, "NF-9"))  # version 3, 16
-    reads = _reads(store)
+    reads = log_reads(store, ("select_events",))
     result = catalog.receive_stock(SKU, 1)
     assert result.version == 4
     assert reads == ["select_events"]  # the run again, asking the log
