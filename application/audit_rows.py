@@ -21,7 +21,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
 from domain.money import Money
-from domain.personal import PersonalData
+from domain.personal_data import PersonalData
 
 MASK = "***"
 # Coarse facts an auditor may need (tax jurisdiction) that identify no one.

@@ -109,4 +109,10 @@ class LogReader(Application[UUID]):
                 transcoder.register(transcoding)
 
     def construct_mapper(self) -> Mapper[UUID]:
+        # The log's pool starts connecting now, in its own worker thread, while the key
+        # store (built with the transcoder, below) opens its connection and checks the
+        # master key: the two connections' set-ups overlap instead of following each other.
+        pool = getattr(getattr(self.factory, "datastore", None), "pool", None)
+        if pool is not None:
+            pool.open(wait=False)
         return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=ReadMapper)
