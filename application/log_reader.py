@@ -115,4 +115,10 @@ class LogReader(Application[UUID]):
         pool = getattr(getattr(self.factory, "datastore", None), "pool", None)
         if pool is not None:
             pool.open(wait=False)
-        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=ReadMapper)
+        try:
+            transcoder = self.construct_transcoder()
+        except BaseException:  # a key store that refuses (a wrong master key): no stray pool
+            if pool is not None:
+                pool.close()
+            raise
+        return self.factory.mapper(transcoder=transcoder, mapper_class=ReadMapper)
