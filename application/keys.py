@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.persistence import Transcoding
 from eventsourcing.utils import Environment, resolve_topic
 
-from domain.personal import PersonalData
+from domain.personal_data import PersonalData
 
 
 class KeyStore(Protocol):

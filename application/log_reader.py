@@ -109,4 +109,16 @@ class LogReader(Application[UUID]):
                 transcoder.register(transcoding)
 
     def construct_mapper(self) -> Mapper[UUID]:
-        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=ReadMapper)
+        # The log's pool starts connecting now, in its own worker thread, while the key
+        # store (built with the transcoder, below) opens its connection and checks the
+        # master key: the two connections' set-ups overlap instead of following each other.
+        pool = getattr(getattr(self.factory, "datastore", None), "pool", None)
+        if pool is not None:
+            pool.open(wait=False)
+        try:
+            transcoder = self.construct_transcoder()
+        except BaseException:  # a key store that refuses (a wrong master key): no stray pool
+            if pool is not None:
+                pool.close()
+            raise
+        return self.factory.mapper(transcoder=transcoder, mapper_class=ReadMapper)

@@ -18,10 +18,21 @@ orjson parses the bytes and one walk, bottom-up as `object_hook` goes, turns eve
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder, TranscodingNotRegisteredError
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Transcoding,
+    TranscodingNotRegisteredError,
+    UUIDAsHex,
+)
 
 
 class _FloatSeen(Exception):
@@ -32,6 +43,16 @@ class _FloatSeen(Exception):
 
 # What `_revive_value` changes (or refuses: a float): anything else comes back as it is.
 _CONTAINERS = frozenset({dict, list, float})
+
+# The library's own transcodings whose `decode` of a string is one call of a C function
+# (after an `assert isinstance(data, str)`, which a string passes): that function is called
+# directly for them, as the transcoding would call it. Only for exactly these classes: a
+# subclass, or another transcoding registered under the same name, decodes by its own.
+_DIRECT: dict[type[Transcoding], Callable[[str], Any]] = {
+    DatetimeAsISO: datetime.fromisoformat,
+    UUIDAsHex: UUID,
+    DecimalAsStr: Decimal,
+}
 
 
 class OrjsonTranscoder(JSONTranscoder):
@@ -60,15 +81,24 @@ class OrjsonTranscoder(JSONTranscoder):
         envelope's `_data_` reaches its transcoding revived, as in the library."""
         if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
             return self._envelope(obj)
+        names = self.names
         for key, value in obj.items():
             kind = type(value)
             if kind not in _CONTAINERS:  # a string, a number, a bool, None: as it is
                 continue
             if kind is dict:
                 # An envelope child (most are: a timestamp, money) is opened here, without
-                # the call that would only find it is one.
+                # the call that would only find it is one; one holding a string (a
+                # timestamp, an id, a decimal) is decoded here, by its transcoding (same
+                # keys: safe while iterating).
                 if len(value) == 2 and "_type_" in value and "_data_" in value:
-                    obj[key] = self._envelope(value)  # same keys: safe while iterating
+                    name, data = value["_type_"], value["_data_"]
+                    transcoding = names.get(name) if type(name) is str else None
+                    if transcoding is not None and type(data) is str:
+                        direct = _DIRECT.get(transcoding.__class__)
+                        obj[key] = direct(data) if direct else transcoding.decode(data)
+                    else:
+                        obj[key] = self._envelope(value)
                 else:
                     obj[key] = self._revive_dict(value)
             elif kind is list:

@@ -16,24 +16,12 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from eventsourcing.domain import event
 
 from domain.base import DomainError, EcoAggregate
+from domain.personal_data import PersonalData as PersonalData  # its home, light; named here too
 
 SUBJECT_NAMESPACE = uuid5(NAMESPACE_URL, "https://ecovarejo.com.br/data-subject")
 # LGPD art. 19, II: a complete answer within 15 days of the request.
 REQUEST_KINDS = ("access", "portability", "correction", "erasure")
 REQUEST_DEADLINE = timedelta(days=15)
-
-
-@dataclass(frozen=True)
-class PersonalData:
-    subject: str
-    value: dict[str, str] | None  # None once the subject's key is destroyed
-
-    @property
-    def erased(self) -> bool:
-        return self.value is None
-
-    def shown(self) -> dict[str, Any]:
-        return {"erased": True} if self.value is None else dict(self.value)
 
 
 # The subject of words stored in plaintext by versions before the free text was encrypted,

@@ -56,6 +56,14 @@ class Put:
     doc: dict[str, Any]
 
 
+def put(key: str, doc: dict[str, Any]) -> Put:
+    """`Put(key, doc)`, made as its frozen dataclass' `__init__` would but without its two
+    `object.__setattr__` calls (a rebuild makes one or two per event)."""
+    change = object.__new__(Put)
+    change.__dict__.update(key=key, doc=doc)
+    return change
+
+
 class Derived(Put):
     """A `Put` whose document is made from another document (`source`, by `derive`) when
     it is first read: a batch that writes a key once for many events makes it once (the
@@ -243,24 +251,30 @@ class Batch(ReadStore):
         return None if self.fresh else self.store.get(key)
 
     def apply(self, changes: list[Change], tracking: Tracking) -> None:
-        if tracking.notification_id <= max(self._position, self._recorded):
+        position = tracking.notification_id
+        if position <= self._position or position <= self._recorded:
             return  # applied already (a runner restarted behind this store)
         docs, writes = self._docs, self._writes
         for change in changes:
-            if isinstance(change, _DOCUMENT_CHANGES):
-                key = change.key
+            document: Put | Delete
+            # The two common kinds first, by type (no isinstance chain for them).
+            if type(change) is Put:
+                document = change
+                docs[change.key] = change.doc
+            elif type(change) is Derived:
                 # A derived document is held as its `Derived`: made only when read or
                 # written (a later change of the key in this batch may replace it first).
-                if isinstance(change, Delete):
-                    docs[key] = None
-                elif type(change) is Derived:
-                    docs[key] = change
-                else:
-                    docs[key] = change.doc
-                writes.pop(key, None)  # re-inserted last: keeps write order
-                writes[key] = change
+                document = change
+                docs[change.key] = change
+            elif isinstance(change, _DOCUMENT_CHANGES):
+                document = change
+                docs[change.key] = None if isinstance(change, Delete) else change.doc
             else:
                 self._indexes.append(change)
+                continue
+            key = document.key
+            writes.pop(key, None)  # re-inserted last: keeps write order
+            writes[key] = document
         self._position = tracking.notification_id
         self._events += 1
         if self._events >= self.size:

@@ -4,11 +4,12 @@ without parsing, validating and serializing it again)."""
 
 from __future__ import annotations
 
-from functools import lru_cache, singledispatchmethod
+from functools import singledispatchmethod
 from typing import Any
+from uuid import UUID
 
 from domain.stock_item import StockItem, Sustainability, footprint_of
-from projections.base import Change, Derived, DocumentProjection, Put
+from projections.base import Change, Derived, DocumentProjection, Put, put
 
 
 def stock_key(sku: str) -> str:
@@ -74,13 +75,27 @@ def stored(doc: dict[str, Any]) -> list[Change]:
     if "product_id" not in doc:  # not setdefault: the id would be derived every time
         doc["product_id"] = str(StockItem.create_id(doc["sku"]))
     sku = doc["sku"]
-    return [Put(stock_key(sku), doc), Derived(public_stock_key(sku), doc, public_of)]
+    return [put(stock_key(sku), doc), Derived(public_stock_key(sku), doc, public_of)]
 
 
-@lru_cache(maxsize=8192)  # str(UUID) is ~1 us of Python: once per stock item, not per event
+# The index key of each stock item seen, by its id's 128-bit int: `str(UUID)` is ~1 us of
+# Python, and a cache keyed by the `UUID` itself calls its `__hash__` and `__eq__` (Python
+# methods, ~0.5 us an event of a rebuild).
+_SKU_KEYS: dict[int, str] = {}
+_SKU_KEYS_KEPT = 8192
+
+
 def sku_key(stock_item_id: object) -> str:
     """StockItem events name the aggregate, not the SKU: this index maps one to the other."""
-    return f"stock-id:{stock_item_id}"
+    if type(stock_item_id) is not UUID:
+        return f"stock-id:{stock_item_id}"
+    number = stock_item_id.int
+    key = _SKU_KEYS.get(number)
+    if key is None:
+        if len(_SKU_KEYS) >= _SKU_KEYS_KEPT:
+            _SKU_KEYS.clear()
+        key = _SKU_KEYS[number] = f"stock-id:{stock_item_id}"
+    return key
 
 
 class StockItemsProjection(DocumentProjection):
@@ -89,8 +104,9 @@ class StockItemsProjection(DocumentProjection):
     def _update(
         self, event: StockItem.Event, fields: dict[str, Any] | None = None, **deltas: int
     ) -> list[Change]:
-        ref = self.view.peek(sku_key(event.originator_id))
-        held = self.view.peek(stock_key(ref["sku"])) if ref else None
+        peek = self.view.peek
+        ref = peek(sku_key(event.originator_id))
+        held = peek(stock_key(ref["sku"])) if ref else None
         if held is None:
             return []
         # A copy of the top level is enough: what follows (and `stored`) sets top-level

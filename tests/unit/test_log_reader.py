@@ -125,3 +125,17 @@ def test_unreadable_rows_fail_as_they_do_in_the_library():
         bad = StoredEvent(uuid4(), 1, "domain.stock_item:StockItem.Received", state)
         with pytest.raises(MapperDeserialisationError):
             mapper.to_domain_event(bad)
+
+
+def test_the_readers_modules_import_no_aggregate_not_even_the_data_subjects():
+    """`replay --all`'s start imports the reader, its rows and the key transcoding; none of
+    them needs an aggregate module (each makes its event classes when imported)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, application.log_reader, application.audit_rows, application.keys\n"
+        "print(sorted(m for m in sys.modules if m.startswith('domain.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['domain.base', 'domain.money', 'domain.personal_data']"

@@ -146,3 +146,30 @@ def test_unknown_envelopes_and_bad_bytes_fail_as_they_do_in_the_library():
             library.decode(bad)
         with pytest.raises(type(slow_error.value)):
             fast.decode(bad)
+
+
+class _IdsUpperCased(UUIDAsHex):
+    """A transcoding registered over the library's own under its name: it decides."""
+
+    def decode(self, data: str) -> str:  # type: ignore[override]
+        return data.upper()
+
+
+def test_a_transcoding_registered_over_the_librarys_own_decodes_its_strings_itself():
+    transcoder = OrjsonTranscoder()
+    transcoder.register(UUIDAsHex())
+    data = b'{"id":{"_type_":"uuid_hex","_data_":"0123456789abcdef0123456789abcdef"}}'
+    assert transcoder.decode(data) == {"id": UUID("0123456789abcdef0123456789abcdef")}
+    transcoder.register(_IdsUpperCased())
+    assert transcoder.decode(data) == {"id": "0123456789ABCDEF0123456789ABCDEF"}
+    assert transcoder.decode(data) == JSONTranscoder.decode(transcoder, data)
+
+
+def test_an_envelope_whose_data_is_not_a_string_reaches_the_library_as_before():
+    transcoder = OrjsonTranscoder()
+    transcoder.register(UUIDAsHex())
+    data = b'{"id":{"_type_":"uuid_hex","_data_":7}}'
+    with pytest.raises(AssertionError):  # the library's own `assert isinstance(data, str)`
+        JSONTranscoder.decode(transcoder, data)
+    with pytest.raises(AssertionError):
+        transcoder.decode(data)
