@@ -128,7 +128,7 @@ def test_the_lean_path_reads_no_settings_model_and_imports_only_the_aggregates_i
         " file=sys.stderr)\n"
     )
     head = container.head_position()
-    rows = {"domain.base", "domain.money", "domain.personal"}  # what any row may need
+    rows = {"domain.base", "domain.money", "domain.personal_data"}  # what any row may need
     for since in (head, 0):
         result = subprocess.run(
             [sys.executable, "-c", probe, "--all", "--json", "--since", str(since)],
