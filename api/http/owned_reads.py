@@ -20,6 +20,7 @@ from projections.orders import OrdersProjection, order_key, payment_key
 from projections.readers import WORD_FIELDS, Viewer, _owned, owns, with_words
 
 Doc = dict[str, Any]
+STILL_PENDING = frozenset({OrderStatus.PENDING.value})
 
 
 async def _load(stored: StoredDocuments, projection: str, key: str) -> Doc | None:
@@ -51,11 +52,14 @@ async def order(
 
 async def _decided(stored: StoredDocuments, key: str, viewer: Viewer, wait: float) -> Doc | None:
     """Read the order until the saga has decided it, for at most `wait` seconds: each read
-    after the first is woken by the read model's write of the order (pub/sub), or after
-    RECHECK_S in case a message was lost."""
+    after the first is woken by the read model's write of the order (pub/sub) that leaves
+    it no longer `pending` (a write that keeps it `pending`, stock reserved or payment
+    requested, cannot answer: its message says so and wakes no one), or after RECHECK_S in
+    case a message was lost; a wait that runs out re-reads, so it answers the order as it
+    is then."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    async with stored.changes.watching(OrdersProjection.name, key) as watch:
+    async with stored.changes.watching(OrdersProjection.name, key, STILL_PENDING) as watch:
         while True:
             doc = await _load(stored, OrdersProjection.name, key)
             # Missing (send the consistency token to be sure it is there), decided, or

@@ -70,13 +70,17 @@ log = logging.getLogger(__name__)
 # KEYS: the position keys of the N models, then their active keys, then their retried keys.
 # ARGV[1]: the models' fields, ONE JSON array of nine per model (position, how many
 # documents it writes, its other ops (DEL, ZADD, ZREM) as a JSON array or '', expected
-# generation or '' (not a live view), the default generation, announced channels as a
-# JSON array or '', expected position or '', expected retries, the name to announce the
+# generation or '' (not a live view), the default generation, announced documents as a
+# JSON array of [channel, status word or ''] or '', expected position or '', expected
+# retries, the name to announce the
 # position under or ''; all strings); ARGV[2]: the positions' channel; then every model's
 # documents in turn, key and JSON. (The fields went as nine arguments per model, ~110 a
 # call: redis-py's per-argument packing was a third of the read models' CPU, "Branch
 # h24c".) The positions' message: "<read model> <generation> <position>" for each live
-# model written, space-separated.
+# model written, space-separated. A document's message: "<position>", or "<position>
+# <status>" when the document written has a `status` word (an order's: a waiter for the
+# decision skips the writes that leave it `pending`, `stored_documents.Changes`; a status
+# word only, never the document's personal data).
 _APPLY = """
 local n = #KEYS / 3
 local F = cjson.decode(ARGV[1])
@@ -110,8 +114,10 @@ for i = 1, n do
     writes[#writes + 1] = KEYS[i]
     writes[#writes + 1] = F[a + 1]
     if F[a + 6] ~= '' then
-      for _, channel in ipairs(cjson.decode(F[a + 6])) do
-        redis.call('PUBLISH', channel, F[a + 1])
+      for _, said in ipairs(cjson.decode(F[a + 6])) do
+        local message = F[a + 1]
+        if said[2] ~= '' then message = message .. ' ' .. said[2] end
+        redis.call('PUBLISH', said[1], message)
       end
     end
     if F[a + 9] ~= '' then
@@ -266,14 +272,14 @@ class RedisDocumentView(ReadStore):
             else:
                 ops.append(self.op(change))
         position, retried = (str(e) for e in expected) if expected is not None else ("", "")
-        channels = self._channels(changes)
+        announced = self._announcements(changes)
         args: list[str] = [
             str(tracking.notification_id),
             str((len(docs) - written) // 2),
             dumps(ops) if ops else "",
             self.generation if self.follow_active else "",
             DEFAULT_GENERATION,
-            dumps(channels) if channels else "",
+            dumps(announced) if announced else "",
             position,
             retried,
             # readers waiting for a position hear a live view's (`position_waits`)
@@ -323,10 +329,15 @@ class RedisDocumentView(ReadStore):
 
     def _channels(self, changes: list[Change]) -> list[str]:
         """The channels of the announced documents this write changes."""
+        return [channel for channel, _ in self._announcements(changes)]
+
+    def _announcements(self, changes: list[Change]) -> list[tuple[str, str]]:
+        """(channel, status word or '') of each announced document this write changes: the
+        word of a document written with a `status` (an order's), '' for a deletion."""
         if not self.announce:
             return []
         return [
-            changed_channel(self.projection, c.key)
+            (changed_channel(self.projection, c.key), _status_word(c))
             for c in changes
             if isinstance(c, Put | Delete) and c.key.startswith(self.announce)
         ]
@@ -338,6 +349,13 @@ class RedisDocumentView(ReadStore):
     def parked(self) -> list[dict[str, Any]]:
         """This generation's parked events, by position."""
         return RedisParking(self.client, self.projection, self.generation).parked()
+
+
+def _status_word(change: Change) -> str:
+    """The `status` of a written document when it is one plain word (an order's), else ''
+    (a message without a word wakes every waiter, as before)."""
+    status = change.doc.get("status") if isinstance(change, Put) else None
+    return status if isinstance(status, str) and status.isidentifier() else ""
 
 
 _SCRIPTS: weakref.WeakKeyDictionary[redis.Redis, Any] = weakref.WeakKeyDictionary()

@@ -78,12 +78,22 @@ async def read_active(
 
 
 class Watch:
-    """One request's interest in one document: set by each announced write of it."""
+    """One request's interest in one document: set by each announced write of it, except
+    a write whose message says the document's status is one of `quiet` (an order waited on
+    for its decision is written several times while still `pending`: such a write cannot
+    answer the wait, and a later write that leaves `pending` announces itself)."""
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: frozenset[str] = frozenset()) -> None:
         self._changed = asyncio.Event()
+        self.quiet = quiet
 
-    def wake(self) -> None:
+    def wake(self, message: bytes | str | None = None) -> None:
+        """`message`: the write's ("<position>" or "<position> <status>"); None (a lost
+        connection) always wakes."""
+        if self.quiet and message is not None:
+            _, _, status = (_text(message) or "").partition(" ")
+            if status in self.quiet:
+                return
         self._changed.set()
 
     async def wait(self, timeout: float) -> bool:
@@ -106,8 +116,8 @@ class _Listener:
         self.ready: dict[str, asyncio.Future[None]] = {}
         self.task: asyncio.Task[None] | None = None
 
-    async def watch(self, channel: str) -> Watch:
-        watch = Watch()
+    async def watch(self, channel: str, quiet: frozenset[str]) -> Watch:
+        watch = Watch(quiet)
         watching = self.watches.setdefault(channel, set())
         watching.add(watch)
         if len(watching) == 1:
@@ -154,7 +164,7 @@ class _Listener:
         kind = message["type"]
         if kind == "message":
             for watch in self.watches.get(channel, ()):
-                watch.wake()
+                watch.wake(message["data"])
         elif kind == "subscribe":
             confirmed = self.ready.pop(channel, None)
             if confirmed is not None and not confirmed.done():
@@ -179,15 +189,18 @@ class Changes:
         )
 
     @contextlib.asynccontextmanager
-    async def watching(self, projection: str, key: str) -> AsyncIterator[Watch]:
+    async def watching(
+        self, projection: str, key: str, quiet: frozenset[str] = frozenset()
+    ) -> AsyncIterator[Watch]:
         """Watch `key` of `projection`: subscribed before it yields, so a read inside the
-        block and the wake-ups after it miss no write."""
+        block and the wake-ups after it miss no write. Writes announced with a status in
+        `quiet` do not wake (`Watch`)."""
         loop = asyncio.get_running_loop()
         listener = self._listeners.get(loop)
         if listener is None:
             listener = self._listeners[loop] = _Listener(self.aredis.client())
         channel = changed_channel(projection, key)
-        watch = await listener.watch(channel)
+        watch = await listener.watch(channel, quiet)
         try:
             yield watch
         finally:
