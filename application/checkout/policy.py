@@ -114,7 +114,13 @@ class BoundedIds:
     know (another worker's, one from before a restart) costs the reads as before. Bounded:
     the oldest entry goes first."""
 
-    LIMIT = 10_000
+    # The reads it serves come seconds after the entry (a payment's step after its order's,
+    # the "confirmed" notice after the reservation): 2,048 checkouts is minutes at any rate
+    # a process sustains. An entry holds ~0.3 KB (two UUIDs and their ints, the links): at
+    # 10,000 the two maps kept ~6.5 MB and took a 30-minute soak's first 16 minutes to
+    # fill (bench/README.md, "Memory under this session's soak"); at 2,048 ~1.3 MB, full
+    # within warm-up. A miss only costs the reads as before.
+    LIMIT = 2_048
 
     def __init__(self) -> None:
         self._ids: collections.OrderedDict[UUID, UUID] = collections.OrderedDict()
