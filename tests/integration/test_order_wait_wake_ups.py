@@ -7,6 +7,7 @@ out still answers the order as it is then."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import redis
 from eventsourcing.persistence import Tracking
@@ -14,7 +15,7 @@ from eventsourcing.persistence import Tracking
 from api.http import owned_reads
 from infrastructure.read_stores.redis_keys import changed_channel
 from infrastructure.read_stores.redis_views import LoopRedis, RedisDocumentView
-from infrastructure.read_stores.stored_documents import StoredDocuments
+from infrastructure.read_stores.stored_documents import RECHECK_S, StoredDocuments
 from projections.base import APPLICATION, Put
 from projections.readers import Viewer
 
@@ -40,11 +41,17 @@ def order(status: str, version: int) -> dict:
     return {"order_id": ORDER_ID, "customer_id": "ana", "status": status, "version": version}
 
 
-def test_writes_that_leave_the_order_pending_do_not_wake_its_waiter(redis_url):
+def pending_order(redis_url: str) -> tuple[RedisDocumentView, CountedReads]:
+    """The orders view holding ANA's order, pending, and the API's counted reads of it."""
     client = redis.Redis.from_url(redis_url)
     view = RedisDocumentView(client, "orders", follow_active=True, announce=("order:",))
     view.apply([Put(KEY, order("pending", 1))], Tracking(APPLICATION, 1))
-    stored = CountedReads(LoopRedis(redis_url))
+    return view, CountedReads(LoopRedis(redis_url))
+
+
+def test_writes_that_leave_the_order_pending_do_not_wake_its_waiter(redis_url):
+    view, stored = pending_order(redis_url)
+    started = time.monotonic()
 
     async def wait_while_written() -> dict | None:
         stored.first_read = asyncio.Event()
@@ -62,7 +69,11 @@ def test_writes_that_leave_the_order_pending_do_not_wake_its_waiter(redis_url):
     assert answered is not None
     assert answered["status"] == "confirmed"
     assert answered["version"] == 5
-    assert stored.reads == 2  # the first read and the decision; not one per pending write
+    # The first read and the decision, not one per pending write (5); a watch also re-reads
+    # every RECHECK_S, which a loaded machine may reach while the writes go on.
+    rechecks = int((time.monotonic() - started) / RECHECK_S)
+    assert stored.reads <= 2 + rechecks
+    assert stored.reads < 5
 
 
 def test_the_messages_carry_the_status_word_only(redis_url):
@@ -81,10 +92,7 @@ def test_the_messages_carry_the_status_word_only(redis_url):
 
 
 def test_a_wait_that_runs_out_answers_the_order_as_it_is_then(redis_url):
-    client = redis.Redis.from_url(redis_url)
-    view = RedisDocumentView(client, "orders", follow_active=True, announce=("order:",))
-    view.apply([Put(KEY, order("pending", 1))], Tracking(APPLICATION, 1))
-    stored = CountedReads(LoopRedis(redis_url))
+    view, stored = pending_order(redis_url)
 
     async def wait_while_written() -> dict | None:
         stored.first_read = asyncio.Event()
